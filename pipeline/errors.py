@@ -1,0 +1,76 @@
+"""The exception tree of feedwatch.
+
+    FeedwatchError
+    ├── ConfigError          bad user input or settings (CLI maps it to exit code 2)
+    ├── ModelLoadError       a model spec that cannot be loaded (missing weights, offline)
+    ├── MediaError           anything about video
+    │   ├── SourceError      a camera cannot be opened / read
+    │   └── DecodeError      a segment cannot be decoded (names camera and seq)
+    ├── MessageError         a bus message that cannot be parsed (goes to dead letter)
+    ├── StoreError           the SQL store failed
+    ├── BusError             the message bus (in-process or Kafka) failed
+    └── HookError            an alert delivery failed
+        └── BackpressureError  a sink asks the caller to retry later (``retry_after``)
+"""
+
+from __future__ import annotations
+
+
+class FeedwatchError(Exception):
+    """Root of every error feedwatch raises on purpose."""
+
+
+class ConfigError(FeedwatchError, ValueError):
+    """Bad input: the message names the field, the value and what is allowed."""
+
+    def __init__(self, field: str, value: object, allowed: str) -> None:
+        self.field = field
+        self.value = value
+        self.allowed = allowed
+        super().__init__(f"{field}: {value!r} is not allowed; {allowed}")
+
+
+class ModelLoadError(FeedwatchError):
+    """A model spec could not be turned into a loaded model."""
+
+
+class MediaError(FeedwatchError):
+    """Base for video source and decode problems."""
+
+
+class SourceError(MediaError):
+    """A camera source could not be opened or read."""
+
+
+class DecodeError(MediaError):
+    """A segment could not be decoded."""
+
+    def __init__(self, camera: str, seq: int, reason: str) -> None:
+        self.camera = camera
+        self.seq = seq
+        self.reason = reason
+        super().__init__(f"camera {camera!r} segment {seq}: {reason}")
+
+
+class MessageError(FeedwatchError):
+    """A bus message could not be parsed or has an unknown schema."""
+
+
+class StoreError(FeedwatchError):
+    """The SQL store failed."""
+
+
+class BusError(FeedwatchError):
+    """The message bus failed."""
+
+
+class HookError(FeedwatchError):
+    """An alert delivery failed."""
+
+
+class BackpressureError(FeedwatchError):
+    """A sink cannot take more now; retry after ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: float, reason: str = "") -> None:
+        self.retry_after = retry_after
+        super().__init__(f"retry after {retry_after:.1f}s{': ' + reason if reason else ''}")

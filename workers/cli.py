@@ -1,0 +1,84 @@
+"""The ``feedwatch`` command line.
+
+Entry points are thin: parse, validate, build, run. Each subcommand lives in its own
+module under ``workers/commands`` exposing ``command`` (a click command or group);
+the group discovers them lazily so ``feedwatch --help`` imports no heavy library.
+A :class:`pipeline.errors.ConfigError` anywhere becomes a one-line message and exit 2.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+
+import click
+
+from pipeline import __version__
+from pipeline.errors import ConfigError, FeedwatchError
+
+
+def discover(package: str) -> list[str]:
+    """Names of the command modules in ``package`` (module ``foo_bar`` → ``foo-bar``)."""
+    mod = importlib.import_module(package)
+    return sorted(
+        m.name.replace("_", "-") for m in pkgutil.iter_modules(mod.__path__) if not m.name.startswith("_")
+    )
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are the modules of one package."""
+
+    def __init__(self, *args: object, package: str, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.package = package
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(discover(self.package)) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands:
+            return self.commands[cmd_name]
+        if cmd_name not in discover(self.package):
+            return None
+        module = importlib.import_module(f"{self.package}.{cmd_name.replace('-', '_')}")
+        return getattr(module, "command", None)
+
+
+@click.group(cls=LazyGroup, package="workers.commands", context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """feedwatch: standing natural-language questions on live camera feeds.
+
+    Every flag has an environment fallback (FEEDWATCH_...), shown in each command's help.
+    """
+
+
+@cli.command()
+def version() -> None:
+    """Print the feedwatch version."""
+    click.echo(f"feedwatch {__version__}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; bad input is one line on stderr and exit code 2."""
+    try:
+        cli.main(args=argv, prog_name="feedwatch", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return 2 if isinstance(exc, click.UsageError | click.BadParameter) else exc.exit_code
+    except ConfigError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return 2
+    except FeedwatchError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return 1
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    return 0
+
+
+def entrypoint() -> None:
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per ``feedwatch`` subcommand; each exposes ``command``."""
