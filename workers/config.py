@@ -10,10 +10,12 @@ flags on top with :func:`load_settings`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from connectors.video.settings import VideoSettings
 
 
 def _section(prefix: str) -> SettingsConfigDict:
@@ -59,6 +61,19 @@ class ApiSettings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8080
+    read_tokens: Annotated[tuple[SecretStr, ...], NoDecode] = ()
+    write_tokens: Annotated[tuple[SecretStr, ...], NoDecode] = ()
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
+    sse_poll_s: float = Field(default=1.0, gt=0, le=60)
+    page_max: int = Field(default=200, ge=1, le=10000)
+
+    @field_validator("read_tokens", "write_tokens", "cors_origins", mode="before")
+    @classmethod
+    def _split_commas(cls, value: Any) -> Any:
+        """``a,b`` from the environment becomes ``("a", "b")``; blanks are dropped."""
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
 
 
 class HooksSettings(BaseSettings):
@@ -75,11 +90,13 @@ class Settings(BaseSettings):
     model_config = _section("FEEDWATCH_")
 
     log_level: str = "INFO"
+    heartbeat_file: str = ""
     perception: PerceptionSettings = Field(default_factory=PerceptionSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     hooks: HooksSettings = Field(default_factory=HooksSettings)
+    video: VideoSettings = Field(default_factory=VideoSettings)
 
 
 SECTIONS: dict[str, type[BaseSettings]] = {
@@ -88,6 +105,7 @@ SECTIONS: dict[str, type[BaseSettings]] = {
     "kafka": KafkaSettings,
     "api": ApiSettings,
     "hooks": HooksSettings,
+    "video": VideoSettings,
 }
 
 

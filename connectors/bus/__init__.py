@@ -1,0 +1,17 @@
+"""Message buses: the interface (base), the in-process bus (memory), the contracts (messages)."""
+
+from connectors.bus.base import Bus, BusError, Consumer, Producer, Record, Topics
+from connectors.bus.memory import MemoryBus
+from connectors.bus.messages import Message, MessageError
+
+__all__ = [
+    "Bus",
+    "BusError",
+    "Consumer",
+    "MemoryBus",
+    "Message",
+    "MessageError",
+    "Producer",
+    "Record",
+    "Topics",
+]

@@ -1,0 +1,107 @@
+"""Timestamped packets and the timeline that anchors stream PTS on UTC time.
+
+Times are epoch seconds. A live source anchors the stream's own PTS on the wall
+clock at its first packet (``t = wall_at_first + (pts - pts_first) · time_base``); a
+plain file anchors on 0.0 (``t`` = seconds from the start of the file); a paced file
+anchors on the wall clock at open. Timestamp jumps (PTS wrap, a camera restarting its
+clock) re-anchor so that time keeps running forward.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import av
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    """What a segment needs to know about the video stream."""
+
+    codec: str
+    width: int
+    height: int
+    fps: float  # average frame rate; 0.0 when the stream does not say
+    time_base: Fraction
+
+
+@dataclass(frozen=True)
+class TimedPacket:
+    """One demuxed packet with its presentation time ``t`` (see module doc)."""
+
+    packet: av.Packet
+    t: float
+    keyframe: bool
+    duration: float  # seconds; 0.0 when unknown
+    size: int
+
+
+class Timeline:
+    """Turns PTS values into times; re-anchors on jumps larger than ``max_jump``."""
+
+    def __init__(
+        self,
+        time_base: Fraction,
+        *,
+        anchor: float | None,
+        origin_pts: int | None = None,
+        max_jump: float | None = None,
+        now: Callable[[], float] = time.time,
+    ) -> None:
+        self.time_base = time_base
+        self.anchor = anchor
+        self.origin_pts = origin_pts
+        self.max_jump = max_jump
+        self._now = now
+        self._last: float | None = None
+        self._step = 0.0
+
+    def at(self, pts: int | None, duration: float = 0.0) -> float:
+        """The time of a packet with this PTS (``None``: just after the previous one)."""
+        if duration > 0:
+            self._step = duration
+        if pts is None:
+            return self._remember(self._next_guess())
+        if self.anchor is None:
+            self.anchor = self._now()
+        if self.origin_pts is None:
+            self.origin_pts = pts
+        t = self._map(pts)
+        if self._jumped(t):
+            t = self._reanchor(pts)
+        return self._remember(t)
+
+    def _map(self, pts: int) -> float:
+        assert self.anchor is not None and self.origin_pts is not None
+        return self.anchor + float((pts - self.origin_pts) * self.time_base)
+
+    def _jumped(self, t: float) -> bool:
+        return self.max_jump is not None and self._last is not None and abs(t - self._last) > self.max_jump
+
+    def _reanchor(self, pts: int) -> float:
+        t = self._next_guess()
+        log.info("timestamp jump at pts %s: re-anchoring at %.3f", pts, t)
+        self.anchor, self.origin_pts = t, pts
+        return t
+
+    def _next_guess(self) -> float:
+        if self._last is None:
+            return self.anchor if self.anchor is not None else self._now()
+        return self._last + self._step
+
+    def _remember(self, t: float) -> float:
+        self._last = t
+        return t
+
+
+def packet_seconds(packet: av.Packet, time_base: Fraction) -> float:
+    """A packet's duration in seconds (0.0 when the container does not say)."""
+    return float(packet.duration * time_base) if packet.duration else 0.0

@@ -1,0 +1,297 @@
+"""open_clip image/text encoder adapter: one vision pass per frame, cached text.
+
+Model specs (``ClipEncoder.from_spec``):
+
+* ``ViT-B-32`` — an open_clip architecture with random weights (warns);
+* ``ViT-B-32:laion2b_s34b_b79k`` — a pretrained tag, loaded from the local cache
+  only (never downloads; ModelLoadError when the weights are not cached);
+* ``ViT-B-32@/path/to/checkpoint.pt`` — an architecture plus a checkpoint file
+  (``ARCH:/path`` also works when the path is an existing file);
+* ``local-dir:PATH`` — an open_clip hub-style folder (open_clip_config.json + weights);
+* ``shapes-demo`` — the bundled tiny CLIP trained on synthetic scenes.
+
+Frames are **squashed** to the model's input size (no centre crop, no letterbox):
+the patch grid covers the whole frame, so grid cell (i, j) of an h×w grid maps to
+rows [i/h, (i+1)/h) and columns [j/w, (j+1)/w) of the original frame, whatever its
+aspect. Patch embeddings are the vision transformer's patch tokens after
+``ln_post``, projected with ``visual.proj`` into the joint space and normalised.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import OrderedDict
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import open_clip
+import torch
+import torch.nn.functional as F
+from open_clip.transformer import VisionTransformer
+
+from pipeline.errors import ConfigError, ModelLoadError
+from pipeline.types import FloatArray, ImageArray
+
+log = logging.getLogger(__name__)
+
+SHAPES_DEMO = "shapes-demo"
+LOCAL_DIR = "local-dir:"
+TEXT_CACHE_SIZE = 4096
+CHARS_PER_TOKEN_CAP = 16  # text beyond context·16 characters cannot reach the model
+
+
+class ClipEncoder:
+    """Encodes frames to (global, patch-grid) embeddings and text to query embeddings.
+
+    The encoder owns ``model``: it switches the vision tower to also return its
+    patch tokens. Build it with :meth:`from_spec`; tests pass a model directly.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        *,
+        model_id: str,
+        device: str = "cpu",
+        batch_size: int = 32,
+        mean: Sequence[float] | None = None,
+        std: Sequence[float] | None = None,
+    ) -> None:
+        self._visual = _patch_vision_tower(model)
+        self._model = model.eval().to(device)
+        self._tokenizer = tokenizer
+        self._device = torch.device(device)
+        self._batch_size = _positive("batch_size", batch_size)
+        cfg = open_clip.get_model_preprocess_cfg(model)
+        self._mean = _channel_tensor(mean or cfg.get("mean", open_clip.OPENAI_DATASET_MEAN))
+        self._std = _channel_tensor(std or cfg.get("std", open_clip.OPENAI_DATASET_STD))
+        self._text_cache: OrderedDict[str, FloatArray] = OrderedDict()
+        self.model_id = model_id
+        self.vision_frames_encoded = 0
+        self.texts_encoded = 0
+
+    @classmethod
+    def from_spec(cls, spec: str, device: str = "auto", *, batch_size: int = 32) -> ClipEncoder:
+        """Load the model a spec names (see the module docstring) onto ``device``."""
+        dev = resolve_device(device)
+        model, tokenizer, preprocess = _load(spec.strip())
+        return cls(model, tokenizer, model_id=spec.strip(), device=dev, batch_size=batch_size,
+                   mean=preprocess.get("mean"), std=preprocess.get("std"))
+
+    @property
+    def grid(self) -> tuple[int, int]:
+        """(rows, cols) of the patch grid."""
+        h, w = self._visual.grid_size
+        return int(h), int(w)
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """(height, width) in pixels every frame is squashed to."""
+        h, w = self._visual.image_size
+        return int(h), int(w)
+
+    @property
+    def dim(self) -> int:
+        """Size of the joint embedding space."""
+        return int(self._visual.output_dim)
+
+    @property
+    def context_length(self) -> int:
+        return int(getattr(self._tokenizer, "context_length", 77) or 77)
+
+    def encode_frames(self, frames: Sequence[ImageArray]) -> tuple[FloatArray, FloatArray]:
+        """Normalised global (N, D) and patch-grid (N, h, w, D) embeddings."""
+        if len(frames) == 0:
+            h, w = self.grid
+            return np.zeros((0, self.dim), np.float32), np.zeros((0, h, w, self.dim), np.float32)
+        parts = [self._encode_batch(frames[i : i + self._batch_size])
+                 for i in range(0, len(frames), self._batch_size)]
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+    def encode_text(self, texts: Sequence[str]) -> FloatArray:
+        """Normalised (Q, D) text embeddings; long texts are truncated, results cached."""
+        missing = list(dict.fromkeys(t for t in texts if t not in self._text_cache))
+        if missing:
+            self._remember(missing, self._encode_texts(missing))
+        for t in texts:
+            self._text_cache.move_to_end(t)
+        out = [self._text_cache[t] for t in texts]
+        return np.stack(out) if out else np.zeros((0, self.dim), np.float32)
+
+    def _encode_batch(self, frames: Sequence[ImageArray]) -> tuple[FloatArray, FloatArray]:
+        pixels = torch.stack([self._preprocess(f) for f in frames]).to(self._device)
+        with torch.inference_mode(), self._autocast():
+            pooled, tokens = self._visual(pixels)
+            patches = _project_tokens(self._visual, tokens)
+        self.vision_frames_encoded += len(frames)
+        h, w = self.grid
+        return _normalise(pooled), _normalise(patches).reshape(len(frames), h, w, self.dim)
+
+    def _preprocess(self, frame: ImageArray) -> torch.Tensor:
+        arr = np.asarray(frame)
+        if arr.ndim != 3 or arr.shape[2] != 3 or arr.dtype != np.uint8:
+            raise ValueError(f"frames must be HxWx3 uint8 RGB, got {arr.dtype} {arr.shape}")
+        x = torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1)[None].float() / 255.0
+        x = F.interpolate(x, size=self.input_size, mode="bilinear", antialias=True,
+                          align_corners=False)
+        return ((x[0].clamp(0, 1) - self._mean) / self._std).contiguous()
+
+    def _encode_texts(self, texts: list[str]) -> FloatArray:
+        cap = self.context_length * CHARS_PER_TOKEN_CAP
+        tokens = self._tokenizer([t[:cap] for t in texts]).to(self._device)
+        with torch.inference_mode(), self._autocast():
+            emb = self._model.encode_text(tokens)
+        self.texts_encoded += len(texts)
+        return _normalise(emb)
+
+    def _remember(self, texts: list[str], embs: FloatArray) -> None:
+        for t, e in zip(texts, embs, strict=True):
+            self._text_cache[t] = e
+        while len(self._text_cache) > TEXT_CACHE_SIZE:
+            self._text_cache.popitem(last=False)
+
+    def _autocast(self) -> Any:
+        enabled = self._device.type == "cuda"
+        return torch.autocast(device_type=self._device.type, dtype=torch.float16, enabled=enabled)
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` → ``cuda`` when available, else ``cpu``; other values pass through."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError("device", device, "'auto', 'cpu' or a CUDA device (none is available)")
+    return device
+
+
+def shapes_demo_dir() -> Path:
+    """Folder of the bundled shapes-demo weights."""
+    return Path(str(resources.files("pipeline.models").joinpath("assets", SHAPES_DEMO)))
+
+
+def _load(spec: str) -> tuple[Any, Any, dict[str, Any]]:
+    if not spec:
+        raise ConfigError("clip", spec, "a model spec such as 'shapes-demo' or 'ViT-B-32'")
+    if spec == SHAPES_DEMO:
+        return _load_local_dir(shapes_demo_dir())
+    if spec.startswith(LOCAL_DIR):
+        return _load_local_dir(Path(spec[len(LOCAL_DIR):]).expanduser())
+    if "@" in spec:
+        arch, path = spec.split("@", 1)
+        return _load_arch(arch, _existing_file(Path(path).expanduser(), spec))
+    if ":" in spec:
+        arch, tag = spec.split(":", 1)
+        if Path(tag).expanduser().is_file():
+            return _load_arch(arch, Path(tag).expanduser())
+        return _load_tag(arch, tag)
+    return _load_arch(spec, None)
+
+
+def _load_local_dir(path: Path) -> tuple[Any, Any, dict[str, Any]]:
+    if not (path / "open_clip_config.json").is_file():
+        raise ModelLoadError(f"no open_clip_config.json in {path} (expected an open_clip model folder)")
+    name = f"{LOCAL_DIR}{path}"
+    try:
+        model = open_clip.create_model(name)
+        tokenizer = open_clip.get_tokenizer(name)
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise ModelLoadError(f"cannot load open_clip folder {path}: {exc}") from exc
+    return model, tokenizer, {}
+
+
+def _load_arch(arch: str, checkpoint: Path | None) -> tuple[Any, Any, dict[str, Any]]:
+    _check_arch(arch)
+    if checkpoint is None:
+        log.warning("CLIP %s has random weights: answers will be meaningless", arch)
+    try:
+        model = open_clip.create_model(arch, pretrained=str(checkpoint) if checkpoint else None)
+    except (OSError, RuntimeError, KeyError) as exc:
+        raise ModelLoadError(f"cannot load {arch} from {checkpoint}: {exc}") from exc
+    return model, open_clip.get_tokenizer(arch), {}
+
+
+def _load_tag(arch: str, tag: str) -> tuple[Any, Any, dict[str, Any]]:
+    _check_arch(arch)
+    cfg = open_clip.get_pretrained_cfg(arch, tag)
+    if not cfg:
+        known = ", ".join(open_clip.list_pretrained_tags_by_model(arch)) or "none"
+        raise ModelLoadError(f"{arch} has no pretrained tag {tag!r} and it is no file; tags: {known}")
+    path = _cached_weights(cfg)
+    if path is None:
+        raise ModelLoadError(
+            f"weights for {arch}:{tag} are not in the local cache and downloads are disabled; "
+            f"copy them there or use '{arch}@/path/to/checkpoint'"
+        )
+    model, tokenizer, _ = _load_arch(arch, path)
+    return model, tokenizer, {k: cfg[k] for k in ("mean", "std") if k in cfg}
+
+
+def _cached_weights(cfg: dict[str, Any]) -> Path | None:
+    """The pretrained file for a tag if it is already on disk; never downloads."""
+    hub = str(cfg.get("hf_hub", ""))
+    if hub:
+        return _cached_hub_file(*os.path.split(hub))
+    url = str(cfg.get("url", ""))
+    local = Path.home() / ".cache" / "clip" / os.path.basename(url)
+    return local if url and local.is_file() else None
+
+
+def _cached_hub_file(repo: str, filename: str) -> Path | None:
+    from huggingface_hub import try_to_load_from_cache
+
+    names = ["open_clip_model.safetensors", "open_clip_pytorch_model.bin"]
+    if filename:
+        names = [str(Path(filename).with_suffix(".safetensors")), filename]
+    for name in names:
+        found = try_to_load_from_cache(repo_id=repo, filename=name)
+        if isinstance(found, str) and Path(found).is_file():
+            return Path(found)
+    return None
+
+
+def _check_arch(arch: str) -> None:
+    if arch.replace("/", "-") not in open_clip.list_models():
+        raise ModelLoadError(f"unknown open_clip architecture {arch!r}; see open_clip.list_models()")
+
+
+def _existing_file(path: Path, spec: str) -> Path:
+    if not path.is_file():
+        raise ModelLoadError(f"checkpoint file {path} of spec {spec!r} does not exist")
+    return path
+
+
+def _patch_vision_tower(model: Any) -> VisionTransformer:
+    visual = getattr(model, "visual", None)
+    if not isinstance(visual, VisionTransformer) or visual.attn_pool is not None:
+        raise ModelLoadError("the CLIP encoder needs an open_clip ViT without attentional pooling")
+    if visual.pool_type not in ("tok", "avg") or visual.proj is None:
+        raise ModelLoadError(f"unsupported vision pooling {visual.pool_type!r} / missing projection")
+    visual.output_tokens = True
+    return visual
+
+
+def _project_tokens(visual: VisionTransformer, tokens: torch.Tensor) -> torch.Tensor:
+    """Patch tokens into the joint space (ln_post is already applied unless pooled after)."""
+    if visual.final_ln_after_pool:
+        tokens = visual.ln_post(tokens)
+    return tokens @ visual.proj
+
+
+def _normalise(x: torch.Tensor) -> FloatArray:
+    y = F.normalize(x.float(), dim=-1)
+    return np.ascontiguousarray(y.cpu().numpy(), dtype=np.float32)
+
+
+def _channel_tensor(values: Sequence[float]) -> torch.Tensor:
+    return torch.tensor([float(v) for v in values], dtype=torch.float32).view(3, 1, 1)
+
+
+def _positive(name: str, value: int) -> int:
+    if value < 1:
+        raise ConfigError(name, value, "a whole number >= 1")
+    return value

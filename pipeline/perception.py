@@ -1,0 +1,140 @@
+"""Per-window perception: score every due question at once, then pick frames and boxes.
+
+The window's global embeddings are stacked once and all questions are scored in a
+single matrix product; temporal selection and the RoI estimate then run per
+question on the frames it selected. Works on numpy only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from pipeline.errors import ConfigError
+from pipeline.roi import (
+    DEFAULT_SMOOTH,
+    DEFAULT_TEMPERATURE,
+    check_alpha,
+    check_estimator,
+    check_smooth,
+    check_temperature,
+    estimate_roi,
+    similarity_map,
+)
+from pipeline.selection import prompt_scores, select_frames
+from pipeline.types import EncodedFrame, FloatArray, RoI
+
+
+@dataclass(frozen=True)
+class SelectionConfig:
+    """How one question picks frames and regions (validated on creation)."""
+
+    k_prompt: int = 3
+    k_uniform: int = 3
+    min_gap: float = 0.0
+    alpha: float = 0.6
+    estimator: str = "peak"
+    temperature: float = DEFAULT_TEMPERATURE
+    smooth: int = DEFAULT_SMOOTH
+
+    def __post_init__(self) -> None:
+        _check_count("k_prompt", self.k_prompt)
+        _check_count("k_uniform", self.k_uniform)
+        if not (isinstance(self.min_gap, int | float) and 0 <= self.min_gap < math.inf):
+            raise ConfigError("min_gap", self.min_gap, "a finite number of seconds >= 0")
+        check_alpha(self.alpha)
+        check_estimator(self.estimator)
+        check_temperature(self.temperature)
+        check_smooth(self.smooth)
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> SelectionConfig:
+        """A copy with some fields replaced; unknown keys are a ConfigError."""
+        known = {f.name for f in dataclasses.fields(self)}
+        for key in overrides:
+            if key not in known:
+                raise ConfigError("selection setting", key, f"one of {', '.join(sorted(known))}")
+        return dataclasses.replace(self, **dict(overrides))
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The frames and boxes one question looks at in one window."""
+
+    query_id: str
+    indices: tuple[int, ...]
+    times: tuple[float, ...]
+    frame_scores: tuple[float, ...]
+    all_scores: FloatArray
+    rois: tuple[RoI, ...]
+
+    @property
+    def visual_tokens(self) -> int:
+        """Tokens the boxes keep on the CLIP grid, summed over the selected frames."""
+        return sum(r.tokens for r in self.rois)
+
+
+def select_for_queries(
+    window: Sequence[EncodedFrame],
+    query_ids: Sequence[str],
+    query_embs: npt.ArrayLike,
+    config: SelectionConfig,
+    overrides: Mapping[str, SelectionConfig] | None = None,
+) -> list[Selection]:
+    """One Selection per query; ``overrides`` maps a query id to its own config."""
+    embs = np.asarray(query_embs, dtype=np.float32).reshape(len(query_ids), -1)
+    scores = _score_window(window, embs)
+    chosen = overrides or {}
+    return [
+        _select_one(window, qid, embs[i], scores[i], chosen.get(qid, config))
+        for i, qid in enumerate(query_ids)
+    ]
+
+
+def _score_window(window: Sequence[EncodedFrame], embs: FloatArray) -> FloatArray:
+    if not window:
+        return np.zeros((len(embs), 0), dtype=np.float32)
+    globals_ = np.stack([f.global_emb for f in window]).astype(np.float32, copy=False)
+    return prompt_scores(globals_, embs)
+
+
+def _select_one(
+    window: Sequence[EncodedFrame],
+    query_id: str,
+    emb: FloatArray,
+    scores: FloatArray,
+    config: SelectionConfig,
+) -> Selection:
+    times = [f.t for f in window]
+    picked = select_frames(
+        scores, config.k_prompt, config.k_uniform, times=times, min_gap=config.min_gap
+    )
+    return Selection(
+        query_id=query_id,
+        indices=tuple(picked),
+        times=tuple(times[i] for i in picked),
+        frame_scores=tuple(float(scores[i]) for i in picked),
+        all_scores=scores,
+        rois=tuple(_frame_roi(window[i], emb, config) for i in picked),
+    )
+
+
+def _frame_roi(frame: EncodedFrame, emb: FloatArray, config: SelectionConfig) -> RoI:
+    sim = similarity_map(frame.patches, emb)
+    return estimate_roi(
+        sim,
+        config.alpha,
+        config.estimator,
+        temperature=config.temperature,
+        smooth=config.smooth,
+    )
+
+
+def _check_count(name: str, value: int) -> None:
+    if not (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+        raise ConfigError(name, value, "a whole number >= 0")

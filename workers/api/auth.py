@@ -1,0 +1,99 @@
+"""Bearer-token auth with two scopes: read and write.
+
+A write token also grants reads. When no token is configured at all the API is
+open (a warning is logged at startup); once any token exists, every route except
+``/health`` and ``/ready`` needs one. Tokens are compared in constant time.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import SecretStr
+
+log = logging.getLogger(__name__)
+
+bearer = HTTPBearer(auto_error=False, description="A read or write token from the API settings.")
+
+
+class Scope(StrEnum):
+    read = "read"
+    write = "write"
+
+
+def _matches(token: str, candidates: Iterable[bytes]) -> bool:
+    """Constant-time membership: every candidate is compared, no early exit."""
+    given = token.encode()
+    found = False
+    for candidate in candidates:
+        found |= hmac.compare_digest(given, candidate)
+    return found
+
+
+@dataclass(frozen=True)
+class TokenAuth:
+    """The configured tokens; decides which scopes a presented token grants."""
+
+    read: tuple[bytes, ...]
+    write: tuple[bytes, ...]
+
+    @classmethod
+    def from_secrets(cls, read: Iterable[SecretStr], write: Iterable[SecretStr]) -> TokenAuth:
+        return cls(
+            read=tuple(s.get_secret_value().encode() for s in read),
+            write=tuple(s.get_secret_value().encode() for s in write),
+        )
+
+    @property
+    def open(self) -> bool:
+        return not (self.read or self.write)
+
+    def scopes(self, token: str | None) -> frozenset[Scope]:
+        if self.open:
+            return frozenset(Scope)
+        if not token:
+            return frozenset()
+        if _matches(token, self.write):
+            return frozenset(Scope)
+        return frozenset({Scope.read}) if _matches(token, self.read) else frozenset()
+
+    def warn_if_open(self) -> None:
+        if self.open:
+            log.warning(
+                "API auth is OFF: no FEEDWATCH_API_READ_TOKENS / FEEDWATCH_API_WRITE_TOKENS "
+                "configured, anyone who can reach the port can read and change queries"
+            )
+
+
+def _unauthorized(scope: Scope, token: str | None, granted: frozenset[Scope]) -> HTTPException:
+    challenge = f'Bearer realm="feedwatch", scope="{scope.value}"'
+    if not token:
+        reason = "a bearer token is required"
+    elif granted:
+        reason, challenge = f"this token lacks the {scope.value} scope", challenge + ', error="insufficient_scope"'
+    else:
+        reason, challenge = "invalid token", challenge + ', error="invalid_token"'
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=reason, headers={"WWW-Authenticate": challenge})
+
+
+def require(scope: Scope) -> Callable[..., None]:
+    """A route dependency that lets the request through only with ``scope``."""
+
+    def check(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
+        auth: TokenAuth = request.app.state.auth
+        token = creds.credentials if creds else None
+        granted = auth.scopes(token)
+        if scope not in granted:
+            raise _unauthorized(scope, token, granted)
+
+    return check
+
+
+read_access = Depends(require(Scope.read))
+write_access = Depends(require(Scope.write))

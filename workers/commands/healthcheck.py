@@ -1,0 +1,55 @@
+"""`feedwatch healthcheck`: the container health probe for every feedwatch process.
+
+The API is healthy when its ``/health`` answers 200; a worker is healthy when its
+heartbeat file (touched by its main loop, see :mod:`workers.heartbeat`) is fresh.
+"""
+
+from __future__ import annotations
+
+import time
+import urllib.request
+from pathlib import Path
+
+import click
+
+
+def check_url(url: str, timeout: float) -> str | None:
+    """None when the URL answers 2xx, else the reason."""
+    if not url.startswith(("http://", "https://")):
+        return f"--url {url!r} must be http(s)"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 (scheme checked)
+            return None if 200 <= resp.status < 300 else f"{url} answered {resp.status}"
+    except OSError as exc:
+        return f"{url}: {exc}"
+
+
+def check_heartbeat(path: Path, max_age: float) -> str | None:
+    """None when the heartbeat file was touched within ``max_age`` seconds."""
+    try:
+        age = time.time() - path.stat().st_mtime
+    except OSError as exc:
+        return f"heartbeat {path}: {exc.strerror or exc}"
+    return None if age <= max_age else f"heartbeat {path} is {age:.0f}s old (max {max_age:.0f}s)"
+
+
+@click.command()
+@click.option("--url", default=None, help="HTTP health endpoint that must answer 2xx.")
+@click.option(
+    "--heartbeat",
+    type=click.Path(path_type=Path),
+    envvar="FEEDWATCH_HEARTBEAT_FILE",
+    show_envvar=True,
+    default=None,
+    help="Heartbeat file a worker touches from its main loop.",
+)
+@click.option("--max-age", type=float, default=120.0, show_default=True, help="Oldest acceptable heartbeat, seconds.")
+@click.option("--timeout", type=float, default=5.0, show_default=True, help="HTTP timeout, seconds.")
+def command(url: str | None, heartbeat: Path | None, max_age: float, timeout: float) -> None:
+    """Exit 0 when the process is healthy, 1 (with the reason) when not."""
+    if url is None and heartbeat is None:
+        raise click.UsageError("give --url or --heartbeat (or set FEEDWATCH_HEARTBEAT_FILE)")
+    problems = [p for p in (url and check_url(url, timeout), heartbeat and check_heartbeat(heartbeat, max_age)) if p]
+    if problems:
+        raise click.ClickException("; ".join(problems))
+    click.echo("healthy")

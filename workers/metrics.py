@@ -1,0 +1,60 @@
+"""Prometheus metric objects every feedwatch process increments.
+
+One module holds them all so the names stay consistent; import the object and
+increment it where the work happens (``SEGMENTS.labels(camera=c).inc()``). The API
+serves them at ``GET /metrics``; a worker without the API can expose them with
+``prometheus_client.start_http_server``. Labels are bounded sets (camera ids,
+answerer types, stages), never free text.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram
+from prometheus_client import generate_latest as _generate_latest
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+SEGMENTS = Counter(
+    "feedwatch_segments_total", "Video segments produced or consumed.", ["camera"]
+)
+FRAMES_ENCODED = Counter(
+    "feedwatch_frames_encoded_total", "Frames passed through the CLIP image encoder.", ["camera"]
+)
+ANSWERS = Counter(
+    "feedwatch_answers_total", "Answers produced.", ["answerer", "matched"]
+)
+ANSWERS_STORED = Counter(
+    "feedwatch_answers_stored_total", "Answers written to the SQL store (new rows only)."
+)
+DEAD_LETTERS = Counter(
+    "feedwatch_dead_letters_total", "Records sent to the dead-letter topic.", ["stage"]
+)
+ENCODE_LATENCY = Histogram(
+    "feedwatch_encode_latency_seconds",
+    "CLIP image encoding time per batch of frames.",
+    buckets=_LATENCY_BUCKETS,
+)
+ANSWER_LATENCY = Histogram(
+    "feedwatch_answer_latency_seconds",
+    "Time from a window's end to its stored answer, per answerer.",
+    ["answerer"],
+    buckets=_LATENCY_BUCKETS,
+)
+SEGMENT_DECODE_LATENCY = Histogram(
+    "feedwatch_segment_decode_seconds", "Segment decode time.", buckets=_LATENCY_BUCKETS
+)
+HTTP_LATENCY = Histogram(
+    "feedwatch_api_request_seconds",
+    "API request handling time.",
+    ["method", "route", "status"],
+    buckets=_LATENCY_BUCKETS,
+)
+SSE_CLIENTS = Gauge("feedwatch_api_sse_clients", "Open live-answer streams.")
+CAMERA_UP = Gauge(
+    "feedwatch_camera_connected", "1 while a camera stream is connected, else 0.", ["camera"]
+)
+
+
+def render() -> tuple[bytes, str]:
+    """The exposition text of the default registry and its content type."""
+    return _generate_latest(REGISTRY), CONTENT_TYPE_LATEST
