@@ -110,7 +110,9 @@ def map_roi(roi: RoI, grid_h: int, grid_w: int) -> RoI:
 def crop_tokens(tokens: npt.NDArray[np.generic], roi: RoI) -> npt.NDArray[np.generic]:
     """The tokens (h, w, C) inside ``roi``, flattened row-major to (rows·cols, C)."""
     if tokens.ndim != 3 or tokens.shape[:2] != (roi.grid_h, roi.grid_w):
-        raise ValueError(f"tokens {tokens.shape} do not match the RoI grid {roi.grid_h}x{roi.grid_w}")
+        raise ValueError(
+            f"tokens {tokens.shape} do not match the RoI grid {roi.grid_h}x{roi.grid_w}"
+        )
     box = tokens[roi.top : roi.top + roi.height, roi.left : roi.left + roi.width]
     return box.reshape(roi.tokens, tokens.shape[2])
 
@@ -120,12 +122,16 @@ def peak_centre(sim: npt.NDArray[np.float64], smooth: int = DEFAULT_SMOOTH) -> C
     blurred = _box_blur(sim, smooth)
     rows, cols = np.nonzero(blurred >= blurred.max() - 1e-12)
     mid_r, mid_c = (sim.shape[0] - 1) / 2, (sim.shape[1] - 1) / 2
-    best = min(zip(rows.tolist(), cols.tolist(), strict=True),
-               key=lambda rc: ((rc[0] - mid_r) ** 2 + (rc[1] - mid_c) ** 2, rc))
+    best = min(
+        zip(rows.tolist(), cols.tolist(), strict=True),
+        key=lambda rc: ((rc[0] - mid_r) ** 2 + (rc[1] - mid_c) ** 2, rc),
+    )
     return float(best[0]), float(best[1])
 
 
-def weighted_centre(sim: npt.NDArray[np.float64], temperature: float = DEFAULT_TEMPERATURE) -> Centre:
+def weighted_centre(
+    sim: npt.NDArray[np.float64], temperature: float = DEFAULT_TEMPERATURE
+) -> Centre:
     """Mean position under softmax weights of the standardised map."""
     spread = float(sim.std())
     z = (sim - sim.max()) / spread if spread > 0 else np.zeros_like(sim)

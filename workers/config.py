@@ -52,6 +52,31 @@ class KafkaSettings(BaseSettings):
 
     bootstrap: str = ""
     topic_prefix: str = "feedwatch."
+    # topics (full name = topic_prefix + name); created if missing with these settings
+    segments_topic: str = "segments"
+    queries_topic: str = "queries"
+    answers_topic: str = "answers"
+    deadletter_topic: str = "deadletter"
+    partitions: int = Field(default=8, ge=1)
+    replication_factor: int = Field(default=1, ge=1)
+    segment_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    segments_retention_s: float = Field(default=6 * 3600.0, gt=0)
+    answers_retention_s: float = Field(default=7 * 24 * 3600.0, gt=0)
+    deadletter_retention_s: float = Field(default=7 * 24 * 3600.0, gt=0)
+    # producers
+    linger_ms: int = Field(default=5, ge=0)
+    request_timeout_s: float = Field(default=30.0, gt=0)
+    # the worker group (workers.perceive, workers.sink)
+    group_id: str = "feedwatch-perceive"
+    sink_group_id: str = "feedwatch-sink"
+    session_timeout_s: float = Field(default=10.0, gt=0)
+    heartbeat_interval_s: float = Field(default=3.0, gt=0)
+    commit_interval_s: float = Field(default=1.0, gt=0)
+    max_poll_records: int = Field(default=16, ge=1)
+    sink_batch_size: int = Field(default=100, ge=1)
+    sink_batch_within_s: float = Field(default=0.5, gt=0)
+    warmup: bool = True
+    datadir: str = ""
 
 
 class ApiSettings(BaseSettings):
@@ -65,6 +90,7 @@ class ApiSettings(BaseSettings):
     write_tokens: Annotated[tuple[SecretStr, ...], NoDecode] = ()
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
     sse_poll_s: float = Field(default=1.0, gt=0, le=60)
+    sse_keepalive_s: float = Field(default=15.0, gt=0, le=300)
     page_max: int = Field(default=200, ge=1, le=10000)
 
     @field_validator("read_tokens", "write_tokens", "cors_origins", mode="before")
@@ -82,6 +108,23 @@ class HooksSettings(BaseSettings):
     model_config = _section("FEEDWATCH_HOOKS_")
 
     allow_private: bool = False
+    # delivery (connectors.hooks.delivery): one attempt, then backoff with full jitter
+    timeout_s: float = Field(default=5.0, gt=0)
+    max_attempts: int = Field(default=8, ge=1)
+    max_age_s: float = Field(default=24 * 3600.0, gt=0)
+    backoff_base_s: float = Field(default=1.0, gt=0)
+    backoff_cap_s: float = Field(default=300.0, gt=0)
+    # default per-hook limits (a hook row may override them)
+    cooldown_s: float = Field(default=0.0, ge=0)
+    rate_cap: int = Field(default=60, ge=0)
+    rate_period_s: float = Field(default=3600.0, gt=0)
+    # workers.alerts loops
+    poll_s: float = Field(default=0.5, gt=0)
+    lease_s: float = Field(default=60.0, gt=0)
+    batch_size: int = Field(default=200, ge=1)
+    wait_on_exit_s: float = Field(default=30.0, ge=0)
+    # base URL of the API, for evidence links in notifications ("" = no link)
+    public_url: str = ""
 
 
 class Settings(BaseSettings):

@@ -2,7 +2,8 @@
 
 from connectors.bus.base import Bus, BusError, Consumer, Producer, Record, Topics
 from connectors.bus.memory import MemoryBus
-from connectors.bus.messages import Message, MessageError
+from connectors.bus.messages import Message
+from pipeline.errors import MessageError
 
 __all__ = [
     "Bus",

@@ -75,7 +75,10 @@ class Bus(ABC):
     def producer(self) -> Producer: ...
 
     @abstractmethod
-    def consumer(self, topics: Sequence[str], group: str, *, from_beginning: bool = True) -> Consumer: ...
+    def consumer(
+        self, topics: Sequence[str], group: str, *, from_beginning: bool = True
+    ) -> Consumer: ...
 
     def close(self) -> None:
         """Release connections (nothing to do for the in-process bus)."""
+        return None

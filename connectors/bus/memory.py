@@ -56,14 +56,18 @@ class MemoryBus(Bus):
             for g in groups
         )
 
-    def append(self, topic: str, key: bytes, value: bytes | None, headers: Sequence[tuple[str, bytes]]) -> None:
+    def append(
+        self, topic: str, key: bytes, value: bytes | None, headers: Sequence[tuple[str, bytes]]
+    ) -> None:
         deadline = None if self.send_timeout is None else time.monotonic() + self.send_timeout
         with self._cond:
             limit = self.capacity.get(topic)
             while limit is not None and not self._closed and self._backlog(topic) >= limit:
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
-                    raise BusError(f"topic {topic!r}: backlog stayed at {limit} for {self.send_timeout}s")
+                    raise BusError(
+                        f"topic {topic!r}: backlog stayed at {limit} for {self.send_timeout}s"
+                    )
                 self._cond.wait(timeout=left if left is not None else 0.5)
             if self._closed:
                 raise BusError("the bus is closed")
@@ -106,7 +110,9 @@ class MemoryBus(Bus):
     def producer(self) -> Producer:
         return MemoryProducer(self)
 
-    def consumer(self, topics: Sequence[str], group: str, *, from_beginning: bool = True) -> Consumer:
+    def consumer(
+        self, topics: Sequence[str], group: str, *, from_beginning: bool = True
+    ) -> Consumer:
         return MemoryConsumer(self, topics, group, from_beginning)
 
     def close(self) -> None:
@@ -121,7 +127,9 @@ class MemoryProducer(Producer):
     def __init__(self, bus: MemoryBus) -> None:
         self.bus = bus
 
-    def send(self, topic: str, key: bytes, value: bytes | None, headers: Sequence[tuple[str, bytes]] = ()) -> None:
+    def send(
+        self, topic: str, key: bytes, value: bytes | None, headers: Sequence[tuple[str, bytes]] = ()
+    ) -> None:
         self.bus.append(topic, key, value, headers)
 
     def flush(self, timeout: float | None = None) -> None:
@@ -131,7 +139,9 @@ class MemoryProducer(Producer):
 class MemoryConsumer(Consumer):
     """Reads from the group's committed offsets; ``commit`` stores its position."""
 
-    def __init__(self, bus: MemoryBus, topics: Sequence[str], group: str, from_beginning: bool) -> None:
+    def __init__(
+        self, bus: MemoryBus, topics: Sequence[str], group: str, from_beginning: bool
+    ) -> None:
         self.bus = bus
         self.topics = list(topics)
         self.group = group

@@ -351,7 +351,9 @@ def encode_deadletter(
 ) -> Message:
     """Wrap a failed message with the error and its origin in headers."""
     key, value, headers = original
-    kept = [(n, bytes(v)) for n, v in headers or () if v is not None and not n.startswith(ERROR_PREFIX)]
+    kept = [
+        (n, bytes(v)) for n, v in headers or () if v is not None and not n.startswith(ERROR_PREFIX)
+    ]
     kept = [(n, v) for n, v in kept if n != "schema"]
     etype = type(error).__name__ if isinstance(error, BaseException) else "Error"
     text = str(error).splitlines()[0] if str(error) else etype

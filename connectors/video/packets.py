@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     import av
 
 log = logging.getLogger(__name__)
+MAX_BACKSTEP_S = 1.0
+"""PTS may step back by a few frames (B-frame reordering); more is a discontinuity."""
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,8 @@ class TimedPacket:
 
 
 class Timeline:
-    """Turns PTS values into times; re-anchors on jumps larger than ``max_jump``."""
+    """Turns PTS values into times; re-anchors when PTS jumps forward by more than
+    ``max_jump`` or back by more than ``MAX_BACKSTEP_S`` (``max_jump=None``: never)."""
 
     def __init__(
         self,
@@ -54,6 +57,7 @@ class Timeline:
         anchor: float | None,
         origin_pts: int | None = None,
         max_jump: float | None = None,
+        not_before: float | None = None,
         now: Callable[[], float] = time.time,
     ) -> None:
         self.time_base = time_base
@@ -61,6 +65,7 @@ class Timeline:
         self.origin_pts = origin_pts
         self.max_jump = max_jump
         self._now = now
+        self.not_before = not_before
         self._last: float | None = None
         self._step = 0.0
 
@@ -71,7 +76,7 @@ class Timeline:
         if pts is None:
             return self._remember(self._next_guess())
         if self.anchor is None:
-            self.anchor = self._now()
+            self.anchor = self._wall()
         if self.origin_pts is None:
             self.origin_pts = pts
         t = self._map(pts)
@@ -84,7 +89,9 @@ class Timeline:
         return self.anchor + float((pts - self.origin_pts) * self.time_base)
 
     def _jumped(self, t: float) -> bool:
-        return self.max_jump is not None and self._last is not None and abs(t - self._last) > self.max_jump
+        if self.max_jump is None or self._last is None:
+            return False
+        return t > self._last + self.max_jump or t < self._last - MAX_BACKSTEP_S
 
     def _reanchor(self, pts: int) -> float:
         t = self._next_guess()
@@ -94,8 +101,14 @@ class Timeline:
 
     def _next_guess(self) -> float:
         if self._last is None:
-            return self.anchor if self.anchor is not None else self._now()
+            return self.anchor if self.anchor is not None else self._wall()
         return self._last + self._step
+
+    def _wall(self) -> float:
+        """Wall clock, but never before ``not_before`` (time keeps increasing across
+        reconnects even when the previous connection ran ahead of the clock)."""
+        now = self._now()
+        return now if self.not_before is None else max(now, self.not_before)
 
     def _remember(self, t: float) -> float:
         self._last = t

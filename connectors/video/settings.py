@@ -35,13 +35,16 @@ def check_settings(s: VideoSettings) -> VideoSettings:
         if not getattr(s, name) > 0:
             raise ConfigError(f"video.{name}", getattr(s, name), "must be > 0")
     if s.max_segment_bytes < 0:
-        raise ConfigError("video.max_segment_bytes", s.max_segment_bytes, "must be >= 0 (0: no limit)")
+        raise ConfigError("video.max_segment_bytes", s.max_segment_bytes,
+                          "must be >= 0 (0: no limit)")
     if s.reconnect_max_s < s.reconnect_initial_s:
-        raise ConfigError("video.reconnect_max_s", s.reconnect_max_s, "must be >= reconnect_initial_s")
+        raise ConfigError("video.reconnect_max_s", s.reconnect_max_s,
+                          "must be >= reconnect_initial_s")
     if not 0 <= s.reconnect_jitter <= 1:
         raise ConfigError("video.reconnect_jitter", s.reconnect_jitter, "must be within [0, 1]")
     if s.rtsp_transport not in ("tcp", "udp"):
         raise ConfigError("video.rtsp_transport", s.rtsp_transport, "allowed: 'tcp', 'udp'")
     if s.max_reconnects < -1:
-        raise ConfigError("video.max_reconnects", s.max_reconnects, "must be >= 0, or -1 for no limit")
+        raise ConfigError("video.max_reconnects", s.max_reconnects,
+                          "must be >= 0, or -1 for no limit")
     return s

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ class SourceSpec:
     kind: str  # file | rtsp | http | hls | udp | srt | v4l2
     url: str
     live: bool
+    ends: bool = False  # True: end of stream means done (files, HTTP); False: reconnect
     format: str | None = None
     options: dict[str, str] = field(default_factory=dict)
 
@@ -40,7 +40,7 @@ def parse_uri(uri: str, settings: VideoSettings) -> SourceSpec:
         raise ConfigError("uri", uri, f"give {ALLOWED}")
     parts = urlsplit(uri)
     scheme = parts.scheme.lower()
-    if scheme in ("", "file") or (len(scheme) == 1 and os.name == "nt"):
+    if scheme in ("", "file"):
         return _local(parts.path if scheme == "file" else uri)
     builder = _BUILDERS.get(scheme)
     if builder is None:
@@ -53,7 +53,7 @@ def _local(path: str) -> SourceSpec:
         return SourceSpec(path, "v4l2", path, live=True, format="v4l2")
     if not Path(path).is_file():
         raise ConfigError("uri", path, "no such file (give an existing video file or a URL)")
-    return SourceSpec(path, "file", path, live=False)
+    return SourceSpec(path, "file", path, live=False, ends=True)
 
 
 def _us(seconds: float) -> str:
@@ -68,7 +68,7 @@ def _rtsp(uri: str, s: VideoSettings) -> SourceSpec:
 def _http(uri: str, s: VideoSettings) -> SourceSpec:
     kind = "hls" if urlsplit(uri).path.lower().endswith(".m3u8") else "http"
     opts = {"rw_timeout": _us(s.stall_timeout_s)}
-    return SourceSpec(uri, kind, uri, live=True, options=opts)
+    return SourceSpec(uri, kind, uri, live=True, ends=True, options=opts)
 
 
 def _udp(uri: str, s: VideoSettings) -> SourceSpec:

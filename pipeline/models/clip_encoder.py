@@ -80,8 +80,15 @@ class ClipEncoder:
         """Load the model a spec names (see the module docstring) onto ``device``."""
         dev = resolve_device(device)
         model, tokenizer, preprocess = _load(spec.strip())
-        return cls(model, tokenizer, model_id=spec.strip(), device=dev, batch_size=batch_size,
-                   mean=preprocess.get("mean"), std=preprocess.get("std"))
+        return cls(
+            model,
+            tokenizer,
+            model_id=spec.strip(),
+            device=dev,
+            batch_size=batch_size,
+            mean=preprocess.get("mean"),
+            std=preprocess.get("std"),
+        )
 
     @property
     def grid(self) -> tuple[int, int]:
@@ -109,8 +116,10 @@ class ClipEncoder:
         if len(frames) == 0:
             h, w = self.grid
             return np.zeros((0, self.dim), np.float32), np.zeros((0, h, w, self.dim), np.float32)
-        parts = [self._encode_batch(frames[i : i + self._batch_size])
-                 for i in range(0, len(frames), self._batch_size)]
+        parts = [
+            self._encode_batch(frames[i : i + self._batch_size])
+            for i in range(0, len(frames), self._batch_size)
+        ]
         return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
     def encode_text(self, texts: Sequence[str]) -> FloatArray:
@@ -137,8 +146,9 @@ class ClipEncoder:
         if arr.ndim != 3 or arr.shape[2] != 3 or arr.dtype != np.uint8:
             raise ValueError(f"frames must be HxWx3 uint8 RGB, got {arr.dtype} {arr.shape}")
         x = torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1)[None].float() / 255.0
-        x = F.interpolate(x, size=self.input_size, mode="bilinear", antialias=True,
-                          align_corners=False)
+        x = F.interpolate(
+            x, size=self.input_size, mode="bilinear", antialias=True, align_corners=False
+        )
         return ((x[0].clamp(0, 1) - self._mean) / self._std).contiguous()
 
     def _encode_texts(self, texts: list[str]) -> FloatArray:
@@ -180,7 +190,7 @@ def _load(spec: str) -> tuple[Any, Any, dict[str, Any]]:
     if spec == SHAPES_DEMO:
         return _load_local_dir(shapes_demo_dir())
     if spec.startswith(LOCAL_DIR):
-        return _load_local_dir(Path(spec[len(LOCAL_DIR):]).expanduser())
+        return _load_local_dir(Path(spec[len(LOCAL_DIR) :]).expanduser())
     if "@" in spec:
         arch, path = spec.split("@", 1)
         return _load_arch(arch, _existing_file(Path(path).expanduser(), spec))
@@ -194,7 +204,9 @@ def _load(spec: str) -> tuple[Any, Any, dict[str, Any]]:
 
 def _load_local_dir(path: Path) -> tuple[Any, Any, dict[str, Any]]:
     if not (path / "open_clip_config.json").is_file():
-        raise ModelLoadError(f"no open_clip_config.json in {path} (expected an open_clip model folder)")
+        raise ModelLoadError(
+            f"no open_clip_config.json in {path} (expected an open_clip model folder)"
+        )
     name = f"{LOCAL_DIR}{path}"
     try:
         model = open_clip.create_model(name)
@@ -220,7 +232,9 @@ def _load_tag(arch: str, tag: str) -> tuple[Any, Any, dict[str, Any]]:
     cfg = open_clip.get_pretrained_cfg(arch, tag)
     if not cfg:
         known = ", ".join(open_clip.list_pretrained_tags_by_model(arch)) or "none"
-        raise ModelLoadError(f"{arch} has no pretrained tag {tag!r} and it is no file; tags: {known}")
+        raise ModelLoadError(
+            f"{arch} has no pretrained tag {tag!r} and it is no file; tags: {known}"
+        )
     path = _cached_weights(cfg)
     if path is None:
         raise ModelLoadError(
@@ -256,7 +270,9 @@ def _cached_hub_file(repo: str, filename: str) -> Path | None:
 
 def _check_arch(arch: str) -> None:
     if arch.replace("/", "-") not in open_clip.list_models():
-        raise ModelLoadError(f"unknown open_clip architecture {arch!r}; see open_clip.list_models()")
+        raise ModelLoadError(
+            f"unknown open_clip architecture {arch!r}; see open_clip.list_models()"
+        )
 
 
 def _existing_file(path: Path, spec: str) -> Path:
@@ -270,7 +286,9 @@ def _patch_vision_tower(model: Any) -> VisionTransformer:
     if not isinstance(visual, VisionTransformer) or visual.attn_pool is not None:
         raise ModelLoadError("the CLIP encoder needs an open_clip ViT without attentional pooling")
     if visual.pool_type not in ("tok", "avg") or visual.proj is None:
-        raise ModelLoadError(f"unsupported vision pooling {visual.pool_type!r} / missing projection")
+        raise ModelLoadError(
+            f"unsupported vision pooling {visual.pool_type!r} / missing projection"
+        )
     visual.output_tokens = True
     return visual
 
@@ -279,7 +297,8 @@ def _project_tokens(visual: VisionTransformer, tokens: torch.Tensor) -> torch.Te
     """Patch tokens into the joint space (ln_post is already applied unless pooled after)."""
     if visual.final_ln_after_pool:
         tokens = visual.ln_post(tokens)
-    return tokens @ visual.proj
+    projected: torch.Tensor = tokens @ visual.proj
+    return projected
 
 
 def _normalise(x: torch.Tensor) -> FloatArray:

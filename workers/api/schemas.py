@@ -148,7 +148,6 @@ class QueryOut(BaseModel):
     settings: dict[str, Any] = Field(default_factory=dict)
     version: int = 1
     created_at: float | None = None
-    updated_at: float | None = None
 
 
 class CameraState(StrEnum):
@@ -171,6 +170,7 @@ class CameraOut(BaseModel):
     status: CameraState = CameraState.unknown
     status_since: float | None = Field(default=None, description="UTC epoch s of the last status change.")
     last_segment_at: float | None = Field(default=None, description="UTC epoch s of the newest segment seen.")
+    last_answer_at: float | None = Field(default=None, description="Window end of the newest stored answer.")
     detail: str | None = None
 
 

@@ -43,13 +43,28 @@ def check_heartbeat(path: Path, max_age: float) -> str | None:
     default=None,
     help="Heartbeat file a worker touches from its main loop.",
 )
-@click.option("--max-age", type=float, default=120.0, show_default=True, help="Oldest acceptable heartbeat, seconds.")
-@click.option("--timeout", type=float, default=5.0, show_default=True, help="HTTP timeout, seconds.")
+@click.option(
+    "--max-age",
+    type=float,
+    default=120.0,
+    show_default=True,
+    help="Oldest acceptable heartbeat, seconds.",
+)
+@click.option(
+    "--timeout", type=float, default=5.0, show_default=True, help="HTTP timeout, seconds."
+)
 def command(url: str | None, heartbeat: Path | None, max_age: float, timeout: float) -> None:
     """Exit 0 when the process is healthy, 1 (with the reason) when not."""
     if url is None and heartbeat is None:
         raise click.UsageError("give --url or --heartbeat (or set FEEDWATCH_HEARTBEAT_FILE)")
-    problems = [p for p in (url and check_url(url, timeout), heartbeat and check_heartbeat(heartbeat, max_age)) if p]
+    problems = [
+        p
+        for p in (
+            url and check_url(url, timeout),
+            heartbeat and check_heartbeat(heartbeat, max_age),
+        )
+        if p
+    ]
     if problems:
         raise click.ClickException("; ".join(problems))
     click.echo("healthy")

@@ -39,27 +39,76 @@ def command() -> None:
 
 @command.command("make")
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--seed", type=int, default=0, show_default=True, envvar="FEEDWATCH_SCENES_SEED",
-              help="Scene seed [env FEEDWATCH_SCENES_SEED].")
-@click.option("--duration", type=float, default=10.0, show_default=True,
-              envvar="FEEDWATCH_SCENES_DURATION", help="Seconds [env FEEDWATCH_SCENES_DURATION].")
-@click.option("--size", default=None, envvar="FEEDWATCH_SCENES_SIZE",
-              help="WxH, 320x240..1280x720; random if unset [env FEEDWATCH_SCENES_SIZE].")
-@click.option("--fps", type=int, default=25, show_default=True, envvar="FEEDWATCH_SCENES_FPS",
-              help="Frames per second [env FEEDWATCH_SCENES_FPS].")
-@click.option("--script", default=None, envvar="FEEDWATCH_SCENES_SCRIPT",
-              help="Target visible exactly in these intervals, e.g. red-circle:2-6,8-9 "
-                   "[env FEEDWATCH_SCENES_SCRIPT].")
-@click.option("--distractors", type=int, default=2, show_default=True,
-              envvar="FEEDWATCH_SCENES_DISTRACTORS",
-              help="Distractors of a scripted scene [env FEEDWATCH_SCENES_DISTRACTORS].")
-@click.option("--background", default=None, envvar="FEEDWATCH_SCENES_BACKGROUND",
-              help="plain|gradient|noise|clutter [env FEEDWATCH_SCENES_BACKGROUND].")
-@click.option("--level", type=click.Choice(["easy", "hard"]), default="easy", show_default=True,
-              envvar="FEEDWATCH_SCENES_LEVEL", help="hard: distractors share the target's "
-              "colour or shape [env FEEDWATCH_SCENES_LEVEL].")
-def make(out: Path, seed: int, duration: float, size: str | None, fps: int, script: str | None,
-         distractors: int, background: str | None, level: str) -> None:
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    envvar="FEEDWATCH_SCENES_SEED",
+    help="Scene seed [env FEEDWATCH_SCENES_SEED].",
+)
+@click.option(
+    "--duration",
+    type=float,
+    default=10.0,
+    show_default=True,
+    envvar="FEEDWATCH_SCENES_DURATION",
+    help="Seconds [env FEEDWATCH_SCENES_DURATION].",
+)
+@click.option(
+    "--size",
+    default=None,
+    envvar="FEEDWATCH_SCENES_SIZE",
+    help="WxH, 320x240..1280x720; random if unset [env FEEDWATCH_SCENES_SIZE].",
+)
+@click.option(
+    "--fps",
+    type=int,
+    default=25,
+    show_default=True,
+    envvar="FEEDWATCH_SCENES_FPS",
+    help="Frames per second [env FEEDWATCH_SCENES_FPS].",
+)
+@click.option(
+    "--script",
+    default=None,
+    envvar="FEEDWATCH_SCENES_SCRIPT",
+    help="Target visible exactly in these intervals, e.g. red-circle:2-6,8-9 "
+    "[env FEEDWATCH_SCENES_SCRIPT].",
+)
+@click.option(
+    "--distractors",
+    type=int,
+    default=2,
+    show_default=True,
+    envvar="FEEDWATCH_SCENES_DISTRACTORS",
+    help="Distractors of a scripted scene [env FEEDWATCH_SCENES_DISTRACTORS].",
+)
+@click.option(
+    "--background",
+    default=None,
+    envvar="FEEDWATCH_SCENES_BACKGROUND",
+    help="plain|gradient|noise|clutter [env FEEDWATCH_SCENES_BACKGROUND].",
+)
+@click.option(
+    "--level",
+    type=click.Choice(["easy", "hard"]),
+    default="easy",
+    show_default=True,
+    envvar="FEEDWATCH_SCENES_LEVEL",
+    help="hard: distractors share the target's colour or shape [env FEEDWATCH_SCENES_LEVEL].",
+)
+def make(
+    out: Path,
+    seed: int,
+    duration: float,
+    size: str | None,
+    fps: int,
+    script: str | None,
+    distractors: int,
+    background: str | None,
+    level: str,
+) -> None:
     """Write OUT (MP4, keyframe every 2 s) and its ground truth OUT.json."""
     from rich.progress import Progress
 
@@ -68,11 +117,21 @@ def make(out: Path, seed: int, duration: float, size: str | None, fps: int, scri
     wh = _parse_size(size)
     if script:
         target, visible = parse_script(script)
-        spec = scripted_scene(target, visible, distractors, seed, duration, wh or (640, 360),
-                              background or "plain", fps=fps, level=level)  # type: ignore[arg-type]
+        spec = scripted_scene(
+            target,
+            visible,
+            distractors,
+            seed,
+            duration,
+            wh or (640, 360),
+            background or "plain",
+            fps=fps,
+            level=level,
+        )  # type: ignore[arg-type]
     else:
-        spec = random_scene(seed, duration=duration, fps=fps, size=wh, background=background,
-                            level=level)  # type: ignore[arg-type]
+        spec = random_scene(
+            seed, duration=duration, fps=fps, size=wh, background=background, level=level
+        )  # type: ignore[arg-type]
     with Progress(transient=True) as bar:
         task = bar.add_task(f"encoding {out.name}", total=round(duration * fps))
         write_clip(spec, out, fps=fps, progress=lambda i, n: bar.update(task, completed=i))

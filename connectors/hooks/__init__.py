@@ -1,0 +1,1 @@
+"""Alert channels (generic webhook, Slack) and their reliable HTTP delivery."""

@@ -1,0 +1,202 @@
+"""Sending one delivery attempt, and when to try again.
+
+:class:`Sender` makes ONE attempt: it checks the target (scheme, every resolved
+address), renders the body with the hook's channel and POSTs it with timeouts and
+no redirects. The outcome is an :class:`AttemptResult`, never an exception: 2xx is
+delivered; 408, 429, 5xx, timeouts and connection errors are retryable (429 and 503
+with the receiver's ``Retry-After``); other 4xx, 3xx and refused targets are final.
+
+:class:`RetryPolicy` decides the next attempt: exponential backoff with full jitter
+(``uniform(0, min(cap, base·2^(n-1)))`` after the n-th failure), a Retry-After when
+given, and nothing once ``max_attempts`` are spent or the next try would come later
+than ``max_age`` after the delivery was created (the delivery is then dead).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+from connectors.hooks.base import (
+    Channel,
+    DeliveryFailed,
+    HookMessage,
+    HookTarget,
+    UnsafeTargetError,
+    redact_url,
+)
+from connectors.hooks.safety import Resolver, check_target, system_resolver
+from connectors.hooks.slack import SlackChannel
+from connectors.hooks.webhook import WebhookChannel
+
+# httpx logs every request URL at INFO; hook URLs (Slack's above all) carry secrets.
+logging.getLogger("httpx").setLevel(logging.WARNING)
+
+CHANNELS: dict[str, type[Channel]] = {c.type: c for c in (WebhookChannel, SlackChannel)}
+RETRYABLE_4XX = {408, 425, 429}
+
+
+def channel_for(target: HookTarget) -> Channel:
+    """The channel plugin for the target's ``type``."""
+    try:
+        return CHANNELS[target.type](target.secret)
+    except KeyError:
+        raise DeliveryFailed(
+            f"hook.type {target.type!r} is unknown; allowed: {', '.join(sorted(CHANNELS))}",
+            retryable=False,
+        ) from None
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with full jitter, bounded by attempts and age."""
+
+    base: float = 1.0
+    cap: float = 300.0
+    max_attempts: int = 8
+    max_age: float = 86400.0
+
+    def ceiling(self, failures: int) -> float:
+        """The largest delay after the ``failures``-th failed attempt."""
+        return min(self.cap, self.base * 2.0 ** max(failures - 1, 0))
+
+    def backoff(self, failures: int, rng: random.Random | None = None) -> float:
+        return (rng or random).uniform(0.0, self.ceiling(failures))
+
+    def next_attempt(
+        self,
+        *,
+        failures: int,
+        created_at: float,
+        now: float,
+        retry_after: float | None = None,
+        rng: random.Random | None = None,
+    ) -> float | None:
+        """When to try again, or ``None`` when the delivery is exhausted."""
+        if failures >= self.max_attempts:
+            return None
+        delay = retry_after if retry_after is not None else self.backoff(failures, rng)
+        at = now + max(delay, 0.0)
+        return None if at - created_at > self.max_age else at
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    return max(seconds, 0.0) if math.isfinite(seconds) else None
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    """The outcome of one attempt (an error record, not an exception)."""
+
+    ok: bool
+    started_at: float
+    duration: float
+    status: int | None = None
+    error: str | None = None
+    retryable: bool = False
+    retry_after: float | None = None
+
+
+class Sender:
+    """Makes single delivery attempts over a ready ``httpx.Client``."""
+
+    def __init__(
+        self,
+        client: httpx.Client,
+        *,
+        allow_private: bool = False,
+        resolve: Resolver = system_resolver,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._client = client
+        self._allow_private = allow_private
+        self._resolve = resolve
+        self._clock = clock
+
+    @classmethod
+    def from_settings(cls, settings: Any, **kwargs: Any) -> Sender:
+        """A sender with the timeouts of ``HooksSettings``; redirects are not followed."""
+        timeout = httpx.Timeout(settings.timeout_s, connect=min(settings.timeout_s, 5.0))
+        client = httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False)
+        return cls(client, allow_private=settings.allow_private, **kwargs)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def attempt(self, target: HookTarget, message: HookMessage, key: str) -> AttemptResult:
+        """POST ``message`` to ``target`` once."""
+        started = self._clock()
+        try:
+            status = self._post(target, message, key, int(started))
+        except DeliveryFailed as exc:
+            return AttemptResult(
+                ok=False,
+                started_at=started,
+                duration=self._clock() - started,
+                status=exc.status,
+                error=exc.reason,
+                retryable=exc.retryable,
+                retry_after=exc.retry_after,
+            )
+        return AttemptResult(
+            ok=True, started_at=started, duration=self._clock() - started, status=status
+        )
+
+    def _post(self, target: HookTarget, message: HookMessage, key: str, ts: int) -> int:
+        self._check(target)
+        body, headers = channel_for(target).render(message, key, ts)
+        try:
+            response = self._client.post(target.url, content=body, headers=headers)
+        except httpx.TimeoutException as exc:
+            raise DeliveryFailed(f"timeout: {type(exc).__name__}") from exc
+        except httpx.HTTPError as exc:
+            raise DeliveryFailed(_scrub(f"{type(exc).__name__}: {exc}", target.url)) from exc
+        return _classify(response)
+
+    def _check(self, target: HookTarget) -> None:
+        try:
+            check_target(target.url, allow_private=self._allow_private, resolve=self._resolve)
+        except UnsafeTargetError as exc:
+            raise DeliveryFailed(str(exc), retryable=False) from exc
+        except OSError as exc:
+            host = redact_url(target.url)
+            raise DeliveryFailed(f"cannot resolve {host}: {exc.strerror or exc}") from exc
+
+
+def _classify(response: httpx.Response) -> int:
+    code = response.status_code
+    if 200 <= code < 300:
+        return code
+    snippet = response.text[:200].strip()
+    reason = f"HTTP {code}" + (f": {snippet}" if snippet else "")
+    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+    if 300 <= code < 400:
+        raise DeliveryFailed(f"{reason} (redirects are not followed)", status=code, retryable=False)
+    if 400 <= code < 500 and code not in RETRYABLE_4XX:
+        raise DeliveryFailed(reason, status=code, retryable=False)
+    keep = retry_after if code in (429, 503) else None
+    raise DeliveryFailed(reason, status=code, retryable=True, retry_after=keep)
+
+
+def _scrub(text: str, url: str) -> str:
+    return text.replace(url, redact_url(url))

@@ -1,0 +1,68 @@
+"""A Slack-compatible incoming-webhook body (``text`` plus Block Kit blocks).
+
+Slack's incoming webhooks authenticate by the secret URL itself, so the URL is
+never logged (see :func:`connectors.hooks.base.redact_url`). The feedwatch headers
+(idempotency key, timestamp, signature when a secret is set) are sent as well;
+Slack ignores them, Slack-compatible receivers (Mattermost, Rocket.Chat) may use them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import ClassVar
+
+from connectors.hooks.base import Channel, HookMessage
+from connectors.hooks.webhook import SIGNATURE_HEADER, base_headers, json_body, sign
+
+
+def _esc(text: str) -> str:
+    """Slack mrkdwn control characters."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _when(t: float) -> str:
+    return datetime.fromtimestamp(t, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def summary(message: HookMessage) -> str:
+    """One line a person reads in the channel."""
+    icon = ":rotating_light:" if message.event == "opened" else ":white_check_mark:"
+    verb = "Incident opened" if message.event == "opened" else "Incident closed"
+    return f"{icon} {verb} on *{_esc(message.camera)}*: {_esc(message.question)}"
+
+
+def blocks(message: HookMessage) -> list[dict[str, object]]:
+    score = "n/a" if message.score is None else f"{message.score:.3f}"
+    fields = [
+        f"*Answer:* {_esc(message.answer) or '(empty)'}",
+        f"*Score:* {score}",
+        f"*Window:* {_when(message.window_start)} → {_when(message.window_end)}",
+        f"*Incident:* `{message.incident_id}` ({message.incident_state})",
+    ]
+    out: list[dict[str, object]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": summary(message)}},
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]},
+    ]
+    if message.evidence_url:
+        out.append(
+            {
+                "type": "context",
+                "elements": [{"type": "mrkdwn", "text": f"<{message.evidence_url}|evidence>"}],
+            }
+        )
+    return out
+
+
+class SlackChannel(Channel):
+    """Slack incoming-webhook JSON: ``{"text": ..., "blocks": [...]}``."""
+
+    type: ClassVar[str] = "slack"
+
+    def render(
+        self, message: HookMessage, idempotency_key: str, timestamp: int
+    ) -> tuple[bytes, dict[str, str]]:
+        body = json_body({"text": summary(message), "blocks": blocks(message)})
+        headers = base_headers(idempotency_key, timestamp)
+        if self._secret is not None and self._secret.get_secret_value():
+            headers[SIGNATURE_HEADER] = sign(self._secret.get_secret_value(), timestamp, body)
+        return body, headers

@@ -1,0 +1,21 @@
+"""The SQL store: models, migrations, engines, the repository and the answer sink.
+
+Tables: ``cameras``, ``queries``, ``answers`` (unique on query id, camera id, window
+end) and ``evidence`` (one small JPEG per selected frame of an answer, RoI box drawn,
+keyed by the answer's key plus the frame's index). SQLite by default, PostgreSQL
+supported; the schema comes from the Alembic migrations in ``migrations/``.
+"""
+
+from connectors.store.db import current_revision, head_revision, make_engine, parse_url, upgrade
+from connectors.store.repository import Store
+from connectors.store.sink import AnswerSink
+
+__all__ = [
+    "AnswerSink",
+    "Store",
+    "current_revision",
+    "head_revision",
+    "make_engine",
+    "parse_url",
+    "upgrade",
+]

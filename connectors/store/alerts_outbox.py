@@ -1,0 +1,477 @@
+"""The transactional side of alerting: evaluate answers into the outbox, claim and settle.
+
+:meth:`Outbox.evaluate` reads stored answers after a durable cursor (``answers.id``),
+runs the pure :class:`pipeline.alerts.AlertEngine` over them and writes incident
+rows, outbox rows, engine state and the cursor in ONE transaction; the cursor is
+versioned, so two evaluators cannot both commit the same batch. The same code works
+whether answers came from the embedded run or the Kafka sink.
+
+:meth:`Outbox.claim` leases due deliveries (``pending`` whose time has come, or
+``sending`` whose lease expired because a worker died); :meth:`Outbox.settle` records
+one attempt and moves the row on, but only while the caller still holds the lease.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, and_, exists, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, aliased
+
+from connectors.hooks.base import HookMessage
+from connectors.store.alerts_models import (
+    AlertRuleRow,
+    AlertStateRow,
+    DeliveryAttemptRow,
+    DeliveryRow,
+    DeliveryStatus,
+    HookRow,
+    IncidentRow,
+)
+from connectors.store.alerts_repo import PolicyDefaults, policy_of, rule_of
+from connectors.store.models import AnswerRow, EvidenceRow
+from pipeline.alerts import (
+    AlertEngine,
+    IncidentEvent,
+    Notification,
+    hook_state_from_dict,
+    hook_state_to_dict,
+    track_from_dict,
+    track_to_dict,
+)
+from pipeline.types import Answer
+
+CURSOR = ("cursor", "evaluator")
+OPEN_STATES = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
+
+
+class CursorConflict(Exception):
+    """Another evaluator committed this batch first; the transaction is rolled back."""
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    answers: int = 0
+    events: int = 0
+    enqueued: int = 0
+    cursor: int = 0
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A leased delivery, ready to send."""
+
+    id: int
+    key: str
+    hook: HookRow | None
+    message: HookMessage
+    attempts: int
+    created_at: float
+    lease_until: float
+
+
+class Outbox:
+    """Evaluator and delivery-worker transactions over the alert tables."""
+
+    def __init__(self, engine: Engine, defaults: PolicyDefaults | None = None) -> None:
+        self.engine = engine
+        self.defaults = defaults or PolicyDefaults()
+
+    # -- evaluator ---------------------------------------------------------------------
+    def init_cursor(self, start: str = "latest") -> int:
+        """Create the cursor if missing: ``latest`` skips answers stored before now."""
+        with Session(self.engine) as s, s.begin():
+            row = s.get(AlertStateRow, CURSOR)
+            if row is None:
+                last = s.scalar(select(func.max(AnswerRow.id))) if start == "latest" else 0
+                row = AlertStateRow(
+                    kind=CURSOR[0],
+                    key=CURSOR[1],
+                    data={"answer_id": last or 0},
+                    version=1,
+                    updated_at=time.time(),
+                )
+                s.add(row)
+            return int(row.data["answer_id"])
+
+    def evaluate(
+        self,
+        limit: int = 200,
+        evidence_url: Callable[[int, bool], str | None] | None = None,
+        hold: Callable[[int], bool] | None = None,
+    ) -> EvalResult:
+        """Run the rules over the next answers. ``hold(expected_id)`` says whether to stop
+        at a gap in answer ids (a concurrent insert may still commit it)."""
+        self.init_cursor("earliest")
+        with Session(self.engine) as s, s.begin():
+            cursor = s.get(AlertStateRow, CURSOR, with_for_update=True)
+            assert cursor is not None
+            last, version = int(cursor.data["answer_id"]), cursor.version
+            rows = _contiguous(_answers_after(s, last, limit), last, hold)
+            if not rows:
+                return EvalResult(cursor=last)
+            result = self._evaluate_rows(s, rows, evidence_url)
+            new_last = rows[-1].id
+            moved = s.execute(
+                update(AlertStateRow)
+                .where(AlertStateRow.kind == CURSOR[0], AlertStateRow.key == CURSOR[1])
+                .where(AlertStateRow.version == version)
+                .values(data={"answer_id": new_last}, version=version + 1, updated_at=time.time())
+            )
+            if _rowcount(moved) != 1:
+                raise CursorConflict(f"cursor moved past {last} concurrently")
+            return EvalResult(len(rows), result[0], result[1], new_last)
+
+    def _evaluate_rows(
+        self, s: Session, rows: Sequence[AnswerRow], evidence_url: Any
+    ) -> tuple[int, int]:
+        query_ids = sorted({r.query_id for r in rows})
+        rule_rows = s.scalars(
+            select(AlertRuleRow)
+            .where(AlertRuleRow.query_id.in_(query_ids))
+            .where(AlertRuleRow.enabled.is_(True))
+        ).all()
+        if not rule_rows:
+            return 0, 0
+        rules = [rule_of(r) for r in rule_rows]
+        hooks = {h.id: h for h in s.scalars(select(HookRow)).all()}
+        policies = {h.id: policy_of(h, self.defaults) for h in hooks.values()}
+        track_keys = {
+            _tkey(rule.id, r.camera_id)
+            for rule in rules
+            for r in rows
+            if r.query_id == rule.query_id
+        }
+        hook_keys = {h for rule in rules for h in rule.hooks}
+        tracks = {
+            tuple(json.loads(k)): track_from_dict(d)
+            for k, d in _states(s, "track", track_keys).items()
+        }
+        hstates = {k: hook_state_from_dict(d) for k, d in _states(s, "hook", hook_keys).items()}
+        engine = AlertEngine(rules, policies, tracks, hstates)
+        events = enqueued = 0
+        for row in rows:
+            evs, notes = engine.feed(_answer(row))
+            for ev in evs:
+                _save_incident(s, ev, row.id)
+            enqueued += sum(self._enqueue(s, n, row, hooks, evidence_url) for n in notes)
+            events += len(evs)
+        for (rule_id, cam), track in engine.tracks.items():
+            _put_state(s, "track", _tkey(rule_id, cam), track_to_dict(track))
+        for hook_id, hs in engine.hook_states.items():
+            _put_state(s, "hook", hook_id, hook_state_to_dict(hs))
+        return events, enqueued
+
+    def _enqueue(
+        self,
+        s: Session,
+        note: Notification,
+        row: AnswerRow,
+        hooks: dict[str, HookRow],
+        evidence_url: Any,
+    ) -> int:
+        hook = hooks.get(note.hook_id)
+        if hook is None or not hook.enabled:
+            return 0
+        has_evidence = (
+            s.scalar(
+                select(func.count())
+                .select_from(EvidenceRow)
+                .where(
+                    EvidenceRow.query_id == row.query_id,
+                    EvidenceRow.camera_id == row.camera_id,
+                    EvidenceRow.window_end == row.window_end,
+                )
+            )
+            or 0
+        )
+        url = evidence_url(row.id, has_evidence > 0) if evidence_url else None
+        message = _message(note.event, row.id, url)
+        now = time.time()
+        status = DeliveryStatus.SUPPRESSED if note.suppressed else DeliveryStatus.PENDING
+        values = {
+            "idempotency_key": note.idempotency_key,
+            "hook_id": note.hook_id,
+            "incident_id": note.event.incident.id,
+            "event": note.event.kind.value,
+            "payload": message.to_dict(),
+            "status": status.value,
+            "attempts": 0,
+            "next_attempt_at": None if note.suppressed else now,
+            "lease_until": None,
+            "created_at": now,
+            "updated_at": now,
+            "last_error": note.suppressed,
+        }
+        stmt = (
+            _insert(s, DeliveryRow)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        )
+        return int(_rowcount(s.execute(stmt)) > 0 and not note.suppressed)
+
+    # -- delivery worker ---------------------------------------------------------------
+    def claim(self, limit: int, lease_s: float, now: float | None = None) -> list[Claimed]:
+        """Lease up to ``limit`` due deliveries."""
+        now = time.time() if now is None else now
+        lease = now + lease_s
+        due = _due(now)
+        with Session(self.engine, expire_on_commit=False) as s, s.begin():
+            ids = s.scalars(
+                select(DeliveryRow.id)
+                .where(due)
+                .order_by(DeliveryRow.next_attempt_at, DeliveryRow.id)
+                .limit(limit)
+            ).all()
+            got = [
+                i
+                for i in ids
+                if _rowcount(
+                    s.execute(
+                        update(DeliveryRow)
+                        .where(DeliveryRow.id == i, due)
+                        .values(status=DeliveryStatus.SENDING, lease_until=lease, updated_at=now)
+                    )
+                )
+                == 1
+            ]
+            rows = s.scalars(select(DeliveryRow).where(DeliveryRow.id.in_(got))).all()
+            hooks = {h.id: h for h in s.scalars(select(HookRow)).all()}
+            return [
+                Claimed(
+                    r.id,
+                    r.idempotency_key,
+                    hooks.get(r.hook_id),
+                    HookMessage.from_dict(r.payload),
+                    r.attempts,
+                    r.created_at,
+                    lease,
+                )
+                for r in sorted(rows, key=lambda r: r.id)
+            ]
+
+    def settle(
+        self,
+        claimed: Claimed,
+        *,
+        status: DeliveryStatus,
+        started_at: float,
+        duration: float,
+        status_code: int | None = None,
+        error: str | None = None,
+        next_attempt_at: float | None = None,
+    ) -> bool:
+        """Record one attempt and move the delivery on; False if the lease was lost."""
+        now = time.time()
+        attempt = claimed.attempts + 1
+        values: dict[str, Any] = {
+            "status": status,
+            "attempts": attempt,
+            "lease_until": None,
+            "updated_at": now,
+            "next_attempt_at": next_attempt_at,
+            "last_status": status_code,
+            "last_error": error,
+        }
+        if status is DeliveryStatus.DELIVERED:
+            values["delivered_at"] = now
+        with Session(self.engine) as s, s.begin():
+            moved = s.execute(
+                update(DeliveryRow)
+                .where(DeliveryRow.id == claimed.id)
+                .where(DeliveryRow.status == DeliveryStatus.SENDING)
+                .where(DeliveryRow.lease_until == claimed.lease_until)
+                .values(**values)
+            )
+            if _rowcount(moved) != 1:
+                return False
+            outcome = {DeliveryStatus.PENDING: "retry"}.get(status, status.value)
+            s.add(
+                DeliveryAttemptRow(
+                    delivery_id=claimed.id,
+                    attempt=attempt,
+                    started_at=started_at,
+                    duration_ms=duration * 1000.0,
+                    status_code=status_code,
+                    error=error,
+                    outcome=outcome,
+                    retry_at=next_attempt_at,
+                )
+            )
+            return True
+
+    def pending(self) -> int:
+        """Deliveries not yet delivered, dead or suppressed."""
+        with Session(self.engine) as s:
+            stmt = (
+                select(func.count())
+                .select_from(DeliveryRow)
+                .where(DeliveryRow.status.in_(OPEN_STATES))
+            )
+            return int(s.scalar(stmt) or 0)
+
+    def next_due(self) -> float | None:
+        """The earliest time a delivery becomes due (for the worker's sleep)."""
+        with Session(self.engine) as s:
+            pend = s.scalar(
+                select(func.min(DeliveryRow.next_attempt_at)).where(
+                    DeliveryRow.status == DeliveryStatus.PENDING, _in_order()
+                )
+            )
+            lease = s.scalar(
+                select(func.min(DeliveryRow.lease_until)).where(
+                    DeliveryRow.status == DeliveryStatus.SENDING
+                )
+            )
+            times = [t for t in (pend, lease) if t is not None]
+            return min(times) if times else None
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+
+def _in_order() -> Any:
+    """A closing is sent only after its opening is settled (delivered or dead)."""
+    opening = aliased(DeliveryRow)
+    unsettled = (
+        exists()
+        .where(opening.incident_id == DeliveryRow.incident_id)
+        .where(opening.hook_id == DeliveryRow.hook_id, opening.event == "opened")
+        .where(opening.status.in_(OPEN_STATES))
+    )
+    return or_(DeliveryRow.event != "closed", ~unsettled)
+
+
+def _due(now: float) -> Any:
+    """Pending and due, or leased by a worker whose lease ran out."""
+    ready = or_(
+        and_(DeliveryRow.status == DeliveryStatus.PENDING, DeliveryRow.next_attempt_at <= now),
+        and_(DeliveryRow.status == DeliveryStatus.SENDING, DeliveryRow.lease_until < now),
+    )
+    return and_(ready, _in_order())
+
+
+def _rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _answers_after(s: Session, last: int, limit: int) -> list[AnswerRow]:
+    stmt = select(AnswerRow).where(AnswerRow.id > last).order_by(AnswerRow.id).limit(limit)
+    return list(s.scalars(stmt).all())
+
+
+def _contiguous(
+    rows: list[AnswerRow], last: int, hold: Callable[[int], bool] | None
+) -> list[AnswerRow]:
+    """The rows up to the first id gap that ``hold`` says to wait at."""
+    out: list[AnswerRow] = []
+    expected = last + 1
+    for row in rows:
+        if row.id != expected and hold is not None and hold(expected):
+            break
+        out.append(row)
+        expected = row.id + 1
+    return out
+
+
+def _tkey(rule_id: str, camera: str) -> str:
+    return json.dumps([rule_id, camera])
+
+
+def _states(s: Session, kind: str, keys: set[str]) -> dict[str, dict[str, Any]]:
+    if not keys:
+        return {}
+    stmt = select(AlertStateRow).where(
+        AlertStateRow.kind == kind, AlertStateRow.key.in_(sorted(keys))
+    )
+    return {r.key: r.data for r in s.scalars(stmt).all()}
+
+
+def _insert(s: Session, model: Any) -> Any:
+    dialect = s.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
+def _put_state(s: Session, kind: str, key: str, data: dict[str, Any]) -> None:
+    now = time.time()
+    stmt = _insert(s, AlertStateRow).values(
+        kind=kind, key=key, data=data, version=1, updated_at=now
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["kind", "key"],
+        set_={"data": stmt.excluded.data, "version": AlertStateRow.version + 1, "updated_at": now},
+    )
+    s.execute(stmt)
+
+
+def _save_incident(s: Session, event: IncidentEvent, answer_id: int) -> None:
+    inc = event.incident
+    values = {
+        "id": inc.id,
+        "rule_id": inc.rule_id,
+        "query_id": inc.query_id,
+        "camera_id": inc.camera,
+        "question": inc.question,
+        "state": inc.state.value,
+        "started_at": inc.started_at,
+        "opened_at": inc.opened_at,
+        "last_hit_at": inc.last_hit_at,
+        "closed_at": inc.closed_at,
+        "notified": list(inc.notified),
+        "open_answer_id": answer_id,
+        "updated_at": time.time(),
+    }
+    stmt = _insert(s, IncidentRow).values(**values)
+    keep = {"id", "open_answer_id", "started_at", "opened_at"}
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["id"],
+        set_={k: stmt.excluded[k] for k in values if k not in keep},
+    )
+    s.execute(stmt)
+
+
+def _message(event: IncidentEvent, answer_id: int, evidence_url: str | None) -> HookMessage:
+    inc, a = event.incident, event.answer
+    return HookMessage(
+        event=event.kind.value,
+        incident_id=inc.id,
+        incident_state=inc.state.value,
+        rule_id=inc.rule_id,
+        query_id=inc.query_id,
+        question=inc.question,
+        camera=inc.camera,
+        window_start=a.window_start,
+        window_end=a.window_end,
+        answer=a.text,
+        matched=a.matched,
+        score=a.score,
+        started_at=inc.started_at,
+        opened_at=inc.opened_at,
+        closed_at=inc.closed_at,
+        answer_id=answer_id,
+        evidence_url=evidence_url,
+    )
+
+
+def _answer(r: AnswerRow) -> Answer:
+    return Answer(
+        query_id=r.query_id,
+        question=r.question,
+        camera=r.camera_id,
+        window_start=r.window_start,
+        window_end=r.window_end,
+        evaluated_at=r.evaluated_at,
+        answerer=r.answerer,
+        text=r.text,
+        matched=r.matched,
+        score=r.score,
+        frames=tuple(r.frames or ()),
+        rois=(),
+        visual_tokens=r.visual_tokens,
+        latency_ms=r.latency_ms,
+    )

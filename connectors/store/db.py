@@ -1,0 +1,95 @@
+"""Engines from URLs and programmatic Alembic migrations.
+
+SQLite is the default (``sqlite:///feedwatch.db``; the folder is created); PostgreSQL
+URLs (``postgresql://`` or ``postgres://``) run on psycopg 3. The schema is owned by
+the migrations in ``migrations/``: :func:`upgrade` brings a database to ``head`` and
+is what the app runs on start and ``feedwatch db upgrade`` runs explicitly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.pool import StaticPool
+
+from pipeline.errors import ConfigError, StoreError
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+ALLOWED = "sqlite:///PATH, sqlite:// (in memory) or postgresql://USER:PASS@HOST:PORT/DB"
+
+
+def parse_url(url: str, field: str = "store.url") -> URL:
+    """A validated SQLAlchemy URL; PostgreSQL is pinned to the psycopg 3 driver."""
+    try:
+        parsed = make_url(url.strip())
+    except (ArgumentError, ValueError) as exc:
+        raise ConfigError(field, url, ALLOWED) from exc
+    backend = parsed.get_backend_name()
+    if backend == "postgres":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    elif backend == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    elif backend != "sqlite":
+        raise ConfigError(field, parsed.render_as_string(hide_password=True), ALLOWED)
+    return parsed
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url`` (SQLite file folders are created; in-memory SQLite is shared)."""
+    parsed = parse_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(parsed, pool_pre_ping=True)
+    kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
+    if parsed.database in (None, "", ":memory:"):
+        kwargs["poolclass"] = StaticPool
+    else:
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(parsed, **kwargs)
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def alembic_config(engine: Engine | None = None) -> Config:
+    """An Alembic config pointing at the packaged migrations."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    if engine is not None:
+        cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "head") -> str | None:
+    """Migrate the database to ``revision``; returns the revision it is at afterwards."""
+    cfg = alembic_config()
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"migration failed on {engine.url.render_as_string()}: {exc}") from exc
+    return current_revision(engine)
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at (``None`` for an empty database)."""
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision() -> str | None:
+    """The newest revision the package ships."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()

@@ -1,0 +1,46 @@
+"""Alembic environment: runs on the connection handed in by ``connectors.store.db``.
+
+Run programmatically (``Store.upgrade()`` / ``feedwatch db upgrade``); with the
+``alembic`` CLI, set ``sqlalchemy.url`` in the config instead.
+"""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import engine_from_config, pool
+
+from connectors.store.models import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def _run(connection: object) -> None:
+    context.configure(
+        connection=connection,  # type: ignore[arg-type]
+        target_metadata=target_metadata,
+        render_as_batch=True,  # SQLite cannot ALTER most things; batch mode copes
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+    engine = engine_from_config(
+        config.get_section(config.config_ini_section, {}), poolclass=pool.NullPool
+    )
+    with engine.connect() as conn:
+        _run(conn)
+
+
+if context.is_offline_mode():
+    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata)
+    with context.begin_transaction():
+        context.run_migrations()
+else:
+    run_migrations_online()

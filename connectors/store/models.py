@@ -1,0 +1,101 @@
+"""SQLAlchemy 2.0 models of the store.
+
+``answers`` is unique on ``(query_id, camera_id, window_end)``: a redelivered answer
+is dropped. ``evidence`` holds one small JPEG per selected frame of an answer (RoI box
+drawn in, and also stored normalised in ``box``), keyed by the same triple plus the
+frame's index in the selection, so evidence is written with the same idempotent
+insert as its answer. No foreign keys point from answers to cameras or queries: in
+Kafka mode answers can arrive before the query row, and redelivery must stay harmless.
+The schema is created and changed only by the Alembic migrations in ``migrations/``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every store table."""
+
+
+class CameraRow(Base):
+    __tablename__ = "cameras"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    uri: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class QueryRow(Base):
+    __tablename__ = "queries"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    question: Mapped[str] = mapped_column(Text)
+    cameras: Mapped[list[str]] = mapped_column(JSON)
+    every: Mapped[float] = mapped_column(Float)
+    window: Mapped[float] = mapped_column(Float)
+    answerer: Mapped[str] = mapped_column(String(50))
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[float] = mapped_column(Float)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AnswerRow(Base):
+    __tablename__ = "answers"
+    __table_args__ = (
+        UniqueConstraint("query_id", "camera_id", "window_end", name="uq_answers_window"),
+        Index("ix_answers_camera_end", "camera_id", "window_end"),
+        Index("ix_answers_evaluated", "evaluated_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    query_id: Mapped[str] = mapped_column(String(200))
+    camera_id: Mapped[str] = mapped_column(String(200))
+    question: Mapped[str] = mapped_column(Text)
+    window_start: Mapped[float] = mapped_column(Float)
+    window_end: Mapped[float] = mapped_column(Float)
+    evaluated_at: Mapped[float] = mapped_column(Float)
+    answerer: Mapped[str] = mapped_column(String(50))
+    text: Mapped[str] = mapped_column(Text)
+    matched: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    frames: Mapped[list[float]] = mapped_column(JSON)
+    rois: Mapped[list[list[float]]] = mapped_column(JSON)
+    visual_tokens: Mapped[int] = mapped_column(Integer)
+    latency_ms: Mapped[float] = mapped_column(Float)
+    model_ids: Mapped[dict[str, str]] = mapped_column(JSON)
+
+
+class EvidenceRow(Base):
+    __tablename__ = "evidence"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["query_id", "camera_id", "window_end"],
+            ["answers.query_id", "answers.camera_id", "answers.window_end"],
+            name="fk_evidence_answer",
+            ondelete="CASCADE",
+        ),
+    )
+
+    query_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    camera_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_end: Mapped[float] = mapped_column(Float, primary_key=True)
+    idx: Mapped[int] = mapped_column(Integer, primary_key=True)
+    t: Mapped[float] = mapped_column(Float)
+    jpeg: Mapped[bytes] = mapped_column(LargeBinary)
+    box: Mapped[list[float]] = mapped_column(JSON)

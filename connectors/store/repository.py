@@ -1,0 +1,257 @@
+"""The repository API over the store: cameras, standing queries, answers, evidence.
+
+Build it with :meth:`Store.from_url` (opens the engine and migrates to head) or hand
+an engine to ``Store(engine)`` in tests. Writes of answers are idempotent on
+``(query_id, camera_id, window_end)`` using the dialect's
+``INSERT ... ON CONFLICT DO NOTHING`` (SQLite and PostgreSQL alike).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Engine, Select, Table, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from connectors.store import db
+from connectors.store.models import AnswerRow, CameraRow, EvidenceRow, QueryRow
+from pipeline.errors import StoreError
+from pipeline.types import Answer, Evidence, StandingQuery
+
+ANSWER_KEY = ("query_id", "camera_id", "window_end")
+
+
+class Store:
+    """Reads and writes the SQL store; every method is one short transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def from_url(cls, url: str, *, upgrade: bool = True) -> Store:
+        store = cls(db.make_engine(url))
+        if upgrade:
+            store.upgrade()
+        return store
+
+    def upgrade(self) -> str | None:
+        return db.upgrade(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- dialect-aware insert ---------------------------------------------------
+    def _insert(self, table: Any) -> Any:
+        name = self.engine.dialect.name
+        if name == "postgresql":
+            return postgresql.insert(table)
+        if name == "sqlite":
+            return sqlite.insert(table)
+        raise StoreError(f"unsupported database dialect {name!r}")
+
+    def _upsert(self, table: Table, row: dict[str, Any], key: Sequence[str]) -> None:
+        stmt = self._insert(table).values(**row)
+        changes = {k: stmt.excluded[k] for k in row if k not in key and k != "created_at"}
+        stmt = stmt.on_conflict_do_update(index_elements=list(key), set_=changes)
+        self._write(lambda conn: conn.execute(stmt))
+
+    def _write(self, work: Any) -> Any:
+        try:
+            with self.engine.begin() as conn:
+                return work(conn)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"store write failed: {exc.__class__.__name__}: {exc}") from exc
+
+    def _read(self, stmt: Any) -> list[Any]:
+        try:
+            with self.engine.connect() as conn:
+                return list(conn.execute(stmt))
+        except SQLAlchemyError as exc:
+            raise StoreError(f"store read failed: {exc.__class__.__name__}: {exc}") from exc
+
+    def _objects(self, stmt: Select[Any]) -> list[Any]:
+        try:
+            with Session(self.engine) as session:
+                return list(session.scalars(stmt))
+        except SQLAlchemyError as exc:
+            raise StoreError(f"store read failed: {exc.__class__.__name__}: {exc}") from exc
+
+    # -- cameras and queries ---------------------------------------------------
+    def upsert_camera(self, camera_id: str, uri: str = "") -> None:
+        row = {"id": camera_id, "uri": uri, "created_at": time.time()}
+        self._upsert(CameraRow.__table__, row, ["id"])  # type: ignore[arg-type]
+
+    def cameras(self) -> list[tuple[str, str]]:
+        return [
+            (r.id, r.uri)
+            for r in self._read(select(CameraRow.id, CameraRow.uri).order_by(CameraRow.id))
+        ]
+
+    def upsert_query(self, query: StandingQuery) -> None:
+        row = {
+            "id": query.id,
+            "question": query.question,
+            "cameras": list(query.cameras),
+            "every": query.every,
+            "window": query.window,
+            "answerer": query.answerer,
+            "settings": dict(query.settings),
+            "version": query.version,
+            "created_at": time.time(),
+            "deleted": False,
+        }
+        self._upsert(QueryRow.__table__, row, ["id"])  # type: ignore[arg-type]
+
+    def delete_query(self, query_id: str) -> None:
+        stmt = update(QueryRow).where(QueryRow.id == query_id).values(deleted=True)
+        self._write(lambda conn: conn.execute(stmt))
+
+    def queries(self, include_deleted: bool = False) -> list[StandingQuery]:
+        stmt = select(QueryRow).order_by(QueryRow.created_at, QueryRow.id)
+        if not include_deleted:
+            stmt = stmt.where(QueryRow.deleted.is_(False))
+        return [_query(r) for r in self._objects(stmt)]
+
+    # -- answers -----------------------------------------------------------------
+    def insert_answers(self, answers: Iterable[Answer]) -> int:
+        """Insert answers and their evidence, skipping ones already stored; returns new rows."""
+        rows = [_answer_row(a) for a in answers]
+        evidence = [e for a in answers for e in _evidence_rows(a)]
+        answers_stmt = self._insert(AnswerRow.__table__).on_conflict_do_nothing(
+            index_elements=list(ANSWER_KEY)
+        )
+        ev_key = [*ANSWER_KEY, "idx"]
+        ev_stmt = self._insert(EvidenceRow.__table__).on_conflict_do_nothing(index_elements=ev_key)
+
+        def work(conn: Any) -> int:
+            inserted = sum(max(conn.execute(answers_stmt.values(**r)).rowcount, 0) for r in rows)
+            for e in evidence:
+                conn.execute(ev_stmt.values(**e))
+            return int(inserted)
+
+        return int(self._write(work))
+
+    def answers(
+        self,
+        *,
+        query_id: str | None = None,
+        question: str | None = None,
+        camera: str | None = None,
+        since: float | None = None,
+        matched: bool | None = None,
+        limit: int | None = None,
+    ) -> list[Answer]:
+        """Stored answers (without evidence images), oldest window first."""
+        stmt = select(AnswerRow).order_by(
+            AnswerRow.window_end, AnswerRow.query_id, AnswerRow.camera_id
+        )
+        if query_id is not None:
+            stmt = stmt.where(AnswerRow.query_id == query_id)
+        if question:
+            stmt = stmt.where(AnswerRow.question.ilike(f"%{question}%"))
+        if camera is not None:
+            stmt = stmt.where(AnswerRow.camera_id == camera)
+        if since is not None:
+            stmt = stmt.where(AnswerRow.window_end >= since)
+        if matched is not None:
+            stmt = stmt.where(AnswerRow.matched.is_(matched))
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        return [_answer(r) for r in self._objects(stmt)]
+
+    def count_answers(self) -> int:
+        rows = self._read(select(func.count()).select_from(AnswerRow))
+        return int(rows[0][0])
+
+    def evidence(self, query_id: str, camera: str, window_end: float) -> list[Evidence]:
+        """The evidence JPEGs of one answer, in selection order."""
+        stmt = (
+            select(EvidenceRow)
+            .where(EvidenceRow.query_id == query_id, EvidenceRow.camera_id == camera)
+            .where(EvidenceRow.window_end == window_end)
+            .order_by(EvidenceRow.idx)
+        )
+        return [Evidence(t=r.t, jpeg=r.jpeg, box=_box(r.box)) for r in self._objects(stmt)]
+
+    def delete_answers(self, query_id: str) -> int:
+        """Drop a query's answers (and, by cascade, their evidence)."""
+
+        def work(conn: Any) -> int:
+            conn.execute(delete(EvidenceRow).where(EvidenceRow.query_id == query_id))
+            return int(
+                conn.execute(delete(AnswerRow).where(AnswerRow.query_id == query_id)).rowcount
+            )
+
+        return int(self._write(work))
+
+
+# -- row <-> value object --------------------------------------------------------
+
+
+def _box(raw: Sequence[float]) -> tuple[float, float, float, float]:
+    return (float(raw[0]), float(raw[1]), float(raw[2]), float(raw[3]))
+
+
+def _answer_row(a: Answer) -> dict[str, Any]:
+    return {
+        "query_id": a.query_id,
+        "camera_id": a.camera,
+        "question": a.question,
+        "window_start": a.window_start,
+        "window_end": a.window_end,
+        "evaluated_at": a.evaluated_at,
+        "answerer": a.answerer,
+        "text": a.text,
+        "matched": a.matched,
+        "score": a.score,
+        "frames": list(a.frames),
+        "rois": [list(r) for r in a.rois],
+        "visual_tokens": a.visual_tokens,
+        "latency_ms": a.latency_ms,
+        "model_ids": dict(a.model_ids),
+    }
+
+
+def _evidence_rows(a: Answer) -> list[dict[str, Any]]:
+    key = {"query_id": a.query_id, "camera_id": a.camera, "window_end": a.window_end}
+    return [
+        {**key, "idx": i, "t": e.t, "jpeg": e.jpeg, "box": list(e.box)}
+        for i, e in enumerate(a.evidence)
+    ]
+
+
+def _answer(r: AnswerRow) -> Answer:
+    return Answer(
+        query_id=r.query_id,
+        question=r.question,
+        camera=r.camera_id,
+        window_start=r.window_start,
+        window_end=r.window_end,
+        evaluated_at=r.evaluated_at,
+        answerer=r.answerer,
+        text=r.text,
+        matched=r.matched,
+        score=r.score,
+        frames=tuple(float(t) for t in r.frames),
+        rois=tuple(_box(b) for b in r.rois),
+        visual_tokens=r.visual_tokens,
+        latency_ms=r.latency_ms,
+        model_ids=dict(r.model_ids),
+    )
+
+
+def _query(q: QueryRow) -> StandingQuery:
+    return StandingQuery(
+        id=q.id,
+        question=q.question,
+        cameras=tuple(q.cameras),
+        every=q.every,
+        window=q.window,
+        answerer=q.answerer,
+        settings=dict(q.settings or {}),
+        version=q.version,
+    )

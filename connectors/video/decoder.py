@@ -1,0 +1,132 @@
+"""Segment bytes → sampled RGB frames (keyframe-only fast path when it suffices)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+
+import av
+import av.error
+
+from connectors.video.sampling import SampleClock, keyframes_suffice
+from pipeline.errors import DecodeError
+from pipeline.types import Frame, Segment
+
+_FORMATS = {"mpegts": "mpegts", "ts": "mpegts", "mp4": "mp4", "matroska": "matroska"}
+
+
+@dataclass(frozen=True)
+class _Demuxed:
+    segment: Segment
+    stream: av.VideoStream
+    packets: list[av.Packet]
+    time_base: Fraction
+    base_pts: int
+    fps: float
+
+    def time(self, pts: int | None) -> float:
+        """Frame time: segment start plus the offset from the first keyframe."""
+        return self.segment.start + float(((pts or 0) - self.base_pts) * self.time_base)
+
+    def keyframe_times(self) -> list[float]:
+        return [self.time(p.pts) for p in self.packets if p.is_keyframe]
+
+
+def decode_segment(
+    segment: Segment, sample_fps: float = 1.0, *, keyframes_only: bool | None = None
+) -> list[Frame]:
+    """RGB frames of ``segment`` on the absolute ``sample_fps`` grid.
+
+    Frame times are ``segment.start`` plus the offset from the segment's first
+    keyframe. ``keyframes_only=None`` takes the keyframe-only path exactly when the
+    sampling interval is at least the keyframe interval; ``True``/``False`` force it.
+    A segment may legitimately yield no frame (its grid cells were sampled by the
+    previous segment). Any failure raises ``DecodeError`` naming camera and seq.
+    """
+    clock = SampleClock(sample_fps)
+    with _open(segment) as container:
+        d = _demux(segment, container)
+        fast = _choose(d, clock.fps) if keyframes_only is None else keyframes_only
+        try:
+            return _decode(d, clock, fast)
+        except (av.error.FFmpegError, ValueError) as exc:
+            raise DecodeError(segment.camera, segment.seq, f"decode failed: {exc}") from exc
+
+
+def plan_for(segment: Segment, sample_fps: float = 1.0) -> str:
+    """``"keyframes"`` or ``"decode-drop"``: the path ``decode_segment`` would take."""
+    fps = SampleClock(sample_fps).fps
+    with _open(segment) as container:
+        return "keyframes" if _choose(_demux(segment, container), fps) else "decode-drop"
+
+
+def _choose(d: _Demuxed, fps: float) -> bool:
+    kf = d.keyframe_times()
+    seg = d.segment
+    end = seg.end if seg.duration > 0 else max(kf, default=seg.start) + 1.0 / fps
+    return keyframes_suffice(kf, end, fps)
+
+
+def _open(segment: Segment) -> av.container.InputContainer:
+    fmt = _FORMATS.get(segment.container)
+    if fmt is None:
+        raise DecodeError(segment.camera, segment.seq, f"unknown container {segment.container!r}")
+    try:
+        return av.open(io.BytesIO(segment.data), "r", format=fmt)
+    except (av.error.FFmpegError, OSError) as exc:
+        raise DecodeError(segment.camera, segment.seq, f"not readable {fmt} data: {exc}") from exc
+
+
+def _demux(segment: Segment, container: av.container.InputContainer) -> _Demuxed:
+    if not container.streams.video:
+        raise DecodeError(segment.camera, segment.seq, "no video stream in segment")
+    stream = container.streams.video[0]
+    try:
+        packets = [p for p in container.demux(stream) if p.size and p.pts is not None]
+    except av.error.FFmpegError as exc:
+        raise DecodeError(segment.camera, segment.seq, f"cannot demux: {exc}") from exc
+    first_key = next((p for p in packets if p.is_keyframe), None)
+    if first_key is None:
+        raise DecodeError(segment.camera, segment.seq, "no keyframe in segment")
+    rate = stream.average_rate or stream.guessed_rate or 0
+    tb = stream.time_base or Fraction(1, 90000)
+    return _Demuxed(segment, stream, packets, tb, first_key.pts, float(rate))
+
+
+def _decode(d: _Demuxed, clock: SampleClock, fast: bool) -> list[Frame]:
+    codec = d.stream.codec_context
+    codec.skip_frame = "NONKEY" if fast else "DEFAULT"
+    packets = [p for p in d.packets if p.is_keyframe] if fast else d.packets
+    prev: float | None = d.segment.start - _step_before(d, fast)
+    frames: list[Frame] = []
+    decoded = 0
+    for frame in _frames(codec, packets):
+        decoded += 1
+        t = d.time(frame.pts)
+        if t >= d.segment.start - 1e-6 and clock.keep(t, prev):
+            frames.append(_frame(d.segment, frame, t))
+        prev = t
+    if decoded == 0:
+        raise DecodeError(d.segment.camera, d.segment.seq, "no frame could be decoded")
+    return frames
+
+
+def _step_before(d: _Demuxed, fast: bool) -> float:
+    """How far before the first frame the previous segment's last candidate lies."""
+    if fast:
+        kf = sorted(d.keyframe_times())
+        return kf[1] - kf[0] if len(kf) > 1 else (d.segment.duration or 1.0)
+    return 1.0 / d.fps if d.fps else 0.04
+
+
+def _frames(codec: av.CodecContext, packets: list[av.Packet]) -> Iterator[av.VideoFrame]:
+    for p in packets:
+        yield from codec.decode(p)
+    yield from codec.decode(None)
+
+
+def _frame(segment: Segment, frame: av.VideoFrame, t: float) -> Frame:
+    rgb = frame.to_ndarray(format="rgb24")
+    return Frame(segment.camera, t, rgb, segment.seq, bool(frame.key_frame))

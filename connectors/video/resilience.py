@@ -1,0 +1,179 @@
+"""Live-source resilience: reconnect with exponential backoff and jitter, stall
+detection (the source's read timeout), and status events along the way."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable, Iterator
+from typing import Protocol
+
+from connectors.video.base import StatusObserver, StreamStalled, VideoSource
+from connectors.video.packets import TimedPacket
+from connectors.video.segmenter import REMUXABLE, Segmenter
+from connectors.video.settings import VideoSettings, check_settings
+from connectors.video.sources import open_source
+from connectors.video.status import StatusTracker, StreamStatus
+from connectors.video.transcode import Transcoder
+from connectors.video.uri import check_camera, parse_uri
+from pipeline.errors import SourceError
+from pipeline.types import Segment
+
+log = logging.getLogger(__name__)
+
+
+class Stage(Protocol):
+    """Packets → segments: the remuxing ``Segmenter`` or the ``Transcoder``."""
+
+    next_seq: int
+
+    def feed(self, tp: TimedPacket) -> list[Segment]: ...
+
+    def flush(self) -> list[Segment]: ...
+
+
+class Backoff:
+    """Delays ``initial · factor^n`` capped at ``maximum``, each shortened by up to
+    ``jitter`` (a fraction) at random so that many cameras do not reconnect in step."""
+
+    def __init__(self, initial: float = 0.5, maximum: float = 30.0, *, factor: float = 2.0,
+                 jitter: float = 0.25, rng: random.Random | None = None) -> None:
+        self.initial, self.maximum, self.factor, self.jitter = initial, maximum, factor, jitter
+        self.attempts = 0
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not crypto
+
+    def next(self) -> float:
+        base = min(self.maximum, self.initial * self.factor ** self.attempts)
+        self.attempts += 1
+        return base * (1.0 - self.jitter * self._rng.random())
+
+    def reset(self) -> None:
+        self.attempts = 0
+
+
+class LiveSegments:
+    """Open → segment → (on loss) flush, back off, reopen; numbering continues.
+
+    Files (``retry=False``) are read once; errors propagate after the segments
+    read so far. ``max_reconnects`` consecutive failures (-1: unlimited) end it.
+    """
+
+    def __init__(self, camera: str, opener: Callable[[float | None], VideoSource], stage: Stage,
+                 tracker: StatusTracker, backoff: Backoff, *, retry: bool,
+                 max_reconnects: int = -1, stop: threading.Event | None = None,
+                 transcode: Callable[[int], Stage] | None = None) -> None:
+        self.camera, self.opener, self.stage = camera, opener, stage
+        self.tracker, self.backoff, self.retry = tracker, backoff, retry
+        self.max_reconnects = max_reconnects
+        self.stop = stop or threading.Event()
+        self._transcode = transcode
+        self._failures = 0
+        self.last_end: float | None = None
+
+    @classmethod
+    def from_config(cls, uri: str, camera: str, *, settings: VideoSettings | None = None,
+                    realtime: bool = False, observer: StatusObserver | None = None,
+                    start_seq: int = 0, stop: threading.Event | None = None) -> LiveSegments:
+        s = check_settings(settings or VideoSettings())
+        spec = parse_uri(uri, s)
+        check_camera(camera)
+        backoff = Backoff(s.reconnect_initial_s, s.reconnect_max_s, jitter=s.reconnect_jitter)
+
+        def make_transcoder(seq: int) -> Stage:
+            return Transcoder(camera, s.segment_seconds, start_seq=seq)
+
+        stage = make_transcoder(start_seq) if s.transcode else Segmenter.from_config(
+            camera, s, start_seq=start_seq)
+        def opener(not_before: float | None) -> VideoSource:
+            return open_source(uri, camera, realtime=realtime, settings=s, not_before=not_before)
+
+        return cls(camera, opener, stage,
+                   StatusTracker(camera, observer), backoff, retry=spec.live and not spec.ends,
+                   max_reconnects=s.max_reconnects, stop=stop, transcode=make_transcoder)
+
+    def __iter__(self) -> Iterator[Segment]:
+        self.tracker.start()
+        while not self.stop.is_set():
+            source = self._connect()
+            if source is None:
+                break
+            try:
+                yield from self._pump(source)
+            except SourceError as exc:
+                self._lost(exc)
+                continue
+            finally:
+                source.close()
+            break
+        self._end("stopped" if self.stop.is_set() else "end of stream")
+
+    def _connect(self) -> VideoSource | None:
+        while not self.stop.is_set():
+            try:
+                source = self.opener(self.last_end)
+            except SourceError as exc:
+                self._lost(exc)
+                continue
+            self.tracker.move(StreamStatus.CONNECTED, source.info.codec)
+            self._pick_stage(source)
+            return source
+        return None
+
+    def _pick_stage(self, source: VideoSource) -> None:
+        if isinstance(self.stage, Segmenter) and source.info.codec not in REMUXABLE:
+            if self._transcode is None:
+                return
+            log.warning("camera %s: codec %s cannot be remuxed into MPEG-TS; transcoding to "
+                        "H.264", self.camera, source.info.codec)
+            self.stage = self._transcode(self.stage.next_seq)
+
+    def _pump(self, source: VideoSource) -> Iterator[Segment]:
+        try:
+            for tp in source:
+                yield from self._produced(self.stage.feed(tp))
+                if self.stop.is_set():
+                    break
+        except SourceError:
+            yield from self._produced(self.stage.flush())
+            raise
+        yield from self._produced(self.stage.flush())
+
+    def _produced(self, segments: list[Segment]) -> Iterator[Segment]:
+        for seg in segments:
+            self._failures = 0
+            self.backoff.reset()
+            self.last_end = seg.end if self.last_end is None else max(self.last_end, seg.end)
+            yield seg
+
+    def _lost(self, exc: SourceError) -> None:
+        """A failed open or read: give up (file, too many tries) or wait to retry."""
+        if not self.retry:
+            self._end(str(exc))
+            raise exc
+        if self._gave_up():
+            self._end(f"gave up after {self._failures} reconnect attempts")
+            raise SourceError(f"camera {self.camera!r}: gave up after {self._failures} reconnect "
+                              f"attempts; last error: {exc}") from exc
+        if isinstance(exc, StreamStalled) and self.tracker.state is StreamStatus.CONNECTED:
+            self.tracker.move(StreamStatus.STALLED, str(exc))
+        self._failures += 1
+        delay = self.backoff.next()
+        detail = f"attempt {self._failures} in {delay:.1f}s: {exc}"
+        self.tracker.move(StreamStatus.RECONNECTING, detail)
+        self.stop.wait(delay)
+
+    def _gave_up(self) -> bool:
+        return self.max_reconnects >= 0 and self._failures >= self.max_reconnects
+
+    def _end(self, detail: str) -> None:
+        if self.tracker.state is not StreamStatus.ENDED:
+            self.tracker.move(StreamStatus.ENDED, detail)
+
+
+def segments(uri: str, camera: str, *, settings: VideoSettings | None = None,
+             realtime: bool = False, observer: StatusObserver | None = None,
+             start_seq: int = 0, stop: threading.Event | None = None) -> Iterator[Segment]:
+    """Segments of a camera: opens ``uri``, segments it, and reconnects live sources."""
+    return iter(LiveSegments.from_config(uri, camera, settings=settings, realtime=realtime,
+                                         observer=observer, start_seq=start_seq, stop=stop))

@@ -1,0 +1,178 @@
+"""Opening cameras with PyAV: files (optionally paced), RTSP, HTTP/HLS, UDP/SRT, V4L2."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from fractions import Fraction
+
+import av
+import av.error
+
+from connectors.video.base import StreamEnded, StreamStalled, VideoSource
+from connectors.video.packets import StreamInfo, TimedPacket, Timeline, packet_seconds
+from connectors.video.settings import VideoSettings, check_settings
+from connectors.video.uri import SourceSpec, check_camera, parse_uri
+from pipeline.errors import ConfigError, SourceError
+
+log = logging.getLogger(__name__)
+MAX_JUMP_S = 10.0
+
+
+def open_source(
+    uri: str,
+    camera: str,
+    *,
+    realtime: bool = False,
+    settings: VideoSettings | None = None,
+    not_before: float | None = None,
+) -> VideoSource:
+    """Open ``uri`` as camera ``camera``; ``realtime`` paces a file like a live feed.
+
+    Live times are ``anchor + (pts - first_pts) · time_base`` with the anchor the wall
+    clock when the connection was opened: FFmpeg receives the first packet right
+    after PLAY/connect and buffers seconds of packets while probing inside ``open``,
+    so the wall clock at the first *demuxed* packet would run seconds late.
+
+    A bad URI or a missing file raises ``ConfigError``; a source that cannot be opened
+    raises ``SourceError`` with a one-line message. ``not_before`` (live sources) keeps
+    the time anchor at or after that instant, e.g. the end of the last segment.
+    """
+    s = check_settings(settings or VideoSettings())
+    spec = parse_uri(uri, s)
+    return PyAVSource.from_config(
+        spec, check_camera(camera), realtime=realtime, settings=s, not_before=not_before)
+
+
+def _fail(camera: str, spec: SourceSpec, exc: Exception, doing: str = "cannot open") -> SourceError:
+    if isinstance(exc, av.error.ExitError):
+        why = "timed out"
+    elif isinstance(exc, av.error.InvalidDataError):
+        why = "not a readable video (corrupt or truncated?)"
+    else:
+        why = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return SourceError(f"camera {camera!r}: {doing} {spec.uri}: {why}")
+
+
+def _open_container(spec: SourceSpec, camera: str, s: VideoSettings) -> av.container.InputContainer:
+    timeout = (s.open_timeout_s, s.stall_timeout_s) if spec.live else None
+    try:
+        return av.open(spec.url, "r", format=spec.format, options=dict(spec.options),
+                       timeout=timeout)
+    except av.error.ProtocolNotFoundError as exc:
+        raise ConfigError("uri", spec.uri, f"this FFmpeg build cannot read {spec.kind}:// "
+                          "streams") from exc
+    except (av.error.FFmpegError, OSError) as exc:
+        raise _fail(camera, spec, exc) from exc
+
+
+def _video_stream(
+    container: av.container.InputContainer, camera: str, spec: SourceSpec
+) -> av.VideoStream:
+    if not container.streams.video:
+        container.close()
+        raise SourceError(f"camera {camera!r}: {spec.uri} has no video stream")
+    return container.streams.video[0]
+
+
+def stream_info(stream: av.VideoStream) -> StreamInfo:
+    rate = stream.average_rate or stream.guessed_rate or 0
+    return StreamInfo(
+        codec=stream.codec_context.name,
+        width=stream.codec_context.width,
+        height=stream.codec_context.height,
+        fps=float(rate),
+        time_base=stream.time_base or Fraction(1, 90000),
+    )
+
+
+class PyAVSource(VideoSource):
+    """Any FFmpeg-readable input; one instance is one connection (no reconnecting)."""
+
+    def __init__(
+        self,
+        camera: str,
+        container: av.container.InputContainer,
+        stream: av.VideoStream,
+        spec: SourceSpec,
+        timeline: Timeline,
+        *,
+        pace: bool = False,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.camera = camera
+        self.live = spec.live or pace
+        self.spec = spec
+        self._container = container
+        self._stream = stream
+        self._timeline = timeline
+        self._pace = pace
+        self._sleep = sleep
+        self._info = stream_info(stream)
+
+    @classmethod
+    def from_config(
+        cls, spec: SourceSpec, camera: str, *, realtime: bool, settings: VideoSettings,
+        not_before: float | None = None,
+    ) -> PyAVSource:
+        opened_at = time.time()
+        container = _open_container(spec, camera, settings)
+        stream = _video_stream(container, camera, spec)
+        origin = stream.start_time
+        if spec.live:
+            anchor = opened_at if not_before is None else max(opened_at, not_before)
+            timeline = Timeline(stream.time_base, anchor=anchor, max_jump=MAX_JUMP_S,
+                                not_before=not_before)
+        else:
+            anchor = time.time() if realtime else 0.0
+            timeline = Timeline(stream.time_base, anchor=anchor, origin_pts=origin,
+                                max_jump=MAX_JUMP_S)
+        log.info("camera %s: opened %s (%s)", camera, spec.uri, stream.codec_context.name)
+        return cls(camera, container, stream, spec, timeline, pace=realtime and not spec.live)
+
+    @property
+    def info(self) -> StreamInfo:
+        return self._info
+
+    @property
+    def stream(self) -> av.VideoStream:
+        return self._stream
+
+    def __iter__(self) -> Iterator[TimedPacket]:
+        demuxed = self._container.demux(self._stream)
+        while True:
+            packet = self._next(demuxed)
+            if packet is None:
+                return
+            if packet.size == 0:
+                continue
+            yield self._timed(packet)
+
+    def _next(self, demuxed: Iterator[av.Packet]) -> av.Packet | None:
+        try:
+            return next(demuxed)
+        except StopIteration:
+            if self.spec.ends:
+                return None
+            msg = f"camera {self.camera!r}: {self.spec.uri} closed the stream"
+            raise StreamEnded(msg) from None
+        except av.error.ExitError as exc:
+            raise StreamStalled(f"camera {self.camera!r}: no data from {self.spec.uri}") from exc
+        except (av.error.FFmpegError, OSError) as exc:
+            raise _fail(self.camera, self.spec, exc, "read failed on") from exc
+
+    def _timed(self, packet: av.Packet) -> TimedPacket:
+        duration = packet_seconds(packet, self._info.time_base)
+        t = self._timeline.at(packet.pts if packet.pts is not None else packet.dts, duration)
+        if self._pace:
+            self._wait_until(t)
+        return TimedPacket(packet, t, bool(packet.is_keyframe), duration, packet.size)
+
+    def _wait_until(self, t: float) -> None:
+        delay = t - time.time()
+        if delay > 0:
+            self._sleep(delay)
+
+    def close(self) -> None:
+        self._container.close()

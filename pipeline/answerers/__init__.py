@@ -1,0 +1,46 @@
+"""Answerers, one module each, built by ``type`` (``clip``, ``vlm``).
+
+``build_answerer("clip", {"mode": "threshold"}, encoder=enc)`` validates the
+settings (unknown keys and bad values are a ConfigError naming the field) and
+returns a ready answerer. Importing this package loads no torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pipeline.answerers import clip, vlm
+from pipeline.answerers.base import (
+    Answerer,
+    AnswererSettings,
+    AnswerResult,
+    TextEncoder,
+    answerer_class,
+    parse_settings,
+    registered,
+)
+
+__all__ = [
+    "Answerer",
+    "AnswerResult",
+    "AnswererSettings",
+    "TextEncoder",
+    "build_answerer",
+    "clip",
+    "registered",
+    "vlm",
+]
+
+
+def build_answerer(
+    type: str,
+    settings: Mapping[str, Any],
+    *,
+    encoder: TextEncoder,
+    vlm_spec: str = "",
+) -> Answerer:
+    """The answerer registered as ``type``, configured from ``settings``."""
+    cls = answerer_class(type)
+    config: AnswererSettings = parse_settings(cls.config_cls, settings or {}, type)
+    return cls.build(config, encoder=encoder, vlm_spec=vlm_spec)

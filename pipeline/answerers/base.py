@@ -1,0 +1,106 @@
+"""The answerer interface, its result, and the registry keyed by ``type``.
+
+A plugin module defines its settings (an :class:`AnswererSettings` model: frozen,
+unknown keys rejected) and an :class:`Answerer` subclass with ``type``,
+``config_cls`` and a ``build`` classmethod, registered with :func:`register`.
+Settings are validated by :func:`parse_settings` before ``build`` runs.
+"""
+
+from __future__ import annotations
+
+import builtins
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol, TypeVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from pipeline.errors import ConfigError
+from pipeline.perception import Selection
+from pipeline.types import EncodedFrame, FloatArray, StandingQuery
+
+
+class TextEncoder(Protocol):
+    """What answerers need from the CLIP encoder (ClipEncoder satisfies it)."""
+
+    model_id: str
+
+    @property
+    def grid(self) -> tuple[int, int]: ...
+
+    def encode_text(self, texts: Sequence[str]) -> FloatArray: ...
+
+
+@dataclass(frozen=True)
+class AnswerResult:
+    """What an answerer says about one question on one window."""
+
+    text: str
+    matched: bool | None
+    score: float | None
+    visual_tokens: int
+    model_ids: dict[str, str] = field(default_factory=dict)
+
+
+C = TypeVar("C", bound=BaseModel)
+
+
+class AnswererSettings(BaseModel):
+    """Base of every answerer's settings: frozen, unknown keys rejected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Answerer(ABC):
+    """Answers a standing question from the frames and boxes selection picked."""
+
+    type: ClassVar[str]
+    config_cls: ClassVar[builtins.type[AnswererSettings]]
+
+    @classmethod
+    @abstractmethod
+    def build(cls, config: Any, *, encoder: TextEncoder, vlm_spec: str = "") -> Answerer:
+        """Create the answerer from validated settings (loads models once)."""
+
+    @abstractmethod
+    def answer(
+        self,
+        query: StandingQuery,
+        window: Sequence[EncodedFrame],
+        selection: Selection,
+        query_emb: np.ndarray[Any, Any],
+    ) -> AnswerResult:
+        """Answer ``query`` on ``window`` using the frames and RoIs in ``selection``."""
+
+
+_REGISTRY: dict[str, type[Answerer]] = {}
+A = TypeVar("A", bound=type[Answerer])
+
+
+def register(cls: A) -> A:
+    """Class decorator: make an answerer buildable by its ``type``."""
+    _REGISTRY[cls.type] = cls
+    return cls
+
+
+def registered() -> Mapping[str, type[Answerer]]:
+    return dict(_REGISTRY)
+
+
+def answerer_class(type_: str) -> type[Answerer]:
+    """The class registered for ``type_``; ConfigError naming the allowed types."""
+    if type_ not in _REGISTRY:
+        raise ConfigError("answerer", type_, f"one of {', '.join(sorted(_REGISTRY))}")
+    return _REGISTRY[type_]
+
+
+def parse_settings(config_cls: type[C], settings: Mapping[str, Any], where: str) -> C:
+    """Validate ``settings`` into ``config_cls``; the first problem becomes a ConfigError."""
+    try:
+        return config_cls.model_validate(dict(settings))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = ".".join(str(p) for p in (where, *err["loc"]))
+        raise ConfigError(name, err.get("input"), err["msg"]) from None

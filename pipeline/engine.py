@@ -1,0 +1,163 @@
+"""Evaluate the due standing queries of one camera window.
+
+Per frame, the CLIP image encoder runs once (:func:`encode_frames`); per question,
+the text embedding is computed once and cached. For a :class:`Due` group the engine
+makes ONE call to the selector (one matrix product of the window's global embeddings
+against every due question), then runs each query's answerer on its selection and
+builds the :class:`Answer` with frame times, RoI boxes, visual tokens, model ids,
+latency and evidence. ``latency_ms`` is wall time from the start of the group's
+evaluation until that answer (and its evidence) was ready.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+import numpy as np
+
+from pipeline.answerers.base import Answerer, AnswerResult
+from pipeline.evidence import render, thumbnail
+from pipeline.perception import Selection, SelectionConfig, select_for_queries
+from pipeline.scheduler import Due
+from pipeline.types import Answer, EncodedFrame, Evidence, FloatArray, Frame, ImageArray
+
+Selector = Callable[[Sequence[EncodedFrame], Sequence[str], Any, SelectionConfig], list[Selection]]
+
+
+class TextEncoder(Protocol):
+    """The text side of the CLIP encoder."""
+
+    model_id: str
+
+    def encode_text(self, texts: Sequence[str]) -> FloatArray: ...
+
+
+class ImageEncoder(Protocol):
+    """The image side of the CLIP encoder."""
+
+    def encode_frames(self, frames: Sequence[ImageArray]) -> tuple[FloatArray, FloatArray]: ...
+
+
+def encode_frames(
+    encoder: ImageEncoder, frames: Sequence[Frame], thumb_side: int = 336
+) -> list[EncodedFrame]:
+    """Encode decoded frames once: global + patch embeddings and a thumbnail each."""
+    if not frames:
+        return []
+    globals_, patches = encoder.encode_frames([f.rgb for f in frames])
+    return [
+        EncodedFrame(
+            camera=f.camera,
+            t=f.t,
+            global_emb=np.asarray(globals_[i], dtype=np.float32),
+            patches=np.asarray(patches[i], dtype=np.float32),
+            thumb=thumbnail(f.rgb, thumb_side),
+            frame_size=(int(f.rgb.shape[0]), int(f.rgb.shape[1])),
+        )
+        for i, f in enumerate(frames)
+    ]
+
+
+class TextCache:
+    """Question → text embedding, encoded in one batch for the misses."""
+
+    def __init__(self, encoder: TextEncoder, max_size: int = 4096) -> None:
+        self.encoder = encoder
+        self.max_size = max_size
+        self._embs: dict[str, FloatArray] = {}
+
+    def __call__(self, questions: Sequence[str]) -> FloatArray:
+        missing = list(dict.fromkeys(q for q in questions if q not in self._embs))
+        if missing:
+            if len(self._embs) + len(missing) > self.max_size:
+                self._embs.clear()
+            embs = np.asarray(self.encoder.encode_text(missing), dtype=np.float32)
+            self._embs.update(zip(missing, embs, strict=True))
+        return np.stack([self._embs[q] for q in questions]).astype(np.float32, copy=False)
+
+
+class Engine:
+    """Turns a camera window plus its due queries into answers."""
+
+    def __init__(
+        self,
+        encoder: TextEncoder,
+        answerer_for: Callable[[str, dict[str, Any]], Answerer],
+        config: SelectionConfig | None = None,
+        *,
+        selector: Selector = select_for_queries,
+        evidence: bool = True,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.texts = TextCache(encoder)
+        self.answerer_for = answerer_for
+        self.config = config or SelectionConfig()
+        self.selector = selector
+        self.evidence = evidence
+        self.clock = clock
+
+    def evaluate(self, due: Due, window: Sequence[EncodedFrame]) -> list[Answer]:
+        """One answer per due query; none when the window holds no frames."""
+        if not window:
+            return []
+        t0 = time.perf_counter()
+        queries = due.queries
+        embs = self.texts([q.question for q in queries])
+        selections = self.selector(window, [q.id for q in queries], embs, self.config)
+        answers = []
+        for query, selection, emb in zip(queries, selections, embs, strict=True):
+            result = self.answerer_for(query.answerer, query.settings).answer(
+                query, window, selection, emb
+            )
+            evidence = self._evidence(window, selection)
+            latency = (time.perf_counter() - t0) * 1000.0
+            answers.append(
+                self._answer(
+                    due,
+                    query.id,
+                    query.question,
+                    query.answerer,
+                    selection,
+                    result,
+                    evidence,
+                    latency,
+                )
+            )
+        return answers
+
+    def _evidence(self, window: Sequence[EncodedFrame], sel: Selection) -> tuple[Evidence, ...]:
+        if not self.evidence:
+            return ()
+        return tuple(render(window[i], roi) for i, roi in zip(sel.indices, sel.rois, strict=True))
+
+    def _answer(
+        self,
+        due: Due,
+        query_id: str,
+        question: str,
+        answerer: str,
+        sel: Selection,
+        result: AnswerResult,
+        evidence: tuple[Evidence, ...],
+        latency_ms: float,
+    ) -> Answer:
+        return Answer(
+            query_id=query_id,
+            question=question,
+            camera=due.camera,
+            window_start=due.start,
+            window_end=due.end,
+            evaluated_at=self.clock(),
+            answerer=answerer,
+            text=result.text,
+            matched=result.matched,
+            score=result.score,
+            frames=tuple(float(t) for t in sel.times),
+            rois=tuple(r.normalized() for r in sel.rois),
+            visual_tokens=result.visual_tokens,
+            latency_ms=round(latency_ms, 3),
+            model_ids=dict(result.model_ids),
+            evidence=evidence,
+        )

@@ -1,0 +1,116 @@
+"""Helpers shared by the service launchers: ports, waiting, logs, stopping."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+
+class ServiceError(RuntimeError):
+    """A test service could not be provisioned, started or stopped (message has the log tail)."""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_open(port: int, host: str = "127.0.0.1", timeout: float = 0.5) -> bool:
+    """Whether something accepts TCP connections on ``host:port``."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def log_tail(path: Path | None, lines: int = 40) -> str:
+    """The last ``lines`` lines of a log file, or a note when there is none."""
+    if path is None or not path.exists():
+        return f"(no log at {path})"
+    text = path.read_text(errors="replace").splitlines()
+    return "\n".join(text[-lines:])
+
+
+def cache_root() -> Path:
+    """Where downloaded service artefacts are kept between runs."""
+    explicit = os.environ.get("FEEDWATCH_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "feedwatch"
+
+
+def wait_until(
+    ready: Callable[[], bool],
+    timeout: float,
+    what: str,
+    proc: subprocess.Popen[bytes] | None = None,
+    log: Path | None = None,
+    interval: float = 0.25,
+) -> None:
+    """Poll ``ready`` until it is true; fail early if ``proc`` dies, with the log tail."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise ServiceError(f"{what} exited with code {proc.returncode}:\n{log_tail(log)}")
+        if ready():
+            return
+        time.sleep(interval)
+    raise ServiceError(f"{what} not ready after {timeout:.0f}s:\n{log_tail(log)}")
+
+
+def spawn(
+    args: list[str], log: Path, cwd: Path | None = None, **kwargs: object
+) -> subprocess.Popen[bytes]:
+    """Start ``args`` in its own process group with stdout+stderr appended to ``log``."""
+    with open(log, "ab") as out:
+        return subprocess.Popen(  # type: ignore[call-overload,no-any-return]
+            args,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            **kwargs,
+        )
+
+
+def stop_process(proc: subprocess.Popen[bytes] | None, grace: float = 20.0) -> None:
+    """SIGTERM the process group, then SIGKILL it if it does not exit within ``grace``."""
+    if proc is None or proc.poll() is not None:
+        return
+    _signal_group(proc, signal.SIGTERM)
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        _signal_group(proc, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def run_checked(args: list[str], what: str, timeout: float = 120, **kwargs: object) -> str:
+    """Run a short command; a failure becomes a ServiceError with its output."""
+    try:
+        done = subprocess.run(  # type: ignore[call-overload]
+            args, capture_output=True, text=True, timeout=timeout, check=False, **kwargs
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ServiceError(f"{what} failed: {exc}") from exc
+    if done.returncode != 0:
+        out = (done.stdout + done.stderr)[-4000:]
+        raise ServiceError(f"{what} failed (exit {done.returncode}):\n{out}")
+    return str(done.stdout)

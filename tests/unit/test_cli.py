@@ -1,0 +1,80 @@
+"""The command line starts, stays light, and the config root is strict."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from pydantic import ValidationError
+
+from pipeline import __version__
+from workers.cli import cli, main
+from workers.config import KafkaSettings, StoreSettings, load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _python(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120, check=False)
+
+
+def test_console_script_help_lists_commands() -> None:
+    script = Path(sys.executable).parent / "feedwatch"
+    assert script.exists(), "console script missing: run `make install`"
+    done = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert "Usage: feedwatch" in done.stdout and "version" in done.stdout
+
+
+def test_version_prints_the_package_version() -> None:
+    result = CliRunner().invoke(cli, ["version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"feedwatch {__version__}"
+
+
+def test_unknown_command_is_a_usage_error() -> None:
+    assert main(["no-such-command"]) == 2
+
+
+@pytest.mark.parametrize("module", ["pipeline", "pipeline.types", "pipeline.errors"])
+def test_importing_the_core_does_not_import_torch(module: str) -> None:
+    done = _python(f"import sys, {module}; print(sorted(m for m in ('torch', 'open_clip', "
+                   f"'transformers') if m in sys.modules))")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_help_does_not_import_heavy_libraries() -> None:
+    done = _python("import sys; from workers.cli import main; rc = main(['--help']); "
+                   "print(rc, sorted(m for m in ('torch', 'open_clip', 'transformers') "
+                   "if m in sys.modules))")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "0 []"
+
+
+def test_config_rejects_unknown_keys() -> None:
+    with pytest.raises(ValidationError, match="bogus"):
+        StoreSettings(bogus="x")  # type: ignore[call-arg]
+
+
+def test_config_reads_env_fallback_and_flags_win(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FEEDWATCH_STORE_URL", "postgresql+psycopg://db/feedwatch")
+    monkeypatch.setenv("FEEDWATCH_KAFKA_BOOTSTRAP", "broker:9092")
+
+    from_env = load_settings()
+    flagged = load_settings(store={"url": "sqlite:///flag.db"}, kafka={"bootstrap": None})
+
+    assert from_env.store.url == "postgresql+psycopg://db/feedwatch"
+    assert flagged.store.url == "sqlite:///flag.db"
+    assert flagged.kafka.bootstrap == "broker:9092" == KafkaSettings().bootstrap
+
+
+def test_settings_are_frozen() -> None:
+    settings = load_settings()
+    with pytest.raises(ValidationError):
+        settings.store.url = "sqlite:///other.db"  # type: ignore[misc]

@@ -1,0 +1,364 @@
+"""The alerting process: the rule evaluator and the delivery worker.
+
+The evaluator polls stored answers by id after a durable cursor (so it works the
+same behind the embedded run and the Kafka sink), runs the rules and writes
+incidents plus outbox rows in one transaction. The delivery worker leases due outbox
+rows, sends each with :class:`connectors.hooks.delivery.Sender` and records the
+attempt; a delivery lost by a crashed worker is leased again once its lease expires,
+and the receiver sees the same ``Idempotency-Key`` every time.
+
+``feedwatch alerts`` runs both loops (:func:`run_forever`); ``feedwatch run --hook``
+starts them in-process with :func:`start_embedded_alerts` and waits on
+:meth:`AlertService.drain` at the end of a file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+
+from connectors.hooks.base import redact_url
+from connectors.hooks.delivery import RetryPolicy, Sender
+from connectors.store.alerts_models import DeliveryStatus, HookRow
+from connectors.store.alerts_outbox import Claimed, CursorConflict, EvalResult, Outbox
+from connectors.store.alerts_repo import AlertStore, PolicyDefaults, target_of
+from pipeline.alerts import Condition, Rule
+from pipeline.errors import StoreError
+
+log = logging.getLogger("feedwatch.alerts")
+
+
+def defaults_of(settings: Any) -> PolicyDefaults:
+    return PolicyDefaults(settings.cooldown_s, settings.rate_cap, settings.rate_period_s)
+
+
+def retry_policy_of(settings: Any) -> RetryPolicy:
+    return RetryPolicy(
+        base=settings.backoff_base_s,
+        cap=settings.backoff_cap_s,
+        max_attempts=settings.max_attempts,
+        max_age=settings.max_age_s,
+    )
+
+
+class Evaluator:
+    """Moves the answer cursor forward through the rules, one transaction per batch."""
+
+    def __init__(
+        self, outbox: Outbox, *, batch: int = 200, public_url: str = "", gap_grace_s: float = 2.0
+    ) -> None:
+        self.outbox = outbox
+        self.batch = batch
+        self.public_url = public_url.rstrip("/")
+        self.gap_grace_s = gap_grace_s
+        self._gaps: dict[int, float] = {}
+        self._serial = outbox.engine.dialect.name == "sqlite"
+        self._lock = threading.Lock()
+
+    def run_once(self) -> EvalResult:
+        """One batch; serialised within the process (the drain and the loop share it)."""
+        try:
+            with self._lock:
+                return self.outbox.evaluate(self.batch, self._evidence_url, self._hold)
+        except CursorConflict as exc:
+            log.info("evaluator: %s; retrying", exc)
+            return EvalResult()
+
+    def _evidence_url(self, answer_id: int, has_evidence: bool) -> str | None:
+        if not self.public_url:
+            return None
+        tail = "/evidence/0.jpg" if has_evidence else ""
+        return f"{self.public_url}/api/answers/{answer_id}{tail}"
+
+    def _hold(self, expected_id: int) -> bool:
+        """Wait briefly at an id gap on PostgreSQL: a slower insert may still commit."""
+        if self._serial:
+            return False
+        first = self._gaps.setdefault(expected_id, time.monotonic())
+        if len(self._gaps) > 1000:
+            self._gaps = {expected_id: first}
+        return time.monotonic() - first < self.gap_grace_s
+
+
+class DeliveryWorker:
+    """Leases due deliveries and makes one attempt each, ``concurrency`` at a time."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        sender: Sender,
+        policy: RetryPolicy,
+        *,
+        lease_s: float = 60.0,
+        concurrency: int = 4,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.outbox = outbox
+        self.sender = sender
+        self.policy = policy
+        self.lease_s = lease_s
+        self.concurrency = concurrency
+        self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
+        self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="feedwatch-hook")
+
+    def run_once(self) -> int:
+        """Send every delivery due now; returns how many attempts were made."""
+        claimed = self.outbox.claim(self.concurrency, self.lease_s)
+        list(self._pool.map(self.deliver, claimed))
+        return len(claimed)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        self.sender.close()
+
+    def deliver(self, c: Claimed) -> None:
+        if c.hook is None or not c.hook.enabled:
+            self._settle(c, DeliveryStatus.DEAD, time.time(), 0.0, None, "hook removed or disabled")
+            return
+        result = self.sender.attempt(target_of(c.hook), c.message, c.key)
+        if result.ok:
+            self._settle(
+                c, DeliveryStatus.DELIVERED, result.started_at, result.duration, result.status, None
+            )
+            return
+        nxt = None
+        if result.retryable:
+            nxt = self.policy.next_attempt(
+                failures=c.attempts + 1,
+                created_at=c.created_at,
+                now=time.time(),
+                retry_after=result.retry_after,
+                rng=self.rng,
+            )
+        status = DeliveryStatus.PENDING if nxt is not None else DeliveryStatus.DEAD
+        error = (
+            result.error
+            if nxt is not None or not result.retryable
+            else (f"{result.error}; gave up after {c.attempts + 1} attempts")
+        )
+        self._settle(c, status, result.started_at, result.duration, result.status, error, nxt)
+
+    def _settle(
+        self,
+        c: Claimed,
+        status: DeliveryStatus,
+        started: float,
+        duration: float,
+        code: int | None,
+        error: str | None,
+        nxt: float | None = None,
+    ) -> None:
+        kept = self.outbox.settle(
+            c,
+            status=status,
+            started_at=started,
+            duration=duration,
+            status_code=code,
+            error=error,
+            next_attempt_at=nxt,
+        )
+        where = redact_url(c.hook.url) if c.hook else "?"
+        level = logging.WARNING if status is DeliveryStatus.DEAD else logging.INFO
+        log.log(
+            level,
+            "delivery %s to %s (%s): %s%s%s",
+            c.key,
+            where,
+            c.hook.id if c.hook else "?",
+            status.value,
+            f" HTTP {code}" if code else "",
+            f" ({error})" if error else "",
+        )
+        if not kept:
+            log.warning("delivery %s: lease lost before the attempt was recorded", c.key)
+
+
+class AlertService:
+    """Runs the evaluator and the delivery worker in two background threads."""
+
+    def __init__(self, evaluator: Evaluator, worker: DeliveryWorker, poll_s: float = 0.5) -> None:
+        self.evaluator = evaluator
+        self.worker = worker
+        self.poll_s = poll_s
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    @classmethod
+    def from_settings(cls, engine: Engine, settings: Any, **sender_kwargs: Any) -> AlertService:
+        """Build from ``HooksSettings`` (``sender_kwargs`` reach the Sender, e.g. a resolver)."""
+        outbox = Outbox(engine, defaults_of(settings))
+        evaluator = Evaluator(outbox, batch=settings.batch_size, public_url=settings.public_url)
+        sender = Sender.from_settings(settings, **sender_kwargs)
+        worker = DeliveryWorker(outbox, sender, retry_policy_of(settings), lease_s=settings.lease_s)
+        return cls(evaluator, worker, settings.poll_s)
+
+    @property
+    def outbox(self) -> Outbox:
+        return self.evaluator.outbox
+
+    def start(self) -> AlertService:
+        for name, loop in (("evaluate", self._evaluate_loop), ("deliver", self._deliver_loop)):
+            t = threading.Thread(target=loop, name=f"feedwatch-alerts-{name}", daemon=True)
+            t.start()
+            self._threads.append(t)
+        return self
+
+    def _evaluate_loop(self) -> None:
+        while not self._stop.is_set():
+            result = self._guard(self.evaluator.run_once)
+            if result is not None and result.enqueued:
+                self._wake.set()
+            if result is None or result.answers < self.evaluator.batch:
+                self._stop.wait(self.poll_s)
+
+    def _deliver_loop(self) -> None:
+        while not self._stop.is_set():
+            sent = self._guard(self.worker.run_once)
+            if sent:
+                continue
+            due = self._guard(self.outbox.next_due)
+            wait = self.poll_s if due is None else min(max(due - time.time(), 0.01), self.poll_s)
+            self._wake.wait(wait)
+            self._wake.clear()
+
+    def _guard(self, fn: Callable[[], Any]) -> Any:
+        """A store hiccup is logged and retried on the next tick, never a dead thread."""
+        try:
+            return fn()
+        except (StoreError, OSError) as exc:
+            log.error("alerts: %s", exc)
+        except Exception as exc:  # noqa: BLE001 - keep the loop alive; the error is logged
+            log.exception("alerts loop error: %s", type(exc).__name__)
+        return None
+
+    def drain(self, timeout: float) -> int:
+        """Evaluate every stored answer, then wait up to ``timeout`` s for pending
+        deliveries; returns how many are still pending."""
+        deadline = time.monotonic() + max(timeout, 0.0)
+        while time.monotonic() < deadline:
+            result = self._guard(self.evaluator.run_once)
+            if result is not None and result.answers == 0:
+                break
+        self._wake.set()
+        while (left := self.outbox.pending()) and time.monotonic() < deadline:
+            self._wake.set()
+            time.sleep(min(0.05, max(deadline - time.monotonic(), 0.0)))
+        return int(left)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        for t in self._threads:
+            t.join(timeout=30)
+        self.worker.close()
+
+
+def run_forever(service: AlertService, stop: threading.Event) -> None:
+    """Run until ``stop`` is set (signal handlers set it)."""
+    service.start()
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        service.stop()
+
+
+@dataclass(frozen=True)
+class HookSpec:
+    """A hook given on the command line of ``feedwatch run``."""
+
+    url: str
+    secret: str | None = None
+    type: str = "webhook"
+
+
+def hook_id_for(spec: HookSpec) -> str:
+    """Stable per URL, so re-running on the same database reuses the hook."""
+    return "run-" + hashlib.sha256(spec.url.encode()).hexdigest()[:12]
+
+
+def ensure_run_alerts(
+    engine: Engine,
+    settings: Any,
+    hooks: Sequence[HookSpec],
+    query_ids: Sequence[str],
+    *,
+    open_after: int = 1,
+    close_after: int = 1,
+    resolve: Any = None,
+) -> list[str]:
+    """Register the run's hooks and one ``matched`` rule per query; returns the rule ids."""
+    store = AlertStore(engine)
+    existing = {h.id: h for h in store.hook_rows()}
+    ids = []
+    for spec in hooks:
+        hid = hook_id_for(spec)
+        store.add_hook(
+            spec.url,
+            type=spec.type,
+            name="feedwatch run",
+            secret=spec.secret,
+            allow_private=settings.allow_private,
+            hook_id=hid,
+            resolve=resolve,
+            replace=hid in existing,
+        )
+        ids.append(hid)
+    known_rules = {r["id"] for r in store.rules()}
+    rule_ids = []
+    for q in query_ids:
+        rid = f"run-{q}-{hashlib.sha256('|'.join(ids).encode()).hexdigest()[:8]}"
+        rule = Rule(
+            rid, q, Condition(), open_after=open_after, close_after=close_after, hooks=tuple(ids)
+        )
+        store.add_rule(rule, replace=rid in known_rules)
+        rule_ids.append(rid)
+    return rule_ids
+
+
+def start_embedded_alerts(
+    engine: Engine,
+    settings: Any,
+    hooks: Sequence[HookSpec],
+    query_ids: Sequence[str],
+    *,
+    open_after: int = 1,
+    close_after: int = 1,
+    **sender_kwargs: Any,
+) -> AlertService:
+    """For ``feedwatch run --hook``: register hooks and rules, skip answers stored before
+    now, start both loops. Call ``.drain(settings.wait_on_exit_s)`` then ``.stop()``."""
+    ensure_run_alerts(
+        engine,
+        settings,
+        hooks,
+        query_ids,
+        open_after=open_after,
+        close_after=close_after,
+        resolve=sender_kwargs.get("resolve"),
+    )
+    service = AlertService.from_settings(engine, settings, **sender_kwargs)
+    service.outbox.init_cursor("latest")
+    return service.start()
+
+
+__all__ = [
+    "AlertService",
+    "DeliveryWorker",
+    "Evaluator",
+    "HookRow",
+    "HookSpec",
+    "ensure_run_alerts",
+    "run_forever",
+    "start_embedded_alerts",
+]

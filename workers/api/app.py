@@ -1,0 +1,123 @@
+"""The FastAPI application: ``create_app(settings, store, bus)``.
+
+The app owns no I/O of its own: the store (SQL) and the bus (Kafka or in-process)
+arrive ready. The embedded run may also pass its camera status registry and answer
+notifier so the dashboard shows live stream state and answers without delay.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from connectors.bus.base import Bus, Topics
+from connectors.store import Store
+from pipeline import __version__
+from pipeline.errors import StoreError
+from workers.api import routes_answers, routes_cameras, routes_ops, routes_queries
+from workers.api.auth import TokenAuth
+from workers.api.context import ApiContext
+from workers.api.data import ApiData
+from workers.api.live import AnswerNotifier, CameraStatusRegistry
+from workers.api.publish import QueryPublisher
+from workers.config import Settings
+from workers.metrics import HTTP_LATENCY
+
+STATIC = Path(__file__).with_name("static")
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' blob: data:; script-src 'self'; style-src 'self'; "
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+DESCRIPTION = """Standing natural-language questions on live camera feeds.
+
+Reads need a bearer token with the read (or write) scope and writes one with the write
+scope, once any token is configured (`FEEDWATCH_API_READ_TOKENS`,
+`FEEDWATCH_API_WRITE_TOKENS`). `/health` and `/ready` are always open. Times are UTC
+epoch seconds."""
+
+
+class RequestMetrics:
+    """Pure ASGI middleware timing each request to its response headers, per route."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+
+        async def timed_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                route = getattr(scope.get("route"), "path", "other")
+                HTTP_LATENCY.labels(scope["method"], route, str(message["status"])).observe(
+                    time.perf_counter() - start
+                )
+            await send(message)
+
+        await self.app(scope, receive, timed_send)
+
+
+def _queries_topic(settings: Settings, bus: Bus | None) -> str:
+    cfg = getattr(bus, "cfg", None)
+    if cfg is not None and hasattr(cfg, "queries_topic"):
+        from connectors.kafka import topics_of  # noqa: PLC0415 - only in Kafka mode
+
+        return topics_of(cfg).queries
+    k = settings.kafka
+    return k.topic_prefix + getattr(k, "queries_topic", "queries") if k.topic_prefix else Topics().queries
+
+
+def _add_page(app: FastAPI) -> None:
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def dashboard() -> FileResponse:
+        return FileResponse(STATIC / "index.html", headers=PAGE_HEADERS)
+
+
+async def _store_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"detail": f"store unavailable: {exc}"}, status_code=503)
+
+
+def create_app(
+    settings: Settings,
+    store: Store,
+    bus: Bus | None = None,
+    *,
+    registry: CameraStatusRegistry | None = None,
+    notifier: AnswerNotifier | None = None,
+) -> FastAPI:
+    """The API and dashboard over ``store``; queries are also published on ``bus``."""
+    auth = TokenAuth.from_secrets(settings.api.read_tokens, settings.api.write_tokens)
+    auth.warn_if_open()
+    app = FastAPI(title="feedwatch", version=__version__, description=DESCRIPTION)
+    app.state.auth = auth
+    app.state.fw = ApiContext(
+        settings=settings.api, data=ApiData(store), bus=bus,
+        publisher=QueryPublisher(bus, _queries_topic(settings, bus)),
+        registry=registry or CameraStatusRegistry(), notifier=notifier or AnswerNotifier(), auth=auth,
+    )
+    for module in (routes_ops, routes_cameras, routes_queries, routes_answers):
+        app.include_router(module.router)
+    app.add_exception_handler(StoreError, _store_unavailable)
+    _add_page(app)
+    if settings.api.cors_origins:
+        app.add_middleware(
+            CORSMiddleware, allow_origins=list(settings.api.cors_origins),
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
+        )
+    app.add_middleware(RequestMetrics)
+    return app

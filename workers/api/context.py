@@ -1,0 +1,31 @@
+"""What every route needs, built once by ``create_app`` and kept on ``app.state.fw``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from connectors.bus.base import Bus
+from workers.api.auth import TokenAuth
+from workers.api.data import ApiData
+from workers.api.live import AnswerNotifier, CameraStatusRegistry
+from workers.api.publish import QueryPublisher
+from workers.config import ApiSettings
+
+
+@dataclass(frozen=True)
+class ApiContext:
+    settings: ApiSettings
+    data: ApiData
+    bus: Bus | None
+    publisher: QueryPublisher
+    registry: CameraStatusRegistry
+    notifier: AnswerNotifier
+    auth: TokenAuth
+
+
+def context(request: Request) -> ApiContext:
+    """The route dependency that hands out the app's context."""
+    ctx: ApiContext = request.app.state.fw
+    return ctx

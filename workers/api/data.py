@@ -1,0 +1,223 @@
+"""The API's thin data access over the store.
+
+Writes go through the store's repository (:class:`connectors.store.Store`); the reads
+the API needs beyond it (row ids, keyset pagination, evidence by index, answers after
+an id for the live stream) are small SELECTs on the store's own models and engine.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, and_, func, or_, select, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from connectors.store import Store
+from connectors.store.models import AnswerRow, EvidenceRow, QueryRow
+from pipeline.errors import StoreError
+from pipeline.types import StandingQuery
+
+
+class BadCursor(ValueError):
+    """A pagination cursor that this API did not issue."""
+
+
+@dataclass(frozen=True)
+class AnswerFilter:
+    """Which answers a list or stream shows."""
+
+    query_id: str | None = None
+    camera: str | None = None
+    since: float | None = None
+    until: float | None = None
+    matched: bool | None = None
+
+
+@dataclass(frozen=True)
+class EvidenceMeta:
+    idx: int
+    t: float
+    box: tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    """An answer row with its id and the index of its evidence images."""
+
+    row: AnswerRow
+    evidence: tuple[EvidenceMeta, ...]
+
+
+@dataclass(frozen=True)
+class StoredQuery:
+    query: StandingQuery
+    created_at: float
+
+
+def encode_cursor(window_end: float, answer_id: int) -> str:
+    raw = json.dumps([window_end, answer_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[float, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        window_end, answer_id = json.loads(raw)
+        return float(window_end), int(answer_id)
+    except (binascii.Error, ValueError, TypeError) as exc:
+        raise BadCursor(cursor) from exc
+
+
+def _filtered(stmt: Select[Any], f: AnswerFilter) -> Select[Any]:
+    conditions = [
+        (f.query_id is not None, lambda: AnswerRow.query_id == f.query_id),
+        (f.camera is not None, lambda: AnswerRow.camera_id == f.camera),
+        (f.since is not None, lambda: AnswerRow.window_end >= f.since),
+        (f.until is not None, lambda: AnswerRow.window_end <= f.until),
+        (f.matched is not None, lambda: AnswerRow.matched.is_(f.matched)),
+    ]
+    return stmt.where(*(make() for wanted, make in conditions if wanted))
+
+
+class ApiData:
+    """Everything the routes read and write, as short transactions."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def _session(self) -> Session:
+        return Session(self.store.engine, expire_on_commit=False)
+
+    def _scalars(self, stmt: Select[Any]) -> list[Any]:
+        try:
+            with self._session() as session:
+                return list(session.scalars(stmt))
+        except SQLAlchemyError as exc:
+            raise StoreError(f"store read failed: {exc.__class__.__name__}") from exc
+
+    def _rows(self, stmt: Select[Any]) -> list[Any]:
+        try:
+            with self.store.engine.connect() as conn:
+                return list(conn.execute(stmt))
+        except SQLAlchemyError as exc:
+            raise StoreError(f"store read failed: {exc.__class__.__name__}") from exc
+
+    def ping(self) -> None:
+        """Raise unless the database answers a trivial query."""
+        try:
+            with self.store.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database unreachable: {exc.__class__.__name__}") from exc
+
+    # -- cameras -------------------------------------------------------------
+    def cameras(self) -> dict[str, str]:
+        return dict(self.store.cameras())
+
+    def last_answer_times(self) -> dict[str, float]:
+        stmt = select(AnswerRow.camera_id, func.max(AnswerRow.window_end)).group_by(AnswerRow.camera_id)
+        return {camera: float(t) for camera, t in self._rows(stmt)}
+
+    # -- queries -------------------------------------------------------------
+    def queries(self) -> list[StoredQuery]:
+        stmt = select(QueryRow).where(QueryRow.deleted.is_(False)).order_by(QueryRow.created_at, QueryRow.id)
+        return [_stored_query(r) for r in self._scalars(stmt)]
+
+    def query(self, query_id: str) -> StoredQuery | None:
+        stmt = select(QueryRow).where(QueryRow.id == query_id, QueryRow.deleted.is_(False))
+        found = self._scalars(stmt)
+        return _stored_query(found[0]) if found else None
+
+    def save_query(self, query: StandingQuery) -> StoredQuery:
+        self.store.upsert_query(query)
+        saved = self.query(query.id)
+        if saved is None:
+            raise StoreError(f"query {query.id!r} vanished right after it was written")
+        return saved
+
+    def delete_query(self, query_id: str) -> None:
+        self.store.delete_query(query_id)
+
+    # -- answers -------------------------------------------------------------
+    def answers_page(self, f: AnswerFilter, limit: int, cursor: str | None) -> tuple[list[StoredAnswer], str | None]:
+        """Newest window first, keyset-paginated on (window_end, id): stable under inserts."""
+        stmt = _filtered(select(AnswerRow), f)
+        if cursor:
+            end, last_id = decode_cursor(cursor)
+            stmt = stmt.where(
+                or_(AnswerRow.window_end < end, and_(AnswerRow.window_end == end, AnswerRow.id < last_id))
+            )
+        stmt = stmt.order_by(AnswerRow.window_end.desc(), AnswerRow.id.desc()).limit(limit + 1)
+        rows = self._scalars(stmt)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_cursor = encode_cursor(rows[-1].window_end, rows[-1].id) if more and rows else None
+        return self._with_evidence(rows), next_cursor
+
+    def answers_after(self, f: AnswerFilter, after_id: int, limit: int = 100) -> list[StoredAnswer]:
+        """Answers stored after ``after_id``, in insertion order (the live stream)."""
+        stmt = _filtered(select(AnswerRow), f).where(AnswerRow.id > after_id)
+        return self._with_evidence(self._scalars(stmt.order_by(AnswerRow.id).limit(limit)))
+
+    def last_answer_id(self) -> int:
+        return int(self._rows(select(func.coalesce(func.max(AnswerRow.id), 0)))[0][0])
+
+    def answer(self, answer_id: int) -> StoredAnswer | None:
+        rows = self._scalars(select(AnswerRow).where(AnswerRow.id == answer_id))
+        return self._with_evidence(rows)[0] if rows else None
+
+    def evidence_jpeg(self, answer_id: int, index: int) -> bytes | None:
+        stmt = (
+            select(EvidenceRow.jpeg)
+            .join(AnswerRow, _evidence_join())
+            .where(AnswerRow.id == answer_id, EvidenceRow.idx == index)
+        )
+        found = self._rows(stmt)
+        return bytes(found[0][0]) if found else None
+
+    def _with_evidence(self, rows: Sequence[AnswerRow]) -> list[StoredAnswer]:
+        if not rows:
+            return []
+        stmt = (
+            select(AnswerRow.id, EvidenceRow.idx, EvidenceRow.t, EvidenceRow.box)
+            .join(AnswerRow, _evidence_join())
+            .where(AnswerRow.id.in_([r.id for r in rows]))
+            .order_by(AnswerRow.id, EvidenceRow.idx)
+        )
+        by_answer: dict[int, list[EvidenceMeta]] = {}
+        for answer_id, idx, t, box in self._rows(stmt):
+            by_answer.setdefault(answer_id, []).append(EvidenceMeta(idx, float(t), _box(box)))
+        return [StoredAnswer(r, tuple(by_answer.get(r.id, ()))) for r in rows]
+
+
+def _evidence_join() -> Any:
+    return and_(
+        EvidenceRow.query_id == AnswerRow.query_id,
+        EvidenceRow.camera_id == AnswerRow.camera_id,
+        EvidenceRow.window_end == AnswerRow.window_end,
+    )
+
+
+def _box(raw: Sequence[float]) -> tuple[float, float, float, float]:
+    return (float(raw[0]), float(raw[1]), float(raw[2]), float(raw[3]))
+
+
+def _stored_query(r: QueryRow) -> StoredQuery:
+    query = StandingQuery(
+        id=r.id,
+        question=r.question,
+        cameras=tuple(r.cameras),
+        every=r.every,
+        window=r.window,
+        answerer=r.answerer,
+        settings=dict(r.settings or {}),
+        version=r.version,
+    )
+    return StoredQuery(query, float(r.created_at or time.time()))

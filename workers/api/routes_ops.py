@@ -1,0 +1,80 @@
+"""Operations: liveness, readiness (database and Kafka) and Prometheus metrics."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Depends, Response, status
+from starlette.concurrency import run_in_threadpool
+
+from connectors.bus.base import Bus
+from workers import metrics
+from workers.api.auth import read_access
+from workers.api.context import ApiContext, context
+from workers.api.schemas import Check, Health
+
+router = APIRouter(tags=["operations"])
+CHECK_TIMEOUT_S = 5.0
+
+
+def _kafka_check(bus: Bus, queries_topic: str) -> str:
+    """Ask the brokers for the topic list; the queries topic must exist."""
+    from connectors.kafka import TopicAdmin  # noqa: PLC0415 - only in Kafka mode
+
+    admin = TopicAdmin.from_config(bus.cfg)  # type: ignore[attr-defined]
+    try:
+        if queries_topic not in admin.existing():
+            raise RuntimeError(f"topic {queries_topic!r} missing")
+    finally:
+        admin.close()
+    return f"brokers at {bus.cfg.bootstrap} answer"  # type: ignore[attr-defined]
+
+
+def _bus_check(ctx: ApiContext) -> str:
+    if ctx.bus is None:
+        return "no bus configured"
+    if hasattr(ctx.bus, "cfg") and getattr(ctx.bus.cfg, "bootstrap", ""):
+        return _kafka_check(ctx.bus, ctx.publisher.topic)
+    return "in-process bus"
+
+
+async def _run_check(work: Any) -> Check:
+    try:
+        detail = await asyncio.wait_for(run_in_threadpool(work), CHECK_TIMEOUT_S)
+    except TimeoutError:
+        return Check(ok=False, detail=f"no answer within {CHECK_TIMEOUT_S:g} s")
+    except Exception as exc:  # readiness reports any failure instead of raising
+        return Check(ok=False, detail=f"{type(exc).__name__}: {exc}"[:300])
+    return Check(ok=True, detail=detail or "")
+
+
+@router.get("/health", response_model=Health, summary="Liveness (no token needed)")
+async def health() -> Health:
+    """200 while the process serves requests; checks nothing else."""
+    return Health(status="ok")
+
+
+@router.get(
+    "/ready", response_model=Health, summary="Readiness: database and Kafka",
+    responses={503: {"model": Health, "description": "A dependency is down"}},
+)
+async def ready(response: Response, ctx: ApiContext = Depends(context)) -> Health:
+    """200 when the database answers and (in Kafka mode) the brokers list the queries topic."""
+    checks = {
+        "database": await _run_check(lambda: ctx.data.ping() or "SELECT 1 ok"),
+        "bus": await _run_check(lambda: _bus_check(ctx)),
+    }
+    ok = all(c.ok for c in checks.values())
+    if not ok:
+        response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    return Health(status="ok" if ok else "unavailable", checks=checks)
+
+
+@router.get(
+    "/metrics", dependencies=[read_access], response_class=Response, summary="Prometheus metrics",
+    responses={200: {"content": {"text/plain": {}}}},
+)
+async def prometheus() -> Response:
+    body, content_type = metrics.render()
+    return Response(body, media_type=content_type)

@@ -1,0 +1,160 @@
+"""``/api/queries``: subscribe, change and unsubscribe standing questions.
+
+Every change is written to the store and, when the API has a bus, published to the
+compacted queries topic (a tombstone on delete). If publishing fails the store
+change is undone and the client gets 503, so store and topic do not drift apart.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import replace
+
+from fastapi import APIRouter, Depends, HTTPException, Response, status
+from starlette.concurrency import run_in_threadpool
+
+from pipeline.errors import BusError
+from pipeline.types import StandingQuery
+from workers.api.auth import read_access, write_access
+from workers.api.context import ApiContext, context
+from workers.api.data import StoredQuery
+from workers.api.routes_cameras import known_cameras
+from workers.api.schemas import (
+    ErrorBody,
+    QueryCreate,
+    QueryOut,
+    QueryUpdate,
+    answerer_types,
+    check_window,
+    field_error,
+)
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/api", tags=["queries"])
+NOT_FOUND = {404: {"model": ErrorBody, "description": "No such query"}}
+UNAVAILABLE = {503: {"model": ErrorBody, "description": "The queries topic could not be written"}}
+
+
+def _out(stored: StoredQuery) -> QueryOut:
+    q = stored.query
+    return QueryOut(
+        id=q.id, question=q.question, cameras=list(q.cameras), every=q.every, window=q.window,
+        answerer=q.answerer, settings=dict(q.settings), version=q.version, created_at=stored.created_at,
+    )
+
+
+def _check_cameras(ctx: ApiContext, cameras: list[str]) -> None:
+    if cameras == ["*"]:
+        return
+    known = known_cameras(ctx)
+    for i, camera in enumerate(cameras):
+        if camera not in known:
+            allowed = ", ".join(sorted(known)) or "none registered yet"
+            raise field_error("cameras", camera, f"unknown camera {camera!r}; known: {allowed}; or use '*'", index=i)
+
+
+def _found(ctx: ApiContext, query_id: str) -> StoredQuery:
+    stored = ctx.data.query(query_id)
+    if stored is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"query {query_id!r} not found")
+    return stored
+
+
+def _unavailable(exc: BusError) -> HTTPException:
+    log.warning("queries topic not written: %s", exc)
+    return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=f"queries topic unavailable: {exc}")
+
+
+def _create(ctx: ApiContext, body: QueryCreate) -> StoredQuery:
+    _check_cameras(ctx, body.cameras)
+    query = StandingQuery(
+        id=uuid.uuid4().hex[:16], question=body.question, cameras=tuple(body.cameras),
+        every=body.every, window=body.window, answerer=body.answerer, settings=dict(body.settings),
+    )
+    stored = ctx.data.save_query(query)
+    try:
+        ctx.publisher.put(query)
+    except BusError as exc:
+        ctx.data.delete_query(query.id)
+        raise _unavailable(exc) from exc
+    return stored
+
+
+def _update(ctx: ApiContext, query_id: str, body: QueryUpdate) -> StoredQuery:
+    before = _found(ctx, query_id).query
+    changes = body.model_dump(exclude_none=True)
+    if "cameras" in changes:
+        _check_cameras(ctx, changes["cameras"])
+        changes["cameras"] = tuple(changes["cameras"])
+    after = replace(before, **changes, version=before.version + 1)
+    try:
+        check_window(after.window, after.every)
+    except ValueError as exc:
+        raise field_error("window" if "window" in changes else "every", after.window, str(exc)) from exc
+    stored = ctx.data.save_query(after)
+    try:
+        ctx.publisher.put(after)
+    except BusError as exc:
+        ctx.data.save_query(before)
+        raise _unavailable(exc) from exc
+    return stored
+
+
+def _delete(ctx: ApiContext, query_id: str) -> None:
+    _found(ctx, query_id)
+    try:
+        ctx.publisher.delete(query_id)
+    except BusError as exc:
+        raise _unavailable(exc) from exc
+    ctx.data.delete_query(query_id)
+
+
+@router.get("/answerers", response_model=list[str], dependencies=[read_access], summary="Known answerer types")
+async def list_answerers() -> list[str]:
+    return sorted(answerer_types())
+
+
+@router.get("/queries", response_model=list[QueryOut], dependencies=[read_access], summary="List standing queries")
+async def list_queries(ctx: ApiContext = Depends(context)) -> list[QueryOut]:
+    return [_out(s) for s in await run_in_threadpool(ctx.data.queries)]
+
+
+@router.post(
+    "/queries", response_model=QueryOut, status_code=status.HTTP_201_CREATED,
+    dependencies=[write_access], responses=UNAVAILABLE, summary="Subscribe a question to cameras",
+)
+async def create_query(body: QueryCreate, response: Response, ctx: ApiContext = Depends(context)) -> QueryOut:
+    """Validated: question non-empty and at most 500 characters; cameras registered
+    (or ``["*"]``); ``window`` ≥ ``every`` within bounds; ``answerer`` a known type.
+    A 422 names the offending field in ``detail[].loc``."""
+    out = _out(await run_in_threadpool(_create, ctx, body))
+    response.headers["Location"] = f"/api/queries/{out.id}"
+    return out
+
+
+@router.get(
+    "/queries/{query_id}", response_model=QueryOut, dependencies=[read_access], responses=NOT_FOUND,
+    summary="Get one standing query",
+)
+async def get_query(query_id: str, ctx: ApiContext = Depends(context)) -> QueryOut:
+    return _out(await run_in_threadpool(_found, ctx, query_id))
+
+
+@router.patch(
+    "/queries/{query_id}", response_model=QueryOut, dependencies=[write_access],
+    responses={**NOT_FOUND, **UNAVAILABLE}, summary="Change a standing query",
+)
+async def update_query(query_id: str, body: QueryUpdate, ctx: ApiContext = Depends(context)) -> QueryOut:
+    """Only the given fields change; the version goes up by one."""
+    return _out(await run_in_threadpool(_update, ctx, query_id, body))
+
+
+@router.delete(
+    "/queries/{query_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[write_access],
+    responses={**NOT_FOUND, **UNAVAILABLE}, summary="Unsubscribe a question",
+)
+async def delete_query(query_id: str, ctx: ApiContext = Depends(context)) -> Response:
+    """Stops evaluation; answers already stored stay readable."""
+    await run_in_threadpool(_delete, ctx, query_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

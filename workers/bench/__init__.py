@@ -1,0 +1,1 @@
+"""Benchmarks behind ``feedwatch bench``: each module exposes a click ``command``."""

@@ -1,0 +1,235 @@
+"""``feedwatch bench selection``: frame-selection recall and RoI hit rate on fresh scenes.
+
+Each scene is one evaluation window of ``--window`` seconds sampled at 1 fps. The asked
+object (a random colour–shape) is visible in one stretch covering between ``k`` frames
+and 30% of the window; 1–3 distractors (on ``hard``: sharing its colour or its shape)
+stay for long stretches over a random background and frame size. Every frame goes
+through the product encoder once; selection and RoI use the product functions:
+
+* ``recall_prompt``: fraction of the k prompt-selected frames that show the object;
+  ``recall_uniform``: the same for k uniformly spread frames (equal k).
+* ``roi_hit_rate``: over prompt-selected frames that show the object, the fraction
+  whose α-box (mapped to frame pixels) contains the object's centre;
+  ``roi_hit_offcentre``: the same over objects a centred box of that size misses;
+  ``roi_hit_centre_baseline``: the fixed centred box, over the same frames.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+import click
+
+from pipeline import budget, roi, selection
+from pipeline.roi import ESTIMATORS
+from pipeline.scenes import COLORS, FRAME_SIZES, SHAPES, caption, render, scripted_scene
+from pipeline.scenes.render import ObjectTruth
+from pipeline.types import RoI
+
+MAX_VISIBLE = 0.3
+DEFAULT_ESTIMATOR = "peak"
+
+
+@dataclass
+class Tally:
+    """Running counts for one RoI estimator."""
+
+    hits: int = 0
+    total: int = 0
+    off_hits: int = 0
+    off_total: int = 0
+
+    def add(self, hit: bool, offcentre: bool) -> None:
+        self.hits += hit
+        self.total += 1
+        if offcentre:
+            self.off_hits += hit
+            self.off_total += 1
+
+    def figures(self) -> dict[str, float | int | None]:
+        return {
+            "roi_hit_rate": _ratio(self.hits, self.total),
+            "roi_hit_offcentre": _ratio(self.off_hits, self.off_total),
+            "positive_frames": self.total, "offcentre_frames": self.off_total,
+        }
+
+
+@dataclass
+class Totals:
+    prompt_hits: int = 0
+    uniform_hits: int = 0
+    selected: int = 0
+    frames: int = 0
+    centre: Tally = field(default_factory=Tally)
+    rois: dict[str, Tally] = field(default_factory=dict)
+
+
+def _ratio(a: int, b: int) -> float | None:
+    return round(a / b, 4) if b else None
+
+
+def bench_scene(seed: int, level: str, window: int, k: int) -> tuple[Any, tuple[str, str]]:
+    """A window-long scene whose target is visible in k..30% of its 1-fps frames."""
+    rng = random.Random(seed)
+    target = (rng.choice(list(COLORS)), rng.choice(SHAPES))
+    length = rng.randint(k, max(k, int(MAX_VISIBLE * window)))
+    start = rng.randint(0, window - length)
+    spec = scripted_scene(
+        target, [(float(start), float(start + length))], distractors=rng.randint(1, 3),
+        seed=seed, duration=float(window), size=rng.choice(FRAME_SIZES),
+        background=rng.choice(["plain", "gradient", "noise", "clutter"]),
+        level=level,  # type: ignore[arg-type]
+    )
+    return spec, target
+
+
+def _target_truth(truth: list[ObjectTruth], target: tuple[str, str]) -> ObjectTruth | None:
+    return next((o for o in truth if (o.color, o.shape) == target), None)
+
+
+def _contains(box: RoI, frame_h: int, frame_w: int, o: ObjectTruth) -> bool:
+    x0, y0, x1, y1 = box.to_pixels(frame_h, frame_w)
+    return x0 <= o.centre[0] < x1 and y0 <= o.centre[1] < y1
+
+
+def run_scene(encoder: Any, seed: int, level: str, window: int, k: int, alpha: float,
+              estimators: list[str], totals: Totals) -> None:
+    """Encode one scene's frames once and add its selection and RoI figures."""
+    spec, target = bench_scene(seed, level, window, k)
+    times = [i + 0.5 for i in range(window)]
+    rendered = [render(spec, t) for t in times]
+    globals_, patches = encoder.encode_frames([rgb for rgb, _ in rendered])
+    q = encoder.encode_text([caption(*target)])[0]
+    scores = selection.prompt_scores(globals_, q[None, :])[0]
+    truths = [_target_truth(tr, target) for _, tr in rendered]
+    chosen = selection.select_frames(scores, k, 0, times=times)
+    uniform = selection.uniform_indices(len(times), k)
+    totals.prompt_hits += sum(truths[i] is not None for i in chosen)
+    totals.uniform_hits += sum(truths[i] is not None for i in uniform)
+    totals.selected += k
+    totals.frames += len(times)
+    gh, gw = encoder.grid
+    centred = roi.centred_roi(gh, gw, alpha)
+    for i in chosen:
+        obj = truths[i]
+        if obj is None:
+            continue
+        off = not _contains(centred, spec.height, spec.width, obj)
+        totals.centre.add(not off, off)
+        sim = roi.similarity_map(patches[i], q)
+        for est in estimators:
+            box = roi.estimate_roi(sim, alpha, est)
+            hit = _contains(box, spec.height, spec.width, obj)
+            totals.rois.setdefault(est, Tally()).add(hit, off)
+
+
+def run_bench(encoder: Any, *, scenes: int, seed: int, level: str, estimator: str,
+              k: int = 6, window: int = 30, alpha: float = 0.6,
+              progress: Any = None) -> dict[str, Any]:
+    """All figures as one JSON-ready dict (see the module docstring)."""
+    estimators = list(ESTIMATORS) if estimator == "all" else [estimator]
+    main = DEFAULT_ESTIMATOR if estimator == "all" else estimator
+    totals = Totals()
+    passes_before = getattr(encoder, "vision_frames_encoded", 0)
+    for n in range(scenes):
+        run_scene(encoder, seed * 100_003 + n, level, window, k, alpha, estimators, totals)
+        if progress:
+            progress(n + 1, scenes)
+    passes = getattr(encoder, "vision_frames_encoded", 0) - passes_before
+    out: dict[str, Any] = {
+        "recall_prompt": _ratio(totals.prompt_hits, totals.selected),
+        "recall_uniform": _ratio(totals.uniform_hits, totals.selected),
+        **totals.rois.get(main, Tally()).figures(),
+        "roi_hit_centre_baseline": _ratio(totals.centre.hits, totals.centre.total),
+        "roi_estimator": main,
+        "tokens_per_answer": tokens_per_answer(alpha),
+        "vision_passes_per_frame": _ratio(passes, totals.frames),
+        "scenes": scenes, "level": level, "seed": seed, "k": k, "window_frames": window,
+        "alpha": alpha, "clip": getattr(encoder, "model_id", "?"), "grid": list(encoder.grid),
+    }
+    if estimator == "all":
+        out["estimators"] = {e: t.figures() for e, t in totals.rois.items()}
+    return out
+
+
+def tokens_per_answer(alpha: float, k_prompt: int = 3, k_uniform: int = 3) -> dict[str, int]:
+    """Visual tokens per answer on LLaVA-v1.6's 24×24 grid pooled to 24×12."""
+    frames = k_prompt + k_uniform
+    return {
+        "default": budget.visual_tokens(frames, *budget.LLAVA_GRID, alpha, pool=(1, 2)),
+        "uniform": budget.visual_tokens(frames, *budget.LLAVA_GRID, None, pool=(1, 2)),
+        "slowfast": budget.slowfast_llava_tokens(),
+    }
+
+
+@click.command("selection")
+@click.option("--clip", "clip_spec", default="shapes-demo", show_default=True,
+              envvar="FEEDWATCH_PERCEPTION_CLIP", help="CLIP spec [env FEEDWATCH_PERCEPTION_CLIP].")
+@click.option("--scenes", type=click.IntRange(1), default=20, show_default=True,
+              envvar="FEEDWATCH_BENCH_SCENES", help="Scenes (windows) "
+              "[env FEEDWATCH_BENCH_SCENES].")
+@click.option("--seed", type=int, default=0, show_default=True, envvar="FEEDWATCH_BENCH_SEED",
+              help="Seed of the fresh scenes [env FEEDWATCH_BENCH_SEED].")
+@click.option("--level", type=click.Choice(["easy", "hard"]), default="easy", show_default=True,
+              envvar="FEEDWATCH_BENCH_LEVEL", help="hard: distractors share colour or shape "
+              "[env FEEDWATCH_BENCH_LEVEL].")
+@click.option("--estimator", type=click.Choice([*ESTIMATORS, "all"]), default=DEFAULT_ESTIMATOR,
+              show_default=True, envvar="FEEDWATCH_BENCH_ESTIMATOR",
+              help="RoI centre estimator [env FEEDWATCH_BENCH_ESTIMATOR].")
+@click.option("--k", type=click.IntRange(1), default=6, show_default=True,
+              envvar="FEEDWATCH_BENCH_K", help="Frames selected per window "
+              "[env FEEDWATCH_BENCH_K].")
+@click.option("--window", type=click.IntRange(10), default=30, show_default=True,
+              envvar="FEEDWATCH_BENCH_WINDOW", help="Frames per window at 1 fps "
+              "[env FEEDWATCH_BENCH_WINDOW].")
+@click.option("--alpha", type=float, default=0.6, show_default=True,
+              envvar="FEEDWATCH_PERCEPTION_ALPHA", help="RoI area fraction "
+              "[env FEEDWATCH_PERCEPTION_ALPHA].")
+@click.option("--device", default="auto", show_default=True, envvar="FEEDWATCH_PERCEPTION_DEVICE",
+              help="auto|cpu|cuda [env FEEDWATCH_PERCEPTION_DEVICE].")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def command(clip_spec: str, scenes: int, seed: int, level: str, estimator: str, k: int,
+            window: int, alpha: float, device: str, as_json: bool) -> None:
+    """Recall of prompt vs uniform frame selection and RoI hit rates on fresh scenes."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from pipeline.models.clip_encoder import ClipEncoder
+    from pipeline.roi import check_alpha
+
+    if int(MAX_VISIBLE * window) < k:
+        raise click.BadParameter(f"window {window} too short for k={k} at ≤30% visibility")
+    check_alpha(alpha)
+    encoder = ClipEncoder.from_spec(clip_spec, device)
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(f"bench selection ({level})", total=scenes)
+        result = run_bench(encoder, scenes=scenes, seed=seed, level=level, estimator=estimator,
+                           k=k, window=window, alpha=alpha,
+                           progress=lambda i, n: bar.update(task, completed=i))
+    if as_json:
+        click.echo(json.dumps(result))
+    else:
+        _print_table(result)
+
+
+def _print_table(result: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"selection bench — {result['level']}, {result['scenes']} scenes")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key, value in result.items():
+        if not isinstance(value, dict | list):
+            table.add_row(key, str(value))
+    for name, figs in result.get("estimators", {}).items():
+        table.add_row(f"{name}: hit / off-centre",
+                      f"{figs['roi_hit_rate']} / {figs['roi_hit_offcentre']}")
+    table.add_row("tokens_per_answer", json.dumps(result["tokens_per_answer"]))
+    Console().print(table)
+
+
+__all__ = ["bench_scene", "command", "run_bench", "tokens_per_answer"]

@@ -1,0 +1,68 @@
+"""``feedwatch answers``: list stored answers, as a table or JSON lines."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from pipeline.types import Answer
+from workers.commands._common import answer_json, parse_time
+from workers.config import load_settings
+
+
+def _table(answers: list[Answer]) -> Table:
+    table = Table(title=f"{len(answers)} answers")
+    for name in ("question", "camera", "window", "matched", "score", "answer", "frames", "tokens"):
+        table.add_column(name, overflow="fold")
+    for a in answers:
+        table.add_row(
+            a.question,
+            a.camera,
+            f"{a.window_start:.1f}–{a.window_end:.1f}",
+            {True: "yes", False: "no", None: "?"}[a.matched],
+            "" if a.score is None else f"{a.score:.3f}",
+            a.text[:80],
+            " ".join(f"{t:.1f}" for t in a.frames),
+            str(a.visual_tokens),
+        )
+    return table
+
+
+@click.command("answers")
+@click.option("--db", default=None, envvar="FEEDWATCH_STORE_URL", show_envvar=True,
+              help="Store URL (default sqlite:///feedwatch.db).")
+@click.option("--question", default=None, envvar="FEEDWATCH_ANSWERS_QUESTION", show_envvar=True,
+              help="Only questions containing this text (case-insensitive).")
+@click.option("--camera", default=None, envvar="FEEDWATCH_ANSWERS_CAMERA", show_envvar=True,
+              help="Only this camera id.")
+@click.option("--since", default=None, envvar="FEEDWATCH_ANSWERS_SINCE", show_envvar=True,
+              help="Only windows ending at or after T (epoch s, file seconds, or ISO-8601).")
+@click.option("--matched", is_flag=True, envvar="FEEDWATCH_ANSWERS_MATCHED", show_envvar=True,
+              help="Only answers that matched.")
+@click.option("--limit", type=int, default=None, envvar="FEEDWATCH_ANSWERS_LIMIT",
+              show_envvar=True, help="At most this many answers.")
+@click.option("--json", "as_json", is_flag=True, envvar="FEEDWATCH_JSON", show_envvar=True,
+              help="One JSON object per answer per line on stdout.")
+def command(db: str | None, question: str | None, camera: str | None, since: str | None,
+            matched: bool, limit: int | None, as_json: bool) -> None:
+    """List stored answers, oldest window first."""
+    from connectors.store import Store, parse_url
+
+    url = load_settings(store={"url": db}).store.url
+    parse_url(url, "--db")
+    store = Store.from_url(url, upgrade=True)
+    try:
+        found = store.answers(
+            question=question, camera=camera, matched=True if matched else None, limit=limit,
+            since=None if since is None else parse_time(since, "--since"),
+        )
+    finally:
+        store.close()
+    if as_json:
+        for a in found:
+            click.echo(json.dumps(answer_json(a), separators=(",", ":")))
+    else:
+        Console().print(_table(found))

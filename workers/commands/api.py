@@ -1,0 +1,76 @@
+"""`feedwatch api`: the HTTP API and dashboard over the store (and Kafka, if given)."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from workers.config import load_settings
+
+
+@click.command()
+@click.option(
+    "--db",
+    "db_url",
+    envvar="FEEDWATCH_STORE_URL",
+    show_envvar=True,
+    default=None,
+    help="Store URL (sqlite:///PATH or postgresql://...). [default: sqlite:///feedwatch.db]",
+)
+@click.option(
+    "--kafka",
+    "bootstrap",
+    envvar="FEEDWATCH_KAFKA_BOOTSTRAP",
+    show_envvar=True,
+    default=None,
+    help="Kafka bootstrap servers; query changes are then published to the queries topic.",
+)
+@click.option(
+    "--host",
+    envvar="FEEDWATCH_API_HOST",
+    show_envvar=True,
+    default=None,
+    help="Address to listen on. [default: 127.0.0.1]",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    envvar="FEEDWATCH_API_PORT",
+    show_envvar=True,
+    default=None,
+    help="Port to listen on. [default: 8080]",
+)
+def command(db_url: str | None, bootstrap: str | None, host: str | None, port: int | None) -> None:
+    """Serve the API (OpenAPI docs at /docs) and the dashboard page at /."""
+    import uvicorn  # noqa: PLC0415 - keep `feedwatch --help` fast
+
+    from connectors.store import Store  # noqa: PLC0415
+    from workers.api.app import create_app  # noqa: PLC0415
+
+    settings = load_settings(
+        store={"url": db_url}, kafka={"bootstrap": bootstrap}, api={"host": host, "port": port}
+    )
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
+    store = Store.from_url(settings.store.url)
+    bus = None
+    if settings.kafka.bootstrap:
+        from connectors.kafka import KafkaBus, ensure_topics  # noqa: PLC0415
+
+        ensure_topics(settings.kafka)
+        bus = KafkaBus(settings.kafka)
+    app = create_app(settings, store, bus)
+    click.echo(
+        f"feedwatch api on http://{settings.api.host}:{settings.api.port}/ (store {store.engine.url!r})"
+    )
+    try:
+        uvicorn.run(
+            app,
+            host=settings.api.host,
+            port=settings.api.port,
+            log_level=settings.log_level.lower(),
+        )
+    finally:
+        store.close()

@@ -1,0 +1,49 @@
+"""``feedwatch db``: schema migrations of the SQL store (Alembic, run programmatically)."""
+
+from __future__ import annotations
+
+import click
+
+from workers.config import load_settings
+
+DB_OPTION = click.option("--db", default=None, envvar="FEEDWATCH_STORE_URL", show_envvar=True,
+                         help="Store URL (default sqlite:///feedwatch.db).")
+
+
+def _engine(db: str | None):  # type: ignore[no-untyped-def]
+    from connectors.store import make_engine
+
+    return make_engine(load_settings(store={"url": db}).store.url)
+
+
+@click.group("db")
+def command() -> None:
+    """Manage the store's schema (the app also upgrades it on start)."""
+
+
+@command.command("upgrade")
+@DB_OPTION
+@click.option("--revision", default="head", show_default=True, help="Target revision.")
+def upgrade_cmd(db: str | None, revision: str) -> None:
+    """Migrate the database to the newest schema (or --revision)."""
+    from connectors.store import upgrade
+
+    engine = _engine(db)
+    try:
+        at = upgrade(engine, revision)
+    finally:
+        engine.dispose()
+    click.echo(f"{engine.url.render_as_string()}: at revision {at}", err=True)
+
+
+@command.command("current")
+@DB_OPTION
+def current_cmd(db: str | None) -> None:
+    """Print the database's revision and the newest one this version ships."""
+    from connectors.store import current_revision, head_revision
+
+    engine = _engine(db)
+    try:
+        click.echo(f"current {current_revision(engine)} head {head_revision()}")
+    finally:
+        engine.dispose()

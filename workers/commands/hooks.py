@@ -1,0 +1,202 @@
+"""``feedwatch hooks add|list|remove``: register alert hooks (and rules that use them).
+
+``add`` checks the URL (http/https only; private, loopback and link-local targets
+need ``--allow-private`` or ``FEEDWATCH_HOOKS_ALLOW_PRIVATE=1``). With ``--query`` it
+also attaches a rule: ``--when matched`` (default), ``score>=0.4``, ``regex:PATTERN``
+or ``changed``, opening after ``--open-after`` windows and closing after
+``--close-after``. Secrets are stored for signing and never printed.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from pipeline.errors import ConfigError
+
+DB = click.option(
+    "--db",
+    default=None,
+    envvar="FEEDWATCH_STORE_URL",
+    show_envvar=True,
+    help="Store URL (default sqlite:///feedwatch.db).",
+)
+
+
+def parse_condition(text: str) -> Any:
+    """``matched`` | ``changed`` | ``score>=X`` | ``regex:PATTERN`` → Condition."""
+    from pipeline.alerts import Condition, ConditionKind
+
+    text = text.strip()
+    if text in ("matched", "changed"):
+        return Condition(ConditionKind(text))
+    if text.startswith("score>="):
+        try:
+            return Condition(ConditionKind.SCORE_AT_LEAST, threshold=float(text[7:]))
+        except ValueError:
+            pass
+    elif text.startswith("regex:"):
+        return Condition(ConditionKind.TEXT_REGEX, pattern=text[6:])
+    raise ConfigError("--when", text, "matched, changed, score>=NUMBER or regex:PATTERN")
+
+
+def _store(db: str | None) -> Any:
+    from connectors.store import Store
+    from connectors.store.alerts_repo import AlertStore
+    from workers.config import load_settings
+
+    settings = load_settings(store={"url": db})
+    return AlertStore(Store.from_url(settings.store.url).engine), settings
+
+
+@click.group("hooks")
+def command() -> None:
+    """Manage alert hooks (webhook or Slack) and the rules that notify them."""
+
+
+@command.command("add")
+@click.argument("url")
+@DB
+@click.option(
+    "--type",
+    "kind",
+    type=click.Choice(["webhook", "slack"]),
+    default="webhook",
+    show_default=True,
+    help="Channel: signed JSON webhook or Slack incoming webhook.",
+)
+@click.option("--name", default="", help="A label for people.")
+@click.option(
+    "--secret",
+    default=None,
+    envvar="FEEDWATCH_HOOK_SECRET",
+    show_envvar=True,
+    help="HMAC secret for X-Feedwatch-Signature (prefer the env variable).",
+)
+@click.option(
+    "--allow-private",
+    is_flag=True,
+    envvar="FEEDWATCH_HOOKS_ALLOW_PRIVATE",
+    show_envvar=True,
+    help="Allow private, loopback and link-local targets.",
+)
+@click.option(
+    "--cooldown",
+    type=float,
+    default=None,
+    help="Seconds between two openings of one rule+camera (default from settings).",
+)
+@click.option(
+    "--rate-cap",
+    type=int,
+    default=None,
+    help="Most notifications per rate period (FEEDWATCH_HOOKS_RATE_PERIOD_S).",
+)
+@click.option("--query", "queries", multiple=True, help="Attach a rule for this query id.")
+@click.option(
+    "--when",
+    default="matched",
+    show_default=True,
+    help="Rule condition: matched, changed, score>=X, regex:PATTERN.",
+)
+@click.option(
+    "--open-after",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Consecutive windows meeting the condition that open an incident.",
+)
+@click.option(
+    "--close-after",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Consecutive windows not meeting it that close the incident.",
+)
+@click.option(
+    "--min-duration",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Seconds the condition must hold before an incident opens.",
+)
+@click.option("--notify-close", is_flag=True, help="Also notify when an incident closes.")
+def add(
+    url: str,
+    db: str | None,
+    kind: str,
+    name: str,
+    secret: str | None,
+    allow_private: bool,
+    cooldown: float | None,
+    rate_cap: int | None,
+    queries: tuple[str, ...],
+    when: str,
+    open_after: int,
+    close_after: int,
+    min_duration: float,
+    notify_close: bool,
+) -> None:
+    """Register a hook at URL (and, with --query, a rule that notifies it)."""
+    from pipeline.alerts import Rule
+
+    condition = parse_condition(when)
+    rules = [
+        Rule("", q, condition, open_after, close_after, min_duration, notify_close) for q in queries
+    ]
+    store, settings = _store(db)
+    hook = store.add_hook(
+        url,
+        type=kind,
+        name=name,
+        secret=secret,
+        allow_private=allow_private or settings.hooks.allow_private,
+        cooldown_s=cooldown,
+        rate_cap=rate_cap,
+    )
+    click.echo(f"hook {hook['id']} -> {hook['url']} ({hook['type']})")
+    for rule in rules:
+        from dataclasses import replace
+
+        info = store.add_rule(replace(rule, hooks=(hook["id"],)))
+        click.echo(
+            f"rule {info['id']} on query {info['query_id']}: {when}, "
+            f"open after {open_after}, close after {close_after}"
+        )
+
+
+@command.command("list")
+@DB
+@click.option("--json", "as_json", is_flag=True, help="JSON lines instead of a table.")
+def list_(db: str | None, as_json: bool) -> None:
+    """Show hooks (URLs redacted, secrets never shown) and their rules."""
+    store, _ = _store(db)
+    rules = store.rules()
+    for hook in store.hooks():
+        mine = [r for r in rules if hook["id"] in r["hook_ids"]]
+        if as_json:
+            click.echo(json.dumps({**hook, "rules": mine}, default=str))
+            continue
+        secret = "signed" if hook["has_secret"] else "unsigned"
+        click.echo(
+            f"{hook['id']}  {hook['type']:<7} {hook['url']}  {secret}  "
+            f"{'enabled' if hook['enabled'] else 'disabled'}  {hook['name']}"
+        )
+        for r in mine:
+            click.echo(
+                f"    rule {r['id']}: query {r['query_id']} {r['condition']} "
+                f"open {r['open_after']} close {r['close_after']}"
+            )
+
+
+@command.command("remove")
+@click.argument("hook_id")
+@DB
+def remove(hook_id: str, db: str | None) -> None:
+    """Remove a hook; its pending deliveries are marked dead ("hook removed")."""
+    store, _ = _store(db)
+    if not store.remove_hook(hook_id):
+        raise ConfigError("HOOK_ID", hook_id, "the id of a registered hook (see hooks list)")
+    click.echo(f"removed hook {hook_id}")

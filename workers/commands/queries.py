@@ -1,0 +1,136 @@
+"""``feedwatch queries add|list|remove``: standing queries of the scale-out run.
+
+A query lives in two places: the SQL store (what the API and dashboards list) and
+the compacted queries topic (what running workers follow). ``add`` writes both,
+``remove`` deletes from the store and writes a tombstone; workers apply either
+within a moment, without a restart.
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from pipeline.errors import ConfigError
+from pipeline.types import StandingQuery
+from workers.commands._common import DURATION_HELP, parse_duration
+from workers.config import Settings, load_settings
+
+_KAFKA = click.option(
+    "--kafka",
+    "bootstrap",
+    default=None,
+    help="Kafka bootstrap host:port [env FEEDWATCH_KAFKA_BOOTSTRAP].",
+)
+_DB = click.option("--db", "db_url", default=None, help="SQL store URL [env FEEDWATCH_STORE_URL].")
+
+
+@click.group()
+def command() -> None:
+    """Add, list and remove standing queries (database + queries topic)."""
+
+
+def _settings(bootstrap: str | None, db_url: str | None) -> Settings:
+    return load_settings(kafka={"bootstrap": bootstrap}, store={"url": db_url})
+
+
+def publish(settings: Settings, query_id: str, query: StandingQuery | None) -> None:
+    """Write a query (or its tombstone) to the compacted topic and wait for the ack."""
+    from connectors.bus import messages as msg
+    from connectors.kafka import KafkaBusProducer, ensure_topics, topics_of
+
+    if not settings.kafka.bootstrap:
+        raise ConfigError("--kafka", "", "a bootstrap address host:port")
+    ensure_topics(settings.kafka)
+    producer = KafkaBusProducer.from_config(settings.kafka, "feedwatch-queries")
+    m = msg.encode_query_tombstone(query_id) if query is None else msg.encode_query(query)
+    try:
+        producer.send(topics_of(settings.kafka).queries, *m)
+        producer.flush()
+    finally:
+        producer.close()
+
+
+@command.command("add")
+@click.argument("question")
+@click.option("--camera", "cameras", multiple=True, help="Camera id (repeat); default all.")
+@click.option("--every", default="1s", show_default=True, help=f"Interval, {DURATION_HELP}.")
+@click.option("--window", default="4s", show_default=True, help=f"Window, {DURATION_HELP}.")
+@click.option("--answerer", default="clip", show_default=True, help="Answerer type.")
+@click.option("--id", "query_id", default=None, help="Query id (default: derived).")
+@_KAFKA
+@_DB
+def add(
+    question: str,
+    cameras: tuple[str, ...],
+    every: str,
+    window: str,
+    answerer: str,
+    query_id: str | None,
+    bootstrap: str | None,
+    db_url: str | None,
+) -> None:
+    """Subscribe QUESTION to cameras; prints the query id."""
+    from pipeline.scheduler import validate_query
+    from workers.embedded import query_id as derive_id
+    from workers.scaleout import open_store
+
+    settings = _settings(bootstrap, db_url)
+    cams = tuple(cameras) or ("*",)
+    e, w = parse_duration(every, "--every"), parse_duration(window, "--window")
+    qid = query_id or derive_id(question, cams, e, w, answerer)
+    query = validate_query(StandingQuery(qid, " ".join(question.split()), cams, e, w, answerer))
+    store = open_store(settings.store.url)
+    try:
+        store.upsert_query(query)
+    finally:
+        store.close()
+    publish(settings, qid, query)
+    click.echo(qid)
+
+
+@command.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@_DB
+def list_(as_json: bool, db_url: str | None) -> None:
+    """The standing queries in the store."""
+    from workers.scaleout import open_store
+
+    store = open_store(_settings(None, db_url).store.url)
+    try:
+        for q in store.queries():
+            row = {
+                "id": q.id,
+                "question": q.question,
+                "cameras": list(q.cameras),
+                "every": q.every,
+                "window": q.window,
+                "answerer": q.answerer,
+            }
+            click.echo(
+                json.dumps(row)
+                if as_json
+                else f"{q.id}  every {q.every:g}s window {q.window:g}s  "
+                f"{','.join(q.cameras)}  {q.question}"
+            )
+    finally:
+        store.close()
+
+
+@command.command("remove")
+@click.argument("query_id")
+@_KAFKA
+@_DB
+def remove(query_id: str, bootstrap: str | None, db_url: str | None) -> None:
+    """Unsubscribe QUERY_ID: delete it from the store and tombstone it on the topic."""
+    from workers.scaleout import open_store
+
+    settings = _settings(bootstrap, db_url)
+    store = open_store(settings.store.url)
+    try:
+        store.delete_query(query_id)
+    finally:
+        store.close()
+    publish(settings, query_id, None)
+    click.echo(f"removed {query_id}")

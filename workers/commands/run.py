@@ -1,0 +1,294 @@
+"""``feedwatch run``: answer standing questions on videos in one process (embedded mode).
+
+Parses and validates everything cheap first (questions, durations, answerer, URIs,
+camera names) so bad input is one line and exit 2 before any model loads; then
+builds the store, encoder, answerers and the embedded run, and shows the live table
+(stderr) or prints one JSON line per answer (stdout, nothing else).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import click
+from pydantic import ValidationError
+
+from pipeline.errors import ConfigError, SourceError
+from pipeline.types import StandingQuery
+from workers.commands._common import DURATION_HELP, parse_duration
+from workers.config import Settings, load_settings
+from workers.view import setup_logging
+
+log = logging.getLogger("feedwatch.run")
+
+
+class QuestionType(click.ParamType):
+    """A question; in the environment several are separated by ``;``."""
+
+    name = "QUESTION"
+    envvar_list_splitter = ";"
+
+
+@dataclass(frozen=True)
+class RunArgs:
+    """The validated command line."""
+
+    sources: tuple[tuple[str, str], ...]  # (camera id, uri)
+    questions: tuple[str, ...]
+    every: float
+    window: float
+    answerer: str
+    as_json: bool
+    realtime: bool
+
+
+def _questions(raw: Sequence[str]) -> tuple[str, ...]:
+    questions = tuple(" ".join(q.split()) for q in raw)
+    if not questions or any(not q for q in questions):
+        raise ConfigError("--ask", raw[0] if raw else "", "a non-empty question")
+    return tuple(dict.fromkeys(questions))
+
+
+def _answerer(value: str) -> str:
+    from pipeline.answerers import registered
+
+    known = sorted(registered())
+    if value not in known:
+        raise ConfigError("--answerer", value, f"one of {', '.join(known)}")
+    return value
+
+
+def _check_uri(uri: str) -> str:
+    from connectors.video import VideoSettings, parse_uri
+
+    try:
+        parse_uri(uri, VideoSettings())
+    except ConfigError as exc:
+        raise ConfigError("SOURCE", uri, str(exc.allowed)) from None
+    return uri
+
+
+def _camera_name(uri: str) -> str:
+    parts = urlsplit(uri)
+    base = Path(parts.path).stem if parts.scheme in ("", "file") else parts.netloc + parts.path
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", base).strip("-._")[:64]
+    return name or "camera"
+
+
+def _cameras(sources: Sequence[str], names: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    from connectors.video.uri import check_camera
+
+    if names and len(names) != len(sources):
+        raise ConfigError("--camera", ",".join(names), f"one name per SOURCE ({len(sources)})")
+    chosen = [check_camera(n) for n in names] or [_camera_name(s) for s in sources]
+    seen: dict[str, int] = {}
+    out = []
+    for name, uri in zip(chosen, sources, strict=True):
+        seen[name] = seen.get(name, 0) + 1
+        if names and seen[name] > 1:
+            raise ConfigError("--camera", name, "distinct names, one per SOURCE")
+        out.append((name if seen[name] == 1 else f"{name}-{seen[name]}", uri))
+    return tuple(out)
+
+
+def validate(
+    sources: Sequence[str],
+    questions: Sequence[str],
+    cameras: Sequence[str],
+    every: str,
+    window: str,
+    answerer: str,
+    as_json: bool,
+    realtime: bool,
+) -> RunArgs:
+    """Every cheap check of the command line, in the order a user fixes them."""
+    if not sources:
+        raise ConfigError("SOURCE", "", "at least one video file or URL")
+    qs = _questions(questions)
+    every_s = parse_duration(every, "--every")
+    window_s = parse_duration(window, "--window")
+    if window_s < every_s:
+        raise ConfigError("--window", window, f"at least --every ({every})")
+    kind = _answerer(answerer)
+    uris = [_check_uri(s) for s in sources]
+    return RunArgs(_cameras(uris, cameras), qs, every_s, window_s, kind, as_json, realtime)
+
+
+def standing_queries(args: RunArgs, settings: dict[str, Any] | None = None) -> list[StandingQuery]:
+    """One standing query per question over all cameras, with stable ids."""
+    from workers.embedded import query_id
+
+    cams = tuple(c for c, _ in args.sources)
+    return [
+        StandingQuery(
+            query_id(q, cams, args.every, args.window, args.answerer),
+            q,
+            cams,
+            args.every,
+            args.window,
+            args.answerer,
+            dict(settings or {}),
+        )
+        for q in args.questions
+    ]
+
+
+def _settings(
+    clip: str | None, vlm: str | None, db: str | None, fps: float | None, device: str | None
+) -> Settings:
+    perception = {"clip": clip, "vlm": vlm, "sample_fps": fps, "device": device}
+    try:
+        settings = load_settings(perception=perception, store={"url": db})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise ConfigError(".".join(map(str, err["loc"])), err.get("input"), err["msg"]) from None
+    if not settings.perception.sample_fps > 0:
+        raise ConfigError("--sample-fps", settings.perception.sample_fps, "a positive number")
+    return settings
+
+
+def execute(args: RunArgs, settings: Settings) -> None:
+    """Build everything and run; a camera that could not be read is an error (exit 1)."""
+    from connectors.store import parse_url
+    from workers.embedded import run_embedded
+
+    parse_url(settings.store.url, "--db")
+    out = click.get_text_stream("stdout")
+    with contextlib.redirect_stdout(sys.stderr):
+        stats, errors = run_embedded(args, settings, standing_queries(args), json_out=out)
+    if errors:
+        first = next(iter(errors.values()))
+        why = str(first).splitlines()[0] if str(first) else type(first).__name__
+        raise SourceError(f"{len(errors)} of {len(args.sources)} sources failed; {why}")
+
+
+@click.command("run")
+@click.argument("sources", nargs=-1, envvar="FEEDWATCH_SOURCES", metavar="SOURCE [SOURCE ...]")
+@click.option(
+    "--ask",
+    "questions",
+    multiple=True,
+    type=QuestionType(),
+    envvar="FEEDWATCH_ASK",
+    show_envvar=True,
+    help="A standing question (repeatable; env: ';'-separated).",
+)
+@click.option(
+    "--camera",
+    "cameras",
+    multiple=True,
+    envvar="FEEDWATCH_CAMERAS",
+    show_envvar=True,
+    help="Camera name per SOURCE, in order (default: the file or URL name).",
+)
+@click.option(
+    "--every",
+    default="1s",
+    show_default=True,
+    envvar="FEEDWATCH_EVERY",
+    show_envvar=True,
+    help=f"Evaluation interval, {DURATION_HELP}.",
+)
+@click.option(
+    "--window",
+    default="4s",
+    show_default=True,
+    envvar="FEEDWATCH_WINDOW",
+    show_envvar=True,
+    help="History each evaluation looks at (>= --every).",
+)
+@click.option(
+    "--answerer",
+    default="clip",
+    show_default=True,
+    envvar="FEEDWATCH_ANSWERER",
+    show_envvar=True,
+    help="clip (yes/no from CLIP scores) or vlm (LLaVA text).",
+)
+@click.option(
+    "--clip",
+    "clip",
+    default=None,
+    envvar="FEEDWATCH_PERCEPTION_CLIP",
+    show_envvar=True,
+    help="CLIP spec: shapes-demo (default), ARCH:TAG, ARCH@CKPT.",
+)
+@click.option(
+    "--vlm",
+    default=None,
+    envvar="FEEDWATCH_PERCEPTION_VLM",
+    show_envvar=True,
+    help="LLaVA model directory or hub id (for --answerer vlm).",
+)
+@click.option(
+    "--db",
+    default=None,
+    envvar="FEEDWATCH_STORE_URL",
+    show_envvar=True,
+    help="Store URL (default sqlite:///feedwatch.db; postgresql://... works).",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    envvar="FEEDWATCH_JSON",
+    show_envvar=True,
+    help="One JSON object per answer per line on stdout; nothing else there.",
+)
+@click.option(
+    "--sample-fps",
+    type=float,
+    default=None,
+    show_envvar=True,
+    envvar="FEEDWATCH_PERCEPTION_SAMPLE_FPS",
+    help="Frames sampled per second [1].",
+)
+@click.option(
+    "--device",
+    default=None,
+    envvar="FEEDWATCH_PERCEPTION_DEVICE",
+    show_envvar=True,
+    help="auto, cpu or cuda[:N].",
+)
+@click.option(
+    "--realtime",
+    is_flag=True,
+    envvar="FEEDWATCH_REALTIME",
+    show_envvar=True,
+    help="Pace files like a live camera.",
+)
+def command(
+    sources: tuple[str, ...],
+    questions: tuple[str, ...],
+    cameras: tuple[str, ...],
+    every: str,
+    window: str,
+    answerer: str,
+    clip: str | None,
+    vlm: str | None,
+    db: str | None,
+    as_json: bool,
+    sample_fps: float | None,
+    device: str | None,
+    realtime: bool,
+) -> None:
+    """Answer standing questions on videos: one process, in-process bus, SQL store.
+
+    Each SOURCE (file, rtsp://, http(s)://, udp://, srt://, /dev/video*; env
+    FEEDWATCH_SOURCES) is a camera. Answers are stored in --db (re-running adds no
+    duplicates) and shown live, or printed as JSON lines with --json.
+    """
+    args = validate(sources, questions, cameras, every, window, answerer, as_json, realtime)
+    settings = _settings(clip, vlm, db, sample_fps, device)
+    if args.answerer == "vlm" and not settings.perception.vlm:
+        raise ConfigError("--vlm", "", "a LLaVA model directory or hub id for --answerer vlm")
+    setup_logging(settings.log_level)
+    execute(args, settings)

@@ -1,0 +1,379 @@
+"""Embedded mode: the whole pipeline in one process, over the in-process bus.
+
+The path is the Kafka path with the bus swapped::
+
+    source threads ──segments──▶ Perceiver ──answers──▶ AnswerSink (SQL) + on_answer
+          queries ──queries───▶ (scheduler table)
+
+Each source runs in its own thread and publishes :mod:`connectors.bus.messages`
+segment messages; the main thread consumes the ``queries`` and ``segments`` topics
+(queries first, as a compacted table), decodes and CLIP-encodes every sampled frame
+once into the camera's rolling buffer, evaluates the due queries with the
+:class:`pipeline.engine.Engine`, and publishes answer messages; the sink side
+consumes them, stores them idempotently and hands them to ``on_answer`` (the live
+table or ``--json``). A bad message or segment becomes a dead letter, never a crash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from connectors.bus import messages as msg
+from connectors.bus.base import Bus, Consumer, Producer, Record, Topics
+from connectors.bus.memory import MemoryBus
+from connectors.store import AnswerSink, Store
+from pipeline.answerers import Answerer, build_answerer
+from pipeline.buffer import BufferLimits, BufferSet
+from pipeline.engine import Engine, ImageEncoder, encode_frames
+from pipeline.errors import BackpressureError, FeedwatchError, MessageError
+from pipeline.perception import SelectionConfig
+from pipeline.scheduler import Scheduler
+from pipeline.types import Answer, Frame, Segment, StandingQuery
+
+log = logging.getLogger(__name__)
+
+SegmentsFn = Callable[..., Iterator[Segment]]
+DecodeFn = Callable[[Segment, float], list[Frame]]
+
+
+@dataclass(frozen=True)
+class CameraSource:
+    """One camera of the run: its id and where its video comes from."""
+
+    id: str
+    uri: str
+
+
+def query_id(
+    question: str, cameras: Sequence[str], every: float, window: float, answerer: str
+) -> str:
+    """A stable id: the same question on the same cameras and timing is the same query."""
+    key = json.dumps([" ".join(question.split()), sorted(cameras), every, window, answerer])
+    return "q-" + hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+class AnswererCache:
+    """Builds each (type, settings) answerer once and reuses it for every window."""
+
+    def __init__(self, encoder: Any, vlm_spec: str = "") -> None:
+        self.encoder = encoder
+        self.vlm_spec = vlm_spec
+        self._built: dict[str, Answerer] = {}
+
+    def __call__(self, type_: str, settings: dict[str, Any]) -> Answerer:
+        key = json.dumps([type_, settings], sort_keys=True, default=str)
+        if key not in self._built:
+            self._built[key] = build_answerer(
+                type_, settings, encoder=self.encoder, vlm_spec=self.vlm_spec
+            )
+        return self._built[key]
+
+
+@dataclass
+class PerceiverStats:
+    segments: int = 0
+    frames: int = 0
+    answers: int = 0
+    dead_letters: int = 0
+    stream_time: dict[str, float] = field(default_factory=dict)
+
+
+class Perceiver:
+    """Segment → frames → encode once → buffer → due queries → answers (bus-agnostic)."""
+
+    def __init__(
+        self,
+        encoder: ImageEncoder,
+        engine: Engine,
+        scheduler: Scheduler,
+        decode: DecodeFn,
+        *,
+        sample_fps: float = 1.0,
+        buffers: BufferSet | None = None,
+    ) -> None:
+        self.encoder = encoder
+        self.engine = engine
+        self.scheduler = scheduler
+        self.decode = decode
+        self.sample_fps = sample_fps
+        self.buffers = buffers or BufferSet(self._limits())
+        self.stats = PerceiverStats()
+
+    def _limits(self) -> BufferLimits:
+        return BufferLimits(horizon=max(self.scheduler.horizon(), 1.0) + 2.0)
+
+    def on_query(self, query_id: str, query: StandingQuery | None) -> None:
+        """Apply one record of the compacted queries table."""
+        if query is None:
+            self.scheduler.remove(query_id)
+        else:
+            self.scheduler.put(query)
+        horizon = max(self.scheduler.horizon(), 1.0) + 2.0
+        if horizon > self.buffers.limits.horizon:
+            self.buffers.limits = BufferLimits(horizon=horizon)
+
+    def on_segment(self, segment: Segment) -> list[Answer]:
+        """Everything one segment makes due, evaluated."""
+        frames = self.decode(segment, self.sample_fps)
+        buffer = self.buffers[segment.camera]
+        for encoded in encode_frames(self.encoder, frames):
+            buffer.add(encoded)
+        self.stats.segments += 1
+        self.stats.frames += len(frames)
+        self.stats.stream_time[segment.camera] = segment.end
+        answers: list[Answer] = []
+        for due in self.scheduler.advance(segment.camera, segment.end, since=segment.start):
+            answers.extend(self.engine.evaluate(due, buffer.window(due.start, due.end)))
+        self.stats.answers += len(answers)
+        return answers
+
+
+class EmbeddedRun:
+    """Wires sources, the in-process bus, the perceiver and the store sink."""
+
+    def __init__(
+        self,
+        cameras: Sequence[CameraSource],
+        queries: Sequence[StandingQuery],
+        perceiver: Perceiver,
+        sink: AnswerSink,
+        *,
+        segments: SegmentsFn,
+        bus: Bus | None = None,
+        topics: Topics | None = None,
+        on_answer: Callable[[Answer], None] = lambda a: None,
+        on_segment: Callable[[Segment], None] = lambda s: None,
+    ) -> None:
+        self.cameras = list(cameras)
+        self.queries = list(queries)
+        self.perceiver = perceiver
+        self.sink = sink
+        self.segments = segments
+        self.topics = topics or Topics()
+        self.bus = bus or MemoryBus(capacity={self.topics.segments: 8})
+        self.on_answer = on_answer
+        self.on_segment = on_segment
+        self.stop = threading.Event()
+        self.errors: dict[str, BaseException] = {}
+        self._threads: list[threading.Thread] = []
+
+    # -- sources ---------------------------------------------------------------
+    def _read_source(self, camera: CameraSource, producer: Producer) -> None:
+        try:
+            for segment in self.segments(camera.uri, camera.id, stop=self.stop):
+                producer.send(self.topics.segments, *msg.encode_segment(segment))
+                if self.stop.is_set():
+                    break
+        except FeedwatchError as exc:
+            self.errors[camera.id] = exc
+            log.error("camera %s: %s", camera.id, exc)
+        except Exception as exc:  # a dead source thread must not hang the run
+            self.errors[camera.id] = exc
+            log.exception("camera %s failed", camera.id)
+
+    def _start_sources(self) -> None:
+        for camera in self.cameras:
+            t = threading.Thread(
+                target=self._read_source,
+                args=(camera, self.bus.producer()),
+                name=f"source-{camera.id}",
+                daemon=True,
+            )
+            t.start()
+            self._threads.append(t)
+
+    def _sources_alive(self) -> bool:
+        return any(t.is_alive() for t in self._threads)
+
+    # -- the two consumers ---------------------------------------------------------
+    def _perceive(self, records: list[Record], producer: Producer) -> None:
+        for r in records:
+            try:
+                if r.topic == self.topics.queries:
+                    self.perceiver.on_query(*msg.decode_query(r.key, r.value, r.headers))
+                    continue
+                segment = msg.decode_segment(r.key, r.value, r.headers)
+                for answer in self.perceiver.on_segment(segment):
+                    producer.send(self.topics.answers, *msg.encode_answer(answer))
+                self.on_segment(segment)
+            except (MessageError, FeedwatchError) as exc:
+                self._dead_letter(r, exc, "perceive", producer)
+
+    def _store(self, records: list[Record], producer: Producer) -> None:
+        for r in records:
+            try:
+                answer = msg.decode_answer(r.key, r.value, r.headers)
+            except MessageError as exc:
+                self._dead_letter(r, exc, "sink", producer)
+                continue
+            self._add(answer)
+            self.on_answer(answer)
+        self._flush()
+
+    def _add(self, answer: Answer) -> None:
+        try:
+            self.sink.add(answer)
+        except BackpressureError:
+            self._flush()
+            self.sink.add(answer)
+
+    def _flush(self) -> None:
+        for _ in range(30):
+            try:
+                self.sink.flush()
+                return
+            except BackpressureError as exc:
+                self.stop.wait(exc.retry_after)
+        self.sink.flush()
+
+    def _dead_letter(self, r: Record, exc: BaseException, stage: str, producer: Producer) -> None:
+        camera = dict(r.headers).get("camera", r.key).decode("utf-8", "replace")
+        log.error("dead letter (%s, camera %s, offset %d): %s", stage, camera, r.offset, exc)
+        producer.send(
+            self.topics.deadletter,
+            *msg.encode_deadletter(
+                (r.key, r.value, r.headers),
+                exc,
+                stage=stage,
+                topic=r.topic,
+                camera=camera,
+                partition=r.partition,
+                offset=r.offset,
+            ),
+        )
+        self.perceiver.stats.dead_letters += 1
+
+    # -- the loop ----------------------------------------------------------------------
+    def run(self) -> PerceiverStats:
+        """Run until every source has ended (files) or ``stop`` is set (live, Ctrl-C)."""
+        producer = self.bus.producer()
+        for query in self.queries:
+            producer.send(self.topics.queries, *msg.encode_query(query))
+        perceive = self.bus.consumer([self.topics.queries, self.topics.segments], "perceive")
+        store = self.bus.consumer([self.topics.answers], "sink")
+        self._start_sources()
+        try:
+            self._loop(perceive, store, producer)
+        finally:
+            self.stop.set()
+            self.bus.close()
+            for t in self._threads:
+                t.join(timeout=5)
+        return self.perceiver.stats
+
+    def _loop(self, perceive: Consumer, store: Consumer, producer: Producer) -> None:
+        while not self.stop.is_set():
+            alive = self._sources_alive()
+            records = perceive.poll(max_records=1, timeout=0.2)
+            self._perceive(records, producer)
+            perceive.commit()
+            self._store(store.poll(max_records=500), producer)
+            store.commit()
+            if not records and not alive:
+                return
+
+
+def build_perceiver(
+    encoder: Any,
+    answerers: AnswererCache,
+    selection: SelectionConfig,
+    scheduler: Scheduler,
+    decode: DecodeFn,
+    sample_fps: float,
+) -> Perceiver:
+    """The perceiver with a fresh engine around ``encoder``."""
+    engine = Engine(encoder, answerers, selection)
+    return Perceiver(encoder, engine, scheduler, decode, sample_fps=sample_fps)
+
+
+def make_store_sink(url: str) -> tuple[Store, AnswerSink]:
+    """The store (migrated to head on start) and its idempotent sink."""
+    store = Store.from_url(url, upgrade=True)
+    return store, AnswerSink(store)
+
+
+def file_duration(uri: str) -> float | None:
+    """Length of a local video file in seconds (for the progress bar); None if unknown."""
+    import av
+
+    try:
+        with av.open(uri) as container:
+            return None if container.duration is None else container.duration / 1_000_000
+    except (av.error.FFmpegError, OSError):
+        return None
+
+
+def run_embedded(
+    args: Any, settings: Any, queries: Sequence[StandingQuery], *, json_out: TextIO | None
+) -> tuple[PerceiverStats, dict[str, BaseException]]:
+    """Build the store, models and run for ``feedwatch run``; returns stats and source errors."""
+    import sys
+
+    from connectors import video
+    from pipeline.models.clip_encoder import ClipEncoder
+    from workers.commands._common import answer_json
+    from workers.view import LiveView, stderr_console
+
+    p = settings.perception
+    store, sink = make_store_sink(settings.store.url)
+    for camera, uri in args.sources:
+        store.upsert_camera(camera, uri)
+    for query in queries:
+        store.upsert_query(query)
+    encoder = ClipEncoder.from_spec(p.clip, device=p.device)
+    selection = SelectionConfig(
+        k_prompt=p.k_prompt, k_uniform=p.k_uniform, alpha=p.alpha, estimator=p.roi_estimator
+    )
+    perceiver = build_perceiver(
+        encoder,
+        AnswererCache(encoder, p.vlm),
+        selection,
+        Scheduler(),
+        video.decode_segment,
+        p.sample_fps,
+    )
+    console = stderr_console()
+    view = LiveView(console, enabled=not args.as_json or console.is_terminal)
+    before = store.count_answers()
+
+    def on_answer(answer: Answer) -> None:
+        view.update(answer)
+        if json_out is not None and args.as_json:
+            json_out.write(json.dumps(answer_json(answer), separators=(",", ":")) + "\n")
+            json_out.flush()
+
+    def on_segment(segment: Segment) -> None:
+        view.advance(segment.camera, segment.end)
+
+    def segments(uri: str, camera: str, **kw: Any) -> Iterator[Segment]:
+        it: Iterator[Segment] = video.segments(uri, camera, realtime=args.realtime, **kw)
+        return it
+
+    run = EmbeddedRun(
+        [CameraSource(c, u) for c, u in args.sources],
+        queries,
+        perceiver,
+        sink,
+        segments=segments,
+        on_answer=on_answer,
+        on_segment=on_segment,
+    )
+    for camera, uri in args.sources:
+        if "://" not in uri and not uri.startswith("/dev/"):
+            view.add_file(camera, file_duration(uri))
+    with view:
+        stats = run.run()
+    new = store.count_answers() - before
+    print(
+        f"{stats.answers} answers on {stats.frames} frames; {new} new rows in "
+        f"{store.engine.url.render_as_string()}; {stats.dead_letters} dead letters",
+        file=sys.stderr,
+    )
+    store.close()
+    return stats, run.errors

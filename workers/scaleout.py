@@ -1,0 +1,125 @@
+"""Builds a scale-out worker from the typed settings (``feedwatch worker``).
+
+Roles: ``perceive`` (segments → answers), ``sink`` (answers → SQL), ``all`` (both
+agents in one process, the default). Everything heavy (models, database, Kafka
+clients) is opened here, once, and handed to the handlers ready.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from connectors.kafka.admin import ensure_topics, topics_of
+from connectors.kafka.deadletter import DeadLetters
+from connectors.kafka.history import PartitionHistory
+from connectors.kafka.producer import KafkaBusProducer
+from pipeline.errors import ConfigError, StoreError
+from pipeline.scheduler import Scheduler
+from pipeline.types import StandingQuery
+from workers.config import Settings
+from workers.perceive import QueriesView, SegmentHandler, WorkerApp
+from workers.perceive_core import PerceiveCore
+from workers.sink import AnswerBatchHandler
+
+log = logging.getLogger(__name__)
+
+ROLES = ("all", "perceive", "sink")
+
+
+def open_store(url: str, attempts: int = 5) -> Any:
+    """The store, migrated to head; a concurrent migration by a sibling is retried."""
+    from connectors.store import Store
+
+    for attempt in range(attempts):
+        try:
+            return Store.from_url(url, upgrade=True)
+        except StoreError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(1.0 + attempt)
+    raise AssertionError("unreachable")
+
+
+def perceiver_factory(settings: Settings) -> Any:
+    """``queries -> Perceiver`` sharing one encoder and one engine (text cache)."""
+    from connectors import video
+    from pipeline.engine import Engine
+    from pipeline.models.clip_encoder import ClipEncoder
+    from pipeline.perception import SelectionConfig
+    from workers.embedded import AnswererCache, Perceiver
+
+    p = settings.perception
+    encoder = ClipEncoder.from_spec(p.clip, device=p.device)
+    selection = SelectionConfig(
+        k_prompt=p.k_prompt, k_uniform=p.k_uniform, alpha=p.alpha, estimator=p.roi_estimator
+    )
+    engine = Engine(encoder, AnswererCache(encoder, p.vlm), selection)
+
+    def make(queries: Iterable[StandingQuery]) -> Perceiver:
+        return Perceiver(
+            encoder, engine, Scheduler(list(queries)), video.decode_segment, sample_fps=p.sample_fps
+        )
+
+    return make
+
+
+def build_worker(settings: Settings, db_url: str, role: str = "all") -> WorkerApp:
+    """A ready :class:`WorkerApp` for ``role``; topics are created if missing."""
+    if role not in ROLES:
+        raise ConfigError("--role", role, f"one of {', '.join(ROLES)}")
+    k = settings.kafka
+    if not k.bootstrap:
+        raise ConfigError("--kafka", k.bootstrap, "a bootstrap address host:port")
+    ensure_topics(k)
+    topics = topics_of(k)
+    datadir = k.datadir or tempfile.mkdtemp(prefix=f"feedwatch-worker-{os.getpid()}-")
+    app_id = k.sink_group_id if role == "sink" else k.group_id
+    worker = WorkerApp(k, topics, app_id=app_id, datadir=datadir)
+    deadletters = DeadLetters(
+        KafkaBusProducer.from_config(k, "feedwatch-deadletter"), topics.deadletter
+    )
+    if role in ("all", "perceive"):
+        _add_perceive(worker, settings, deadletters)
+    if role in ("all", "sink"):
+        _add_sink(worker, settings, db_url, deadletters)
+    return worker
+
+
+def _add_perceive(worker: WorkerApp, settings: Settings, deadletters: DeadLetters) -> None:
+    k = settings.kafka
+    history = PartitionHistory.from_config(k) if k.warmup else None
+    core = PerceiveCore(perceiver_factory(settings), history)
+    producer = KafkaBusProducer.from_config(k, "feedwatch-perceive")
+    handler = SegmentHandler(core, producer, worker.topics, deadletters)
+
+    def bad_query(record: Any, exc: BaseException) -> None:
+        deadletters.publish(
+            (record.key, record.value, record.headers),
+            exc,
+            stage="queries",
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+        )
+
+    view = QueriesView(k.bootstrap, worker.topics.queries, core.on_query, bad_query)
+    worker.add_queries(view)
+    worker.add_perceive(handler, view)
+    worker.core = core  # type: ignore[attr-defined]
+
+
+def _add_sink(worker: WorkerApp, settings: Settings, db_url: str, deadletters: DeadLetters) -> None:
+    from connectors.store import AnswerSink
+
+    k = settings.kafka
+    url = db_url or settings.store.url
+    store = open_store(url)
+    handler = AnswerBatchHandler(
+        AnswerSink(store, max_pending=max(1000, k.sink_batch_size)), deadletters
+    )
+    worker.add_sink(handler, k.sink_batch_size, k.sink_batch_within_s)

@@ -1,0 +1,97 @@
+"""Answers topic → SQL: the idempotent sink side of the scale-out run.
+
+:class:`AnswerBatchHandler` takes a batch of answer records, adds each to the
+store's :class:`~connectors.store.AnswerSink` (a malformed record becomes a dead
+letter) and flushes once — one transaction, ``ON CONFLICT DO NOTHING`` on
+``(query_id, camera_id, window_end)`` — retrying while the database pushes back.
+The caller acks the batch's offsets only after this returns, so an answer is
+stored at least once and, thanks to the unique key, exactly once in the table.
+
+It runs as a second agent of ``feedwatch worker`` (``--role all``, the default) or
+alone (``--role sink``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from connectors.bus import messages as msg
+from connectors.bus.base import Record
+from connectors.kafka.base import ProduceError
+from connectors.kafka.deadletter import DeadLetters
+from connectors.store import AnswerSink
+from pipeline.errors import BackpressureError, MessageError, StoreError
+from pipeline.types import Answer
+
+log = logging.getLogger(__name__)
+
+
+class AnswerBatchHandler:
+    """A batch of answer records in; rows in SQL (or dead letters) out."""
+
+    def __init__(
+        self,
+        sink: AnswerSink,
+        deadletters: DeadLetters,
+        *,
+        retry_after: float = 1.0,
+        on_stored: Callable[[list[Answer]], None] = lambda answers: None,
+    ) -> None:
+        self.sink = sink
+        self.deadletters = deadletters
+        self.retry_after = retry_after
+        self.on_stored = on_stored
+        self.inserted = 0
+
+    def __call__(self, records: list[Record]) -> int:
+        """Store the batch; returns how many rows were new."""
+        answers = [a for a in (self._decode(r) for r in records) if a is not None]
+        for answer in answers:
+            self._add(answer)
+        inserted = self._flush()
+        self.inserted += inserted
+        self.on_stored(answers)
+        return inserted
+
+    def _decode(self, record: Record) -> Answer | None:
+        try:
+            return msg.decode_answer(record.key, record.value, record.headers)
+        except MessageError as exc:
+            self._dead_letter(record, exc)
+            return None
+
+    def _add(self, answer: Answer) -> None:
+        try:
+            self.sink.add(answer)
+        except BackpressureError:
+            self._flush()
+            self.sink.add(answer)
+
+    def _flush(self) -> int:
+        while True:
+            try:
+                return self.sink.flush()
+            except (BackpressureError, StoreError) as exc:
+                wait = getattr(exc, "retry_after", self.retry_after)
+                log.warning("answers not stored yet (%s); retrying in %.1fs", exc, wait)
+                time.sleep(wait)
+
+    def _dead_letter(self, record: Record, exc: BaseException) -> None:
+        camera = ""
+        while True:
+            try:
+                self.deadletters.publish(
+                    (record.key, record.value, record.headers),
+                    exc,
+                    stage="sink",
+                    topic=record.topic,
+                    camera=camera,
+                    partition=record.partition,
+                    offset=record.offset,
+                )
+                return
+            except ProduceError as perr:
+                log.warning("dead letter not acknowledged (%s); retrying", perr)
+                time.sleep(self.retry_after)

@@ -1,0 +1,110 @@
+"""The live terminal view of a run: latest answer per (question, camera) + progress.
+
+Drawn with rich on stderr, so stdout stays free for ``--json``.
+"""
+
+from __future__ import annotations
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from pipeline.types import Answer
+
+MARK = {True: "[bold green]yes[/]", False: "[dim]no[/]", None: "[yellow]?[/]"}
+_CONSOLE: list[Console] = []
+
+
+def stderr_console() -> Console:
+    """The one stderr console: logs and the live table share it, so they do not tear."""
+    if not _CONSOLE:
+        _CONSOLE.append(Console(stderr=True))
+    return _CONSOLE[0]
+
+
+def setup_logging(level: str) -> None:
+    """Logs to stderr through rich; our packages at ``level``, libraries at WARNING."""
+    import logging
+
+    from rich.logging import RichHandler
+
+    handler = RichHandler(console=stderr_console(), show_path=False, show_time=False)
+    logging.basicConfig(level=logging.WARNING, handlers=[handler], format="%(name)s: %(message)s")
+    for name in ("connectors", "pipeline", "workers", "feedwatch"):
+        logging.getLogger(name).setLevel(level.upper())
+
+
+class LiveView:
+    """A rich Live display; ``update`` with each answer, ``advance`` with each segment."""
+
+    def __init__(self, console: Console | None = None, enabled: bool = True) -> None:
+        self.console = console or stderr_console()
+        self.enabled = enabled
+        self.latest: dict[tuple[str, str], Answer] = {}
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[pos]}"),
+            TimeElapsedColumn(),
+            console=self.console,
+        )
+        self._tasks: dict[str, TaskID] = {}
+        self._live = Live(
+            self._render(), console=self.console, refresh_per_second=4, transient=False
+        )
+
+    def __enter__(self) -> LiveView:
+        if self.enabled:
+            self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.enabled:
+            self._live.update(self._render())
+            self._live.__exit__(None, None, None)
+
+    def add_file(self, camera: str, duration: float | None) -> None:
+        """A progress bar for a file source (``None``: length unknown, bar spins)."""
+        self._tasks[camera] = self.progress.add_task(camera, total=duration, pos="")
+
+    def advance(self, camera: str, position: float) -> None:
+        if camera in self._tasks:
+            self.progress.update(self._tasks[camera], completed=position, pos=f"{position:.1f}s")
+        self._refresh()
+
+    def update(self, answer: Answer) -> None:
+        self.latest[(answer.question, answer.camera)] = answer
+        self._refresh()
+
+    def _refresh(self) -> None:
+        if self.enabled:
+            self._live.update(self._render())
+
+    def _render(self) -> Group:
+        table = Table(title="feedwatch: latest answers", expand=False)
+        for name in (
+            "question",
+            "camera",
+            "window",
+            "matched",
+            "score",
+            "answer",
+            "frames",
+            "tokens",
+            "ms",
+        ):
+            table.add_column(name, overflow="fold")
+        for a in sorted(self.latest.values(), key=lambda a: (a.question, a.camera)):
+            table.add_row(
+                a.question,
+                a.camera,
+                f"{a.window_start:.1f}–{a.window_end:.1f}s",
+                MARK[a.matched],
+                "" if a.score is None else f"{a.score:.3f}",
+                a.text[:80],
+                " ".join(f"{t:.1f}" for t in a.frames),
+                str(a.visual_tokens),
+                f"{a.latency_ms:.0f}",
+            )
+        return Group(table, self.progress)
