@@ -27,7 +27,9 @@ def thumbnail(rgb: ImageArray, max_side: int) -> ImageArray:
     if scale >= 1.0:
         return np.ascontiguousarray(rgb, dtype=np.uint8)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    img = Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8)).resize(size, Image.Resampling.BILINEAR)
+    img = Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8)).resize(
+        size, Image.Resampling.BILINEAR
+    )
     return np.asarray(img, dtype=np.uint8)
 
 

@@ -62,6 +62,13 @@ class SelectionConfig:
         return dataclasses.replace(self, **dict(overrides))
 
 
+def split_settings(settings: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split a query's settings into (selection overrides, answerer settings)."""
+    names = {f.name for f in dataclasses.fields(SelectionConfig)}
+    chosen = {k: v for k, v in settings.items() if k in names}
+    return chosen, {k: v for k, v in settings.items() if k not in names}
+
+
 @dataclass(frozen=True)
 class Selection:
     """The frames and boxes one question looks at in one window."""

@@ -14,25 +14,24 @@ starts them in-process with :func:`start_embedded_alerts` and waits on
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine
 
 from connectors.hooks.base import redact_url
 from connectors.hooks.delivery import RetryPolicy, Sender
-from connectors.store.alerts_models import DeliveryStatus, HookRow
+from connectors.store.alerts_models import DeliveryStatus
 from connectors.store.alerts_outbox import Claimed, CursorConflict, EvalResult, Outbox
-from connectors.store.alerts_repo import AlertStore, PolicyDefaults, target_of
-from pipeline.alerts import Condition, Rule
-from pipeline.errors import StoreError
+from connectors.store.alerts_repo import PolicyDefaults, target_of
+from pipeline.errors import ConfigError, StoreError
+from workers.heartbeat import Heartbeat
+from workers.metrics import HOOK_ATTEMPTS
 
 log = logging.getLogger("feedwatch.alerts")
 
@@ -157,6 +156,7 @@ class DeliveryWorker:
         error: str | None,
         nxt: float | None = None,
     ) -> None:
+        HOOK_ATTEMPTS.labels({"pending": "retry"}.get(status.value, status.value)).inc()
         kept = self.outbox.settle(
             c,
             status=status,
@@ -196,6 +196,12 @@ class AlertService:
     @classmethod
     def from_settings(cls, engine: Engine, settings: Any, **sender_kwargs: Any) -> AlertService:
         """Build from ``HooksSettings`` (``sender_kwargs`` reach the Sender, e.g. a resolver)."""
+        if settings.lease_s <= settings.timeout_s:
+            raise ConfigError(
+                "hooks.lease_s",
+                settings.lease_s,
+                f"more than hooks.timeout_s ({settings.timeout_s})",
+            )
         outbox = Outbox(engine, defaults_of(settings))
         evaluator = Evaluator(outbox, batch=settings.batch_size, public_url=settings.public_url)
         sender = Sender.from_settings(settings, **sender_kwargs)
@@ -266,99 +272,25 @@ class AlertService:
 def run_forever(service: AlertService, stop: threading.Event) -> None:
     """Run until ``stop`` is set (signal handlers set it)."""
     service.start()
+    beat = Heartbeat.from_env()
     try:
         while not stop.wait(0.5):
-            pass
+            beat.beat()
     finally:
         service.stop()
 
 
-@dataclass(frozen=True)
-class HookSpec:
-    """A hook given on the command line of ``feedwatch run``."""
+def start_embedded_alerts(*args: Any, **kwargs: Any) -> AlertService:
+    """See :func:`workers.alerts_run.start_embedded_alerts` (``feedwatch run --hook``)."""
+    from workers.alerts_run import start_embedded_alerts as start
 
-    url: str
-    secret: str | None = None
-    type: str = "webhook"
-
-
-def hook_id_for(spec: HookSpec) -> str:
-    """Stable per URL, so re-running on the same database reuses the hook."""
-    return "run-" + hashlib.sha256(spec.url.encode()).hexdigest()[:12]
-
-
-def ensure_run_alerts(
-    engine: Engine,
-    settings: Any,
-    hooks: Sequence[HookSpec],
-    query_ids: Sequence[str],
-    *,
-    open_after: int = 1,
-    close_after: int = 1,
-    resolve: Any = None,
-) -> list[str]:
-    """Register the run's hooks and one ``matched`` rule per query; returns the rule ids."""
-    store = AlertStore(engine)
-    existing = {h.id: h for h in store.hook_rows()}
-    ids = []
-    for spec in hooks:
-        hid = hook_id_for(spec)
-        store.add_hook(
-            spec.url,
-            type=spec.type,
-            name="feedwatch run",
-            secret=spec.secret,
-            allow_private=settings.allow_private,
-            hook_id=hid,
-            resolve=resolve,
-            replace=hid in existing,
-        )
-        ids.append(hid)
-    known_rules = {r["id"] for r in store.rules()}
-    rule_ids = []
-    for q in query_ids:
-        rid = f"run-{q}-{hashlib.sha256('|'.join(ids).encode()).hexdigest()[:8]}"
-        rule = Rule(
-            rid, q, Condition(), open_after=open_after, close_after=close_after, hooks=tuple(ids)
-        )
-        store.add_rule(rule, replace=rid in known_rules)
-        rule_ids.append(rid)
-    return rule_ids
-
-
-def start_embedded_alerts(
-    engine: Engine,
-    settings: Any,
-    hooks: Sequence[HookSpec],
-    query_ids: Sequence[str],
-    *,
-    open_after: int = 1,
-    close_after: int = 1,
-    **sender_kwargs: Any,
-) -> AlertService:
-    """For ``feedwatch run --hook``: register hooks and rules, skip answers stored before
-    now, start both loops. Call ``.drain(settings.wait_on_exit_s)`` then ``.stop()``."""
-    ensure_run_alerts(
-        engine,
-        settings,
-        hooks,
-        query_ids,
-        open_after=open_after,
-        close_after=close_after,
-        resolve=sender_kwargs.get("resolve"),
-    )
-    service = AlertService.from_settings(engine, settings, **sender_kwargs)
-    service.outbox.init_cursor("latest")
-    return service.start()
+    return start(*args, **kwargs)
 
 
 __all__ = [
     "AlertService",
     "DeliveryWorker",
     "Evaluator",
-    "HookRow",
-    "HookSpec",
-    "ensure_run_alerts",
     "run_forever",
     "start_embedded_alerts",
 ]

@@ -313,7 +313,6 @@ def run_embedded(
     args: Any, settings: Any, queries: Sequence[StandingQuery], *, json_out: TextIO | None
 ) -> tuple[PerceiverStats, dict[str, BaseException]]:
     """Build the store, models and run for ``feedwatch run``; returns stats and source errors."""
-    import sys
 
     from connectors import video
     from pipeline.models.clip_encoder import ClipEncoder
@@ -370,10 +369,13 @@ def run_embedded(
     with view:
         stats = run.run()
     new = store.count_answers() - before
-    print(
+    if not console.is_terminal:
+        console.line()
+    console.print(
         f"{stats.answers} answers on {stats.frames} frames; {new} new rows in "
         f"{store.engine.url.render_as_string()}; {stats.dead_letters} dead letters",
-        file=sys.stderr,
+        markup=False,
+        highlight=False,
     )
     store.close()
     return stats, run.errors

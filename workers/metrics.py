@@ -14,15 +14,11 @@ from prometheus_client import generate_latest as _generate_latest
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
-SEGMENTS = Counter(
-    "feedwatch_segments_total", "Video segments produced or consumed.", ["camera"]
-)
+SEGMENTS = Counter("feedwatch_segments_total", "Video segments produced or consumed.", ["camera"])
 FRAMES_ENCODED = Counter(
     "feedwatch_frames_encoded_total", "Frames passed through the CLIP image encoder.", ["camera"]
 )
-ANSWERS = Counter(
-    "feedwatch_answers_total", "Answers produced.", ["answerer", "matched"]
-)
+ANSWERS = Counter("feedwatch_answers_total", "Answers produced.", ["answerer", "matched"])
 ANSWERS_STORED = Counter(
     "feedwatch_answers_stored_total", "Answers written to the SQL store (new rows only)."
 )
@@ -36,7 +32,7 @@ ENCODE_LATENCY = Histogram(
 )
 ANSWER_LATENCY = Histogram(
     "feedwatch_answer_latency_seconds",
-    "Time from a window's end to its stored answer, per answerer.",
+    "Time the pipeline spent producing one answer (selection + answerer), per answerer.",
     ["answerer"],
     buckets=_LATENCY_BUCKETS,
 )
@@ -52,6 +48,12 @@ HTTP_LATENCY = Histogram(
 SSE_CLIENTS = Gauge("feedwatch_api_sse_clients", "Open live-answer streams.")
 CAMERA_UP = Gauge(
     "feedwatch_camera_connected", "1 while a camera stream is connected, else 0.", ["camera"]
+)
+
+HOOK_ATTEMPTS = Counter(
+    "feedwatch_hook_attempts_total",
+    "Alert delivery attempts by outcome (delivered, retry, dead).",
+    ["outcome"],
 )
 
 

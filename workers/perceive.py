@@ -123,11 +123,13 @@ class QueriesView:
         self,
         bootstrap: str,
         topic: str,
+        partitions: int,
         apply: QueryApply,
         on_bad: Callable[[Record, BaseException], None] = lambda r, e: None,
     ) -> None:
         self.bootstrap = bootstrap
         self.topic = topic
+        self.partitions = partitions
         self.apply = apply
         self.on_bad = on_bad
         self.ready = asyncio.Event()
@@ -145,8 +147,7 @@ class QueriesView:
         )
         await consumer.start()
         try:
-            parts = await self._partitions(consumer)
-            tps = [TopicPartition(self.topic, p) for p in parts]
+            tps = [TopicPartition(self.topic, p) for p in range(self.partitions)]
             consumer.assign(tps)
             await consumer.seek_to_beginning(*tps)
             ends = await consumer.end_offsets(tps)
@@ -160,15 +161,6 @@ class QueriesView:
                     self.ready.set()
         finally:
             await consumer.stop()
-
-    async def _partitions(self, consumer: Any) -> list[int]:
-        for _ in range(100):
-            parts = consumer.partitions_for_topic(self.topic)
-            if parts:
-                return sorted(parts)
-            await consumer.topics()  # refresh metadata
-            await asyncio.sleep(0.2)
-        raise ProduceError(f"topic {self.topic!r} has no partitions (was it created?)")
 
     def _apply(self, record: Record) -> None:
         try:
@@ -260,7 +252,7 @@ class WorkerApp:
                     log.exception("queries view failed; restarting")
                     await asyncio.sleep(1.0)
 
-        self.app.task(follow, name="queries-view")
+        self.app.task(follow)
 
     def add_perceive(self, handler: SegmentHandler, view: QueriesView | None) -> None:
         """The segments agent: one record at a time, acked after its answers are sent."""

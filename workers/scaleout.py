@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from connectors.kafka.admin import ensure_topics, topics_of
+from connectors.kafka.admin import TopicAdmin, ensure_topics, topics_of
 from connectors.kafka.deadletter import DeadLetters
 from connectors.kafka.history import PartitionHistory
 from connectors.kafka.producer import KafkaBusProducer
@@ -107,7 +107,12 @@ def _add_perceive(worker: WorkerApp, settings: Settings, deadletters: DeadLetter
             offset=record.offset,
         )
 
-    view = QueriesView(k.bootstrap, worker.topics.queries, core.on_query, bad_query)
+    admin = TopicAdmin.from_config(k)
+    try:
+        partitions = admin.partitions_of(worker.topics.queries)
+    finally:
+        admin.close()
+    view = QueriesView(k.bootstrap, worker.topics.queries, partitions, core.on_query, bad_query)
     worker.add_queries(view)
     worker.add_perceive(handler, view)
     worker.core = core  # type: ignore[attr-defined]

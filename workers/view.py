@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from rich.console import Console, Group
 from rich.live import Live
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -83,28 +84,29 @@ class LiveView:
 
     def _render(self) -> Group:
         table = Table(title="feedwatch: latest answers", expand=False)
-        for name in (
-            "question",
-            "camera",
-            "window",
-            "matched",
-            "score",
-            "answer",
-            "frames",
-            "tokens",
-            "ms",
-        ):
-            table.add_column(name, overflow="fold")
+        for name in ("question", "camera", "window", "answer", "score", "frames", "tokens", "ms"):
+            table.add_column(name, overflow="fold", min_width=12 if name == "question" else None)
         for a in sorted(self.latest.values(), key=lambda a: (a.question, a.camera)):
             table.add_row(
                 a.question,
                 a.camera,
-                f"{a.window_start:.1f}–{a.window_end:.1f}s",
-                MARK[a.matched],
+                f"{a.window_start:g}–{a.window_end:g}s",
+                _answer(a),
                 "" if a.score is None else f"{a.score:.3f}",
-                a.text[:80],
-                " ".join(f"{t:.1f}" for t in a.frames),
+                _frames(a.frames),
                 str(a.visual_tokens),
                 f"{a.latency_ms:.0f}",
             )
         return Group(table, self.progress)
+
+
+def _frames(times: tuple[float, ...]) -> str:
+    if len(times) <= 2:
+        return " ".join(f"{t:.1f}" for t in times)
+    return f"{len(times)}: {times[0]:.1f}…{times[-1]:.1f}"
+
+
+def _answer(a: Answer) -> str:
+    """The matched mark, plus the text when it says more than yes/no."""
+    extra = "" if a.text.lower() in ("yes", "no", "unknown", "") else f" {escape(a.text[:120])}"
+    return MARK[a.matched] + extra

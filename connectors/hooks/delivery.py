@@ -163,24 +163,41 @@ class Sender:
         )
 
     def _post(self, target: HookTarget, message: HookMessage, key: str, ts: int) -> int:
-        self._check(target)
-        body, headers = channel_for(target).render(message, key, ts)
+        address = self._check(target)
+        channel = channel_for(target)
+        body, headers = channel.render(message, key, ts)
+        url, extensions = pinned(target.url, address, headers)
         try:
-            response = self._client.post(target.url, content=body, headers=headers)
+            response = self._client.post(url, content=body, headers=headers, extensions=extensions)
         except httpx.TimeoutException as exc:
             raise DeliveryFailed(f"timeout: {type(exc).__name__}") from exc
         except httpx.HTTPError as exc:
-            raise DeliveryFailed(_scrub(f"{type(exc).__name__}: {exc}", target.url)) from exc
+            text = _scrub(_scrub(f"{type(exc).__name__}: {exc}", str(url)), target.url)
+            raise DeliveryFailed(text) from exc
         return _classify(response)
 
-    def _check(self, target: HookTarget) -> None:
+    def _check(self, target: HookTarget) -> str:
+        """The first checked address: the request connects to it and nothing else."""
         try:
-            check_target(target.url, allow_private=self._allow_private, resolve=self._resolve)
+            return check_target(
+                target.url, allow_private=self._allow_private, resolve=self._resolve
+            )[0]
         except UnsafeTargetError as exc:
             raise DeliveryFailed(str(exc), retryable=False) from exc
         except OSError as exc:
             host = redact_url(target.url)
             raise DeliveryFailed(f"cannot resolve {host}: {exc.strerror or exc}") from exc
+
+
+def pinned(url: str, address: str, headers: dict[str, str]) -> tuple[httpx.URL, dict[str, Any]]:
+    """``url`` aimed at the checked ``address`` (no second DNS lookup that could be
+    rebound to a private address); ``Host`` and TLS SNI/verification keep the name."""
+    parsed = httpx.URL(url)
+    host = parsed.host
+    name = f"[{host}]" if ":" in host else host
+    headers["Host"] = name if parsed.port is None else f"{name}:{parsed.port}"
+    extensions: dict[str, Any] = {"sni_hostname": host} if parsed.scheme == "https" else {}
+    return parsed.copy_with(host=address.split("%", 1)[0]), extensions
 
 
 def _classify(response: httpx.Response) -> int:

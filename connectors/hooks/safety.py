@@ -73,7 +73,8 @@ def check_target(
             raise UnsafeTargetError(
                 redact_url(url),
                 f"{host} resolves to {addr} ({reason}); "
-                "set FEEDWATCH_HOOKS_ALLOW_PRIVATE=1 to allow private targets",
+                "set FEEDWATCH_HOOKS_ALLOW_PRIVATE=1 (or --hook-allow-private) "
+                "to allow private targets",
             )
     return addresses
 

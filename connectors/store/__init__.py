@@ -8,10 +8,11 @@ supported; the schema comes from the Alembic migrations in ``migrations/``.
 
 from connectors.store.db import current_revision, head_revision, make_engine, parse_url, upgrade
 from connectors.store.repository import Store
-from connectors.store.sink import AnswerSink
+from connectors.store.sink import AnswerSink, MemoryAnswerSink
 
 __all__ = [
     "AnswerSink",
+    "MemoryAnswerSink",
     "Store",
     "current_revision",
     "head_revision",

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, and_, exists, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from connectors.hooks.base import HookMessage
@@ -31,20 +30,29 @@ from connectors.store.alerts_models import (
     DeliveryRow,
     DeliveryStatus,
     HookRow,
-    IncidentRow,
 )
 from connectors.store.alerts_repo import PolicyDefaults, policy_of, rule_of
+from connectors.store.alerts_rows import (
+    answer_of,
+    answers_after,
+    contiguous,
+    insert_for,
+    load_states,
+    message_of,
+    put_state,
+    rowcount,
+    save_incident,
+    track_key,
+)
 from connectors.store.models import AnswerRow, EvidenceRow
 from pipeline.alerts import (
     AlertEngine,
-    IncidentEvent,
     Notification,
     hook_state_from_dict,
     hook_state_to_dict,
     track_from_dict,
     track_to_dict,
 )
-from pipeline.types import Answer
 
 CURSOR = ("cursor", "evaluator")
 OPEN_STATES = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
@@ -112,7 +120,7 @@ class Outbox:
             cursor = s.get(AlertStateRow, CURSOR, with_for_update=True)
             assert cursor is not None
             last, version = int(cursor.data["answer_id"]), cursor.version
-            rows = _contiguous(_answers_after(s, last, limit), last, hold)
+            rows = contiguous(answers_after(s, last, limit), last, hold)
             if not rows:
                 return EvalResult(cursor=last)
             result = self._evaluate_rows(s, rows, evidence_url)
@@ -123,7 +131,7 @@ class Outbox:
                 .where(AlertStateRow.version == version)
                 .values(data={"answer_id": new_last}, version=version + 1, updated_at=time.time())
             )
-            if _rowcount(moved) != 1:
+            if rowcount(moved) != 1:
                 raise CursorConflict(f"cursor moved past {last} concurrently")
             return EvalResult(len(rows), result[0], result[1], new_last)
 
@@ -142,7 +150,7 @@ class Outbox:
         hooks = {h.id: h for h in s.scalars(select(HookRow)).all()}
         policies = {h.id: policy_of(h, self.defaults) for h in hooks.values()}
         track_keys = {
-            _tkey(rule.id, r.camera_id)
+            track_key(rule.id, r.camera_id)
             for rule in rules
             for r in rows
             if r.query_id == rule.query_id
@@ -150,21 +158,21 @@ class Outbox:
         hook_keys = {h for rule in rules for h in rule.hooks}
         tracks = {
             tuple(json.loads(k)): track_from_dict(d)
-            for k, d in _states(s, "track", track_keys).items()
+            for k, d in load_states(s, "track", track_keys).items()
         }
-        hstates = {k: hook_state_from_dict(d) for k, d in _states(s, "hook", hook_keys).items()}
+        hstates = {k: hook_state_from_dict(d) for k, d in load_states(s, "hook", hook_keys).items()}
         engine = AlertEngine(rules, policies, tracks, hstates)
         events = enqueued = 0
         for row in rows:
-            evs, notes = engine.feed(_answer(row))
+            evs, notes = engine.feed(answer_of(row))
             for ev in evs:
-                _save_incident(s, ev, row.id)
+                save_incident(s, ev, row.id)
             enqueued += sum(self._enqueue(s, n, row, hooks, evidence_url) for n in notes)
             events += len(evs)
         for (rule_id, cam), track in engine.tracks.items():
-            _put_state(s, "track", _tkey(rule_id, cam), track_to_dict(track))
+            put_state(s, "track", track_key(rule_id, cam), track_to_dict(track))
         for hook_id, hs in engine.hook_states.items():
-            _put_state(s, "hook", hook_id, hook_state_to_dict(hs))
+            put_state(s, "hook", hook_id, hook_state_to_dict(hs))
         return events, enqueued
 
     def _enqueue(
@@ -191,7 +199,7 @@ class Outbox:
             or 0
         )
         url = evidence_url(row.id, has_evidence > 0) if evidence_url else None
-        message = _message(note.event, row.id, url)
+        message = message_of(note.event, row.id, url)
         now = time.time()
         status = DeliveryStatus.SUPPRESSED if note.suppressed else DeliveryStatus.PENDING
         values = {
@@ -209,11 +217,11 @@ class Outbox:
             "last_error": note.suppressed,
         }
         stmt = (
-            _insert(s, DeliveryRow)
+            insert_for(s, DeliveryRow)
             .values(**values)
             .on_conflict_do_nothing(index_elements=["idempotency_key"])
         )
-        return int(_rowcount(s.execute(stmt)) > 0 and not note.suppressed)
+        return int(rowcount(s.execute(stmt)) > 0 and not note.suppressed)
 
     # -- delivery worker ---------------------------------------------------------------
     def claim(self, limit: int, lease_s: float, now: float | None = None) -> list[Claimed]:
@@ -231,7 +239,7 @@ class Outbox:
             got = [
                 i
                 for i in ids
-                if _rowcount(
+                if rowcount(
                     s.execute(
                         update(DeliveryRow)
                         .where(DeliveryRow.id == i, due)
@@ -288,7 +296,7 @@ class Outbox:
                 .where(DeliveryRow.lease_until == claimed.lease_until)
                 .values(**values)
             )
-            if _rowcount(moved) != 1:
+            if rowcount(moved) != 1:
                 return False
             outcome = {DeliveryStatus.PENDING: "retry"}.get(status, status.value)
             s.add(
@@ -354,124 +362,3 @@ def _due(now: float) -> Any:
         and_(DeliveryRow.status == DeliveryStatus.SENDING, DeliveryRow.lease_until < now),
     )
     return and_(ready, _in_order())
-
-
-def _rowcount(result: Any) -> int:
-    return int(getattr(result, "rowcount", 0) or 0)
-
-
-def _answers_after(s: Session, last: int, limit: int) -> list[AnswerRow]:
-    stmt = select(AnswerRow).where(AnswerRow.id > last).order_by(AnswerRow.id).limit(limit)
-    return list(s.scalars(stmt).all())
-
-
-def _contiguous(
-    rows: list[AnswerRow], last: int, hold: Callable[[int], bool] | None
-) -> list[AnswerRow]:
-    """The rows up to the first id gap that ``hold`` says to wait at."""
-    out: list[AnswerRow] = []
-    expected = last + 1
-    for row in rows:
-        if row.id != expected and hold is not None and hold(expected):
-            break
-        out.append(row)
-        expected = row.id + 1
-    return out
-
-
-def _tkey(rule_id: str, camera: str) -> str:
-    return json.dumps([rule_id, camera])
-
-
-def _states(s: Session, kind: str, keys: set[str]) -> dict[str, dict[str, Any]]:
-    if not keys:
-        return {}
-    stmt = select(AlertStateRow).where(
-        AlertStateRow.kind == kind, AlertStateRow.key.in_(sorted(keys))
-    )
-    return {r.key: r.data for r in s.scalars(stmt).all()}
-
-
-def _insert(s: Session, model: Any) -> Any:
-    dialect = s.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
-
-
-def _put_state(s: Session, kind: str, key: str, data: dict[str, Any]) -> None:
-    now = time.time()
-    stmt = _insert(s, AlertStateRow).values(
-        kind=kind, key=key, data=data, version=1, updated_at=now
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["kind", "key"],
-        set_={"data": stmt.excluded.data, "version": AlertStateRow.version + 1, "updated_at": now},
-    )
-    s.execute(stmt)
-
-
-def _save_incident(s: Session, event: IncidentEvent, answer_id: int) -> None:
-    inc = event.incident
-    values = {
-        "id": inc.id,
-        "rule_id": inc.rule_id,
-        "query_id": inc.query_id,
-        "camera_id": inc.camera,
-        "question": inc.question,
-        "state": inc.state.value,
-        "started_at": inc.started_at,
-        "opened_at": inc.opened_at,
-        "last_hit_at": inc.last_hit_at,
-        "closed_at": inc.closed_at,
-        "notified": list(inc.notified),
-        "open_answer_id": answer_id,
-        "updated_at": time.time(),
-    }
-    stmt = _insert(s, IncidentRow).values(**values)
-    keep = {"id", "open_answer_id", "started_at", "opened_at"}
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["id"],
-        set_={k: stmt.excluded[k] for k in values if k not in keep},
-    )
-    s.execute(stmt)
-
-
-def _message(event: IncidentEvent, answer_id: int, evidence_url: str | None) -> HookMessage:
-    inc, a = event.incident, event.answer
-    return HookMessage(
-        event=event.kind.value,
-        incident_id=inc.id,
-        incident_state=inc.state.value,
-        rule_id=inc.rule_id,
-        query_id=inc.query_id,
-        question=inc.question,
-        camera=inc.camera,
-        window_start=a.window_start,
-        window_end=a.window_end,
-        answer=a.text,
-        matched=a.matched,
-        score=a.score,
-        started_at=inc.started_at,
-        opened_at=inc.opened_at,
-        closed_at=inc.closed_at,
-        answer_id=answer_id,
-        evidence_url=evidence_url,
-    )
-
-
-def _answer(r: AnswerRow) -> Answer:
-    return Answer(
-        query_id=r.query_id,
-        question=r.question,
-        camera=r.camera_id,
-        window_start=r.window_start,
-        window_end=r.window_end,
-        evaluated_at=r.evaluated_at,
-        answerer=r.answerer,
-        text=r.text,
-        matched=r.matched,
-        score=r.score,
-        frames=tuple(r.frames or ()),
-        rois=(),
-        visual_tokens=r.visual_tokens,
-        latency_ms=r.latency_ms,
-    )

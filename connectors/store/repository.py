@@ -119,16 +119,20 @@ class Store:
     # -- answers -----------------------------------------------------------------
     def insert_answers(self, answers: Iterable[Answer]) -> int:
         """Insert answers and their evidence, skipping ones already stored; returns new rows."""
-        rows = [_answer_row(a) for a in answers]
-        evidence = [e for a in answers for e in _evidence_rows(a)]
-        answers_stmt = self._insert(AnswerRow.__table__).on_conflict_do_nothing(
-            index_elements=list(ANSWER_KEY)
+        batch = list(answers)
+        rows = [_answer_row(a) for a in batch]
+        evidence = [e for a in batch for e in _evidence_rows(a)]
+        answers_stmt = (
+            self._insert(AnswerRow.__table__)
+            .on_conflict_do_nothing(index_elements=list(ANSWER_KEY))
+            .returning(AnswerRow.__table__.c.id)
         )
         ev_key = [*ANSWER_KEY, "idx"]
         ev_stmt = self._insert(EvidenceRow.__table__).on_conflict_do_nothing(index_elements=ev_key)
 
         def work(conn: Any) -> int:
-            inserted = sum(max(conn.execute(answers_stmt.values(**r)).rowcount, 0) for r in rows)
+            # RETURNING yields a row only for an answer that was really inserted
+            inserted = sum(len(conn.execute(answers_stmt.values(**r)).all()) for r in rows)
             for e in evidence:
                 conn.execute(ev_stmt.values(**e))
             return int(inserted)

@@ -53,3 +53,29 @@ class AnswerSink:
 def _is_transient(exc: StoreError) -> bool:
     text = str(exc).lower()
     return any(s in text for s in ("database is locked", "operationalerror", "connection"))
+
+
+class MemoryAnswerSink:
+    """The in-memory double of :class:`AnswerSink`: same add/flush and idempotency."""
+
+    def __init__(self, max_pending: int = 1000, retry_after: float = 1.0) -> None:
+        self.max_pending = max_pending
+        self.retry_after = retry_after
+        self.rows: dict[tuple[str, str, float], Answer] = {}
+        self._pending: list[Answer] = []
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def add(self, answer: Answer) -> None:
+        if len(self._pending) >= self.max_pending:
+            raise BackpressureError(self.retry_after, f"{self.max_pending} answers waiting")
+        self._pending.append(answer)
+
+    def flush(self) -> int:
+        before = len(self.rows)
+        for a in self._pending:
+            self.rows.setdefault((a.query_id, a.camera, a.window_end), a)
+        self._pending.clear()
+        return len(self.rows) - before

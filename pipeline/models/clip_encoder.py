@@ -8,6 +8,7 @@ Model specs (``ClipEncoder.from_spec``):
 * ``ViT-B-32@/path/to/checkpoint.pt`` — an architecture plus a checkpoint file
   (``ARCH:/path`` also works when the path is an existing file);
 * ``local-dir:PATH`` — an open_clip hub-style folder (open_clip_config.json + weights);
+* ``hf-hub:ORG/REPO`` — such a folder already in the local Hugging Face cache;
 * ``shapes-demo`` — the bundled tiny CLIP trained on synthetic scenes.
 
 Frames are **squashed** to the model's input size (no centre crop, no letterbox):
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 
 SHAPES_DEMO = "shapes-demo"
 LOCAL_DIR = "local-dir:"
+HF_HUB = "hf-hub:"
 TEXT_CACHE_SIZE = 4096
 CHARS_PER_TOKEN_CAP = 16  # text beyond context·16 characters cannot reach the model
 
@@ -189,6 +191,8 @@ def _load(spec: str) -> tuple[Any, Any, dict[str, Any]]:
         raise ConfigError("clip", spec, "a model spec such as 'shapes-demo' or 'ViT-B-32'")
     if spec == SHAPES_DEMO:
         return _load_local_dir(shapes_demo_dir())
+    if spec.startswith(HF_HUB):
+        return _load_local_dir(_cached_hub_dir(spec[len(HF_HUB) :]))
     if spec.startswith(LOCAL_DIR):
         return _load_local_dir(Path(spec[len(LOCAL_DIR) :]).expanduser())
     if "@" in spec:
@@ -258,14 +262,26 @@ def _cached_weights(cfg: dict[str, Any]) -> Path | None:
 def _cached_hub_file(repo: str, filename: str) -> Path | None:
     from huggingface_hub import try_to_load_from_cache
 
-    names = ["open_clip_model.safetensors", "open_clip_pytorch_model.bin"]
-    if filename:
-        names = [str(Path(filename).with_suffix(".safetensors")), filename]
+    names = (
+        [filename] if filename else ["open_clip_model.safetensors", "open_clip_pytorch_model.bin"]
+    )
+    if filename.endswith((".bin", ".pth")):
+        names.insert(0, str(Path(filename).with_suffix(".safetensors")))
     for name in names:
         found = try_to_load_from_cache(repo_id=repo, filename=name)
         if isinstance(found, str) and Path(found).is_file():
             return Path(found)
     return None
+
+
+def _cached_hub_dir(repo: str) -> Path:
+    """The cached snapshot folder of an open_clip hub repo; never downloads."""
+    config = _cached_hub_file(repo, "open_clip_config.json")
+    if config is None:
+        raise ModelLoadError(
+            f"hf-hub:{repo} is not in the local hub cache and downloads are disabled"
+        )
+    return config.parent
 
 
 def _check_arch(arch: str) -> None:

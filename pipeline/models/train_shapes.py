@@ -188,7 +188,7 @@ def train(out: Path, *, steps: int, minutes: float, batch: int, lr: float, seed:
     tok = tokenizer()
     params = [*model.parameters(), *heads.parameters()]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.05)
-    rng, start, log = random.Random(seed), time.monotonic(), []
+    rng, start, cpu0, log = random.Random(seed), time.monotonic(), time.process_time(), []
     step, progress, capped = 0, 0.0, False
     for step in range(steps):
         progress = progress_at(step, steps, time.monotonic() - start, minutes * 60)
@@ -205,13 +205,15 @@ def train(out: Path, *, steps: int, minutes: float, batch: int, lr: float, seed:
         if step % 25 == 0 or step == steps - 1:
             elapsed = round(time.monotonic() - start, 1)
             log.append({"step": step, "loss": round(loss.item(), 4), "s": elapsed,
+                        "cpu_s": round(time.process_time() - cpu0, 1),
                         "lr": round(lr_at(step, progress, lr), 6)})
             print(json.dumps(log[-1]), flush=True)
     model.eval()
     done = step + 1 if progress < 1.0 else step
     save(model, out, {"steps": done, "planned_steps": steps, "time_capped": capped,
                       "seed": seed, "batch": batch, "lr": lr, "minutes_cap": minutes,
-                      "seconds": round(time.monotonic() - start, 1), "log": log})
+                      "seconds": round(time.monotonic() - start, 1),
+                      "cpu_seconds": round(time.process_time() - cpu0, 1), "log": log})
     return model
 
 
@@ -267,9 +269,9 @@ def _peak_inside(sim: torch.Tensor, o: ObjectTruth) -> bool:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--steps", type=int, default=1650)
+    ap.add_argument("--steps", type=int, default=700)
     ap.add_argument("--minutes", type=float, default=14.0, help="wall-time cap")
-    ap.add_argument("--batch", type=int, default=256)
+    ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)

@@ -23,8 +23,14 @@ from workers.api import serve_in_thread
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACT = Path(__file__).resolve().parents[2] / "artifacts" / "dashboard.png"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 T0 = 1_764_000_000.0
 BOX = (0.45, 0.35, 0.85, 0.9)
@@ -50,10 +56,21 @@ def keyframe(shift: int, size: tuple[int, int] = (224, 160)) -> bytes:
 def stored_answer(query_id: str, question: str, end: float, matched: bool, text: str) -> Answer:
     frames = (end - 3.0, end - 1.5, end - 0.5)
     return Answer(
-        query_id=query_id, question=question, camera="dock", window_start=end - 4.0, window_end=end,
-        evaluated_at=end + 0.2, answerer="clip", text=text, matched=matched,
-        score=0.34 if matched else 0.11, frames=frames, rois=(BOX,) * 3, visual_tokens=513,
-        latency_ms=18.0, model_ids={"clip": "shapes-demo"},
+        query_id=query_id,
+        question=question,
+        camera="dock",
+        window_start=end - 4.0,
+        window_end=end,
+        evaluated_at=end + 0.2,
+        answerer="clip",
+        text=text,
+        matched=matched,
+        score=0.34 if matched else 0.11,
+        frames=frames,
+        rois=(BOX,) * 3,
+        visual_tokens=513,
+        latency_ms=18.0,
+        model_ids={"clip": "shapes-demo"},
         evidence=tuple(Evidence(t=t, jpeg=keyframe(i * 12), box=BOX) for i, t in enumerate(frames)),
     )
 
@@ -87,15 +104,25 @@ def _seed(h: ApiHarness) -> str:
     h.registry.saw_segment("dock", T0 + 40)
     h.registry.set_status("gate", "stalled", T0, "no packet for 10 s")
     qid = h.create("is a red circle on the floor?", cameras=["dock"], every=2, window=4)["id"]
-    h.store.insert_answers([
-        stored_answer(qid, "is a red circle on the floor?", T0 + 4 + 2 * i, i % 3 == 1, "match" if i % 3 == 1 else "no match")
-        for i in range(8)
-    ])
+    h.store.insert_answers(
+        [
+            stored_answer(
+                qid,
+                "is a red circle on the floor?",
+                T0 + 4 + 2 * i,
+                i % 3 == 1,
+                "match" if i % 3 == 1 else "no match",
+            )
+            for i in range(8)
+        ]
+    )
     h.create("<img src=x onerror=window.__xss=1>", cameras=["*"])
     return qid
 
 
-def test_dashboard_live_answers_subscribe_and_unsubscribe(served: tuple[ApiHarness, str], page: object) -> None:
+def test_dashboard_live_answers_subscribe_and_unsubscribe(
+    served: tuple[ApiHarness, str], page: object
+) -> None:
     h, url = served
     qid = _seed(h)
     pg = page  # playwright Page
@@ -113,7 +140,13 @@ def test_dashboard_live_answers_subscribe_and_unsubscribe(served: tuple[ApiHarne
     assert pg.evaluate("window.__xss") is None
 
     # a newly stored answer appears without reload, with its keyframes and RoI boxes
-    h.store.insert_answers([stored_answer(qid, "is a red circle on the floor?", T0 + 40, True, "a red circle is on the floor")])
+    h.store.insert_answers(
+        [
+            stored_answer(
+                qid, "is a red circle on the floor?", T0 + 40, True, "a red circle is on the floor"
+            )
+        ]
+    )
     h.notifier.notify()
     card.locator(".answer-text", has_text="a red circle is on the floor").wait_for(timeout=10_000)
     assert card.locator(".badge").inner_text() == "match"
@@ -141,8 +174,16 @@ def test_dashboard_live_answers_subscribe_and_unsubscribe(served: tuple[ApiHarne
     pg.fill("#subscribe input[name=window]", "6")
     pg.click("#subscribe button[type=submit]")
     pg.locator("article.card .question", has_text="is the gate open?").wait_for(timeout=10_000)
-    created = [q for q in h.call("GET", "/api/queries", READ).json() if q["question"] == "is the gate open?"]
-    assert len(created) == 1 and (created[0]["cameras"], created[0]["every"], created[0]["window"]) == (["gate"], 2, 6)
+    created = [
+        q
+        for q in h.call("GET", "/api/queries", READ).json()
+        if q["question"] == "is the gate open?"
+    ]
+    assert len(created) == 1 and (
+        created[0]["cameras"],
+        created[0]["every"],
+        created[0]["window"],
+    ) == (["gate"], 2, 6)
 
     ARTIFACT.parent.mkdir(parents=True, exist_ok=True)
     pg.screenshot(path=str(ARTIFACT), full_page=True)
@@ -151,7 +192,9 @@ def test_dashboard_live_answers_subscribe_and_unsubscribe(served: tuple[ApiHarne
     pg.fill("#subscribe input[name=question]", "too short a window")
     pg.fill("#subscribe input[name=window]", "1")
     pg.click("#subscribe button[type=submit]")
-    pg.locator("#subscribe-error", has_text="window: window (1 s) must be ≥ every (2 s)").wait_for(timeout=10_000)
+    pg.locator("#subscribe-error", has_text="window: window (1 s) must be ≥ every (2 s)").wait_for(
+        timeout=10_000
+    )
 
     xss_card = pg.locator("article.card", has_text="<img src=x")
     xss_card.locator(".unsubscribe").click()

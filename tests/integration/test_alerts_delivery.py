@@ -161,7 +161,7 @@ def test_killed_worker_resumes_and_sends_nothing_twice(tmp_path: Path, receiver:
     alerts = AlertStore(store.engine)
     phase = {"n": 1}
     receiver.script = lambda key, n: ("hang", 15.0) if phase["n"] == 1 else ("ok",)
-    env = {"FEEDWATCH_HOOKS_ALLOW_PRIVATE": "1", "FEEDWATCH_HOOKS_TIMEOUT_S": "30",
+    env = {"FEEDWATCH_HOOKS_ALLOW_PRIVATE": "1", "FEEDWATCH_HOOKS_TIMEOUT_S": "2.5",
            "FEEDWATCH_HOOKS_LEASE_S": "3", "FEEDWATCH_HOOKS_POLL_S": "0.05",
            "FEEDWATCH_HOOKS_BACKOFF_BASE_S": "0.2", "FEEDWATCH_HOOKS_RATE_CAP": "0"}
     log = tmp_path / "alerts.log"

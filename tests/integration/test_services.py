@@ -118,8 +118,9 @@ def test_postgres_row_round_trip(fresh_postgres_url: str) -> None:
     assert "PostgreSQL" in server
 
 
-def test_postgres_restarts_with_its_data(postgres_service: PostgresService,
-                                         postgres_url: str) -> None:
+@pytest.mark.parametrize("graceful", [True, False], ids=["fast-shutdown", "killed"])
+def test_postgres_restarts_with_its_data(postgres_service: PostgresService, postgres_url: str,
+                                         graceful: bool) -> None:
     if postgres_service.external:
         pytest.skip("FEEDWATCH_TEST_DATABASE_URL database cannot be restarted by tests")
     table = f"t_{uuid.uuid4().hex[:8]}"
@@ -128,7 +129,7 @@ def test_postgres_restarts_with_its_data(postgres_service: PostgresService,
         conn.execute(sa.text(f"create table {table} (v text)"))
         conn.execute(sa.text(f"insert into {table} values ('kept')"))
 
-    postgres_service.stop()
+    postgres_service.stop(graceful=graceful)
     with pytest.raises(sa.exc.OperationalError):
         with engine.connect() as conn:
             conn.execute(sa.text("select 1"))

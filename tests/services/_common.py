@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+PR_SET_PDEATHSIG = 1
 
 
 class ServiceError(RuntimeError):
@@ -67,10 +71,22 @@ def wait_until(
     raise ServiceError(f"{what} not ready after {timeout:.0f}s:\n{log_tail(log)}")
 
 
+def _die_with_parent() -> None:
+    """In the child: get SIGKILL when the spawning thread dies (Linux), so a killed
+    test run leaves no broker or camera behind on a shared machine."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 def spawn(
     args: list[str], log: Path, cwd: Path | None = None, **kwargs: object
 ) -> subprocess.Popen[bytes]:
-    """Start ``args`` in its own process group with stdout+stderr appended to ``log``."""
+    """Start ``args`` in its own process group with stdout+stderr appended to ``log``.
+
+    The child dies with the thread that spawned it: start services from a thread
+    that outlives them (pytest's main thread does).
+    """
     with open(log, "ab") as out:
         return subprocess.Popen(  # type: ignore[call-overload,no-any-return]
             args,
@@ -79,15 +95,18 @@ def spawn(
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=_die_with_parent,
             **kwargs,
         )
 
 
-def stop_process(proc: subprocess.Popen[bytes] | None, grace: float = 20.0) -> None:
-    """SIGTERM the process group, then SIGKILL it if it does not exit within ``grace``."""
+def stop_process(
+    proc: subprocess.Popen[bytes] | None, grace: float = 20.0, sig: signal.Signals = signal.SIGTERM
+) -> None:
+    """Signal the process group (``sig``), then SIGKILL it if it outlives ``grace``."""
     if proc is None or proc.poll() is not None:
         return
-    _signal_group(proc, signal.SIGTERM)
+    _signal_group(proc, sig)
     try:
         proc.wait(timeout=grace)
     except subprocess.TimeoutExpired:

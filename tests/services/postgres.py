@@ -1,10 +1,11 @@
 """PostgreSQL from Debian's package for integration tests.
 
-``initdb`` in a temp dir, ``pg_ctl`` on 127.0.0.1 with a free port (trust auth,
-socket in the temp dir), database ``feedwatch`` created. PostgreSQL refuses to run
-as root, so as root the server runs as the system user ``feedwatch-pg`` (created
-when missing). :meth:`PostgresService.stop` / :meth:`PostgresService.start` keep
-port and data. ``FEEDWATCH_TEST_DATABASE_URL`` uses an existing database instead.
+``initdb`` in a temp dir, ``postgres`` on 127.0.0.1 with a free port (trust auth,
+socket in the temp dir, dies with the test run), database ``feedwatch`` created.
+PostgreSQL refuses to run as root, so as root the server runs as the system user
+``feedwatch-pg`` (created when missing). :meth:`PostgresService.stop` /
+:meth:`PostgresService.start` keep port and data. ``FEEDWATCH_TEST_DATABASE_URL``
+uses an existing database instead.
 
 By hand: ``python -m tests.services.postgres`` (prints the URL, runs until Ctrl-C).
 """
@@ -15,6 +16,7 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -27,6 +29,8 @@ from tests.services._common import (
     log_tail,
     port_open,
     run_checked,
+    spawn,
+    stop_process,
     wait_until,
 )
 
@@ -71,6 +75,7 @@ class PostgresService:
             workdir = Path(temp)
         self.workdir = Path(workdir)
         self.port = 0
+        self.proc: subprocess.Popen[bytes] | None = None
         self.startup_seconds = 0.0
         self._user = None if external_url else _service_user()
 
@@ -102,35 +107,37 @@ class PostgresService:
     def running(self) -> bool:
         if self.external:
             return True
-        done = self._run_pg(["pg_ctl", "-D", str(self.data_dir), "status"], check=False)
-        return done.returncode == 0
+        return self.proc is not None and self.proc.poll() is None
 
     def start(self, timeout: float = 60) -> PostgresService:
         """initdb on first use, start the server, create the database, wait for it."""
         began = time.monotonic()
-        if self.external:
+        if self.external or self.running:
             return self
         if not (self.data_dir / "PG_VERSION").exists():
             self._initdb()
+        self.port = self.port or free_port()
+        self.proc = spawn([pg_bin("postgres"), "-D", str(self.data_dir), "-p", str(self.port)],
+                          self.log_path, cwd=self.workdir, **self._as_service_user())
         try:
-            if not self.running:
-                self.port = self.port or free_port()
-                self._pg_ctl_start(timeout)
-            wait_until(lambda: port_open(self.port), timeout, "PostgreSQL", log=self.log_path)
+            wait_until(self._accepts, timeout, "PostgreSQL", self.proc, self.log_path)
             self._create_database()
         except BaseException:
-            self._stop_now()
+            self.stop()
             raise
         self.startup_seconds = time.monotonic() - began
         return self
 
-    def stop(self) -> None:
-        """Fast shutdown (sessions are disconnected); data and port are kept."""
+    def stop(self, graceful: bool = True) -> None:
+        """Stop the server; data and port are kept.
+
+        ``graceful``: fast shutdown (SIGINT: sessions are disconnected, a checkpoint is
+        written); otherwise SIGKILL, like a crash (recovery runs at the next start).
+        """
         if self.external:
             raise ServiceError("cannot stop the external database")
-        if self.data_dir.exists() and self.running:
-            self._run_pg(["pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "-t", "60",
-                          "stop"])
+        stop_process(self.proc, grace=30, sig=signal.SIGINT if graceful else signal.SIGKILL)
+        self.proc = None
 
     def restart(self, timeout: float = 60) -> PostgresService:
         """Stop and start again on the same port and data directory."""
@@ -138,17 +145,12 @@ class PostgresService:
         return self.start(timeout)
 
     def close(self) -> None:
-        """Stop (immediate) and remove the working directory this object created."""
+        """Stop and remove the working directory this object created."""
         if self.external:
             return
-        self._stop_now()
+        self.stop()
         if self._own_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
-
-    def _stop_now(self) -> None:
-        if self.data_dir.exists() and self.running:
-            self._run_pg(["pg_ctl", "-D", str(self.data_dir), "-m", "immediate", "-w", "stop"],
-                         check=False)
 
     def log_tail(self, lines: int = 60) -> str:
         return log_tail(self.log_path, lines)
@@ -156,48 +158,50 @@ class PostgresService:
     def _initdb(self) -> None:
         if self._user is not None:
             os.chown(self.workdir, self._user.pw_uid, self._user.pw_gid)
-        self._run_pg(["initdb", "-D", str(self.data_dir), "-U", SUPERUSER, "-A", "trust",
-                      "-E", "UTF8", "--locale=C", "--no-sync"])
+        run_checked([pg_bin("initdb"), "-D", str(self.data_dir), "-U", SUPERUSER, "-A", "trust",
+                     "-E", "UTF8", "--locale=C", "--no-sync"], "initdb", cwd=self.workdir,
+                    **self._as_service_user())
         conf = "\n".join([
             "listen_addresses = '127.0.0.1'",
             f"unix_socket_directories = '{self.workdir}'",
-            "fsync = off", "synchronous_commit = off", "full_page_writes = off",
+            # No fsync: fast, and a killed server (a process crash) still loses nothing
+            # committed; synchronous_commit stays on for that reason.
+            "fsync = off", "full_page_writes = off",
             "max_connections = 200", "shared_buffers = 64MB", "log_timezone = 'UTC'",
             "timezone = 'UTC'",
         ])
         with open(self.data_dir / "postgresql.conf", "a") as handle:
             handle.write("\n# feedwatch tests\n" + conf + "\n")
 
-    def _pg_ctl_start(self, timeout: float) -> None:
+    def _accepts(self) -> bool:
+        import psycopg
+
+        if not port_open(self.port):
+            return False
         try:
-            self._run_pg(["pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_path), "-w",
-                          "-t", str(int(timeout)), "-o", f"-p {self.port}", "start"])
-        except ServiceError as exc:
-            raise ServiceError(f"{exc}\n--- postgres.log ---\n{self.log_tail()}") from exc
+            psycopg.connect(self._dsn("postgres"), connect_timeout=5).close()
+            return True
+        except psycopg.OperationalError:
+            return False
+
+    def _dsn(self, dbname: str) -> str:
+        return f"host=127.0.0.1 port={self.port} user={SUPERUSER} dbname={dbname}"
 
     def _create_database(self) -> None:
         import psycopg
 
-        dsn = f"host=127.0.0.1 port={self.port} user={SUPERUSER} dbname=postgres"
-        with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as conn:
+        with psycopg.connect(self._dsn("postgres"), autocommit=True, connect_timeout=10) as conn:
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
                                   (DATABASE,)).fetchone()
             if not exists:
                 conn.execute(f'CREATE DATABASE "{DATABASE}"')
 
-    def _run_pg(self, args: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
-        """Run a PostgreSQL tool as the service user (as root) or as ourselves."""
-        cmd = [pg_bin(args[0]), *args[1:]]
-        kwargs: dict[str, object] = {}
-        if self._user is not None:
-            kwargs = {"user": self._user.pw_uid, "group": self._user.pw_gid, "extra_groups": [],
-                      "env": {**os.environ, "HOME": str(self.workdir)}}
-        if check:
-            run_checked(cmd, " ".join(args[:1] + args[-1:]), timeout=120, cwd=self.workdir,
-                        **kwargs)
-            return subprocess.CompletedProcess(cmd, 0, "", "")
-        return subprocess.run(cmd, capture_output=True, text=True, check=False,  # type: ignore[call-overload,no-any-return]
-                              cwd=self.workdir, timeout=120, **kwargs)
+    def _as_service_user(self) -> dict[str, object]:
+        """Popen arguments that run a PostgreSQL program as the service user (as root)."""
+        if self._user is None:
+            return {}
+        return {"user": self._user.pw_uid, "group": self._user.pw_gid, "extra_groups": [],
+                "env": {**os.environ, "HOME": str(self.workdir)}}
 
     def __enter__(self) -> PostgresService:
         return self.start()

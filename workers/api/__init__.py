@@ -29,16 +29,26 @@ class ServerThread:
         return f"http://{self.host}:{self.port}"
 
     def stop(self, timeout: float = 10.0) -> None:
+        state = getattr(self.server.config.app, "state", None)
+        if state is not None and hasattr(state, "fw"):
+            state.fw.close_streams()
         self.server.should_exit = True
         self.thread.join(timeout)
 
 
-def serve_in_thread(app: Any, host: str = "127.0.0.1", port: int = 0, *, start_timeout: float = 15.0) -> ServerThread:
+def serve_in_thread(
+    app: Any, host: str = "127.0.0.1", port: int = 0, *, start_timeout: float = 15.0
+) -> ServerThread:
     """Serve ``app`` on ``host:port`` (0 = any free port) from a daemon thread."""
     import uvicorn  # noqa: PLC0415 - keep `import workers.api` light
 
     config = uvicorn.Config(
-        app, host=host, port=port, log_level="warning", lifespan="on", access_log=False,
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        access_log=False,
         timeout_graceful_shutdown=2,  # open live streams must not hold a shutdown
     )
     server = uvicorn.Server(config)

@@ -20,7 +20,7 @@ from connectors.bus.base import Bus, Topics
 from connectors.store import Store
 from pipeline import __version__
 from pipeline.errors import StoreError
-from workers.api import routes_answers, routes_cameras, routes_ops, routes_queries
+from workers.api import routes_alerts, routes_answers, routes_cameras, routes_ops, routes_queries
 from workers.api.auth import TokenAuth
 from workers.api.context import ApiContext
 from workers.api.data import ApiData
@@ -76,7 +76,11 @@ def _queries_topic(settings: Settings, bus: Bus | None) -> str:
 
         return topics_of(cfg).queries
     k = settings.kafka
-    return k.topic_prefix + getattr(k, "queries_topic", "queries") if k.topic_prefix else Topics().queries
+    return (
+        k.topic_prefix + getattr(k, "queries_topic", "queries")
+        if k.topic_prefix
+        else Topics().queries
+    )
 
 
 def _add_page(app: FastAPI) -> None:
@@ -98,6 +102,7 @@ def create_app(
     *,
     registry: CameraStatusRegistry | None = None,
     notifier: AnswerNotifier | None = None,
+    queries_topic: str | None = None,
 ) -> FastAPI:
     """The API and dashboard over ``store``; queries are also published on ``bus``."""
     auth = TokenAuth.from_secrets(settings.api.read_tokens, settings.api.write_tokens)
@@ -105,17 +110,23 @@ def create_app(
     app = FastAPI(title="feedwatch", version=__version__, description=DESCRIPTION)
     app.state.auth = auth
     app.state.fw = ApiContext(
-        settings=settings.api, data=ApiData(store), bus=bus,
-        publisher=QueryPublisher(bus, _queries_topic(settings, bus)),
-        registry=registry or CameraStatusRegistry(), notifier=notifier or AnswerNotifier(), auth=auth,
+        settings=settings.api,
+        data=ApiData(store),
+        bus=bus,
+        publisher=QueryPublisher(bus, queries_topic or _queries_topic(settings, bus)),
+        registry=registry or CameraStatusRegistry(),
+        notifier=notifier or AnswerNotifier(),
+        auth=auth,
     )
-    for module in (routes_ops, routes_cameras, routes_queries, routes_answers):
+    app.state.hooks_settings = settings.hooks
+    for module in (routes_ops, routes_cameras, routes_queries, routes_answers, routes_alerts):
         app.include_router(module.router)
     app.add_exception_handler(StoreError, _store_unavailable)
     _add_page(app)
     if settings.api.cors_origins:
         app.add_middleware(
-            CORSMiddleware, allow_origins=list(settings.api.cors_origins),
+            CORSMiddleware,
+            allow_origins=list(settings.api.cors_origins),
             allow_methods=["GET", "POST", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
         )

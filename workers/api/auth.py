@@ -76,16 +76,23 @@ def _unauthorized(scope: Scope, token: str | None, granted: frozenset[Scope]) ->
     if not token:
         reason = "a bearer token is required"
     elif granted:
-        reason, challenge = f"this token lacks the {scope.value} scope", challenge + ', error="insufficient_scope"'
+        reason, challenge = (
+            f"this token lacks the {scope.value} scope",
+            challenge + ', error="insufficient_scope"',
+        )
     else:
         reason, challenge = "invalid token", challenge + ', error="invalid_token"'
-    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=reason, headers={"WWW-Authenticate": challenge})
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED, detail=reason, headers={"WWW-Authenticate": challenge}
+    )
 
 
 def require(scope: Scope) -> Callable[..., None]:
     """A route dependency that lets the request through only with ``scope``."""
 
-    def check(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
+    def check(
+        request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)
+    ) -> None:
         auth: TokenAuth = request.app.state.auth
         token = creds.credentials if creds else None
         granted = auth.scopes(token)

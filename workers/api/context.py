@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 from fastapi import Request
 
@@ -23,6 +24,12 @@ class ApiContext:
     registry: CameraStatusRegistry
     notifier: AnswerNotifier
     auth: TokenAuth
+    closing: threading.Event = field(default_factory=threading.Event)
+
+    def close_streams(self) -> None:
+        """End every live stream (before a server shutdown, which would otherwise wait)."""
+        self.closing.set()
+        self.notifier.notify()
 
 
 def context(request: Request) -> ApiContext:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select, text
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -76,14 +76,18 @@ def decode_cursor(cursor: str) -> tuple[float, int]:
 
 
 def _filtered(stmt: Select[Any], f: AnswerFilter) -> Select[Any]:
-    conditions = [
-        (f.query_id is not None, lambda: AnswerRow.query_id == f.query_id),
-        (f.camera is not None, lambda: AnswerRow.camera_id == f.camera),
-        (f.since is not None, lambda: AnswerRow.window_end >= f.since),
-        (f.until is not None, lambda: AnswerRow.window_end <= f.until),
-        (f.matched is not None, lambda: AnswerRow.matched.is_(f.matched)),
-    ]
-    return stmt.where(*(make() for wanted, make in conditions if wanted))
+    conditions: list[ColumnElement[bool]] = []
+    if f.query_id is not None:
+        conditions.append(AnswerRow.query_id == f.query_id)
+    if f.camera is not None:
+        conditions.append(AnswerRow.camera_id == f.camera)
+    if f.since is not None:
+        conditions.append(AnswerRow.window_end >= f.since)
+    if f.until is not None:
+        conditions.append(AnswerRow.window_end <= f.until)
+    if f.matched is not None:
+        conditions.append(AnswerRow.matched.is_(f.matched))
+    return stmt.where(*conditions)
 
 
 class ApiData:
@@ -102,32 +106,39 @@ class ApiData:
         except SQLAlchemyError as exc:
             raise StoreError(f"store read failed: {exc.__class__.__name__}") from exc
 
-    def _rows(self, stmt: Select[Any]) -> list[Any]:
+    def _rows(self, stmt: Select[Any] | Any) -> list[Any]:
         try:
             with self.store.engine.connect() as conn:
                 return list(conn.execute(stmt))
         except SQLAlchemyError as exc:
             raise StoreError(f"store read failed: {exc.__class__.__name__}") from exc
 
-    def ping(self) -> None:
+    def ping(self) -> str:
         """Raise unless the database answers a trivial query."""
         try:
             with self.store.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
         except SQLAlchemyError as exc:
             raise StoreError(f"database unreachable: {exc.__class__.__name__}") from exc
+        return f"{self.store.engine.dialect.name} answers"
 
     # -- cameras -------------------------------------------------------------
     def cameras(self) -> dict[str, str]:
         return dict(self.store.cameras())
 
     def last_answer_times(self) -> dict[str, float]:
-        stmt = select(AnswerRow.camera_id, func.max(AnswerRow.window_end)).group_by(AnswerRow.camera_id)
+        stmt = select(AnswerRow.camera_id, func.max(AnswerRow.window_end)).group_by(
+            AnswerRow.camera_id
+        )
         return {camera: float(t) for camera, t in self._rows(stmt)}
 
     # -- queries -------------------------------------------------------------
     def queries(self) -> list[StoredQuery]:
-        stmt = select(QueryRow).where(QueryRow.deleted.is_(False)).order_by(QueryRow.created_at, QueryRow.id)
+        stmt = (
+            select(QueryRow)
+            .where(QueryRow.deleted.is_(False))
+            .order_by(QueryRow.created_at, QueryRow.id)
+        )
         return [_stored_query(r) for r in self._scalars(stmt)]
 
     def query(self, query_id: str) -> StoredQuery | None:
@@ -146,13 +157,18 @@ class ApiData:
         self.store.delete_query(query_id)
 
     # -- answers -------------------------------------------------------------
-    def answers_page(self, f: AnswerFilter, limit: int, cursor: str | None) -> tuple[list[StoredAnswer], str | None]:
+    def answers_page(
+        self, f: AnswerFilter, limit: int, cursor: str | None
+    ) -> tuple[list[StoredAnswer], str | None]:
         """Newest window first, keyset-paginated on (window_end, id): stable under inserts."""
         stmt = _filtered(select(AnswerRow), f)
         if cursor:
             end, last_id = decode_cursor(cursor)
             stmt = stmt.where(
-                or_(AnswerRow.window_end < end, and_(AnswerRow.window_end == end, AnswerRow.id < last_id))
+                or_(
+                    AnswerRow.window_end < end,
+                    and_(AnswerRow.window_end == end, AnswerRow.id < last_id),
+                )
             )
         stmt = stmt.order_by(AnswerRow.window_end.desc(), AnswerRow.id.desc()).limit(limit + 1)
         rows = self._scalars(stmt)
@@ -161,10 +177,17 @@ class ApiData:
         next_cursor = encode_cursor(rows[-1].window_end, rows[-1].id) if more and rows else None
         return self._with_evidence(rows), next_cursor
 
-    def answers_after(self, f: AnswerFilter, after_id: int, limit: int = 100) -> list[StoredAnswer]:
-        """Answers stored after ``after_id``, in insertion order (the live stream)."""
-        stmt = _filtered(select(AnswerRow), f).where(AnswerRow.id > after_id)
-        return self._with_evidence(self._scalars(stmt.order_by(AnswerRow.id).limit(limit)))
+    def answer_ids_after(self, f: AnswerFilter, after_id: int, limit: int = 5000) -> list[int]:
+        """Ids above ``after_id`` that pass the filter, ascending (the live stream's poll)."""
+        stmt = _filtered(select(AnswerRow.id), f).where(AnswerRow.id > after_id)
+        return [int(r[0]) for r in self._rows(stmt.order_by(AnswerRow.id).limit(limit))]
+
+    def answers_by_ids(self, ids: Sequence[int]) -> list[StoredAnswer]:
+        """The answers with these ids, ascending by id."""
+        if not ids:
+            return []
+        stmt = select(AnswerRow).where(AnswerRow.id.in_(list(ids))).order_by(AnswerRow.id)
+        return self._with_evidence(self._scalars(stmt))
 
     def last_answer_id(self) -> int:
         return int(self._rows(select(func.coalesce(func.max(AnswerRow.id), 0)))[0][0])

@@ -58,8 +58,12 @@ class CameraStatusRegistry:
         detail = getattr(event, "reason", None) or getattr(event, "detail", None)
         self.set_status(str(event.camera), state, _event_time(event), detail)
 
-    def set_status(self, camera: str, state: str, at: float | None = None, detail: str | None = None) -> None:
-        self._put(camera, status=state, status_since=at if at is not None else time.time(), detail=detail)
+    def set_status(
+        self, camera: str, state: str, at: float | None = None, detail: str | None = None
+    ) -> None:
+        self._put(
+            camera, status=state, status_since=at if at is not None else time.time(), detail=detail
+        )
         CAMERA_UP.labels(camera=camera).set(1.0 if state == "connected" else 0.0)
 
     def saw_segment(self, camera: str, end: float) -> None:

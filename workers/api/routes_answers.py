@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
@@ -12,10 +12,13 @@ from workers.api.auth import read_access
 from workers.api.context import ApiContext, context
 from workers.api.data import AnswerFilter, BadCursor, StoredAnswer
 from workers.api.schemas import AnswerOut, AnswerPage, ErrorBody, EvidenceRef
-from workers.api.sse import answer_events
+from workers.api.sse import StreamOptions, answer_events
 
+Responses = dict[int | str, dict[str, Any]]
 router = APIRouter(prefix="/api/answers", tags=["answers"], dependencies=[read_access])
-NOT_FOUND = {404: {"model": ErrorBody, "description": "No such answer or evidence image"}}
+NOT_FOUND: Responses = {
+    404: {"model": ErrorBody, "description": "No such answer or evidence image"}
+}
 
 
 def answer_out(stored: StoredAnswer) -> AnswerOut:
@@ -25,11 +28,22 @@ def answer_out(stored: StoredAnswer) -> AnswerOut:
         for e in stored.evidence
     ]
     return AnswerOut(
-        id=r.id, query_id=r.query_id, question=r.question, camera=r.camera_id,
-        window_start=r.window_start, window_end=r.window_end, evaluated_at=r.evaluated_at,
-        answerer=r.answerer, text=r.text, matched=r.matched, score=r.score,
-        frames=[float(t) for t in r.frames], rois=[tuple(b) for b in r.rois],
-        visual_tokens=r.visual_tokens, latency_ms=r.latency_ms, model_ids=dict(r.model_ids),
+        id=r.id,
+        query_id=r.query_id,
+        question=r.question,
+        camera=r.camera_id,
+        window_start=r.window_start,
+        window_end=r.window_end,
+        evaluated_at=r.evaluated_at,
+        answerer=r.answerer,
+        text=r.text,
+        matched=r.matched,
+        score=r.score,
+        frames=[float(t) for t in r.frames],
+        rois=[(b[0], b[1], b[2], b[3]) for b in r.rois],
+        visual_tokens=r.visual_tokens,
+        latency_ms=r.latency_ms,
+        model_ids=dict(r.model_ids),
         evidence=evidence,
     )
 
@@ -39,10 +53,19 @@ def answer_filter(
     camera: Annotated[str | None, Query(description="Only this camera's answers.")] = None,
     since: Annotated[float | None, Query(description="Window end ≥ this UTC epoch s.")] = None,
     until: Annotated[float | None, Query(description="Window end ≤ this UTC epoch s.")] = None,
-    matched: Annotated[bool | None, Query(description="Only matched (true) or unmatched (false).")] = None,
+    matched: Annotated[
+        bool | None, Query(description="Only matched (true) or unmatched (false).")
+    ] = None,
 ) -> AnswerFilter:
     if since is not None and until is not None and until < since:
-        detail = [{"loc": ["query", "until"], "msg": "until must be ≥ since", "type": "value_error", "input": until}]
+        detail = [
+            {
+                "loc": ["query", "until"],
+                "msg": "until must be ≥ since",
+                "type": "value_error",
+                "input": until,
+            }
+        ]
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=detail)
     return AnswerFilter(query_id=query_id, camera=camera, since=since, until=until, matched=matched)
 
@@ -51,19 +74,37 @@ def answer_filter(
 async def list_answers(
     request: Request,
     f: AnswerFilter = Depends(answer_filter),
-    limit: Annotated[int, Query(ge=1, description="Page size (at most the configured page_max).")] = 50,
-    cursor: Annotated[str | None, Query(description="``next_cursor`` of the previous page.")] = None,
+    limit: Annotated[
+        int, Query(ge=1, description="Page size (at most the configured page_max).")
+    ] = 50,
+    cursor: Annotated[
+        str | None, Query(description="``next_cursor`` of the previous page.")
+    ] = None,
     ctx: ApiContext = Depends(context),
 ) -> AnswerPage:
     """Ordered by window end, newest first. The cursor is a position, not an offset:
     answers stored while a client pages through never cause duplicates or skips."""
     if limit > ctx.settings.page_max:
-        detail = [{"loc": ["query", "limit"], "msg": f"at most {ctx.settings.page_max}", "type": "less_than_equal", "input": limit}]
+        detail = [
+            {
+                "loc": ["query", "limit"],
+                "msg": f"at most {ctx.settings.page_max}",
+                "type": "less_than_equal",
+                "input": limit,
+            }
+        ]
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=detail)
     try:
         rows, next_cursor = await run_in_threadpool(ctx.data.answers_page, f, limit, cursor)
     except BadCursor as exc:
-        detail = [{"loc": ["query", "cursor"], "msg": "not a cursor this API issued", "type": "value_error", "input": cursor}]
+        detail = [
+            {
+                "loc": ["query", "cursor"],
+                "msg": "not a cursor this API issued",
+                "type": "value_error",
+                "input": cursor,
+            }
+        ]
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=detail) from exc
     return AnswerPage(items=[answer_out(r) for r in rows], next_cursor=next_cursor)
 
@@ -72,7 +113,12 @@ async def list_answers(
     "/stream",
     summary="Live answers (Server-Sent Events)",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}, "description": "``event: answer`` frames, ``id`` = answer id"}},
+    responses={
+        200: {
+            "content": {"text/event-stream": {}},
+            "description": "``event: answer`` frames, ``id`` = answer id",
+        }
+    },
 )
 async def stream_answers(
     f: AnswerFilter = Depends(answer_filter),
@@ -86,11 +132,14 @@ async def stream_answers(
     if start is None:
         start = await run_in_threadpool(ctx.data.last_answer_id)
     s = ctx.settings
-    events = answer_events(
-        ctx.data, ctx.notifier, f, start, lambda a: answer_out(a).model_dump(), s.sse_poll_s, s.sse_keepalive_s
-    )
+    options = StreamOptions(s.sse_poll_s, s.sse_keepalive_s, ctx.closing)
+    events = answer_events(ctx.data, ctx.notifier, f, start, _render, options)
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(events, media_type="text/event-stream", headers=headers)
+
+
+def _render(stored: StoredAnswer) -> dict[str, object]:
+    return answer_out(stored).model_dump()
 
 
 def _event_id(raw: str | None) -> int | None:
@@ -111,11 +160,18 @@ async def get_answer(answer_id: int, ctx: ApiContext = Depends(context)) -> Answ
 @router.get(
     "/{answer_id}/evidence/{index}.jpg",
     response_class=Response,
-    responses={200: {"content": {"image/jpeg": {}}, "description": "The keyframe, RoI box drawn"}, **NOT_FOUND},
+    responses={
+        200: {"content": {"image/jpeg": {}}, "description": "The keyframe, RoI box drawn"},
+        **NOT_FOUND,
+    },
     summary="Evidence keyframe of an answer",
 )
 async def get_evidence(answer_id: int, index: int, ctx: ApiContext = Depends(context)) -> Response:
     jpeg = await run_in_threadpool(ctx.data.evidence_jpeg, answer_id, index)
     if jpeg is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"answer {answer_id} has no evidence image {index}")
-    return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"})
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, detail=f"answer {answer_id} has no evidence image {index}"
+        )
+    return Response(
+        jpeg, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"}
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import replace
+from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Response, status
 from starlette.concurrency import run_in_threadpool
@@ -31,16 +32,26 @@ from workers.api.schemas import (
 )
 
 log = logging.getLogger(__name__)
+Responses = dict[int | str, dict[str, Any]]
 router = APIRouter(prefix="/api", tags=["queries"])
-NOT_FOUND = {404: {"model": ErrorBody, "description": "No such query"}}
-UNAVAILABLE = {503: {"model": ErrorBody, "description": "The queries topic could not be written"}}
+NOT_FOUND: Responses = {404: {"model": ErrorBody, "description": "No such query"}}
+UNAVAILABLE: Responses = {
+    503: {"model": ErrorBody, "description": "The queries topic could not be written"}
+}
 
 
 def _out(stored: StoredQuery) -> QueryOut:
     q = stored.query
     return QueryOut(
-        id=q.id, question=q.question, cameras=list(q.cameras), every=q.every, window=q.window,
-        answerer=q.answerer, settings=dict(q.settings), version=q.version, created_at=stored.created_at,
+        id=q.id,
+        question=q.question,
+        cameras=list(q.cameras),
+        every=q.every,
+        window=q.window,
+        answerer=q.answerer,
+        settings=dict(q.settings),
+        version=q.version,
+        created_at=stored.created_at,
     )
 
 
@@ -51,7 +62,12 @@ def _check_cameras(ctx: ApiContext, cameras: list[str]) -> None:
     for i, camera in enumerate(cameras):
         if camera not in known:
             allowed = ", ".join(sorted(known)) or "none registered yet"
-            raise field_error("cameras", camera, f"unknown camera {camera!r}; known: {allowed}; or use '*'", index=i)
+            raise field_error(
+                "cameras",
+                camera,
+                f"unknown camera {camera!r}; known: {allowed}; or use '*'",
+                index=i,
+            )
 
 
 def _found(ctx: ApiContext, query_id: str) -> StoredQuery:
@@ -63,14 +79,21 @@ def _found(ctx: ApiContext, query_id: str) -> StoredQuery:
 
 def _unavailable(exc: BusError) -> HTTPException:
     log.warning("queries topic not written: %s", exc)
-    return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=f"queries topic unavailable: {exc}")
+    return HTTPException(
+        status.HTTP_503_SERVICE_UNAVAILABLE, detail=f"queries topic unavailable: {exc}"
+    )
 
 
 def _create(ctx: ApiContext, body: QueryCreate) -> StoredQuery:
     _check_cameras(ctx, body.cameras)
     query = StandingQuery(
-        id=uuid.uuid4().hex[:16], question=body.question, cameras=tuple(body.cameras),
-        every=body.every, window=body.window, answerer=body.answerer, settings=dict(body.settings),
+        id=uuid.uuid4().hex[:16],
+        question=body.question,
+        cameras=tuple(body.cameras),
+        every=body.every,
+        window=body.window,
+        answerer=body.answerer,
+        settings=dict(body.settings),
     )
     stored = ctx.data.save_query(query)
     try:
@@ -91,7 +114,9 @@ def _update(ctx: ApiContext, query_id: str, body: QueryUpdate) -> StoredQuery:
     try:
         check_window(after.window, after.every)
     except ValueError as exc:
-        raise field_error("window" if "window" in changes else "every", after.window, str(exc)) from exc
+        raise field_error(
+            "window" if "window" in changes else "every", after.window, str(exc)
+        ) from exc
     stored = ctx.data.save_query(after)
     try:
         ctx.publisher.put(after)
@@ -110,21 +135,37 @@ def _delete(ctx: ApiContext, query_id: str) -> None:
     ctx.data.delete_query(query_id)
 
 
-@router.get("/answerers", response_model=list[str], dependencies=[read_access], summary="Known answerer types")
+@router.get(
+    "/answerers",
+    response_model=list[str],
+    dependencies=[read_access],
+    summary="Known answerer types",
+)
 async def list_answerers() -> list[str]:
     return sorted(answerer_types())
 
 
-@router.get("/queries", response_model=list[QueryOut], dependencies=[read_access], summary="List standing queries")
+@router.get(
+    "/queries",
+    response_model=list[QueryOut],
+    dependencies=[read_access],
+    summary="List standing queries",
+)
 async def list_queries(ctx: ApiContext = Depends(context)) -> list[QueryOut]:
     return [_out(s) for s in await run_in_threadpool(ctx.data.queries)]
 
 
 @router.post(
-    "/queries", response_model=QueryOut, status_code=status.HTTP_201_CREATED,
-    dependencies=[write_access], responses=UNAVAILABLE, summary="Subscribe a question to cameras",
+    "/queries",
+    response_model=QueryOut,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[write_access],
+    responses=UNAVAILABLE,
+    summary="Subscribe a question to cameras",
 )
-async def create_query(body: QueryCreate, response: Response, ctx: ApiContext = Depends(context)) -> QueryOut:
+async def create_query(
+    body: QueryCreate, response: Response, ctx: ApiContext = Depends(context)
+) -> QueryOut:
     """Validated: question non-empty and at most 500 characters; cameras registered
     (or ``["*"]``); ``window`` ≥ ``every`` within bounds; ``answerer`` a known type.
     A 422 names the offending field in ``detail[].loc``."""
@@ -134,7 +175,10 @@ async def create_query(body: QueryCreate, response: Response, ctx: ApiContext = 
 
 
 @router.get(
-    "/queries/{query_id}", response_model=QueryOut, dependencies=[read_access], responses=NOT_FOUND,
+    "/queries/{query_id}",
+    response_model=QueryOut,
+    dependencies=[read_access],
+    responses=NOT_FOUND,
     summary="Get one standing query",
 )
 async def get_query(query_id: str, ctx: ApiContext = Depends(context)) -> QueryOut:
@@ -142,17 +186,25 @@ async def get_query(query_id: str, ctx: ApiContext = Depends(context)) -> QueryO
 
 
 @router.patch(
-    "/queries/{query_id}", response_model=QueryOut, dependencies=[write_access],
-    responses={**NOT_FOUND, **UNAVAILABLE}, summary="Change a standing query",
+    "/queries/{query_id}",
+    response_model=QueryOut,
+    dependencies=[write_access],
+    responses={**NOT_FOUND, **UNAVAILABLE},
+    summary="Change a standing query",
 )
-async def update_query(query_id: str, body: QueryUpdate, ctx: ApiContext = Depends(context)) -> QueryOut:
+async def update_query(
+    query_id: str, body: QueryUpdate, ctx: ApiContext = Depends(context)
+) -> QueryOut:
     """Only the given fields change; the version goes up by one."""
     return _out(await run_in_threadpool(_update, ctx, query_id, body))
 
 
 @router.delete(
-    "/queries/{query_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[write_access],
-    responses={**NOT_FOUND, **UNAVAILABLE}, summary="Unsubscribe a question",
+    "/queries/{query_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[write_access],
+    responses={**NOT_FOUND, **UNAVAILABLE},
+    summary="Unsubscribe a question",
 )
 async def delete_query(query_id: str, ctx: ApiContext = Depends(context)) -> Response:
     """Stops evaluation; answers already stored stay readable."""

@@ -35,7 +35,9 @@ def answerer_types() -> frozenset[str]:
     return KNOWN_ANSWERERS
 
 
-def field_error(field: str, value: object, message: str, *, index: int | None = None) -> HTTPException:
+def field_error(
+    field: str, value: object, message: str, *, index: int | None = None
+) -> HTTPException:
     """A 422 in FastAPI's validation shape, naming the body field at fault."""
     loc: list[str | int] = ["body", field] + ([index] if index is not None else [])
     detail = [{"loc": loc, "msg": message, "type": "value_error", "input": value}]
@@ -79,13 +81,24 @@ def check_window(window: float, every: float | None) -> float:
 class QueryCreate(_Strict):
     """A question to subscribe to cameras."""
 
-    question: str = Field(min_length=1, max_length=QUESTION_MAX, examples=["is a forklift blocking the exit?"])
+    question: str = Field(
+        min_length=1, max_length=QUESTION_MAX, examples=["is a forklift blocking the exit?"]
+    )
     cameras: list[str] = Field(
-        default_factory=lambda: ["*"], min_length=1, max_length=CAMERAS_MAX,
+        default_factory=lambda: ["*"],
+        min_length=1,
+        max_length=CAMERAS_MAX,
         description='Camera ids, or ["*"] for every camera.',
     )
-    every: float = Field(default=1.0, ge=EVERY_MIN, le=EVERY_MAX, description="Seconds between evaluations.")
-    window: float = Field(default=4.0, ge=WINDOW_MIN, le=WINDOW_MAX, description="Seconds of video per evaluation; ≥ every.")
+    every: float = Field(
+        default=1.0, ge=EVERY_MIN, le=EVERY_MAX, description="Seconds between evaluations."
+    )
+    window: float = Field(
+        default=4.0,
+        ge=WINDOW_MIN,
+        le=WINDOW_MAX,
+        description="Seconds of video per evaluation; ≥ every.",
+    )
     answerer: str = Field(default="clip", description="Answerer type (clip, vlm, ...).")
     settings: dict[str, Any] = Field(default_factory=dict, description="Answerer-specific options.")
 
@@ -168,9 +181,15 @@ class CameraOut(BaseModel):
     name: str | None = None
     source: str | None = None
     status: CameraState = CameraState.unknown
-    status_since: float | None = Field(default=None, description="UTC epoch s of the last status change.")
-    last_segment_at: float | None = Field(default=None, description="UTC epoch s of the newest segment seen.")
-    last_answer_at: float | None = Field(default=None, description="Window end of the newest stored answer.")
+    status_since: float | None = Field(
+        default=None, description="UTC epoch s of the last status change."
+    )
+    last_segment_at: float | None = Field(
+        default=None, description="UTC epoch s of the newest segment seen."
+    )
+    last_answer_at: float | None = Field(
+        default=None, description="Window end of the newest stored answer."
+    )
     detail: str | None = None
 
 
@@ -179,7 +198,9 @@ class EvidenceRef(BaseModel):
 
     index: int
     t: float
-    box: tuple[float, float, float, float] = Field(description="RoI as normalised (x0, y0, x1, y1).")
+    box: tuple[float, float, float, float] = Field(
+        description="RoI as normalised (x0, y0, x1, y1)."
+    )
     url: str
 
 

@@ -1,17 +1,19 @@
 """Server-Sent Events of newly stored answers.
 
-The stream polls the store for answers with an id above the last one sent, which
-works the same whether answers come from the embedded run or from Kafka sinks in
-other processes; an in-process notifier (fed by the embedded sink) only wakes it
-early. Every event carries the answer id, so a client that reconnects with
-``Last-Event-ID`` resumes without gaps or duplicates.
+The stream polls the store for answers it has not sent yet (see :class:`SentIds`),
+which works the same whether answers come from the embedded run or from Kafka sinks
+in other processes; an in-process notifier (fed by the embedded sink) only wakes it
+early. Every event carries an id, so a client that reconnects with ``Last-Event-ID``
+resumes where it stopped.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 
 from starlette.concurrency import run_in_threadpool
 
@@ -20,6 +22,8 @@ from workers.api.live import AnswerNotifier
 from workers.metrics import SSE_CLIENTS
 
 RETRY_MS = 2000
+BATCH = 100
+LOOKBACK_IDS = 1000
 
 
 def format_event(event: str, data: str, event_id: int | None = None) -> str:
@@ -30,31 +34,78 @@ def format_event(event: str, data: str, event_id: int | None = None) -> str:
     return "\n".join(lines) + "\n\n"
 
 
+@dataclass(frozen=True)
+class StreamOptions:
+    """How often to poll the store, when to send keep-alives, and when to stop."""
+
+    poll_s: float = 1.0
+    keepalive_s: float = 15.0
+    closing: threading.Event = field(default_factory=threading.Event)
+    lookback_ids: int = LOOKBACK_IDS
+
+
+class SentIds:
+    """Which answers a stream has sent, above a floor that trails the newest id.
+
+    Ids are handed out at insert but become visible at commit, so with several
+    writers (Kafka sinks) a lower id can appear after a higher one was sent. Polling
+    from ``newest - lookback`` and skipping ids already sent catches those rows.
+    """
+
+    def __init__(self, start_id: int, lookback: int) -> None:
+        self.start = start_id
+        self.newest = start_id
+        self.lookback = lookback
+        self.sent: set[int] = set()
+
+    @property
+    def floor(self) -> int:
+        return max(self.start, self.newest - self.lookback)
+
+    def unsent(self, ids: list[int], limit: int = BATCH) -> list[int]:
+        return [i for i in ids if i not in self.sent][:limit]
+
+    def mark(self, answer_id: int) -> None:
+        self.sent.add(answer_id)
+        self.newest = max(self.newest, answer_id)
+        if len(self.sent) > 2 * self.lookback:
+            self.sent = {i for i in self.sent if i > self.floor}
+
+
+async def _poll(data: ApiData, f: AnswerFilter, sent: SentIds) -> list[StoredAnswer]:
+    ids = await run_in_threadpool(data.answer_ids_after, f, sent.floor)
+    return await run_in_threadpool(data.answers_by_ids, sent.unsent(ids))
+
+
 async def answer_events(
     data: ApiData,
     notifier: AnswerNotifier,
     f: AnswerFilter,
     after_id: int,
     render: Callable[[StoredAnswer], dict[str, object]],
-    poll_s: float,
-    keepalive_s: float = 15.0,
+    options: StreamOptions,
 ) -> AsyncIterator[str]:
-    """Yield every answer stored after ``after_id`` that passes the filter, forever."""
+    """Yield every answer stored after ``after_id`` that passes the filter, until closing.
+
+    The event id is the newest answer id sent so far, so a client resuming with
+    ``Last-Event-ID`` gets exactly what is newer.
+    """
+    sent = SentIds(after_id, options.lookback_ids)
     SSE_CLIENTS.inc()
     try:
         yield f"retry: {RETRY_MS}\n: connected\n\n"
         last_sent = time.monotonic()
-        while True:
-            batch = await run_in_threadpool(data.answers_after, f, after_id)
+        while not options.closing.is_set():
+            batch = await _poll(data, f, sent)
             for answer in batch:
-                after_id = answer.row.id
-                yield format_event("answer", json.dumps(render(answer)), after_id)
+                sent.mark(answer.row.id)
+                yield format_event("answer", json.dumps(render(answer)), sent.newest)
                 last_sent = time.monotonic()
-            if len(batch) >= 100:
+            if len(batch) >= BATCH:
                 continue
-            if time.monotonic() - last_sent >= keepalive_s:
+            if time.monotonic() - last_sent >= options.keepalive_s:
                 yield ": keepalive\n\n"
                 last_sent = time.monotonic()
-            await notifier.wait(min(poll_s, keepalive_s))
+            await notifier.wait(min(options.poll_s, options.keepalive_s))
     finally:
         SSE_CLIENTS.dec()

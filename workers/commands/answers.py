@@ -32,22 +32,66 @@ def _table(answers: list[Answer]) -> Table:
 
 
 @click.command("answers")
-@click.option("--db", default=None, envvar="FEEDWATCH_STORE_URL", show_envvar=True,
-              help="Store URL (default sqlite:///feedwatch.db).")
-@click.option("--question", default=None, envvar="FEEDWATCH_ANSWERS_QUESTION", show_envvar=True,
-              help="Only questions containing this text (case-insensitive).")
-@click.option("--camera", default=None, envvar="FEEDWATCH_ANSWERS_CAMERA", show_envvar=True,
-              help="Only this camera id.")
-@click.option("--since", default=None, envvar="FEEDWATCH_ANSWERS_SINCE", show_envvar=True,
-              help="Only windows ending at or after T (epoch s, file seconds, or ISO-8601).")
-@click.option("--matched", is_flag=True, envvar="FEEDWATCH_ANSWERS_MATCHED", show_envvar=True,
-              help="Only answers that matched.")
-@click.option("--limit", type=int, default=None, envvar="FEEDWATCH_ANSWERS_LIMIT",
-              show_envvar=True, help="At most this many answers.")
-@click.option("--json", "as_json", is_flag=True, envvar="FEEDWATCH_JSON", show_envvar=True,
-              help="One JSON object per answer per line on stdout.")
-def command(db: str | None, question: str | None, camera: str | None, since: str | None,
-            matched: bool, limit: int | None, as_json: bool) -> None:
+@click.option(
+    "--db",
+    default=None,
+    envvar="FEEDWATCH_STORE_URL",
+    show_envvar=True,
+    help="Store URL (default sqlite:///feedwatch.db).",
+)
+@click.option(
+    "--question",
+    default=None,
+    envvar="FEEDWATCH_ANSWERS_QUESTION",
+    show_envvar=True,
+    help="Only questions containing this text (case-insensitive).",
+)
+@click.option(
+    "--camera",
+    default=None,
+    envvar="FEEDWATCH_ANSWERS_CAMERA",
+    show_envvar=True,
+    help="Only this camera id.",
+)
+@click.option(
+    "--since",
+    default=None,
+    envvar="FEEDWATCH_ANSWERS_SINCE",
+    show_envvar=True,
+    help="Only windows ending at or after T (epoch s, file seconds, or ISO-8601).",
+)
+@click.option(
+    "--matched",
+    is_flag=True,
+    envvar="FEEDWATCH_ANSWERS_MATCHED",
+    show_envvar=True,
+    help="Only answers that matched.",
+)
+@click.option(
+    "--limit",
+    type=int,
+    default=None,
+    envvar="FEEDWATCH_ANSWERS_LIMIT",
+    show_envvar=True,
+    help="At most this many answers.",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    envvar="FEEDWATCH_JSON",
+    show_envvar=True,
+    help="One JSON object per answer per line on stdout.",
+)
+def command(
+    db: str | None,
+    question: str | None,
+    camera: str | None,
+    since: str | None,
+    matched: bool,
+    limit: int | None,
+    as_json: bool,
+) -> None:
     """List stored answers, oldest window first."""
     from connectors.store import Store, parse_url
 
@@ -56,7 +100,10 @@ def command(db: str | None, question: str | None, camera: str | None, since: str
     store = Store.from_url(url, upgrade=True)
     try:
         found = store.answers(
-            question=question, camera=camera, matched=True if matched else None, limit=limit,
+            question=question,
+            camera=camera,
+            matched=True if matched else None,
+            limit=limit,
             since=None if since is None else parse_time(since, "--since"),
         )
     finally:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-
 import click
 
 from workers.config import load_settings
+from workers.view import setup_logging
 
 
 @click.command()
@@ -46,25 +45,26 @@ def command(db_url: str | None, bootstrap: str | None, host: str | None, port: i
     import uvicorn  # noqa: PLC0415 - keep `feedwatch --help` fast
 
     from connectors.store import Store  # noqa: PLC0415
+    from pipeline.errors import BusError  # noqa: PLC0415
     from workers.api.app import create_app  # noqa: PLC0415
 
     settings = load_settings(
         store={"url": db_url}, kafka={"bootstrap": bootstrap}, api={"host": host, "port": port}
     )
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
-    )
+    setup_logging(settings.log_level)
     store = Store.from_url(settings.store.url)
     bus = None
     if settings.kafka.bootstrap:
         from connectors.kafka import KafkaBus, ensure_topics  # noqa: PLC0415
 
-        ensure_topics(settings.kafka)
+        try:
+            ensure_topics(settings.kafka)
+        except BusError as exc:  # serve anyway: /ready reports Kafka until it is back
+            click.echo(f"warning: Kafka topics not ensured: {exc}", err=True)
         bus = KafkaBus(settings.kafka)
     app = create_app(settings, store, bus)
-    click.echo(
-        f"feedwatch api on http://{settings.api.host}:{settings.api.port}/ (store {store.engine.url!r})"
-    )
+    where = store.engine.url.render_as_string(hide_password=True)
+    click.echo(f"feedwatch api on http://{settings.api.host}:{settings.api.port}/ (store {where})")
     try:
         uvicorn.run(
             app,

@@ -6,8 +6,13 @@ import click
 
 from workers.config import load_settings
 
-DB_OPTION = click.option("--db", default=None, envvar="FEEDWATCH_STORE_URL", show_envvar=True,
-                         help="Store URL (default sqlite:///feedwatch.db).")
+DB_OPTION = click.option(
+    "--db",
+    default=None,
+    envvar="FEEDWATCH_STORE_URL",
+    show_envvar=True,
+    help="Store URL (default sqlite:///feedwatch.db).",
+)
 
 
 def _engine(db: str | None):  # type: ignore[no-untyped-def]

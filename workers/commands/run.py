@@ -155,15 +155,25 @@ def _settings(
     return settings
 
 
-def execute(args: RunArgs, settings: Settings) -> None:
-    """Build everything and run; a camera that could not be read is an error (exit 1)."""
+def execute(args: RunArgs, settings: Settings, hooks: Any = None) -> None:
+    """Build everything and run; a camera that could not be read is an error (exit 1).
+
+    With ``hooks`` (:class:`workers.alerts_run.RunHooks`, from ``--hook``) alerting runs
+    alongside and, at the end, waits for pending deliveries (bounded)."""
     from connectors.store import parse_url
+    from workers.alerts_run import start_for_run
     from workers.embedded import run_embedded
 
     parse_url(settings.store.url, "--db")
     out = click.get_text_stream("stdout")
-    with contextlib.redirect_stdout(sys.stderr):
-        stats, errors = run_embedded(args, settings, standing_queries(args), json_out=out)
+    queries = standing_queries(args)
+    alerts = start_for_run(settings, hooks, [q.id for q in queries]) if hooks else None
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            stats, errors = run_embedded(args, settings, queries, json_out=out)
+    finally:
+        if alerts is not None:
+            alerts.finish(settings.hooks.wait_on_exit_s, lambda m: click.echo(m, err=True))
     if errors:
         first = next(iter(errors.values()))
         why = str(first).splitlines()[0] if str(first) else type(first).__name__
@@ -265,6 +275,46 @@ def execute(args: RunArgs, settings: Settings) -> None:
     show_envvar=True,
     help="Pace files like a live camera.",
 )
+@click.option(
+    "--hook",
+    "hooks",
+    multiple=True,
+    envvar="FEEDWATCH_RUN_HOOKS",
+    show_envvar=True,
+    help="Alert webhook URL for matched answers (repeatable; Slack URLs get Slack bodies).",
+)
+@click.option(
+    "--hook-secret",
+    default=None,
+    envvar="FEEDWATCH_HOOK_SECRET",
+    show_envvar=True,
+    help="HMAC secret for X-Feedwatch-Signature (prefer the env variable).",
+)
+@click.option(
+    "--open-after",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    envvar="FEEDWATCH_RUN_OPEN_AFTER",
+    show_envvar=True,
+    help="Consecutive matched windows that open an incident (one notification).",
+)
+@click.option(
+    "--close-after",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    envvar="FEEDWATCH_RUN_CLOSE_AFTER",
+    show_envvar=True,
+    help="Consecutive unmatched windows that close it.",
+)
+@click.option(
+    "--hook-allow-private",
+    is_flag=True,
+    envvar="FEEDWATCH_HOOKS_ALLOW_PRIVATE",
+    show_envvar=True,
+    help="Allow hooks on private, loopback and link-local addresses.",
+)
 def command(
     sources: tuple[str, ...],
     questions: tuple[str, ...],
@@ -279,6 +329,11 @@ def command(
     sample_fps: float | None,
     device: str | None,
     realtime: bool,
+    hooks: tuple[str, ...] = (),
+    hook_secret: str | None = None,
+    open_after: int = 2,
+    close_after: int = 2,
+    hook_allow_private: bool = False,
 ) -> None:
     """Answer standing questions on videos: one process, in-process bus, SQL store.
 
@@ -291,4 +346,7 @@ def command(
     if args.answerer == "vlm" and not settings.perception.vlm:
         raise ConfigError("--vlm", "", "a LLaVA model directory or hub id for --answerer vlm")
     setup_logging(settings.log_level)
-    execute(args, settings)
+    from workers.alerts_run import RunHooks, with_allow_private
+
+    settings = with_allow_private(settings, hook_allow_private)
+    execute(args, settings, RunHooks(hooks, hook_secret, open_after, close_after))

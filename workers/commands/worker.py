@@ -68,6 +68,8 @@ def command(
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    for noisy in ("kafka", "aiokafka"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     settings = load_settings(
         kafka={"bootstrap": bootstrap, "group_id": group_id, "datadir": datadir},
         store={"url": db_url},

@@ -9,6 +9,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
+import connectors.store.alerts_models  # noqa: F401  (the alert tables, on the same Base)
 from connectors.store.models import Base
 
 config = context.config

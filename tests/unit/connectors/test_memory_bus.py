@@ -18,7 +18,11 @@ def _values(records) -> list[bytes]:  # type: ignore[no-untyped-def]
 def test_topics_with_prefix() -> None:
     t = Topics.with_prefix("x.")
     assert (t.segments, t.queries, t.answers, t.deadletter) == (
-        "x.segments", "x.queries", "x.answers", "x.deadletter")
+        "x.segments",
+        "x.queries",
+        "x.answers",
+        "x.deadletter",
+    )
 
 
 def test_groups_read_independently_and_resume_after_commit() -> None:

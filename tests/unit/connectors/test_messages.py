@@ -13,8 +13,21 @@ from pipeline.types import Answer, Evidence, Segment, StandingQuery
 SEG = Segment("door", 7, 1_700_000_000.5, 2.0, b"\x47" * 188, "mpegts", "h264", 640, 360)
 QUERY = StandingQuery("q-1", "a red circle", ("door", "yard"), 1.0, 4.0, "clip", {"mode": "margin"})
 ANSWER = Answer(
-    "q-1", "a red circle", "door", 0.0, 4.0, 1_700_000_001.0, "clip", "yes", True, 0.31,
-    (1.0, 2.0), ((0.0, 0.25, 0.5, 0.75), (0.5, 0.0, 1.0, 0.5)), 30, 12.5, {"clip": "shapes-demo"},
+    "q-1",
+    "a red circle",
+    "door",
+    0.0,
+    4.0,
+    1_700_000_001.0,
+    "clip",
+    "yes",
+    True,
+    0.31,
+    (1.0, 2.0),
+    ((0.0, 0.25, 0.5, 0.75), (0.5, 0.0, 1.0, 0.5)),
+    30,
+    12.5,
+    {"clip": "shapes-demo"},
     (Evidence(1.0, b"\xff\xd8jpeg", (0.0, 0.25, 0.5, 0.75)),),
 )
 
@@ -80,9 +93,12 @@ def test_answer_round_trip_keeps_evidence_bytes() -> None:
 
 def test_answer_malformed() -> None:
     body = json.loads(m.encode_answer(ANSWER).value or b"")
-    for broken in ({**body, "frames": ["x"]}, {**body, "rois": [[0, 1]]},
-                   {k: v for k, v in body.items() if k != "camera"},
-                   {**body, "evidence": [{"t": 1.0, "box": [0, 0, 1, 1], "jpeg": "%%%"}]}):
+    for broken in (
+        {**body, "frames": ["x"]},
+        {**body, "rois": [[0, 1]]},
+        {k: v for k, v in body.items() if k != "camera"},
+        {**body, "evidence": [{"t": 1.0, "box": [0, 0, 1, 1], "jpeg": "%%%"}]},
+    ):
         with pytest.raises(MessageError):
             m.decode_answer(b"q-1", json.dumps(broken).encode(), [])
     with pytest.raises(MessageError):
@@ -91,12 +107,24 @@ def test_answer_malformed() -> None:
 
 def test_deadletter_carries_original_and_context() -> None:
     original = m.encode_segment(SEG)
-    dl = m.encode_deadletter(original, ValueError("bad bytes\nsecond line"), stage="decode",
-                             topic="feedwatch.segments", camera="door", partition=3, offset=42)
+    dl = m.encode_deadletter(
+        original,
+        ValueError("bad bytes\nsecond line"),
+        stage="decode",
+        topic="feedwatch.segments",
+        camera="door",
+        partition=3,
+        offset=42,
+    )
     assert dl.key == original.key and dl.value == original.value
     got = m.decode_deadletter(*dl)
     assert (got.error_type, got.error_message, got.stage) == ("ValueError", "bad bytes", "decode")
-    assert (got.camera, got.partition, got.offset, got.topic) == ("door", 3, 42, "feedwatch.segments")
+    assert (got.camera, got.partition, got.offset, got.topic) == (
+        "door",
+        3,
+        42,
+        "feedwatch.segments",
+    )
     assert dict(got.headers)["seq"] == b"7"
     assert m.decode_segment(got.key, got.value, [*got.headers, ("schema", b"1")]) == SEG
 

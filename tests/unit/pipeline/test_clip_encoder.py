@@ -45,7 +45,9 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     local = root / "local"
     local.mkdir()
     pre = {"mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]}
-    (local / "open_clip_config.json").write_text(json.dumps({"model_cfg": CFG, "preprocess_cfg": pre}))
+    (local / "open_clip_config.json").write_text(
+        json.dumps({"model_cfg": CFG, "preprocess_cfg": pre})
+    )
     torch.save(model.state_dict(), local / "open_clip_pytorch_model.bin")
     return {"root": root, "ckpt": root / "ckpt.pt", "local": local}
 
@@ -88,7 +90,9 @@ def test_global_is_the_models_image_embedding(encoder: ClipEncoder, tiny: dict[s
     np.testing.assert_allclose(encoder.encode_frames([frame])[0], ref, atol=1e-5)
 
 
-def test_patches_are_projected_tokens_after_ln_post(encoder: ClipEncoder, tiny: dict[str, Any]) -> None:
+def test_patches_are_projected_tokens_after_ln_post(
+    encoder: ClipEncoder, tiny: dict[str, Any]
+) -> None:
     frame = _frames(1, seed=9)[0]
     model = open_clip.create_model(ARCH, pretrained=str(tiny["ckpt"])).eval()
     vis = model.visual
@@ -192,7 +196,14 @@ def test_pretrained_tag_loads_from_the_hub_cache(
     (snap / "open_clip_pytorch_model.bin").write_bytes(tiny["ckpt"].read_bytes())
     monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "hub"))
     cfg = {"hf_hub": "fw/tiny/", "mean": (0.48145466, 0.4578275, 0.40821073)}
-    monkeypatch.setattr(open_clip, "get_pretrained_cfg", lambda arch, tag: cfg if tag == "t" else {})
+    monkeypatch.setattr(
+        open_clip, "get_pretrained_cfg", lambda arch, tag: cfg if tag == "t" else {}
+    )
     enc = ClipEncoder.from_spec(f"{ARCH}:t", device="cpu")
     frames = _frames(1, seed=11)
     np.testing.assert_array_equal(enc.encode_frames(frames)[0], encoder.encode_frames(frames)[0])
+    with pytest.raises(ModelLoadError, match="hf-hub:fw/tiny is not in the local hub cache"):
+        ClipEncoder.from_spec("hf-hub:fw/tiny", device="cpu")
+    (snap / "open_clip_config.json").write_text(json.dumps({"model_cfg": CFG}))
+    hub = ClipEncoder.from_spec("hf-hub:fw/tiny", device="cpu")
+    np.testing.assert_array_equal(hub.encode_text(["a"]), encoder.encode_text(["a"]))

@@ -10,7 +10,7 @@ import pytest
 
 from pipeline import perception, selection
 from pipeline.errors import ConfigError
-from pipeline.perception import SelectionConfig, select_for_queries
+from pipeline.perception import SelectionConfig, select_for_queries, split_settings
 from pipeline.types import EncodedFrame
 
 D = 4
@@ -60,7 +60,10 @@ def test_all_queries_are_scored_in_one_matmul(monkeypatch: pytest.MonkeyPatch) -
 def test_per_query_overrides() -> None:
     cfg = SelectionConfig(k_prompt=1, k_uniform=0)
     out = select_for_queries(
-        _window(), ["r", "b"], np.stack([RED, BLUE]), cfg,
+        _window(),
+        ["r", "b"],
+        np.stack([RED, BLUE]),
+        cfg,
         overrides={"b": SelectionConfig(k_prompt=3, k_uniform=2)},
     )
     assert len(out[0].indices) == 1 and len(out[1].indices) == 5
@@ -73,8 +76,16 @@ def test_empty_window_selects_nothing() -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    [{"k_prompt": -1}, {"alpha": 0}, {"alpha": 1.2}, {"estimator": "mean"},
-     {"temperature": 0}, {"min_gap": -1}, {"smooth": -1}, {"k_uniform": 1.5}],
+    [
+        {"k_prompt": -1},
+        {"alpha": 0},
+        {"alpha": 1.2},
+        {"estimator": "mean"},
+        {"temperature": 0},
+        {"min_gap": -1},
+        {"smooth": -1},
+        {"k_uniform": 1.5},
+    ],
 )
 def test_config_validation(bad: dict) -> None:
     with pytest.raises(ConfigError):
@@ -85,6 +96,12 @@ def test_with_overrides_rejects_unknown_keys() -> None:
     assert SelectionConfig().with_overrides({"alpha": 0.3}).alpha == 0.3
     with pytest.raises(ConfigError):
         SelectionConfig().with_overrides({"apha": 0.3})
+
+
+def test_split_settings_separates_selection_keys() -> None:
+    sel, rest = split_settings({"alpha": 0.3, "k_prompt": 5, "mode": "margin"})
+    assert sel == {"alpha": 0.3, "k_prompt": 5} and rest == {"mode": "margin"}
+    assert SelectionConfig().with_overrides(sel).k_prompt == 5
 
 
 def test_numpy_core_does_not_import_torch() -> None:

@@ -41,15 +41,16 @@ class FakeEncoder:
 def _tokenizer() -> Any:
     vocab = {w: i for i, w in enumerate(SPECIALS + WORDS)}
     tok = tokenizers.Tokenizer(tokenizers.models.WordLevel(vocab, unk_token="<unk>"))
-    tok.pre_tokenizer = tokenizers.pre_tokenizers.Sequence(
-        [tokenizers.pre_tokenizers.Whitespace()]
-    )
+    tok.pre_tokenizer = tokenizers.pre_tokenizers.Sequence([tokenizers.pre_tokenizers.Whitespace()])
     tok.normalizer = tokenizers.normalizers.Lowercase()
     tok.post_processor = tokenizers.processors.TemplateProcessing(
         single="<s> $A", special_tokens=[("<s>", vocab["<s>"])]
     )
     return transformers.PreTrainedTokenizerFast(
-        tokenizer_object=tok, bos_token="<s>", eos_token="</s>", unk_token="<unk>",
+        tokenizer_object=tok,
+        bos_token="<s>",
+        eos_token="</s>",
+        unk_token="<unk>",
         pad_token="<pad>",
     )
 
@@ -59,24 +60,40 @@ def llava_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("tinyllava")
     tokenizer = _tokenizer()
     vision = transformers.CLIPVisionConfig(
-        hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
-        image_size=48, patch_size=8,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        image_size=48,
+        patch_size=8,
     )
     text = transformers.LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-        num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=512,
-        bos_token_id=2, eos_token_id=3, pad_token_id=0,
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+        bos_token_id=2,
+        eos_token_id=3,
+        pad_token_id=0,
     )
     config = transformers.LlavaConfig(
-        vision_config=vision, text_config=text, image_token_id=4,
-        vision_feature_layer=-2, vision_feature_select_strategy="default",
+        vision_config=vision,
+        text_config=text,
+        image_token_id=4,
+        vision_feature_layer=-2,
+        vision_feature_select_strategy="default",
     )
     torch.manual_seed(0)
     transformers.LlavaForConditionalGeneration(config).save_pretrained(root)
     tokenizer.save_pretrained(root)
     transformers.CLIPImageProcessor(
-        size={"shortest_edge": 48}, crop_size={"height": 48, "width": 48},
-        image_mean=[0.5, 0.5, 0.5], image_std=[0.5, 0.5, 0.5],
+        size={"shortest_edge": 48},
+        crop_size={"height": 48, "width": 48},
+        image_mean=[0.5, 0.5, 0.5],
+        image_std=[0.5, 0.5, 0.5],
     ).save_pretrained(root)
     return root
 
@@ -85,8 +102,12 @@ def _window(n: int = 5) -> list[EncodedFrame]:
     rng = np.random.default_rng(0)
     return [
         EncodedFrame(
-            "cam", float(t), np.zeros(8, np.float32), np.zeros((4, 7, 8), np.float32),
-            rng.integers(0, 256, (36, 64, 3), dtype=np.uint8), (360, 640),
+            "cam",
+            float(t),
+            np.zeros(8, np.float32),
+            np.zeros((4, 7, 8), np.float32),
+            rng.integers(0, 256, (36, 64, 3), dtype=np.uint8),
+            (360, 640),
         )
         for t in range(n)
     ]
@@ -101,7 +122,9 @@ def _selection() -> Selection:
 def answerer(llava_dir: Path) -> VlmAnswerer:
     load_adapter.cache_clear()
     built = build_answerer(
-        "vlm", {"max_new_tokens": 4, "device": "cpu"}, encoder=FakeEncoder(),
+        "vlm",
+        {"max_new_tokens": 4, "device": "cpu"},
+        encoder=FakeEncoder(),
         vlm_spec=str(llava_dir),
     )
     assert isinstance(built, VlmAnswerer)

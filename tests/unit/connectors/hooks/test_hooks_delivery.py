@@ -41,6 +41,10 @@ def test_2xx_is_delivered_with_signed_request():
     assert result.ok and result.status == 204 and result.error is None
     req = seen[0]
     assert req.method == "POST" and req.headers["Idempotency-Key"] == "inc-1:opened:h1"
+    # connects to the address that was checked, not to a second DNS answer
+    assert req.url.host == "93.184.216.34" and req.url.path == "/in/SECRETPATH"
+    assert req.headers["Host"] == "hooks.example"
+    assert req.extensions["sni_hostname"] == "hooks.example"
     assert verify("k", req.headers["X-Feedwatch-Timestamp"], req.content,
                   req.headers["X-Feedwatch-Signature"], now=1700000000.0)
 
@@ -87,7 +91,7 @@ def test_timeouts_and_connection_errors_are_retryable_and_scrubbed():
     r = sender(timeout).attempt(TARGET, MSG, "k")
     assert r.retryable and r.error.startswith("timeout")
     r = sender(refused).attempt(TARGET, MSG, "k")
-    assert r.retryable and "SECRETPATH" not in r.error and "hooks.example" in r.error
+    assert r.retryable and "SECRETPATH" not in r.error and "93.184.216.34/…" in r.error
 
 
 def test_private_target_refused_before_any_request():

@@ -75,3 +75,43 @@ def test_paced_file_behaves_like_a_live_feed(clip) -> None:
     assert before <= first <= before + 1.0  # anchored on the wall clock at open
     assert took >= 0.9  # 1 s of video is released in real time
     assert max(p.t for p in packets) - first == pytest.approx(0.96)
+
+
+def _packet(data: bytes, pts: int | None, key: bool = False):
+    import av
+
+    p = av.Packet(data)
+    p.pts = p.dts = pts
+    p.is_keyframe = key
+    return p
+
+
+def test_pieces_of_one_access_unit_are_joined_without_repeated_parameter_sets() -> None:
+    from connectors.video.sources import coalesce
+
+    sps, pps, idr0, idr1 = b"\x67\x42", b"\x68\xce", b"\x65\x88\x01", b"\x65\x88\x02"
+    sc = b"\x00\x00\x00\x01"
+    raw = [
+        _packet(sc + sps + sc + pps + sc + idr0, None, True),  # start: no timestamp yet
+        _packet(sc + sps + sc + pps + sc + idr1, 0, True),  # RTP repeats SPS/PPS mid-frame
+        _packet(sc + b"\x41\x9a", 3600),
+        _packet(sc + b"\x41\x9b", None),  # later missing stamps stay separate frames
+        _packet(sc + b"\x41\x9c", 7200),
+        _packet(sc + b"\x41\x9d", 7200),
+    ]
+    out = list(coalesce(raw))
+    assert [(p.pts, p.is_keyframe) for p in out] == [(0, True), (3600, False), (None, False),
+                                                      (7200, False)]
+    assert bytes(out[0]).count(b"\x67\x42") == 1  # the stream has no codec context: kept
+    assert bytes(out[3]) == sc + b"\x41\x9c" + sc + b"\x41\x9d"
+
+
+def test_repeated_parameter_sets_are_dropped_for_h264_and_hevc() -> None:
+    from connectors.video.sources import _drop_parameter_sets
+
+    sc = b"\x00\x00\x00\x01"
+    h264 = sc + b"\x67\x42" + b"\x00\x00\x01" + b"\x68\xce" + sc + b"\x65\x88"
+    assert _drop_parameter_sets(h264, "h264") == sc + b"\x65\x88"
+    hevc = sc + b"\x40\x01" + sc + b"\x42\x01" + sc + b"\x44\x01" + sc + b"\x26\x01"
+    assert _drop_parameter_sets(hevc, "hevc") == sc + b"\x26\x01"
+    assert _drop_parameter_sets(b"\x00\x00\x00\x05\x65", "h264") == b"\x00\x00\x00\x05\x65"

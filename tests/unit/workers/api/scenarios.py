@@ -26,7 +26,7 @@ from pipeline.types import Answer, Evidence
 from workers.api import serve_in_thread
 from workers.api.app import create_app
 from workers.api.live import AnswerNotifier, CameraStatusRegistry
-from workers.config import ApiSettings, Settings, load_settings
+from workers.config import ApiSettings, KafkaSettings, Settings, load_settings
 
 READ, WRITE = "read-token-123", "write-token-456"
 
@@ -40,23 +40,43 @@ def jpeg(color: str = "navy", size: tuple[int, int] = (96, 64)) -> bytes:
     return out.getvalue()
 
 
-def answer(query_id: str, camera: str, window_end: float, *, matched: bool | None = True,
-           text: str = "yes", evidence: int = 1) -> Answer:
+def answer(
+    query_id: str,
+    camera: str,
+    window_end: float,
+    *,
+    matched: bool | None = True,
+    text: str = "yes",
+    evidence: int = 1,
+) -> Answer:
     return Answer(
-        query_id=query_id, question=f"question of {query_id}", camera=camera,
-        window_start=window_end - 4.0, window_end=window_end, evaluated_at=window_end + 0.5,
-        answerer="clip", text=text, matched=matched, score=0.31 if matched else 0.12,
-        frames=(window_end - 3.0, window_end - 1.0), rois=((0.25, 0.25, 0.75, 0.75),),
-        visual_tokens=342, latency_ms=12.5, model_ids={"clip": "tiny"},
-        evidence=tuple(Evidence(t=window_end - 1.0 - i, jpeg=jpeg(), box=(0.2, 0.15, 0.6, 0.8)) for i in range(evidence)),
+        query_id=query_id,
+        question=f"question of {query_id}",
+        camera=camera,
+        window_start=window_end - 4.0,
+        window_end=window_end,
+        evaluated_at=window_end + 0.5,
+        answerer="clip",
+        text=text,
+        matched=matched,
+        score=0.31 if matched else 0.12,
+        frames=(window_end - 3.0, window_end - 1.0),
+        rois=((0.25, 0.25, 0.75, 0.75),),
+        visual_tokens=342,
+        latency_ms=12.5,
+        model_ids={"clip": "tiny"},
+        evidence=tuple(
+            Evidence(t=window_end - 1.0 - i, jpeg=jpeg(), box=(0.2, 0.15, 0.6, 0.8))
+            for i in range(evidence)
+        ),
     )
 
 
-def settings(tokens: bool = True, **api: Any) -> Settings:
+def settings(tokens: bool = True, kafka: KafkaSettings | None = None, **api: Any) -> Settings:
     base = load_settings()
     if tokens:
         api = {"read_tokens": (SecretStr(READ),), "write_tokens": (SecretStr(WRITE),), **api}
-    return base.model_copy(update={"api": ApiSettings(**api)})
+    return base.model_copy(update={"api": ApiSettings(**api), "kafka": kafka or base.kafka})
 
 
 @dataclass
@@ -67,12 +87,18 @@ class ApiHarness:
     tokens: bool = True
     bus: Bus | None = None
     api: dict[str, Any] = field(default_factory=lambda: {"sse_keepalive_s": 0.3})
+    kafka: KafkaSettings | None = None
 
     def __post_init__(self) -> None:
         self.registry = CameraStatusRegistry()
         self.notifier = AnswerNotifier()
-        self.app = create_app(settings(self.tokens, **self.api), self.store, self.bus,
-                              registry=self.registry, notifier=self.notifier)
+        self.app = create_app(
+            settings(self.tokens, self.kafka, **self.api),
+            self.store,
+            self.bus,
+            registry=self.registry,
+            notifier=self.notifier,
+        )
         self._client = TestClient(self.app)
 
     def call(self, method: str, path: str, token: str | None = WRITE, **kw: Any) -> httpx.Response:
@@ -105,15 +131,27 @@ def check_crud(h: ApiHarness) -> None:
     h.store.upsert_camera("dock", "rtsp://cam/dock")
     created = h.create("  is a   forklift blocking the exit? ", cameras=["dock"], every=2, window=6)
     assert created["question"] == "is a forklift blocking the exit?"
-    assert (created["cameras"], created["every"], created["window"], created["version"]) == (["dock"], 2, 6, 1)
+    assert (created["cameras"], created["every"], created["window"], created["version"]) == (
+        ["dock"],
+        2,
+        6,
+        1,
+    )
     qid = created["id"]
     assert h.call("GET", f"/api/queries/{qid}", READ).json() == created
     assert [q["id"] for q in h.call("GET", "/api/queries", READ).json()] == [qid]
 
-    patched = h.call("PATCH", f"/api/queries/{qid}", json={"window": 10, "question": "is the exit clear?"})
+    patched = h.call(
+        "PATCH", f"/api/queries/{qid}", json={"window": 10, "question": "is the exit clear?"}
+    )
     assert patched.status_code == 200, patched.text
     body = patched.json()
-    assert (body["question"], body["window"], body["every"], body["version"]) == ("is the exit clear?", 10, 2, 2)
+    assert (body["question"], body["window"], body["every"], body["version"]) == (
+        "is the exit clear?",
+        10,
+        2,
+        2,
+    )
     assert h.call("GET", f"/api/queries/{qid}", READ).json()["version"] == 2
 
     assert h.call("DELETE", f"/api/queries/{qid}").status_code == 204
@@ -125,15 +163,36 @@ def check_crud(h: ApiHarness) -> None:
 
 def check_validation(h: ApiHarness) -> None:
     h.store.upsert_camera("dock")
-    bad = {"question": "   ", "cameras": ["dock", "ghost"], "every": 0.01, "window": 1e9, "answerer": "oracle"}
+    bad = {
+        "question": "   ",
+        "cameras": ["dock", "ghost"],
+        "every": 0.01,
+        "window": 1e9,
+        "answerer": "oracle",
+    }
     locs = _locs(h.call("POST", "/api/queries", json=bad))
-    assert {("body", "question"), ("body", "every"), ("body", "window"), ("body", "answerer")} <= locs
+    assert {
+        ("body", "question"),
+        ("body", "every"),
+        ("body", "window"),
+        ("body", "answerer"),
+    } <= locs
 
-    assert _locs(h.call("POST", "/api/queries", json={"question": "x" * 501})) == {("body", "question")}
-    assert _locs(h.call("POST", "/api/queries", json={"question": "q", "every": 10, "window": 5})) == {("body", "window")}
-    assert _locs(h.call("POST", "/api/queries", json={"question": "q", "cameras": []})) == {("body", "cameras")}
-    assert _locs(h.call("POST", "/api/queries", json={"question": "q", "cameras": ["*", "dock"]})) == {("body", "cameras")}
-    assert _locs(h.call("POST", "/api/queries", json={"question": "q", "colour": "red"})) == {("body", "colour")}
+    assert _locs(h.call("POST", "/api/queries", json={"question": "x" * 501})) == {
+        ("body", "question")
+    }
+    assert _locs(
+        h.call("POST", "/api/queries", json={"question": "q", "every": 10, "window": 5})
+    ) == {("body", "window")}
+    assert _locs(h.call("POST", "/api/queries", json={"question": "q", "cameras": []})) == {
+        ("body", "cameras")
+    }
+    assert _locs(
+        h.call("POST", "/api/queries", json={"question": "q", "cameras": ["*", "dock"]})
+    ) == {("body", "cameras")}
+    assert _locs(h.call("POST", "/api/queries", json={"question": "q", "colour": "red"})) == {
+        ("body", "colour")
+    }
 
     unknown = h.call("POST", "/api/queries", json={"question": "q", "cameras": ["dock", "ghost"]})
     assert _locs(unknown) == {("body", "cameras", 1)}
@@ -141,7 +200,9 @@ def check_validation(h: ApiHarness) -> None:
 
     qid = h.create(cameras=["dock"], every=1, window=4)["id"]
     assert _locs(h.call("PATCH", f"/api/queries/{qid}", json={"every": 8})) == {("body", "every")}
-    assert _locs(h.call("PATCH", f"/api/queries/{qid}", json={"cameras": ["ghost"]})) == {("body", "cameras", 0)}
+    assert _locs(h.call("PATCH", f"/api/queries/{qid}", json={"cameras": ["ghost"]})) == {
+        ("body", "cameras", 0)
+    }
     assert h.call("GET", f"/api/queries/{qid}", READ).json()["version"] == 1
     assert h.call("GET", "/api/queries", READ).json()[0]["id"] == qid  # nothing else was created
 
@@ -149,7 +210,9 @@ def check_validation(h: ApiHarness) -> None:
 # ---------------------------------------------------------------- answers
 
 
-def _all_pages(h: ApiHarness, limit: int, between: list[list[Answer]], **params: Any) -> list[dict[str, Any]]:
+def _all_pages(
+    h: ApiHarness, limit: int, between: list[list[Answer]], **params: Any
+) -> list[dict[str, Any]]:
     seen: list[dict[str, Any]] = []
     cursor = None
     while True:
@@ -164,7 +227,9 @@ def _all_pages(h: ApiHarness, limit: int, between: list[list[Answer]], **params:
 
 
 def check_pagination_stable(h: ApiHarness) -> None:
-    original = [answer("q1", cam, end) for end in (10.0, 20.0, 30.0, 40.0) for cam in ("a", "b", "c")]
+    original = [
+        answer("q1", cam, end) for end in (10.0, 20.0, 30.0, 40.0) for cam in ("a", "b", "c")
+    ]
     h.store.insert_answers(original)
     arriving = [[answer("q1", "a", 100.0 + i), answer("q1", "b", 100.0 + i)] for i in range(5)]
     seen = _all_pages(h, 4, arriving)
@@ -175,16 +240,23 @@ def check_pagination_stable(h: ApiHarness) -> None:
     ends = [a["window_end"] for a in seen]
     assert ends == sorted(ends, reverse=True)
     first = h.call("GET", "/api/answers", READ, params={"limit": 2}).json()["items"]
-    assert [(a["window_end"], a["camera"]) for a in first] == [(102.0, "b"), (102.0, "a")]  # new rows first
+    assert [(a["window_end"], a["camera"]) for a in first] == [
+        (102.0, "b"),
+        (102.0, "a"),
+    ]  # new rows first
     bad = h.call("GET", "/api/answers", READ, params={"cursor": "not-a-cursor"})
     assert _locs(bad) == {("query", "cursor")}
 
 
 def check_answer_filters_and_evidence(h: ApiHarness) -> None:
-    h.store.insert_answers([
-        answer("q1", "a", 10.0, matched=True, evidence=2), answer("q1", "b", 20.0, matched=False),
-        answer("q2", "a", 30.0, matched=None, text="three people"), answer("q2", "b", 40.0, matched=True),
-    ])
+    h.store.insert_answers(
+        [
+            answer("q1", "a", 10.0, matched=True, evidence=2),
+            answer("q1", "b", 20.0, matched=False),
+            answer("q2", "a", 30.0, matched=None, text="three people"),
+            answer("q2", "b", 40.0, matched=True),
+        ]
+    )
 
     def ends(**params: Any) -> list[float]:
         resp = h.call("GET", "/api/answers", READ, params=params)
@@ -198,11 +270,17 @@ def check_answer_filters_and_evidence(h: ApiHarness) -> None:
     assert ends(matched="false") == [20.0]
     assert ends(since=15, until=35) == [30.0, 20.0]
     assert ends(query_id="q2", camera="b", matched="true") == [40.0]
-    assert _locs(h.call("GET", "/api/answers", READ, params={"since": 5, "until": 1})) == {("query", "until")}
+    assert _locs(h.call("GET", "/api/answers", READ, params={"since": 5, "until": 1})) == {
+        ("query", "until")
+    }
 
-    item = h.call("GET", "/api/answers", READ, params={"query_id": "q1", "camera": "a"}).json()["items"][0]
+    item = h.call("GET", "/api/answers", READ, params={"query_id": "q1", "camera": "a"}).json()[
+        "items"
+    ][0]
     assert [e["index"] for e in item["evidence"]] == [0, 1]
-    assert item["evidence"][0]["box"] == [0.2, 0.15, 0.6, 0.8] and item["rois"] == [[0.25, 0.25, 0.75, 0.75]]
+    assert item["evidence"][0]["box"] == [0.2, 0.15, 0.6, 0.8] and item["rois"] == [
+        [0.25, 0.25, 0.75, 0.75]
+    ]
     image = h.call("GET", item["evidence"][1]["url"], READ)
     assert image.status_code == 200 and image.headers["content-type"] == "image/jpeg"
     assert Image.open(io.BytesIO(image.content)).size == (96, 64)
@@ -219,14 +297,23 @@ def check_auth(h: ApiHarness) -> None:
     qid = h.create()["id"]
     h.store.insert_answers([answer(qid, "a", 10.0)])
     evidence = h.call("GET", "/api/answers", READ).json()["items"][0]["evidence"][0]["url"]
-    for path in ("/api/queries", f"/api/queries/{qid}", "/api/answers", "/api/cameras", evidence, "/metrics"):
+    for path in (
+        "/api/queries",
+        f"/api/queries/{qid}",
+        "/api/answers",
+        "/api/cameras",
+        evidence,
+        "/metrics",
+    ):
         assert h.call("GET", path, None).status_code == 401, path
         assert h.call("GET", path, "wrong").status_code == 401, path
         assert h.call("GET", path, READ).status_code == 200, path
         assert h.call("GET", path, WRITE).status_code == 200, path
-    writes = [("POST", "/api/queries", {"json": {"question": "q"}}),
-              ("PATCH", f"/api/queries/{qid}", {"json": {"every": 2}}),
-              ("DELETE", f"/api/queries/{qid}", {})]
+    writes = [
+        ("POST", "/api/queries", {"json": {"question": "q"}}),
+        ("PATCH", f"/api/queries/{qid}", {"json": {"every": 2}}),
+        ("DELETE", f"/api/queries/{qid}", {}),
+    ]
     for method, path, kw in writes:
         for token in (None, "wrong", READ):
             resp = h.call(method, path, token, **kw)
@@ -252,7 +339,9 @@ class SseReader:
         self._stop = threading.Event()
         self._client = httpx.Client(timeout=httpx.Timeout(5.0, read=60.0))
         auth = {"Authorization": f"Bearer {token}"} if token else {}
-        self._thread = threading.Thread(target=self._run, args=(url, {**auth, **(headers or {})}), daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, args=(url, {**auth, **(headers or {})}), daemon=True
+        )
         self._thread.start()
 
     def _run(self, url: str, headers: dict[str, str]) -> None:
@@ -299,11 +388,17 @@ def check_sse_delivers(h: ApiHarness) -> None:
             assert reader.connected.wait(10)
             h.store.insert_answers([answer("q1", "dock", 50.0, text="forklift at the exit")])
             h.notifier.notify()
-            (event_id, first), = reader.wait_for(1)
-            assert (first["query_id"], first["text"], first["camera"]) == ("q1", "forklift at the exit", "dock")
+            ((event_id, first),) = reader.wait_for(1)
+            assert (first["query_id"], first["text"], first["camera"]) == (
+                "q1",
+                "forklift at the exit",
+                "dock",
+            )
             assert event_id == str(first["id"])
             assert first["evidence"][0]["url"] == f"/api/answers/{first['id']}/evidence/0.jpg"
-            h.store.insert_answers([answer("q1", "dock", 50.0), answer("q2", "dock", 51.0)])  # one redelivered
+            h.store.insert_answers(
+                [answer("q1", "dock", 50.0), answer("q2", "dock", 51.0)]
+            )  # one redelivered
             events = reader.wait_for(2)
             assert [e["query_id"] for _, e in events] == ["q1", "q2"]
             time.sleep(1.5)
@@ -311,10 +406,57 @@ def check_sse_delivers(h: ApiHarness) -> None:
         finally:
             reader.close()
 
-        resumed = SseReader(f"{url}/api/answers/stream?query_id=q2", READ, {"Last-Event-ID": event_id})
+        resumed = SseReader(
+            f"{url}/api/answers/stream?query_id=q2", READ, {"Last-Event-ID": event_id}
+        )
         try:
             assert [e["window_end"] for _, e in resumed.wait_for(1)] == [51.0]
         finally:
             resumed.close()
         denied = httpx.get(f"{url}/api/answers/stream", timeout=5)
         assert denied.status_code == 401
+
+
+def _insert_with_id(store: Store, answer_id: int, query_id: str, window_end: float) -> None:
+    """An answer row with a chosen id: what a slower writer's late commit looks like."""
+    from connectors.store.models import AnswerRow
+
+    a = answer(query_id, "dock", window_end, evidence=0)
+    row = {
+        "id": answer_id,
+        "query_id": a.query_id,
+        "camera_id": a.camera,
+        "question": a.question,
+        "window_start": a.window_start,
+        "window_end": a.window_end,
+        "evaluated_at": a.evaluated_at,
+        "answerer": a.answerer,
+        "text": a.text,
+        "matched": a.matched,
+        "score": a.score,
+        "frames": list(a.frames),
+        "rois": [list(r) for r in a.rois],
+        "visual_tokens": a.visual_tokens,
+        "latency_ms": a.latency_ms,
+        "model_ids": a.model_ids,
+    }
+    with store.engine.begin() as conn:
+        conn.execute(AnswerRow.__table__.insert().values(**row))
+
+
+def check_sse_late_commit(h: ApiHarness) -> None:
+    """A row whose id is below one already streamed (committed late) is still delivered."""
+    with h.served() as url:
+        reader = SseReader(f"{url}/api/answers/stream", READ)
+        try:
+            assert reader.connected.wait(10)
+            _insert_with_id(h.store, 1000, "q1", 10.0)
+            _insert_with_id(h.store, 1002, "q1", 12.0)
+            assert [e["id"] for _, e in reader.wait_for(2)] == [1000, 1002]
+            _insert_with_id(h.store, 1001, "q1", 11.0)
+            h.notifier.notify()
+            events = reader.wait_for(3)
+            assert [e["id"] for _, e in events] == [1000, 1002, 1001]
+            assert [event_id for event_id, _ in events] == ["1000", "1002", "1002"]
+        finally:
+            reader.close()

@@ -24,14 +24,20 @@ def test_create_update_delete_publish_to_the_queries_topic(sqlite_store: Store) 
     decoded = [decode_query(r.key, r.value, r.headers) for r in records]
     assert [key for key, _ in decoded] == [qid, qid, qid]
     created, updated, tombstone = (q for _, q in decoded)
-    assert created is not None and (created.question, created.every, created.window, created.version) == (
-        "is the gate open?", 2.0, 8.0, 1)
+    assert created is not None and (
+        created.question,
+        created.every,
+        created.window,
+        created.version,
+    ) == ("is the gate open?", 2.0, 8.0, 1)
     assert updated is not None and (updated.question, updated.version) == ("is the gate closed?", 2)
     assert tombstone is None
 
 
 class _BrokenProducer(Producer):
-    def send(self, topic: str, key: bytes, value: bytes | None, headers: Sequence[tuple[str, bytes]] = ()) -> None:
+    def send(
+        self, topic: str, key: bytes, value: bytes | None, headers: Sequence[tuple[str, bytes]] = ()
+    ) -> None:
         raise BusError("broker down")
 
     def flush(self, timeout: float | None = None) -> None:
@@ -42,7 +48,9 @@ class _BrokenBus(Bus):
     def producer(self) -> Producer:
         return _BrokenProducer()
 
-    def consumer(self, topics: Sequence[str], group: str, *, from_beginning: bool = True) -> Consumer:
+    def consumer(
+        self, topics: Sequence[str], group: str, *, from_beginning: bool = True
+    ) -> Consumer:
         raise BusError("broker down")
 
 

@@ -19,18 +19,29 @@ def test_cameras_show_live_status_and_last_segment(harness: ApiHarness) -> None:
     harness.store.upsert_camera("gate", "rtsp://cams/gate")
     harness.registry.observe(StatusEvent("dock", StreamStatus.CONNECTED, 1_700_000_000.0))
     harness.registry.saw_segment("dock", 1_700_000_012.0)
-    harness.registry.observe(StatusEvent("dock", StreamStatus.STALLED, 1_700_000_020.0, "no packet for 10 s"))
+    harness.registry.observe(
+        StatusEvent("dock", StreamStatus.STALLED, 1_700_000_020.0, "no packet for 10 s")
+    )
     harness.registry.observe(StatusEvent("yard", StreamStatus.RECONNECTING, 1_700_000_030.0))
     harness.store.insert_answers([answer("q", "gate", 1_700_000_040.0)])
     cams = {c["id"]: c for c in harness.call("GET", "/api/cameras", READ).json()}
     assert set(cams) == {"dock", "gate", "yard"}
     dock = cams["dock"]
-    assert (dock["status"], dock["status_since"], dock["last_segment_at"]) == ("stalled", 1_700_000_020.0, 1_700_000_012.0)
+    assert (dock["status"], dock["status_since"], dock["last_segment_at"]) == (
+        "stalled",
+        1_700_000_020.0,
+        1_700_000_012.0,
+    )
     assert dock["detail"] == "no packet for 10 s" and dock["source"] == "rtsp://cams/dock"
     assert (cams["gate"]["status"], cams["gate"]["last_answer_at"]) == ("unknown", 1_700_000_040.0)
     assert cams["yard"]["status"] == "reconnecting"
     # a camera the registry heard from may be subscribed to
-    assert harness.call("POST", "/api/queries", json={"question": "q", "cameras": ["yard"]}).status_code == 201
+    assert (
+        harness.call(
+            "POST", "/api/queries", json={"question": "q", "cameras": ["yard"]}
+        ).status_code
+        == 201
+    )
 
 
 def test_notifier_wakes_the_stream_before_the_poll_interval(sqlite_store: Store) -> None:
@@ -55,9 +66,14 @@ def test_metrics_expose_pipeline_counters(harness: ApiHarness) -> None:
     metrics.ANSWER_LATENCY.labels(answerer="clip").observe(0.2)
     harness.call("GET", "/api/queries", READ)
     text = harness.call("GET", "/metrics", READ).text
-    for name in ("feedwatch_segments_total{camera=\"dock\"}", "feedwatch_frames_encoded_total",
-                 "feedwatch_answers_total", "feedwatch_dead_letters_total{stage=\"decode\"}",
-                 "feedwatch_answer_latency_seconds_bucket", "feedwatch_api_request_seconds_count"):
+    for name in (
+        'feedwatch_segments_total{camera="dock"}',
+        "feedwatch_frames_encoded_total",
+        "feedwatch_answers_total",
+        'feedwatch_dead_letters_total{stage="decode"}',
+        "feedwatch_answer_latency_seconds_bucket",
+        "feedwatch_api_request_seconds_count",
+    ):
         assert name in text, name
     assert 'route="/api/queries"' in text
 
@@ -69,13 +85,27 @@ def test_dashboard_page_and_openapi(harness: ApiHarness) -> None:
     assert 'id="subscribe"' in page.text
     assert harness.call("GET", "/static/app.js", None).status_code == 200
     spec = harness.call("GET", "/openapi.json", None).json()
-    for path in ("/api/cameras", "/api/queries", "/api/queries/{query_id}", "/api/answers",
-                 "/api/answers/stream", "/api/answers/{answer_id}/evidence/{index}.jpg", "/health", "/ready", "/metrics"):
+    for path in (
+        "/api/cameras",
+        "/api/queries",
+        "/api/queries/{query_id}",
+        "/api/answers",
+        "/api/answers/stream",
+        "/api/answers/{answer_id}/evidence/{index}.jpg",
+        "/health",
+        "/ready",
+        "/metrics",
+        "/api/hooks",
+        "/api/rules",
+        "/api/incidents",
+    ):
         assert path in spec["paths"], path
     assert "HTTPBearer" in spec["components"]["securitySchemes"]
 
 
-def test_open_mode_allows_everything_and_warns(sqlite_store: Store, caplog: pytest.LogCaptureFixture) -> None:
+def test_open_mode_allows_everything_and_warns(
+    sqlite_store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level(logging.WARNING, logger="workers.api.auth"):
         h = ApiHarness(sqlite_store, tokens=False)
     assert "auth is OFF" in caplog.text
@@ -85,11 +115,16 @@ def test_open_mode_allows_everything_and_warns(sqlite_store: Store, caplog: pyte
 
 def test_cors_only_for_configured_origins(sqlite_store: Store) -> None:
     h = ApiHarness(sqlite_store, api={"cors_origins": ("https://ops.example",)})
-    preflight = {"Origin": "https://ops.example", "Access-Control-Request-Method": "POST",
-                 "Access-Control-Request-Headers": "authorization,content-type"}
+    preflight = {
+        "Origin": "https://ops.example",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,content-type",
+    }
     ok = h._client.options("/api/queries", headers=preflight)
     assert ok.headers["access-control-allow-origin"] == "https://ops.example"
-    other = h._client.options("/api/queries", headers={**preflight, "Origin": "https://evil.example"})
+    other = h._client.options(
+        "/api/queries", headers={**preflight, "Origin": "https://evil.example"}
+    )
     assert "access-control-allow-origin" not in other.headers
 
 

@@ -28,3 +28,7 @@ def test_auth_no_token_read_token_write_token(harness: ApiHarness) -> None:
 
 def test_sse_delivers_newly_stored_answers(harness: ApiHarness) -> None:
     scenarios.check_sse_delivers(harness)
+
+
+def test_sse_delivers_rows_committed_out_of_id_order(harness: ApiHarness) -> None:
+    scenarios.check_sse_late_commit(harness)

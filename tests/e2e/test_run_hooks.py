@@ -1,0 +1,83 @@
+"""Acceptance of issue 8 end to end: `feedwatch run --hook` on a flickering scene.
+
+The red circle is visible in two stable stretches and, between them, flickers
+(present one window, absent the next). With --open-after 2 --close-after 2 the run
+must notify a real receiver on 127.0.0.1 once per stable presence: no alert storm,
+signed, each incident processed once, and the run waits for its deliveries.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline.alerts import AlertEngine, EventKind, Rule
+from pipeline.types import Answer
+from tests.integration.alerts_receiver import Receiver
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+STABLE = [(2.0, 7.0), (16.0, 21.0)]
+FLICKER = [(9.0, 10.0), (11.0, 12.0), (13.0, 14.0)]
+DURATION = 24.0
+SECRET = "e2e-secret"
+
+
+def _shapes_demo_available() -> bool:
+    from pipeline.models.clip_encoder import shapes_demo_dir
+
+    return (shapes_demo_dir() / "open_clip_config.json").is_file()
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from pipeline.scenes import scripted_scene, write_clip
+
+    spec = scripted_scene(target=("red", "circle"), visible=sorted(STABLE + FLICKER),
+                          distractors=2, seed=11, duration=DURATION, size=(320, 240))
+    return write_clip(spec, tmp_path_factory.mktemp("hooks") / "flicker.mp4", fps=10,
+                      keyframe_interval_s=2.0)
+
+
+def incidents_in(answers: list[dict]) -> int:
+    """What the rule makes of the run's own answers (the same N=2, M=2)."""
+    engine = AlertEngine([Rule("r", "q", open_after=2, close_after=2)])
+    opened = 0
+    for a in sorted(answers, key=lambda a: a["window_end"]):
+        ans = Answer("q", a["question"], a["camera"], a["window_start"], a["window_end"],
+                     a["window_end"], "clip", a["text"], a["matched"], a["score"], (), (), 0, 0.0)
+        opened += sum(1 for e in engine.feed(ans)[0] if e.kind is EventKind.OPENED)
+    return opened
+
+
+@pytest.mark.skipif(not _shapes_demo_available(), reason="shapes-demo weights not built")
+def test_run_with_hook_notifies_once_per_stable_presence(clip: Path, tmp_path: Path) -> None:
+    receiver = Receiver(SECRET).start()
+    try:
+        env = {**os.environ, "FEEDWATCH_LOG_LEVEL": "WARNING",
+               "FEEDWATCH_HOOKS_WAIT_ON_EXIT_S": "30", "FEEDWATCH_HOOKS_BACKOFF_BASE_S": "0.2"}
+        code = "import sys; from workers.cli import main; sys.exit(main())"
+        proc = subprocess.run(
+            [sys.executable, "-c", code, "run", str(clip), "--ask", "a red circle",
+             "--clip", "shapes-demo", "--every", "1s", "--window", "1s", "--sample-fps", "4",
+             "--json", "--db", f"sqlite:///{tmp_path / 'run.db'}", "--hook", receiver.url,
+             "--hook-secret", SECRET, "--open-after", "2", "--close-after", "2",
+             "--hook-allow-private"],
+            capture_output=True, text=True, timeout=600, env=env, check=False,
+        )
+    finally:
+        receiver.stop()
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "alerts: all notifications delivered" in proc.stderr
+    answers = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert answers
+    assert all(h.signature_ok for h in receiver.hits)
+    assert set(receiver.processed.values()) == {1}
+    assert len(receiver.processed) == incidents_in(answers)  # alerts agree with the answers
+    assert len(receiver.processed) == len(STABLE)  # and with the ground truth: no storm
+    assert SECRET not in proc.stderr

@@ -1,0 +1,96 @@
+"""The Kafka connectors against the real broker: topics, the segment sink, history."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from kafka import KafkaConsumer
+from kafka.admin import ConfigResource, ConfigResourceType
+
+from connectors.bus import messages as msg
+from connectors.kafka import (
+    KafkaBusProducer,
+    KafkaSegmentSink,
+    TopicAdmin,
+    ensure_topics,
+    partition_for,
+    topics_of,
+)
+from connectors.kafka.history import PartitionHistory
+from pipeline.types import Segment
+from workers.config import KafkaSettings
+
+
+def settings(bootstrap: str) -> KafkaSettings:
+    return KafkaSettings(bootstrap=bootstrap, topic_prefix=f"t{uuid.uuid4().hex[:8]}.",
+                         partitions=4, segment_max_bytes=3_000_000)
+
+
+def _configs(admin: TopicAdmin, topic: str) -> dict[str, str]:
+    res = admin.client.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
+    return {k: v["value"] for k, v in res["topic"][topic].items()}
+
+
+def test_topics_are_created_once_with_their_settings(kafka_bootstrap: str) -> None:
+    cfg = settings(kafka_bootstrap)
+    t = topics_of(cfg)
+    assert sorted(ensure_topics(cfg)) == sorted([t.segments, t.queries, t.answers, t.deadletter])
+    assert ensure_topics(cfg) == []
+    admin = TopicAdmin.from_config(cfg)
+    try:
+        assert admin.partitions_of(t.segments) == 4
+        assert admin.partitions_of(t.queries) == 1
+        assert _configs(admin, t.segments)["max.message.bytes"] == "3000000"
+        assert _configs(admin, t.queries)["cleanup.policy"] == "compact"
+    finally:
+        admin.close()
+
+
+def test_segments_land_on_their_cameras_partition_and_big_ones_fit(kafka_bootstrap: str) -> None:
+    cfg = settings(kafka_bootstrap)
+    ensure_topics(cfg)
+    sink = KafkaSegmentSink.from_config(cfg)
+    big = Segment("cam-big", 0, 10.0, 2.0, b"\x47" * 2_500_000)  # above the 1 MB default
+    small = [Segment(f"cam-{i}", 1, 12.0, 2.0, bytes([i]) * 1000) for i in range(6)]
+    for seg in [big, *small]:
+        sink.add(seg)
+    sink.flush()
+    sink.close()
+    consumer = KafkaConsumer(topics_of(cfg).segments, bootstrap_servers=kafka_bootstrap,
+                             auto_offset_reset="earliest", group_id=None,
+                             max_partition_fetch_bytes=4_000_000, consumer_timeout_ms=5000)
+    seen = {}
+    for m in consumer:
+        seg = msg.decode_segment(m.key, m.value, m.headers)
+        seen[seg.camera] = (m.partition, seg)
+    consumer.close()
+    assert set(seen) == {"cam-big", *(s.camera for s in small)}
+    for camera, (partition, seg) in seen.items():
+        assert partition == partition_for(camera, 4)
+    assert seen["cam-big"][1] == big
+
+
+def test_history_returns_the_recent_records_before_a_record(kafka_bootstrap: str) -> None:
+    cfg = settings(kafka_bootstrap)
+    ensure_topics(cfg)
+    topic = topics_of(cfg).segments
+    producer = KafkaBusProducer.from_config(cfg)
+    now = time.time()
+    for i in range(8):  # produced "i" seconds apart in record time
+        producer.send(topic, b"cam", bytes([i]), partition=1, timestamp=now - 8 + i)
+    producer.flush()
+    producer.close()
+    consumer = KafkaConsumer(topic, bootstrap_servers=kafka_bootstrap, group_id=None,
+                             auto_offset_reset="earliest", consumer_timeout_ms=5000)
+    records = [m for m in consumer if m.partition == 1]
+    consumer.close()
+    from connectors.kafka.producer import to_record
+
+    last = to_record(records[-1])
+    history = PartitionHistory.from_config(cfg, margin=0.5)
+    try:
+        got = history.before(last, seconds=3.0)
+    finally:
+        history.close()
+    assert [r.offset for r in got] == [4, 5, 6]  # produced at most 3.5 s before offset 7

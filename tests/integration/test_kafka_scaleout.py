@@ -1,0 +1,279 @@
+"""The scale-out run on the real broker and real PostgreSQL, as operators run it.
+
+One scenario (module fixture), several checks. Four synthetic cameras are ingested
+in real time by four ``feedwatch ingest --kafka`` processes; two ``feedwatch
+worker`` processes share the group. While it runs: a question is added, a corrupt
+segment and a malformed message are injected, the question is removed, and one
+worker is killed with SIGKILL. Afterwards the answers in PostgreSQL are compared
+with the due windows of the segments in the topic and with the embedded run's
+Perceiver on the very same segments.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kafka import KafkaConsumer, KafkaProducer
+
+from connectors.bus import messages as msg
+from connectors.kafka import partition_for
+from pipeline.types import Answer, Segment
+from workers.bench.cluster import Cluster, Proc, spread_cameras
+
+PARTITIONS = 4
+SECONDS = 20.0
+EVERY, WINDOW, SEGMENT_S = 1.0, 2.0, 1.0
+SLACK = 1.5  # scheduling/processing lag allowed on top of one segment + one interval
+
+
+def tiny_clip_spec(tmp: Path) -> str:
+    """The bundled shapes-demo CLIP if it is there, else a tiny random open_clip folder."""
+    from pipeline.models.clip_encoder import shapes_demo_dir
+
+    if (shapes_demo_dir() / "open_clip_config.json").is_file():
+        return "shapes-demo"
+    import open_clip
+    import torch
+
+    cfg = {"embed_dim": 32,
+           "vision_cfg": {"image_size": [32, 56], "patch_size": 8, "width": 32, "layers": 1,
+                          "head_width": 16},
+           "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 32, "heads": 2,
+                        "layers": 1}}
+    local = tmp / "tinyclip"
+    local.mkdir()
+    pre = {"mean": [0.5] * 3, "std": [0.25] * 3}
+    (local / "open_clip_config.json").write_text(json.dumps({"model_cfg": cfg,
+                                                             "preprocess_cfg": pre}))
+    torch.manual_seed(0)
+    model = open_clip.create_model(f"local-dir:{local}", load_weights=False)
+    torch.save(model.state_dict(), local / "open_clip_pytorch_model.bin")
+    return f"local-dir:{local}"
+
+
+@dataclass
+class Outcome:
+    cluster: Cluster
+    cameras: list[str]
+    workers: dict[str, Proc]
+    killed: str
+    owned_before: dict[str, set[str]]
+    t_add: float
+    t_remove: float
+    t_kill: float
+    corrupt: tuple[str, int, int]  # camera, partition, offset
+    junk: tuple[int, int]
+    segments: dict[str, list[Segment]] = field(default_factory=dict)
+    answers: list[Answer] = field(default_factory=list)
+    deadletters: list[msg.DeadLetter] = field(default_factory=list)
+    clip_spec: str = ""
+
+
+def _owned(text: str) -> set[str]:
+    return set(re.findall(r"camera (\S+): warmed", text))
+
+
+def _read(bootstrap: str, topic: str, timeout_ms: int = 4000) -> list[Any]:
+    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None,
+                             auto_offset_reset="earliest", consumer_timeout_ms=timeout_ms,
+                             max_partition_fetch_bytes=16 * 1024 * 1024)
+    try:
+        return list(consumer)
+    finally:
+        consumer.close()
+
+
+def _inject(bootstrap: str, topic: str, camera: str) -> tuple[tuple[str, int, int], tuple[int, int]]:
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    now = time.time()
+    bad = Segment(camera, 9999, now, SEGMENT_S, b"\x00not an mpeg-ts segment" * 50)
+    key, value, headers = msg.encode_segment(bad)
+    part = partition_for(camera, PARTITIONS)
+    md = producer.send(topic, key=key, value=value, headers=headers, partition=part).get(30)
+    junk = producer.send(topic, key=camera.encode(), value=b"junk", partition=part).get(30)
+    producer.close()
+    return (camera, md.partition, md.offset), (junk.partition, junk.offset)
+
+
+def _wait_for_all_windows(out: Outcome, store: Any, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = {(a.camera, a.window_end) for a in store.answers(query_id="q1")}
+        last = {c: max(s.end for s in segs) for c, segs in out.segments.items()}
+        if all((c, float(int(last[c] + 1e-6))) in got for c in out.cameras):
+            return
+        time.sleep(0.5)
+
+
+@pytest.fixture(scope="module")
+def outcome(kafka_service: Any, postgres_service: Any,
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outcome]:
+    import sqlalchemy as sa
+
+    from connectors.store import Store
+    from pipeline.scenes import scripted_scene, write_clip
+
+    for service in (kafka_service, postgres_service):
+        if not service.running:
+            service.start()
+    kafka_bootstrap, postgres_url = kafka_service.bootstrap, postgres_service.url
+    tmp = tmp_path_factory.mktemp("scaleout")
+    db = f"fw_scaleout_{int(time.time())}"
+    admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{db}"'))
+    db_url = str(sa.make_url(postgres_url).set(database=db))
+    spec = tiny_clip_spec(tmp)
+    cluster = Cluster(kafka_bootstrap, db_url, tmp, env={
+        "FEEDWATCH_KAFKA_PARTITIONS": str(PARTITIONS), "FEEDWATCH_KAFKA_SESSION_TIMEOUT_S": "6",
+        "FEEDWATCH_KAFKA_HEARTBEAT_INTERVAL_S": "1", "FEEDWATCH_KAFKA_COMMIT_INTERVAL_S": "0.5",
+        "FEEDWATCH_PERCEPTION_CLIP": spec, "FEEDWATCH_PERCEPTION_SAMPLE_FPS": "2",
+        "FEEDWATCH_PERCEPTION_DEVICE": "cpu"})
+    cameras = spread_cameras(4, PARTITIONS)
+    clips = {}
+    for i, cam in enumerate(cameras):
+        scene = scripted_scene(("red", "circle"), [(4.0 + i, 9.0 + i)], distractors=1, seed=i,
+                               duration=SECONDS, size=(320, 240), fps=10)
+        clips[cam] = write_clip(scene, tmp / f"{cam}.mp4", fps=10, keyframe_interval_s=1.0)
+    try:
+        cluster.run("queries", "add", "a red circle", "--id", "q1", "--every", "1s",
+                    "--window", "2s")
+        workers = {"w1": cluster.worker("w1"), "w2": cluster.worker("w2")}
+        for w in workers.values():
+            cluster.wait_for_log(w, "queries table ready", timeout=120)
+        time.sleep(3)  # the second join's rebalance
+        for cam in cameras:
+            cluster.ingest(cam, str(clips[cam]), SEGMENT_S)
+        t0 = time.time()
+        time.sleep(4)
+        cluster.run("queries", "add", "a blue square", "--id", "q2", "--every", "1s",
+                    "--window", "2s")
+        t_add = time.time()
+        owned = {n: _owned(w.text()) for n, w in workers.items()}
+        victim = "w1" if owned["w1"] else "w2"
+        survivor = "w2" if victim == "w1" else "w1"
+        target = sorted(owned[survivor] or cameras)[0]
+        corrupt, junk = _inject(kafka_bootstrap, f"{cluster.prefix}segments", target)
+        time.sleep(max(0.0, t0 + 9 - time.time()))
+        cluster.run("queries", "remove", "q2")
+        t_remove = time.time()
+        time.sleep(max(0.0, t0 + 11 - time.time()))
+        owned = {n: _owned(w.text()) for n, w in workers.items()}
+        Cluster.kill9(workers[victim])
+        t_kill = time.time()
+        out = Outcome(cluster, cameras, workers, victim, owned, t_add, t_remove, t_kill,
+                      corrupt, junk, clip_spec=spec)
+        for proc in cluster.procs:
+            if proc.name.startswith("ingest"):
+                proc.popen.wait(timeout=SECONDS + 40)
+        for r in _read(kafka_bootstrap, f"{cluster.prefix}segments"):
+            try:
+                seg = msg.decode_segment(r.key, r.value, r.headers)
+            except msg.MessageError:
+                continue
+            if seg.seq != 9999:
+                out.segments.setdefault(seg.camera, []).append(seg)
+        store = Store.from_url(db_url, upgrade=False)
+        _wait_for_all_windows(out, store, timeout=90)
+        out.answers = store.answers()
+        store.close()
+        out.deadletters = [msg.decode_deadletter(r.key, r.value, r.headers)
+                           for r in _read(kafka_bootstrap, f"{cluster.prefix}deadletter")]
+        yield out
+    finally:
+        cluster.close()
+        admin.dispose()
+
+
+def _due_ends(segs: list[Segment]) -> list[float]:
+    first, last = min(s.start for s in segs), max(s.end for s in segs)
+    k0 = int(first // EVERY) + 1
+    return [k * EVERY for k in range(k0, int(last // EVERY + 1e-9) + 1)]
+
+
+def test_every_due_window_has_exactly_one_answer_row(outcome: Outcome) -> None:
+    rows = defaultdict(list)
+    for a in outcome.answers:
+        if a.query_id == "q1":
+            rows[a.camera].append(a.window_end)
+    assert sorted(rows) == sorted(outcome.cameras)
+    for cam in outcome.cameras:
+        ends = sorted(rows[cam])
+        assert len(ends) == len(set(ends)), f"{cam}: duplicated windows"
+        assert ends == _due_ends(outcome.segments[cam]), f"{cam}: missing windows"
+
+
+def test_the_survivor_took_over_the_killed_workers_cameras(outcome: Outcome) -> None:
+    survivor = "w2" if outcome.killed == "w1" else "w1"
+    before = outcome.owned_before
+    assert before["w1"] and before["w2"], f"both workers should own cameras: {before}"
+    assert before["w1"] | before["w2"] == set(outcome.cameras)
+    after = _owned(outcome.workers[survivor].text())
+    assert before[outcome.killed] <= after
+    for cam in before[outcome.killed]:  # and answered them after the kill
+        assert max(a.window_end for a in outcome.answers if a.camera == cam) > outcome.t_kill
+
+
+def test_answers_agree_with_the_embedded_perceiver_on_the_same_segments(outcome: Outcome) -> None:
+    from pipeline.scheduler import Scheduler
+    from pipeline.types import StandingQuery
+    from workers.config import load_settings
+    from workers.scaleout import perceiver_factory
+
+    settings = load_settings(perception={"clip": outcome.clip_spec, "sample_fps": 2.0,
+                                         "device": "cpu"})
+    make = perceiver_factory(settings)
+    q1 = StandingQuery("q1", "a red circle", ("*",), EVERY, WINDOW, "clip")
+    stored = {(a.camera, a.window_end): a for a in outcome.answers if a.query_id == "q1"}
+    compared = 0
+    for cam, segs in outcome.segments.items():
+        perceiver = make([q1])
+        assert isinstance(perceiver.scheduler, Scheduler)
+        for seg in sorted(segs, key=lambda s: s.seq):
+            for want in perceiver.on_segment(seg):
+                got = stored[(cam, want.window_end)]
+                assert got.window_start == pytest.approx(want.window_start)
+                assert got.frames == pytest.approx(want.frames)
+                assert got.matched == want.matched
+                assert got.score == pytest.approx(want.score, abs=1e-4)
+                compared += 1
+    assert compared == len(stored)
+
+
+def test_a_question_added_while_running_is_answered_within_one_interval(outcome: Outcome) -> None:
+    q2 = defaultdict(list)
+    for a in outcome.answers:
+        if a.query_id == "q2":
+            q2[a.camera].append(a.window_end)
+    assert sorted(q2) == sorted(outcome.cameras)
+    for cam, ends in q2.items():
+        ends.sort()
+        assert ends[0] - outcome.t_add <= SEGMENT_S + EVERY + SLACK, cam
+        assert ends == [ends[0] + i * EVERY for i in range(len(ends))], f"{cam}: gap in q2"
+
+
+def test_a_removed_question_stops(outcome: Outcome) -> None:
+    last = max(a.window_end for a in outcome.answers if a.query_id == "q2")
+    assert last - outcome.t_remove <= SEGMENT_S + EVERY + SLACK
+    later = [a for a in outcome.answers if a.query_id == "q1" and a.window_end > last + 3]
+    assert later, "q1 kept being answered after q2 stopped"
+
+
+def test_a_corrupt_segment_is_dead_lettered_and_the_camera_keeps_answering(
+        outcome: Outcome) -> None:
+    camera, partition, offset = outcome.corrupt
+    letters = {(d.partition, d.offset): d for d in outcome.deadletters}
+    bad = letters[(partition, offset)]
+    assert (bad.error_type, bad.camera, bad.stage) == ("DecodeError", camera, "perceive")
+    junk = letters[outcome.junk]
+    assert junk.error_type == "MessageError" and junk.camera == camera
+    injected_at = outcome.t_add  # injected right after q2 was added
+    assert any(a.camera == camera and a.window_end > injected_at + 5 for a in outcome.answers)

@@ -1,0 +1,94 @@
+"""The store on a real PostgreSQL: migrations, idempotent answers, concurrent redelivery."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+from connectors.store import AnswerSink, Store, current_revision, head_revision
+from pipeline.types import Answer, Evidence, StandingQuery
+
+pytestmark = pytest.mark.integration
+
+
+def answer(end: float, camera: str = "door") -> Answer:
+    ev = (Evidence(end - 1, b"\xff\xd8\x00jpeg", (0.1, 0.2, 0.6, 0.7)),)
+    return Answer(
+        "q-pg",
+        "a red circle",
+        camera,
+        end - 4,
+        end,
+        1_700_000_000.0 + end,
+        "clip",
+        "yes",
+        True,
+        0.42,
+        (end - 1,),
+        ((0.1, 0.2, 0.6, 0.7),),
+        12,
+        3.5,
+        {"clip": "tiny"},
+        ev,
+    )
+
+
+@pytest.fixture
+def store(fresh_postgres_url: str) -> Iterator[Store]:
+    s = Store.from_url(fresh_postgres_url)
+    yield s
+    s.close()
+
+
+def test_migrates_to_head_and_twice_is_harmless(store: Store) -> None:
+    assert store.engine.dialect.name == "postgresql"
+    assert current_revision(store.engine) == head_revision()
+    assert store.upgrade() == head_revision()
+    assert {"cameras", "queries", "answers", "evidence"} <= set(
+        sa.inspect(store.engine).get_table_names()
+    )
+
+
+def test_insert_twice_keeps_one_row_with_its_evidence(store: Store) -> None:
+    sink = AnswerSink(store)
+    for _ in range(2):
+        sink.add(answer(4.0))
+        sink.add(answer(5.0))
+    assert sink.flush() == 2
+    sink.add(answer(4.0))
+    assert sink.flush() == 0
+    assert store.count_answers() == 2
+    got = store.answers(camera="door")
+    assert got[0].model_ids == {"clip": "tiny"} and got[0].rois == ((0.1, 0.2, 0.6, 0.7),)
+    assert store.evidence("q-pg", "door", 4.0)[0].jpeg == b"\xff\xd8\x00jpeg"
+
+
+def test_concurrent_redelivery_keeps_one_row(store: Store) -> None:
+    rows = [answer(float(e)) for e in range(4, 24)]
+    errors: list[BaseException] = []
+
+    def deliver() -> None:
+        try:
+            store.insert_answers(rows)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=deliver) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert store.count_answers() == len(rows)
+
+
+def test_queries_upsert_and_filters(store: Store) -> None:
+    q = StandingQuery("q-pg", "a red circle", ("door",), 1.0, 4.0, "clip", {"threshold": 0.3})
+    store.upsert_query(q)
+    store.upsert_query(q)
+    assert store.queries() == [q]
+    store.insert_answers([answer(4.0), answer(5.0, camera="yard")])
+    assert [a.camera for a in store.answers(question="RED", since=4.5)] == ["yard"]

@@ -1,0 +1,87 @@
+"""``feedwatch ingest`` and ``feedwatch bench decode`` as a user runs them."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import av
+import pytest
+
+from connectors.video.sinks import read_index
+from connectors.video.testing import make_clip
+from workers.cli import main
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory):
+    return make_clip(tmp_path_factory.mktemp("cli") / "c.mp4", seconds=5.0,
+                     keyframe_interval_s=1.0, bframes=2)
+
+
+def test_ingest_to_dir_writes_standalone_segments_and_an_index(clip, tmp_path, capsys) -> None:
+    out = tmp_path / "segs"
+    assert main(["ingest", str(clip), "--camera", "door", "--to-dir", str(out)]) == 0
+    index = read_index(out)
+    assert [(r["seq"], r["start"], r["duration"]) for r in index] == [
+        (0, 0.0, 2.0), (1, 2.0, 2.0), (2, 4.0, 1.0)]
+    for rec in index:
+        with av.open(io.BytesIO((out / rec["file"]).read_bytes()), format="mpegts") as c:
+            assert next(iter(c.decode(video=0))).key_frame
+    captured = capsys.readouterr()
+    assert "ingested 3 segments" in captured.out
+    assert "[connected]" in captured.err and "[ended]" in captured.err
+
+
+def test_ingest_again_resumes_numbering_and_respects_limits(clip, tmp_path) -> None:
+    out = tmp_path / "segs"
+    assert main(["ingest", str(clip), "--camera", "door", "--to-dir", str(out), "--quiet",
+                 "--max-segments", "2", "--segment-seconds", "1"]) == 0
+    assert main(["ingest", str(clip), "--camera", "door", "--to-dir", str(out), "--quiet"]) == 0
+    assert [(r["seq"], r["duration"]) for r in read_index(out)] == [
+        (0, 1.0), (1, 1.0), (2, 2.0), (3, 2.0), (4, 1.0)]
+
+
+def test_env_fallback_for_video_settings(clip, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("FEEDWATCH_VIDEO_SEGMENT_SECONDS", "1")
+    assert main(["ingest", str(clip), "--camera", "c", "--to-dir", str(tmp_path), "--quiet"]) == 0
+    assert len(read_index(tmp_path)) == 5
+
+
+@pytest.mark.parametrize(("argv", "code", "needle"), [
+    (["--camera", "c"], 2, "sink: None is not allowed; choose exactly one of --to-dir"),
+    (["--camera", "bad id", "--to-dir", "{tmp}"], 2, "camera: 'bad id'"),
+    (["--camera", "c", "--to-dir", "{tmp}", "--segment-seconds", "0"], 2, "segment_seconds"),
+])
+def test_bad_input_is_one_line_and_exit_2(clip, tmp_path, capsys, argv, code, needle) -> None:
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    assert main(["ingest", str(clip), *argv]) == code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: ") and needle in err[-1]
+
+
+def test_missing_corrupt_and_truncated_files_fail_cleanly(clip, tmp_path, capsys) -> None:
+    corrupt = tmp_path / "corrupt.mp4"
+    corrupt.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 100)
+    truncated = tmp_path / "truncated.mp4"
+    truncated.write_bytes(clip.read_bytes()[:4000])
+    cases = [(tmp_path / "missing.mp4", 2), (corrupt, 1), (truncated, 1)]
+    for path, code in cases:
+        assert main(["ingest", str(path), "--camera", "c", "--to-dir", str(tmp_path / "o")]) == code
+        err = capsys.readouterr().err
+        assert "Traceback" not in err
+        last = err.strip().splitlines()[-1]
+        assert last.startswith("error: ") and path.name in last
+
+
+def test_bench_decode_measures_both_paths_in_one_run(capsys) -> None:
+    argv = ["bench", "decode", "--seconds", "4", "--size", "320x240", "--repeat", "1", "--json"]
+    assert main(argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    rows = {r["mode"]: r for r in report["rows"]}
+    full, fast = rows["full decode, keep 1 fps"], rows["keyframe-only, keep 1 fps"]
+    assert full["frames_out"] == fast["frames_out"] == 4
+    assert rows["full decode, every frame → RGB"]["frames_out"] == 100
+    assert report["auto_path"] == "keyframes"
+    assert report["ratio"] == pytest.approx(fast["video_fps"] / full["video_fps"])
+    assert report["ratio"] > 1.0  # skipping 24 of 25 frames must pay off

@@ -1,0 +1,130 @@
+"""The answerer registry and the ``clip`` answerer (numpy only, fake text encoder)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+
+from pipeline.answerers import AnswerResult, build_answerer, registered
+from pipeline.answerers.clip import ClipAnswerer
+from pipeline.answerers.vlm import yes_no
+from pipeline.errors import ConfigError
+from pipeline.perception import Selection, SelectionConfig, select_for_queries
+from pipeline.types import EncodedFrame, RoI, StandingQuery
+
+D = 4
+OBJ, BG = np.eye(D, dtype=np.float32)[:2]
+
+
+class FakeEncoder:
+    """Maps any background prompt to the background direction."""
+
+    model_id = "fake-clip"
+    grid = (3, 3)
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def encode_text(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls += 1
+        return np.stack([BG for _ in texts])
+
+
+def _frame(t: float, has_object: bool) -> EncodedFrame:
+    g = BG + (1.5 * OBJ if has_object else 0.2 * OBJ)
+    g = (g / np.linalg.norm(g)).astype(np.float32)
+    patches = np.tile(BG, (3, 3, 1))
+    return EncodedFrame("cam", t, g, patches, np.zeros((6, 6, 3), np.uint8), (6, 6))
+
+
+def _run(settings: dict, objects: list[bool]) -> tuple[AnswerResult, Selection]:
+    window = [_frame(float(i), o) for i, o in enumerate(objects)]
+    (sel,) = select_for_queries(window, ["q"], OBJ[None], SelectionConfig(2, 1, alpha=0.5))
+    answerer = build_answerer("clip", settings, encoder=FakeEncoder())
+    query = StandingQuery("q", "is there an object?")
+    return answerer.answer(query, window, sel, OBJ), sel
+
+
+@pytest.mark.parametrize("mode", ["threshold", "margin"])
+def test_clip_answers_yes_only_when_the_object_is_in_a_selected_frame(mode: str) -> None:
+    yes, sel = _run({"mode": mode, "threshold": 0.5}, [False, False, True, False, False])
+    no, _ = _run({"mode": mode, "threshold": 0.5}, [False] * 5)
+    assert (yes.text, yes.matched, no.text, no.matched) == ("yes", True, "no", False)
+    assert yes.score is not None and no.score is not None and yes.score > no.score
+    assert yes.visual_tokens == sel.visual_tokens == 3 * RoI(0, 0, 2, 2, 3, 3).tokens
+    assert yes.model_ids == {"clip": "fake-clip"}
+
+
+def test_threshold_score_is_the_best_selected_frame_cosine() -> None:
+    result, sel = _run({"mode": "threshold"}, [False, True, False])
+    assert result.score == pytest.approx(max(sel.frame_scores))
+    assert result.score == pytest.approx(1.5 / np.sqrt(1 + 1.5**2), abs=1e-6)
+
+
+def test_margin_is_a_softmax_against_background_prompts() -> None:
+    result, _ = _run({"mode": "margin", "logit_scale": 10.0}, [True])
+    cos_q, cos_bg = 1.5 / np.sqrt(3.25), 1 / np.sqrt(3.25)
+    expected = 1 / (1 + 3 * np.exp(10 * (cos_bg - cos_q)))  # three default background prompts
+    assert result.score == pytest.approx(expected, rel=1e-5)
+
+
+def test_background_prompts_are_encoded_once() -> None:
+    enc = FakeEncoder()
+    answerer = build_answerer("clip", {"mode": "margin"}, encoder=enc)
+    window = [_frame(0.0, True)]
+    (sel,) = select_for_queries(window, ["q"], OBJ[None], SelectionConfig())
+    for _ in range(3):
+        answerer.answer(StandingQuery("q", "x"), window, sel, OBJ)
+    assert enc.calls == 1
+
+
+def test_empty_selection_is_unknown() -> None:
+    answerer = build_answerer("clip", {}, encoder=FakeEncoder())
+    sel = Selection("q", (), (), (), np.zeros(0, np.float32), ())
+    result = answerer.answer(StandingQuery("q", "x"), [], sel, OBJ)
+    assert (result.matched, result.score, result.visual_tokens) == (None, None, 0)
+
+
+@pytest.mark.parametrize(
+    ("settings", "field"),
+    [
+        ({"mode": "vote"}, "clip.mode"),
+        ({"threshold": 3}, "clip.threshold"),
+        ({"background_prompts": []}, "clip.background_prompts"),
+        ({"logit_scale": 0}, "clip.logit_scale"),
+        ({"treshold": 0.2}, "clip.treshold"),
+    ],
+)
+def test_bad_clip_settings_name_the_field(settings: dict, field: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        build_answerer("clip", settings, encoder=FakeEncoder())
+    assert err.value.field == field
+
+
+def test_unknown_answerer_type_lists_the_registered_ones() -> None:
+    assert {"clip", "vlm"} <= set(registered())
+    with pytest.raises(ConfigError) as err:
+        build_answerer("gpt", {}, encoder=FakeEncoder())
+    assert "clip" in str(err.value) and "vlm" in str(err.value)
+
+
+def test_default_threshold_depends_on_mode() -> None:
+    a = build_answerer("clip", {"mode": "margin"}, encoder=FakeEncoder())
+    assert isinstance(a, ClipAnswerer) and a.settings.effective_threshold == 0.5
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Yes, there is.", True),
+        ("  no", False),
+        ("NO.", False),
+        ("yesterday", None),
+        ("maybe yes", None),
+        ("", None),
+    ],
+)
+def test_vlm_yes_no(text: str, expected: bool | None) -> None:
+    assert yes_no(text) is expected

@@ -1,0 +1,142 @@
+"""The embedded run wired with fakes: bus contracts, due windows, store, dead letters."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from connectors.bus import MemoryBus, Topics
+from connectors.bus import messages as msg
+from connectors.store import AnswerSink, Store
+from pipeline.errors import DecodeError
+from pipeline.perception import SelectionConfig
+from pipeline.scheduler import Scheduler
+from pipeline.testing import ColourEncoder
+from pipeline.types import Answer, Frame, Segment, StandingQuery
+from workers.embedded import (
+    AnswererCache,
+    CameraSource,
+    EmbeddedRun,
+    build_perceiver,
+    query_id,
+)
+
+VISIBLE = (4.0, 7.0)  # red visible for 4 <= t < 7
+DURATION = 12
+
+
+def fake_segments(uri: str, camera: str, **_: Any) -> Iterator[Segment]:
+    """2-second segments; the value lists (t, red) per frame; uri 'broken' adds a bad one."""
+    for seq, start in enumerate(range(0, DURATION, 2)):
+        frames = [(t, VISIBLE[0] <= t < VISIBLE[1]) for t in (start, start + 1)]
+        data = b"garbage" if uri == "broken" and seq == 2 else json.dumps(frames).encode()
+        yield Segment(camera, seq, float(start), 2.0, data)
+
+
+def fake_decode(segment: Segment, fps: float) -> list[Frame]:
+    try:
+        frames = json.loads(segment.data)
+    except ValueError as exc:
+        raise DecodeError(segment.camera, segment.seq, "not a video") from exc
+    out = []
+    for t, red in frames:
+        rgb = np.full((48, 64, 3), 90, np.uint8)
+        if red:
+            rgb[10:22, 30:46] = (230, 20, 20)
+        out.append(Frame(segment.camera, float(t), rgb))
+    return out
+
+
+def make_run(
+    tmp_path: Path, uri: str = "clip.mp4", answers: list[Answer] | None = None
+) -> tuple[EmbeddedRun, Store, MemoryBus]:
+    enc = ColourEncoder()
+    q = StandingQuery(
+        query_id("a red circle", ["cam"], 1.0, 4.0, "clip"),
+        "a red circle",
+        ("cam",),
+        1.0,
+        4.0,
+        "clip",
+        {"threshold": 0.3},
+    )
+    perceiver = build_perceiver(
+        enc, AnswererCache(enc), SelectionConfig(), Scheduler(), fake_decode, 1.0
+    )
+    store = Store.from_url(f"sqlite:///{tmp_path / 'fw.db'}")
+    bus = MemoryBus(capacity={Topics().segments: 2})
+    sink = AnswerSink(store)
+    run = EmbeddedRun(
+        [CameraSource("cam", uri)],
+        [q],
+        perceiver,
+        sink,
+        segments=fake_segments,
+        bus=bus,
+        on_answer=(answers.append if answers is not None else lambda a: None),
+    )
+    return run, store, bus
+
+
+def overlaps(a: Answer) -> bool:
+    return a.window_start < VISIBLE[1] and a.window_end > VISIBLE[0]
+
+
+def test_answers_follow_the_object_and_land_in_the_store(tmp_path: Path) -> None:
+    got: list[Answer] = []
+    run, store, bus = make_run(tmp_path, answers=got)
+    stats = run.run()
+    assert [a.window_end for a in got] == [float(e) for e in range(1, DURATION + 1)]
+    assert all(a.matched == overlaps(a) for a in got), [(a.window_end, a.matched) for a in got]
+    assert stats.frames == DURATION and stats.dead_letters == 0
+    assert store.count_answers() == DURATION
+    assert len(store.evidence(got[5].query_id, "cam", got[5].window_end)) == len(got[5].frames)
+    # the bus carried the Kafka contracts
+    segs = [msg.decode_segment(r.key, r.value, r.headers) for r in bus.messages(Topics().segments)]
+    assert [s.seq for s in segs] == list(range(DURATION // 2))
+    answers = [msg.decode_answer(r.key, r.value, r.headers) for r in bus.messages(Topics().answers)]
+    assert answers == got
+
+
+def test_running_again_adds_no_rows(tmp_path: Path) -> None:
+    make_run(tmp_path)[0].run()
+    run, store, _ = make_run(tmp_path)
+    run.run()
+    assert store.count_answers() == DURATION
+
+
+def test_a_bad_segment_is_a_dead_letter_not_a_dead_run(tmp_path: Path) -> None:
+    got: list[Answer] = []
+    run, store, bus = make_run(tmp_path, uri="broken", answers=got)
+    stats = run.run()
+    assert stats.dead_letters == 1
+    (dl,) = [
+        msg.decode_deadletter(r.key, r.value, r.headers) for r in bus.messages(Topics().deadletter)
+    ]
+    assert (dl.camera, dl.stage, dl.error_type, dl.offset) == ("cam", "perceive", "DecodeError", 2)
+    assert got and got[-1].window_end == DURATION  # later segments still answered
+
+
+def test_query_ids_are_stable_and_distinct() -> None:
+    a = query_id("a red  circle", ["b", "a"], 1.0, 4.0, "clip")
+    assert a == query_id("a red circle", ["a", "b"], 1.0, 4.0, "clip")
+    assert a != query_id("a red circle", ["a"], 1.0, 4.0, "clip")
+    assert a != query_id("a blue circle", ["a", "b"], 1.0, 4.0, "clip")
+
+
+def test_source_failure_is_reported(tmp_path: Path) -> None:
+    from pipeline.errors import SourceError
+
+    run, _, _ = make_run(tmp_path)
+
+    def failing(uri: str, camera: str, **_: Any) -> Iterator[Segment]:
+        raise SourceError("cannot open rtsp://nowhere")
+        yield  # pragma: no cover
+
+    run.segments = failing
+    run.run()
+    assert isinstance(run.errors["cam"], SourceError)

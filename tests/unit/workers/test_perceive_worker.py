@@ -1,0 +1,217 @@
+"""The scale-out worker's core with fakes: routing, warm-up, dead letters, the SQL sink."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from connectors.bus import messages as msg
+from connectors.bus.base import Producer, Record, Topics
+from connectors.kafka.base import ProduceError
+from connectors.kafka.deadletter import DeadLetters
+from connectors.store import AnswerSink, Store
+from pipeline.errors import DecodeError
+from pipeline.perception import SelectionConfig
+from pipeline.scheduler import Scheduler
+from pipeline.testing import ColourEncoder
+from pipeline.types import Answer, Frame, Segment, StandingQuery
+from workers.embedded import AnswererCache, Perceiver, build_perceiver
+from workers.perceive import SegmentHandler
+from workers.perceive_core import PerceiveCore
+from workers.sink import AnswerBatchHandler
+
+VISIBLE = (5.0, 8.0)
+TOPICS = Topics.with_prefix("t.")
+Q = StandingQuery("q1", "a red circle", ("*",), every=1.0, window=3.0, answerer="clip",
+                  settings={"threshold": 0.3})
+
+
+def fake_decode(segment: Segment, fps: float) -> list[Frame]:
+    try:
+        times = json.loads(segment.data)
+    except ValueError as exc:
+        raise DecodeError(segment.camera, segment.seq, "not a video") from exc
+    frames = []
+    for t in times:
+        rgb = np.full((48, 64, 3), 90, np.uint8)
+        if VISIBLE[0] <= t < VISIBLE[1]:
+            rgb[10:22, 30:46] = (230, 20, 20)
+        frames.append(Frame(segment.camera, float(t), rgb))
+    return frames
+
+
+def segment(camera: str, seq: int) -> Segment:
+    start = float(seq)
+    return Segment(camera, seq, start, 1.0, json.dumps([start, start + 0.5]).encode())
+
+
+def record(seg: Segment, offset: int, partition: int = 0) -> Record:
+    key, value, headers = msg.encode_segment(seg)
+    return Record(TOPICS.segments, partition, offset, key, value, headers, timestamp=seg.end)
+
+
+ENCODER = ColourEncoder()
+ANSWERERS = AnswererCache(ENCODER)
+
+
+def factory(queries: Iterable[StandingQuery]) -> Perceiver:
+    return build_perceiver(ENCODER, ANSWERERS, SelectionConfig(), Scheduler(list(queries)),
+                           fake_decode, 2.0)
+
+
+class ListHistory:
+    """The records of the partition, as the topic would return them."""
+
+    def __init__(self, records: Sequence[Record]) -> None:
+        self.records = list(records)
+        self.calls: list[int] = []
+
+    def before(self, rec: Record, seconds: float) -> list[Record]:
+        self.calls.append(rec.offset)
+        return [r for r in self.records if r.partition == rec.partition and r.offset < rec.offset]
+
+
+def key(a: Answer) -> tuple[object, ...]:
+    return (a.query_id, a.camera, a.window_start, a.window_end, a.matched,
+            round(a.score or 0, 6), a.frames)
+
+
+def run_core(core: PerceiveCore, records: Sequence[Record]) -> list[Answer]:
+    return [a for r in records for a in core.handle(r)]
+
+
+RECORDS = [record(segment("cam", i), offset=i) for i in range(12)]
+
+
+def test_core_gives_the_embedded_perceivers_answers() -> None:
+    core = PerceiveCore(factory)
+    core.on_query("q1", Q)
+    got = run_core(core, RECORDS)
+    embedded = factory([Q])
+    want = [a for i in range(12) for a in embedded.on_segment(segment("cam", i))]
+    assert [key(a) for a in got] == [key(a) for a in want]
+    assert [a.window_end for a in got] == [float(e) for e in range(1, 13)]
+    assert [a.matched for a in got] == [e - 3 < 8 and e > 5 for e in range(1, 13)]
+
+
+def test_a_worker_taking_over_a_camera_warms_up_and_answers_as_if_uninterrupted() -> None:
+    whole = PerceiveCore(factory)
+    whole.on_query("q1", Q)
+    reference = run_core(whole, RECORDS)
+    history = ListHistory(RECORDS)
+    taker = PerceiveCore(factory, history)
+    taker.on_query("q1", Q)
+    got = run_core(taker, RECORDS[7:])
+    assert history.calls == [7]
+    assert taker.stats.warm_segments == 3  # window 3 s of 1 s segments
+    assert [key(a) for a in got] == [key(a) for a in reference if a.window_end > 7.0]
+
+
+def test_without_warm_up_the_first_windows_after_a_takeover_are_short() -> None:
+    cold = PerceiveCore(factory, history=None)
+    cold.on_query("q1", Q)
+    first = run_core(cold, RECORDS[7:])[0]
+    assert first.window_end == 8.0 and first.window_start == 7.0  # clipped to what it saw
+
+
+def test_an_offset_gap_means_the_partition_changed_hands_and_cools_its_cameras() -> None:
+    history = ListHistory(RECORDS)
+    core = PerceiveCore(factory, history)
+    core.on_query("q1", Q)
+    run_core(core, RECORDS[:3])
+    run_core(core, RECORDS[3:5])  # contiguous: no new warm-up
+    assert history.calls == [0]
+    run_core(core, RECORDS[9:10])  # another worker had 5..8
+    assert history.calls == [0, 9]
+    replayed = run_core(core, RECORDS[6:8])  # rewind (redelivery after a crash)
+    assert history.calls == [0, 9, 6]
+    assert [a.window_end for a in replayed] == [7.0, 8.0]
+
+
+def test_queries_are_added_and_removed_on_running_cameras() -> None:
+    core = PerceiveCore(factory)
+    core.on_query("q1", Q)
+    run_core(core, RECORDS[:2])
+    q2 = StandingQuery("q2", "a blue square", ("cam",), 2.0, 2.0, "clip")
+    core.on_query("q2", q2)
+    ids = {a.query_id for a in run_core(core, RECORDS[2:4])}
+    assert ids == {"q1", "q2"}
+    core.on_query("q1", None)
+    assert {a.query_id for a in run_core(core, RECORDS[4:6])} == {"q2"}
+
+
+class RecordingProducer(Producer):
+    def __init__(self, fail_flushes: int = 0) -> None:
+        self.sent: list[tuple[str, bytes, bytes | None, list[tuple[str, bytes]]]] = []
+        self.acked: list[int] = []
+        self.fail_flushes = fail_flushes
+
+    def send(self, topic: str, key: bytes, value: bytes | None,
+             headers: Sequence[tuple[str, bytes]] = ()) -> None:
+        self.sent.append((topic, key, value, list(headers)))
+
+    def flush(self, timeout: float | None = None) -> None:
+        if self.fail_flushes:
+            self.fail_flushes -= 1
+            raise ProduceError("broker away")
+        self.acked.append(len(self.sent))
+
+
+def test_handler_produces_answers_acknowledged_before_it_returns() -> None:
+    core = PerceiveCore(factory)
+    core.on_query("q1", Q)
+    producer = RecordingProducer(fail_flushes=1)
+    handler = SegmentHandler(core, producer, TOPICS, DeadLetters(RecordingProducer(), "dl"),
+                             retry_after=0.0)
+    assert handler(RECORDS[0]) == 1
+    assert producer.acked == [2]  # the failed flush was retried with the answer re-sent
+    answers = [msg.decode_answer(k, v, h) for t, k, v, h in producer.sent]
+    assert {a.window_end for a in answers} == {1.0} and producer.sent[0][0] == "t.answers"
+
+
+def test_bad_records_become_dead_letters_and_the_camera_keeps_answering() -> None:
+    core = PerceiveCore(factory)
+    core.on_query("q1", Q)
+    dl_producer = RecordingProducer()
+    handler = SegmentHandler(core, RecordingProducer(), TOPICS, DeadLetters(dl_producer, "dl"))
+    corrupt = Segment("cam", 2, 2.0, 1.0, b"\x00garbage")
+    no_headers = Record(TOPICS.segments, 0, 3, b"cam", b"junk", [], 0.0)
+    results = [handler(RECORDS[0]), handler(RECORDS[1]), handler(record(corrupt, 2)),
+               handler(no_headers), handler(record(segment("cam", 4), 4))]
+    assert results[:4] == [1, 1, 0, 0] and results[4] >= 1
+    letters = [msg.decode_deadletter(k, v, h) for _t, k, v, h in dl_producer.sent]
+    assert [(d.error_type, d.camera, d.partition, d.offset) for d in letters] == [
+        ("DecodeError", "cam", 0, 2), ("MessageError", "cam", 0, 3)]
+    assert letters[0].value == b"\x00garbage"
+
+
+def _answer(end: float, query_id: str = "q1") -> Answer:
+    return Answer(query_id, "a red circle", "cam", end - 3, end, end + 0.2, "clip", "no",
+                  False, 0.1, (end - 1,), ((0.0, 0.0, 1.0, 1.0),), 4, 3.0)
+
+
+def test_sink_stores_each_window_once_and_dead_letters_malformed_answers(tmp_path: Path) -> None:
+    store = Store.from_url(f"sqlite:///{tmp_path / 'fw.db'}")
+    store.upsert_query(Q)
+    dl = RecordingProducer()
+    handler = AnswerBatchHandler(AnswerSink(store), DeadLetters(dl, "dl"))
+    recs = [Record("t.answers", 0, i, *msg.encode_answer(_answer(float(e))), 0.0)
+            for i, e in enumerate([1, 2, 3])]
+    assert handler(recs) == 3
+    bad = Record("t.answers", 0, 3, b"q1", b"{not json", [], 0.0)
+    assert handler([recs[1], bad, recs[2]]) == 0  # redelivery is harmless
+    assert store.count_answers() == 3
+    assert msg.decode_deadletter(*dl.sent[0][1:]).offset == 3
+
+
+@pytest.mark.parametrize("offset", [0, 5])
+def test_first_record_of_a_partition_is_always_cold(offset: int) -> None:
+    history = ListHistory(RECORDS)
+    core = PerceiveCore(factory, history)
+    core.on_query("q1", Q)
+    core.handle(RECORDS[offset])
+    assert history.calls == [offset]

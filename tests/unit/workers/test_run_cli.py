@@ -1,0 +1,126 @@
+"""`feedwatch run` / `answers` / `db` input handling: one line, exit 2, nothing on stdout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.errors import ConfigError
+from pipeline.types import Answer
+from workers.cli import main
+from workers.commands._common import answer_json, parse_duration, parse_time
+
+
+@pytest.fixture
+def clip(tmp_path: Path) -> Path:
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(b"\x00" * 16)  # validation never opens it
+    return path
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["run", "missing.mp4", "--ask", "x"], "no such file"),
+        (["run", "ftp://host/x.mp4", "--ask", "x"], "unsupported scheme"),
+        (["run", "{clip}", "--ask", "  "], "--ask"),
+        (["run", "{clip}"], "--ask"),
+        (["run", "{clip}", "--ask", "x", "--every", "2s", "--window", "1s"], "--window"),
+        (["run", "{clip}", "--ask", "x", "--answerer", "gpt"], "--answerer"),
+        (["run", "{clip}", "--ask", "x", "--every", "soon"], "--every"),
+        (["run", "--ask", "x"], "SOURCE"),
+        (["run", "{clip}", "{clip}", "--ask", "x", "--camera", "a"], "--camera"),
+        (["run", "{clip}", "--ask", "x", "--db", "mysql://h/db"], "--db"),
+        (["run", "{clip}", "--ask", "x", "--answerer", "vlm"], "--vlm"),
+        (["answers", "--db", "mysql://h/db"], "--db"),
+        (["answers", "--db", "sqlite://", "--since", "yesterday"], "--since"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    args: list[str], needle: str, clip: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main([a.replace("{clip}", str(clip)) for a in args])
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1 and needle in err, err
+
+
+def test_every_run_flag_shows_its_env_var(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    for var in (
+        "FEEDWATCH_ASK",
+        "FEEDWATCH_EVERY",
+        "FEEDWATCH_WINDOW",
+        "FEEDWATCH_ANSWERER",
+        "FEEDWATCH_PERCEPTION_CLIP",
+        "FEEDWATCH_PERCEPTION_VLM",
+        "FEEDWATCH_STORE_URL",
+        "FEEDWATCH_JSON",
+        "FEEDWATCH_CAMERAS",
+        "FEEDWATCH_PERCEPTION_SAMPLE_FPS",
+    ):
+        assert var in text
+
+
+def test_env_fallback_is_validated_too(
+    clip: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("FEEDWATCH_WINDOW", "500ms")
+    assert main(["run", str(clip), "--ask", "x"]) == 2
+    assert "--window" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("1s", 1.0), ("500ms", 0.5), ("2m", 120.0), ("1.5", 1.5), ("1h", 3600.0)]
+)
+def test_parse_duration(text: str, seconds: float) -> None:
+    assert parse_duration(text, "--every") == seconds
+
+
+@pytest.mark.parametrize("text", ["", "0s", "-1s", "1 parsec", "s", "nan"])
+def test_parse_duration_rejects(text: str) -> None:
+    with pytest.raises(ConfigError, match="--every"):
+        parse_duration(text, "--every")
+
+
+def test_parse_time() -> None:
+    assert parse_time("12.5", "--since") == 12.5
+    assert parse_time("2026-01-01T00:00:00Z", "--since") == 1767225600.0
+    with pytest.raises(ConfigError):
+        parse_time("2026-01-01T00:00:00", "--since")  # naive: ambiguous
+
+
+def test_answer_json_has_exactly_the_documented_fields() -> None:
+    a = Answer(
+        "q",
+        "a red circle",
+        "cam",
+        0.0,
+        4.0,
+        9.0,
+        "clip",
+        "yes",
+        True,
+        0.5,
+        (1.0,),
+        ((0.0, 0.0, 0.5, 0.5),),
+        6,
+        3.0,
+    )
+    assert list(answer_json(a)) == [
+        "query_id",
+        "question",
+        "camera",
+        "window_start",
+        "window_end",
+        "matched",
+        "score",
+        "text",
+        "frames",
+        "rois",
+        "visual_tokens",
+        "latency_ms",
+    ]

@@ -1,0 +1,165 @@
+"""``/api/hooks``, ``/api/rules``, ``/api/incidents``, ``/api/deliveries``.
+
+CRUD for alert hooks and rules (write scope), listings of incidents and deliveries
+with their status (read scope). Hook URLs come back redacted and secrets never come
+back. Include with ``app.include_router(routes_alerts.router)``; the private-target
+policy is ``app.state.hooks_settings`` (``HooksSettings``) when set, else the
+environment (``FEEDWATCH_HOOKS_ALLOW_PRIVATE``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from starlette.concurrency import run_in_threadpool
+
+from connectors.store.alerts_repo import AlertStore
+from pipeline.alerts import Condition, ConditionKind, Rule
+from pipeline.errors import ConfigError
+from workers.api.auth import read_access, write_access
+from workers.api.context import ApiContext, context
+from workers.api.schemas import field_error
+from workers.config import HooksSettings
+
+router = APIRouter(prefix="/api", tags=["alerts"])
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class HookCreate(_Strict):
+    url: str = Field(description="http(s) URL; private targets need allow_private in settings")
+    type: Literal["webhook", "slack"] = "webhook"
+    name: str = ""
+    secret: SecretStr | None = Field(None, description="HMAC key for X-Feedwatch-Signature")
+    cooldown_s: float | None = Field(None, ge=0)
+    rate_cap: int | None = Field(None, ge=0)
+    rate_period_s: float | None = Field(None, gt=0)
+
+
+class RuleCreate(_Strict):
+    query_id: str = Field(min_length=1)
+    condition: ConditionKind = ConditionKind.MATCHED
+    threshold: float | None = None
+    pattern: str | None = None
+    open_after: int = Field(1, ge=1)
+    close_after: int = Field(1, ge=1)
+    min_duration_s: float = Field(0.0, ge=0)
+    notify_close: bool = False
+    hooks: list[str] = Field(default_factory=list)
+
+
+def _alerts(ctx: ApiContext = Depends(context)) -> AlertStore:
+    return AlertStore(ctx.data.store.engine)
+
+
+def _hooks_settings(request: Request) -> HooksSettings:
+    return getattr(request.app.state, "hooks_settings", None) or HooksSettings()
+
+
+def _unprocessable(exc: ConfigError) -> HTTPException:
+    field = exc.field.split(".")[-1]
+    return field_error(field, exc.value, f"not allowed; {exc.allowed}")
+
+
+@router.get("/hooks", dependencies=[read_access], summary="List hooks (URLs redacted)")
+async def list_hooks(alerts: AlertStore = Depends(_alerts)) -> list[dict[str, Any]]:
+    return await run_in_threadpool(alerts.hooks)
+
+
+@router.post("/hooks", status_code=201, dependencies=[write_access], summary="Add a hook")
+async def add_hook(
+    body: HookCreate, request: Request, alerts: AlertStore = Depends(_alerts)
+) -> dict[str, Any]:
+    secret = body.secret.get_secret_value() if body.secret else None
+    allow = _hooks_settings(request).allow_private
+    try:
+        return await run_in_threadpool(
+            lambda: alerts.add_hook(
+                body.url,
+                type=body.type,
+                name=body.name,
+                secret=secret,
+                allow_private=allow,
+                cooldown_s=body.cooldown_s,
+                rate_cap=body.rate_cap,
+                rate_period_s=body.rate_period_s,
+            )
+        )
+    except ConfigError as exc:
+        raise _unprocessable(exc) from None
+
+
+@router.delete(
+    "/hooks/{hook_id}",
+    status_code=204,
+    dependencies=[write_access],
+    summary="Remove a hook; its pending deliveries become dead",
+)
+async def remove_hook(hook_id: str, alerts: AlertStore = Depends(_alerts)) -> Response:
+    if not await run_in_threadpool(alerts.remove_hook, hook_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no hook {hook_id!r}")
+    return Response(status_code=204)
+
+
+@router.get("/rules", dependencies=[read_access], summary="List alert rules")
+async def list_rules(
+    query_id: str | None = None, alerts: AlertStore = Depends(_alerts)
+) -> list[dict[str, Any]]:
+    return await run_in_threadpool(alerts.rules, query_id)
+
+
+@router.post("/rules", status_code=201, dependencies=[write_access], summary="Add a rule")
+async def add_rule(body: RuleCreate, alerts: AlertStore = Depends(_alerts)) -> dict[str, Any]:
+    try:
+        rule = Rule(
+            "",
+            body.query_id,
+            Condition(body.condition, body.threshold, body.pattern),
+            body.open_after,
+            body.close_after,
+            body.min_duration_s,
+            body.notify_close,
+            tuple(body.hooks),
+        )
+        return await run_in_threadpool(alerts.add_rule, rule)
+    except ConfigError as exc:
+        raise _unprocessable(exc) from None
+
+
+@router.delete(
+    "/rules/{rule_id}", status_code=204, dependencies=[write_access], summary="Remove a rule"
+)
+async def remove_rule(rule_id: str, alerts: AlertStore = Depends(_alerts)) -> Response:
+    if not await run_in_threadpool(alerts.remove_rule, rule_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no rule {rule_id!r}")
+    return Response(status_code=204)
+
+
+@router.get("/incidents", dependencies=[read_access], summary="Incidents, newest first")
+async def list_incidents(
+    state: Literal["open", "closed"] | None = None,
+    limit: int = Query(100, ge=1, le=1000),
+    alerts: AlertStore = Depends(_alerts),
+) -> list[dict[str, Any]]:
+    return await run_in_threadpool(lambda: alerts.incidents(state=state, limit=limit))
+
+
+@router.get("/deliveries", dependencies=[read_access], summary="Deliveries with status")
+async def list_deliveries(
+    status_: Literal["pending", "sending", "delivered", "dead", "suppressed"] | None = Query(
+        None, alias="status"
+    ),
+    incident_id: str | None = None,
+    limit: int = Query(100, ge=1, le=1000),
+    alerts: AlertStore = Depends(_alerts),
+) -> list[dict[str, Any]]:
+    rows = await run_in_threadpool(
+        lambda: alerts.deliveries(status=status_, incident_id=incident_id, limit=limit)
+    )
+    for row in rows:  # the payload is the receiver's business; keep the listing small
+        row.pop("payload", None)
+    return rows
