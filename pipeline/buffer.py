@@ -153,6 +153,12 @@ class BufferSet:
     def cameras(self) -> list[str]:
         return sorted(self._buffers)
 
+    def set_limits(self, limits: BufferLimits) -> None:
+        """New caps for every buffer, existing ones included (they apply from the next add)."""
+        self.limits = limits
+        for buffer in self._buffers.values():
+            buffer.limits = limits
+
     @property
     def nbytes(self) -> int:
         return sum(b.nbytes for b in self._buffers.values())

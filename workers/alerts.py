@@ -110,7 +110,7 @@ class DeliveryWorker:
         self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="feedwatch-hook")
 
     def run_once(self) -> int:
-        """Send every delivery due now; returns how many attempts were made."""
+        """Lease up to ``concurrency`` due deliveries and send them; returns how many."""
         claimed = self.outbox.claim(self.concurrency, self.lease_s)
         list(self._pool.map(self.deliver, claimed))
         return len(claimed)
@@ -120,6 +120,7 @@ class DeliveryWorker:
         self.sender.close()
 
     def deliver(self, c: Claimed) -> None:
+        """One attempt, then delivered, pending again (backoff / Retry-After) or dead."""
         if c.hook is None or not c.hook.enabled:
             self._settle(c, DeliveryStatus.DEAD, time.time(), 0.0, None, "hook removed or disabled")
             return

@@ -21,7 +21,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TextIO
 
 from connectors.bus import messages as msg
@@ -116,7 +116,7 @@ class Perceiver:
             self.scheduler.put(query)
         horizon = max(self.scheduler.horizon(), 1.0) + 2.0
         if horizon > self.buffers.limits.horizon:
-            self.buffers.limits = BufferLimits(horizon=horizon)
+            self.buffers.set_limits(replace(self.buffers.limits, horizon=horizon))
 
     def on_segment(self, segment: Segment) -> list[Answer]:
         """Everything one segment makes due, evaluated."""
@@ -363,6 +363,9 @@ def run_embedded(
         on_answer=on_answer,
         on_segment=on_segment,
     )
+    from workers.api.embedded import serve_beside, serve_until_interrupted
+
+    server = serve_beside(run, settings, getattr(args, "serve", None))
     for camera, uri in args.sources:
         if "://" not in uri and not uri.startswith("/dev/"):
             view.add_file(camera, file_duration(uri))
@@ -377,5 +380,7 @@ def run_embedded(
         markup=False,
         highlight=False,
     )
+    if server is not None:
+        serve_until_interrupted(server, lambda m: console.print(m, markup=False, highlight=False))
     store.close()
     return stats, run.errors

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -18,9 +17,10 @@ from connectors.kafka.admin import TopicAdmin, ensure_topics, topics_of
 from connectors.kafka.deadletter import DeadLetters
 from connectors.kafka.history import PartitionHistory
 from connectors.kafka.producer import KafkaBusProducer
-from pipeline.errors import ConfigError, StoreError
+from pipeline.errors import ConfigError
 from pipeline.scheduler import Scheduler
 from pipeline.types import StandingQuery
+from workers.commands.queries import open_store
 from workers.config import Settings
 from workers.perceive import QueriesView, SegmentHandler, WorkerApp
 from workers.perceive_core import PerceiveCore
@@ -29,20 +29,6 @@ from workers.sink import AnswerBatchHandler
 log = logging.getLogger(__name__)
 
 ROLES = ("all", "perceive", "sink")
-
-
-def open_store(url: str, attempts: int = 5) -> Any:
-    """The store, migrated to head; a concurrent migration by a sibling is retried."""
-    from connectors.store import Store
-
-    for attempt in range(attempts):
-        try:
-            return Store.from_url(url, upgrade=True)
-        except StoreError:
-            if attempt == attempts - 1:
-                raise
-            time.sleep(1.0 + attempt)
-    raise AssertionError("unreachable")
 
 
 def perceiver_factory(settings: Settings) -> Any:

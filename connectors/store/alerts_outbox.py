@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, aliased
 
 from connectors.hooks.base import HookMessage
 from connectors.store.alerts_models import (
+    TRANSITIONS,
     AlertRuleRow,
     AlertStateRow,
     DeliveryAttemptRow,
@@ -275,6 +276,8 @@ class Outbox:
         next_attempt_at: float | None = None,
     ) -> bool:
         """Record one attempt and move the delivery on; False if the lease was lost."""
+        if status not in TRANSITIONS[DeliveryStatus.SENDING]:
+            raise ValueError(f"a sending delivery cannot become {status.value}")
         now = time.time()
         attempt = claimed.attempts + 1
         values: dict[str, Any] = {

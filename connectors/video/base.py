@@ -26,11 +26,15 @@ StatusObserver = Callable[["StatusEvent"], None]
 """Receives every status change of a stream (the dashboard subscribes later)."""
 
 
-class StreamStalled(SourceError):
+class SourceUnreachable(SourceError):
+    """A transient failure (refused, reset, timed out, server error): worth retrying."""
+
+
+class StreamStalled(SourceUnreachable):
     """No packet arrived for longer than the stall timeout."""
 
 
-class StreamEnded(SourceError):
+class StreamEnded(SourceUnreachable):
     """A live source closed its stream (EOF); the caller may reconnect."""
 
 

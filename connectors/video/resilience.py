@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Protocol
 
-from connectors.video.base import StatusObserver, StreamStalled, VideoSource
+from connectors.video.base import SourceUnreachable, StatusObserver, StreamStalled, VideoSource
 from connectors.video.packets import TimedPacket
 from connectors.video.segmenter import REMUXABLE, Segmenter
 from connectors.video.settings import VideoSettings, check_settings
@@ -56,7 +56,9 @@ class LiveSegments:
     """Open → segment → (on loss) flush, back off, reopen; numbering continues.
 
     Files (``retry=False``) are read once; errors propagate after the segments
-    read so far. ``max_reconnects`` consecutive failures (-1: unlimited) end it.
+    read so far. Live sources end at a clean end of stream only when their kind
+    says so (HTTP/HLS VOD); ``max_reconnects`` consecutive failures (-1: unlimited)
+    end them with an error.
     """
 
     def __init__(self, camera: str, opener: Callable[[float | None], VideoSource], stage: Stage,
@@ -70,6 +72,7 @@ class LiveSegments:
         self._transcode = transcode
         self._failures = 0
         self.last_end: float | None = None
+        self._connected_once = False
 
     @classmethod
     def from_config(cls, uri: str, camera: str, *, settings: VideoSettings | None = None,
@@ -89,7 +92,7 @@ class LiveSegments:
             return open_source(uri, camera, realtime=realtime, settings=s, not_before=not_before)
 
         return cls(camera, opener, stage,
-                   StatusTracker(camera, observer), backoff, retry=spec.live and not spec.ends,
+                   StatusTracker(camera, observer), backoff, retry=spec.live,
                    max_reconnects=s.max_reconnects, stop=stop, transcode=make_transcoder)
 
     def __iter__(self) -> Iterator[Segment]:
@@ -116,6 +119,7 @@ class LiveSegments:
                 self._lost(exc)
                 continue
             self.tracker.move(StreamStatus.CONNECTED, source.info.codec)
+            self._connected_once = True
             self._pick_stage(source)
             return source
         return None
@@ -147,8 +151,12 @@ class LiveSegments:
             yield seg
 
     def _lost(self, exc: SourceError) -> None:
-        """A failed open or read: give up (file, too many tries) or wait to retry."""
-        if not self.retry:
+        """A failed open or read: give up (file, too many tries) or wait to retry.
+
+        Before the first connection only transient failures are retried, so a wrong
+        URL (404, unsupported data) fails at once instead of retrying forever."""
+        transient = isinstance(exc, SourceUnreachable) or self._connected_once
+        if not (self.retry and transient):
             self._end(str(exc))
             raise exc
         if self._gave_up():

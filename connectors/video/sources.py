@@ -11,7 +11,7 @@ from fractions import Fraction
 import av
 import av.error
 
-from connectors.video.base import StreamEnded, StreamStalled, VideoSource
+from connectors.video.base import SourceUnreachable, StreamEnded, StreamStalled, VideoSource
 from connectors.video.packets import StreamInfo, TimedPacket, Timeline, packet_seconds
 from connectors.video.settings import VideoSettings, check_settings
 from connectors.video.uri import SourceSpec, check_camera, parse_uri
@@ -46,14 +46,19 @@ def open_source(
         spec, check_camera(camera), realtime=realtime, settings=s, not_before=not_before)
 
 
+_TRANSIENT = (av.error.ExitError, av.error.HTTPServerError, ConnectionError, TimeoutError)
+
+
 def _fail(camera: str, spec: SourceSpec, exc: Exception, doing: str = "cannot open") -> SourceError:
+    """A one-line error; transient causes become ``SourceUnreachable`` (retried)."""
     if isinstance(exc, av.error.ExitError):
         why = "timed out"
     elif isinstance(exc, av.error.InvalidDataError):
         why = "not a readable video (corrupt or truncated?)"
     else:
         why = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-    return SourceError(f"camera {camera!r}: {doing} {spec.uri}: {why}")
+    kind = SourceUnreachable if isinstance(exc, _TRANSIENT) else SourceError
+    return kind(f"camera {camera!r}: {doing} {spec.uri}: {why}")
 
 
 def _open_container(spec: SourceSpec, camera: str, s: VideoSettings) -> av.container.InputContainer:

@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.consumer.fetcher import ConsumerRecord
 
 from tests.services.kafka import KafkaService
 from tests.services.postgres import PostgresService
@@ -28,7 +29,7 @@ def _produce(bootstrap: str, topic: str, key: bytes, value: bytes) -> None:
         producer.close()
 
 
-def _consume_one(bootstrap: str, topic: str) -> list:
+def _consume_one(bootstrap: str, topic: str) -> list[ConsumerRecord]:
     consumer = KafkaConsumer(
         topic,
         bootstrap_servers=bootstrap,

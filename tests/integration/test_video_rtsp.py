@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import signal
 import threading
 import time
 
@@ -26,32 +28,42 @@ def check_standalone(seg, fps: float = 10.0) -> None:
     assert abs(len(frames) - seg.duration * fps) <= 1, (seg.seq, len(frames), seg.duration)
 
 
+def wait_for(condition, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
 @pytest.mark.timeout(150)
 def test_rtsp_segments_survive_a_server_restart(rtsp_server, tiny_h264_clip) -> None:
     server = rtsp_server(tiny_h264_clip, loop_seconds=120)
-    events = []
+    events: list = []
+    got: list = []
+    resumed: list = []
     stop = threading.Event()
     opened = time.time()
-    stream = segments(server.url, "gate", settings=SETTINGS, observer=events.append, stop=stop)
-    got, resumed = [], []
-    restarter = None
-    try:
-        for seg in stream:
+
+    def consume() -> None:  # the server must be restarted from this (main) thread
+        for seg in segments(server.url, "gate", settings=SETTINGS, observer=events.append,
+                            stop=stop):
             (resumed if _reconnected(events) else got).append(seg)
-            if len(got) == 5 and restarter is None:
-                server.stop()
-                restarter = threading.Timer(1.5, server.start)
-                restarter.start()
-            if len(resumed) >= 3:
-                break
+
+    reader = threading.Thread(target=consume, daemon=True)
+    reader.start()
+    try:
+        assert wait_for(lambda: len(got) >= 5, 40), "fewer than 5 segments from RTSP"
+        server.stop()
+        time.sleep(1.5)  # reconnect attempts fail while the camera is away
+        server.start()
+        assert wait_for(lambda: len(resumed) >= 3, 60), [e.state for e in events]
     finally:
         stop.set()
-        stream.close()
-        if restarter:
-            restarter.join()
-
-    assert len(got) >= 5 and len(resumed) >= 3
+        reader.join(timeout=15)
     got += resumed
+
     states = [e.state for e in events]
     assert states[:2] == [StreamStatus.CONNECTING, StreamStatus.CONNECTED]
     assert StreamStatus.RECONNECTING in states[2:]
@@ -93,3 +105,42 @@ def test_rtsp_read_five_segments_then_stop_cleanly(rtsp_server, tiny_h264_clip) 
     assert {(s.codec, s.width, s.height, s.container) for s in got} == {
         ("h264", 320, 240, "mpegts")}
     assert events[-1].state is StreamStatus.ENDED and events[-1].detail == "stopped"
+
+
+@pytest.mark.timeout(120)
+def test_a_frozen_server_is_detected_as_stalled_and_recovered(rtsp_server, tiny_h264_clip) -> None:
+    """SIGSTOP keeps the TCP connection open but silent: only stall detection notices."""
+    server = rtsp_server(tiny_h264_clip, loop_seconds=120)
+    settings = VideoSettings(stall_timeout_s=2, open_timeout_s=10, reconnect_initial_s=0.2,
+                             reconnect_max_s=1.0, max_reconnects=40)
+    events: list = []
+    got: list = []
+    stop = threading.Event()
+
+    def consume() -> None:
+        for seg in segments(server.url, "dock", settings=settings, observer=events.append,
+                            stop=stop):
+            got.append(seg)
+
+    reader = threading.Thread(target=consume, daemon=True)
+    reader.start()
+    group = os.getpgid(server.proc.pid)
+    try:
+        assert wait_for(lambda: len(got) >= 2, 40)
+        os.killpg(group, signal.SIGSTOP)
+        frozen_at = time.time()
+        assert wait_for(lambda: StreamStatus.STALLED in [e.state for e in events], 15)
+        stalled = next(e for e in events if e.state is StreamStatus.STALLED)
+        assert 1.5 <= stalled.at - frozen_at <= 8, stalled.at - frozen_at
+        os.killpg(group, signal.SIGCONT)
+        count = len(got)
+        assert wait_for(lambda: len(got) >= count + 2, 40), [e.state for e in events]
+    finally:
+        os.killpg(group, signal.SIGCONT)
+        stop.set()
+        reader.join(timeout=15)
+    states = [e.state for e in events]
+    i = states.index(StreamStatus.STALLED)
+    assert states[i + 1] is StreamStatus.RECONNECTING
+    assert StreamStatus.CONNECTED in states[i:]
+    assert [s.seq for s in got] == list(range(len(got)))

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 PR_SET_PDEATHSIG = 1
 
@@ -121,10 +122,10 @@ def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
         pass
 
 
-def run_checked(args: list[str], what: str, timeout: float = 120, **kwargs: object) -> str:
+def run_checked(args: list[str], what: str, timeout: float = 120, **kwargs: Any) -> str:
     """Run a short command; a failure becomes a ServiceError with its output."""
     try:
-        done = subprocess.run(  # type: ignore[call-overload]
+        done = subprocess.run(
             args, capture_output=True, text=True, timeout=timeout, check=False, **kwargs
         )
     except (OSError, subprocess.TimeoutExpired) as exc:

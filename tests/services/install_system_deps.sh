@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-PYTHON_PKGS=(python3 python3-venv python3-pip)
+PYTHON_PKGS=(python3 python3-venv)
 SERVICE_PKGS=(
   postgresql                                  # initdb/pg_ctl in /usr/lib/postgresql/*/bin
   ffmpeg                                      # clip looping for the RTSP server, probing

@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from tests.services._common import (
     ServiceError,
@@ -196,7 +197,7 @@ class PostgresService:
             if not exists:
                 conn.execute(f'CREATE DATABASE "{DATABASE}"')
 
-    def _as_service_user(self) -> dict[str, object]:
+    def _as_service_user(self) -> dict[str, Any]:
         """Popen arguments that run a PostgreSQL program as the service user (as root)."""
         if self._user is None:
             return {}

@@ -77,4 +77,4 @@ def test_config_reads_env_fallback_and_flags_win(monkeypatch: pytest.MonkeyPatch
 def test_settings_are_frozen() -> None:
     settings = load_settings()
     with pytest.raises(ValidationError):
-        settings.store.url = "sqlite:///other.db"  # type: ignore[misc]
+        settings.store.url = "sqlite:///other.db"

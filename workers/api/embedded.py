@@ -9,7 +9,9 @@ bus, whose perceive loop picks them up like any other queries record.
 
 from __future__ import annotations
 
+import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from connectors.store import Store
@@ -18,6 +20,8 @@ from workers import metrics
 from workers.api import ServerThread, serve_in_thread
 from workers.api.live import AnswerNotifier, CameraStatusRegistry
 from workers.config import Settings
+
+log = logging.getLogger(__name__)
 
 
 class NotifyingSink:
@@ -94,3 +98,24 @@ def attach_to_run(run: Any, settings: Settings, port: int, host: str | None = No
         queries_topic=run.topics.queries,
     )
     return serve_in_thread(app, host or settings.api.host, port)
+
+
+def serve_beside(run: Any, settings: Settings, port: int | None) -> ServerThread | None:
+    """``--serve PORT``: attach the API to ``run``; ``None`` when no port was given."""
+    if port is None:
+        return None
+    server = attach_to_run(run, settings, port)
+    log.warning("dashboard and API on %s/", server.url)
+    return server
+
+
+def serve_until_interrupted(server: ServerThread, say: Callable[[str], None]) -> None:
+    """After a run over files has finished, keep the dashboard up until Ctrl-C."""
+    say(f"run finished; the dashboard stays on {server.url}/ (Ctrl-C to stop)")
+    try:
+        while server.thread.is_alive():
+            server.thread.join(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()

@@ -47,19 +47,30 @@ class Cluster:
 
     def environ(self) -> dict[str, str]:
         base = {k: v for k, v in os.environ.items() if not k.startswith("FEEDWATCH_")}
-        base.update({"FEEDWATCH_KAFKA_BOOTSTRAP": self.bootstrap,
-                     "FEEDWATCH_KAFKA_TOPIC_PREFIX": self.prefix,
-                     "FEEDWATCH_KAFKA_GROUP_ID": f"{self.prefix}perceive",
-                     "FEEDWATCH_KAFKA_SINK_GROUP_ID": f"{self.prefix}sink",
-                     "FEEDWATCH_STORE_URL": self.db_url,
-                     "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"})
+        base.update(
+            {
+                "FEEDWATCH_KAFKA_BOOTSTRAP": self.bootstrap,
+                "FEEDWATCH_KAFKA_TOPIC_PREFIX": self.prefix,
+                "FEEDWATCH_KAFKA_GROUP_ID": f"{self.prefix}perceive",
+                "FEEDWATCH_KAFKA_SINK_GROUP_ID": f"{self.prefix}sink",
+                "FEEDWATCH_STORE_URL": self.db_url,
+                "OMP_NUM_THREADS": "1",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
         base.update(self.env)
         return base
 
     def run(self, *args: str, timeout: float = 120) -> str:
         """Run a short CLI command to completion; its stdout (raises on failure)."""
-        done = subprocess.run([*CLI, *args], env=self.environ(), capture_output=True,
-                              text=True, timeout=timeout, check=False)
+        done = subprocess.run(
+            [*CLI, *args],
+            env=self.environ(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
         if done.returncode != 0:
             raise RuntimeError(f"feedwatch {' '.join(args)} failed:\n{done.stderr[-3000:]}")
         return done.stdout
@@ -68,21 +79,44 @@ class Cluster:
         """Start a long-running CLI command in its own process group."""
         log = self.workdir / f"{name}.log"
         with open(log, "ab") as out:
-            popen = subprocess.Popen([*CLI, *args], env=self.environ(), stdout=out,
-                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     start_new_session=True)
+            popen = subprocess.Popen(
+                [*CLI, *args],
+                env=self.environ(),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         proc = Proc(name, popen, log)
         self.procs.append(proc)
         return proc
 
     def worker(self, name: str, role: str = "all") -> Proc:
-        return self.spawn(name, "worker", "--role", role, "--datadir",
-                          str(self.workdir / f"{name}-data"), "--log-level", "info")
+        return self.spawn(
+            name,
+            "worker",
+            "--role",
+            role,
+            "--datadir",
+            str(self.workdir / f"{name}-data"),
+            "--log-level",
+            "info",
+        )
 
     def ingest(self, camera: str, uri: str, segment_seconds: float = 1.0) -> Proc:
-        return self.spawn(f"ingest-{camera}", "ingest", uri, "--camera", camera, "--kafka",
-                          self.bootstrap, "--realtime", "--quiet",
-                          "--segment-seconds", str(segment_seconds))
+        return self.spawn(
+            f"ingest-{camera}",
+            "ingest",
+            uri,
+            "--camera",
+            camera,
+            "--kafka",
+            self.bootstrap,
+            "--realtime",
+            "--quiet",
+            "--segment-seconds",
+            str(segment_seconds),
+        )
 
     def wait_for_log(self, proc: Proc, needle: str, timeout: float, count: int = 1) -> None:
         deadline = time.monotonic() + timeout

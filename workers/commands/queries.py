@@ -9,10 +9,12 @@ within a moment, without a restart.
 from __future__ import annotations
 
 import json
+import time
+from typing import Any
 
 import click
 
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, StoreError
 from pipeline.types import StandingQuery
 from workers.commands._common import DURATION_HELP, parse_duration
 from workers.config import Settings, load_settings
@@ -33,6 +35,20 @@ def command() -> None:
 
 def _settings(bootstrap: str | None, db_url: str | None) -> Settings:
     return load_settings(kafka={"bootstrap": bootstrap}, store={"url": db_url})
+
+
+def open_store(url: str, attempts: int = 5) -> Any:
+    """The store, migrated to head; a concurrent migration by a sibling is retried."""
+    from connectors.store import Store
+
+    for attempt in range(attempts):
+        try:
+            return Store.from_url(url, upgrade=True)
+        except StoreError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(1.0 + attempt)
+    raise AssertionError("unreachable")
 
 
 def publish(settings: Settings, query_id: str, query: StandingQuery | None) -> None:
@@ -73,13 +89,15 @@ def add(
 ) -> None:
     """Subscribe QUESTION to cameras; prints the query id."""
     from pipeline.scheduler import validate_query
-    from workers.embedded import query_id as derive_id
-    from workers.scaleout import open_store
 
     settings = _settings(bootstrap, db_url)
     cams = tuple(cameras) or ("*",)
     e, w = parse_duration(every, "--every"), parse_duration(window, "--window")
-    qid = query_id or derive_id(question, cams, e, w, answerer)
+    if query_id is None:
+        from workers.embedded import query_id as derive_id  # the embedded run's rule
+
+        query_id = derive_id(question, cams, e, w, answerer)
+    qid = query_id
     query = validate_query(StandingQuery(qid, " ".join(question.split()), cams, e, w, answerer))
     store = open_store(settings.store.url)
     try:
@@ -95,8 +113,6 @@ def add(
 @_DB
 def list_(as_json: bool, db_url: str | None) -> None:
     """The standing queries in the store."""
-    from workers.scaleout import open_store
-
     store = open_store(_settings(None, db_url).store.url)
     try:
         for q in store.queries():
@@ -124,8 +140,6 @@ def list_(as_json: bool, db_url: str | None) -> None:
 @_DB
 def remove(query_id: str, bootstrap: str | None, db_url: str | None) -> None:
     """Unsubscribe QUERY_ID: delete it from the store and tombstone it on the topic."""
-    from workers.scaleout import open_store
-
     settings = _settings(bootstrap, db_url)
     store = open_store(settings.store.url)
     try:

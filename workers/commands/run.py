@@ -13,7 +13,7 @@ import logging
 import re
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -48,6 +48,7 @@ class RunArgs:
     answerer: str
     as_json: bool
     realtime: bool
+    serve: int | None = None  # --serve PORT: the API and dashboard beside the run
 
 
 def _questions(raw: Sequence[str]) -> tuple[str, ...]:
@@ -315,6 +316,14 @@ def execute(args: RunArgs, settings: Settings, hooks: Any = None) -> None:
     show_envvar=True,
     help="Allow hooks on private, loopback and link-local addresses.",
 )
+@click.option(
+    "--serve",
+    type=click.IntRange(0, 65535),
+    default=None,
+    envvar="FEEDWATCH_SERVE",
+    show_envvar=True,
+    help="Also serve the API and dashboard on this port (address: FEEDWATCH_API_HOST).",
+)
 def command(
     sources: tuple[str, ...],
     questions: tuple[str, ...],
@@ -334,6 +343,7 @@ def command(
     open_after: int = 2,
     close_after: int = 2,
     hook_allow_private: bool = False,
+    serve: int | None = None,
 ) -> None:
     """Answer standing questions on videos: one process, in-process bus, SQL store.
 
@@ -342,6 +352,7 @@ def command(
     duplicates) and shown live, or printed as JSON lines with --json.
     """
     args = validate(sources, questions, cameras, every, window, answerer, as_json, realtime)
+    args = replace(args, serve=serve)
     settings = _settings(clip, vlm, db, sample_fps, device)
     if args.answerer == "vlm" and not settings.perception.vlm:
         raise ConfigError("--vlm", "", "a LLaVA model directory or hub id for --answerer vlm")

@@ -99,3 +99,13 @@ def test_bad_limits_and_policy_names_are_config_errors() -> None:
     with pytest.raises(ConfigError, match="drop_oldest"):
         OverflowPolicy.parse("block-forever")
     assert OverflowPolicy.parse("DROP_NEWEST") is OverflowPolicy.DROP_NEWEST
+
+
+def test_bufferset_set_limits_reaches_existing_buffers() -> None:
+    bs = BufferSet(BufferLimits(horizon=2.0))
+    for t in range(3):
+        bs["a"].add(frame(float(t), "a"))
+    bs.set_limits(BufferLimits(horizon=10.0))
+    for t in range(3, 8):
+        bs["a"].add(frame(float(t), "a"))
+    assert len(bs["a"]) == 8 and bs["b"].limits.horizon == 10.0

@@ -135,3 +135,22 @@ def test_encode_frames_keeps_size_and_small_thumb() -> None:
     f = enc[0]
     assert (f.camera, f.t, f.frame_size) == ("cam", 1.5, (60, 90))
     assert f.thumb.shape == (20, 30, 3) and f.patches.shape == (*GRID, D)
+
+
+def test_evidence_draws_the_box_where_the_roi_is() -> None:
+    from pipeline.evidence import render
+    from pipeline.types import RoI
+
+    frame = EncodedFrame(
+        "cam",
+        2.0,
+        unit(0),
+        np.zeros((*GRID, D), np.float32),
+        np.zeros((60, 90, 3), np.uint8),
+        (60, 90),
+    )
+    ev = render(frame, RoI(1, 2, 1, 1, *GRID), max_side=90, quality=95)
+    img = np.asarray(Image.open(io.BytesIO(ev.jpeg)).convert("RGB")).astype(int)
+    assert ev.box == (2 / 3, 0.5, 1.0, 1.0) and ev.t == 2.0
+    assert img[45, 60].tolist()[0] > 150  # left edge of the box (x=60, bottom half)
+    assert img[45, 30].max() < 60 and img[15, 75].max() < 60  # outside the box stays dark

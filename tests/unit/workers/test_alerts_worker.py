@@ -226,3 +226,13 @@ def test_id_gaps_wait_together_then_pass() -> None:
     assert seen == [3, 6]  # both gaps registered at once
     assert [r.id for r in contiguous(rows, 0, lambda e: False)] == [1, 2, 4, 5, 8]
     assert [r.id for r in contiguous(rows, 0, None)] == [1, 2, 4, 5, 8]
+
+
+def test_settle_refuses_a_transition_the_status_table_forbids(store: Store) -> None:
+    setup(store)
+    store.insert_answers(answers("1"))
+    outbox = Outbox(store.engine)
+    Evaluator(outbox).run_once()
+    [c] = outbox.claim(1, lease_s=30)
+    with pytest.raises(ValueError, match="suppressed"):
+        outbox.settle(c, status=outbox_status("suppressed"), started_at=0.0, duration=0.0)

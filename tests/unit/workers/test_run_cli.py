@@ -124,3 +124,26 @@ def test_answer_json_has_exactly_the_documented_fields() -> None:
         "visual_tokens",
         "latency_ms",
     ]
+
+
+def test_env_questions_cameras_and_query_ids(clip: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from workers.commands import run as run_cmd
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(
+        run_cmd, "execute", lambda args, settings, *_: seen.update(a=args, s=settings)
+    )
+    monkeypatch.setenv("FEEDWATCH_ASK", "a red circle; a blue square")
+    monkeypatch.setenv("FEEDWATCH_STORE_URL", "sqlite:///env.db")
+    other = clip.with_name("yard cam.mp4")
+    other.write_bytes(b"\x00")
+    assert (
+        main(["run", str(clip), str(other), str(clip), "--every", "500ms", "--window", "2s"]) == 0
+    )
+    args = seen["a"]
+    assert args.questions == ("a red circle", "a blue square")  # type: ignore[attr-defined]
+    assert [c for c, _ in args.sources] == ["clip", "yard-cam", "clip-2"]  # type: ignore[attr-defined]
+    assert (args.every, args.window) == (0.5, 2.0)  # type: ignore[attr-defined]
+    assert seen["s"].store.url == "sqlite:///env.db"  # type: ignore[attr-defined]
+    ids = [q.id for q in run_cmd.standing_queries(args)]  # type: ignore[arg-type]
+    assert len(set(ids)) == 2 and ids == [q.id for q in run_cmd.standing_queries(args)]  # type: ignore[arg-type]

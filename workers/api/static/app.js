@@ -4,6 +4,7 @@
 
 const TOKEN_KEY = "feedwatch.token";
 const TIMELINE_MAX = 60;
+const IMAGES_MAX = 300;
 const state = { queries: new Map(), cameras: [], lastEventId: null, stream: null };
 const images = new Map(); // evidence url -> object URL (evidence never changes)
 
@@ -63,6 +64,11 @@ async function evidenceSrc(url) {
   if (!resp.ok) throw new Error(`evidence ${resp.status}`);
   const objectUrl = URL.createObjectURL(await resp.blob());
   images.set(url, objectUrl);
+  if (images.size > IMAGES_MAX) { // forget the oldest keyframes
+    const [oldUrl, oldObject] = images.entries().next().value;
+    images.delete(oldUrl);
+    URL.revokeObjectURL(oldObject);
+  }
   return objectUrl;
 }
 
@@ -71,6 +77,7 @@ async function evidenceSrc(url) {
 function renderCameras() {
   const list = document.getElementById("cameras");
   const choices = document.getElementById("camera-choices");
+  const picked = new Set([...choices.querySelectorAll("input:checked")].map((c) => c.value));
   list.replaceChildren();
   choices.replaceChildren();
   if (!state.cameras.length) list.append(el("li", { class: "muted", text: "no cameras yet" }));
@@ -80,8 +87,9 @@ function renderCameras() {
       el("span", { class: "cam-id", text: cam.id }),
       el("span", { class: "cam-status", text: cam.status }),
       el("span", { class: "muted", text: `last segment ${fmtTime(cam.last_segment_at)}` })));
-    choices.append(el("label", { class: "check" },
-      el("input", { type: "checkbox", name: "camera", value: cam.id }), ` ${cam.id}`));
+    const box = el("input", { type: "checkbox", name: "camera", value: cam.id });
+    box.checked = picked.has(cam.id); // a refresh keeps what the user ticked
+    choices.append(el("label", { class: "check" }, box, ` ${cam.id}`));
   }
 }
 

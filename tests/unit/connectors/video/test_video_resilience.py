@@ -8,7 +8,12 @@ from fractions import Fraction
 
 import pytest
 
-from connectors.video.base import InvalidTransition, StreamEnded, StreamStalled
+from connectors.video.base import (
+    InvalidTransition,
+    SourceUnreachable,
+    StreamEnded,
+    StreamStalled,
+)
 from connectors.video.packets import StreamInfo, TimedPacket
 from connectors.video.resilience import Backoff, LiveSegments
 from connectors.video.status import StatusTracker, StreamStatus
@@ -101,9 +106,9 @@ def test_reconnects_after_stall_and_close_numbering_and_time_continue() -> None:
     stall = lambda: StreamStalled("no data")  # noqa: E731
     ended = lambda: StreamEnded("closed")  # noqa: E731
     script = [
-        SourceError("refused"),
+        SourceUnreachable("refused"),
         MemorySource("cam", packets(100.0, 5), INFO, fail_after=5, error=stall),
-        SourceError("refused"),
+        SourceError("404 not found"),  # after a first connection, any failure is retried
         MemorySource("cam", packets(110.0, 4), INFO, fail_after=4, error=ended),
         MemorySource("cam", packets(120.0, 4), INFO, live=False),
     ]
@@ -121,10 +126,17 @@ def test_reconnects_after_stall_and_close_numbering_and_time_continue() -> None:
 
 
 def test_gives_up_after_max_reconnects_with_a_clear_error() -> None:
-    live, events, _ = run([SourceError("refused")] * 5, max_reconnects=2)
+    live, events, _ = run([SourceUnreachable("refused")] * 5, max_reconnects=2)
     with pytest.raises(SourceError, match="gave up after 2 reconnect attempts.*refused"):
         list(live)
     assert events[-1].state is S.ENDED
+
+
+def test_a_wrong_url_fails_at_once_instead_of_retrying_forever() -> None:
+    live, events, starts = run([SourceError("HTTP 404"), SourceUnreachable("refused")])
+    with pytest.raises(SourceError, match="404"):
+        list(live)
+    assert len(starts) == 1 and [e.state for e in events] == [S.CONNECTING, S.ENDED]
 
 
 def test_files_do_not_retry_and_keep_segments_read_before_the_error() -> None:

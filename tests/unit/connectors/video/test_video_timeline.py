@@ -77,23 +77,30 @@ def test_paced_file_behaves_like_a_live_feed(clip) -> None:
     assert max(p.t for p in packets) - first == pytest.approx(0.96)
 
 
-def _packet(data: bytes, pts: int | None, key: bool = False):
+def _packet(data: bytes, pts: int | None, key: bool = False, stream=None):
     import av
 
     p = av.Packet(data)
+    if stream is not None:
+        p.stream = stream
     p.pts = p.dts = pts
     p.is_keyframe = key
     return p
 
 
-def test_pieces_of_one_access_unit_are_joined_without_repeated_parameter_sets() -> None:
+def test_pieces_of_one_access_unit_are_joined_without_repeated_parameter_sets(clip) -> None:
+    import av
+
     from connectors.video.sources import coalesce
+
+    container = av.open(str(clip))
+    h264 = container.streams.video[0]
 
     sps, pps, idr0, idr1 = b"\x67\x42", b"\x68\xce", b"\x65\x88\x01", b"\x65\x88\x02"
     sc = b"\x00\x00\x00\x01"
     raw = [
-        _packet(sc + sps + sc + pps + sc + idr0, None, True),  # start: no timestamp yet
-        _packet(sc + sps + sc + pps + sc + idr1, 0, True),  # RTP repeats SPS/PPS mid-frame
+        _packet(sc + sps + sc + pps + sc + idr0, None, True, h264),  # start: no timestamp yet
+        _packet(sc + sps + sc + pps + sc + idr1, 0, True, h264),  # SPS/PPS repeated mid-frame
         _packet(sc + b"\x41\x9a", 3600),
         _packet(sc + b"\x41\x9b", None),  # later missing stamps stay separate frames
         _packet(sc + b"\x41\x9c", 7200),
@@ -102,8 +109,9 @@ def test_pieces_of_one_access_unit_are_joined_without_repeated_parameter_sets() 
     out = list(coalesce(raw))
     assert [(p.pts, p.is_keyframe) for p in out] == [(0, True), (3600, False), (None, False),
                                                       (7200, False)]
-    assert bytes(out[0]).count(b"\x67\x42") == 1  # the stream has no codec context: kept
+    assert bytes(out[0]) == sc + sps + sc + pps + sc + idr0 + sc + idr1  # one frame
     assert bytes(out[3]) == sc + b"\x41\x9c" + sc + b"\x41\x9d"
+    container.close()
 
 
 def test_repeated_parameter_sets_are_dropped_for_h264_and_hevc() -> None:
