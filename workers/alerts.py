@@ -124,6 +124,11 @@ class DeliveryWorker:
         if c.hook is None or not c.hook.enabled:
             self._settle(c, DeliveryStatus.DEAD, time.time(), 0.0, None, "hook removed or disabled")
             return
+        age = time.time() - c.created_at
+        if age > self.policy.max_age:
+            why = f"expired: {age:.0f}s old > max age {self.policy.max_age:g}s, not sent"
+            self._settle(c, DeliveryStatus.DEAD, time.time(), 0.0, None, why)
+            return
         result = self.sender.attempt(target_of(c.hook), c.message, c.key)
         if result.ok:
             self._settle(

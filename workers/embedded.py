@@ -51,10 +51,18 @@ class CameraSource:
 
 
 def query_id(
-    question: str, cameras: Sequence[str], every: float, window: float, answerer: str
+    question: str,
+    cameras: Sequence[str],
+    every: float,
+    window: float,
+    answerer: str,
+    settings: dict[str, Any] | None = None,
 ) -> str:
-    """A stable id: the same question on the same cameras and timing is the same query."""
-    key = json.dumps([" ".join(question.split()), sorted(cameras), every, window, answerer])
+    """A stable id: the same question, cameras, timing and settings are the same query."""
+    parts: list[Any] = [" ".join(question.split()), sorted(cameras), every, window, answerer]
+    if settings:
+        parts.append(settings)
+    key = json.dumps(parts, sort_keys=True, default=str)
     return "q-" + hashlib.sha256(key.encode()).hexdigest()[:12]
 
 

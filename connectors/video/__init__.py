@@ -12,8 +12,9 @@ from typing import Any
 _EXPORTS = {
     "VideoSource": "base", "SegmentSink": "base", "StatusObserver": "base",
     "StreamStalled": "base", "StreamEnded": "base", "InvalidTransition": "base",
+    "SourceUnreachable": "base",
     "TimedPacket": "packets", "StreamInfo": "packets", "Timeline": "packets",
-    "open_source": "sources", "PyAVSource": "sources",
+    "open_source": "sources", "PyAVSource": "sources", "coalesce": "sources",
     "Segmenter": "segmenter", "Cutter": "segmenter", "mux_segment": "segmenter",
     "Transcoder": "transcode",
     "decode_segment": "decoder", "plan_for": "decoder",
@@ -21,7 +22,8 @@ _EXPORTS = {
     "StreamStatus": "status", "StatusEvent": "status", "StatusTracker": "status",
     "Backoff": "resilience", "LiveSegments": "resilience", "segments": "resilience",
     "DirectorySink": "sinks", "read_index": "sinks",
-    "VideoSettings": "settings",
+    "MemorySource": "testing", "MemorySink": "testing", "make_clip": "testing",
+    "VideoSettings": "settings", "check_settings": "settings",
     "SourceSpec": "uri", "parse_uri": "uri",
 }
 

@@ -148,6 +148,16 @@ def _drop_parameter_sets(data: bytes, codec: str) -> bytes:
     return b"".join(b"\0\0\0\1" + u for u in kept)
 
 
+def _timeline(spec: SourceSpec, stream: av.VideoStream, realtime: bool, opened_at: float,
+              not_before: float | None) -> Timeline:
+    tb = stream.time_base or Fraction(1, 90000)
+    if spec.live:
+        anchor = opened_at if not_before is None else max(opened_at, not_before)
+        return Timeline(tb, anchor=anchor, max_jump=MAX_JUMP_S, not_before=not_before)
+    anchor = time.time() if realtime else 0.0
+    return Timeline(tb, anchor=anchor, origin_pts=stream.start_time, max_jump=MAX_JUMP_S)
+
+
 class PyAVSource(VideoSource):
     """Any FFmpeg-readable input; one instance is one connection (no reconnecting)."""
 
@@ -180,15 +190,7 @@ class PyAVSource(VideoSource):
         opened_at = time.time()
         container = _open_container(spec, camera, settings)
         stream = _video_stream(container, camera, spec)
-        origin = stream.start_time
-        if spec.live:
-            anchor = opened_at if not_before is None else max(opened_at, not_before)
-            timeline = Timeline(stream.time_base, anchor=anchor, max_jump=MAX_JUMP_S,
-                                not_before=not_before)
-        else:
-            anchor = time.time() if realtime else 0.0
-            timeline = Timeline(stream.time_base, anchor=anchor, origin_pts=origin,
-                                max_jump=MAX_JUMP_S)
+        timeline = _timeline(spec, stream, realtime, opened_at, not_before)
         log.info("camera %s: opened %s (%s)", camera, spec.uri, stream.codec_context.name)
         return cls(camera, container, stream, spec, timeline, pace=realtime and not spec.live)
 

@@ -45,6 +45,7 @@ class Transcoder:
         self._source_stream: av.VideoStream | None = None
         self._offset = 0.0
         self._fps = 25.0
+        self._tb = TB
         self._cur: _Open | None = None
 
     def feed(self, tp: TimedPacket) -> list[Segment]:
@@ -71,13 +72,14 @@ class Transcoder:
             self._decoder.extradata = stream.codec_context.extradata
             rate = stream.average_rate or stream.guessed_rate
             self._fps = float(rate) if rate else 25.0
+        self._tb = tp.packet.time_base or stream.time_base or TB
         if tp.packet.pts is not None:
-            self._offset = tp.t - float(tp.packet.pts * tp.packet.time_base)
+            self._offset = tp.t - float(tp.packet.pts * self._tb)
 
     def _encode(self, frame: av.VideoFrame) -> list[Segment]:
         if frame.pts is None:
             return []
-        t = self._offset + float(frame.pts * frame.time_base)
+        t = self._offset + float(frame.pts * (frame.time_base or self._tb))
         done: list[Segment] = []
         if self._cur is not None and t - self._cur.start >= self.target - 1e-3:
             done.append(self._close(t))

@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from connectors.video.settings import VideoSettings
 from pipeline.errors import ConfigError
 
 ALLOWED = "a file path, rtsp(s)://, http(s):// (incl. HLS .m3u8), udp://, srt:// or /dev/video*"
+V4L2_OPTIONS = frozenset({"video_size", "framerate", "input_format", "pixel_format"})
 _CAMERA_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -41,6 +42,8 @@ def parse_uri(uri: str, settings: VideoSettings) -> SourceSpec:
     parts = urlsplit(uri)
     scheme = parts.scheme.lower()
     if scheme in ("", "file"):
+        if parts.path.startswith("/dev/video"):
+            return _device(parts.path, parts.query)
         return _local(parts.path if scheme == "file" else uri)
     builder = _BUILDERS.get(scheme)
     if builder is None:
@@ -48,9 +51,17 @@ def parse_uri(uri: str, settings: VideoSettings) -> SourceSpec:
     return builder(uri, settings)
 
 
+def _device(path: str, query: str) -> SourceSpec:
+    """``/dev/video0?video_size=640x480&framerate=15&input_format=mjpeg``."""
+    options = dict(parse_qsl(query, keep_blank_values=True))
+    unknown = sorted(set(options) - V4L2_OPTIONS)
+    if unknown:
+        raise ConfigError("uri", f"{path}?{query}", f"V4L2 options are {sorted(V4L2_OPTIONS)}")
+    uri = f"{path}?{query}" if query else path
+    return SourceSpec(uri, "v4l2", path, live=True, format="v4l2", options=options)
+
+
 def _local(path: str) -> SourceSpec:
-    if path.startswith("/dev/video"):
-        return SourceSpec(path, "v4l2", path, live=True, format="v4l2")
     if not Path(path).is_file():
         raise ConfigError("uri", path, "no such file (give an existing video file or a URL)")
     return SourceSpec(path, "file", path, live=False, ends=True)

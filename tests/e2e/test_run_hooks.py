@@ -38,10 +38,17 @@ def _shapes_demo_available() -> bool:
 def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from pipeline.scenes import scripted_scene, write_clip
 
-    spec = scripted_scene(target=("red", "circle"), visible=sorted(STABLE + FLICKER),
-                          distractors=2, seed=11, duration=DURATION, size=(320, 240))
-    return write_clip(spec, tmp_path_factory.mktemp("hooks") / "flicker.mp4", fps=10,
-                      keyframe_interval_s=2.0)
+    spec = scripted_scene(
+        target=("red", "circle"),
+        visible=sorted(STABLE + FLICKER),
+        distractors=2,
+        seed=11,
+        duration=DURATION,
+        size=(320, 240),
+    )
+    return write_clip(
+        spec, tmp_path_factory.mktemp("hooks") / "flicker.mp4", fps=10, keyframe_interval_s=2.0
+    )
 
 
 def incidents_in(answers: list[dict]) -> int:
@@ -49,8 +56,22 @@ def incidents_in(answers: list[dict]) -> int:
     engine = AlertEngine([Rule("r", "q", open_after=2, close_after=2)])
     opened = 0
     for a in sorted(answers, key=lambda a: a["window_end"]):
-        ans = Answer("q", a["question"], a["camera"], a["window_start"], a["window_end"],
-                     a["window_end"], "clip", a["text"], a["matched"], a["score"], (), (), 0, 0.0)
+        ans = Answer(
+            "q",
+            a["question"],
+            a["camera"],
+            a["window_start"],
+            a["window_end"],
+            a["window_end"],
+            "clip",
+            a["text"],
+            a["matched"],
+            a["score"],
+            (),
+            (),
+            0,
+            0.0,
+        )
         opened += sum(1 for e in engine.feed(ans)[0] if e.kind is EventKind.OPENED)
     return opened
 
@@ -59,16 +80,48 @@ def incidents_in(answers: list[dict]) -> int:
 def test_run_with_hook_notifies_once_per_stable_presence(clip: Path, tmp_path: Path) -> None:
     receiver = Receiver(SECRET).start()
     try:
-        env = {**os.environ, "FEEDWATCH_LOG_LEVEL": "WARNING",
-               "FEEDWATCH_HOOKS_WAIT_ON_EXIT_S": "30", "FEEDWATCH_HOOKS_BACKOFF_BASE_S": "0.2"}
+        env = {
+            **os.environ,
+            "FEEDWATCH_LOG_LEVEL": "WARNING",
+            "FEEDWATCH_HOOKS_WAIT_ON_EXIT_S": "30",
+            "FEEDWATCH_HOOKS_BACKOFF_BASE_S": "0.2",
+        }
         code = "import sys; from workers.cli import main; sys.exit(main())"
         proc = subprocess.run(
-            [sys.executable, "-c", code, "run", str(clip), "--ask", "a red circle",
-             "--clip", "shapes-demo", "--every", "1s", "--window", "1s", "--sample-fps", "4",
-             "--json", "--db", f"sqlite:///{tmp_path / 'run.db'}", "--hook", receiver.url,
-             "--hook-secret", SECRET, "--open-after", "2", "--close-after", "2",
-             "--hook-allow-private"],
-            capture_output=True, text=True, timeout=600, env=env, check=False,
+            [
+                sys.executable,
+                "-c",
+                code,
+                "run",
+                str(clip),
+                "--ask",
+                "a red circle",
+                "--clip",
+                "shapes-demo",
+                "--every",
+                "1s",
+                "--window",
+                "1s",
+                "--sample-fps",
+                "4",
+                "--json",
+                "--db",
+                f"sqlite:///{tmp_path / 'run.db'}",
+                "--hook",
+                receiver.url,
+                "--hook-secret",
+                SECRET,
+                "--open-after",
+                "2",
+                "--close-after",
+                "2",
+                "--hook-allow-private",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env=env,
+            check=False,
         )
     finally:
         receiver.stop()

@@ -87,8 +87,12 @@ class Receiver:
         body = req.rfile.read(int(req.headers.get("Content-Length", "0")))
         headers = {k: v for k, v in req.headers.items()}
         key = headers.get("Idempotency-Key", "")
-        sig_ok = verify(self.secret, headers.get("X-Feedwatch-Timestamp", ""), body,
-                        headers.get("X-Feedwatch-Signature", ""))
+        sig_ok = verify(
+            self.secret,
+            headers.get("X-Feedwatch-Timestamp", ""),
+            body,
+            headers.get("X-Feedwatch-Signature", ""),
+        )
         with self.lock:
             n = sum(1 for h in self.hits if h.key == key) + 1
             action = tuple(self.script(key, n))

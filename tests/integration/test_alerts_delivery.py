@@ -37,30 +37,63 @@ PATTERN = "0011100011110000111000"  # three presences of >= 2 windows, each clos
 
 def answers_from(pattern: str, query: str = "q-red", camera: str = "cam1") -> list[Answer]:
     return [
-        Answer(query, "is there a red circle?", camera, float(i), i + 1.0, i + 1.0, "clip",
-               "yes" if c == "1" else "no", c == "1", 0.9 if c == "1" else 0.1, (), (), 0, 1.0)
+        Answer(
+            query,
+            "is there a red circle?",
+            camera,
+            float(i),
+            i + 1.0,
+            i + 1.0,
+            "clip",
+            "yes" if c == "1" else "no",
+            c == "1",
+            0.9 if c == "1" else 0.1,
+            (),
+            (),
+            0,
+            1.0,
+        )
         for i, c in enumerate(pattern)
     ]
 
 
 def settings(**kw: object) -> HooksSettings:
-    base = dict(allow_private=True, timeout_s=0.5, backoff_base_s=0.2, backoff_cap_s=1.0,
-                max_attempts=8, poll_s=0.05, lease_s=10.0, rate_cap=0)
+    base = dict(
+        allow_private=True,
+        timeout_s=0.5,
+        backoff_base_s=0.2,
+        backoff_cap_s=1.0,
+        max_attempts=8,
+        poll_s=0.05,
+        lease_s=10.0,
+        rate_cap=0,
+    )
     return HooksSettings(**{**base, **kw})
 
 
 def register(store: Store, url: str, *, notify_close: bool = True) -> str:
     alerts = AlertStore(store.engine)
     hook = alerts.add_hook(url, secret=SECRET, allow_private=True, name="test")
-    alerts.add_rule(Rule("rule-red", "q-red", open_after=2, close_after=2,
-                         notify_close=notify_close, hooks=(hook["id"],)))
+    alerts.add_rule(
+        Rule(
+            "rule-red",
+            "q-red",
+            open_after=2,
+            close_after=2,
+            notify_close=notify_close,
+            hooks=(hook["id"],),
+        )
+    )
     return str(hook["id"])
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Path):
-    url = (f"sqlite:///{tmp_path}/alerts.db" if request.param == "sqlite"
-           else request.getfixturevalue("fresh_postgres_url"))
+    url = (
+        f"sqlite:///{tmp_path}/alerts.db"
+        if request.param == "sqlite"
+        else request.getfixturevalue("fresh_postgres_url")
+    )
     s = Store.from_url(url)
     yield s
     s.close()
@@ -132,9 +165,20 @@ def check_backoff(alerts: AlertStore, deliveries: list[dict], base: float, cap: 
 
 def run_alerts_process(db_url: str, env: dict[str, str], log: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-c", "from workers.cli import entrypoint; entrypoint()",
-         "alerts", "--db", db_url, "--from", "earliest"],
-        cwd=ROOT, env={**os.environ, **env}, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-c",
+            "from workers.cli import entrypoint; entrypoint()",
+            "alerts",
+            "--db",
+            db_url,
+            "--from",
+            "earliest",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
     )
 
 
@@ -161,9 +205,14 @@ def test_killed_worker_resumes_and_sends_nothing_twice(tmp_path: Path, receiver:
     alerts = AlertStore(store.engine)
     phase = {"n": 1}
     receiver.script = lambda key, n: ("hang", 15.0) if phase["n"] == 1 else ("ok",)
-    env = {"FEEDWATCH_HOOKS_ALLOW_PRIVATE": "1", "FEEDWATCH_HOOKS_TIMEOUT_S": "2.5",
-           "FEEDWATCH_HOOKS_LEASE_S": "3", "FEEDWATCH_HOOKS_POLL_S": "0.05",
-           "FEEDWATCH_HOOKS_BACKOFF_BASE_S": "0.2", "FEEDWATCH_HOOKS_RATE_CAP": "0"}
+    env = {
+        "FEEDWATCH_HOOKS_ALLOW_PRIVATE": "1",
+        "FEEDWATCH_HOOKS_TIMEOUT_S": "2.5",
+        "FEEDWATCH_HOOKS_LEASE_S": "3",
+        "FEEDWATCH_HOOKS_POLL_S": "0.05",
+        "FEEDWATCH_HOOKS_BACKOFF_BASE_S": "0.2",
+        "FEEDWATCH_HOOKS_RATE_CAP": "0",
+    }
     log = tmp_path / "alerts.log"
     first = run_alerts_process(db_url, env, log)
     try:

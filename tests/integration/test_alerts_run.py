@@ -28,32 +28,68 @@ SECRET = "run-secret"
 def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from pipeline.scenes import scripted_scene, write_clip
 
-    spec = scripted_scene(target=("red", "circle"), visible=sorted(STABLE + FLICKER),
-                          distractors=0, seed=11, duration=24.0, size=(320, 240))
-    return write_clip(spec, tmp_path_factory.mktemp("run") / "flicker.mp4", fps=10,
-                      keyframe_interval_s=2.0)
+    spec = scripted_scene(
+        target=("red", "circle"),
+        visible=sorted(STABLE + FLICKER),
+        distractors=0,
+        seed=11,
+        duration=24.0,
+        size=(320, 240),
+    )
+    return write_clip(
+        spec, tmp_path_factory.mktemp("run") / "flicker.mp4", fps=10, keyframe_interval_s=2.0
+    )
 
 
 @pytest.fixture
 def colour_clip(monkeypatch: pytest.MonkeyPatch) -> None:
     import pipeline.models.clip_encoder as clip_encoder
 
-    monkeypatch.setattr(clip_encoder.ClipEncoder, "from_spec",
-                        classmethod(lambda cls, spec, device="auto": ColourEncoder()))
+    monkeypatch.setattr(
+        clip_encoder.ClipEncoder,
+        "from_spec",
+        classmethod(lambda cls, spec, device="auto": ColourEncoder()),
+    )
     monkeypatch.setenv("FEEDWATCH_HOOKS_BACKOFF_BASE_S", "0.2")
     monkeypatch.delenv("FEEDWATCH_HOOKS_ALLOW_PRIVATE", raising=False)
 
 
 def run(clip: Path, db: Path, url: str) -> int:
-    return main(["run", str(clip), "--ask", "a red circle", "--every", "1s", "--window", "1s",
-                 "--sample-fps", "4", "--json", "--db", f"sqlite:///{db}", "--hook", url,
-                 "--hook-secret", SECRET, "--open-after", "2", "--close-after", "2",
-                 "--hook-allow-private"])
+    return main(
+        [
+            "run",
+            str(clip),
+            "--ask",
+            "a red circle",
+            "--every",
+            "1s",
+            "--window",
+            "1s",
+            "--sample-fps",
+            "4",
+            "--json",
+            "--db",
+            f"sqlite:///{db}",
+            "--hook",
+            url,
+            "--hook-secret",
+            SECRET,
+            "--open-after",
+            "2",
+            "--close-after",
+            "2",
+            "--hook-allow-private",
+        ]
+    )
 
 
-def test_run_notifies_once_per_stable_presence(clip: Path, tmp_path: Path, colour_clip: None,
-                                               capsys: pytest.CaptureFixture[str],
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_run_notifies_once_per_stable_presence(
+    clip: Path,
+    tmp_path: Path,
+    colour_clip: None,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("FEEDWATCH_HOOKS_WAIT_ON_EXIT_S", "20")
     receiver = Receiver(SECRET, lambda key, n: ("status", 503) if n == 1 else ("ok",)).start()
     try:
@@ -66,15 +102,20 @@ def test_run_notifies_once_per_stable_presence(clip: Path, tmp_path: Path, colou
     assert flicker_windows and all(a["matched"] for a in flicker_windows)  # it does flicker
     assert "alerts: all notifications delivered" in err
     assert len(receiver.processed) == len(STABLE) and set(receiver.processed.values()) == {1}
-    started = sorted(json.loads(h.body)["incident"]["started_at"]
-                     for h in receiver.hits if h.processed)
+    started = sorted(
+        json.loads(h.body)["incident"]["started_at"] for h in receiver.hits if h.processed
+    )
     assert started == [s for s, _ in STABLE]
     assert all(h.signature_ok for h in receiver.hits) and SECRET not in err
 
 
-def test_run_waits_bounded_and_says_what_remains(clip: Path, tmp_path: Path, colour_clip: None,
-                                                 capsys: pytest.CaptureFixture[str],
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_run_waits_bounded_and_says_what_remains(
+    clip: Path,
+    tmp_path: Path,
+    colour_clip: None,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("FEEDWATCH_HOOKS_WAIT_ON_EXIT_S", "1")
     receiver = Receiver(SECRET, lambda key, n: ("status", 503)).start()
     try:

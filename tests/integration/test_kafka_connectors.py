@@ -23,8 +23,12 @@ from workers.config import KafkaSettings
 
 
 def settings(bootstrap: str) -> KafkaSettings:
-    return KafkaSettings(bootstrap=bootstrap, topic_prefix=f"t{uuid.uuid4().hex[:8]}.",
-                         partitions=4, segment_max_bytes=3_000_000)
+    return KafkaSettings(
+        bootstrap=bootstrap,
+        topic_prefix=f"t{uuid.uuid4().hex[:8]}.",
+        partitions=4,
+        segment_max_bytes=3_000_000,
+    )
 
 
 def _configs(admin: TopicAdmin, topic: str) -> dict[str, str]:
@@ -57,16 +61,21 @@ def test_segments_land_on_their_cameras_partition_and_big_ones_fit(kafka_bootstr
         sink.add(seg)
     sink.flush()
     sink.close()
-    consumer = KafkaConsumer(topics_of(cfg).segments, bootstrap_servers=kafka_bootstrap,
-                             auto_offset_reset="earliest", group_id=None,
-                             max_partition_fetch_bytes=4_000_000, consumer_timeout_ms=5000)
+    consumer = KafkaConsumer(
+        topics_of(cfg).segments,
+        bootstrap_servers=kafka_bootstrap,
+        auto_offset_reset="earliest",
+        group_id=None,
+        max_partition_fetch_bytes=4_000_000,
+        consumer_timeout_ms=5000,
+    )
     seen = {}
     for m in consumer:
         seg = msg.decode_segment(m.key, m.value, m.headers)
         seen[seg.camera] = (m.partition, seg)
     consumer.close()
     assert set(seen) == {"cam-big", *(s.camera for s in small)}
-    for camera, (partition, seg) in seen.items():
+    for camera, (partition, _seg) in seen.items():
         assert partition == partition_for(camera, 4)
     assert seen["cam-big"][1] == big
 
@@ -81,8 +90,13 @@ def test_history_returns_the_recent_records_before_a_record(kafka_bootstrap: str
         producer.send(topic, b"cam", bytes([i]), partition=1, timestamp=now - 8 + i)
     producer.flush()
     producer.close()
-    consumer = KafkaConsumer(topic, bootstrap_servers=kafka_bootstrap, group_id=None,
-                             auto_offset_reset="earliest", consumer_timeout_ms=5000)
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=kafka_bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=5000,
+    )
     records = [m for m in consumer if m.partition == 1]
     consumer.close()
     from connectors.kafka.producer import to_record

@@ -16,6 +16,7 @@ import pytest
 
 from connectors.video.decoder import decode_segment
 from connectors.video.resilience import segments
+from connectors.video.sampling import SampleClock
 from connectors.video.sinks import read_index
 from connectors.video.status import StreamStatus
 from workers.cli import main
@@ -65,7 +66,10 @@ def test_hls_playlist_ingests_into_standalone_segments(hls_url) -> None:
         with av.open(io.BytesIO(seg.data), format="mpegts") as c:
             frames = list(c.decode(video=0))
         assert frames[0].key_frame and len(frames) == 20  # 2 s at 10 fps
-        assert [round(f.t - seg.start, 2) for f in decode_segment(seg, 1.0)] == [0.0, 1.0]
+        # the sampling grid is absolute (whole UTC seconds), not relative to the segment
+        times = [seg.start + k / 10 for k in range(20)]
+        expected = [times[i] for i in SampleClock(1.0).select(times, prev=seg.start - 0.1)]
+        assert [f.t for f in decode_segment(seg, 1.0)] == pytest.approx(expected, abs=1e-3)
 
 
 @pytest.mark.timeout(60)

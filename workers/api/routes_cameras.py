@@ -1,16 +1,37 @@
-"""``/api/cameras``: registered cameras with their live stream status."""
+"""``/api/cameras``: cameras with their live stream status, and registering one.
+
+A camera is known when the store has it (the embedded run and ``PUT`` register
+cameras), when the live registry heard from its stream, or when it has answers.
+Source URIs are shown without credentials or query strings.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from urllib.parse import urlsplit, urlunsplit
+
+from fastapi import APIRouter, Depends, HTTPException, Path, status
 from starlette.concurrency import run_in_threadpool
 
-from workers.api.auth import read_access
+from pipeline.errors import ConfigError
+from workers.api.auth import read_access, write_access
 from workers.api.context import ApiContext, context
 from workers.api.live import CameraLive
-from workers.api.schemas import CameraOut, CameraState
+from workers.api.schemas import CameraIn, CameraOut, CameraState
 
-router = APIRouter(prefix="/api/cameras", tags=["cameras"], dependencies=[read_access])
+router = APIRouter(prefix="/api/cameras", tags=["cameras"])
+
+
+def redact(uri: str) -> str | None:
+    """``rtsp://user:pass@host/x?token=y`` → ``rtsp://***@host/x``: never show secrets."""
+    if not uri:
+        return None
+    parts = urlsplit(uri)
+    if not parts.scheme or not parts.netloc:
+        return uri
+    host = parts.hostname or ""
+    netloc = ("***@" if parts.username or parts.password else "") + host
+    netloc += f":{parts.port}" if parts.port else ""
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def _state(live: CameraLive | None) -> CameraState:
@@ -21,34 +42,58 @@ def _state(live: CameraLive | None) -> CameraState:
 
 
 def known_cameras(ctx: ApiContext) -> set[str]:
-    """Cameras in the store plus any the live registry has heard from."""
-    return set(ctx.data.cameras()) | set(ctx.registry.all())
+    """Cameras in the store, heard by the live registry, or with stored answers."""
+    return set(ctx.data.cameras()) | set(ctx.registry.all()) | set(ctx.data.last_answer_times())
+
+
+def _camera(camera: str, source: str, live: CameraLive | None, answered: float | None) -> CameraOut:
+    return CameraOut(
+        id=camera,
+        source=redact(source),
+        status=_state(live),
+        status_since=live.status_since if live else None,
+        last_segment_at=live.last_segment_at if live else None,
+        last_answer_at=answered,
+        detail=live.detail if live else None,
+    )
 
 
 def _camera_list(ctx: ApiContext) -> list[CameraOut]:
-    stored = ctx.data.cameras()
-    live = ctx.registry.all()
+    stored, live = ctx.data.cameras(), ctx.registry.all()
     answered = ctx.data.last_answer_times()
-    out = []
-    for camera in sorted(set(stored) | set(live)):
-        state = live.get(camera)
-        out.append(
-            CameraOut(
-                id=camera,
-                source=stored.get(camera) or None,
-                status=_state(state),
-                status_since=state.status_since if state else None,
-                last_segment_at=state.last_segment_at if state else None,
-                last_answer_at=answered.get(camera),
-                detail=state.detail if state else None,
-            )
-        )
-    return out
+    ids = sorted(set(stored) | set(live) | set(answered))
+    return [_camera(c, stored.get(c, ""), live.get(c), answered.get(c)) for c in ids]
 
 
-@router.get("", response_model=list[CameraOut], summary="List cameras with live status")
+def _register(ctx: ApiContext, camera: str, body: CameraIn) -> CameraOut:
+    ctx.data.store.upsert_camera(camera, body.source)
+    return _camera(camera, body.source, ctx.registry.get(camera), None)
+
+
+@router.get("", response_model=list[CameraOut], dependencies=[read_access], summary="List cameras")
 async def list_cameras(ctx: ApiContext = Depends(context)) -> list[CameraOut]:
     """Every known camera, its stream state (connected, stalled, reconnecting, ended,
     or unknown when this process hears no status events) and the newest segment and
     answer times (UTC epoch seconds)."""
     return await run_in_threadpool(_camera_list, ctx)
+
+
+@router.put(
+    "/{camera_id}",
+    response_model=CameraOut,
+    dependencies=[write_access],
+    summary="Register a camera (so questions can name it before it has answers)",
+)
+async def register_camera(
+    body: CameraIn,
+    camera_id: str = Path(description="1-64 of A-Z a-z 0-9 . _ - (starting alphanumeric)"),
+    ctx: ApiContext = Depends(context),
+) -> CameraOut:
+    from connectors.video.uri import check_camera  # noqa: PLC0415 - the one naming rule
+
+    try:
+        check_camera(camera_id)
+    except ConfigError as exc:
+        detail = [{"loc": ["path", "camera_id"], "msg": exc.allowed, "type": "value_error"}]
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=detail) from exc
+    return await run_in_threadpool(_register, ctx, camera_id, body)

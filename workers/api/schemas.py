@@ -174,6 +174,12 @@ class CameraState(StrEnum):
     unknown = "unknown"
 
 
+class CameraIn(_Strict):
+    """Registering a camera; ``source`` is informational (ingest workers open it)."""
+
+    source: str = Field(default="", max_length=2000, description="Its video URI.")
+
+
 class CameraOut(BaseModel):
     """A camera with its live status."""
 

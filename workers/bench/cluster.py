@@ -46,7 +46,7 @@ class Cluster:
     procs: list[Proc] = field(default_factory=list)
 
     def environ(self) -> dict[str, str]:
-        base = {k: v for k, v in os.environ.items() if not k.startswith("FEEDWATCH_")}
+        base = dict(os.environ)
         base.update(
             {
                 "FEEDWATCH_KAFKA_BOOTSTRAP": self.bootstrap,
@@ -74,6 +74,20 @@ class Cluster:
         if done.returncode != 0:
             raise RuntimeError(f"feedwatch {' '.join(args)} failed:\n{done.stderr[-3000:]}")
         return done.stdout
+
+    def invoke(self, *args: str) -> None:
+        """Run a short CLI command in this process (no start-up cost), same environment."""
+        from workers.cli import main
+
+        saved = dict(os.environ)
+        os.environ.update(self.environ())
+        try:
+            code = main(list(args))
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+        if code != 0:
+            raise RuntimeError(f"feedwatch {' '.join(args)} exited with {code}")
 
     def spawn(self, name: str, *args: str) -> Proc:
         """Start a long-running CLI command in its own process group."""
@@ -103,7 +117,10 @@ class Cluster:
             "info",
         )
 
-    def ingest(self, camera: str, uri: str, segment_seconds: float = 1.0) -> Proc:
+    def ingest(
+        self, camera: str, uri: str, segment_seconds: float = 1.0, realtime: bool = True
+    ) -> Proc:
+        pace = ["--realtime"] if realtime else []
         return self.spawn(
             f"ingest-{camera}",
             "ingest",
@@ -112,7 +129,7 @@ class Cluster:
             camera,
             "--kafka",
             self.bootstrap,
-            "--realtime",
+            *pace,
             "--quiet",
             "--segment-seconds",
             str(segment_seconds),

@@ -9,6 +9,7 @@ builds the store, encoder, answerers and the embedded run, and shows the live ta
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import re
 import sys
@@ -49,6 +50,7 @@ class RunArgs:
     as_json: bool
     realtime: bool
     serve: int | None = None  # --serve PORT: the API and dashboard beside the run
+    answerer_settings: tuple[tuple[str, Any], ...] = ()  # --set KEY=VALUE
 
 
 def _questions(raw: Sequence[str]) -> tuple[str, ...]:
@@ -123,14 +125,33 @@ def validate(
     return RunArgs(_cameras(uris, cameras), qs, every_s, window_s, kind, as_json, realtime)
 
 
+def answerer_settings(pairs: Sequence[str], answerer: str) -> tuple[tuple[str, Any], ...]:
+    """``--set KEY=VALUE`` pairs (VALUE as JSON when it parses), checked against the answerer."""
+    from pipeline.answerers.base import answerer_class, parse_settings
+
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError("--set", pair, "KEY=VALUE, e.g. threshold=0.3 or mode=margin")
+        try:
+            out[key.strip()] = json.loads(raw)
+        except ValueError:
+            out[key.strip()] = raw
+    parse_settings(answerer_class(answerer).config_cls, out, f"--set {answerer}")
+    return tuple(out.items())
+
+
 def standing_queries(args: RunArgs, settings: dict[str, Any] | None = None) -> list[StandingQuery]:
     """One standing query per question over all cameras, with stable ids."""
     from workers.embedded import query_id
 
     cams = tuple(c for c, _ in args.sources)
+    if settings is None:
+        settings = dict(args.answerer_settings)
     return [
         StandingQuery(
-            query_id(q, cams, args.every, args.window, args.answerer),
+            query_id(q, cams, args.every, args.window, args.answerer, settings),
             q,
             cams,
             args.every,
@@ -270,6 +291,15 @@ def execute(args: RunArgs, settings: Settings, hooks: Any = None) -> None:
     help="auto, cpu or cuda[:N].",
 )
 @click.option(
+    "--set",
+    "answerer_set",
+    multiple=True,
+    envvar="FEEDWATCH_ANSWERER_SETTINGS",
+    show_envvar=True,
+    metavar="KEY=VALUE",
+    help="An answerer setting, e.g. threshold=0.3, mode=margin (repeatable).",
+)
+@click.option(
     "--realtime",
     is_flag=True,
     envvar="FEEDWATCH_REALTIME",
@@ -344,6 +374,7 @@ def command(
     close_after: int = 2,
     hook_allow_private: bool = False,
     serve: int | None = None,
+    answerer_set: tuple[str, ...] = (),
 ) -> None:
     """Answer standing questions on videos: one process, in-process bus, SQL store.
 
@@ -352,7 +383,7 @@ def command(
     duplicates) and shown live, or printed as JSON lines with --json.
     """
     args = validate(sources, questions, cameras, every, window, answerer, as_json, realtime)
-    args = replace(args, serve=serve)
+    args = replace(args, serve=serve, answerer_settings=answerer_settings(answerer_set, answerer))
     settings = _settings(clip, vlm, db, sample_fps, device)
     if args.answerer == "vlm" and not settings.perception.vlm:
         raise ConfigError("--vlm", "", "a LLaVA model directory or hub id for --answerer vlm")

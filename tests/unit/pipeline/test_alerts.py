@@ -23,18 +23,37 @@ from pipeline.errors import ConfigError
 from pipeline.types import Answer
 
 
-def answer(i: int, matched: bool | None = True, *, text: str = "", score: float | None = None,
-           camera: str = "cam1", query: str = "q1", window: float = 1.0) -> Answer:
+def answer(
+    i: int,
+    matched: bool | None = True,
+    *,
+    text: str = "",
+    score: float | None = None,
+    camera: str = "cam1",
+    query: str = "q1",
+    window: float = 1.0,
+) -> Answer:
     return Answer(
-        query_id=query, question="is there a red circle?", camera=camera,
-        window_start=i * window, window_end=(i + 1) * window, evaluated_at=(i + 1) * window,
-        answerer="clip", text=text or ("yes" if matched else "no"), matched=matched,
-        score=score, frames=(), rois=(), visual_tokens=0, latency_ms=1.0,
+        query_id=query,
+        question="is there a red circle?",
+        camera=camera,
+        window_start=i * window,
+        window_end=(i + 1) * window,
+        evaluated_at=(i + 1) * window,
+        answerer="clip",
+        text=text or ("yes" if matched else "no"),
+        matched=matched,
+        score=score,
+        frames=(),
+        rois=(),
+        visual_tokens=0,
+        latency_ms=1.0,
     )
 
 
-def run(rule: Rule, pattern: str, policies: dict[str, HookPolicy] | None = None,
-        camera: str = "cam1") -> tuple[list[tuple[EventKind, int]], AlertEngine, list]:
+def run(
+    rule: Rule, pattern: str, policies: dict[str, HookPolicy] | None = None, camera: str = "cam1"
+) -> tuple[list[tuple[EventKind, int]], AlertEngine, list]:
     """Feed a pattern like "11001" (1 = matched) and return (event kind, window index)."""
     engine = AlertEngine([rule], policies)
     events, notes = [], []
@@ -154,8 +173,10 @@ def test_redelivered_or_old_answers_are_ignored():
 def test_notification_on_open_and_optional_close():
     quiet = Rule("r", "q1", open_after=1, close_after=1, hooks=("h1", "h2"))
     _, _, notes = run(quiet, "10")
-    assert [(n.hook_id, n.event.kind) for n in notes] == [("h1", EventKind.OPENED),
-                                                          ("h2", EventKind.OPENED)]
+    assert [(n.hook_id, n.event.kind) for n in notes] == [
+        ("h1", EventKind.OPENED),
+        ("h2", EventKind.OPENED),
+    ]
     loud = Rule("r", "q1", open_after=1, close_after=1, notify_close=True, hooks=("h1",))
     _, _, notes = run(loud, "10")
     assert [n.event.kind for n in notes] == [EventKind.OPENED, EventKind.CLOSED]
@@ -169,8 +190,11 @@ def test_cooldown_suppresses_reopening_of_same_track_only():
     policy = {"h": HookPolicy("h", cooldown=5.0)}
     _, _, notes = run(rule, "1010000101", policy)
     # opens at 0, 2, 7, 9: 2 is within 5 s of 0 (suppressed), 7 is 7 s after 0, 9 is 2 s after 7.
-    opened = [(n.event.incident.opened_at, n.suppressed is None)
-              for n in notes if n.event.kind is EventKind.OPENED]
+    opened = [
+        (n.event.incident.opened_at, n.suppressed is None)
+        for n in notes
+        if n.event.kind is EventKind.OPENED
+    ]
     assert opened == [(1.0, True), (3.0, False), (8.0, True), (10.0, False)]
     # closings only go to hooks that were told about the opening
     closed = [n.event.incident.opened_at for n in notes if n.event.kind is EventKind.CLOSED]
@@ -208,8 +232,10 @@ def test_replay_is_deterministic_and_state_round_trips():
     for i, ch in enumerate(pattern):
         if i == 9:
             tracks = {k: track_from_dict(track_to_dict(t)) for k, t in engine.tracks.items()}
-            hooks = {k: hook_state_from_dict(hook_state_to_dict(s))
-                     for k, s in engine.hook_states.items()}
+            hooks = {
+                k: hook_state_from_dict(hook_state_to_dict(s))
+                for k, s in engine.hook_states.items()
+            }
             engine = AlertEngine([rule], policy, tracks, hooks)
         notes += engine.feed(answer(i, ch == "1"))[1]
     assert [(n.idempotency_key, n.suppressed) for n in notes] == [

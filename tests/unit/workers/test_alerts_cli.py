@@ -20,8 +20,27 @@ def test_hooks_add_list_remove(db: str, capsys: pytest.CaptureFixture[str]) -> N
     url = "http://127.0.0.1:9/hook/TOKEN123"
     assert main(["hooks", "add", url, "--db", db]) == 2
     assert "ALLOW_PRIVATE" in capsys.readouterr().err
-    assert main(["hooks", "add", url, "--db", db, "--allow-private", "--secret", "s3cr3t",
-                 "--query", "q1", "--when", "score>=0.3", "--open-after", "2"]) == 0
+    assert (
+        main(
+            [
+                "hooks",
+                "add",
+                url,
+                "--db",
+                db,
+                "--allow-private",
+                "--secret",
+                "s3cr3t",
+                "--query",
+                "q1",
+                "--when",
+                "score>=0.3",
+                "--open-after",
+                "2",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     hook_id = out.split()[1]
     assert "TOKEN123" not in out and "rule" in out
@@ -31,12 +50,28 @@ def test_hooks_add_list_remove(db: str, capsys: pytest.CaptureFixture[str]) -> N
     assert listed["rules"][0]["threshold"] == 0.3 and listed["rules"][0]["open_after"] == 2
     assert main(["hooks", "remove", hook_id, "--db", db]) == 0
     assert main(["hooks", "remove", hook_id, "--db", db]) == 2
-    assert main(["hooks", "add", url, "--db", db, "--allow-private", "--query", "q",
-                 "--when", "sometimes"]) == 2
+    assert (
+        main(
+            [
+                "hooks",
+                "add",
+                url,
+                "--db",
+                db,
+                "--allow-private",
+                "--query",
+                "q",
+                "--when",
+                "sometimes",
+            ]
+        )
+        == 2
+    )
 
 
-def test_alerts_once_reports_nothing_pending(db: str, capsys: pytest.CaptureFixture[str],
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_alerts_once_reports_nothing_pending(
+    db: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("FEEDWATCH_HOOKS_WAIT_ON_EXIT_S", "0.5")
     assert main(["alerts", "--db", db, "--once"]) == 0
     assert "nothing pending" in capsys.readouterr().err

@@ -26,8 +26,22 @@ PUBLIC = "93.184.216.34"
 
 def answers(pattern: str, camera: str = "cam1", start: int = 0) -> list[Answer]:
     return [
-        Answer("q1", "red?", camera, float(i), i + 1.0, i + 1.0, "clip",
-               "yes" if c == "1" else "no", c == "1", None, (), (), 0, 1.0)
+        Answer(
+            "q1",
+            "red?",
+            camera,
+            float(i),
+            i + 1.0,
+            i + 1.0,
+            "clip",
+            "yes" if c == "1" else "no",
+            c == "1",
+            None,
+            (),
+            (),
+            0,
+            1.0,
+        )
         for i, c in enumerate(pattern, start=start)
     ]
 
@@ -41,8 +55,7 @@ def store(tmp_path: Path):
 
 def setup(store: Store, **rule_kw) -> tuple[AlertStore, str]:
     alerts = AlertStore(store.engine)
-    hook = alerts.add_hook("https://hooks.example/x", secret="k",
-                           resolve=lambda h, p: [PUBLIC])
+    hook = alerts.add_hook("https://hooks.example/x", secret="k", resolve=lambda h, p: [PUBLIC])
     kw = {"open_after": 1, "close_after": 1, **rule_kw}
     alerts.add_rule(Rule("r1", "q1", hooks=(hook["id"],), **kw))
     return alerts, hook["id"]
@@ -51,8 +64,9 @@ def setup(store: Store, **rule_kw) -> tuple[AlertStore, str]:
 def worker(outbox: Outbox, handler, **policy) -> DeliveryWorker:
     client = httpx.Client(transport=httpx.MockTransport(handler))
     sender = Sender(client, resolve=lambda h, p: [PUBLIC])
-    return DeliveryWorker(outbox, sender, RetryPolicy(**{"base": 0.01, **policy}),
-                          lease_s=5.0, rng=random.Random(0))
+    return DeliveryWorker(
+        outbox, sender, RetryPolicy(**{"base": 0.01, **policy}), lease_s=5.0, rng=random.Random(0)
+    )
 
 
 def test_evaluating_twice_enqueues_once_and_moves_the_cursor(store: Store) -> None:
@@ -166,8 +180,12 @@ def test_hooks_are_checked_and_listed_without_secrets(store: Store) -> None:
         alerts.add_hook("http://127.0.0.1:8080/x")
     with pytest.raises(ConfigError, match="hook.type"):
         alerts.add_hook("https://hooks.example/", type="email")
-    alerts.add_hook("https://hooks.slack.com/services/T/B/SECRETPATH", type="slack",
-                    secret="sekret", resolve=lambda h, p: [PUBLIC])
+    alerts.add_hook(
+        "https://hooks.slack.com/services/T/B/SECRETPATH",
+        type="slack",
+        secret="sekret",
+        resolve=lambda h, p: [PUBLIC],
+    )
     [info] = alerts.hooks()
     assert "SECRETPATH" not in str(info) and "sekret" not in str(info) and info["has_secret"]
     with pytest.raises(ConfigError, match="rule.hooks"):
@@ -178,8 +196,15 @@ def test_run_alerts_registration_is_idempotent(store: Store) -> None:
     hooks = HookSpec("https://hooks.example/run", secret="s")
     settings = HooksSettings(allow_private=False)
     for _ in range(2):
-        ensure_run_alerts(store.engine, settings, [hooks], ["q1", "q2"], open_after=2,
-                          close_after=3, resolve=lambda h, p: [PUBLIC])
+        ensure_run_alerts(
+            store.engine,
+            settings,
+            [hooks],
+            ["q1", "q2"],
+            open_after=2,
+            close_after=3,
+            resolve=lambda h, p: [PUBLIC],
+        )
     alerts = AlertStore(store.engine)
     assert len(alerts.hooks()) == 1
     rules = alerts.rules()
@@ -191,14 +216,17 @@ def test_policy_defaults_apply_to_hooks_without_their_own(store: Store) -> None:
     alerts, _ = setup(store)
     store.insert_answers(answers("1", "a") + answers("1", "b") + answers("1", "c"))
     Evaluator(Outbox(store.engine, PolicyDefaults(rate_cap=2))).run_once()
-    assert sorted(d["status"] for d in alerts.deliveries()) == ["pending", "pending",
-                                                                "suppressed"]
+    assert sorted(d["status"] for d in alerts.deliveries()) == ["pending", "pending", "suppressed"]
 
 
 @pytest.mark.parametrize(
     ("text", "kind"),
-    [("matched", "matched"), ("changed", "changed"), ("score>=0.25", "score_at_least"),
-     ("regex:\\bforklift\\b", "text_regex")],
+    [
+        ("matched", "matched"),
+        ("changed", "changed"),
+        ("score>=0.25", "score_at_least"),
+        ("regex:\\bforklift\\b", "text_regex"),
+    ],
 )
 def test_cli_conditions(text: str, kind: str) -> None:
     assert parse_condition(text).kind.value == kind
@@ -236,3 +264,17 @@ def test_settle_refuses_a_transition_the_status_table_forbids(store: Store) -> N
     [c] = outbox.claim(1, lease_s=30)
     with pytest.raises(ValueError, match="suppressed"):
         outbox.settle(c, status=outbox_status("suppressed"), started_at=0.0, duration=0.0)
+
+
+def test_a_delivery_older_than_max_age_is_dead_without_sending(store: Store) -> None:
+    alerts, _ = setup(store)
+    store.insert_answers(answers("1"))
+    outbox = Outbox(store.engine)
+    Evaluator(outbox).run_once()
+    sent = []
+    w = worker(outbox, lambda r: sent.append(r) or httpx.Response(200), max_age=0.05)
+    time.sleep(0.1)  # e.g. the worker was down longer than the max age
+    w.run_once()
+    [d] = alerts.deliveries()
+    assert d["status"] == "dead" and d["last_error"].startswith("expired") and sent == []
+    w.close()

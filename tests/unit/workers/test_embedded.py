@@ -140,3 +140,17 @@ def test_source_failure_is_reported(tmp_path: Path) -> None:
     run.segments = failing
     run.run()
     assert isinstance(run.errors["cam"], SourceError)
+
+
+def test_two_cameras_each_get_their_own_windows(tmp_path: Path) -> None:
+    got: list[Answer] = []
+    run, store, _ = make_run(tmp_path, answers=got)
+    run.cameras = [CameraSource("cam", "a.mp4"), CameraSource("yard", "b.mp4")]
+    q = run.queries[0]
+    run.queries = [StandingQuery(q.id, q.question, ("*",), 1.0, 4.0, "clip", q.settings)]
+    run.run()
+    for cam in ("cam", "yard"):
+        mine = [a for a in got if a.camera == cam]
+        assert [a.window_end for a in mine] == [float(e) for e in range(1, DURATION + 1)]
+        assert all(a.matched == overlaps(a) for a in mine)
+    assert store.count_answers() == 2 * DURATION

@@ -26,8 +26,15 @@ from workers.sink import AnswerBatchHandler
 
 VISIBLE = (5.0, 8.0)
 TOPICS = Topics.with_prefix("t.")
-Q = StandingQuery("q1", "a red circle", ("*",), every=1.0, window=3.0, answerer="clip",
-                  settings={"threshold": 0.3})
+Q = StandingQuery(
+    "q1",
+    "a red circle",
+    ("*",),
+    every=1.0,
+    window=3.0,
+    answerer="clip",
+    settings={"threshold": 0.3},
+)
 
 
 def fake_decode(segment: Segment, fps: float) -> list[Frame]:
@@ -59,8 +66,9 @@ ANSWERERS = AnswererCache(ENCODER)
 
 
 def factory(queries: Iterable[StandingQuery]) -> Perceiver:
-    return build_perceiver(ENCODER, ANSWERERS, SelectionConfig(), Scheduler(list(queries)),
-                           fake_decode, 2.0)
+    return build_perceiver(
+        ENCODER, ANSWERERS, SelectionConfig(), Scheduler(list(queries)), fake_decode, 2.0
+    )
 
 
 class ListHistory:
@@ -76,8 +84,15 @@ class ListHistory:
 
 
 def key(a: Answer) -> tuple[object, ...]:
-    return (a.query_id, a.camera, a.window_start, a.window_end, a.matched,
-            round(a.score or 0, 6), a.frames)
+    return (
+        a.query_id,
+        a.camera,
+        a.window_start,
+        a.window_end,
+        a.matched,
+        round(a.score or 0, 6),
+        a.frames,
+    )
 
 
 def run_core(core: PerceiveCore, records: Sequence[Record]) -> list[Answer]:
@@ -150,8 +165,9 @@ class RecordingProducer(Producer):
         self.acked: list[int] = []
         self.fail_flushes = fail_flushes
 
-    def send(self, topic: str, key: bytes, value: bytes | None,
-             headers: Sequence[tuple[str, bytes]] = ()) -> None:
+    def send(
+        self, topic: str, key: bytes, value: bytes | None, headers: Sequence[tuple[str, bytes]] = ()
+    ) -> None:
         self.sent.append((topic, key, value, list(headers)))
 
     def flush(self, timeout: float | None = None) -> None:
@@ -165,8 +181,9 @@ def test_handler_produces_answers_acknowledged_before_it_returns() -> None:
     core = PerceiveCore(factory)
     core.on_query("q1", Q)
     producer = RecordingProducer(fail_flushes=1)
-    handler = SegmentHandler(core, producer, TOPICS, DeadLetters(RecordingProducer(), "dl"),
-                             retry_after=0.0)
+    handler = SegmentHandler(
+        core, producer, TOPICS, DeadLetters(RecordingProducer(), "dl"), retry_after=0.0
+    )
     assert handler(RECORDS[0]) == 1
     assert producer.acked == [2]  # the failed flush was retried with the answer re-sent
     answers = [msg.decode_answer(k, v, h) for t, k, v, h in producer.sent]
@@ -180,18 +197,39 @@ def test_bad_records_become_dead_letters_and_the_camera_keeps_answering() -> Non
     handler = SegmentHandler(core, RecordingProducer(), TOPICS, DeadLetters(dl_producer, "dl"))
     corrupt = Segment("cam", 2, 2.0, 1.0, b"\x00garbage")
     no_headers = Record(TOPICS.segments, 0, 3, b"cam", b"junk", [], 0.0)
-    results = [handler(RECORDS[0]), handler(RECORDS[1]), handler(record(corrupt, 2)),
-               handler(no_headers), handler(record(segment("cam", 4), 4))]
+    results = [
+        handler(RECORDS[0]),
+        handler(RECORDS[1]),
+        handler(record(corrupt, 2)),
+        handler(no_headers),
+        handler(record(segment("cam", 4), 4)),
+    ]
     assert results[:4] == [1, 1, 0, 0] and results[4] >= 1
     letters = [msg.decode_deadletter(k, v, h) for _t, k, v, h in dl_producer.sent]
     assert [(d.error_type, d.camera, d.partition, d.offset) for d in letters] == [
-        ("DecodeError", "cam", 0, 2), ("MessageError", "cam", 0, 3)]
+        ("DecodeError", "cam", 0, 2),
+        ("MessageError", "cam", 0, 3),
+    ]
     assert letters[0].value == b"\x00garbage"
 
 
 def _answer(end: float, query_id: str = "q1") -> Answer:
-    return Answer(query_id, "a red circle", "cam", end - 3, end, end + 0.2, "clip", "no",
-                  False, 0.1, (end - 1,), ((0.0, 0.0, 1.0, 1.0),), 4, 3.0)
+    return Answer(
+        query_id,
+        "a red circle",
+        "cam",
+        end - 3,
+        end,
+        end + 0.2,
+        "clip",
+        "no",
+        False,
+        0.1,
+        (end - 1,),
+        ((0.0, 0.0, 1.0, 1.0),),
+        4,
+        3.0,
+    )
 
 
 def test_sink_stores_each_window_once_and_dead_letters_malformed_answers(tmp_path: Path) -> None:
@@ -199,8 +237,10 @@ def test_sink_stores_each_window_once_and_dead_letters_malformed_answers(tmp_pat
     store.upsert_query(Q)
     dl = RecordingProducer()
     handler = AnswerBatchHandler(AnswerSink(store), DeadLetters(dl, "dl"))
-    recs = [Record("t.answers", 0, i, *msg.encode_answer(_answer(float(e))), 0.0)
-            for i, e in enumerate([1, 2, 3])]
+    recs = [
+        Record("t.answers", 0, i, *msg.encode_answer(_answer(float(e))), 0.0)
+        for i, e in enumerate([1, 2, 3])
+    ]
     assert handler(recs) == 3
     bad = Record("t.answers", 0, 3, b"q1", b"{not json", [], 0.0)
     assert handler([recs[1], bad, recs[2]]) == 0  # redelivery is harmless

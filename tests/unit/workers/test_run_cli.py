@@ -147,3 +147,27 @@ def test_env_questions_cameras_and_query_ids(clip: Path, monkeypatch: pytest.Mon
     assert seen["s"].store.url == "sqlite:///env.db"  # type: ignore[attr-defined]
     ids = [q.id for q in run_cmd.standing_queries(args)]  # type: ignore[arg-type]
     assert len(set(ids)) == 2 and ids == [q.id for q in run_cmd.standing_queries(args)]  # type: ignore[arg-type]
+
+
+def test_answerer_settings_are_checked_early(
+    clip: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", str(clip), "--ask", "x", "--set", "threshold=7"]) == 2
+    assert "threshold" in capsys.readouterr().err
+    assert main(["run", str(clip), "--ask", "x", "--set", "colour"]) == 2
+    assert "--set" in capsys.readouterr().err
+
+
+def test_answerer_settings_reach_the_query(clip: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from workers.commands import run as run_cmd
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(run_cmd, "execute", lambda args, settings, *_: seen.update(a=args))
+    assert (
+        main(["run", str(clip), "--ask", "x", "--set", "threshold=0.3", "--set", "mode=margin"])
+        == 0
+    )
+    (q,) = run_cmd.standing_queries(seen["a"])  # type: ignore[arg-type]
+    assert q.settings == {"threshold": 0.3, "mode": "margin"}
+    plain = run_cmd.standing_queries(run_cmd.replace(seen["a"], answerer_settings=()))  # type: ignore[type-var]
+    assert plain[0].id != q.id

@@ -74,6 +74,12 @@ async function evidenceSrc(url) {
 
 // ---------------------------------------------------------------- cameras
 
+function cameraSeen(cam) {
+  if (cam.last_segment_at !== null) return `last segment ${fmtTime(cam.last_segment_at)}`;
+  if (cam.last_answer_at !== null) return `last answer ${fmtTime(cam.last_answer_at)}`;
+  return "no video seen yet";
+}
+
 function renderCameras() {
   const list = document.getElementById("cameras");
   const choices = document.getElementById("camera-choices");
@@ -86,7 +92,7 @@ function renderCameras() {
       el("span", { class: "dot" }),
       el("span", { class: "cam-id", text: cam.id }),
       el("span", { class: "cam-status", text: cam.status }),
-      el("span", { class: "muted", text: `last segment ${fmtTime(cam.last_segment_at)}` })));
+      el("span", { class: "muted", text: cameraSeen(cam) })));
     const box = el("input", { type: "checkbox", name: "camera", value: cam.id });
     box.checked = picked.has(cam.id); // a refresh keeps what the user ticked
     choices.append(el("label", { class: "check" }, box, ` ${cam.id}`));

@@ -11,10 +11,22 @@ from connectors.hooks.slack import SlackChannel
 from connectors.hooks.webhook import WebhookChannel, sign, verify
 
 MSG = HookMessage(
-    event="opened", incident_id="inc-1", incident_state="open", rule_id="r1", query_id="q1",
-    question="is there a red circle?", camera="cam<1>", window_start=10.0, window_end=14.0,
-    answer="yes", matched=True, score=0.91, started_at=6.0, opened_at=14.0,
-    answer_id=42, evidence_url="http://dash.example/answers/42/evidence/0.jpg",
+    event="opened",
+    incident_id="inc-1",
+    incident_state="open",
+    rule_id="r1",
+    query_id="q1",
+    question="is there a red circle?",
+    camera="cam<1>",
+    window_start=10.0,
+    window_end=14.0,
+    answer="yes",
+    matched=True,
+    score=0.91,
+    started_at=6.0,
+    opened_at=14.0,
+    answer_id=42,
+    evidence_url="http://dash.example/answers/42/evidence/0.jpg",
 )
 
 
@@ -22,8 +34,13 @@ def test_webhook_body_has_everything_a_receiver_needs():
     body, headers = WebhookChannel(SecretStr("s3cret")).render(MSG, "inc-1:opened:h1", 1700000000)
     data = json.loads(body)
     assert data["question"] == MSG.question and data["camera"] == "cam<1>"
-    assert data["incident"] == {"id": "inc-1", "state": "open", "started_at": 6.0,
-                                "opened_at": 14.0, "closed_at": None}
+    assert data["incident"] == {
+        "id": "inc-1",
+        "state": "open",
+        "started_at": 6.0,
+        "opened_at": 14.0,
+        "closed_at": None,
+    }
     assert data["window"] == {"start": 10.0, "end": 14.0}
     assert data["answer"] == {"id": 42, "text": "yes", "matched": True, "score": 0.91}
     assert data["evidence_url"] == MSG.evidence_url and data["event"] == "opened"
@@ -67,15 +84,24 @@ def test_slack_body_is_incoming_webhook_compatible():
     text = json.dumps(data["blocks"])
     assert "0.910" in text and "inc-1" in text and MSG.evidence_url in text
     assert headers["Idempotency-Key"] == "k"
-    closed = HookMessage(**{**MSG.to_dict(), "event": "closed", "incident_state": "closed",
-                            "closed_at": 20.0, "evidence_url": None, "score": None})
+    closed = HookMessage(
+        **{
+            **MSG.to_dict(),
+            "event": "closed",
+            "incident_state": "closed",
+            "closed_at": 20.0,
+            "evidence_url": None,
+            "score": None,
+        }
+    )
     data = json.loads(SlackChannel().render(closed, "k2", 1)[0])
     assert "Incident closed" in data["text"] and "context" not in json.dumps(data["blocks"])
 
 
 def test_secrets_are_not_in_reprs():
-    target = HookTarget("h", "https://hooks.slack.com/services/T0/B0/XXXXSECRET",
-                        "slack", SecretStr("topsecret"))
+    target = HookTarget(
+        "h", "https://hooks.slack.com/services/T0/B0/XXXXSECRET", "slack", SecretStr("topsecret")
+    )
     assert "XXXXSECRET" not in repr(target) and "topsecret" not in repr(target)
     assert redact_url("https://user:pw@host:8443/a?b=c") == "https://host:8443/…"
     assert redact_url("http://host") == "http://host"

@@ -13,17 +13,29 @@ from connectors.hooks.delivery import RetryPolicy, Sender, parse_retry_after
 from connectors.hooks.webhook import verify
 
 MSG = HookMessage(
-    event="opened", incident_id="inc-1", incident_state="open", rule_id="r1", query_id="q1",
-    question="q?", camera="cam1", window_start=0.0, window_end=4.0, answer="yes",
-    matched=True, score=0.8, started_at=0.0, opened_at=4.0,
+    event="opened",
+    incident_id="inc-1",
+    incident_state="open",
+    rule_id="r1",
+    query_id="q1",
+    question="q?",
+    camera="cam1",
+    window_start=0.0,
+    window_end=4.0,
+    answer="yes",
+    matched=True,
+    score=0.8,
+    started_at=0.0,
+    opened_at=4.0,
 )
 TARGET = HookTarget("h1", "https://hooks.example/in/SECRETPATH", "webhook", SecretStr("k"))
 
 
 def sender(handler, *, allow_private=False, addr="93.184.216.34"):
     client = httpx.Client(transport=httpx.MockTransport(handler))
-    return Sender(client, allow_private=allow_private, resolve=lambda h, p: [addr],
-                  clock=lambda: 1700000000.0)
+    return Sender(
+        client, allow_private=allow_private, resolve=lambda h, p: [addr], clock=lambda: 1700000000.0
+    )
 
 
 def reply(status, headers=None, text=""):
@@ -45,8 +57,13 @@ def test_2xx_is_delivered_with_signed_request():
     assert req.url.host == "93.184.216.34" and req.url.path == "/in/SECRETPATH"
     assert req.headers["Host"] == "hooks.example"
     assert req.extensions["sni_hostname"] == "hooks.example"
-    assert verify("k", req.headers["X-Feedwatch-Timestamp"], req.content,
-                  req.headers["X-Feedwatch-Signature"], now=1700000000.0)
+    assert verify(
+        "k",
+        req.headers["X-Feedwatch-Timestamp"],
+        req.content,
+        req.headers["X-Feedwatch-Signature"],
+        now=1700000000.0,
+    )
 
 
 def test_429_is_retried_after_retry_after():
@@ -100,8 +117,9 @@ def test_private_target_refused_before_any_request():
     r = s.attempt(TARGET, MSG, "k")
     assert not r.ok and not r.retryable and "private" in r.error and calls == []
     assert "SECRETPATH" not in r.error
-    s = sender(lambda r: calls.append(r) or httpx.Response(200), addr="10.0.0.2",
-               allow_private=True)
+    s = sender(
+        lambda r: calls.append(r) or httpx.Response(200), addr="10.0.0.2", allow_private=True
+    )
     assert s.attempt(TARGET, MSG, "k").ok and len(calls) == 1
 
 

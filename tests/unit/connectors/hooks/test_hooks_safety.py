@@ -19,20 +19,45 @@ def resolver(table):
     return resolve
 
 
-@pytest.mark.parametrize("url", ["ftp://example.com/x", "file:///etc/passwd", "gopher://a",
-                                 "example.com/hook", "http:///nohost", "http://host:99999/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://example.com/x",
+        "file:///etc/passwd",
+        "gopher://a",
+        "example.com/hook",
+        "http:///nohost",
+        "http://host:99999/",
+    ],
+)
 def test_only_http_and_https(url):
     with pytest.raises(UnsafeTargetError):
         check_target(url, allow_private=True, resolve=resolver({}))
 
 
-@pytest.mark.parametrize("addr", ["127.0.0.1", "10.1.2.3", "172.16.0.9", "192.168.1.1",
-                                  "169.254.169.254", "::1", "fe80::1", "fc00::5",
-                                  "::ffff:127.0.0.1", "0.0.0.0", "100.64.0.1"])
+@pytest.mark.parametrize(
+    "addr",
+    [
+        "127.0.0.1",
+        "10.1.2.3",
+        "172.16.0.9",
+        "192.168.1.1",
+        "169.254.169.254",
+        "::1",
+        "fe80::1",
+        "fc00::5",
+        "::ffff:127.0.0.1",
+        "0.0.0.0",
+        "100.64.0.1",
+    ],
+)
 def test_private_addresses_refused_by_default(addr):
     with pytest.raises(UnsafeTargetError, match="ALLOW_PRIVATE"):
-        check_target("https://hooks.example/x", allow_private=False,
-                     resolve=resolver({"hooks.example": [addr]}))
+        check_target(
+            "https://hooks.example/x",
+            allow_private=False,
+            resolve=resolver({"hooks.example": [addr]}),
+        )
 
 
 def test_every_resolved_address_is_checked():
@@ -54,7 +79,8 @@ def test_literal_addresses_are_checked_without_dns():
 def test_public_and_allowed_private_pass():
     resolve = resolver({"hooks.example": ["93.184.216.34"], "intranet": ["10.0.0.7"]})
     assert check_target("https://hooks.example/x", allow_private=False, resolve=resolve) == [
-        "93.184.216.34"]
+        "93.184.216.34"
+    ]
     assert check_target("http://intranet:81/x", allow_private=True, resolve=resolve) == ["10.0.0.7"]
     assert resolve.calls[-1] == ("intranet", 81)
 

@@ -27,9 +27,15 @@ class RecordingProducer(Producer):
         self.sent: list[tuple[str, bytes, bytes | None, list[tuple[str, bytes]], int | None]] = []
         self.flushes = 0
 
-    def send(self, topic: str, key: bytes, value: bytes | None,
-             headers: Sequence[tuple[str, bytes]] = (), partition: int | None = None,
-             timestamp: float | None = None) -> None:
+    def send(
+        self,
+        topic: str,
+        key: bytes,
+        value: bytes | None,
+        headers: Sequence[tuple[str, bytes]] = (),
+        partition: int | None = None,
+        timestamp: float | None = None,
+    ) -> None:
         self.sent.append((topic, key, value, list(headers), partition))
 
     def flush(self, timeout: float | None = None) -> None:
@@ -55,8 +61,9 @@ def test_partition_rule_is_stable_and_in_range() -> None:
 
 
 def test_topic_specs_carry_partitions_sizes_compaction_and_retention() -> None:
-    cfg = KafkaSettings(topic_prefix="x.", partitions=6, segment_max_bytes=2_000_000,
-                        segments_retention_s=60)
+    cfg = KafkaSettings(
+        topic_prefix="x.", partitions=6, segment_max_bytes=2_000_000, segments_retention_s=60
+    )
     specs = {s.name: s for s in topic_specs(cfg)}
     t = topics_of(cfg)
     assert set(specs) == {"x.segments", "x.queries", "x.answers", "x.deadletter"}
@@ -107,12 +114,23 @@ def test_segment_sink_refuses_a_segment_above_max_message_bytes() -> None:
 def test_dead_letter_carries_error_camera_partition_offset_and_is_flushed() -> None:
     producer = RecordingProducer()
     dead = DeadLetters(producer, "x.deadletter")
-    dead.publish((b"cam-a", b"junk", [("camera", b"cam-a")]), ValueError("bad bytes"),
-                 stage="perceive", topic="x.segments", camera="cam-a", partition=2, offset=41)
+    dead.publish(
+        (b"cam-a", b"junk", [("camera", b"cam-a")]),
+        ValueError("bad bytes"),
+        stage="perceive",
+        topic="x.segments",
+        camera="cam-a",
+        partition=2,
+        offset=41,
+    )
     assert producer.flushes == 1 and dead.count == 1
     topic, key, value, headers, _p = producer.sent[0]
     letter = msg.decode_deadletter(key, value, headers)
     assert topic == "x.deadletter" and value == b"junk"
     assert (letter.error_type, letter.camera, letter.partition, letter.offset) == (
-        "ValueError", "cam-a", 2, 41)
+        "ValueError",
+        "cam-a",
+        2,
+        41,
+    )
     assert "bad bytes" in letter.error_message

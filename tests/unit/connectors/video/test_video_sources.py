@@ -41,6 +41,11 @@ def test_uri_kinds_and_ffmpeg_options(clip) -> None:
     assert parse_uri("srt://host:9000", S).kind == "srt"
     dev = parse_uri("/dev/video0", S)
     assert (dev.kind, dev.format, dev.live) == ("v4l2", "v4l2", True)
+    cam = parse_uri("/dev/video2?video_size=640x480&framerate=15&input_format=mjpeg", S)
+    assert (cam.url, cam.options) == ("/dev/video2", {
+        "video_size": "640x480", "framerate": "15", "input_format": "mjpeg"})
+    with pytest.raises(ConfigError, match="V4L2 options are"):
+        parse_uri("/dev/video0?fps=5", S)
     f = parse_uri(str(clip), S)
     assert (f.kind, f.live, f.ends) == ("file", False, True)
     assert parse_uri(f"file://{clip}", S).url == str(clip)

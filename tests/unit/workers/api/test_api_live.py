@@ -137,3 +137,27 @@ def test_tokens_come_from_comma_separated_env(monkeypatch: pytest.MonkeyPatch) -
     assert [t.get_secret_value() for t in api.write_tokens] == [WRITE]
     assert api.cors_origins == ("https://a.example", "https://b.example")
     assert "r1" not in repr(api)
+
+
+def test_register_camera_then_subscribe_to_it(harness: ApiHarness) -> None:
+    body = {"source": "rtsp://admin:hunter2@10.0.0.5:554/stream?token=abc"}
+    assert harness.call("PUT", "/api/cameras/gate-2", READ, json=body).status_code == 401
+    made = harness.call("PUT", "/api/cameras/gate-2", WRITE, json=body)
+    assert made.status_code == 200, made.text
+    assert made.json()["source"] == "rtsp://***@10.0.0.5:554/stream"
+    listed = harness.call("GET", "/api/cameras", READ)
+    assert "hunter2" not in listed.text and "token=abc" not in listed.text
+    assert [c["id"] for c in listed.json()] == ["gate-2"]
+    bad = harness.call("PUT", "/api/cameras/bad id!", WRITE, json={})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["path", "camera_id"]
+    created = harness.call("POST", "/api/queries", json={"question": "q", "cameras": ["gate-2"]})
+    assert created.status_code == 201
+
+
+def test_cameras_with_answers_are_known(harness: ApiHarness) -> None:
+    harness.store.insert_answers([answer("q", "loading-bay", 10.0)])
+    assert [c["id"] for c in harness.call("GET", "/api/cameras", READ).json()] == ["loading-bay"]
+    created = harness.call(
+        "POST", "/api/queries", json={"question": "q", "cameras": ["loading-bay"]}
+    )
+    assert created.status_code == 201
