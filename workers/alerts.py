@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from connectors.hooks.base import redact_url
-from connectors.hooks.delivery import RetryPolicy, Sender
+from connectors.hooks.delivery import AttemptResult, RetryPolicy, Sender
 from connectors.store.alerts_models import DeliveryStatus
 from connectors.store.alerts_outbox import Claimed, CursorConflict, EvalResult, Outbox
 from connectors.store.alerts_repo import PolicyDefaults, target_of
@@ -129,7 +129,14 @@ class DeliveryWorker:
             why = f"expired: {age:.0f}s old > max age {self.policy.max_age:g}s, not sent"
             self._settle(c, DeliveryStatus.DEAD, time.time(), 0.0, None, why)
             return
-        result = self.sender.attempt(target_of(c.hook), c.message, c.key)
+        try:
+            result = self.sender.attempt(target_of(c.hook), c.message, c.key)
+        except Exception as exc:  # noqa: BLE001 - a bug must not strand a leased delivery
+            log.exception("delivery %s: unexpected error", c.key)
+            now = time.time()
+            result = AttemptResult(
+                False, now, 0.0, error=f"internal: {type(exc).__name__}", retryable=True
+            )
         if result.ok:
             self._settle(
                 c, DeliveryStatus.DELIVERED, result.started_at, result.duration, result.status, None

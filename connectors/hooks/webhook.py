@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 import time
 from typing import ClassVar
 
@@ -51,8 +52,19 @@ def verify(
 
 
 def json_body(data: object) -> bytes:
-    """Compact, key-sorted JSON: the exact bytes that are signed and sent."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """Compact, key-sorted, strict JSON (NaN/inf become null): the bytes signed and sent."""
+    text = json.dumps(_finite(data), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.encode()
+
+
+def _finite(data: object) -> object:
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {k: _finite(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_finite(v) for v in data]
+    return data
 
 
 def base_headers(idempotency_key: str, timestamp: int) -> dict[str, str]:

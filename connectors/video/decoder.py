@@ -15,6 +15,12 @@ from pipeline.errors import DecodeError
 from pipeline.types import Frame, Segment
 
 _FORMATS = {"mpegts": "mpegts", "ts": "mpegts", "mp4": "mp4", "matroska": "matroska"}
+CAMERA_CODECS = frozenset(
+    {"h264", "hevc", "mpeg1video", "mpeg2video", "mpeg4", "mjpeg", "vp8", "vp9", "av1"}
+)
+"""Video codecs cameras send; anything else is refused before a decoder is opened."""
+MAX_PIXELS = 4096 * 2160
+"""Largest frame decoded (DCI 4K): an 8K frame is ~100 MB as RGB, times frames per window."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,8 @@ def _demux(segment: Segment, container: av.container.InputContainer) -> _Demuxed
     if not container.streams.video:
         raise DecodeError(segment.camera, segment.seq, "no video stream in segment")
     stream = container.streams.video[0]
+    _check_codec(segment, stream.codec_context.name)
+    _check_size(segment, stream.codec_context.width, stream.codec_context.height)
     try:
         packets = [p for p in container.demux(stream) if p.size and p.pts is not None]
     except av.error.FFmpegError as exc:
@@ -93,6 +101,21 @@ def _demux(segment: Segment, container: av.container.InputContainer) -> _Demuxed
     rate = stream.average_rate or stream.guessed_rate or 0
     tb = stream.time_base or Fraction(1, 90000)
     return _Demuxed(segment, stream, packets, tb, first_key.pts, float(rate))
+
+
+def _check_codec(segment: Segment, codec: str) -> None:
+    """Refuse codecs outside :data:`CAMERA_CODECS` (less decoder attack surface)."""
+    if codec not in CAMERA_CODECS:
+        allowed = ", ".join(sorted(CAMERA_CODECS))
+        raise DecodeError(segment.camera, segment.seq, f"codec {codec!r} not accepted ({allowed})")
+
+
+def _check_size(segment: Segment, width: int, height: int) -> None:
+    """Refuse frames above :data:`MAX_PIXELS` before they are converted to RGB."""
+    if width * height > MAX_PIXELS:
+        raise DecodeError(
+            segment.camera, segment.seq, f"frame {width}x{height} exceeds {MAX_PIXELS} pixels"
+        )
 
 
 def _decode(d: _Demuxed, clock: SampleClock, fast: bool) -> list[Frame]:
@@ -128,5 +151,6 @@ def _frames(codec: av.CodecContext, packets: list[av.Packet]) -> Iterator[av.Vid
 
 
 def _frame(segment: Segment, frame: av.VideoFrame, t: float) -> Frame:
+    _check_size(segment, frame.width, frame.height)  # the size may change mid-stream
     rgb = frame.to_ndarray(format="rgb24")
     return Frame(segment.camera, t, rgb, segment.seq, bool(frame.key_frame))

@@ -28,10 +28,12 @@ DURATION = 24.0
 SECRET = "e2e-secret"
 
 
-def _shapes_demo_available() -> bool:
+def _clip_available() -> bool:
+    """shapes-demo is bundled, or FEEDWATCH_PERCEPTION_CLIP names another model."""
     from pipeline.models.clip_encoder import shapes_demo_dir
 
-    return (shapes_demo_dir() / "open_clip_config.json").is_file()
+    other = os.environ.get("FEEDWATCH_PERCEPTION_CLIP", "shapes-demo") != "shapes-demo"
+    return other or (shapes_demo_dir() / "open_clip_config.json").is_file()
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +78,7 @@ def incidents_in(answers: list[dict]) -> int:
     return opened
 
 
-@pytest.mark.skipif(not _shapes_demo_available(), reason="shapes-demo weights not built")
+@pytest.mark.skipif(not _clip_available(), reason="shapes-demo weights not built")
 def test_run_with_hook_notifies_once_per_stable_presence(clip: Path, tmp_path: Path) -> None:
     receiver = Receiver(SECRET).start()
     try:
@@ -87,6 +89,7 @@ def test_run_with_hook_notifies_once_per_stable_presence(clip: Path, tmp_path: P
             "FEEDWATCH_HOOKS_BACKOFF_BASE_S": "0.2",
         }
         code = "import sys; from workers.cli import main; sys.exit(main())"
+        flags = "--every 1s --window 1s --sample-fps 4 --json --open-after 2 --close-after 2"
         proc = subprocess.run(
             [
                 sys.executable,
@@ -96,27 +99,15 @@ def test_run_with_hook_notifies_once_per_stable_presence(clip: Path, tmp_path: P
                 str(clip),
                 "--ask",
                 "a red circle",
-                "--clip",
-                "shapes-demo",
-                "--every",
-                "1s",
-                "--window",
-                "1s",
-                "--sample-fps",
-                "4",
-                "--json",
+                *flags.split(),
                 "--db",
                 f"sqlite:///{tmp_path / 'run.db'}",
                 "--hook",
                 receiver.url,
                 "--hook-secret",
                 SECRET,
-                "--open-after",
-                "2",
-                "--close-after",
-                "2",
                 "--hook-allow-private",
-            ],
+            ],  # fmt: skip
             capture_output=True,
             text=True,
             timeout=600,

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from connectors.store import Store
-from tests.unit.workers.api import scenarios
+from tests.unit.workers.api import live_scenarios, scenarios
 from tests.unit.workers.api.scenarios import ApiHarness
 
 
@@ -42,11 +42,11 @@ def test_auth_no_token_read_token_write_token(harness: ApiHarness) -> None:
 
 
 def test_sse_delivers_newly_stored_answers(harness: ApiHarness) -> None:
-    scenarios.check_sse_delivers(harness)
+    live_scenarios.check_sse_delivers(harness)
 
 
 def test_sse_delivers_rows_committed_out_of_id_order(harness: ApiHarness) -> None:
-    scenarios.check_sse_late_commit(harness)
+    live_scenarios.check_sse_late_commit(harness)
 
 
 def test_ready_reports_the_database(harness: ApiHarness) -> None:

@@ -124,6 +124,15 @@ def _inject(
     return (camera, md.partition, md.offset), (junk.partition, junk.offset)
 
 
+def _wait_until_owned(workers: dict[str, Proc], cameras: list[str], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if set().union(*(_owned(w.text()) for w in workers.values())) >= set(cameras):
+            return
+        time.sleep(0.2)
+    raise TimeoutError("the workers did not pick up every camera")
+
+
 def _wait_for_all_windows(out: Outcome, store: Any, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -185,8 +194,8 @@ def outcome(
         time.sleep(3)  # the second join's rebalance
         for cam in cameras:
             cluster.ingest(cam, str(clip), SEGMENT_S)
+        _wait_until_owned(workers, cameras, timeout=60)
         t0 = time.time()
-        time.sleep(3)
         cluster.invoke(
             "queries", "add", "a blue square", "--id", "q2", "--every", "1s", "--window", "2s"
         )
@@ -196,7 +205,7 @@ def outcome(
         survivor = "w2" if victim == "w1" else "w1"
         target = sorted(owned[survivor] or cameras)[0]
         corrupt, junk = _inject(kafka_bootstrap, f"{cluster.prefix}segments", target)
-        time.sleep(max(0.0, t0 + 7 - time.time()))
+        time.sleep(max(0.0, t0 + 4 - time.time()))
         cluster.invoke("queries", "remove", "q2")
         t_remove = time.time()
         owned = {n: _owned(w.text()) for n, w in workers.items()}

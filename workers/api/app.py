@@ -16,7 +16,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from connectors.bus.base import Bus, Topics
+from connectors.bus.base import Bus
 from connectors.store import Store
 from pipeline import __version__
 from pipeline.errors import StoreError
@@ -70,17 +70,9 @@ class RequestMetrics:
 
 
 def _queries_topic(settings: Settings, bus: Bus | None) -> str:
-    cfg = getattr(bus, "cfg", None)
-    if cfg is not None and hasattr(cfg, "queries_topic"):
-        from connectors.kafka import topics_of  # noqa: PLC0415 - only in Kafka mode
-
-        return topics_of(cfg).queries
-    k = settings.kafka
-    return (
-        k.topic_prefix + getattr(k, "queries_topic", "queries")
-        if k.topic_prefix
-        else Topics().queries
-    )
+    """The compacted queries topic: the Kafka bus's own settings win over the root's."""
+    cfg = getattr(bus, "cfg", None) or settings.kafka
+    return f"{cfg.topic_prefix}{cfg.queries_topic}"
 
 
 def _add_page(app: FastAPI) -> None:
@@ -127,7 +119,7 @@ def create_app(
         app.add_middleware(
             CORSMiddleware,
             allow_origins=list(settings.api.cors_origins),
-            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
         )
     app.add_middleware(RequestMetrics)

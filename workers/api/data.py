@@ -24,6 +24,8 @@ from connectors.store.models import AnswerRow, EvidenceRow, QueryRow
 from pipeline.errors import StoreError
 from pipeline.types import StandingQuery
 
+LAST_ANSWERS_TTL_S = 2.0
+
 
 class BadCursor(ValueError):
     """A pagination cursor that this API did not issue."""
@@ -95,6 +97,7 @@ class ApiData:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._last_answers: tuple[float, dict[str, float]] = (-LAST_ANSWERS_TTL_S, {})
 
     def _session(self) -> Session:
         return Session(self.store.engine, expire_on_commit=False)
@@ -127,10 +130,16 @@ class ApiData:
         return dict(self.store.cameras())
 
     def last_answer_times(self) -> dict[str, float]:
+        """Newest window end per camera; cached briefly (it scans an index of all answers)."""
+        cached_at, value = self._last_answers
+        if time.monotonic() - cached_at < LAST_ANSWERS_TTL_S:
+            return value
         stmt = select(AnswerRow.camera_id, func.max(AnswerRow.window_end)).group_by(
             AnswerRow.camera_id
         )
-        return {camera: float(t) for camera, t in self._rows(stmt)}
+        value = {camera: float(t) for camera, t in self._rows(stmt)}
+        self._last_answers = (time.monotonic(), value)
+        return value
 
     # -- queries -------------------------------------------------------------
     def queries(self) -> list[StoredQuery]:

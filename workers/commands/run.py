@@ -177,6 +177,10 @@ def _settings(
     return settings
 
 
+def _say(message: str) -> None:
+    click.echo(message, err=True)
+
+
 def execute(args: RunArgs, settings: Settings, hooks: Any = None) -> None:
     """Build everything and run; a camera that could not be read is an error (exit 1).
 
@@ -193,9 +197,12 @@ def execute(args: RunArgs, settings: Settings, hooks: Any = None) -> None:
     try:
         with contextlib.redirect_stdout(sys.stderr):
             stats, errors = run_embedded(args, settings, queries, json_out=out)
-    finally:
-        if alerts is not None:
-            alerts.finish(settings.hooks.wait_on_exit_s, lambda m: click.echo(m, err=True))
+    except BaseException:
+        if alerts is not None:  # interrupted: do not wait, pending deliveries stay stored
+            alerts.finish(0.0, _say)
+        raise
+    if alerts is not None:
+        alerts.finish(settings.hooks.wait_on_exit_s, _say)
     if errors:
         first = next(iter(errors.values()))
         why = str(first).splitlines()[0] if str(first) else type(first).__name__

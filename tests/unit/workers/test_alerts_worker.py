@@ -278,3 +278,20 @@ def test_a_delivery_older_than_max_age_is_dead_without_sending(store: Store) -> 
     [d] = alerts.deliveries()
     assert d["status"] == "dead" and d["last_error"].startswith("expired") and sent == []
     w.close()
+
+
+def test_an_unexpected_sender_error_is_recorded_and_retried(store: Store) -> None:
+    alerts, _ = setup(store)
+    store.insert_answers(answers("1"))
+    outbox = Outbox(store.engine)
+    Evaluator(outbox).run_once()
+    w = worker(outbox, lambda r: httpx.Response(200))
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("bug")
+
+    w.sender.attempt = broken  # type: ignore[method-assign]
+    w.run_once()
+    [d] = alerts.deliveries()
+    assert d["status"] == "pending" and d["last_error"] == "internal: RuntimeError"
+    w.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from pydantic import SecretStr
 
 from connectors.hooks.base import HookMessage, HookTarget, redact_url
@@ -109,3 +110,9 @@ def test_secrets_are_not_in_reprs():
 
 def test_message_round_trips_through_a_dict():
     assert HookMessage.from_dict({**MSG.to_dict(), "unknown": 1}) == MSG
+
+
+def test_non_finite_scores_are_sent_as_null_strict_json():
+    nan = HookMessage(**{**MSG.to_dict(), "score": float("nan")})
+    body, _ = WebhookChannel(None).render(nan, "k", 1)
+    assert json.loads(body, parse_constant=lambda c: pytest.fail(c))["answer"]["score"] is None

@@ -11,7 +11,8 @@ import httpx
 from connectors.store import AnswerSink, Store
 from connectors.video.status import StatusEvent, StreamStatus
 from pipeline.types import Segment, StandingQuery
-from tests.unit.workers.api.scenarios import READ, WRITE, SseReader, answer, settings
+from tests.unit.workers.api.live_scenarios import SseReader
+from tests.unit.workers.api.scenarios import READ, WRITE, answer, settings
 from workers.api.embedded import attach_to_run
 from workers.embedded import CameraSource, EmbeddedRun, PerceiverStats
 

@@ -9,7 +9,8 @@ import pytest
 
 from connectors.store import Store
 from connectors.video.status import StatusEvent, StreamStatus
-from tests.unit.workers.api.scenarios import READ, WRITE, ApiHarness, SseReader, answer
+from tests.unit.workers.api.live_scenarios import SseReader
+from tests.unit.workers.api.scenarios import READ, WRITE, ApiHarness, answer
 from workers import metrics
 from workers.config import load_settings
 

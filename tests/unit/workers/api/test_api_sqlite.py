@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.unit.workers.api import scenarios
+from tests.unit.workers.api import live_scenarios, scenarios
 from tests.unit.workers.api.scenarios import ApiHarness
 
 
@@ -27,8 +27,8 @@ def test_auth_no_token_read_token_write_token(harness: ApiHarness) -> None:
 
 
 def test_sse_delivers_newly_stored_answers(harness: ApiHarness) -> None:
-    scenarios.check_sse_delivers(harness)
+    live_scenarios.check_sse_delivers(harness)
 
 
 def test_sse_delivers_rows_committed_out_of_id_order(harness: ApiHarness) -> None:
-    scenarios.check_sse_late_commit(harness)
+    live_scenarios.check_sse_late_commit(harness)

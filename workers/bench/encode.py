@@ -1,0 +1,172 @@
+"""``feedwatch bench encode``: frames/s of the CLIP image encoder by batch size and device.
+
+Frames are synthetic 640×360 scenes (the size the bundled clips use), so the timing
+includes the encoder's own preprocessing (squash to the input size, normalise) as in
+the product. Each (device, threads, batch size) cell encodes the same ``--frames``
+frames in batches of that size after one warm-up batch; the best of ``--repeat``
+passes counts. Speed-ups are against batch size 1 on the same device, same run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from pipeline.types import ImageArray
+from workers.bench._table import (
+    Progress,
+    emit_json,
+    hardware,
+    hardware_line,
+    int_list,
+    print_table,
+    progress_bar,
+    save_plot,
+)
+
+FRAME_SIZE = (640, 360)
+
+
+@dataclass(frozen=True)
+class Row:
+    device: str
+    threads: int
+    batch_size: int
+    frames_per_s: float
+    ms_per_frame: float
+    speedup_vs_b1: float
+
+
+def bench_frames(n: int, size: tuple[int, int] = FRAME_SIZE, seed: int = 5) -> list[ImageArray]:
+    """``n`` frames of one synthetic scene, one per second."""
+    from pipeline.scenes import random_scene, render
+
+    spec = random_scene(seed, duration=float(max(n, 1)), size=size, background="clutter")
+    return [render(spec, i + 0.5)[0] for i in range(n)]
+
+
+def time_batches(encoder: Any, frames: list[ImageArray], batch: int, repeat: int) -> float:
+    """Best wall seconds to encode ``frames`` in chunks of ``batch`` (after a warm-up)."""
+    import time
+
+    encoder.encode_frames(frames[:batch])
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for i in range(0, len(frames), batch):
+            encoder.encode_frames(frames[i : i + batch])
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def run_bench(encoder: Any, frames: list[ImageArray], batch_sizes: list[int], *, device: str,
+              threads: int, repeat: int = 1, progress: Progress | None = None) -> list[Row]:
+    """One row per batch size; speed-up relative to the first (smallest) batch size."""
+    rows: list[Row] = []
+    for done, batch in enumerate(batch_sizes):
+        secs = time_batches(encoder, frames, batch, repeat)
+        fps = len(frames) / secs
+        base = rows[0].frames_per_s if rows else fps
+        rows.append(Row(device, threads, batch, fps, 1000.0 * secs / len(frames), fps / base))
+        if progress:
+            progress(f"encode on {device}, {threads} threads", done + 1, len(batch_sizes))
+    return rows
+
+
+def _devices(value: str) -> list[str]:
+    from pipeline.models.clip_encoder import resolve_device
+
+    return list(dict.fromkeys(resolve_device(d.strip()) for d in value.split(",") if d.strip()))
+
+
+def measure(clip: str, devices: list[str], batch_sizes: list[int], thread_counts: list[int],
+            frames: list[ImageArray], repeat: int, progress: Progress) -> list[Row]:
+    """Every (device, threads, batch size) cell; threads apply to CPU only."""
+    import torch
+
+    from pipeline.models.clip_encoder import ClipEncoder
+
+    rows: list[Row] = []
+    default_threads = torch.get_num_threads()
+    for device in devices:
+        encoder = ClipEncoder.from_spec(clip, device, batch_size=max(batch_sizes))
+        for threads in thread_counts if device == "cpu" else [default_threads]:
+            torch.set_num_threads(threads)
+            rows += run_bench(encoder, frames, batch_sizes, device=device, threads=threads,
+                              repeat=repeat, progress=progress)
+    torch.set_num_threads(default_threads)
+    return rows
+
+
+def plot(rows: list[Row], path: Path, title: str, footer: str) -> Path:
+    """Frames/s against batch size, one line per (device, threads)."""
+
+    def draw(ax: Any) -> None:
+        for key in dict.fromkeys((r.device, r.threads) for r in rows):
+            sel = [r for r in rows if (r.device, r.threads) == key]
+            ax.plot([r.batch_size for r in sel], [r.frames_per_s for r in sel], marker="o",
+                    label=f"{key[0]}, {key[1]} threads")
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("batch size (frames per encoder call)")
+        ax.set_ylabel("frames / s")
+        ax.legend()
+
+    return save_plot(path, draw, title=title, footer=footer)
+
+
+@click.command("encode")
+@click.option("--clip", "clip_spec", default="ViT-B-32", show_default=True,
+              envvar="FEEDWATCH_PERCEPTION_CLIP", help="CLIP spec [env FEEDWATCH_PERCEPTION_CLIP].")
+@click.option("--batch-sizes", default="1,8,32", show_default=True,
+              envvar="FEEDWATCH_BENCH_BATCH_SIZES", help="Comma-separated batch sizes "
+              "[env FEEDWATCH_BENCH_BATCH_SIZES].")
+@click.option("--frames", type=click.IntRange(1), default=64, show_default=True,
+              envvar="FEEDWATCH_BENCH_FRAMES", help="Frames per measurement "
+              "[env FEEDWATCH_BENCH_FRAMES].")
+@click.option("--device", default="auto", show_default=True, envvar="FEEDWATCH_PERCEPTION_DEVICE",
+              help="auto|cpu|cuda, or a comma list such as cpu,cuda "
+              "[env FEEDWATCH_PERCEPTION_DEVICE].")
+@click.option("--threads", default="", envvar="FEEDWATCH_BENCH_THREADS",
+              help="CPU torch thread counts to compare, e.g. 1,2 (default: torch's) "
+              "[env FEEDWATCH_BENCH_THREADS].")
+@click.option("--repeat", type=click.IntRange(1), default=1, show_default=True,
+              envvar="FEEDWATCH_BENCH_REPEAT", help="Best of N passes [env FEEDWATCH_BENCH_REPEAT].")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Write frames/s by batch size as a PNG.")
+def command(clip_spec: str, batch_sizes: str, frames: int, device: str, threads: str,
+            repeat: int, as_json: bool, plot_path: Path | None) -> None:
+    """Frames/s of the CLIP image encoder by batch size, device and CPU threads."""
+    import torch
+
+    sizes = int_list("--batch-sizes", batch_sizes)
+    thread_counts = int_list("--threads", threads) if threads else [torch.get_num_threads()]
+    images = bench_frames(frames)
+    with progress_bar() as progress:
+        rows = measure(clip_spec, _devices(device), sizes, thread_counts, images, repeat,
+                       progress)
+    hw = hardware()
+    best = max(rows, key=lambda r: r.frames_per_s)
+    result = {"clip": clip_spec, "frames": frames, "frame_size": list(FRAME_SIZE),
+              "repeat": repeat, "hardware": hw, "rows": [asdict(r) for r in rows],
+              "best": asdict(best)}
+    if plot_path:
+        result["plot"] = str(plot(rows, plot_path, f"CLIP {clip_spec} image encoder",
+                                  hardware_line(hw)))
+    if as_json:
+        emit_json(result)
+        return
+    print_table(
+        f"encode: {clip_spec}, {frames} frames of {FRAME_SIZE[0]}×{FRAME_SIZE[1]}",
+        ["device", "threads", "batch", "frames/s", "ms/frame", "× batch 1"],
+        [[r.device, r.threads, r.batch_size, r.frames_per_s, r.ms_per_frame, r.speedup_vs_b1]
+         for r in rows],
+        [f"best: {best.frames_per_s:.1f} frames/s ({best.device}, batch {best.batch_size}); "
+         f"{hardware_line(hw)}"],
+    )
+
+
+__all__ = ["Row", "bench_frames", "command", "run_bench", "time_batches"]
