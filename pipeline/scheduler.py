@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pipeline.errors import ConfigError
+from pipeline.questions import clean_question
 from pipeline.types import StandingQuery
 
 TIME_DECIMALS = 6  # window ends are rounded so that k·E is reproducible
@@ -38,6 +39,7 @@ def validate_query(query: StandingQuery) -> StandingQuery:
     """``query`` if its timing makes sense, else a ConfigError naming the field."""
     if not query.question.strip():
         raise ConfigError("question", query.question, "a non-empty question")
+    clean_question(query.question)
     if not (query.every > 0 and math.isfinite(query.every)):
         raise ConfigError("every", query.every, "a positive duration")
     if not (query.window >= query.every and math.isfinite(query.window)):

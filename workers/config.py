@@ -92,6 +92,9 @@ class ApiSettings(BaseSettings):
     sse_poll_s: float = Field(default=1.0, gt=0, le=60)
     sse_keepalive_s: float = Field(default=15.0, gt=0, le=300)
     page_max: int = Field(default=200, ge=1, le=10000)
+    # camera sources registered through the API: network schemes only unless this is set
+    # (a local path or /dev/video* names something on the ingest host, not a camera)
+    allow_local_sources: bool = False
 
     @field_validator("read_tokens", "write_tokens", "cors_origins", mode="before")
     @classmethod

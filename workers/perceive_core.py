@@ -24,6 +24,7 @@ from typing import Protocol
 from connectors.bus import messages as msg
 from connectors.bus.base import Record
 from pipeline.engine import encode_frames
+from pipeline.errors import MessageError
 from pipeline.scheduler import Scheduler
 from pipeline.types import Answer, Segment, StandingQuery
 from workers.embedded import Perceiver
@@ -130,7 +131,7 @@ class PerceiveCore:
                 continue
             try:
                 old = msg.decode_segment(r.key, r.value, r.headers)
-            except msg.MessageError:
+            except MessageError:
                 continue  # already dead-lettered when it was first processed
             if old.end > cutoff and old.start < seg.start:
                 out.append(old)

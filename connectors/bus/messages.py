@@ -101,6 +101,8 @@ def _json(value: bytes | None, contract: str) -> dict[str, Any]:
         body = json.loads(value)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise MessageError(f"{contract} message: value is not JSON ({exc})") from exc
+    except RecursionError as exc:  # "[[[[…" nested past the stack: refuse, don't crash
+        raise MessageError(f"{contract} message: value nests too deeply") from exc
     if not isinstance(body, dict):
         raise MessageError(f"{contract} message: value is not a JSON object")
     _check_schema(body.get("schema"), contract)

@@ -18,4 +18,4 @@ def partition_for(camera: str, partitions: int) -> int:
     """The partition that owns ``camera`` in a topic of ``partitions`` partitions."""
     if partitions < 1:
         raise ValueError(f"partitions must be >= 1, got {partitions}")
-    return (murmur2(camera.encode("utf-8")) & 0x7FFFFFFF) % partitions
+    return int(murmur2(camera.encode("utf-8")) & 0x7FFFFFFF) % partitions

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 
+import pytest
 from kafka import KafkaConsumer
 from kafka.admin import ConfigResource, ConfigResourceType
 
@@ -108,3 +110,64 @@ def test_history_returns_the_recent_records_before_a_record(kafka_bootstrap: str
     finally:
         history.close()
     assert [r.offset for r in got] == [4, 5, 6]  # produced at most 3.5 s before offset 7
+
+
+def test_queries_command_writes_the_store_and_the_compacted_topic(
+    kafka_bootstrap: str,
+    fresh_postgres_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from workers.cli import main
+
+    cfg = settings(kafka_bootstrap)
+    monkeypatch.setenv("FEEDWATCH_KAFKA_TOPIC_PREFIX", cfg.topic_prefix)
+    common = ["--kafka", kafka_bootstrap, "--db", fresh_postgres_url]
+    assert (
+        main(
+            [
+                "queries",
+                "add",
+                "is a forklift blocking the exit?",
+                "--camera",
+                "dock",
+                "--every",
+                "2s",
+                "--window",
+                "6s",
+                "--id",
+                "fork",
+                *common,
+            ]
+        )
+        == 0
+    )
+    assert main(["queries", "list", "--json", "--db", fresh_postgres_url]) == 0
+    listed = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "{" in line]
+    assert listed == [
+        {
+            "id": "fork",
+            "question": "is a forklift blocking the exit?",
+            "cameras": ["dock"],
+            "every": 2.0,
+            "window": 6.0,
+            "answerer": "clip",
+        }
+    ]
+    assert main(["queries", "remove", "fork", *common]) == 0
+    capsys.readouterr()
+    assert main(["queries", "list", "--json", "--db", fresh_postgres_url]) == 0
+    assert capsys.readouterr().out.strip() == ""
+    records = list(
+        KafkaConsumer(
+            topics_of(cfg).queries,
+            bootstrap_servers=kafka_bootstrap,
+            group_id=None,
+            auto_offset_reset="earliest",
+            consumer_timeout_ms=3000,
+        )
+    )
+    decoded = [msg.decode_query(r.key, r.value, r.headers) for r in records]
+    assert [qid for qid, _ in decoded] == ["fork", "fork"]
+    assert decoded[0][1] is not None and decoded[0][1].cameras == ("dock",)
+    assert decoded[1][1] is None  # the tombstone

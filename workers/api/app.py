@@ -7,13 +7,19 @@ notifier so the dashboard shows live stream state and answers without delay.
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from fastapi.utils import is_body_allowed_for_status_code
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from connectors.bus.base import Bus
@@ -83,6 +89,28 @@ def _add_page(app: FastAPI) -> None:
         return FileResponse(STATIC / "index.html", headers=PAGE_HEADERS)
 
 
+class SafeJSONResponse(JSONResponse):
+    """JSON with non-ASCII escaped: a lone surrogate sent in a request (echoed back in
+    a 422, or stored) must not make the UTF-8 encoder raise and turn it into a 500."""
+
+    def render(self, content: Any) -> bytes:
+        text = json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+        return text.encode()
+
+
+async def _safe_validation(_request: Request, exc: Exception) -> Response:
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    return SafeJSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
+
+
+async def _safe_http(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    headers = getattr(exc, "headers", None)
+    if not is_body_allowed_for_status_code(exc.status_code):
+        return Response(status_code=exc.status_code, headers=headers)
+    return SafeJSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+
+
 async def _store_unavailable(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": f"store unavailable: {exc}"}, status_code=503)
 
@@ -99,7 +127,12 @@ def create_app(
     """The API and dashboard over ``store``; queries are also published on ``bus``."""
     auth = TokenAuth.from_secrets(settings.api.read_tokens, settings.api.write_tokens)
     auth.warn_if_open()
-    app = FastAPI(title="feedwatch", version=__version__, description=DESCRIPTION)
+    app = FastAPI(
+        title="feedwatch",
+        version=__version__,
+        description=DESCRIPTION,
+        default_response_class=SafeJSONResponse,
+    )
     app.state.auth = auth
     app.state.fw = ApiContext(
         settings=settings.api,
@@ -114,6 +147,8 @@ def create_app(
     for module in (routes_ops, routes_cameras, routes_queries, routes_answers, routes_alerts):
         app.include_router(module.router)
     app.add_exception_handler(StoreError, _store_unavailable)
+    app.add_exception_handler(RequestValidationError, _safe_validation)
+    app.add_exception_handler(StarletteHTTPException, _safe_http)
     _add_page(app)
     if settings.api.cors_origins:
         app.add_middleware(

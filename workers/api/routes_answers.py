@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response, status
+from fastapi import (
+    APIRouter,
+    Depends,
+    Header,
+    HTTPException,
+    Path,
+    Query,
+    Request,
+    Response,
+    status,
+)
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -16,6 +26,9 @@ from workers.api.sse import StreamOptions, answer_events
 
 Responses = dict[int | str, dict[str, Any]]
 router = APIRouter(prefix="/api/answers", tags=["answers"], dependencies=[read_access])
+MAX_ID = 2**63 - 1  # SQL BIGINT: a larger id in a URL is a 422, not a driver overflow
+AnswerId = Annotated[int, Path(ge=0, le=MAX_ID, description="An answer id.")]
+EvidenceIndex = Annotated[int, Path(ge=0, le=MAX_ID, description="Index of the image.")]
 NOT_FOUND: Responses = {
     404: {"model": ErrorBody, "description": "No such answer or evidence image"}
 }
@@ -123,7 +136,9 @@ async def list_answers(
 async def stream_answers(
     f: AnswerFilter = Depends(answer_filter),
     last_event_id: Annotated[str | None, Header(description="Resume after this answer id.")] = None,
-    after: Annotated[int | None, Query(ge=0, description="Resume after this answer id.")] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=MAX_ID, description="Resume after this answer id.")
+    ] = None,
     ctx: ApiContext = Depends(context),
 ) -> StreamingResponse:
     """Each newly stored answer that passes the filters, as ``event: answer`` with the
@@ -144,13 +159,14 @@ def _render(stored: StoredAnswer) -> dict[str, object]:
 
 def _event_id(raw: str | None) -> int | None:
     try:
-        return int(raw) if raw else None
+        value = int(raw) if raw else None
     except ValueError:
         return None
+    return value if value is None or 0 <= value <= MAX_ID else None
 
 
 @router.get("/{answer_id}", response_model=AnswerOut, responses=NOT_FOUND, summary="Get one answer")
-async def get_answer(answer_id: int, ctx: ApiContext = Depends(context)) -> AnswerOut:
+async def get_answer(answer_id: AnswerId, ctx: ApiContext = Depends(context)) -> AnswerOut:
     found = await run_in_threadpool(ctx.data.answer, answer_id)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"answer {answer_id} not found")
@@ -166,7 +182,9 @@ async def get_answer(answer_id: int, ctx: ApiContext = Depends(context)) -> Answ
     },
     summary="Evidence keyframe of an answer",
 )
-async def get_evidence(answer_id: int, index: int, ctx: ApiContext = Depends(context)) -> Response:
+async def get_evidence(
+    answer_id: AnswerId, index: EvidenceIndex, ctx: ApiContext = Depends(context)
+) -> Response:
     jpeg = await run_in_threadpool(ctx.data.evidence_jpeg, answer_id, index)
     if jpeg is None:
         raise HTTPException(

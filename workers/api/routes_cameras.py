@@ -65,6 +65,24 @@ def _camera_list(ctx: ApiContext) -> list[CameraOut]:
     return [_camera(c, stored.get(c, ""), live.get(c), answered.get(c)) for c in ids]
 
 
+NETWORK_SCHEMES = frozenset({"rtsp", "rtsps", "http", "https", "udp", "srt"})
+
+
+def _check_source(source: str, allow_local: bool) -> None:
+    """Only network cameras, unless ``FEEDWATCH_API_ALLOW_LOCAL_SOURCES`` is set: an API
+    client must not point ingest at files or devices of the machine that runs it."""
+    try:
+        scheme = urlsplit(source).scheme.lower()
+    except ValueError:
+        scheme = "?"
+    if not source or scheme in NETWORK_SCHEMES or allow_local:
+        return
+    allowed = ", ".join(f"{s}://" for s in sorted(NETWORK_SCHEMES))
+    msg = f"only network sources ({allowed}); local files and devices need allow_local_sources"
+    detail = [{"loc": ["body", "source"], "msg": msg, "type": "value_error", "input": source}]
+    raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=detail)
+
+
 def _register(ctx: ApiContext, camera: str, body: CameraIn) -> CameraOut:
     ctx.data.store.upsert_camera(camera, body.source)
     return _camera(camera, body.source, ctx.registry.get(camera), None)
@@ -96,4 +114,5 @@ async def register_camera(
     except ConfigError as exc:
         detail = [{"loc": ["path", "camera_id"], "msg": exc.allowed, "type": "value_error"}]
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=detail) from exc
+    _check_source(body.source, ctx.settings.allow_local_sources)
     return await run_in_threadpool(_register, ctx, camera_id, body)

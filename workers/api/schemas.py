@@ -13,7 +13,9 @@ from typing import Any
 from fastapi import HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-QUESTION_MAX = 500
+from pipeline.errors import ConfigError
+from pipeline.questions import QUESTION_MAX, clean_question
+
 CAMERAS_MAX = 64
 CAMERA_ID_MAX = 128
 EVERY_MIN, EVERY_MAX = 0.2, 3600.0
@@ -52,7 +54,10 @@ def _clean_question(value: str) -> str:
     value = " ".join(value.split())
     if not value:
         raise ValueError("must not be empty or only whitespace")
-    return value
+    try:
+        return clean_question(value)
+    except ConfigError as exc:  # the shared rule (pipeline.questions), as a field error
+        raise ValueError(exc.allowed) from None
 
 
 def _clean_cameras(value: list[str]) -> list[str]:

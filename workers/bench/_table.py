@@ -66,7 +66,8 @@ def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]
 
     table = Table(title=title)
     for i, col in enumerate(columns):
-        table.add_column(col, justify="left" if i == 0 else "right")
+        text = all(isinstance(r[i], str) for r in rows if r[i] is not None)
+        table.add_column(col, justify="left" if i == 0 or (rows and text) else "right")
     for row in rows:
         table.add_row(*(fmt(v) for v in row))
     console = Console(width=None if Console().is_terminal else 160)

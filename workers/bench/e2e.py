@@ -17,6 +17,7 @@ polls the answers table and reports:
 from __future__ import annotations
 
 import json
+import math
 import tempfile
 import time
 from dataclasses import asdict, dataclass
@@ -25,7 +26,7 @@ from typing import Any
 
 import click
 
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, MessageError
 
 QUESTION = "a red circle"
 
@@ -48,7 +49,7 @@ def percentile(values: list[float], q: float) -> float | None:
     if not values:
         return None
     ordered = sorted(values)
-    rank = max(0, min(len(ordered) - 1, round(q / 100.0 * len(ordered) + 0.5) - 1))
+    rank = max(0, min(len(ordered) - 1, math.ceil(q / 100.0 * len(ordered)) - 1))
     return ordered[rank]
 
 
@@ -85,8 +86,8 @@ class RowWatcher:
         return len(self.seen)
 
 
-def segment_ends(bootstrap: str, topic: str) -> dict[str, list[float]]:
-    """Per camera, the sorted end times of its segments in the topic."""
+def segment_spans(bootstrap: str, topic: str) -> dict[str, list[tuple[float, float]]]:
+    """Per camera, the sorted (start, end) times of its segments in the topic."""
     from kafka import KafkaConsumer
 
     from connectors.bus import messages as msg
@@ -99,17 +100,17 @@ def segment_ends(bootstrap: str, topic: str) -> dict[str, list[float]]:
         consumer_timeout_ms=2000,
         max_partition_fetch_bytes=16 * 1024 * 1024,
     )
-    ends: dict[str, list[float]] = {}
+    spans: dict[str, list[tuple[float, float]]] = {}
     try:
         for m in consumer:
             try:
                 seg = msg.decode_segment(m.key, m.value, m.headers)
-            except msg.MessageError:
+            except MessageError:
                 continue
-            ends.setdefault(seg.camera, []).append(seg.end)
+            spans.setdefault(seg.camera, []).append((seg.start, seg.end))
     finally:
         consumer.close()
-    return {c: sorted(v) for c, v in ends.items()}
+    return {c: sorted(v) for c, v in spans.items()}
 
 
 def latencies(
@@ -159,8 +160,8 @@ def run_e2e(
         while any(p.alive() for p in ingests):
             watcher.poll()
             time.sleep(0.1)
-        ends = segment_ends(bootstrap, f"{cluster.prefix}segments")
-        due = sum(len(v) for v in ends.values())
+        spans = segment_spans(bootstrap, f"{cluster.prefix}segments")
+        due = sum(len(v) for v in spans.values())
         last_change, count = time.time(), watcher.poll()
         while time.time() - last_change < 5.0 and count < due:
             time.sleep(0.1)
@@ -170,8 +171,11 @@ def run_e2e(
         store.close()
     finally:
         cluster.close()
+    ends = {c: [e for _s, e in v] for c, v in spans.items()}
     lat = [] if burst else latencies(watcher.seen, ends)
-    covered = sum(v[-1] - v[0] + 1.0 for v in ends.values() if v)
+    covered = sum(v[-1][1] - v[0][0] for v in spans.values() if v)
+    if not burst:  # live: from the first frame a camera sent, not from process start
+        start = min((v[0][0] for v in spans.values() if v), default=start)
     wall = max(watcher.seen.values(), default=start) - start
     return E2EResult(
         cameras,
@@ -184,6 +188,10 @@ def run_e2e(
         round(wall, 1),
         round(covered / wall, 2) if wall > 0 else 0.0,
     )
+
+
+def fmt(ms: float | None) -> str:
+    return "n/a" if ms is None else f"{ms:.0f} ms"
 
 
 @click.command()
@@ -235,7 +243,6 @@ def command(
     if as_json:
         click.echo(json.dumps(asdict(result)))
         return
-    fmt = lambda v: "n/a" if v is None else f"{v:.0f} ms"  # noqa: E731
     click.echo(
         f"cameras {result.cameras}  workers {result.workers}  clip {result.seconds:g}s  "
         f"answers {result.answers}"

@@ -133,7 +133,8 @@ def plot(rows: list[Row], path: Path, title: str, footer: str) -> Path:
               help="CPU torch thread counts to compare, e.g. 1,2 (default: torch's) "
               "[env FEEDWATCH_BENCH_THREADS].")
 @click.option("--repeat", type=click.IntRange(1), default=1, show_default=True,
-              envvar="FEEDWATCH_BENCH_REPEAT", help="Best of N passes [env FEEDWATCH_BENCH_REPEAT].")
+              envvar="FEEDWATCH_BENCH_REPEAT",
+              help="Best of N passes [env FEEDWATCH_BENCH_REPEAT].")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="Write frames/s by batch size as a PNG.")

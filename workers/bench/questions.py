@@ -204,8 +204,10 @@ def summary(product: list[Row], reference: list[Row], key_q: int) -> dict[str, A
     """The fields other tools rely on, for Q = ``key_q`` (100 by default)."""
     p = next(r for r in product if r.q == key_q)
     r = next((r for r in reference if r.q == key_q), None)
+    at100 = next((x for x in product if x.q == 100), None)
     return {
         "key_q": key_q,
+        "ratio_q100": round(at100.ratio, 4) if at100 else None,
         f"ratio_q{key_q}": round(p.ratio, 4),
         "passes_per_frame": p.passes_per_frame,
         "reference_passes_per_frame": r.passes_per_frame if r else None,
@@ -216,8 +218,8 @@ def summary(product: list[Row], reference: list[Row], key_q: int) -> dict[str, A
     }
 
 
-def plot(product: list[Row], reference: list[Row], path: Path, title: str,
-         footer: str) -> Path:
+def plot(product: list[Row], reference: list[Row], path: Path, title: str, footer: str,
+         frames: int) -> Path:
     """Seconds per window against Q (log-log); extrapolated reference points dashed."""
 
     def draw(ax: Any) -> None:
@@ -238,7 +240,8 @@ def plot(product: list[Row], reference: list[Row], path: Path, title: str,
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("standing questions on the camera (Q)")
-        ax.set_ylabel("seconds per 60-frame window")
+        ax.set_xticks([r.q for r in product], [str(r.q) for r in product])
+        ax.set_ylabel(f"seconds per {frames}-frame window")
         ax.legend(fontsize=8)
 
     return save_plot(path, draw, title=title, footer=footer)
@@ -284,7 +287,8 @@ def command(clip_spec: str, frames: int, qs: str, reference_max_q: int, repeat: 
     }
     if plot_path:
         result["plot"] = str(plot(product, reference, plot_path,
-                                  f"{frames}-frame window, CLIP {clip_spec}", hardware_line(hw)))
+                                  f"{frames}-frame window, CLIP {clip_spec}", hardware_line(hw),
+                                  frames))
     if as_json:
         emit_json(result)
     else:

@@ -33,8 +33,13 @@ def command() -> None:
     """Add, list and remove standing queries (database + queries topic)."""
 
 
-def _settings(bootstrap: str | None, db_url: str | None) -> Settings:
-    return load_settings(kafka={"bootstrap": bootstrap}, store={"url": db_url})
+def _settings(bootstrap: str | None, db_url: str | None, *, kafka: bool = True) -> Settings:
+    settings = load_settings(kafka={"bootstrap": bootstrap}, store={"url": db_url})
+    if kafka and not settings.kafka.bootstrap:
+        raise ConfigError(
+            "--kafka", "", "a bootstrap address host:port (or FEEDWATCH_KAFKA_BOOTSTRAP)"
+        )
+    return settings
 
 
 def open_store(url: str, attempts: int = 5) -> Any:
@@ -56,8 +61,6 @@ def publish(settings: Settings, query_id: str, query: StandingQuery | None) -> N
     from connectors.bus import messages as msg
     from connectors.kafka import KafkaBusProducer, ensure_topics, topics_of
 
-    if not settings.kafka.bootstrap:
-        raise ConfigError("--kafka", "", "a bootstrap address host:port")
     ensure_topics(settings.kafka)
     producer = KafkaBusProducer.from_config(settings.kafka, "feedwatch-queries")
     m = msg.encode_query_tombstone(query_id) if query is None else msg.encode_query(query)
@@ -113,7 +116,7 @@ def add(
 @_DB
 def list_(as_json: bool, db_url: str | None) -> None:
     """The standing queries in the store."""
-    store = open_store(_settings(None, db_url).store.url)
+    store = open_store(_settings(None, db_url, kafka=False).store.url)
     try:
         for q in store.queries():
             row = {

@@ -140,8 +140,9 @@ def test_embedded_run_dead_letters_the_corpus_and_keeps_answering(tmp_path: Path
         yield from (Segment(camera, 200 + i, 10.0 + i, 1.0, VALID) for i in range(3))
 
     store = Store.from_url(f"sqlite:///{tmp_path / 'fz.db'}")
-    query = StandingQuery("q1", "a red circle", ("cam-fuzz",), every=1.0, window=2.0,
-                          answerer="clip")
+    query = StandingQuery(
+        "q1", "a red circle", ("cam-fuzz",), every=1.0, window=2.0, answerer="clip"
+    )
     bus = MemoryBus()
     run = EmbeddedRun(
         [CameraSource("cam-fuzz", "fuzz")],

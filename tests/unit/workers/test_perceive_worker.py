@@ -255,3 +255,14 @@ def test_first_record_of_a_partition_is_always_cold(offset: int) -> None:
     core.on_query("q1", Q)
     core.handle(RECORDS[offset])
     assert history.calls == [offset]
+
+
+def test_bench_latency_is_measured_from_the_end_of_the_segment_that_made_a_window_due() -> None:
+    from workers.bench.e2e import latencies, percentile
+
+    ends = {"cam": [10.4, 11.4, 12.4]}
+    seen = {("q", "cam", 11.0): 11.9, ("q", "cam", 12.0): 13.4, ("q", "other", 1.0): 5.0}
+    assert sorted(round(x) for x in latencies(seen, ends)) == [500, 1000]
+    assert percentile([5.0, 1.0, 3.0, 2.0, 4.0], 50) == 3.0
+    assert percentile(list(range(1, 101)), 95) == 95
+    assert percentile([], 50) is None

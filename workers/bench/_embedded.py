@@ -1,0 +1,241 @@
+"""N synthetic cameras through the real embedded path, timed.
+
+Shared by ``feedwatch bench capacity`` and the embedded mode of ``bench e2e``. The
+segments are made beforehand (``pipeline.scenes.write_clip`` → the
+``connectors.video`` segmenter, so decoding is part of what is measured); a trial
+then runs :class:`workers.embedded.EmbeddedRun` exactly as ``feedwatch run`` wires
+it — source threads, in-process bus, :class:`Perceiver` (keyframe-only decode at
+1 fps, CLIP encode, rolling buffer, due queries, engine) and the SQLite answer sink —
+with one standing question per camera evaluated every second. The questions are
+subscribed before the cameras start, so their text embeddings (computed once per
+question, then cached) are not part of the timed run.
+
+* unpaced (``capacity``): every segment is available at once; the trial measures
+  camera-seconds processed per wall-second. A machine keeps up with N cameras in
+  real time when that rate is at least N.
+* paced (``e2e``): each segment is published when its last frame would have been
+  filmed (its end on a wall clock started with the run); latency is from that
+  moment to the answer's commit in the store.
+"""
+
+from __future__ import annotations
+
+import bisect
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from pipeline.types import Answer, Segment, StandingQuery
+
+CLIP_SIZE = (640, 360)
+CLIP_FPS = 10
+KEYFRAME_S = 1.0
+
+
+@dataclass(frozen=True)
+class TrialResult:
+    """What one trial with ``cameras`` cameras measured."""
+
+    cameras: int
+    seconds: float
+    wall_s: float
+    camera_seconds: float
+    rate: float
+    keeps_up: bool
+    completed: bool
+    frames: int
+    answers: int
+    vision_passes_per_frame: float | None
+    latency_p50_ms: float | None = None
+    latency_p95_ms: float | None = None
+
+
+def make_clips(seconds: float, count: int, workdir: Path, *,
+               size: tuple[int, int] = CLIP_SIZE) -> list[list[Segment]]:
+    """``count`` distinct synthetic clips, each cut into live-style segments."""
+    from connectors.video.segmenter import Segmenter
+    from connectors.video.sources import open_source
+    from pipeline.scenes import random_scene, write_clip
+
+    clips = []
+    for i in range(count):
+        spec = random_scene(100 + i, duration=seconds, fps=CLIP_FPS, size=size,
+                            background="clutter")
+        path = write_clip(spec, workdir / f"cam{i}.mp4", fps=CLIP_FPS,
+                          keyframe_interval_s=KEYFRAME_S)
+        with open_source(str(path), f"clip{i}") as source:
+            clips.append(list(Segmenter.from_config(f"clip{i}").run(source)))
+    return clips
+
+
+def camera_feeds(clips: list[list[Segment]], n: int) -> dict[str, list[Segment]]:
+    """``n`` cameras, camera i replaying clip ``i % len(clips)`` under its own id."""
+    feeds = {}
+    for i in range(n):
+        cam = f"cam-{i:03d}"
+        feeds[cam] = [replace(s, camera=cam) for s in clips[i % len(clips)]]
+    return feeds
+
+
+def camera_queries(cameras: list[str]) -> list[StandingQuery]:
+    """One standing question per camera, every second over a 4 s window."""
+    from pipeline.scenes import captions
+
+    texts = captions()
+    return [StandingQuery(id=f"cq-{cam}", question=f"is there {texts[i % len(texts)]}?",
+                          cameras=(cam,), every=1.0, window=4.0)
+            for i, cam in enumerate(cameras)]
+
+
+class TimingSink:
+    """The product's answer sink, noting when each answer was committed."""
+
+    def __init__(self, sink: Any) -> None:
+        self.sink = sink
+        self._pending: list[Answer] = []
+        self.committed: list[tuple[Answer, float]] = []
+
+    def add(self, answer: Answer) -> None:
+        self.sink.add(answer)
+        self._pending.append(answer)
+
+    def flush(self) -> int:
+        n: int = self.sink.flush()
+        now = time.perf_counter()
+        self.committed += [(a, now) for a in self._pending]
+        self._pending.clear()
+        return n
+
+
+class Feeder:
+    """Serves each camera's segments, paced on a shared wall clock or all at once."""
+
+    def __init__(self, feeds: dict[str, list[Segment]], paced: bool) -> None:
+        self.feeds = feeds
+        self.paced = paced
+        self.t0 = time.perf_counter()
+        self.released: dict[str, list[tuple[float, float]]] = {c: [] for c in feeds}
+
+    def __call__(self, uri: str, camera: str, stop: threading.Event | None = None,
+                 **_: Any) -> Iterator[Segment]:
+        segs = self.feeds[camera]
+        origin = segs[0].start if segs else 0.0
+        for seg in segs:
+            if self.paced:
+                wait = self.t0 + (seg.end - origin) - time.perf_counter()
+                if wait > 0 and stop is not None and stop.wait(wait):
+                    return
+            self.released[camera].append((seg.end, time.perf_counter()))
+            yield seg
+
+    def release_time(self, camera: str, window_end: float) -> float | None:
+        """When the segment that made ``window_end`` due was published."""
+        rel = self.released.get(camera, [])
+        i = bisect.bisect_left([end for end, _ in rel], window_end - 1e-6)
+        return rel[i][1] if i < len(rel) else None
+
+
+def run_trial(encoder: Any, feeds: dict[str, list[Segment]], *, paced: bool = False,
+              deadline_s: float | None = None, sample_fps: float = 1.0,
+              on_segment: Callable[[Segment], None] = lambda s: None) -> TrialResult:
+    """One embedded run over ``feeds``; stopped at ``deadline_s`` wall seconds if set."""
+    from connectors.video.decoder import decode_segment
+    from pipeline.perception import SelectionConfig
+    from pipeline.scheduler import Scheduler
+    from workers.embedded import (
+        AnswererCache,
+        CameraSource,
+        EmbeddedRun,
+        build_perceiver,
+        make_store_sink,
+    )
+
+    cameras = list(feeds)
+    queries = camera_queries(cameras)
+    with tempfile.TemporaryDirectory(prefix="fw-bench-db-") as tmp:
+        store, sink = make_store_sink(f"sqlite:///{tmp}/bench.db")
+        for cam in cameras:
+            store.upsert_camera(cam, f"bench://{cam}")
+        for q in queries:
+            store.upsert_query(q)
+        perceiver = build_perceiver(encoder, AnswererCache(encoder), SelectionConfig(),
+                                    Scheduler(), decode_segment, sample_fps)
+        timing = TimingSink(sink)
+        feeder = Feeder(feeds, paced)
+        run = EmbeddedRun([CameraSource(c, f"bench://{c}") for c in cameras], queries,
+                          perceiver, timing, segments=feeder, on_segment=on_segment)  # type: ignore[arg-type]
+        encoder.encode_text([q.question for q in queries])  # subscribed before cameras start
+        passes0 = getattr(encoder, "vision_frames_encoded", 0)
+        timer = threading.Timer(deadline_s, run.stop.set) if deadline_s else None
+        feeder.t0 = t0 = time.perf_counter()
+        if timer:
+            timer.start()
+        stats = run.run()
+        wall = time.perf_counter() - t0
+        if timer:
+            timer.cancel()
+        store.close()
+    passes = getattr(encoder, "vision_frames_encoded", 0) - passes0
+    return _result(feeds, stats, wall, passes, timing, feeder, paced)
+
+
+def _result(feeds: dict[str, list[Segment]], stats: Any, wall: float, passes: int,
+            timing: TimingSink, feeder: Feeder, paced: bool) -> TrialResult:
+    seconds = max((s[-1].end - s[0].start for s in feeds.values() if s), default=0.0)
+    done = sum(stats.stream_time.get(c, s[0].start) - s[0].start for c, s in feeds.items() if s)
+    completed = all(stats.stream_time.get(c) == s[-1].end for c, s in feeds.items() if s)
+    rate = done / wall if wall > 0 else 0.0
+    lat = _latencies(timing, feeder) if paced else []
+    return TrialResult(
+        cameras=len(feeds), seconds=seconds, wall_s=wall, camera_seconds=done, rate=rate,
+        keeps_up=completed and rate >= len(feeds) * (1 - 1e-9) if not paced
+        else completed and wall <= seconds + 2.0,
+        completed=completed, frames=stats.frames, answers=stats.answers,
+        vision_passes_per_frame=round(passes / stats.frames, 4) if stats.frames else None,
+        latency_p50_ms=_pct(lat, 50), latency_p95_ms=_pct(lat, 95),
+    )
+
+
+def _latencies(timing: TimingSink, feeder: Feeder) -> list[float]:
+    out = []
+    for answer, committed in timing.committed:
+        released = feeder.release_time(answer.camera, answer.window_end)
+        if released is not None:
+            out.append(1000.0 * (committed - released))
+    return sorted(out)
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    i = min(len(values) - 1, max(0, round(q / 100 * (len(values) - 1))))
+    return round(values[i], 1)
+
+
+def e2e_embedded(encoder: Any, cameras: int, seconds: float, *, burst: bool = False,
+                 on_segment: Callable[[Segment], None] = lambda s: None) -> dict[str, Any]:
+    """``bench e2e`` without ``--kafka``: the embedded run, live-paced unless ``burst``.
+
+    Fields match the Kafka mode's: latency from a segment's (wall-clock) end to its
+    answer's commit in SQLite, and camera-seconds answered per wall-second.
+    """
+    with tempfile.TemporaryDirectory(prefix="fw-e2e-") as tmp:
+        clips = make_clips(seconds, min(4, cameras), Path(tmp))
+    r = run_trial(encoder, camera_feeds(clips, cameras), paced=not burst,
+                  on_segment=on_segment)
+    return {
+        "mode": "embedded", "cameras": cameras, "workers": 1, "seconds": r.seconds,
+        "answers": r.answers, "latency_p50_ms": r.latency_p50_ms,
+        "latency_p95_ms": r.latency_p95_ms, "camera_seconds": round(r.camera_seconds, 1),
+        "wall_seconds": round(r.wall_s, 2),
+        "camera_seconds_per_wall_second": round(r.rate, 2), "burst": burst,
+        "vision_passes_per_frame": r.vision_passes_per_frame, "completed": r.completed,
+    }
+
+
+__all__ = ["Feeder", "TimingSink", "TrialResult", "camera_feeds", "camera_queries",
+           "e2e_embedded", "make_clips", "run_trial"]

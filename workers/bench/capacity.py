@@ -1,0 +1,167 @@
+"""``feedwatch bench capacity``: how many 1-fps cameras this machine keeps up with.
+
+Each trial feeds N synthetic cameras (pre-made segments, so decoding is measured)
+through the real embedded path with one standing question per camera evaluated
+every second (see :mod:`workers.bench._embedded`), all segments available at once,
+and measures camera-seconds processed per wall-second. N cameras are sustained in
+real time when that rate is ≥ N, i.e. ``--seconds`` of video from every camera is
+processed within ``--seconds`` of wall time (a trial is stopped at that deadline).
+The search doubles N from ``--start`` until a trial fails (or ``--max-cameras``),
+then bisects between the last pass and the first failure.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import click
+
+from workers.bench._embedded import TrialResult, camera_feeds, make_clips, run_trial
+from workers.bench._table import (
+    Progress,
+    emit_json,
+    hardware,
+    hardware_line,
+    print_table,
+    progress_bar,
+    save_plot,
+)
+
+TARGET = 15
+Trial = Callable[[int], TrialResult]
+
+
+def search(trial: Trial, max_n: int, start: int = 1) -> tuple[int, list[TrialResult]]:
+    """Largest N whose trial keeps up (0 if none): doubling, then bisection."""
+    results: list[TrialResult] = []
+    lo, hi, n = 0, max_n + 1, min(start, max_n)
+    while n <= max_n:
+        results.append(trial(n))
+        if not results[-1].keeps_up:
+            hi = n
+            break
+        lo = n
+        n = max_n if n < max_n < 2 * n else 2 * n
+    if results and not results[-1].keeps_up and lo == 0 and n > 1:
+        lo, hi = _below(trial, n, results)
+    while hi - lo > 1 and lo < max_n:
+        mid = (lo + hi) // 2
+        results.append(trial(mid))
+        lo, hi = (mid, hi) if results[-1].keeps_up else (lo, mid)
+    return lo, results
+
+
+def _below(trial: Trial, failed: int, results: list[TrialResult]) -> tuple[int, int]:
+    """``--start`` was already too many: try 1 so the bisection has a floor."""
+    results.append(trial(1))
+    return (1, failed) if results[-1].keeps_up else (0, 1)
+
+
+def make_trial(encoder: Any, clips: list, seconds: float, progress: Progress) -> Trial:
+    """A trial runner with a deadline of ``seconds`` (+10%) of wall time."""
+    count = [0]
+
+    def trial(n: int) -> TrialResult:
+        count[0] += 1
+        label = f"trial {count[0]}: {n} cameras"
+        total = n * len(clips[0])
+        done = [0]
+
+        def tick(_: Any) -> None:
+            done[0] += 1
+            progress(label, done[0], total)
+
+        return run_trial(encoder, camera_feeds(clips, n), deadline_s=seconds * 1.1 + 0.5,
+                         on_segment=tick)
+
+    return trial
+
+
+def plot(results: list[TrialResult], cameras: int, path: Path, title: str,
+         footer: str) -> Path:
+    """Processed camera-seconds per wall-second against N, with the real-time line."""
+
+    def draw(ax: Any) -> None:
+        ns = sorted({r.cameras for r in results})
+        top = max(ns + [cameras + 1])
+        ax.plot([0, top], [0, top], "--", color="grey", label="real time (rate = N)")
+        for ok, colour, name in ((True, "C2", "keeps up"), (False, "C3", "falls behind")):
+            sel = sorted((r for r in results if r.keeps_up == ok), key=lambda r: r.cameras)
+            ax.plot([r.cameras for r in sel], [r.rate for r in sel], "o", color=colour,
+                    label=name, markersize=7)
+        ax.axvline(cameras, color="C2", alpha=0.4)
+        ax.annotate(f"{cameras} cameras", (cameras, 0.5), rotation=90, va="bottom",
+                    ha="right", color="C2")
+        ax.set_xlabel("cameras at 1 fps (N)")
+        ax.set_ylabel("camera-seconds processed per wall-second")
+        ax.legend(loc="best")
+
+    return save_plot(path, draw, title=title, footer=footer)
+
+
+@click.command("capacity")
+@click.option("--clip", "clip_spec", default="ViT-B-32", show_default=True,
+              envvar="FEEDWATCH_PERCEPTION_CLIP", help="CLIP spec [env FEEDWATCH_PERCEPTION_CLIP].")
+@click.option("--max-cameras", type=click.IntRange(1), default=64, show_default=True,
+              envvar="FEEDWATCH_BENCH_MAX_CAMERAS", help="Upper end of the search "
+              "[env FEEDWATCH_BENCH_MAX_CAMERAS].")
+@click.option("--start", type=click.IntRange(1), default=1, show_default=True,
+              envvar="FEEDWATCH_BENCH_START", help="First N of the doubling "
+              "[env FEEDWATCH_BENCH_START].")
+@click.option("--seconds", type=click.FloatRange(2.0), default=10.0, show_default=True,
+              envvar="FEEDWATCH_BENCH_SECONDS", help="Video seconds per camera per trial "
+              "[env FEEDWATCH_BENCH_SECONDS].")
+@click.option("--device", default="auto", show_default=True, envvar="FEEDWATCH_PERCEPTION_DEVICE",
+              help="auto|cpu|cuda [env FEEDWATCH_PERCEPTION_DEVICE].")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Write the search's trials as a PNG.")
+def command(clip_spec: str, max_cameras: int, start: int, seconds: float, device: str,
+            as_json: bool, plot_path: Path | None) -> None:
+    """Largest number of 1-fps cameras processed in real time, found by search."""
+    from connectors.video.decoder import plan_for
+    from pipeline.models.clip_encoder import ClipEncoder
+
+    encoder = ClipEncoder.from_spec(clip_spec, device)
+    with progress_bar() as progress, tempfile.TemporaryDirectory(prefix="fw-cap-") as tmp:
+        progress("making synthetic camera clips", 0, 1)
+        clips = make_clips(seconds, min(4, max_cameras), Path(tmp))
+        progress("making synthetic camera clips", 1, 1)
+        encoder.encode_frames([_frame(clips[0][0])] * 4)  # warm-up
+        cameras, trials = search(make_trial(encoder, clips, seconds, progress), max_cameras,
+                                 start)
+    hw = hardware()
+    result: dict[str, Any] = {
+        "cameras": cameras, "target": TARGET, "meets_target": cameras >= TARGET,
+        "clip": clip_spec, "seconds": seconds, "sample_fps": 1.0,
+        "decode_path": plan_for(clips[0][0], 1.0), "questions_per_camera": 1,
+        "max_cameras": max_cameras, "hardware": hw, "trials": [asdict(t) for t in trials],
+    }
+    if plot_path:
+        result["plot"] = str(plot(trials, cameras, plot_path,
+                                  f"capacity: CLIP {clip_spec}, 1 fps, 1 question/camera",
+                                  hardware_line(hw)))
+    if as_json:
+        emit_json(result)
+        return
+    print_table(
+        f"capacity: CLIP {clip_spec}, 1 fps sampling, {seconds:g} s per camera per trial",
+        ["N", "wall s", "camera-s / wall-s", "keeps up", "frames", "answers", "passes/frame"],
+        [[t.cameras, t.wall_s, t.rate, "yes" if t.keeps_up else "no", t.frames, t.answers,
+          t.vision_passes_per_frame] for t in trials],
+        [f"[bold]{cameras} cameras[/bold] at 1 fps in real time (target ≥ {TARGET}); decode "
+         f"path: {result['decode_path']}", hardware_line(hw)],
+    )
+
+
+def _frame(segment: Any) -> Any:
+    from connectors.video.decoder import decode_segment
+
+    return decode_segment(segment, 1.0)[0].rgb
+
+
+__all__ = ["command", "make_trial", "search"]
