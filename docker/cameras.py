@@ -31,7 +31,9 @@ def parse_cameras(text: str) -> dict[str, str]:
         if not sep or not CAMERA_ID.match(cam):
             raise ValueError(f"line {number}: camera id {cam!r} must match {CAMERA_ID.pattern}")
         if not uri.startswith(SCHEMES):
-            raise ValueError(f"line {number}: uri {uri!r} must start with one of {', '.join(SCHEMES)}")
+            raise ValueError(
+                f"line {number}: uri {uri!r} must start with one of {', '.join(SCHEMES)}"
+            )
         if cam in cameras:
             raise ValueError(f"line {number}: camera id {cam!r} is listed twice")
         cameras[cam] = uri
@@ -58,7 +60,9 @@ def render(cameras: dict[str, str]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("cameras_env", type=Path)
-    parser.add_argument("-o", "--output", type=Path, default=Path(__file__).with_name("compose.cameras.yaml"))
+    parser.add_argument(
+        "-o", "--output", type=Path, default=Path(__file__).with_name("compose.cameras.yaml")
+    )
     args = parser.parse_args(argv)
     try:
         cameras = parse_cameras(args.cameras_env.read_text())

@@ -22,7 +22,9 @@ def discover(package: str) -> list[str]:
     """Names of the command modules in ``package`` (module ``foo_bar`` → ``foo-bar``)."""
     mod = importlib.import_module(package)
     return sorted(
-        m.name.replace("_", "-") for m in pkgutil.iter_modules(mod.__path__) if not m.name.startswith("_")
+        m.name.replace("_", "-")
+        for m in pkgutil.iter_modules(mod.__path__)
+        if not m.name.startswith("_")
     )
 
 
@@ -45,7 +47,11 @@ class LazyGroup(click.Group):
         return getattr(module, "command", None)
 
 
-@click.group(cls=LazyGroup, package="workers.commands", context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=LazyGroup,
+    package="workers.commands",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 def cli() -> None:
     """feedwatch: standing natural-language questions on live camera feeds.
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -51,13 +52,20 @@ def command_path(argv: list[str]) -> list[str]:
 
 @pytest.mark.parametrize("dockerfile", ["Dockerfile", "Dockerfile.cuda"])
 def test_dockerfiles_pass_hadolint(dockerfile: str) -> None:
-    result = subprocess.run([tool("hadolint"), str(DOCKER / dockerfile)], capture_output=True, text=True)
+    result = subprocess.run(
+        [tool("hadolint"), str(DOCKER / dockerfile)], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_compose_file_matches_the_compose_specification() -> None:
     result = subprocess.run(
-        [tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", str(DOCKER / "compose.yaml")],
+        [
+            tool("check-jsonschema"),
+            "--builtin-schema",
+            "vendor.compose-spec",
+            str(DOCKER / "compose.yaml"),
+        ],
         capture_output=True,
         text=True,
     )
@@ -67,7 +75,13 @@ def test_compose_file_matches_the_compose_specification() -> None:
 def test_generated_camera_services_match_the_specification(tmp_path: Path) -> None:
     out = tmp_path / "compose.cameras.yaml"
     subprocess.run(
-        [sys.executable, str(DOCKER / "cameras.py"), str(DOCKER / "cameras.env.example"), "-o", str(out)],
+        [
+            sys.executable,
+            str(DOCKER / "cameras.py"),
+            str(DOCKER / "cameras.env.example"),
+            "-o",
+            str(out),
+        ],
         check=True,
     )
     doc = yaml.safe_load(out.read_text())
@@ -83,21 +97,23 @@ def test_generated_camera_services_match_the_specification(tmp_path: Path) -> No
 def test_cameras_file_errors_name_the_line(tmp_path: Path) -> None:
     bad = tmp_path / "cameras.env"
     bad.write_text("ok-cam=rtsp://a/b\nBad Cam=rtsp://c/d\n")
-    result = subprocess.run([sys.executable, str(DOCKER / "cameras.py"), str(bad)], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, str(DOCKER / "cameras.py"), str(bad)], capture_output=True, text=True
+    )
     assert result.returncode == 2 and "line 2" in result.stderr
 
 
+def camera_service() -> dict:
+    """The ingest service docker/cameras.py writes for one camera."""
+    spec = importlib.util.spec_from_file_location("cameras", DOCKER / "cameras.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.ingest_service("cam", "rtsp://camera.example/stream")
+
+
 def service_commands() -> list[tuple[str, list[str]]]:
-    doc = compose()
-    cams = DOCKER / "cameras.py"
-    sys.path.insert(0, str(DOCKER))
-    try:
-        import cameras  # noqa: PLC0415
-    finally:
-        sys.path.pop(0)
-    extra = {f"ingest-{c}": cameras.ingest_service(c, u) for c, u in {"cam": "rtsp://h/s"}.items()}
-    assert cams.exists()
-    services = {**feedwatch_services(doc), **extra}
+    services = {**feedwatch_services(compose()), "ingest-cam": camera_service()}
     return [(name, list(svc["command"])) for name, svc in services.items()]
 
 
@@ -106,7 +122,9 @@ def test_every_service_runs_a_real_subcommand(service: str, argv: list[str]) -> 
     path = command_path(argv)
     assert path, f"{service}: {argv[0]!r} is not a feedwatch subcommand"
     result = CliRunner().invoke(cli, [*path, "--help"])
-    assert result.exit_code == 0, f"{service}: feedwatch {' '.join(path)} --help failed:\n{result.output}"
+    assert result.exit_code == 0, (
+        f"{service}: feedwatch {' '.join(path)} --help failed:\n{result.output}"
+    )
 
 
 def env_names(service: dict) -> set[str]:
@@ -118,7 +136,9 @@ def test_service_environment_is_known_to_the_config() -> None:
     known = known_env_vars()
     for name, svc in feedwatch_services(compose()).items():
         unknown = env_names(svc) - known
-        assert not unknown, f"{name}: environment variables unknown to the config: {sorted(unknown)}"
+        assert not unknown, (
+            f"{name}: environment variables unknown to the config: {sorted(unknown)}"
+        )
 
 
 def test_env_example_feedwatch_variables_are_known_to_the_config() -> None:
