@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -25,7 +25,6 @@ from connectors.bus import messages as msg
 from connectors.bus.base import Record
 from pipeline.engine import encode_frames
 from pipeline.errors import MessageError
-from pipeline.scheduler import Scheduler
 from pipeline.types import Answer, Segment, StandingQuery
 from workers.embedded import Perceiver
 
@@ -149,8 +148,3 @@ def warm(perceiver: Perceiver, segment: Segment) -> None:
     for encoded in encode_frames(perceiver.encoder, frames):
         buffer.add(encoded)
     perceiver.scheduler.advance(segment.camera, segment.end, since=segment.start)
-
-
-def fresh_scheduler(queries: Sequence[StandingQuery]) -> Scheduler:
-    """A scheduler holding ``queries`` (one per camera: cameras move independently)."""
-    return Scheduler(queries)

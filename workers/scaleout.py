@@ -101,7 +101,6 @@ def _add_perceive(worker: WorkerApp, settings: Settings, deadletters: DeadLetter
     view = QueriesView(k.bootstrap, worker.topics.queries, partitions, core.on_query, bad_query)
     worker.add_queries(view)
     worker.add_perceive(handler, view)
-    worker.core = core  # type: ignore[attr-defined]
 
 
 def _add_sink(worker: WorkerApp, settings: Settings, db_url: str, deadletters: DeadLetters) -> None:

@@ -179,8 +179,15 @@ def outcome(
         },
     )
     cameras = spread_cameras(4, PARTITIONS)
-    scene = scripted_scene(("red", "circle"), [(4.0, 9.0)], distractors=1, seed=0,
-                           duration=SECONDS, size=(320, 240), fps=4)
+    scene = scripted_scene(
+        ("red", "circle"),
+        [(4.0, 9.0)],
+        distractors=1,
+        seed=0,
+        duration=SECONDS,
+        size=(320, 240),
+        fps=4,
+    )
     clip = write_clip(scene, tmp / "scene.mp4", fps=4, keyframe_interval_s=1.0)
     try:
         timeline.append(("clips", time.time()))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import inspect
 import logging
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,7 +32,7 @@ from workers.api import auth
 
 
 def _compares_with_eq(fn: object) -> list[str]:
-    tree = ast.parse(inspect.getsource(fn))  # type: ignore[arg-type]
+    tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))  # type: ignore[arg-type]
     return [
         ast.unparse(node)
         for node in ast.walk(tree)

@@ -1,0 +1,201 @@
+"""The soak's measurements: topic contents, consumer lag, peak memory, the report.
+
+Everything here reads the real system from outside (Kafka topics and group
+offsets, the SQL store, ``/proc``), as an operator's monitoring would.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from connectors.bus import messages as msg
+from pipeline.types import Segment
+
+
+@dataclass
+class SoakReport:
+    """What the soak saw; ``ok`` when nothing was lost, doubled or left undelivered."""
+
+    cameras: int
+    minutes: float
+    faults: dict[str, int] = field(default_factory=dict)
+    skipped_faults: list[str] = field(default_factory=list)
+    segments_in: int = 0
+    due_windows: int = 0
+    answers_stored: int = 0
+    missing: int = 0
+    extra: int = 0
+    duplicated: int = 0
+    answer_messages_redelivered: int = 0
+    dead_letters: int = 0
+    dead_letters_by_error: dict[str, int] = field(default_factory=dict)
+    fuzz_injected: int = 0
+    fuzz_dead_lettered: int = 0
+    incidents_expected: int = 0
+    incidents_delivered: int = 0
+    incidents_delivered_twice: int = 0
+    incidents_missing: int = 0
+    hook_requests: int = 0
+    bad_signatures: int = 0
+    worker_restarts: int = 0
+    crashes: list[str] = field(default_factory=list)
+    max_consumer_lag: dict[str, int] = field(default_factory=dict)
+    peak_memory_mb: dict[str, float] = field(default_factory=dict)
+    wall_seconds: float = 0.0
+    examples_missing: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.missing == 0
+            and self.duplicated == 0
+            and self.extra == 0
+            and self.incidents_missing == 0
+            and self.incidents_delivered_twice == 0
+            and self.fuzz_dead_lettered >= self.fuzz_injected
+            and not self.crashes
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "ok": self.ok}
+
+    def lines(self) -> list[str]:
+        """The report for people."""
+        faults = ", ".join(f"{k}×{v}" for k, v in sorted(self.faults.items())) or "none"
+        mem = ", ".join(f"{k} {v:.0f}" for k, v in sorted(self.peak_memory_mb.items()))
+        lag = ", ".join(f"{k} {v}" for k, v in sorted(self.max_consumer_lag.items()))
+        return [
+            f"soak: {self.cameras} cameras, {self.minutes:g} min, {self.wall_seconds:.0f} s wall",
+            f"faults injected: {faults}"
+            + (f" (skipped: {', '.join(self.skipped_faults)})" if self.skipped_faults else ""),
+            f"segments in {self.segments_in}; due windows {self.due_windows}; "
+            f"answers stored {self.answers_stored}",
+            f"missing {self.missing}; duplicated {self.duplicated}; extra {self.extra}; "
+            f"answer messages redelivered (absorbed by the unique key) "
+            f"{self.answer_messages_redelivered}",
+            f"dead letters {self.dead_letters} {dict(sorted(self.dead_letters_by_error.items()))}; "
+            f"fuzz records dead-lettered {self.fuzz_dead_lettered}/{self.fuzz_injected}",
+            f"alert incidents expected {self.incidents_expected}, delivered "
+            f"{self.incidents_delivered} (missing {self.incidents_missing}, twice "
+            f"{self.incidents_delivered_twice}); hook requests {self.hook_requests}",
+            f"worker restarts {self.worker_restarts}; crashes {len(self.crashes)}"
+            + (f" {self.crashes}" if self.crashes else ""),
+            f"max consumer lag (records): {lag or 'n/a'}",
+            f"peak memory (MiB RSS): {mem or 'n/a'}",
+            "result: " + ("OK" if self.ok else "FAILED"),
+        ]
+
+
+def read_topic(bootstrap: str, topic: str, timeout_ms: int = 3000) -> list[Any]:
+    """Every record of ``topic`` from the beginning (group-less)."""
+    from kafka import KafkaConsumer
+
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=timeout_ms,
+        max_partition_fetch_bytes=16 * 1024 * 1024,
+    )
+    try:
+        return list(consumer)
+    finally:
+        consumer.close()
+
+
+def topic_segments(records: list[Any]) -> dict[str, list[Segment]]:
+    """Per camera, its decodable-as-message segments in offset order."""
+    out: dict[str, list[Segment]] = {}
+    for r in sorted(records, key=lambda r: (r.partition, r.offset)):
+        try:
+            seg = msg.decode_segment(r.key, r.value, r.headers)
+        except msg.MessageError:
+            continue
+        out.setdefault(seg.camera, []).append(seg)
+    return out
+
+
+def answer_redeliveries(records: list[Any]) -> int:
+    """Answer messages beyond the first per (query, camera, window end)."""
+    keys: Counter[tuple[str, str, float]] = Counter()
+    for r in records:
+        with contextlib.suppress(msg.MessageError):
+            a = msg.decode_answer(r.key, r.value, r.headers)
+            keys[(a.query_id, a.camera, a.window_end)] += 1
+    return sum(n - 1 for n in keys.values())
+
+
+FUZZ_HEADER = "soak-fuzz"
+
+
+def dead_letter_errors(records: list[Any]) -> tuple[Counter[str], Counter[str]]:
+    """Counts by error type, and how often each injected fuzz record was dead-lettered."""
+    by_type: Counter[str] = Counter()
+    fuzz: Counter[str] = Counter()
+    for r in records:
+        with contextlib.suppress(msg.MessageError):
+            d = msg.decode_deadletter(r.key, r.value, r.headers)
+            by_type[d.error_type] += 1
+            mark = dict(d.headers).get(FUZZ_HEADER)
+            if mark:
+                fuzz[mark.decode("utf-8", "replace")] += 1
+    return by_type, fuzz
+
+
+class LagProbe:
+    """Consumer-group lag (end offset minus committed, summed over partitions)."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self.bootstrap = bootstrap
+        self._admin: Any = None
+        self._consumer: Any = None
+
+    def lag(self, group: str, topic: str) -> int | None:
+        try:
+            return self._lag(group, topic)
+        except Exception:  # the broker may be the fault being injected
+            self.close()
+            return None
+
+    def _lag(self, group: str, topic: str) -> int:
+        from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+
+        if self._admin is None:
+            self._admin = KafkaAdminClient(bootstrap_servers=self.bootstrap,
+                                           request_timeout_ms=3000)
+            self._consumer = KafkaConsumer(bootstrap_servers=self.bootstrap,
+                                           request_timeout_ms=3000)
+        committed = self._admin.list_consumer_group_offsets(group)
+        parts = self._consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in parts]
+        ends = self._consumer.end_offsets(tps)
+        total = 0
+        for tp in tps:
+            meta = committed.get(tp)
+            done = meta.offset if meta is not None and meta.offset >= 0 else 0
+            total += max(0, ends.get(tp, 0) - done)
+        return total
+
+    def close(self) -> None:
+        for client in (self._admin, self._consumer):
+            with contextlib.suppress(Exception):
+                if client is not None:
+                    client.close()
+        self._admin = self._consumer = None
+
+
+def peak_rss_mb(pid: int) -> float | None:
+    """The process's peak resident set (VmHWM) in MiB, None once it is gone."""
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024.0
+    return None
