@@ -18,6 +18,7 @@ import numpy.typing as npt
 
 from pipeline.errors import ConfigError
 from pipeline.roi import (
+    DEFAULT_ESTIMATOR,
     DEFAULT_SMOOTH,
     DEFAULT_TEMPERATURE,
     check_alpha,
@@ -39,7 +40,7 @@ class SelectionConfig:
     k_uniform: int = 3
     min_gap: float = 0.0
     alpha: float = 0.6
-    estimator: str = "peak"
+    estimator: str = DEFAULT_ESTIMATOR
     temperature: float = DEFAULT_TEMPERATURE
     smooth: int = DEFAULT_SMOOTH
 

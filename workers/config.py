@@ -34,7 +34,7 @@ class PerceptionSettings(BaseSettings):
     k_prompt: int = 3
     k_uniform: int = 3
     alpha: float = 0.6
-    roi_estimator: str = "peak"
+    roi_estimator: str = "weighted"  # best in `feedwatch bench selection --estimator all`
 
 
 class StoreSettings(BaseSettings):
@@ -57,6 +57,7 @@ class KafkaSettings(BaseSettings):
     queries_topic: str = "queries"
     answers_topic: str = "answers"
     deadletter_topic: str = "deadletter"
+    status_topic: str = "status"  # compacted, key camera: latest stream status (ingest → API)
     partitions: int = Field(default=8, ge=1)
     replication_factor: int = Field(default=1, ge=1)
     segment_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
@@ -92,6 +93,9 @@ class ApiSettings(BaseSettings):
     sse_poll_s: float = Field(default=1.0, gt=0, le=60)
     sse_keepalive_s: float = Field(default=15.0, gt=0, le=300)
     page_max: int = Field(default=200, ge=1, le=10000)
+    # Kafka mode: a camera reported connected but silent this long is shown stalled
+    # (its ingest publishes a status snapshot with every segment)
+    status_stale_s: float = Field(default=60.0, gt=0)
     # camera sources registered through the API: network schemes only unless this is set
     # (a local path or /dev/video* names something on the ingest host, not a camera)
     allow_local_sources: bool = False
@@ -137,6 +141,7 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
     heartbeat_file: str = ""
+    metrics_port: int = Field(default=0, ge=0, le=65535)  # Prometheus endpoint; 0 = off
     perception: PerceptionSettings = Field(default_factory=PerceptionSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)

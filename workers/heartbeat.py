@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 
 class Heartbeat:
@@ -24,4 +27,7 @@ class Heartbeat:
         if self.path is None or now - self._last < self.every:
             return
         self._last = now
-        self.path.touch()
+        try:
+            self.path.touch()
+        except OSError as exc:  # a probe problem must never stop the work it watches
+            log.warning("heartbeat %s not touched: %s", self.path, exc)

@@ -9,8 +9,14 @@ answerer types, stages), never free text.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram
 from prometheus_client import generate_latest as _generate_latest
+
+if TYPE_CHECKING:
+    from pipeline.types import Answer
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
@@ -55,6 +61,28 @@ HOOK_ATTEMPTS = Counter(
     "Alert delivery attempts by outcome (delivered, retry, dead).",
     ["outcome"],
 )
+
+
+def count_answers(answers: Iterable[Answer]) -> None:
+    """Answers produced: per answerer and outcome, and how long each one took."""
+    for answer in answers:
+        matched = "none" if answer.matched is None else str(answer.matched).lower()
+        ANSWERS.labels(answerer=answer.answerer, matched=matched).inc()
+        ANSWER_LATENCY.labels(answerer=answer.answerer).observe(answer.latency_ms / 1000.0)
+
+
+def serve(port: int, addr: str = "0.0.0.0") -> bool:  # noqa: S104 - scraped from other hosts
+    """Serve the default registry at ``http://addr:port/metrics`` from a daemon thread.
+
+    For processes without the API (``feedwatch worker``, ``feedwatch ingest``);
+    ``port`` 0 means off. Returns whether a server was started.
+    """
+    if not port:
+        return False
+    from prometheus_client import start_http_server  # noqa: PLC0415
+
+    start_http_server(port, addr)
+    return True
 
 
 def render() -> tuple[bytes, str]:

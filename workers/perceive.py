@@ -17,7 +17,9 @@ event loop stays responsive:
 * **answers agent** (optional, see :mod:`workers.sink`) — answers into SQL.
 
 A record that cannot be processed becomes a dead letter (error, camera, partition,
-offset) and the worker goes on.
+offset) and the worker goes on. Handlers count segments, frames, answers, answer
+latency and dead letters in :mod:`workers.metrics` and touch the heartbeat file;
+a Faust timer touches it too while the app runs, so an idle worker stays healthy.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from connectors.kafka.base import ProduceError
 from connectors.kafka.deadletter import DeadLetters
 from pipeline.errors import MediaError, MessageError
 from pipeline.types import Answer, StandingQuery
+from workers import metrics
+from workers.heartbeat import Heartbeat
 from workers.perceive_core import PerceiveCore
 
 log = logging.getLogger(__name__)
@@ -60,6 +64,7 @@ class SegmentHandler:
         *,
         retry_after: float = 1.0,
         on_answers: Callable[[Record, list[Answer]], None] = lambda r, a: None,
+        heartbeat: Heartbeat | None = None,
     ) -> None:
         self.core = core
         self.producer = producer
@@ -67,9 +72,12 @@ class SegmentHandler:
         self.deadletters = deadletters
         self.retry_after = retry_after
         self.on_answers = on_answers
+        self.heartbeat = heartbeat or Heartbeat(None)
 
     def __call__(self, record: Record) -> int:
         """Handle ``record``; returns the number of answers produced."""
+        self.heartbeat.beat()
+        frames_before = self.core.stats.frames
         try:
             answers = self.core.handle(record)
         except Exception as exc:  # a bad segment is a dead letter, never a dead worker
@@ -80,8 +88,15 @@ class SegmentHandler:
             self._dead_letter(record, exc)
             return 0
         self._produce(answers)
+        self._count(record, answers, self.core.stats.frames - frames_before)
         self.on_answers(record, answers)
         return len(answers)
+
+    def _count(self, record: Record, answers: list[Answer], frames: int) -> None:
+        camera = camera_of(record)
+        metrics.SEGMENTS.labels(camera=camera).inc()
+        metrics.FRAMES_ENCODED.labels(camera=camera).inc(max(frames, 0))
+        metrics.count_answers(answers)
 
     def _produce(self, answers: Sequence[Answer]) -> None:
         if not answers:
@@ -110,6 +125,7 @@ class SegmentHandler:
                     partition=record.partition,
                     offset=record.offset,
                 )
+                metrics.DEAD_LETTERS.labels(stage="perceive").inc()
                 return
             except ProduceError as perr:
                 log.warning("dead letter not acknowledged (%s); retrying", perr)
@@ -280,6 +296,16 @@ class WorkerApp:
                 await loop.run_in_executor(pool, handle_batch, records)
 
         self.app.agent(self._topic(self.topics.answers), name="sink", concurrency=1)(store)
+
+    def add_heartbeat(self, heartbeat: Heartbeat, every: float = 5.0) -> None:
+        """Touch the heartbeat file every ``every`` seconds while the app is not crashed."""
+        app = self.app
+
+        async def beat() -> None:
+            if not app.crashed:
+                heartbeat.beat()
+
+        app.timer(every, name="heartbeat")(beat)
 
     def run(self, loglevel: str = "info") -> None:
         """Run the worker until SIGTERM/SIGINT."""

@@ -44,6 +44,7 @@ class CoreStats:
     """What a worker did since it started (logged, and read by tests)."""
 
     segments: int = 0
+    frames: int = 0
     answers: int = 0
     warmups: int = 0
     warm_segments: int = 0
@@ -86,7 +87,9 @@ class PerceiveCore:
             perceiver = self._perceivers.get(segment.camera)
             if perceiver is None:
                 perceiver = self._adopt(segment.camera, tp, record, segment)
+            frames_before = perceiver.stats.frames
             answers = perceiver.on_segment(segment)
+            self.stats.frames += perceiver.stats.frames - frames_before
             self.stats.segments += 1
             self.stats.answers += len(answers)
             return answers

@@ -2,7 +2,8 @@
 
 Roles: ``perceive`` (segments → answers), ``sink`` (answers → SQL), ``all`` (both
 agents in one process, the default). Everything heavy (models, database, Kafka
-clients) is opened here, once, and handed to the handlers ready.
+clients) is opened here, once, and handed to the handlers ready. Every role touches
+the heartbeat file (``FEEDWATCH_HEARTBEAT_FILE``) from its handlers and a timer.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from connectors.kafka.producer import KafkaBusProducer
 from pipeline.errors import ConfigError
 from pipeline.scheduler import Scheduler
 from pipeline.types import StandingQuery
+from workers import metrics
 from workers.commands.queries import open_store
 from workers.config import Settings
+from workers.heartbeat import Heartbeat
 from workers.perceive import QueriesView, SegmentHandler, WorkerApp
 from workers.perceive_core import PerceiveCore
 from workers.sink import AnswerBatchHandler
@@ -69,19 +72,23 @@ def build_worker(settings: Settings, db_url: str, role: str = "all") -> WorkerAp
     deadletters = DeadLetters(
         KafkaBusProducer.from_config(k, "feedwatch-deadletter"), topics.deadletter
     )
+    heartbeat = Heartbeat(settings.heartbeat_file or None)
+    worker.add_heartbeat(heartbeat)
     if role in ("all", "perceive"):
-        _add_perceive(worker, settings, deadletters)
+        _add_perceive(worker, settings, deadletters, heartbeat)
     if role in ("all", "sink"):
-        _add_sink(worker, settings, db_url, deadletters)
+        _add_sink(worker, settings, db_url, deadletters, heartbeat)
     return worker
 
 
-def _add_perceive(worker: WorkerApp, settings: Settings, deadletters: DeadLetters) -> None:
+def _add_perceive(
+    worker: WorkerApp, settings: Settings, deadletters: DeadLetters, heartbeat: Heartbeat
+) -> None:
     k = settings.kafka
     history = PartitionHistory.from_config(k) if k.warmup else None
     core = PerceiveCore(perceiver_factory(settings), history)
     producer = KafkaBusProducer.from_config(k, "feedwatch-perceive")
-    handler = SegmentHandler(core, producer, worker.topics, deadletters)
+    handler = SegmentHandler(core, producer, worker.topics, deadletters, heartbeat=heartbeat)
 
     def bad_query(record: Any, exc: BaseException) -> None:
         deadletters.publish(
@@ -92,6 +99,7 @@ def _add_perceive(worker: WorkerApp, settings: Settings, deadletters: DeadLetter
             partition=record.partition,
             offset=record.offset,
         )
+        metrics.DEAD_LETTERS.labels(stage="queries").inc()
 
     admin = TopicAdmin.from_config(k)
     try:
@@ -103,13 +111,21 @@ def _add_perceive(worker: WorkerApp, settings: Settings, deadletters: DeadLetter
     worker.add_perceive(handler, view)
 
 
-def _add_sink(worker: WorkerApp, settings: Settings, db_url: str, deadletters: DeadLetters) -> None:
+def _add_sink(
+    worker: WorkerApp,
+    settings: Settings,
+    db_url: str,
+    deadletters: DeadLetters,
+    heartbeat: Heartbeat,
+) -> None:
     from connectors.store import AnswerSink
 
     k = settings.kafka
     url = db_url or settings.store.url
     store = open_store(url)
     handler = AnswerBatchHandler(
-        AnswerSink(store, max_pending=max(1000, k.sink_batch_size)), deadletters
+        AnswerSink(store, max_pending=max(1000, k.sink_batch_size)),
+        deadletters,
+        heartbeat=heartbeat,
     )
     worker.add_sink(handler, k.sink_batch_size, k.sink_batch_within_s)

@@ -8,7 +8,8 @@ The caller acks the batch's offsets only after this returns, so an answer is
 stored at least once and, thanks to the unique key, exactly once in the table.
 
 It runs as a second agent of ``feedwatch worker`` (``--role all``, the default) or
-alone (``--role sink``).
+alone (``--role sink``). Stored rows and dead letters are counted in
+:mod:`workers.metrics`; each batch touches the heartbeat file.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from connectors.kafka.deadletter import DeadLetters
 from connectors.store import AnswerSink
 from pipeline.errors import BackpressureError, MessageError, StoreError
 from pipeline.types import Answer
+from workers import metrics
+from workers.heartbeat import Heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -38,20 +41,24 @@ class AnswerBatchHandler:
         *,
         retry_after: float = 1.0,
         on_stored: Callable[[list[Answer]], None] = lambda answers: None,
+        heartbeat: Heartbeat | None = None,
     ) -> None:
         self.sink = sink
         self.deadletters = deadletters
         self.retry_after = retry_after
         self.on_stored = on_stored
+        self.heartbeat = heartbeat or Heartbeat(None)
         self.inserted = 0
 
     def __call__(self, records: list[Record]) -> int:
         """Store the batch; returns how many rows were new."""
+        self.heartbeat.beat()
         answers = [a for a in (self._decode(r) for r in records) if a is not None]
         for answer in answers:
             self._add(answer)
         inserted = self._flush()
         self.inserted += inserted
+        metrics.ANSWERS_STORED.inc(inserted)
         self.on_stored(answers)
         return inserted
 
@@ -91,6 +98,7 @@ class AnswerBatchHandler:
                     partition=record.partition,
                     offset=record.offset,
                 )
+                metrics.DEAD_LETTERS.labels(stage="sink").inc()
                 return
             except ProduceError as perr:
                 log.warning("dead letter not acknowledged (%s); retrying", perr)

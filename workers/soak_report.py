@@ -166,10 +166,12 @@ class LagProbe:
         from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
         if self._admin is None:
-            self._admin = KafkaAdminClient(bootstrap_servers=self.bootstrap,
-                                           request_timeout_ms=3000)
-            self._consumer = KafkaConsumer(bootstrap_servers=self.bootstrap,
-                                           request_timeout_ms=3000)
+            self._admin = KafkaAdminClient(
+                bootstrap_servers=self.bootstrap, request_timeout_ms=3000
+            )
+            self._consumer = KafkaConsumer(
+                bootstrap_servers=self.bootstrap, request_timeout_ms=3000
+            )
         committed = self._admin.list_consumer_group_offsets(group)
         parts = self._consumer.partitions_for_topic(topic) or set()
         tps = [TopicPartition(topic, p) for p in parts]

@@ -28,8 +28,13 @@ ALERT_QUERY = QUERIES[0].id
 OPEN_AFTER, CLOSE_AFTER = 2, 2
 TINY_CLIP: dict[str, Any] = {
     "embed_dim": 32,
-    "vision_cfg": {"image_size": [32, 56], "patch_size": 8, "width": 32, "layers": 1,
-                   "head_width": 16},
+    "vision_cfg": {
+        "image_size": [32, 56],
+        "patch_size": 8,
+        "width": 32,
+        "layers": 1,
+        "head_width": 16,
+    },
     "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1},
 }
 
@@ -56,8 +61,15 @@ def make_clip(directory: Path, name: str, seed: int, seconds: float) -> Path:
     from pipeline.scenes import scripted_scene, write_clip
 
     visible = [(t, t + 6.0) for t in range(3, int(seconds) - 6, 14)]
-    scene = scripted_scene(("red", "circle"), visible, distractors=1, seed=seed,
-                           duration=seconds, size=(320, 240), fps=4)
+    scene = scripted_scene(
+        ("red", "circle"),
+        visible,
+        distractors=1,
+        seed=seed,
+        duration=seconds,
+        size=(320, 240),
+        fps=4,
+    )
     return write_clip(scene, directory / f"{name}.mp4", fps=4, keyframe_interval_s=SEGMENT_S)
 
 
@@ -88,7 +100,7 @@ def expected_answers(
 
     keys: set[tuple[str, str, float]] = set()
     bad = 0
-    for camera, segs in segments.items():
+    for segs in segments.values():
         perceiver = make(QUERIES)
         for seg in segs:
             try:

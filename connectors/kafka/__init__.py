@@ -1,11 +1,19 @@
-"""Kafka connectors: topic admin, producers, the segment sink, dead letters."""
+"""Kafka connectors: topic admin, producers, the segment sink, dead letters, status."""
 
-from connectors.kafka.admin import TopicAdmin, TopicSpec, ensure_topics, topic_specs, topics_of
+from connectors.kafka.admin import (
+    TopicAdmin,
+    TopicSpec,
+    ensure_topics,
+    status_topic_of,
+    topic_specs,
+    topics_of,
+)
 from connectors.kafka.base import KafkaConfig, KafkaUnavailable, ProduceError, TopicError
 from connectors.kafka.deadletter import DeadLetters
 from connectors.kafka.partitioning import partition_for
 from connectors.kafka.producer import KafkaBus, KafkaBusConsumer, KafkaBusProducer
 from connectors.kafka.sink import KafkaSegmentSink
+from connectors.kafka.status import StatusPublisher
 
 __all__ = [
     "DeadLetters",
@@ -16,11 +24,13 @@ __all__ = [
     "KafkaSegmentSink",
     "KafkaUnavailable",
     "ProduceError",
+    "StatusPublisher",
     "TopicAdmin",
     "TopicError",
     "TopicSpec",
     "ensure_topics",
     "partition_for",
+    "status_topic_of",
     "topic_specs",
     "topics_of",
 ]

@@ -1,4 +1,4 @@
-"""Topic administration: create the four topics if missing, with their settings.
+"""Topic administration: create the five topics if missing, with their settings.
 
 segments   ``partitions`` partitions, ``max.message.bytes`` = segment_max_bytes,
            time retention (segments are replayable for warm-up, not kept forever)
@@ -6,6 +6,8 @@ queries    1 partition, ``cleanup.policy=compact`` (latest definition per query 
            a tombstone deletes), kept forever
 answers    ``partitions`` partitions, time retention
 deadletter 1 partition, time retention, large messages (it carries failed segments)
+status     1 partition, compacted, key camera (latest stream status snapshot per
+           camera, see :mod:`connectors.bus.status_messages`), kept forever
 
 Existing topics are left alone (never altered nor grown: growing would move
 cameras); :meth:`TopicAdmin.ensure` reports what it created.
@@ -53,12 +55,25 @@ def topics_of(cfg: KafkaConfig) -> Topics:
     )
 
 
+def status_topic_of(cfg: KafkaConfig) -> str:
+    """The compacted camera-status topic's full name."""
+    return cfg.topic_prefix + getattr(cfg, "status_topic", "status")
+
+
 def _ms(seconds: float) -> str:
     return str(int(seconds * 1000))
 
 
+_COMPACTED = {
+    "cleanup.policy": "compact",
+    "retention.ms": "-1",
+    "min.compaction.lag.ms": "0",
+    "segment.ms": "600000",
+}
+
+
 def topic_specs(cfg: KafkaConfig) -> list[TopicSpec]:
-    """The four topics with their partitions and configs (see the module docstring)."""
+    """The topics with their partitions and configs (see the module docstring)."""
     t, rf = topics_of(cfg), cfg.replication_factor
     big = str(cfg.segment_max_bytes)
     return [
@@ -73,17 +88,7 @@ def topic_specs(cfg: KafkaConfig) -> list[TopicSpec]:
                 "message.timestamp.type": "CreateTime",
             },
         ),
-        TopicSpec(
-            t.queries,
-            1,
-            rf,
-            {
-                "cleanup.policy": "compact",
-                "retention.ms": "-1",
-                "min.compaction.lag.ms": "0",
-                "segment.ms": "600000",
-            },
-        ),
+        TopicSpec(t.queries, 1, rf, dict(_COMPACTED)),
         TopicSpec(
             t.answers,
             cfg.partitions,
@@ -104,6 +109,7 @@ def topic_specs(cfg: KafkaConfig) -> list[TopicSpec]:
                 "max.message.bytes": big,
             },
         ),
+        TopicSpec(status_topic_of(cfg), 1, rf, dict(_COMPACTED)),
     ]
 
 

@@ -21,6 +21,7 @@ class KafkaConfig(Protocol):
     queries_topic: str
     answers_topic: str
     deadletter_topic: str
+    status_topic: str
     partitions: int
     replication_factor: int
     segment_max_bytes: int

@@ -48,6 +48,8 @@ MEAN = (0.5, 0.5, 0.5)
 STD = (0.25, 0.25, 0.25)
 KINDS: list[tuple[str, str]] = [(c, s) for c in COLORS for s in SHAPES]
 BACKGROUND_CAPTION = "a background"
+HARD_SHARE = 0.7  # scenes whose distractors share the first object's colour or shape
+GLOBAL_WEIGHT = 2.0  # the global embedding drives frame selection: weigh it up
 TEMPLATES = (
     "a {c} {s}", "a {c} {s}", "{c} {s}", "the {c} {s}", "a photo of a {c} {s}",
     "is there a {c} {s}?", "is a {c} {s} visible?", "a {c} {s} is visible",
@@ -92,7 +94,7 @@ def _sample(seed: int) -> tuple[np.ndarray, np.ndarray, list[ObjectTruth], list[
     rng = random.Random(seed)
     spec = random_scene(
         seed, duration=10.0, size=rng.choice(FRAME_SIZES),
-        level="hard" if rng.random() < 0.5 else "easy",
+        level="hard" if rng.random() < HARD_SHARE else "easy",
     )
     rgb, labels, truth = render_labels(spec, rng.uniform(0.0, 10.0), out_size=(RENDER, RENDER))
     kinds = [KINDS.index((o.color, o.shape)) for o in spec.objects]
@@ -163,7 +165,7 @@ def loss_fn(model: Any, heads: Heads, tok: Any, batch: Batch, template: str) -> 
     g, p = embed_images(model, batch.pixels)
     lg = F.binary_cross_entropy_with_logits(heads.logits(g @ text.T, 0), batch.present)
     lp = F.binary_cross_entropy_with_logits(heads.logits(p @ text.T, 1), batch.cover)
-    return lg + lp
+    return GLOBAL_WEIGHT * lg + lp
 
 
 def lr_at(step: int, progress: float, base: float, warmup: int = 60) -> float:
@@ -269,7 +271,7 @@ def _peak_inside(sim: torch.Tensor, o: ObjectTruth) -> bool:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--steps", type=int, default=700)
+    ap.add_argument("--steps", type=int, default=1400)
     ap.add_argument("--minutes", type=float, default=14.0, help="wall-time cap")
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--lr", type=float, default=2e-3)

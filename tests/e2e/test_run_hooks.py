@@ -119,7 +119,8 @@ def test_run_with_hook_notifies_once_per_stable_presence(clip: Path, tmp_path: P
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "alerts: all notifications delivered" in proc.stderr
     answers = [json.loads(line) for line in proc.stdout.splitlines()]
-    assert answers
+    flicker = [a for a in answers if (a["window_start"], a["window_end"]) in FLICKER]
+    assert sum(bool(a["matched"]) for a in flicker) >= 2  # the model does see the flicker
     assert all(h.signature_ok for h in receiver.hits)
     assert set(receiver.processed.values()) == {1}
     assert len(receiver.processed) == incidents_in(answers)  # alerts agree with the answers

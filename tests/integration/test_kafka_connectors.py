@@ -17,6 +17,7 @@ from connectors.kafka import (
     TopicAdmin,
     ensure_topics,
     partition_for,
+    status_topic_of,
     topics_of,
 )
 from connectors.kafka.history import PartitionHistory
@@ -41,7 +42,8 @@ def _configs(admin: TopicAdmin, topic: str) -> dict[str, str]:
 def test_topics_are_created_once_with_their_settings(kafka_bootstrap: str) -> None:
     cfg = settings(kafka_bootstrap)
     t = topics_of(cfg)
-    assert sorted(ensure_topics(cfg)) == sorted([t.segments, t.queries, t.answers, t.deadletter])
+    want = [t.segments, t.queries, t.answers, t.deadletter, status_topic_of(cfg)]
+    assert sorted(ensure_topics(cfg)) == sorted(want)
     assert ensure_topics(cfg) == []
     admin = TopicAdmin.from_config(cfg)
     try:

@@ -2,13 +2,18 @@
 
 The app owns no I/O of its own: the store (SQL) and the bus (Kafka or in-process)
 arrive ready. The embedded run may also pass its camera status registry and answer
-notifier so the dashboard shows live stream state and answers without delay.
+notifier so the dashboard shows live stream state and answers without delay. Given a
+bus but no registry (``feedwatch api --kafka``), the app follows the bus's camera
+status topic into its own registry while it is served (see
+:mod:`workers.api.status_follow`).
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +37,7 @@ from workers.api.context import ApiContext
 from workers.api.data import ApiData
 from workers.api.live import AnswerNotifier, CameraStatusRegistry
 from workers.api.publish import QueryPublisher
+from workers.api.status_follow import StatusFollower
 from workers.config import Settings
 from workers.metrics import HTTP_LATENCY
 
@@ -81,6 +87,31 @@ def _queries_topic(settings: Settings, bus: Bus | None) -> str:
     return f"{cfg.topic_prefix}{cfg.queries_topic}"
 
 
+def _status_topic(settings: Settings, bus: Bus | None) -> str:
+    """The compacted camera-status topic, named like the queries topic."""
+    cfg = getattr(bus, "cfg", None) or settings.kafka
+    return f"{cfg.topic_prefix}{getattr(cfg, 'status_topic', 'status')}"
+
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def _lifespan(follower: StatusFollower | None) -> Lifespan:
+    """Start the status follower with the server and stop it on shutdown."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if follower is not None:
+            follower.start()
+        try:
+            yield
+        finally:
+            if follower is not None:
+                follower.stop()
+
+    return lifespan
+
+
 def _add_page(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
@@ -124,16 +155,25 @@ def create_app(
     notifier: AnswerNotifier | None = None,
     queries_topic: str | None = None,
 ) -> FastAPI:
-    """The API and dashboard over ``store``; queries are also published on ``bus``."""
+    """The API and dashboard over ``store``; queries are also published on ``bus``.
+
+    With ``bus`` and no ``registry``, camera status comes from the bus's status topic.
+    """
     auth = TokenAuth.from_secrets(settings.api.read_tokens, settings.api.write_tokens)
     auth.warn_if_open()
+    follower = None
+    if bus is not None and registry is None:
+        registry = CameraStatusRegistry()
+        follower = StatusFollower(bus, _status_topic(settings, bus), registry)
     app = FastAPI(
         title="feedwatch",
         version=__version__,
         description=DESCRIPTION,
         default_response_class=SafeJSONResponse,
+        lifespan=_lifespan(follower),
     )
     app.state.auth = auth
+    app.state.status_follower = follower
     app.state.fw = ApiContext(
         settings=settings.api,
         data=ApiData(store),

@@ -1,7 +1,8 @@
 """In-process live state the API reads: camera stream status and new-answer wake-ups.
 
-Both are fed by whoever runs beside the API (the embedded run, an ingest worker)
-and are safe to update from any thread. Without them the API still works: camera
+Both are fed by whoever runs beside the API (the embedded run; in Kafka mode the
+status topic, see :mod:`workers.api.status_follow`) and are safe to update from any
+thread. Without them the API still works: camera
 status falls back to what the store knows and the SSE stream polls the store.
 """
 
@@ -25,6 +26,7 @@ class CameraLive:
     status_since: float | None = None
     last_segment_at: float | None = None
     detail: str | None = None
+    heard_at: float | None = None  # when a remote reporter (ingest) last spoke, epoch s
 
 
 def _state_name(event: Any) -> str:
@@ -72,6 +74,16 @@ class CameraStatusRegistry:
             current = self._cameras.get(camera, CameraLive(camera))
             newest = max(end, current.last_segment_at or end)
             self._cameras[camera] = replace(current, last_segment_at=newest)
+
+    def heard(self, camera: str, at: float) -> None:
+        """The camera's remote reporter (an ingest process) spoke at ``at``."""
+        self._put(camera, heard_at=at)
+
+    def forget(self, camera: str) -> None:
+        """Drop a camera (its status record was deleted)."""
+        with self._lock:
+            self._cameras.pop(camera, None)
+        CAMERA_UP.labels(camera=camera).set(0.0)
 
     def get(self, camera: str) -> CameraLive | None:
         with self._lock:

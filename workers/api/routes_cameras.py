@@ -7,6 +7,8 @@ Source URIs are shown without credentials or query strings.
 
 from __future__ import annotations
 
+import time
+from dataclasses import replace
 from urllib.parse import urlsplit, urlunsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Path, status
@@ -41,6 +43,16 @@ def _state(live: CameraLive | None) -> CameraState:
         return CameraState.unknown
 
 
+def unless_silent(live: CameraLive, stale_after: float, now: float) -> CameraLive:
+    """A camera its ingest reports connected but that went silent is shown stalled:
+    a killed ingest process cannot say so itself (Kafka mode only, see ``heard_at``)."""
+    silent = None if live.heard_at is None else now - live.heard_at
+    if live.status != "connected" or silent is None or silent <= stale_after:
+        return live
+    detail = f"no status from its ingest process for {silent:.0f}s"
+    return replace(live, status="stalled", detail=detail)
+
+
 def known_cameras(ctx: ApiContext) -> set[str]:
     """Cameras in the store, heard by the live registry, or with stored answers."""
     return set(ctx.data.cameras()) | set(ctx.registry.all()) | set(ctx.data.last_answer_times())
@@ -59,7 +71,9 @@ def _camera(camera: str, source: str, live: CameraLive | None, answered: float |
 
 
 def _camera_list(ctx: ApiContext) -> list[CameraOut]:
-    stored, live = ctx.data.cameras(), ctx.registry.all()
+    stored, now = ctx.data.cameras(), time.time()
+    stale = ctx.settings.status_stale_s
+    live = {c: unless_silent(v, stale, now) for c, v in ctx.registry.all().items()}
     answered = ctx.data.last_answer_times()
     ids = sorted(set(stored) | set(live) | set(answered))
     return [_camera(c, stored.get(c, ""), live.get(c), answered.get(c)) for c in ids]

@@ -20,6 +20,7 @@ from typing import Any
 
 import click
 
+from pipeline.types import Segment
 from workers.bench._embedded import TrialResult, camera_feeds, make_clips, run_trial
 from workers.bench._table import (
     Progress,
@@ -61,7 +62,8 @@ def _below(trial: Trial, failed: int, results: list[TrialResult]) -> tuple[int, 
     return (1, failed) if results[-1].keeps_up else (0, 1)
 
 
-def make_trial(encoder: Any, clips: list, seconds: float, progress: Progress) -> Trial:
+def make_trial(encoder: Any, clips: list[list[Segment]], seconds: float,
+               progress: Progress) -> Trial:
     """A trial runner with a deadline of ``seconds`` (+10%) of wall time."""
     count = [0]
 

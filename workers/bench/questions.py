@@ -152,11 +152,15 @@ def measure(encoder: Any, frames: list[Frame], qs: list[int], ref_max: int, repe
     engine = make_engine(encoder)
     queries = standing_queries(question_texts(max(qs)), float(len(frames)))
     text_s = warm_texts(engine, [q.question for q in queries], progress)
-    encode_frames(encoder, frames[:4])  # warm-up: first-call allocations
-    product = [_best(encoder, engine, frames, queries[:q], repeat, run_product)
-               for q in _tick(qs, progress, "product: encode once + one evaluation")]
+    run_product(encoder, engine, frames, queries[:1])  # warm-up: first-call allocations
+    best: dict[int, tuple[float, float, float, int]] = {}
+    for rep in range(repeat):  # interleaved, so a load change hits every Q alike
+        for q in _tick(qs, progress, f"product: encode once + one evaluation ({rep + 1})"):
+            run = run_product(encoder, engine, frames, queries[:q])
+            best[q] = min(best.get(q, run), run, key=lambda r: r[0] + r[1])
+    product = [best[q] for q in qs]
     ref_qs = [q for q in qs if q <= ref_max]
-    reference = [_best(encoder, engine, frames, queries[:q], 1, run_reference)
+    reference = [run_reference(encoder, engine, frames, queries[:q])
                  for q in _tick(ref_qs, progress, "reference: 2 encodes per question")]
     return _rows("product", qs, product), _extrapolate(_rows("reference", ref_qs, reference),
                                                        qs), text_s
@@ -167,12 +171,6 @@ def _tick(values: list[int], progress: Progress, label: str) -> Iterator[int]:
     for i, v in enumerate(values):
         yield v
         progress(label, i + 1, len(values))
-
-
-def _best(encoder: Any, engine: Engine, frames: list[Frame], queries: Sequence[StandingQuery],
-          repeat: int, fn: Any) -> tuple[float, float, float, int]:
-    runs = [fn(encoder, engine, frames, queries) for _ in range(repeat)]
-    return min(runs, key=lambda r: r[0] + r[1])
 
 
 def _rows(mode: str, qs: list[int], runs: list[tuple[float, float, float, int]]) -> list[Row]:
@@ -258,8 +256,8 @@ def plot(product: list[Row], reference: list[Row], path: Path, title: str, foote
 @click.option("--reference-max-q", type=click.IntRange(0), default=10, show_default=True,
               envvar="FEEDWATCH_BENCH_REFERENCE_MAX_Q", help="Run the reference for real up "
               "to this Q, extrapolate beyond [env FEEDWATCH_BENCH_REFERENCE_MAX_Q].")
-@click.option("--repeat", type=click.IntRange(1), default=1, show_default=True,
-              envvar="FEEDWATCH_BENCH_REPEAT", help="Best of N product passes "
+@click.option("--repeat", type=click.IntRange(1), default=2, show_default=True,
+              envvar="FEEDWATCH_BENCH_REPEAT", help="Best of N interleaved product passes "
               "[env FEEDWATCH_BENCH_REPEAT].")
 @click.option("--device", default="auto", show_default=True, envvar="FEEDWATCH_PERCEPTION_DEVICE",
               help="auto|cpu|cuda [env FEEDWATCH_PERCEPTION_DEVICE].")

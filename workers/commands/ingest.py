@@ -3,6 +3,12 @@
 The sink is chosen by flag. Each sink flag is a key of :data:`SINKS` (the click
 parameter name) mapped to a builder; adding a sink (e.g. ``--to-kafka``) means one
 ``click.option`` on :func:`command` and one entry here. Exactly one sink is required.
+
+With ``--kafka`` the camera's stream status (connecting … ended, last segment) is
+also published to the compacted status topic, which ``feedwatch api --kafka``
+follows. Every status event and segment touches the heartbeat file
+(``FEEDWATCH_HEARTBEAT_FILE``) and counts in the Prometheus metrics
+(``--metrics-port``).
 """
 
 from __future__ import annotations
@@ -16,10 +22,15 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from pipeline.errors import BackpressureError, ConfigError
+from workers import metrics
 from workers.config import Settings, load_settings
+from workers.heartbeat import Heartbeat
 
 if TYPE_CHECKING:
+    from connectors.kafka.status import StatusPublisher
     from connectors.video.base import SegmentSink
+    from connectors.video.status import StatusEvent
+    from pipeline.types import Segment
 
 SinkBuilder = Callable[[Any, Settings], "SegmentSink"]
 
@@ -40,6 +51,16 @@ def _kafka_sink(value: Any, settings: Settings) -> SegmentSink:
 
 SINKS: dict[str, SinkBuilder] = {"to_dir": _directory_sink, "kafka": _kafka_sink}
 """Sink flag (click parameter name) → builder of a ``SegmentSink``."""
+
+
+def build_status(flags: dict[str, Any], settings: Settings, camera: str) -> StatusPublisher | None:
+    """The status publisher of a ``--kafka`` ingest (topics exist once its sink is built)."""
+    if flags.get("kafka") is None:
+        return None
+    from connectors.kafka.status import StatusPublisher
+
+    kafka = settings.kafka.model_copy(update={"bootstrap": flags["kafka"]})
+    return StatusPublisher.from_config(kafka, camera)
 
 
 def build_sink(flags: dict[str, Any], settings: Settings) -> SegmentSink:
@@ -142,6 +163,12 @@ def _env(name: str) -> str:
     envvar="FEEDWATCH_INGEST_MAX_SEGMENTS",
     help=f"Stop after this many segments {_env('FEEDWATCH_INGEST_MAX_SEGMENTS')}.",
 )
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help=f"Serve Prometheus metrics on this port, 0 off {_env('FEEDWATCH_METRICS_PORT')}.",
+)
 @click.option("--quiet", is_flag=True, default=False, help="No per-segment lines.")
 def command(
     uri: str,
@@ -153,6 +180,7 @@ def command(
     max_reconnects: int | None,
     realtime: bool,
     max_segments: int | None,
+    metrics_port: int | None,
     quiet: bool,
     **sink_flags: Any,
 ) -> None:
@@ -169,15 +197,61 @@ def command(
             "max_reconnects": max_reconnects,
         }
     )
+    if metrics_port is not None:
+        settings = settings.model_copy(update={"metrics_port": metrics_port})
+    metrics.serve(settings.metrics_port)
+    sink = build_sink(sink_flags, settings)
     run_ingest(
         uri,
         camera,
         settings,
-        build_sink(sink_flags, settings),
+        sink,
         realtime=realtime,
         max_segments=max_segments,
         quiet=quiet,
+        status=build_status(sink_flags, settings, camera),
     )
+
+
+class IngestReporter:
+    """What ingest tells the outside world: log lines, status topic, heartbeat, metrics."""
+
+    def __init__(
+        self,
+        camera: str,
+        say: Callable[[str], None],
+        status: StatusPublisher | None = None,
+        heartbeat: Heartbeat | None = None,
+    ) -> None:
+        self.camera = camera
+        self.say = say
+        self.status = status
+        self.heartbeat = heartbeat or Heartbeat.from_env()
+
+    def observe(self, event: StatusEvent) -> None:
+        """A ``StatusObserver``: the stream changed state."""
+        self.say(f"[{event.state.value}] {event.detail}".rstrip())
+        self.heartbeat.beat()
+        metrics.CAMERA_UP.labels(camera=self.camera).set(
+            1.0 if event.state.value == "connected" else 0.0
+        )
+        if self.status is not None:
+            self.status.observe(event)
+
+    def segment(self, seg: Segment) -> None:
+        """A segment reached the sink (flushed)."""
+        self.heartbeat.beat()
+        metrics.SEGMENTS.labels(camera=seg.camera).inc()
+        if self.status is not None:
+            self.status.saw_segment(seg)
+        self.say(
+            f"segment {seg.seq}: {when(seg.start)} +{seg.duration:.2f}s "
+            f"{seg.codec} {seg.width}x{seg.height} {len(seg.data) / 1024:.0f} KiB"
+        )
+
+    def close(self) -> None:
+        if self.status is not None:
+            self.status.close()
 
 
 def run_ingest(
@@ -189,22 +263,45 @@ def run_ingest(
     realtime: bool = False,
     max_segments: int | None = None,
     quiet: bool = False,
+    status: StatusPublisher | None = None,
+    heartbeat: Heartbeat | None = None,
 ) -> int:
-    """Segments into ``sink`` until the source ends, ``max_segments``, or Ctrl-C."""
+    """Segments into ``sink`` until the source ends, ``max_segments``, or Ctrl-C.
+
+    ``status`` (``--kafka``) receives every stream status event and segment, and is
+    closed (``ended``) when ingest stops.
+    """
     from connectors.video.resilience import LiveSegments
 
     say = (lambda _msg: None) if quiet else (lambda msg: click.echo(msg, err=True))
+    report = IngestReporter(camera, say, status, heartbeat)
     stop = threading.Event()
-    start = sink.next_seq(camera) if hasattr(sink, "next_seq") else 0
-    live = LiveSegments.from_config(
-        uri,
-        camera,
-        settings=settings.video,
-        realtime=realtime,
-        start_seq=start,
-        stop=stop,
-        observer=lambda e: say(f"[{e.state.value}] {e.detail}".rstrip()),
-    )
+    try:
+        start = sink.next_seq(camera) if hasattr(sink, "next_seq") else 0
+        live = LiveSegments.from_config(
+            uri,
+            camera,
+            settings=settings.video,
+            realtime=realtime,
+            start_seq=start,
+            stop=stop,
+            observer=report.observe,
+        )
+        count, total = _pump(live, sink, report, stop, max_segments)
+    finally:
+        report.close()
+    click.echo(f"ingested {count} segments ({total / 1e6:.1f} MB) from {uri} as {camera}")
+    return count
+
+
+def _pump(
+    live: Any,
+    sink: SegmentSink,
+    report: IngestReporter,
+    stop: threading.Event,
+    max_segments: int | None,
+) -> tuple[int, int]:
+    """Segments of ``live`` into ``sink``; returns (count, bytes)."""
     count, total = 0, 0
     produced = iter(live)
     try:
@@ -212,15 +309,11 @@ def run_ingest(
             sink.add(seg)
             flush(sink)
             count, total = count + 1, total + len(seg.data)
-            say(
-                f"segment {seg.seq}: {when(seg.start)} +{seg.duration:.2f}s "
-                f"{seg.codec} {seg.width}x{seg.height} {len(seg.data) / 1024:.0f} KiB"
-            )
+            report.segment(seg)
             if max_segments is not None and count >= max_segments:
                 stop.set()
                 break
     finally:
-        produced.close()  # type: ignore[attr-defined]  # a generator: releases the source
+        produced.close()  # a generator: releases the source
         sink.close()
-    click.echo(f"ingested {count} segments ({total / 1e6:.1f} MB) from {uri} as {camera}")
-    return count
+    return count, total

@@ -3,7 +3,8 @@
 Joins the worker group on the segments topic (Faust), answers the standing queries
 of the cameras it is assigned, and (``--role all``, the default) stores the answers
 topic into SQL. Start several: cameras are spread over them and move to the
-survivors when one dies.
+survivors when one dies. ``--metrics-port`` serves the Prometheus metrics
+(segments, frames encoded, answers, answer latency, rows stored, dead letters).
 """
 
 from __future__ import annotations
@@ -48,6 +49,12 @@ from workers.config import load_settings
     help="Faust data directory, default a temp dir [env FEEDWATCH_KAFKA_DATADIR].",
 )
 @click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Serve Prometheus metrics at :PORT/metrics, 0 off [env FEEDWATCH_METRICS_PORT].",
+)
+@click.option(
     "--log-level",
     default="info",
     envvar="FEEDWATCH_LOG_LEVEL",
@@ -60,9 +67,11 @@ def command(
     role: str,
     group_id: str | None,
     datadir: str | None,
+    metrics_port: int | None,
     log_level: str,
 ) -> None:
     """Run a perception worker of the Kafka scale-out (stop with Ctrl-C / SIGTERM)."""
+    from workers import metrics
     from workers.scaleout import build_worker
 
     logging.basicConfig(
@@ -74,4 +83,8 @@ def command(
         kafka={"bootstrap": bootstrap, "group_id": group_id, "datadir": datadir},
         store={"url": db_url},
     )
-    build_worker(settings, settings.store.url, role).run(loglevel=log_level)
+    if metrics_port is not None:
+        settings = settings.model_copy(update={"metrics_port": metrics_port})
+    worker = build_worker(settings, settings.store.url, role)
+    metrics.serve(settings.metrics_port)
+    worker.run(loglevel=log_level)

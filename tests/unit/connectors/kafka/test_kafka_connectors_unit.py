@@ -66,13 +66,15 @@ def test_topic_specs_carry_partitions_sizes_compaction_and_retention() -> None:
     )
     specs = {s.name: s for s in topic_specs(cfg)}
     t = topics_of(cfg)
-    assert set(specs) == {"x.segments", "x.queries", "x.answers", "x.deadletter"}
+    assert set(specs) == {"x.segments", "x.queries", "x.answers", "x.deadletter", "x.status"}
     assert specs[t.segments].partitions == 6
     assert specs[t.segments].configs["max.message.bytes"] == "2000000"
     assert specs[t.segments].configs["retention.ms"] == "60000"
     assert specs[t.queries].configs["cleanup.policy"] == "compact"
     assert specs[t.queries].partitions == 1
     assert specs[t.deadletter].configs["max.message.bytes"] == "2000000"
+    assert specs["x.status"].configs["cleanup.policy"] == "compact"
+    assert specs["x.status"].partitions == 1
 
 
 def test_kafka_settings_have_env_fallbacks(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,87 @@
+"""Kafka mode without Kafka: the API follows the status topic of its bus (in-process)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from connectors.bus import MemoryBus
+from connectors.bus.status_messages import (
+    CameraStatus,
+    encode_camera_status,
+    encode_camera_status_tombstone,
+)
+from connectors.store import Store
+from tests.unit.workers.api.scenarios import settings
+from workers.api.app import create_app
+from workers.api.live import CameraStatusRegistry
+
+TOPIC = "feedwatch.status"
+
+
+def _publish(bus: MemoryBus, *messages: Any) -> None:
+    producer = bus.producer()
+    for key, value, headers in messages:
+        producer.send(TOPIC, key, value, headers)
+    producer.flush()
+
+
+def _until(client: TestClient, ok: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    deadline = time.monotonic() + 10
+    while True:
+        cameras = {c["id"]: c for c in client.get("/api/cameras").json()}
+        if ok(cameras) or time.monotonic() > deadline:
+            return cameras
+        time.sleep(0.05)
+
+
+def test_api_shows_live_status_from_the_topic_and_accepts_those_cameras(
+    sqlite_store: Store,
+) -> None:
+    bus = MemoryBus()
+    _publish(bus, encode_camera_status(CameraStatus("gate", "connecting", 10.0, 10.0)))
+    app = create_app(settings(tokens=False), sqlite_store, bus)
+    with TestClient(app) as client:
+        seen = _until(client, lambda c: c.get("gate", {}).get("status") == "connecting")
+        assert seen["gate"]["status"] == "connecting"  # the backlog is read at start-up
+        live = CameraStatus("gate", "connected", 11.0, 13.0, "h264", 13.0, 1, 2)
+        _publish(bus, encode_camera_status(live))
+        gate = _until(client, lambda c: c["gate"]["status"] == "connected")["gate"]
+        assert (gate["status_since"], gate["last_segment_at"], gate["detail"]) == (
+            11.0,
+            13.0,
+            "h264",
+        )
+        made = client.post(
+            "/api/queries", json={"question": "is the gate open?", "cameras": ["gate"]}
+        )
+        assert made.status_code == 201, made.text
+        assert (
+            client.post("/api/queries", json={"question": "x?", "cameras": ["nowhere"]}).status_code
+            == 422
+        )
+        _publish(bus, encode_camera_status_tombstone("gate"))
+        assert "gate" not in _until(client, lambda c: "gate" not in c)
+    assert app.state.status_follower.applied == 3
+
+
+def test_a_bad_status_record_is_skipped_and_following_goes_on(sqlite_store: Store) -> None:
+    bus = MemoryBus()
+    _publish(
+        bus,
+        (b"gate", b"{not json", []),
+        encode_camera_status(CameraStatus("gate", "stalled", 5.0, 6.0, "no packets for 10s")),
+    )
+    with TestClient(create_app(settings(tokens=False), sqlite_store, bus)) as client:
+        gate = _until(client, lambda c: "gate" in c)["gate"]
+        assert (gate["status"], gate["detail"]) == ("stalled", "no packets for 10s")
+
+
+def test_an_app_given_a_registry_does_not_follow_the_topic(sqlite_store: Store) -> None:
+    app = create_app(
+        settings(tokens=False), sqlite_store, MemoryBus(), registry=CameraStatusRegistry()
+    )
+    assert app.state.status_follower is None

@@ -1,0 +1,168 @@
+"""The soak's timeline: start, run with faults, drain, stop, then count."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from typing import Any
+
+from workers import soak_stack as stack
+from workers.soak_faults import FaultRunner, schedule
+from workers.soak_report import (
+    LagProbe,
+    SoakReport,
+    answer_redeliveries,
+    dead_letter_errors,
+    read_topic,
+    topic_segments,
+)
+
+TICK_S = 1.0
+QUIET_S = 10.0
+
+
+def drive(soak: Any) -> SoakReport:
+    """Setup → run (faults) → drain → report; processes are always stopped."""
+    cfg = soak.cfg
+    t_start = time.time()
+    probe = LagProbe(cfg.bootstrap)
+    runner: FaultRunner | None = None
+    try:
+        soak.setup()
+        soak.start_stack()
+        t0 = time.time()
+        end = t0 + cfg.minutes * 60.0
+        plan = schedule(cfg.faults, cfg.minutes * 60.0)
+        cfg.say(f"running {cfg.minutes:g} min; faults: {plan}")
+        runner = FaultRunner(plan, soak, t0, end, cfg.say).start()
+        _loop(soak, probe, until=end)
+        runner.join(timeout=120)
+        soak.stop_ingest()
+        cfg.say("ingest stopped; draining")
+        _drain(soak, probe)
+        _drain_alerts(soak)
+    finally:
+        soak.close()
+        probe.close()
+    report = _report(soak, runner)
+    report.wall_seconds = round(time.time() - t_start, 1)
+    return report
+
+
+def _loop(soak: Any, probe: LagProbe, until: float) -> None:
+    last = 0.0
+    while time.time() < until:
+        soak.supervise()
+        if time.time() - last > 3.0:
+            soak.measure(probe)
+            last = time.time()
+        time.sleep(TICK_S)
+
+
+def _answers(soak: Any) -> int | None:
+    from connectors.store import Store
+
+    try:
+        store = Store.from_url(soak.cfg.db_url, upgrade=False)
+    except Exception:
+        return None
+    try:
+        return store.count_answers()
+    except Exception:
+        return None
+    finally:
+        store.close()
+
+
+def _drain(soak: Any, probe: LagProbe) -> None:
+    """Until both groups have no lag and the answer count is quiet (or drain_s)."""
+    deadline = time.time() + soak.cfg.drain_s
+    count, since = -1, time.time()
+    p = soak.cluster.prefix
+    while time.time() < deadline:
+        soak.supervise()
+        soak.measure(probe)
+        now = _answers(soak)
+        if now != count:
+            count, since = now if now is not None else -1, time.time()
+        lags = [probe.lag(f"{p}perceive", f"{p}segments"), probe.lag(f"{p}sink", f"{p}answers")]
+        if lags == [0, 0] and time.time() - since > QUIET_S:
+            return
+        time.sleep(2.0)
+    soak.cfg.say("drain: time is up")
+
+
+def _drain_alerts(soak: Any, timeout: float = 90.0) -> None:
+    """Until no delivery is pending and the receiver has been quiet a while."""
+    from connectors.store import Store
+    from connectors.store.alerts_repo import AlertStore
+
+    deadline = time.time() + timeout
+    store = Store.from_url(soak.cfg.db_url, upgrade=False)
+    try:
+        alerts = AlertStore(store.engine)
+        seen, since = -1, time.time()
+        while time.time() < deadline:
+            soak.supervise()
+            pending = [d for s in ("pending", "sending") for d in alerts.deliveries(status=s)]
+            hits = sum(soak.receiver.hits.values())
+            if hits != seen:
+                seen, since = hits, time.time()
+            if not pending and time.time() - since > QUIET_S:
+                return
+            time.sleep(2.0)
+        soak.cfg.say("alerts drain: time is up")
+    finally:
+        store.close()
+
+
+def _report(soak: Any, runner: FaultRunner | None) -> SoakReport:
+    from connectors.store import Store
+
+    cfg = soak.cfg
+    r = SoakReport(cameras=cfg.cameras, minutes=cfg.minutes)
+    if runner is not None:
+        r.faults, r.skipped_faults = dict(runner.done), runner.skipped + runner.errors
+    p = soak.cluster.prefix
+    segments = topic_segments(read_topic(cfg.bootstrap, f"{p}segments"))
+    real = {c: s for c, s in segments.items() if not c.startswith("fuzz")}
+    r.segments_in = sum(len(s) for s in real.values())
+    expected, _bad = stack.expected_answers(real, soak.make)
+    store = Store.from_url(cfg.db_url, upgrade=False)
+    try:
+        answers = store.answers()
+    finally:
+        store.close()
+    keys = Counter((a.query_id, a.camera, a.window_end) for a in answers)
+    r.due_windows, r.answers_stored = len(expected), len(answers)
+    r.missing = len(expected - set(keys))
+    r.extra = len(set(keys) - expected)
+    r.duplicated = sum(n - 1 for n in keys.values())
+    r.examples_missing = [f"{q}/{c}/{e}" for q, c, e in sorted(expected - set(keys))[:5]]
+    r.answer_messages_redelivered = answer_redeliveries(read_topic(cfg.bootstrap, f"{p}answers"))
+    by_type, fuzz = dead_letter_errors(read_topic(cfg.bootstrap, f"{p}deadletter"))
+    r.dead_letters, r.dead_letters_by_error = sum(by_type.values()), dict(by_type)
+    r.fuzz_injected = len(soak.fuzz_ids)
+    r.fuzz_dead_lettered = len(set(soak.fuzz_ids) & set(fuzz))
+    _incidents(r, soak, answers)
+    r.worker_restarts, r.crashes = soak.restarts, list(soak.crashes)
+    r.max_consumer_lag, r.peak_memory_mb = (
+        dict(soak.max_lag),
+        {k: round(v, 1) for k, v in soak.peak.items()},
+    )
+    return r
+
+
+def _incidents(r: SoakReport, soak: Any, answers: list[Any]) -> None:
+    expected = stack.expected_incidents(soak.rule, answers)
+    opened = Counter(
+        (b.get("camera"), (b.get("window") or {}).get("end"))
+        for b in soak.receiver.bodies.values()
+        if b.get("event") == "opened"
+    )
+    r.incidents_expected = len(expected)
+    r.incidents_delivered = len(set(opened) & expected)
+    r.incidents_missing = len(expected - set(opened))
+    r.incidents_delivered_twice = sum(n - 1 for n in opened.values())
+    r.hook_requests = sum(soak.receiver.hits.values())
+    r.bad_signatures = soak.receiver.bad_signatures
