@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram
 from prometheus_client import generate_latest as _generate_latest
 
+from pipeline.errors import ConfigError
+
 if TYPE_CHECKING:
     from pipeline.types import Answer
 
@@ -81,7 +83,11 @@ def serve(port: int, addr: str = "0.0.0.0") -> bool:  # noqa: S104 - scraped fro
         return False
     from prometheus_client import start_http_server  # noqa: PLC0415
 
-    start_http_server(port, addr)
+    try:
+        start_http_server(port, addr)
+    except OSError as exc:
+        allowed = f"a free port ({exc.strerror or exc}) [env FEEDWATCH_METRICS_PORT]"
+        raise ConfigError("--metrics-port", port, allowed) from exc
     return True
 
 

@@ -160,7 +160,7 @@ class Soak:
     def supervise(self) -> None:
         """Restart what died on its own (a crash) and cameras whose clip ended."""
         for name, proc in list(self.roles.items()):
-            if not proc.alive():
+            if not proc.alive() and name not in self.paused:
                 self.crashes.append(f"{name} exited {proc.popen.returncode}")
                 self.cfg.say(f"crash: {name} exited {proc.popen.returncode}; restarting")
                 self.restarts += 1
@@ -188,10 +188,14 @@ class Soak:
     # -- faults (each returns False when it cannot be injected here) -------------------
     def fault_kill_worker(self) -> bool:
         victim = "w1" if self.restarts % 2 == 0 else "w2"
-        Cluster.kill9(self.roles[victim])
-        time.sleep(3.0)
-        self.restarts += 1
-        self.start_role(victim)
+        self.paused.add(victim)
+        try:
+            Cluster.kill9(self.roles[victim])
+            time.sleep(3.0)
+            self.restarts += 1
+            self.start_role(victim)
+        finally:
+            self.paused.discard(victim)
         return True
 
     def fault_camera(self) -> bool:

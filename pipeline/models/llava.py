@@ -103,6 +103,11 @@ class LlavaAdapter:
         h, w = self.grid
         if feats.shape[1] == h * w + 1:
             feats = feats[:, 1:]
+        if feats.shape[1] != h * w:
+            raise ModelLoadError(
+                f"{self.model_id}: {feats.shape[1]} visual tokens per frame "
+                f"do not form its {h}x{w} patch grid"
+            )
         return feats.reshape(len(frames), h, w, feats.shape[-1])
 
     def generate(

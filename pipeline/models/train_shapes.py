@@ -28,7 +28,7 @@ import json
 import math
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +48,6 @@ MEAN = (0.5, 0.5, 0.5)
 STD = (0.25, 0.25, 0.25)
 KINDS: list[tuple[str, str]] = [(c, s) for c in COLORS for s in SHAPES]
 BACKGROUND_CAPTION = "a background"
-HARD_SHARE = 0.7  # scenes whose distractors share the first object's colour or shape
-GLOBAL_WEIGHT = 2.0  # the global embedding drives frame selection: weigh it up
 TEMPLATES = (
     "a {c} {s}", "a {c} {s}", "{c} {s}", "the {c} {s}", "a photo of a {c} {s}",
     "is there a {c} {s}?", "is a {c} {s} visible?", "a {c} {s} is visible",
@@ -90,11 +88,13 @@ def caption_texts(template: str) -> list[str]:
     return [template.format(c=c, s=s) for c, s in KINDS] + [BACKGROUND_CAPTION]
 
 
-def _sample(seed: int) -> tuple[np.ndarray, np.ndarray, list[ObjectTruth], list[int]]:
+def _sample(
+    seed: int, hard_share: float = 0.5
+) -> tuple[np.ndarray, np.ndarray, list[ObjectTruth], list[int]]:
     rng = random.Random(seed)
     spec = random_scene(
         seed, duration=10.0, size=rng.choice(FRAME_SIZES),
-        level="hard" if rng.random() < HARD_SHARE else "easy",
+        level="hard" if rng.random() < hard_share else "easy",
     )
     rgb, labels, truth = render_labels(spec, rng.uniform(0.0, 10.0), out_size=(RENDER, RENDER))
     kinds = [KINDS.index((o.color, o.shape)) for o in spec.objects]
@@ -126,10 +126,10 @@ def preprocess(rgb: np.ndarray) -> torch.Tensor:
     return (x.clamp(0, 1) - mean) / std
 
 
-def make_batch(seeds: list[int]) -> Batch:
+def make_batch(seeds: list[int], hard_share: float = 0.5) -> Batch:
     rgbs, presents, covers = [], [], []
     for seed in seeds:
-        rgb, labels, _, kinds = _sample(seed)
+        rgb, labels, _, kinds = _sample(seed, hard_share)
         present, cover = _labels(labels, kinds)
         rgbs.append(rgb)
         presents.append(present)
@@ -160,12 +160,14 @@ class Heads(torch.nn.Module):
         return sim * self.scale[which].exp() + self.bias[which]
 
 
-def loss_fn(model: Any, heads: Heads, tok: Any, batch: Batch, template: str) -> torch.Tensor:
+def loss_fn(
+    model: Any, heads: Heads, tok: Any, batch: Batch, template: str, global_weight: float = 1.0
+) -> torch.Tensor:
     text = F.normalize(model.encode_text(tok(caption_texts(template))), dim=-1)
     g, p = embed_images(model, batch.pixels)
     lg = F.binary_cross_entropy_with_logits(heads.logits(g @ text.T, 0), batch.present)
     lp = F.binary_cross_entropy_with_logits(heads.logits(p @ text.T, 1), batch.cover)
-    return GLOBAL_WEIGHT * lg + lp
+    return global_weight * lg + lp
 
 
 def lr_at(step: int, progress: float, base: float, warmup: int = 60) -> float:
@@ -184,9 +186,31 @@ def progress_at(step: int, steps: int, elapsed: float, cap_s: float) -> float:
     return max(step / steps, elapsed / cap_s)
 
 
-def train(out: Path, *, steps: int, minutes: float, batch: int, lr: float, seed: int) -> Any:
+@dataclass(frozen=True)
+class Recipe:
+    """Everything that fixes a run (saved to training.json).
+
+    ``hard_share``: fraction of scenes whose distractors share the first object's
+    colour or shape; ``global_weight``: weight of the global loss (it drives frame
+    selection) against the patch loss (it drives the RoI).
+    """
+
+    steps: int = 1400
+    batch: int = 64
+    lr: float = 2e-3
+    seed: int = 0
+    hard_share: float = 0.7
+    global_weight: float = 2.0
+    minutes: float = 14.0
+    init: str = ""  # a saved shapes-demo folder to continue from (second stage)
+
+
+def train(out: Path, recipe: Recipe) -> Any:
+    steps, minutes, batch, lr, seed = (
+        recipe.steps, recipe.minutes, recipe.batch, recipe.lr, recipe.seed)
     torch.manual_seed(seed)
-    model, heads = build_model(), Heads()
+    model, heads = (load(Path(recipe.init)) if recipe.init else build_model()), Heads()
+    model.train()
     tok = tokenizer()
     params = [*model.parameters(), *heads.parameters()]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.05)
@@ -199,8 +223,9 @@ def train(out: Path, *, steps: int, minutes: float, batch: int, lr: float, seed:
         capped = capped or progress > step / steps
         for group in opt.param_groups:
             group["lr"] = lr_at(step, progress, lr)
-        data = make_batch([seed * 10_000_000 + step * batch + i for i in range(batch)])
-        loss = loss_fn(model, heads, tok, data, rng.choice(TEMPLATES))
+        data = make_batch([seed * 10_000_000 + step * batch + i for i in range(batch)],
+                          recipe.hard_share)
+        loss = loss_fn(model, heads, tok, data, rng.choice(TEMPLATES), recipe.global_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()  # type: ignore[no-untyped-call]
         opt.step()
@@ -212,8 +237,7 @@ def train(out: Path, *, steps: int, minutes: float, batch: int, lr: float, seed:
             print(json.dumps(log[-1]), flush=True)
     model.eval()
     done = step + 1 if progress < 1.0 else step
-    save(model, out, {"steps": done, "planned_steps": steps, "time_capped": capped,
-                      "seed": seed, "batch": batch, "lr": lr, "minutes_cap": minutes,
+    save(model, out, {"recipe": asdict(recipe), "steps": done, "time_capped": capped,
                       "seconds": round(time.monotonic() - start, 1),
                       "cpu_seconds": round(time.process_time() - cpu0, 1), "log": log})
     return model
@@ -271,16 +295,21 @@ def _peak_inside(sim: torch.Tensor, o: ObjectTruth) -> bool:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--steps", type=int, default=1400)
-    ap.add_argument("--minutes", type=float, default=14.0, help="wall-time cap")
-    ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--lr", type=float, default=2e-3)
-    ap.add_argument("--seed", type=int, default=0)
+    base = Recipe()
+    ap.add_argument("--steps", type=int, default=base.steps)
+    ap.add_argument("--minutes", type=float, default=base.minutes, help="wall-time cap")
+    ap.add_argument("--batch", type=int, default=base.batch)
+    ap.add_argument("--lr", type=float, default=base.lr)
+    ap.add_argument("--seed", type=int, default=base.seed)
+    ap.add_argument("--hard-share", type=float, default=base.hard_share)
+    ap.add_argument("--global-weight", type=float, default=base.global_weight)
+    ap.add_argument("--init", default="", help="continue from this saved folder")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    model = train(args.out, steps=args.steps, minutes=args.minutes, batch=args.batch,
-                  lr=args.lr, seed=args.seed)
+    recipe = Recipe(args.steps, args.batch, args.lr, args.seed, args.hard_share,
+                    args.global_weight, args.minutes, args.init)
+    model = train(args.out, recipe)
     metrics = evaluate(load(args.out))
     reloaded = _reload_gap(model, args.out)
     print(json.dumps({"eval": metrics, "reload_max_abs_diff": reloaded}), flush=True)

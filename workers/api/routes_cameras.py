@@ -105,8 +105,9 @@ def _register(ctx: ApiContext, camera: str, body: CameraIn) -> CameraOut:
 @router.get("", response_model=list[CameraOut], dependencies=[read_access], summary="List cameras")
 async def list_cameras(ctx: ApiContext = Depends(context)) -> list[CameraOut]:
     """Every known camera, its stream state (connected, stalled, reconnecting, ended,
-    or unknown when this process hears no status events) and the newest segment and
-    answer times (UTC epoch seconds)."""
+    or unknown when this process hears no status events; in Kafka mode they come from
+    the status topic, and a connected camera silent for ``status_stale_s`` is shown
+    stalled) and the newest segment and answer times (UTC epoch seconds)."""
     return await run_in_threadpool(_camera_list, ctx)
 
 

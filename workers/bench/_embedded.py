@@ -21,6 +21,8 @@ question, then cached) are not part of the timed run.
 from __future__ import annotations
 
 import bisect
+import contextlib
+import logging
 import tempfile
 import threading
 import time
@@ -174,13 +176,25 @@ def run_trial(encoder: Any, feeds: dict[str, list[Segment]], *, paced: bool = Fa
         feeder.t0 = t0 = time.perf_counter()
         if timer:
             timer.start()
-        stats = run.run()
+        with _quiet_sources():  # a stopped trial closes the bus under blocked sources
+            stats = run.run()
         wall = time.perf_counter() - t0
         if timer:
             timer.cancel()
         store.close()
     passes = getattr(encoder, "vision_frames_encoded", 0) - passes0
     return _result(feeds, stats, wall, passes, timing, feeder, paced)
+
+
+@contextlib.contextmanager
+def _quiet_sources() -> Iterator[None]:
+    log = logging.getLogger("workers.embedded")
+    level = log.level
+    log.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
 
 
 def _result(feeds: dict[str, list[Segment]], stats: Any, wall: float, passes: int,

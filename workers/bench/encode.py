@@ -108,8 +108,11 @@ def plot(rows: list[Row], path: Path, title: str, footer: str) -> Path:
         for key in dict.fromkeys((r.device, r.threads) for r in rows):
             sel = [r for r in rows if (r.device, r.threads) == key]
             ax.plot([r.batch_size for r in sel], [r.frames_per_s for r in sel], marker="o",
-                    label=f"{key[0]}, {key[1]} threads")
+                    label=f"{key[0]}, {key[1]} thread{'s' if key[1] > 1 else ''}")
         ax.set_xscale("log", base=2)
+        sizes = sorted({r.batch_size for r in rows})
+        ax.set_xticks(sizes, [str(b) for b in sizes])
+        ax.set_ylim(bottom=0)
         ax.set_xlabel("batch size (frames per encoder call)")
         ax.set_ylabel("frames / s")
         ax.legend()

@@ -128,3 +128,41 @@ def test_default_threshold_depends_on_mode() -> None:
 )
 def test_vlm_yes_no(text: str, expected: bool | None) -> None:
     assert yes_no(text) is expected
+
+
+@pytest.mark.slow
+def test_clip_answerer_on_shapes_demo_scenes() -> None:
+    """Default settings tell windows showing the asked shape from ones that do not.
+
+    The absent caption shares neither colour nor shape with anything in the scene;
+    captions sharing one of them are harder for the tiny model (see the report).
+    """
+    pytest.importorskip("open_clip")
+    from pipeline.models.clip_encoder import ClipEncoder, shapes_demo_dir
+    from pipeline.scenes import COLORS, SHAPES, caption, render, scripted_scene
+
+    if not (shapes_demo_dir() / "open_clip_config.json").is_file():
+        pytest.skip("shapes-demo weights are not bundled")
+    enc = ClipEncoder.from_spec("shapes-demo", device="cpu")
+    answerer = build_answerer("clip", {}, encoder=enc)
+    kinds = [(c, s) for c in COLORS for s in SHAPES]
+    right, pos, neg = 0, [], []
+    for seed in range(8):
+        target = kinds[(seed * 5) % len(kinds)]
+        spec = scripted_scene(target, visible=((3.0, 6.0),), distractors=1, seed=seed)
+        frames = [render(spec, float(t))[0] for t in range(10)]
+        g, p = enc.encode_frames(frames)
+        window = [
+            EncodedFrame("cam", float(t), g[t], p[t], frames[t], frames[t].shape[:2])
+            for t in range(10)
+        ]
+        used = {o.color for o in spec.objects} | {o.shape for o in spec.objects}
+        absent = next(k for k in kinds[seed:] + kinds if not used & set(k))
+        for kind, expected in ((target, True), (absent, False)):
+            emb = enc.encode_text([caption(*kind)])
+            (sel,) = select_for_queries(window, ["q"], emb, SelectionConfig())
+            result = answerer.answer(StandingQuery("q", caption(*kind)), window, sel, emb[0])
+            right += result.matched is expected
+            (pos if expected else neg).append(result.score)
+    assert right >= 14, (right, pos, neg)
+    assert np.mean(pos) > np.mean(neg) + 0.1

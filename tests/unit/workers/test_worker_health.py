@@ -17,6 +17,7 @@ from connectors.bus.base import Record
 from connectors.kafka.deadletter import DeadLetters
 from connectors.store import AnswerSink, Store
 from connectors.video.testing import make_clip
+from pipeline.errors import ConfigError
 from pipeline.types import Segment
 from tests.unit.workers.test_perceive_worker import (
     TOPICS,
@@ -105,6 +106,8 @@ def test_metrics_port_serves_the_prometheus_text() -> None:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:  # noqa: S310
         text = resp.read().decode()
     assert 'feedwatch_segments_total{camera="served-cam"} 1.0' in text
+    with pytest.raises(ConfigError, match="--metrics-port"):
+        metrics.serve(port, "127.0.0.1")  # taken: a clear error, not a traceback
 
 
 def test_worker_and_ingest_offer_a_metrics_port_with_env_fallback() -> None:

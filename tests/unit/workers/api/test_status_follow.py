@@ -41,18 +41,18 @@ def _until(client: TestClient, ok: Callable[[dict[str, Any]], bool]) -> dict[str
 def test_api_shows_live_status_from_the_topic_and_accepts_those_cameras(
     sqlite_store: Store,
 ) -> None:
-    bus = MemoryBus()
-    _publish(bus, encode_camera_status(CameraStatus("gate", "connecting", 10.0, 10.0)))
+    bus, t = MemoryBus(), time.time()
+    _publish(bus, encode_camera_status(CameraStatus("gate", "connecting", t, t)))
     app = create_app(settings(tokens=False), sqlite_store, bus)
     with TestClient(app) as client:
         seen = _until(client, lambda c: c.get("gate", {}).get("status") == "connecting")
         assert seen["gate"]["status"] == "connecting"  # the backlog is read at start-up
-        live = CameraStatus("gate", "connected", 11.0, 13.0, "h264", 13.0, 1, 2)
+        live = CameraStatus("gate", "connected", t + 1, t + 3, "h264", t + 3, 1, 2)
         _publish(bus, encode_camera_status(live))
         gate = _until(client, lambda c: c["gate"]["status"] == "connected")["gate"]
         assert (gate["status_since"], gate["last_segment_at"], gate["detail"]) == (
-            11.0,
-            13.0,
+            t + 1,
+            t + 3,
             "h264",
         )
         made = client.post(
@@ -85,3 +85,18 @@ def test_an_app_given_a_registry_does_not_follow_the_topic(sqlite_store: Store) 
         settings(tokens=False), sqlite_store, MemoryBus(), registry=CameraStatusRegistry()
     )
     assert app.state.status_follower is None
+
+
+def test_a_connected_camera_whose_ingest_went_silent_is_shown_stalled(sqlite_store: Store) -> None:
+    bus, t = MemoryBus(), time.time()
+    _publish(
+        bus,
+        encode_camera_status(CameraStatus("killed", "connected", t - 300, t - 90, "", t - 90)),
+        encode_camera_status(CameraStatus("alive", "connected", t - 300, t - 1, "", t - 1)),
+        encode_camera_status(CameraStatus("done", "ended", t - 300, t - 90, "end of stream")),
+    )
+    with TestClient(create_app(settings(tokens=False), sqlite_store, bus)) as client:
+        cams = _until(client, lambda c: {"killed", "alive", "done"} <= set(c))
+    assert cams["killed"]["status"] == "stalled"
+    assert cams["killed"]["detail"] == "no status from its ingest process for 90s"
+    assert (cams["alive"]["status"], cams["done"]["status"]) == ("connected", "ended")
