@@ -9,8 +9,8 @@ answerer types, stages), never free text.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram
 from prometheus_client import generate_latest as _generate_latest
@@ -20,6 +20,7 @@ from pipeline.errors import ConfigError
 if TYPE_CHECKING:
     from pipeline.types import Answer
 
+T = TypeVar("T")
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 SEGMENTS = Counter("feedwatch_segments_total", "Video segments produced or consumed.", ["camera"])
@@ -71,6 +72,31 @@ def count_answers(answers: Iterable[Answer]) -> None:
         matched = "none" if answer.matched is None else str(answer.matched).lower()
         ANSWERS.labels(answerer=answer.answerer, matched=matched).inc()
         ANSWER_LATENCY.labels(answerer=answer.answerer).observe(answer.latency_ms / 1000.0)
+
+
+class TimedEncoder:
+    """An image encoder whose ``encode_frames`` calls are timed (``ENCODE_LATENCY``);
+    everything else is the wrapped encoder's."""
+
+    def __init__(self, encoder: Any) -> None:
+        self.encoder = encoder
+
+    def encode_frames(self, frames: Any) -> Any:
+        with ENCODE_LATENCY.time():
+            return self.encoder.encode_frames(frames)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.encoder, name)
+
+
+def timed_decode(decode: Callable[[Any, float], T]) -> Callable[[Any, float], T]:
+    """A segment decoder timed into ``SEGMENT_DECODE_LATENCY``."""
+
+    def timed(segment: Any, fps: float) -> T:
+        with SEGMENT_DECODE_LATENCY.time():
+            return decode(segment, fps)
+
+    return timed
 
 
 def serve(port: int, addr: str = "0.0.0.0") -> bool:  # noqa: S104 - scraped from other hosts

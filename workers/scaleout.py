@@ -43,16 +43,15 @@ def perceiver_factory(settings: Settings) -> Any:
     from workers.embedded import AnswererCache, Perceiver
 
     p = settings.perception
-    encoder = ClipEncoder.from_spec(p.clip, device=p.device)
+    encoder = metrics.TimedEncoder(ClipEncoder.from_spec(p.clip, device=p.device))
+    decode = metrics.timed_decode(video.decode_segment)
     selection = SelectionConfig(
         k_prompt=p.k_prompt, k_uniform=p.k_uniform, alpha=p.alpha, estimator=p.roi_estimator
     )
     engine = Engine(encoder, AnswererCache(encoder, p.vlm), selection)
 
     def make(queries: Iterable[StandingQuery]) -> Perceiver:
-        return Perceiver(
-            encoder, engine, Scheduler(list(queries)), video.decode_segment, sample_fps=p.sample_fps
-        )
+        return Perceiver(encoder, engine, Scheduler(list(queries)), decode, sample_fps=p.sample_fps)
 
     return make
 

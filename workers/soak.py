@@ -212,10 +212,10 @@ class Soak:
     def fault_hook(self) -> bool:
         cycle = min(self.cfg.minutes * 60.0, 180.0)
         self.receiver.stop()
-        time.sleep(max(6.0, 0.08 * cycle))
+        time.sleep(max(15.0, 0.1 * cycle))
         self.receiver.start()
         self.receiver.delay = HOOK_TIMEOUT_S + 1.0  # slower than the sender waits
-        time.sleep(max(6.0, 0.06 * cycle))
+        time.sleep(max(10.0, 0.06 * cycle))
         self.receiver.delay = 0.0
         return True
 

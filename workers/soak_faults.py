@@ -16,16 +16,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-FAULTS = ("fuzz", "kill-worker", "camera", "hook", "broker", "postgres", "burst")
+FAULTS = ("fuzz", "kill-worker", "burst", "camera", "hook", "broker", "postgres")
 """Every fault, in the order one cycle injects them."""
 OFFSETS = {
-    "fuzz": 0.06,
-    "kill-worker": 0.1,
-    "camera": 0.28,
-    "hook": 0.38,
-    "broker": 0.55,
-    "postgres": 0.7,
-    "burst": 0.8,
+    "fuzz": 0.05,
+    "kill-worker": 0.08,
+    "burst": 0.18,
+    "camera": 0.26,
+    "hook": 0.36,
+    "broker": 0.58,
+    "postgres": 0.75,
 }
 """When in a cycle each fault starts (fraction of the cycle)."""
 MAX_CYCLE_S = 180.0

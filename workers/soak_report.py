@@ -40,6 +40,7 @@ class SoakReport:
     incidents_delivered_twice: int = 0
     incidents_missing: int = 0
     hook_requests: int = 0
+    delivery_attempts: int = 0
     bad_signatures: int = 0
     worker_restarts: int = 0
     crashes: list[str] = field(default_factory=list)
@@ -81,7 +82,8 @@ class SoakReport:
             f"fuzz records dead-lettered {self.fuzz_dead_lettered}/{self.fuzz_injected}",
             f"alert incidents expected {self.incidents_expected}, delivered "
             f"{self.incidents_delivered} (missing {self.incidents_missing}, twice "
-            f"{self.incidents_delivered_twice}); hook requests {self.hook_requests}",
+            f"{self.incidents_delivered_twice}); hook requests received {self.hook_requests}, "
+            f"send attempts {self.delivery_attempts}",
             f"worker restarts {self.worker_restarts}; crashes {len(self.crashes)}"
             + (f" {self.crashes}" if self.crashes else ""),
             f"max consumer lag (records): {lag or 'n/a'}",
@@ -148,47 +150,48 @@ def dead_letter_errors(records: list[Any]) -> tuple[Counter[str], Counter[str]]:
 
 
 class LagProbe:
-    """Consumer-group lag (end offset minus committed, summed over partitions)."""
+    """Consumer-group lag (end offset minus committed, summed over partitions).
+
+    A group-named consumer that never subscribes only fetches committed offsets; it
+    does not join the group, so it does not disturb the workers' assignment.
+    """
 
     def __init__(self, bootstrap: str) -> None:
         self.bootstrap = bootstrap
-        self._admin: Any = None
-        self._consumer: Any = None
+        self._consumers: dict[str, Any] = {}
+        self.last_error = ""
 
     def lag(self, group: str, topic: str) -> int | None:
         try:
             return self._lag(group, topic)
-        except Exception:  # the broker may be the fault being injected
+        except Exception as exc:  # the broker may be the fault being injected
+            self.last_error = f"{type(exc).__name__}: {exc}"
             self.close()
             return None
 
-    def _lag(self, group: str, topic: str) -> int:
-        from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+    def _consumer(self, group: str) -> Any:
+        from kafka import KafkaConsumer
 
-        if self._admin is None:
-            self._admin = KafkaAdminClient(
-                bootstrap_servers=self.bootstrap, request_timeout_ms=3000
+        if group not in self._consumers:
+            self._consumers[group] = KafkaConsumer(
+                bootstrap_servers=self.bootstrap, group_id=group, enable_auto_commit=False
             )
-            self._consumer = KafkaConsumer(
-                bootstrap_servers=self.bootstrap, request_timeout_ms=3000
-            )
-        committed = self._admin.list_consumer_group_offsets(group)
-        parts = self._consumer.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in parts]
-        ends = self._consumer.end_offsets(tps)
-        total = 0
-        for tp in tps:
-            meta = committed.get(tp)
-            done = meta.offset if meta is not None and meta.offset >= 0 else 0
-            total += max(0, ends.get(tp, 0) - done)
-        return total
+        return self._consumers[group]
+
+    def _lag(self, group: str, topic: str) -> int:
+        from kafka import TopicPartition
+
+        consumer = self._consumer(group)
+        parts = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(parts)]
+        ends = consumer.end_offsets(tps)
+        return sum(max(0, ends.get(tp, 0) - (consumer.committed(tp) or 0)) for tp in tps)
 
     def close(self) -> None:
-        for client in (self._admin, self._consumer):
+        for consumer in self._consumers.values():
             with contextlib.suppress(Exception):
-                if client is not None:
-                    client.close()
-        self._admin = self._consumer = None
+                consumer.close()
+        self._consumers = {}
 
 
 def peak_rss_mb(pid: int) -> float | None:

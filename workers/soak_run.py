@@ -165,4 +165,18 @@ def _incidents(r: SoakReport, soak: Any, answers: list[Any]) -> None:
     r.incidents_missing = len(expected - set(opened))
     r.incidents_delivered_twice = sum(n - 1 for n in opened.values())
     r.hook_requests = sum(soak.receiver.hits.values())
+    r.delivery_attempts = _delivery_attempts(soak.cfg.db_url)
     r.bad_signatures = soak.receiver.bad_signatures
+
+
+def _delivery_attempts(db_url: str) -> int:
+    """Send attempts the alerts worker recorded (retries while the receiver was away)."""
+    from connectors.store import Store
+    from connectors.store.alerts_repo import AlertStore
+
+    store = Store.from_url(db_url, upgrade=False)
+    try:
+        rows = AlertStore(store.engine).deliveries(limit=100_000)
+    finally:
+        store.close()
+    return sum(int(d.get("attempts") or 0) for d in rows)

@@ -1,7 +1,7 @@
 """A short soak on the real broker and PostgreSQL: every fault once, nothing lost.
 
 Two paced synthetic cameras through ``feedwatch ingest``, two perception workers,
-a sink and ``feedwatch alerts`` to a signed receiver, for about two minutes, while
+a sink and ``feedwatch alerts`` to a signed receiver, for two and a half minutes, while
 a worker is killed with SIGKILL, the broker and PostgreSQL are stopped and started,
 the hook receiver goes down and then answers slower than the sender waits, a camera
 disconnects and returns, a burst outruns perception, and hostile segments and
@@ -12,6 +12,9 @@ every fuzz record dead-lettered, every incident delivered exactly once.
 from __future__ import annotations
 
 import json
+import os
+import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -19,10 +22,12 @@ from typing import Any
 import pytest
 
 from workers.soak import FAULTS, SoakConfig, run_soak
+from workers.soak_faults import schedule
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(1200)]
 
 ARTIFACT = Path(__file__).resolve().parents[2] / "artifacts" / "soak-short.json"
+LONG_ENV = "FEEDWATCH_SOAK_MINUTES"
 
 
 # The services are spawned with PR_SET_PDEATHSIG, which fires when the *thread* that
@@ -44,31 +49,60 @@ class _Restartable:
         _SERVICE_THREAD.submit(self.service.start).result()
 
 
-def test_short_soak_loses_and_doubles_nothing(
-    kafka_service: Any, postgres_service: Any, fresh_postgres_url: str, tmp_path: Path
-) -> None:
-    for service in (kafka_service, postgres_service):
-        if not service.running:
-            service.start()
+@pytest.fixture
+def soak_db(postgres_service: Any) -> Iterator[str]:
+    """A database of its own, dropped through a new connection (the soak restarts the
+    server, which kills pooled connections)."""
+    import sqlalchemy as sa
+
+    if not postgres_service.running:
+        postgres_service.start()
+    name = f"fw_soak_{uuid.uuid4().hex[:10]}"
+    _admin(postgres_service.url, f'CREATE DATABASE "{name}"')
+    yield str(sa.make_url(postgres_service.url).set(database=name))
+    if not postgres_service.running:
+        _SERVICE_THREAD.submit(postgres_service.start).result()
+    _admin(postgres_service.url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _admin(url: str, statement: str) -> None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text(statement))
+    finally:
+        engine.dispose()
+
+
+def _soak(
+    kafka: Any, postgres: Any, db: str, workdir: Path, cameras: int, minutes: float, artifact: Path
+) -> tuple[Any, str]:
+    if not kafka.running:
+        kafka.start()
     lines: list[str] = []
     cfg = SoakConfig(
-        bootstrap=kafka_service.bootstrap,
-        db_url=fresh_postgres_url,
-        cameras=2,
-        minutes=2.0,
-        broker=_Restartable(kafka_service),
-        postgres=_Restartable(postgres_service),
-        workdir=tmp_path,
+        bootstrap=kafka.bootstrap,
+        db_url=db,
+        cameras=cameras,
+        minutes=minutes,
+        broker=_Restartable(kafka),
+        postgres=_Restartable(postgres),
+        workdir=workdir,
         clip_seconds=60.0,
         say=lambda line: (lines.append(line), print(line, flush=True)),
     )
     report = run_soak(cfg)
     text = "\n".join(report.lines())
-    ARTIFACT.parent.mkdir(parents=True, exist_ok=True)
-    ARTIFACT.write_text(json.dumps(report.as_dict(), indent=2))
+    artifact.parent.mkdir(parents=True, exist_ok=True)
+    artifact.write_text(json.dumps(report.as_dict(), indent=2) + "\n")
     print(text)
-    context = text + "\n--- timeline\n" + "\n".join(lines)
-    assert report.faults == {name: 1 for name in FAULTS}, context
+    return report, text + "\n--- timeline\n" + "\n".join(lines)
+
+
+def _check(report: Any, context: str, cycles: int) -> None:
+    assert report.faults == {name: cycles for name in FAULTS}, context
     assert report.due_windows > 100 and report.answers_stored > 100, context
     assert report.missing == 0 and report.extra == 0 and report.duplicated == 0, context
     assert report.fuzz_injected > 0 and report.fuzz_dead_lettered == report.fuzz_injected, context
@@ -77,4 +111,27 @@ def test_short_soak_loses_and_doubles_nothing(
     assert report.incidents_delivered == report.incidents_expected, context
     assert report.bad_signatures == 0 and not report.crashes, context
     assert report.max_consumer_lag.get("perceive", 0) > 0, context  # the burst was measured
+    assert report.ok, context
+
+
+def test_short_soak_loses_and_doubles_nothing(
+    kafka_service: Any, postgres_service: Any, soak_db: str, tmp_path: Path
+) -> None:
+    report, context = _soak(kafka_service, postgres_service, soak_db, tmp_path, 2, 2.5, ARTIFACT)
+    _check(report, context, cycles=1)
+
+
+@pytest.mark.skipif(not os.environ.get(LONG_ENV), reason=f"opt-in: set {LONG_ENV}=MINUTES")
+def test_long_soak(kafka_service: Any, postgres_service: Any, soak_db: str, tmp_path: Path) -> None:
+    """``FEEDWATCH_SOAK_MINUTES=10 FEEDWATCH_SOAK_CAMERAS=4 pytest -k long_soak``."""
+    minutes = float(os.environ[LONG_ENV])
+    cameras = int(os.environ.get("FEEDWATCH_SOAK_CAMERAS", "4"))
+    artifact = ARTIFACT.with_name(f"soak-{cameras}cams-{minutes:g}min.json")
+    report, context = _soak(
+        kafka_service, postgres_service, soak_db, tmp_path, cameras, minutes, artifact
+    )
+    cycles = len(schedule(frozenset(FAULTS), minutes * 60.0)) // len(FAULTS)
+    assert sum(report.faults.values()) >= cycles * len(FAULTS) - 2, context
+    assert report.missing == 0 and report.extra == 0 and report.duplicated == 0, context
+    assert report.incidents_missing == 0 and report.incidents_delivered_twice == 0, context
     assert report.ok, context

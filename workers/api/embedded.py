@@ -33,9 +33,7 @@ class NotifyingSink:
 
     def add(self, answer: Answer) -> None:
         self.sink.add(answer)
-        matched = "none" if answer.matched is None else str(answer.matched).lower()
-        metrics.ANSWERS.labels(answerer=answer.answerer, matched=matched).inc()
-        metrics.ANSWER_LATENCY.labels(answerer=answer.answerer).observe(answer.latency_ms / 1000.0)
+        metrics.count_answers([answer])
 
     def flush(self) -> int:
         inserted = int(self.sink.flush() or 0)

@@ -23,7 +23,8 @@ from workers.view import setup_logging
     envvar="FEEDWATCH_KAFKA_BOOTSTRAP",
     show_envvar=True,
     default=None,
-    help="Kafka bootstrap servers; query changes are then published to the queries topic.",
+    help="Kafka bootstrap servers; query changes are then published to the queries topic "
+    "and live camera status is read from the status topic.",
 )
 @click.option(
     "--host",

@@ -4,7 +4,8 @@ Joins the worker group on the segments topic (Faust), answers the standing queri
 of the cameras it is assigned, and (``--role all``, the default) stores the answers
 topic into SQL. Start several: cameras are spread over them and move to the
 survivors when one dies. ``--metrics-port`` serves the Prometheus metrics
-(segments, frames encoded, answers, answer latency, rows stored, dead letters).
+(segments, frames encoded, answers, rows stored, dead letters; decode, encode and
+answer latency).
 """
 
 from __future__ import annotations

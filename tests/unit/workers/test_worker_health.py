@@ -67,6 +67,30 @@ def test_a_processed_segment_counts_segments_frames_answers_and_latency() -> Non
     assert value("feedwatch_answer_latency_seconds_count", answerer="clip") == before["lat"] + 1
 
 
+def test_the_workers_encoder_and_decoder_are_timed() -> None:
+    from pipeline.perception import SelectionConfig
+    from pipeline.scheduler import Scheduler
+    from pipeline.testing import ColourEncoder
+    from tests.unit.workers.test_perceive_worker import fake_decode
+    from workers.embedded import AnswererCache, build_perceiver
+
+    encoder = metrics.TimedEncoder(ColourEncoder())
+    perceiver = build_perceiver(
+        encoder,
+        AnswererCache(encoder),
+        SelectionConfig(),
+        Scheduler([Q]),
+        metrics.timed_decode(fake_decode),
+        2.0,
+    )
+    encoded = value("feedwatch_encode_latency_seconds_count")
+    decoded = value("feedwatch_segment_decode_seconds_count")
+    answers = perceiver.on_segment(segment("timed-cam", 0))
+    assert answers and answers[0].model_ids  # the wrapped encoder still answers
+    assert value("feedwatch_encode_latency_seconds_count") == encoded + 1
+    assert value("feedwatch_segment_decode_seconds_count") == decoded + 1
+
+
 def test_a_bad_segment_counts_a_dead_letter_not_a_segment() -> None:
     camera = "metrics-bad"
     dead = value("feedwatch_dead_letters_total", stage="perceive")
