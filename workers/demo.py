@@ -22,24 +22,34 @@ DURATION = 20.0
 
 
 def make_clip(path: Path = CLIP) -> Path:
-    """Write the demo clip (and its ground-truth sidecar) unless it is already there."""
+    """Write the demo clip (and its ground-truth sidecar) unless the same one is there."""
     from pipeline.scenes import scripted_scene, write_clip
 
-    if path.is_file():
-        return path
-    print(
-        f"writing demo clip {path} (red circle visible {VISIBLE[0]:g}-{VISIBLE[1]:g}s)",
-        file=sys.stderr,
-    )
     spec = scripted_scene(
         target=("red", "circle"),
         visible=[VISIBLE],
         distractors=3,
         seed=7,
         duration=DURATION,
-        size=(640, 360),
+        size=(320, 240),
+    )
+    if path.is_file() and _same_scene(path, spec):
+        return path
+    print(
+        f"writing demo clip {path} (red circle visible {VISIBLE[0]:g}-{VISIBLE[1]:g}s)",
+        file=sys.stderr,
     )
     return write_clip(spec, path, fps=25, keyframe_interval_s=2.0)
+
+
+def _same_scene(path: Path, spec: object) -> bool:
+    """Whether the clip's sidecar records this very scene (else it is regenerated)."""
+    from pipeline.scenes import load_truth
+
+    try:
+        return bool(load_truth(path).spec == spec)
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
 
 
 def demo_args(clip: Path, extra: list[str]) -> list[str]:

@@ -236,21 +236,16 @@ class Soak:
         from workers import soak_fuzz
 
         assert self.cluster is not None
-        cam = f"fuzz{len(self.fuzz_ids)}"
-        records = [*soak_fuzz.bad_segments(cam, 1)]
+        tag = f"fuzz{len(self.fuzz_ids)}"
         producer = KafkaProducer(
             bootstrap_servers=self.cfg.bootstrap, acks="all", max_request_size=8 * 1024 * 1024
         )
-        topic = f"{self.cluster.prefix}segments"
         try:
-            from connectors.bus import messages as msg
-
-            bad = [msg.encode_segment(s) for s in records]
-            bad += list(soak_fuzz.bad_messages(cam, 1).values())
-            for i, (key, value, headers) in enumerate(bad):
-                mark = f"{cam}-{i}"
+            for i, (topic, (key, value, headers)) in enumerate(soak_fuzz.kafka_corpus(tag)):
+                mark = f"{tag}-{i}"
                 headers = [*headers, (FUZZ_HEADER, mark.encode())]
-                producer.send(topic, key=key or None, value=value, headers=headers).get(30)
+                full = f"{self.cluster.prefix}{topic}"
+                producer.send(full, key=key or None, value=value, headers=headers).get(30)
                 self.fuzz_ids.append(mark)
         finally:
             producer.close()

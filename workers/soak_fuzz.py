@@ -142,3 +142,19 @@ def bad_json_bodies() -> dict[str, bytes]:
         "deep-nesting": b"[" * 100_000 + b"]" * 100_000,
         "huge-number": b'{"schema": 1e999999}',
     }
+
+
+def kafka_corpus(tag: str) -> list[tuple[str, msg.Message]]:
+    """(topic suffix, message) of every hostile record the soak sends to the bus.
+
+    Segments go to camera ``tag`` (a camera of their own); bad queries and answers
+    use keys of their own, so no real query or answer is touched.
+    """
+    out: list[tuple[str, msg.Message]] = []
+    out += [("segments", msg.encode_segment(s)) for s in bad_segments(tag, 1)]
+    out += [("segments", m) for m in bad_messages(tag, 1).values()]
+    schema = [("schema", b"1")]
+    for name, body in bad_json_bodies().items():
+        out.append(("queries", msg.Message(f"{tag}-q-{name}".encode(), body, schema)))
+        out.append(("answers", msg.Message(f"{tag}-a-{name}".encode(), body, schema)))
+    return out

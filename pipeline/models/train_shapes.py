@@ -48,6 +48,7 @@ MEAN = (0.5, 0.5, 0.5)
 STD = (0.25, 0.25, 0.25)
 KINDS: list[tuple[str, str]] = [(c, s) for c in COLORS for s in SHAPES]
 BACKGROUND_CAPTION = "a background"
+WARMUP = 60
 TEMPLATES = (
     "a {c} {s}", "a {c} {s}", "{c} {s}", "the {c} {s}", "a photo of a {c} {s}",
     "is there a {c} {s}?", "is a {c} {s} visible?", "a {c} {s} is visible",
@@ -170,7 +171,7 @@ def loss_fn(
     return global_weight * lg + lp
 
 
-def lr_at(step: int, progress: float, base: float, warmup: int = 60) -> float:
+def lr_at(step: int, progress: float, base: float, warmup: int = WARMUP) -> float:
     """Linear warm-up over ``warmup`` steps, then cosine decay over ``progress`` in [0, 1]."""
     if step < warmup:
         return base * (step + 1) / warmup
@@ -195,12 +196,12 @@ class Recipe:
     selection) against the patch loss (it drives the RoI).
     """
 
-    steps: int = 1400
+    steps: int = 700
     batch: int = 64
     lr: float = 2e-3
     seed: int = 0
-    hard_share: float = 0.7
-    global_weight: float = 2.0
+    hard_share: float = 0.5
+    global_weight: float = 1.0
     minutes: float = 14.0
     init: str = ""  # a saved shapes-demo folder to continue from (second stage)
 
@@ -220,7 +221,7 @@ def train(out: Path, recipe: Recipe) -> Any:
         progress = progress_at(step, steps, time.monotonic() - start, minutes * 60)
         if progress >= 1.0:
             break
-        capped = capped or progress > step / steps
+        capped = capped or (step >= WARMUP and progress > step / steps + 1e-3)
         for group in opt.param_groups:
             group["lr"] = lr_at(step, progress, lr)
         data = make_batch([seed * 10_000_000 + step * batch + i for i in range(batch)],

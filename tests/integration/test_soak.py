@@ -121,6 +121,7 @@ def test_short_soak_loses_and_doubles_nothing(
     _check(report, context, cycles=1)
 
 
+@pytest.mark.timeout(3600)
 @pytest.mark.skipif(not os.environ.get(LONG_ENV), reason=f"opt-in: set {LONG_ENV}=MINUTES")
 def test_long_soak(kafka_service: Any, postgres_service: Any, soak_db: str, tmp_path: Path) -> None:
     """``FEEDWATCH_SOAK_MINUTES=10 FEEDWATCH_SOAK_CAMERAS=4 pytest -k long_soak``."""

@@ -24,13 +24,12 @@ from typing import Any
 import click
 
 from pipeline import budget, roi, selection
-from pipeline.roi import ESTIMATORS
+from pipeline.roi import DEFAULT_ESTIMATOR, ESTIMATORS
 from pipeline.scenes import COLORS, FRAME_SIZES, SHAPES, caption, render, scripted_scene
 from pipeline.scenes.render import ObjectTruth
 from pipeline.types import RoI
 
 MAX_VISIBLE = 0.3
-DEFAULT_ESTIMATOR = "peak"
 
 
 @dataclass

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from pipeline.roi import DEFAULT_ESTIMATOR
 from workers.bench.selection import bench_scene, command, run_bench
 
 pytestmark = pytest.mark.slow
@@ -35,7 +36,7 @@ def test_easy_selection_beats_uniform_and_roi_finds_the_object(encoder: Any) -> 
     r = run_bench(encoder, scenes=SCENES, seed=11, level="easy", estimator="all")
     assert r["recall_prompt"] >= 0.9
     assert r["recall_prompt"] >= r["recall_uniform"] + 0.3
-    assert r["roi_estimator"] == "peak"
+    assert r["roi_estimator"] == DEFAULT_ESTIMATOR
     assert r["roi_hit_rate"] >= 0.9
     assert r["roi_hit_offcentre"] >= 0.85
     assert r["vision_passes_per_frame"] == 1.0
@@ -43,7 +44,7 @@ def test_easy_selection_beats_uniform_and_roi_finds_the_object(encoder: Any) -> 
 
 
 def test_hard_selection(encoder: Any) -> None:
-    r = run_bench(encoder, scenes=SCENES, seed=12, level="hard", estimator="peak")
+    r = run_bench(encoder, scenes=SCENES, seed=12, level="hard", estimator=DEFAULT_ESTIMATOR)
     assert r["recall_prompt"] >= 0.85
 
 
