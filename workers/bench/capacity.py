@@ -119,16 +119,20 @@ def plot(results: list[TrialResult], cameras: int, path: Path, title: str,
               "[env FEEDWATCH_BENCH_SECONDS].")
 @click.option("--device", default="auto", show_default=True, envvar="FEEDWATCH_PERCEPTION_DEVICE",
               help="auto|cpu|cuda [env FEEDWATCH_PERCEPTION_DEVICE].")
+@click.option("--precision", type=click.Choice(["fp32", "int8"]), default="fp32",
+              show_default=True, envvar="FEEDWATCH_PERCEPTION_PRECISION",
+              help="int8: CPU dynamic quantisation of the vision MLPs "
+              "[env FEEDWATCH_PERCEPTION_PRECISION].")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="Write the search's trials as a PNG.")
 def command(clip_spec: str, max_cameras: int, start: int, seconds: float, device: str,
-            as_json: bool, plot_path: Path | None) -> None:
+            precision: str, as_json: bool, plot_path: Path | None) -> None:
     """Largest number of 1-fps cameras processed in real time, found by search."""
     from connectors.video.decoder import plan_for
     from pipeline.models.clip_encoder import ClipEncoder
 
-    encoder = ClipEncoder.from_spec(clip_spec, device)
+    encoder = ClipEncoder.from_spec(clip_spec, device, precision=precision)
     with progress_bar() as progress, tempfile.TemporaryDirectory(prefix="fw-cap-") as tmp:
         progress("making synthetic camera clips", 0, 1)
         clips = make_clips(seconds, min(4, max_cameras), Path(tmp))
@@ -139,19 +143,21 @@ def command(clip_spec: str, max_cameras: int, start: int, seconds: float, device
     hw = hardware()
     result: dict[str, Any] = {
         "cameras": cameras, "target": TARGET, "meets_target": cameras >= TARGET,
-        "clip": clip_spec, "seconds": seconds, "sample_fps": 1.0,
+        "clip": clip_spec, "precision": precision, "seconds": seconds, "sample_fps": 1.0,
         "decode_path": plan_for(clips[0][0], 1.0), "questions_per_camera": 1,
         "max_cameras": max_cameras, "hardware": hw, "trials": [asdict(t) for t in trials],
     }
     if plot_path:
         result["plot"] = str(plot(trials, cameras, plot_path,
-                                  f"capacity: CLIP {clip_spec}, 1 fps, 1 question/camera",
+                                  f"capacity: CLIP {clip_spec} {precision}, 1 fps, "
+                                  "1 question/camera",
                                   hardware_line(hw)))
     if as_json:
         emit_json(result)
         return
     print_table(
-        f"capacity: CLIP {clip_spec}, 1 fps sampling, {seconds:g} s per camera per trial",
+        f"capacity: CLIP {clip_spec} {precision}, 1 fps sampling, {seconds:g} s per camera "
+        "per trial",
         ["N", "wall s", "camera-s / wall-s", "keeps up", "frames", "answers", "passes/frame"],
         [[t.cameras, t.wall_s, t.rate, "yes" if t.keeps_up else "no", t.frames, t.answers,
           t.vision_passes_per_frame] for t in trials],

@@ -9,6 +9,7 @@ passes counts. Speed-ups are against batch size 1 on the same device, same run.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ FRAME_SIZE = (640, 360)
 @dataclass(frozen=True)
 class Row:
     device: str
+    precision: str
     threads: int
     batch_size: int
     frames_per_s: float
@@ -63,16 +65,19 @@ def time_batches(encoder: Any, frames: list[ImageArray], batch: int, repeat: int
 
 
 def run_bench(encoder: Any, frames: list[ImageArray], batch_sizes: list[int], *, device: str,
-              threads: int, repeat: int = 1, progress: Progress | None = None) -> list[Row]:
+              threads: int, repeat: int = 1, progress: Progress | None = None,
+              precision: str = "fp32") -> list[Row]:
     """One row per batch size; speed-up relative to the first (smallest) batch size."""
     rows: list[Row] = []
     for done, batch in enumerate(batch_sizes):
         secs = time_batches(encoder, frames, batch, repeat)
         fps = len(frames) / secs
         base = rows[0].frames_per_s if rows else fps
-        rows.append(Row(device, threads, batch, fps, 1000.0 * secs / len(frames), fps / base))
+        rows.append(Row(device, precision, threads, batch, fps, 1000.0 * secs / len(frames),
+                        fps / base))
         if progress:
-            progress(f"encode on {device}, {threads} threads", done + 1, len(batch_sizes))
+            progress(f"encode on {device} {precision}, {threads} threads", done + 1,
+                     len(batch_sizes))
     return rows
 
 
@@ -83,20 +88,24 @@ def _devices(value: str) -> list[str]:
 
 
 def measure(clip: str, devices: list[str], batch_sizes: list[int], thread_counts: list[int],
-            frames: list[ImageArray], repeat: int, progress: Progress) -> list[Row]:
-    """Every (device, threads, batch size) cell; threads apply to CPU only."""
+            frames: list[ImageArray], repeat: int, progress: Progress,
+            precisions: list[str]) -> list[Row]:
+    """Every (device, precision, threads, batch size) cell; threads apply to CPU only."""
     import torch
 
     from pipeline.models.clip_encoder import ClipEncoder
 
     rows: list[Row] = []
     default_threads = torch.get_num_threads()
-    for device in devices:
-        encoder = ClipEncoder.from_spec(clip, device, batch_size=max(batch_sizes))
+    for device, precision in itertools.product(devices, precisions):
+        if precision == "int8" and device != "cpu":
+            continue
+        encoder = ClipEncoder.from_spec(clip, device, batch_size=max(batch_sizes),
+                                        precision=precision)
         for threads in thread_counts if device == "cpu" else [default_threads]:
             torch.set_num_threads(threads)
             rows += run_bench(encoder, frames, batch_sizes, device=device, threads=threads,
-                              repeat=repeat, progress=progress)
+                              repeat=repeat, progress=progress, precision=precision)
     torch.set_num_threads(default_threads)
     return rows
 
@@ -105,10 +114,10 @@ def plot(rows: list[Row], path: Path, title: str, footer: str) -> Path:
     """Frames/s against batch size, one line per (device, threads)."""
 
     def draw(ax: Any) -> None:
-        for key in dict.fromkeys((r.device, r.threads) for r in rows):
-            sel = [r for r in rows if (r.device, r.threads) == key]
+        for key in dict.fromkeys((r.device, r.precision, r.threads) for r in rows):
+            sel = [r for r in rows if (r.device, r.precision, r.threads) == key]
             ax.plot([r.batch_size for r in sel], [r.frames_per_s for r in sel], marker="o",
-                    label=f"{key[0]}, {key[1]} thread{'s' if key[1] > 1 else ''}")
+                    label=f"{key[0]} {key[1]}, {key[2]} thread{'s' if key[2] > 1 else ''}")
         ax.set_xscale("log", base=2)
         sizes = sorted({r.batch_size for r in rows})
         ax.set_xticks(sizes, [str(b) for b in sizes])
@@ -135,6 +144,9 @@ def plot(rows: list[Row], path: Path, title: str, footer: str) -> Path:
 @click.option("--threads", default="", envvar="FEEDWATCH_BENCH_THREADS",
               help="CPU torch thread counts to compare, e.g. 1,2 (default: torch's) "
               "[env FEEDWATCH_BENCH_THREADS].")
+@click.option("--precision", default="fp32", show_default=True,
+              envvar="FEEDWATCH_PERCEPTION_PRECISION", help="fp32, int8 (CPU) or a comma "
+              "list to compare [env FEEDWATCH_PERCEPTION_PRECISION].")
 @click.option("--repeat", type=click.IntRange(1), default=1, show_default=True,
               envvar="FEEDWATCH_BENCH_REPEAT",
               help="Best of N passes [env FEEDWATCH_BENCH_REPEAT].")
@@ -142,7 +154,7 @@ def plot(rows: list[Row], path: Path, title: str, footer: str) -> Path:
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="Write frames/s by batch size as a PNG.")
 def command(clip_spec: str, batch_sizes: str, frames: int, device: str, threads: str,
-            repeat: int, as_json: bool, plot_path: Path | None) -> None:
+            precision: str, repeat: int, as_json: bool, plot_path: Path | None) -> None:
     """Frames/s of the CLIP image encoder by batch size, device and CPU threads."""
     import torch
 
@@ -151,7 +163,7 @@ def command(clip_spec: str, batch_sizes: str, frames: int, device: str, threads:
     images = bench_frames(frames)
     with progress_bar() as progress:
         rows = measure(clip_spec, _devices(device), sizes, thread_counts, images, repeat,
-                       progress)
+                       progress, [p.strip() for p in precision.split(",") if p.strip()])
     hw = hardware()
     best = max(rows, key=lambda r: r.frames_per_s)
     result = {"clip": clip_spec, "frames": frames, "frame_size": list(FRAME_SIZE),
@@ -165,10 +177,11 @@ def command(clip_spec: str, batch_sizes: str, frames: int, device: str, threads:
         return
     print_table(
         f"encode: {clip_spec}, {frames} frames of {FRAME_SIZE[0]}×{FRAME_SIZE[1]}",
-        ["device", "threads", "batch", "frames/s", "ms/frame", "× batch 1"],
-        [[r.device, r.threads, r.batch_size, r.frames_per_s, r.ms_per_frame, r.speedup_vs_b1]
-         for r in rows],
-        [f"best: {best.frames_per_s:.1f} frames/s ({best.device}, batch {best.batch_size}); "
+        ["device", "precision", "threads", "batch", "frames/s", "ms/frame", "× batch 1"],
+        [[r.device, r.precision, r.threads, r.batch_size, r.frames_per_s, r.ms_per_frame,
+          r.speedup_vs_b1] for r in rows],
+        [f"best: {best.frames_per_s:.1f} frames/s ({best.device} {best.precision}, batch "
+         f"{best.batch_size}, {best.threads} threads); "
          f"{hardware_line(hw)}"],
     )
 

@@ -261,16 +261,21 @@ def plot(product: list[Row], reference: list[Row], path: Path, title: str, foote
               "[env FEEDWATCH_BENCH_REPEAT].")
 @click.option("--device", default="auto", show_default=True, envvar="FEEDWATCH_PERCEPTION_DEVICE",
               help="auto|cpu|cuda [env FEEDWATCH_PERCEPTION_DEVICE].")
+@click.option("--precision", type=click.Choice(["fp32", "int8"]), default="fp32",
+              show_default=True, envvar="FEEDWATCH_PERCEPTION_PRECISION",
+              help="int8: CPU dynamic quantisation of the vision MLPs "
+              "[env FEEDWATCH_PERCEPTION_PRECISION].")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="Write seconds per window against Q as a PNG.")
 def command(clip_spec: str, frames: int, qs: str, reference_max_q: int, repeat: int,
-            device: str, as_json: bool, plot_path: Path | None) -> None:
+            device: str, precision: str, as_json: bool,
+            plot_path: Path | None) -> None:
     """Cost of Q standing questions on one window: encode once vs re-encode per question."""
     from pipeline.models.clip_encoder import ClipEncoder
 
     counts = int_list("--qs", qs)
-    encoder = ClipEncoder.from_spec(clip_spec, device)
+    encoder = ClipEncoder.from_spec(clip_spec, device, precision=precision)
     images = window_frames(frames)
     with progress_bar() as progress:
         product, reference, text_s = measure(encoder, images, counts, reference_max_q, repeat,
@@ -278,14 +283,16 @@ def command(clip_spec: str, frames: int, qs: str, reference_max_q: int, repeat: 
     hw = hardware()
     key_q = 100 if 100 in counts else max(counts)
     result: dict[str, Any] = {
-        **summary(product, reference, key_q), "clip": clip_spec, "frames": frames,
-        "qs": counts, "reference_max_q": reference_max_q, "text_encode_s": text_s,
+        **summary(product, reference, key_q), "clip": clip_spec, "precision": precision,
+        "frames": frames, "qs": counts, "reference_max_q": reference_max_q,
+        "text_encode_s": text_s,
         "text_ms_per_question": 1000 * text_s / max(counts), "hardware": hw,
         "rows": [asdict(r) for r in product], "reference_rows": [asdict(r) for r in reference],
     }
     if plot_path:
         result["plot"] = str(plot(product, reference, plot_path,
-                                  f"{frames}-frame window, CLIP {clip_spec}", hardware_line(hw),
+                                  f"{frames}-frame window, CLIP {clip_spec} {precision}",
+                                  hardware_line(hw),
                                   frames))
     if as_json:
         emit_json(result)

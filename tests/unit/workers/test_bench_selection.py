@@ -12,7 +12,7 @@ from pipeline.roi import DEFAULT_ESTIMATOR
 from workers.bench.selection import bench_scene, command, run_bench
 
 pytestmark = pytest.mark.slow
-SCENES = 4
+SCENES = 8
 
 
 @pytest.fixture(scope="module")
