@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from connectors.hooks.base import HookMessage
 from connectors.store.alerts_models import AlertStateRow, IncidentRow
 from connectors.store.models import AnswerRow
+from connectors.store.repository import answer_from_row
 from pipeline.alerts import IncidentEvent
-from pipeline.types import Answer
 
 
 def rowcount(result: Any) -> int:
@@ -123,20 +123,4 @@ def message_of(event: IncidentEvent, answer_id: int, evidence_url: str | None) -
     )
 
 
-def answer_of(r: AnswerRow) -> Answer:
-    return Answer(
-        query_id=r.query_id,
-        question=r.question,
-        camera=r.camera_id,
-        window_start=r.window_start,
-        window_end=r.window_end,
-        evaluated_at=r.evaluated_at,
-        answerer=r.answerer,
-        text=r.text,
-        matched=r.matched,
-        score=r.score,
-        frames=tuple(r.frames or ()),
-        rois=(),
-        visual_tokens=r.visual_tokens,
-        latency_ms=r.latency_ms,
-    )
+answer_of = answer_from_row

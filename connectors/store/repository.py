@@ -165,7 +165,7 @@ class Store:
             stmt = stmt.where(AnswerRow.matched.is_(matched))
         if limit is not None:
             stmt = stmt.limit(limit)
-        return [_answer(r) for r in self._objects(stmt)]
+        return [answer_from_row(r) for r in self._objects(stmt)]
 
     def count_answers(self) -> int:
         rows = self._read(select(func.count()).select_from(AnswerRow))
@@ -228,7 +228,8 @@ def _evidence_rows(a: Answer) -> list[dict[str, Any]]:
     ]
 
 
-def _answer(r: AnswerRow) -> Answer:
+def answer_from_row(r: AnswerRow) -> Answer:
+    """The stored row as the domain's Answer (evidence is fetched separately)."""
     return Answer(
         query_id=r.query_id,
         question=r.question,

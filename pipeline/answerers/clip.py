@@ -9,7 +9,10 @@ Two modes, both scored on the frames selection picked (the best frame counts):
   frame's cosines times ``logit_scale``, i.e. the probability that the question
   describes the frame better than an empty scene; matched when ≥ ``threshold``.
 
-The default is ``threshold`` at 0.2, measured on the bundled shapes-demo: on 60
+Without an explicit ``threshold`` the model's own calibration is used when it ships
+one (``feedwatch_calibration.json`` next to its weights, written by
+:mod:`pipeline.models.calibrate`), else 0.2. The 0.2 default was measured on an earlier
+shapes-demo: on 60
 scripted 10-frame windows (object visible 3 of 10 s; negatives ask for a caption
 absent from the scene) it answered yes on 97% of positive windows with 23% false
 alarms (best balanced threshold 0.199); on 80 random scenes 80% (easy) / 92% (hard)
@@ -81,7 +84,7 @@ class ClipAnswerer(Answerer):
         query_emb: np.ndarray[Any, Any],
     ) -> AnswerResult:
         score = self._score(window, selection, np.asarray(query_emb, dtype=np.float32))
-        matched = None if score is None else score >= self.settings.effective_threshold
+        matched = None if score is None else score >= self.threshold
         return AnswerResult(
             text={True: "yes", False: "no", None: "unknown"}[matched],
             matched=matched,
@@ -89,6 +92,19 @@ class ClipAnswerer(Answerer):
             visual_tokens=selection.visual_tokens,
             model_ids={"clip": self._encoder.model_id},
         )
+
+    @property
+    def threshold(self) -> float:
+        """The given threshold; else the model's shipped calibration; else the mode's default."""
+        if self.settings.threshold is not None:
+            return self.settings.threshold
+        calibration = getattr(self._encoder, "calibration", None) or {}
+        calibrated = (
+            calibration.get(f"{self.settings.mode}_threshold")
+            if self.settings.mode == "margin"
+            else calibration.get("clip_threshold")
+        )
+        return float(calibrated) if calibrated is not None else self.settings.effective_threshold
 
     def _score(
         self, window: Sequence[EncodedFrame], selection: Selection, query_emb: FloatArray

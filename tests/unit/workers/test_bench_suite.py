@@ -59,8 +59,10 @@ def _json(args: list[str], cmd: Any) -> dict[str, Any]:
 def test_encode_reports_frames_per_second_by_batch_size(tiny_spec: str, tmp_path: Path) -> None:
     png = tmp_path / "enc.png"
     out = _json(["--clip", tiny_spec, "--frames", "4", "--batch-sizes", "2,1",
-                 "--device", "cpu", "--json", "--plot", str(png)], encode.command)
-    assert [r["batch_size"] for r in out["rows"]] == [1, 2]
+                 "--device", "cpu", "--precision", "fp32,int8", "--json", "--plot", str(png)],
+                encode.command)
+    cells = [(r["precision"], r["batch_size"]) for r in out["rows"]]
+    assert cells == [("fp32", 1), ("fp32", 2), ("int8", 1), ("int8", 2)]
     assert all(r["frames_per_s"] > 0 and r["device"] == "cpu" for r in out["rows"])
     assert out["rows"][0]["speedup_vs_b1"] == 1.0
     assert out["hardware"]["nproc"] >= 1 and png.stat().st_size > 0
