@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
 from connectors.hooks.base import redact_url
 from connectors.hooks.delivery import AttemptResult, RetryPolicy, Sender
@@ -34,6 +35,7 @@ from workers.heartbeat import Heartbeat
 from workers.metrics import HOOK_ATTEMPTS
 
 log = logging.getLogger("feedwatch.alerts")
+STORE_ERROR_LOG_EVERY_S = 30.0
 
 
 def defaults_of(settings: Any) -> PolicyDefaults:
@@ -203,6 +205,7 @@ class AlertService:
         self.worker = worker
         self.poll_s = poll_s
         self._stop = threading.Event()
+        self._last_store_log = -STORE_ERROR_LOG_EVERY_S
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -254,11 +257,18 @@ class AlertService:
         """A store hiccup is logged and retried on the next tick, never a dead thread."""
         try:
             return fn()
-        except (StoreError, OSError) as exc:
-            log.error("alerts: %s", exc)
+        except (StoreError, OSError, DBAPIError) as exc:
+            self._store_down(exc)
         except Exception as exc:  # noqa: BLE001 - keep the loop alive; the error is logged
             log.exception("alerts loop error: %s", type(exc).__name__)
         return None
+
+    def _store_down(self, exc: Exception) -> None:
+        """One line per outage interval, not one traceback per tick while the store is down."""
+        now = time.monotonic()
+        if now - self._last_store_log >= STORE_ERROR_LOG_EVERY_S:
+            self._last_store_log = now
+            log.error("alerts: store unavailable, retrying: %s", str(exc).splitlines()[0][:300])
 
     def drain(self, timeout: float) -> int:
         """Evaluate every stored answer, then wait up to ``timeout`` s for pending
