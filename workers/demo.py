@@ -75,13 +75,41 @@ def demo_args(clip: Path, extra: list[str]) -> list[str]:
     ]
 
 
+def timeline(windows: list[tuple[float, float, bool | None]]) -> tuple[str, str, float]:
+    """(answers strip, truth strip, agreement) over the demo's windows.
+
+    A window's truth is whether the red circle is on screen at any time in it.
+    """
+    said = "".join("█" if m else "·" for _, _, m in windows)
+    truth = [start < VISIBLE[1] and end > VISIBLE[0] for start, end, _ in windows]
+    agree = sum(bool(m) == t for (_, _, m), t in zip(windows, truth, strict=True))
+    return said, "".join("█" if t else "·" for t in truth), agree / max(len(windows), 1)
+
+
+def summary(db_url: str) -> str:
+    """What the run answered, window by window, against the clip's ground truth."""
+    from connectors.store.repository import Store
+
+    store = Store.from_url(db_url)
+    try:
+        rows = store.answers(question="a red circle", camera="demo")
+    finally:
+        store.close()
+    said, truth, agreement = timeline([(a.window_start, a.window_end, a.matched) for a in rows])
+    return (
+        f"windows (1 s apart)  answered matched: {said}\n"
+        f"                     circle on screen: {truth}\n"
+        f"agreement with the ground truth: {agreement:.0%} of {len(rows)} windows"
+    )
+
+
 def run_demo(extra: list[str] | None = None) -> int:
     clip = make_clip()
+    db_url = f"sqlite:///{DEMO_DIR / 'feedwatch.db'}"
     code = main(demo_args(clip, list(extra or [])))
-    if code == 0:
-        print(
-            "stored answers: feedwatch answers --db sqlite:///.demo/feedwatch.db", file=sys.stderr
-        )
+    if code == 0 and "--json" not in (extra or []):
+        print(summary(db_url), file=sys.stderr)
+        print(f"stored answers: feedwatch answers --db {db_url}", file=sys.stderr)
     return code
 
 
