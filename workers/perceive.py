@@ -114,22 +114,10 @@ class SegmentHandler:
                 time.sleep(self.retry_after)
 
     def _dead_letter(self, record: Record, exc: BaseException) -> None:
-        while True:
-            try:
-                self.deadletters.publish(
-                    (record.key, record.value, record.headers),
-                    exc,
-                    stage="perceive",
-                    topic=record.topic,
-                    camera=camera_of(record),
-                    partition=record.partition,
-                    offset=record.offset,
-                )
-                metrics.DEAD_LETTERS.labels(stage="perceive").inc()
-                return
-            except ProduceError as perr:
-                log.warning("dead letter not acknowledged (%s); retrying", perr)
-                time.sleep(self.retry_after)
+        self.deadletters.publish_record(
+            record, exc, stage="perceive", camera=camera_of(record), retry_after=self.retry_after
+        )
+        metrics.DEAD_LETTERS.labels(stage="perceive").inc()
 
 
 class QueriesView:

@@ -20,7 +20,6 @@ from collections.abc import Callable
 
 from connectors.bus import messages as msg
 from connectors.bus.base import Record
-from connectors.kafka.base import ProduceError
 from connectors.kafka.deadletter import DeadLetters
 from connectors.store import AnswerSink
 from pipeline.errors import BackpressureError, MessageError, StoreError
@@ -86,20 +85,7 @@ class AnswerBatchHandler:
                 time.sleep(wait)
 
     def _dead_letter(self, record: Record, exc: BaseException) -> None:
-        camera = ""
-        while True:
-            try:
-                self.deadletters.publish(
-                    (record.key, record.value, record.headers),
-                    exc,
-                    stage="sink",
-                    topic=record.topic,
-                    camera=camera,
-                    partition=record.partition,
-                    offset=record.offset,
-                )
-                metrics.DEAD_LETTERS.labels(stage="sink").inc()
-                return
-            except ProduceError as perr:
-                log.warning("dead letter not acknowledged (%s); retrying", perr)
-                time.sleep(self.retry_after)
+        self.deadletters.publish_record(
+            record, exc, stage="sink", camera="", retry_after=self.retry_after
+        )
+        metrics.DEAD_LETTERS.labels(stage="sink").inc()

@@ -9,9 +9,11 @@ worker commits a bad message's offset only after its dead letter is stored.
 from __future__ import annotations
 
 import logging
+import time
 
-from connectors.bus.base import Producer
+from connectors.bus.base import Producer, Record
 from connectors.bus.messages import HeadersIn, encode_deadletter
+from connectors.kafka.base import ProduceError
 
 log = logging.getLogger(__name__)
 
@@ -57,3 +59,27 @@ class DeadLetters:
             camera,
             error,
         )
+
+    def publish_record(
+        self, record: Record, error: BaseException, *, stage: str, camera: str, retry_after: float
+    ) -> None:
+        """Dead-letter a consumed record, retrying until the broker acknowledges it.
+
+        The caller commits the record's offset only after this returns, so a broker
+        outage delays the dead letter but never loses the message.
+        """
+        while True:
+            try:
+                self.publish(
+                    (record.key, record.value, record.headers),
+                    error,
+                    stage=stage,
+                    topic=record.topic,
+                    camera=camera,
+                    partition=record.partition,
+                    offset=record.offset,
+                )
+                return
+            except ProduceError as exc:
+                log.warning("dead letter not acknowledged (%s); retrying", exc)
+                time.sleep(retry_after)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -134,3 +135,45 @@ def run_checked(args: list[str], what: str, timeout: float = 120, **kwargs: Any)
         out = (done.stdout + done.stderr)[-4000:]
         raise ServiceError(f"{what} failed (exit {done.returncode}):\n{out}")
     return str(done.stdout)
+
+
+class ManagedService:
+    """What the Kafka and PostgreSQL launchers share: restart, close, running, log tail.
+
+    Subclasses set ``proc``, ``workdir``, ``_own_workdir``, an ``external`` flag and a
+    ``log_path``, and implement ``start(timeout)`` and ``stop(graceful)``.
+    """
+
+    proc: subprocess.Popen[bytes] | None
+    workdir: Path
+    _own_workdir: bool
+    external: bool
+    log_path: Path
+
+    def start(self, timeout: float) -> Any:
+        raise NotImplementedError
+
+    def stop(self, graceful: bool = True) -> None:
+        raise NotImplementedError
+
+    @property
+    def running(self) -> bool:
+        if self.external:
+            return True
+        return self.proc is not None and self.proc.poll() is None
+
+    def restart(self, timeout: float = 90) -> Any:
+        """Stop and start again on the same ports and data directory."""
+        self.stop()
+        return self.start(timeout)
+
+    def close(self) -> None:
+        """Stop and remove the working directory this object created."""
+        if self.external:
+            return
+        self.stop()
+        if self._own_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def log_tail(self, lines: int = 60) -> str:
+        return log_tail(self.log_path, lines)

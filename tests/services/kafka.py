@@ -29,10 +29,10 @@ from pathlib import Path
 from subprocess import Popen
 
 from tests.services._common import (
+    ManagedService,
     ServiceError,
     cache_root,
     free_port,
-    log_tail,
     port_open,
     run_checked,
     spawn,
@@ -147,7 +147,7 @@ def broker_answers(bootstrap: str, timeout_ms: int = 5000) -> bool:
         admin.close()
 
 
-class KafkaService:
+class KafkaService(ManagedService):
     """One KRaft node on 127.0.0.1; restartable on the same ports and data."""
 
     def __init__(self, workdir: Path | None = None, heap: str = "512m", external: str = "") -> None:
@@ -182,11 +182,6 @@ class KafkaService:
     def log_path(self) -> Path:
         return self.workdir / "server.log"
 
-    @property
-    def running(self) -> bool:
-        if self.external:
-            return True
-        return self.proc is not None and self.proc.poll() is None
 
     def start(self, timeout: float = 90) -> KafkaService:
         """Start (or restart) the broker and wait until it serves metadata."""
@@ -227,21 +222,8 @@ class KafkaService:
         stop_process(self.proc, grace=30, sig=signal.SIGTERM if graceful else signal.SIGKILL)
         self.proc = None
 
-    def restart(self, timeout: float = 90) -> KafkaService:
-        """Stop and start again on the same ports and data directory."""
-        self.stop()
-        return self.start(timeout)
 
-    def close(self) -> None:
-        """Stop and remove the working directory this object created."""
-        if self.external:
-            return
-        self.stop()
-        if self._own_workdir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
 
-    def log_tail(self, lines: int = 60) -> str:
-        return log_tail(self.log_path, lines)
 
     def _command(self, jars: Path, main: str, *args: str) -> list[str]:
         return [

@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from tests.services._common import (
+    ManagedService,
     ServiceError,
     free_port,
-    log_tail,
     port_open,
     run_checked,
     spawn,
@@ -65,7 +65,7 @@ def _service_user() -> pwd.struct_passwd | None:
         return pwd.getpwnam(SERVICE_USER)
 
 
-class PostgresService:
+class PostgresService(ManagedService):
     """One PostgreSQL cluster on 127.0.0.1; restartable on the same port and data."""
 
     def __init__(self, workdir: Path | None = None, external_url: str = "") -> None:
@@ -104,11 +104,6 @@ class PostgresService:
     def log_path(self) -> Path:
         return self.workdir / "postgres.log"
 
-    @property
-    def running(self) -> bool:
-        if self.external:
-            return True
-        return self.proc is not None and self.proc.poll() is None
 
     def start(self, timeout: float = 60) -> PostgresService:
         """initdb on first use, start the server, create the database, wait for it."""
@@ -140,21 +135,8 @@ class PostgresService:
         stop_process(self.proc, grace=30, sig=signal.SIGINT if graceful else signal.SIGKILL)
         self.proc = None
 
-    def restart(self, timeout: float = 60) -> PostgresService:
-        """Stop and start again on the same port and data directory."""
-        self.stop()
-        return self.start(timeout)
 
-    def close(self) -> None:
-        """Stop and remove the working directory this object created."""
-        if self.external:
-            return
-        self.stop()
-        if self._own_workdir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
 
-    def log_tail(self, lines: int = 60) -> str:
-        return log_tail(self.log_path, lines)
 
     def _initdb(self) -> None:
         if self._user is not None:
