@@ -18,7 +18,7 @@ from pipeline.roi import DEFAULT_ESTIMATOR
 from workers.bench.selection import bench_scene, command, run_bench
 
 pytestmark = pytest.mark.slow
-SCENES = 16
+SCENES = 30  # the README's figures: 30 scenes, seed 0
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,7 @@ def test_bench_scenes_keep_the_object_rare() -> None:
 
 
 def test_easy_selection_beats_uniform_and_roi_finds_the_object(encoder: Any) -> None:
-    r = run_bench(encoder, scenes=SCENES, seed=11, level="easy", estimator="all")
+    r = run_bench(encoder, scenes=SCENES, seed=0, level="easy", estimator="all")
     assert r["recall_prompt"] >= 0.9
     assert r["recall_prompt"] >= r["recall_uniform"] + 0.3
     assert r["roi_estimator"] == DEFAULT_ESTIMATOR
@@ -50,7 +50,7 @@ def test_easy_selection_beats_uniform_and_roi_finds_the_object(encoder: Any) -> 
 
 
 def test_hard_selection(encoder: Any) -> None:
-    r = run_bench(encoder, scenes=SCENES, seed=12, level="hard", estimator=DEFAULT_ESTIMATOR)
+    r = run_bench(encoder, scenes=SCENES, seed=0, level="hard", estimator=DEFAULT_ESTIMATOR)
     assert r["recall_prompt"] >= r["recall_uniform"] + 0.3
     assert r["roi_hit_rate"] >= 0.85
 
