@@ -12,6 +12,8 @@ evaluation until that answer (and its evidence) was ready.
 from __future__ import annotations
 
 import time
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -21,7 +23,9 @@ from pipeline.answerers.base import Answerer, AnswerResult
 from pipeline.evidence import render, thumbnail
 from pipeline.perception import Selection, SelectionConfig, select_for_queries
 from pipeline.scheduler import Due
-from pipeline.types import Answer, EncodedFrame, Evidence, FloatArray, Frame, ImageArray
+from pipeline.types import Answer, EncodedFrame, Evidence, FloatArray, Frame, ImageArray, RoI
+
+EVIDENCE_CACHE = 2048  # rendered (frame, box) JPEGs kept, oldest dropped first (~10 KB each)
 
 Selector = Callable[[Sequence[EncodedFrame], Sequence[str], Any, SelectionConfig], list[Selection]]
 
@@ -97,6 +101,9 @@ class Engine:
         self.selector = selector
         self.evidence = evidence
         self.clock = clock
+        self._rendered: OrderedDict[tuple[int, RoI], tuple[weakref.ref[EncodedFrame], Evidence]] = (
+            OrderedDict()
+        )
 
     def evaluate(self, due: Due, window: Sequence[EncodedFrame]) -> list[Answer]:
         """One answer per due query; none when the window holds no frames."""
@@ -130,7 +137,26 @@ class Engine:
     def _evidence(self, window: Sequence[EncodedFrame], sel: Selection) -> tuple[Evidence, ...]:
         if not self.evidence:
             return ()
-        return tuple(render(window[i], roi) for i, roi in zip(sel.indices, sel.rois, strict=True))
+        return tuple(
+            self._render(window[i], roi) for i, roi in zip(sel.indices, sel.rois, strict=True)
+        )
+
+    def _render(self, frame: EncodedFrame, roi: RoI) -> Evidence:
+        """The JPEG of (frame, box), made once: questions sharing a box, and the next
+        windows over the same buffered frame (it stays in ~window/every windows), reuse it.
+
+        Keyed by the frame object itself (a weak reference guards against a recycled id),
+        so a re-encoded or replayed frame with the same camera and time is rendered anew.
+        """
+        key = (id(frame), roi)
+        hit = self._rendered.get(key)
+        if hit is not None and hit[0]() is frame:
+            return hit[1]
+        evidence = render(frame, roi)
+        self._rendered[key] = (weakref.ref(frame), evidence)
+        if len(self._rendered) > EVIDENCE_CACHE:
+            self._rendered.popitem(last=False)
+        return evidence
 
     def _answer(
         self,

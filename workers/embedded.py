@@ -34,7 +34,7 @@ from pipeline.engine import Engine, ImageEncoder, encode_frames
 from pipeline.errors import BackpressureError, FeedwatchError, MessageError
 from pipeline.perception import SelectionConfig
 from pipeline.scheduler import Scheduler
-from pipeline.types import Answer, Frame, Segment, StandingQuery
+from pipeline.types import Answer, EncodedFrame, Frame, Segment, StandingQuery
 
 log = logging.getLogger(__name__)
 
@@ -128,12 +128,28 @@ class Perceiver:
 
     def on_segment(self, segment: Segment) -> list[Answer]:
         """Everything one segment makes due, evaluated."""
-        frames = self.decode(segment, self.sample_fps)
+        return self.after_encode(segment, self.encode_batch([self.frames_of(segment)])[0])
+
+    def frames_of(self, segment: Segment) -> list[Frame]:
+        """The segment's frames on the sampling grid (DecodeError on a bad segment)."""
+        return self.decode(segment, self.sample_fps)
+
+    def encode_batch(self, per_segment: Sequence[Sequence[Frame]]) -> list[list[EncodedFrame]]:
+        """The frames of several segments (any cameras) in ONE encoder call, split back."""
+        encoded = encode_frames(self.encoder, [f for frames in per_segment for f in frames])
+        out, i = [], 0
+        for frames in per_segment:
+            out.append(encoded[i : i + len(frames)])
+            i += len(frames)
+        return out
+
+    def after_encode(self, segment: Segment, encoded: Sequence[EncodedFrame]) -> list[Answer]:
+        """Buffer one segment's encoded frames; evaluate what that makes due."""
         buffer = self.buffers[segment.camera]
-        for encoded in encode_frames(self.encoder, frames):
-            buffer.add(encoded)
+        for frame in encoded:
+            buffer.add(frame)
         self.stats.segments += 1
-        self.stats.frames += len(frames)
+        self.stats.frames += len(encoded)
         self.stats.stream_time[segment.camera] = segment.end
         answers: list[Answer] = []
         for due in self.scheduler.advance(segment.camera, segment.end, since=segment.start):
@@ -164,7 +180,8 @@ class EmbeddedRun:
         self.sink = sink
         self.segments = segments
         self.topics = topics or Topics()
-        self.bus = bus or MemoryBus(capacity={self.topics.segments: 8})
+        # Room for two segments per camera: a poll takes up to one per camera (_loop).
+        self.bus = bus or MemoryBus(capacity={self.topics.segments: max(8, 2 * len(cameras))})
         self.on_answer = on_answer
         self.on_segment = on_segment
         self.stop = threading.Event()
@@ -201,13 +218,35 @@ class EmbeddedRun:
 
     # -- the two consumers ---------------------------------------------------------
     def _perceive(self, records: list[Record], producer: Producer) -> None:
+        """Decode each segment, encode the batch's frames together, then answer in order."""
+        batch: list[tuple[Record, Segment, list[Frame]]] = []
         for r in records:
             try:
-                if r.topic == self.topics.queries:
+                if r.topic == self.topics.queries:  # a query applies after earlier segments
+                    self._answer_batch(batch, producer)
+                    batch = []
                     self.perceiver.on_query(*msg.decode_query(r.key, r.value, r.headers))
                     continue
                 segment = msg.decode_segment(r.key, r.value, r.headers)
-                for answer in self.perceiver.on_segment(segment):
+                batch.append((r, segment, self.perceiver.frames_of(segment)))
+            except (MessageError, FeedwatchError) as exc:
+                self._dead_letter(r, exc, "perceive", producer)
+        self._answer_batch(batch, producer)
+
+    def _answer_batch(
+        self, batch: list[tuple[Record, Segment, list[Frame]]], producer: Producer
+    ) -> None:
+        if not batch:
+            return
+        try:
+            encoded = self.perceiver.encode_batch([frames for _, _, frames in batch])
+        except FeedwatchError as exc:
+            for r, _, _ in batch:
+                self._dead_letter(r, exc, "perceive", producer)
+            return
+        for (r, segment, _), frames in zip(batch, encoded, strict=True):
+            try:
+                for answer in self.perceiver.after_encode(segment, frames):
                     producer.send(self.topics.answers, *msg.encode_answer(answer))
                 self.on_segment(segment)
             except (MessageError, FeedwatchError) as exc:
@@ -278,7 +317,8 @@ class EmbeddedRun:
     def _loop(self, perceive: Consumer, store: Consumer, producer: Producer) -> None:
         while not self.stop.is_set():
             alive = self._sources_alive()
-            records = perceive.poll(max_records=1, timeout=0.2)
+            # up to one segment per camera: their frames share one encoder batch
+            records = perceive.poll(max_records=max(1, len(self.cameras)), timeout=0.2)
             self._perceive(records, producer)
             perceive.commit()
             self._store(store.poll(max_records=500), producer)
@@ -333,7 +373,7 @@ def run_embedded(
         store.upsert_camera(camera, uri)
     for query in queries:
         store.upsert_query(query)
-    encoder = ClipEncoder.from_spec(p.clip, device=p.device)
+    encoder = ClipEncoder.from_spec(p.clip, device=p.device, precision=p.precision)
     selection = SelectionConfig(
         k_prompt=p.k_prompt, k_uniform=p.k_uniform, alpha=p.alpha, estimator=p.roi_estimator
     )

@@ -43,7 +43,9 @@ def perceiver_factory(settings: Settings) -> Any:
     from workers.embedded import AnswererCache, Perceiver
 
     p = settings.perception
-    encoder = metrics.TimedEncoder(ClipEncoder.from_spec(p.clip, device=p.device))
+    encoder = metrics.TimedEncoder(
+        ClipEncoder.from_spec(p.clip, device=p.device, precision=p.precision)
+    )
     decode = metrics.timed_decode(video.decode_segment)
     selection = SelectionConfig(
         k_prompt=p.k_prompt, k_uniform=p.k_uniform, alpha=p.alpha, estimator=p.roi_estimator

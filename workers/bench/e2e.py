@@ -1,4 +1,9 @@
-"""``feedwatch bench e2e --kafka BOOTSTRAP``: the scale-out run, end to end, measured.
+"""``feedwatch bench e2e [--kafka BOOTSTRAP]``: the product run end to end, measured.
+
+Without ``--kafka`` the embedded run is measured in this process (one perceiver, the
+in-process bus, SQLite; see :mod:`workers.bench._embedded`): each camera's segments
+are published when a live camera would have delivered them, at 1 fps sampling.
+With ``--kafka`` the scale-out run:
 
 N synthetic cameras (seeded scenes, ``--seconds`` long) are ingested in real time by
 N ``feedwatch ingest --kafka`` processes; ``--workers`` ``feedwatch worker``
@@ -198,9 +203,10 @@ def fmt(ms: float | None) -> str:
 @click.option(
     "--kafka",
     "bootstrap",
-    required=True,
+    default=None,
     envvar="FEEDWATCH_KAFKA_BOOTSTRAP",
-    help="Kafka bootstrap host:port [env FEEDWATCH_KAFKA_BOOTSTRAP].",
+    help="Kafka bootstrap host:port; without it the embedded run is measured "
+    "[env FEEDWATCH_KAFKA_BOOTSTRAP].",
 )
 @click.option("--cameras", type=int, default=4, show_default=True, help="Synthetic cameras.")
 @click.option("--seconds", type=float, default=20.0, show_default=True, help="Clip length.")
@@ -215,7 +221,7 @@ def fmt(ms: float | None) -> str:
 @click.option("--burst", is_flag=True, help="Ingest as fast as possible (capacity, no latency).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def command(
-    bootstrap: str,
+    bootstrap: str | None,
     cameras: int,
     seconds: float,
     workers: int,
@@ -231,6 +237,48 @@ def command(
             (cameras, workers, seconds),
             ">= 1 camera, >= 1 worker, >= 4 seconds",
         )
+    if not bootstrap:
+        result = run_embedded(cameras, seconds, clip_spec, burst)
+    else:
+        result = run_kafka(bootstrap, cameras, seconds, workers, db_url, clip_spec, burst)
+    if as_json:
+        click.echo(json.dumps({"mode": "kafka" if bootstrap else "embedded", **asdict(result)}))
+        return
+    _print(result)
+
+
+def run_embedded(cameras: int, seconds: float, clip_spec: str | None, burst: bool) -> E2EResult:
+    """The embedded mode: the same figures for one in-process run at 1 fps sampling."""
+    import os
+
+    from pipeline.models.clip_encoder import ClipEncoder
+    from workers.bench._embedded import e2e_embedded
+
+    spec = clip_spec or os.environ.get("FEEDWATCH_PERCEPTION_CLIP", "shapes-demo")
+    r = e2e_embedded(ClipEncoder.from_spec(spec), cameras, seconds, burst=burst)
+    return E2EResult(
+        cameras,
+        1,
+        seconds,
+        r["answers"],
+        r["latency_p50_ms"],
+        r["latency_p95_ms"],
+        r["camera_seconds"],
+        r["wall_seconds"],
+        r["camera_seconds_per_wall_second"],
+    )
+
+
+def run_kafka(
+    bootstrap: str,
+    cameras: int,
+    seconds: float,
+    workers: int,
+    db_url: str | None,
+    clip_spec: str | None,
+    burst: bool,
+) -> E2EResult:
+    """The Kafka mode: a temporary cluster of worker and ingest processes."""
     with tempfile.TemporaryDirectory(prefix="feedwatch-e2e-") as tmp:
         env = {
             "FEEDWATCH_KAFKA_PARTITIONS": str(max(cameras, 2)),
@@ -239,10 +287,10 @@ def command(
         if clip_spec:
             env["FEEDWATCH_PERCEPTION_CLIP"] = clip_spec
         url = db_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
-        result = run_e2e(bootstrap, url, cameras, seconds, workers, burst, env, Path(tmp))
-    if as_json:
-        click.echo(json.dumps(asdict(result)))
-        return
+        return run_e2e(bootstrap, url, cameras, seconds, workers, burst, env, Path(tmp))
+
+
+def _print(result: E2EResult) -> None:
     click.echo(
         f"cameras {result.cameras}  workers {result.workers}  clip {result.seconds:g}s  "
         f"answers {result.answers}"

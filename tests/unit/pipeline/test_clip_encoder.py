@@ -207,3 +207,39 @@ def test_pretrained_tag_loads_from_the_hub_cache(
     (snap / "open_clip_config.json").write_text(json.dumps({"model_cfg": CFG}))
     hub = ClipEncoder.from_spec("hf-hub:fw/tiny", device="cpu")
     np.testing.assert_array_equal(hub.encode_text(["a"]), encoder.encode_text(["a"]))
+
+
+def test_int8_precision_quantises_the_vision_mlps_and_keeps_embeddings(
+    encoder: ClipEncoder, tiny: dict[str, Any]
+) -> None:
+    q = ClipEncoder.from_spec(f"{ARCH}@{tiny['ckpt']}", device="cpu", precision="int8")
+    assert q.precision == "int8" and encoder.precision == "fp32"
+    kinds = {type(m).__module__ for m in q._visual.modules()}
+    assert any("quantized" in k for k in kinds)
+    frames = _frames(3, seed=5)
+    (g, p), (gq, pq) = encoder.encode_frames(frames), q.encode_frames(frames)
+    assert (g * gq).sum(axis=1).min() > 0.98 and (p * pq).sum(axis=-1).min() > 0.95
+    np.testing.assert_allclose(
+        q.encode_text(["a red circle"]), encoder.encode_text(["a red circle"]), atol=1e-6
+    )
+
+
+def test_bad_precision_is_a_config_error(tiny: dict[str, Any]) -> None:
+    from pipeline.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="precision"):
+        ClipEncoder.from_spec(f"{ARCH}@{tiny['ckpt']}", device="cpu", precision="int4")
+
+
+def test_linear_attention_twin_gives_the_same_embeddings(
+    encoder: ClipEncoder, tiny: dict[str, Any]
+) -> None:
+    from pipeline.models.int8 import LinearSelfAttention, linear_attention
+
+    model = open_clip.create_model(ARCH, pretrained=str(tiny["ckpt"])).eval()
+    linear_attention(model.visual)
+    assert all(isinstance(b.attn, LinearSelfAttention) for b in model.visual.transformer.resblocks)
+    twin = ClipEncoder(model, open_clip.get_tokenizer(ARCH), model_id="twin")
+    frames = _frames(3, seed=7)
+    for a, b in zip(encoder.encode_frames(frames), twin.encode_frames(frames), strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-5)

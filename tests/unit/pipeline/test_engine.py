@@ -154,3 +154,28 @@ def test_evidence_draws_the_box_where_the_roi_is() -> None:
     assert ev.box == (2 / 3, 0.5, 1.0, 1.0) and ev.t == 2.0
     assert img[45, 60].tolist()[0] > 150  # left edge of the box (x=60, bottom half)
     assert img[45, 30].max() < 60 and img[15, 75].max() < 60  # outside the box stays dark
+
+
+def test_evidence_is_rendered_once_per_frame_and_box(  # type: ignore[no-untyped-def]
+    setup, monkeypatch
+) -> None:
+    import pipeline.engine as engine_module
+
+    engine, _, _ = setup
+    rendered: list[tuple[float, Any]] = []
+    real = engine_module.render
+
+    def counting(frame: EncodedFrame, roi: Any) -> Any:
+        rendered.append((frame.t, roi))
+        return real(frame, roi)
+
+    monkeypatch.setattr(engine_module, "render", counting)
+    twins = (queries()[0], StandingQuery("q-red-2", "a red circle", settings={"threshold": 0.5}))
+    win = window({3})
+    first = engine.evaluate(Due("cam", 0.0, 6.0, twins), win)
+    assert first[0].evidence == first[1].evidence  # same frames, same boxes: one JPEG each
+    assert len(rendered) == len(set(rendered)) == len(first[0].evidence)
+    engine.evaluate(Due("cam", 1.0, 7.0, twins), win)  # the next window over the same frames
+    assert len(rendered) == len(first[0].evidence)
+    engine.evaluate(Due("cam", 0.0, 6.0, twins), window({3}))  # re-encoded frames: drawn anew
+    assert len(rendered) == 2 * len(first[0].evidence)

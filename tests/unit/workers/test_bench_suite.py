@@ -138,3 +138,13 @@ def test_embedded_trial_runs_the_product_path(encoder: Any, tmp_path: Path) -> N
     paced = run_trial(encoder, camera_feeds(clips, 1), paced=True)
     assert paced.latency_p50_ms is not None and paced.latency_p50_ms >= 0
     assert paced.wall_s >= 1.5  # segments were released on the stream clock
+
+
+def test_e2e_without_kafka_measures_the_embedded_run(tiny_spec: str) -> None:
+    from workers.bench import e2e
+
+    out = _json(["--clip", tiny_spec, "--cameras", "2", "--seconds", "4", "--json"], e2e.command)
+    assert out["mode"] == "embedded" and out["cameras"] == 2
+    assert out["answers"] == 8 and out["camera_seconds"] == 8.0
+    assert 0 <= out["latency_p50_ms"] <= out["latency_p95_ms"]
+    assert out["wall_seconds"] >= 3.0  # segments were published on the live clock

@@ -154,3 +154,19 @@ def test_two_cameras_each_get_their_own_windows(tmp_path: Path) -> None:
         assert [a.window_end for a in mine] == [float(e) for e in range(1, DURATION + 1)]
         assert all(a.matched == overlaps(a) for a in mine)
     assert store.count_answers() == 2 * DURATION
+
+
+def test_segments_of_several_cameras_share_one_encoder_call(tmp_path: Path) -> None:
+    run, _, bus = make_run(tmp_path)
+    producer = bus.producer()
+    segments = [next(fake_segments("x.mp4", cam)) for cam in ("cam", "yard", "gate")]
+    segments.insert(1, Segment("door", 0, 0.0, 2.0, b"garbage"))
+    for seg in segments:
+        producer.send(Topics().segments, *msg.encode_segment(seg))
+    records = bus.consumer([Topics().segments], "test").poll(max_records=10)
+    run._perceive(records, producer)
+    enc = run.perceiver.encoder
+    assert isinstance(enc, ColourEncoder) and enc.frame_calls == 1  # 3 segments, 6 frames
+    stats = run.perceiver.stats
+    assert (stats.segments, stats.frames, stats.dead_letters) == (3, 6, 1)  # bad one: alone
+    assert set(stats.stream_time) == {"cam", "yard", "gate"}
