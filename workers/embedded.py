@@ -16,30 +16,33 @@ table or ``--json``). A bad message or segment becomes a dead letter, never a cr
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from typing import Any, TextIO
 
 from connectors.bus import messages as msg
 from connectors.bus.base import Bus, Consumer, Producer, Record, Topics
 from connectors.bus.memory import MemoryBus
 from connectors.store import AnswerSink, Store
-from pipeline.answerers import Answerer, build_answerer
-from pipeline.buffer import BufferLimits, BufferSet
-from pipeline.engine import Engine, ImageEncoder, encode_frames
 from pipeline.errors import BackpressureError, FeedwatchError, MessageError
 from pipeline.perception import SelectionConfig
 from pipeline.scheduler import Scheduler
-from pipeline.types import Answer, EncodedFrame, Frame, Segment, StandingQuery
+from pipeline.types import Answer, Frame, Segment, StandingQuery
+from workers.perceiver import (  # noqa: F401 (re-exported: the embedded run's public names)
+    AnswererCache,
+    DecodeFn,
+    Perceiver,
+    PerceiverStats,
+    build_perceiver,
+    query_id,
+)
 
 log = logging.getLogger(__name__)
 
 SegmentsFn = Callable[..., Iterator[Segment]]
-DecodeFn = Callable[[Segment, float], list[Frame]]
 
 
 @dataclass(frozen=True)
@@ -48,114 +51,6 @@ class CameraSource:
 
     id: str
     uri: str
-
-
-def query_id(
-    question: str,
-    cameras: Sequence[str],
-    every: float,
-    window: float,
-    answerer: str,
-    settings: dict[str, Any] | None = None,
-) -> str:
-    """A stable id: the same question, cameras, timing and settings are the same query."""
-    parts: list[Any] = [" ".join(question.split()), sorted(cameras), every, window, answerer]
-    if settings:
-        parts.append(settings)
-    key = json.dumps(parts, sort_keys=True, default=str)
-    return "q-" + hashlib.sha256(key.encode()).hexdigest()[:12]
-
-
-class AnswererCache:
-    """Builds each (type, settings) answerer once and reuses it for every window."""
-
-    def __init__(self, encoder: Any, vlm_spec: str = "") -> None:
-        self.encoder = encoder
-        self.vlm_spec = vlm_spec
-        self._built: dict[str, Answerer] = {}
-
-    def __call__(self, type_: str, settings: dict[str, Any]) -> Answerer:
-        key = json.dumps([type_, settings], sort_keys=True, default=str)
-        if key not in self._built:
-            self._built[key] = build_answerer(
-                type_, settings, encoder=self.encoder, vlm_spec=self.vlm_spec
-            )
-        return self._built[key]
-
-
-@dataclass
-class PerceiverStats:
-    segments: int = 0
-    frames: int = 0
-    answers: int = 0
-    dead_letters: int = 0
-    stream_time: dict[str, float] = field(default_factory=dict)
-
-
-class Perceiver:
-    """Segment → frames → encode once → buffer → due queries → answers (bus-agnostic)."""
-
-    def __init__(
-        self,
-        encoder: ImageEncoder,
-        engine: Engine,
-        scheduler: Scheduler,
-        decode: DecodeFn,
-        *,
-        sample_fps: float = 1.0,
-        buffers: BufferSet | None = None,
-    ) -> None:
-        self.encoder = encoder
-        self.engine = engine
-        self.scheduler = scheduler
-        self.decode = decode
-        self.sample_fps = sample_fps
-        self.buffers = buffers or BufferSet(self._limits())
-        self.stats = PerceiverStats()
-
-    def _limits(self) -> BufferLimits:
-        return BufferLimits(horizon=max(self.scheduler.horizon(), 1.0) + 2.0)
-
-    def on_query(self, query_id: str, query: StandingQuery | None) -> None:
-        """Apply one record of the compacted queries table."""
-        if query is None:
-            self.scheduler.remove(query_id)
-        else:
-            self.scheduler.put(query)
-        horizon = max(self.scheduler.horizon(), 1.0) + 2.0
-        if horizon > self.buffers.limits.horizon:
-            self.buffers.set_limits(replace(self.buffers.limits, horizon=horizon))
-
-    def on_segment(self, segment: Segment) -> list[Answer]:
-        """Everything one segment makes due, evaluated."""
-        return self.after_encode(segment, self.encode_batch([self.frames_of(segment)])[0])
-
-    def frames_of(self, segment: Segment) -> list[Frame]:
-        """The segment's frames on the sampling grid (DecodeError on a bad segment)."""
-        return self.decode(segment, self.sample_fps)
-
-    def encode_batch(self, per_segment: Sequence[Sequence[Frame]]) -> list[list[EncodedFrame]]:
-        """The frames of several segments (any cameras) in ONE encoder call, split back."""
-        encoded = encode_frames(self.encoder, [f for frames in per_segment for f in frames])
-        out, i = [], 0
-        for frames in per_segment:
-            out.append(encoded[i : i + len(frames)])
-            i += len(frames)
-        return out
-
-    def after_encode(self, segment: Segment, encoded: Sequence[EncodedFrame]) -> list[Answer]:
-        """Buffer one segment's encoded frames; evaluate what that makes due."""
-        buffer = self.buffers[segment.camera]
-        for frame in encoded:
-            buffer.add(frame)
-        self.stats.segments += 1
-        self.stats.frames += len(encoded)
-        self.stats.stream_time[segment.camera] = segment.end
-        answers: list[Answer] = []
-        for due in self.scheduler.advance(segment.camera, segment.end, since=segment.start):
-            answers.extend(self.engine.evaluate(due, buffer.window(due.start, due.end)))
-        self.stats.answers += len(answers)
-        return answers
 
 
 class EmbeddedRun:
@@ -325,19 +220,6 @@ class EmbeddedRun:
             store.commit()
             if not records and not alive:
                 return
-
-
-def build_perceiver(
-    encoder: Any,
-    answerers: AnswererCache,
-    selection: SelectionConfig,
-    scheduler: Scheduler,
-    decode: DecodeFn,
-    sample_fps: float,
-) -> Perceiver:
-    """The perceiver with a fresh engine around ``encoder``."""
-    engine = Engine(encoder, answerers, selection)
-    return Perceiver(encoder, engine, scheduler, decode, sample_fps=sample_fps)
 
 
 def make_store_sink(url: str) -> tuple[Store, AnswerSink]:

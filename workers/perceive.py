@@ -6,7 +6,7 @@ event loop stays responsive:
 
 * **segments agent** — each record goes through :class:`SegmentHandler`: decode,
   encode once per frame, buffer, evaluate the due queries (the embedded run's
-  :class:`~workers.embedded.Perceiver` and :class:`~pipeline.engine.Engine`), then
+  :class:`~workers.perceiver.Perceiver` and :class:`~pipeline.engine.Engine`), then
   produce the answers and wait for their acknowledgements (acks=all). Only then
   does the agent take the next event, which acks the previous one: offsets are
   committed after a segment's answers are stored in Kafka (at-least-once).

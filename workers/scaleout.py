@@ -40,7 +40,7 @@ def perceiver_factory(settings: Settings) -> Any:
     from pipeline.engine import Engine
     from pipeline.models.clip_encoder import ClipEncoder
     from pipeline.perception import SelectionConfig
-    from workers.embedded import AnswererCache, Perceiver
+    from workers.perceiver import AnswererCache, Perceiver
 
     p = settings.perception
     encoder = metrics.TimedEncoder(

@@ -30,6 +30,15 @@ class FakePerceiver:
         else:
             self.queries[query_id] = query
 
+    def frames_of(self, segment: Segment) -> list[Any]:
+        return [segment.start, segment.end]
+
+    def encode_batch(self, per_segment: list[list[Any]]) -> list[list[Any]]:
+        return [list(frames) for frames in per_segment]
+
+    def after_encode(self, segment: Segment, encoded: list[Any]) -> list[Any]:
+        return self.on_segment(segment)
+
     def on_segment(self, segment: Segment) -> list[Any]:
         self.stats.segments += 1
         self.stats.frames += 2
