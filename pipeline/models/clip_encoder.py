@@ -20,6 +20,7 @@ aspect. Patch embeddings are the vision transformer's patch tokens after
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections import OrderedDict
@@ -44,6 +45,7 @@ SHAPES_DEMO = "shapes-demo"
 LOCAL_DIR = "local-dir:"
 HF_HUB = "hf-hub:"
 TEXT_CACHE_SIZE = 4096
+CALIBRATION_FILE = "feedwatch_calibration.json"
 PRECISIONS = ("fp32", "int8")
 CHARS_PER_TOKEN_CAP = 16  # text beyond context·16 characters cannot reach the model
 
@@ -80,6 +82,7 @@ class ClipEncoder:
         self._std = _channel_tensor(std or cfg.get("std", open_clip.OPENAI_DATASET_STD))
         self._text_cache: OrderedDict[str, FloatArray] = OrderedDict()
         self.model_id = model_id
+        self.calibration: dict[str, float] = {}
         self.vision_frames_encoded = 0
         self.texts_encoded = 0
 
@@ -97,7 +100,7 @@ class ClipEncoder:
         """
         dev = resolve_device(device)
         model, tokenizer, preprocess = _load(spec.strip())
-        return cls(
+        encoder = cls(
             model,
             tokenizer,
             model_id=spec.strip(),
@@ -107,6 +110,8 @@ class ClipEncoder:
             std=preprocess.get("std"),
             precision=precision,
         )
+        encoder.calibration = load_calibration(spec.strip())
+        return encoder
 
     @property
     def grid(self) -> tuple[int, int]:
@@ -209,6 +214,28 @@ def resolve_device(device: str) -> str:
 def shapes_demo_dir() -> Path:
     """Folder of the bundled shapes-demo weights."""
     return Path(str(resources.files("pipeline.models").joinpath("assets", SHAPES_DEMO)))
+
+
+def load_calibration(spec: str) -> dict[str, float]:
+    """Answerer calibration shipped next to a model folder's weights, if any.
+
+    ``feedwatch_calibration.json`` is written by :mod:`pipeline.models.calibrate`;
+    numbers only (e.g. ``clip_threshold``), measured on that very model.
+    """
+    folder = _folder_of(spec)
+    path = folder / CALIBRATION_FILE if folder else None
+    if path is None or not path.is_file():
+        return {}
+    data = json.loads(path.read_text())
+    return {k: float(v) for k, v in data.items() if isinstance(v, int | float)}
+
+
+def _folder_of(spec: str) -> Path | None:
+    if spec == SHAPES_DEMO:
+        return shapes_demo_dir()
+    if spec.startswith(LOCAL_DIR):
+        return Path(spec[len(LOCAL_DIR) :]).expanduser()
+    return None
 
 
 def _load(spec: str) -> tuple[Any, Any, dict[str, Any]]:
