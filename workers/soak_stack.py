@@ -9,7 +9,6 @@ over the stored answers in window order.
 
 from __future__ import annotations
 
-import json
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable
@@ -26,34 +25,11 @@ QUERIES = (
 )
 ALERT_QUERY = QUERIES[0].id
 OPEN_AFTER, CLOSE_AFTER = 2, 2
-TINY_CLIP: dict[str, Any] = {
-    "embed_dim": 32,
-    "vision_cfg": {
-        "image_size": [32, 56],
-        "patch_size": 8,
-        "width": 32,
-        "layers": 1,
-        "head_width": 16,
-    },
-    "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1},
-}
-
-
 def tiny_clip(directory: Path) -> str:
     """A seeded tiny random open_clip folder (same weights in every process)."""
-    import open_clip
-    import torch
+    from pipeline.models.tiny import save_tiny_clip
 
-    local = directory / "tinyclip"
-    if not (local / "open_clip_pytorch_model.bin").is_file():
-        local.mkdir(parents=True, exist_ok=True)
-        pre = {"mean": [0.5] * 3, "std": [0.25] * 3}
-        cfg = {"model_cfg": TINY_CLIP, "preprocess_cfg": pre}
-        (local / "open_clip_config.json").write_text(json.dumps(cfg))
-        torch.manual_seed(0)
-        model = open_clip.create_model(f"local-dir:{local}", load_weights=False)
-        torch.save(model.state_dict(), local / "open_clip_pytorch_model.bin")
-    return f"local-dir:{local}"
+    return save_tiny_clip(directory)
 
 
 def make_clip(directory: Path, name: str, seed: int, seconds: float) -> Path:

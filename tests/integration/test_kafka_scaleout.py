@@ -11,7 +11,6 @@ Perceiver on the very same segments.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections import defaultdict
@@ -40,36 +39,9 @@ def tiny_clip_spec(tmp: Path) -> str:
 
     if (shapes_demo_dir() / "open_clip_config.json").is_file():
         return "shapes-demo"
-    import open_clip
-    import torch
+    from pipeline.models.tiny import save_tiny_clip
 
-    cfg = {
-        "embed_dim": 32,
-        "vision_cfg": {
-            "image_size": [32, 56],
-            "patch_size": 8,
-            "width": 32,
-            "layers": 1,
-            "head_width": 16,
-        },
-        "text_cfg": {
-            "context_length": 16,
-            "vocab_size": 49408,
-            "width": 32,
-            "heads": 2,
-            "layers": 1,
-        },
-    }
-    local = tmp / "tinyclip"
-    local.mkdir()
-    pre = {"mean": [0.5] * 3, "std": [0.25] * 3}
-    (local / "open_clip_config.json").write_text(
-        json.dumps({"model_cfg": cfg, "preprocess_cfg": pre})
-    )
-    torch.manual_seed(0)
-    model = open_clip.create_model(f"local-dir:{local}", load_weights=False)
-    torch.save(model.state_dict(), local / "open_clip_pytorch_model.bin")
-    return f"local-dir:{local}"
+    return save_tiny_clip(tmp)
 
 
 @dataclass

@@ -26,11 +26,9 @@ def hardware() -> dict[str, Any]:
     info: dict[str, Any] = {"nproc": os.cpu_count(), "cpu": cpu_model(),
                             "python": platform.python_version()}
     try:
-        import torch
+        from pipeline.models.runtime import describe
 
-        info["torch"] = torch.__version__
-        info["torch_threads"] = torch.get_num_threads()
-        info["gpu"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+        info.update(describe())
     except ImportError:  # the bench commands that need no model still report the host
         pass
     return info

@@ -91,22 +91,21 @@ def measure(clip: str, devices: list[str], batch_sizes: list[int], thread_counts
             frames: list[ImageArray], repeat: int, progress: Progress,
             precisions: list[str]) -> list[Row]:
     """Every (device, precision, threads, batch size) cell; threads apply to CPU only."""
-    import torch
-
     from pipeline.models.clip_encoder import ClipEncoder
+    from pipeline.models.runtime import get_threads, set_threads
 
     rows: list[Row] = []
-    default_threads = torch.get_num_threads()
+    default_threads = get_threads()
     for device, precision in itertools.product(devices, precisions):
         if precision == "int8" and device != "cpu":
             continue
         encoder = ClipEncoder.from_spec(clip, device, batch_size=max(batch_sizes),
                                         precision=precision)
         for threads in thread_counts if device == "cpu" else [default_threads]:
-            torch.set_num_threads(threads)
+            set_threads(threads)
             rows += run_bench(encoder, frames, batch_sizes, device=device, threads=threads,
                               repeat=repeat, progress=progress, precision=precision)
-    torch.set_num_threads(default_threads)
+    set_threads(default_threads)
     return rows
 
 
@@ -156,10 +155,10 @@ def plot(rows: list[Row], path: Path, title: str, footer: str) -> Path:
 def command(clip_spec: str, batch_sizes: str, frames: int, device: str, threads: str,
             precision: str, repeat: int, as_json: bool, plot_path: Path | None) -> None:
     """Frames/s of the CLIP image encoder by batch size, device and CPU threads."""
-    import torch
+    from pipeline.models.runtime import get_threads
 
     sizes = int_list("--batch-sizes", batch_sizes)
-    thread_counts = int_list("--threads", threads) if threads else [torch.get_num_threads()]
+    thread_counts = int_list("--threads", threads) if threads else [get_threads()]
     images = bench_frames(frames)
     with progress_bar() as progress:
         rows = measure(clip_spec, _devices(device), sizes, thread_counts, images, repeat,
