@@ -144,3 +144,26 @@ def int_list(name: str, value: str) -> list[int]:
         raise click.BadParameter(f"{value!r}: comma-separated whole numbers >= 1",
                                  param_hint=name)
     return sorted(dict.fromkeys(out))
+
+
+def model_run_options(plot_help: str) -> Callable[[Any], Any]:
+    """The options every model bench shares: --device, --precision, --json, --plot."""
+    options = [
+        click.option("--device", default="auto", show_default=True,
+                     envvar="FEEDWATCH_PERCEPTION_DEVICE",
+                     help="auto|cpu|cuda [env FEEDWATCH_PERCEPTION_DEVICE]."),
+        click.option("--precision", type=click.Choice(["fp32", "int8"]), default="fp32",
+                     show_default=True, envvar="FEEDWATCH_PERCEPTION_PRECISION",
+                     help="int8: CPU dynamic quantisation of the vision MLPs "
+                     "[env FEEDWATCH_PERCEPTION_PRECISION]."),
+        click.option("--json", "as_json", is_flag=True, help="Print one JSON object."),
+        click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path),
+                     default=None, help=plot_help),
+    ]
+
+    def apply(fn: Any) -> Any:
+        for option in reversed(options):
+            fn = option(fn)
+        return fn
+
+    return apply

@@ -27,6 +27,7 @@ from workers.bench._table import (
     emit_json,
     hardware,
     hardware_line,
+    model_run_options,
     print_table,
     progress_bar,
     save_plot,
@@ -132,15 +133,7 @@ def plot(results: list[TrialResult], cameras: int, path: Path, title: str,
 @click.option("--retries", type=click.IntRange(0), default=1, show_default=True,
               envvar="FEEDWATCH_BENCH_RETRIES", help="Re-runs of a trial that falls behind "
               "(best counts) [env FEEDWATCH_BENCH_RETRIES].")
-@click.option("--device", default="auto", show_default=True, envvar="FEEDWATCH_PERCEPTION_DEVICE",
-              help="auto|cpu|cuda [env FEEDWATCH_PERCEPTION_DEVICE].")
-@click.option("--precision", type=click.Choice(["fp32", "int8"]), default="fp32",
-              show_default=True, envvar="FEEDWATCH_PERCEPTION_PRECISION",
-              help="int8: CPU dynamic quantisation of the vision MLPs "
-              "[env FEEDWATCH_PERCEPTION_PRECISION].")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path),
-              default=None, help="Write the search's trials as a PNG.")
+@model_run_options("Write the search's trials as a PNG.")
 def command(clip_spec: str, max_cameras: int, start: int, seconds: float, retries: int,
             device: str, precision: str, as_json: bool, plot_path: Path | None) -> None:
     """Largest number of 1-fps cameras processed in real time, found by search."""

@@ -41,6 +41,7 @@ from workers.bench._table import (
     hardware,
     hardware_line,
     int_list,
+    model_run_options,
     print_table,
     progress_bar,
     save_plot,
@@ -259,15 +260,7 @@ def plot(product: list[Row], reference: list[Row], path: Path, title: str, foote
 @click.option("--repeat", type=click.IntRange(1), default=2, show_default=True,
               envvar="FEEDWATCH_BENCH_REPEAT", help="Best of N interleaved product passes "
               "[env FEEDWATCH_BENCH_REPEAT].")
-@click.option("--device", default="auto", show_default=True, envvar="FEEDWATCH_PERCEPTION_DEVICE",
-              help="auto|cpu|cuda [env FEEDWATCH_PERCEPTION_DEVICE].")
-@click.option("--precision", type=click.Choice(["fp32", "int8"]), default="fp32",
-              show_default=True, envvar="FEEDWATCH_PERCEPTION_PRECISION",
-              help="int8: CPU dynamic quantisation of the vision MLPs "
-              "[env FEEDWATCH_PERCEPTION_PRECISION].")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path),
-              default=None, help="Write seconds per window against Q as a PNG.")
+@model_run_options("Write seconds per window against Q as a PNG.")
 def command(clip_spec: str, frames: int, qs: str, reference_max_q: int, repeat: int,
             device: str, precision: str, as_json: bool,
             plot_path: Path | None) -> None:
