@@ -48,7 +48,7 @@ def colour_clip(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
         clip_encoder.ClipEncoder,
         "from_spec",
-        classmethod(lambda cls, spec, device="auto": ColourEncoder()),
+        classmethod(lambda cls, spec, device="auto", **_: ColourEncoder()),
     )
     monkeypatch.setenv("FEEDWATCH_HOOKS_BACKOFF_BASE_S", "0.2")
     monkeypatch.delenv("FEEDWATCH_HOOKS_ALLOW_PRIVATE", raising=False)
