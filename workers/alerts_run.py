@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import click
 from sqlalchemy import Engine
 
 from connectors.store.alerts_repo import AlertStore
@@ -172,3 +173,54 @@ def with_allow_private(settings: Any, allow: bool) -> Any:
         return settings
     hooks = settings.hooks.model_copy(update={"allow_private": True})
     return settings.model_copy(update={"hooks": hooks})
+
+
+_HOOK_OPTIONS = [
+    click.option(
+        "--hook",
+        "hooks",
+        multiple=True,
+        envvar="FEEDWATCH_RUN_HOOKS",
+        show_envvar=True,
+        help="Alert webhook URL for matched answers (repeatable; Slack URLs get Slack bodies).",
+    ),
+    click.option(
+        "--hook-secret",
+        default=None,
+        envvar="FEEDWATCH_HOOK_SECRET",
+        show_envvar=True,
+        help="HMAC secret for X-Feedwatch-Signature (prefer the env variable).",
+    ),
+    click.option(
+        "--open-after",
+        type=click.IntRange(min=1),
+        default=2,
+        show_default=True,
+        envvar="FEEDWATCH_RUN_OPEN_AFTER",
+        show_envvar=True,
+        help="Consecutive matched windows that open an incident (one notification).",
+    ),
+    click.option(
+        "--close-after",
+        type=click.IntRange(min=1),
+        default=2,
+        show_default=True,
+        envvar="FEEDWATCH_RUN_CLOSE_AFTER",
+        show_envvar=True,
+        help="Consecutive unmatched windows that close it.",
+    ),
+    click.option(
+        "--hook-allow-private",
+        is_flag=True,
+        envvar="FEEDWATCH_HOOKS_ALLOW_PRIVATE",
+        show_envvar=True,
+        help="Allow hooks on private, loopback and link-local addresses.",
+    ),
+]
+
+
+def hook_options(fn: Any) -> Any:
+    """The alerting options of ``feedwatch run`` (--hook, --hook-secret, --open-after, ...)."""
+    for option in reversed(_HOOK_OPTIONS):
+        fn = option(fn)
+    return fn

@@ -24,6 +24,7 @@ from pydantic import ValidationError
 
 from pipeline.errors import ConfigError, SourceError
 from pipeline.types import StandingQuery
+from workers.alerts_run import hook_options
 from workers.commands._common import DURATION_HELP, parse_duration
 from workers.config import Settings, load_settings
 from workers.view import setup_logging
@@ -313,46 +314,7 @@ def execute(args: RunArgs, settings: Settings, hooks: Any = None) -> None:
     show_envvar=True,
     help="Pace files like a live camera.",
 )
-@click.option(
-    "--hook",
-    "hooks",
-    multiple=True,
-    envvar="FEEDWATCH_RUN_HOOKS",
-    show_envvar=True,
-    help="Alert webhook URL for matched answers (repeatable; Slack URLs get Slack bodies).",
-)
-@click.option(
-    "--hook-secret",
-    default=None,
-    envvar="FEEDWATCH_HOOK_SECRET",
-    show_envvar=True,
-    help="HMAC secret for X-Feedwatch-Signature (prefer the env variable).",
-)
-@click.option(
-    "--open-after",
-    type=click.IntRange(min=1),
-    default=2,
-    show_default=True,
-    envvar="FEEDWATCH_RUN_OPEN_AFTER",
-    show_envvar=True,
-    help="Consecutive matched windows that open an incident (one notification).",
-)
-@click.option(
-    "--close-after",
-    type=click.IntRange(min=1),
-    default=2,
-    show_default=True,
-    envvar="FEEDWATCH_RUN_CLOSE_AFTER",
-    show_envvar=True,
-    help="Consecutive unmatched windows that close it.",
-)
-@click.option(
-    "--hook-allow-private",
-    is_flag=True,
-    envvar="FEEDWATCH_HOOKS_ALLOW_PRIVATE",
-    show_envvar=True,
-    help="Allow hooks on private, loopback and link-local addresses.",
-)
+@hook_options
 @click.option(
     "--serve",
     type=click.IntRange(0, 65535),
