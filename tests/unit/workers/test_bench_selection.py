@@ -1,9 +1,7 @@
 """``feedwatch bench selection`` with the bundled shapes-demo CLIP.
 
-Easy scenes and the RoI are held to the product targets. On hard scenes (distractors
-share the asked object's colour or shape) the target is recall ≥ 0.85; the bundled
-model reaches about 0.75 on 30 scenes (see README), so the test holds it to what it
-does reach: clearly better than uniform sampling.
+Easy and hard scenes (distractors share the asked object's colour or shape) and the
+RoI are held to the product targets, on the README's 30 scenes of seed 0.
 """
 
 from __future__ import annotations
@@ -51,8 +49,10 @@ def test_easy_selection_beats_uniform_and_roi_finds_the_object(encoder: Any) -> 
 
 def test_hard_selection(encoder: Any) -> None:
     r = run_bench(encoder, scenes=SCENES, seed=0, level="hard", estimator=DEFAULT_ESTIMATOR)
+    assert r["recall_prompt"] >= 0.85
     assert r["recall_prompt"] >= r["recall_uniform"] + 0.3
-    assert r["roi_hit_rate"] >= 0.85
+    assert r["roi_hit_rate"] >= 0.9
+    assert r["roi_hit_offcentre"] >= 0.85
 
 
 def test_cli_prints_one_json_object() -> None:

@@ -1,0 +1,74 @@
+"""The shapes-demo training script: seeded pool, mirrored labels, schedule, a short run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def test_pool_is_seeded_and_labels_match_frames() -> None:
+    import torch
+
+    from pipeline.models.train_shapes import INPUT, KINDS, render_pool
+
+    a, b = render_pool(12, 3, 0.7, workers=1), render_pool(12, 3, 0.7, workers=1)
+    assert torch.equal(a.pixels, b.pixels) and torch.equal(a.cover, b.cover)
+    assert a.pixels.shape == (12, 3, INPUT, INPUT) and a.pixels.dtype == torch.uint8
+    assert a.present.shape == (12, len(KINDS) + 1)
+    # "a background" is positive exactly when no object is present
+    assert torch.equal(a.present[:, -1] > 0, a.present[:, :-1].sum(1) == 0)
+    # an object counted as present covers some patch, and only present kinds do
+    covered = a.cover.float().amax(dim=1)[:, :-1] > 0
+    assert torch.equal(covered, a.present[:, :-1] > 0)
+    assert not torch.equal(render_pool(12, 4, 0.7, workers=1).pixels, a.pixels)
+
+
+def test_mirrored_frames_carry_mirrored_patch_labels() -> None:
+    import torch
+
+    from pipeline.models.train_shapes import INPUT, PATCH, normalise, pool_batch, render_pool
+
+    pool = render_pool(4, 0, 0.5, workers=1)
+    index = torch.arange(4)
+    flip = torch.tensor([True, False, True, False])
+    pixels, present, cover = pool_batch(pool, index, flip)
+    g = INPUT // PATCH
+    assert torch.equal(pixels[0], normalise(pool.pixels[:1].flip(3))[0])
+    assert torch.equal(pixels[1], normalise(pool.pixels[1:2])[0])
+    grid = pool.cover[0].float().view(g, g, -1)
+    assert torch.equal(cover[0].view(g, g, -1), grid.flip(1))
+    assert torch.equal(cover[1], pool.cover[1].float())
+    assert torch.equal(present, pool.present)
+
+
+def test_learning_rate_warms_up_then_decays_to_zero() -> None:
+    from pipeline.models.train_shapes import WARMUP, lr_at
+
+    assert lr_at(0, 1000, 1.0) == pytest.approx(1 / WARMUP)
+    assert lr_at(WARMUP - 1, 1000, 1.0) == pytest.approx(1.0)
+    assert lr_at(WARMUP, 1000, 1.0) == pytest.approx(1.0)
+    assert lr_at(999, 1000, 1.0) < 1e-4
+    mid = lr_at((1000 + WARMUP) // 2, 1000, 1.0)
+    assert mid == pytest.approx(0.5, abs=0.01)
+
+
+def test_short_run_learns_and_saves_a_loadable_folder(tmp_path: Path) -> None:
+    import torch
+
+    from pipeline.models.clip_encoder import ClipEncoder
+    from pipeline.models.train_shapes import Recipe, train
+
+    torch.set_num_threads(2)
+    out = tmp_path / "m"
+    train(out, Recipe(steps=60, batch=32, pool=256, lr=3e-3), workers=1, log_every=10)
+    meta = json.loads((out / "training.json").read_text())
+    losses = [row["loss"] for row in meta["log"]]
+    assert meta["recipe"]["steps"] == 60 and len(losses) >= 6
+    assert min(losses[-2:]) < 0.8 * losses[0]  # it learns something on the pool
+    enc = ClipEncoder.from_spec(f"local-dir:{out}", "cpu")
+    g, p = enc.encode_frames([torch.zeros(90, 160, 3, dtype=torch.uint8).numpy()])
+    assert g.shape == (1, 64) and p.shape == (1, 8, 8, 64)
