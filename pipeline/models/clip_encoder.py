@@ -171,17 +171,8 @@ class ClipEncoder:
         arr = np.asarray(frame)
         if arr.ndim != 3 or arr.shape[2] != 3 or arr.dtype != np.uint8:
             raise ValueError(f"frames must be HxWx3 uint8 RGB, got {arr.dtype} {arr.shape}")
-        # Resize the uint8 frame (torch's vectorised channels-last path), then convert and
-        # normalise only the small image: ~5x cheaper than a float copy of the full frame.
-        x = torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1)[None]
-        x = F.interpolate(
-            x.contiguous(memory_format=torch.channels_last),
-            size=self.input_size,
-            mode="bilinear",
-            antialias=True,
-            align_corners=False,
-        )
-        return ((x[0].float() / 255.0 - self._mean) / self._std).contiguous()
+        x = squash_frame(arr, self.input_size)
+        return ((x.float() / 255.0 - self._mean) / self._std).contiguous()
 
     def _encode_texts(self, texts: list[str]) -> FloatArray:
         cap = self.context_length * CHARS_PER_TOKEN_CAP
@@ -200,6 +191,17 @@ class ClipEncoder:
     def _autocast(self) -> Any:
         enabled = self._device.type == "cuda"
         return torch.autocast(device_type=self._device.type, dtype=torch.float16, enabled=enabled)
+
+
+def squash_frame(frame: ImageArray, size: tuple[int, int]) -> torch.Tensor:
+    """An HxWx3 uint8 frame resized whole (no crop) to (3, *size) uint8, antialiased.
+
+    Resizing the uint8 frame (torch's vectorised channels-last path) and converting only
+    the small image is ~5x cheaper than a float copy of the full frame.
+    """
+    x = torch.from_numpy(np.ascontiguousarray(frame)).permute(2, 0, 1)[None]
+    x = x.contiguous(memory_format=torch.channels_last)
+    return F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False)[0]
 
 
 def resolve_device(device: str) -> str:

@@ -56,6 +56,7 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
+from pipeline.models.clip_encoder import squash_frame
 from pipeline.scenes import COLORS, FRAME_SIZES, SHAPES, random_scene, render_labels
 from pipeline.scenes.render import ObjectTruth
 
@@ -145,10 +146,8 @@ def _labels(labels: np.ndarray, kinds: list[int]) -> tuple[np.ndarray, np.ndarra
 
 
 def reduce(rgb: np.ndarray) -> torch.Tensor:
-    """(B, H, W, 3) uint8 → (B, 3, 96, 96) uint8, resized as the product adapter does."""
-    x = torch.from_numpy(np.ascontiguousarray(rgb)).permute(0, 3, 1, 2)
-    return F.interpolate(x.contiguous(memory_format=torch.channels_last), size=(INPUT, INPUT),
-                         mode="bilinear", antialias=True, align_corners=False).contiguous()
+    """(B, H, W, 3) uint8 → (B, 3, 96, 96) uint8, resized by the product adapter's code."""
+    return torch.stack([squash_frame(f, (INPUT, INPUT)) for f in rgb]).contiguous()
 
 
 def normalise(pixels: torch.Tensor) -> torch.Tensor:
