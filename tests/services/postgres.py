@@ -96,6 +96,10 @@ class PostgresService(ManagedService):
             return self.external_url
         return f"postgresql+psycopg://{SUPERUSER}@127.0.0.1:{self.port}/{DATABASE}"
 
+    def bin(self, name: str) -> str:
+        """Path of a server program (Debian's; a subclass may ship its own)."""
+        return pg_bin(name)
+
     @property
     def data_dir(self) -> Path:
         return self.workdir / "data"
@@ -113,7 +117,7 @@ class PostgresService(ManagedService):
         if not (self.data_dir / "PG_VERSION").exists():
             self._initdb()
         self.port = self.port or free_port()
-        self.proc = spawn([pg_bin("postgres"), "-D", str(self.data_dir), "-p", str(self.port)],
+        self.proc = spawn([self.bin("postgres"), "-D", str(self.data_dir), "-p", str(self.port)],
                           self.log_path, cwd=self.workdir, **self._as_service_user())
         try:
             wait_until(self._accepts, timeout, "PostgreSQL", self.proc, self.log_path)
@@ -141,7 +145,7 @@ class PostgresService(ManagedService):
     def _initdb(self) -> None:
         if self._user is not None:
             os.chown(self.workdir, self._user.pw_uid, self._user.pw_gid)
-        run_checked([pg_bin("initdb"), "-D", str(self.data_dir), "-U", SUPERUSER, "-A", "trust",
+        run_checked([self.bin("initdb"), "-D", str(self.data_dir), "-U", SUPERUSER, "-A", "trust",
                      "-E", "UTF8", "--locale=C", "--no-sync"], "initdb", cwd=self.workdir,
                     **self._as_service_user())
         conf = "\n".join([
