@@ -68,7 +68,7 @@ class KafkaSettings(BaseSettings):
     # producers
     linger_ms: int = Field(default=5, ge=0)
     request_timeout_s: float = Field(default=30.0, gt=0)
-    # the worker group (workers.perceive, workers.sink)
+    # the worker group (workers.perception.faust_app, workers.sink)
     group_id: str = "feedwatch-perceive"
     sink_group_id: str = "feedwatch-sink"
     session_timeout_s: float = Field(default=10.0, gt=0)
@@ -111,7 +111,7 @@ class ApiSettings(BaseSettings):
 
 
 class HooksSettings(BaseSettings):
-    """Alert hooks (connectors.hooks, workers.alerts)."""
+    """Alert hooks (connectors.hooks, workers.alerts.engine)."""
 
     model_config = _section("FEEDWATCH_HOOKS_")
 
@@ -126,7 +126,7 @@ class HooksSettings(BaseSettings):
     cooldown_s: float = Field(default=0.0, ge=0)
     rate_cap: int = Field(default=60, ge=0)
     rate_period_s: float = Field(default=3600.0, gt=0)
-    # workers.alerts loops
+    # workers.alerts.engine loops
     poll_s: float = Field(default=0.5, gt=0)
     lease_s: float = Field(default=60.0, gt=0)
     batch_size: int = Field(default=200, ge=1)

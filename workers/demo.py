@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from workers.cli import main
+from workers.cli.main import main
 
 DEMO_DIR = Path(".demo")
 CLIP = DEMO_DIR / "red-circle.mp4"

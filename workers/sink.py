@@ -9,7 +9,7 @@ stored at least once and, thanks to the unique key, exactly once in the table.
 
 It runs as a second agent of ``feedwatch worker`` (``--role all``, the default) or
 alone (``--role sink``). Stored rows and dead letters are counted in
-:mod:`workers.metrics`; each batch touches the heartbeat file.
+:mod:`workers.ops.metrics`; each batch touches the heartbeat file.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from connectors.kafka.deadletter import DeadLetters
 from connectors.store import AnswerSink
 from pipeline.errors import BackpressureError, MessageError, StoreError
 from pipeline.types import Answer
-from workers import metrics
-from workers.heartbeat import Heartbeat
+from workers.ops import metrics
+from workers.ops.heartbeat import Heartbeat
 
 log = logging.getLogger(__name__)
 

@@ -117,8 +117,8 @@ def test_run_keeps_secrets_out_of_output_and_logs(
     import sqlalchemy as sa
 
     from pipeline.models.clip_encoder import shapes_demo_dir
-    from workers.soak_receiver import SoakReceiver
-    from workers.soak_stack import tiny_clip
+    from workers.soak.receiver import SoakReceiver
+    from workers.soak.stack import tiny_clip
 
     db_url = sa.make_url(fresh_postgres_url).set(password=DB_PASSWORD)
     db_url = db_url.render_as_string(hide_password=False)
@@ -141,8 +141,8 @@ def test_run_keeps_secrets_out_of_output_and_logs(
     ]  # fmt: skip
     try:
         proc = subprocess.run(
-            [sys.executable, "-c", "import sys; from workers.cli import main; sys.exit(main())",
-             *args],
+            [sys.executable, "-c",
+             "import sys; from workers.cli.main import main; sys.exit(main())", *args],
             capture_output=True, text=True, timeout=600, env=env, check=False,
         )  # fmt: skip
     finally:

@@ -61,7 +61,7 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def feedwatch(*args: str) -> subprocess.CompletedProcess[str]:
-    code = "import sys; from workers.cli import main; sys.exit(main())"
+    code = "import sys; from workers.cli.main import main; sys.exit(main())"
     env = {**os.environ, "FEEDWATCH_LOG_LEVEL": "WARNING"}
     return subprocess.run(
         [sys.executable, "-c", code, *args],

@@ -88,7 +88,7 @@ def test_run_with_hook_notifies_once_per_stable_presence(clip: Path, tmp_path: P
             "FEEDWATCH_HOOKS_WAIT_ON_EXIT_S": "30",
             "FEEDWATCH_HOOKS_BACKOFF_BASE_S": "0.2",
         }
-        code = "import sys; from workers.cli import main; sys.exit(main())"
+        code = "import sys; from workers.cli.main import main; sys.exit(main())"
         flags = "--every 1s --window 1s --sample-fps 4 --json --open-after 2 --close-after 2"
         proc = subprocess.run(
             [

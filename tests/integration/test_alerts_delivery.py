@@ -27,7 +27,7 @@ from connectors.store.alerts_repo import AlertStore
 from pipeline.alerts import AlertEngine, EventKind, Rule
 from pipeline.scenes.spec import scripted_scene
 from pipeline.types import Answer
-from workers.alerts import AlertService
+from workers.alerts.engine import AlertService
 from workers.config import HooksSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -168,7 +168,7 @@ def run_alerts_process(db_url: str, env: dict[str, str], log: Path) -> subproces
         [
             sys.executable,
             "-c",
-            "from workers.cli import entrypoint; entrypoint()",
+            "from workers.cli.main import entrypoint; entrypoint()",
             "alerts",
             "--db",
             db_url,

@@ -17,7 +17,7 @@ import pytest
 from alerts_receiver import Receiver
 
 from pipeline.testing import ColourEncoder
-from workers.cli import main
+from workers.cli.main import main
 
 STABLE = [(2.0, 7.0), (16.0, 21.0)]
 FLICKER = [(9.0, 10.0), (11.0, 12.0), (13.0, 14.0)]

@@ -120,7 +120,7 @@ def test_queries_command_writes_the_store_and_the_compacted_topic(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from workers.cli import main
+    from workers.cli.main import main
 
     cfg = settings(kafka_bootstrap)
     monkeypatch.setenv("FEEDWATCH_KAFKA_TOPIC_PREFIX", cfg.topic_prefix)

@@ -25,7 +25,7 @@ from kafka import KafkaConsumer, KafkaProducer
 from connectors.bus import messages as msg
 from connectors.kafka import partition_for
 from pipeline.types import Answer, Segment
-from workers.bench.cluster import Cluster, Proc, spread_cameras
+from workers.soak.cluster import Cluster, Proc, spread_cameras
 
 PARTITIONS = 4
 SECONDS = 22.0
@@ -275,7 +275,7 @@ def test_answers_agree_with_the_embedded_perceiver_on_the_same_segments(outcome:
     from pipeline.scheduler import Scheduler
     from pipeline.types import StandingQuery
     from workers.config import load_settings
-    from workers.scaleout import perceiver_factory
+    from workers.perception.scaleout import perceiver_factory
 
     settings = load_settings(
         perception={"clip": outcome.clip_spec, "sample_fps": 2.0, "device": "cpu"}

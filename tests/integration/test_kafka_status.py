@@ -23,9 +23,9 @@ from connectors.kafka import KafkaBus, ensure_topics
 from connectors.store import Store
 from connectors.video.testing import make_clip
 from workers.api.app import create_app
-from workers.bench.cluster import Cluster
-from workers.cli import cli
+from workers.cli.main import cli
 from workers.config import KafkaSettings, load_settings
+from workers.soak.cluster import Cluster
 
 
 def _camera(client: TestClient, camera: str) -> dict[str, Any] | None:

@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
-from workers.soak import FAULTS, SoakConfig, run_soak
-from workers.soak_faults import schedule
+from workers.soak.core import FAULTS, SoakConfig, run_soak
+from workers.soak.faults import schedule
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(1200)]
 

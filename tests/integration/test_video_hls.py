@@ -19,7 +19,7 @@ from connectors.video.resilience import segments
 from connectors.video.sampling import SampleClock
 from connectors.video.sinks import read_index
 from connectors.video.status import StreamStatus
-from workers.cli import main
+from workers.cli.main import main
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):

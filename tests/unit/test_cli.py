@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from pydantic import ValidationError
 
 from pipeline import __version__
-from workers.cli import cli, main
+from workers.cli.main import cli, main
 from workers.config import KafkaSettings, StoreSettings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,7 +50,7 @@ def test_importing_the_core_does_not_import_torch(module: str) -> None:
 
 
 def test_help_does_not_import_heavy_libraries() -> None:
-    done = _python("import sys; from workers.cli import main; rc = main(['--help']); "
+    done = _python("import sys; from workers.cli.main import main; rc = main(['--help']); "
                    "print(rc, sorted(m for m in ('torch', 'open_clip', 'transformers') "
                    "if m in sys.modules))")
     assert done.returncode == 0, done.stderr

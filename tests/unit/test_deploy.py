@@ -14,7 +14,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from workers.cli import cli
+from workers.cli.main import cli
 from workers.config import known_env_vars
 
 ROOT = Path(__file__).resolve().parents[2]

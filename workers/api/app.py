@@ -39,7 +39,7 @@ from workers.api.live import AnswerNotifier, CameraStatusRegistry
 from workers.api.publish import QueryPublisher
 from workers.api.status_follow import StatusFollower
 from workers.config import Settings
-from workers.metrics import HTTP_LATENCY
+from workers.ops.metrics import HTTP_LATENCY
 
 STATIC = Path(__file__).with_name("static")
 PAGE_HEADERS = {

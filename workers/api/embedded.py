@@ -16,10 +16,10 @@ from typing import Any
 
 from connectors.store import Store
 from pipeline.types import Answer, Segment
-from workers import metrics
 from workers.api import ServerThread, serve_in_thread
 from workers.api.live import AnswerNotifier, CameraStatusRegistry
 from workers.config import Settings
+from workers.ops import metrics
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
-from workers.metrics import CAMERA_UP
+from workers.ops.metrics import CAMERA_UP
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Depends, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from connectors.bus.base import Bus
-from workers import metrics
 from workers.api.auth import read_access
 from workers.api.context import ApiContext, context
 from workers.api.schemas import Check, Health
+from workers.ops import metrics
 
 router = APIRouter(tags=["operations"])
 CHECK_TIMEOUT_S = 5.0

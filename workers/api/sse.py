@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from workers.api.data import AnswerFilter, ApiData, StoredAnswer
 from workers.api.live import AnswerNotifier
-from workers.metrics import SSE_CLIENTS
+from workers.ops.metrics import SSE_CLIENTS
 
 RETRY_MS = 2000
 BATCH = 100

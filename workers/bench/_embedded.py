@@ -3,7 +3,7 @@
 Shared by ``feedwatch bench capacity`` and the embedded mode of ``bench e2e``. The
 segments are made beforehand (``pipeline.scenes.write_clip`` → the
 ``connectors.video`` segmenter, so decoding is part of what is measured); a trial
-then runs :class:`workers.embedded.EmbeddedRun` exactly as ``feedwatch run`` wires
+then runs :class:`workers.perception.embedded.EmbeddedRun` exactly as ``feedwatch run`` wires
 it — source threads, in-process bus, :class:`Perceiver` (keyframe-only decode at
 1 fps, CLIP encode, rolling buffer, due queries, engine) and the SQLite answer sink —
 with one standing question per camera evaluated every second. The questions are
@@ -146,15 +146,10 @@ def run_trial(encoder: Any, feeds: dict[str, list[Segment]], *, paced: bool = Fa
               on_segment: Callable[[Segment], None] = lambda s: None) -> TrialResult:
     """One embedded run over ``feeds``; stopped at ``deadline_s`` wall seconds if set."""
     from connectors.video.decoder import decode_segment
+    from pipeline.perceiver import AnswererCache, build_perceiver
     from pipeline.perception import SelectionConfig
     from pipeline.scheduler import Scheduler
-    from workers.embedded import (
-        AnswererCache,
-        CameraSource,
-        EmbeddedRun,
-        build_perceiver,
-        make_store_sink,
-    )
+    from workers.perception.embedded import CameraSource, EmbeddedRun, make_store_sink
 
     cameras = list(feeds)
     queries = camera_queries(cameras)
@@ -188,7 +183,7 @@ def run_trial(encoder: Any, feeds: dict[str, list[Segment]], *, paced: bool = Fa
 
 @contextlib.contextmanager
 def _quiet_sources() -> Iterator[None]:
-    log = logging.getLogger("workers.embedded")
+    log = logging.getLogger("workers.perception.embedded")
     level = log.level
     log.setLevel(logging.CRITICAL)
     try:

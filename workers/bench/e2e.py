@@ -145,7 +145,7 @@ def run_e2e(
 ) -> E2EResult:
     """Run the cluster once and measure it (processes are always stopped)."""
     from connectors.store import Store
-    from workers.bench.cluster import Cluster, spread_cameras
+    from workers.soak.cluster import Cluster, spread_cameras
 
     cluster = Cluster(bootstrap, db_url, workdir, env=env)
     cams = spread_cameras(cameras, int(env.get("FEEDWATCH_KAFKA_PARTITIONS", "8")))

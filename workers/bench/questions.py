@@ -96,7 +96,7 @@ def window_frames(n: int, size: tuple[int, int] = (640, 360), seed: int = 3) -> 
 
 def make_engine(encoder: Any) -> Engine:
     """The engine ``feedwatch run`` builds: default selection, cached answerers, evidence."""
-    from workers.embedded import AnswererCache
+    from pipeline.perceiver import AnswererCache
 
     return Engine(encoder, AnswererCache(encoder), SelectionConfig())
 

@@ -1,7 +1,7 @@
 """Malformed bus messages: ``MessageError`` from the contracts, a dead letter in the worker.
 
 Hypothesis throws arbitrary keys, values and headers at every decoder; the named
-corpus (``workers.soak_fuzz``) covers malformed JSON and unknown schema versions.
+corpus (``workers.soak.fuzz``) covers malformed JSON and unknown schema versions.
 Anything but a ``MessageError`` (a ``RecursionError``, a ``KeyError``...) would kill
 the embedded run, whose loops only catch feedwatch errors.
 """
@@ -22,8 +22,8 @@ from connectors.kafka.deadletter import DeadLetters
 from connectors.store import AnswerSink, Store
 from pipeline.errors import MessageError
 from pipeline.types import StandingQuery
-from workers import soak_fuzz
 from workers.sink import AnswerBatchHandler
+from workers.soak import fuzz as soak_fuzz
 
 pytestmark = pytest.mark.timeout(120)
 

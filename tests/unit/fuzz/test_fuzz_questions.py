@@ -23,7 +23,7 @@ from pipeline.questions import QUESTION_MAX, clean_question
 from pipeline.scheduler import validate_query
 from pipeline.types import StandingQuery
 from tests.unit.workers.api.scenarios import WRITE, ApiHarness
-from workers.cli import main
+from workers.cli.main import main
 
 pytestmark = pytest.mark.timeout(120)
 

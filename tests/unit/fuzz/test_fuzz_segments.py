@@ -21,14 +21,14 @@ from connectors.bus import messages as msg
 from connectors.bus.base import Record
 from connectors.kafka.deadletter import DeadLetters
 from pipeline.errors import DecodeError
+from pipeline.perceiver import AnswererCache, Perceiver, build_perceiver
 from pipeline.perception import SelectionConfig
 from pipeline.scheduler import Scheduler
 from pipeline.testing import ColourEncoder
 from pipeline.types import Segment, StandingQuery
-from workers import soak_fuzz
-from workers.embedded import AnswererCache, Perceiver, build_perceiver
-from workers.perceive import SegmentHandler
-from workers.perceive_core import PerceiveCore
+from workers.perception.faust_app import SegmentHandler
+from workers.perception.ownership import PerceiveCore
+from workers.soak import fuzz as soak_fuzz
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -132,7 +132,7 @@ def test_worker_turns_each_bad_segment_into_one_dead_letter_and_goes_on() -> Non
 
 def test_embedded_run_dead_letters_the_corpus_and_keeps_answering(tmp_path: Path) -> None:
     from connectors.store import AnswerSink, Store
-    from workers.embedded import CameraSource, EmbeddedRun
+    from workers.perception.embedded import CameraSource, EmbeddedRun
 
     def feed(uri: str, camera: str, **_: Any) -> Iterator[Segment]:
         yield from (Segment(camera, i, float(i), 1.0, VALID) for i in range(3))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from workers.cli import main
+from workers.cli.main import main
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import logging
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from workers.alerts import AlertService
+from workers.alerts.engine import AlertService
 
 
 def test_store_outage_is_logged_once_per_interval(caplog: pytest.LogCaptureFixture) -> None:

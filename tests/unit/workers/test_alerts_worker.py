@@ -16,9 +16,9 @@ from connectors.store.alerts_repo import AlertStore, PolicyDefaults
 from pipeline.alerts import Rule
 from pipeline.errors import ConfigError
 from pipeline.types import Answer
-from workers.alerts import DeliveryWorker, Evaluator
-from workers.alerts_run import HookSpec, ensure_run_alerts
-from workers.commands.hooks import parse_condition
+from workers.alerts.engine import DeliveryWorker, Evaluator
+from workers.alerts.run import HookSpec, ensure_run_alerts
+from workers.cli.commands.hooks import parse_condition
 from workers.config import HooksSettings
 
 PUBLIC = "93.184.216.34"

@@ -13,17 +13,12 @@ from connectors.bus import MemoryBus, Topics
 from connectors.bus import messages as msg
 from connectors.store import AnswerSink, Store
 from pipeline.errors import DecodeError
+from pipeline.perceiver import AnswererCache, build_perceiver, query_id
 from pipeline.perception import SelectionConfig
 from pipeline.scheduler import Scheduler
 from pipeline.testing import ColourEncoder
 from pipeline.types import Answer, Frame, Segment, StandingQuery
-from workers.embedded import (
-    AnswererCache,
-    CameraSource,
-    EmbeddedRun,
-    build_perceiver,
-    query_id,
-)
+from workers.perception.embedded import CameraSource, EmbeddedRun
 
 VISIBLE = (4.0, 7.0)  # red visible for 4 <= t < 7
 DURATION = 12

@@ -15,13 +15,13 @@ from connectors.kafka.base import ProduceError
 from connectors.kafka.deadletter import DeadLetters
 from connectors.store import AnswerSink, Store
 from pipeline.errors import DecodeError
+from pipeline.perceiver import AnswererCache, Perceiver, build_perceiver
 from pipeline.perception import SelectionConfig
 from pipeline.scheduler import Scheduler
 from pipeline.testing import ColourEncoder
 from pipeline.types import Answer, Frame, Segment, StandingQuery
-from workers.embedded import AnswererCache, Perceiver, build_perceiver
-from workers.perceive import SegmentHandler
-from workers.perceive_core import PerceiveCore
+from workers.perception.faust_app import SegmentHandler
+from workers.perception.ownership import PerceiveCore
 from workers.sink import AnswerBatchHandler
 
 VISIBLE = (5.0, 8.0)

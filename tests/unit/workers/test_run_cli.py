@@ -8,8 +8,8 @@ import pytest
 
 from pipeline.errors import ConfigError
 from pipeline.types import Answer
-from workers.cli import main
-from workers.commands._common import answer_json, parse_duration, parse_time
+from workers.cli.main import main
+from workers.cli.options import answer_json, parse_duration, parse_time
 
 
 @pytest.fixture
@@ -127,7 +127,7 @@ def test_answer_json_has_exactly_the_documented_fields() -> None:
 
 
 def test_env_questions_cameras_and_query_ids(clip: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from workers.commands import run as run_cmd
+    from workers.cli.commands import run as run_cmd
 
     seen: dict[str, object] = {}
     monkeypatch.setattr(
@@ -159,7 +159,7 @@ def test_answerer_settings_are_checked_early(
 
 
 def test_answerer_settings_reach_the_query(clip: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from workers.commands import run as run_cmd
+    from workers.cli.commands import run as run_cmd
 
     seen: dict[str, object] = {}
     monkeypatch.setattr(run_cmd, "execute", lambda args, settings, *_: seen.update(a=args))

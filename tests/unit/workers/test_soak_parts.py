@@ -10,10 +10,10 @@ import pytest
 from connectors.hooks.webhook import sign
 from pipeline.errors import ConfigError
 from pipeline.types import Answer
-from workers.soak_faults import FAULTS, parse_faults, schedule
-from workers.soak_receiver import SoakReceiver
-from workers.soak_report import SoakReport
-from workers.soak_stack import alert_rule, expected_incidents
+from workers.soak.faults import FAULTS, parse_faults, schedule
+from workers.soak.receiver import SoakReceiver
+from workers.soak.report import SoakReport
+from workers.soak.stack import alert_rule, expected_incidents
 
 
 def test_every_fault_is_scheduled_once_per_cycle_in_order() -> None:
@@ -94,7 +94,7 @@ def test_the_report_fails_on_any_loss_or_doubling() -> None:
 def test_soak_cli_refuses_bad_flags_before_starting_anything(
     args: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from workers.cli import main
+    from workers.cli.main import main
 
     code = main(["soak", "--kafka", "127.0.0.1:1", "--db", "sqlite://", *args])
     assert code == 2

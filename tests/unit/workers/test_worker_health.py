@@ -28,11 +28,11 @@ from tests.unit.workers.test_perceive_worker import (
     record,
     segment,
 )
-from workers import metrics
-from workers.cli import cli
-from workers.heartbeat import Heartbeat
-from workers.perceive import SegmentHandler
-from workers.perceive_core import PerceiveCore
+from workers.cli.main import cli
+from workers.ops import metrics
+from workers.ops.heartbeat import Heartbeat
+from workers.perception.faust_app import SegmentHandler
+from workers.perception.ownership import PerceiveCore
 from workers.sink import AnswerBatchHandler
 
 
@@ -68,11 +68,11 @@ def test_a_processed_segment_counts_segments_frames_answers_and_latency() -> Non
 
 
 def test_the_workers_encoder_and_decoder_are_timed() -> None:
+    from pipeline.perceiver import AnswererCache, build_perceiver
     from pipeline.perception import SelectionConfig
     from pipeline.scheduler import Scheduler
     from pipeline.testing import ColourEncoder
     from tests.unit.workers.test_perceive_worker import fake_decode
-    from workers.embedded import AnswererCache, build_perceiver
 
     encoder = metrics.TimedEncoder(ColourEncoder())
     perceiver = build_perceiver(

@@ -10,7 +10,7 @@ import pytest
 
 from connectors.video.sinks import read_index
 from connectors.video.testing import make_clip
-from workers.cli import main
+from workers.cli.main import main
 
 
 @pytest.fixture(scope="module")

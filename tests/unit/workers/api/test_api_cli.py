@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from workers.cli import main
+from workers.cli.main import main
 
 
 def _free_port() -> int:

@@ -10,11 +10,12 @@ import httpx
 
 from connectors.store import AnswerSink, Store
 from connectors.video.status import StatusEvent, StreamStatus
+from pipeline.perceiver import PerceiverStats
 from pipeline.types import Segment, StandingQuery
 from tests.unit.workers.api.live_scenarios import SseReader
 from tests.unit.workers.api.scenarios import READ, WRITE, answer, settings
 from workers.api.embedded import attach_to_run
-from workers.embedded import CameraSource, EmbeddedRun, PerceiverStats
+from workers.perception.embedded import CameraSource, EmbeddedRun
 
 
 class FakePerceiver:

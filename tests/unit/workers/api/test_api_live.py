@@ -11,8 +11,8 @@ from connectors.store import Store
 from connectors.video.status import StatusEvent, StreamStatus
 from tests.unit.workers.api.live_scenarios import SseReader
 from tests.unit.workers.api.scenarios import READ, WRITE, ApiHarness, answer
-from workers import metrics
 from workers.config import load_settings
+from workers.ops import metrics
 
 
 def test_cameras_show_live_status_and_last_segment(harness: ApiHarness) -> None:

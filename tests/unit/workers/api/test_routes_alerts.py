@@ -11,7 +11,7 @@ from connectors.store import Store
 from connectors.store.alerts_outbox import Outbox
 from connectors.store.alerts_repo import AlertStore
 from pipeline.types import Answer
-from workers.alerts import Evaluator
+from workers.alerts.engine import Evaluator
 from workers.api import routes_alerts
 from workers.api.auth import TokenAuth
 from workers.config import HooksSettings

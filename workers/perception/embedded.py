@@ -28,17 +28,10 @@ from connectors.bus.base import Bus, Consumer, Producer, Record, Topics
 from connectors.bus.memory import MemoryBus
 from connectors.store import AnswerSink, Store
 from pipeline.errors import BackpressureError, FeedwatchError, MessageError
+from pipeline.perceiver import AnswererCache, Perceiver, PerceiverStats, build_perceiver
 from pipeline.perception import SelectionConfig
 from pipeline.scheduler import Scheduler
 from pipeline.types import Answer, Frame, Segment, StandingQuery
-from workers.perceiver import (  # noqa: F401 (re-exported: the embedded run's public names)
-    AnswererCache,
-    DecodeFn,
-    Perceiver,
-    PerceiverStats,
-    build_perceiver,
-    query_id,
-)
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +239,7 @@ def run_embedded(
 
     from connectors import video
     from pipeline.models.clip_encoder import ClipEncoder
-    from workers.commands._common import answer_json
+    from workers.cli.options import answer_json
     from workers.view import LiveView, stderr_console
 
     p = settings.perception

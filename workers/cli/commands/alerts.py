@@ -67,7 +67,7 @@ def _stop_on_signals() -> threading.Event:
 def command(db: str | None, allow_private: bool | None, start: str, once: bool) -> None:
     """Evaluate alert rules over stored answers and deliver hook notifications."""
     from connectors.store import Store
-    from workers.alerts import AlertService, run_forever
+    from workers.alerts.engine import AlertService, run_forever
 
     settings = _settings(db, allow_private)
     logging.basicConfig(

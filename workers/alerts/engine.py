@@ -31,8 +31,8 @@ from connectors.store.alerts_models import DeliveryStatus
 from connectors.store.alerts_outbox import Claimed, CursorConflict, EvalResult, Outbox
 from connectors.store.alerts_repo import PolicyDefaults, target_of
 from pipeline.errors import ConfigError, StoreError
-from workers.heartbeat import Heartbeat
-from workers.metrics import HOOK_ATTEMPTS
+from workers.ops.heartbeat import Heartbeat
+from workers.ops.metrics import HOOK_ATTEMPTS
 
 log = logging.getLogger("feedwatch.alerts")
 STORE_ERROR_LOG_EVERY_S = 30.0
@@ -304,8 +304,8 @@ def run_forever(service: AlertService, stop: threading.Event) -> None:
 
 
 def start_embedded_alerts(*args: Any, **kwargs: Any) -> AlertService:
-    """See :func:`workers.alerts_run.start_embedded_alerts` (``feedwatch run --hook``)."""
-    from workers.alerts_run import start_embedded_alerts as start
+    """See :func:`workers.alerts.run.start_embedded_alerts` (``feedwatch run --hook``)."""
+    from workers.alerts.run import start_embedded_alerts as start
 
     return start(*args, **kwargs)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from workers.cli import LazyGroup
+from workers.cli.main import LazyGroup
 
 
 @click.group(cls=LazyGroup, package="workers.bench")

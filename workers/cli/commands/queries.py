@@ -16,7 +16,7 @@ import click
 
 from pipeline.errors import ConfigError, StoreError
 from pipeline.types import StandingQuery
-from workers.commands._common import DURATION_HELP, parse_duration
+from workers.cli.options import DURATION_HELP, parse_duration
 from workers.config import Settings, load_settings
 
 _KAFKA = click.option(
@@ -97,7 +97,7 @@ def add(
     cams = tuple(cameras) or ("*",)
     e, w = parse_duration(every, "--every"), parse_duration(window, "--window")
     if query_id is None:
-        from workers.embedded import query_id as derive_id  # the embedded run's rule
+        from pipeline.perceiver import query_id as derive_id  # the embedded run's rule
 
         query_id = derive_id(question, cams, e, w, answerer)
     qid = query_id

@@ -1,7 +1,7 @@
 """The bus-side core of a perception worker, free of Faust so it is testable alone.
 
 A worker owns some partitions of the segments topic, hence some cameras. Each owned
-camera gets its own :class:`workers.perceiver.Perceiver` (the embedded run's
+camera gets its own :class:`pipeline.perceiver.Perceiver` (the embedded run's
 decode → encode once → buffer → scheduler → engine path) sharing one engine.
 
 Ownership changes (a rebalance, a restart, a replay after a crash) show up as a
@@ -25,8 +25,8 @@ from connectors.bus import messages as msg
 from connectors.bus.base import Record
 from pipeline.engine import encode_frames
 from pipeline.errors import MessageError
+from pipeline.perceiver import Perceiver
 from pipeline.types import Answer, Segment, StandingQuery
-from workers.perceiver import Perceiver
 
 log = logging.getLogger(__name__)
 

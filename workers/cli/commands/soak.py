@@ -19,7 +19,7 @@ from pipeline.errors import ConfigError
 
 
 def _control(stop: str | None, start: str | None, name: str) -> object | None:
-    from workers.soak_faults import ShellControl
+    from workers.soak.faults import ShellControl
 
     if bool(stop) != bool(start):
         raise ConfigError(f"--{name}-stop/--{name}-start", (stop, start), "give both or neither")
@@ -74,8 +74,8 @@ def command(
     as_json: bool,
 ) -> None:
     """Run the stack under faults; report lost/doubled answers, alerts, lag, memory."""
-    from workers.soak import SoakConfig, run_soak
-    from workers.soak_faults import parse_faults
+    from workers.soak.core import SoakConfig, run_soak
+    from workers.soak.faults import parse_faults
 
     if cameras < 1 or minutes <= 0:
         raise ConfigError("--cameras/--minutes", (cameras, minutes), ">= 1 camera, > 0 minutes")

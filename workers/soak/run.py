@@ -6,9 +6,9 @@ import time
 from collections import Counter
 from typing import Any
 
-from workers import soak_stack as stack
-from workers.soak_faults import FaultRunner, schedule
-from workers.soak_report import (
+from workers.soak import stack
+from workers.soak.faults import FaultRunner, schedule
+from workers.soak.report import (
     LagProbe,
     SoakReport,
     answer_redeliveries,

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pipeline.types import Answer
-from workers.commands._common import answer_json, parse_time
+from workers.cli.options import answer_json, parse_time
 from workers.config import load_settings
 
 

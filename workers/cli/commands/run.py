@@ -24,8 +24,8 @@ from pydantic import ValidationError
 
 from pipeline.errors import ConfigError, SourceError
 from pipeline.types import StandingQuery
-from workers.alerts_run import hook_options
-from workers.commands._common import DURATION_HELP, parse_duration
+from workers.alerts.run import hook_options
+from workers.cli.options import DURATION_HELP, parse_duration
 from workers.config import Settings, load_settings
 from workers.view import setup_logging
 
@@ -145,7 +145,7 @@ def answerer_settings(pairs: Sequence[str], answerer: str) -> tuple[tuple[str, A
 
 def standing_queries(args: RunArgs, settings: dict[str, Any] | None = None) -> list[StandingQuery]:
     """One standing query per question over all cameras, with stable ids."""
-    from workers.embedded import query_id
+    from pipeline.perceiver import query_id
 
     cams = tuple(c for c, _ in args.sources)
     if settings is None:
@@ -185,11 +185,11 @@ def _say(message: str) -> None:
 def execute(args: RunArgs, settings: Settings, hooks: Any = None) -> None:
     """Build everything and run; a camera that could not be read is an error (exit 1).
 
-    With ``hooks`` (:class:`workers.alerts_run.RunHooks`, from ``--hook``) alerting runs
+    With ``hooks`` (:class:`workers.alerts.run.RunHooks`, from ``--hook``) alerting runs
     alongside and, at the end, waits for pending deliveries (bounded)."""
     from connectors.store import parse_url
-    from workers.alerts_run import start_for_run
-    from workers.embedded import run_embedded
+    from workers.alerts.run import start_for_run
+    from workers.perception.embedded import run_embedded
 
     parse_url(settings.store.url, "--db")
     out = click.get_text_stream("stdout")
@@ -357,7 +357,7 @@ def command(
     if args.answerer == "vlm" and not settings.perception.vlm:
         raise ConfigError("--vlm", "", "a LLaVA model directory or hub id for --answerer vlm")
     setup_logging(settings.log_level)
-    from workers.alerts_run import RunHooks, with_allow_private
+    from workers.alerts.run import RunHooks, with_allow_private
 
     settings = with_allow_private(settings, hook_allow_private)
     execute(args, settings, RunHooks(hooks, hook_secret, open_after, close_after))

@@ -1,7 +1,7 @@
 """The ``feedwatch`` command line.
 
 Entry points are thin: parse, validate, build, run. Each subcommand lives in its own
-module under ``workers/commands`` exposing ``command`` (a click command or group);
+module under ``workers/cli/commands`` exposing ``command`` (a click command or group);
 the group discovers them lazily so ``feedwatch --help`` imports no heavy library.
 A :class:`pipeline.errors.ConfigError` anywhere becomes a one-line message and exit 2.
 """
@@ -49,7 +49,7 @@ class LazyGroup(click.Group):
 
 @click.group(
     cls=LazyGroup,
-    package="workers.commands",
+    package="workers.cli.commands",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 def cli() -> None:

@@ -60,7 +60,7 @@ def perception_env(clip_spec: str) -> dict[str, str]:
 def make_perceivers(clip_spec: str) -> Any:
     """``queries -> Perceiver``, built exactly like the workers build theirs."""
     from workers.config import load_settings
-    from workers.scaleout import perceiver_factory
+    from workers.perception.scaleout import perceiver_factory
 
     settings = load_settings(
         perception={"clip": clip_spec, "sample_fps": SAMPLE_FPS, "device": "cpu"}

@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-CLI = [sys.executable, "-c", "from workers.cli import entrypoint; entrypoint()"]
+CLI = [sys.executable, "-c", "from workers.cli.main import entrypoint; entrypoint()"]
 
 
 @dataclass
@@ -77,7 +77,7 @@ class Cluster:
 
     def invoke(self, *args: str) -> None:
         """Run a short CLI command in this process (no start-up cost), same environment."""
-        from workers.cli import main
+        from workers.cli.main import main
 
         saved = dict(os.environ)
         os.environ.update(self.environ())

@@ -6,7 +6,7 @@ event loop stays responsive:
 
 * **segments agent** — each record goes through :class:`SegmentHandler`: decode,
   encode once per frame, buffer, evaluate the due queries (the embedded run's
-  :class:`~workers.perceiver.Perceiver` and :class:`~pipeline.engine.Engine`), then
+  :class:`~pipeline.perceiver.Perceiver` and :class:`~pipeline.engine.Engine`), then
   produce the answers and wait for their acknowledgements (acks=all). Only then
   does the agent take the next event, which acks the previous one: offsets are
   committed after a segment's answers are stored in Kafka (at-least-once).
@@ -18,7 +18,7 @@ event loop stays responsive:
 
 A record that cannot be processed becomes a dead letter (error, camera, partition,
 offset) and the worker goes on. Handlers count segments, frames, answers, answer
-latency and dead letters in :mod:`workers.metrics` and touch the heartbeat file;
+latency and dead letters in :mod:`workers.ops.metrics` and touch the heartbeat file;
 a Faust timer touches it too while the app runs, so an idle worker stays healthy.
 """
 
@@ -37,9 +37,9 @@ from connectors.kafka.base import ProduceError
 from connectors.kafka.deadletter import DeadLetters
 from pipeline.errors import MediaError, MessageError
 from pipeline.types import Answer, StandingQuery
-from workers import metrics
-from workers.heartbeat import Heartbeat
-from workers.perceive_core import PerceiveCore
+from workers.ops import metrics
+from workers.ops.heartbeat import Heartbeat
+from workers.perception.ownership import PerceiveCore
 
 log = logging.getLogger(__name__)
 

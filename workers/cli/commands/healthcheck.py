@@ -1,7 +1,7 @@
 """`feedwatch healthcheck`: the container health probe for every feedwatch process.
 
 The API is healthy when its ``/health`` answers 200; a worker is healthy when its
-heartbeat file (touched by its main loop, see :mod:`workers.heartbeat`) is fresh.
+heartbeat file (touched by its main loop, see :mod:`workers.ops.heartbeat`) is fresh.
 """
 
 from __future__ import annotations

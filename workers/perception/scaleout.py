@@ -21,12 +21,12 @@ from connectors.kafka.producer import KafkaBusProducer
 from pipeline.errors import ConfigError
 from pipeline.scheduler import Scheduler
 from pipeline.types import StandingQuery
-from workers import metrics
-from workers.commands.queries import open_store
+from workers.cli.commands.queries import open_store
 from workers.config import Settings
-from workers.heartbeat import Heartbeat
-from workers.perceive import QueriesView, SegmentHandler, WorkerApp
-from workers.perceive_core import PerceiveCore
+from workers.ops import metrics
+from workers.ops.heartbeat import Heartbeat
+from workers.perception.faust_app import QueriesView, SegmentHandler, WorkerApp
+from workers.perception.ownership import PerceiveCore
 from workers.sink import AnswerBatchHandler
 
 log = logging.getLogger(__name__)
@@ -39,8 +39,8 @@ def perceiver_factory(settings: Settings) -> Any:
     from connectors import video
     from pipeline.engine import Engine
     from pipeline.models.clip_encoder import ClipEncoder
+    from pipeline.perceiver import AnswererCache, Perceiver
     from pipeline.perception import SelectionConfig
-    from workers.perceiver import AnswererCache, Perceiver
 
     p = settings.perception
     encoder = metrics.TimedEncoder(

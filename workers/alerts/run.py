@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from connectors.store.alerts_repo import AlertStore
 from pipeline.alerts import Condition, Rule
 from pipeline.errors import ConfigError
-from workers.alerts import AlertService
+from workers.alerts.engine import AlertService
 
 SLACK_HOSTS = ("hooks.slack.com",)
 

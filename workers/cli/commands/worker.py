@@ -72,8 +72,8 @@ def command(
     log_level: str,
 ) -> None:
     """Run a perception worker of the Kafka scale-out (stop with Ctrl-C / SIGTERM)."""
-    from workers import metrics
-    from workers.scaleout import build_worker
+    from workers.ops import metrics
+    from workers.perception.scaleout import build_worker
 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -1,14 +1,13 @@
-"""``feedwatch ingest URI --camera ID --to-dir DIR``: camera → keyframe-aligned segments.
+"""The ingest process: one camera's stream → segments → one sink, with status.
 
 The sink is chosen by flag. Each sink flag is a key of :data:`SINKS` (the click
-parameter name) mapped to a builder; adding a sink (e.g. ``--to-kafka``) means one
-``click.option`` on :func:`command` and one entry here. Exactly one sink is required.
+parameter name) mapped to a builder; adding a sink means one option on the
+``feedwatch ingest`` command and one entry here. Exactly one sink is required.
 
 With ``--kafka`` the camera's stream status (connecting … ended, last segment) is
 also published to the compacted status topic, which ``feedwatch api --kafka``
 follows. Every status event and segment touches the heartbeat file
-(``FEEDWATCH_HEARTBEAT_FILE``) and counts in the Prometheus metrics
-(``--metrics-port``).
+(``FEEDWATCH_HEARTBEAT_FILE``) and counts in the Prometheus metrics.
 """
 
 from __future__ import annotations
@@ -22,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from pipeline.errors import BackpressureError, ConfigError
-from workers import metrics
-from workers.config import Settings, load_settings
-from workers.heartbeat import Heartbeat
+from workers.config import Settings
+from workers.ops import metrics
+from workers.ops.heartbeat import Heartbeat
 
 if TYPE_CHECKING:
     from connectors.kafka.status import StatusPublisher
@@ -88,129 +87,6 @@ def when(t: float) -> str:
     if t > 1e9:
         return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds")
     return f"{t:.2f}s"
-
-
-def _env(name: str) -> str:
-    return f"[env {name}]"
-
-
-@click.command()
-@click.argument("uri", envvar="FEEDWATCH_INGEST_URI")
-@click.option(
-    "--camera",
-    required=True,
-    envvar="FEEDWATCH_INGEST_CAMERA",
-    help=f"Camera id (A-Z a-z 0-9 . _ -) {_env('FEEDWATCH_INGEST_CAMERA')}.",
-)
-@click.option(
-    "--to-dir",
-    "to_dir",
-    default=None,
-    envvar="FEEDWATCH_INGEST_TO_DIR",
-    help="Sink: write numbered .ts files and index.jsonl into this directory "
-    f"{_env('FEEDWATCH_INGEST_TO_DIR')}.",
-)
-@click.option(
-    "--kafka",
-    "kafka",
-    default=None,
-    envvar="FEEDWATCH_INGEST_KAFKA",
-    help="Sink: publish segments to the segments topic of this Kafka (host:port) "
-    f"{_env('FEEDWATCH_INGEST_KAFKA')}.",
-)
-@click.option(
-    "--segment-seconds",
-    type=float,
-    default=None,
-    help=f"Target segment length, default 2 {_env('FEEDWATCH_VIDEO_SEGMENT_SECONDS')}.",
-)
-@click.option(
-    "--max-segment-bytes",
-    type=int,
-    default=None,
-    help="Split at keyframes above this size, 0 no limit "
-    f"{_env('FEEDWATCH_VIDEO_MAX_SEGMENT_BYTES')}.",
-)
-@click.option(
-    "--transcode/--no-transcode",
-    default=None,
-    help=f"Re-encode, one keyframe per segment {_env('FEEDWATCH_VIDEO_TRANSCODE')}.",
-)
-@click.option(
-    "--stall-timeout",
-    type=float,
-    default=None,
-    help=f"Seconds without packets = stalled {_env('FEEDWATCH_VIDEO_STALL_TIMEOUT_S')}.",
-)
-@click.option(
-    "--max-reconnects",
-    type=int,
-    default=None,
-    help="Consecutive failed reconnects before giving up, -1 never "
-    f"{_env('FEEDWATCH_VIDEO_MAX_RECONNECTS')}.",
-)
-@click.option(
-    "--realtime",
-    is_flag=True,
-    default=False,
-    envvar="FEEDWATCH_INGEST_REALTIME",
-    help=f"Pace a file like a live feed {_env('FEEDWATCH_INGEST_REALTIME')}.",
-)
-@click.option(
-    "--max-segments",
-    type=int,
-    default=None,
-    envvar="FEEDWATCH_INGEST_MAX_SEGMENTS",
-    help=f"Stop after this many segments {_env('FEEDWATCH_INGEST_MAX_SEGMENTS')}.",
-)
-@click.option(
-    "--metrics-port",
-    type=click.IntRange(0, 65535),
-    default=None,
-    help=f"Serve Prometheus metrics on this port, 0 off {_env('FEEDWATCH_METRICS_PORT')}.",
-)
-@click.option("--quiet", is_flag=True, default=False, help="No per-segment lines.")
-def command(
-    uri: str,
-    camera: str,
-    segment_seconds: float | None,
-    max_segment_bytes: int | None,
-    transcode: bool | None,
-    stall_timeout: float | None,
-    max_reconnects: int | None,
-    realtime: bool,
-    max_segments: int | None,
-    metrics_port: int | None,
-    quiet: bool,
-    **sink_flags: Any,
-) -> None:
-    """Ingest URI (file, rtsp://, http(s):// incl. HLS, udp://, srt://, /dev/video*) as
-    keyframe-aligned MPEG-TS segments into a sink."""
-    if max_segments is not None and max_segments < 1:
-        raise ConfigError("--max-segments", max_segments, "must be >= 1")
-    settings = load_settings(
-        video={
-            "segment_seconds": segment_seconds,
-            "max_segment_bytes": max_segment_bytes,
-            "transcode": transcode,
-            "stall_timeout_s": stall_timeout,
-            "max_reconnects": max_reconnects,
-        }
-    )
-    if metrics_port is not None:
-        settings = settings.model_copy(update={"metrics_port": metrics_port})
-    metrics.serve(settings.metrics_port)
-    sink = build_sink(sink_flags, settings)
-    run_ingest(
-        uri,
-        camera,
-        settings,
-        sink,
-        realtime=realtime,
-        max_segments=max_segments,
-        quiet=quiet,
-        status=build_status(sink_flags, settings, camera),
-    )
 
 
 class IngestReporter:

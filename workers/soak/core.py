@@ -4,10 +4,10 @@ Processes, all started through the CLI like an operator would: one ``feedwatch
 ingest --realtime`` per synthetic camera (restarted at the end of its clip, as a
 camera reconnects), two ``feedwatch worker --role perceive``, one ``--role sink``
 and ``feedwatch alerts`` delivering to a signed-webhook receiver on 127.0.0.1.
-Faults (see :mod:`workers.soak_faults`) are injected on a schedule; afterwards the
+Faults (see :mod:`workers.soak.faults`) are injected on a schedule; afterwards the
 report compares the stored answers with the embedded path replayed over the very
 segments in the topic, and the delivered incidents with the alert rule replayed
-over the stored answers (:mod:`workers.soak_stack`, :mod:`workers.soak_report`).
+over the stored answers (:mod:`workers.soak.stack`, :mod:`workers.soak.report`).
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workers import soak_stack as stack
-from workers.bench.cluster import Cluster, Proc, spread_cameras
-from workers.soak_faults import FAULTS, Control, FaultRunner, schedule
-from workers.soak_receiver import SoakReceiver
-from workers.soak_report import FUZZ_HEADER, LagProbe, SoakReport, peak_rss_mb
+from workers.soak import stack
+from workers.soak.cluster import Cluster, Proc, spread_cameras
+from workers.soak.faults import FAULTS, Control, FaultRunner, schedule
+from workers.soak.receiver import SoakReceiver
+from workers.soak.report import FUZZ_HEADER, LagProbe, SoakReport, peak_rss_mb
 
 HOOK_SECRET = "soak-hook-secret"  # noqa: S105 - a local test receiver's key
 HOOK_TIMEOUT_S = 2.0
@@ -233,7 +233,7 @@ class Soak:
     def fault_fuzz(self) -> bool:
         from kafka import KafkaProducer
 
-        from workers import soak_fuzz
+        from workers.soak import fuzz as soak_fuzz
 
         assert self.cluster is not None
         tag = f"fuzz{len(self.fuzz_ids)}"
@@ -280,7 +280,7 @@ def _bounce(control: Control | None, down_s: float) -> bool:
 
 def run_soak(cfg: SoakConfig) -> SoakReport:
     """Run one soak; every process it started is stopped before it returns."""
-    from workers.soak_run import drive
+    from workers.soak.run import drive
 
     if cfg.workdir is not None:
         cfg.workdir.mkdir(parents=True, exist_ok=True)
