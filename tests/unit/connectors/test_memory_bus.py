@@ -31,9 +31,9 @@ def test_groups_read_independently_and_resume_after_commit() -> None:
     for i in range(5):
         p.send("t", b"k", str(i).encode(), [("h", b"v")])
     a = bus.consumer(["t"], "a")
+    b = bus.consumer(["t"], "b")
     assert _values(a.poll(max_records=3)) == [b"0", b"1", b"2"]
     a.commit()
-    b = bus.consumer(["t"], "b")
     assert _values(b.poll()) == [b"0", b"1", b"2", b"3", b"4"]
     again = bus.consumer(["t"], "a")  # a restarted member of group a
     assert _values(again.poll()) == [b"3", b"4"]
@@ -87,3 +87,66 @@ def test_closed_bus_refuses_sends() -> None:
     bus.close()
     with pytest.raises(BusError):
         bus.producer().send("t", b"k", b"v")
+
+
+def test_records_every_group_committed_are_dropped() -> None:
+    bus = MemoryBus()
+    p = bus.producer()
+    fast, slow = bus.consumer(["t"], "fast"), bus.consumer(["t"], "slow")
+    for i in range(10):
+        p.send("t", b"k", str(i).encode())
+    fast.poll()
+    fast.commit()
+    assert bus.retained("t") == 10  # the slow group has not read them yet
+    assert _values(slow.poll(max_records=4)) == [b"0", b"1", b"2", b"3"]
+    slow.commit()
+    assert bus.retained("t") == 6
+    assert _values(bus.consumer(["t"], "slow").poll()) == [b"4", b"5", b"6", b"7", b"8", b"9"]
+    p.send("t", b"k", b"10")
+    records = slow.poll()
+    assert [r.offset for r in records] == [4, 5, 6, 7, 8, 9, 10]  # offsets keep counting
+    slow.commit()
+    assert bus.retained("t") == 1  # record 10: the fast group has not committed it
+    fast.poll()
+    fast.commit()
+    assert bus.retained("t") == 0
+
+
+def test_a_long_run_holds_only_the_uncommitted_backlog() -> None:
+    bus = MemoryBus(capacity={"t": 4}, send_timeout=1.0)
+    c = bus.consumer(["t"], "g")
+    p = bus.producer()
+    for i in range(5000):
+        p.send("t", b"k", bytes(1000))
+        if i % 3 == 0:
+            c.poll()
+            c.commit()
+    assert bus.retained("t") <= 4
+
+
+def test_compacted_topic_keeps_the_latest_record_per_key() -> None:
+    bus = MemoryBus(compacted=["q"])
+    c = bus.consumer(["q"], "g")
+    p = bus.producer()
+    for i in range(500):
+        p.send("q", f"k{i % 3}".encode(), str(i).encode())
+    c.poll(max_records=1000)
+    c.commit()  # a commit never drops a compacted topic's records
+    late = bus.consumer(["q"], "late")
+    latest = {r.key: r.value for r in late.poll(max_records=1000)}
+    assert latest == {b"k0": b"498", b"k1": b"499", b"k2": b"497"}
+    assert bus.retained("q") < 3 + 64
+
+
+def test_group_less_consumer_holds_nothing_back() -> None:
+    bus = MemoryBus()
+    p = bus.producer()
+    p.send("t", b"k", b"0")
+    follower = bus.consumer(["t"], "", from_beginning=True)
+    g = bus.consumer(["t"], "g")
+    assert _values(follower.poll()) == [b"0"]
+    g.poll()
+    g.commit()
+    assert bus.retained("t") == 0
+    p.send("t", b"k", b"1")
+    assert _values(follower.poll()) == [b"1"]
