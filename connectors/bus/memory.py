@@ -103,7 +103,10 @@ class MemoryBus(Bus):
         log = self._log(topic)
         return max(
             (
-                sum(part.pending(self._committed.get((g, topic, p), 0)) for p, part in enumerate(log))
+                sum(
+                    part.pending(self._committed.get((g, topic, p), 0))
+                    for p, part in enumerate(log)
+                )
                 for g in self._groups(topic)
             ),
             default=0,
@@ -126,8 +129,9 @@ class MemoryBus(Bus):
                 raise BusError("the bus is closed")
             p = self.partition_for(key)
             part = self._log(topic)[p]
-            part.append(Record(topic, p, part.next_offset, bytes(key), value, list(headers),
-                               time.time()))
+            part.append(
+                Record(topic, p, part.next_offset, bytes(key), value, list(headers), time.time())
+            )
             if topic in self.compacted:
                 part.compact()
             self._cond.notify_all()
