@@ -31,7 +31,7 @@ from connectors.store.alerts_models import (
     HookRow,
     IncidentRow,
 )
-from pipeline.alerts import Condition, ConditionKind, HookPolicy, Rule
+from pipeline.alerts.model import Condition, ConditionKind, HookPolicy, Rule
 from pipeline.errors import ConfigError, StoreError
 
 

@@ -15,7 +15,7 @@ from connectors.hooks.base import HookMessage
 from connectors.store.alerts_models import AlertStateRow, IncidentRow
 from connectors.store.models import AnswerRow
 from connectors.store.repository import answer_from_row
-from pipeline.alerts import IncidentEvent
+from pipeline.alerts.model import IncidentEvent
 
 
 def rowcount(result: Any) -> int:

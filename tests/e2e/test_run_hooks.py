@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.alerts import AlertEngine, EventKind, Rule
+from pipeline.alerts.machine import AlertEngine
+from pipeline.alerts.model import EventKind, Rule
 from pipeline.types import Answer
 from tests.integration.alerts_receiver import Receiver
 

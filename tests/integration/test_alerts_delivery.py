@@ -24,7 +24,8 @@ from alerts_receiver import Receiver
 
 from connectors.store import Store
 from connectors.store.alerts_repo import AlertStore
-from pipeline.alerts import AlertEngine, EventKind, Rule
+from pipeline.alerts.machine import AlertEngine
+from pipeline.alerts.model import EventKind, Rule
 from pipeline.scenes.spec import scripted_scene
 from pipeline.types import Answer
 from workers.alerts.engine import AlertService

@@ -8,31 +8,27 @@ attempt; a delivery lost by a crashed worker is leased again once its lease expi
 and the receiver sees the same ``Idempotency-Key`` every time.
 
 ``feedwatch alerts`` runs both loops (:func:`run_forever`); ``feedwatch run --hook``
-starts them in-process with :func:`start_embedded_alerts` and waits on
+starts them in-process with :func:`workers.alerts.run.start_embedded_alerts` and waits on
 :meth:`AlertService.drain` at the end of a file.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
-from connectors.hooks.base import redact_url
-from connectors.hooks.delivery import AttemptResult, RetryPolicy, Sender
-from connectors.store.alerts_models import DeliveryStatus
-from connectors.store.alerts_outbox import Claimed, CursorConflict, EvalResult, Outbox
-from connectors.store.alerts_repo import PolicyDefaults, target_of
+from connectors.hooks.delivery import RetryPolicy, Sender
+from connectors.store.alerts_outbox import CursorConflict, EvalResult, Outbox
+from connectors.store.alerts_repo import PolicyDefaults
 from pipeline.errors import ConfigError, StoreError
+from workers.alerts.delivery import DeliveryWorker
 from workers.ops.heartbeat import Heartbeat
-from workers.ops.metrics import HOOK_ATTEMPTS
 
 log = logging.getLogger("feedwatch.alerts")
 STORE_ERROR_LOG_EVERY_S = 30.0
@@ -88,113 +84,6 @@ class Evaluator:
         if len(self._gaps) > 1000:
             self._gaps = {expected_id: first}
         return time.monotonic() - first < self.gap_grace_s
-
-
-class DeliveryWorker:
-    """Leases due deliveries and makes one attempt each, ``concurrency`` at a time."""
-
-    def __init__(
-        self,
-        outbox: Outbox,
-        sender: Sender,
-        policy: RetryPolicy,
-        *,
-        lease_s: float = 60.0,
-        concurrency: int = 4,
-        rng: random.Random | None = None,
-    ) -> None:
-        self.outbox = outbox
-        self.sender = sender
-        self.policy = policy
-        self.lease_s = lease_s
-        self.concurrency = concurrency
-        self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
-        self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="feedwatch-hook")
-
-    def run_once(self) -> int:
-        """Lease up to ``concurrency`` due deliveries and send them; returns how many."""
-        claimed = self.outbox.claim(self.concurrency, self.lease_s)
-        list(self._pool.map(self.deliver, claimed))
-        return len(claimed)
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=True)
-        self.sender.close()
-
-    def deliver(self, c: Claimed) -> None:
-        """One attempt, then delivered, pending again (backoff / Retry-After) or dead."""
-        if c.hook is None or not c.hook.enabled:
-            self._settle(c, DeliveryStatus.DEAD, time.time(), 0.0, None, "hook removed or disabled")
-            return
-        age = time.time() - c.created_at
-        if age > self.policy.max_age:
-            why = f"expired: {age:.0f}s old > max age {self.policy.max_age:g}s, not sent"
-            self._settle(c, DeliveryStatus.DEAD, time.time(), 0.0, None, why)
-            return
-        try:
-            result = self.sender.attempt(target_of(c.hook), c.message, c.key)
-        except Exception as exc:  # noqa: BLE001 - a bug must not strand a leased delivery
-            log.exception("delivery %s: unexpected error", c.key)
-            now = time.time()
-            result = AttemptResult(
-                False, now, 0.0, error=f"internal: {type(exc).__name__}", retryable=True
-            )
-        if result.ok:
-            self._settle(
-                c, DeliveryStatus.DELIVERED, result.started_at, result.duration, result.status, None
-            )
-            return
-        nxt = None
-        if result.retryable:
-            nxt = self.policy.next_attempt(
-                failures=c.attempts + 1,
-                created_at=c.created_at,
-                now=time.time(),
-                retry_after=result.retry_after,
-                rng=self.rng,
-            )
-        status = DeliveryStatus.PENDING if nxt is not None else DeliveryStatus.DEAD
-        error = (
-            result.error
-            if nxt is not None or not result.retryable
-            else (f"{result.error}; gave up after {c.attempts + 1} attempts")
-        )
-        self._settle(c, status, result.started_at, result.duration, result.status, error, nxt)
-
-    def _settle(
-        self,
-        c: Claimed,
-        status: DeliveryStatus,
-        started: float,
-        duration: float,
-        code: int | None,
-        error: str | None,
-        nxt: float | None = None,
-    ) -> None:
-        HOOK_ATTEMPTS.labels({"pending": "retry"}.get(status.value, status.value)).inc()
-        kept = self.outbox.settle(
-            c,
-            status=status,
-            started_at=started,
-            duration=duration,
-            status_code=code,
-            error=error,
-            next_attempt_at=nxt,
-        )
-        where = redact_url(c.hook.url) if c.hook else "?"
-        level = logging.WARNING if status is DeliveryStatus.DEAD else logging.INFO
-        log.log(
-            level,
-            "delivery %s to %s (%s): %s%s%s",
-            c.key,
-            where,
-            c.hook.id if c.hook else "?",
-            status.value,
-            f" HTTP {code}" if code else "",
-            f" ({error})" if error else "",
-        )
-        if not kept:
-            log.warning("delivery %s: lease lost before the attempt was recorded", c.key)
 
 
 class AlertService:
@@ -302,18 +191,3 @@ def run_forever(service: AlertService, stop: threading.Event) -> None:
     finally:
         service.stop()
 
-
-def start_embedded_alerts(*args: Any, **kwargs: Any) -> AlertService:
-    """See :func:`workers.alerts.run.start_embedded_alerts` (``feedwatch run --hook``)."""
-    from workers.alerts.run import start_embedded_alerts as start
-
-    return start(*args, **kwargs)
-
-
-__all__ = [
-    "AlertService",
-    "DeliveryWorker",
-    "Evaluator",
-    "run_forever",
-    "start_embedded_alerts",
-]

@@ -19,7 +19,7 @@ import click
 from sqlalchemy import Engine
 
 from connectors.store.alerts_repo import AlertStore
-from pipeline.alerts import Condition, Rule
+from pipeline.alerts.model import Condition, Rule
 from pipeline.errors import ConfigError
 from workers.alerts.engine import AlertService
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from starlette.concurrency import run_in_threadpool
 
 from connectors.store.alerts_repo import AlertStore
-from pipeline.alerts import Condition, ConditionKind, Rule
+from pipeline.alerts.model import Condition, ConditionKind, Rule
 from pipeline.errors import ConfigError
 from workers.api.auth import read_access, write_access
 from workers.api.context import ApiContext, context

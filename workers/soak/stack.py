@@ -15,7 +15,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from pipeline.alerts import AlertEngine, Condition, ConditionKind, EventKind, Rule
+from pipeline.alerts.machine import AlertEngine
+from pipeline.alerts.model import Condition, ConditionKind, EventKind, Rule
 from pipeline.types import Answer, Segment, StandingQuery
 
 EVERY, WINDOW, SAMPLE_FPS, SEGMENT_S = 1.0, 2.0, 2.0, 1.0

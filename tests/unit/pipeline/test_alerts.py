@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.alerts import (
-    AlertEngine,
+from pipeline.alerts.machine import AlertEngine, step
+from pipeline.alerts.model import (
     Condition,
     ConditionKind,
     EventKind,
@@ -13,9 +13,10 @@ from pipeline.alerts import (
     IncidentState,
     Rule,
     Track,
+)
+from pipeline.alerts.state import (
     hook_state_from_dict,
     hook_state_to_dict,
-    step,
     track_from_dict,
     track_to_dict,
 )

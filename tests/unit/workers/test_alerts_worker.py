@@ -13,10 +13,11 @@ from connectors.hooks.delivery import RetryPolicy, Sender
 from connectors.store import Store
 from connectors.store.alerts_outbox import Outbox
 from connectors.store.alerts_repo import AlertStore, PolicyDefaults
-from pipeline.alerts import Rule
+from pipeline.alerts.model import Rule
 from pipeline.errors import ConfigError
 from pipeline.types import Answer
-from workers.alerts.engine import DeliveryWorker, Evaluator
+from workers.alerts.delivery import DeliveryWorker
+from workers.alerts.engine import Evaluator
 from workers.alerts.run import HookSpec, ensure_run_alerts
 from workers.cli.commands.hooks import parse_condition
 from workers.config import HooksSettings

@@ -27,7 +27,7 @@ DB = click.option(
 
 def parse_condition(text: str) -> Any:
     """``matched`` | ``changed`` | ``score>=X`` | ``regex:PATTERN`` → Condition."""
-    from pipeline.alerts import Condition, ConditionKind
+    from pipeline.alerts.model import Condition, ConditionKind
 
     text = text.strip()
     if text in ("matched", "changed"):
@@ -140,7 +140,7 @@ def add(
     notify_close: bool,
 ) -> None:
     """Register a hook at URL (and, with --query, a rule that notifies it)."""
-    from pipeline.alerts import Rule
+    from pipeline.alerts.model import Rule
 
     condition = parse_condition(when)
     rules = [

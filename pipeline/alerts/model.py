@@ -1,0 +1,170 @@
+"""Alert rules, conditions, hook policies, incidents and per-track state (values only)."""
+
+
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from pipeline.errors import ConfigError
+from pipeline.types import Answer
+
+_INCIDENT_NS = uuid.UUID("5d7c1f0e-59a6-4b8e-9a43-0f1c2a7e6b11")
+
+
+class ConditionKind(StrEnum):
+    """What makes a window count as a hit."""
+
+    MATCHED = "matched"
+    SCORE_AT_LEAST = "score_at_least"
+    TEXT_REGEX = "text_regex"
+    CHANGED = "changed"
+
+
+class IncidentState(StrEnum):
+    """An incident is open until enough quiet windows close it; closed is final."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class EventKind(StrEnum):
+    OPENED = "opened"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A test on one answer (and, for ``changed``, the previous answer's text)."""
+
+    kind: ConditionKind = ConditionKind.MATCHED
+    threshold: float | None = None
+    pattern: str | None = None
+
+    def __post_init__(self) -> None:
+        kind = ConditionKind(self.kind)
+        object.__setattr__(self, "kind", kind)
+        if kind is ConditionKind.SCORE_AT_LEAST and self.threshold is None:
+            raise ConfigError("condition.threshold", None, "score_at_least needs a number")
+        if kind is ConditionKind.TEXT_REGEX:
+            _compile(self.pattern)
+
+    def holds(self, answer: Answer, previous_text: str | None) -> bool:
+        """Whether ``answer`` meets the condition."""
+        if self.kind is ConditionKind.MATCHED:
+            return answer.matched is True
+        if self.kind is ConditionKind.SCORE_AT_LEAST:
+            return answer.score is not None and answer.score >= float(self.threshold or 0.0)
+        if self.kind is ConditionKind.TEXT_REGEX:
+            return _compile(self.pattern).search(answer.text) is not None
+        return previous_text is not None and _norm(answer.text) != _norm(previous_text)
+
+
+def _compile(pattern: str | None) -> re.Pattern[str]:
+    if not pattern:
+        raise ConfigError("condition.pattern", pattern, "text_regex needs a regular expression")
+    try:
+        return re.compile(pattern, re.IGNORECASE)
+    except re.error as exc:
+        raise ConfigError(
+            "condition.pattern", pattern, f"a valid regular expression ({exc})"
+        ) from exc
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split()).lower()
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Incident logic for the answers of one query, notifying ``hooks``."""
+
+    id: str
+    query_id: str
+    condition: Condition = field(default_factory=Condition)
+    open_after: int = 1
+    close_after: int = 1
+    min_duration: float = 0.0
+    notify_close: bool = False
+    hooks: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("open_after", "close_after"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ConfigError(f"rule.{name}", value, "a whole number of windows >= 1")
+        if self.min_duration < 0:
+            raise ConfigError("rule.min_duration", self.min_duration, "seconds >= 0")
+
+
+@dataclass(frozen=True)
+class HookPolicy:
+    """Per-hook limits: ``cooldown`` s between openings of one (rule, camera);
+    at most ``rate_cap`` notifications per ``rate_period`` s (0 = no cap)."""
+
+    id: str
+    cooldown: float = 0.0
+    rate_cap: int = 0
+    rate_period: float = 3600.0
+
+
+@dataclass(frozen=True)
+class Incident:
+    """One episode of a rule's condition holding on one camera."""
+
+    id: str
+    rule_id: str
+    query_id: str
+    camera: str
+    question: str
+    state: IncidentState
+    started_at: float
+    opened_at: float
+    last_hit_at: float
+    closed_at: float | None = None
+    notified: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class IncidentEvent:
+    """An incident opened or closed, with the answer that decided it."""
+
+    kind: EventKind
+    incident: Incident
+    answer: Answer
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One message for one hook; ``suppressed`` names the policy that held it back."""
+
+    hook_id: str
+    event: IncidentEvent
+    suppressed: str | None = None
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"{self.event.incident.id}:{self.event.kind.value}:{self.hook_id}"
+
+
+@dataclass(frozen=True)
+class Track:
+    """The state of one (rule, camera): hit/miss run lengths and the open incident."""
+
+    hits: int = 0
+    misses: int = 0
+    run_start: float | None = None
+    last_text: str | None = None
+    last_window_end: float | None = None
+    incident: Incident | None = None
+
+
+@dataclass(frozen=True)
+class HookState:
+    """Notification times a hook's policy needs: recent sends and last openings."""
+
+    sent: tuple[float, ...] = ()
+    last_open: Mapping[str, float] = field(default_factory=dict)
+
+

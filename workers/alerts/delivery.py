@@ -1,0 +1,129 @@
+"""The delivery worker: leases due outbox rows, sends each hook message, records the attempt.
+
+A delivery lost by a crashed worker is leased again once its lease expires, and the
+receiver sees the same ``Idempotency-Key`` every time.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from connectors.hooks.base import redact_url
+from connectors.hooks.delivery import AttemptResult, RetryPolicy, Sender
+from connectors.store.alerts_leases import Claimed
+from connectors.store.alerts_models import DeliveryStatus
+from connectors.store.alerts_outbox import Outbox
+from connectors.store.alerts_repo import target_of
+from workers.ops.metrics import HOOK_ATTEMPTS
+
+log = logging.getLogger("feedwatch.alerts")
+
+
+class DeliveryWorker:
+    """Leases due deliveries and makes one attempt each, ``concurrency`` at a time."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        sender: Sender,
+        policy: RetryPolicy,
+        *,
+        lease_s: float = 60.0,
+        concurrency: int = 4,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.outbox = outbox
+        self.sender = sender
+        self.policy = policy
+        self.lease_s = lease_s
+        self.concurrency = concurrency
+        self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
+        self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="feedwatch-hook")
+
+    def run_once(self) -> int:
+        """Lease up to ``concurrency`` due deliveries and send them; returns how many."""
+        claimed = self.outbox.claim(self.concurrency, self.lease_s)
+        list(self._pool.map(self.deliver, claimed))
+        return len(claimed)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        self.sender.close()
+
+    def deliver(self, c: Claimed) -> None:
+        """One attempt, then delivered, pending again (backoff / Retry-After) or dead."""
+        if c.hook is None or not c.hook.enabled:
+            self._settle(c, DeliveryStatus.DEAD, time.time(), 0.0, None, "hook removed or disabled")
+            return
+        age = time.time() - c.created_at
+        if age > self.policy.max_age:
+            why = f"expired: {age:.0f}s old > max age {self.policy.max_age:g}s, not sent"
+            self._settle(c, DeliveryStatus.DEAD, time.time(), 0.0, None, why)
+            return
+        try:
+            result = self.sender.attempt(target_of(c.hook), c.message, c.key)
+        except Exception as exc:  # noqa: BLE001 - a bug must not strand a leased delivery
+            log.exception("delivery %s: unexpected error", c.key)
+            now = time.time()
+            result = AttemptResult(
+                False, now, 0.0, error=f"internal: {type(exc).__name__}", retryable=True
+            )
+        if result.ok:
+            self._settle(
+                c, DeliveryStatus.DELIVERED, result.started_at, result.duration, result.status, None
+            )
+            return
+        nxt = None
+        if result.retryable:
+            nxt = self.policy.next_attempt(
+                failures=c.attempts + 1,
+                created_at=c.created_at,
+                now=time.time(),
+                retry_after=result.retry_after,
+                rng=self.rng,
+            )
+        status = DeliveryStatus.PENDING if nxt is not None else DeliveryStatus.DEAD
+        error = (
+            result.error
+            if nxt is not None or not result.retryable
+            else (f"{result.error}; gave up after {c.attempts + 1} attempts")
+        )
+        self._settle(c, status, result.started_at, result.duration, result.status, error, nxt)
+
+    def _settle(
+        self,
+        c: Claimed,
+        status: DeliveryStatus,
+        started: float,
+        duration: float,
+        code: int | None,
+        error: str | None,
+        nxt: float | None = None,
+    ) -> None:
+        HOOK_ATTEMPTS.labels({"pending": "retry"}.get(status.value, status.value)).inc()
+        kept = self.outbox.settle(
+            c,
+            status=status,
+            started_at=started,
+            duration=duration,
+            status_code=code,
+            error=error,
+            next_attempt_at=nxt,
+        )
+        where = redact_url(c.hook.url) if c.hook else "?"
+        level = logging.WARNING if status is DeliveryStatus.DEAD else logging.INFO
+        log.log(
+            level,
+            "delivery %s to %s (%s): %s%s%s",
+            c.key,
+            where,
+            c.hook.id if c.hook else "?",
+            status.value,
+            f" HTTP {code}" if code else "",
+            f" ({error})" if error else "",
+        )
+        if not kept:
+            log.warning("delivery %s: lease lost before the attempt was recorded", c.key)
