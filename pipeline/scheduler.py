@@ -6,23 +6,37 @@ worker and every re-run picks the same window ends — the store's idempotency r
 on it). Its window is ``[end - window, end)``, clipped to the start of the camera's
 stream. All queries due on a camera at the same end with the same window length come
 back as one :class:`Due`, so they are scored against the window in one matrix product.
-When the stream jumps (a live gap, a worker catching up), only the last
-``ceil(window / every) + 1`` ends of a query are kept: older windows have left the
-buffer anyway.
+Every window is answered exactly once, however far one call moves the clock (a
+10-s segment of a long-GOP camera makes ten 1-s windows due at once); the frames
+they need stay buffered because :meth:`Scheduler.needed_from` tells the buffer where
+the oldest pending window starts. Two stated policies skip windows, each counted in
+:attr:`Scheduler.skipped` and logged in one line per call:
+
+- ``gap``: a window lying wholly inside a hole in the stream (between the end of the
+  data seen before and the start of the data just seen) has no frame to look at;
+- ``lag`` (live catch-up, off unless ``max_lag`` is set): a window that ended more
+  than ``max_lag`` seconds before the wall clock. It applies only to cameras whose
+  stream clock is the wall clock (live and paced sources); a file read as fast as
+  it decodes has times from 0 and is never skipped.
 """
 
 from __future__ import annotations
 
+import logging
 import math
-from collections import defaultdict
-from collections.abc import Iterable
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from pipeline.errors import ConfigError
 from pipeline.questions import clean_question
 from pipeline.types import StandingQuery
 
+log = logging.getLogger(__name__)
 TIME_DECIMALS = 6  # window ends are rounded so that k·E is reproducible
+WALL_CLOCK_SLACK = 86_400.0
+"""A camera whose stream origin is within a day of the wall clock runs on the wall
+clock (live or paced); only such cameras can be behind."""
 
 
 @dataclass(frozen=True)
@@ -50,11 +64,25 @@ def validate_query(query: StandingQuery) -> StandingQuery:
 class Scheduler:
     """Standing queries and, per (query, camera), the next window end to evaluate."""
 
-    def __init__(self, queries: Iterable[StandingQuery] = ()) -> None:
+    def __init__(
+        self,
+        queries: Iterable[StandingQuery] = (),
+        *,
+        max_lag: float | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        if max_lag is not None and not (max_lag > 0 and math.isfinite(max_lag)):
+            raise ConfigError("max_lag", max_lag, "a positive number of seconds, or None")
+        if max_lag is not None and clock is None:
+            raise ConfigError("clock", clock, "a wall clock when max_lag is set")
         self._queries: dict[str, StandingQuery] = {}
         self._origin: dict[str, float] = {}
         self._now: dict[str, float] = {}
         self._next: dict[tuple[str, str], int] = {}
+        self._on_wall: dict[str, bool] = {}
+        self.max_lag, self._clock = max_lag, clock
+        self.skipped: Counter[str] = Counter()
+        """Windows skipped by policy: ``gap`` and ``lag`` (see the module doc)."""
         for query in queries:
             self.put(query)
 
@@ -81,37 +109,103 @@ class Scheduler:
         qs = self._queries.values() if camera is None else self.queries_for(camera)
         return max((q.window for q in qs), default=0.0)
 
+    def needed_from(self, camera: str, since: float) -> float | None:
+        """Where the oldest window not yet due on ``camera`` starts (frames from there on
+        must stay buffered); ``since`` is where new data starts. None: nothing pending."""
+        if camera not in self._origin:
+            return since if self.queries_for(camera) else None
+        now = self._now[camera]
+        starts = [
+            self._k_next(q, camera, now) * q.every - q.window for q in self.queries_for(camera)
+        ]
+        return max(min(starts), self._origin[camera]) if starts else None
+
     def advance(self, camera: str, now: float, since: float | None = None) -> list[Due]:
         """Move ``camera``'s stream clock to ``now``; the windows that became due.
 
         ``since`` is where the data just seen started (a segment's start); on the
-        first call for a camera it fixes the stream's origin.
+        first call for a camera it fixes the stream's origin. Windows between the
+        previous clock and ``since`` with no data in them are skipped (``gap``).
         """
         origin = self._origin.setdefault(camera, now if since is None else min(since, now))
         before = self._now.get(camera, origin)
         self._now[camera] = max(now, before)
+        gap = (before, since) if since is not None and since > before else None
         groups: dict[tuple[float, float], list[StandingQuery]] = defaultdict(list)
         for query in self.queries_for(camera):
-            for end in self._due_ends(query, camera, now, before):
+            for end in self._due_ends(query, camera, now, before, gap):
                 groups[(end, query.window)].append(query)
         return [
             Due(camera, max(origin, round(end - window, TIME_DECIMALS)), end, tuple(qs))
             for (end, window), qs in sorted(groups.items())
         ]
 
-    def _due_ends(self, query: StandingQuery, camera: str, now: float, since: float) -> list[float]:
+    def _k_next(self, query: StandingQuery, camera: str, since: float) -> int:
         key = (query.id, camera)
         if key not in self._next:
             self._next[key] = math.floor(since / query.every + 1e-9) + 1
-        k_next = self._next[key]
+        return self._next[key]
+
+    def _due_ends(
+        self,
+        query: StandingQuery,
+        camera: str,
+        now: float,
+        since: float,
+        gap: tuple[float, float] | None,
+    ) -> list[float]:
+        k_next = self._k_next(query, camera, since)
         k_last = math.floor(now / query.every + 1e-9)
         if k_last < k_next:
             return []
-        self._next[key] = k_last + 1
-        keep = math.ceil(query.window / query.every) + 1
-        first = max(k_next, k_last - keep + 1)
-        return [round(k * query.every, TIME_DECIMALS) for k in range(first, k_last + 1)]
+        self._next[(query.id, camera)] = k_last + 1
+        ends = [round(k * query.every, TIME_DECIMALS) for k in range(k_next, k_last + 1)]
+        kept = [e for e in ends if not _in_gap(e - query.window, e, gap)]
+        self._skip(camera, query, ends, kept, "gap")
+        if self.max_lag is not None and self._wall_clocked(camera):
+            assert self._clock is not None
+            oldest = self._clock() - self.max_lag
+            lagging = kept
+            kept = [e for e in kept if e >= oldest]
+            self._skip(camera, query, lagging, kept, "lag")
+        return kept
+
+    def _wall_clocked(self, camera: str) -> bool:
+        if camera not in self._on_wall:
+            assert self._clock is not None
+            self._on_wall[camera] = abs(self._origin[camera] - self._clock()) < WALL_CLOCK_SLACK
+        return self._on_wall[camera]
+
+    def _skip(
+        self, camera: str, query: StandingQuery, ends: list[float], kept: list[float], why: str
+    ) -> None:
+        gone = [e for e in ends if e not in set(kept)]
+        if not gone:
+            return
+        self.skipped[why] += len(gone)
+        log.warning(
+            "camera %s: skipped %d window(s) of query %s ending %.3f..%.3f (%s: %s)",
+            camera, len(gone), query.id, gone[0], gone[-1], why, _REASONS[why],
+        )
+
+    def forget_camera(self, camera: str) -> None:
+        """Drop ``camera``'s clock and schedule (another worker took it over)."""
+        self._origin.pop(camera, None)
+        self._now.pop(camera, None)
+        for key in [k for k in self._next if k[1] == camera]:
+            del self._next[key]
 
     def _forget(self, query_id: str) -> None:
         for key in [k for k in self._next if k[0] == query_id]:
             del self._next[key]
+
+
+_REASONS = {
+    "gap": "no stream data inside them",
+    "lag": "ended more than max_lag before the wall clock",
+}
+
+
+def _in_gap(start: float, end: float, gap: tuple[float, float] | None) -> bool:
+    """True when ``[start, end)`` lies wholly inside the hole ``gap`` (no frame in it)."""
+    return gap is not None and start >= gap[0] - 1e-9 and end <= gap[1] + 1e-9
