@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from pipeline.errors import ConfigError
 from pipeline.types import Answer
 from workers.cli.main import main
 from workers.cli.options import answer_json, parse_duration, parse_time
+from workers.perception import request
 
 
 @pytest.fixture
@@ -145,8 +147,8 @@ def test_env_questions_cameras_and_query_ids(clip: Path, monkeypatch: pytest.Mon
     assert [c for c, _ in args.sources] == ["clip", "yard-cam", "clip-2"]  # type: ignore[attr-defined]
     assert (args.every, args.window) == (0.5, 2.0)  # type: ignore[attr-defined]
     assert seen["s"].store.url == "sqlite:///env.db"  # type: ignore[attr-defined]
-    ids = [q.id for q in run_cmd.standing_queries(args)]  # type: ignore[arg-type]
-    assert len(set(ids)) == 2 and ids == [q.id for q in run_cmd.standing_queries(args)]  # type: ignore[arg-type]
+    ids = [q.id for q in request.standing_queries(args)]  # type: ignore[arg-type]
+    assert len(set(ids)) == 2 and ids == [q.id for q in request.standing_queries(args)]  # type: ignore[arg-type]
 
 
 def test_answerer_settings_are_checked_early(
@@ -167,7 +169,7 @@ def test_answerer_settings_reach_the_query(clip: Path, monkeypatch: pytest.Monke
         main(["run", str(clip), "--ask", "x", "--set", "threshold=0.3", "--set", "mode=margin"])
         == 0
     )
-    (q,) = run_cmd.standing_queries(seen["a"])  # type: ignore[arg-type]
+    (q,) = request.standing_queries(seen["a"])  # type: ignore[arg-type]
     assert q.settings == {"threshold": 0.3, "mode": "margin"}
-    plain = run_cmd.standing_queries(run_cmd.replace(seen["a"], answerer_settings=()))  # type: ignore[type-var]
+    plain = request.standing_queries(replace(seen["a"], answerer_settings=()))  # type: ignore[type-var]
     assert plain[0].id != q.id

@@ -1,0 +1,201 @@
+"""What ``feedwatch run`` was asked, validated cheaply, and the embedded run it starts.
+
+Everything cheap is checked first (questions, durations, answerer, URIs, camera
+names) so bad input is one line and exit 2 before any model loads; :func:`execute`
+then builds the store, encoder, answerers and the embedded run, and shows the live
+table (stderr) or prints one JSON line per answer (stdout, nothing else).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import click
+from pydantic import ValidationError
+
+from pipeline.errors import ConfigError, SourceError
+from pipeline.types import StandingQuery
+from workers.cli.options import parse_duration
+from workers.config import Settings, load_settings
+
+log = logging.getLogger("feedwatch.run")
+
+
+@dataclass(frozen=True)
+class RunArgs:
+    """The validated command line."""
+
+    sources: tuple[tuple[str, str], ...]  # (camera id, uri)
+    questions: tuple[str, ...]
+    every: float
+    window: float
+    answerer: str
+    as_json: bool
+    realtime: bool
+    serve: int | None = None  # --serve PORT: the API and dashboard beside the run
+    answerer_settings: tuple[tuple[str, Any], ...] = ()  # --set KEY=VALUE
+
+
+def _questions(raw: Sequence[str]) -> tuple[str, ...]:
+    questions = tuple(" ".join(q.split()) for q in raw)
+    if not questions or any(not q for q in questions):
+        raise ConfigError("--ask", raw[0] if raw else "", "a non-empty question")
+    return tuple(dict.fromkeys(questions))
+
+
+def _answerer(value: str) -> str:
+    from pipeline.answerers import registered
+
+    known = sorted(registered())
+    if value not in known:
+        raise ConfigError("--answerer", value, f"one of {', '.join(known)}")
+    return value
+
+
+def _check_uri(uri: str) -> str:
+    from connectors.video import VideoSettings, parse_uri
+
+    try:
+        parse_uri(uri, VideoSettings())
+    except ConfigError as exc:
+        raise ConfigError("SOURCE", uri, str(exc.allowed)) from None
+    return uri
+
+
+def _camera_name(uri: str) -> str:
+    parts = urlsplit(uri)
+    base = Path(parts.path).stem if parts.scheme in ("", "file") else parts.netloc + parts.path
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", base).strip("-._")[:64]
+    return name or "camera"
+
+
+def _cameras(sources: Sequence[str], names: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    from connectors.video.uri import check_camera
+
+    if names and len(names) != len(sources):
+        raise ConfigError("--camera", ",".join(names), f"one name per SOURCE ({len(sources)})")
+    chosen = [check_camera(n) for n in names] or [_camera_name(s) for s in sources]
+    seen: dict[str, int] = {}
+    out = []
+    for name, uri in zip(chosen, sources, strict=True):
+        seen[name] = seen.get(name, 0) + 1
+        if names and seen[name] > 1:
+            raise ConfigError("--camera", name, "distinct names, one per SOURCE")
+        out.append((name if seen[name] == 1 else f"{name}-{seen[name]}", uri))
+    return tuple(out)
+
+
+def validate(
+    sources: Sequence[str],
+    questions: Sequence[str],
+    cameras: Sequence[str],
+    every: str,
+    window: str,
+    answerer: str,
+    as_json: bool,
+    realtime: bool,
+) -> RunArgs:
+    """Every cheap check of the command line, in the order a user fixes them."""
+    if not sources:
+        raise ConfigError("SOURCE", "", "at least one video file or URL")
+    qs = _questions(questions)
+    every_s = parse_duration(every, "--every")
+    window_s = parse_duration(window, "--window")
+    if window_s < every_s:
+        raise ConfigError("--window", window, f"at least --every ({every})")
+    kind = _answerer(answerer)
+    uris = [_check_uri(s) for s in sources]
+    return RunArgs(_cameras(uris, cameras), qs, every_s, window_s, kind, as_json, realtime)
+
+
+def answerer_settings(pairs: Sequence[str], answerer: str) -> tuple[tuple[str, Any], ...]:
+    """``--set KEY=VALUE`` pairs (VALUE as JSON when it parses), checked against the answerer."""
+    from pipeline.answerers.base import answerer_class, parse_settings
+
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError("--set", pair, "KEY=VALUE, e.g. threshold=0.3 or mode=margin")
+        try:
+            out[key.strip()] = json.loads(raw)
+        except ValueError:
+            out[key.strip()] = raw
+    parse_settings(answerer_class(answerer).config_cls, out, f"--set {answerer}")
+    return tuple(out.items())
+
+
+def standing_queries(args: RunArgs, settings: dict[str, Any] | None = None) -> list[StandingQuery]:
+    """One standing query per question over all cameras, with stable ids."""
+    from pipeline.perceiver import query_id
+
+    cams = tuple(c for c, _ in args.sources)
+    if settings is None:
+        settings = dict(args.answerer_settings)
+    return [
+        StandingQuery(
+            query_id(q, cams, args.every, args.window, args.answerer, settings),
+            q,
+            cams,
+            args.every,
+            args.window,
+            args.answerer,
+            dict(settings or {}),
+        )
+        for q in args.questions
+    ]
+
+
+def run_settings(
+    clip: str | None, vlm: str | None, db: str | None, fps: float | None, device: str | None
+) -> Settings:
+    perception = {"clip": clip, "vlm": vlm, "sample_fps": fps, "device": device}
+    try:
+        settings = load_settings(perception=perception, store={"url": db})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise ConfigError(".".join(map(str, err["loc"])), err.get("input"), err["msg"]) from None
+    if not settings.perception.sample_fps > 0:
+        raise ConfigError("--sample-fps", settings.perception.sample_fps, "a positive number")
+    return settings
+
+
+def _say(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def execute(args: RunArgs, settings: Settings, hooks: Any = None) -> None:
+    """Build everything and run; a camera that could not be read is an error (exit 1).
+
+    With ``hooks`` (:class:`workers.alerts.run.RunHooks`, from ``--hook``) alerting runs
+    alongside and, at the end, waits for pending deliveries (bounded)."""
+    from connectors.store import parse_url
+    from workers.alerts.run import start_for_run
+    from workers.perception.embedded import run_embedded
+
+    parse_url(settings.store.url, "--db")
+    out = click.get_text_stream("stdout")
+    queries = standing_queries(args)
+    alerts = start_for_run(settings, hooks, [q.id for q in queries]) if hooks else None
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            stats, errors = run_embedded(args, settings, queries, json_out=out)
+    except BaseException:
+        if alerts is not None:  # interrupted: do not wait, pending deliveries stay stored
+            alerts.finish(0.0, _say)
+        raise
+    if alerts is not None:
+        alerts.finish(settings.hooks.wait_on_exit_s, _say)
+    if errors:
+        first = next(iter(errors.values()))
+        why = str(first).splitlines()[0] if str(first) else type(first).__name__
+        raise SourceError(f"{len(errors)} of {len(args.sources)} sources failed; {why}")
