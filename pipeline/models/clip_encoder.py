@@ -84,6 +84,7 @@ class ClipEncoder:
         self.model_id = model_id
         self.calibration: dict[str, float] = {}
         self.vision_frames_encoded = 0
+        self.encode_calls = 0  # calls of encode_frames: frames per call = batching achieved
         self.texts_encoded = 0
 
     @classmethod
@@ -136,6 +137,7 @@ class ClipEncoder:
 
     def encode_frames(self, frames: Sequence[ImageArray]) -> tuple[FloatArray, FloatArray]:
         """Normalised global (N, D) and patch-grid (N, h, w, D) embeddings."""
+        self.encode_calls += 1
         if len(frames) == 0:
             h, w = self.grid
             return np.zeros((0, self.dim), np.float32), np.zeros((0, h, w, self.dim), np.float32)
