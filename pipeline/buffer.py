@@ -7,6 +7,11 @@ happens when a cap is hit is the :class:`OverflowPolicy`: ``DROP_OLDEST`` (live
 default: the newest evidence matters) or ``DROP_NEWEST`` (keep what is already there;
 the incoming frame is refused). :meth:`FrameBuffer.window` returns the frames of a
 half-open interval ``[start, end)``, the same convention as segments.
+
+The time horizon is measured from the newest frame, but a long segment (a camera
+with a 10-s keyframe interval) brings many seconds at once, before the windows over
+them are evaluated: :meth:`FrameBuffer.pin` keeps frames from a given time on out of
+the horizon's reach until the pin moves (the frame and memory caps still apply).
 """
 
 from __future__ import annotations
@@ -64,6 +69,7 @@ class FrameBuffer:
         self._frames: list[EncodedFrame] = []
         self._times: list[float] = []
         self._bytes = 0
+        self._pin: float | None = None
         self.dropped = 0
 
     def __len__(self) -> int:
@@ -80,6 +86,11 @@ class FrameBuffer:
     def latest(self) -> float | None:
         return self._times[-1] if self._times else None
 
+    def pin(self, t: float | None) -> None:
+        """Frames at ``t`` or later outlive the time horizon (pending windows need them);
+        ``None`` releases the pin."""
+        self._pin = t
+
     def add(self, frame: EncodedFrame) -> bool:
         """Insert ``frame`` in time order; ``False`` when a cap made the buffer refuse it."""
         if frame.camera != self.camera:
@@ -87,7 +98,7 @@ class FrameBuffer:
         if self._too_old(frame.t):
             self.dropped += 1
             return False
-        self._evict_before(max(frame.t, self.latest or frame.t) - self.limits.horizon)
+        self._evict_before(self._cutoff(max(frame.t, self.latest or frame.t)))
         if not self._make_room(frame):
             self.dropped += 1
             return False
@@ -108,8 +119,12 @@ class FrameBuffer:
         self._times.clear()
         self._bytes = 0
 
+    def _cutoff(self, newest: float) -> float:
+        cutoff = newest - self.limits.horizon
+        return cutoff if self._pin is None else min(cutoff, self._pin)
+
     def _too_old(self, t: float) -> bool:
-        return bool(self._times) and t < self._times[-1] - self.limits.horizon
+        return bool(self._times) and t < self._cutoff(self._times[-1])
 
     def _full_with(self, frame: EncodedFrame) -> bool:
         lim = self.limits

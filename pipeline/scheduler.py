@@ -192,6 +192,7 @@ class Scheduler:
         """Drop ``camera``'s clock and schedule (another worker took it over)."""
         self._origin.pop(camera, None)
         self._now.pop(camera, None)
+        self._on_wall.pop(camera, None)
         for key in [k for k in self._next if k[1] == camera]:
             del self._next[key]
 

@@ -109,3 +109,25 @@ def test_bufferset_set_limits_reaches_existing_buffers() -> None:
     for t in range(3, 8):
         bs["a"].add(frame(float(t), "a"))
     assert len(bs["a"]) == 8 and bs["b"].limits.horizon == 10.0
+
+
+def test_a_pin_keeps_frames_pending_windows_need_beyond_the_horizon() -> None:
+    buf = FrameBuffer("cam", BufferLimits(horizon=3.0))
+    buf.pin(0.0)
+    for t in range(10):  # one 10-s segment arrives before any window over it is evaluated
+        assert buf.add(frame(float(t)))
+    assert times(buf) == [float(t) for t in range(10)]
+    buf.pin(5.0)
+    buf.add(frame(10.0))
+    assert times(buf)[0] == 5.0
+    buf.pin(None)
+    buf.add(frame(11.0))
+    assert times(buf) == [8.0, 9.0, 10.0, 11.0]
+
+
+def test_a_pin_does_not_lift_the_frame_cap() -> None:
+    buf = FrameBuffer("cam", BufferLimits(horizon=3.0, max_frames=4))
+    buf.pin(0.0)
+    for t in range(10):
+        buf.add(frame(float(t)))
+    assert times(buf) == [6.0, 7.0, 8.0, 9.0]

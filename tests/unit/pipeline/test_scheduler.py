@@ -65,10 +65,48 @@ def test_removed_query_is_never_due_again() -> None:
     assert plan(s.advance("cam", 2.0, since=1.0)) == [(0.0, 2.0, ["b"])]
 
 
-def test_a_long_gap_only_keeps_recent_windows() -> None:
+def test_a_long_segment_makes_every_window_due_once() -> None:
+    s = Scheduler([q("a", every=1.0, window=4.0)])
+    assert [d.end for d in s.advance("cam", 10.0, since=0.0)] == [float(e) for e in range(1, 11)]
+    assert [d.end for d in s.advance("cam", 20.0, since=10.0)] == [float(e) for e in range(11, 21)]
+    assert s.skipped.total() == 0
+
+
+def test_windows_wholly_inside_a_hole_are_skipped_counted_and_logged(caplog) -> None:
     s = Scheduler([q("a", every=1.0, window=2.0)])
     s.advance("cam", 1.0, since=0.0)
-    assert [d.end for d in s.advance("cam", 100.0, since=99.0)] == [98.0, 99.0, 100.0]
+    with caplog.at_level("WARNING", logger="pipeline.scheduler"):
+        ends = [d.end for d in s.advance("cam", 100.0, since=99.0)]
+    assert ends == [2.0, 100.0]  # [0, 2) holds data before the hole, [98, 100) after it
+    assert s.skipped["gap"] == 97
+    assert [r.getMessage() for r in caplog.records] == [
+        "camera cam: skipped 97 window(s) of query a ending 3.000..99.000 "
+        "(gap: no stream data inside them)"
+    ]
+
+
+def test_live_catch_up_skips_windows_older_than_max_lag() -> None:
+    wall = 1_700_000_100.0
+    s = Scheduler([q("a", every=1.0, window=2.0)], max_lag=5.0, clock=lambda: wall)
+    ends = [d.end for d in s.advance("cam", wall - 2.0, since=wall - 20.0)]
+    assert ends == [wall - 5.0, wall - 4.0, wall - 3.0, wall - 2.0]
+    assert s.skipped["lag"] == 14
+
+
+def test_a_file_on_its_own_clock_is_never_skipped_for_lag() -> None:
+    s = Scheduler([q("a", every=1.0, window=2.0)], max_lag=5.0, clock=lambda: 1_700_000_000.0)
+    assert len(s.advance("file", 40.0, since=0.0)) == 40
+    assert s.skipped.total() == 0
+
+
+def test_needed_from_is_the_start_of_the_oldest_pending_window() -> None:
+    s = Scheduler([q("a", every=1.0, window=4.0), q("b", every=2.0, window=8.0)])
+    assert s.needed_from("cam", 0.0) == 0.0  # first data: all of it may be needed
+    s.advance("cam", 10.0, since=0.0)
+    assert s.needed_from("cam", 10.0) == 4.0  # b's next window is [4, 12)
+    s.remove("b")
+    assert s.needed_from("cam", 10.0) == 7.0
+    assert Scheduler().needed_from("cam", 0.0) is None
 
 
 def test_invalid_timing_is_rejected() -> None:
@@ -78,3 +116,5 @@ def test_invalid_timing_is_rejected() -> None:
         Scheduler([q("a", every=0.0)])
     with pytest.raises(ConfigError, match="question"):
         Scheduler([StandingQuery("x", "   ")])
+    with pytest.raises(ConfigError, match="max_lag"):
+        Scheduler(max_lag=-1.0, clock=lambda: 0.0)
