@@ -118,6 +118,7 @@ class Perceiver:
     def after_encode(self, segment: Segment, encoded: Sequence[EncodedFrame]) -> list[Answer]:
         """Buffer one segment's encoded frames; evaluate what that makes due."""
         buffer = self.buffers[segment.camera]
+        buffer.pin(self.scheduler.needed_from(segment.camera, segment.start))
         for frame in encoded:
             buffer.add(frame)
         self.stats.segments += 1
