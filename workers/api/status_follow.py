@@ -15,10 +15,12 @@ import threading
 
 from connectors.bus.base import Bus, Consumer, Record
 from connectors.bus.status_messages import CameraStatus, decode_camera_status
-from pipeline.errors import BusError, MessageError
+from connectors.retry import RetryPolicy
+from pipeline.errors import MessageError
 from workers.api.live import CameraStatusRegistry
 
 log = logging.getLogger(__name__)
+FOLLOW_RETRY = RetryPolicy(initial=0.5, maximum=10.0)
 
 
 def apply_status(registry: CameraStatusRegistry, camera: str, status: CameraStatus | None) -> None:
@@ -42,13 +44,13 @@ class StatusFollower:
         registry: CameraStatusRegistry,
         *,
         poll_s: float = 0.5,
-        retry_s: float = 2.0,
+        retry: RetryPolicy = FOLLOW_RETRY,
     ) -> None:
         self.bus = bus
         self.topic = topic
         self.registry = registry
         self.poll_s = poll_s
-        self.retry_s = retry_s
+        self.retry = retry
         self.applied = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -64,20 +66,19 @@ class StatusFollower:
             self._thread.join(timeout)
 
     def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                consumer = self.bus.consumer([self.topic], "", from_beginning=True)
-            except BusError as exc:
-                log.warning("status topic %s not followed yet: %s", self.topic, exc)
-                self._stop.wait(self.retry_s)
-                continue
-            try:
-                self._follow(consumer)
-            except Exception:  # the broker went away mid-poll: start over, keep serving
-                log.exception("following status topic %s failed; retrying", self.topic)
-                self._stop.wait(self.retry_s)
-            finally:
-                consumer.close()
+        what = f"following status topic {self.topic}"
+        try:  # the broker away (at start or mid-poll): start over, keep serving
+            self.retry.call(self._follow_until_stopped, what, stop=self._stop, logger=log)
+        except Exception:
+            if not self._stop.is_set():
+                log.exception("%s stopped", what)
+
+    def _follow_until_stopped(self) -> None:
+        consumer = self.bus.consumer([self.topic], "", from_beginning=True)
+        try:
+            self._follow(consumer)
+        finally:
+            consumer.close()
 
     def _follow(self, consumer: Consumer) -> None:
         while not self._stop.is_set():

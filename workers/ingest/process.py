@@ -12,14 +12,15 @@ follows. Every status event and segment touches the heartbeat file
 
 from __future__ import annotations
 
+import logging
 import threading
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from connectors.retry import RetryPolicy
 from pipeline.errors import BackpressureError, ConfigError
 from workers.config import Settings
 from workers.ops import metrics
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
     from pipeline.types import Segment
 
 SinkBuilder = Callable[[Any, Settings], "SegmentSink"]
+log = logging.getLogger(__name__)
+FLUSH_RETRY = RetryPolicy(initial=0.2, maximum=10.0)
 
 
 def _directory_sink(value: Any, settings: Settings) -> SegmentSink:
@@ -72,14 +75,11 @@ def build_sink(flags: dict[str, Any], settings: Settings) -> SegmentSink:
     return SINKS[key](value, settings)
 
 
-def flush(sink: SegmentSink, sleep: Callable[[float], None] = time.sleep) -> None:
+def flush(sink: SegmentSink, sleep: Callable[[float], None] | None = None) -> None:
     """Flush, waiting out backpressure (``retry_after``) instead of dropping data."""
-    while True:
-        try:
-            sink.flush()
-            return
-        except BackpressureError as exc:
-            sleep(exc.retry_after)
+    FLUSH_RETRY.retrying("flushing segments", on=BackpressureError, sleep=sleep, logger=log)(
+        sink.flush
+    )
 
 
 def when(t: float) -> str:

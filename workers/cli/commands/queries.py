@@ -9,11 +9,11 @@ within a moment, without a restart.
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import click
 
+from connectors.retry import RetryPolicy
 from pipeline.errors import ConfigError, StoreError
 from pipeline.types import StandingQuery
 from workers.cli.options import DURATION_HELP, parse_duration
@@ -26,6 +26,7 @@ _KAFKA = click.option(
     help="Kafka bootstrap host:port [env FEEDWATCH_KAFKA_BOOTSTRAP].",
 )
 _DB = click.option("--db", "db_url", default=None, help="SQL store URL [env FEEDWATCH_STORE_URL].")
+OPEN_STORE_RETRY = RetryPolicy(initial=1.0, maximum=5.0, attempts=5)
 
 
 @click.group()
@@ -42,18 +43,11 @@ def _settings(bootstrap: str | None, db_url: str | None, *, kafka: bool = True) 
     return settings
 
 
-def open_store(url: str, attempts: int = 5) -> Any:
+def open_store(url: str, retry: RetryPolicy = OPEN_STORE_RETRY) -> Any:
     """The store, migrated to head; a concurrent migration by a sibling is retried."""
     from connectors.store import Store
 
-    for attempt in range(attempts):
-        try:
-            return Store.from_url(url, upgrade=True)
-        except StoreError:
-            if attempt == attempts - 1:
-                raise
-            time.sleep(1.0 + attempt)
-    raise AssertionError("unreachable")
+    return retry.call(lambda: Store.from_url(url, upgrade=True), "opening the store", on=StoreError)
 
 
 def publish(settings: Settings, query_id: str, query: StandingQuery | None) -> None:

@@ -14,10 +14,13 @@ from connectors.bus.status_messages import (
     encode_camera_status,
     encode_camera_status_tombstone,
 )
+from connectors.retry import RetryPolicy
 from connectors.store import Store
+from pipeline.errors import BusError
 from tests.unit.workers.api.scenarios import settings
 from workers.api.app import create_app
 from workers.api.live import CameraStatusRegistry
+from workers.api.status_follow import StatusFollower
 
 TOPIC = "feedwatch.status"
 
@@ -100,3 +103,32 @@ def test_a_connected_camera_whose_ingest_went_silent_is_shown_stalled(sqlite_sto
     assert cams["killed"]["status"] == "stalled"
     assert cams["killed"]["detail"] == "no status from its ingest process for 90s"
     assert (cams["alive"]["status"], cams["done"]["status"]) == ("connected", "ended")
+
+
+class FlakyBus(MemoryBus):
+    """A bus whose first ``failures`` consumers cannot be opened (the broker is away)."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+
+    def consumer(self, topics: Any, group: str, *, from_beginning: bool = True) -> Any:
+        if self.failures > 0:
+            self.failures -= 1
+            raise BusError("broker unreachable")
+        return super().consumer(topics, group, from_beginning=from_beginning)
+
+
+def test_follower_retries_an_absent_broker_with_backoff_then_follows() -> None:
+    bus, registry = FlakyBus(failures=3), CameraStatusRegistry()
+    _publish(bus, encode_camera_status(CameraStatus("gate", "connected", 1.0, 2.0)))
+    policy = RetryPolicy(initial=0.01, maximum=0.02)
+    follower = StatusFollower(bus, TOPIC, registry, poll_s=0.05, retry=policy).start()
+    try:
+        deadline = time.monotonic() + 10
+        while follower.applied == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        follower.stop()
+    assert bus.failures == 0 and follower.applied == 1
+    assert not follower._thread or not follower._thread.is_alive()
