@@ -3,10 +3,12 @@
 Per frame, the CLIP image encoder runs once (:func:`encode_frames`); per question,
 the text embedding is computed once and cached. For a :class:`Due` group the engine
 makes ONE call to the selector (one matrix product of the window's global embeddings
-against every due question), then runs each query's answerer on its selection and
-builds the :class:`Answer` with frame times, RoI boxes, visual tokens, model ids,
-latency and evidence. ``latency_ms`` is wall time from the start of the group's
-evaluation until that answer (and its evidence) was ready.
+against every due question), then hands each answerer ALL the due queries it answers
+at once (:meth:`Answerer.answer_many`: the VLM answerer generates them as one padded
+batch over visual tokens computed once per frame) and builds the :class:`Answer`
+with frame times, RoI boxes, visual tokens, model ids, latency and evidence.
+``latency_ms`` is wall time from the start of the group's evaluation until that
+answer (and its evidence) was ready.
 """
 
 from __future__ import annotations
@@ -23,7 +25,16 @@ from pipeline.answerers.base import Answerer, AnswerResult
 from pipeline.evidence import render, thumbnail
 from pipeline.perception import Selection, SelectionConfig, select_for_queries
 from pipeline.scheduler import Due
-from pipeline.types import Answer, EncodedFrame, Evidence, FloatArray, Frame, ImageArray, RoI
+from pipeline.types import (
+    Answer,
+    EncodedFrame,
+    Evidence,
+    FloatArray,
+    Frame,
+    ImageArray,
+    RoI,
+    StandingQuery,
+)
 
 EVIDENCE_CACHE = 2048  # rendered (frame, box) JPEGs kept, oldest dropped first (~10 KB each)
 
@@ -113,11 +124,9 @@ class Engine:
         queries = due.queries
         embs = self.texts([q.question for q in queries])
         selections = self.selector(window, [q.id for q in queries], embs, self.config)
+        results = self._results(queries, window, selections, embs)
         answers = []
-        for query, selection, emb in zip(queries, selections, embs, strict=True):
-            result = self.answerer_for(query.answerer, query.settings).answer(
-                query, window, selection, emb
-            )
+        for query, selection, result in zip(queries, selections, results, strict=True):
             evidence = self._evidence(window, selection)
             latency = (time.perf_counter() - t0) * 1000.0
             answers.append(
@@ -133,6 +142,26 @@ class Engine:
                 )
             )
         return answers
+
+    def _results(
+        self,
+        queries: Sequence[StandingQuery],
+        window: Sequence[EncodedFrame],
+        selections: Sequence[Selection],
+        embs: FloatArray,
+    ) -> list[AnswerResult]:
+        """Each answerer answers all of its due queries in one call; results in query order."""
+        groups: dict[int, tuple[Answerer, list[int]]] = {}
+        for i, query in enumerate(queries):
+            answerer = self.answerer_for(query.answerer, query.settings)
+            groups.setdefault(id(answerer), (answerer, []))[1].append(i)
+        results: dict[int, AnswerResult] = {}
+        for answerer, idx in groups.values():
+            got = answerer.answer_many(
+                [queries[i] for i in idx], window, [selections[i] for i in idx], embs[idx]
+            )
+            results.update(zip(idx, got, strict=True))
+        return [results[i] for i in range(len(queries))]
 
     def _evidence(self, window: Sequence[EncodedFrame], sel: Selection) -> tuple[Evidence, ...]:
         if not self.evidence:

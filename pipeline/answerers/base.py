@@ -74,6 +74,19 @@ class Answerer(ABC):
     ) -> AnswerResult:
         """Answer ``query`` on ``window`` using the frames and RoIs in ``selection``."""
 
+    def answer_many(
+        self,
+        queries: Sequence[StandingQuery],
+        window: Sequence[EncodedFrame],
+        selections: Sequence[Selection],
+        query_embs: Sequence[np.ndarray[Any, Any]] | FloatArray,
+    ) -> list[AnswerResult]:
+        """Every query due on one window, in order; answerers that batch override this."""
+        return [
+            self.answer(q, window, s, e)
+            for q, s, e in zip(queries, selections, query_embs, strict=True)
+        ]
+
 
 _REGISTRY: dict[str, type[Answerer]] = {}
 A = TypeVar("A", bound=type[Answerer])

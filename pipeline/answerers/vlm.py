@@ -2,7 +2,11 @@
 
 The model adapter (:mod:`pipeline.models.llava`, which imports torch) is loaded
 lazily on build and shared between answerers of the same model and device, so
-subscribing a second question does not load the model again.
+subscribing a second question does not load the model again. The adapter keeps
+each buffered frame's visual tokens while the frame lives, so a frame goes through
+the vision tower once however many questions and windows select it; the questions
+due on one window are generated together (:meth:`VlmAnswerer.answer_many`), as one
+left-padded batch of up to ``batch_size`` prompts.
 
 ``matched`` is True when the answer starts with "yes", False when it starts
 with "no" (case-insensitive), else None; ``score`` is None.
@@ -28,7 +32,7 @@ from pipeline.answerers.base import (
 )
 from pipeline.errors import ConfigError
 from pipeline.perception import Selection
-from pipeline.types import EncodedFrame, StandingQuery
+from pipeline.types import EncodedFrame, FloatArray, StandingQuery
 
 if TYPE_CHECKING:
     from pipeline.models.llava import LlavaAdapter
@@ -44,6 +48,7 @@ class VlmSettings(AnswererSettings):
     device: str = "auto"
     max_new_tokens: int = Field(default=16, ge=1, le=512)
     prompt: str = Field(default=DEFAULT_PROMPT, pattern=r"\{question\}")
+    batch_size: int = Field(default=32, ge=1, le=1024)
 
 
 @register
@@ -72,16 +77,42 @@ class VlmAnswerer(Answerer):
         selection: Selection,
         query_emb: np.ndarray[Any, Any],
     ) -> AnswerResult:
-        frames = [window[i].thumb for i in selection.indices]
-        prompt = self.settings.prompt.replace("{question}", query.question)
-        out = self.adapter.generate(
-            prompt, frames, selection.rois, max_new_tokens=self.settings.max_new_tokens
-        )
+        return self.answer_many([query], window, [selection], [query_emb])[0]
+
+    def answer_many(
+        self,
+        queries: Sequence[StandingQuery],
+        window: Sequence[EncodedFrame],
+        selections: Sequence[Selection],
+        query_embs: Sequence[np.ndarray[Any, Any]] | FloatArray,
+    ) -> list[AnswerResult]:
+        """All ``queries`` on one window: shared vision passes, batched generation."""
+        size = self.settings.batch_size
+        out: list[AnswerResult] = []
+        for i in range(0, len(queries), size):
+            out += self._batch(queries[i : i + size], window, selections[i : i + size])
+        return out
+
+    def _batch(
+        self,
+        queries: Sequence[StandingQuery],
+        window: Sequence[EncodedFrame],
+        selections: Sequence[Selection],
+    ) -> list[AnswerResult]:
+        visuals = [
+            self.adapter.frame_tokens([window[i] for i in s.indices], s.rois) for s in selections
+        ]
+        prompts = [self.settings.prompt.replace("{question}", q.question) for q in queries]
+        limits = [self.settings.max_new_tokens] * len(queries)
+        outs = self.adapter.generate_batch(prompts, visuals, max_new_tokens=limits)
+        return [self._result(o.text, o.visual_tokens) for o in outs]
+
+    def _result(self, text: str, visual_tokens: int) -> AnswerResult:
         return AnswerResult(
-            text=out.text,
-            matched=yes_no(out.text),
+            text=text,
+            matched=yes_no(text),
             score=None,
-            visual_tokens=out.visual_tokens,
+            visual_tokens=visual_tokens,
             model_ids={"vlm": self.adapter.model_id, "clip": self._clip_id},
         )
 

@@ -4,18 +4,29 @@ Loads ``LlavaForConditionalGeneration`` (other image-text-to-text models with th
 same ``get_image_features`` API through the Auto class) from a local directory or
 a hub id that is already in the local cache (never downloads).
 
-Per answer: every selected frame is squashed (no crop) to the vision tower's
-input size and goes through the vision tower + projector once, in one batch;
-each frame's projected tokens form the tower's patch grid, the CLIP-grid RoI is
-mapped onto that grid (:func:`pipeline.roi.map_roi`) and only the tokens inside
-it are kept. The prompt's ``<image>`` marker is replaced by the kept tokens of
-all frames in time order; the input embeddings are built here (text token
-embeddings + visual tokens) and decoded greedily.
+The spec ``tiny-llava`` is a seeded random LLaVA built once from a config into a
+local folder (:func:`pipeline.models.tiny.save_tiny_llava`): the whole VLM path,
+anywhere, without weights.
+
+A selected frame is squashed (no crop) to the vision tower's input size and goes
+through the vision tower + projector at most once while the frame object lives:
+:meth:`LlavaAdapter.frame_grids` keeps each buffered frame's projected token grid,
+keyed by the frame's identity and dropped when the frame is garbage (it leaves the
+camera buffer), and encodes the frames it has not seen in one batch. So every
+question selecting a frame, in this window and the next ones, shares one vision
+pass. The CLIP-grid RoI is mapped onto the tower's grid
+(:func:`pipeline.roi.map_roi`) and only the tokens inside it are kept. The prompt's
+``<image>`` marker is replaced by the kept tokens of all frames in time order; the
+input embeddings are built here (text token embeddings + visual tokens) and decoded
+greedily — several prompts at once as one left-padded batch
+(:meth:`LlavaAdapter.generate_batch`).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +39,7 @@ import torch.nn.functional as F
 from pipeline.errors import ModelLoadError
 from pipeline.models.clip_encoder import resolve_device
 from pipeline.roi import map_roi
-from pipeline.types import ImageArray, RoI
+from pipeline.types import EncodedFrame, ImageArray, RoI
 
 log = logging.getLogger(__name__)
 
@@ -66,13 +77,15 @@ class LlavaAdapter:
         self._std = torch.tensor(list(std), dtype=torch.float32).view(3, 1, 1)
         self.model_id = model_id
         self.vision_frames_encoded = 0
+        self._grids: dict[int, tuple[weakref.ref[EncodedFrame], torch.Tensor]] = {}
+        self._lock = threading.Lock()
 
     @classmethod
     def from_spec(cls, spec: str, device: str = "auto") -> LlavaAdapter:
         """Load from a local directory or a cached hub id onto ``device``."""
         dev = resolve_device(device)
         dtype = torch.float16 if dev.startswith("cuda") else torch.float32
-        model, tokenizer, processor = _load(spec, dtype)
+        model, tokenizer, processor = _load(_resolve(spec), dtype)
         mean = getattr(processor, "image_mean", None) or CLIP_MEAN
         std = getattr(processor, "image_std", None) or CLIP_STD
         return cls(model.to(dev), tokenizer, model_id=spec, mean=mean, std=std)
@@ -109,6 +122,107 @@ class LlavaAdapter:
                 f"do not form its {h}x{w} patch grid"
             )
         return feats.reshape(len(frames), h, w, feats.shape[-1])
+
+    def frame_grids(self, frames: Sequence[EncodedFrame]) -> list[torch.Tensor]:
+        """Each frame's token grid (h, w, H); frames not seen before go through the tower in
+        one batch, the others come from the per-frame cache."""
+        with self._lock:
+            missing = list({id(f): f for f in frames if self._cached(f) is None}.values())
+            if missing:
+                grids = self.visual_token_grids([f.thumb for f in missing])
+                for frame, grid in zip(missing, grids, strict=True):
+                    self._remember(frame, grid)
+            return [self._grids[id(f)][1] for f in frames]
+
+    @property
+    def cached_frames(self) -> int:
+        """Frames whose token grid is held (they are alive, in some buffer or window)."""
+        return len(self._grids)
+
+    def _cached(self, frame: EncodedFrame) -> torch.Tensor | None:
+        hit = self._grids.get(id(frame))
+        return hit[1] if hit is not None and hit[0]() is frame else None
+
+    def _remember(self, frame: EncodedFrame, grid: torch.Tensor) -> None:
+        key = id(frame)
+        grids = self._grids
+
+        def forget(ref: weakref.ref[EncodedFrame]) -> None:
+            if grids.get(key, (None,))[0] is ref:
+                grids.pop(key, None)
+
+        grids[key] = (weakref.ref(frame, forget), grid)
+
+    def frame_tokens(self, frames: Sequence[EncodedFrame], rois: Sequence[RoI]) -> torch.Tensor:
+        """The kept (RoI) visual tokens of buffered frames, concatenated in order: (n, H)."""
+        if len(frames) != len(rois):
+            raise ValueError(f"{len(frames)} frames but {len(rois)} RoIs")
+        if not frames:
+            return torch.zeros((0, self._hidden_size()), device=self.device)
+        h, w = self.grid
+        grids = self.frame_grids(frames)
+        crops = [crop_tokens_torch(g, map_roi(r, h, w)) for g, r in zip(grids, rois, strict=True)]
+        return torch.cat(crops)
+
+    def generate_batch(
+        self,
+        prompts: Sequence[str],
+        visuals: Sequence[torch.Tensor],
+        *,
+        max_new_tokens: Sequence[int],
+    ) -> list[VlmOutput]:
+        """Greedy answers to several prompts, each with its own visual tokens, in ONE
+        left-padded ``generate`` call; row i keeps its first ``max_new_tokens[i]`` tokens."""
+        if not prompts:
+            return []
+        built = [self.build_inputs(p, v) for p, v in zip(prompts, visuals, strict=True)]
+        embeds, mask = self._left_pad([e for e, _ in built])
+        rows = self._greedy_rows(embeds, mask, max(max_new_tokens))
+        return [
+            self._output(ids[:limit], int(v.shape[0]), n_text, int(e.shape[1]))
+            for ids, limit, v, (e, n_text) in zip(rows, max_new_tokens, visuals, built, strict=True)
+        ]
+
+    def _left_pad(self, embeds: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        longest = max(int(e.shape[1]) for e in embeds)
+        pad = self._pad_embedding(embeds[0].dtype)
+        rows, masks = [], []
+        for e in embeds:
+            n = longest - int(e.shape[1])
+            rows.append(torch.cat([pad.expand(n, -1), e[0]]))
+            masks.append([0] * n + [1] * int(e.shape[1]))
+        mask = torch.tensor(masks, dtype=torch.long, device=self.device)
+        return torch.stack(rows), mask
+
+    def _pad_embedding(self, dtype: torch.dtype) -> torch.Tensor:
+        pad = self._pad_id()
+        embed = self._model.get_input_embeddings()
+        with torch.inference_mode():
+            ids = torch.tensor([pad if pad is not None else 0], device=self.device)
+            pad_row: torch.Tensor = embed(ids).to(dtype)
+        return pad_row
+
+    def _greedy_rows(
+        self, embeds: torch.Tensor, mask: torch.Tensor, max_new_tokens: int
+    ) -> list[list[int]]:
+        with torch.inference_mode():
+            out = self._model.generate(
+                inputs_embeds=embeds,
+                attention_mask=mask,
+                max_new_tokens=max_new_tokens,
+                do_sample=False,
+                num_beams=1,
+                pad_token_id=self._pad_id(),
+            )
+        return [self._until_eos([int(i) for i in row]) for row in out.tolist()]
+
+    def _until_eos(self, ids: list[int]) -> list[int]:
+        eos = getattr(self._tokenizer, "eos_token_id", None)
+        return ids[: ids.index(eos) + 1] if eos is not None and eos in ids else ids
+
+    def _output(self, ids: list[int], visual: int, n_text: int, n_inputs: int) -> VlmOutput:
+        text = self._tokenizer.decode(ids, skip_special_tokens=True).strip()
+        return VlmOutput(text, visual, n_text, n_inputs, len(ids))
 
     def generate(
         self,
@@ -177,6 +291,7 @@ class LlavaAdapter:
 
     def _preprocess(self, frame: ImageArray) -> torch.Tensor:
         arr = np.ascontiguousarray(frame)
+        arr = arr if arr.flags.writeable else arr.copy()
         if arr.ndim != 3 or arr.shape[2] != 3 or arr.dtype != np.uint8:
             raise ValueError(f"frames must be HxWx3 uint8 RGB, got {arr.dtype} {arr.shape}")
         x = torch.from_numpy(arr).permute(2, 0, 1)[None].float() / 255.0
@@ -212,6 +327,13 @@ def _image_features(model: Any, pixels: torch.Tensor) -> torch.Tensor:
     )
     feats = out if isinstance(out, torch.Tensor | list | tuple) else out.pooler_output
     return feats if isinstance(feats, torch.Tensor) else torch.stack(list(feats))
+
+
+def _resolve(spec: str) -> str:
+    """The folder or hub id to load: ``tiny-llava`` is built (once) into the models folder."""
+    from pipeline.models.tiny import TINY_LLAVA, save_tiny_llava
+
+    return str(save_tiny_llava()) if spec.strip() == TINY_LLAVA else spec
 
 
 def _load(spec: str, dtype: torch.dtype) -> tuple[Any, Any, Any]:
