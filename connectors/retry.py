@@ -73,8 +73,8 @@ class RetryPolicy:
     def __post_init__(self) -> None:
         if not (0 < self.initial <= self.maximum):
             raise ValueError(f"retry policy: need 0 < initial <= maximum, got {self}")
-        if not (0.0 <= self.jitter < 1.0) or self.attempts < 0:
-            raise ValueError(f"retry policy: need 0 <= jitter < 1 and attempts >= 0, got {self}")
+        if not (0.0 <= self.jitter <= 1.0) or self.attempts < 0:
+            raise ValueError(f"retry policy: need 0 <= jitter <= 1 and attempts >= 0, got {self}")
 
     def wait(self, rng: random.Random | None = None) -> wait_capped_jitter:
         """The tenacity wait strategy of this policy."""

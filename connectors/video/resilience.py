@@ -1,14 +1,15 @@
-"""Live-source resilience: reconnect with exponential backoff and jitter, stall
-detection (the source's read timeout), and status events along the way."""
+"""Live-source resilience: reconnect with the retry policy's delays (capped exponential
+backoff with jitter, :mod:`connectors.retry`), stall detection (the source's read
+timeout), and status events along the way."""
 
 from __future__ import annotations
 
 import logging
-import random
 import threading
 from collections.abc import Callable, Iterator
 from typing import Protocol
 
+from connectors.retry import Backoff, RetryPolicy
 from connectors.video.base import SourceUnreachable, StatusObserver, StreamStalled, VideoSource
 from connectors.video.packets import TimedPacket
 from connectors.video.segmenter import REMUXABLE, Segmenter
@@ -31,25 +32,6 @@ class Stage(Protocol):
     def feed(self, tp: TimedPacket) -> list[Segment]: ...
 
     def flush(self) -> list[Segment]: ...
-
-
-class Backoff:
-    """Delays ``initial · factor^n`` capped at ``maximum``, each shortened by up to
-    ``jitter`` (a fraction) at random so that many cameras do not reconnect in step."""
-
-    def __init__(self, initial: float = 0.5, maximum: float = 30.0, *, factor: float = 2.0,
-                 jitter: float = 0.25, rng: random.Random | None = None) -> None:
-        self.initial, self.maximum, self.factor, self.jitter = initial, maximum, factor, jitter
-        self.attempts = 0
-        self._rng = rng or random.Random()  # noqa: S311 - jitter, not crypto
-
-    def next(self) -> float:
-        base = min(self.maximum, self.initial * self.factor ** self.attempts)
-        self.attempts += 1
-        return base * (1.0 - self.jitter * self._rng.random())
-
-    def reset(self) -> None:
-        self.attempts = 0
 
 
 class LiveSegments:
@@ -81,7 +63,7 @@ class LiveSegments:
         s = check_settings(settings or VideoSettings())
         spec = parse_uri(uri, s)
         check_camera(camera)
-        backoff = Backoff(s.reconnect_initial_s, s.reconnect_max_s, jitter=s.reconnect_jitter)
+        backoff = RetryPolicy(s.reconnect_initial_s, s.reconnect_max_s, s.reconnect_jitter).delays()
 
         def make_transcoder(seq: int) -> Stage:
             return Transcoder(camera, s.segment_seconds, start_seq=seq)

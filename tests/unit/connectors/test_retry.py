@@ -116,7 +116,7 @@ def test_async_call_retries_without_blocking_the_loop() -> None:
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"initial": 0}, {"initial": 2, "maximum": 1}, {"jitter": 1.0}, {"attempts": -1}]
+    "kwargs", [{"initial": 0}, {"initial": 2, "maximum": 1}, {"jitter": 1.5}, {"attempts": -1}]
 )
 def test_bad_policy_is_refused(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError, match="retry policy"):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import random
 import threading
 from fractions import Fraction
 
 import pytest
 
+from connectors.retry import RetryPolicy
 from connectors.video.base import (
     InvalidTransition,
     SourceUnreachable,
@@ -15,7 +15,7 @@ from connectors.video.base import (
     StreamStalled,
 )
 from connectors.video.packets import StreamInfo, TimedPacket
-from connectors.video.resilience import Backoff, LiveSegments
+from connectors.video.resilience import LiveSegments
 from connectors.video.status import StatusTracker, StreamStatus
 from connectors.video.testing import MemorySource
 from pipeline.errors import SourceError
@@ -47,16 +47,6 @@ def test_tracker_publishes_events_and_survives_a_broken_observer() -> None:
     tracker.move(S.CONNECTED, "h264")
     assert [(e.camera, e.state, e.at, e.detail) for e in seen] == [
         ("cam", S.CONNECTING, 1_700_000_000.0, ""), ("cam", S.CONNECTED, 1_700_000_000.0, "h264")]
-
-
-def test_backoff_grows_exponentially_with_jitter_and_caps() -> None:
-    b = Backoff(0.5, 4.0, jitter=0.25, rng=random.Random(1))
-    delays = [b.next() for _ in range(6)]
-    bases = [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
-    assert all(0.75 * base <= d <= base for d, base in zip(delays, bases, strict=True))
-    assert len({round(d / base, 6) for d, base in zip(delays, bases, strict=True)}) > 1  # jittered
-    b.reset()
-    assert 0.375 <= b.next() <= 0.5
 
 
 class KeyframeStage:
@@ -98,7 +88,8 @@ def run(script, *, retry=True, max_reconnects=-1):
 
     events = []
     live = LiveSegments("cam", opener, KeyframeStage(), StatusTracker("cam", events.append),
-                        Backoff(0.001, 0.002), retry=retry, max_reconnects=max_reconnects)
+                        RetryPolicy(0.001, 0.002).delays(), retry=retry,
+                        max_reconnects=max_reconnects)
     return live, events, starts
 
 
