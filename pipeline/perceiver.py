@@ -98,6 +98,21 @@ class Perceiver:
         if horizon > self.buffers.limits.horizon:
             self.buffers.set_limits(replace(self.buffers.limits, horizon=horizon))
 
+    def forget(self, camera: str) -> None:
+        """Drop ``camera``'s frames and schedule (it changed hands; see ownership)."""
+        if camera in self.buffers:
+            self.buffers[camera].clear()
+        self.scheduler.forget_camera(camera)
+        self.stats.stream_time.pop(camera, None)
+
+    def warm(self, segment: Segment, encoded: Sequence[EncodedFrame]) -> None:
+        """Buffer an earlier segment's frames and advance its schedule without answering:
+        those windows were answered by whoever owned the camera then."""
+        buffer = self.buffers[segment.camera]
+        for frame in encoded:
+            buffer.add(frame)
+        self.scheduler.advance(segment.camera, segment.end, since=segment.start)
+
     def on_segment(self, segment: Segment) -> list[Answer]:
         """Everything one segment makes due, evaluated."""
         return self.after_encode(segment, self.encode_batch([self.frames_of(segment)])[0])

@@ -75,6 +75,10 @@ class KafkaSettings(BaseSettings):
     heartbeat_interval_s: float = Field(default=3.0, gt=0)
     commit_interval_s: float = Field(default=1.0, gt=0)
     max_poll_records: int = Field(default=16, ge=1)
+    # the perceive agent takes batches: up to this many records, or what came within
+    # this many seconds; their frames (any cameras) share one encoder call
+    perceive_batch_size: int = Field(default=32, ge=1)
+    perceive_batch_within_s: float = Field(default=1.0, gt=0)
     sink_batch_size: int = Field(default=100, ge=1)
     sink_batch_within_s: float = Field(default=0.5, gt=0)
     warmup: bool = True

@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from connectors.bus import messages as msg
 from connectors.bus.base import Record
-from connectors.kafka.deadletter import DeadLetters
+from connectors.bus.deadletter import DeadLetters
 from connectors.store import AnswerSink
 from pipeline.errors import BackpressureError, MessageError, StoreError
 from pipeline.types import Answer
@@ -85,7 +85,5 @@ class AnswerBatchHandler:
                 time.sleep(wait)
 
     def _dead_letter(self, record: Record, exc: BaseException) -> None:
-        self.deadletters.publish_record(
-            record, exc, stage="sink", camera="", retry_after=self.retry_after
-        )
+        self.deadletters.publish_record(record, exc, stage="sink", camera="")
         metrics.DEAD_LETTERS.labels(stage="sink").inc()

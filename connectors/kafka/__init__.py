@@ -1,4 +1,4 @@
-"""Kafka connectors: topic admin, producers, the segment sink, dead letters, status."""
+"""Kafka connectors: topic admin, producers, the segment sink, status."""
 
 from connectors.kafka.admin import (
     TopicAdmin,
@@ -9,14 +9,12 @@ from connectors.kafka.admin import (
     topics_of,
 )
 from connectors.kafka.base import KafkaConfig, KafkaUnavailable, ProduceError, TopicError
-from connectors.kafka.deadletter import DeadLetters
 from connectors.kafka.partitioning import partition_for
 from connectors.kafka.producer import KafkaBus, KafkaBusConsumer, KafkaBusProducer
 from connectors.kafka.sink import KafkaSegmentSink
 from connectors.kafka.status import StatusPublisher
 
 __all__ = [
-    "DeadLetters",
     "KafkaBus",
     "KafkaBusConsumer",
     "KafkaBusProducer",

@@ -275,17 +275,17 @@ def test_answers_agree_with_the_embedded_perceiver_on_the_same_segments(outcome:
     from pipeline.scheduler import Scheduler
     from pipeline.types import StandingQuery
     from workers.config import load_settings
-    from workers.perception.scaleout import perceiver_factory
+    from workers.perception.build import build_perceiver, load_encoder
 
-    settings = load_settings(
+    p = load_settings(
         perception={"clip": outcome.clip_spec, "sample_fps": 2.0, "device": "cpu"}
-    )
-    make = perceiver_factory(settings)
+    ).perception
+    encoder = load_encoder(p)
     q1 = StandingQuery("q1", "a red circle", ("*",), EVERY, WINDOW, "clip")
     stored = {(a.camera, a.window_end): a for a in outcome.answers if a.query_id == "q1"}
     compared = 0
     for cam, segs in outcome.segments.items():
-        perceiver = make([q1])
+        perceiver = build_perceiver(p, encoder, queries=[q1])
         assert isinstance(perceiver.scheduler, Scheduler)
         for seg in sorted(segs, key=lambda s: s.seq):
             for want in perceiver.on_segment(seg):

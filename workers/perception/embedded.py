@@ -2,16 +2,17 @@
 
 The path is the Kafka path with the bus swapped::
 
-    source threads ──segments──▶ Perceiver ──answers──▶ AnswerSink (SQL) + on_answer
-          queries ──queries───▶ (scheduler table)
+    source threads ──segments──▶ BatchHandler ──answers──▶ AnswerSink (SQL) + on_answer
+          queries ──queries───▶ (same handler, in order)
 
 Each source runs in its own thread and publishes :mod:`connectors.bus.messages`
-segment messages; the main thread consumes the ``queries`` and ``segments`` topics
-(queries first, as a compacted table), decodes and CLIP-encodes every sampled frame
-once into the camera's rolling buffer, evaluates the due queries with the
-:class:`pipeline.engine.Engine`, and publishes answer messages; the sink side
-consumes them, stores them idempotently and hands them to ``on_answer`` (the live
-table or ``--json``). A bad message or segment becomes a dead letter, never a crash.
+segment messages; the main thread polls the ``queries`` and ``segments`` topics (up
+to one segment per camera) and hands the batch to the same
+:class:`~workers.perception.handler.BatchHandler` the Kafka worker runs: decode,
+ONE encoder call for the batch's frames, buffers, due windows, answers on the bus,
+dead letters for the bad records. The sink side consumes the answers, stores them
+idempotently and hands them to ``on_answer`` (the live table or ``--json``). The
+in-process bus drops what both groups have committed, so memory stays bounded.
 """
 
 from __future__ import annotations
@@ -25,13 +26,14 @@ from typing import Any, TextIO
 
 from connectors.bus import messages as msg
 from connectors.bus.base import Bus, Consumer, Producer, Record, Topics
+from connectors.bus.deadletter import DeadLetters
 from connectors.bus.memory import MemoryBus
 from connectors.store import AnswerSink, Store
 from pipeline.errors import BackpressureError, FeedwatchError, MessageError
-from pipeline.perceiver import AnswererCache, Perceiver, PerceiverStats, build_perceiver
-from pipeline.perception import SelectionConfig
-from pipeline.scheduler import Scheduler
-from pipeline.types import Answer, Frame, Segment, StandingQuery
+from pipeline.perceiver import Perceiver, PerceiverStats
+from pipeline.types import Answer, Segment, StandingQuery
+from workers.perception.handler import BatchHandler, EncodedHook
+from workers.perception.ownership import PerceiveCore
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,7 @@ class EmbeddedRun:
         topics: Topics | None = None,
         on_answer: Callable[[Answer], None] = lambda a: None,
         on_segment: Callable[[Segment], None] = lambda s: None,
+        on_encoded: EncodedHook = lambda frames: None,
     ) -> None:
         self.cameras = list(cameras)
         self.queries = list(queries)
@@ -69,9 +72,13 @@ class EmbeddedRun:
         self.segments = segments
         self.topics = topics or Topics()
         # Room for two segments per camera: a poll takes up to one per camera (_loop).
-        self.bus = bus or MemoryBus(capacity={self.topics.segments: max(8, 2 * len(cameras))})
+        self.bus = bus or MemoryBus(
+            capacity={self.topics.segments: max(8, 2 * len(cameras))},
+            compacted=[self.topics.queries],
+        )
         self.on_answer = on_answer
         self.on_segment = on_segment
+        self.on_encoded = on_encoded
         self.stop = threading.Event()
         self.errors: dict[str, BaseException] = {}
         self._threads: list[threading.Thread] = []
@@ -104,41 +111,20 @@ class EmbeddedRun:
     def _sources_alive(self) -> bool:
         return any(t.is_alive() for t in self._threads)
 
-    # -- the two consumers ---------------------------------------------------------
-    def _perceive(self, records: list[Record], producer: Producer) -> None:
-        """Decode each segment, encode the batch's frames together, then answer in order."""
-        batch: list[tuple[Record, Segment, list[Frame]]] = []
-        for r in records:
-            try:
-                if r.topic == self.topics.queries:  # a query applies after earlier segments
-                    self._answer_batch(batch, producer)
-                    batch = []
-                    self.perceiver.on_query(*msg.decode_query(r.key, r.value, r.headers))
-                    continue
-                segment = msg.decode_segment(r.key, r.value, r.headers)
-                batch.append((r, segment, self.perceiver.frames_of(segment)))
-            except (MessageError, FeedwatchError) as exc:
-                self._dead_letter(r, exc, "perceive", producer)
-        self._answer_batch(batch, producer)
-
-    def _answer_batch(
-        self, batch: list[tuple[Record, Segment, list[Frame]]], producer: Producer
-    ) -> None:
-        if not batch:
-            return
-        try:
-            encoded = self.perceiver.encode_batch([frames for _, _, frames in batch])
-        except FeedwatchError as exc:
-            for r, _, _ in batch:
-                self._dead_letter(r, exc, "perceive", producer)
-            return
-        for (r, segment, _), frames in zip(batch, encoded, strict=True):
-            try:
-                for answer in self.perceiver.after_encode(segment, frames):
-                    producer.send(self.topics.answers, *msg.encode_answer(answer))
-                self.on_segment(segment)
-            except (MessageError, FeedwatchError) as exc:
-                self._dead_letter(r, exc, "perceive", producer)
+    # -- the perceive consumer: the batch handler both modes share ----------------
+    def handler(self, producer: Producer) -> BatchHandler:
+        """The shared batch handler over this run's bus (built when the run starts, so
+        observers attached before ``run()`` are the ones it calls)."""
+        core = PerceiveCore(self.perceiver, queries_topic=self.topics.queries)
+        deadletters = DeadLetters(producer, self.topics.deadletter, max_attempts=1)
+        return BatchHandler(
+            core,
+            producer,
+            self.topics,
+            deadletters,
+            on_encoded=self.on_encoded,
+            on_segment=lambda s: self.on_segment(s),
+        )
 
     def _store(self, records: list[Record], producer: Producer) -> None:
         for r in records:
@@ -168,19 +154,8 @@ class EmbeddedRun:
         self.sink.flush()
 
     def _dead_letter(self, r: Record, exc: BaseException, stage: str, producer: Producer) -> None:
-        camera = dict(r.headers).get("camera", r.key).decode("utf-8", "replace")
-        log.error("dead letter (%s, camera %s, offset %d): %s", stage, camera, r.offset, exc)
-        producer.send(
-            self.topics.deadletter,
-            *msg.encode_deadletter(
-                (r.key, r.value, r.headers),
-                exc,
-                stage=stage,
-                topic=r.topic,
-                camera=camera,
-                partition=r.partition,
-                offset=r.offset,
-            ),
+        DeadLetters(producer, self.topics.deadletter, max_attempts=1).publish_record(
+            r, exc, stage=stage
         )
         self.perceiver.stats.dead_letters += 1
 
@@ -192,9 +167,10 @@ class EmbeddedRun:
             producer.send(self.topics.queries, *msg.encode_query(query))
         perceive = self.bus.consumer([self.topics.queries, self.topics.segments], "perceive")
         store = self.bus.consumer([self.topics.answers], "sink")
+        handle = self.handler(producer)
         self._start_sources()
         try:
-            self._loop(perceive, store, producer)
+            self._loop(handle, perceive, store, producer)
         finally:
             self.stop.set()
             self.bus.close()
@@ -202,13 +178,15 @@ class EmbeddedRun:
                 t.join(timeout=5)
         return self.perceiver.stats
 
-    def _loop(self, perceive: Consumer, store: Consumer, producer: Producer) -> None:
+    def _loop(
+        self, handle: BatchHandler, perceive: Consumer, store: Consumer, producer: Producer
+    ) -> None:
         while not self.stop.is_set():
             alive = self._sources_alive()
-            # up to one segment per camera: their frames share one encoder batch
+            # up to one segment per camera: their frames share one encoder call
             records = perceive.poll(max_records=max(1, len(self.cameras)), timeout=0.2)
-            self._perceive(records, producer)
-            perceive.commit()
+            handle(records)
+            perceive.commit()  # after the batch's answers are on the bus
             self._store(store.poll(max_records=500), producer)
             store.commit()
             if not records and not alive:
@@ -238,8 +216,8 @@ def run_embedded(
     """Build the store, models and run for ``feedwatch run``; returns stats and source errors."""
 
     from connectors import video
-    from pipeline.models.clip_encoder import ClipEncoder
     from workers.cli.options import answer_json
+    from workers.perception.build import build_perceiver
     from workers.view import LiveView, stderr_console
 
     p = settings.perception
@@ -248,18 +226,7 @@ def run_embedded(
         store.upsert_camera(camera, uri)
     for query in queries:
         store.upsert_query(query)
-    encoder = ClipEncoder.from_spec(p.clip, device=p.device, precision=p.precision)
-    selection = SelectionConfig(
-        k_prompt=p.k_prompt, k_uniform=p.k_uniform, alpha=p.alpha, estimator=p.roi_estimator
-    )
-    perceiver = build_perceiver(
-        encoder,
-        AnswererCache(encoder, p.vlm),
-        selection,
-        Scheduler(),
-        video.decode_segment,
-        p.sample_fps,
-    )
+    perceiver = build_perceiver(p)
     console = stderr_console()
     view = LiveView(console, enabled=not args.as_json or console.is_terminal)
     before = store.count_answers()

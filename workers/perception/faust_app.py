@@ -4,12 +4,14 @@ Faust provides the consumer group (partition assignment, rebalances, offset
 commits); the work itself is synchronous code run in a one-thread executor so the
 event loop stays responsive:
 
-* **segments agent** — each record goes through :class:`SegmentHandler`: decode,
-  encode once per frame, buffer, evaluate the due queries (the embedded run's
-  :class:`~pipeline.perceiver.Perceiver` and :class:`~pipeline.engine.Engine`), then
-  produce the answers and wait for their acknowledgements (acks=all). Only then
-  does the agent take the next event, which acks the previous one: offsets are
-  committed after a segment's answers are stored in Kafka (at-least-once).
+* **segments agent** — takes batches with ``stream.take_events(n, within=...)``
+  (bounded in records and in time) and hands each to the
+  :class:`~workers.perception.handler.BatchHandler` the embedded run drives too:
+  decode, ONE encoder call for every frame of the batch (all owned cameras share
+  one perceiver), buffers, due windows, answers produced and acknowledged
+  (acks=all). Faust acks a batch's events only when the agent asks for the next
+  batch, so offsets are committed after the batch's answers are in Kafka
+  (at-least-once; the store's unique key keeps rows exactly-once).
 * **queries table** — :class:`QueriesView` reads the compacted queries topic from
   the beginning with a group-less consumer and keeps following it, so every worker
   holds every query and an add, change or tombstone applies without a restart.
@@ -26,98 +28,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from connectors.bus import messages as msg
-from connectors.bus.base import Producer, Record, Topics
-from connectors.kafka.base import ProduceError
-from connectors.kafka.deadletter import DeadLetters
-from pipeline.errors import MediaError, MessageError
-from pipeline.types import Answer, StandingQuery
-from workers.ops import metrics
+from connectors.bus.base import Record, Topics
+from pipeline.types import StandingQuery
 from workers.ops.heartbeat import Heartbeat
-from workers.perception.ownership import PerceiveCore
 
 log = logging.getLogger(__name__)
 
 QueryApply = Callable[[str, StandingQuery | None], None]
-
-
-def camera_of(record: Record) -> str:
-    """The camera a segment record names (header first, then key)."""
-    raw = dict(record.headers).get("camera") or record.key or b""
-    return bytes(raw).decode("utf-8", "replace")
-
-
-class SegmentHandler:
-    """One segment record in; its answers acknowledged by Kafka, or a dead letter."""
-
-    def __init__(
-        self,
-        core: PerceiveCore,
-        producer: Producer,
-        topics: Topics,
-        deadletters: DeadLetters,
-        *,
-        retry_after: float = 1.0,
-        on_answers: Callable[[Record, list[Answer]], None] = lambda r, a: None,
-        heartbeat: Heartbeat | None = None,
-    ) -> None:
-        self.core = core
-        self.producer = producer
-        self.topics = topics
-        self.deadletters = deadletters
-        self.retry_after = retry_after
-        self.on_answers = on_answers
-        self.heartbeat = heartbeat or Heartbeat(None)
-
-    def __call__(self, record: Record) -> int:
-        """Handle ``record``; returns the number of answers produced."""
-        self.heartbeat.beat()
-        frames_before = self.core.stats.frames
-        try:
-            answers = self.core.handle(record)
-        except Exception as exc:  # a bad segment is a dead letter, never a dead worker
-            if not isinstance(exc, MessageError | MediaError):
-                log.exception(
-                    "unexpected error on %s[%d]@%d", record.topic, record.partition, record.offset
-                )
-            self._dead_letter(record, exc)
-            return 0
-        self._produce(answers)
-        self._count(record, answers, self.core.stats.frames - frames_before)
-        self.on_answers(record, answers)
-        return len(answers)
-
-    def _count(self, record: Record, answers: list[Answer], frames: int) -> None:
-        camera = camera_of(record)
-        metrics.SEGMENTS.labels(camera=camera).inc()
-        metrics.FRAMES_ENCODED.labels(camera=camera).inc(max(frames, 0))
-        metrics.count_answers(answers)
-
-    def _produce(self, answers: Sequence[Answer]) -> None:
-        if not answers:
-            return
-        while True:
-            try:
-                for answer in answers:
-                    self.producer.send(self.topics.answers, *msg.encode_answer(answer))
-                self.producer.flush()
-                return
-            except ProduceError as exc:  # broker away: keep the offset, retry
-                log.warning(
-                    "answers not acknowledged (%s); retrying in %.1fs", exc, self.retry_after
-                )
-                time.sleep(self.retry_after)
-
-    def _dead_letter(self, record: Record, exc: BaseException) -> None:
-        self.deadletters.publish_record(
-            record, exc, stage="perceive", camera=camera_of(record), retry_after=self.retry_after
-        )
-        metrics.DEAD_LETTERS.labels(stage="perceive").inc()
 
 
 class QueriesView:
@@ -225,7 +147,7 @@ class WorkerApp:
             broker_commit_every=1,
             broker_max_poll_records=k.max_poll_records,
             stream_wait_empty=False,
-            stream_buffer_maxsize=max(4, k.max_poll_records * 2),
+            stream_buffer_maxsize=max(4, k.max_poll_records * 2, k.perceive_batch_size * 2),
             consumer_max_fetch_size=k.segment_max_bytes,
             consumer_auto_offset_reset="earliest",
             producer_max_request_size=k.segment_max_bytes,
@@ -258,16 +180,24 @@ class WorkerApp:
 
         self.app.task(follow)
 
-    def add_perceive(self, handler: SegmentHandler, view: QueriesView | None) -> None:
-        """The segments agent: one record at a time, acked after its answers are sent."""
+    def add_perceive(
+        self,
+        handler: Callable[[list[Record]], int],
+        view: QueriesView | None,
+        batch: int,
+        within: float,
+    ) -> None:
+        """The segments agent: batches of up to ``batch`` records or ``within`` seconds,
+        acked (so committed) only after the batch's answers are acknowledged."""
         pool = self.pool
 
         async def perceive(stream: Any) -> Any:
             if view is not None:
                 await view.ready.wait()
             loop = asyncio.get_running_loop()
-            async for event in stream.events():
-                await loop.run_in_executor(pool, handler, _to_record(event.message))
+            async for events in stream.take_events(batch, within=within):
+                records = [_to_record(e.message) for e in events]
+                await loop.run_in_executor(pool, handler, records)
 
         self.app.agent(self._topic(self.topics.segments), name="perceive", concurrency=1)(perceive)
 

@@ -1,8 +1,9 @@
-"""The bus-side core of a perception worker, free of Faust so it is testable alone.
+"""The bus-side core of perception: batches of records through ONE perceiver.
 
-A worker owns some partitions of the segments topic, hence some cameras. Each owned
-camera gets its own :class:`pipeline.perceiver.Perceiver` (the embedded run's
-decode → encode once → buffer → scheduler → engine path) sharing one engine.
+A worker owns some partitions of the segments topic, hence some cameras; the
+embedded run owns them all. Every owned camera shares one
+:class:`pipeline.perceiver.Perceiver`, so the frames of every segment in a batch,
+whatever its camera, go through ONE encoder call.
 
 Ownership changes (a rebalance, a restart, a replay after a crash) show up as a
 break in a partition's offsets: the next record of partition p is not the one after
@@ -17,20 +18,19 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from connectors.bus import messages as msg
 from connectors.bus.base import Record
-from pipeline.engine import encode_frames
 from pipeline.errors import MessageError
 from pipeline.perceiver import Perceiver
-from pipeline.types import Answer, Segment, StandingQuery
+from pipeline.types import Answer, EncodedFrame, Frame, Segment, StandingQuery
 
 log = logging.getLogger(__name__)
 
-PerceiverFactory = Callable[[Iterable[StandingQuery]], Perceiver]
+TopicPartition = tuple[str, int]
 
 
 class History(Protocol):
@@ -41,88 +41,156 @@ class History(Protocol):
 
 @dataclass
 class CoreStats:
-    """What a worker did since it started (logged, and read by tests)."""
+    """What a worker did since it started (logged, and read by tests and benches)."""
 
     segments: int = 0
     frames: int = 0
     answers: int = 0
+    encode_calls: int = 0
     warmups: int = 0
     warm_segments: int = 0
     cameras: set[str] = field(default_factory=set)
 
 
-class PerceiveCore:
-    """Routes segment records to per-camera perceivers; warms cold cameras first."""
+@dataclass
+class BatchOutcome:
+    """What one batch of records produced, in record order."""
 
-    def __init__(self, make_perceiver: PerceiverFactory, history: History | None = None) -> None:
-        self.make_perceiver = make_perceiver
+    answers: list[Answer] = field(default_factory=list)
+    segments: list[Segment] = field(default_factory=list)
+    encoded: dict[str, list[EncodedFrame]] = field(default_factory=dict)
+    failed: list[tuple[Record, BaseException, str]] = field(default_factory=list)
+    frames: int = 0
+
+
+Pending = list[tuple[Record, Segment, list[Frame]]]
+
+
+class PerceiveCore:
+    """Batches of records → one encoder call → answers; warms cold cameras first."""
+
+    def __init__(
+        self,
+        perceiver: Perceiver,
+        history: History | None = None,
+        *,
+        queries_topic: str | None = None,
+    ) -> None:
+        self.perceiver = perceiver
         self.history = history
-        self.queries: dict[str, StandingQuery] = {}
+        self.queries_topic = queries_topic
         self.stats = CoreStats()
-        self._perceivers: dict[str, Perceiver] = {}
-        self._partition_of: dict[str, tuple[str, int]] = {}
-        self._last_offset: dict[tuple[str, int], int] = {}
+        self._partition_of: dict[str, TopicPartition] = {}
+        self._last_offset: dict[TopicPartition, int] = {}
         self._lock = threading.RLock()
 
     # -- the queries table ------------------------------------------------------
     def on_query(self, query_id: str, query: StandingQuery | None) -> None:
         """Apply one record of the compacted queries topic (``None`` = deleted)."""
         with self._lock:
-            if query is None:
-                self.queries.pop(query_id, None)
-            else:
-                self.queries[query_id] = query
-            for perceiver in self._perceivers.values():
-                perceiver.on_query(query_id, query)
+            self.perceiver.on_query(query_id, query)
 
     # -- segments ---------------------------------------------------------------
-    def handle(self, record: Record) -> list[Answer]:
-        """The answers one segment record makes due; MessageError/DecodeError propagate."""
+    def handle_batch(self, records: Sequence[Record]) -> BatchOutcome:
+        """Every record in order; the segments between query records share one encode."""
+        out = BatchOutcome()
         with self._lock:
-            tp = (record.topic, record.partition)
-            if self._last_offset.get(tp, -2) + 1 != record.offset:
-                self._cool_partition(tp)
-            self._last_offset[tp] = record.offset
-            segment = msg.decode_segment(record.key, record.value, record.headers)
-            perceiver = self._perceivers.get(segment.camera)
-            if perceiver is None:
-                perceiver = self._adopt(segment.camera, tp, record, segment)
-            frames_before = perceiver.stats.frames
-            answers = perceiver.on_segment(segment)
-            self.stats.frames += perceiver.stats.frames - frames_before
-            self.stats.segments += 1
-            self.stats.answers += len(answers)
-            return answers
+            pending: Pending = []
+            for record in records:
+                try:
+                    if record.topic == self.queries_topic:
+                        pending = self._flush(pending, out)
+                        self.on_query(*msg.decode_query(record.key, record.value, record.headers))
+                        continue
+                    pending = self._admit(record, pending, out)
+                except Exception as exc:  # a bad record is a dead letter, never a dead worker
+                    out.failed.append((record, exc, self._stage(record)))
+            self._flush(pending, out)
+        return out
+
+    def handle(self, record: Record) -> list[Answer]:
+        """One record as a batch of one; its error (MessageError, DecodeError) raised."""
+        out = self.handle_batch([record])
+        if out.failed:
+            raise out.failed[0][1]
+        return out.answers
 
     def owned(self) -> list[str]:
         """Cameras this worker holds state for."""
         with self._lock:
-            return sorted(self._perceivers)
+            return sorted(self._partition_of)
 
-    def _cool_partition(self, tp: tuple[str, int]) -> None:
+    def _stage(self, record: Record) -> str:
+        return "queries" if record.topic == self.queries_topic else "perceive"
+
+    def _admit(self, record: Record, pending: Pending, out: BatchOutcome) -> Pending:
+        tp = (record.topic, record.partition)
+        if self._last_offset.get(tp, -2) + 1 != record.offset:
+            if any(self._partition_of.get(seg.camera) == tp for _, seg, _ in pending):
+                pending = self._flush(pending, out)  # read before the break: answer it first
+            self._cool_partition(tp)
+        self._last_offset[tp] = record.offset
+        segment = msg.decode_segment(record.key, record.value, record.headers)
+        if segment.camera not in self._partition_of:
+            self._adopt(segment.camera, tp, record, segment)
+        pending.append((record, segment, self.perceiver.frames_of(segment)))
+        return pending
+
+    def _flush(self, pending: Pending, out: BatchOutcome) -> Pending:
+        """ONE encoder call for every pending frame, then each segment's due windows."""
+        if not pending:
+            return []
+        try:
+            encoded = self.perceiver.encode_batch([frames for _, _, frames in pending])
+        except Exception as exc:  # the encoder refused the batch: nothing of it is answered
+            out.failed.extend((record, exc, "perceive") for record, _, _ in pending)
+            return []
+        self.stats.encode_calls += 1
+        for (record, segment, _), frames in zip(pending, encoded, strict=True):
+            try:
+                answers = self.perceiver.after_encode(segment, frames)
+            except Exception as exc:
+                out.failed.append((record, exc, "perceive"))
+                continue
+            out.answers.extend(answers)
+            out.segments.append(segment)
+            out.encoded.setdefault(segment.camera, []).extend(frames)
+            out.frames += len(frames)
+            self.stats.segments += 1
+            self.stats.frames += len(frames)
+            self.stats.answers += len(answers)
+        return []
+
+    def _cool_partition(self, tp: TopicPartition) -> None:
         for camera in [c for c, p in self._partition_of.items() if p == tp]:
-            self._perceivers.pop(camera, None)
+            self.perceiver.forget(camera)
             del self._partition_of[camera]
 
-    def _adopt(self, camera: str, tp: tuple[str, int], record: Record, seg: Segment) -> Perceiver:
-        perceiver = self.make_perceiver(self.queries.values())
-        self._perceivers[camera] = perceiver
+    def _adopt(self, camera: str, tp: TopicPartition, record: Record, seg: Segment) -> None:
         self._partition_of[camera] = tp
         self.stats.cameras.add(camera)
-        horizon = perceiver.scheduler.horizon(camera)
-        if self.history is not None and horizon > 0:
-            earlier = self._earlier_segments(record, seg, horizon)
-            for old in earlier:
-                warm(perceiver, old)
-            self.stats.warmups += 1
-            self.stats.warm_segments += len(earlier)
-            log.info(
-                "camera %s: warmed with %d segment(s) before offset %d",
-                camera,
-                len(earlier),
-                record.offset,
-            )
-        return perceiver
+        horizon = self.perceiver.scheduler.horizon(camera)
+        if self.history is None or horizon <= 0:
+            return
+        earlier = self._earlier_segments(record, seg, horizon)
+        for old in earlier:
+            self._warm(old)
+        self.stats.warmups += 1
+        self.stats.warm_segments += len(earlier)
+        log.info(
+            "camera %s: warmed with %d segment(s) before offset %d",
+            camera,
+            len(earlier),
+            record.offset,
+        )
+
+    def _warm(self, segment: Segment) -> None:
+        try:
+            frames = self.perceiver.frames_of(segment)
+        except Exception as exc:  # a bad old segment must not block the camera
+            log.warning("warm-up skips camera %s seq %d: %s", segment.camera, segment.seq, exc)
+            return
+        self.perceiver.warm(segment, self.perceiver.encode_batch([frames])[0])
 
     def _earlier_segments(self, record: Record, seg: Segment, horizon: float) -> list[Segment]:
         assert self.history is not None
@@ -138,16 +206,3 @@ class PerceiveCore:
             if old.end > cutoff and old.start < seg.start:
                 out.append(old)
         return sorted(out, key=lambda s: (s.start, s.seq))
-
-
-def warm(perceiver: Perceiver, segment: Segment) -> None:
-    """Buffer a segment's frames and advance the schedule without answering."""
-    try:
-        frames = perceiver.decode(segment, perceiver.sample_fps)
-    except Exception as exc:  # a bad old segment must not block the camera
-        log.warning("warm-up skips camera %s seq %d: %s", segment.camera, segment.seq, exc)
-        return
-    buffer = perceiver.buffers[segment.camera]
-    for encoded in encode_frames(perceiver.encoder, frames):
-        buffer.add(encoded)
-    perceiver.scheduler.advance(segment.camera, segment.end, since=segment.start)

@@ -11,51 +11,26 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from collections.abc import Iterable
 from typing import Any
 
+from connectors.bus.deadletter import DeadLetters
 from connectors.kafka.admin import TopicAdmin, ensure_topics, topics_of
-from connectors.kafka.deadletter import DeadLetters
 from connectors.kafka.history import PartitionHistory
 from connectors.kafka.producer import KafkaBusProducer
 from pipeline.errors import ConfigError
-from pipeline.scheduler import Scheduler
-from pipeline.types import StandingQuery
 from workers.cli.commands.queries import open_store
 from workers.config import Settings
 from workers.ops import metrics
 from workers.ops.heartbeat import Heartbeat
-from workers.perception.faust_app import QueriesView, SegmentHandler, WorkerApp
+from workers.perception.build import build_perceiver
+from workers.perception.faust_app import QueriesView, WorkerApp
+from workers.perception.handler import BatchHandler
 from workers.perception.ownership import PerceiveCore
 from workers.sink import AnswerBatchHandler
 
 log = logging.getLogger(__name__)
 
 ROLES = ("all", "perceive", "sink")
-
-
-def perceiver_factory(settings: Settings) -> Any:
-    """``queries -> Perceiver`` sharing one encoder and one engine (text cache)."""
-    from connectors import video
-    from pipeline.engine import Engine
-    from pipeline.models.clip_encoder import ClipEncoder
-    from pipeline.perceiver import AnswererCache, Perceiver
-    from pipeline.perception import SelectionConfig
-
-    p = settings.perception
-    encoder = metrics.TimedEncoder(
-        ClipEncoder.from_spec(p.clip, device=p.device, precision=p.precision)
-    )
-    decode = metrics.timed_decode(video.decode_segment)
-    selection = SelectionConfig(
-        k_prompt=p.k_prompt, k_uniform=p.k_uniform, alpha=p.alpha, estimator=p.roi_estimator
-    )
-    engine = Engine(encoder, AnswererCache(encoder, p.vlm), selection)
-
-    def make(queries: Iterable[StandingQuery]) -> Perceiver:
-        return Perceiver(encoder, engine, Scheduler(list(queries)), decode, sample_fps=p.sample_fps)
-
-    return make
 
 
 def build_worker(settings: Settings, db_url: str, role: str = "all") -> WorkerApp:
@@ -87,9 +62,9 @@ def _add_perceive(
 ) -> None:
     k = settings.kafka
     history = PartitionHistory.from_config(k) if k.warmup else None
-    core = PerceiveCore(perceiver_factory(settings), history)
+    core = PerceiveCore(build_perceiver(settings.perception), history)
     producer = KafkaBusProducer.from_config(k, "feedwatch-perceive")
-    handler = SegmentHandler(core, producer, worker.topics, deadletters, heartbeat=heartbeat)
+    handler = BatchHandler(core, producer, worker.topics, deadletters, heartbeat=heartbeat)
 
     def bad_query(record: Any, exc: BaseException) -> None:
         deadletters.publish(
@@ -109,7 +84,7 @@ def _add_perceive(
         admin.close()
     view = QueriesView(k.bootstrap, worker.topics.queries, partitions, core.on_query, bad_query)
     worker.add_queries(view)
-    worker.add_perceive(handler, view)
+    worker.add_perceive(handler, view, k.perceive_batch_size, k.perceive_batch_within_s)
 
 
 def _add_sink(

@@ -26,6 +26,8 @@ QUERIES = (
 )
 ALERT_QUERY = QUERIES[0].id
 OPEN_AFTER, CLOSE_AFTER = 2, 2
+
+
 def tiny_clip(directory: Path) -> str:
     """A seeded tiny random open_clip folder (same weights in every process)."""
     from pipeline.models.tiny import save_tiny_clip
@@ -61,12 +63,13 @@ def perception_env(clip_spec: str) -> dict[str, str]:
 def make_perceivers(clip_spec: str) -> Any:
     """``queries -> Perceiver``, built exactly like the workers build theirs."""
     from workers.config import load_settings
-    from workers.perception.scaleout import perceiver_factory
+    from workers.perception.build import build_perceiver, load_encoder
 
-    settings = load_settings(
+    p = load_settings(
         perception={"clip": clip_spec, "sample_fps": SAMPLE_FPS, "device": "cpu"}
-    )
-    return perceiver_factory(settings)
+    ).perception
+    encoder = load_encoder(p)
+    return lambda queries: build_perceiver(p, encoder, queries=queries)
 
 
 def expected_answers(

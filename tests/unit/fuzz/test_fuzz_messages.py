@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from connectors.bus import MemoryBus, Topics
 from connectors.bus import messages as msg
 from connectors.bus.base import Record
-from connectors.kafka.deadletter import DeadLetters
+from connectors.bus.deadletter import DeadLetters
 from connectors.store import AnswerSink, Store
 from pipeline.errors import MessageError
 from pipeline.types import StandingQuery

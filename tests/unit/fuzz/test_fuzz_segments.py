@@ -1,7 +1,7 @@
 """Hostile segments: a one-line DecodeError naming camera and seq, or a dead letter.
 
 The decoder is the real one (PyAV); the worker path is the real
-``SegmentHandler`` → ``PerceiveCore`` → ``Perceiver`` with a colour encoder, writing
+``BatchHandler`` → ``PerceiveCore`` → ``Perceiver`` with a colour encoder, writing
 dead letters through the in-memory bus (the Kafka run of the same corpus is in
 ``tests/integration/test_soak.py``).
 """
@@ -19,14 +19,14 @@ from connectors import video
 from connectors.bus import MemoryBus, Topics
 from connectors.bus import messages as msg
 from connectors.bus.base import Record
-from connectors.kafka.deadletter import DeadLetters
+from connectors.bus.deadletter import DeadLetters
 from pipeline.errors import DecodeError
 from pipeline.perceiver import AnswererCache, Perceiver, build_perceiver
 from pipeline.perception import SelectionConfig
 from pipeline.scheduler import Scheduler
 from pipeline.testing import ColourEncoder
 from pipeline.types import Segment, StandingQuery
-from workers.perception.faust_app import SegmentHandler
+from workers.perception.handler import BatchHandler
 from workers.perception.ownership import PerceiveCore
 from workers.soak import fuzz as soak_fuzz
 
@@ -114,13 +114,13 @@ def test_worker_turns_each_bad_segment_into_one_dead_letter_and_goes_on() -> Non
     good = [Segment("cam-fuzz", i, float(i), 1.0, VALID) for i in range(3)]
     bad = soak_fuzz.bad_segments("cam-fuzz", 100, start=3.0)
     bus = MemoryBus()
-    core = PerceiveCore(_factory)
+    core = PerceiveCore(_factory([]))
     core.on_query("q1", QUERY)
-    handler = SegmentHandler(
+    handler = BatchHandler(
         core, bus.producer(), TOPICS, DeadLetters(bus.producer(), TOPICS.deadletter)
     )
     late = [Segment("cam-fuzz", 200 + i, 10.0 + i, 1.0, VALID) for i in range(3)]
-    produced = [handler(r) for r in _records(good + bad + late)]
+    produced = [handler([r]) for r in _records(good + bad + late)]
     records = bus.messages(TOPICS.deadletter)
     letters = [msg.decode_deadletter(r.key, r.value, r.headers) for r in records]
     assert [d.offset for d in letters] == list(range(3, 3 + len(bad)))

@@ -1,4 +1,4 @@
-"""The scale-out worker's core with fakes: routing, warm-up, dead letters, the SQL sink."""
+"""The perception core and batch handler with fakes: batching, warm-up, dead letters, the sink."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 
 from connectors.bus import messages as msg
 from connectors.bus.base import Producer, Record, Topics
+from connectors.bus.deadletter import DeadLetters
 from connectors.kafka.base import ProduceError
-from connectors.kafka.deadletter import DeadLetters
 from connectors.store import AnswerSink, Store
 from pipeline.errors import DecodeError
 from pipeline.perceiver import AnswererCache, Perceiver, build_perceiver
@@ -20,7 +20,7 @@ from pipeline.perception import SelectionConfig
 from pipeline.scheduler import Scheduler
 from pipeline.testing import ColourEncoder
 from pipeline.types import Answer, Frame, Segment, StandingQuery
-from workers.perception.faust_app import SegmentHandler
+from workers.perception.handler import BatchHandler
 from workers.perception.ownership import PerceiveCore
 from workers.sink import AnswerBatchHandler
 
@@ -71,6 +71,11 @@ def factory(queries: Iterable[StandingQuery]) -> Perceiver:
     )
 
 
+def new_core(history: ListHistory | None = None) -> PerceiveCore:
+    """A worker's core: one perceiver for every camera it owns."""
+    return PerceiveCore(factory([]), history)
+
+
 class ListHistory:
     """The records of the partition, as the topic would return them."""
 
@@ -103,7 +108,7 @@ RECORDS = [record(segment("cam", i), offset=i) for i in range(12)]
 
 
 def test_core_gives_the_embedded_perceivers_answers() -> None:
-    core = PerceiveCore(factory)
+    core = new_core()
     core.on_query("q1", Q)
     got = run_core(core, RECORDS)
     embedded = factory([Q])
@@ -114,11 +119,11 @@ def test_core_gives_the_embedded_perceivers_answers() -> None:
 
 
 def test_a_worker_taking_over_a_camera_warms_up_and_answers_as_if_uninterrupted() -> None:
-    whole = PerceiveCore(factory)
+    whole = new_core()
     whole.on_query("q1", Q)
     reference = run_core(whole, RECORDS)
     history = ListHistory(RECORDS)
-    taker = PerceiveCore(factory, history)
+    taker = new_core(history)
     taker.on_query("q1", Q)
     got = run_core(taker, RECORDS[7:])
     assert history.calls == [7]
@@ -127,7 +132,7 @@ def test_a_worker_taking_over_a_camera_warms_up_and_answers_as_if_uninterrupted(
 
 
 def test_without_warm_up_the_first_windows_after_a_takeover_are_short() -> None:
-    cold = PerceiveCore(factory, history=None)
+    cold = new_core(None)
     cold.on_query("q1", Q)
     first = run_core(cold, RECORDS[7:])[0]
     assert first.window_end == 8.0 and first.window_start == 7.0  # clipped to what it saw
@@ -135,7 +140,7 @@ def test_without_warm_up_the_first_windows_after_a_takeover_are_short() -> None:
 
 def test_an_offset_gap_means_the_partition_changed_hands_and_cools_its_cameras() -> None:
     history = ListHistory(RECORDS)
-    core = PerceiveCore(factory, history)
+    core = new_core(history)
     core.on_query("q1", Q)
     run_core(core, RECORDS[:3])
     run_core(core, RECORDS[3:5])  # contiguous: no new warm-up
@@ -148,7 +153,7 @@ def test_an_offset_gap_means_the_partition_changed_hands_and_cools_its_cameras()
 
 
 def test_queries_are_added_and_removed_on_running_cameras() -> None:
-    core = PerceiveCore(factory)
+    core = new_core()
     core.on_query("q1", Q)
     run_core(core, RECORDS[:2])
     q2 = StandingQuery("q2", "a blue square", ("cam",), 2.0, 2.0, "clip")
@@ -178,31 +183,31 @@ class RecordingProducer(Producer):
 
 
 def test_handler_produces_answers_acknowledged_before_it_returns() -> None:
-    core = PerceiveCore(factory)
+    core = new_core()
     core.on_query("q1", Q)
     producer = RecordingProducer(fail_flushes=1)
-    handler = SegmentHandler(
+    handler = BatchHandler(
         core, producer, TOPICS, DeadLetters(RecordingProducer(), "dl"), retry_after=0.0
     )
-    assert handler(RECORDS[0]) == 1
+    assert handler([RECORDS[0]]) == 1
     assert producer.acked == [2]  # the failed flush was retried with the answer re-sent
     answers = [msg.decode_answer(k, v, h) for t, k, v, h in producer.sent]
     assert {a.window_end for a in answers} == {1.0} and producer.sent[0][0] == "t.answers"
 
 
 def test_bad_records_become_dead_letters_and_the_camera_keeps_answering() -> None:
-    core = PerceiveCore(factory)
+    core = new_core()
     core.on_query("q1", Q)
     dl_producer = RecordingProducer()
-    handler = SegmentHandler(core, RecordingProducer(), TOPICS, DeadLetters(dl_producer, "dl"))
+    handler = BatchHandler(core, RecordingProducer(), TOPICS, DeadLetters(dl_producer, "dl"))
     corrupt = Segment("cam", 2, 2.0, 1.0, b"\x00garbage")
     no_headers = Record(TOPICS.segments, 0, 3, b"cam", b"junk", [], 0.0)
     results = [
-        handler(RECORDS[0]),
-        handler(RECORDS[1]),
-        handler(record(corrupt, 2)),
-        handler(no_headers),
-        handler(record(segment("cam", 4), 4)),
+        handler([RECORDS[0]]),
+        handler([RECORDS[1]]),
+        handler([record(corrupt, 2)]),
+        handler([no_headers]),
+        handler([record(segment("cam", 4), 4)]),
     ]
     assert results[:4] == [1, 1, 0, 0] and results[4] >= 1
     letters = [msg.decode_deadletter(k, v, h) for _t, k, v, h in dl_producer.sent]
@@ -251,7 +256,7 @@ def test_sink_stores_each_window_once_and_dead_letters_malformed_answers(tmp_pat
 @pytest.mark.parametrize("offset", [0, 5])
 def test_first_record_of_a_partition_is_always_cold(offset: int) -> None:
     history = ListHistory(RECORDS)
-    core = PerceiveCore(factory, history)
+    core = new_core(history)
     core.on_query("q1", Q)
     core.handle(RECORDS[offset])
     assert history.calls == [offset]
@@ -266,3 +271,83 @@ def test_bench_latency_is_measured_from_the_end_of_the_segment_that_made_a_windo
     assert percentile([5.0, 1.0, 3.0, 2.0, 4.0], 50) == 3.0
     assert percentile(list(range(1, 101)), 95) == 95
     assert percentile([], 50) is None
+
+
+def _cameras_records(cameras: Sequence[str], seqs: range) -> list[Record]:
+    """Segment records of several cameras, one partition each, interleaved like a batch."""
+    offsets = dict.fromkeys(cameras, 0)
+    out = []
+    for i in seqs:
+        for p, cam in enumerate(cameras):
+            out.append(record(segment(cam, i), offsets[cam], partition=p))
+            offsets[cam] += 1
+    return out
+
+
+def test_a_batch_of_many_cameras_is_one_encoder_call_with_the_same_answers() -> None:
+    cams = ("cam", "yard", "gate", "door")
+    records = _cameras_records(cams, range(6))
+    one_by_one = new_core()
+    one_by_one.on_query("q1", Q)
+    want = sorted(key(a) for r in records for a in one_by_one.handle(r))
+    encoder = ColourEncoder()
+    core = PerceiveCore(
+        build_perceiver(
+            encoder, AnswererCache(encoder), SelectionConfig(), Scheduler(), fake_decode, 2.0
+        )
+    )
+    core.on_query("q1", Q)
+    got = [
+        a for i in range(0, len(records), 8) for a in core.handle_batch(records[i : i + 8]).answers
+    ]
+    assert sorted(key(a) for a in got) == want
+    assert encoder.frame_calls == 3  # 24 segments in batches of 8: 3 calls of 16 frames
+    assert core.stats.encode_calls == 3 and core.stats.frames == 48
+    assert core.owned() == sorted(cams)
+
+
+def test_batch_handler_dead_letters_bad_records_with_context_and_answers_the_rest() -> None:
+    encoder = ColourEncoder()
+    core = PerceiveCore(
+        build_perceiver(
+            encoder, AnswererCache(encoder), SelectionConfig(), Scheduler(), fake_decode, 2.0
+        )
+    )
+    core.on_query("q1", Q)
+    answers, dl = RecordingProducer(), RecordingProducer()
+    seen: list[dict[str, int]] = []
+    handler = BatchHandler(
+        core,
+        answers,
+        TOPICS,
+        DeadLetters(dl, "dl"),
+        on_encoded=lambda per_cam: seen.append({c: len(f) for c, f in per_cam.items()}),
+    )
+    corrupt = record(Segment("yard", 1, 1.0, 1.0, b"\x00garbage"), 1, partition=1)
+    batch = [
+        record(segment("cam", 0), 0, partition=0),
+        record(segment("yard", 0), 0, partition=1),
+        record(segment("cam", 1), 1, partition=0),
+        corrupt,
+        record(segment("yard", 2), 2, partition=1),
+    ]
+    # cam: windows ending 1, 2; yard: 1, then 2 and 3 once its clock reaches 3 (no gap)
+    assert handler(batch) == 5 and encoder.frame_calls == 1
+    assert answers.acked == [5]  # acknowledged before the handler returned
+    (letter,) = [msg.decode_deadletter(k, v, h) for _t, k, v, h in dl.sent]
+    assert (letter.error_type, letter.camera, letter.partition, letter.offset) == (
+        "DecodeError",
+        "yard",
+        1,
+        1,
+    )
+    assert seen == [{"cam": 4, "yard": 4}]  # the history hook: each camera's encoded frames
+
+
+def test_a_query_record_in_a_batch_applies_between_the_segments_around_it() -> None:
+    core = PerceiveCore(factory([]), queries_topic=TOPICS.queries)
+    q_key, q_value, q_headers = msg.encode_query(Q)
+    query = Record(TOPICS.queries, 0, 0, q_key, q_value, q_headers, 0.0)
+    out = core.handle_batch([RECORDS[0], query, RECORDS[1], RECORDS[2]])
+    assert [a.window_end for a in out.answers] == [2.0, 3.0]  # nothing asked before the query
+    assert core.stats.encode_calls == 2 and not out.failed

@@ -14,7 +14,7 @@ from prometheus_client import REGISTRY
 
 from connectors.bus import messages as msg
 from connectors.bus.base import Record
-from connectors.kafka.deadletter import DeadLetters
+from connectors.bus.deadletter import DeadLetters
 from connectors.store import AnswerSink, Store
 from connectors.video.testing import make_clip
 from pipeline.errors import ConfigError
@@ -31,7 +31,7 @@ from tests.unit.workers.test_perceive_worker import (
 from workers.cli.main import cli
 from workers.ops import metrics
 from workers.ops.heartbeat import Heartbeat
-from workers.perception.faust_app import SegmentHandler
+from workers.perception.handler import BatchHandler
 from workers.perception.ownership import PerceiveCore
 from workers.sink import AnswerBatchHandler
 
@@ -40,11 +40,11 @@ def value(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
-def _handler(heartbeat: Heartbeat | None = None) -> tuple[SegmentHandler, RecordingProducer]:
-    core = PerceiveCore(factory)
+def _handler(heartbeat: Heartbeat | None = None) -> tuple[BatchHandler, RecordingProducer]:
+    core = PerceiveCore(factory([]))
     core.on_query("q1", Q)
     dl = RecordingProducer()
-    return SegmentHandler(
+    return BatchHandler(
         core, RecordingProducer(), TOPICS, DeadLetters(dl, "dl"), heartbeat=heartbeat
     ), dl
 
@@ -58,7 +58,7 @@ def test_a_processed_segment_counts_segments_frames_answers_and_latency() -> Non
         "lat": value("feedwatch_answer_latency_seconds_count", answerer="clip"),
     }
     handler, _ = _handler()
-    assert handler(record(segment(camera, 0), 0)) == 1
+    assert handler([record(segment(camera, 0), 0)]) == 1
     assert value("feedwatch_segments_total", camera=camera) == before["seg"] + 1
     assert value("feedwatch_frames_encoded_total", camera=camera) == before["frames"] + 2
     assert (
@@ -96,7 +96,7 @@ def test_a_bad_segment_counts_a_dead_letter_not_a_segment() -> None:
     dead = value("feedwatch_dead_letters_total", stage="perceive")
     handler, dl = _handler()
     corrupt = Segment(camera, 0, 0.0, 1.0, b"\x00garbage")
-    assert handler(record(corrupt, 0)) == 0
+    assert handler([record(corrupt, 0)]) == 0
     assert len(dl.sent) == 1
     assert value("feedwatch_dead_letters_total", stage="perceive") == dead + 1
     assert value("feedwatch_segments_total", camera=camera) == 0.0
@@ -156,7 +156,7 @@ def test_the_perception_handler_beats_and_healthcheck_reads_it(
     monkeypatch.setenv("FEEDWATCH_HEARTBEAT_FILE", str(beat))
     assert _healthcheck(beat) == 1  # never beaten
     handler, _ = _handler(Heartbeat.from_env())
-    handler(record(segment("beat-cam", 0), 0))
+    handler([record(segment("beat-cam", 0), 0)])
     assert beat.exists() and _healthcheck(beat) == 0
     old = time.time() - 120
     os.utime(beat, (old, old))

@@ -8,8 +8,8 @@ import pytest
 
 from connectors.bus import messages as msg
 from connectors.bus.base import Producer
+from connectors.bus.deadletter import DeadLetters
 from connectors.kafka import (
-    DeadLetters,
     KafkaSegmentSink,
     ProduceError,
     partition_for,

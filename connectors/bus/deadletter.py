@@ -1,9 +1,10 @@
-"""The dead-letter producer: a message that cannot be processed is kept, with why.
+"""Dead letters on any bus: a message that cannot be processed is kept, with why.
 
 The record carries the original key, value and headers plus ``error.*`` headers
 (type, message, stage, topic, camera, partition, offset) as defined in
 :func:`connectors.bus.messages.encode_deadletter`. Publishing is synchronous so a
-worker commits a bad message's offset only after its dead letter is stored.
+worker commits a bad message's offset only after its dead letter is stored. The
+embedded run and the Kafka worker publish through the same object.
 """
 
 from __future__ import annotations
@@ -13,17 +14,37 @@ import time
 
 from connectors.bus.base import Producer, Record
 from connectors.bus.messages import HeadersIn, encode_deadletter
-from connectors.kafka.base import ProduceError
+from pipeline.errors import BusError
 
 log = logging.getLogger(__name__)
 
 
-class DeadLetters:
-    """Publishes dead letters to one topic through a ready producer."""
+def camera_of(record: Record) -> str:
+    """The camera a record names (its ``camera`` header first, then its key)."""
+    raw = dict(record.headers).get("camera") or record.key or b""
+    return bytes(raw).decode("utf-8", "replace")
 
-    def __init__(self, producer: Producer, topic: str) -> None:
+
+class DeadLetters:
+    """Publishes dead letters to one topic through a ready producer.
+
+    ``max_attempts`` bounds the retries of :meth:`publish_record` (``None``: until the
+    bus acknowledges, the Kafka worker's choice; the in-process bus only fails when
+    it is closed, so the embedded run gives up after one attempt).
+    """
+
+    def __init__(
+        self,
+        producer: Producer,
+        topic: str,
+        *,
+        retry_after: float = 1.0,
+        max_attempts: int | None = None,
+    ) -> None:
         self.producer = producer
         self.topic = topic
+        self.retry_after = retry_after
+        self.max_attempts = max_attempts
         self.count = 0
 
     def publish(
@@ -61,25 +82,30 @@ class DeadLetters:
         )
 
     def publish_record(
-        self, record: Record, error: BaseException, *, stage: str, camera: str, retry_after: float
+        self, record: Record, error: BaseException, *, stage: str, camera: str | None = None
     ) -> None:
-        """Dead-letter a consumed record, retrying until the broker acknowledges it.
+        """Dead-letter a consumed record, retrying until the bus acknowledges it.
 
         The caller commits the record's offset only after this returns, so a broker
-        outage delays the dead letter but never loses the message.
+        outage delays the dead letter but never loses the message. ``camera`` defaults
+        to the one the record names.
         """
+        attempt = 0
         while True:
+            attempt += 1
             try:
                 self.publish(
                     (record.key, record.value, record.headers),
                     error,
                     stage=stage,
                     topic=record.topic,
-                    camera=camera,
+                    camera=camera_of(record) if camera is None else camera,
                     partition=record.partition,
                     offset=record.offset,
                 )
                 return
-            except ProduceError as exc:
+            except BusError as exc:
+                if self.max_attempts is not None and attempt >= self.max_attempts:
+                    raise
                 log.warning("dead letter not acknowledged (%s); retrying", exc)
-                time.sleep(retry_after)
+                time.sleep(self.retry_after)

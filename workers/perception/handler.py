@@ -1,0 +1,125 @@
+"""The one batch handler both modes drive: records in, acknowledged answers out.
+
+The embedded loop (:mod:`workers.perception.embedded`) calls it with what it polled
+from the in-process bus; the Faust agent (:mod:`workers.perception.faust_app`) with
+the events of ``stream.take_events(n, within=...)``. Per batch:
+
+1. :meth:`PerceiveCore.handle_batch` — decode every segment, ONE encoder call for
+   all their frames (any cameras), buffers, every window that became due, answers;
+2. the bad records become dead letters (camera, partition, offset) — never a dead
+   worker, never silently dropped;
+3. the answers are sent and flushed: the call returns once the bus acknowledged
+   them, so the caller commits the batch's offsets only after that (at-least-once;
+   the store's unique key keeps rows exactly-once);
+4. ``on_encoded`` receives the batch's encoded frames per camera (the frame index),
+   and the metrics are counted the same way in both modes.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+
+from connectors.bus import messages as msg
+from connectors.bus.base import Producer, Record, Topics
+from connectors.bus.deadletter import DeadLetters, camera_of
+from pipeline.errors import BusError, MediaError, MessageError
+from pipeline.types import Answer, EncodedFrame, Segment
+from workers.ops import metrics
+from workers.ops.heartbeat import Heartbeat
+from workers.perception.ownership import BatchOutcome, PerceiveCore
+
+log = logging.getLogger(__name__)
+
+EncodedHook = Callable[[Mapping[str, Sequence[EncodedFrame]]], None]
+
+
+def _nothing(*_: object) -> None:
+    return None
+
+
+class BatchHandler:
+    """A batch of records in; its answers acknowledged by the bus, or dead letters."""
+
+    def __init__(
+        self,
+        core: PerceiveCore,
+        producer: Producer,
+        topics: Topics,
+        deadletters: DeadLetters,
+        *,
+        retry_after: float = 1.0,
+        on_encoded: EncodedHook = _nothing,
+        on_answers: Callable[[Sequence[Answer]], None] = _nothing,
+        on_segment: Callable[[Segment], None] = _nothing,
+        heartbeat: Heartbeat | None = None,
+    ) -> None:
+        self.core = core
+        self.producer = producer
+        self.topics = topics
+        self.deadletters = deadletters
+        self.retry_after = retry_after
+        self.on_encoded = on_encoded
+        self.on_answers = on_answers
+        self.on_segment = on_segment
+        self.heartbeat = heartbeat or Heartbeat(None)
+
+    def __call__(self, records: Sequence[Record]) -> int:
+        """Handle ``records``; returns the number of answers produced."""
+        self.heartbeat.beat()
+        if not records:
+            return 0
+        outcome = self.core.handle_batch(records)
+        for record, exc, stage in outcome.failed:
+            self._dead_letter(record, exc, stage)
+        self._produce(outcome.answers)
+        self._count(outcome)
+        self._hooks(outcome)
+        return len(outcome.answers)
+
+    def _produce(self, answers: Sequence[Answer]) -> None:
+        if not answers:
+            return
+        while True:
+            try:
+                for answer in answers:
+                    self.producer.send(self.topics.answers, *msg.encode_answer(answer))
+                self.producer.flush()
+                return
+            except BusError as exc:  # broker away: keep the offsets, retry the batch's answers
+                log.warning(
+                    "answers not acknowledged (%s); retrying in %.1fs", exc, self.retry_after
+                )
+                time.sleep(self.retry_after)
+
+    def _count(self, outcome: BatchOutcome) -> None:
+        for segment in outcome.segments:
+            metrics.SEGMENTS.labels(camera=segment.camera).inc()
+        for camera, frames in outcome.encoded.items():
+            metrics.FRAMES_ENCODED.labels(camera=camera).inc(len(frames))
+        metrics.count_answers(outcome.answers)
+
+    def _hooks(self, outcome: BatchOutcome) -> None:
+        try:
+            if outcome.encoded:
+                self.on_encoded(outcome.encoded)
+            self.on_answers(outcome.answers)
+            for segment in outcome.segments:
+                self.on_segment(segment)
+        except Exception:  # an observer's failure never costs the answers
+            log.exception("a perception hook failed")
+
+    def _dead_letter(self, record: Record, exc: BaseException, stage: str) -> None:
+        if not isinstance(exc, MessageError | MediaError):
+            log.error(
+                "unexpected error on %s[%d]@%d (camera %s)",
+                record.topic,
+                record.partition,
+                record.offset,
+                camera_of(record),
+                exc_info=exc,
+            )
+        self.deadletters.publish_record(record, exc, stage=stage)
+        self.core.perceiver.stats.dead_letters += 1
+        metrics.DEAD_LETTERS.labels(stage=stage).inc()
