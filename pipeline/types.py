@@ -161,3 +161,4 @@ class Answer:
     latency_ms: float
     model_ids: dict[str, str] = field(default_factory=dict)
     evidence: tuple[Evidence, ...] = ()
+    backfilled: bool = False  # answered later over stored history, not live

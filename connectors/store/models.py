@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -79,6 +80,7 @@ class AnswerRow(Base):
     visual_tokens: Mapped[int] = mapped_column(Integer)
     latency_ms: Mapped[float] = mapped_column(Float)
     model_ids: Mapped[dict[str, str]] = mapped_column(JSON)
+    backfilled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class EvidenceRow(Base):
@@ -90,6 +92,7 @@ class EvidenceRow(Base):
             name="fk_evidence_answer",
             ondelete="CASCADE",
         ),
+        Index("ix_evidence_camera_end", "camera_id", "window_end"),
     )
 
     query_id: Mapped[str] = mapped_column(String(200), primary_key=True)

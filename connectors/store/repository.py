@@ -217,6 +217,7 @@ def _answer_row(a: Answer) -> dict[str, Any]:
         "visual_tokens": a.visual_tokens,
         "latency_ms": a.latency_ms,
         "model_ids": dict(a.model_ids),
+        "backfilled": a.backfilled,
     }
 
 
@@ -246,6 +247,7 @@ def answer_from_row(r: AnswerRow) -> Answer:
         visual_tokens=r.visual_tokens,
         latency_ms=r.latency_ms,
         model_ids=dict(r.model_ids),
+        backfilled=bool(r.backfilled),
     )
 
 

@@ -1,0 +1,300 @@
+"""The frame index store API: batched writes, reads for backfill, search.
+
+Writes follow add/flush: :meth:`FrameIndex.add` queues frames (raising
+:class:`~pipeline.errors.BackpressureError` with ``retry_after`` once
+``max_pending`` wait), :meth:`FrameIndex.flush` inserts them in one transaction with
+``ON CONFLICT DO NOTHING`` on ``(camera_id, t, model_id)``, so redelivery is harmless.
+
+Search scores frames against a text embedding with cosine similarity, restricted
+to one model id (embeddings of different models are not comparable), optional
+cameras and a stream-time range ``[since, until)``, and groups the best frames into
+moments (:mod:`pipeline.history.moments`). See :mod:`connectors.store.frames.nearest`
+for how the nearest frames are found on each backend.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy import Engine
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+
+from connectors.store import db
+from connectors.store.frames import nearest
+from connectors.store.frames.codec import as_array, f16_bytes, from_f16
+from connectors.store.frames.schema import FrameRow, hnsw_index_sql, vector_table
+from pipeline.errors import BackpressureError, StoreError
+from pipeline.history.moments import (
+    DEFAULT_GAP,
+    Candidate,
+    Moment,
+    check_limit,
+    group_moments,
+)
+from pipeline.history.records import IndexedFrame
+from pipeline.roi import estimate_roi, similarity_map
+
+FRAMES = FrameRow.__table__
+CANDIDATES_PER_HIT = 20
+
+
+class FrameIndex:
+    """The ``frames`` table of a store: add/flush writes, reads and text search."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        max_pending: int = 2000,
+        retry_after: float = 1.0,
+        ef_search: int = 200,
+        exact_below: int = 20000,
+    ) -> None:
+        self.engine = engine
+        self.max_pending = max_pending
+        self.retry_after = retry_after
+        self.ef_search = ef_search
+        self.exact_below = exact_below
+        self.vector = _has_halfvec(engine)
+        self.table: sa.Table = vector_table() if self.vector else FRAMES  # type: ignore[assignment]
+        self._pending: list[IndexedFrame] = []
+        self._ann_dims: set[int] = set()
+        self.written = 0
+
+    @classmethod
+    def from_url(cls, url: str, *, upgrade: bool = True, **kwargs: Any) -> FrameIndex:
+        engine = db.make_engine(url)
+        if upgrade:
+            db.upgrade(engine)
+        return cls(engine, **kwargs)
+
+    @property
+    def backend(self) -> str:
+        """``pgvector`` (HNSW over halfvec) or the exact-search backend's dialect name."""
+        return "pgvector" if self.vector else self.engine.dialect.name
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- writes ------------------------------------------------------------------
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def add(self, frames: Iterable[IndexedFrame]) -> None:
+        """Queue a batch of frames for the next flush."""
+        batch = list(frames)
+        if self._pending and len(self._pending) + len(batch) > self.max_pending:
+            raise BackpressureError(
+                self.retry_after, f"{len(self._pending)} frames waiting for flush"
+            )
+        self._pending.extend(batch)
+
+    def flush(self) -> int:
+        """Write the queued frames; returns how many were new."""
+        if not self._pending:
+            return 0
+        try:
+            inserted = self.write(self._pending)
+        except StoreError as exc:
+            if "locked" in str(exc).lower() or "connection" in str(exc).lower():
+                raise BackpressureError(self.retry_after, str(exc).splitlines()[0]) from exc
+            raise
+        self._pending.clear()
+        return inserted
+
+    def write(self, frames: Sequence[IndexedFrame]) -> int:
+        """Insert frames at once (duplicates skipped); returns how many were new."""
+        if not frames:
+            return 0
+        rows = [self._row(f) for f in frames]
+        for dim in {f.dim for f in frames} - self._ann_dims:
+            self.ensure_ann_index(dim)
+        stmt = self._insert().on_conflict_do_nothing(
+            index_elements=["camera_id", "t", "model_id"]
+        )
+
+        stmt = stmt.returning(self.table.c.id)  # a row only for each frame really inserted
+        inserted = int(self._run(lambda conn: len(conn.execute(stmt, rows).all()), write=True))
+        self.written += inserted
+        return inserted
+
+    def ensure_ann_index(self, dim: int) -> None:
+        """With pgvector: the HNSW index over frames of this embedding size (once)."""
+        if self.vector:
+            self._run(lambda conn: conn.execute(sa.text(hnsw_index_sql(dim))), write=True)
+        self._ann_dims.add(int(dim))
+
+    def _insert(self) -> Any:
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        return dialect.insert(self.table)
+
+    def _row(self, f: IndexedFrame) -> dict[str, Any]:
+        grid = f.grid
+        return {
+            "camera_id": f.camera,
+            "t": float(f.t),
+            "model_id": f.model_id,
+            "dim": f.dim,
+            "embedding": f.embedding if self.vector else f16_bytes(f.embedding),
+            "thumb": f.thumb,
+            "grid": None if grid is None else f16_bytes(grid),
+            "grid_h": None if grid is None else int(grid.shape[0]),
+            "grid_w": None if grid is None else int(grid.shape[1]),
+            "frame_h": int(f.frame_size[0]),
+            "frame_w": int(f.frame_size[1]),
+            "created_at": time.time(),
+        }
+
+    # -- reads --------------------------------------------------------------------
+    def count(self) -> int:
+        return int(self._run(_count))
+
+    def model_id(self) -> str | None:
+        """The model of the newest frame (what search encodes text with)."""
+        stmt = sa.select(self.table.c.model_id).order_by(self.table.c.id.desc()).limit(1)
+        rows = self._rows(stmt)
+        return None if not rows else str(rows[0][0])
+
+    def cameras(self) -> list[str]:
+        stmt = sa.select(self.table.c.camera_id).group_by(self.table.c.camera_id)
+        return sorted(str(r[0]) for r in self._rows(stmt))
+
+    def span(self, camera: str) -> tuple[float, float] | None:
+        """(first, last) stream time stored for ``camera``."""
+        c = self.table.c
+        stmt = sa.select(sa.func.min(c.t), sa.func.max(c.t)).where(c.camera_id == camera)
+        lo, hi = self._rows(stmt)[0]
+        return None if lo is None else (float(lo), float(hi))
+
+    def frames(
+        self, camera: str, since: float, until: float, model_id: str | None = None
+    ) -> list[IndexedFrame]:
+        """The stored frames of one camera with ``since <= t <= until``, oldest first."""
+        c = self.table.c
+        stmt = sa.select(self.table).where(c.camera_id == camera, c.t >= since, c.t <= until)
+        if model_id is not None:
+            stmt = stmt.where(c.model_id == model_id)
+        return [_indexed(r) for r in self._rows(stmt.order_by(c.t))]
+
+    def frame(self, frame_id: int) -> IndexedFrame | None:
+        rows = self._rows(sa.select(self.table).where(self.table.c.id == int(frame_id)))
+        return _indexed(rows[0]) if rows else None
+
+    def thumbnail(self, frame_id: int) -> bytes | None:
+        stmt = sa.select(self.table.c.thumb).where(self.table.c.id == int(frame_id))
+        rows = self._rows(stmt)
+        return bytes(rows[0][0]) if rows else None
+
+    # -- search --------------------------------------------------------------------
+    def nearest(
+        self,
+        text_emb: Any,
+        model_id: str,
+        *,
+        cameras: Sequence[str] = (),
+        since: float | None = None,
+        until: float | None = None,
+        k: int = 10,
+        exact: bool | None = None,
+    ) -> list[Candidate]:
+        """The ``k`` frames most similar to ``text_emb``, best first.
+
+        ``exact=None`` lets the backend choose (pgvector: exact when the filter leaves
+        fewer than ``exact_below`` frames, else HNSW); True/False force it.
+        """
+        q = np.asarray(text_emb, dtype=np.float32).ravel()
+        where = nearest.Filter(model_id, int(q.shape[0]), tuple(cameras), since, until)
+        if not self.vector:
+            found: list[Candidate] = self._run(
+                lambda conn: nearest.exact_numpy(conn, self.table, where, q, k)
+            )
+            return found
+        found = self._run(
+            lambda conn: nearest.pgvector(
+                conn, where, q, k, exact=exact, ef_search=self.ef_search,
+                exact_below=self.exact_below,
+            )
+        )
+        return found
+
+    def search(
+        self,
+        text_emb: Any,
+        model_id: str,
+        *,
+        cameras: Sequence[str] = (),
+        since: float | None = None,
+        until: float | None = None,
+        limit: int = 10,
+        gap: float = DEFAULT_GAP,
+        alpha: float = 0.6,
+    ) -> list[Moment]:
+        """Ranked moments for a text embedding, each with the box it points at (if a grid
+        was kept)."""
+        check_limit(limit)
+        k = max(limit * CANDIDATES_PER_HIT, 200)
+        found = self.nearest(
+            text_emb, model_id, cameras=cameras, since=since, until=until, k=k
+        )
+        moments = group_moments(found, limit, gap)
+        q = np.asarray(text_emb, dtype=np.float32).ravel()
+        return [self._with_box(m, q, alpha) for m in moments]
+
+    def _with_box(self, m: Moment, q: Any, alpha: float) -> Moment:
+        row = self.frame(m.frame_id)
+        if row is None or row.grid is None:
+            return m
+        box = estimate_roi(similarity_map(row.grid, q), alpha).normalized()
+        return Moment(m.camera, m.t, m.score, m.frame_id, m.start, m.end, m.frames, box)
+
+    # -- plumbing --------------------------------------------------------------------
+    def _rows(self, stmt: Any) -> list[Any]:
+        return list(self._run(lambda conn: list(conn.execute(stmt))))
+
+    def _run(self, work: Any, write: bool = False) -> Any:
+        try:
+            if write:
+                with self.engine.begin() as conn:
+                    return work(conn)
+            with self.engine.connect() as conn:
+                return work(conn)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"frame index: {exc.__class__.__name__}: {exc}") from exc
+
+
+def _count(conn: Any) -> int:
+    return int(conn.execute(sa.select(sa.func.count()).select_from(FRAMES)).scalar_one())
+
+
+def _has_halfvec(engine: Engine) -> bool:
+    if engine.dialect.name != "postgresql":
+        return False
+    sql = sa.text(
+        "SELECT udt_name FROM information_schema.columns "
+        "WHERE table_name = 'frames' AND column_name = 'embedding'"
+    )
+    with engine.connect() as conn:
+        row = conn.execute(sql).first()
+    return row is not None and row[0] == "halfvec"
+
+
+def _indexed(row: Any) -> IndexedFrame:
+    r = row._mapping  # by name: ``Row.t`` is SQLAlchemy's tuple accessor, not the column
+    grid = None
+    if r["grid"] is not None and r["grid_h"]:
+        grid = from_f16(r["grid"], (int(r["grid_h"]), int(r["grid_w"]), -1))
+    return IndexedFrame(
+        camera=r["camera_id"],
+        t=float(r["t"]),
+        model_id=r["model_id"],
+        embedding=as_array(r["embedding"]),
+        thumb=bytes(r["thumb"]),
+        grid=grid,
+        frame_size=(int(r["frame_h"]), int(r["frame_w"])),
+    )

@@ -1,0 +1,204 @@
+"""Retention: delete frames, answers and evidence older than their keep-times.
+
+Age is measured on each camera's own stream clock — the newest frame time or
+window end stored for it (or seen by the writer) — never on the wall clock, so a
+file's frames (seconds from its start) are not 'old' because the file is.
+Deletes run in small batches, one short transaction each, so writers are never
+locked out for long; :meth:`Pruner.maybe_prune` rate-limits the continuous pruning a
+sink or embedded run does, ``feedwatch db prune`` calls :meth:`Pruner.prune` once.
+Evidence of a pruned answer goes with it; evidence may also be kept shorter.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from connectors.store.frames.schema import FrameRow
+from connectors.store.models import AnswerRow, EvidenceRow
+from pipeline.errors import ConfigError, StoreError
+
+log = logging.getLogger(__name__)
+
+FRAMES: Any = FrameRow.__table__
+ANSWERS: Any = AnswerRow.__table__
+EVIDENCE: Any = EvidenceRow.__table__
+BatchFn = Callable[[Any, str, float], tuple[int, bool]]
+
+
+@dataclass(frozen=True)
+class RetentionPolicy:
+    """Keep-times in seconds of stream time (None: kept forever)."""
+
+    frames: float | None = None
+    answers: float | None = None
+    evidence: float | None = None
+    batch: int = 500
+    interval: float = 10.0
+
+    def __post_init__(self) -> None:
+        for name in ("frames", "answers", "evidence"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ConfigError(f"retention.{name}", value, "a positive duration, or unset")
+        if self.batch < 1:
+            raise ConfigError("retention.batch", self.batch, "at least 1 row")
+        if not self.interval > 0:
+            raise ConfigError("retention.interval", self.interval, "a positive number of seconds")
+
+    @property
+    def enabled(self) -> bool:
+        return any(v is not None for v in (self.frames, self.answers, self.evidence))
+
+
+@dataclass
+class PruneResult:
+    """Rows deleted per table in one pruning pass."""
+
+    deleted: dict[str, int] = field(default_factory=lambda: {"frames": 0, "answers": 0,
+                                                              "evidence": 0})
+    complete: bool = True  # False: the batch budget ran out with more to delete
+
+    @property
+    def total(self) -> int:
+        return sum(self.deleted.values())
+
+
+class Pruner:
+    """Enforces a :class:`RetentionPolicy` on one store."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        policy: RetentionPolicy,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.engine = engine
+        self.policy = policy
+        self.clock = clock
+        self.seen: dict[str, float] = {}
+        self._last = -float("inf")
+        self.totals = PruneResult()
+
+    def observe(self, camera: str, t: float) -> None:
+        """The writer saw stream time ``t`` on ``camera`` (it may not be stored yet)."""
+        if t > self.seen.get(camera, -float("inf")):
+            self.seen[camera] = t
+
+    def maybe_prune(self, max_batches: int = 20) -> PruneResult | None:
+        """Prune at most every ``policy.interval`` s (a bounded number of batches)."""
+        if not self.policy.enabled or self.clock() - self._last < self.policy.interval:
+            return None
+        self._last = self.clock()
+        try:
+            return self.prune(max_batches)
+        except StoreError as exc:
+            log.warning("retention: pruning postponed: %s", str(exc).splitlines()[0])
+            return None
+
+    def prune(self, max_batches: int | None = None) -> PruneResult:
+        """Delete what the policy says is too old; ``max_batches`` bounds the work per table."""
+        result = PruneResult()
+        for camera, now in sorted(self.stream_clocks().items()):
+            self._prune_camera(camera, now, result, max_batches)
+        for table, n in result.deleted.items():
+            self.totals.deleted[table] += n
+        return result
+
+    def stream_clocks(self) -> dict[str, float]:
+        """Newest stream time per camera: stored frames and answers, and what was observed."""
+        clocks = dict(self.seen)
+        for table, col in ((FRAMES, FRAMES.c.t), (ANSWERS, ANSWERS.c.window_end)):
+            stmt = sa.select(table.c.camera_id, sa.func.max(col)).group_by(table.c.camera_id)
+            for camera, newest in self._read(stmt):
+                if newest is not None and newest > clocks.get(camera, -float("inf")):
+                    clocks[camera] = float(newest)
+        return clocks
+
+    def _prune_camera(
+        self, camera: str, now: float, result: PruneResult, max_batches: int | None
+    ) -> None:
+        p = self.policy
+        steps: list[tuple[str, float | None, BatchFn]] = [
+            ("frames", p.frames, self._frames_batch),
+            ("evidence", _shorter(p.evidence, p.answers), self._evidence_batch),
+            ("answers", p.answers, self._answers_batch),
+        ]
+        for name, keep, batch in steps:
+            if keep is None:
+                continue
+            cutoff = now - keep
+            for _ in range(max_batches if max_batches is not None else 1 << 30):
+                n, more = self._delete_batch(batch, camera, cutoff)
+                result.deleted[name] += n
+                if not more:
+                    break
+            else:
+                result.complete = False
+
+    def _delete_batch(self, batch: BatchFn, camera: str, cutoff: float) -> tuple[int, bool]:
+        done: tuple[int, bool] = self._write(lambda conn: batch(conn, camera, cutoff))
+        return done
+
+    def _frames_batch(self, conn: Any, camera: str, cutoff: float) -> tuple[int, bool]:
+        ids = (
+            sa.select(FRAMES.c.id)
+            .where(FRAMES.c.camera_id == camera, FRAMES.c.t < cutoff)
+            .limit(self.policy.batch)
+            .scalar_subquery()
+        )
+        n = int(conn.execute(sa.delete(FRAMES).where(FRAMES.c.id.in_(ids))).rowcount)
+        return n, n >= self.policy.batch
+
+    def _evidence_batch(self, conn: Any, camera: str, cutoff: float) -> tuple[int, bool]:
+        ends = (
+            sa.select(EVIDENCE.c.window_end)
+            .where(EVIDENCE.c.camera_id == camera, EVIDENCE.c.window_end < cutoff)
+            .distinct()
+            .limit(self.policy.batch)
+            .scalar_subquery()
+        )
+        stmt = sa.delete(EVIDENCE).where(
+            EVIDENCE.c.camera_id == camera, EVIDENCE.c.window_end.in_(ends)
+        )
+        n = int(conn.execute(stmt).rowcount)
+        return n, n > 0  # rows per window end vary: go on until none is left
+
+    def _answers_batch(self, conn: Any, camera: str, cutoff: float) -> tuple[int, bool]:
+        ids = (
+            sa.select(ANSWERS.c.id)
+            .where(ANSWERS.c.camera_id == camera, ANSWERS.c.window_end < cutoff)
+            .limit(self.policy.batch)
+            .scalar_subquery()
+        )
+        n = int(conn.execute(sa.delete(ANSWERS).where(ANSWERS.c.id.in_(ids))).rowcount)
+        return n, n >= self.policy.batch
+
+    def _read(self, stmt: Any) -> list[Any]:
+        try:
+            with self.engine.connect() as conn:
+                return list(conn.execute(stmt))
+        except SQLAlchemyError as exc:
+            raise StoreError(f"retention read failed: {exc}") from exc
+
+    def _write(self, work: Callable[[Any], Any]) -> Any:
+        try:
+            with self.engine.begin() as conn:
+                return work(conn)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"retention delete failed: {exc}") from exc
+
+
+def _shorter(a: float | None, b: float | None) -> float | None:
+    """Evidence is kept no longer than its answers (it belongs to them)."""
+    if a is None:
+        return b
+    return a if b is None else min(a, b)
