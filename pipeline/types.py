@@ -20,7 +20,7 @@ ImageArray = npt.NDArray[np.uint8]
 
 @dataclass(frozen=True)
 class Segment:
-    """A keyframe-aligned piece of one camera's stream that decodes on its own."""
+    """A piece of one camera's stream that decodes on its own (see ``lead``)."""
 
     camera: str
     seq: int
@@ -31,6 +31,9 @@ class Segment:
     codec: str = "h264"
     width: int = 0
     height: int = 0
+    lead: float = 0.0
+    """Seconds of packets carried before ``start`` (from the keyframe a mid-GOP segment
+    needs); frames before ``start`` are decoded only to reach the segment's own."""
 
     @property
     def end(self) -> float:

@@ -12,7 +12,8 @@ Contracts (see shared/DESIGN.md):
 ``segments``
     key = camera id; value = container bytes (MPEG-TS); headers ``camera``, ``seq``,
     ``start`` (epoch s), ``duration`` (s), ``container``, ``codec``, ``width``,
-    ``height``.
+    ``height``; optional ``lead`` (s): a mid-GOP segment carries the packets from the
+    keyframe ``lead`` seconds before ``start``, decoded only to reach its own frames.
 ``queries`` (compacted)
     key = query id; value = JSON of a :class:`StandingQuery`; ``None`` = tombstone
     (the query was deleted).
@@ -144,6 +145,8 @@ def encode_segment(segment: Segment) -> Message:
         ("width", str(segment.width).encode()),
         ("height", str(segment.height).encode()),
     ]
+    if segment.lead:
+        headers.append(("lead", repr(float(segment.lead)).encode()))
     return Message(segment.camera.encode(), bytes(segment.data), headers)
 
 
@@ -170,7 +173,16 @@ def decode_segment(key: bytes | None, value: bytes | None, headers: HeadersIn) -
         codec=_header(h, "codec", str, c),
         width=_header(h, "width", int, c) if "width" in h else 0,
         height=_header(h, "height", int, c) if "height" in h else 0,
+        lead=_lead(h, camera),
     )
+
+
+def _lead(h: dict[str, bytes], camera: str) -> float:
+    """Optional ``lead`` header: seconds of carried packets before ``start`` (absent: 0)."""
+    lead = _header(h, "lead", _finite, "segment") if "lead" in h else 0.0
+    if lead < 0:
+        raise MessageError(f"segment message for camera {camera!r}: negative lead")
+    return lead
 
 
 # ---------------------------------------------------------------- queries

@@ -15,7 +15,7 @@ _EXPORTS = {
     "SourceUnreachable": "base",
     "TimedPacket": "packets", "StreamInfo": "packets", "Timeline": "packets",
     "open_source": "sources", "PyAVSource": "sources", "coalesce": "sources",
-    "Segmenter": "segmenter", "Cutter": "segmenter", "mux_segment": "segmenter",
+    "Segmenter": "segmenter", "Cutter": "cutter", "Cut": "cutter", "mux_segment": "segmenter",
     "Transcoder": "transcode",
     "decode_segment": "decoder", "plan_for": "decoder",
     "SampleClock": "sampling", "keyframes_suffice": "sampling",

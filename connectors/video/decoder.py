@@ -23,6 +23,20 @@ MAX_PIXELS = 4096 * 2160
 """Largest frame decoded (DCI 4K): an 8K frame is ~100 MB as RGB, times frames per window."""
 
 
+@dataclass
+class DecodeStats:
+    """What decoding cost: frames the codec produced, and frames kept (sampled)."""
+
+    decoded: int = 0
+    sampled: int = 0
+    segments: int = 0
+
+    @property
+    def per_sample(self) -> float:
+        """Decoded frames per sampled frame (1.0 is the floor)."""
+        return self.decoded / self.sampled if self.sampled else float("nan")
+
+
 @dataclass(frozen=True)
 class _Demuxed:
     segment: Segment
@@ -33,46 +47,61 @@ class _Demuxed:
     fps: float
 
     def time(self, pts: int | None) -> float:
-        """Frame time: segment start plus the offset from the first keyframe."""
-        return self.segment.start + float(((pts or 0) - self.base_pts) * self.time_base)
+        """Frame time: the carried keyframe sits ``lead`` seconds before ``start``."""
+        origin = self.segment.start - self.segment.lead
+        return origin + float(((pts or 0) - self.base_pts) * self.time_base)
+
+    def own(self, p: av.Packet) -> bool:
+        return self.time(p.pts) >= self.segment.start - 1e-6
 
     def keyframe_times(self) -> list[float]:
-        return [self.time(p.pts) for p in self.packets if p.is_keyframe]
+        return [self.time(p.pts) for p in self.packets if p.is_keyframe and self.own(p)]
 
 
 def decode_segment(
-    segment: Segment, sample_fps: float = 1.0, *, keyframes_only: bool | None = None
+    segment: Segment,
+    sample_fps: float = 1.0,
+    *,
+    keyframes_only: bool | None = None,
+    stats: DecodeStats | None = None,
 ) -> list[Frame]:
     """RGB frames of ``segment`` on the absolute ``sample_fps`` grid.
 
-    Frame times are ``segment.start`` plus the offset from the segment's first
-    keyframe. ``keyframes_only=None`` takes the keyframe-only path exactly when the
-    sampling interval is at least the keyframe interval; ``True``/``False`` force it.
+    Only the segment's own frames (from ``segment.start``) are returned; a carried
+    prefix is decoded just to reach them. ``keyframes_only=None`` picks the cheapest
+    plan: keyframes alone when they fill every sampling cell, else minimal runs (each
+    GOP decoded from its keyframe up to its last sampled frame, the rest skipped);
+    ``True`` forces keyframes, ``False`` a full decode of every packet (the baseline).
     A segment may legitimately yield no frame (its grid cells were sampled by the
     previous segment). Any failure raises ``DecodeError`` naming camera and seq.
     """
     clock = SampleClock(sample_fps)
     with _open(segment) as container:
         d = _demux(segment, container)
-        fast = _choose(d, clock.fps) if keyframes_only is None else keyframes_only
+        plan = _PLANS[keyframes_only] if keyframes_only is not None else _choose(d, clock.fps)
         try:
-            return _decode(d, clock, fast)
+            return _decode(d, clock, plan, stats if stats is not None else DecodeStats())
         except (av.error.FFmpegError, ValueError) as exc:
             raise DecodeError(segment.camera, segment.seq, f"decode failed: {exc}") from exc
 
 
+_PLANS = {True: "keyframes", False: "full"}
+
+
 def plan_for(segment: Segment, sample_fps: float = 1.0) -> str:
-    """``"keyframes"`` or ``"decode-drop"``: the path ``decode_segment`` would take."""
+    """``"keyframes"`` or ``"runs"``: the plan ``decode_segment`` would take."""
     fps = SampleClock(sample_fps).fps
     with _open(segment) as container:
-        return "keyframes" if _choose(_demux(segment, container), fps) else "decode-drop"
+        return _choose(_demux(segment, container), fps)
 
 
-def _choose(d: _Demuxed, fps: float) -> bool:
+def _choose(d: _Demuxed, fps: float) -> str:
     kf = d.keyframe_times()
     seg = d.segment
-    end = seg.end if seg.duration > 0 else max(kf, default=seg.start) + 1.0 / fps
-    return keyframes_suffice(kf, end, fps)
+    if seg.lead > 0 or not kf:
+        return "runs"
+    end = seg.end if seg.duration > 0 else max(kf) + 1.0 / fps
+    return "keyframes" if keyframes_suffice(kf, end, fps) else "runs"
 
 
 def _open(segment: Segment) -> av.container.InputContainer:
@@ -118,22 +147,58 @@ def _check_size(segment: Segment, width: int, height: int) -> None:
         )
 
 
-def _decode(d: _Demuxed, clock: SampleClock, fast: bool) -> list[Frame]:
+def _decode(d: _Demuxed, clock: SampleClock, plan: str, stats: DecodeStats) -> list[Frame]:
     codec = d.stream.codec_context
-    codec.skip_frame = "NONKEY" if fast else "DEFAULT"
-    packets = [p for p in d.packets if p.is_keyframe] if fast else d.packets
-    prev: float | None = d.segment.start - _step_before(d, fast)
+    codec.skip_frame = "NONKEY" if plan == "keyframes" else "DEFAULT"
+    if plan == "keyframes":
+        runs = [[p for p in d.packets if p.is_keyframe and d.own(p)]]
+        wanted = None
+    else:
+        wanted = _wanted_pts(d, clock)
+        runs = [d.packets] if plan == "full" else minimal_runs(d.packets, wanted)
+    prev: float | None = d.segment.start - _step_before(d, plan == "keyframes")
     frames: list[Frame] = []
     decoded = 0
-    for frame in _frames(codec, packets):
-        decoded += 1
-        t = d.time(frame.pts)
-        if t >= d.segment.start - 1e-6 and clock.keep(t, prev):
-            frames.append(_frame(d.segment, frame, t))
-        prev = t
-    if decoded == 0:
+    for run in runs:
+        for frame in _frames(codec, run):
+            decoded += 1
+            t = d.time(frame.pts)
+            keep = clock.keep(t, prev) if wanted is None else frame.pts in wanted
+            if t >= d.segment.start - 1e-6 and keep:
+                frames.append(_frame(d.segment, frame, t))
+            prev = t
+        codec.flush_buffers()
+    if decoded == 0 and any(runs):
         raise DecodeError(d.segment.camera, d.segment.seq, "no frame could be decoded")
+    stats.decoded += decoded
+    stats.sampled += len(frames)
+    stats.segments += 1
     return frames
+
+
+def _wanted_pts(d: _Demuxed, clock: SampleClock) -> set[int]:
+    """PTS of the own frames on the sampling grid: the first frame of every cell."""
+    shown = sorted({int(p.pts) for p in d.packets}, key=d.time)
+    own = [pts for pts in shown if d.time(pts) >= d.segment.start - 1e-6]
+    before = [d.time(pts) for pts in shown if d.time(pts) < d.segment.start - 1e-6]
+    prev = before[-1] if before else d.segment.start - _step_before(d, False)
+    return {own[i] for i in clock.select([d.time(pts) for pts in own], prev)}
+
+
+def minimal_runs(packets: list[av.Packet], wanted: set[int]) -> list[list[av.Packet]]:
+    """Per GOP (decode order), the packets from its keyframe up to the last one whose
+    frame is wanted; GOPs with no wanted frame are skipped whole."""
+    runs: list[list[av.Packet]] = []
+    gop: list[av.Packet] = []
+    for p in [*packets, None]:
+        if p is None or (p.is_keyframe and gop):
+            last = max((i for i, q in enumerate(gop) if q.pts in wanted), default=-1)
+            if last >= 0:
+                runs.append(gop[: last + 1])
+            gop = []
+        if p is not None:
+            gop.append(p)
+    return runs
 
 
 def _step_before(d: _Demuxed, fast: bool) -> float:

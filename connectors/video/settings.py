@@ -17,6 +17,7 @@ class VideoSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FEEDWATCH_VIDEO_", extra="forbid", frozen=True)
 
     segment_seconds: float = 2.0
+    cut_mid_gop: bool = True  # False: segments follow the keyframes (as long as the GOPs)
     max_segment_bytes: int = 4_000_000
     transcode: bool = False
     rtsp_transport: str = "tcp"

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from connectors.video.decoder import decode_segment, plan_for
+from connectors.video.decoder import DecodeStats, decode_segment, plan_for
 from connectors.video.sampling import SampleClock, keyframes_suffice
 from connectors.video.segmenter import Segmenter
 from connectors.video.sources import open_source
@@ -86,13 +86,24 @@ def test_keyframe_only_path_when_one_second_covers_the_keyframe_interval(segs_1s
     assert [(f.camera, f.seq) for f in frames] == [("cam", 0), ("cam", 0), ("cam", 1), ("cam", 1)]
 
 
-def test_decode_and_drop_when_sampling_faster_than_keyframes(segs_1s, segs_2s) -> None:
-    assert plan_for(segs_1s[0], 2.0) == "decode-drop"
+def test_minimal_runs_when_sampling_faster_than_keyframes(segs_1s, segs_2s) -> None:
+    assert plan_for(segs_1s[0], 2.0) == "runs"
     frames = frames_of(segs_1s, 2.0)
     assert [round(f.t, 2) for f in frames] == [0.0, 0.52, 1.0, 1.52, 2.0, 2.52, 3.0, 3.52]
     assert not all(f.keyframe for f in frames)
-    assert plan_for(segs_2s[0], 1.0) == "decode-drop"
+    assert plan_for(segs_2s[0], 1.0) == "runs"
     assert [round(f.t, 2) for f in frames_of(segs_2s, 1.0)] == [0.0, 1.0, 2.0, 3.0]
+
+
+def test_runs_decode_only_up_to_the_last_sampled_frame_of_each_gop(segs_2s) -> None:
+    runs, full = DecodeStats(), DecodeStats()
+    fast = frames_of(segs_2s, 1.0, stats=runs)
+    slow = frames_of(segs_2s, 1.0, keyframes_only=False, stats=full)
+    assert [f.t for f in fast] == [f.t for f in slow]
+    assert all((a.rgb == b.rgb).all() for a, b in zip(fast, slow, strict=True))
+    # 2-s GOPs at 25 fps sampled at 1 fps: frames 0..25 of each GOP, not all 50
+    assert (runs.decoded, full.decoded) == (2 * 26, 100)
+    assert runs.per_sample == 13.0 and full.per_sample == 25.0
 
 
 def test_both_paths_give_the_same_frames_when_keyframes_suffice(segs_1s) -> None:

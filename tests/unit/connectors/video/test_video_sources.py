@@ -167,8 +167,12 @@ def test_codecs_mpegts_cannot_carry_are_transcoded_one_keyframe_per_segment(tmp_
 
 def test_transcode_mode_sets_keyframe_interval_to_segment_length(tmp_path) -> None:
     sparse = make_clip(tmp_path / "sparse.mp4", seconds=4.0, keyframe_interval_s=4.0)
-    remuxed = list(segments(str(sparse), "cam", settings=VideoSettings(segment_seconds=1.0)))
-    assert [s.duration for s in remuxed] == [4.0]  # remux can only cut at keyframes
+    at_keyframes = VideoSettings(segment_seconds=1.0, cut_mid_gop=False)
+    remuxed = list(segments(str(sparse), "cam", settings=at_keyframes))
+    assert [s.duration for s in remuxed] == [4.0]  # remux at keyframes: as long as the GOP
+    mid_gop = list(segments(str(sparse), "cam", settings=VideoSettings(segment_seconds=1.0)))
+    assert [(s.duration, s.lead) for s in mid_gop] == [(1.0, 0.0), (1.0, 1.0), (1.0, 2.0),
+                                                       (1.0, 3.0)]  # remux mid-GOP: a prefix
     coded = list(segments(str(sparse), "cam",
                           settings=VideoSettings(segment_seconds=1.0, transcode=True)))
     assert [round(s.duration, 2) for s in coded] == [1.0] * 4
