@@ -1,6 +1,10 @@
-"""Helpers shared by the subcommands: durations, times, answer output.
+"""What the subcommands share: settings from flags, common options, durations, times,
+answer output.
 
-A module starting with ``_`` is not discovered as a subcommand.
+Every flag with an environment fallback is declared one way, with :func:`env_option`
+(click reads the variable and shows it in the help); a flag that overrides a
+setting uses that setting's own variable, and :func:`settings_from_flags` validates
+the result before a command opens or prints anything.
 """
 
 from __future__ import annotations
@@ -8,13 +12,18 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import click
+from pydantic import ValidationError
 
 from pipeline.errors import ConfigError
 from pipeline.types import Answer
+from workers.config import SECTIONS, Settings, load_settings
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
@@ -34,6 +43,59 @@ JSON_FIELDS = (
     "visual_tokens",
     "latency_ms",
 )
+
+
+def env_option(*decls: str, env: str, **kwargs: Any) -> Callable[[F], F]:
+    """A click option falling back to the environment variable ``env`` (shown in help)."""
+    return click.option(*decls, envvar=env, show_envvar=True, **kwargs)
+
+
+db_option = env_option(
+    "--db",
+    "db",
+    env="FEEDWATCH_STORE_URL",
+    default=None,
+    help="SQL store URL: sqlite:///PATH or postgresql+psycopg://USER@HOST/DB "
+    "[default: sqlite:///feedwatch.db].",
+)
+kafka_option = env_option(
+    "--kafka",
+    "bootstrap",
+    env="FEEDWATCH_KAFKA_BOOTSTRAP",
+    default=None,
+    help="Kafka bootstrap host:port.",
+)
+
+
+def settings_from_flags(
+    *, root: dict[str, Any] | None = None, **sections: dict[str, Any] | None
+) -> Settings:
+    """The settings: environment, with the flags on top (``None`` = flag not given).
+
+    ``sections`` are per-section overrides (``store={"url": db}``), ``root`` the
+    top-level ones (``log_level``, ``metrics_port``). A value that does not validate,
+    from a flag or from the environment, is a :class:`ConfigError` naming the setting
+    (``kafka.partitions``): one line on stderr and exit 2 (``workers.cli.main``)."""
+    given = {k: v for k, v in (root or {}).items() if v is not None}
+    try:
+        settings = load_settings(**{k: v or {} for k, v in sections.items()})
+        return Settings(**{**dict(settings), **given}) if given else settings
+    except ValidationError as exc:
+        raise settings_error(exc) from None
+
+
+def settings_error(exc: ValidationError) -> ConfigError:
+    """The first error of a settings validation as a one-line :class:`ConfigError`."""
+    err = exc.errors()[0]
+    loc = tuple(str(part) for part in err["loc"])
+    section = {cls.__name__: name for name, cls in SECTIONS.items()}.get(exc.title)
+    if section is None and loc and loc[0] in SECTIONS:
+        section, loc = loc[0], loc[1:]
+    cls = SECTIONS[section] if section else Settings
+    env = f"{cls.model_config.get('env_prefix', '')}{loc[0] if loc else ''}".upper()
+    field = ".".join(((section,) if section else ()) + loc) or exc.title
+    message = " ".join(str(err["msg"]).split())
+    return ConfigError(field, err.get("input"), f"{message} [flag or env {env}]")
 
 
 def parse_duration(value: str | float, field: str) -> float:

@@ -20,12 +20,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import click
-from pydantic import ValidationError
 
 from pipeline.errors import ConfigError, SourceError
 from pipeline.types import StandingQuery
-from workers.cli.options import parse_duration
-from workers.config import Settings, load_settings
+from workers.cli.options import parse_duration, settings_from_flags
+from workers.config import Settings
 
 log = logging.getLogger("feedwatch.run")
 
@@ -159,11 +158,7 @@ def run_settings(
     clip: str | None, vlm: str | None, db: str | None, fps: float | None, device: str | None
 ) -> Settings:
     perception = {"clip": clip, "vlm": vlm, "sample_fps": fps, "device": device}
-    try:
-        settings = load_settings(perception=perception, store={"url": db})
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        raise ConfigError(".".join(map(str, err["loc"])), err.get("input"), err["msg"]) from None
+    settings = settings_from_flags(perception=perception, store={"url": db})
     if not settings.perception.sample_fps > 0:
         raise ConfigError("--sample-fps", settings.perception.sample_fps, "a positive number")
     return settings

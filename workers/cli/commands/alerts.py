@@ -10,22 +10,10 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from typing import Any
 
 import click
-from pydantic import ValidationError
 
-from pipeline.errors import ConfigError
-
-
-def _settings(db: str | None, allow_private: bool | None) -> Any:
-    from workers.config import load_settings
-
-    try:
-        return load_settings(store={"url": db}, hooks={"allow_private": allow_private})
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        raise ConfigError(".".join(map(str, err["loc"])), err.get("input"), err["msg"]) from None
+from workers.cli.options import db_option, env_option, settings_from_flags
 
 
 def _stop_on_signals() -> threading.Event:
@@ -36,18 +24,11 @@ def _stop_on_signals() -> threading.Event:
 
 
 @click.command("alerts")
-@click.option(
-    "--db",
-    default=None,
-    envvar="FEEDWATCH_STORE_URL",
-    show_envvar=True,
-    help="Store URL (default sqlite:///feedwatch.db; postgresql://... works).",
-)
-@click.option(
+@db_option
+@env_option(
     "--allow-private/--no-allow-private",
+    env="FEEDWATCH_HOOKS_ALLOW_PRIVATE",
     default=None,
-    envvar="FEEDWATCH_HOOKS_ALLOW_PRIVATE",
-    show_envvar=True,
     help="Allow hooks on private, loopback and link-local addresses.",
 )
 @click.option(
@@ -66,10 +47,10 @@ def _stop_on_signals() -> threading.Event:
 )
 def command(db: str | None, allow_private: bool | None, start: str, once: bool) -> None:
     """Evaluate alert rules over stored answers and deliver hook notifications."""
+    settings = settings_from_flags(store={"url": db}, hooks={"allow_private": allow_private})
     from connectors.store import Store
     from workers.alerts.engine import AlertService, run_forever
 
-    settings = _settings(db, allow_private)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -4,54 +4,43 @@ from __future__ import annotations
 
 import click
 
-from workers.config import load_settings
+from workers.cli.options import db_option, env_option, settings_from_flags
 from workers.view import setup_logging
 
 
 @click.command()
-@click.option(
-    "--db",
-    "db_url",
-    envvar="FEEDWATCH_STORE_URL",
-    show_envvar=True,
-    default=None,
-    help="Store URL (sqlite:///PATH or postgresql://...). [default: sqlite:///feedwatch.db]",
-)
-@click.option(
+@db_option
+@env_option(
     "--kafka",
     "bootstrap",
-    envvar="FEEDWATCH_KAFKA_BOOTSTRAP",
-    show_envvar=True,
+    env="FEEDWATCH_KAFKA_BOOTSTRAP",
     default=None,
-    help="Kafka bootstrap servers; query changes are then published to the queries topic "
+    help="Kafka bootstrap host:port; query changes are then published to the queries topic "
     "and live camera status is read from the status topic.",
 )
-@click.option(
+@env_option(
     "--host",
-    envvar="FEEDWATCH_API_HOST",
-    show_envvar=True,
+    env="FEEDWATCH_API_HOST",
     default=None,
     help="Address to listen on. [default: 127.0.0.1]",
 )
-@click.option(
+@env_option(
     "--port",
-    type=click.IntRange(0, 65535),
-    envvar="FEEDWATCH_API_PORT",
-    show_envvar=True,
+    env="FEEDWATCH_API_PORT",
     default=None,
     help="Port to listen on. [default: 8080]",
 )
-def command(db_url: str | None, bootstrap: str | None, host: str | None, port: int | None) -> None:
+def command(db: str | None, bootstrap: str | None, host: str | None, port: str | None) -> None:
     """Serve the API (OpenAPI docs at /docs) and the dashboard page at /."""
+    settings = settings_from_flags(
+        store={"url": db}, kafka={"bootstrap": bootstrap}, api={"host": host, "port": port}
+    )
     import uvicorn  # noqa: PLC0415 - keep `feedwatch --help` fast
 
     from connectors.store import Store  # noqa: PLC0415
     from pipeline.errors import BusError  # noqa: PLC0415
     from workers.api.app import create_app  # noqa: PLC0415
 
-    settings = load_settings(
-        store={"url": db_url}, kafka={"bootstrap": bootstrap}, api={"host": host, "port": port}
-    )
     setup_logging(settings.log_level)
     store = Store.from_url(settings.store.url)
     bus = None

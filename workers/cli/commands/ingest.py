@@ -11,120 +11,112 @@ from typing import Any
 import click
 
 from pipeline.errors import ConfigError
-from workers.config import load_settings
+from workers.cli.options import env_option, settings_from_flags
 from workers.ingest.process import build_sink, build_status, run_ingest
 from workers.ops import metrics
 
 
-def _env(name: str) -> str:
-    return f"[env {name}]"
-
-
 @click.command()
 @click.argument("uri", envvar="FEEDWATCH_INGEST_URI")
-@click.option(
+@env_option(
     "--camera",
+    env="FEEDWATCH_INGEST_CAMERA",
     required=True,
-    envvar="FEEDWATCH_INGEST_CAMERA",
-    help=f"Camera id (A-Z a-z 0-9 . _ -) {_env('FEEDWATCH_INGEST_CAMERA')}.",
+    help="Camera id (A-Z a-z 0-9 . _ -).",
 )
-@click.option(
+@env_option(
     "--to-dir",
     "to_dir",
+    env="FEEDWATCH_INGEST_TO_DIR",
     default=None,
-    envvar="FEEDWATCH_INGEST_TO_DIR",
-    help="Sink: write numbered .ts files and index.jsonl into this directory "
-    f"{_env('FEEDWATCH_INGEST_TO_DIR')}.",
+    help="Sink: write numbered .ts files and index.jsonl into this directory.",
 )
-@click.option(
+@env_option(
     "--kafka",
     "kafka",
+    env="FEEDWATCH_INGEST_KAFKA",
     default=None,
-    envvar="FEEDWATCH_INGEST_KAFKA",
-    help="Sink: publish segments to the segments topic of this Kafka (host:port) "
-    f"{_env('FEEDWATCH_INGEST_KAFKA')}.",
+    help="Sink: publish segments to the segments topic of this Kafka (host:port).",
 )
-@click.option(
+@env_option(
     "--segment-seconds",
-    type=float,
+    env="FEEDWATCH_VIDEO_SEGMENT_SECONDS",
     default=None,
-    help=f"Target segment length, default 2 {_env('FEEDWATCH_VIDEO_SEGMENT_SECONDS')}.",
+    help="Target segment length [default: 2].",
 )
-@click.option(
+@env_option(
     "--max-segment-bytes",
-    type=int,
+    env="FEEDWATCH_VIDEO_MAX_SEGMENT_BYTES",
     default=None,
-    help="Split at keyframes above this size, 0 no limit "
-    f"{_env('FEEDWATCH_VIDEO_MAX_SEGMENT_BYTES')}.",
+    help="Split at keyframes above this size, 0 no limit.",
 )
-@click.option(
+@env_option(
     "--transcode/--no-transcode",
+    env="FEEDWATCH_VIDEO_TRANSCODE",
     default=None,
-    help=f"Re-encode, one keyframe per segment {_env('FEEDWATCH_VIDEO_TRANSCODE')}.",
+    help="Re-encode, one keyframe per segment.",
 )
-@click.option(
+@env_option(
     "--stall-timeout",
-    type=float,
+    env="FEEDWATCH_VIDEO_STALL_TIMEOUT_S",
     default=None,
-    help=f"Seconds without packets = stalled {_env('FEEDWATCH_VIDEO_STALL_TIMEOUT_S')}.",
+    help="Seconds without packets = stalled.",
 )
-@click.option(
+@env_option(
     "--max-reconnects",
-    type=int,
+    env="FEEDWATCH_VIDEO_MAX_RECONNECTS",
     default=None,
-    help="Consecutive failed reconnects before giving up, -1 never "
-    f"{_env('FEEDWATCH_VIDEO_MAX_RECONNECTS')}.",
+    help="Consecutive failed reconnects before giving up, -1 never.",
 )
-@click.option(
+@env_option(
     "--realtime",
+    env="FEEDWATCH_INGEST_REALTIME",
     is_flag=True,
     default=False,
-    envvar="FEEDWATCH_INGEST_REALTIME",
-    help=f"Pace a file like a live feed {_env('FEEDWATCH_INGEST_REALTIME')}.",
+    help="Pace a file like a live feed.",
 )
-@click.option(
+@env_option(
     "--max-segments",
+    env="FEEDWATCH_INGEST_MAX_SEGMENTS",
     type=int,
     default=None,
-    envvar="FEEDWATCH_INGEST_MAX_SEGMENTS",
-    help=f"Stop after this many segments {_env('FEEDWATCH_INGEST_MAX_SEGMENTS')}.",
+    help="Stop after this many segments.",
 )
-@click.option(
+@env_option(
     "--metrics-port",
-    type=click.IntRange(0, 65535),
+    env="FEEDWATCH_METRICS_PORT",
     default=None,
-    help=f"Serve Prometheus metrics on this port, 0 off {_env('FEEDWATCH_METRICS_PORT')}.",
+    help="Serve Prometheus metrics on this port, 0 off.",
 )
 @click.option("--quiet", is_flag=True, default=False, help="No per-segment lines.")
 def command(
     uri: str,
     camera: str,
-    segment_seconds: float | None,
-    max_segment_bytes: int | None,
+    segment_seconds: str | None,
+    max_segment_bytes: str | None,
     transcode: bool | None,
-    stall_timeout: float | None,
-    max_reconnects: int | None,
+    stall_timeout: str | None,
+    max_reconnects: str | None,
     realtime: bool,
     max_segments: int | None,
-    metrics_port: int | None,
+    metrics_port: str | None,
     quiet: bool,
     **sink_flags: Any,
 ) -> None:
     """Ingest URI (file, rtsp://, http(s):// incl. HLS, udp://, srt://, /dev/video*) as
     keyframe-aligned MPEG-TS segments into a sink."""
-    if max_segments is not None and max_segments < 1:
-        raise ConfigError("--max-segments", max_segments, "must be >= 1")
-    settings = load_settings(
+    settings = settings_from_flags(
         video={
             "segment_seconds": segment_seconds,
             "max_segment_bytes": max_segment_bytes,
             "transcode": transcode,
             "stall_timeout_s": stall_timeout,
             "max_reconnects": max_reconnects,
-        }
+        },
+        root={"metrics_port": metrics_port},
     )
-    if metrics_port is not None:
-        settings = settings.model_copy(update={"metrics_port": metrics_port})
+    if max_segments is not None and max_segments < 1:
+        raise ConfigError("--max-segments", max_segments, "must be >= 1")
     metrics.serve(settings.metrics_port)
     sink = build_sink(sink_flags, settings)
     run_ingest(

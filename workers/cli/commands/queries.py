@@ -16,16 +16,15 @@ import click
 from connectors.retry import RetryPolicy
 from pipeline.errors import ConfigError, StoreError
 from pipeline.types import StandingQuery
-from workers.cli.options import DURATION_HELP, parse_duration
-from workers.config import Settings, load_settings
-
-_KAFKA = click.option(
-    "--kafka",
-    "bootstrap",
-    default=None,
-    help="Kafka bootstrap host:port [env FEEDWATCH_KAFKA_BOOTSTRAP].",
+from workers.cli.options import (
+    DURATION_HELP,
+    db_option,
+    kafka_option,
+    parse_duration,
+    settings_from_flags,
 )
-_DB = click.option("--db", "db_url", default=None, help="SQL store URL [env FEEDWATCH_STORE_URL].")
+from workers.config import Settings
+
 OPEN_STORE_RETRY = RetryPolicy(initial=1.0, maximum=5.0, attempts=5)
 
 
@@ -35,7 +34,7 @@ def command() -> None:
 
 
 def _settings(bootstrap: str | None, db_url: str | None, *, kafka: bool = True) -> Settings:
-    settings = load_settings(kafka={"bootstrap": bootstrap}, store={"url": db_url})
+    settings = settings_from_flags(kafka={"bootstrap": bootstrap}, store={"url": db_url})
     if kafka and not settings.kafka.bootstrap:
         raise ConfigError(
             "--kafka", "", "a bootstrap address host:port (or FEEDWATCH_KAFKA_BOOTSTRAP)"
@@ -72,8 +71,8 @@ def publish(settings: Settings, query_id: str, query: StandingQuery | None) -> N
 @click.option("--window", default="4s", show_default=True, help=f"Window, {DURATION_HELP}.")
 @click.option("--answerer", default="clip", show_default=True, help="Answerer type.")
 @click.option("--id", "query_id", default=None, help="Query id (default: derived).")
-@_KAFKA
-@_DB
+@kafka_option
+@db_option
 def add(
     question: str,
     cameras: tuple[str, ...],
@@ -82,12 +81,12 @@ def add(
     answerer: str,
     query_id: str | None,
     bootstrap: str | None,
-    db_url: str | None,
+    db: str | None,
 ) -> None:
     """Subscribe QUESTION to cameras; prints the query id."""
     from pipeline.scheduler import validate_query
 
-    settings = _settings(bootstrap, db_url)
+    settings = _settings(bootstrap, db)
     cams = tuple(cameras) or ("*",)
     e, w = parse_duration(every, "--every"), parse_duration(window, "--window")
     if query_id is None:
@@ -107,10 +106,10 @@ def add(
 
 @command.command("list")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-@_DB
-def list_(as_json: bool, db_url: str | None) -> None:
+@db_option
+def list_(as_json: bool, db: str | None) -> None:
     """The standing queries in the store."""
-    store = open_store(_settings(None, db_url, kafka=False).store.url)
+    store = open_store(_settings(None, db, kafka=False).store.url)
     try:
         for q in store.queries():
             row = {
@@ -133,11 +132,11 @@ def list_(as_json: bool, db_url: str | None) -> None:
 
 @command.command("remove")
 @click.argument("query_id")
-@_KAFKA
-@_DB
-def remove(query_id: str, bootstrap: str | None, db_url: str | None) -> None:
+@kafka_option
+@db_option
+def remove(query_id: str, bootstrap: str | None, db: str | None) -> None:
     """Unsubscribe QUERY_ID: delete it from the store and tombstone it on the topic."""
-    settings = _settings(bootstrap, db_url)
+    settings = _settings(bootstrap, db)
     store = open_store(settings.store.url)
     try:
         store.delete_query(query_id)

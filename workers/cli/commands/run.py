@@ -12,7 +12,7 @@ import click
 
 from pipeline.errors import ConfigError
 from workers.alerts.run import hook_options
-from workers.cli.options import DURATION_HELP
+from workers.cli.options import DURATION_HELP, db_option
 from workers.perception.request import answerer_settings, execute, run_settings, validate
 from workers.view import setup_logging
 
@@ -82,13 +82,7 @@ class QuestionType(click.ParamType):
     show_envvar=True,
     help="LLaVA model directory or hub id (for --answerer vlm).",
 )
-@click.option(
-    "--db",
-    default=None,
-    envvar="FEEDWATCH_STORE_URL",
-    show_envvar=True,
-    help="Store URL (default sqlite:///feedwatch.db; postgresql://... works).",
-)
+@db_option
 @click.option(
     "--json",
     "as_json",

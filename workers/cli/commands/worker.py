@@ -14,78 +14,68 @@ import logging
 
 import click
 
-from workers.config import load_settings
+from workers.cli.options import db_option, env_option, kafka_option, settings_from_flags
 
 
 @click.command()
-@click.option(
-    "--kafka",
-    "bootstrap",
-    default=None,
-    help="Kafka bootstrap host:port [env FEEDWATCH_KAFKA_BOOTSTRAP].",
-)
-@click.option(
-    "--db",
-    "db_url",
-    default=None,
-    help="SQL store URL, e.g. postgresql+psycopg://... [env FEEDWATCH_STORE_URL].",
-)
-@click.option(
+@kafka_option
+@db_option
+@env_option(
     "--role",
+    env="FEEDWATCH_WORKER_ROLE",
     type=click.Choice(["all", "perceive", "sink"]),
     default="all",
-    envvar="FEEDWATCH_WORKER_ROLE",
     show_default=True,
-    help="Agents to run [env FEEDWATCH_WORKER_ROLE].",
+    help="Agents to run.",
 )
-@click.option(
+@env_option(
     "--group",
     "group_id",
+    env="FEEDWATCH_KAFKA_GROUP_ID",
     default=None,
-    help="Consumer group of the workers [env FEEDWATCH_KAFKA_GROUP_ID].",
+    help="Consumer group of the workers.",
 )
-@click.option(
+@env_option(
     "--datadir",
+    env="FEEDWATCH_KAFKA_DATADIR",
     default=None,
-    help="Faust data directory, default a temp dir [env FEEDWATCH_KAFKA_DATADIR].",
+    help="Faust data directory, default a temp dir.",
 )
-@click.option(
+@env_option(
     "--metrics-port",
-    type=click.IntRange(0, 65535),
+    env="FEEDWATCH_METRICS_PORT",
     default=None,
-    help="Serve Prometheus metrics at :PORT/metrics, 0 off [env FEEDWATCH_METRICS_PORT].",
+    help="Serve Prometheus metrics at :PORT/metrics, 0 off.",
 )
-@click.option(
+@env_option(
     "--log-level",
-    default="info",
-    envvar="FEEDWATCH_LOG_LEVEL",
-    show_default=True,
-    help="Log level [env FEEDWATCH_LOG_LEVEL].",
+    env="FEEDWATCH_LOG_LEVEL",
+    default=None,
+    help="Log level [default: INFO].",
 )
 def command(
     bootstrap: str | None,
-    db_url: str | None,
+    db: str | None,
     role: str,
     group_id: str | None,
     datadir: str | None,
-    metrics_port: int | None,
-    log_level: str,
+    metrics_port: str | None,
+    log_level: str | None,
 ) -> None:
     """Run a perception worker of the Kafka scale-out (stop with Ctrl-C / SIGTERM)."""
+    settings = settings_from_flags(
+        kafka={"bootstrap": bootstrap, "group_id": group_id, "datadir": datadir},
+        store={"url": db},
+        root={"metrics_port": metrics_port, "log_level": log_level},
+    )
     from workers.ops import metrics
     from workers.perception.scaleout import build_worker
 
     logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     for noisy in ("kafka", "aiokafka"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    settings = load_settings(
-        kafka={"bootstrap": bootstrap, "group_id": group_id, "datadir": datadir},
-        store={"url": db_url},
-    )
-    if metrics_port is not None:
-        settings = settings.model_copy(update={"metrics_port": metrics_port})
     worker = build_worker(settings, settings.store.url, role)
     metrics.serve(settings.metrics_port)
-    worker.run(loglevel=log_level)
+    worker.run(loglevel=settings.log_level.lower())
