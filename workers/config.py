@@ -139,6 +139,41 @@ class HooksSettings(BaseSettings):
     public_url: str = ""
 
 
+class HistorySettings(BaseSettings):
+    """The frame index (connectors.store.frames): what is kept of every encoded frame."""
+
+    model_config = _section("FEEDWATCH_HISTORY_")
+
+    index: bool = True  # write every encoded frame to the frame index
+    thumb_side: int = Field(default=160, ge=16, le=1024)  # JPEG thumbnail's longer side, px
+    grid_max: int = Field(default=8, ge=0, le=64)  # pooled patch grid cells a side; 0 = none
+
+
+class RetentionSettings(BaseSettings):
+    """How long rows are kept, on each camera's stream clock (unset = forever).
+
+    Durations like ``90s``, ``30m``, ``12h``, ``7d``: ``FEEDWATCH_RETENTION_FRAMES``,
+    ``FEEDWATCH_RETENTION_ANSWERS``, ``FEEDWATCH_RETENTION_EVIDENCE``.
+    """
+
+    model_config = _section("FEEDWATCH_RETENTION_")
+
+    frames: str = ""
+    answers: str = ""
+    evidence: str = ""
+    interval_s: float = Field(default=10.0, gt=0)  # how often the writer prunes
+    batch: int = Field(default=500, ge=1)  # rows per delete transaction
+
+    @field_validator("frames", "answers", "evidence")
+    @classmethod
+    def _duration(cls, value: str, info: Any) -> str:
+        from pipeline.history.duration import parse_duration
+
+        if value.strip():
+            parse_duration(value, f"retention.{info.field_name}", most=float("inf"))
+        return value.strip()
+
+
 class Settings(BaseSettings):
     """The root: one frozen object handed down as sub-configs."""
 
@@ -153,6 +188,8 @@ class Settings(BaseSettings):
     api: ApiSettings = Field(default_factory=ApiSettings)
     hooks: HooksSettings = Field(default_factory=HooksSettings)
     video: VideoSettings = Field(default_factory=VideoSettings)
+    history: HistorySettings = Field(default_factory=HistorySettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
 
 SECTIONS: dict[str, type[BaseSettings]] = {
@@ -162,6 +199,8 @@ SECTIONS: dict[str, type[BaseSettings]] = {
     "api": ApiSettings,
     "hooks": HooksSettings,
     "video": VideoSettings,
+    "history": HistorySettings,
+    "retention": RetentionSettings,
 }
 
 

@@ -14,33 +14,11 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import math
-import re
 from collections.abc import Sequence
 
 from pipeline.engine import Engine
-from pipeline.errors import ConfigError
 from pipeline.scheduler import TIME_DECIMALS, Due, validate_query
 from pipeline.types import Answer, EncodedFrame, StandingQuery
-
-MAX_BACKFILL = 7 * 24 * 3600.0
-_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
-
-
-def parse_duration(value: str | float | int, field: str = "backfill") -> float:
-    """Seconds from ``90``, ``"90s"``, ``"30m"``, ``"2h"`` or ``"1d"``; ConfigError otherwise."""
-    if isinstance(value, bool):
-        raise ConfigError(field, value, "a duration such as 90s, 30m, 2h or 1d")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    else:
-        match = _DURATION.match(str(value))
-        if match is None:
-            raise ConfigError(field, value, "a duration such as 90s, 30m, 2h or 1d")
-        seconds = float(match.group(1)) * _UNITS[match.group(2) or "s"]
-    if not (0 < seconds <= MAX_BACKFILL and math.isfinite(seconds)):
-        raise ConfigError(field, value, f"a duration above 0 and at most {MAX_BACKFILL:.0f}s")
-    return seconds
 
 
 def window_ends(query: StandingQuery, since: float, last: float) -> list[float]:

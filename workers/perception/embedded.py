@@ -217,6 +217,7 @@ def run_embedded(
 
     from connectors import video
     from workers.cli.options import answer_json
+    from workers.history.writer import build_writer
     from workers.perception.build import build_perceiver
     from workers.view import LiveView, stderr_console
 
@@ -227,6 +228,7 @@ def run_embedded(
     for query in queries:
         store.upsert_query(query)
     perceiver = build_perceiver(p)
+    writer = build_writer(settings, store.engine, perceiver.encoder.model_id)  # history
     console = stderr_console()
     view = LiveView(console, enabled=not args.as_json or console.is_terminal)
     before = store.count_answers()
@@ -252,6 +254,7 @@ def run_embedded(
         segments=segments,
         on_answer=on_answer,
         on_segment=on_segment,
+        on_encoded=writer.on_encoded,
     )
     from workers.api.embedded import serve_beside, serve_until_interrupted
 
@@ -261,6 +264,7 @@ def run_embedded(
             view.add_file(camera, file_duration(uri))
     with view:
         stats = run.run()
+    writer.close()
     new = store.count_answers() - before
     if not console.is_terminal:
         console.line()

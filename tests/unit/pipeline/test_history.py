@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from pipeline.errors import ConfigError
-from pipeline.history.backfill import parse_duration, window_ends
+from pipeline.history.backfill import window_ends
+from pipeline.history.duration import parse_duration
 from pipeline.history.moments import Candidate, group_moments
 from pipeline.history.records import IndexPolicy, pool_grid, to_encoded, to_indexed
 from pipeline.types import EncodedFrame, StandingQuery

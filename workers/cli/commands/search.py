@@ -1,0 +1,67 @@
+"""``feedwatch search``: find moments in stored video by text."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from pipeline.history.moments import Moment
+from workers.cli.options import db_option, env_option, parse_time, settings_from_flags
+from workers.history.search import moment_json
+
+
+def _table(text: str, moments: list[Moment]) -> Table:
+    table = Table(title=f"{len(moments)} moments for {text!r}")
+    for name in ("camera", "t", "score", "from", "to", "frames", "box", "frame"):
+        table.add_column(name)
+    for m in moments:
+        box = "" if m.box is None else " ".join(f"{x:.2f}" for x in m.box)
+        table.add_row(m.camera, f"{m.t:.1f}", f"{m.score:.3f}", f"{m.start:.1f}", f"{m.end:.1f}",
+                      str(m.frames), box, str(m.frame_id))
+    return table
+
+
+@click.command("search")
+@click.argument("text")
+@click.option("--camera", "cameras", multiple=True, help="Only this camera id (repeatable).")
+@env_option("--since", env="FEEDWATCH_SEARCH_SINCE", default=None,
+            help="Only frames at or after T (epoch s, file seconds, or ISO-8601).")
+@env_option("--until", env="FEEDWATCH_SEARCH_UNTIL", default=None,
+            help="Only frames before T (epoch s, file seconds, or ISO-8601).")
+@env_option("--limit", env="FEEDWATCH_SEARCH_LIMIT", type=int, default=10, show_default=True,
+            help="At most this many moments.")
+@env_option("--clip", env="FEEDWATCH_PERCEPTION_CLIP", default=None,
+            help="CLIP model; must be the one the index was built with [default: the index's].")
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per moment and line.")
+def command(
+    text: str,
+    cameras: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+    limit: int,
+    clip: str | None,
+    db: str | None,
+    as_json: bool,
+) -> None:
+    """Search stored video for TEXT; the best moments first."""
+    from connectors.store.frames.index import FrameIndex
+    from workers.history.search import Searcher
+
+    settings = settings_from_flags(store={"url": db})
+    t0 = None if since is None else parse_time(since, "--since")
+    t1 = None if until is None else parse_time(until, "--until")
+    index = FrameIndex.from_url(settings.store.url)
+    try:
+        searcher = Searcher.load(index, clip, device=settings.perception.device)
+        moments = searcher.search(text, cameras=cameras, since=t0, until=t1, limit=limit)
+    finally:
+        index.close()
+    if as_json:
+        for m in moments:
+            click.echo(json.dumps(moment_json(m), separators=(",", ":")))
+        return
+    Console().print(_table(text, moments))

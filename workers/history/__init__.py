@@ -1,0 +1,1 @@
+"""History wiring: the frame writer, text search, backfill and retention settings."""

@@ -1,0 +1,115 @@
+"""The frame writer: encoded frames into the frame index, and retention, in batches.
+
+It is the perception handler's ``on_encoded`` observer in the embedded run (the
+process that writes answers), and the sink side of the ``frames`` topic in Kafka mode.
+Each call converts the batch's frames to index rows (float16 embedding, JPEG
+thumbnail, pooled grid), adds them and flushes them in one transaction; a busy
+database pushes back and the rows wait for the next call (bounded: past
+``max_pending`` the oldest batch is dropped and counted, never the run). After a
+write the pruner runs when its interval has passed, on the cameras' stream clocks.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from connectors.store.frames.index import FrameIndex
+from connectors.store.retention import Pruner, RetentionPolicy
+from pipeline.errors import BackpressureError, StoreError
+from pipeline.history.duration import parse_duration
+from pipeline.history.records import IndexedFrame, IndexPolicy, to_indexed
+from pipeline.types import EncodedFrame
+
+log = logging.getLogger(__name__)
+
+
+def index_policy(history: Any) -> IndexPolicy:
+    """The index policy of the ``history`` settings section."""
+    return IndexPolicy(thumb_side=history.thumb_side, grid_max=history.grid_max)
+
+
+def retention_policy(retention: Any) -> RetentionPolicy:
+    """The retention policy of the ``retention`` settings section."""
+
+    def keep(name: str) -> float | None:
+        value = getattr(retention, name)
+        return parse_duration(value, f"retention.{name}", most=float("inf")) if value else None
+
+    return RetentionPolicy(
+        frames=keep("frames"),
+        answers=keep("answers"),
+        evidence=keep("evidence"),
+        batch=retention.batch,
+        interval=retention.interval_s,
+    )
+
+
+class FrameWriter:
+    """Writes encoded frames to the index (if enabled) and enforces retention."""
+
+    def __init__(
+        self,
+        index: FrameIndex | None,
+        model_id: str,
+        policy: IndexPolicy,
+        pruner: Pruner | None = None,
+    ) -> None:
+        self.index = index
+        self.model_id = model_id
+        self.policy = policy
+        self.pruner = pruner
+        self.dropped = 0
+
+    def on_encoded(self, frames: Mapping[str, Sequence[EncodedFrame]]) -> None:
+        """The perception hook: one batch's encoded frames per camera."""
+        batch = [f for fs in frames.values() for f in fs]
+        self.write([to_indexed(f, self.model_id, self.policy) for f in batch] if self.index
+                   else [], stream=[(f.camera, f.t) for f in batch])
+
+    def write(
+        self, rows: Sequence[IndexedFrame], stream: Iterable[tuple[str, float]] = ()
+    ) -> None:
+        """Store rows (already converted, e.g. from the frames topic), then maybe prune."""
+        if self.index is not None and rows:
+            self._add(rows)
+            self._flush()
+        if self.pruner is not None:
+            for camera, t in [*stream, *((r.camera, r.t) for r in rows)]:
+                self.pruner.observe(camera, t)
+            result = self.pruner.maybe_prune()
+            if result is not None and result.total:
+                log.info("retention: deleted %s", result.deleted)
+
+    def close(self) -> None:
+        """Write what is still waiting (end of a run)."""
+        if self.index is not None:
+            self._flush()
+
+    def _add(self, rows: Sequence[IndexedFrame]) -> None:
+        assert self.index is not None
+        try:
+            self.index.add(rows)
+        except BackpressureError:
+            self._flush()
+            try:
+                self.index.add(rows)
+            except BackpressureError:
+                self.dropped += len(rows)
+                log.warning("frame index: %d frames not indexed (database busy)", len(rows))
+
+    def _flush(self) -> None:
+        assert self.index is not None
+        try:
+            self.index.flush()
+        except (BackpressureError, StoreError) as exc:
+            log.warning("frame index: write postponed: %s", str(exc).splitlines()[0])
+
+
+def build_writer(settings: Any, engine: Any, model_id: str) -> FrameWriter:
+    """The writer the settings ask for (index on/off, retention) over ``engine``'s store."""
+    index = FrameIndex(engine) if settings.history.index else None
+    policy = retention_policy(settings.retention)
+    pruner = Pruner(engine, policy) if policy.enabled else None
+    return FrameWriter(index, model_id, index_policy(settings.history), pruner)
