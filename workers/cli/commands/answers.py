@@ -9,8 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pipeline.types import Answer
-from workers.cli.options import answer_json, parse_time
-from workers.config import load_settings
+from workers.cli.options import answer_json, db_option, parse_time, settings_from_flags
 
 
 def _table(answers: list[Answer]) -> Table:
@@ -32,13 +31,7 @@ def _table(answers: list[Answer]) -> Table:
 
 
 @click.command("answers")
-@click.option(
-    "--db",
-    default=None,
-    envvar="FEEDWATCH_STORE_URL",
-    show_envvar=True,
-    help="Store URL (default sqlite:///feedwatch.db).",
-)
+@db_option
 @click.option(
     "--question",
     default=None,
@@ -95,7 +88,7 @@ def command(
     """List stored answers, oldest window first."""
     from connectors.store import Store, parse_url
 
-    url = load_settings(store={"url": db}).store.url
+    url = settings_from_flags(store={"url": db}).store.url
     parse_url(url, "--db")
     store = Store.from_url(url, upgrade=True)
     try:

@@ -4,21 +4,13 @@ from __future__ import annotations
 
 import click
 
-from workers.config import load_settings
-
-DB_OPTION = click.option(
-    "--db",
-    default=None,
-    envvar="FEEDWATCH_STORE_URL",
-    show_envvar=True,
-    help="Store URL (default sqlite:///feedwatch.db).",
-)
+from workers.cli.options import db_option, settings_from_flags
 
 
 def _engine(db: str | None):  # type: ignore[no-untyped-def]
     from connectors.store import make_engine
 
-    return make_engine(load_settings(store={"url": db}).store.url)
+    return make_engine(settings_from_flags(store={"url": db}).store.url)
 
 
 @click.group("db")
@@ -27,7 +19,7 @@ def command() -> None:
 
 
 @command.command("upgrade")
-@DB_OPTION
+@db_option
 @click.option("--revision", default="head", show_default=True, help="Target revision.")
 def upgrade_cmd(db: str | None, revision: str) -> None:
     """Migrate the database to the newest schema (or --revision)."""
@@ -42,7 +34,7 @@ def upgrade_cmd(db: str | None, revision: str) -> None:
 
 
 @command.command("current")
-@DB_OPTION
+@db_option
 def current_cmd(db: str | None) -> None:
     """Print the database's revision and the newest one this version ships."""
     from connectors.store import current_revision, head_revision

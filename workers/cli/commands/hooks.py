@@ -15,14 +15,7 @@ from typing import Any
 import click
 
 from pipeline.errors import ConfigError
-
-DB = click.option(
-    "--db",
-    default=None,
-    envvar="FEEDWATCH_STORE_URL",
-    show_envvar=True,
-    help="Store URL (default sqlite:///feedwatch.db).",
-)
+from workers.cli.options import db_option, settings_from_flags
 
 
 def parse_condition(text: str) -> Any:
@@ -45,9 +38,8 @@ def parse_condition(text: str) -> Any:
 def _store(db: str | None) -> Any:
     from connectors.store import Store
     from connectors.store.alerts_repo import AlertStore
-    from workers.config import load_settings
 
-    settings = load_settings(store={"url": db})
+    settings = settings_from_flags(store={"url": db})
     return AlertStore(Store.from_url(settings.store.url).engine), settings
 
 
@@ -58,7 +50,7 @@ def command() -> None:
 
 @command.command("add")
 @click.argument("url")
-@DB
+@db_option
 @click.option(
     "--type",
     "kind",
@@ -168,7 +160,7 @@ def add(
 
 
 @command.command("list")
-@DB
+@db_option
 @click.option("--json", "as_json", is_flag=True, help="JSON lines instead of a table.")
 def list_(db: str | None, as_json: bool) -> None:
     """Show hooks (URLs redacted, secrets never shown) and their rules."""
@@ -193,7 +185,7 @@ def list_(db: str | None, as_json: bool) -> None:
 
 @command.command("remove")
 @click.argument("hook_id")
-@DB
+@db_option
 def remove(hook_id: str, db: str | None) -> None:
     """Remove a hook; its pending deliveries are marked dead ("hook removed")."""
     store, _ = _store(db)

@@ -129,5 +129,3 @@ def command(
         quiet=quiet,
         status=build_status(sink_flags, settings, camera),
     )
-
-
