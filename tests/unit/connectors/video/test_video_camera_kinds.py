@@ -1,0 +1,105 @@
+"""Streams as real cameras send them, each from its own ffmpeg-made clip: segmented like a
+live feed (remux, or transcode for MJPEG), then sampled at 1 fps. A user would notice a
+missing second, a frame twice, a sideways picture or a wrong size."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import av
+import pytest
+
+from connectors.video.decoder import decode_segment
+from connectors.video.resilience import segments
+from connectors.video.sampling import SampleClock
+from pipeline.types import Frame, Segment
+from tests.services import camera_clips as cc
+
+
+def run(path: Path) -> tuple[list[Segment], list[Frame]]:
+    segs = list(segments(str(path), "cam"))
+    return segs, [f for s in segs for f in decode_segment(s, 1.0)]
+
+
+def seconds(frames: list[Frame]) -> list[int]:
+    return [int(f.t + 1e-6) for f in frames]
+
+
+def standalone(seg: Segment) -> int:
+    """Frames in the segment's own bytes (carried prefix included); first is a keyframe."""
+    with av.open(io.BytesIO(seg.data), format="mpegts") as c:
+        frames = list(c.decode(video=0))
+    assert frames and frames[0].key_frame, f"segment {seg.seq} does not start at a keyframe"
+    return len(frames)
+
+
+def test_h264_b_frames_with_irregular_keyframes(tmp_path: Path) -> None:
+    clip = cc.h264(tmp_path / "b.mp4", bframes=3, keyframes=[0, 1.2, 3.6, 5.0, 7.4])
+    segs, frames = run(clip)
+    assert seconds(frames) == list(range(8))  # one sample per second, none twice
+    assert all(s.duration <= 2.2 for s in segs)  # never waits for a late keyframe
+    for seg in segs:
+        assert standalone(seg) == round((seg.lead + seg.duration) * 25)
+
+
+def test_hevc(tmp_path: Path) -> None:
+    if not cc.has_encoder("libx265"):
+        pytest.skip("this ffmpeg has no libx265 encoder")
+    segs, frames = run(cc.hevc(tmp_path / "h.mp4", gop_s=4.0))
+    assert {s.codec for s in segs} == {"hevc"}
+    assert seconds(frames) == list(range(8))
+    assert frames[0].rgb.shape == (144, 176, 3)
+    assert any(s.lead > 0 for s in segs)  # 4-s GOP, 2-s segments: cut mid-GOP
+    for seg in segs:
+        standalone(seg)
+
+
+def test_mjpeg_in_avi_is_transcoded_and_sampled(tmp_path: Path) -> None:
+    segs, frames = run(cc.mjpeg_avi(tmp_path / "m.avi", seconds=6.0))
+    assert {s.codec for s in segs} == {"h264"}
+    assert seconds(frames) == list(range(6))
+    assert frames[0].rgb.shape == (240, 320, 3)
+
+
+def test_ten_second_gop_with_aac_audio_cuts_two_second_segments(tmp_path: Path) -> None:
+    clip = cc.h264(tmp_path / "a.mp4", seconds=20.0, gop_s=10.0, audio=True)
+    segs, frames = run(clip)
+    assert [round(s.start, 2) for s in segs] == [float(t) for t in range(0, 20, 2)]
+    assert [round(s.lead, 2) for s in segs] == [0.0, 2.0, 4.0, 6.0, 8.0] * 2
+    assert seconds(frames) == list(range(20))
+
+
+@pytest.mark.parametrize("size", [(176, 144), (175, 143)], ids=["qcif", "odd"])
+def test_tiny_and_odd_frame_sizes(tmp_path: Path, size: tuple[int, int]) -> None:
+    w, h = size
+    clip = cc.h264(tmp_path / "s.mp4", seconds=4.0, size=size,
+                   pix_fmt="yuv420p" if w % 2 == 0 else "yuv444p")
+    segs, frames = run(clip)
+    assert {(s.width, s.height) for s in segs} == {size}
+    assert {f.rgb.shape for f in frames} == {(h, w, 3)}
+    assert seconds(frames) == list(range(4))
+
+
+def test_variable_frame_rate_samples_the_first_real_frame_of_each_second(tmp_path: Path) -> None:
+    clip = cc.vfr(tmp_path / "v.mp4")
+    with av.open(str(clip)) as c:
+        s = c.streams.video[0]
+        shown = sorted(float(p.pts * s.time_base) for p in c.demux(s) if p.size)
+    expected = [round(shown[i], 3) for i in SampleClock(1.0).select(shown)]
+    _, frames = run(clip)
+    assert [round(f.t, 3) for f in frames] == expected
+    assert len(set(seconds(frames))) == len(frames) == 8
+
+
+def test_timestamps_far_from_zero_start_the_file_at_zero(tmp_path: Path) -> None:
+    segs, frames = run(cc.far_from_zero(tmp_path / "f.ts", offset=10_000.0))
+    assert segs[0].start == 0.0
+    assert seconds(frames) == list(range(6))
+
+
+def test_a_timestamp_jump_keeps_time_running(tmp_path: Path) -> None:
+    segs, frames = run(cc.jumping(tmp_path / "j.ts", jump=3600.0))
+    assert seconds(frames) == list(range(8))  # no hour-long hole, no repeat
+    assert all(b.start == pytest.approx(a.end, abs=0.05) for a, b in zip(segs, segs[1:],
+                                                                         strict=False))
