@@ -54,31 +54,49 @@ class TrialResult:
     vision_passes_per_frame: float | None
     latency_p50_ms: float | None = None
     latency_p95_ms: float | None = None
+    encode_calls: int = 0
+    encoder_frames: int = 0
+    stored: int = 0
 
 
-def make_clips(seconds: float, count: int, workdir: Path, *,
-               size: tuple[int, int] = CLIP_SIZE) -> list[list[Segment]]:
-    """``count`` distinct synthetic clips, each cut into live-style segments."""
-    from connectors.video.segmenter import Segmenter
-    from connectors.video.sources import open_source
+def write_clips(seconds: float, count: int, workdir: Path, *,
+                size: tuple[int, int] = CLIP_SIZE) -> list[Path]:
+    """``count`` distinct seeded synthetic clip files (the same ones in every mode)."""
     from pipeline.scenes import random_scene, write_clip
 
-    clips = []
+    paths = []
     for i in range(count):
         spec = random_scene(100 + i, duration=seconds, fps=CLIP_FPS, size=size,
                             background="clutter")
-        path = write_clip(spec, workdir / f"cam{i}.mp4", fps=CLIP_FPS,
-                          keyframe_interval_s=KEYFRAME_S)
+        paths.append(Path(write_clip(spec, workdir / f"cam{i}.mp4", fps=CLIP_FPS,
+                                     keyframe_interval_s=KEYFRAME_S)))
+    return paths
+
+
+def segment_clips(paths: list[Path]) -> list[list[Segment]]:
+    """Each clip cut into live-style segments, as ``feedwatch ingest`` cuts them."""
+    from connectors.video.segmenter import Segmenter
+    from connectors.video.sources import open_source
+
+    clips = []
+    for i, path in enumerate(paths):
         with open_source(str(path), f"clip{i}") as source:
             clips.append(list(Segmenter.from_config(f"clip{i}").run(source)))
     return clips
 
 
-def camera_feeds(clips: list[list[Segment]], n: int) -> dict[str, list[Segment]]:
+def make_clips(seconds: float, count: int, workdir: Path, *,
+               size: tuple[int, int] = CLIP_SIZE) -> list[list[Segment]]:
+    """``count`` distinct synthetic clips, each cut into live-style segments."""
+    return segment_clips(write_clips(seconds, count, workdir, size=size))
+
+
+def camera_feeds(clips: list[list[Segment]], n: int,
+                 names: list[str] | None = None) -> dict[str, list[Segment]]:
     """``n`` cameras, camera i replaying clip ``i % len(clips)`` under its own id."""
     feeds = {}
     for i in range(n):
-        cam = f"cam-{i:03d}"
+        cam = names[i] if names else f"cam-{i:03d}"
         feeds[cam] = [replace(s, camera=cam) for s in clips[i % len(clips)]]
     return feeds
 
@@ -145,10 +163,8 @@ def run_trial(encoder: Any, feeds: dict[str, list[Segment]], *, paced: bool = Fa
               deadline_s: float | None = None, sample_fps: float = 1.0,
               on_segment: Callable[[Segment], None] = lambda s: None) -> TrialResult:
     """One embedded run over ``feeds``; stopped at ``deadline_s`` wall seconds if set."""
-    from connectors.video.decoder import decode_segment
-    from pipeline.perceiver import AnswererCache, build_perceiver
-    from pipeline.perception import SelectionConfig
-    from pipeline.scheduler import Scheduler
+    from workers.config import PerceptionSettings
+    from workers.perception.build import build_perceiver
     from workers.perception.embedded import CameraSource, EmbeddedRun, make_store_sink
 
     cameras = list(feeds)
@@ -159,14 +175,14 @@ def run_trial(encoder: Any, feeds: dict[str, list[Segment]], *, paced: bool = Fa
             store.upsert_camera(cam, f"bench://{cam}")
         for q in queries:
             store.upsert_query(q)
-        perceiver = build_perceiver(encoder, AnswererCache(encoder), SelectionConfig(),
-                                    Scheduler(), decode_segment, sample_fps)
+        perceiver = build_perceiver(PerceptionSettings(sample_fps=sample_fps), encoder)
         timing = TimingSink(sink)
         feeder = Feeder(feeds, paced)
         run = EmbeddedRun([CameraSource(c, f"bench://{c}") for c in cameras], queries,
                           perceiver, timing, segments=feeder, on_segment=on_segment)  # type: ignore[arg-type]
         encoder.encode_text([q.question for q in queries])  # subscribed before cameras start
         passes0 = getattr(encoder, "vision_frames_encoded", 0)
+        calls0 = getattr(encoder, "encode_calls", 0)
         timer = threading.Timer(deadline_s, run.stop.set) if deadline_s else None
         feeder.t0 = t0 = time.perf_counter()
         if timer:
@@ -178,7 +194,8 @@ def run_trial(encoder: Any, feeds: dict[str, list[Segment]], *, paced: bool = Fa
             timer.cancel()
         store.close()
     passes = getattr(encoder, "vision_frames_encoded", 0) - passes0
-    return _result(feeds, stats, wall, passes, timing, feeder, paced)
+    calls = getattr(encoder, "encode_calls", 0) - calls0
+    return _result(feeds, stats, wall, (passes, calls), timing, feeder, paced)
 
 
 @contextlib.contextmanager
@@ -192,8 +209,10 @@ def _quiet_sources() -> Iterator[None]:
         log.setLevel(level)
 
 
-def _result(feeds: dict[str, list[Segment]], stats: Any, wall: float, passes: int,
-            timing: TimingSink, feeder: Feeder, paced: bool) -> TrialResult:
+def _result(feeds: dict[str, list[Segment]], stats: Any, wall: float,
+            encoder_counts: tuple[int, int], timing: TimingSink, feeder: Feeder,
+            paced: bool) -> TrialResult:
+    passes, calls = encoder_counts
     seconds = max((s[-1].end - s[0].start for s in feeds.values() if s), default=0.0)
     done = sum(stats.stream_time.get(c, s[0].start) - s[0].start for c, s in feeds.items() if s)
     completed = all(stats.stream_time.get(c) == s[-1].end for c, s in feeds.items() if s)
@@ -206,6 +225,7 @@ def _result(feeds: dict[str, list[Segment]], stats: Any, wall: float, passes: in
         completed=completed, frames=stats.frames, answers=stats.answers,
         vision_passes_per_frame=round(passes / stats.frames, 4) if stats.frames else None,
         latency_p50_ms=_pct(lat, 50), latency_p95_ms=_pct(lat, 95),
+        encode_calls=calls, encoder_frames=passes, stored=len(timing.committed),
     )
 
 
@@ -225,26 +245,28 @@ def _pct(values: list[float], q: float) -> float | None:
     return round(values[i], 1)
 
 
-def e2e_embedded(encoder: Any, cameras: int, seconds: float, *, burst: bool = False,
-                 on_segment: Callable[[Segment], None] = lambda s: None) -> dict[str, Any]:
-    """``bench e2e`` without ``--kafka``: the embedded run, live-paced unless ``burst``.
+def e2e_embedded(encoder: Any, feeds: dict[str, list[Segment]], *,
+                 burst: bool = False) -> dict[str, Any]:
+    """The embedded mode of ``bench e2e``: live-paced unless ``burst``.
 
     Fields match the Kafka mode's: latency from a segment's (wall-clock) end to its
-    answer's commit in SQLite, and camera-seconds answered per wall-second.
+    answer's commit in SQLite, camera-seconds answered per wall-second, and the
+    encoder's own counters (frames per call, passes per frame).
     """
-    with tempfile.TemporaryDirectory(prefix="fw-e2e-") as tmp:
-        clips = make_clips(seconds, min(4, cameras), Path(tmp))
-    r = run_trial(encoder, camera_feeds(clips, cameras), paced=not burst,
-                  on_segment=on_segment)
+    r = run_trial(encoder, feeds, paced=not burst)
     return {
-        "mode": "embedded", "cameras": cameras, "workers": 1, "seconds": r.seconds,
-        "answers": r.answers, "latency_p50_ms": r.latency_p50_ms,
+        "mode": "embedded", "cameras": len(feeds), "workers": 1, "seconds": r.seconds,
+        "answers": r.stored, "latency_p50_ms": r.latency_p50_ms,
         "latency_p95_ms": r.latency_p95_ms, "camera_seconds": round(r.camera_seconds, 1),
         "wall_seconds": round(r.wall_s, 2),
-        "camera_seconds_per_wall_second": round(r.rate, 2), "burst": burst,
-        "vision_passes_per_frame": r.vision_passes_per_frame, "completed": r.completed,
+        "camera_seconds_per_wall_second": round(r.rate, 2),
+        "frames": r.frames, "encode_calls": r.encode_calls,
+        "frames_per_encode_call": (
+            round(r.encoder_frames / r.encode_calls, 2) if r.encode_calls else None
+        ),
+        "vision_passes_per_frame": r.vision_passes_per_frame,
     }
 
 
 __all__ = ["Feeder", "TimingSink", "TrialResult", "camera_feeds", "camera_queries",
-           "e2e_embedded", "make_clips", "run_trial"]
+           "e2e_embedded", "make_clips", "run_trial", "segment_clips", "write_clips"]

@@ -1,52 +1,44 @@
-"""``feedwatch bench e2e [--kafka BOOTSTRAP]``: the product run end to end, measured.
+"""``feedwatch bench e2e``: the product run end to end, measured, in either mode or both.
 
-Without ``--kafka`` the embedded run is measured in this process (one perceiver, the
-in-process bus, SQLite; see :mod:`workers.bench._embedded`): each camera's segments
-are published when a live camera would have delivered them, at 1 fps sampling.
-With ``--kafka`` the scale-out run:
+The same seeded synthetic clips (640×360, 10 fps, keyframe every second), the same
+camera ids, the same standing question per camera (every 1 s over a 4 s window), the
+same 1 fps sampling and the same 2 s segments feed
 
-N synthetic cameras (seeded scenes, ``--seconds`` long) are ingested in real time by
-N ``feedwatch ingest --kafka`` processes; ``--workers`` ``feedwatch worker``
-processes answer one standing question on every camera into the store. The bench
-polls the answers table and reports:
+* the **embedded** mode — one process, in-process bus, SQLite (see
+  :mod:`workers.bench._embedded`): each camera's segments are published when a live
+  camera would have delivered them;
+* the **Kafka** mode (``--kafka``) — one ``feedwatch ingest`` process per camera,
+  ``--workers`` ``feedwatch worker`` processes and their sink (see
+  :mod:`workers.bench._kafka`).
 
-* **latency** p50/p95: from the end of the segment that made a window due (its
-  wall-clock end, the moment a live camera could have delivered it) to the moment
-  the answer row was visible in SQL;
-* **camera-seconds per wall-second**: stream seconds answered, over the wall time
-  from the first segment's start to the last answer row. In real time this is at
-  most N (the workers keep up when it is close to N); ``--burst`` ingests as fast as
-  possible to measure capacity instead (latency is not meaningful then).
+``--compare`` runs both, one after the other, and prints one object
+``{"embedded": {...}, "kafka": {...}, "ratio": kafka/embedded camera-s per wall-s}``.
+Per mode: answers stored and ``answers_expected`` (the due windows, counted from the
+segments with the product's scheduler); latency p50/p95 from the wall-clock end of
+the segment that made a window due to the answer's commit (embedded) or its row being
+visible (Kafka); camera-seconds per wall-second; ``frames_per_encode_call`` and
+``vision_passes_per_frame`` from the encoder's own counters; resident memory per
+process. A mode that has not stored every expected answer within ``--timeout``
+reports the shortfall and the command exits 1: never a throughput over incomplete work.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
+import sys
 import tempfile
-import time
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from pipeline.errors import ConfigError, MessageError
+from pipeline.errors import ConfigError
+from pipeline.types import StandingQuery
 
-QUESTION = "a red circle"
-
-
-@dataclass(frozen=True)
-class E2EResult:
-    cameras: int
-    workers: int
-    seconds: float
-    answers: int
-    latency_p50_ms: float | None
-    latency_p95_ms: float | None
-    camera_seconds: float
-    wall_seconds: float
-    camera_seconds_per_wall_second: float
+SAMPLE_FPS = 1.0
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -56,66 +48,6 @@ def percentile(values: list[float], q: float) -> float | None:
     ordered = sorted(values)
     rank = max(0, min(len(ordered) - 1, math.ceil(q / 100.0 * len(ordered)) - 1))
     return ordered[rank]
-
-
-def make_clips(directory: Path, cameras: list[str], seconds: float) -> dict[str, Path]:
-    """One seeded synthetic scene per camera (320x240, 4 fps, keyframe every second)."""
-    from pipeline.scenes import scripted_scene, write_clip
-
-    clips = {}
-    for i, cam in enumerate(cameras):
-        scene = scripted_scene(
-            ("red", "circle"),
-            [(seconds / 4, seconds / 2)],
-            distractors=1,
-            seed=i,
-            duration=seconds,
-            size=(320, 240),
-            fps=4,
-        )
-        clips[cam] = write_clip(scene, directory / f"{cam}.mp4", fps=4, keyframe_interval_s=1.0)
-    return clips
-
-
-class RowWatcher:
-    """Polls the answers table; remembers when each (query, camera, end) first appeared."""
-
-    def __init__(self, store: Any) -> None:
-        self.store = store
-        self.seen: dict[tuple[str, str, float], float] = {}
-
-    def poll(self) -> int:
-        now = time.time()
-        for a in self.store.answers():
-            self.seen.setdefault((a.query_id, a.camera, a.window_end), now)
-        return len(self.seen)
-
-
-def segment_spans(bootstrap: str, topic: str) -> dict[str, list[tuple[float, float]]]:
-    """Per camera, the sorted (start, end) times of its segments in the topic."""
-    from kafka import KafkaConsumer
-
-    from connectors.bus import messages as msg
-
-    consumer = KafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        auto_offset_reset="earliest",
-        consumer_timeout_ms=2000,
-        max_partition_fetch_bytes=16 * 1024 * 1024,
-    )
-    spans: dict[str, list[tuple[float, float]]] = {}
-    try:
-        for m in consumer:
-            try:
-                seg = msg.decode_segment(m.key, m.value, m.headers)
-            except MessageError:
-                continue
-            spans.setdefault(seg.camera, []).append((seg.start, seg.end))
-    finally:
-        consumer.close()
-    return {c: sorted(v) for c, v in spans.items()}
 
 
 def latencies(
@@ -133,173 +65,152 @@ def latencies(
     return out
 
 
-def run_e2e(
-    bootstrap: str,
-    db_url: str,
-    cameras: int,
-    seconds: float,
-    workers: int,
-    burst: bool,
-    env: dict[str, str],
-    workdir: Path,
-) -> E2EResult:
-    """Run the cluster once and measure it (processes are always stopped)."""
-    from connectors.store import Store
-    from workers.soak.cluster import Cluster, spread_cameras
+def expected_answers(
+    queries: Iterable[StandingQuery], spans: dict[str, list[tuple[float, float]]]
+) -> int:
+    """The due windows the segments make, counted with the product's scheduler."""
+    from pipeline.scheduler import Scheduler
 
-    cluster = Cluster(bootstrap, db_url, workdir, env=env)
-    cams = spread_cameras(cameras, int(env.get("FEEDWATCH_KAFKA_PARTITIONS", "8")))
-    clips = make_clips(workdir, cams, seconds)
-    try:
-        cluster.run(
-            "queries", "add", QUESTION, "--id", "bench-q", "--every", "1s", "--window", "2s"
-        )
-        procs = [cluster.worker(f"w{i}") for i in range(workers)]
-        for p in procs:
-            cluster.wait_for_log(p, "queries table ready", timeout=180)
-        time.sleep(2.0)
-        store = Store.from_url(db_url, upgrade=False)
-        watcher = RowWatcher(store)
-        start = time.time()
-        ingests = [cluster.ingest(c, str(clips[c]), 1.0, realtime=not burst) for c in cams]
-        while any(p.alive() for p in ingests):
-            watcher.poll()
-            time.sleep(0.1)
-        spans = segment_spans(bootstrap, f"{cluster.prefix}segments")
-        due = sum(len(v) for v in spans.values())
-        last_change, count = time.time(), watcher.poll()
-        while time.time() - last_change < 5.0 and count < due:
-            time.sleep(0.1)
-            new = watcher.poll()
-            if new != count:
-                last_change, count = time.time(), new
-        store.close()
-    finally:
-        cluster.close()
-    ends = {c: [e for _s, e in v] for c, v in spans.items()}
-    lat = [] if burst else latencies(watcher.seen, ends)
-    covered = sum(v[-1][1] - v[0][0] for v in spans.values() if v)
-    if not burst:  # live: from the first frame a camera sent, not from process start
-        start = min((v[0][0] for v in spans.values() if v), default=start)
-    wall = max(watcher.seen.values(), default=start) - start
-    return E2EResult(
-        cameras,
-        workers,
-        seconds,
-        len(watcher.seen),
-        percentile(lat, 50),
-        percentile(lat, 95),
-        round(covered, 1),
-        round(wall, 1),
-        round(covered / wall, 2) if wall > 0 else 0.0,
+    scheduler = Scheduler(list(queries))
+    return sum(
+        len(due.queries)
+        for cam, segs in spans.items()
+        for start, end in sorted(segs)
+        for due in scheduler.advance(cam, end, since=start)
     )
 
 
-def fmt(ms: float | None) -> str:
-    return "n/a" if ms is None else f"{ms:.0f} ms"
+def _rounded(ms: float | None) -> float | None:
+    return None if ms is None else round(ms, 1)
+
+
+def embedded_mode(spec: str, paths: list[Path], names: list[str],
+                  queries: list[StandingQuery], burst: bool) -> dict[str, Any]:
+    from pipeline.models.clip_encoder import ClipEncoder
+    from workers.bench._embedded import camera_feeds, e2e_embedded, segment_clips
+    from workers.ops.rss import memory_of
+
+    feeds = camera_feeds(segment_clips(paths), len(names), names)
+    spans = {c: [(s.start, s.end) for s in segs] for c, segs in feeds.items()}
+    r = e2e_embedded(ClipEncoder.from_spec(spec), feeds, burst=burst)
+    r["answers_expected"] = expected_answers(queries, spans)
+    r["memory"] = {"embedded run (bench process)": memory_of()}
+    return _with_shortfall(r)
+
+
+def kafka_mode(bootstrap: str, spec: str, paths: list[Path], names: list[str],
+               queries: list[StandingQuery], workers: int, burst: bool, timeout: float,
+               workdir: Path) -> dict[str, Any]:
+    from workers.bench._kafka import run_kafka
+
+    env = {"FEEDWATCH_KAFKA_PARTITIONS": str(max(len(names), 2)),
+           "FEEDWATCH_PERCEPTION_SAMPLE_FPS": f"{SAMPLE_FPS:g}",
+           "FEEDWATCH_PERCEPTION_CLIP": spec}
+    clips = {cam: paths[i % len(paths)] for i, cam in enumerate(names)}
+    run = run_kafka(bootstrap, clips, queries, workers=workers, burst=burst, env=env,
+                    workdir=workdir, expected=lambda s: expected_answers(queries, s),
+                    timeout=timeout)
+    ends = {c: [e for _s, e in v] for c, v in run.spans.items()}
+    lat = [] if burst else latencies(run.seen, ends)
+    covered = sum(v[-1][1] - v[0][0] for v in run.spans.values() if v)
+    start = run.started if burst else min((v[0][0] for v in run.spans.values() if v),
+                                          default=run.started)
+    wall = max(run.seen.values(), default=start) - start
+    c = run.counters
+    return _with_shortfall({
+        "mode": "kafka", "cameras": len(names), "workers": workers,
+        "answers": len(run.seen), "answers_expected": expected_answers(queries, run.spans),
+        "latency_p50_ms": _rounded(percentile(lat, 50)),
+        "latency_p95_ms": _rounded(percentile(lat, 95)),
+        "camera_seconds": round(covered, 1), "wall_seconds": round(wall, 2),
+        "camera_seconds_per_wall_second": round(covered / wall, 2) if wall > 0 else 0.0,
+        "frames": int(c.get("frames", 0)), "encode_calls": int(c.get("encoder_calls", 0)),
+        "frames_per_encode_call": (round(c["encoder_frames"] / c["encoder_calls"], 2)
+                                   if c.get("encoder_calls") else None),
+        "vision_passes_per_frame": (round(c["encoder_frames"] / c["frames"], 4)
+                                    if c.get("frames") else None),
+        "waited_after_ingest_s": run.waited_s, "memory": run.memory,
+    })
+
+
+def _with_shortfall(r: dict[str, Any]) -> dict[str, Any]:
+    r["shortfall"] = max(0, r["answers_expected"] - r["answers"])
+    return r
 
 
 @click.command()
-@click.option(
-    "--kafka",
-    "bootstrap",
-    default=None,
-    envvar="FEEDWATCH_KAFKA_BOOTSTRAP",
-    help="Kafka bootstrap host:port; without it the embedded run is measured "
-    "[env FEEDWATCH_KAFKA_BOOTSTRAP].",
-)
+@click.option("--kafka", "bootstrap", default=None, envvar="FEEDWATCH_KAFKA_BOOTSTRAP",
+              help="Kafka bootstrap host:port; without it the embedded run is measured "
+              "[env FEEDWATCH_KAFKA_BOOTSTRAP].")
+@click.option("--compare", is_flag=True,
+              help="Run the embedded mode, then the Kafka mode, on the same clips; one object.")
 @click.option("--cameras", type=int, default=4, show_default=True, help="Synthetic cameras.")
 @click.option("--seconds", type=float, default=20.0, show_default=True, help="Clip length.")
 @click.option("--workers", type=int, default=1, show_default=True, help="Worker processes.")
-@click.option("--db", "db_url", default=None, help="SQL URL (default: a temp SQLite file).")
-@click.option(
-    "--clip",
-    "clip_spec",
-    default=None,
-    help="CLIP spec for the workers [env FEEDWATCH_PERCEPTION_CLIP].",
-)
+@click.option("--clip", "clip_spec", default=None, envvar="FEEDWATCH_PERCEPTION_CLIP",
+              help="CLIP spec (default shapes-demo) [env FEEDWATCH_PERCEPTION_CLIP].")
 @click.option("--burst", is_flag=True, help="Ingest as fast as possible (capacity, no latency).")
+@click.option("--timeout", type=float, default=60.0, show_default=True,
+              help="Seconds after the last segment to wait for every expected answer.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def command(
-    bootstrap: str | None,
-    cameras: int,
-    seconds: float,
-    workers: int,
-    db_url: str | None,
-    clip_spec: str | None,
-    burst: bool,
-    as_json: bool,
-) -> None:
+def command(bootstrap: str | None, compare: bool, cameras: int, seconds: float, workers: int,
+            clip_spec: str | None, burst: bool, timeout: float, as_json: bool) -> None:
     """Latency (segment end → answer row) and camera-seconds per wall-second."""
     if cameras < 1 or workers < 1 or seconds < 4:
-        raise ConfigError(
-            "--cameras/--workers/--seconds",
-            (cameras, workers, seconds),
-            ">= 1 camera, >= 1 worker, >= 4 seconds",
-        )
-    if not bootstrap:
-        result = run_embedded(cameras, seconds, clip_spec, burst)
-    else:
-        result = run_kafka(bootstrap, cameras, seconds, workers, db_url, clip_spec, burst)
+        raise ConfigError("--cameras/--workers/--seconds", (cameras, workers, seconds),
+                          ">= 1 camera, >= 1 worker, >= 4 seconds")
+    if compare and not bootstrap:
+        raise ConfigError("--kafka", bootstrap, "a bootstrap host:port with --compare")
+    result = measure(bootstrap, compare, cameras, seconds, workers,
+                     clip_spec or os.environ.get("FEEDWATCH_PERCEPTION_CLIP", "shapes-demo"),
+                     burst, timeout)
     if as_json:
-        click.echo(json.dumps({"mode": "kafka" if bootstrap else "embedded", **asdict(result)}))
-        return
-    _print(result)
+        click.echo(json.dumps(result))
+    else:
+        _print(result)
+    modes = [result[m] for m in ("embedded", "kafka") if m in result] or [result]
+    short = [m for m in modes if m["shortfall"]]
+    for m in short:
+        click.echo(f"{m['mode']}: {m['shortfall']} of {m['answers_expected']} expected answers "
+                   f"missing after the timeout", err=True)
+    if short:
+        sys.exit(1)
 
 
-def run_embedded(cameras: int, seconds: float, clip_spec: str | None, burst: bool) -> E2EResult:
-    """The embedded mode: the same figures for one in-process run at 1 fps sampling."""
-    import os
+def measure(bootstrap: str | None, compare: bool, cameras: int, seconds: float,
+            workers: int, spec: str, burst: bool, timeout: float) -> dict[str, Any]:
+    """One mode's object, or ``{"embedded", "kafka", "ratio"}`` with ``compare``."""
+    from workers.bench._embedded import camera_queries, write_clips
+    from workers.soak.cluster import spread_cameras
 
-    from pipeline.models.clip_encoder import ClipEncoder
-    from workers.bench._embedded import e2e_embedded
-
-    spec = clip_spec or os.environ.get("FEEDWATCH_PERCEPTION_CLIP", "shapes-demo")
-    r = e2e_embedded(ClipEncoder.from_spec(spec), cameras, seconds, burst=burst)
-    return E2EResult(
-        cameras,
-        1,
-        seconds,
-        r["answers"],
-        r["latency_p50_ms"],
-        r["latency_p95_ms"],
-        r["camera_seconds"],
-        r["wall_seconds"],
-        r["camera_seconds_per_wall_second"],
-    )
-
-
-def run_kafka(
-    bootstrap: str,
-    cameras: int,
-    seconds: float,
-    workers: int,
-    db_url: str | None,
-    clip_spec: str | None,
-    burst: bool,
-) -> E2EResult:
-    """The Kafka mode: a temporary cluster of worker and ingest processes."""
-    with tempfile.TemporaryDirectory(prefix="feedwatch-e2e-") as tmp:
-        env = {
-            "FEEDWATCH_KAFKA_PARTITIONS": str(max(cameras, 2)),
-            "FEEDWATCH_PERCEPTION_SAMPLE_FPS": "2",
-        }
-        if clip_spec:
-            env["FEEDWATCH_PERCEPTION_CLIP"] = clip_spec
-        url = db_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
-        return run_e2e(bootstrap, url, cameras, seconds, workers, burst, env, Path(tmp))
+    with tempfile.TemporaryDirectory(prefix="fw-e2e-") as tmp:
+        click.echo("making synthetic camera clips…", err=True)
+        paths = write_clips(seconds, min(4, cameras), Path(tmp))
+        names = spread_cameras(cameras, max(cameras, 2))
+        queries = camera_queries(names)
+        out: dict[str, Any] = {}
+        if compare or not bootstrap:
+            click.echo("embedded mode…", err=True)
+            out["embedded"] = embedded_mode(spec, paths, names, queries, burst)
+        if bootstrap:
+            click.echo("Kafka mode…", err=True)
+            out["kafka"] = kafka_mode(bootstrap, spec, paths, names, queries, workers, burst,
+                                      timeout, Path(tmp))
+    if not compare:
+        return next(iter(out.values()))
+    emb, kaf = out["embedded"]["camera_seconds_per_wall_second"], out["kafka"][
+        "camera_seconds_per_wall_second"]
+    return {**out, "ratio": round(kaf / emb, 3) if emb else None, "clip": spec,
+            "seconds": seconds, "sample_fps": SAMPLE_FPS, "burst": burst}
 
 
-def _print(result: E2EResult) -> None:
-    click.echo(
-        f"cameras {result.cameras}  workers {result.workers}  clip {result.seconds:g}s  "
-        f"answers {result.answers}"
-    )
-    click.echo(
-        f"latency segment end → answer row: p50 {fmt(result.latency_p50_ms)}  "
-        f"p95 {fmt(result.latency_p95_ms)}"
-    )
-    click.echo(
-        f"camera-seconds per wall-second: {result.camera_seconds_per_wall_second} "
-        f"({result.camera_seconds} camera-s in {result.wall_seconds} s)"
-    )
+def _print(result: dict[str, Any]) -> None:
+    for m in [result[k] for k in ("embedded", "kafka") if k in result] or [result]:
+        click.echo(
+            f"{m['mode']}: {m['cameras']} cameras, answers {m['answers']}/"
+            f"{m['answers_expected']}, {m['camera_seconds_per_wall_second']} camera-s per "
+            f"wall-s, latency p50 {m['latency_p50_ms']} ms p95 {m['latency_p95_ms']} ms, "
+            f"{m['frames_per_encode_call']} frames per encoder call"
+        )
+    if "ratio" in result:
+        click.echo(f"ratio kafka/embedded camera-s per wall-s: {result['ratio']}")

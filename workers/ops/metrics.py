@@ -45,6 +45,14 @@ ANSWER_LATENCY = Histogram(
     ["answerer"],
     buckets=_LATENCY_BUCKETS,
 )
+ENCODER_FRAMES = Gauge(
+    "feedwatch_encoder_frames",
+    "Frames the CLIP image encoder encoded since the process started (its own counter).",
+)
+ENCODER_CALLS = Gauge(
+    "feedwatch_encoder_calls",
+    "Calls of the CLIP image encoder since the process started; frames per call = batching.",
+)
 SEGMENT_DECODE_LATENCY = Histogram(
     "feedwatch_segment_decode_seconds", "Segment decode time.", buckets=_LATENCY_BUCKETS
 )
@@ -72,6 +80,12 @@ def count_answers(answers: Iterable[Answer]) -> None:
         matched = "none" if answer.matched is None else str(answer.matched).lower()
         ANSWERS.labels(answerer=answer.answerer, matched=matched).inc()
         ANSWER_LATENCY.labels(answerer=answer.answerer).observe(answer.latency_ms / 1000.0)
+
+
+def observe_encoder(encoder: Any) -> None:
+    """Copy the encoder's own frame and call counters into the gauges."""
+    ENCODER_FRAMES.set(getattr(encoder, "vision_frames_encoded", 0))
+    ENCODER_CALLS.set(getattr(encoder, "encode_calls", 0))
 
 
 class TimedEncoder:

@@ -89,13 +89,13 @@ class Cluster:
         if code != 0:
             raise RuntimeError(f"feedwatch {' '.join(args)} exited with {code}")
 
-    def spawn(self, name: str, *args: str) -> Proc:
-        """Start a long-running CLI command in its own process group."""
+    def spawn(self, name: str, *args: str, env: dict[str, str] | None = None) -> Proc:
+        """Start a long-running CLI command in its own process group (``env`` on top)."""
         log = self.workdir / f"{name}.log"
         with open(log, "ab") as out:
             popen = subprocess.Popen(
                 [*CLI, *args],
-                env=self.environ(),
+                env={**self.environ(), **(env or {})},
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -105,7 +105,7 @@ class Cluster:
         self.procs.append(proc)
         return proc
 
-    def worker(self, name: str, role: str = "all") -> Proc:
+    def worker(self, name: str, role: str = "all", env: dict[str, str] | None = None) -> Proc:
         return self.spawn(
             name,
             "worker",
@@ -115,6 +115,7 @@ class Cluster:
             str(self.workdir / f"{name}-data"),
             "--log-level",
             "info",
+            env=env,
         )
 
     def ingest(
