@@ -215,4 +215,5 @@ class Engine:
             latency_ms=round(latency_ms, 3),
             model_ids=dict(result.model_ids),
             evidence=evidence,
+            stages=dict(result.stages),
         )

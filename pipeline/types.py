@@ -164,4 +164,5 @@ class Answer:
     latency_ms: float
     model_ids: dict[str, str] = field(default_factory=dict)
     evidence: tuple[Evidence, ...] = ()
+    stages: dict[str, Any] = field(default_factory=dict)  # what each answerer stage said
     backfilled: bool = False  # answered later over stored history, not live

@@ -1,4 +1,4 @@
-"""Answerers, one module each, built by ``type`` (``clip``, ``vlm``).
+"""Answerers, one module each, built by ``type`` (``clip``, ``vlm``, ``cascade``).
 
 ``build_answerer("clip", {"mode": "threshold"}, encoder=enc)`` validates the
 settings (unknown keys and bad values are a ConfigError naming the field) and
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pipeline.answerers import clip, vlm
+from pipeline.answerers import cascade, clip, vlm
 from pipeline.answerers.base import (
     Answerer,
     AnswererSettings,
@@ -27,6 +27,7 @@ __all__ = [
     "AnswererSettings",
     "TextEncoder",
     "build_answerer",
+    "cascade",
     "clip",
     "registered",
     "vlm",

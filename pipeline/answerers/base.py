@@ -42,6 +42,7 @@ class AnswerResult:
     score: float | None
     visual_tokens: int
     model_ids: dict[str, str] = field(default_factory=dict)
+    stages: dict[str, Any] = field(default_factory=dict)  # per-stage record (cascade)
 
 
 C = TypeVar("C", bound=BaseModel)

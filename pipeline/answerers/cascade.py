@@ -1,0 +1,233 @@
+"""The ``cascade`` answerer: a CLIP gate in front of the VLM.
+
+The ``clip`` answerer (built through the registry, used through its public
+interface) answers every window first. A window it marks matched, or leaves
+uncertain — no decision, or a score within ``band`` below its threshold — goes to
+the ``vlm`` answerer, whose yes/no decides; the other windows are decided by CLIP
+("no") and cost no VLM call. The questions that reach the VLM on one window are
+generated together, as one batch over visual tokens shared per frame.
+
+A static scene costs one VLM call, not one per window: when the frames a window
+selected did not change since the VLM last answered this (question, camera) — the
+same frames, or every selected frame within ``reuse_distance`` (cosine distance of
+CLIP global embeddings) of one the VLM saw, both ways — the earlier verdict is
+reused, for at most ``reuse_max_age`` seconds of stream time.
+
+Each answer records both stages in ``stages``: the CLIP score, threshold and
+decision, the VLM text, verdict and tokens (or where its verdict was reused from),
+and which stage decided. ``visual_tokens`` counts the tokens fed to the VLM for
+this window (0 when CLIP decided or a verdict was reused). :attr:`counts` keeps
+windows and VLM calls per (question, camera) for metrics.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar
+
+import numpy as np
+from pydantic import Field
+
+from pipeline.answerers.base import (
+    Answerer,
+    AnswererSettings,
+    AnswerResult,
+    TextEncoder,
+    answerer_class,
+    parse_settings,
+    register,
+)
+from pipeline.perception import Selection
+from pipeline.types import EncodedFrame, FloatArray, StandingQuery
+
+DESCRIBE_PROMPT = (
+    "USER: <image>\n{question} Answer yes or no first, then say in one sentence what the "
+    "frames show. ASSISTANT:"
+)
+
+
+class CascadeSettings(AnswererSettings):
+    """Settings of the ``cascade`` answerer; ``clip`` and ``vlm`` are those answerers' own."""
+
+    clip: dict[str, Any] = Field(default_factory=dict)
+    vlm: dict[str, Any] = Field(default_factory=dict)
+    band: float = Field(default=0.05, ge=0.0, le=2.0)
+    reuse_distance: float = Field(default=0.02, ge=0.0, le=2.0)
+    reuse_max_age: float = Field(default=300.0, ge=0.0)
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    """What the VLM said about one (question, camera), and on which frames."""
+
+    times: tuple[float, ...]
+    embs: FloatArray
+    at: float
+    result: AnswerResult
+
+
+@register
+class CascadeAnswerer(Answerer):
+    """CLIP decides the clear "no" windows; the VLM verifies the rest."""
+
+    type: ClassVar[str] = "cascade"
+    config_cls: ClassVar[builtins.type[AnswererSettings]] = CascadeSettings
+
+    def __init__(self, settings: CascadeSettings, clip: Answerer, vlm: Answerer) -> None:
+        self.settings = settings
+        self.clip = clip
+        self.vlm = vlm
+        self.counts: Counter[tuple[str, str, str]] = Counter()  # (query, camera, windows|vlm)
+        self._verdicts: dict[tuple[str, str], _Verdict] = {}
+
+    @classmethod
+    def build(cls, config: Any, *, encoder: TextEncoder, vlm_spec: str = "") -> CascadeAnswerer:
+        clip_cls, vlm_cls = answerer_class("clip"), answerer_class("vlm")
+        clip_cfg = parse_settings(clip_cls.config_cls, config.clip, "cascade.clip")
+        vlm_cfg = parse_settings(
+            vlm_cls.config_cls, {"prompt": DESCRIBE_PROMPT, **config.vlm}, "cascade.vlm"
+        )
+        clip = clip_cls.build(clip_cfg, encoder=encoder)
+        return cls(config, clip, vlm_cls.build(vlm_cfg, encoder=encoder, vlm_spec=vlm_spec))
+
+    def answer(
+        self,
+        query: StandingQuery,
+        window: Sequence[EncodedFrame],
+        selection: Selection,
+        query_emb: np.ndarray[Any, Any],
+    ) -> AnswerResult:
+        return self.answer_many([query], window, [selection], [query_emb])[0]
+
+    def answer_many(
+        self,
+        queries: Sequence[StandingQuery],
+        window: Sequence[EncodedFrame],
+        selections: Sequence[Selection],
+        query_embs: Sequence[np.ndarray[Any, Any]] | FloatArray,
+    ) -> list[AnswerResult]:
+        gates = self.clip.answer_many(queries, window, selections, query_embs)
+        camera = window[0].camera if window else ""
+        verdicts: dict[int, AnswerResult | _Verdict] = {}
+        ask = []
+        for i, (query, gate, sel) in enumerate(zip(queries, gates, selections, strict=True)):
+            self.counts[(query.id, camera, "windows")] += 1
+            if not self._passes(gate):
+                continue
+            reusable = self._reusable(query.id, camera, window, sel)
+            if reusable is not None:
+                verdicts[i] = reusable
+            else:
+                ask.append(i)
+        verdicts.update(self._ask_vlm(ask, queries, window, selections, query_embs, camera))
+        return [self._combine(gates[i], verdicts.get(i), i in ask) for i in range(len(queries))]
+
+    @property
+    def threshold(self) -> float | None:
+        """The CLIP stage's decision threshold, when its answerer exposes one."""
+        value = getattr(self.clip, "threshold", None)
+        return float(value) if isinstance(value, int | float) else None
+
+    def _passes(self, gate: AnswerResult) -> bool:
+        """Matched, undecided, or a score within ``band`` below the threshold."""
+        if gate.matched is not False:
+            return True
+        threshold = self.threshold
+        if gate.score is None or threshold is None:
+            return False
+        return gate.score >= threshold - self.settings.band
+
+    def _ask_vlm(
+        self,
+        ask: list[int],
+        queries: Sequence[StandingQuery],
+        window: Sequence[EncodedFrame],
+        selections: Sequence[Selection],
+        query_embs: Sequence[np.ndarray[Any, Any]] | FloatArray,
+        camera: str,
+    ) -> dict[int, AnswerResult]:
+        if not ask:
+            return {}
+        results = self.vlm.answer_many(
+            [queries[i] for i in ask],
+            window,
+            [selections[i] for i in ask],
+            [query_embs[i] for i in ask],
+        )
+        for i, result in zip(ask, results, strict=True):
+            self.counts[(queries[i].id, camera, "vlm")] += 1
+            self._remember(queries[i].id, camera, window, selections[i], result)
+        return dict(zip(ask, results, strict=True))
+
+    def _remember(
+        self,
+        query_id: str,
+        camera: str,
+        window: Sequence[EncodedFrame],
+        sel: Selection,
+        result: AnswerResult,
+    ) -> None:
+        embs = _embs(window, sel)
+        at = max(sel.times, default=0.0)
+        self._verdicts[(query_id, camera)] = _Verdict(tuple(sel.times), embs, at, result)
+
+    def _reusable(
+        self, query_id: str, camera: str, window: Sequence[EncodedFrame], sel: Selection
+    ) -> _Verdict | None:
+        prev = self._verdicts.get((query_id, camera))
+        if prev is None or not sel.indices:
+            return None
+        if max(sel.times) - prev.at > self.settings.reuse_max_age:
+            return None
+        if tuple(sel.times) == prev.times:
+            return prev
+        sims = _embs(window, sel) @ prev.embs.T
+        far = max(float(1.0 - sims.max(axis=1).min()), float(1.0 - sims.max(axis=0).min()))
+        return prev if far <= self.settings.reuse_distance else None
+
+    def _combine(
+        self, gate: AnswerResult, verdict: AnswerResult | _Verdict | None, called: bool
+    ) -> AnswerResult:
+        clip_stage = {
+            "score": gate.score,
+            "matched": gate.matched,
+            "threshold": self.threshold,
+            "band": self.settings.band,
+            "visual_tokens": gate.visual_tokens,
+        }
+        if verdict is None:
+            stages = {"decided_by": "clip", "clip": clip_stage, "vlm": None}
+            return replace(gate, text="no", matched=False, visual_tokens=0, stages=stages)
+        vlm = verdict.result if isinstance(verdict, _Verdict) else verdict
+        vlm_stage = {
+            "text": vlm.text,
+            "matched": vlm.matched,
+            "visual_tokens": vlm.visual_tokens if called else 0,
+            "called": called,
+            "reused_from": None if called else _reused_at(verdict),
+        }
+        return AnswerResult(
+            text=vlm.text,
+            matched=vlm.matched,
+            score=gate.score,
+            visual_tokens=vlm.visual_tokens if called else 0,
+            model_ids={**gate.model_ids, **vlm.model_ids},
+            stages={"decided_by": "vlm", "clip": clip_stage, "vlm": vlm_stage},
+        )
+
+    def vlm_calls_per_window(self) -> float:
+        """VLM calls over windows answered, across every (question, camera)."""
+        windows = sum(n for (_q, _c, kind), n in self.counts.items() if kind == "windows")
+        calls = sum(n for (_q, _c, kind), n in self.counts.items() if kind == "vlm")
+        return calls / windows if windows else 0.0
+
+
+def _embs(window: Sequence[EncodedFrame], sel: Selection) -> FloatArray:
+    return np.stack([window[i].global_emb for i in sel.indices]).astype(np.float32)
+
+
+def _reused_at(verdict: AnswerResult | _Verdict) -> float | None:
+    return verdict.at if isinstance(verdict, _Verdict) else None
