@@ -95,6 +95,16 @@ def plan_for(segment: Segment, sample_fps: float = 1.0) -> str:
         return _choose(_demux(segment, container), fps)
 
 
+def carried_share(segment: Segment) -> float:
+    """Share of the video payload carried before ``segment.start`` (0: keyframe-aligned)."""
+    if segment.lead <= 0:
+        return 0.0
+    with _open(segment) as container:
+        d = _demux(segment, container)
+        total = sum(p.size for p in d.packets)
+        return sum(p.size for p in d.packets if not d.own(p)) / total if total else 0.0
+
+
 def _choose(d: _Demuxed, fps: float) -> str:
     kf = d.keyframe_times()
     seg = d.segment

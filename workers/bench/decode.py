@@ -1,33 +1,51 @@
-"""``feedwatch bench decode``: full decode vs keyframe-only sampling, in one run.
+"""``feedwatch bench decode``: what sampling a camera costs, for short and long GOPs.
 
-A generated 25 fps clip (keyframe every second by default) is segmented like a live
-feed; each mode decodes every segment ``--repeat`` times and the best time counts.
-Throughput is in *video* frames per second (clip frames covered per wall second), so
-the modes compare directly: the ratio is how many more cameras one core can sample.
+For each keyframe interval a generated 25 fps clip is segmented twice, like a live feed:
+at keyframes (segments as long as the GOP) and at the 2-s target even mid-GOP (the
+default: each segment carries the packets since its keyframe). Three rows per GOP:
+
+- ``keyframe segments, full decode``: every packet decoded — the baseline;
+- ``keyframe segments, sampling decoder``: keyframes only, or minimal runs per GOP;
+- ``mid-GOP segments, sampling decoder``: what ships; the prefix is decoded again.
+
+Reported per row: decoded frames per sampled frame, wall time (best of ``--repeat``),
+bytes per segment and the carried share, and the longest segment (how long a camera
+waits before its frames can be looked at). Ratios are against the baseline of the
+same GOP, measured in the same run.
 """
 
 from __future__ import annotations
 
-import json
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import click
 
 from pipeline.errors import ConfigError
-from pipeline.types import Frame, Segment
+from pipeline.types import Segment
+from workers.bench._table import emit_json, hardware, print_table
+
+BASELINE = "keyframe segments, full decode"
 
 
 @dataclass(frozen=True)
 class Row:
+    gop_s: float
     mode: str
-    frames_out: int
+    plan: str
+    segments: int
+    longest_segment_s: float
+    kb_per_segment: float
+    carried_share: float  # of the bytes sent, the share that is carried prefix
+    decoded: int
+    sampled: int
+    decoded_per_sample: float
     seconds: float
-    video_fps: float
-    realtime_x: float
+    vs_baseline_decoded: float = 1.0
+    vs_baseline_time: float = 1.0
+    vs_keyframe_bytes: float = 1.0
 
 
 def make_bench_clip(path: Path, seconds: float, size: tuple[int, int], keyframe_s: float,
@@ -39,42 +57,59 @@ def make_bench_clip(path: Path, seconds: float, size: tuple[int, int], keyframe_
     return write_clip(spec, path, fps=fps, keyframe_interval_s=keyframe_s)
 
 
-def load_segments(path: Path) -> list[Segment]:
+def load_segments(path: Path, mid_gop: bool = True) -> list[Segment]:
     from connectors.video.segmenter import Segmenter
+    from connectors.video.settings import VideoSettings
     from connectors.video.sources import open_source
 
+    settings = VideoSettings(cut_mid_gop=mid_gop)
     with open_source(str(path), "bench") as source:
-        return list(Segmenter.from_config("bench").run(source))
+        return list(Segmenter.from_config("bench", settings).run(source))
 
 
-def time_mode(segments: list[Segment], decode: Callable[[Segment], list[Frame]],
-              repeat: int) -> tuple[float, int]:
-    """Best wall time over ``repeat`` passes, and the frames one pass returned."""
-    best, frames = float("inf"), 0
+def measure(segments: list[Segment], sample_fps: float, full: bool,
+            repeat: int) -> tuple[float, int, int, str]:
+    """Best wall time over ``repeat`` passes; decoded and sampled frames of one pass; plan."""
+    from connectors.video.decoder import DecodeStats, decode_segment, plan_for
+
+    best, stats = float("inf"), DecodeStats()
     for _ in range(repeat):
+        stats = DecodeStats()
         t0 = time.perf_counter()
-        frames = sum(len(decode(s)) for s in segments)
+        for s in segments:
+            decode_segment(s, sample_fps, keyframes_only=False if full else None, stats=stats)
         best = min(best, time.perf_counter() - t0)
-    return best, frames
+    plans = sorted({plan_for(s, sample_fps) for s in segments})
+    return best, stats.decoded, stats.sampled, "full" if full else "+".join(plans)
 
 
-def run_bench(segments: list[Segment], video_fps: float, sample_fps: float,
-              repeat: int) -> list[Row]:
-    from connectors.video.decoder import decode_segment
+def _row(gop: float, mode: str, segments: list[Segment], sample_fps: float, full: bool,
+         repeat: int) -> Row:
+    secs, decoded, sampled, plan = measure(segments, sample_fps, full, repeat)
+    carried = sum(_carried_bytes(s) for s in segments)
+    total = sum(len(s.data) for s in segments)
+    return Row(gop, mode, plan, len(segments), max(s.duration for s in segments),
+               total / len(segments) / 1000, carried / total if total else 0.0, decoded, sampled,
+               decoded / sampled if sampled else float("nan"), secs)
 
-    keep = f"{sample_fps:g} fps"
-    modes: dict[str, Callable[[Segment], list[Frame]]] = {
-        f"full decode, keep {keep}": lambda s: decode_segment(s, sample_fps, keyframes_only=False),
-        f"keyframe-only, keep {keep}": lambda s: decode_segment(s, sample_fps, keyframes_only=True),
-        "full decode, every frame → RGB": lambda s: decode_segment(s, video_fps,
-                                                                   keyframes_only=False),
-    }
-    video_s = sum(s.duration for s in segments)
-    rows = []
-    for name, fn in modes.items():
-        secs, n = time_mode(segments, fn, repeat)
-        rows.append(Row(name, n, secs, video_s * video_fps / secs, video_s / secs))
-    return rows
+
+def _carried_bytes(segment: Segment) -> float:
+    from connectors.video.decoder import carried_share
+
+    return carried_share(segment) * len(segment.data)
+
+
+def bench_gop(path: Path, gop: float, sample_fps: float, repeat: int) -> list[Row]:
+    """The three rows of one clip, ratios against its baseline."""
+    at_keys, mid = load_segments(path, mid_gop=False), load_segments(path, mid_gop=True)
+    rows = [_row(gop, BASELINE, at_keys, sample_fps, True, repeat),
+            _row(gop, "keyframe segments, sampling decoder", at_keys, sample_fps, False, repeat),
+            _row(gop, "mid-GOP segments, sampling decoder", mid, sample_fps, False, repeat)]
+    base = rows[0]
+    kb = rows[1].kb_per_segment * rows[1].segments  # bytes sent at keyframes, whole clip
+    return [Row(**{**asdict(r), "vs_baseline_decoded": r.decoded / base.decoded,
+                   "vs_baseline_time": r.seconds / base.seconds,
+                   "vs_keyframe_bytes": r.kb_per_segment * r.segments / kb}) for r in rows]
 
 
 def _size(value: str) -> tuple[int, int]:
@@ -85,67 +120,60 @@ def _size(value: str) -> tuple[int, int]:
     return w, h
 
 
-def _print_table(rows: list[Row], info: dict[str, object]) -> None:
-    from rich.console import Console
-    from rich.table import Table
+def _gops(value: str) -> list[float]:
+    try:
+        gops = [float(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        gops = []
+    if not gops or min(gops) <= 0:
+        raise ConfigError("--gops", value, "comma-separated keyframe intervals in seconds > 0")
+    return gops
 
-    table = Table(title=f"decode: {info['clip']} ({info['video_seconds']:.0f} s, "
-                        f"{info['fps']:g} fps, keyframe every {info['keyframe_interval_s']:g} s)")
-    for col in ("mode", "frames out", "wall s", "video frames/s", "× realtime"):
-        table.add_column(col, justify="left" if col == "mode" else "right")
-    for r in rows:
-        table.add_row(r.mode, str(r.frames_out), f"{r.seconds:.3f}", f"{r.video_fps:,.0f}",
-                      f"{r.realtime_x:.1f}")
-    console = Console()
-    console.print(table)
-    console.print(f"keyframe-only vs full decode (same frames out): [bold]{info['ratio']:.1f}×"
-                  f"[/bold]; vs converting every frame: {info['ratio_vs_every_frame_rgb']:.1f}×; "
-                  f"decode_segment picks: {info['auto_path']}")
+
+def _print(rows: list[Row], info: dict[str, object]) -> None:
+    cols = ["GOP s", "mode", "plan", "segments", "longest s", "KB/segment", "carried",
+            "decoded", "sampled", "decoded/sample", "wall s", "× decoded", "× time", "× bytes"]
+    table = [[r.gop_s, r.mode, r.plan, r.segments, r.longest_segment_s, r.kb_per_segment,
+              f"{r.carried_share:.0%}", r.decoded, r.sampled, r.decoded_per_sample, r.seconds,
+              r.vs_baseline_decoded, r.vs_baseline_time, r.vs_keyframe_bytes] for r in rows]
+    notes = [f"{info['clip']}: {info['video_seconds']} s at {info['fps']} fps, sampled at "
+             f"{info['sample_fps']:g} fps; × columns: against '{BASELINE}' (decoded, time) and "
+             "against keyframe segments (bytes sent) of the same GOP, same run."]
+    print_table("bench decode", cols, table, notes)
 
 
 @click.command()
 @click.option("--clip", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=None, help="Benchmark this file instead of a generated clip.")
-@click.option("--seconds", type=float, default=12.0, show_default=True,
-              help="Length of the generated clip.")
+              default=None, help="Benchmark this file instead of generated clips.")
+@click.option("--seconds", type=float, default=20.0, show_default=True,
+              help="Length of each generated clip.")
 @click.option("--size", default="640x360", show_default=True, help="Generated clip WxH.")
-@click.option("--keyframe-interval", type=float, default=1.0, show_default=True,
-              help="Generated clip keyframe interval (s).")
+@click.option("--gops", default="1,10", show_default=True,
+              help="Keyframe intervals (s) of the generated clips, comma-separated.")
 @click.option("--sample-fps", type=float, default=1.0, show_default=True)
 @click.option("--repeat", type=int, default=3, show_default=True, help="Best of N passes.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def command(clip: Path | None, seconds: float, size: str, keyframe_interval: float,
-            sample_fps: float, repeat: int, as_json: bool) -> None:
-    """Frames/s of full decode vs keyframe-only sampling, measured in one run."""
-    from connectors.video.decoder import plan_for
-
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on one line.")
+def command(clip: Path | None, seconds: float, size: str, gops: str, sample_fps: float,
+            repeat: int, as_json: bool) -> None:
+    """Decoded frames per sampled frame and bytes per segment, short vs long GOPs."""
     if repeat < 1:
         raise ConfigError("--repeat", repeat, "must be >= 1")
+    rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="fw-bench-") as tmp:
-        path = clip or make_bench_clip(Path(tmp) / "bench.mp4", seconds, _size(size),
-                                       keyframe_interval)
-        segments = load_segments(path)
-    if not segments:
-        raise ConfigError("--clip", str(clip), "a video with at least one keyframe")
-    fps = _clip_fps(segments)
-    rows = run_bench(segments, fps, sample_fps, repeat)
+        if clip is not None:
+            rows += bench_gop(clip, float("nan"), sample_fps, repeat)
+        else:
+            for gop in _gops(gops):
+                click.echo(f"bench decode: GOP {gop:g} s ...", err=True)
+                path = make_bench_clip(Path(tmp) / f"gop{gop:g}.mp4", seconds, _size(size), gop)
+                rows += bench_gop(path, gop, sample_fps, repeat)
     info: dict[str, object] = {
         "clip": clip.name if clip else f"generated {size}",
-        "video_seconds": sum(s.duration for s in segments), "fps": fps,
-        "keyframe_interval_s": keyframe_interval if clip is None else float("nan"),
-        "segments": len(segments), "sample_fps": sample_fps,
-        "ratio": rows[1].video_fps / rows[0].video_fps,
-        "ratio_vs_every_frame_rgb": rows[1].video_fps / rows[2].video_fps,
-        "auto_path": plan_for(segments[0], sample_fps),
+        "video_seconds": seconds if clip is None else "source",
+        "fps": 25 if clip is None else "source", "sample_fps": sample_fps, "repeat": repeat,
+        "baseline": BASELINE, "hardware": hardware(),
     }
     if as_json:
-        click.echo(json.dumps({**info, "rows": [asdict(r) for r in rows]}, indent=2))
+        emit_json({**info, "rows": [asdict(r) for r in rows]})
     else:
-        _print_table(rows, info)
-
-
-def _clip_fps(segments: list[Segment]) -> float:
-    from connectors.video.decoder import decode_segment
-
-    frames = decode_segment(segments[0], 1000.0, keyframes_only=False)
-    return round(len(frames) / segments[0].duration, 3) if segments[0].duration else 25.0
+        _print(rows, info)

@@ -74,14 +74,21 @@ def test_missing_corrupt_and_truncated_files_fail_cleanly(clip, tmp_path, capsys
         assert last.startswith("error: ") and path.name in last
 
 
-def test_bench_decode_measures_both_paths_in_one_run(capsys) -> None:
-    argv = ["bench", "decode", "--seconds", "4", "--size", "320x240", "--repeat", "1", "--json"]
+def test_bench_decode_reports_decoded_per_sampled_frame_for_short_and_long_gops(capsys) -> None:
+    argv = ["bench", "decode", "--seconds", "8", "--size", "320x240", "--gops", "1,4",
+            "--repeat", "1", "--json"]
     assert main(argv) == 0
-    report = json.loads(capsys.readouterr().out)
-    rows = {r["mode"]: r for r in report["rows"]}
-    full, fast = rows["full decode, keep 1 fps"], rows["keyframe-only, keep 1 fps"]
-    assert full["frames_out"] == fast["frames_out"] == 4
-    assert rows["full decode, every frame → RGB"]["frames_out"] == 100
-    assert report["auto_path"] == "keyframes"
-    assert report["ratio"] == pytest.approx(fast["video_fps"] / full["video_fps"])
-    assert report["ratio"] > 1.0  # skipping 24 of 25 frames must pay off
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1  # one JSON object on one line
+    report = json.loads(out[0])
+    rows = {(r["gop_s"], r["mode"]): r for r in report["rows"]}
+    base1 = rows[(1.0, "keyframe segments, full decode")]
+    fast1 = rows[(1.0, "keyframe segments, sampling decoder")]
+    assert base1["decoded_per_sample"] == 25.0 and base1["sampled"] == 8
+    assert fast1["plan"] == "keyframes" and fast1["decoded_per_sample"] == 1.0
+    assert fast1["vs_baseline_decoded"] == pytest.approx(1 / 25)
+    runs4 = rows[(4.0, "keyframe segments, sampling decoder")]
+    mid4 = rows[(4.0, "mid-GOP segments, sampling decoder")]
+    assert runs4["plan"] == "runs" and runs4["decoded"] < 200  # skips each GOP's tail
+    assert mid4["sampled"] == 8 and mid4["longest_segment_s"] <= 2.2 < runs4["longest_segment_s"]
+    assert mid4["carried_share"] > 0 and mid4["vs_keyframe_bytes"] > 1.0  # the prefix's price
