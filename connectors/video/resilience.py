@@ -15,7 +15,7 @@ from connectors.video.packets import TimedPacket
 from connectors.video.segmenter import REMUXABLE, Segmenter
 from connectors.video.settings import VideoSettings, check_settings
 from connectors.video.sources import open_source
-from connectors.video.status import StatusTracker, StreamStatus
+from connectors.video.status import StatusTracker, StreamMeter, StreamProfile, StreamStatus
 from connectors.video.transcode import Transcoder
 from connectors.video.uri import check_camera, parse_uri
 from pipeline.errors import SourceError
@@ -55,6 +55,7 @@ class LiveSegments:
         self._failures = 0
         self.last_end: float | None = None
         self._connected_once = False
+        self.meter = StreamMeter()
 
     @classmethod
     def from_config(cls, uri: str, camera: str, *, settings: VideoSettings | None = None,
@@ -93,6 +94,11 @@ class LiveSegments:
             break
         self._end("stopped" if self.stop.is_set() else "end of stream")
 
+    @property
+    def profile(self) -> StreamProfile:
+        """Codec, size, frame rate and keyframe interval measured so far."""
+        return self.meter.profile
+
     def _connect(self) -> VideoSource | None:
         while not self.stop.is_set():
             try:
@@ -101,6 +107,7 @@ class LiveSegments:
                 self._lost(exc)
                 continue
             self.tracker.move(StreamStatus.CONNECTED, source.info.codec)
+            self.meter.connected(source.info.codec, source.info.width, source.info.height)
             self._connected_once = True
             self._pick_stage(source)
             return source
@@ -117,6 +124,7 @@ class LiveSegments:
     def _pump(self, source: VideoSource) -> Iterator[Segment]:
         try:
             for tp in source:
+                self.meter.add(tp.t, tp.keyframe)
                 yield from self._produced(self.stage.feed(tp))
                 if self.stop.is_set():
                     break

@@ -1,9 +1,11 @@
-"""Stream status: an enum with explicit allowed transitions, and the events it emits."""
+"""Stream status: an enum with explicit allowed transitions, the events it emits, and
+what the stream measurably is (codec, size, keyframe interval, frame rate)."""
 
 from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -83,3 +85,56 @@ class StatusTracker:
             self._observer(event)
         except Exception:  # an observer bug must not kill ingest; it is logged
             log.exception("camera %s: status observer failed", self.camera)
+
+
+@dataclass(frozen=True)
+class StreamProfile:
+    """What a camera's stream measurably is; ``None`` until enough packets were seen."""
+
+    codec: str
+    width: int
+    height: int
+    fps: float | None  # frames per second of stream time, measured
+    gop_s: float | None  # mean keyframe interval (s), measured; None before two keyframes
+
+    def describe(self) -> str:
+        fps = f"{self.fps:.1f} fps" if self.fps else "fps ?"
+        gop = f"GOP {self.gop_s:.2f}s" if self.gop_s else "GOP ?"
+        return f"{self.codec} {self.width}x{self.height} {fps} {gop}"
+
+
+class StreamMeter:
+    """Measures frame rate and keyframe interval from packet times (decode order),
+    over the last ``span`` packets and ``keyframes`` keyframes."""
+
+    def __init__(self, span: int = 250, keyframes: int = 8) -> None:
+        self.codec, self.width, self.height = "", 0, 0
+        self._times: deque[float] = deque(maxlen=span)
+        self._keys: deque[float] = deque(maxlen=keyframes)
+
+    def connected(self, codec: str, width: int, height: int) -> None:
+        """A (new) connection: its codec and coded size."""
+        self.codec, self.width, self.height = codec, width, height
+
+    def add(self, t: float, keyframe: bool) -> None:
+        if self._times and t < self._times[-1] - 1.0:  # re-anchored clock: start afresh
+            self._times.clear()
+            self._keys.clear()
+        self._times.append(t)
+        if keyframe:
+            self._keys.append(t)
+
+    @property
+    def profile(self) -> StreamProfile:
+        return StreamProfile(self.codec, self.width, self.height, self._fps(), self._gop())
+
+    def _fps(self) -> float | None:
+        """1 / the median frame interval (presentation order; robust to B-frame order)."""
+        times = sorted(self._times)
+        steps = sorted(b - a for a, b in zip(times, times[1:], strict=False) if b > a)
+        return round(1.0 / steps[len(steps) // 2], 3) if steps else None
+
+    def _gop(self) -> float | None:
+        if len(self._keys) < 2:
+            return None
+        return round((self._keys[-1] - self._keys[0]) / (len(self._keys) - 1), 3)

@@ -29,7 +29,7 @@ from workers.ops.heartbeat import Heartbeat
 if TYPE_CHECKING:
     from connectors.kafka.status import StatusPublisher
     from connectors.video.base import SegmentSink
-    from connectors.video.status import StatusEvent
+    from connectors.video.status import StatusEvent, StreamProfile
     from pipeline.types import Segment
 
 SinkBuilder = Callable[[Any, Settings], "SegmentSink"]
@@ -114,15 +114,17 @@ class IngestReporter:
         if self.status is not None:
             self.status.observe(event)
 
-    def segment(self, seg: Segment) -> None:
-        """A segment reached the sink (flushed)."""
+    def segment(self, seg: Segment, profile: StreamProfile | None = None) -> None:
+        """A segment reached the sink (flushed); ``profile``: the stream as measured."""
         self.heartbeat.beat()
         metrics.SEGMENTS.labels(camera=seg.camera).inc()
         if self.status is not None:
             self.status.saw_segment(seg)
+        carried = f" (+{seg.lead:.2f}s carried)" if seg.lead else ""
+        stream = profile.describe() if profile else f"{seg.codec} {seg.width}x{seg.height}"
         self.say(
-            f"segment {seg.seq}: {when(seg.start)} +{seg.duration:.2f}s "
-            f"{seg.codec} {seg.width}x{seg.height} {len(seg.data) / 1024:.0f} KiB"
+            f"segment {seg.seq}: {when(seg.start)} +{seg.duration:.2f}s{carried} "
+            f"{stream} {len(seg.data) / 1024:.0f} KiB"
         )
 
     def close(self) -> None:
@@ -166,7 +168,8 @@ def run_ingest(
         count, total = _pump(live, sink, report, stop, max_segments)
     finally:
         report.close()
-    click.echo(f"ingested {count} segments ({total / 1e6:.1f} MB) from {uri} as {camera}")
+    click.echo(f"ingested {count} segments ({total / 1e6:.1f} MB) from {uri} as {camera}: "
+               f"{live.profile.describe()}")
     return count
 
 
@@ -185,7 +188,7 @@ def _pump(
             sink.add(seg)
             flush(sink)
             count, total = count + 1, total + len(seg.data)
-            report.segment(seg)
+            report.segment(seg, live.profile)
             if max_segments is not None and count >= max_segments:
                 stop.set()
                 break
