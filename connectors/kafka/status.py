@@ -14,7 +14,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from connectors.bus.base import Producer
@@ -49,7 +48,7 @@ class StatusPublisher:
         self.flush_timeout = flush_timeout
         self.clock = clock
         now = clock()
-        self.status = CameraStatus(camera, "connecting", since=now, updated_at=now)
+        self.status = CameraStatus(camera=camera, state="connecting", since=now, updated_at=now)
         self._lock = threading.Lock()
 
     @classmethod
@@ -74,7 +73,7 @@ class StatusPublisher:
 
     def _update(self, **changes: Any) -> None:
         with self._lock:
-            self.status = replace(self.status, updated_at=self.clock(), **changes)
+            self.status = self.status.replace(updated_at=self.clock(), **changes)
             snapshot = self.status
         self._publish(snapshot)
 

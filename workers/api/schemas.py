@@ -100,6 +100,7 @@ class QueryCreate(_Strict):
     )
     window: float = Field(
         default=4.0,
+        validate_default=True,
         ge=WINDOW_MIN,
         le=WINDOW_MAX,
         description="Seconds of video per evaluation; ≥ every.",

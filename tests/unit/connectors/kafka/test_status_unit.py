@@ -45,7 +45,16 @@ class RecordingProducer(Producer):
 
 
 def test_status_snapshot_round_trips_and_a_tombstone_removes() -> None:
-    status = CameraStatus("dock-1", "stalled", 100.0, 101.5, "no packets", 99.0, 7, 8)
+    status = CameraStatus(
+        camera="dock-1",
+        state="stalled",
+        since=100.0,
+        updated_at=101.5,
+        detail="no packets",
+        last_segment_at=99.0,
+        last_segment_seq=7,
+        segments=8,
+    )
     key, value, headers = encode_camera_status(status)
     assert key == b"dock-1" and ("schema", b"1") in headers
     assert decode_camera_status(key, value, headers) == ("dock-1", status)
@@ -57,7 +66,9 @@ def test_status_snapshot_round_trips_and_a_tombstone_removes() -> None:
     [{"state": "dancing"}, {"camera": "other"}, {"schema": 99}, {"since": "later"}],
 )
 def test_a_malformed_status_names_what_is_wrong(change: dict[str, object]) -> None:
-    key, value, _ = encode_camera_status(CameraStatus("cam", "connected", 1.0, 2.0))
+    key, value, _ = encode_camera_status(
+        CameraStatus(camera="cam", state="connected", since=1.0, updated_at=2.0)
+    )
     assert value is not None
     body = {**json.loads(value), **change}
     with pytest.raises(MessageError, match="status message"):

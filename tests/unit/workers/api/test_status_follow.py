@@ -45,12 +45,26 @@ def test_api_shows_live_status_from_the_topic_and_accepts_those_cameras(
     sqlite_store: Store,
 ) -> None:
     bus, t = MemoryBus(), time.time()
-    _publish(bus, encode_camera_status(CameraStatus("gate", "connecting", t, t)))
+    _publish(
+        bus,
+        encode_camera_status(
+            CameraStatus(camera="gate", state="connecting", since=t, updated_at=t)
+        ),
+    )
     app = create_app(settings(tokens=False), sqlite_store, bus)
     with TestClient(app) as client:
         seen = _until(client, lambda c: c.get("gate", {}).get("status") == "connecting")
         assert seen["gate"]["status"] == "connecting"  # the backlog is read at start-up
-        live = CameraStatus("gate", "connected", t + 1, t + 3, "h264", t + 3, 1, 2)
+        live = CameraStatus(
+            camera="gate",
+            state="connected",
+            since=t + 1,
+            updated_at=t + 3,
+            detail="h264",
+            last_segment_at=t + 3,
+            last_segment_seq=1,
+            segments=2,
+        )
         _publish(bus, encode_camera_status(live))
         gate = _until(client, lambda c: c["gate"]["status"] == "connected")["gate"]
         assert (gate["status_since"], gate["last_segment_at"], gate["detail"]) == (
@@ -76,7 +90,15 @@ def test_a_bad_status_record_is_skipped_and_following_goes_on(sqlite_store: Stor
     _publish(
         bus,
         (b"gate", b"{not json", []),
-        encode_camera_status(CameraStatus("gate", "stalled", 5.0, 6.0, "no packets for 10s")),
+        encode_camera_status(
+            CameraStatus(
+                camera="gate",
+                state="stalled",
+                since=5.0,
+                updated_at=6.0,
+                detail="no packets for 10s",
+            )
+        ),
     )
     with TestClient(create_app(settings(tokens=False), sqlite_store, bus)) as client:
         gate = _until(client, lambda c: "gate" in c)["gate"]
@@ -94,9 +116,35 @@ def test_a_connected_camera_whose_ingest_went_silent_is_shown_stalled(sqlite_sto
     bus, t = MemoryBus(), time.time()
     _publish(
         bus,
-        encode_camera_status(CameraStatus("killed", "connected", t - 300, t - 90, "", t - 90)),
-        encode_camera_status(CameraStatus("alive", "connected", t - 300, t - 1, "", t - 1)),
-        encode_camera_status(CameraStatus("done", "ended", t - 300, t - 90, "end of stream")),
+        encode_camera_status(
+            CameraStatus(
+                camera="killed",
+                state="connected",
+                since=t - 300,
+                updated_at=t - 90,
+                detail="",
+                last_segment_at=t - 90,
+            )
+        ),
+        encode_camera_status(
+            CameraStatus(
+                camera="alive",
+                state="connected",
+                since=t - 300,
+                updated_at=t - 1,
+                detail="",
+                last_segment_at=t - 1,
+            )
+        ),
+        encode_camera_status(
+            CameraStatus(
+                camera="done",
+                state="ended",
+                since=t - 300,
+                updated_at=t - 90,
+                detail="end of stream",
+            )
+        ),
     )
     with TestClient(create_app(settings(tokens=False), sqlite_store, bus)) as client:
         cams = _until(client, lambda c: {"killed", "alive", "done"} <= set(c))
@@ -121,7 +169,12 @@ class FlakyBus(MemoryBus):
 
 def test_follower_retries_an_absent_broker_with_backoff_then_follows() -> None:
     bus, registry = FlakyBus(failures=3), CameraStatusRegistry()
-    _publish(bus, encode_camera_status(CameraStatus("gate", "connected", 1.0, 2.0)))
+    _publish(
+        bus,
+        encode_camera_status(
+            CameraStatus(camera="gate", state="connected", since=1.0, updated_at=2.0)
+        ),
+    )
     policy = RetryPolicy(initial=0.01, maximum=0.02)
     follower = StatusFollower(bus, TOPIC, registry, poll_s=0.05, retry=policy).start()
     try:

@@ -1,0 +1,222 @@
+"""One pydantic model per message on the bus: the contract a third party validates against.
+
+JSON bodies (queries, answers) are validated strictly (a number is never read from a
+string); headers (segments, dead letters) are text and parsed to their types. Fields
+a model does not know are ignored, so a newer producer may add fields; a new field
+needs a default so older messages stay valid. The models' field names are the field
+names of the domain objects in :mod:`pipeline.types`, so converting between them
+names no field. The API (:mod:`workers.api.schemas`) and the CLI's JSON lines derive
+from the ``*Fields`` models; ``feedwatch schema TOPIC`` prints their JSON Schema.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated, Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from pipeline.types import Answer, Evidence, Segment, StandingQuery
+
+SCHEMA_VERSION = 1
+
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+Text = Annotated[str, Field(min_length=1)]
+Box = Annotated[
+    tuple[Finite, Finite, Finite, Finite],
+    Field(description="Normalised (x0, y0, x1, y1) on the frame."),
+]
+
+
+class Wire(BaseModel):
+    """Frozen; unknown fields ignored (forward compatible); fields fill by name or alias."""
+
+    model_config = ConfigDict(
+        extra="ignore", frozen=True, validate_by_name=True, validate_by_alias=True
+    )
+
+    @classmethod
+    def of(cls, obj: object, **extra: Any) -> Self:
+        """The model of a domain object with the same field names (``extra`` wins)."""
+        names = [n for n in cls.model_fields if hasattr(obj, n)]
+        return cls.model_validate({**{n: getattr(obj, n) for n in names}, **extra})
+
+    def replace(self, **changes: Any) -> Self:
+        """A validated copy with ``changes`` (``dataclasses.replace`` for models)."""
+        return type(self).model_validate({**dict(self), **changes})
+
+    def fields(self, *, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
+        """Field values by name, without the version: the arguments of a domain object."""
+        skip = {"schema_version", *exclude}
+        return {n: getattr(self, n) for n in type(self).model_fields if n not in skip}
+
+
+class Versioned(Wire):
+    """A message that carries the contract version (``schema``) in its body or headers."""
+
+    schema_version: int = Field(
+        alias="schema",
+        ge=SCHEMA_VERSION,
+        le=SCHEMA_VERSION,
+        json_schema_extra={"const": SCHEMA_VERSION},
+        description="Contract version of the message.",
+    )
+
+
+# ---------------------------------------------------------------- segments
+
+
+class SegmentHeader(Versioned):
+    """The headers of a ``segments`` record, UTF-8 text (value: container bytes; key: camera)."""
+
+    camera: Text
+    seq: int = Field(ge=0)
+    start: Finite = Field(description="Stream time of the first frame, UTC epoch s.")
+    duration: Finite = Field(ge=0, description="Seconds.")
+    container: Text = Field(description="Container format, e.g. mpegts.")
+    codec: Text = Field(description="Video codec, e.g. h264.")
+    width: int = Field(default=0, ge=0)
+    height: int = Field(default=0, ge=0)
+    lead: Finite = Field(
+        default=0.0,
+        ge=0,
+        description="Seconds of packets carried before start (from the keyframe a mid-GOP "
+        "segment needs); those frames are decoded only to reach the segment's own.",
+    )
+
+    def to_segment(self, data: bytes) -> Segment:
+        return Segment(data=data, **self.fields())
+
+
+# ---------------------------------------------------------------- queries
+
+
+class QueryFields(Wire):
+    """A standing question subscribed to cameras."""
+
+    id: Text
+    question: Text
+    cameras: tuple[Text, ...] = Field(min_length=1, description='Camera ids, or ["*"].')
+    every: Finite = Field(gt=0, description="Seconds between evaluations.")
+    window: Finite = Field(gt=0, description="Seconds of video per evaluation; >= every.")
+    answerer: Text = Field(description="Answerer type (clip, vlm, ...).")
+    settings: dict[str, Any] = Field(description="Answerer-specific options.")
+    version: int = Field(ge=1, description="Goes up by one with every change.")
+
+    @field_validator("question")
+    @classmethod
+    def _stripped(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("must not be blank")
+        return value
+
+    @model_validator(mode="after")
+    def _window_covers_every(self) -> Self:
+        if self.window < self.every:
+            raise ValueError(f"window ({self.window:g} s) must be >= every ({self.every:g} s)")
+        return self
+
+    def to_query(self) -> StandingQuery:
+        return StandingQuery(**self.fields())
+
+
+class QueryMessage(Versioned, QueryFields):
+    """The value of a ``queries`` record (key = id; a null value deletes the query)."""
+
+
+# ---------------------------------------------------------------- answers
+
+
+class EvidenceItem(Wire):
+    """A small JPEG of one selected frame, its RoI box drawn, base64-encoded."""
+
+    t: Finite = Field(description="Frame time.")
+    box: Box
+    jpeg: str = Field(
+        description="The JPEG bytes, base64 (RFC 4648).",
+        json_schema_extra={"contentEncoding": "base64", "contentMediaType": "image/jpeg"},
+    )
+
+    @field_validator("jpeg")
+    @classmethod
+    def _base64(cls, value: str) -> str:
+        try:
+            base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError("not base64") from exc
+        return value
+
+    @classmethod
+    def of_evidence(cls, e: Evidence) -> EvidenceItem:
+        return cls.of(e, jpeg=base64.b64encode(e.jpeg).decode("ascii"))
+
+    def to_evidence(self) -> Evidence:
+        return Evidence(t=self.t, box=self.box, jpeg=base64.b64decode(self.jpeg))
+
+
+class AnswerFields(Wire):
+    """One evaluation of one standing query on one camera window."""
+
+    query_id: Text
+    question: str
+    camera: Text
+    window_start: Finite
+    window_end: Finite
+    evaluated_at: Finite = Field(description="UTC epoch s.")
+    answerer: str
+    text: str
+    matched: bool | None = None
+    score: Finite | None = None
+    frames: tuple[Finite, ...] = Field(description="Times of the selected frames.")
+    rois: tuple[Box, ...] = Field(description="RoI of each selected frame.")
+    visual_tokens: int = Field(ge=0, description="Visual tokens fed to the answerer.")
+    latency_ms: Finite
+    model_ids: dict[str, str] = Field(default_factory=dict)
+    stages: dict[str, Any] = Field(
+        default_factory=dict, description="What each answerer stage said (cascade)."
+    )
+    backfilled: bool = Field(
+        default=False, description="Answered later over stored history, not live."
+    )
+
+
+class AnswerMessage(Versioned, AnswerFields):
+    """The value of an ``answers`` record (key = query id)."""
+
+    evidence: tuple[EvidenceItem, ...] = ()
+
+    @classmethod
+    def of_answer(cls, answer: Answer) -> AnswerMessage:
+        evidence = tuple(EvidenceItem.of_evidence(e) for e in answer.evidence)
+        return cls.of(answer, schema=SCHEMA_VERSION, evidence=evidence)
+
+    def to_answer(self) -> Answer:
+        evidence = tuple(e.to_evidence() for e in self.evidence)
+        return Answer(**self.fields(exclude=("evidence",)), evidence=evidence)
+
+
+# ---------------------------------------------------------------- dead letters
+
+ERROR_PREFIX = "error."
+
+
+class DeadLetterHeader(Versioned):
+    """The ``error.*`` headers a dead letter adds to the failed key, value and headers."""
+
+    error_type: str = Field(alias="error.type")
+    error_message: str = Field(alias="error.message", max_length=1000)
+    stage: str = Field(alias="error.stage", description="perceive, sink, ...")
+    topic: str = Field(alias="error.topic")
+    camera: str = Field(alias="error.camera")
+    partition: int = Field(alias="error.partition", description="-1: unknown.")
+    offset: int = Field(alias="error.offset", description="-1: unknown.")
+
+
+class DeadLetter(DeadLetterHeader):
+    """A message that could not be processed, with where and why."""
+
+    key: bytes
+    value: bytes | None
+    headers: list[tuple[str, bytes]] = Field(description="The original headers.")
