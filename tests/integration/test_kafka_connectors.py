@@ -154,6 +154,8 @@ def test_queries_command_writes_the_store_and_the_compacted_topic(
             "every": 2.0,
             "window": 6.0,
             "answerer": "clip",
+            "settings": {},
+            "version": 1,
         }
     ]
     assert main(["queries", "remove", "fork", *common]) == 0

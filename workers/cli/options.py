@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import click
 from pydantic import ValidationError
 
+from connectors.bus.models import AnswerFields
 from pipeline.errors import ConfigError
 from pipeline.types import Answer
 from workers.config import SECTIONS, Settings, load_settings
@@ -29,20 +30,6 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 DURATION_HELP = "like 500ms, 1s, 2.5s, 2m, 1h (a bare number is seconds)"
 
-JSON_FIELDS = (
-    "query_id",
-    "question",
-    "camera",
-    "window_start",
-    "window_end",
-    "matched",
-    "score",
-    "text",
-    "frames",
-    "rois",
-    "visual_tokens",
-    "latency_ms",
-)
 
 
 def env_option(*decls: str, env: str, **kwargs: Any) -> Callable[[F], F]:
@@ -128,21 +115,9 @@ def parse_time(value: str, field: str) -> float:
 
 
 def answer_json(answer: Answer) -> dict[str, Any]:
-    """The public JSON of an answer (the ``--json`` line), exactly :data:`JSON_FIELDS`."""
-    return {
-        "query_id": answer.query_id,
-        "question": answer.question,
-        "camera": answer.camera,
-        "window_start": answer.window_start,
-        "window_end": answer.window_end,
-        "matched": answer.matched,
-        "score": None if answer.score is None else round(answer.score, 6),
-        "text": answer.text,
-        "frames": list(answer.frames),
-        "rois": [[round(x, 6) for x in r] for r in answer.rois],
-        "visual_tokens": answer.visual_tokens,
-        "latency_ms": answer.latency_ms,
-    }
+    """The public JSON of an answer (the ``--json`` line): the answers topic's message
+    (:class:`connectors.bus.models.AnswerFields`) without its evidence images."""
+    return AnswerFields.of(answer).model_dump(mode="json")
 
 
 def echo_json(answer: Answer) -> None:

@@ -8,7 +8,6 @@ within a moment, without a restart.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import click
@@ -71,6 +70,12 @@ def publish(settings: Settings, query_id: str, query: StandingQuery | None) -> N
 @click.option("--window", default="4s", show_default=True, help=f"Window, {DURATION_HELP}.")
 @click.option("--answerer", default="clip", show_default=True, help="Answerer type.")
 @click.option("--id", "query_id", default=None, help="Query id (default: derived).")
+@click.option(
+    "--backfill",
+    default=None,
+    help="First answer over this much stored history (e.g. 30m), from the frame index; "
+    "without --kafka the query is then only stored.",
+)
 @kafka_option
 @db_option
 def add(
@@ -80,13 +85,16 @@ def add(
     window: str,
     answerer: str,
     query_id: str | None,
+    backfill: str | None,
     bootstrap: str | None,
     db: str | None,
 ) -> None:
     """Subscribe QUESTION to cameras; prints the query id."""
+    from pipeline.history.duration import parse_duration as parse_history
     from pipeline.scheduler import validate_query
 
-    settings = _settings(bootstrap, db)
+    history = None if backfill is None else parse_history(backfill, "--backfill")
+    settings = _settings(bootstrap, db, kafka=history is None)
     cams = tuple(cameras) or ("*",)
     e, w = parse_duration(every, "--every"), parse_duration(window, "--window")
     if query_id is None:
@@ -98,30 +106,36 @@ def add(
     store = open_store(settings.store.url)
     try:
         store.upsert_query(query)
+        if history is not None:
+            _backfill(store, settings, query, history)
     finally:
         store.close()
-    publish(settings, qid, query)
+    if settings.kafka.bootstrap:
+        publish(settings, qid, query)
     click.echo(qid)
+
+
+def _backfill(store: Any, settings: Settings, query: StandingQuery, seconds: float) -> None:
+    from workers.history.backfill import Backfiller
+
+    done = Backfiller.load(store, settings.perception).run(query, seconds)
+    per_camera = ", ".join(f"{c} {n}" for c, n in done.windows.items()) or "no stored frames"
+    click.echo(f"backfilled {query.id}: windows per camera: {per_camera}; "
+               f"{done.stored} new answers stored", err=True)
 
 
 @command.command("list")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @db_option
 def list_(as_json: bool, db: str | None) -> None:
-    """The standing queries in the store."""
+    """The standing queries in the store (--json: the queries topic's message, one a line)."""
+    from connectors.bus.models import QueryFields
+
     store = open_store(_settings(None, db, kafka=False).store.url)
     try:
         for q in store.queries():
-            row = {
-                "id": q.id,
-                "question": q.question,
-                "cameras": list(q.cameras),
-                "every": q.every,
-                "window": q.window,
-                "answerer": q.answerer,
-            }
             click.echo(
-                json.dumps(row)
+                QueryFields.of(q).model_dump_json()
                 if as_json
                 else f"{q.id}  every {q.every:g}s window {q.window:g}s  "
                 f"{','.join(q.cameras)}  {q.question}"
