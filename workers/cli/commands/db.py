@@ -44,3 +44,13 @@ def current_cmd(db: str | None) -> None:
         click.echo(f"current {current_revision(engine)} head {head_revision()}")
     finally:
         engine.dispose()
+
+
+def _history_commands() -> None:
+    from workers.history.db_commands import prune_cmd, stats_cmd
+
+    command.add_command(stats_cmd)
+    command.add_command(prune_cmd)
+
+
+_history_commands()
