@@ -1,5 +1,9 @@
 """``feedwatch bench capacity``: how many 1-fps cameras this machine keeps up with.
 
+Before the search, the encoder's ceiling is measured on the trials' own frames (the
+model alone at batch sizes 1–32, best frames/s): ``capacity_vs_ceiling`` = cameras ×
+1 fps ÷ ceiling says how much of the encoder's limit the whole path reaches.
+
 Each trial feeds N synthetic cameras (pre-made segments, so decoding is measured)
 through the real embedded path with one standing question per camera evaluated
 every second (see :mod:`workers.bench._embedded`), all segments available at once,
@@ -96,6 +100,36 @@ def make_trial(encoder: Any, clips: list[list[Segment]], seconds: float,
     return trial
 
 
+CEILING_BATCHES = (1, 4, 8, 16, 32)
+
+
+def sampled_frames(clips: list[list[Segment]], sample_fps: float = 1.0) -> list[Any]:
+    """Every frame the trials encode (the clips' frames on the sampling grid), as RGB."""
+    from connectors.video.decoder import decode_segment
+
+    return [f.rgb for clip in clips for seg in clip for f in decode_segment(seg, sample_fps)]
+
+
+def encoder_ceiling(encoder: Any, frames: list[Any], batches: tuple[int, ...] = CEILING_BATCHES,
+                    repeats: int = 2) -> tuple[float, int]:
+    """The encoder's best frames/s on ``frames`` (and the batch size that reached it):
+    the model alone, no decode, thumbnails, selection or SQL; best of ``repeats``."""
+    import time
+
+    best, best_batch = 0.0, batches[0]
+    for batch in batches:
+        chunk = (frames * (1 + batch // max(1, len(frames))))[:batch]
+        calls = max(2, 32 // batch)
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            for _ in range(calls):
+                encoder.encode_frames(chunk)
+            fps = batch * calls / (time.perf_counter() - t0)
+            if fps > best:
+                best, best_batch = fps, batch
+    return best, best_batch
+
+
 def plot(results: list[TrialResult], cameras: int, path: Path, title: str,
          footer: str) -> Path:
     """Processed camera-seconds per wall-second against N, with the real-time line."""
@@ -146,11 +180,16 @@ def command(clip_spec: str, max_cameras: int, start: int, seconds: float, retrie
         clips = make_clips(seconds, min(4, max_cameras), Path(tmp))
         progress("making synthetic camera clips", 1, 1)
         encoder.encode_frames([_frame(clips[0][0])] * 4)  # warm-up
+        progress("encoder ceiling on the trials' frames", 0, 1)
+        ceiling, ceiling_batch = encoder_ceiling(encoder, sampled_frames(clips))
+        progress("encoder ceiling on the trials' frames", 1, 1)
         cameras, trials = search(make_trial(encoder, clips, seconds, progress, retries),
                                  max_cameras, start)
     hw = hardware()
     result: dict[str, Any] = {
         "cameras": cameras, "target": TARGET, "meets_target": cameras >= TARGET,
+        "encoder_ceiling_fps": round(ceiling, 2), "encoder_ceiling_batch": ceiling_batch,
+        "capacity_vs_ceiling": round(cameras * 1.0 / ceiling, 3) if ceiling else None,
         "clip": clip_spec, "precision": precision, "seconds": seconds, "sample_fps": 1.0,
         "decode_path": plan_for(clips[0][0], 1.0), "questions_per_camera": 1,
         "max_cameras": max_cameras, "retries": retries, "hardware": hw,
@@ -171,7 +210,9 @@ def command(clip_spec: str, max_cameras: int, start: int, seconds: float, retrie
         [[t.cameras, t.wall_s, t.rate, "yes" if t.keeps_up else "no", t.frames, t.answers,
           t.vision_passes_per_frame] for t in trials],
         [f"[bold]{cameras} cameras[/bold] at 1 fps in real time (target ≥ {TARGET}); decode "
-         f"path: {result['decode_path']}", hardware_line(hw)],
+         f"path: {result['decode_path']}",
+         f"encoder ceiling {ceiling:.1f} frames/s (batch {ceiling_batch}) on the same frames: "
+         f"capacity = {result['capacity_vs_ceiling']} of it", hardware_line(hw)],
     )
 
 
