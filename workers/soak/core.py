@@ -21,11 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from workers.ops.rss import peak_rss_mb, rss_mb
 from workers.soak import stack
 from workers.soak.cluster import Cluster, Proc, spread_cameras
 from workers.soak.faults import FAULTS, Control, FaultRunner, schedule
 from workers.soak.receiver import SoakReceiver
-from workers.soak.report import FUZZ_HEADER, LagProbe, SoakReport, peak_rss_mb
+from workers.soak.report import FUZZ_HEADER, LagProbe, SoakReport
 
 HOOK_SECRET = "soak-hook-secret"  # noqa: S105 - a local test receiver's key
 HOOK_TIMEOUT_S = 2.0
@@ -65,6 +66,7 @@ class Soak:
         self.restarts = 0
         self.fuzz_ids: list[str] = []
         self.peak: dict[str, float] = {}
+        self.last: dict[str, float] = {}
         self.max_lag: dict[str, int] = {}
         self.rule: Any = None
         self.cluster: Cluster | None = None
@@ -172,13 +174,18 @@ class Soak:
 
     def measure(self, probe: LagProbe) -> None:
         assert self.cluster is not None
+        now: dict[str, float] = {}
         for proc in self.cluster.procs:
-            rss = peak_rss_mb(proc.popen.pid)
+            peak, rss = peak_rss_mb(proc.popen.pid), rss_mb(proc.popen.pid)
             role = proc.name.split("-")[0] if proc.name.startswith("ingest") else proc.name
+            if peak is not None:
+                self.peak[role] = max(self.peak.get(role, 0.0), peak)
             if rss is not None:
-                self.peak[role] = max(self.peak.get(role, 0.0), rss)
+                now[role] = max(now.get(role, 0.0), rss)
         own = peak_rss_mb(os.getpid())
         self.peak["soak"] = max(self.peak.get("soak", 0.0), own or 0.0)
+        now["soak"] = rss_mb(os.getpid()) or 0.0
+        self.last.update(now)  # the latest sample of each role: its final RSS at the end
         p = self.cluster.prefix
         for group, topic in (("perceive", "segments"), ("sink", "answers")):
             lag = probe.lag(f"{p}{group}", f"{p}{topic}")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 from connectors.bus import messages as msg
@@ -46,6 +45,7 @@ class SoakReport:
     crashes: list[str] = field(default_factory=list)
     max_consumer_lag: dict[str, int] = field(default_factory=dict)
     peak_memory_mb: dict[str, float] = field(default_factory=dict)
+    final_memory_mb: dict[str, float] = field(default_factory=dict)
     wall_seconds: float = 0.0
     examples_missing: list[str] = field(default_factory=list)
 
@@ -68,6 +68,7 @@ class SoakReport:
         """The report for people."""
         faults = ", ".join(f"{k}×{v}" for k, v in sorted(self.faults.items())) or "none"
         mem = ", ".join(f"{k} {v:.0f}" for k, v in sorted(self.peak_memory_mb.items()))
+        final = ", ".join(f"{k} {v:.0f}" for k, v in sorted(self.final_memory_mb.items()))
         lag = ", ".join(f"{k} {v}" for k, v in sorted(self.max_consumer_lag.items()))
         return [
             f"soak: {self.cameras} cameras, {self.minutes:g} min, {self.wall_seconds:.0f} s wall",
@@ -88,6 +89,7 @@ class SoakReport:
             + (f" {self.crashes}" if self.crashes else ""),
             f"max consumer lag (records): {lag or 'n/a'}",
             f"peak memory (MiB RSS): {mem or 'n/a'}",
+            f"final memory (MiB RSS, last sample): {final or 'n/a'}",
             "result: " + ("OK" if self.ok else "FAILED"),
         ]
 
@@ -192,15 +194,3 @@ class LagProbe:
             with contextlib.suppress(Exception):
                 consumer.close()
         self._consumers = {}
-
-
-def peak_rss_mb(pid: int) -> float | None:
-    """The process's peak resident set (VmHWM) in MiB, None once it is gone."""
-    try:
-        text = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return None
-    for line in text.splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024.0
-    return None

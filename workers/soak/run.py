@@ -150,6 +150,7 @@ def _report(soak: Any, runner: FaultRunner | None) -> SoakReport:
         dict(soak.max_lag),
         {k: round(v, 1) for k, v in soak.peak.items()},
     )
+    r.final_memory_mb = {k: round(v, 1) for k, v in soak.last.items()}
     return r
 
 
