@@ -52,10 +52,21 @@ class _Demuxed:
         return origin + float(((pts or 0) - self.base_pts) * self.time_base)
 
     def own(self, p: av.Packet) -> bool:
-        return self.time(p.pts) >= self.segment.start - 1e-6
+        return p.pts is not None and self.time(p.pts) >= self.segment.start - 1e-6
 
     def keyframe_times(self) -> list[float]:
         return [self.time(p.pts) for p in self.packets if p.is_keyframe and self.own(p)]
+
+    def keyframe_units(self) -> list[av.Packet]:
+        """The own keyframes, each with the untimed pieces that follow it (a frame the
+        demuxer split in two: the second piece has no PTS but must be decoded)."""
+        out: list[av.Packet] = []
+        taking = False
+        for p in self.packets:
+            taking = (p.is_keyframe and self.own(p)) or (taking and p.pts is None)
+            if taking:
+                out.append(p)
+        return out
 
 
 def decode_segment(
@@ -131,10 +142,10 @@ def _demux(segment: Segment, container: av.container.InputContainer) -> _Demuxed
     _check_codec(segment, stream.codec_context.name)
     _check_size(segment, stream.codec_context.width, stream.codec_context.height)
     try:
-        packets = [p for p in container.demux(stream) if p.size and p.pts is not None]
+        packets = [p for p in container.demux(stream) if p.size]
     except av.error.FFmpegError as exc:
         raise DecodeError(segment.camera, segment.seq, f"cannot demux: {exc}") from exc
-    first_key = next((p for p in packets if p.is_keyframe), None)
+    first_key = next((p for p in packets if p.is_keyframe and p.pts is not None), None)
     if first_key is None:
         raise DecodeError(segment.camera, segment.seq, "no keyframe in segment")
     rate = stream.average_rate or stream.guessed_rate or 0
@@ -161,7 +172,7 @@ def _decode(d: _Demuxed, clock: SampleClock, plan: str, stats: DecodeStats) -> l
     codec = d.stream.codec_context
     codec.skip_frame = "NONKEY" if plan == "keyframes" else "DEFAULT"
     if plan == "keyframes":
-        runs = [[p for p in d.packets if p.is_keyframe and d.own(p)]]
+        runs = [d.keyframe_units()]
         wanted = None
     else:
         wanted = _wanted_pts(d, clock)
@@ -172,6 +183,8 @@ def _decode(d: _Demuxed, clock: SampleClock, plan: str, stats: DecodeStats) -> l
     for run in runs:
         for frame in _frames(codec, run):
             decoded += 1
+            if frame.pts is None:
+                continue  # an untimed frame cannot be placed on the sampling grid
             t = d.time(frame.pts)
             keep = clock.keep(t, prev) if wanted is None else frame.pts in wanted
             if t >= d.segment.start - 1e-6 and keep:
@@ -188,7 +201,7 @@ def _decode(d: _Demuxed, clock: SampleClock, plan: str, stats: DecodeStats) -> l
 
 def _wanted_pts(d: _Demuxed, clock: SampleClock) -> set[int]:
     """PTS of the own frames on the sampling grid: the first frame of every cell."""
-    shown = sorted({int(p.pts) for p in d.packets}, key=d.time)
+    shown = sorted({int(p.pts) for p in d.packets if p.pts is not None}, key=d.time)
     own = [pts for pts in shown if d.time(pts) >= d.segment.start - 1e-6]
     before = [d.time(pts) for pts in shown if d.time(pts) < d.segment.start - 1e-6]
     prev = before[-1] if before else d.segment.start - _step_before(d, False)
@@ -197,12 +210,15 @@ def _wanted_pts(d: _Demuxed, clock: SampleClock) -> set[int]:
 
 def minimal_runs(packets: list[av.Packet], wanted: set[int]) -> list[list[av.Packet]]:
     """Per GOP (decode order), the packets from its keyframe up to the last one whose
-    frame is wanted; GOPs with no wanted frame are skipped whole."""
+    frame is wanted (and the untimed pieces right after it); GOPs with no wanted frame
+    are skipped whole."""
     runs: list[list[av.Packet]] = []
     gop: list[av.Packet] = []
     for p in [*packets, None]:
         if p is None or (p.is_keyframe and gop):
             last = max((i for i, q in enumerate(gop) if q.pts in wanted), default=-1)
+            while 0 <= last < len(gop) - 1 and gop[last + 1].pts is None:
+                last += 1
             if last >= 0:
                 runs.append(gop[: last + 1])
             gop = []

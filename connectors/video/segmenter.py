@@ -37,15 +37,14 @@ def mux_segment(packets: Sequence[TimedPacket]) -> bytes:
     """
     template = packets[0].packet.stream
     tb = template.time_base or Fraction(1, 90000)
-    lead = _reorder_delay(packets[0].packet)
+    stamps = restamp([tp.t for tp in packets], tb)
     buf = io.BytesIO()
-    last_dts: int | None = None
     with av.open(buf, "w", format="mpegts") as out:
         stream = out.add_stream_from_template(template)
-        for tp in packets:
+        for tp, (pts, dts) in zip(packets, stamps, strict=True):
             packet = tp.packet
             kept = (packet.stream, packet.time_base, packet.pts, packet.dts)
-            last_dts = _restamp(tp, packets[0].t, tb, lead, last_dts)
+            packet.pts, packet.dts = pts, dts
             packet.stream = stream
             out.mux(packet)  # rebases the packet's timestamps on the stream's time base
             packet.stream, packet.time_base = kept[0], kept[1]
@@ -53,22 +52,25 @@ def mux_segment(packets: Sequence[TimedPacket]) -> bytes:
     return buf.getvalue()
 
 
-def _reorder_delay(packet: av.Packet) -> int:
-    if packet.pts is None or packet.dts is None:
-        return 0
-    return max(packet.pts - packet.dts, 0)
+def restamp(times: Sequence[float], tb: Fraction) -> list[tuple[int, int]]:
+    """(PTS, DTS) per packet (decode order) in ``tb`` units, from presentation times.
 
-
-def _restamp(tp: TimedPacket, t0: float, tb: Fraction, lead: int, last_dts: int | None) -> int:
-    """PTS from ``t``; DTS keeps the packet's own reorder delay and always increases."""
-    packet = tp.packet
-    delay = _reorder_delay(packet)
-    pts = lead + round((tp.t - t0) / tb)
-    dts = pts - delay
-    if last_dts is not None and dts <= last_dts:
-        dts = last_dts + 1
-    packet.pts, packet.dts = max(pts, dts), dts
-    return dts
+    PTS keeps the times relative to the first packet; DTS is the sorted PTS sequence,
+    and every PTS is shifted by the deepest reordering so that DTS <= PTS everywhere.
+    Source DTS are not used: RTSP leaves them out at first, and B-frames (or leading
+    pictures of an open GOP, shown before their keyframe) need them consistent.
+    """
+    rel = [round((t - times[0]) / tb) for t in times]
+    order = sorted(rel)
+    shift = max(0, *(o - r for o, r in zip(order, rel, strict=True))) - min(0, order[0])
+    out: list[tuple[int, int]] = []
+    last = None
+    for r, o in zip(rel, order, strict=True):
+        dts = o - min(0, order[0])
+        dts = dts if last is None or dts > last else last + 1
+        out.append((max(r + shift, dts), dts))
+        last = dts
+    return out
 
 
 class Segmenter:

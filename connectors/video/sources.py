@@ -19,6 +19,9 @@ from pipeline.errors import ConfigError, SourceError
 
 log = logging.getLogger(__name__)
 MAX_JUMP_S = 10.0
+UNTIMED_FORMATS = frozenset({"mpjpeg", "mjpeg", "jpeg_pipe", "image2pipe"})
+"""Formats whose packets carry no real timestamps (MJPEG over HTTP multipart): a live
+source in one of them is stamped with the arrival time of each frame."""
 
 
 def open_source(
@@ -181,6 +184,8 @@ class PyAVSource(VideoSource):
         self._pace = pace
         self._sleep = sleep
         self._info = stream_info(stream)
+        self._arrival = spec.live and container.format.name in UNTIMED_FORMATS
+        self._last_t: float | None = timeline.not_before
 
     @classmethod
     def from_config(
@@ -230,9 +235,19 @@ class PyAVSource(VideoSource):
 
     def _timed(self, packet: av.Packet) -> TimedPacket:
         duration = packet_seconds(packet, self._info.time_base)
+        if self._arrival:
+            return self._arrived(packet, duration)
         t = self._timeline.at(packet.pts if packet.pts is not None else packet.dts, duration)
         if self._pace:
             self._wait_until(t)
+        return TimedPacket(packet, t, bool(packet.is_keyframe), duration, packet.size)
+
+    def _arrived(self, packet: av.Packet, duration: float) -> TimedPacket:
+        """Stamp an untimed live frame with the wall clock (always increasing)."""
+        t = time.time()
+        if self._last_t is not None and t <= self._last_t:
+            t = self._last_t + 1e-3
+        self._last_t = t
         return TimedPacket(packet, t, bool(packet.is_keyframe), duration, packet.size)
 
     def _wait_until(self, t: float) -> None:

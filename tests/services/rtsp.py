@@ -51,15 +51,27 @@ def describe(url: str, timeout: float = 5.0) -> str:
     return reply.split("\r\n", 1)[0]
 
 
-def clip_duration(path: Path) -> float:
-    """Duration in seconds of the first video stream of ``path``; it must be H.264."""
+SERVED_CODECS = ("h264", "hevc")
+
+
+def clip_codec(path: Path) -> str:
+    """The codec of the first video stream of ``path``; the server serves H.264 and HEVC."""
     import av
 
     with av.open(str(path)) as container:
+        codec = container.streams.video[0].codec_context.name
+    if codec not in SERVED_CODECS:
+        raise ServiceError(f"{path}: codec {codec!r}; the RTSP server serves {SERVED_CODECS}")
+    return codec
+
+
+def clip_duration(path: Path) -> float:
+    """Duration in seconds of the first video stream of ``path`` (H.264 or HEVC)."""
+    import av
+
+    clip_codec(path)
+    with av.open(str(path)) as container:
         stream = container.streams.video[0]
-        if stream.codec_context.name != "h264":
-            codec = stream.codec_context.name
-            raise ServiceError(f"{path}: codec {codec!r}; the RTSP server serves h264 only")
         if stream.duration and stream.time_base:
             return float(stream.duration * stream.time_base)
         return float((container.duration or 0) / 1_000_000)
@@ -116,7 +128,8 @@ class RtspServer:
         self.port = self.port or free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
         self.proc = spawn([SYSTEM_PYTHON, str(SERVER_SCRIPT), "--media", str(self._served),
-                           "--port", str(self.port), "--mount", self.mount],
+                           "--port", str(self.port), "--mount", self.mount,
+                           "--codec", clip_codec(self.media_path)],
                           self.log_path, cwd=self.workdir, env=env)
         try:
             wait_until(self._ready, timeout, f"RTSP server {self.url}", self.proc, self.log_path)

@@ -173,3 +173,20 @@ def test_real_clip_max_size_gives_smaller_segments_that_still_decode(clip) -> No
     assert all(len(s.data) <= limit for s in small)
     assert sum(s.duration for s in small) == pytest.approx(sum(s.duration for s in whole))
     assert all(decoded(s)[0].key_frame for s in small)
+
+
+def test_restamp_orders_b_frames_and_leading_pictures_without_source_dts() -> None:
+    from fractions import Fraction
+
+    from connectors.video.segmenter import restamp
+
+    # decode order of an open-GOP HEVC keyframe: the keyframe, then three leading pictures
+    # shown before it, then P/B as usual (RTSP gives no DTS for the first packets)
+    times = [0.0, -0.25, -0.167, -0.083, 0.333, 0.167, 0.083, 0.25]
+    stamps = restamp(times, Fraction(1, 1000))
+    pts = [p for p, _ in stamps]
+    dts = [d for _, d in stamps]
+    assert [b - a for a, b in zip(pts, pts[1:], strict=False)] == [
+        round((b - a) * 1000) for a, b in zip(times, times[1:], strict=False)]  # times kept
+    assert all(d <= p for p, d in stamps) and min(dts) >= 0
+    assert dts == sorted(dts) and len(set(dts)) == len(dts)
