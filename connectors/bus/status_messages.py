@@ -47,6 +47,11 @@ class CameraStatus(Wire):
     last_segment_at: Finite | None = Field(default=None, description="Newest segment's end.")
     last_segment_seq: int | None = None
     segments: int = Field(default=0, ge=0, description="Segments produced so far.")
+    codec: str | None = Field(default=None, description="Video codec of the stream.")
+    width: int | None = Field(default=None, ge=0, description="Coded frame width (px).")
+    height: int | None = Field(default=None, ge=0, description="Coded frame height (px).")
+    fps: Finite | None = Field(default=None, ge=0, description="Measured frames per second.")
+    gop_s: Finite | None = Field(default=None, ge=0, description="Measured keyframe interval.")
 
 
 class CameraStatusMessage(Versioned, CameraStatus):

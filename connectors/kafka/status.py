@@ -24,6 +24,7 @@ from connectors.kafka.producer import KafkaBusProducer
 from pipeline.types import Segment
 
 log = logging.getLogger(__name__)
+PROFILE_FIELDS = ("codec", "width", "height", "fps", "gop_s")
 
 
 def _state_of(event: Any) -> str:
@@ -62,13 +63,16 @@ class StatusPublisher:
         at = float(getattr(event, "at", None) or self.clock())
         self._update(state=_state_of(event), since=at, detail=str(getattr(event, "detail", "")))
 
-    def saw_segment(self, segment: Segment) -> None:
-        """A segment of the camera was written to the segments topic."""
+    def saw_segment(self, segment: Segment, profile: Any = None) -> None:
+        """A segment of the camera was written to the segments topic; ``profile`` (a
+        ``connectors.video.status.StreamProfile``): codec, size, fps and GOP as measured."""
         last = self.status.last_segment_at
+        stream = {k: getattr(profile, k) for k in PROFILE_FIELDS} if profile is not None else {}
         self._update(
             last_segment_at=segment.end if last is None else max(last, segment.end),
             last_segment_seq=segment.seq,
             segments=self.status.segments + 1,
+            **stream,
         )
 
     def _update(self, **changes: Any) -> None:

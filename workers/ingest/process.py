@@ -119,7 +119,7 @@ class IngestReporter:
         self.heartbeat.beat()
         metrics.SEGMENTS.labels(camera=seg.camera).inc()
         if self.status is not None:
-            self.status.saw_segment(seg)
+            self.status.saw_segment(seg, profile)
         carried = f" (+{seg.lead:.2f}s carried)" if seg.lead else ""
         stream = profile.describe() if profile else f"{seg.codec} {seg.width}x{seg.height}"
         self.say(

@@ -50,3 +50,22 @@ def test_ingest_prints_codec_size_fps_and_gop(tmp_path: Path, capsys) -> None:
     out, err = capsys.readouterr()
     assert out.strip().endswith("as c: h264 320x180 25.0 fps GOP 4.00s")
     assert "(+2.00s carried)" in err  # the mid-GOP segments say what they carry
+
+
+def test_the_status_topic_snapshot_carries_the_measured_profile() -> None:
+    from connectors.bus.status_messages import decode_camera_status
+    from connectors.kafka.status import StatusPublisher
+    from pipeline.types import Segment
+    from tests.unit.connectors.kafka.test_status_unit import RecordingProducer
+
+    producer = RecordingProducer()
+    publisher = StatusPublisher(producer, "feedwatch.status", "gate", clock=lambda: 5.0)
+    meter = StreamMeter()
+    meter.connected("hevc", 176, 144)
+    for i in range(100):
+        meter.add(i / 12, keyframe=i % 48 == 0)
+    publisher.saw_segment(Segment("gate", 0, 0.0, 2.0, b"ts"), meter.profile)
+    _, status = decode_camera_status(*producer.sent[-1][1:])
+    assert status is not None
+    assert (status.codec, status.width, status.height, status.fps, status.gop_s) == (
+        "hevc", 176, 144, 12.0, 4.0)
