@@ -64,6 +64,11 @@ class Consumer(ABC):
     @abstractmethod
     def commit(self) -> None: ...
 
+    def caught_up(self) -> bool:
+        """Whether everything its topics held when it started has been read (a bus
+        that cannot tell says True: the first poll is then taken as the backlog)."""
+        return True
+
     @abstractmethod
     def close(self) -> None: ...
 

@@ -233,6 +233,7 @@ class MemoryConsumer(Consumer):
         self.topics = list(topics)
         self.group = group
         parts = [(t, p) for t in self.topics for p in range(bus.partitions)]
+        self._ends = {tp: bus.start_offset(*tp, from_beginning=False) for tp in parts}
         if group:
             for topic in self.topics:
                 bus.register(group, topic, from_beginning)
@@ -259,6 +260,9 @@ class MemoryConsumer(Consumer):
             if got or left <= 0:
                 return got
             self.bus.wait(min(left, 0.1))
+
+    def caught_up(self) -> bool:
+        return all(self._position.get(tp, 0) >= end for tp, end in self._ends.items())
 
     def commit(self) -> None:
         if self.group:

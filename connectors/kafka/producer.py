@@ -101,10 +101,20 @@ class KafkaBusConsumer(Consumer):
 
     def __init__(self, consumer: Any) -> None:
         self.consumer = consumer
+        self._ends: dict[Any, int] | None = None
 
     def poll(self, max_records: int = 100, timeout: float = 0.0) -> list[Record]:
         batches = self.consumer.poll(timeout_ms=int(timeout * 1000), max_records=max_records)
         return [to_record(m) for msgs in batches.values() for m in msgs]
+
+    def caught_up(self) -> bool:
+        """At or past the end offsets its partitions had when first assigned."""
+        parts = list(self.consumer.assignment())
+        if not parts:
+            return False
+        if self._ends is None:
+            self._ends = dict(self.consumer.end_offsets(parts))
+        return all(self.consumer.position(tp) >= end for tp, end in self._ends.items())
 
     def commit(self) -> None:
         self.consumer.commit()

@@ -12,8 +12,9 @@ event loop stays responsive:
   (acks=all). Faust acks a batch's events only when the agent asks for the next
   batch, so offsets are committed after the batch's answers are in Kafka
   (at-least-once; the store's unique key keeps rows exactly-once).
-* **queries table** — :class:`QueriesView` reads the compacted queries topic from
-  the beginning with a group-less consumer and keeps following it, so every worker
+* **queries table** — a :class:`~connectors.bus.follow.CompactedFollower` (the one
+  the API follows camera status with) reads the compacted queries topic from the
+  beginning with a group-less consumer and keeps following it, so every worker
   holds every query and an add, change or tombstone applies without a restart.
   Segments wait until the table has caught up with the topic's end at start-up.
 * **answers agent** (optional, see :mod:`workers.sink`) — answers into SQL.
@@ -32,75 +33,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from connectors.bus import messages as msg
 from connectors.bus.base import Record, Topics
-from pipeline.types import StandingQuery
+from connectors.bus.follow import CompactedFollower
 from workers.ops.heartbeat import Heartbeat
 
 log = logging.getLogger(__name__)
-
-QueryApply = Callable[[str, StandingQuery | None], None]
-
-
-class QueriesView:
-    """The compacted queries topic, followed from the beginning by every worker."""
-
-    def __init__(
-        self,
-        bootstrap: str,
-        topic: str,
-        partitions: int,
-        apply: QueryApply,
-        on_bad: Callable[[Record, BaseException], None] = lambda r, e: None,
-    ) -> None:
-        self.bootstrap = bootstrap
-        self.topic = topic
-        self.partitions = partitions
-        self.apply = apply
-        self.on_bad = on_bad
-        self.ready = asyncio.Event()
-        self.applied = 0
-
-    async def run(self) -> None:
-        """Follow the topic forever; ``ready`` is set once the start-up backlog is read."""
-        from aiokafka import AIOKafkaConsumer, TopicPartition
-
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap,
-            group_id=None,
-            enable_auto_commit=False,
-            client_id="feedwatch-queries",
-        )
-        await consumer.start()
-        try:
-            tps = [TopicPartition(self.topic, p) for p in range(self.partitions)]
-            consumer.assign(tps)
-            await consumer.seek_to_beginning(*tps)
-            ends = await consumer.end_offsets(tps)
-            while True:
-                batches = await consumer.getmany(timeout_ms=200, max_records=500)
-                for records in batches.values():
-                    for m in records:
-                        self._apply(_to_record(m))
-                if not self.ready.is_set() and await _caught_up(consumer, ends):
-                    log.info("queries table ready: %d record(s)", self.applied)
-                    self.ready.set()
-        finally:
-            await consumer.stop()
-
-    def _apply(self, record: Record) -> None:
-        try:
-            self.apply(*msg.decode_query(record.key, record.value, record.headers))
-            self.applied += 1
-        except Exception as exc:  # a bad query record is a dead letter
-            self.on_bad(record, exc)
-
-
-async def _caught_up(consumer: Any, ends: dict[Any, int]) -> bool:
-    for tp, end in ends.items():
-        if await consumer.position(tp) < end:
-            return False
-    return True
 
 
 def _to_record(m: Any) -> Record:
@@ -165,25 +102,18 @@ class WorkerApp:
             internal=False,
         )
 
-    def add_queries(self, view: QueriesView) -> None:
-        """Follow the queries topic for as long as the worker runs."""
+    def add_queries(self, follower: CompactedFollower) -> None:
+        """Follow the queries topic (its own thread) from the moment the app starts."""
 
         async def follow() -> None:
-            while True:
-                try:
-                    await view.run()
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    log.exception("queries view failed; restarting")
-                    await asyncio.sleep(1.0)
+            follower.start()
 
         self.app.task(follow)
 
     def add_perceive(
         self,
         handler: Callable[[list[Record]], int],
-        view: QueriesView | None,
+        follower: CompactedFollower | None,
         batch: int,
         within: float,
     ) -> None:
@@ -192,8 +122,8 @@ class WorkerApp:
         pool = self.pool
 
         async def perceive(stream: Any) -> Any:
-            if view is not None:
-                await view.ready.wait()
+            while follower is not None and not follower.ready.is_set():
+                await asyncio.sleep(0.1)  # segments wait for the queries table
             loop = asyncio.get_running_loop()
             async for events in stream.take_events(batch, within=within):
                 records = [_to_record(e.message) for e in events]

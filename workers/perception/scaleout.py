@@ -11,19 +11,21 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from typing import Any
 
+from connectors.bus import messages as msg
+from connectors.bus.base import Record
 from connectors.bus.deadletter import DeadLetters
-from connectors.kafka.admin import TopicAdmin, ensure_topics, topics_of
+from connectors.bus.follow import CompactedFollower
+from connectors.kafka.admin import ensure_topics, topics_of
 from connectors.kafka.history import PartitionHistory
-from connectors.kafka.producer import KafkaBusProducer
+from connectors.kafka.producer import KafkaBus, KafkaBusProducer
 from pipeline.errors import ConfigError
 from workers.cli.commands.queries import open_store
 from workers.config import Settings
 from workers.ops import metrics
 from workers.ops.heartbeat import Heartbeat
 from workers.perception.build import build_perceiver
-from workers.perception.faust_app import QueriesView, WorkerApp
+from workers.perception.faust_app import WorkerApp
 from workers.perception.handler import BatchHandler
 from workers.perception.ownership import PerceiveCore
 from workers.sink import AnswerBatchHandler
@@ -66,25 +68,20 @@ def _add_perceive(
     producer = KafkaBusProducer.from_config(k, "feedwatch-perceive")
     handler = BatchHandler(core, producer, worker.topics, deadletters, heartbeat=heartbeat)
 
-    def bad_query(record: Any, exc: BaseException) -> None:
-        deadletters.publish(
-            (record.key, record.value, record.headers),
-            exc,
-            stage="queries",
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-        )
-        metrics.DEAD_LETTERS.labels(stage="queries").inc()
+    def apply_query(record: Record) -> bool:
+        try:
+            core.on_query(*msg.decode_query(record.key, record.value, record.headers))
+            return True
+        except Exception as exc:  # a bad query record is a dead letter, never a dead worker
+            deadletters.publish_record(record, exc, stage="queries", camera="")
+            metrics.DEAD_LETTERS.labels(stage="queries").inc()
+            return False
 
-    admin = TopicAdmin.from_config(k)
-    try:
-        partitions = admin.partitions_of(worker.topics.queries)
-    finally:
-        admin.close()
-    view = QueriesView(k.bootstrap, worker.topics.queries, partitions, core.on_query, bad_query)
-    worker.add_queries(view)
-    worker.add_perceive(handler, view, k.perceive_batch_size, k.perceive_batch_within_s)
+    follower = CompactedFollower(
+        KafkaBus(k), worker.topics.queries, apply_query, name="queries-follow"
+    )
+    worker.add_queries(follower)
+    worker.add_perceive(handler, follower, k.perceive_batch_size, k.perceive_batch_within_s)
 
 
 def _add_sink(
