@@ -86,6 +86,7 @@ class HookMessage:
     closed_at: float | None = None
     answer_id: int | None = None
     evidence_url: str | None = None
+    description: str | None = None  # the VLM's one sentence about the evidence frames
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -28,7 +28,8 @@ def summary(message: HookMessage) -> str:
     """One line a person reads in the channel."""
     icon = ":rotating_light:" if message.event == "opened" else ":white_check_mark:"
     verb = "Incident opened" if message.event == "opened" else "Incident closed"
-    return f"{icon} {verb} on *{_esc(message.camera)}*: {_esc(message.question)}"
+    seen = f" — {_esc(message.description)}" if message.description else ""
+    return f"{icon} {verb} on *{_esc(message.camera)}*: {_esc(message.question)}{seen}"
 
 
 def blocks(message: HookMessage) -> list[dict[str, object]]:
@@ -41,8 +42,11 @@ def blocks(message: HookMessage) -> list[dict[str, object]]:
     ]
     out: list[dict[str, object]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": summary(message)}},
-        {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]},
     ]
+    if message.description:
+        seen = f"*Seen:* {_esc(message.description)}"
+        out.append({"type": "section", "text": {"type": "mrkdwn", "text": seen}})
+    out.append({"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]})
     if message.evidence_url:
         out.append(
             {

@@ -116,4 +116,5 @@ class WebhookChannel(Channel):
                 "score": message.score,
             },
             "evidence_url": message.evidence_url,
+            "description": message.description,
         }

@@ -15,7 +15,7 @@ from connectors.hooks.base import HookMessage
 from connectors.store.alerts_models import AlertStateRow, IncidentRow
 from connectors.store.models import AnswerRow
 from connectors.store.repository import answer_from_row
-from pipeline.alerts.model import IncidentEvent
+from pipeline.alerts.model import IncidentEvent, vlm_description
 
 
 def rowcount(result: Any) -> int:
@@ -120,6 +120,7 @@ def message_of(event: IncidentEvent, answer_id: int, evidence_url: str | None) -
         closed_at=inc.closed_at,
         answer_id=answer_id,
         evidence_url=evidence_url,
+        description=vlm_description(a),
     )
 
 

@@ -1,6 +1,5 @@
 """Alert rules, conditions, hook policies, incidents and per-track state (values only)."""
 
-
 import re
 import uuid
 from collections.abc import Mapping
@@ -20,6 +19,25 @@ class ConditionKind(StrEnum):
     SCORE_AT_LEAST = "score_at_least"
     TEXT_REGEX = "text_regex"
     CHANGED = "changed"
+    VERIFIED = "verified"  # the VLM said yes (answerer vlm, or cascade decided by its VLM)
+
+
+VLM_ANSWERERS = frozenset({"vlm", "cascade"})
+_LEAD = re.compile(r"^\s*(yes|no)\b[\s,.:;!-]*", re.IGNORECASE)
+_SENTENCE = re.compile(r"(?<=[.!?])\s")
+
+
+def vlm_description(answer: Answer) -> str | None:
+    """The VLM's one-sentence description of the evidence, without its leading yes/no.
+
+    None when no VLM wrote the answer's text (a ``clip`` answer, a cascade window
+    decided by CLIP) or nothing is left after the yes/no.
+    """
+    if answer.answerer not in VLM_ANSWERERS or answer.stages.get("decided_by") == "clip":
+        return None
+    rest = _LEAD.sub("", answer.text.strip(), count=1)
+    first = _SENTENCE.split(rest, maxsplit=1)[0].strip()
+    return first or None
 
 
 class IncidentState(StrEnum):
@@ -58,6 +76,8 @@ class Condition:
             return answer.score is not None and answer.score >= float(self.threshold or 0.0)
         if self.kind is ConditionKind.TEXT_REGEX:
             return _compile(self.pattern).search(answer.text) is not None
+        if self.kind is ConditionKind.VERIFIED:
+            return answer.answerer in VLM_ANSWERERS and answer.matched is True
         return previous_text is not None and _norm(answer.text) != _norm(previous_text)
 
 
@@ -166,5 +186,3 @@ class HookState:
 
     sent: tuple[float, ...] = ()
     last_open: Mapping[str, float] = field(default_factory=dict)
-
-

@@ -1,7 +1,8 @@
 """``feedwatch run --hook``: alerts on the run's own answers, in the same process.
 
 The run registers each ``--hook`` (a stable id per URL, so re-runs on the same
-database reuse it) and one ``matched`` rule per question with ``--open-after`` /
+database reuse it) and one ``matched`` rule per question (``verified`` with
+``--verify``: only windows the VLM confirmed count) with ``--open-after`` /
 ``--close-after``; the evaluator starts at the newest stored answer, so answers of
 earlier runs raise nothing. At the end of a file the run waits up to
 ``FEEDWATCH_HOOKS_WAIT_ON_EXIT_S`` for pending deliveries and says how many remain.
@@ -19,7 +20,7 @@ import click
 from sqlalchemy import Engine
 
 from connectors.store.alerts_repo import AlertStore
-from pipeline.alerts.model import Condition, Rule
+from pipeline.alerts.model import Condition, ConditionKind, Rule
 from pipeline.errors import ConfigError
 from workers.alerts.engine import AlertService
 
@@ -49,6 +50,7 @@ def ensure_run_alerts(
     open_after: int = 1,
     close_after: int = 1,
     resolve: Any = None,
+    condition: Condition | None = None,
 ) -> list[str]:
     """Register the run's hooks and one ``matched`` rule per query; returns the rule ids."""
     store = AlertStore(engine)
@@ -72,7 +74,12 @@ def ensure_run_alerts(
     for q in query_ids:
         rid = f"run-{q}-{hashlib.sha256('|'.join(ids).encode()).hexdigest()[:8]}"
         rule = Rule(
-            rid, q, Condition(), open_after=open_after, close_after=close_after, hooks=tuple(ids)
+            rid,
+            q,
+            condition or Condition(),
+            open_after=open_after,
+            close_after=close_after,
+            hooks=tuple(ids),
         )
         store.add_rule(rule, replace=rid in known_rules)
         rule_ids.append(rid)
@@ -87,6 +94,7 @@ def start_embedded_alerts(
     *,
     open_after: int = 1,
     close_after: int = 1,
+    condition: Condition | None = None,
     **sender_kwargs: Any,
 ) -> AlertService:
     """For ``feedwatch run --hook``: register hooks and rules, skip answers stored before
@@ -99,6 +107,7 @@ def start_embedded_alerts(
         open_after=open_after,
         close_after=close_after,
         resolve=sender_kwargs.get("resolve"),
+        condition=condition,
     )
     service = AlertService.from_settings(engine, settings, **sender_kwargs)
     service.outbox.init_cursor("latest")
@@ -113,9 +122,13 @@ class RunHooks:
     secret: str | None = None
     open_after: int = 2
     close_after: int = 2
+    verify: bool = False
 
     def specs(self) -> list[HookSpec]:
         return [HookSpec(u, self.secret, guess_type(u)) for u in self.urls]
+
+    def condition(self) -> Condition:
+        return Condition(ConditionKind.VERIFIED if self.verify else ConditionKind.MATCHED)
 
 
 def guess_type(url: str) -> str:
@@ -163,6 +176,7 @@ def start_for_run(settings: Any, hooks: RunHooks, query_ids: Sequence[str]) -> R
         query_ids,
         open_after=hooks.open_after,
         close_after=hooks.close_after,
+        condition=hooks.condition(),
     )
     return RunAlerts(store, service)
 
@@ -208,6 +222,14 @@ _HOOK_OPTIONS = [
         envvar="FEEDWATCH_RUN_CLOSE_AFTER",
         show_envvar=True,
         help="Consecutive unmatched windows that close it.",
+    ),
+    click.option(
+        "--verify",
+        is_flag=True,
+        envvar="FEEDWATCH_RUN_VERIFY",
+        show_envvar=True,
+        help="Open incidents only on windows the VLM confirmed (answerer vlm or cascade); "
+        "notifications carry its description.",
     ),
     click.option(
         "--hook-allow-private",

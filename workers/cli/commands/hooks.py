@@ -19,11 +19,11 @@ from workers.cli.options import db_option, settings_from_flags
 
 
 def parse_condition(text: str) -> Any:
-    """``matched`` | ``changed`` | ``score>=X`` | ``regex:PATTERN`` → Condition."""
+    """``matched`` | ``changed`` | ``verified`` | ``score>=X`` | ``regex:PATTERN`` → Condition."""
     from pipeline.alerts.model import Condition, ConditionKind
 
     text = text.strip()
-    if text in ("matched", "changed"):
+    if text in ("matched", "changed", "verified"):
         return Condition(ConditionKind(text))
     if text.startswith("score>="):
         try:
@@ -32,7 +32,7 @@ def parse_condition(text: str) -> Any:
             pass
     elif text.startswith("regex:"):
         return Condition(ConditionKind.TEXT_REGEX, pattern=text[6:])
-    raise ConfigError("--when", text, "matched, changed, score>=NUMBER or regex:PATTERN")
+    raise ConfigError("--when", text, "matched, changed, verified, score>=NUMBER or regex:PATTERN")
 
 
 def _store(db: str | None) -> Any:
@@ -91,7 +91,12 @@ def command() -> None:
     "--when",
     default="matched",
     show_default=True,
-    help="Rule condition: matched, changed, score>=X, regex:PATTERN.",
+    help="Rule condition: matched, changed, verified (the VLM said yes), score>=X, regex:PATTERN.",
+)
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Open incidents only on windows the VLM confirmed (same as --when verified).",
 )
 @click.option(
     "--open-after",
@@ -126,6 +131,7 @@ def add(
     rate_cap: int | None,
     queries: tuple[str, ...],
     when: str,
+    verify: bool,
     open_after: int,
     close_after: int,
     min_duration: float,
@@ -134,7 +140,9 @@ def add(
     """Register a hook at URL (and, with --query, a rule that notifies it)."""
     from pipeline.alerts.model import Rule
 
-    condition = parse_condition(when)
+    if verify and when.strip() not in ("matched", "verified"):
+        raise ConfigError("--verify", when, "only with --when matched (the default) or verified")
+    condition = parse_condition("verified" if verify else when)
     rules = [
         Rule("", q, condition, open_after, close_after, min_duration, notify_close) for q in queries
     ]

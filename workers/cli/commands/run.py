@@ -65,7 +65,7 @@ class QuestionType(click.ParamType):
     show_default=True,
     envvar="FEEDWATCH_ANSWERER",
     show_envvar=True,
-    help="clip (yes/no from CLIP scores) or vlm (LLaVA text).",
+    help="clip (yes/no from CLIP scores), vlm (LLaVA text) or cascade (CLIP gate, VLM verifies).",
 )
 @click.option(
     "--clip",
@@ -80,7 +80,7 @@ class QuestionType(click.ParamType):
     default=None,
     envvar="FEEDWATCH_PERCEPTION_VLM",
     show_envvar=True,
-    help="LLaVA model directory or hub id (for --answerer vlm).",
+    help="LLaVA model directory, hub id or tiny-llava (for --answerer vlm or cascade).",
 )
 @db_option
 @click.option(
@@ -150,6 +150,7 @@ def command(
     open_after: int = 2,
     close_after: int = 2,
     hook_allow_private: bool = False,
+    verify: bool = False,
     serve: int | None = None,
     answerer_set: tuple[str, ...] = (),
 ) -> None:
@@ -162,10 +163,12 @@ def command(
     args = validate(sources, questions, cameras, every, window, answerer, as_json, realtime)
     args = replace(args, serve=serve, answerer_settings=answerer_settings(answerer_set, answerer))
     settings = run_settings(clip, vlm, db, sample_fps, device)
-    if args.answerer == "vlm" and not settings.perception.vlm:
-        raise ConfigError("--vlm", "", "a LLaVA model directory or hub id for --answerer vlm")
+    if args.answerer in ("vlm", "cascade") and not settings.perception.vlm:
+        raise ConfigError(
+            "--vlm", "", f"a LLaVA model directory, hub id or tiny-llava for --answerer {answerer}"
+        )
     setup_logging(settings.log_level)
     from workers.alerts.run import RunHooks, with_allow_private
 
     settings = with_allow_private(settings, hook_allow_private)
-    execute(args, settings, RunHooks(hooks, hook_secret, open_after, close_after))
+    execute(args, settings, RunHooks(hooks, hook_secret, open_after, close_after, verify))
