@@ -77,6 +77,7 @@ class LlavaAdapter:
         self._std = torch.tensor(list(std), dtype=torch.float32).view(3, 1, 1)
         self.model_id = model_id
         self.vision_frames_encoded = 0
+        self.prompts_generated = 0  # answers generated (rows of every generate call)
         self._grids: dict[int, tuple[weakref.ref[EncodedFrame], torch.Tensor]] = {}
         self._lock = threading.Lock()
 
@@ -178,6 +179,7 @@ class LlavaAdapter:
         built = [self.build_inputs(p, v) for p, v in zip(prompts, visuals, strict=True)]
         embeds, mask = self._left_pad([e for e, _ in built])
         rows = self._greedy_rows(embeds, mask, max(max_new_tokens))
+        self.prompts_generated += len(prompts)
         return [
             self._output(ids[:limit], int(v.shape[0]), n_text, int(e.shape[1]))
             for ids, limit, v, (e, n_text) in zip(rows, max_new_tokens, visuals, built, strict=True)
@@ -236,6 +238,7 @@ class LlavaAdapter:
         visual = self.cropped_tokens(frames, rois)
         embeds, n_text = self.build_inputs(prompt, visual)
         new_ids = self._greedy(embeds, max_new_tokens)
+        self.prompts_generated += 1
         text = self._tokenizer.decode(new_ids, skip_special_tokens=True).strip()
         return VlmOutput(text, int(visual.shape[0]), n_text, int(embeds.shape[1]), len(new_ids))
 
