@@ -10,7 +10,9 @@ and markup characters are fine: markup is rendered as text everywhere.
 
 from __future__ import annotations
 
+import functools
 import unicodedata
+from collections.abc import Callable
 
 from pipeline.errors import ConfigError
 
@@ -42,3 +44,44 @@ def clean_question(text: str) -> str:
     if len(cleaned) > QUESTION_MAX:
         raise ConfigError("question", cleaned[:40] + "…", f"at most {QUESTION_MAX} characters")
     return cleaned
+
+
+@functools.cache
+def question_pattern() -> str:
+    """A regular expression (ECMA-262, Rust and Python alike) matching exactly the texts
+    :func:`clean_question` accepts, length aside: what API clients are told.
+
+    Refused characters nowhere, and at least one visible one (not whitespace, not a
+    format character, not a combining mark). Lone surrogates, refused too, are left
+    out: they are not Unicode scalar values, so no UTF-8 text holds one and a Unicode
+    regular expression cannot name them."""
+    refused = _class(lambda ch: _refused(ch) and not ch.isspace())
+    hidden = _class(lambda ch: _refused(ch) or ch.isspace() or not _visible(ch))
+    return f"^[^{refused}]*[^{hidden}][^{refused}]*$"
+
+
+_PLANES = (  # planes 4-13 hold no characters; surrogates are no scalar values
+    range(0, 0xD800),
+    range(0xE000, 0x40000),
+    range(0xE0000, 0xF0000),
+)
+
+
+def _class(member: Callable[[str], bool]) -> str:
+    """The members among all assigned code points, as a character-class body."""
+    spans: list[tuple[int, int]] = []
+    for plane in _PLANES:
+        for cp in plane:
+            if member(chr(cp)):
+                if spans and spans[-1][1] == cp - 1:
+                    spans[-1] = (spans[-1][0], cp)
+                else:
+                    spans.append((cp, cp))
+    return "".join(_span(a, b) for a, b in spans)
+
+
+def _span(first: int, last: int) -> str:
+    def one(cp: int) -> str:  # astral characters literally: \U is not ECMA-262
+        return f"\\u{cp:04x}" if cp <= 0xFFFF else chr(cp)
+
+    return one(first) if first == last else f"{one(first)}-{one(last)}"

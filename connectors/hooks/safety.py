@@ -23,7 +23,10 @@ IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 def system_resolver(host: str, port: int) -> list[str]:
     """Every address ``host`` resolves to (raises ``OSError`` when it does not)."""
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except UnicodeError as exc:  # an empty or over-long label ("a..b") never resolves
+        raise OSError(f"{host!r} is not a valid host name ({exc})") from exc
     return sorted({str(info[4][0]) for info in infos})
 
 

@@ -114,7 +114,7 @@ class Store:
         stmt = select(QueryRow).order_by(QueryRow.created_at, QueryRow.id)
         if not include_deleted:
             stmt = stmt.where(QueryRow.deleted.is_(False))
-        return [_query(r) for r in self._objects(stmt)]
+        return [query_from_row(r) for r in self._objects(stmt)]
 
     # -- answers -----------------------------------------------------------------
     def insert_answers(self, answers: Iterable[Answer]) -> int:
@@ -251,7 +251,8 @@ def answer_from_row(r: AnswerRow) -> Answer:
     )
 
 
-def _query(q: QueryRow) -> StandingQuery:
+def query_from_row(q: QueryRow) -> StandingQuery:
+    """The stored row as the domain's StandingQuery."""
     return StandingQuery(
         id=q.id,
         question=q.question,

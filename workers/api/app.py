@@ -29,13 +29,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from connectors.bus.base import Bus
 from connectors.store import Store
+from connectors.store.reads import Reads
 from pipeline import __version__
 from pipeline.errors import StoreError
 from workers.api import routes_alerts, routes_answers, routes_cameras, routes_ops, routes_queries
 from workers.api.auth import TokenAuth
 from workers.api.context import ApiContext
-from workers.api.data import ApiData
 from workers.api.live import AnswerNotifier, CameraStatusRegistry
+from workers.api.openapi import exact_openapi
 from workers.api.publish import QueryPublisher
 from workers.api.status_follow import StatusFollower
 from workers.config import Settings
@@ -176,7 +177,7 @@ def create_app(
     app.state.status_follower = follower
     app.state.fw = ApiContext(
         settings=settings.api,
-        data=ApiData(store),
+        data=Reads(store),
         bus=bus,
         publisher=QueryPublisher(bus, queries_topic or _queries_topic(settings, bus)),
         registry=registry or CameraStatusRegistry(),
@@ -186,6 +187,7 @@ def create_app(
     app.state.hooks_settings = settings.hooks
     for module in (routes_ops, routes_cameras, routes_queries, routes_answers, routes_alerts):
         app.include_router(module.router)
+    exact_openapi(app, settings.api)
     app.add_exception_handler(StoreError, _store_unavailable)
     app.add_exception_handler(RequestValidationError, _safe_validation)
     app.add_exception_handler(StarletteHTTPException, _safe_http)

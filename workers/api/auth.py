@@ -2,7 +2,8 @@
 
 A write token also grants reads. When no token is configured at all the API is
 open (a warning is logged at startup); once any token exists, every route except
-``/health`` and ``/ready`` needs one. Tokens are compared in constant time.
+``/health`` and ``/ready`` needs one: 401 without a valid token, 403 with a valid
+token that lacks the scope. Tokens are compared in constant time.
 """
 
 from __future__ import annotations
@@ -19,12 +20,21 @@ from pydantic import SecretStr
 
 log = logging.getLogger(__name__)
 
-bearer = HTTPBearer(auto_error=False, description="A read or write token from the API settings.")
-
 
 class Scope(StrEnum):
     read = "read"
     write = "write"
+
+
+BEARERS = {
+    Scope.read: HTTPBearer(
+        auto_error=False, scheme_name="readToken", description="A read or a write token."
+    ),
+    Scope.write: HTTPBearer(
+        auto_error=False, scheme_name="writeToken", description="A write token."
+    ),
+}
+"""One security scheme per scope, so the OpenAPI document says which token a route needs."""
 
 
 def _matches(token: str, candidates: Iterable[bytes]) -> bool:
@@ -72,7 +82,9 @@ class TokenAuth:
 
 
 def _unauthorized(scope: Scope, token: str | None, granted: frozenset[Scope]) -> HTTPException:
+    """401 without a valid token; 403 for a valid one that lacks the scope (RFC 6750)."""
     challenge = f'Bearer realm="feedwatch", scope="{scope.value}"'
+    code = status.HTTP_401_UNAUTHORIZED
     if not token:
         reason = "a bearer token is required"
     elif granted:
@@ -80,18 +92,17 @@ def _unauthorized(scope: Scope, token: str | None, granted: frozenset[Scope]) ->
             f"this token lacks the {scope.value} scope",
             challenge + ', error="insufficient_scope"',
         )
+        code = status.HTTP_403_FORBIDDEN
     else:
         reason, challenge = "invalid token", challenge + ', error="invalid_token"'
-    return HTTPException(
-        status.HTTP_401_UNAUTHORIZED, detail=reason, headers={"WWW-Authenticate": challenge}
-    )
+    return HTTPException(code, detail=reason, headers={"WWW-Authenticate": challenge})
 
 
 def require(scope: Scope) -> Callable[..., None]:
     """A route dependency that lets the request through only with ``scope``."""
 
     def check(
-        request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)
+        request: Request, creds: HTTPAuthorizationCredentials | None = Depends(BEARERS[scope])
     ) -> None:
         auth: TokenAuth = request.app.state.auth
         token = creds.credentials if creds else None

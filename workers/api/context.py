@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from fastapi import Request
 
 from connectors.bus.base import Bus
+from connectors.store.reads import Reads
 from workers.api.auth import TokenAuth
-from workers.api.data import ApiData
 from workers.api.live import AnswerNotifier, CameraStatusRegistry
 from workers.api.publish import QueryPublisher
 from workers.config import ApiSettings
@@ -18,7 +18,7 @@ from workers.config import ApiSettings
 @dataclass(frozen=True)
 class ApiContext:
     settings: ApiSettings
-    data: ApiData
+    data: Reads
     bus: Bus | None
     publisher: QueryPublisher
     registry: CameraStatusRegistry

@@ -20,10 +20,30 @@ from pipeline.alerts.model import Condition, ConditionKind, Rule
 from pipeline.errors import ConfigError
 from workers.api.auth import read_access, write_access
 from workers.api.context import ApiContext, context
-from workers.api.schemas import field_error
+from workers.api.schemas import ErrorBody, FieldErrors, field_error
 from workers.config import HooksSettings
 
 router = APIRouter(prefix="/api", tags=["alerts"])
+Responses = dict[int | str, dict[str, Any]]
+INT32_MAX = 2**31 - 1  # SQL INTEGER
+PORT = r"(:([0-9]{0,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?"
+HOOK_URL = (
+    r"^[hH][tT][tT][pP][sS]?://([^@/?#\[\]\x00-\x20\x7f]+@)?[A-Za-z0-9._~!$&'()*+,;=%-]+"
+    + PORT
+    + r"([/?#][^\x00-\x20\x7f]*)?$"
+)
+"""An http(s) URL with a host name or IPv4 address (what the target check can parse)."""
+NOT_FOUND: Responses = {404: {"model": ErrorBody, "description": "No such hook or rule"}}
+TARGET_REFUSED: Responses = {
+    403: {
+        "model": ErrorBody,
+        "description": "The token lacks the write scope, or the URL's host does not resolve "
+        "or resolves to a private address (allowed only with FEEDWATCH_HOOKS_ALLOW_PRIVATE=1)",
+    }
+}
+UNKNOWN_HOOK: Responses = {
+    409: {"model": FieldErrors, "description": "A hook id is not registered"}
+}
 
 
 class _Strict(BaseModel):
@@ -31,25 +51,49 @@ class _Strict(BaseModel):
 
 
 class HookCreate(_Strict):
-    url: str = Field(description="http(s) URL; private targets need allow_private in settings")
+    url: str = Field(
+        pattern=HOOK_URL,
+        max_length=2000,
+        description="http(s) URL; private targets need allow_private in settings",
+    )
     type: Literal["webhook", "slack"] = "webhook"
-    name: str = ""
+    name: str = Field("", max_length=200)
     secret: SecretStr | None = Field(None, description="HMAC key for X-Feedwatch-Signature")
     cooldown_s: float | None = Field(None, ge=0)
-    rate_cap: int | None = Field(None, ge=0)
+    rate_cap: int | None = Field(None, ge=0, le=INT32_MAX)
     rate_period_s: float | None = Field(None, gt=0)
 
 
+def _condition_needs(schema: dict[str, Any]) -> None:
+    """score_at_least needs a threshold, text_regex a pattern (stated as if/then)."""
+    schema["allOf"] = [
+        {
+            "if": {"properties": {"condition": {"const": kind}}, "required": ["condition"]},
+            "then": {"properties": {field: needs}, "required": [field]},
+        }
+        for kind, field, needs in (
+            (ConditionKind.SCORE_AT_LEAST.value, "threshold", {"type": "number"}),
+            (
+                ConditionKind.TEXT_REGEX.value,
+                "pattern",
+                {"type": "string", "minLength": 1, "format": "regex"},
+            ),
+        )
+    ]
+
+
 class RuleCreate(_Strict):
-    query_id: str = Field(min_length=1)
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_condition_needs)
+
+    query_id: str = Field(min_length=1, max_length=200)
     condition: ConditionKind = ConditionKind.MATCHED
     threshold: float | None = None
-    pattern: str | None = None
-    open_after: int = Field(1, ge=1)
-    close_after: int = Field(1, ge=1)
+    pattern: str | None = Field(None, description="A regular expression (text_regex).")
+    open_after: int = Field(1, ge=1, le=INT32_MAX)
+    close_after: int = Field(1, ge=1, le=INT32_MAX)
     min_duration_s: float = Field(0.0, ge=0)
     notify_close: bool = False
-    hooks: list[str] = Field(default_factory=list)
+    hooks: list[str] = Field(default_factory=list, description="Ids of registered hooks.")
 
 
 def _alerts(ctx: ApiContext = Depends(context)) -> AlertStore:
@@ -65,12 +109,23 @@ def _unprocessable(exc: ConfigError) -> HTTPException:
     return field_error(field, exc.value, f"not allowed; {exc.allowed}")
 
 
+def _refused_target(exc: ConfigError) -> HTTPException:
+    """A URL the schema allows whose host the target policy refuses (or cannot resolve)."""
+    return HTTPException(status.HTTP_403_FORBIDDEN, detail=f"url: {exc.value!r}: {exc.allowed}")
+
+
 @router.get("/hooks", dependencies=[read_access], summary="List hooks (URLs redacted)")
 async def list_hooks(alerts: AlertStore = Depends(_alerts)) -> list[dict[str, Any]]:
     return await run_in_threadpool(alerts.hooks)
 
 
-@router.post("/hooks", status_code=201, dependencies=[write_access], summary="Add a hook")
+@router.post(
+    "/hooks",
+    status_code=201,
+    dependencies=[write_access],
+    responses=TARGET_REFUSED,
+    summary="Add a hook",
+)
 async def add_hook(
     body: HookCreate, request: Request, alerts: AlertStore = Depends(_alerts)
 ) -> dict[str, Any]:
@@ -90,13 +145,14 @@ async def add_hook(
             )
         )
     except ConfigError as exc:
-        raise _unprocessable(exc) from None
+        raise _refused_target(exc) if exc.field == "hook.url" else _unprocessable(exc) from None
 
 
 @router.delete(
     "/hooks/{hook_id}",
     status_code=204,
     dependencies=[write_access],
+    responses=NOT_FOUND,
     summary="Remove a hook; its pending deliveries become dead",
 )
 async def remove_hook(hook_id: str, alerts: AlertStore = Depends(_alerts)) -> Response:
@@ -112,7 +168,13 @@ async def list_rules(
     return await run_in_threadpool(alerts.rules, query_id)
 
 
-@router.post("/rules", status_code=201, dependencies=[write_access], summary="Add a rule")
+@router.post(
+    "/rules",
+    status_code=201,
+    dependencies=[write_access],
+    responses=UNKNOWN_HOOK,
+    summary="Add a rule",
+)
 async def add_rule(body: RuleCreate, alerts: AlertStore = Depends(_alerts)) -> dict[str, Any]:
     try:
         rule = Rule(
@@ -127,11 +189,19 @@ async def add_rule(body: RuleCreate, alerts: AlertStore = Depends(_alerts)) -> d
         )
         return await run_in_threadpool(alerts.add_rule, rule)
     except ConfigError as exc:
+        if exc.field == "rule.hooks":
+            raise field_error(
+                "hooks", exc.value, exc.allowed, code=status.HTTP_409_CONFLICT
+            ) from None
         raise _unprocessable(exc) from None
 
 
 @router.delete(
-    "/rules/{rule_id}", status_code=204, dependencies=[write_access], summary="Remove a rule"
+    "/rules/{rule_id}",
+    status_code=204,
+    dependencies=[write_access],
+    responses=NOT_FOUND,
+    summary="Remove a rule",
 )
 async def remove_rule(rule_id: str, alerts: AlertStore = Depends(_alerts)) -> Response:
     if not await run_in_threadpool(alerts.remove_rule, rule_id):

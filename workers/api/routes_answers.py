@@ -18,15 +18,15 @@ from fastapi import (
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from connectors.store.reads import CURSOR_PATTERN, MAX_ID, AnswerFilter, StoredAnswer
 from workers.api.auth import read_access
 from workers.api.context import ApiContext, context
-from workers.api.data import AnswerFilter, BadCursor, StoredAnswer
 from workers.api.schemas import AnswerOut, AnswerPage, ErrorBody, EvidenceRef
 from workers.api.sse import StreamOptions, answer_events
 
 Responses = dict[int | str, dict[str, Any]]
 router = APIRouter(prefix="/api/answers", tags=["answers"], dependencies=[read_access])
-MAX_ID = 2**63 - 1  # SQL BIGINT: a larger id in a URL is a 422, not a driver overflow
+PAGE_LIMIT = 10000  # the largest page_max a deployment may configure
 AnswerId = Annotated[int, Path(ge=0, le=MAX_ID, description="An answer id.")]
 EvidenceIndex = Annotated[int, Path(ge=0, le=MAX_ID, description="Index of the image.")]
 NOT_FOUND: Responses = {
@@ -35,51 +35,26 @@ NOT_FOUND: Responses = {
 
 
 def answer_out(stored: StoredAnswer) -> AnswerOut:
-    r = stored.row
     evidence = [
-        EvidenceRef(index=e.idx, t=e.t, box=e.box, url=f"/api/answers/{r.id}/evidence/{e.idx}.jpg")
+        EvidenceRef(
+            index=e.idx, t=e.t, box=e.box, url=f"/api/answers/{stored.id}/evidence/{e.idx}.jpg"
+        )
         for e in stored.evidence
     ]
-    return AnswerOut(
-        id=r.id,
-        query_id=r.query_id,
-        question=r.question,
-        camera=r.camera_id,
-        window_start=r.window_start,
-        window_end=r.window_end,
-        evaluated_at=r.evaluated_at,
-        answerer=r.answerer,
-        text=r.text,
-        matched=r.matched,
-        score=r.score,
-        frames=[float(t) for t in r.frames],
-        rois=[(b[0], b[1], b[2], b[3]) for b in r.rois],
-        visual_tokens=r.visual_tokens,
-        latency_ms=r.latency_ms,
-        model_ids=dict(r.model_ids),
-        evidence=evidence,
-    )
+    return AnswerOut.of(stored.answer, id=stored.id, evidence=evidence)
 
 
 def answer_filter(
     query_id: Annotated[str | None, Query(description="Only this query's answers.")] = None,
     camera: Annotated[str | None, Query(description="Only this camera's answers.")] = None,
     since: Annotated[float | None, Query(description="Window end ≥ this UTC epoch s.")] = None,
-    until: Annotated[float | None, Query(description="Window end ≤ this UTC epoch s.")] = None,
+    until: Annotated[
+        float | None, Query(description="Window end ≤ this UTC epoch s (< since: none).")
+    ] = None,
     matched: Annotated[
         bool | None, Query(description="Only matched (true) or unmatched (false).")
     ] = None,
 ) -> AnswerFilter:
-    if since is not None and until is not None and until < since:
-        detail = [
-            {
-                "loc": ["query", "until"],
-                "msg": "until must be ≥ since",
-                "type": "value_error",
-                "input": until,
-            }
-        ]
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=detail)
     return AnswerFilter(query_id=query_id, camera=camera, since=since, until=until, matched=matched)
 
 
@@ -88,37 +63,23 @@ async def list_answers(
     request: Request,
     f: AnswerFilter = Depends(answer_filter),
     limit: Annotated[
-        int, Query(ge=1, description="Page size (at most the configured page_max).")
+        int,
+        Query(ge=1, le=PAGE_LIMIT, description="Page size; above page_max, page_max items."),
     ] = 50,
     cursor: Annotated[
-        str | None, Query(description="``next_cursor`` of the previous page.")
+        str | None,
+        Query(
+            pattern=CURSOR_PATTERN,
+            description="``next_cursor`` of the previous page: answers before this "
+            "position (window end ~ id).",
+        ),
     ] = None,
     ctx: ApiContext = Depends(context),
 ) -> AnswerPage:
     """Ordered by window end, newest first. The cursor is a position, not an offset:
     answers stored while a client pages through never cause duplicates or skips."""
-    if limit > ctx.settings.page_max:
-        detail = [
-            {
-                "loc": ["query", "limit"],
-                "msg": f"at most {ctx.settings.page_max}",
-                "type": "less_than_equal",
-                "input": limit,
-            }
-        ]
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=detail)
-    try:
-        rows, next_cursor = await run_in_threadpool(ctx.data.answers_page, f, limit, cursor)
-    except BadCursor as exc:
-        detail = [
-            {
-                "loc": ["query", "cursor"],
-                "msg": "not a cursor this API issued",
-                "type": "value_error",
-                "input": cursor,
-            }
-        ]
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=detail) from exc
+    limit = min(limit, ctx.settings.page_max)
+    rows, next_cursor = await run_in_threadpool(ctx.data.answers_page, f, limit, cursor)
     return AnswerPage(items=[answer_out(r) for r in rows], next_cursor=next_cursor)
 
 

@@ -7,6 +7,7 @@ Source URIs are shown without credentials or query strings.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import replace
 from urllib.parse import urlsplit, urlunsplit
@@ -18,7 +19,7 @@ from pipeline.errors import ConfigError
 from workers.api.auth import read_access, write_access
 from workers.api.context import ApiContext, context
 from workers.api.live import CameraLive
-from workers.api.schemas import CameraIn, CameraOut, CameraState
+from workers.api.schemas import CAMERA_ID, NETWORK_SOURCE, CameraIn, CameraOut, CameraState
 
 router = APIRouter(prefix="/api/cameras", tags=["cameras"])
 
@@ -84,12 +85,9 @@ NETWORK_SCHEMES = frozenset({"rtsp", "rtsps", "http", "https", "udp", "srt"})
 
 def _check_source(source: str, allow_local: bool) -> None:
     """Only network cameras, unless ``FEEDWATCH_API_ALLOW_LOCAL_SOURCES`` is set: an API
-    client must not point ingest at files or devices of the machine that runs it."""
-    try:
-        scheme = urlsplit(source).scheme.lower()
-    except ValueError:
-        scheme = "?"
-    if not source or scheme in NETWORK_SCHEMES or allow_local:
+    client must not point ingest at files or devices of the machine that runs it (the
+    schema says so too, see :mod:`workers.api.openapi`)."""
+    if allow_local or re.search(NETWORK_SOURCE, source):
         return
     allowed = ", ".join(f"{s}://" for s in sorted(NETWORK_SCHEMES))
     msg = f"only network sources ({allowed}); local files and devices need allow_local_sources"
@@ -119,7 +117,9 @@ async def list_cameras(ctx: ApiContext = Depends(context)) -> list[CameraOut]:
 )
 async def register_camera(
     body: CameraIn,
-    camera_id: str = Path(description="1-64 of A-Z a-z 0-9 . _ - (starting alphanumeric)"),
+    camera_id: str = Path(
+        pattern=CAMERA_ID, description="1-64 of A-Z a-z 0-9 . _ - (starting alphanumeric)"
+    ),
     ctx: ApiContext = Depends(context),
 ) -> CameraOut:
     from connectors.video.uri import check_camera  # noqa: PLC0415 - the one naming rule

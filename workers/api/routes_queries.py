@@ -15,14 +15,15 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Response, status
 from starlette.concurrency import run_in_threadpool
 
+from connectors.store.reads import StoredQuery
 from pipeline.errors import BusError
 from pipeline.types import StandingQuery
 from workers.api.auth import read_access, write_access
 from workers.api.context import ApiContext, context
-from workers.api.data import StoredQuery
 from workers.api.routes_cameras import known_cameras
 from workers.api.schemas import (
     ErrorBody,
+    FieldErrors,
     QueryCreate,
     QueryOut,
     QueryUpdate,
@@ -35,24 +36,19 @@ log = logging.getLogger(__name__)
 Responses = dict[int | str, dict[str, Any]]
 router = APIRouter(prefix="/api", tags=["queries"])
 NOT_FOUND: Responses = {404: {"model": ErrorBody, "description": "No such query"}}
+CONFLICT: Responses = {
+    409: {
+        "model": FieldErrors,
+        "description": "A camera is not registered, or window < every (given or stored)",
+    }
+}
 UNAVAILABLE: Responses = {
     503: {"model": ErrorBody, "description": "The queries topic could not be written"}
 }
 
 
 def _out(stored: StoredQuery) -> QueryOut:
-    q = stored.query
-    return QueryOut(
-        id=q.id,
-        question=q.question,
-        cameras=list(q.cameras),
-        every=q.every,
-        window=q.window,
-        answerer=q.answerer,
-        settings=dict(q.settings),
-        version=q.version,
-        created_at=stored.created_at,
-    )
+    return QueryOut.of(stored.query, created_at=stored.created_at)
 
 
 def _check_cameras(ctx: ApiContext, cameras: list[str]) -> None:
@@ -67,7 +63,15 @@ def _check_cameras(ctx: ApiContext, cameras: list[str]) -> None:
                 camera,
                 f"unknown camera {camera!r}; known: {allowed}; or use '*'",
                 index=i,
+                code=status.HTTP_409_CONFLICT,
             )
+
+
+def _check_window(window: float, every: float, field: str) -> None:
+    try:
+        check_window(window, every)
+    except ValueError as exc:
+        raise field_error(field, window, str(exc), code=status.HTTP_409_CONFLICT) from exc
 
 
 def _found(ctx: ApiContext, query_id: str) -> StoredQuery:
@@ -85,6 +89,7 @@ def _unavailable(exc: BusError) -> HTTPException:
 
 
 def _create(ctx: ApiContext, body: QueryCreate) -> StoredQuery:
+    _check_window(body.window, body.every, "window")
     _check_cameras(ctx, body.cameras)
     query = StandingQuery(
         id=uuid.uuid4().hex[:16],
@@ -111,12 +116,7 @@ def _update(ctx: ApiContext, query_id: str, body: QueryUpdate) -> StoredQuery:
         _check_cameras(ctx, changes["cameras"])
         changes["cameras"] = tuple(changes["cameras"])
     after = replace(before, **changes, version=before.version + 1)
-    try:
-        check_window(after.window, after.every)
-    except ValueError as exc:
-        raise field_error(
-            "window" if "window" in changes else "every", after.window, str(exc)
-        ) from exc
+    _check_window(after.window, after.every, "window" if "window" in changes else "every")
     stored = ctx.data.save_query(after)
     try:
         ctx.publisher.put(after)
@@ -160,15 +160,14 @@ async def list_queries(ctx: ApiContext = Depends(context)) -> list[QueryOut]:
     response_model=QueryOut,
     status_code=status.HTTP_201_CREATED,
     dependencies=[write_access],
-    responses=UNAVAILABLE,
+    responses={**CONFLICT, **UNAVAILABLE},
     summary="Subscribe a question to cameras",
 )
 async def create_query(
     body: QueryCreate, response: Response, ctx: ApiContext = Depends(context)
 ) -> QueryOut:
-    """Validated: question non-empty and at most 500 characters; cameras registered
-    (or ``["*"]``); ``window`` ≥ ``every`` within bounds; ``answerer`` a known type.
-    A 422 names the offending field in ``detail[].loc``."""
+    """Validated as the schema says (a 422 names the field in ``detail[].loc``); then
+    cameras must be registered (or ``["*"]``) and ``window`` ≥ ``every`` (409)."""
     out = _out(await run_in_threadpool(_create, ctx, body))
     response.headers["Location"] = f"/api/queries/{out.id}"
     return out
@@ -189,7 +188,7 @@ async def get_query(query_id: str, ctx: ApiContext = Depends(context)) -> QueryO
     "/queries/{query_id}",
     response_model=QueryOut,
     dependencies=[write_access],
-    responses={**NOT_FOUND, **UNAVAILABLE},
+    responses={**NOT_FOUND, **CONFLICT, **UNAVAILABLE},
     summary="Change a standing query",
 )
 async def update_query(

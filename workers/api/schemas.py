@@ -8,16 +8,20 @@ shape through :func:`field_error`.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import HTTPException, status
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from connectors.bus.models import AnswerFields, QueryFields
 from pipeline.errors import ConfigError
-from pipeline.questions import QUESTION_MAX, clean_question
+from pipeline.questions import QUESTION_MAX, clean_question, question_pattern
 
 CAMERAS_MAX = 64
-CAMERA_ID_MAX = 128
+CAMERA_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+"""The camera naming rule (:func:`connectors.video.uri.check_camera`)."""
+NETWORK_SOURCE = r"^$|^([rR][tT][sS][pP][sS]?|[hH][tT][tT][pP][sS]?|[uU][dD][pP]|[sS][rR][tT]):"
+"""Camera sources an API client may register unless ``allow_local_sources`` is set."""
 EVERY_MIN, EVERY_MAX = 0.2, 3600.0
 WINDOW_MIN, WINDOW_MAX = 0.5, 6 * 3600.0
 KNOWN_ANSWERERS: frozenset[str] = frozenset({"clip", "vlm"})
@@ -38,12 +42,18 @@ def answerer_types() -> frozenset[str]:
 
 
 def field_error(
-    field: str, value: object, message: str, *, index: int | None = None
+    field: str,
+    value: object,
+    message: str,
+    *,
+    index: int | None = None,
+    code: int = status.HTTP_422_UNPROCESSABLE_CONTENT,
 ) -> HTTPException:
-    """A 422 in FastAPI's validation shape, naming the body field at fault."""
+    """An error in FastAPI's validation shape, naming the body field at fault: 422 for a
+    bad value, 409 (``code``) for one that conflicts with what is stored."""
     loc: list[str | int] = ["body", field] + ([index] if index is not None else [])
     detail = [{"loc": loc, "msg": message, "type": "value_error", "input": value}]
-    return HTTPException(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, detail=detail)
+    return HTTPException(status_code=code, detail=detail)
 
 
 class _Strict(BaseModel):
@@ -51,29 +61,23 @@ class _Strict(BaseModel):
 
 
 def _clean_question(value: str) -> str:
-    value = " ".join(value.split())
-    if not value:
-        raise ValueError("must not be empty or only whitespace")
     try:
-        return clean_question(value)
-    except ConfigError as exc:  # the shared rule (pipeline.questions), as a field error
+        return clean_question(value)  # the shared rule (pipeline.questions)
+    except ConfigError as exc:
         raise ValueError(exc.allowed) from None
 
 
 def _clean_cameras(value: list[str]) -> list[str]:
-    cleaned = list(dict.fromkeys(c.strip() for c in value))
-    if any(not c for c in cleaned):
-        raise ValueError("camera ids must not be empty")
-    if "*" in cleaned and len(cleaned) > 1:
-        raise ValueError("'*' (every camera) cannot be combined with named cameras")
-    return cleaned
+    """Duplicates dropped; ``"*"`` (every camera) makes the others redundant."""
+    return ["*"] if "*" in value else list(dict.fromkeys(value))
 
 
-def _check_answerer(value: str) -> str:
-    known = answerer_types()
-    if value not in known:
-        raise ValueError(f"unknown answerer {value!r}; known: {', '.join(sorted(known))}")
-    return value
+def _publish_pattern(schema: dict[str, Any]) -> None:
+    schema["pattern"] = question_pattern()  # built on first use: it scans Unicode
+
+
+def _publish_answerers(schema: dict[str, Any]) -> None:
+    schema["enum"] = sorted(answerer_types())
 
 
 def check_window(window: float, every: float | None) -> float:
@@ -83,30 +87,54 @@ def check_window(window: float, every: float | None) -> float:
     return window
 
 
-class QueryCreate(_Strict):
-    """A question to subscribe to cameras."""
+def _check_answerer(value: str) -> str:
+    known = answerer_types()
+    if value not in known:
+        raise ValueError(f"unknown answerer {value!r}; known: {', '.join(sorted(known))}")
+    return value
 
-    question: str = Field(
-        min_length=1, max_length=QUESTION_MAX, examples=["is a forklift blocking the exit?"]
-    )
-    cameras: list[str] = Field(
-        default_factory=lambda: ["*"],
+
+Question = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=QUESTION_MAX,
+        json_schema_extra=_publish_pattern,
+        description="Printable text with a visible character; whitespace runs collapse.",
+        examples=["is a forklift blocking the exit?"],
+    ),
+]
+Cameras = Annotated[
+    list[Annotated[str, Field(pattern=rf"^\*$|{CAMERA_ID}")]],
+    Field(
         min_length=1,
         max_length=CAMERAS_MAX,
-        description='Camera ids, or ["*"] for every camera.',
-    )
-    every: float = Field(
-        default=1.0, ge=EVERY_MIN, le=EVERY_MAX, description="Seconds between evaluations."
-    )
-    window: float = Field(
-        default=4.0,
-        validate_default=True,
-        ge=WINDOW_MIN,
-        le=WINDOW_MAX,
-        description="Seconds of video per evaluation; ≥ every.",
-    )
-    answerer: str = Field(default="clip", description="Answerer type (clip, vlm, ...).")
-    settings: dict[str, Any] = Field(default_factory=dict, description="Answerer-specific options.")
+        description='Registered camera ids, or ["*"] for every camera (then others are '
+        "redundant); an unknown camera is a 409.",
+    ),
+]
+Every = Annotated[
+    float, Field(ge=EVERY_MIN, le=EVERY_MAX, description="Seconds between evaluations.")
+]
+Window = Annotated[
+    float, Field(ge=WINDOW_MIN, le=WINDOW_MAX, description="Seconds of video per evaluation.")
+]
+AnswererType = Annotated[
+    str, Field(json_schema_extra=_publish_answerers, description="Answerer type.")
+]
+AnswererSettings = Annotated[dict[str, Any], Field(description="Answerer-specific options.")]
+
+
+class QueryCreate(_Strict):
+    """A question to subscribe to cameras. ``window`` ≥ ``every``, or 409 (a rule across
+    fields, which JSON Schema cannot state)."""
+
+    question: Question
+    cameras: Cameras = Field(default_factory=lambda: ["*"])
+    every: Every = 1.0
+    window: Window = 4.0
+    answerer: AnswererType = "clip"
+    settings: AnswererSettings = Field(default_factory=dict)
 
     @field_validator("question")
     @classmethod
@@ -118,11 +146,6 @@ class QueryCreate(_Strict):
     def _c(cls, value: list[str]) -> list[str]:
         return _clean_cameras(value)
 
-    @field_validator("window")
-    @classmethod
-    def _w(cls, value: float, info: ValidationInfo) -> float:
-        return check_window(value, info.data.get("every"))
-
     @field_validator("answerer")
     @classmethod
     def _a(cls, value: str) -> str:
@@ -130,14 +153,15 @@ class QueryCreate(_Strict):
 
 
 class QueryUpdate(_Strict):
-    """A partial update: only the given fields change; the version goes up by one."""
+    """A partial update: only the given fields change; the version goes up by one. A
+    window shorter than the (given or stored) every is a 409."""
 
-    question: str | None = Field(default=None, min_length=1, max_length=QUESTION_MAX)
-    cameras: list[str] | None = Field(default=None, min_length=1, max_length=CAMERAS_MAX)
-    every: float | None = Field(default=None, ge=EVERY_MIN, le=EVERY_MAX)
-    window: float | None = Field(default=None, ge=WINDOW_MIN, le=WINDOW_MAX)
-    answerer: str | None = None
-    settings: dict[str, Any] | None = None
+    question: Question | None = None
+    cameras: Cameras | None = None
+    every: Every | None = None
+    window: Window | None = None
+    answerer: AnswererType | None = None
+    settings: AnswererSettings | None = None
 
     @field_validator("question")
     @classmethod
@@ -155,17 +179,9 @@ class QueryUpdate(_Strict):
         return None if value is None else _check_answerer(value)
 
 
-class QueryOut(BaseModel):
-    """A standing query as stored."""
+class QueryOut(QueryFields):
+    """A standing query as stored: the queries topic's message, with its creation time."""
 
-    id: str
-    question: str
-    cameras: list[str]
-    every: float
-    window: float
-    answerer: str
-    settings: dict[str, Any] = Field(default_factory=dict)
-    version: int = 1
     created_at: float | None = None
 
 
@@ -216,25 +232,11 @@ class EvidenceRef(BaseModel):
     url: str
 
 
-class AnswerOut(BaseModel):
-    """One evaluation of one query on one camera window."""
+class AnswerOut(AnswerFields):
+    """One evaluation of one query on one camera window: the answers topic's message with
+    its row id, evidence as links."""
 
     id: int
-    query_id: str
-    question: str
-    camera: str
-    window_start: float
-    window_end: float
-    evaluated_at: float
-    answerer: str
-    text: str
-    matched: bool | None
-    score: float | None
-    frames: list[float]
-    rois: list[tuple[float, float, float, float]]
-    visual_tokens: int
-    latency_ms: float
-    model_ids: dict[str, str] = Field(default_factory=dict)
     evidence: list[EvidenceRef] = Field(default_factory=list)
 
 
@@ -257,3 +259,16 @@ class Health(BaseModel):
 
 class ErrorBody(BaseModel):
     detail: str
+
+
+class FieldError(BaseModel):
+    """What is wrong with one field (FastAPI's validation error shape)."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+    input: Any = None
+
+
+class FieldErrors(BaseModel):
+    detail: list[FieldError]

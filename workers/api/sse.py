@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from starlette.concurrency import run_in_threadpool
 
-from workers.api.data import AnswerFilter, ApiData, StoredAnswer
+from connectors.store.reads import AnswerFilter, Reads, StoredAnswer
 from workers.api.live import AnswerNotifier
 from workers.ops.metrics import SSE_CLIENTS
 
@@ -72,13 +72,13 @@ class SentIds:
             self.sent = {i for i in self.sent if i > self.floor}
 
 
-async def _poll(data: ApiData, f: AnswerFilter, sent: SentIds) -> list[StoredAnswer]:
+async def _poll(data: Reads, f: AnswerFilter, sent: SentIds) -> list[StoredAnswer]:
     ids = await run_in_threadpool(data.answer_ids_after, f, sent.floor)
     return await run_in_threadpool(data.answers_by_ids, sent.unsent(ids))
 
 
 async def answer_events(
-    data: ApiData,
+    data: Reads,
     notifier: AnswerNotifier,
     f: AnswerFilter,
     after_id: int,
@@ -98,7 +98,7 @@ async def answer_events(
         while not options.closing.is_set():
             batch = await _poll(data, f, sent)
             for answer in batch:
-                sent.mark(answer.row.id)
+                sent.mark(answer.id)
                 yield format_event("answer", json.dumps(render(answer)), sent.newest)
                 last_sent = time.monotonic()
             if len(batch) >= BATCH:

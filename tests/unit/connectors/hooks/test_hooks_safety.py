@@ -91,3 +91,9 @@ def test_unresolvable_host_is_an_oserror():
 
     with pytest.raises(OSError):
         check_target("https://nowhere.invalid/", allow_private=False, resolve=fail)
+
+
+@pytest.mark.parametrize("url", ["http://a..b/", "http://" + "x" * 64 + ".example/"])
+def test_a_host_name_with_an_empty_or_long_label_is_an_oserror_not_a_crash(url):
+    with pytest.raises(OSError, match="not a valid host name"):
+        check_target(url, allow_private=False)

@@ -101,7 +101,11 @@ def test_dashboard_page_and_openapi(harness: ApiHarness) -> None:
         "/api/incidents",
     ):
         assert path in spec["paths"], path
-    assert "HTTPBearer" in spec["components"]["securitySchemes"]
+    assert {"readToken", "writeToken"} <= set(spec["components"]["securitySchemes"])
+    post = spec["paths"]["/api/queries"]["post"]
+    assert post["security"] == [{"writeToken": []}]
+    assert {"400", "401", "403", "409", "422", "503"} <= set(post["responses"])
+    assert spec["paths"]["/api/queries"]["get"]["security"] == [{"readToken": []}]
 
 
 def test_open_mode_allows_everything_and_warns(
@@ -142,7 +146,7 @@ def test_tokens_come_from_comma_separated_env(monkeypatch: pytest.MonkeyPatch) -
 
 def test_register_camera_then_subscribe_to_it(harness: ApiHarness) -> None:
     body = {"source": "rtsp://admin:hunter2@10.0.0.5:554/stream?token=abc"}
-    assert harness.call("PUT", "/api/cameras/gate-2", READ, json=body).status_code == 401
+    assert harness.call("PUT", "/api/cameras/gate-2", READ, json=body).status_code == 403
     made = harness.call("PUT", "/api/cameras/gate-2", WRITE, json=body)
     assert made.status_code == 200, made.text
     assert made.json()["source"] == "rtsp://***@10.0.0.5:554/stream"

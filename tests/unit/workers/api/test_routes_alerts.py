@@ -32,7 +32,7 @@ def client(sqlite_store: Store) -> TestClient:
 
 def test_hook_and_rule_crud_with_scopes(client: TestClient) -> None:
     body = {"url": "http://127.0.0.1:9/hook/SECRETPATH", "secret": "s3", "name": "ops"}
-    assert client.post("/api/hooks", json=body, headers=READ).status_code == 401
+    assert client.post("/api/hooks", json=body, headers=READ).status_code == 403
     made = client.post("/api/hooks", json=body, headers=WRITE)
     assert made.status_code == 201, made.text
     hook = made.json()
@@ -68,10 +68,10 @@ def test_bad_input_names_the_field(client: TestClient, sqlite_store: Store) -> N
     )
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "pattern"]
     r = client.post("/api/rules", headers=WRITE, json={"query_id": "q", "hooks": ["nope"]})
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "hooks"]
+    assert r.status_code == 409 and r.json()["detail"][0]["loc"] == ["body", "hooks"]
     client.app.state.hooks_settings = HooksSettings(allow_private=False)
     r = client.post("/api/hooks", json={"url": "http://10.0.0.1/"}, headers=WRITE)
-    assert r.status_code == 422 and "ALLOW_PRIVATE" in r.text
+    assert r.status_code == 403 and "ALLOW_PRIVATE" in r.text
 
 
 def test_incidents_and_deliveries_are_listed(client: TestClient, sqlite_store: Store) -> None:

@@ -78,7 +78,7 @@ def test_api_shows_live_status_from_the_topic_and_accepts_those_cameras(
         assert made.status_code == 201, made.text
         assert (
             client.post("/api/queries", json={"question": "x?", "cameras": ["nowhere"]}).status_code
-            == 422
+            == 409
         )
         _publish(bus, encode_camera_status_tombstone("gate"))
         assert "gate" not in _until(client, lambda c: "gate" not in c)

@@ -1,15 +1,14 @@
-"""The API's thin data access over the store.
+"""Reads the API needs beyond the repository: row ids, keyset pages, evidence by index,
+answers after an id (the live stream), as short transactions.
 
-Writes go through the store's repository (:class:`connectors.store.Store`); the reads
-the API needs beyond it (row ids, keyset pagination, evidence by index, answers after
-an id for the live stream) are small SELECTs on the store's own models and engine.
+Writes go through :class:`connectors.store.Store`. A page position is a cursor
+``WINDOW_END~ID`` (:data:`CURSOR_PATTERN`): any text of that form is a position, so a
+client-built one is as good as one the API issued.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,21 +18,19 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from connectors.store import Store
 from connectors.store.models import AnswerRow, EvidenceRow, QueryRow
+from connectors.store.repository import Store, answer_from_row, query_from_row
 from pipeline.errors import StoreError
-from pipeline.types import StandingQuery
+from pipeline.types import Answer, StandingQuery
 
+MAX_ID = 2**63 - 1  # SQL BIGINT
+CURSOR_PATTERN = r"^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?~[0-9]{1,30}$"
 LAST_ANSWERS_TTL_S = 2.0
-
-
-class BadCursor(ValueError):
-    """A pagination cursor that this API did not issue."""
 
 
 @dataclass(frozen=True)
 class AnswerFilter:
-    """Which answers a list or stream shows."""
+    """Which answers a list or stream shows (``until < since`` selects none)."""
 
     query_id: str | None = None
     camera: str | None = None
@@ -51,9 +48,10 @@ class EvidenceMeta:
 
 @dataclass(frozen=True)
 class StoredAnswer:
-    """An answer row with its id and the index of its evidence images."""
+    """An answer with its row id and the index of its evidence images."""
 
-    row: AnswerRow
+    id: int
+    answer: Answer
     evidence: tuple[EvidenceMeta, ...]
 
 
@@ -64,17 +62,15 @@ class StoredQuery:
 
 
 def encode_cursor(window_end: float, answer_id: int) -> str:
-    raw = json.dumps([window_end, answer_id], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return f"{window_end!r}~{answer_id}"
 
 
 def decode_cursor(cursor: str) -> tuple[float, int]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        window_end, answer_id = json.loads(raw)
-        return float(window_end), int(answer_id)
-    except (binascii.Error, ValueError, TypeError) as exc:
-        raise BadCursor(cursor) from exc
+    """The position a cursor names; ``ValueError`` unless it matches the pattern."""
+    if not re.match(CURSOR_PATTERN, cursor):
+        raise ValueError(f"not a cursor: {cursor!r}")
+    end, answer_id = cursor.split("~")
+    return float(end), min(int(answer_id), MAX_ID)
 
 
 def _filtered(stmt: Select[Any], f: AnswerFilter) -> Select[Any]:
@@ -92,24 +88,21 @@ def _filtered(stmt: Select[Any], f: AnswerFilter) -> Select[Any]:
     return stmt.where(*conditions)
 
 
-class ApiData:
-    """Everything the routes read and write, as short transactions."""
+class Reads:
+    """The API's reads (and its few writes, through the repository) over one store."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self._last_answers: tuple[float, dict[str, float]] = (-LAST_ANSWERS_TTL_S, {})
 
-    def _session(self) -> Session:
-        return Session(self.store.engine, expire_on_commit=False)
-
     def _scalars(self, stmt: Select[Any]) -> list[Any]:
         try:
-            with self._session() as session:
+            with Session(self.store.engine, expire_on_commit=False) as session:
                 return list(session.scalars(stmt))
         except SQLAlchemyError as exc:
             raise StoreError(f"store read failed: {exc.__class__.__name__}") from exc
 
-    def _rows(self, stmt: Select[Any] | Any) -> list[Any]:
+    def _rows(self, stmt: Any) -> list[Any]:
         try:
             with self.store.engine.connect() as conn:
                 return list(conn.execute(stmt))
@@ -226,7 +219,9 @@ class ApiData:
         by_answer: dict[int, list[EvidenceMeta]] = {}
         for answer_id, idx, t, box in self._rows(stmt):
             by_answer.setdefault(answer_id, []).append(EvidenceMeta(idx, float(t), _box(box)))
-        return [StoredAnswer(r, tuple(by_answer.get(r.id, ()))) for r in rows]
+        return [
+            StoredAnswer(r.id, answer_from_row(r), tuple(by_answer.get(r.id, ()))) for r in rows
+        ]
 
 
 def _evidence_join() -> Any:
@@ -242,14 +237,4 @@ def _box(raw: Sequence[float]) -> tuple[float, float, float, float]:
 
 
 def _stored_query(r: QueryRow) -> StoredQuery:
-    query = StandingQuery(
-        id=r.id,
-        question=r.question,
-        cameras=tuple(r.cameras),
-        every=r.every,
-        window=r.window,
-        answerer=r.answerer,
-        settings=dict(r.settings or {}),
-        version=r.version,
-    )
-    return StoredQuery(query, float(r.created_at or time.time()))
+    return StoredQuery(query_from_row(r), float(r.created_at or time.time()))
