@@ -21,13 +21,15 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from connectors.store.frames.schema import FrameRow
+from connectors.store.frames.groups import GROUP_SECONDS
+from connectors.store.frames.schema import FrameGroupRow, FrameRow
 from connectors.store.models import AnswerRow, EvidenceRow
 from pipeline.errors import ConfigError, StoreError
 
 log = logging.getLogger(__name__)
 
 FRAMES: Any = FrameRow.__table__
+GROUPS: Any = FrameGroupRow.__table__
 ANSWERS: Any = AnswerRow.__table__
 EVIDENCE: Any = EvidenceRow.__table__
 BatchFn = Callable[[Any, str, float], tuple[int, bool]]
@@ -156,6 +158,9 @@ class Pruner:
             .scalar_subquery()
         )
         n = int(conn.execute(sa.delete(FRAMES).where(FRAMES.c.id.in_(ids))).rowcount)
+        if n < self.policy.batch:  # the last batch: drop the groups now wholly too old
+            old = sa.and_(GROUPS.c.camera_id == camera, GROUPS.c.start + GROUP_SECONDS <= cutoff)
+            conn.execute(sa.delete(GROUPS).where(old))
         return n, n >= self.policy.batch
 
     def _evidence_batch(self, conn: Any, camera: str, cutoff: float) -> tuple[int, bool]:

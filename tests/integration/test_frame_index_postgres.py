@@ -57,9 +57,14 @@ def test_pgvector_uses_hnsw_for_wide_filters_and_agrees_with_exact(pgvector_url:
             "ORDER BY embedding::halfvec(16) <=> CAST(:q AS halfvec(16)) LIMIT 10"
         ), {"q": "[" + ",".join(map(str, TARGET.tolist())) + "]"}))
     assert "ix_frames_hnsw_16" in plan
-    approx = index.nearest(TARGET, "tiny", k=10, exact=False)
+    approx = FrameIndex(store.engine, ann="hnsw").nearest(TARGET, "tiny", k=10, exact=False)
     exact = index.nearest(TARGET, "tiny", k=10, exact=True)
     assert len({c.frame_id for c in approx} & {c.frame_id for c in exact}) >= 9
     narrow = index.nearest(TARGET, "tiny", cameras=["cam2"], since=40, until=45, k=3)
     assert [c.camera for c in narrow] == ["cam2"] * 3
+    grouped = index.nearest(TARGET, "tiny", k=10)  # 400 frames > 50: camera-minute groups
+    assert [c.frame_id for c in grouped] == [c.frame_id for c in exact]
+    index.rebuild_groups(16)  # the bulk-load path agrees with the incremental one
+    assert [c.frame_id for c in index.nearest(TARGET, "tiny", k=10)] == [
+        c.frame_id for c in exact]
     store.close()

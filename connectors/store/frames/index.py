@@ -25,10 +25,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from connectors.store import db
-from connectors.store.frames import nearest
+from connectors.store.frames import groups, nearest
 from connectors.store.frames.codec import as_array, f16_bytes, from_f16
-from connectors.store.frames.schema import FrameRow, hnsw_index_sql, vector_table
-from pipeline.errors import BackpressureError, StoreError
+from connectors.store.frames.schema import (
+    FrameGroupRow,
+    FrameRow,
+    hnsw_index_sql,
+    vector_table,
+)
+from pipeline.errors import BackpressureError, ConfigError, StoreError
 from pipeline.history.moments import (
     DEFAULT_GAP,
     Candidate,
@@ -54,7 +59,11 @@ class FrameIndex:
         retry_after: float = 1.0,
         ef_search: int = 200,
         exact_below: int = 20000,
+        ann: str = "groups",
     ) -> None:
+        if ann not in ("groups", "hnsw"):
+            raise ConfigError("history.ann", ann, "groups or hnsw")
+        self.ann = ann
         self.engine = engine
         self.max_pending = max_pending
         self.retry_after = retry_after
@@ -62,6 +71,9 @@ class FrameIndex:
         self.exact_below = exact_below
         self.vector = _has_halfvec(engine)
         self.table: sa.Table = vector_table() if self.vector else FRAMES  # type: ignore[assignment]
+        self.groups: sa.Table = (
+            vector_table("frame_groups") if self.vector else FrameGroupRow.__table__  # type: ignore[assignment]
+        )
         self._pending: list[IndexedFrame] = []
         self._ann_dims: set[int] = set()
         self.written = 0
@@ -120,9 +132,27 @@ class FrameIndex:
         )
 
         stmt = stmt.returning(self.table.c.id)  # a row only for each frame really inserted
-        inserted = int(self._run(lambda conn: len(conn.execute(stmt, rows).all()), write=True))
+        keys = {(f.camera, groups.bucket(f.t), f.model_id) for f in frames}
+
+        def work(conn: Any) -> int:
+            n = len(conn.execute(stmt, rows).all())
+            groups.refresh(conn, self.table, self.groups, keys, self.vector)
+            return n
+
+        inserted = int(self._run(work, write=True))
         self.written += inserted
         return inserted
+
+    def rebuild_groups(self, dim: int) -> None:
+        """Recompute every camera-minute group from the frames (after a bulk load)."""
+        if self.vector:
+            self._run(lambda conn: conn.execute(sa.text(groups.rebuild_sql(dim))), write=True)
+            return
+        c = self.table.c
+        stmt = sa.select(c.camera_id, c.t, c.model_id).where(c.dim == dim)
+        keys = {(r[0], groups.bucket(float(r[1])), r[2]) for r in self._rows(stmt)}
+        self._run(lambda conn: groups.refresh(conn, self.table, self.groups, keys, False),
+                  write=True)
 
     def ensure_ann_index(self, dim: int) -> None:
         """With pgvector: the HNSW index over frames of this embedding size (once)."""
@@ -205,23 +235,29 @@ class FrameIndex:
     ) -> list[Candidate]:
         """The ``k`` frames most similar to ``text_emb``, best first.
 
-        ``exact=None`` lets the backend choose (pgvector: exact when the filter leaves
-        fewer than ``exact_below`` frames, else HNSW); True/False force it.
+        ``exact=None`` chooses: exact when the filter leaves fewer than ``exact_below``
+        frames, else the approximate method ``ann`` (camera-minute groups, or pgvector's
+        HNSW); True/False force exact / approximate.
         """
         q = np.asarray(text_emb, dtype=np.float32).ravel()
         where = nearest.Filter(model_id, int(q.shape[0]), tuple(cameras), since, until)
-        if not self.vector:
-            found: list[Candidate] = self._run(
-                lambda conn: nearest.exact_numpy(conn, self.table, where, q, k)
-            )
-            return found
-        found = self._run(
-            lambda conn: nearest.pgvector(
-                conn, where, q, k, exact=exact, ef_search=self.ef_search,
-                exact_below=self.exact_below,
-            )
-        )
+        found: list[Candidate] = self._run(lambda conn: self._nearest(conn, where, q, k, exact))
         return found
+
+    def _nearest(
+        self, conn: Any, where: nearest.Filter, q: Any, k: int, exact: bool | None
+    ) -> list[Candidate]:
+        if exact is None:
+            exact = nearest.fewer_than(conn, self.table, where, self.exact_below)
+        if exact:
+            if self.vector:
+                return nearest.pgvector(conn, where, q, k, exact=True, ef_search=self.ef_search,
+                                        exact_below=self.exact_below)
+            return nearest.exact_numpy(conn, self.table, where, q, k)
+        if self.ann == "hnsw" and self.vector:
+            return nearest.pgvector(conn, where, q, k, exact=False, ef_search=self.ef_search,
+                                    exact_below=self.exact_below)
+        return nearest.by_groups(conn, self.table, self.groups, where, q, k, vector=self.vector)
 
     def search(
         self,

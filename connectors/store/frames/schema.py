@@ -48,6 +48,28 @@ class FrameRow(Base):
     created_at: Mapped[float] = mapped_column(sa.Float)
 
 
+class FrameGroupRow(Base):
+    """One camera-minute of the index: how many frames, and their mean embedding.
+
+    Search ranks these first (exactly: a few thousand rows a day) and then only the
+    frames of the best groups, since the best frames of a moment share its group.
+    """
+
+    __tablename__ = "frame_groups"
+    __table_args__ = (
+        sa.UniqueConstraint("camera_id", "start", "model_id", name="uq_frame_groups_group"),
+        sa.Index("ix_frame_groups_start", "start"),
+    )
+
+    id: Mapped[int] = mapped_column(FRAME_ID, primary_key=True, autoincrement=True)
+    camera_id: Mapped[str] = mapped_column(sa.String(200))
+    start: Mapped[float] = mapped_column(sa.Float)
+    model_id: Mapped[str] = mapped_column(sa.String(200))
+    dim: Mapped[int] = mapped_column(sa.Integer)
+    frames: Mapped[int] = mapped_column(sa.Integer)
+    embedding: Mapped[bytes] = mapped_column(sa.LargeBinary)
+
+
 class HalfVec(UserDefinedType[Any]):
     """pgvector's ``halfvec`` (any size): numpy in, numpy out, text on the wire."""
 
@@ -66,14 +88,14 @@ class HalfVec(UserDefinedType[Any]):
         return lambda value: None if value is None else parse_halfvec(value)
 
 
-def vector_table() -> sa.Table:
-    """``frames`` as pgvector sees it: the same columns, the embedding a halfvec."""
-    meta = sa.MetaData()
+def vector_table(name: str = "frames") -> sa.Table:
+    """A table (``frames``, ``frame_groups``) as pgvector sees it: the embedding a halfvec."""
+    source = FrameRow.__table__ if name == "frames" else FrameGroupRow.__table__
     columns = [
         sa.Column(c.name, HalfVec() if c.name == "embedding" else c.type, primary_key=c.primary_key)
-        for c in FrameRow.__table__.columns
+        for c in source.columns
     ]
-    return sa.Table("frames", meta, *columns)
+    return sa.Table(name, sa.MetaData(), *columns)
 
 
 def hnsw_index_sql(dim: int) -> str:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import sqlalchemy as sa
 
 from connectors.store import Store
 from connectors.store.frames.index import FrameIndex
@@ -121,3 +122,22 @@ def test_stats_report_rows_and_bytes_per_table_and_camera(index: FrameIndex) -> 
     assert door.rows == 60 and door.span_s == 59.0
     assert door.bytes > 60 * DIM * 2  # at least the float16 embeddings
     assert door.bytes_per_hour == pytest.approx(door.bytes * 3600 / 59.0)
+
+
+def test_wide_searches_rank_camera_minutes_first_and_match_exact_search(tmp_path: Path) -> None:
+    index = FrameIndex.from_url(f"sqlite:///{tmp_path / 'g.db'}", exact_below=50)
+    for cam in range(3):  # 10 min a camera at 1 fps: 10 groups each
+        index.write(frames(f"cam{cam}", range(600), TARGET, range(300 + cam * 60, 320 + cam * 60),
+                           seed=cam))
+    with index.engine.connect() as conn:
+        n_groups = conn.execute(sa.text("select count(*), sum(frames) from frame_groups")).one()
+    assert tuple(n_groups) == (30, 1800)
+    approx = index.nearest(TARGET, "tiny", k=10)  # 1800 frames > 50: the grouped path
+    exact = index.nearest(TARGET, "tiny", k=10, exact=True)
+    assert [c.frame_id for c in approx] == [c.frame_id for c in exact]
+    assert index.search(TARGET, "tiny", limit=3)[0].camera in {"cam0", "cam1", "cam2"}
+    Pruner(index.engine, RetentionPolicy(frames=120)).prune()
+    with index.engine.connect() as conn:
+        left = conn.execute(sa.text("select min(start) from frame_groups")).scalar()
+    assert left >= 599 - 120 - 60
+    index.close()

@@ -1,7 +1,8 @@
 """frames (the frame index), answers.backfilled, evidence by camera and time
 
-``frames`` keeps every encoded frame's embedding, time, model id and thumbnail
-(model: ``connectors/store/frames/schema.py``). On PostgreSQL with pgvector
+``frames`` keeps every encoded frame's embedding, time, model id and thumbnail;
+``frame_groups`` one mean embedding per camera-minute, which search ranks first
+(models: ``connectors/store/frames/schema.py``). On PostgreSQL with pgvector
 available the embedding is a ``halfvec`` column (the extension is created here;
 HNSW indexes are made per embedding size by the frame index on first write);
 elsewhere it is a float16 blob searched exactly. ``answers.backfilled`` marks
@@ -81,6 +82,23 @@ def upgrade() -> None:
     )
     op.create_index("ix_frames_camera_t", "frames", ["camera_id", "t"])
     op.create_index("ix_frames_t", "frames", ["t"])
+    op.create_table(
+        "frame_groups",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            primary_key=True,
+            autoincrement=True,
+        ),
+        sa.Column("camera_id", sa.String(200), nullable=False),
+        sa.Column("start", sa.Float(), nullable=False),
+        sa.Column("model_id", sa.String(200), nullable=False),
+        sa.Column("dim", sa.Integer(), nullable=False),
+        sa.Column("frames", sa.Integer(), nullable=False),
+        sa.Column("embedding", embedding, nullable=False),
+        sa.UniqueConstraint("camera_id", "start", "model_id", name="uq_frame_groups_group"),
+    )
+    op.create_index("ix_frame_groups_start", "frame_groups", ["start"])
     with op.batch_alter_table("answers") as batch:
         batch.add_column(
             sa.Column("backfilled", sa.Boolean(), nullable=False, server_default=sa.false())
@@ -92,6 +110,8 @@ def downgrade() -> None:
     op.drop_index("ix_evidence_camera_end", table_name="evidence")
     with op.batch_alter_table("answers") as batch:
         batch.drop_column("backfilled")
+    op.drop_index("ix_frame_groups_start", table_name="frame_groups")
+    op.drop_table("frame_groups")
     op.drop_index("ix_frames_t", table_name="frames")
     op.drop_index("ix_frames_camera_t", table_name="frames")
     op.drop_table("frames")
