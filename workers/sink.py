@@ -15,12 +15,12 @@ alone (``--role sink``). Stored rows and dead letters are counted in
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 
 from connectors.bus import messages as msg
 from connectors.bus.base import Record
-from connectors.bus.deadletter import DeadLetters
+from connectors.bus.deadletter import UNTIL_STORED, DeadLetters
+from connectors.retry import RetryPolicy
 from connectors.store import AnswerSink
 from pipeline.errors import BackpressureError, MessageError, StoreError
 from pipeline.types import Answer
@@ -38,13 +38,13 @@ class AnswerBatchHandler:
         sink: AnswerSink,
         deadletters: DeadLetters,
         *,
-        retry_after: float = 1.0,
+        retry: RetryPolicy = UNTIL_STORED,
         on_stored: Callable[[list[Answer]], None] = lambda answers: None,
         heartbeat: Heartbeat | None = None,
     ) -> None:
         self.sink = sink
         self.deadletters = deadletters
-        self.retry_after = retry_after
+        self.retry = retry
         self.on_stored = on_stored
         self.heartbeat = heartbeat or Heartbeat(None)
         self.inserted = 0
@@ -76,13 +76,9 @@ class AnswerBatchHandler:
             self.sink.add(answer)
 
     def _flush(self) -> int:
-        while True:
-            try:
-                return self.sink.flush()
-            except (BackpressureError, StoreError) as exc:
-                wait = getattr(exc, "retry_after", self.retry_after)
-                log.warning("answers not stored yet (%s); retrying in %.1fs", exc, wait)
-                time.sleep(wait)
+        return self.retry.call(
+            self.sink.flush, "storing answers", on=(BackpressureError, StoreError), logger=log
+        )
 
     def _dead_letter(self, record: Record, exc: BaseException) -> None:
         self.deadletters.publish_record(record, exc, stage="sink", camera="")

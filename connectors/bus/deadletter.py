@@ -10,13 +10,15 @@ embedded run and the Kafka worker publish through the same object.
 from __future__ import annotations
 
 import logging
-import time
 
 from connectors.bus.base import Producer, Record
 from connectors.bus.messages import HeadersIn, encode_deadletter
+from connectors.retry import RetryPolicy
 from pipeline.errors import BusError
 
 log = logging.getLogger(__name__)
+UNTIL_STORED = RetryPolicy(initial=0.5, maximum=10.0)
+ONCE = RetryPolicy(attempts=1)
 
 
 def camera_of(record: Record) -> str:
@@ -28,23 +30,17 @@ def camera_of(record: Record) -> str:
 class DeadLetters:
     """Publishes dead letters to one topic through a ready producer.
 
-    ``max_attempts`` bounds the retries of :meth:`publish_record` (``None``: until the
-    bus acknowledges, the Kafka worker's choice; the in-process bus only fails when
-    it is closed, so the embedded run gives up after one attempt).
+    ``retry`` is how :meth:`publish_record` retries (by default until the bus
+    acknowledges, the Kafka worker's choice; the in-process bus only fails when it is
+    closed, so the embedded run passes :data:`ONCE`).
     """
 
     def __init__(
-        self,
-        producer: Producer,
-        topic: str,
-        *,
-        retry_after: float = 1.0,
-        max_attempts: int | None = None,
+        self, producer: Producer, topic: str, *, retry: RetryPolicy = UNTIL_STORED
     ) -> None:
         self.producer = producer
         self.topic = topic
-        self.retry_after = retry_after
-        self.max_attempts = max_attempts
+        self.retry = retry
         self.count = 0
 
     def publish(
@@ -90,22 +86,18 @@ class DeadLetters:
         outage delays the dead letter but never loses the message. ``camera`` defaults
         to the one the record names.
         """
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                self.publish(
-                    (record.key, record.value, record.headers),
-                    error,
-                    stage=stage,
-                    topic=record.topic,
-                    camera=camera_of(record) if camera is None else camera,
-                    partition=record.partition,
-                    offset=record.offset,
-                )
-                return
-            except BusError as exc:
-                if self.max_attempts is not None and attempt >= self.max_attempts:
-                    raise
-                log.warning("dead letter not acknowledged (%s); retrying", exc)
-                time.sleep(self.retry_after)
+        where = f"dead letter of {record.topic}[{record.partition}]@{record.offset}"
+        self.retry.call(
+            lambda: self.publish(
+                (record.key, record.value, record.headers),
+                error,
+                stage=stage,
+                topic=record.topic,
+                camera=camera_of(record) if camera is None else camera,
+                partition=record.partition,
+                offset=record.offset,
+            ),
+            where,
+            on=BusError,
+            logger=log,
+        )

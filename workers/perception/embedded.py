@@ -26,8 +26,9 @@ from typing import Any, TextIO
 
 from connectors.bus import messages as msg
 from connectors.bus.base import Bus, Consumer, Producer, Record, Topics
-from connectors.bus.deadletter import DeadLetters
+from connectors.bus.deadletter import ONCE, DeadLetters
 from connectors.bus.memory import MemoryBus
+from connectors.retry import RetryPolicy
 from connectors.store import AnswerSink, Store
 from pipeline.errors import BackpressureError, FeedwatchError, MessageError
 from pipeline.perceiver import Perceiver, PerceiverStats
@@ -36,6 +37,7 @@ from workers.perception.handler import BatchHandler, EncodedHook
 from workers.perception.ownership import PerceiveCore
 
 log = logging.getLogger(__name__)
+FLUSH_RETRY = RetryPolicy(initial=0.05, maximum=2.0, attempts=30)
 
 SegmentsFn = Callable[..., Iterator[Segment]]
 
@@ -116,7 +118,7 @@ class EmbeddedRun:
         """The shared batch handler over this run's bus (built when the run starts, so
         observers attached before ``run()`` are the ones it calls)."""
         core = PerceiveCore(self.perceiver, queries_topic=self.topics.queries)
-        deadletters = DeadLetters(producer, self.topics.deadletter, max_attempts=1)
+        deadletters = DeadLetters(producer, self.topics.deadletter, retry=ONCE)
         return BatchHandler(
             core,
             producer,
@@ -145,16 +147,12 @@ class EmbeddedRun:
             self.sink.add(answer)
 
     def _flush(self) -> None:
-        for _ in range(30):
-            try:
-                self.sink.flush()
-                return
-            except BackpressureError as exc:
-                self.stop.wait(exc.retry_after)
-        self.sink.flush()
+        FLUSH_RETRY.call(
+            self.sink.flush, "storing answers", on=BackpressureError, stop=self.stop, logger=log
+        )
 
     def _dead_letter(self, r: Record, exc: BaseException, stage: str, producer: Producer) -> None:
-        DeadLetters(producer, self.topics.deadletter, max_attempts=1).publish_record(
+        DeadLetters(producer, self.topics.deadletter, retry=ONCE).publish_record(
             r, exc, stage=stage
         )
         self.perceiver.stats.dead_letters += 1

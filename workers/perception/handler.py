@@ -18,12 +18,12 @@ the events of ``stream.take_events(n, within=...)``. Per batch:
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Mapping, Sequence
 
 from connectors.bus import messages as msg
 from connectors.bus.base import Producer, Record, Topics
-from connectors.bus.deadletter import DeadLetters, camera_of
+from connectors.bus.deadletter import UNTIL_STORED, DeadLetters, camera_of
+from connectors.retry import RetryPolicy
 from pipeline.errors import BusError, MediaError, MessageError
 from pipeline.types import Answer, EncodedFrame, Segment
 from workers.ops import metrics
@@ -49,7 +49,7 @@ class BatchHandler:
         topics: Topics,
         deadletters: DeadLetters,
         *,
-        retry_after: float = 1.0,
+        retry: RetryPolicy = UNTIL_STORED,
         on_encoded: EncodedHook = _nothing,
         on_answers: Callable[[Sequence[Answer]], None] = _nothing,
         on_segment: Callable[[Segment], None] = _nothing,
@@ -59,7 +59,7 @@ class BatchHandler:
         self.producer = producer
         self.topics = topics
         self.deadletters = deadletters
-        self.retry_after = retry_after
+        self.retry = retry
         self.on_encoded = on_encoded
         self.on_answers = on_answers
         self.on_segment = on_segment
@@ -81,17 +81,13 @@ class BatchHandler:
     def _produce(self, answers: Sequence[Answer]) -> None:
         if not answers:
             return
-        while True:
-            try:
-                for answer in answers:
-                    self.producer.send(self.topics.answers, *msg.encode_answer(answer))
-                self.producer.flush()
-                return
-            except BusError as exc:  # broker away: keep the offsets, retry the batch's answers
-                log.warning(
-                    "answers not acknowledged (%s); retrying in %.1fs", exc, self.retry_after
-                )
-                time.sleep(self.retry_after)
+
+        def send_all() -> None:  # broker away: keep the offsets, retry the batch's answers
+            for answer in answers:
+                self.producer.send(self.topics.answers, *msg.encode_answer(answer))
+            self.producer.flush()
+
+        self.retry.call(send_all, "producing answers", on=BusError, logger=log)
 
     def _count(self, outcome: BatchOutcome) -> None:
         for segment in outcome.segments:

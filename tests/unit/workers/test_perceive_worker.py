@@ -13,6 +13,7 @@ from connectors.bus import messages as msg
 from connectors.bus.base import Producer, Record, Topics
 from connectors.bus.deadletter import DeadLetters
 from connectors.kafka.base import ProduceError
+from connectors.retry import RetryPolicy
 from connectors.store import AnswerSink, Store
 from pipeline.errors import DecodeError
 from pipeline.perceiver import AnswererCache, Perceiver, build_perceiver
@@ -187,7 +188,11 @@ def test_handler_produces_answers_acknowledged_before_it_returns() -> None:
     core.on_query("q1", Q)
     producer = RecordingProducer(fail_flushes=1)
     handler = BatchHandler(
-        core, producer, TOPICS, DeadLetters(RecordingProducer(), "dl"), retry_after=0.0
+        core,
+        producer,
+        TOPICS,
+        DeadLetters(RecordingProducer(), "dl"),
+        retry=RetryPolicy(initial=0.001, maximum=0.001),
     )
     assert handler([RECORDS[0]]) == 1
     assert producer.acked == [2]  # the failed flush was retried with the answer re-sent
