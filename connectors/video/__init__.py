@@ -20,7 +20,7 @@ _EXPORTS = {
     "decode_segment": "decoder", "plan_for": "decoder",
     "SampleClock": "sampling", "keyframes_suffice": "sampling",
     "StreamStatus": "status", "StatusEvent": "status", "StatusTracker": "status",
-    "Backoff": "resilience", "LiveSegments": "resilience", "segments": "resilience",
+    "LiveSegments": "resilience", "segments": "resilience",
     "DirectorySink": "sinks", "read_index": "sinks",
     "MemorySource": "testing", "MemorySink": "testing", "make_clip": "testing",
     "VideoSettings": "settings", "check_settings": "settings",
