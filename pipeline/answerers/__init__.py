@@ -25,6 +25,7 @@ __all__ = [
     "Answerer",
     "AnswerResult",
     "AnswererSettings",
+    "TYPES",
     "TextEncoder",
     "build_answerer",
     "cascade",
@@ -32,6 +33,9 @@ __all__ = [
     "registered",
     "vlm",
 ]
+
+TYPES: frozenset[str] = frozenset(registered())
+"""Every answerer ``type`` this package registers (``clip``, ``vlm``, ``cascade``)."""
 
 
 def build_answerer(
