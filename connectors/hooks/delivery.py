@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -117,6 +117,16 @@ class AttemptResult:
     retry_after: float | None = None
 
 
+class SenderSettings(Protocol):
+    """What a sender reads from the hook settings (``HooksSettings`` of the workers)."""
+
+    @property
+    def timeout_s(self) -> float: ...
+
+    @property
+    def allow_private(self) -> bool: ...
+
+
 class Sender:
     """Makes single delivery attempts over a ready ``httpx.Client``."""
 
@@ -134,7 +144,7 @@ class Sender:
         self._clock = clock
 
     @classmethod
-    def from_settings(cls, settings: Any, **kwargs: Any) -> Sender:
+    def from_settings(cls, settings: SenderSettings, **kwargs: Any) -> Sender:
         """A sender with the timeouts of ``HooksSettings``; redirects are not followed."""
         timeout = httpx.Timeout(settings.timeout_s, connect=min(settings.timeout_s, 5.0))
         client = httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False)

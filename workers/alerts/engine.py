@@ -28,17 +28,18 @@ from connectors.store.alerts_outbox import CursorConflict, EvalResult, Outbox
 from connectors.store.alerts_repo import PolicyDefaults
 from pipeline.errors import ConfigError, StoreError
 from workers.alerts.delivery import DeliveryWorker
+from workers.config import HooksSettings
 from workers.ops.heartbeat import Heartbeat
 
 log = logging.getLogger("feedwatch.alerts")
 STORE_ERROR_LOG_EVERY_S = 30.0
 
 
-def defaults_of(settings: Any) -> PolicyDefaults:
+def defaults_of(settings: HooksSettings) -> PolicyDefaults:
     return PolicyDefaults(settings.cooldown_s, settings.rate_cap, settings.rate_period_s)
 
 
-def retry_policy_of(settings: Any) -> RetryPolicy:
+def retry_policy_of(settings: HooksSettings) -> RetryPolicy:
     return RetryPolicy(
         base=settings.backoff_base_s,
         cap=settings.backoff_cap_s,
@@ -99,7 +100,9 @@ class AlertService:
         self._threads: list[threading.Thread] = []
 
     @classmethod
-    def from_settings(cls, engine: Engine, settings: Any, **sender_kwargs: Any) -> AlertService:
+    def from_settings(
+        cls, engine: Engine, settings: HooksSettings, **sender_kwargs: Any
+    ) -> AlertService:
         """Build from ``HooksSettings`` (``sender_kwargs`` reach the Sender, e.g. a resolver)."""
         if settings.lease_s <= settings.timeout_s:
             raise ConfigError(
@@ -190,4 +193,3 @@ def run_forever(service: AlertService, stop: threading.Event) -> None:
             beat.beat()
     finally:
         service.stop()
-

@@ -23,6 +23,7 @@ from connectors.store.alerts_repo import AlertStore
 from pipeline.alerts.model import Condition, ConditionKind, Rule
 from pipeline.errors import ConfigError
 from workers.alerts.engine import AlertService
+from workers.config import HooksSettings, Settings
 
 SLACK_HOSTS = ("hooks.slack.com",)
 
@@ -43,7 +44,7 @@ def hook_id_for(spec: HookSpec) -> str:
 
 def ensure_run_alerts(
     engine: Engine,
-    settings: Any,
+    settings: HooksSettings,
     hooks: Sequence[HookSpec],
     query_ids: Sequence[str],
     *,
@@ -88,7 +89,7 @@ def ensure_run_alerts(
 
 def start_embedded_alerts(
     engine: Engine,
-    settings: Any,
+    settings: HooksSettings,
     hooks: Sequence[HookSpec],
     query_ids: Sequence[str],
     *,
@@ -160,7 +161,9 @@ class RunAlerts:
             self.store.close()
 
 
-def start_for_run(settings: Any, hooks: RunHooks, query_ids: Sequence[str]) -> RunAlerts | None:
+def start_for_run(
+    settings: Settings, hooks: RunHooks, query_ids: Sequence[str]
+) -> RunAlerts | None:
     """Start alerting for a run, or ``None`` without ``--hook``."""
     if hooks.secret and not hooks.urls:
         raise ConfigError("--hook-secret", "***", "only together with --hook URL")
@@ -181,7 +184,7 @@ def start_for_run(settings: Any, hooks: RunHooks, query_ids: Sequence[str]) -> R
     return RunAlerts(store, service)
 
 
-def with_allow_private(settings: Any, allow: bool) -> Any:
+def with_allow_private(settings: Settings, allow: bool) -> Settings:
     """``settings`` with ``hooks.allow_private`` switched on by ``--hook-allow-private``."""
     if not allow:
         return settings

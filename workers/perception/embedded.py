@@ -22,7 +22,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from connectors.bus import messages as msg
 from connectors.bus.base import Bus, Consumer, Producer, Record, Topics
@@ -35,6 +35,10 @@ from pipeline.perceiver import Perceiver, PerceiverStats
 from pipeline.types import Answer, Segment, StandingQuery
 from workers.perception.handler import BatchHandler, EncodedHook
 from workers.perception.ownership import PerceiveCore
+
+if TYPE_CHECKING:
+    from workers.config import Settings
+    from workers.perception.request import RunArgs
 
 log = logging.getLogger(__name__)
 FLUSH_RETRY = RetryPolicy(initial=0.05, maximum=2.0, attempts=30)
@@ -209,7 +213,7 @@ def file_duration(uri: str) -> float | None:
 
 
 def run_embedded(
-    args: Any, settings: Any, queries: Sequence[StandingQuery], *, json_out: TextIO | None
+    args: RunArgs, settings: Settings, queries: Sequence[StandingQuery], *, json_out: TextIO | None
 ) -> tuple[PerceiverStats, dict[str, BaseException]]:
     """Build the store, models and run for ``feedwatch run``; returns stats and source errors."""
 

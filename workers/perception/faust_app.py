@@ -35,6 +35,7 @@ from typing import Any
 
 from connectors.bus.base import Record, Topics
 from connectors.bus.follow import CompactedFollower
+from workers.config import KafkaSettings
 from workers.ops.heartbeat import Heartbeat
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,9 @@ def _to_record(m: Any) -> Record:
 class WorkerApp:
     """Builds the Faust app and wires the handlers into agents and a task."""
 
-    def __init__(self, settings: Any, topics: Topics, *, app_id: str, datadir: str) -> None:
+    def __init__(
+        self, settings: KafkaSettings, topics: Topics, *, app_id: str, datadir: str
+    ) -> None:
         self.settings = settings
         self.topics = topics
         self.app_id = app_id
