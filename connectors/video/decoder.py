@@ -10,6 +10,8 @@ from fractions import Fraction
 import av
 import av.error
 
+from connectors.video.carry import CACHE, CarryCache, fresh_codec
+from connectors.video.runs import minimal_runs, split_gops
 from connectors.video.sampling import SampleClock, keyframes_suffice
 from pipeline.errors import DecodeError
 from pipeline.types import Frame, Segment
@@ -75,6 +77,7 @@ def decode_segment(
     *,
     keyframes_only: bool | None = None,
     stats: DecodeStats | None = None,
+    carry: bool = True,
 ) -> list[Frame]:
     """RGB frames of ``segment`` on the absolute ``sample_fps`` grid.
 
@@ -83,6 +86,8 @@ def decode_segment(
     plan: keyframes alone when they fill every sampling cell, else minimal runs (each
     GOP decoded from its keyframe up to its last sampled frame, the rest skipped);
     ``True`` forces keyframes, ``False`` a full decode of every packet (the baseline).
+    ``carry`` resumes the decoder kept from the camera's previous segment of the same
+    GOP (see :mod:`connectors.video.carry`) instead of decoding the prefix again.
     A segment may legitimately yield no frame (its grid cells were sampled by the
     previous segment). Any failure raises ``DecodeError`` naming camera and seq.
     """
@@ -91,7 +96,8 @@ def decode_segment(
         d = _demux(segment, container)
         plan = _PLANS[keyframes_only] if keyframes_only is not None else _choose(d, clock.fps)
         try:
-            return _decode(d, clock, plan, stats if stats is not None else DecodeStats())
+            return _decode(d, clock, plan, stats if stats is not None else DecodeStats(),
+                           CACHE if carry else None)
         except (av.error.FFmpegError, ValueError) as exc:
             raise DecodeError(segment.camera, segment.seq, f"decode failed: {exc}") from exc
 
@@ -168,20 +174,33 @@ def _check_size(segment: Segment, width: int, height: int) -> None:
         )
 
 
-def _decode(d: _Demuxed, clock: SampleClock, plan: str, stats: DecodeStats) -> list[Frame]:
+@dataclass
+class _Feed:
+    """Packets for one decoder; ``keep``: hand the decoder to the carry cache afterwards
+    (with the times of every packet of its GOP fed so far) instead of draining it."""
+
+    codec: av.CodecContext
+    packets: list[av.Packet]
+    keep: list[float | None] | None = None
+
+
+def _decode(d: _Demuxed, clock: SampleClock, plan: str, stats: DecodeStats,
+            carry: CarryCache | None) -> list[Frame]:
     codec = d.stream.codec_context
     codec.skip_frame = "NONKEY" if plan == "keyframes" else "DEFAULT"
+    wanted = None if plan == "keyframes" else _wanted_pts(d, clock)
     if plan == "keyframes":
-        runs = [d.keyframe_units()]
-        wanted = None
+        feeds = [_Feed(codec, d.keyframe_units())]
+    elif plan == "full":
+        feeds = [_Feed(codec, d.packets)]
     else:
-        wanted = _wanted_pts(d, clock)
-        runs = [d.packets] if plan == "full" else minimal_runs(d.packets, wanted)
+        assert wanted is not None
+        feeds = _run_feeds(d, codec, wanted, carry)
     prev: float | None = d.segment.start - _step_before(d, plan == "keyframes")
     frames: list[Frame] = []
     decoded = 0
-    for run in runs:
-        for frame in _frames(codec, run):
+    for feed in feeds:
+        for frame in _fed(feed, d, wanted, carry):
             decoded += 1
             if frame.pts is None:
                 continue  # an untimed frame cannot be placed on the sampling grid
@@ -190,13 +209,50 @@ def _decode(d: _Demuxed, clock: SampleClock, plan: str, stats: DecodeStats) -> l
             if t >= d.segment.start - 1e-6 and keep:
                 frames.append(_frame(d.segment, frame, t))
             prev = t
-        codec.flush_buffers()
-    if decoded == 0 and any(runs):
+    if decoded == 0 and any(f.packets for f in feeds):
         raise DecodeError(d.segment.camera, d.segment.seq, "no frame could be decoded")
     stats.decoded += decoded
     stats.sampled += len(frames)
     stats.segments += 1
     return frames
+
+
+def _fed(feed: _Feed, d: _Demuxed, wanted: set[int] | None,
+         carry: CarryCache | None) -> Iterator[av.VideoFrame]:
+    """Decode a feed; drain it, or keep its decoder for the camera's next segment when
+    every wanted frame is already out (draining would lose the decoder's state)."""
+    due = {p.pts for p in feed.packets if wanted is not None and p.pts in wanted}
+    for p in feed.packets:
+        for frame in feed.codec.decode(p):
+            due.discard(frame.pts)
+            yield frame
+    if feed.keep is not None and carry is not None and not due:
+        carry.keep(d.segment.camera, feed.codec, feed.keep)
+        return
+    yield from feed.codec.decode(None)
+    feed.codec.flush_buffers()
+
+
+def _run_feeds(d: _Demuxed, codec: av.CodecContext, wanted: set[int],
+               carry: CarryCache | None) -> list[_Feed]:
+    """Minimal runs per GOP. The last GOP resumes the decoder this process kept from
+    the camera's previous segment when it continues that GOP, and is fed whole (its
+    decoder kept) when the camera's next segment should continue it."""
+    seg, gops = d.segment, split_gops(d.packets)
+    last = gops[-1]
+    feeds = [_Feed(codec, run) for g in gops[:-1] for run in minimal_runs(g, wanted)]
+    origin = seg.start - seg.lead if last[0].pts is None else d.time(last[0].pts)
+    keep = carry is not None and carry.worth_keeping(seg.camera, origin, seg.end)
+    times = [None if p.pts is None else d.time(p.pts) for p in last]
+    taken = carry.take(seg.camera, times) if carry is not None and len(gops) == 1 else None
+    if taken is not None and any(p.pts in wanted for p in last[: taken[1]]):
+        taken = None  # a wanted frame was already decoded (this segment, seen again)
+    resumed, skip = taken if taken is not None else (fresh_codec(d.stream) if keep else codec, 0)
+    if keep:
+        feeds.append(_Feed(resumed, last[skip:], keep=times))
+    else:
+        feeds += [_Feed(resumed, run) for run in minimal_runs(last[skip:], wanted)]
+    return feeds
 
 
 def _wanted_pts(d: _Demuxed, clock: SampleClock) -> set[int]:
@@ -208,37 +264,12 @@ def _wanted_pts(d: _Demuxed, clock: SampleClock) -> set[int]:
     return {own[i] for i in clock.select([d.time(pts) for pts in own], prev)}
 
 
-def minimal_runs(packets: list[av.Packet], wanted: set[int]) -> list[list[av.Packet]]:
-    """Per GOP (decode order), the packets from its keyframe up to the last one whose
-    frame is wanted (and the untimed pieces right after it); GOPs with no wanted frame
-    are skipped whole."""
-    runs: list[list[av.Packet]] = []
-    gop: list[av.Packet] = []
-    for p in [*packets, None]:
-        if p is None or (p.is_keyframe and gop):
-            last = max((i for i, q in enumerate(gop) if q.pts in wanted), default=-1)
-            while 0 <= last < len(gop) - 1 and gop[last + 1].pts is None:
-                last += 1
-            if last >= 0:
-                runs.append(gop[: last + 1])
-            gop = []
-        if p is not None:
-            gop.append(p)
-    return runs
-
-
 def _step_before(d: _Demuxed, fast: bool) -> float:
     """How far before the first frame the previous segment's last candidate lies."""
     if fast:
         kf = sorted(d.keyframe_times())
         return kf[1] - kf[0] if len(kf) > 1 else (d.segment.duration or 1.0)
     return 1.0 / d.fps if d.fps else 0.04
-
-
-def _frames(codec: av.CodecContext, packets: list[av.Packet]) -> Iterator[av.VideoFrame]:
-    for p in packets:
-        yield from codec.decode(p)
-    yield from codec.decode(None)
 
 
 def _frame(segment: Segment, frame: av.VideoFrame, t: float) -> Frame:

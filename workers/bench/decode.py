@@ -2,11 +2,14 @@
 
 For each keyframe interval a generated 25 fps clip is segmented twice, like a live feed:
 at keyframes (segments as long as the GOP) and at the 2-s target even mid-GOP (the
-default: each segment carries the packets since its keyframe). Three rows per GOP:
+default: each segment carries the packets since its keyframe). Four rows per GOP:
 
 - ``keyframe segments, full decode``: every packet decoded — the baseline;
 - ``keyframe segments, sampling decoder``: keyframes only, or minimal runs per GOP;
-- ``mid-GOP segments, sampling decoder``: what ships; the prefix is decoded again.
+- ``mid-GOP segments, prefix decoded``: each segment decoded alone, its prefix again
+  (a worker that did not see the camera's previous segment);
+- ``mid-GOP segments, decoder carried``: what ships; the worker that decoded the
+  previous segment resumes its decoder (``connectors.video.carry``).
 
 Reported per row: decoded frames per sampled frame, wall time (best of ``--repeat``),
 bytes per segment and the carried share, and the longest segment (how long a camera
@@ -49,12 +52,12 @@ class Row:
 
 
 def make_bench_clip(path: Path, seconds: float, size: tuple[int, int], keyframe_s: float,
-                    fps: int = 25) -> Path:
-    """A synthetic scene (pipeline.scenes) encoded at ``fps`` with fixed keyframes."""
-    from pipeline.scenes import random_scene, write_clip
+                    fps: int = 25, bframes: int = 0) -> Path:
+    """A synthetic H.264 clip at ``fps`` with fixed keyframes (and B-frames if asked)."""
+    from connectors.video.testing import make_clip
 
-    spec = random_scene(7, duration=seconds, fps=fps, size=size, background="clutter")
-    return write_clip(spec, path, fps=fps, keyframe_interval_s=keyframe_s)
+    return make_clip(path, seconds=seconds, fps=fps, keyframe_interval_s=keyframe_s, size=size,
+                     bframes=bframes)
 
 
 def load_segments(path: Path, mid_gop: bool = True) -> list[Segment]:
@@ -67,25 +70,28 @@ def load_segments(path: Path, mid_gop: bool = True) -> list[Segment]:
         return list(Segmenter.from_config("bench", settings).run(source))
 
 
-def measure(segments: list[Segment], sample_fps: float, full: bool,
-            repeat: int) -> tuple[float, int, int, str]:
+def measure(segments: list[Segment], sample_fps: float, full: bool, repeat: int,
+            carry: bool = False) -> tuple[float, int, int, str]:
     """Best wall time over ``repeat`` passes; decoded and sampled frames of one pass; plan."""
+    from connectors.video.carry import CACHE
     from connectors.video.decoder import DecodeStats, decode_segment, plan_for
 
     best, stats = float("inf"), DecodeStats()
     for _ in range(repeat):
         stats = DecodeStats()
+        CACHE.clear()
         t0 = time.perf_counter()
         for s in segments:
-            decode_segment(s, sample_fps, keyframes_only=False if full else None, stats=stats)
+            decode_segment(s, sample_fps, keyframes_only=False if full else None, stats=stats,
+                           carry=carry)
         best = min(best, time.perf_counter() - t0)
     plans = sorted({plan_for(s, sample_fps) for s in segments})
     return best, stats.decoded, stats.sampled, "full" if full else "+".join(plans)
 
 
 def _row(gop: float, mode: str, segments: list[Segment], sample_fps: float, full: bool,
-         repeat: int) -> Row:
-    secs, decoded, sampled, plan = measure(segments, sample_fps, full, repeat)
+         repeat: int, carry: bool = False) -> Row:
+    secs, decoded, sampled, plan = measure(segments, sample_fps, full, repeat, carry)
     carried = sum(_carried_bytes(s) for s in segments)
     total = sum(len(s.data) for s in segments)
     return Row(gop, mode, plan, len(segments), max(s.duration for s in segments),
@@ -100,11 +106,13 @@ def _carried_bytes(segment: Segment) -> float:
 
 
 def bench_gop(path: Path, gop: float, sample_fps: float, repeat: int) -> list[Row]:
-    """The three rows of one clip, ratios against its baseline."""
+    """The four rows of one clip, ratios against its baseline."""
     at_keys, mid = load_segments(path, mid_gop=False), load_segments(path, mid_gop=True)
     rows = [_row(gop, BASELINE, at_keys, sample_fps, True, repeat),
             _row(gop, "keyframe segments, sampling decoder", at_keys, sample_fps, False, repeat),
-            _row(gop, "mid-GOP segments, sampling decoder", mid, sample_fps, False, repeat)]
+            _row(gop, "mid-GOP segments, prefix decoded", mid, sample_fps, False, repeat),
+            _row(gop, "mid-GOP segments, decoder carried", mid, sample_fps, False, repeat,
+                 carry=True)]
     base = rows[0]
     kb = rows[1].kb_per_segment * rows[1].segments  # bytes sent at keyframes, whole clip
     return [Row(**{**asdict(r), "vs_baseline_decoded": r.decoded / base.decoded,
@@ -150,11 +158,13 @@ def _print(rows: list[Row], info: dict[str, object]) -> None:
 @click.option("--size", default="640x360", show_default=True, help="Generated clip WxH.")
 @click.option("--gops", default="1,10", show_default=True,
               help="Keyframe intervals (s) of the generated clips, comma-separated.")
+@click.option("--bframes", type=click.IntRange(0, 4), default=0, show_default=True,
+              help="B-frames between references in the generated clips (IP cameras: often 0).")
 @click.option("--sample-fps", type=float, default=1.0, show_default=True)
 @click.option("--repeat", type=int, default=3, show_default=True, help="Best of N passes.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on one line.")
-def command(clip: Path | None, seconds: float, size: str, gops: str, sample_fps: float,
-            repeat: int, as_json: bool) -> None:
+def command(clip: Path | None, seconds: float, size: str, gops: str, bframes: int,
+            sample_fps: float, repeat: int, as_json: bool) -> None:
     """Decoded frames per sampled frame and bytes per segment, short vs long GOPs."""
     if repeat < 1:
         raise ConfigError("--repeat", repeat, "must be >= 1")
@@ -165,12 +175,14 @@ def command(clip: Path | None, seconds: float, size: str, gops: str, sample_fps:
         else:
             for gop in _gops(gops):
                 click.echo(f"bench decode: GOP {gop:g} s ...", err=True)
-                path = make_bench_clip(Path(tmp) / f"gop{gop:g}.mp4", seconds, _size(size), gop)
+                path = make_bench_clip(Path(tmp) / f"gop{gop:g}.mp4", seconds, _size(size), gop,
+                                       bframes=bframes)
                 rows += bench_gop(path, gop, sample_fps, repeat)
     info: dict[str, object] = {
         "clip": clip.name if clip else f"generated {size}",
         "video_seconds": seconds if clip is None else "source",
         "fps": 25 if clip is None else "source", "sample_fps": sample_fps, "repeat": repeat,
+        "bframes": bframes if clip is None else "source",
         "baseline": BASELINE, "hardware": hardware(),
     }
     if as_json:

@@ -75,7 +75,7 @@ def test_missing_corrupt_and_truncated_files_fail_cleanly(clip, tmp_path, capsys
 
 
 def test_bench_decode_reports_decoded_per_sampled_frame_for_short_and_long_gops(capsys) -> None:
-    argv = ["bench", "decode", "--seconds", "8", "--size", "320x240", "--gops", "1,4",
+    argv = ["bench", "decode", "--seconds", "8", "--size", "320x240", "--gops", "1,8",
             "--repeat", "1", "--json"]
     assert main(argv) == 0
     out = capsys.readouterr().out.strip().splitlines()
@@ -87,8 +87,10 @@ def test_bench_decode_reports_decoded_per_sampled_frame_for_short_and_long_gops(
     assert base1["decoded_per_sample"] == 25.0 and base1["sampled"] == 8
     assert fast1["plan"] == "keyframes" and fast1["decoded_per_sample"] == 1.0
     assert fast1["vs_baseline_decoded"] == pytest.approx(1 / 25)
-    runs4 = rows[(4.0, "keyframe segments, sampling decoder")]
-    mid4 = rows[(4.0, "mid-GOP segments, sampling decoder")]
-    assert runs4["plan"] == "runs" and runs4["decoded"] < 200  # skips each GOP's tail
-    assert mid4["sampled"] == 8 and mid4["longest_segment_s"] <= 2.2 < runs4["longest_segment_s"]
-    assert mid4["carried_share"] > 0 and mid4["vs_keyframe_bytes"] > 1.0  # the prefix's price
+    runs8 = rows[(8.0, "keyframe segments, sampling decoder")]
+    mid8 = rows[(8.0, "mid-GOP segments, prefix decoded")]
+    carried8 = rows[(8.0, "mid-GOP segments, decoder carried")]
+    assert carried8["sampled"] == 8 and carried8["decoded"] <= 200 < mid8["decoded"]
+    assert runs8["plan"] == "runs" and runs8["decoded"] < 200  # skips the GOP's tail
+    assert mid8["sampled"] == 8 and mid8["longest_segment_s"] <= 2.2 < runs8["longest_segment_s"]
+    assert mid8["carried_share"] > 0 and mid8["vs_keyframe_bytes"] > 1.0  # the prefix's price
