@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from pipeline.errors import ConfigError
+from workers.cli.options import env_option
 
 
 def _parse_size(value: str | None) -> tuple[int, int] | None:
@@ -39,64 +40,63 @@ def command() -> None:
 
 @command.command("make")
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
+@env_option(
     "--seed",
+    env="FEEDWATCH_SCENES_SEED",
     type=int,
     default=0,
     show_default=True,
-    envvar="FEEDWATCH_SCENES_SEED",
-    help="Scene seed [env FEEDWATCH_SCENES_SEED].",
+    help="Scene seed.",
 )
-@click.option(
+@env_option(
     "--duration",
+    env="FEEDWATCH_SCENES_DURATION",
     type=float,
     default=10.0,
     show_default=True,
-    envvar="FEEDWATCH_SCENES_DURATION",
-    help="Seconds [env FEEDWATCH_SCENES_DURATION].",
+    help="Seconds.",
 )
-@click.option(
+@env_option(
     "--size",
+    env="FEEDWATCH_SCENES_SIZE",
     default=None,
-    envvar="FEEDWATCH_SCENES_SIZE",
-    help="WxH, 320x240..1280x720; random if unset [env FEEDWATCH_SCENES_SIZE].",
+    help="WxH, 320x240..1280x720; random if unset.",
 )
-@click.option(
+@env_option(
     "--fps",
+    env="FEEDWATCH_SCENES_FPS",
     type=int,
     default=25,
     show_default=True,
-    envvar="FEEDWATCH_SCENES_FPS",
-    help="Frames per second [env FEEDWATCH_SCENES_FPS].",
+    help="Frames per second.",
 )
-@click.option(
+@env_option(
     "--script",
+    env="FEEDWATCH_SCENES_SCRIPT",
     default=None,
-    envvar="FEEDWATCH_SCENES_SCRIPT",
-    help="Target visible exactly in these intervals, e.g. red-circle:2-6,8-9 "
-    "[env FEEDWATCH_SCENES_SCRIPT].",
+    help="Target visible exactly in these intervals, e.g. red-circle:2-6,8-9 .",
 )
-@click.option(
+@env_option(
     "--distractors",
+    env="FEEDWATCH_SCENES_DISTRACTORS",
     type=int,
     default=2,
     show_default=True,
-    envvar="FEEDWATCH_SCENES_DISTRACTORS",
-    help="Distractors of a scripted scene [env FEEDWATCH_SCENES_DISTRACTORS].",
+    help="Distractors of a scripted scene.",
 )
-@click.option(
+@env_option(
     "--background",
+    env="FEEDWATCH_SCENES_BACKGROUND",
     default=None,
-    envvar="FEEDWATCH_SCENES_BACKGROUND",
-    help="plain|gradient|noise|clutter [env FEEDWATCH_SCENES_BACKGROUND].",
+    help="plain|gradient|noise|clutter.",
 )
-@click.option(
+@env_option(
     "--level",
+    env="FEEDWATCH_SCENES_LEVEL",
     type=click.Choice(["easy", "hard"]),
     default="easy",
     show_default=True,
-    envvar="FEEDWATCH_SCENES_LEVEL",
-    help="hard: distractors share the target's colour or shape [env FEEDWATCH_SCENES_LEVEL].",
+    help="hard: distractors share the target's colour or shape.",
 )
 def make(
     out: Path,

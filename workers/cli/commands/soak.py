@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from pipeline.errors import ConfigError
+from workers.cli.options import db_option, kafka_option
 
 
 def _control(stop: str | None, start: str | None, name: str) -> object | None:
@@ -29,20 +30,8 @@ def _control(stop: str | None, start: str | None, name: str) -> object | None:
 @click.command("soak")
 @click.option("--cameras", type=int, default=2, show_default=True, help="Synthetic cameras.")
 @click.option("--minutes", type=float, default=2.0, show_default=True, help="Run length.")
-@click.option(
-    "--kafka",
-    "bootstrap",
-    required=True,
-    envvar="FEEDWATCH_KAFKA_BOOTSTRAP",
-    help="Kafka bootstrap host:port [env FEEDWATCH_KAFKA_BOOTSTRAP].",
-)
-@click.option(
-    "--db",
-    "db_url",
-    required=True,
-    envvar="FEEDWATCH_STORE_URL",
-    help="SQL store URL, PostgreSQL for a real soak [env FEEDWATCH_STORE_URL].",
-)
+@kafka_option
+@db_option
 @click.option(
     "--faults",
     default="all",
@@ -63,8 +52,8 @@ def _control(stop: str | None, start: str | None, name: str) -> object | None:
 def command(
     cameras: int,
     minutes: float,
-    bootstrap: str,
-    db_url: str,
+    bootstrap: str | None,
+    db: str | None,
     faults: str,
     broker_stop: str | None,
     broker_start: str | None,
@@ -79,9 +68,11 @@ def command(
 
     if cameras < 1 or minutes <= 0:
         raise ConfigError("--cameras/--minutes", (cameras, minutes), ">= 1 camera, > 0 minutes")
+    if not bootstrap or not db:
+        raise ConfigError("--kafka/--db", (bootstrap, db), "both, for the stack under test")
     cfg = SoakConfig(
         bootstrap=bootstrap,
-        db_url=db_url,
+        db_url=db,
         cameras=cameras,
         minutes=minutes,
         faults=parse_faults(faults),
