@@ -41,7 +41,7 @@ from pipeline.answerers.base import (
     register,
 )
 from pipeline.perception import Selection
-from pipeline.types import EncodedFrame, FloatArray, StandingQuery
+from pipeline.types import Answer, EncodedFrame, FloatArray, StandingQuery
 
 DESCRIBE_PROMPT = (
     "USER: <image>\n{question} Answer yes or no first, then say in one sentence what the "
@@ -231,3 +231,13 @@ def _embs(window: Sequence[EncodedFrame], sel: Selection) -> FloatArray:
 
 def _reused_at(verdict: AnswerResult | _Verdict) -> float | None:
     return verdict.at if isinstance(verdict, _Verdict) else None
+
+
+def vlm_called(answer: Answer) -> bool | None:
+    """Whether producing ``answer`` generated with the VLM; None for answerers without one."""
+    if answer.answerer == "vlm":
+        return True
+    if answer.answerer != "cascade":
+        return None
+    stage = answer.stages.get("vlm")
+    return bool(stage and stage.get("called"))
