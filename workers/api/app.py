@@ -32,7 +32,14 @@ from connectors.store import Store
 from connectors.store.reads import Reads
 from pipeline import __version__
 from pipeline.errors import StoreError
-from workers.api import routes_alerts, routes_answers, routes_cameras, routes_ops, routes_queries
+from workers.api import (
+    routes_alerts,
+    routes_answers,
+    routes_cameras,
+    routes_history,
+    routes_ops,
+    routes_queries,
+)
 from workers.api.auth import TokenAuth
 from workers.api.context import ApiContext
 from workers.api.live import AnswerNotifier, CameraStatusRegistry
@@ -40,6 +47,7 @@ from workers.api.openapi import exact_openapi
 from workers.api.publish import QueryPublisher
 from workers.api.status_follow import StatusFollower
 from workers.config import Settings
+from workers.history.service import HistoryService
 from workers.ops.metrics import HTTP_LATENCY
 
 STATIC = Path(__file__).with_name("static")
@@ -185,7 +193,9 @@ def create_app(
         auth=auth,
     )
     app.state.hooks_settings = settings.hooks
-    for module in (routes_ops, routes_cameras, routes_queries, routes_answers, routes_alerts):
+    app.state.history = HistoryService(store, settings.perception)
+    routers = (routes_ops, routes_cameras, routes_queries, routes_answers, routes_history)
+    for module in (*routers, routes_alerts):
         app.include_router(module.router)
     exact_openapi(app, settings.api)
     app.add_exception_handler(StoreError, _store_unavailable)

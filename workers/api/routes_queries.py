@@ -12,11 +12,11 @@ import uuid
 from dataclasses import replace
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from connectors.store.reads import StoredQuery
-from pipeline.errors import BusError
+from pipeline.errors import BusError, ConfigError
 from pipeline.types import StandingQuery
 from workers.api.auth import read_access, write_access
 from workers.api.context import ApiContext, context
@@ -88,7 +88,7 @@ def _unavailable(exc: BusError) -> HTTPException:
     )
 
 
-def _create(ctx: ApiContext, body: QueryCreate) -> StoredQuery:
+def _create(ctx: ApiContext, body: QueryCreate, history: Any = None) -> StoredQuery:
     _check_window(body.window, body.every, "window")
     _check_cameras(ctx, body.cameras)
     query = StandingQuery(
@@ -101,12 +101,24 @@ def _create(ctx: ApiContext, body: QueryCreate) -> StoredQuery:
         settings=dict(body.settings),
     )
     stored = ctx.data.save_query(query)
+    if history is not None and body.backfill:
+        _backfill(history, query, body.backfill)
     try:
         ctx.publisher.put(query)
     except BusError as exc:
         ctx.data.delete_query(query.id)
         raise _unavailable(exc) from exc
     return stored
+
+
+def _backfill(history: Any, query: StandingQuery, duration: str) -> None:
+    """Answer stored history first; an empty frame index backfills nothing."""
+    from pipeline.history.duration import parse_duration
+
+    try:
+        history.backfill(query, parse_duration(duration, "backfill"))
+    except ConfigError:  # no frames indexed yet: nothing to answer
+        return
 
 
 def _update(ctx: ApiContext, query_id: str, body: QueryUpdate) -> StoredQuery:
@@ -164,11 +176,13 @@ async def list_queries(ctx: ApiContext = Depends(context)) -> list[QueryOut]:
     summary="Subscribe a question to cameras",
 )
 async def create_query(
-    body: QueryCreate, response: Response, ctx: ApiContext = Depends(context)
+    body: QueryCreate, request: Request, response: Response, ctx: ApiContext = Depends(context)
 ) -> QueryOut:
     """Validated as the schema says (a 422 names the field in ``detail[].loc``); then
-    cameras must be registered (or ``["*"]``) and ``window`` ≥ ``every`` (409)."""
-    out = _out(await run_in_threadpool(_create, ctx, body))
+    cameras must be registered (or ``["*"]``) and ``window`` ≥ ``every`` (409). With
+    ``backfill``, stored history is answered first (answers marked backfilled)."""
+    history = request.app.state.history if body.backfill else None
+    out = _out(await run_in_threadpool(_create, ctx, body, history))
     response.headers["Location"] = f"/api/queries/{out.id}"
     return out
 

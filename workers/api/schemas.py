@@ -135,6 +135,12 @@ class QueryCreate(_Strict):
     window: Window = 4.0
     answerer: AnswererType = "clip"
     settings: AnswererSettings = Field(default_factory=dict)
+    backfill: str | None = Field(
+        default=None,
+        pattern=r"^\s*\d+(\.\d+)?\s*[smhd]?\s*$",
+        description="First answer over this much stored history (e.g. 30m, 2h), from the "
+        "frame index; those answers are marked backfilled. Then the query goes live.",
+    )
 
     @field_validator("question")
     @classmethod
@@ -145,6 +151,15 @@ class QueryCreate(_Strict):
     @classmethod
     def _c(cls, value: list[str]) -> list[str]:
         return _clean_cameras(value)
+
+    @field_validator("backfill")
+    @classmethod
+    def _b(cls, value: str | None) -> str | None:
+        from pipeline.history.duration import parse_duration
+
+        if value is not None:
+            parse_duration(value, "backfill")
+        return value
 
     @field_validator("answerer")
     @classmethod

@@ -1,0 +1,76 @@
+"""``/api/search``, frame thumbnails and ``"backfill"`` on a new query, over SQLite.
+
+Frames are made with the bundled shapes-demo CLIP's own text embedding: the frames
+of 12–20 s carry "a red circle", the others random directions, as the index stores
+them after a run.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from connectors.store import Store
+from connectors.store.frames.index import FrameIndex
+from pipeline.history.records import IndexPolicy, to_indexed
+from pipeline.types import EncodedFrame
+from tests.unit.workers.api.scenarios import READ, ApiHarness
+
+VISIBLE = range(12, 21)
+
+
+@pytest.fixture(scope="module")
+def red() -> np.ndarray:
+    from pipeline.models.clip_encoder import ClipEncoder, shapes_demo_dir
+
+    if not (shapes_demo_dir() / "open_clip_config.json").is_file():
+        pytest.skip("shapes-demo weights are not bundled")
+    return ClipEncoder.from_spec("shapes-demo", device="cpu").encode_text(["a red circle"])[0]
+
+
+def index_clip(store: Store, red: np.ndarray, camera: str = "dock") -> None:
+    rng = np.random.default_rng(3)
+    rows = []
+    for t in range(30):
+        noise = rng.normal(size=red.shape[0]).astype(np.float32)
+        noise -= (noise @ red) * red  # unrelated to the text, then pushed away from it
+        noise /= np.linalg.norm(noise)
+        emb = red + 0.2 * noise if t in VISIBLE else noise - 0.5 * red
+        emb = (emb / np.linalg.norm(emb)).astype(np.float32)
+        patches = np.repeat(np.repeat(emb[None, None, :], 8, 0), 8, 1)
+        thumb = np.full((120, 160, 3), 200 if t in VISIBLE else 40, np.uint8)
+        frame = EncodedFrame(camera, float(t), emb, patches, thumb, (240, 320))
+        rows.append(to_indexed(frame, "shapes-demo", IndexPolicy()))
+    FrameIndex(store.engine).write(rows)
+
+
+def test_search_returns_moments_with_thumbnails(harness: ApiHarness, red: np.ndarray) -> None:
+    empty = harness.call("GET", "/api/search", READ, params={"q": "a red circle"})
+    assert empty.status_code == 400 and "frame index" in empty.json()["detail"]
+    index_clip(harness.store, red)
+    resp = harness.call("GET", "/api/search", READ, params={"q": "a red circle", "limit": 2})
+    assert resp.status_code == 200, resp.text
+    items = resp.json()["items"]
+    assert 12 <= items[0]["t"] <= 20 and items[0]["camera"] == "dock"
+    assert items[0]["frames"] >= 5 and len(items[0]["box"]) == 4
+    thumb = harness.call("GET", items[0]["thumbnail"], READ)
+    assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/jpeg"
+    assert thumb.content[:2] == b"\xff\xd8"
+    assert harness.call("GET", "/api/frames/999999/thumbnail", READ).status_code == 404
+    other = harness.call("GET", "/api/search", READ,
+                         params={"q": "a red circle", "camera": "gate"}).json()
+    assert other["items"] == []
+    assert harness.call("GET", "/api/search", None, params={"q": "x"}).status_code == 401
+
+
+def test_backfill_answers_history_first(harness: ApiHarness, red: np.ndarray) -> None:
+    index_clip(harness.store, red)
+    bad = harness.call("POST", "/api/queries", json={"question": "a red circle",
+                                                      "backfill": "soon"})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][-1] == "backfill"
+    created = harness.create("a red circle", backfill="30s", every=1, window=4)
+    answers = harness.call("GET", "/api/answers", READ,
+                           params={"query_id": created["id"], "limit": 100}).json()["items"]
+    assert len(answers) == 29 and all(a["backfilled"] for a in answers)
+    matched = {a["window_end"] for a in answers if a["matched"]}
+    assert matched and all(13 <= e <= 24 for e in matched)

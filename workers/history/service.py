@@ -1,0 +1,68 @@
+"""History for the API: search and backfill over one store, the model loaded on first use.
+
+The API process may never be asked to search; the CLIP model (the one the frame
+index was built with) is loaded by the first search or backfill and then kept, shared
+by both.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from connectors.store import Store
+from connectors.store.frames.index import FrameIndex
+from pipeline.history.moments import Moment
+from pipeline.types import StandingQuery
+from workers.history.backfill import Backfiller, BackfillResult
+from workers.history.search import Searcher, index_model
+
+
+class HistoryService:
+    """Search, thumbnails and backfill over ``store``'s frame index."""
+
+    def __init__(self, store: Store, perception: Any) -> None:
+        self.store = store
+        self.perception = perception
+        self._index: FrameIndex | None = None
+        self._lock = threading.Lock()
+        self._searcher: Searcher | None = None
+        self._backfiller: Backfiller | None = None
+
+    @property
+    def index(self) -> FrameIndex:
+        """The store's frame index (opened on first use: the API starts without it)."""
+        if self._index is None:
+            self._index = FrameIndex(self.store.engine)
+        return self._index
+
+    def searcher(self) -> Searcher:
+        with self._lock:
+            model = index_model(self.index, None)
+            if self._searcher is None or self._searcher.model_id != model:
+                encoder = self._encoder(model)
+                self._searcher = Searcher(self.index, encoder, model)
+            return self._searcher
+
+    def search(self, text: str, *, cameras: Sequence[str] = (), since: float | None = None,
+               until: float | None = None, limit: int = 10) -> list[Moment]:
+        return self.searcher().search(text, cameras=cameras, since=since, until=until,
+                                      limit=limit)
+
+    def thumbnail(self, frame_id: int) -> bytes | None:
+        return self.index.thumbnail(frame_id)
+
+    def backfill(self, query: StandingQuery, seconds: float) -> BackfillResult:
+        with self._lock:
+            if self._backfiller is None or self._backfiller.model_id != self.index.model_id():
+                self._backfiller = Backfiller.load(self.store, self.perception)
+            backfiller = self._backfiller
+        return backfiller.run(query, seconds)
+
+    def _encoder(self, model: str) -> Any:
+        if self._backfiller is not None and self._backfiller.model_id == model:
+            return self._backfiller.engine.texts.encoder
+        from pipeline.models.clip_encoder import ClipEncoder
+
+        return ClipEncoder.from_spec(model, device=self.perception.device)
