@@ -183,7 +183,9 @@ class Engine:
             return hit[1]
         evidence = render(frame, roi)
         self._rendered[key] = (weakref.ref(frame), evidence)
-        if len(self._rendered) > EVIDENCE_CACHE:
+        while self._rendered and (  # capped, and nothing kept for frames the buffers dropped
+            len(self._rendered) > EVIDENCE_CACHE or next(iter(self._rendered.values()))[0]() is None
+        ):
             self._rendered.popitem(last=False)
         return evidence
 
