@@ -1,0 +1,68 @@
+"""The dashboard's search box in real headless Chromium: type a text, get a grid of
+moments with thumbnails and boxes; click one, see the frame with its box. A
+screenshot is saved to ``artifacts/dashboard-search.png``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from connectors.store import Store
+from tests.e2e.test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.unit.workers.api.scenarios import READ, ApiHarness
+from tests.unit.workers.api.test_api_history import index_clip
+from workers.api import serve_in_thread
+
+ARTIFACT = Path(__file__).resolve().parents[2] / "artifacts" / "dashboard-search.png"
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[ApiHarness, str]]:
+    from pipeline.models.clip_encoder import ClipEncoder, shapes_demo_dir
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} missing (tests/services/install_system_deps.sh installs it)")
+    if not (shapes_demo_dir() / "open_clip_config.json").is_file():
+        pytest.skip("shapes-demo weights are not bundled")
+    store = Store.from_url(f"sqlite:///{tmp_path / 'search.db'}")
+    red = ClipEncoder.from_spec("shapes-demo", device="cpu").encode_text(["a red circle"])[0]
+    index_clip(store, np.asarray(red))
+    harness = ApiHarness(store)
+    server = serve_in_thread(harness.app)
+    yield harness, server.url
+    server.stop()
+    store.close()
+
+
+def test_search_box_shows_moments_and_the_frame_with_its_box(
+    served: tuple[ApiHarness, str],
+) -> None:
+    _, url = served
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            pg = browser.new_page(viewport={"width": 1280, "height": 1000})
+            pg.goto(url)
+            pg.fill("#token", READ)
+            pg.click("#token-form button")
+            pg.fill("#search-form input[name=q]", "a red circle")
+            pg.fill("#search-form input[name=limit]", "3")
+            pg.click("#search-form button")
+            first = pg.locator("#search-results .moment").first
+            first.locator("img").wait_for(timeout=20_000)
+            assert "dock" in first.inner_text() and pg.locator("#search-results .moment").count() <= 3
+            pg.wait_for_function(
+                "() => { const i = document.querySelector('#search-results img');"
+                " return i && i.complete && i.naturalWidth > 0; }", timeout=10_000)
+            assert first.locator(".moment-box").is_visible()
+            first.click()
+            pg.locator("#moment-viewer .viewer-frame img").wait_for(timeout=10_000)
+            assert "score" in pg.locator("#moment-viewer p").inner_text()
+            ARTIFACT.parent.mkdir(exist_ok=True)
+            pg.screenshot(path=str(ARTIFACT), full_page=True)
+        finally:
+            browser.close()
