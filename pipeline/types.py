@@ -34,6 +34,9 @@ class Segment:
     lead: float = 0.0
     """Seconds of packets carried before ``start`` (from the keyframe a mid-GOP segment
     needs); frames before ``start`` are decoded only to reach the segment's own."""
+    rotation: int = 0
+    """Degrees (0, 90, 180, 270) to turn the frames counterclockwise to show them upright:
+    the source's display matrix (portrait phone video), which MPEG-TS cannot carry."""
 
     @property
     def end(self) -> float:

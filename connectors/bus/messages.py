@@ -14,7 +14,8 @@ Contracts (see shared/DESIGN.md; ``feedwatch schema TOPIC`` prints each as JSON 
 ``segments``
     key = camera id; value = container bytes (MPEG-TS); headers: the fields of
     :class:`~connectors.bus.models.SegmentHeader` as text (an optional ``lead``: a
-    mid-GOP segment carries the packets from the keyframe ``lead`` s before ``start``).
+    mid-GOP segment carries the packets from the keyframe ``lead`` s before ``start``;
+    an optional ``rotation``: degrees to turn the frames counterclockwise upright).
 ``queries`` (compacted)
     key = query id; value = JSON :class:`~connectors.bus.models.QueryMessage`;
     ``None`` = tombstone (the query was deleted).

@@ -84,6 +84,14 @@ class SegmentHeader(Versioned):
         description="Seconds of packets carried before start (from the keyframe a mid-GOP "
         "segment needs); those frames are decoded only to reach the segment's own.",
     )
+    rotation: int = Field(
+        default=0,
+        ge=0,
+        lt=360,
+        multiple_of=90,
+        description="Degrees to turn the frames counterclockwise to show them upright "
+        "(the source's display matrix).",
+    )
 
     def to_segment(self, data: bytes) -> Segment:
         return Segment(data=data, **self.fields())

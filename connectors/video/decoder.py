@@ -9,6 +9,7 @@ from fractions import Fraction
 
 import av
 import av.error
+import numpy as np
 
 from connectors.video.carry import CACHE, CarryCache, fresh_codec
 from connectors.video.runs import minimal_runs, split_gops
@@ -275,4 +276,6 @@ def _step_before(d: _Demuxed, fast: bool) -> float:
 def _frame(segment: Segment, frame: av.VideoFrame, t: float) -> Frame:
     _check_size(segment, frame.width, frame.height)  # the size may change mid-stream
     rgb = frame.to_ndarray(format="rgb24")
+    if segment.rotation:  # shown upright, as the source's display matrix says
+        rgb = np.ascontiguousarray(np.rot90(rgb, k=segment.rotation // 90))
     return Frame(segment.camera, t, rgb, segment.seq, bool(frame.key_frame))

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from fractions import Fraction
 
 import av
+import av.error
 
 from connectors.video.cutter import Cut, Cutter
 from connectors.video.packets import TimedPacket
@@ -82,6 +83,7 @@ class Segmenter:
         self.cutter = cutter
         self.next_seq = start_seq
         self._on_segment = on_segment
+        self._rotation: tuple[int, int] | None = None  # (id of the source stream, degrees)
 
     @classmethod
     def from_config(cls, camera: str, settings: VideoSettings | None = None,
@@ -112,13 +114,36 @@ class Segmenter:
                               "use transcode mode")
         data = mux_segment(cut.packets)
         seg = Segment(self.camera, self.next_seq, cut.start, cut.duration, data, "mpegts",
-                      ctx.name, ctx.width, ctx.height, lead=round(cut.lead, 6))
+                      ctx.name, ctx.width, ctx.height, lead=round(cut.lead, 6),
+                      rotation=self._rotation_of(cut.packets[0]))
         self.next_seq += 1
         self._check_size(seg)
         return seg
+
+    def _rotation_of(self, keyframe: TimedPacket) -> int:
+        """The source's display rotation, read once per connection by decoding its first
+        keyframe with the source stream's own decoder (it alone sees the display matrix)."""
+        stream = keyframe.packet.stream
+        if self._rotation is None or self._rotation[0] != id(stream):
+            self._rotation = (id(stream), display_rotation(keyframe))
+        return self._rotation[1]
 
     def _check_size(self, seg: Segment) -> None:
         limit = self.cutter.max_bytes
         if limit and len(seg.data) > limit:
             log.warning("camera %s: segment %d is %d bytes, over max_segment_bytes=%d",
                         self.camera, seg.seq, len(seg.data), limit)
+
+
+def display_rotation(keyframe: TimedPacket) -> int:
+    """Degrees (0/90/180/270) to turn frames counterclockwise, from the display matrix
+    the source stream's decoder attaches to the frame of ``keyframe`` (0 if none)."""
+    codec = keyframe.packet.stream.codec_context
+    try:
+        frames = [*codec.decode(keyframe.packet), *codec.decode(None)]
+    except (av.error.FFmpegError, ValueError, AttributeError):  # no decoder: assume upright
+        return 0
+    finally:
+        codec.flush_buffers()
+    angle = round(frames[0].rotation) if frames else 0
+    return (round(angle / 90) * 90) % 360

@@ -103,3 +103,22 @@ def test_a_timestamp_jump_keeps_time_running(tmp_path: Path) -> None:
     assert seconds(frames) == list(range(8))  # no hour-long hole, no repeat
     assert all(b.start == pytest.approx(a.end, abs=0.05) for a, b in zip(segs, segs[1:],
                                                                          strict=False))
+
+
+@pytest.mark.parametrize("degrees", [90, 270])
+def test_rotation_metadata_gives_upright_portrait_frames(tmp_path: Path, degrees: int) -> None:
+    import subprocess
+
+    import numpy as np
+
+    clip = cc.rotated(tmp_path / "r.mp4", degrees=degrees, size=(320, 180))
+    # what ffmpeg shows (it applies the display matrix): the oracle for "upright"
+    raw = subprocess.run([cc.ffmpeg(), "-v", "error", "-i", str(clip), "-frames:v", "1",
+                          "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True,
+                         check=True).stdout
+    upright = np.frombuffer(raw, np.uint8).reshape(320, 180, 3)
+    segs, frames = run(clip)
+    assert {s.rotation for s in segs} == {degrees}
+    assert {f.rgb.shape for f in frames} == {(320, 180, 3)}  # portrait
+    assert np.abs(frames[0].rgb.astype(int) - upright).mean() < 2.0
+    assert seconds(frames) == list(range(4))
