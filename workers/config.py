@@ -59,12 +59,14 @@ class KafkaSettings(BaseSettings):
     answers_topic: str = "answers"
     deadletter_topic: str = "deadletter"
     status_topic: str = "status"  # compacted, key camera: latest stream status (ingest → API)
+    frames_topic: str = "frames"  # every encoded frame, perception → sink's frame index
     partitions: int = Field(default=8, ge=1)
     replication_factor: int = Field(default=1, ge=1)
     segment_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     segments_retention_s: float = Field(default=6 * 3600.0, gt=0)
     answers_retention_s: float = Field(default=7 * 24 * 3600.0, gt=0)
     deadletter_retention_s: float = Field(default=7 * 24 * 3600.0, gt=0)
+    frames_retention_s: float = Field(default=6 * 3600.0, gt=0)
     # producers
     linger_ms: int = Field(default=5, ge=0)
     request_timeout_s: float = Field(default=30.0, gt=0)

@@ -60,6 +60,11 @@ def status_topic_of(cfg: KafkaConfig) -> str:
     return cfg.topic_prefix + getattr(cfg, "status_topic", "status")
 
 
+def frames_topic_of(cfg: KafkaConfig) -> str:
+    """The frames topic (every encoded frame, perception → sink's frame index)."""
+    return cfg.topic_prefix + getattr(cfg, "frames_topic", "frames")
+
+
 def _ms(seconds: float) -> str:
     return str(int(seconds * 1000))
 
@@ -110,6 +115,16 @@ def topic_specs(cfg: KafkaConfig) -> list[TopicSpec]:
             },
         ),
         TopicSpec(status_topic_of(cfg), 1, rf, dict(_COMPACTED)),
+        TopicSpec(
+            frames_topic_of(cfg),
+            cfg.partitions,
+            rf,
+            {
+                "retention.ms": _ms(getattr(cfg, "frames_retention_s", 6 * 3600.0)),
+                "cleanup.policy": "delete",
+                "max.message.bytes": str(4 * 1024 * 1024),
+            },
+        ),
     ]
 
 

@@ -135,9 +135,16 @@ class WorkerApp:
         self.app.agent(self._topic(self.topics.segments), name="perceive", concurrency=1)(perceive)
 
     def add_sink(
-        self, handle_batch: Callable[[list[Record]], int], batch: int, within: float
+        self,
+        handle_batch: Callable[[list[Record]], int],
+        batch: int,
+        within: float,
+        *,
+        topic: str | None = None,
+        name: str = "sink",
     ) -> None:
-        """The answers agent: batches of records, acked after they are in SQL."""
+        """The answers agent (or, with ``topic``, the frames one): batches of records,
+        acked after they are in SQL."""
         pool = self.sink_pool
 
         async def store(stream: Any) -> Any:
@@ -146,7 +153,8 @@ class WorkerApp:
                 records = [_to_record(e.message) for e in events]
                 await loop.run_in_executor(pool, handle_batch, records)
 
-        self.app.agent(self._topic(self.topics.answers), name="sink", concurrency=1)(store)
+        source = self._topic(topic or self.topics.answers)
+        self.app.agent(source, name=name, concurrency=1)(store)
 
     def add_heartbeat(self, heartbeat: Heartbeat, every: float = 5.0) -> None:
         """Touch the heartbeat file every ``every`` seconds while the app is not crashed."""

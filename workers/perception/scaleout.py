@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+from typing import Any
 
 from connectors.bus import messages as msg
 from connectors.bus.base import Record
@@ -66,7 +67,8 @@ def _add_perceive(
     history = PartitionHistory.from_config(k) if k.warmup else None
     core = PerceiveCore(build_perceiver(settings.perception), history)
     producer = KafkaBusProducer.from_config(k, "feedwatch-perceive")
-    handler = BatchHandler(core, producer, worker.topics, deadletters, heartbeat=heartbeat)
+    handler = BatchHandler(core, producer, worker.topics, deadletters, heartbeat=heartbeat,
+                           on_encoded=_frame_publisher(settings, core, producer))
 
     def apply_query(record: Record) -> bool:
         try:
@@ -102,3 +104,31 @@ def _add_sink(
         heartbeat=heartbeat,
     )
     worker.add_sink(handler, k.sink_batch_size, k.sink_batch_within_s)
+    _add_frames_sink(worker, settings, store, deadletters)
+
+
+def _frame_publisher(settings: Settings, core: Any, producer: Any) -> Any:
+    """The perceive side of history: every encoded frame onto the frames topic."""
+    from connectors.kafka import frames_topic_of
+    from workers.history.kafka import FramePublisher
+    from workers.history.writer import index_policy
+
+    if not settings.history.index:
+        return lambda frames: None
+    model = core.perceiver.encoder.model_id
+    return FramePublisher(producer, frames_topic_of(settings.kafka), model,
+                          index_policy(settings.history))
+
+
+def _add_frames_sink(
+    worker: WorkerApp, settings: Settings, store: Any, deadletters: DeadLetters
+) -> None:
+    """The sink side of history: frames into the index, and retention of every table."""
+    from connectors.kafka import frames_topic_of
+    from workers.history.kafka import FrameBatchHandler
+    from workers.history.writer import build_writer
+
+    k = settings.kafka
+    writer = build_writer(settings, store.engine, model_id="")
+    worker.add_sink(FrameBatchHandler(writer, deadletters), k.sink_batch_size,
+                    k.sink_batch_within_s, topic=frames_topic_of(k), name="frames")

@@ -66,7 +66,11 @@ def test_topic_specs_carry_partitions_sizes_compaction_and_retention() -> None:
     )
     specs = {s.name: s for s in topic_specs(cfg)}
     t = topics_of(cfg)
-    assert set(specs) == {"x.segments", "x.queries", "x.answers", "x.deadletter", "x.status"}
+    assert set(specs) == {
+        "x.segments", "x.queries", "x.answers", "x.deadletter", "x.status", "x.frames"
+    }
+    assert specs["x.frames"].partitions == 6
+    assert specs["x.frames"].configs["cleanup.policy"] == "delete"
     assert specs[t.segments].partitions == 6
     assert specs[t.segments].configs["max.message.bytes"] == "2000000"
     assert specs[t.segments].configs["retention.ms"] == "60000"
