@@ -1,36 +1,41 @@
 """The ``clip`` answerer: a cheap yes/no from CLIP scores, made for alerting.
 
-Two modes, both scored on the frames selection picked (the best frame counts):
+Three modes, all scored on the frames selection picked (the best frame counts):
 
-* ``threshold``: score = the frame's cosine with the question; matched when it
-  reaches ``threshold``. Suits CLIPs trained with a per-caption sigmoid loss
-  (such as the bundled shapes-demo), whose cosines are calibrated per caption.
-* ``margin``: score = softmax over [question, background prompts] of the
-  frame's cosines times ``logit_scale``, i.e. the probability that the question
-  describes the frame better than an empty scene; matched when ≥ ``threshold``.
+* ``adaptive`` (default): score = the best selected frame's cosine with the question,
+  judged against the running baseline of the same question on the same camera
+  (:mod:`pipeline.answerers.baseline`): yes when it stands ``k`` robust deviations
+  above the camera's usual level and reaches the absolute ``floor``, or reaches the
+  absolute ``sure`` level. The first ``warmup`` windows of a (question, camera) are
+  answered against the floor alone and say so ("yes (calibrating)").
+  The baseline lives in a :class:`StateProvider`: in memory by default, in the store
+  when the worker wires one in, so it survives restarts and worker takeovers.
+* ``threshold`` (also chosen by giving a ``threshold`` without a ``mode``): the same
+  score against a fixed ``threshold``. Suits CLIPs trained
+  with a per-caption sigmoid loss, whose cosines are calibrated per caption.
+* ``margin``: score = softmax over [question, background prompts] of the frame's
+  cosines times ``logit_scale``; matched when ≥ ``threshold``.
 
-Without an explicit ``threshold`` the model's own calibration is used when it ships
-one (``feedwatch_calibration.json`` next to its weights, written by
-:mod:`pipeline.models.calibrate`), else 0.2. The 0.2 default was measured on an earlier
-shapes-demo: on 60
-scripted 10-frame windows (object visible 3 of 10 s; negatives ask for a caption
-absent from the scene) it answered yes on 97% of positive windows with 23% false
-alarms (best balanced threshold 0.199); on 80 random scenes 80% (easy) / 92% (hard)
-with 19–33% false alarms. ``margin`` does not work for shapes-demo (its background
-prompts lie outside the 21 captions it was trained on) but suits a real CLIP.
+In every mode, user corrections of a (question, camera) (labelled scores, kept by
+the state provider) move that pair's threshold to the nearest value that classifies
+them right.
 
-The visual token count is what the selection would feed an answerer: the
-RoI tokens on the CLIP grid, summed over the selected frames.
+Defaults for the absolute levels come from the model's own calibration when it ships
+one (``feedwatch_calibration.json`` next to its weights): ``clip_threshold`` /
+``margin_threshold`` for the fixed modes, ``adaptive_floor`` and ``adaptive_sure``
+for the adaptive one; else 0.2 / 0.5, and no floor or sure level (then the warm-up
+windows are undecided: ``matched`` None, text "calibrating").
 """
 
 from __future__ import annotations
 
 import builtins
+import math
 from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from pipeline.answerers.base import (
     Answerer,
@@ -38,6 +43,15 @@ from pipeline.answerers.base import (
     AnswerResult,
     TextEncoder,
     register,
+)
+from pipeline.answerers.baseline import (
+    BaselineState,
+    Decision,
+    MemoryStates,
+    Rule,
+    StateProvider,
+    corrected_threshold,
+    decide,
 )
 from pipeline.perception import Selection
 from pipeline.types import EncodedFrame, FloatArray, StandingQuery
@@ -47,17 +61,32 @@ DEFAULT_THRESHOLDS = {"threshold": 0.2, "margin": 0.5}
 
 
 class ClipSettings(AnswererSettings):
-    """Settings of the ``clip`` answerer."""
+    """Settings of the ``clip`` answerer (the adaptive ones are ignored by the fixed modes)."""
 
-    mode: Literal["threshold", "margin"] = "threshold"
+    mode: Literal["adaptive", "threshold", "margin"] = "adaptive"
     threshold: float | None = Field(default=None, ge=-1.0, le=1.0)
     background_prompts: tuple[str, ...] = Field(default=DEFAULT_BACKGROUNDS, min_length=1)
     logit_scale: float = Field(default=100.0, gt=0.0)
+    horizon_s: float = Field(default=900.0, gt=0.0, le=7 * 86400.0)
+    warmup: int = Field(default=2, ge=1, le=10_000)
+    quantile: float = Field(default=0.25, ge=0.0, le=1.0)
+    k: float = Field(default=1.0, ge=0.0, le=50.0)
+    min_scale: float = Field(default=0.02, ge=0.0, le=2.0)
+    floor: float | None = Field(default=None, ge=-1.0, le=1.0)
+    sure: float | None = Field(default=None, ge=-1.0, le=1.0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _threshold_means_fixed(cls, data: Any) -> Any:
+        """A threshold given without a mode asks for the fixed ``threshold`` mode."""
+        if isinstance(data, dict) and data.get("threshold") is not None and "mode" not in data:
+            return {**data, "mode": "threshold"}
+        return data
 
     @property
     def effective_threshold(self) -> float:
         """The given threshold, else the mode's default."""
-        return DEFAULT_THRESHOLDS[self.mode] if self.threshold is None else self.threshold
+        return DEFAULT_THRESHOLDS.get(self.mode, -1.0) if self.threshold is None else self.threshold
 
 
 @register
@@ -67,14 +96,21 @@ class ClipAnswerer(Answerer):
     type: ClassVar[str] = "clip"
     config_cls: ClassVar[builtins.type[AnswererSettings]] = ClipSettings
 
-    def __init__(self, settings: ClipSettings, encoder: TextEncoder) -> None:
+    def __init__(
+        self, settings: ClipSettings, encoder: TextEncoder, states: StateProvider | None = None
+    ) -> None:
         self.settings = settings
         self._encoder = encoder
         self._backgrounds: FloatArray | None = None
+        self.states: StateProvider = states or MemoryStates()
 
     @classmethod
     def build(cls, config: Any, *, encoder: TextEncoder, vlm_spec: str = "") -> ClipAnswerer:
         return cls(config, encoder)
+
+    def use_states(self, states: StateProvider) -> None:
+        """Keep baselines and corrections in ``states`` (the store, in a worker)."""
+        self.states = states
 
     def answer(
         self,
@@ -84,34 +120,72 @@ class ClipAnswerer(Answerer):
         query_emb: np.ndarray[Any, Any],
     ) -> AnswerResult:
         score = self._score(window, selection, np.asarray(query_emb, dtype=np.float32))
-        matched = None if score is None else score >= self.threshold
+        model_ids = {"clip": self._encoder.model_id}
+        if score is None:
+            return AnswerResult("unknown", None, None, selection.visual_tokens, model_ids)
+        decision = self._decide(query.id, window, score)
+        text = {True: "yes", False: "no", None: "calibrating"}[decision.matched]
+        if decision.calibrating and decision.matched is not None:
+            text = f"{text} (calibrating)"
         return AnswerResult(
-            text={True: "yes", False: "no", None: "unknown"}[matched],
-            matched=matched,
+            text=text,
+            matched=decision.matched,
             score=score,
             visual_tokens=selection.visual_tokens,
-            model_ids={"clip": self._encoder.model_id},
+            model_ids=model_ids,
+        )
+
+    def _decide(self, query_id: str, window: Sequence[EncodedFrame], score: float) -> Decision:
+        """The decision for this (question, camera) window; the adaptive mode learns from it."""
+        camera, key = window[-1].camera, float(window[-1].t)
+        state = self.states.load(query_id, camera)
+        if self.settings.mode != "adaptive":
+            threshold = corrected_threshold(self.threshold, state.labels)
+            return Decision(score >= threshold, threshold, calibrating=False)
+        rule = self.rule
+        decision = decide(state, key, score, rule)
+        self.states.save(query_id, camera, state.observe(key, score, rule))
+        return decision
+
+    @property
+    def rule(self) -> Rule:
+        """The adaptive rule, absolute levels filled in from the model's calibration."""
+        s = self.settings
+        floor = s.floor if s.floor is not None else self._calibrated("adaptive_floor")
+        sure = s.sure if s.sure is not None else self._calibrated("adaptive_sure")
+        return Rule(
+            horizon_s=s.horizon_s,
+            warmup=s.warmup,
+            quantile=s.quantile,
+            k=s.k,
+            min_scale=s.min_scale,
+            floor=floor,
+            sure=math.inf if sure is None else sure,
         )
 
     @property
     def threshold(self) -> float:
-        """The given threshold; else the model's shipped calibration; else the mode's default."""
+        """The fixed modes' threshold (adaptive: its floor, -1 without one)."""
+        if self.settings.mode == "adaptive":
+            floor = self.rule.floor
+            return -1.0 if floor is None else floor
         if self.settings.threshold is not None:
             return self.settings.threshold
+        key = "margin_threshold" if self.settings.mode == "margin" else "clip_threshold"
+        calibrated = self._calibrated(key)
+        return calibrated if calibrated is not None else self.settings.effective_threshold
+
+    def _calibrated(self, key: str) -> float | None:
         calibration = getattr(self._encoder, "calibration", None) or {}
-        calibrated = (
-            calibration.get(f"{self.settings.mode}_threshold")
-            if self.settings.mode == "margin"
-            else calibration.get("clip_threshold")
-        )
-        return float(calibrated) if calibrated is not None else self.settings.effective_threshold
+        value = calibration.get(key)
+        return float(value) if value is not None else None
 
     def _score(
         self, window: Sequence[EncodedFrame], selection: Selection, query_emb: FloatArray
     ) -> float | None:
         if not selection.indices:
             return None
-        if self.settings.mode == "threshold":
+        if self.settings.mode != "margin":
             return float(max(selection.frame_scores))
         frames = np.stack([window[i].global_emb for i in selection.indices])
         return float(self.margin_probabilities(frames, query_emb).max())
@@ -128,3 +202,6 @@ class ClipAnswerer(Answerer):
         if self._backgrounds is None:
             self._backgrounds = self._encoder.encode_text(list(self.settings.background_prompts))
         return self._backgrounds
+
+
+__all__ = ["BaselineState", "ClipAnswerer", "ClipSettings"]

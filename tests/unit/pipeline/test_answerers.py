@@ -144,7 +144,7 @@ def test_clip_answerer_on_shapes_demo_scenes() -> None:
     if not (shapes_demo_dir() / "open_clip_config.json").is_file():
         pytest.skip("shapes-demo weights are not bundled")
     enc = ClipEncoder.from_spec("shapes-demo", device="cpu")
-    answerer = build_answerer("clip", {}, encoder=enc)
+    answerer = build_answerer("clip", {"mode": "threshold"}, encoder=enc)
     kinds = [(c, s) for c in COLORS for s in SHAPES]
     right, pos, neg = 0, [], []
     for seed in range(8):

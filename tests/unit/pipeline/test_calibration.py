@@ -37,6 +37,9 @@ def _window(cos_obj: float) -> list[EncodedFrame]:
     ]
 
 
+FIXED = {"mode": "threshold"}
+
+
 def _matched(settings: dict, calibration: dict[str, float], cos_obj: float) -> bool | None:
     window = _window(cos_obj)
     (sel,) = select_for_queries(window, ["q"], OBJ[None], SelectionConfig(2, 1))
@@ -46,12 +49,12 @@ def _matched(settings: dict, calibration: dict[str, float], cos_obj: float) -> b
 
 def test_calibrated_threshold_replaces_the_default() -> None:
     # score 0.17: below the 0.2 default, above a model calibrated at 0.15
-    assert _matched({}, {}, 0.17) is False
-    assert _matched({}, {"clip_threshold": 0.15}, 0.17) is True
+    assert _matched(FIXED, {}, 0.17) is False
+    assert _matched(FIXED, {"clip_threshold": 0.15}, 0.17) is True
 
 
 def test_explicit_threshold_wins_over_calibration() -> None:
-    assert _matched({"threshold": 0.5}, {"clip_threshold": 0.15}, 0.17) is False
+    assert _matched({**FIXED, "threshold": 0.5}, {"clip_threshold": 0.15}, 0.17) is False
 
 
 def test_calibration_file_is_read_from_a_model_folder(tmp_path: Path) -> None:
@@ -73,5 +76,5 @@ def test_best_threshold_separates_the_classes() -> None:
 
 
 def test_answerer_reports_its_effective_threshold() -> None:
-    a = build_answerer("clip", {}, encoder=CalibratedEncoder({"clip_threshold": 0.11}))
+    a = build_answerer("clip", FIXED, encoder=CalibratedEncoder({"clip_threshold": 0.11}))
     assert isinstance(a, ClipAnswerer) and a.threshold == pytest.approx(0.11)

@@ -1,0 +1,99 @@
+"""``feedwatch bench answers``: how often each ``clip`` mode agrees with the truth.
+
+Scenes come from :mod:`pipeline.scenes.watch`; the evaluation is in
+:mod:`workers.bench._answers_run`. Seeds 1000–1999 are the tuning range (the
+adaptive defaults and the shipped ``adaptive_floor``/``adaptive_sure`` were chosen
+there); every other seed is for reporting.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from pipeline.scenes import BACKGROUNDS
+from workers.bench._answers_run import DEFAULT_MODE, MODES, Setup, run_bench
+
+TUNING_SEEDS = range(1000, 2000)
+
+
+def _backgrounds(value: str) -> list[str]:
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    bad = [n for n in names if n not in BACKGROUNDS]
+    if bad or not names:
+        raise click.BadParameter(
+            f"{bad[0] if bad else value!r} is not a background; use {','.join(BACKGROUNDS)}",
+            param_hint="--backgrounds",
+        )
+    return names
+
+
+@click.command("answers")
+@click.option("--clip", "clip_spec", default="shapes-demo", show_default=True,
+              envvar="FEEDWATCH_PERCEPTION_CLIP", help="CLIP spec [env FEEDWATCH_PERCEPTION_CLIP].")
+@click.option("--scenes", type=click.IntRange(1), default=30, show_default=True,
+              envvar="FEEDWATCH_BENCH_SCENES",
+              help="Scenes (cameras) [env FEEDWATCH_BENCH_SCENES].")
+@click.option("--seed", type=int, default=7, show_default=True, envvar="FEEDWATCH_BENCH_SEED",
+              help="Seed of the scenes; 1000-1999 is the tuning range [env FEEDWATCH_BENCH_SEED].")
+@click.option("--level", type=click.Choice(["easy", "hard"]), default="hard", show_default=True,
+              envvar="FEEDWATCH_BENCH_LEVEL", help="hard: distractors share colour or shape "
+              "[env FEEDWATCH_BENCH_LEVEL].")
+@click.option("--backgrounds", default=",".join(BACKGROUNDS), show_default=True,
+              envvar="FEEDWATCH_BENCH_BACKGROUNDS",
+              help="Backgrounds, taken in turn by the scenes [env FEEDWATCH_BENCH_BACKGROUNDS].")
+@click.option("--corrections", type=click.IntRange(0), default=0, show_default=True,
+              envvar="FEEDWATCH_BENCH_CORRECTIONS", help="Wrong answers per scene the user "
+              "corrects (agreement before/after) [env FEEDWATCH_BENCH_CORRECTIONS].")
+@click.option("--device", default="auto", show_default=True, envvar="FEEDWATCH_PERCEPTION_DEVICE",
+              help="auto|cpu|cuda [env FEEDWATCH_PERCEPTION_DEVICE].")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def command(clip_spec: str, scenes: int, seed: int, level: str, backgrounds: str,
+            corrections: int, device: str, as_json: bool) -> None:
+    """Window agreement of the clip answerer's modes with the scenes' ground truth."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from pipeline.models.clip_encoder import ClipEncoder
+
+    names = _backgrounds(backgrounds)
+    encoder = ClipEncoder.from_spec(clip_spec, device)
+    if seed in TUNING_SEEDS:
+        click.echo(f"note: seed {seed} is in the tuning range {TUNING_SEEDS.start}-"
+                   f"{TUNING_SEEDS.stop - 1}; report figures from another seed", err=True)
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(f"bench answers ({level})", total=scenes)
+        result = run_bench(encoder, scenes=scenes, seed=seed, backgrounds=names,
+                           setup=Setup(level=level, corrections=corrections),
+                           progress=lambda i, n: bar.update(task, completed=i))
+    if as_json:
+        click.echo(json.dumps(result))
+    else:
+        _print_table(result)
+
+
+def _print_table(result: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    bgs = list(result["per_background"])
+    table = Table(title=f"answers bench — {result['level']}, {result['scenes']} scenes, "
+                        f"seed {result['seed']}, {result['clip']}")
+    for col in ["mode", "agreement", *bgs, "windows", "calibrating"]:
+        table.add_column(col, justify="left" if col == "mode" else "right")
+    for mode in MODES:
+        figs = result["modes"][mode]
+        name = f"{mode} (default)" if mode == DEFAULT_MODE else mode
+        table.add_row(name, str(figs["agreement"]), *[str(figs["per_background"].get(b))
+                      for b in bgs], str(figs["windows"]), str(figs["calibrating_windows"]))
+    Console().print(table)
+    click.echo(f"default vs threshold mode: {result['vs_threshold']:+}")
+    if "corrections" in result:
+        c = result["corrections"]
+        click.echo(f"after {c['per_scene']} corrections per scene: {c['agreement_before']} -> "
+                   f"{c['agreement_after']}")
+
+
+__all__ = ["command"]
