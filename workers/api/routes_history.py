@@ -9,8 +9,9 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from pipeline.errors import ConfigError
+from pipeline.questions import QUESTION_MAX
 from workers.api.auth import read_access
-from workers.api.schemas import ErrorBody
+from workers.api.schemas import ErrorBody, publish_question_pattern
 from workers.history.search import moment_json
 from workers.history.service import HistoryService
 
@@ -48,26 +49,43 @@ def history(request: Request) -> HistoryService:
 @router.get(
     "/search",
     response_model=SearchPage,
-    responses={400: {"model": ErrorBody, "description": "No frames indexed, or bad input"}},
+    responses={
+        409: {
+            "model": ErrorBody,
+            "description": "No frames indexed yet, or the index was built with another model",
+        }
+    },
     summary="Search stored video by text",
 )
 async def search(
     request: Request,
-    q: Annotated[str, Query(min_length=1, max_length=500, description="What to look for.")],
+    q: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=QUESTION_MAX,
+            json_schema_extra=publish_question_pattern,
+            description="What to look for (printable text, like a question).",
+        ),
+    ],
     camera: Annotated[list[str] | None, Query(description="Only these cameras.")] = None,
     since: Annotated[float | None, Query(description="Frames at or after this time.")] = None,
-    until: Annotated[float | None, Query(description="Frames before this time.")] = None,
+    until: Annotated[
+        float | None, Query(description="Frames before this time (<= since: none).")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100, description="At most this many moments.")] = 10,
 ) -> SearchPage:
     """Ranked moments (neighbouring frames of one camera are one hit), encoded with the
     model the index was built with."""
     service = history(request)
+    if since is not None and until is not None and until <= since:
+        return SearchPage(items=[])
     try:
         moments = await run_in_threadpool(
             service.search, q, cameras=camera or (), since=since, until=until, limit=limit
         )
-    except ConfigError as exc:
-        raise HTTPException(status_code=400, detail=str(exc)) from exc
+    except ConfigError as exc:  # the query is valid (the schema says so): the store is not
+        raise HTTPException(status_code=409, detail=str(exc)) from exc
     return SearchPage(items=[MomentOut(**moment_json(m)) for m in moments])
 
 

@@ -111,12 +111,10 @@ def _create(ctx: ApiContext, body: QueryCreate, history: Any = None) -> StoredQu
     return stored
 
 
-def _backfill(history: Any, query: StandingQuery, duration: str) -> None:
+def _backfill(history: Any, query: StandingQuery, seconds: float) -> None:
     """Answer stored history first; an empty frame index backfills nothing."""
-    from pipeline.history.duration import parse_duration
-
     try:
-        history.backfill(query, parse_duration(duration, "backfill"))
+        history.backfill(query, seconds)
     except ConfigError:  # no frames indexed yet: nothing to answer
         return
 

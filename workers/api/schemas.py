@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from connectors.bus.models import AnswerFields, QueryFields
 from pipeline.errors import ConfigError
+from pipeline.history.duration import MAX_BACKFILL
 from pipeline.questions import QUESTION_MAX, clean_question, question_pattern
 
 CAMERAS_MAX = 64
@@ -72,8 +73,9 @@ def _clean_cameras(value: list[str]) -> list[str]:
     return ["*"] if "*" in value else list(dict.fromkeys(value))
 
 
-def _publish_pattern(schema: dict[str, Any]) -> None:
-    schema["pattern"] = question_pattern()  # built on first use: it scans Unicode
+def publish_question_pattern(schema: dict[str, Any]) -> None:
+    """The question rule as a schema pattern (built on first use: it scans Unicode)."""
+    schema["pattern"] = question_pattern()
 
 
 def _publish_answerers(schema: dict[str, Any]) -> None:
@@ -99,7 +101,7 @@ Question = Annotated[
     Field(
         min_length=1,
         max_length=QUESTION_MAX,
-        json_schema_extra=_publish_pattern,
+        json_schema_extra=publish_question_pattern,
         description="Printable text with a visible character; whitespace runs collapse.",
         examples=["is a forklift blocking the exit?"],
     ),
@@ -135,11 +137,12 @@ class QueryCreate(_Strict):
     window: Window = 4.0
     answerer: AnswererType = "clip"
     settings: AnswererSettings = Field(default_factory=dict)
-    backfill: str | None = Field(
+    backfill: float | None = Field(
         default=None,
-        pattern=r"^\s*\d+(\.\d+)?\s*[smhd]?\s*$",
-        description="First answer over this much stored history (e.g. 30m, 2h), from the "
-        "frame index; those answers are marked backfilled. Then the query goes live.",
+        gt=0,
+        le=MAX_BACKFILL,
+        description="Seconds of stored history to answer first, from the frame index; "
+        "those answers are marked backfilled. Then the query goes live.",
     )
 
     @field_validator("question")
@@ -151,15 +154,6 @@ class QueryCreate(_Strict):
     @classmethod
     def _c(cls, value: list[str]) -> list[str]:
         return _clean_cameras(value)
-
-    @field_validator("backfill")
-    @classmethod
-    def _b(cls, value: str | None) -> str | None:
-        from pipeline.history.duration import parse_duration
-
-        if value is not None:
-            parse_duration(value, "backfill")
-        return value
 
     @field_validator("answerer")
     @classmethod

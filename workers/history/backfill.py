@@ -51,11 +51,11 @@ class Backfiller:
     @classmethod
     def load(cls, store: Store, perception: Any, clip: str | None = None) -> Backfiller:
         """Model and selection from the perception settings; the model must be the index's."""
+        index = FrameIndex(store.engine)
+        model = index_model(index, clip)  # before torch loads: an empty index needs no model
         from pipeline.models.clip_encoder import ClipEncoder
         from workers.perception.build import selection_of
 
-        index = FrameIndex(store.engine)
-        model = index_model(index, clip)
         encoder = ClipEncoder.from_spec(model, device=perception.device)
         engine = Engine(
             encoder, AnswererCache(encoder, getattr(perception, "vlm", "")),

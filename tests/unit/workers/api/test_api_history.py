@@ -46,7 +46,7 @@ def index_clip(store: Store, red: np.ndarray, camera: str = "dock") -> None:
 
 def test_search_returns_moments_with_thumbnails(harness: ApiHarness, red: np.ndarray) -> None:
     empty = harness.call("GET", "/api/search", READ, params={"q": "a red circle"})
-    assert empty.status_code == 400 and "frame index" in empty.json()["detail"]
+    assert empty.status_code == 409 and "frame index" in empty.json()["detail"]
     index_clip(harness.store, red)
     resp = harness.call("GET", "/api/search", READ, params={"q": "a red circle", "limit": 2})
     assert resp.status_code == 200, resp.text
@@ -68,7 +68,7 @@ def test_backfill_answers_history_first(harness: ApiHarness, red: np.ndarray) ->
     bad = harness.call("POST", "/api/queries", json={"question": "a red circle",
                                                       "backfill": "soon"})
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][-1] == "backfill"
-    created = harness.create("a red circle", backfill="30s", every=1, window=4)
+    created = harness.create("a red circle", backfill=30, every=1, window=4)
     answers = harness.call("GET", "/api/answers", READ,
                            params={"query_id": created["id"], "limit": 100}).json()["items"]
     assert len(answers) == 29 and all(a["backfilled"] for a in answers)
