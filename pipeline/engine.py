@@ -182,6 +182,7 @@ class Engine:
         if hit is not None and hit[0]() is frame:
             return hit[1]
         evidence = render(frame, roi)
+        self._rendered.pop(key, None)  # a recycled id: the new entry goes to the end
         self._rendered[key] = (weakref.ref(frame), evidence)
         while self._rendered and (  # capped, and nothing kept for frames the buffers dropped
             len(self._rendered) > EVIDENCE_CACHE or next(iter(self._rendered.values()))[0]() is None
