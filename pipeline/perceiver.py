@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pipeline.answerers import Answerer, build_answerer
+from pipeline.answerers.baseline import StateProvider
+from pipeline.answerers.clip import ClipAnswerer
 from pipeline.buffer import BufferLimits, BufferSet
 from pipeline.engine import Engine, ImageEncoder, encode_frames
 from pipeline.perception import SelectionConfig
@@ -41,17 +43,21 @@ def query_id(
 class AnswererCache:
     """Builds each (type, settings) answerer once and reuses it for every window."""
 
-    def __init__(self, encoder: Any, vlm_spec: str = "") -> None:
+    def __init__(
+        self, encoder: Any, vlm_spec: str = "", states: StateProvider | None = None
+    ) -> None:
         self.encoder = encoder
         self.vlm_spec = vlm_spec
+        self.states = states  # where clip baselines live (the store, in a worker)
         self._built: dict[str, Answerer] = {}
 
     def __call__(self, type_: str, settings: dict[str, Any]) -> Answerer:
         key = json.dumps([type_, settings], sort_keys=True, default=str)
         if key not in self._built:
-            self._built[key] = build_answerer(
-                type_, settings, encoder=self.encoder, vlm_spec=self.vlm_spec
-            )
+            built = build_answerer(type_, settings, encoder=self.encoder, vlm_spec=self.vlm_spec)
+            if self.states is not None and isinstance(built, ClipAnswerer):
+                built.use_states(self.states)
+            self._built[key] = built
         return self._built[key]
 
 

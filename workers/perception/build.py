@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from pipeline.answerers.baseline import StateProvider
 from pipeline.perceiver import AnswererCache, DecodeFn, Perceiver
 from pipeline.perceiver import build_perceiver as _assemble
 from pipeline.perception import SelectionConfig
@@ -40,8 +41,10 @@ def build_perceiver(
     queries: Iterable[StandingQuery] = (),
     decode: DecodeFn | None = None,
     selection: SelectionConfig | None = None,
+    states: StateProvider | None = None,
 ) -> Perceiver:
-    """A perceiver from perception settings ``p`` (``encoder``/``decode`` may be given)."""
+    """A perceiver from perception settings ``p`` (``encoder``/``decode`` may be given);
+    ``states`` keeps the clip answerers' baselines (in memory when None)."""
     if decode is None:
         from connectors.video import decode_segment
 
@@ -49,7 +52,7 @@ def build_perceiver(
     timed = metrics.TimedEncoder(encoder if encoder is not None else load_encoder(p))
     return _assemble(
         timed,
-        AnswererCache(timed, getattr(p, "vlm", "")),
+        AnswererCache(timed, getattr(p, "vlm", ""), states),
         selection or selection_of(p),
         Scheduler(list(queries)),
         metrics.timed_decode(decode),

@@ -218,6 +218,7 @@ def run_embedded(
     """Build the store, models and run for ``feedwatch run``; returns stats and source errors."""
 
     from connectors import video
+    from connectors.store.feedback import StoreStates
     from workers.cli.options import answer_json
     from workers.history.writer import build_writer
     from workers.perception.build import build_perceiver
@@ -229,7 +230,7 @@ def run_embedded(
         store.upsert_camera(camera, uri)
     for query in queries:
         store.upsert_query(query)
-    perceiver = build_perceiver(p)
+    perceiver = build_perceiver(p, states=StoreStates(store))
     writer = build_writer(settings, store.engine, perceiver.encoder.model_id)  # history
     console = stderr_console()
     view = LiveView(console, enabled=not args.as_json or console.is_terminal)

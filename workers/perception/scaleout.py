@@ -54,18 +54,22 @@ def build_worker(settings: Settings, db_url: str, role: str = "all") -> WorkerAp
     heartbeat = Heartbeat(settings.heartbeat_file or None)
     worker.add_heartbeat(heartbeat)
     if role in ("all", "perceive"):
-        _add_perceive(worker, settings, deadletters, heartbeat)
+        _add_perceive(worker, settings, deadletters, heartbeat, db_url)
     if role in ("all", "sink"):
         _add_sink(worker, settings, db_url, deadletters, heartbeat)
     return worker
 
 
 def _add_perceive(
-    worker: WorkerApp, settings: Settings, deadletters: DeadLetters, heartbeat: Heartbeat
+    worker: WorkerApp, settings: Settings, deadletters: DeadLetters, heartbeat: Heartbeat,
+    db_url: str = "",
 ) -> None:
+    from connectors.store.feedback import StoreStates
+
     k = settings.kafka
     history = PartitionHistory.from_config(k) if k.warmup else None
-    core = PerceiveCore(build_perceiver(settings.perception), history)
+    states = StoreStates(open_store(db_url or settings.store.url))  # baselines survive takeover
+    core = PerceiveCore(build_perceiver(settings.perception, states=states), history)
     producer = KafkaBusProducer.from_config(k, "feedwatch-perceive")
     handler = BatchHandler(core, producer, worker.topics, deadletters, heartbeat=heartbeat,
                            on_encoded=_frame_publisher(settings, core, producer))

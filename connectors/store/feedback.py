@@ -1,0 +1,165 @@
+"""User feedback on answers and the ``clip`` answerer's saved baselines.
+
+Tables (migration ``0003_answer_feedback``):
+
+* ``answer_feedback``: one verdict per answer (the latest wins), with the answer's
+  query, camera, window end and score copied in so a correction outlives the answer;
+* ``answerer_state``: per (query, camera), the recent window scores of the adaptive
+  baseline (:class:`pipeline.answerers.baseline.BaselineState` as JSON).
+
+:class:`StoreStates` is the store-backed :class:`~pipeline.answerers.baseline.StateProvider`
+a worker hands its answerers: states are cached in memory and written through on
+every window, so a worker that takes a camera over (after a restart, a rebalance or
+``kill -9``) loads exactly what its predecessor had saved; corrections are re-read
+from ``answer_feedback`` at most every ``refresh_s`` seconds, so a ✗ clicked in the
+dashboard reaches the worker that owns the camera.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Float, Index, Integer, String, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from connectors.store.models import AnswerRow, Base
+from connectors.store.repository import Store
+from pipeline.answerers.baseline import FEEDBACK_KEEP, BaselineState, Label
+from pipeline.errors import ConfigError
+
+
+class AnswerFeedbackRow(Base):
+    __tablename__ = "answer_feedback"
+    __table_args__ = (
+        UniqueConstraint("answer_id", name="uq_answer_feedback_answer"),
+        Index("ix_answer_feedback_query_camera", "query_id", "camera_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    answer_id: Mapped[int] = mapped_column(Integer)
+    query_id: Mapped[str] = mapped_column(String(200))
+    camera_id: Mapped[str] = mapped_column(String(200))
+    window_end: Mapped[float] = mapped_column(Float)
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    matched: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    correct: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class AnswererStateRow(Base):
+    __tablename__ = "answerer_state"
+
+    query_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    camera_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    last_window_end: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """A stored verdict on one answer."""
+
+    answer_id: int
+    query_id: str
+    camera: str
+    window_end: float
+    score: float | None
+    matched: bool | None
+    correct: bool
+    created_at: float
+
+    def label(self) -> Label | None:
+        """The labelled score this verdict teaches (None when the answer had no score)."""
+        if self.score is None or self.matched is None:
+            return None
+        return Label(self.window_end, self.score, self.matched == self.correct)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "answer_id": self.answer_id, "query_id": self.query_id, "camera": self.camera,
+            "window_end": self.window_end, "score": self.score, "matched": self.matched,
+            "correct": self.correct, "created_at": self.created_at,
+        }
+
+
+def _feedback(row: AnswerFeedbackRow) -> Feedback:
+    return Feedback(row.answer_id, row.query_id, row.camera_id, row.window_end, row.score,
+                    row.matched, row.correct, row.created_at)
+
+
+def add_feedback(store: Store, answer_id: int, correct: bool) -> Feedback:
+    """Record that answer ``answer_id`` was right or wrong; ConfigError for an unknown id."""
+    rows = store._read(select(AnswerRow).where(AnswerRow.id == answer_id))
+    if not rows:
+        raise ConfigError("answer id", answer_id, "the id of a stored answer")
+    a = rows[0]
+    fb = Feedback(answer_id, a.query_id, a.camera_id, a.window_end, a.score, a.matched,
+                  bool(correct), time.time())
+    row = {**fb.to_dict(), "camera_id": fb.camera}
+    del row["camera"]
+    store._upsert(AnswerFeedbackRow.__table__, row, ("answer_id",))  # type: ignore[arg-type]
+    return fb
+
+
+def feedback_for(
+    store: Store, query_id: str | None = None, camera: str | None = None, limit: int = 100
+) -> list[Feedback]:
+    """Newest verdicts first, optionally for one query and camera."""
+    stmt = select(AnswerFeedbackRow).order_by(AnswerFeedbackRow.created_at.desc()).limit(limit)
+    if query_id is not None:
+        stmt = stmt.where(AnswerFeedbackRow.query_id == query_id)
+    if camera is not None:
+        stmt = stmt.where(AnswerFeedbackRow.camera_id == camera)
+    return [_feedback(r) for r in store._read(stmt)]
+
+
+def load_state(store: Store, query_id: str, camera: str) -> BaselineState:
+    stmt = select(AnswererStateRow.state).where(
+        AnswererStateRow.query_id == query_id, AnswererStateRow.camera_id == camera
+    )
+    rows = store._read(stmt)
+    return BaselineState.from_json(rows[0][0]) if rows else BaselineState()
+
+
+def save_state(store: Store, query_id: str, camera: str, state: BaselineState) -> None:
+    last = state.samples[-1][0] if state.samples else 0.0
+    row = {"query_id": query_id, "camera_id": camera, "state": replace(state, labels=()).to_json(),
+           "last_window_end": last, "updated_at": time.time()}
+    store._upsert(AnswererStateRow.__table__, row, ("query_id", "camera_id"))  # type: ignore[arg-type]
+
+
+class StoreStates:
+    """The store-backed state provider (write-through cache, periodic feedback refresh)."""
+
+    def __init__(
+        self, store: Store, *, refresh_s: float = 5.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.store = store
+        self.refresh_s = refresh_s
+        self.clock = clock
+        self._states: dict[tuple[str, str], BaselineState] = {}
+        self._labels: dict[tuple[str, str], tuple[float, tuple[Label, ...]]] = {}
+
+    def load(self, query_id: str, camera: str) -> BaselineState:
+        key = (query_id, camera)
+        if key not in self._states:
+            self._states[key] = load_state(self.store, query_id, camera)
+        return replace(self._states[key], labels=self._labels_of(key))
+
+    def save(self, query_id: str, camera: str, state: BaselineState) -> None:
+        self._states[(query_id, camera)] = state
+        save_state(self.store, query_id, camera, state)
+
+    def _labels_of(self, key: tuple[str, str]) -> tuple[Label, ...]:
+        now = self.clock()
+        cached = self._labels.get(key)
+        if cached is None or now - cached[0] >= self.refresh_s:
+            verdicts = feedback_for(self.store, key[0], key[1], limit=FEEDBACK_KEEP)
+            labels = tuple(lb for lb in (v.label() for v in reversed(verdicts)) if lb)
+            cached = (now, labels)
+            self._labels[key] = cached
+        return cached[1]
