@@ -117,6 +117,12 @@ def feedback_for(
     return [_feedback(r) for r in store._read(stmt)]
 
 
+def feedback_on(store: Store, answer_id: int) -> Feedback | None:
+    """The verdict given on one answer, if any."""
+    rows = store._read(select(AnswerFeedbackRow).where(AnswerFeedbackRow.answer_id == answer_id))
+    return _feedback(rows[0]) if rows else None
+
+
 def load_state(store: Store, query_id: str, camera: str) -> BaselineState:
     stmt = select(AnswererStateRow.state).where(
         AnswererStateRow.query_id == query_id, AnswererStateRow.camera_id == camera

@@ -36,6 +36,7 @@ from workers.api import (
     routes_alerts,
     routes_answers,
     routes_cameras,
+    routes_feedback,
     routes_history,
     routes_ops,
     routes_queries,
@@ -194,7 +195,8 @@ def create_app(
     )
     app.state.hooks_settings = settings.hooks
     app.state.history = HistoryService(store, settings.perception)
-    routers = (routes_ops, routes_cameras, routes_queries, routes_answers, routes_history)
+    routers = (routes_ops, routes_cameras, routes_queries, routes_answers, routes_feedback,
+               routes_history)
     for module in (*routers, routes_alerts):
         app.include_router(module.router)
     exact_openapi(app, settings.api)
