@@ -22,6 +22,7 @@ from pipeline.history.backfill import backfill_camera
 from pipeline.history.records import to_encoded
 from pipeline.perceiver import AnswererCache
 from pipeline.types import Answer, StandingQuery
+from workers.config import PerceptionSettings
 from workers.history.search import index_model
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,9 @@ class Backfiller:
         self.model_id = model_id
 
     @classmethod
-    def load(cls, store: Store, perception: Any, clip: str | None = None) -> Backfiller:
+    def load(
+        cls, store: Store, perception: PerceptionSettings, clip: str | None = None
+    ) -> Backfiller:
         """Model and selection from the perception settings; the model must be the index's."""
         index = FrameIndex(store.engine)
         model = index_model(index, clip)  # before torch loads: an empty index needs no model
@@ -58,7 +61,8 @@ class Backfiller:
 
         encoder = ClipEncoder.from_spec(model, device=perception.device)
         engine = Engine(
-            encoder, AnswererCache(encoder, getattr(perception, "vlm", "")),
+            encoder,
+            AnswererCache(encoder, getattr(perception, "vlm", "")),
             selection_of(perception),
         )
         return cls(store, index, engine, model)

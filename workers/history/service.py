@@ -15,6 +15,7 @@ from connectors.store import Store
 from connectors.store.frames.index import FrameIndex
 from pipeline.history.moments import Moment
 from pipeline.types import StandingQuery
+from workers.config import PerceptionSettings
 from workers.history.backfill import Backfiller, BackfillResult
 from workers.history.search import Searcher, index_model
 
@@ -22,7 +23,7 @@ from workers.history.search import Searcher, index_model
 class HistoryService:
     """Search, thumbnails and backfill over ``store``'s frame index."""
 
-    def __init__(self, store: Store, perception: Any) -> None:
+    def __init__(self, store: Store, perception: PerceptionSettings) -> None:
         self.store = store
         self.perception = perception
         self._index: FrameIndex | None = None
@@ -45,10 +46,16 @@ class HistoryService:
                 self._searcher = Searcher(self.index, encoder, model)
             return self._searcher
 
-    def search(self, text: str, *, cameras: Sequence[str] = (), since: float | None = None,
-               until: float | None = None, limit: int = 10) -> list[Moment]:
-        return self.searcher().search(text, cameras=cameras, since=since, until=until,
-                                      limit=limit)
+    def search(
+        self,
+        text: str,
+        *,
+        cameras: Sequence[str] = (),
+        since: float | None = None,
+        until: float | None = None,
+        limit: int = 10,
+    ) -> list[Moment]:
+        return self.searcher().search(text, cameras=cameras, since=since, until=until, limit=limit)
 
     def thumbnail(self, frame_id: int) -> bytes | None:
         return self.index.thumbnail(frame_id)

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+
+from sqlalchemy import Engine
 
 from connectors.store.frames.index import FrameIndex
 from connectors.store.retention import Pruner, RetentionPolicy
@@ -21,16 +22,17 @@ from pipeline.errors import BackpressureError, StoreError
 from pipeline.history.duration import parse_duration
 from pipeline.history.records import IndexedFrame, IndexPolicy, to_indexed
 from pipeline.types import EncodedFrame
+from workers.config import HistorySettings, RetentionSettings, Settings
 
 log = logging.getLogger(__name__)
 
 
-def index_policy(history: Any) -> IndexPolicy:
+def index_policy(history: HistorySettings) -> IndexPolicy:
     """The index policy of the ``history`` settings section."""
     return IndexPolicy(thumb_side=history.thumb_side, grid_max=history.grid_max)
 
 
-def retention_policy(retention: Any) -> RetentionPolicy:
+def retention_policy(retention: RetentionSettings) -> RetentionPolicy:
     """The retention policy of the ``retention`` settings section."""
 
     def keep(name: str) -> float | None:
@@ -65,12 +67,12 @@ class FrameWriter:
     def on_encoded(self, frames: Mapping[str, Sequence[EncodedFrame]]) -> None:
         """The perception hook: one batch's encoded frames per camera."""
         batch = [f for fs in frames.values() for f in fs]
-        self.write([to_indexed(f, self.model_id, self.policy) for f in batch] if self.index
-                   else [], stream=[(f.camera, f.t) for f in batch])
+        self.write(
+            [to_indexed(f, self.model_id, self.policy) for f in batch] if self.index else [],
+            stream=[(f.camera, f.t) for f in batch],
+        )
 
-    def write(
-        self, rows: Sequence[IndexedFrame], stream: Iterable[tuple[str, float]] = ()
-    ) -> None:
+    def write(self, rows: Sequence[IndexedFrame], stream: Iterable[tuple[str, float]] = ()) -> None:
         """Store rows (already converted, e.g. from the frames topic), then maybe prune."""
         if self.index is not None and rows:
             self._add(rows)
@@ -107,7 +109,7 @@ class FrameWriter:
             log.warning("frame index: write postponed: %s", str(exc).splitlines()[0])
 
 
-def build_writer(settings: Any, engine: Any, model_id: str) -> FrameWriter:
+def build_writer(settings: Settings, engine: Engine, model_id: str) -> FrameWriter:
     """The writer the settings ask for (index on/off, retention) over ``engine``'s store."""
     index = FrameIndex(engine) if settings.history.index else None
     policy = retention_policy(settings.retention)
