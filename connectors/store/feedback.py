@@ -18,7 +18,7 @@ dashboard reaches the worker that owns the camera.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -29,6 +29,7 @@ from connectors.store.models import AnswerRow, Base
 from connectors.store.repository import Store
 from pipeline.answerers.baseline import FEEDBACK_KEEP, BaselineState, Label
 from pipeline.errors import ConfigError
+from pipeline.types import Answer
 
 
 class AnswerFeedbackRow(Base):
@@ -121,6 +122,17 @@ def feedback_on(store: Store, answer_id: int) -> Feedback | None:
     """The verdict given on one answer, if any."""
     rows = store._read(select(AnswerFeedbackRow).where(AnswerFeedbackRow.answer_id == answer_id))
     return _feedback(rows[0]) if rows else None
+
+
+def answer_ids(store: Store, answers: Sequence[Answer]) -> list[int | None]:
+    """The row ids of stored answers (None for one not in the store), in order."""
+    if not answers:
+        return []
+    ends = {a.window_end for a in answers}
+    stmt = select(AnswerRow.id, AnswerRow.query_id, AnswerRow.camera_id, AnswerRow.window_end)
+    rows = store._read(stmt.where(AnswerRow.window_end.in_(ends)))
+    by_key = {(q, c, e): i for i, q, c, e in rows}
+    return [by_key.get((a.query_id, a.camera, a.window_end)) for a in answers]
 
 
 def load_state(store: Store, query_id: str, camera: str) -> BaselineState:

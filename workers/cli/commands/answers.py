@@ -1,4 +1,5 @@
-"""``feedwatch answers``: list stored answers, as a table or JSON lines."""
+"""``feedwatch answers``: list stored answers (a table or JSON lines); ``answers feedback``
+says whether one was right."""
 
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ from pipeline.types import Answer
 from workers.cli.options import answer_json, db_option, parse_time, settings_from_flags
 
 
-def _table(answers: list[Answer]) -> Table:
+def _table(answers: list[Answer], ids: list[int | None]) -> Table:
     table = Table(title=f"{len(answers)} answers")
-    for name in ("question", "camera", "window", "matched", "score", "answer", "frames", "tokens"):
+    names = ("id", "question", "camera", "window", "matched", "score", "answer", "frames", "tokens")
+    for name in names:
         table.add_column(name, overflow="fold")
-    for a in answers:
+    for a, answer_id in zip(answers, ids, strict=True):
         table.add_row(
+            "" if answer_id is None else str(answer_id),
             a.question,
             a.camera,
             f"{a.window_start:.1f}–{a.window_end:.1f}",
@@ -30,7 +33,7 @@ def _table(answers: list[Answer]) -> Table:
     return table
 
 
-@click.command("answers")
+@click.group("answers", invoke_without_command=True)
 @db_option
 @click.option(
     "--question",
@@ -76,7 +79,9 @@ def _table(answers: list[Answer]) -> Table:
     show_envvar=True,
     help="One JSON object per answer per line on stdout.",
 )
+@click.pass_context
 def command(
+    ctx: click.Context,
     db: str | None,
     question: str | None,
     camera: str | None,
@@ -85,9 +90,12 @@ def command(
     limit: int | None,
     as_json: bool,
 ) -> None:
-    """List stored answers, oldest window first."""
+    """List stored answers, oldest window first (``answers feedback``: correct one)."""
     from connectors.store import Store, parse_url
+    from connectors.store.feedback import answer_ids
 
+    if ctx.invoked_subcommand is not None:
+        return
     url = settings_from_flags(store={"url": db}).store.url
     parse_url(url, "--db")
     store = Store.from_url(url, upgrade=True)
@@ -99,10 +107,37 @@ def command(
             limit=limit,
             since=None if since is None else parse_time(since, "--since"),
         )
+        ids = answer_ids(store, found)
     finally:
         store.close()
     if as_json:
         for a in found:
             click.echo(json.dumps(answer_json(a), separators=(",", ":")))
     else:
-        Console().print(_table(found))
+        Console().print(_table(found, ids))
+
+
+@command.command("feedback")
+@db_option
+@click.argument("answer_id", type=click.IntRange(0))
+@click.option("--right/--wrong", "correct", default=None,
+              help="The answer was right (--right) or wrong (--wrong).")
+def feedback(db: str | None, answer_id: int, correct: bool | None) -> None:
+    """Say whether answer ANSWER_ID (the id column of ``feedwatch answers``) was right.
+
+    The verdict is stored; that question's clip decisions on that camera follow it."""
+    from connectors.store import Store, parse_url
+    from connectors.store.feedback import add_feedback
+
+    if correct is None:
+        raise click.UsageError("say --right or --wrong")
+    url = settings_from_flags(store={"url": db}).store.url
+    parse_url(url, "--db")
+    store = Store.from_url(url, upgrade=True)
+    try:
+        fb = add_feedback(store, answer_id, correct)
+    finally:
+        store.close()
+    verdict = "right" if fb.correct else "wrong"
+    said = {True: "yes", False: "no", None: "?"}[fb.matched]
+    click.echo(f"answer {answer_id} ({fb.query_id} on {fb.camera}, said {said}) marked {verdict}")
