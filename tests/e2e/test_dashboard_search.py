@@ -54,7 +54,8 @@ def test_search_box_shows_moments_and_the_frame_with_its_box(
             pg.click("#search-form button")
             first = pg.locator("#search-results .moment").first
             first.locator("img").wait_for(timeout=20_000)
-            assert "dock" in first.inner_text() and pg.locator("#search-results .moment").count() <= 3
+            assert "dock" in first.inner_text()
+            assert pg.locator("#search-results .moment").count() <= 3
             pg.wait_for_function(
                 "() => { const i = document.querySelector('#search-results img');"
                 " return i && i.complete && i.naturalWidth > 0; }", timeout=10_000)

@@ -14,7 +14,6 @@ for how the nearest frames are found on each backend.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -26,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from connectors.store import db
 from connectors.store.frames import groups, nearest
-from connectors.store.frames.codec import as_array, f16_bytes, from_f16
+from connectors.store.frames import rows as rows_
 from connectors.store.frames.schema import (
     FrameGroupRow,
     FrameRow,
@@ -69,7 +68,7 @@ class FrameIndex:
         self.retry_after = retry_after
         self.ef_search = ef_search
         self.exact_below = exact_below
-        self.vector = _has_halfvec(engine)
+        self.vector = rows_.has_halfvec(engine)
         self.table: sa.Table = vector_table() if self.vector else FRAMES  # type: ignore[assignment]
         self.groups: sa.Table = (
             vector_table("frame_groups") if self.vector else FrameGroupRow.__table__  # type: ignore[assignment]
@@ -124,7 +123,7 @@ class FrameIndex:
         """Insert frames at once (duplicates skipped); returns how many were new."""
         if not frames:
             return 0
-        rows = [self._row(f) for f in frames]
+        rows = [rows_.to_row(f, self.vector) for f in frames]
         for dim in {f.dim for f in frames} - self._ann_dims:
             self.ensure_ann_index(dim)
         stmt = self._insert().on_conflict_do_nothing(
@@ -164,23 +163,6 @@ class FrameIndex:
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
         return dialect.insert(self.table)
 
-    def _row(self, f: IndexedFrame) -> dict[str, Any]:
-        grid = f.grid
-        return {
-            "camera_id": f.camera,
-            "t": float(f.t),
-            "model_id": f.model_id,
-            "dim": f.dim,
-            "embedding": f.embedding if self.vector else f16_bytes(f.embedding),
-            "thumb": f.thumb,
-            "grid": None if grid is None else f16_bytes(grid),
-            "grid_h": None if grid is None else int(grid.shape[0]),
-            "grid_w": None if grid is None else int(grid.shape[1]),
-            "frame_h": int(f.frame_size[0]),
-            "frame_w": int(f.frame_size[1]),
-            "created_at": time.time(),
-        }
-
     # -- reads --------------------------------------------------------------------
     def count(self) -> int:
         return int(self._run(_count))
@@ -210,11 +192,11 @@ class FrameIndex:
         stmt = sa.select(self.table).where(c.camera_id == camera, c.t >= since, c.t <= until)
         if model_id is not None:
             stmt = stmt.where(c.model_id == model_id)
-        return [_indexed(r) for r in self._rows(stmt.order_by(c.t))]
+        return [rows_.from_row(r) for r in self._rows(stmt.order_by(c.t))]
 
     def frame(self, frame_id: int) -> IndexedFrame | None:
         rows = self._rows(sa.select(self.table).where(self.table.c.id == int(frame_id)))
-        return _indexed(rows[0]) if rows else None
+        return rows_.from_row(rows[0]) if rows else None
 
     def thumbnail(self, frame_id: int) -> bytes | None:
         stmt = sa.select(self.table.c.thumb).where(self.table.c.id == int(frame_id))
@@ -306,31 +288,3 @@ class FrameIndex:
 
 def _count(conn: Any) -> int:
     return int(conn.execute(sa.select(sa.func.count()).select_from(FRAMES)).scalar_one())
-
-
-def _has_halfvec(engine: Engine) -> bool:
-    if engine.dialect.name != "postgresql":
-        return False
-    sql = sa.text(
-        "SELECT udt_name FROM information_schema.columns "
-        "WHERE table_name = 'frames' AND column_name = 'embedding'"
-    )
-    with engine.connect() as conn:
-        row = conn.execute(sql).first()
-    return row is not None and row[0] == "halfvec"
-
-
-def _indexed(row: Any) -> IndexedFrame:
-    r = row._mapping  # by name: ``Row.t`` is SQLAlchemy's tuple accessor, not the column
-    grid = None
-    if r["grid"] is not None and r["grid_h"]:
-        grid = from_f16(r["grid"], (int(r["grid_h"]), int(r["grid_w"]), -1))
-    return IndexedFrame(
-        camera=r["camera_id"],
-        t=float(r["t"]),
-        model_id=r["model_id"],
-        embedding=as_array(r["embedding"]),
-        thumb=bytes(r["thumb"]),
-        grid=grid,
-        frame_size=(int(r["frame_h"]), int(r["frame_w"])),
-    )
