@@ -36,6 +36,7 @@ class PerceptionSettings(BaseSettings):
     k_uniform: int = 3
     alpha: float = 0.6
     roi_estimator: str = "weighted"  # best in `feedwatch bench selection --estimator all`
+    max_lag_s: float | None = None  # live catch-up: skip (count, log) windows older than this
 
 
 class StoreSettings(BaseSettings):

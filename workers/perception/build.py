@@ -8,6 +8,7 @@ and selection settings, one scheduler. The encoder's own counters
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -34,6 +35,12 @@ def selection_of(p: Any) -> SelectionConfig:
     )
 
 
+def scheduler_of(p: Any, queries: Iterable[StandingQuery] = ()) -> Scheduler:
+    """The scheduler; ``max_lag_s`` turns on the live catch-up skip policy."""
+    max_lag = getattr(p, "max_lag_s", None)
+    return Scheduler(list(queries), max_lag=max_lag, clock=time.time if max_lag else None)
+
+
 def build_perceiver(
     p: Any,
     encoder: Any | None = None,
@@ -54,7 +61,7 @@ def build_perceiver(
         timed,
         AnswererCache(timed, getattr(p, "vlm", ""), states),
         selection or selection_of(p),
-        Scheduler(list(queries)),
+        scheduler_of(p, queries),
         metrics.timed_decode(decode),
         p.sample_fps,
     )
