@@ -117,7 +117,24 @@ function createCard(q) {
   card.querySelector(".question").textContent = q.question;
   card.querySelector(".meta").textContent = queryMeta(q);
   card.querySelector(".unsubscribe").addEventListener("click", () => unsubscribe(q.id));
+  card.querySelector(".feedback .right").addEventListener("click", () => sendFeedback(q.id, true));
+  card.querySelector(".feedback .wrong").addEventListener("click", () => sendFeedback(q.id, false));
   return card;
+}
+
+// A verdict on the latest answer: stored, and that question's decisions on that camera follow it.
+async function sendFeedback(queryId, correct) {
+  const entry = state.queries.get(queryId);
+  const latest = entry && entry.answers[0];
+  if (!latest) return;
+  const status = entry.card.querySelector(".feedback-state");
+  try {
+    await api(`/api/answers/${latest.id}/feedback`, { method: "POST", body: JSON.stringify({ correct }) });
+    entry.verdicts = { ...(entry.verdicts || {}), [latest.id]: correct };
+    status.textContent = correct ? "marked right" : "marked wrong";
+  } catch (err) {
+    status.textContent = `feedback failed: ${err.message}`;
+  }
 }
 
 function renderLatest(entry) {
@@ -135,6 +152,9 @@ function renderLatest(entry) {
   badge.className = `badge ${latest.matched === null ? "none" : latest.matched ? "yes" : "no"}`;
   badge.textContent = verdict;
   card.querySelector(".answer-text").textContent = latest.text;
+  const verdict0 = (entry.verdicts || {})[latest.id];
+  card.querySelector(".feedback-state").textContent =
+    verdict0 === undefined ? "" : verdict0 ? "marked right" : "marked wrong";
   const score = latest.score === null ? "" : ` · score ${latest.score.toFixed(3)}`;
   card.querySelector(".answer-meta").textContent =
     `${latest.camera} · window ending ${fmtTime(latest.window_end)}${score} · ${latest.visual_tokens} tokens`;
