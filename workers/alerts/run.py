@@ -23,6 +23,7 @@ from connectors.store.alerts_repo import AlertStore
 from pipeline.alerts.model import Condition, ConditionKind, Rule
 from pipeline.errors import ConfigError
 from workers.alerts.engine import AlertService
+from workers.cli.options import env_option
 from workers.config import HooksSettings, Settings
 
 SLACK_HOSTS = ("hooks.slack.com",)
@@ -193,52 +194,46 @@ def with_allow_private(settings: Settings, allow: bool) -> Settings:
 
 
 _HOOK_OPTIONS = [
-    click.option(
+    env_option(
         "--hook",
         "hooks",
         multiple=True,
-        envvar="FEEDWATCH_RUN_HOOKS",
-        show_envvar=True,
+        env="FEEDWATCH_RUN_HOOKS",
         help="Alert webhook URL for matched answers (repeatable; Slack URLs get Slack bodies).",
     ),
-    click.option(
+    env_option(
         "--hook-secret",
         default=None,
-        envvar="FEEDWATCH_HOOK_SECRET",
-        show_envvar=True,
+        env="FEEDWATCH_HOOK_SECRET",
         help="HMAC secret for X-Feedwatch-Signature (prefer the env variable).",
     ),
-    click.option(
+    env_option(
         "--open-after",
         type=click.IntRange(min=1),
         default=2,
         show_default=True,
-        envvar="FEEDWATCH_RUN_OPEN_AFTER",
-        show_envvar=True,
+        env="FEEDWATCH_RUN_OPEN_AFTER",
         help="Consecutive matched windows that open an incident (one notification).",
     ),
-    click.option(
+    env_option(
         "--close-after",
         type=click.IntRange(min=1),
         default=2,
         show_default=True,
-        envvar="FEEDWATCH_RUN_CLOSE_AFTER",
-        show_envvar=True,
+        env="FEEDWATCH_RUN_CLOSE_AFTER",
         help="Consecutive unmatched windows that close it.",
     ),
-    click.option(
+    env_option(
         "--verify",
         is_flag=True,
-        envvar="FEEDWATCH_RUN_VERIFY",
-        show_envvar=True,
+        env="FEEDWATCH_RUN_VERIFY",
         help="Open incidents only on windows the VLM confirmed (answerer vlm or cascade); "
         "notifications carry its description.",
     ),
-    click.option(
+    env_option(
         "--hook-allow-private",
         is_flag=True,
-        envvar="FEEDWATCH_HOOKS_ALLOW_PRIVATE",
-        show_envvar=True,
+        env="FEEDWATCH_HOOKS_ALLOW_PRIVATE",
         help="Allow hooks on private, loopback and link-local addresses.",
     ),
 ]

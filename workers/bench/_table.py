@@ -17,6 +17,8 @@ from typing import Any
 
 import click
 
+from workers.cli.options import env_option
+
 Progress = Callable[[str, float, float], None]
 """``progress(label, done, total)``: what a bench calls as it goes."""
 
@@ -149,13 +151,12 @@ def int_list(name: str, value: str) -> list[int]:
 def model_run_options(plot_help: str) -> Callable[[Any], Any]:
     """The options every model bench shares: --device, --precision, --json, --plot."""
     options = [
-        click.option("--device", default="auto", show_default=True,
-                     envvar="FEEDWATCH_PERCEPTION_DEVICE",
-                     help="auto|cpu|cuda [env FEEDWATCH_PERCEPTION_DEVICE]."),
-        click.option("--precision", type=click.Choice(["fp32", "int8"]), default="fp32",
-                     show_default=True, envvar="FEEDWATCH_PERCEPTION_PRECISION",
-                     help="int8: CPU dynamic quantisation of the vision MLPs "
-                     "[env FEEDWATCH_PERCEPTION_PRECISION]."),
+        env_option("--device", default="auto", show_default=True,
+                   env="FEEDWATCH_PERCEPTION_DEVICE",
+                   help="auto|cpu|cuda."),
+        env_option("--precision", type=click.Choice(["fp32", "int8"]), default="fp32",
+                   show_default=True, env="FEEDWATCH_PERCEPTION_PRECISION",
+                   help="int8: CPU dynamic quantisation of the vision MLPs."),
         click.option("--json", "as_json", is_flag=True, help="Print one JSON object."),
         click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path),
                      default=None, help=plot_help),

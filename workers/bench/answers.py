@@ -15,6 +15,7 @@ import click
 
 from pipeline.scenes import BACKGROUNDS
 from workers.bench._answers_run import DEFAULT_MODE, MODES, Setup, run_bench
+from workers.cli.options import env_option
 
 TUNING_SEEDS = range(1000, 2000)
 
@@ -31,24 +32,23 @@ def _backgrounds(value: str) -> list[str]:
 
 
 @click.command("answers")
-@click.option("--clip", "clip_spec", default="shapes-demo", show_default=True,
-              envvar="FEEDWATCH_PERCEPTION_CLIP", help="CLIP spec [env FEEDWATCH_PERCEPTION_CLIP].")
-@click.option("--scenes", type=click.IntRange(1), default=30, show_default=True,
-              envvar="FEEDWATCH_BENCH_SCENES",
-              help="Scenes (cameras) [env FEEDWATCH_BENCH_SCENES].")
-@click.option("--seed", type=int, default=7, show_default=True, envvar="FEEDWATCH_BENCH_SEED",
-              help="Seed of the scenes; 1000-1999 is the tuning range [env FEEDWATCH_BENCH_SEED].")
-@click.option("--level", type=click.Choice(["easy", "hard"]), default="hard", show_default=True,
-              envvar="FEEDWATCH_BENCH_LEVEL", help="hard: distractors share colour or shape "
-              "[env FEEDWATCH_BENCH_LEVEL].")
-@click.option("--backgrounds", default=",".join(BACKGROUNDS), show_default=True,
-              envvar="FEEDWATCH_BENCH_BACKGROUNDS",
-              help="Backgrounds, taken in turn by the scenes [env FEEDWATCH_BENCH_BACKGROUNDS].")
-@click.option("--corrections", type=click.IntRange(0), default=0, show_default=True,
-              envvar="FEEDWATCH_BENCH_CORRECTIONS", help="Wrong answers per scene the user "
-              "corrects (agreement before/after) [env FEEDWATCH_BENCH_CORRECTIONS].")
-@click.option("--device", default="auto", show_default=True, envvar="FEEDWATCH_PERCEPTION_DEVICE",
-              help="auto|cpu|cuda [env FEEDWATCH_PERCEPTION_DEVICE].")
+@env_option("--clip", "clip_spec", default="shapes-demo", show_default=True,
+            env="FEEDWATCH_PERCEPTION_CLIP", help="CLIP spec.")
+@env_option("--scenes", type=click.IntRange(1), default=30, show_default=True,
+            env="FEEDWATCH_BENCH_SCENES",
+            help="Scenes (cameras).")
+@env_option("--seed", type=int, default=7, show_default=True, env="FEEDWATCH_BENCH_SEED",
+            help="Seed of the scenes; 1000-1999 is the tuning range.")
+@env_option("--level", type=click.Choice(["easy", "hard"]), default="hard", show_default=True,
+            env="FEEDWATCH_BENCH_LEVEL", help="hard: distractors share colour or shape.")
+@env_option("--backgrounds", default=",".join(BACKGROUNDS), show_default=True,
+            env="FEEDWATCH_BENCH_BACKGROUNDS",
+            help="Backgrounds, taken in turn by the scenes.")
+@env_option("--corrections", type=click.IntRange(0), default=0, show_default=True,
+            env="FEEDWATCH_BENCH_CORRECTIONS", help="Wrong answers per scene the user "
+            "corrects (agreement before/after).")
+@env_option("--device", default="auto", show_default=True, env="FEEDWATCH_PERCEPTION_DEVICE",
+            help="auto|cpu|cuda.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def command(clip_spec: str, scenes: int, seed: int, level: str, backgrounds: str,
             corrections: int, device: str, as_json: bool) -> None:

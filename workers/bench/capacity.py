@@ -36,6 +36,7 @@ from workers.bench._table import (
     progress_bar,
     save_plot,
 )
+from workers.cli.options import env_option
 
 TARGET = 15
 Trial = Callable[[int], TrialResult]
@@ -153,20 +154,17 @@ def plot(results: list[TrialResult], cameras: int, path: Path, title: str,
 
 
 @click.command("capacity")
-@click.option("--clip", "clip_spec", default="ViT-B-32", show_default=True,
-              envvar="FEEDWATCH_PERCEPTION_CLIP", help="CLIP spec [env FEEDWATCH_PERCEPTION_CLIP].")
-@click.option("--max-cameras", type=click.IntRange(1), default=64, show_default=True,
-              envvar="FEEDWATCH_BENCH_MAX_CAMERAS", help="Upper end of the search "
-              "[env FEEDWATCH_BENCH_MAX_CAMERAS].")
-@click.option("--start", type=click.IntRange(1), default=1, show_default=True,
-              envvar="FEEDWATCH_BENCH_START", help="First N of the doubling "
-              "[env FEEDWATCH_BENCH_START].")
-@click.option("--seconds", type=click.FloatRange(2.0), default=10.0, show_default=True,
-              envvar="FEEDWATCH_BENCH_SECONDS", help="Video seconds per camera per trial "
-              "[env FEEDWATCH_BENCH_SECONDS].")
-@click.option("--retries", type=click.IntRange(0), default=1, show_default=True,
-              envvar="FEEDWATCH_BENCH_RETRIES", help="Re-runs of a trial that falls behind "
-              "(best counts) [env FEEDWATCH_BENCH_RETRIES].")
+@env_option("--clip", "clip_spec", default="ViT-B-32", show_default=True,
+            env="FEEDWATCH_PERCEPTION_CLIP", help="CLIP spec.")
+@env_option("--max-cameras", type=click.IntRange(1), default=64, show_default=True,
+            env="FEEDWATCH_BENCH_MAX_CAMERAS", help="Upper end of the search.")
+@env_option("--start", type=click.IntRange(1), default=1, show_default=True,
+            env="FEEDWATCH_BENCH_START", help="First N of the doubling.")
+@env_option("--seconds", type=click.FloatRange(2.0), default=10.0, show_default=True,
+            env="FEEDWATCH_BENCH_SECONDS", help="Video seconds per camera per trial.")
+@env_option("--retries", type=click.IntRange(0), default=1, show_default=True,
+            env="FEEDWATCH_BENCH_RETRIES", help="Re-runs of a trial that falls behind "
+            "(best counts).")
 @model_run_options("Write the search's trials as a PNG.")
 def command(clip_spec: str, max_cameras: int, start: int, seconds: float, retries: int,
             device: str, precision: str, as_json: bool, plot_path: Path | None) -> None:

@@ -43,71 +43,72 @@ from workers.bench._cascade_run import (
     seed_list,
 )
 from workers.bench._table import emit_json, hardware, hardware_line, print_table, progress_bar
+from workers.cli.options import env_option
 
 
 @click.command("cascade")
-@click.option(
+@env_option(
     "--vlm",
     "vlm_spec",
     default="tiny-llava",
     show_default=True,
-    envvar="FEEDWATCH_PERCEPTION_VLM",
+    env="FEEDWATCH_PERCEPTION_VLM",
     help="LLaVA directory, cached hub id, or "
-    "tiny-llava (built offline) [env FEEDWATCH_PERCEPTION_VLM].",
+    "tiny-llava (built offline).",
 )
-@click.option(
+@env_option(
     "--clip",
     "clip_spec",
     default="shapes-demo",
     show_default=True,
-    envvar="FEEDWATCH_PERCEPTION_CLIP",
-    help="CLIP spec [env FEEDWATCH_PERCEPTION_CLIP].",
+    env="FEEDWATCH_PERCEPTION_CLIP",
+    help="CLIP spec.",
 )
-@click.option(
+@env_option(
     "--seeds",
     default="100-103",
     show_default=True,
-    envvar="FEEDWATCH_BENCH_SEEDS",
-    help="Scene seeds (0-99 is the tuning range) [env FEEDWATCH_BENCH_SEEDS].",
+    env="FEEDWATCH_BENCH_SEEDS",
+    help="Scene seeds (0-99 is the tuning range).",
 )
-@click.option(
+@env_option(
     "--seconds",
     type=click.IntRange(8, 3600),
     default=40,
     show_default=True,
-    envvar="FEEDWATCH_BENCH_SECONDS",
-    help="Scene length [env FEEDWATCH_BENCH_SECONDS].",
+    env="FEEDWATCH_BENCH_SECONDS",
+    help="Scene length.",
 )
-@click.option(
+@env_option(
     "--visible",
     type=click.FloatRange(0.05, 0.9),
     default=0.25,
     show_default=True,
-    envvar="FEEDWATCH_BENCH_VISIBLE",
-    help="Share of the scene the object is visible [env FEEDWATCH_BENCH_VISIBLE].",
+    env="FEEDWATCH_BENCH_VISIBLE",
+    help="Share of the scene the object is visible.",
 )
-@click.option(
+@env_option(
     "--band",
     type=click.FloatRange(0, 2),
     default=None,
-    envvar="FEEDWATCH_BENCH_BAND",
+    env="FEEDWATCH_BENCH_BAND",
     help="Cascade band below the CLIP threshold (default: the answerer's) "
-    "[env FEEDWATCH_BENCH_BAND].",
+    ".",
 )
-@click.option(
+@env_option(
     "--reuse-distance",
     type=click.FloatRange(0, 2),
     default=None,
-    envvar="FEEDWATCH_BENCH_REUSE_DISTANCE",
+    env="FEEDWATCH_BENCH_REUSE_DISTANCE",
     help="Cascade reuse cosine distance "
-    "(default: the answerer's) [env FEEDWATCH_BENCH_REUSE_DISTANCE].",
+    "(default: the answerer's).",
 )
-@click.option(
+@env_option(
     "--device",
     default="auto",
     show_default=True,
-    envvar="FEEDWATCH_PERCEPTION_DEVICE",
-    help="auto|cpu|cuda [env FEEDWATCH_PERCEPTION_DEVICE].",
+    env="FEEDWATCH_PERCEPTION_DEVICE",
+    help="auto|cpu|cuda.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def command(

@@ -37,6 +37,7 @@ import click
 
 from pipeline.errors import ConfigError
 from pipeline.types import StandingQuery
+from workers.cli.options import env_option
 
 SAMPLE_FPS = 1.0
 
@@ -139,16 +140,15 @@ def _with_shortfall(r: dict[str, Any]) -> dict[str, Any]:
 
 
 @click.command()
-@click.option("--kafka", "bootstrap", default=None, envvar="FEEDWATCH_KAFKA_BOOTSTRAP",
-              help="Kafka bootstrap host:port; without it the embedded run is measured "
-              "[env FEEDWATCH_KAFKA_BOOTSTRAP].")
+@env_option("--kafka", "bootstrap", default=None, env="FEEDWATCH_KAFKA_BOOTSTRAP",
+            help="Kafka bootstrap host:port; without it the embedded run is measured.")
 @click.option("--compare", is_flag=True,
               help="Run the embedded mode, then the Kafka mode, on the same clips; one object.")
 @click.option("--cameras", type=int, default=4, show_default=True, help="Synthetic cameras.")
 @click.option("--seconds", type=float, default=20.0, show_default=True, help="Clip length.")
 @click.option("--workers", type=int, default=1, show_default=True, help="Worker processes.")
-@click.option("--clip", "clip_spec", default=None, envvar="FEEDWATCH_PERCEPTION_CLIP",
-              help="CLIP spec (default shapes-demo) [env FEEDWATCH_PERCEPTION_CLIP].")
+@env_option("--clip", "clip_spec", default=None, env="FEEDWATCH_PERCEPTION_CLIP",
+            help="CLIP spec (default shapes-demo).")
 @click.option("--burst", is_flag=True, help="Ingest as fast as possible (capacity, no latency).")
 @click.option("--timeout", type=float, default=60.0, show_default=True,
               help="Seconds after the last segment to wait for every expected answer.")

@@ -27,6 +27,7 @@ from workers.bench._table import (
     progress_bar,
     save_plot,
 )
+from workers.cli.options import env_option
 
 FRAME_SIZE = (640, 360)
 
@@ -129,26 +130,22 @@ def plot(rows: list[Row], path: Path, title: str, footer: str) -> Path:
 
 
 @click.command("encode")
-@click.option("--clip", "clip_spec", default="ViT-B-32", show_default=True,
-              envvar="FEEDWATCH_PERCEPTION_CLIP", help="CLIP spec [env FEEDWATCH_PERCEPTION_CLIP].")
-@click.option("--batch-sizes", default="1,8,32", show_default=True,
-              envvar="FEEDWATCH_BENCH_BATCH_SIZES", help="Comma-separated batch sizes "
-              "[env FEEDWATCH_BENCH_BATCH_SIZES].")
-@click.option("--frames", type=click.IntRange(1), default=64, show_default=True,
-              envvar="FEEDWATCH_BENCH_FRAMES", help="Frames per measurement "
-              "[env FEEDWATCH_BENCH_FRAMES].")
-@click.option("--device", default="auto", show_default=True, envvar="FEEDWATCH_PERCEPTION_DEVICE",
-              help="auto|cpu|cuda, or a comma list such as cpu,cuda "
-              "[env FEEDWATCH_PERCEPTION_DEVICE].")
-@click.option("--threads", default="", envvar="FEEDWATCH_BENCH_THREADS",
-              help="CPU torch thread counts to compare, e.g. 1,2 (default: torch's) "
-              "[env FEEDWATCH_BENCH_THREADS].")
-@click.option("--precision", default="fp32", show_default=True,
-              envvar="FEEDWATCH_PERCEPTION_PRECISION", help="fp32, int8 (CPU) or a comma "
-              "list to compare [env FEEDWATCH_PERCEPTION_PRECISION].")
-@click.option("--repeat", type=click.IntRange(1), default=1, show_default=True,
-              envvar="FEEDWATCH_BENCH_REPEAT",
-              help="Best of N passes [env FEEDWATCH_BENCH_REPEAT].")
+@env_option("--clip", "clip_spec", default="ViT-B-32", show_default=True,
+            env="FEEDWATCH_PERCEPTION_CLIP", help="CLIP spec.")
+@env_option("--batch-sizes", default="1,8,32", show_default=True,
+            env="FEEDWATCH_BENCH_BATCH_SIZES", help="Comma-separated batch sizes.")
+@env_option("--frames", type=click.IntRange(1), default=64, show_default=True,
+            env="FEEDWATCH_BENCH_FRAMES", help="Frames per measurement.")
+@env_option("--device", default="auto", show_default=True, env="FEEDWATCH_PERCEPTION_DEVICE",
+            help="auto|cpu|cuda, or a comma list such as cpu,cuda.")
+@env_option("--threads", default="", env="FEEDWATCH_BENCH_THREADS",
+            help="CPU torch thread counts to compare, e.g. 1,2 (default: torch's).")
+@env_option("--precision", default="fp32", show_default=True,
+            env="FEEDWATCH_PERCEPTION_PRECISION", help="fp32, int8 (CPU) or a comma "
+            "list to compare.")
+@env_option("--repeat", type=click.IntRange(1), default=1, show_default=True,
+            env="FEEDWATCH_BENCH_REPEAT",
+            help="Best of N passes.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="Write frames/s by batch size as a PNG.")

@@ -20,6 +20,7 @@ from typing import Any
 import click
 
 from pipeline.errors import ConfigError
+from workers.cli.options import env_option
 from workers.ops.rss import peak_rss_mb, rss_mb
 
 CLI = [sys.executable, "-c", "from workers.cli.main import entrypoint; entrypoint()"]
@@ -79,8 +80,8 @@ def _per_minute(samples: list[tuple[float, float]]) -> dict[str, float]:
 @click.option("--questions", type=click.IntRange(1, 21), default=5, show_default=True,
               help="Standing questions (every 1 s over a 4 s window).")
 @click.option("--size", default="640x360", show_default=True, help="Clip size WxH.")
-@click.option("--clip", "clip_spec", default="shapes-demo", show_default=True,
-              envvar="FEEDWATCH_PERCEPTION_CLIP", help="CLIP spec [env FEEDWATCH_PERCEPTION_CLIP].")
+@env_option("--clip", "clip_spec", default="shapes-demo", show_default=True,
+            env="FEEDWATCH_PERCEPTION_CLIP", help="CLIP spec.")
 @click.option("--allowance-mb", type=float, default=50.0, show_default=True,
               help="Growth allowed from the first minute to the end.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")

@@ -51,6 +51,7 @@ from workers.bench._table import (
     model_run_options,
     progress_bar,
 )
+from workers.cli.options import env_option
 
 CAMERA = "bench-cam"
 TEMPLATES = ("is there {} {}?", "has {} appeared {}?", "how many of {} are {}?",
@@ -198,25 +199,22 @@ def _tick(values: list[int], progress: Progress, label: str) -> Iterator[int]:
 
 
 @click.command("questions")
-@click.option("--clip", "clip_spec", default="ViT-B-32", show_default=True,
-              envvar="FEEDWATCH_PERCEPTION_CLIP", help="CLIP spec [env FEEDWATCH_PERCEPTION_CLIP].")
-@click.option("--frames", type=click.IntRange(2), default=60, show_default=True,
-              envvar="FEEDWATCH_BENCH_FRAMES", help="Frames in the window (1 fps) "
-              "[env FEEDWATCH_BENCH_FRAMES].")
-@click.option("--qs", default="1,10,100,1000", show_default=True, envvar="FEEDWATCH_BENCH_QS",
-              help="Question counts [env FEEDWATCH_BENCH_QS].")
-@click.option("--reference-max-q", type=click.IntRange(0), default=10, show_default=True,
-              envvar="FEEDWATCH_BENCH_REFERENCE_MAX_Q", help="Run the reference for real up "
-              "to this Q, extrapolate beyond [env FEEDWATCH_BENCH_REFERENCE_MAX_Q].")
-@click.option("--repeat", type=click.IntRange(1), default=2, show_default=True,
-              envvar="FEEDWATCH_BENCH_REPEAT", help="Best of N interleaved product passes "
-              "[env FEEDWATCH_BENCH_REPEAT].")
-@click.option("--answerer", type=click.Choice(["clip", "vlm"]), default="clip",
-              show_default=True, envvar="FEEDWATCH_BENCH_ANSWERER",
-              help="Who answers: clip, or vlm (needs --vlm) [env FEEDWATCH_BENCH_ANSWERER].")
-@click.option("--vlm", "vlm_spec", default="", envvar="FEEDWATCH_PERCEPTION_VLM",
-              help="LLaVA directory, cached hub id, or tiny-llava (built offline) "
-              "[env FEEDWATCH_PERCEPTION_VLM].")
+@env_option("--clip", "clip_spec", default="ViT-B-32", show_default=True,
+            env="FEEDWATCH_PERCEPTION_CLIP", help="CLIP spec.")
+@env_option("--frames", type=click.IntRange(2), default=60, show_default=True,
+            env="FEEDWATCH_BENCH_FRAMES", help="Frames in the window (1 fps).")
+@env_option("--qs", default="1,10,100,1000", show_default=True, env="FEEDWATCH_BENCH_QS",
+            help="Question counts.")
+@env_option("--reference-max-q", type=click.IntRange(0), default=10, show_default=True,
+            env="FEEDWATCH_BENCH_REFERENCE_MAX_Q", help="Run the reference for real up "
+            "to this Q, extrapolate beyond.")
+@env_option("--repeat", type=click.IntRange(1), default=2, show_default=True,
+            env="FEEDWATCH_BENCH_REPEAT", help="Best of N interleaved product passes.")
+@env_option("--answerer", type=click.Choice(["clip", "vlm"]), default="clip",
+            show_default=True, env="FEEDWATCH_BENCH_ANSWERER",
+            help="Who answers: clip, or vlm (needs --vlm).")
+@env_option("--vlm", "vlm_spec", default="", env="FEEDWATCH_PERCEPTION_VLM",
+            help="LLaVA directory, cached hub id, or tiny-llava (built offline).")
 @model_run_options("Write seconds per window against Q as a PNG.")
 def command(clip_spec: str, frames: int, qs: str, reference_max_q: int, repeat: int,
             answerer: str, vlm_spec: str, device: str, precision: str, as_json: bool,

@@ -28,6 +28,7 @@ from pipeline.roi import DEFAULT_ESTIMATOR, ESTIMATORS
 from pipeline.scenes import COLORS, FRAME_SIZES, SHAPES, caption, render, scripted_scene
 from pipeline.scenes.render import ObjectTruth
 from pipeline.types import RoI
+from workers.cli.options import env_option
 
 MAX_VISIBLE = 0.3
 
@@ -165,30 +166,25 @@ def tokens_per_answer(alpha: float, k_prompt: int = 3, k_uniform: int = 3) -> di
 
 
 @click.command("selection")
-@click.option("--clip", "clip_spec", default="shapes-demo", show_default=True,
-              envvar="FEEDWATCH_PERCEPTION_CLIP", help="CLIP spec [env FEEDWATCH_PERCEPTION_CLIP].")
-@click.option("--scenes", type=click.IntRange(1), default=20, show_default=True,
-              envvar="FEEDWATCH_BENCH_SCENES", help="Scenes (windows) "
-              "[env FEEDWATCH_BENCH_SCENES].")
-@click.option("--seed", type=int, default=0, show_default=True, envvar="FEEDWATCH_BENCH_SEED",
-              help="Seed of the fresh scenes [env FEEDWATCH_BENCH_SEED].")
-@click.option("--level", type=click.Choice(["easy", "hard"]), default="easy", show_default=True,
-              envvar="FEEDWATCH_BENCH_LEVEL", help="hard: distractors share colour or shape "
-              "[env FEEDWATCH_BENCH_LEVEL].")
-@click.option("--estimator", type=click.Choice([*ESTIMATORS, "all"]), default=DEFAULT_ESTIMATOR,
-              show_default=True, envvar="FEEDWATCH_BENCH_ESTIMATOR",
-              help="RoI centre estimator [env FEEDWATCH_BENCH_ESTIMATOR].")
-@click.option("--k", type=click.IntRange(1), default=6, show_default=True,
-              envvar="FEEDWATCH_BENCH_K", help="Frames selected per window "
-              "[env FEEDWATCH_BENCH_K].")
-@click.option("--window", type=click.IntRange(10), default=30, show_default=True,
-              envvar="FEEDWATCH_BENCH_WINDOW", help="Frames per window at 1 fps "
-              "[env FEEDWATCH_BENCH_WINDOW].")
-@click.option("--alpha", type=float, default=0.6, show_default=True,
-              envvar="FEEDWATCH_PERCEPTION_ALPHA", help="RoI area fraction "
-              "[env FEEDWATCH_PERCEPTION_ALPHA].")
-@click.option("--device", default="auto", show_default=True, envvar="FEEDWATCH_PERCEPTION_DEVICE",
-              help="auto|cpu|cuda [env FEEDWATCH_PERCEPTION_DEVICE].")
+@env_option("--clip", "clip_spec", default="shapes-demo", show_default=True,
+            env="FEEDWATCH_PERCEPTION_CLIP", help="CLIP spec.")
+@env_option("--scenes", type=click.IntRange(1), default=20, show_default=True,
+            env="FEEDWATCH_BENCH_SCENES", help="Scenes (windows).")
+@env_option("--seed", type=int, default=0, show_default=True, env="FEEDWATCH_BENCH_SEED",
+            help="Seed of the fresh scenes.")
+@env_option("--level", type=click.Choice(["easy", "hard"]), default="easy", show_default=True,
+            env="FEEDWATCH_BENCH_LEVEL", help="hard: distractors share colour or shape.")
+@env_option("--estimator", type=click.Choice([*ESTIMATORS, "all"]), default=DEFAULT_ESTIMATOR,
+            show_default=True, env="FEEDWATCH_BENCH_ESTIMATOR",
+            help="RoI centre estimator.")
+@env_option("--k", type=click.IntRange(1), default=6, show_default=True,
+            env="FEEDWATCH_BENCH_K", help="Frames selected per window.")
+@env_option("--window", type=click.IntRange(10), default=30, show_default=True,
+            env="FEEDWATCH_BENCH_WINDOW", help="Frames per window at 1 fps.")
+@env_option("--alpha", type=float, default=0.6, show_default=True,
+            env="FEEDWATCH_PERCEPTION_ALPHA", help="RoI area fraction.")
+@env_option("--device", default="auto", show_default=True, env="FEEDWATCH_PERCEPTION_DEVICE",
+            help="auto|cpu|cuda.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def command(clip_spec: str, scenes: int, seed: int, level: str, estimator: str, k: int,
             window: int, alpha: float, device: str, as_json: bool) -> None:

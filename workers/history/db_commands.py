@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from workers.cli.options import db_option, settings_from_flags
+from workers.cli.options import db_option, env_option, settings_from_flags
 
 
 def _mb(n: float) -> str:
@@ -54,12 +54,12 @@ def stats_cmd(db: str | None, as_json: bool) -> None:
 
 @click.command("prune")
 @db_option
-@click.option("--frames", default=None, envvar="FEEDWATCH_RETENTION_FRAMES", show_envvar=True,
-              help="Keep frames this long (e.g. 10m, 12h, 7d) on each camera's stream clock.")
-@click.option("--answers", default=None, envvar="FEEDWATCH_RETENTION_ANSWERS",
-              show_envvar=True, help="Keep answers (and their evidence) this long.")
-@click.option("--evidence", default=None, envvar="FEEDWATCH_RETENTION_EVIDENCE",
-              show_envvar=True, help="Keep evidence images this long.")
+@env_option("--frames", default=None, env="FEEDWATCH_RETENTION_FRAMES",
+            help="Keep frames this long (e.g. 10m, 12h, 7d) on each camera's stream clock.")
+@env_option("--answers", default=None, env="FEEDWATCH_RETENTION_ANSWERS",
+            help="Keep answers (and their evidence) this long.")
+@env_option("--evidence", default=None, env="FEEDWATCH_RETENTION_EVIDENCE",
+            help="Keep evidence images this long.")
 def prune_cmd(
     db: str | None, frames: str | None, answers: str | None, evidence: str | None
 ) -> None:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import click
 
+from workers.cli.options import env_option
+
 
 def check_url(url: str, timeout: float) -> str | None:
     """None when the URL answers 2xx, else the reason."""
@@ -35,11 +37,10 @@ def check_heartbeat(path: Path, max_age: float) -> str | None:
 
 @click.command()
 @click.option("--url", default=None, help="HTTP health endpoint that must answer 2xx.")
-@click.option(
+@env_option(
     "--heartbeat",
     type=click.Path(path_type=Path),
-    envvar="FEEDWATCH_HEARTBEAT_FILE",
-    show_envvar=True,
+    env="FEEDWATCH_HEARTBEAT_FILE",
     default=None,
     help="Heartbeat file a worker touches from its main loop.",
 )

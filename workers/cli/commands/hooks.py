@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from pipeline.errors import ConfigError
-from workers.cli.options import db_option, settings_from_flags
+from workers.cli.options import db_option, env_option, settings_from_flags
 
 
 def parse_condition(text: str) -> Any:
@@ -60,18 +60,16 @@ def command() -> None:
     help="Channel: signed JSON webhook or Slack incoming webhook.",
 )
 @click.option("--name", default="", help="A label for people.")
-@click.option(
+@env_option(
     "--secret",
     default=None,
-    envvar="FEEDWATCH_HOOK_SECRET",
-    show_envvar=True,
+    env="FEEDWATCH_HOOK_SECRET",
     help="HMAC secret for X-Feedwatch-Signature (prefer the env variable).",
 )
-@click.option(
+@env_option(
     "--allow-private",
     is_flag=True,
-    envvar="FEEDWATCH_HOOKS_ALLOW_PRIVATE",
-    show_envvar=True,
+    env="FEEDWATCH_HOOKS_ALLOW_PRIVATE",
     help="Allow private, loopback and link-local targets.",
 )
 @click.option(

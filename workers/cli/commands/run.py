@@ -12,7 +12,7 @@ import click
 
 from pipeline.errors import ConfigError
 from workers.alerts.run import hook_options
-from workers.cli.options import DURATION_HELP, db_option
+from workers.cli.options import DURATION_HELP, db_option, env_option
 from workers.perception.request import answerer_settings, execute, run_settings, validate
 from workers.view import setup_logging
 
@@ -26,109 +26,96 @@ class QuestionType(click.ParamType):
 
 @click.command("run")
 @click.argument("sources", nargs=-1, envvar="FEEDWATCH_SOURCES", metavar="SOURCE [SOURCE ...]")
-@click.option(
+@env_option(
     "--ask",
     "questions",
     multiple=True,
     type=QuestionType(),
-    envvar="FEEDWATCH_ASK",
-    show_envvar=True,
+    env="FEEDWATCH_ASK",
     help="A standing question (repeatable; env: ';'-separated).",
 )
-@click.option(
+@env_option(
     "--camera",
     "cameras",
     multiple=True,
-    envvar="FEEDWATCH_CAMERAS",
-    show_envvar=True,
+    env="FEEDWATCH_CAMERAS",
     help="Camera name per SOURCE, in order (default: the file or URL name).",
 )
-@click.option(
+@env_option(
     "--every",
     default="1s",
     show_default=True,
-    envvar="FEEDWATCH_EVERY",
-    show_envvar=True,
+    env="FEEDWATCH_EVERY",
     help=f"Evaluation interval, {DURATION_HELP}.",
 )
-@click.option(
+@env_option(
     "--window",
     default="4s",
     show_default=True,
-    envvar="FEEDWATCH_WINDOW",
-    show_envvar=True,
+    env="FEEDWATCH_WINDOW",
     help="History each evaluation looks at (>= --every).",
 )
-@click.option(
+@env_option(
     "--answerer",
     default="clip",
     show_default=True,
-    envvar="FEEDWATCH_ANSWERER",
-    show_envvar=True,
+    env="FEEDWATCH_ANSWERER",
     help="clip (yes/no from CLIP scores), vlm (LLaVA text) or cascade (CLIP gate, VLM verifies).",
 )
-@click.option(
+@env_option(
     "--clip",
     "clip",
     default=None,
-    envvar="FEEDWATCH_PERCEPTION_CLIP",
-    show_envvar=True,
+    env="FEEDWATCH_PERCEPTION_CLIP",
     help="CLIP spec: shapes-demo (default), ARCH:TAG, ARCH@CKPT.",
 )
-@click.option(
+@env_option(
     "--vlm",
     default=None,
-    envvar="FEEDWATCH_PERCEPTION_VLM",
-    show_envvar=True,
+    env="FEEDWATCH_PERCEPTION_VLM",
     help="LLaVA model directory, hub id or tiny-llava (for --answerer vlm or cascade).",
 )
 @db_option
-@click.option(
+@env_option(
     "--json",
     "as_json",
     is_flag=True,
-    envvar="FEEDWATCH_JSON",
-    show_envvar=True,
+    env="FEEDWATCH_JSON",
     help="One JSON object per answer per line on stdout; nothing else there.",
 )
-@click.option(
+@env_option(
     "--sample-fps",
     type=float,
     default=None,
-    show_envvar=True,
-    envvar="FEEDWATCH_PERCEPTION_SAMPLE_FPS",
+    env="FEEDWATCH_PERCEPTION_SAMPLE_FPS",
     help="Frames sampled per second [1].",
 )
-@click.option(
+@env_option(
     "--device",
     default=None,
-    envvar="FEEDWATCH_PERCEPTION_DEVICE",
-    show_envvar=True,
+    env="FEEDWATCH_PERCEPTION_DEVICE",
     help="auto, cpu or cuda[:N].",
 )
-@click.option(
+@env_option(
     "--set",
     "answerer_set",
     multiple=True,
-    envvar="FEEDWATCH_ANSWERER_SETTINGS",
-    show_envvar=True,
+    env="FEEDWATCH_ANSWERER_SETTINGS",
     metavar="KEY=VALUE",
     help="An answerer setting, e.g. threshold=0.3, mode=margin (repeatable).",
 )
-@click.option(
+@env_option(
     "--realtime",
     is_flag=True,
-    envvar="FEEDWATCH_REALTIME",
-    show_envvar=True,
+    env="FEEDWATCH_REALTIME",
     help="Pace files like a live camera.",
 )
 @hook_options
-@click.option(
+@env_option(
     "--serve",
     type=click.IntRange(0, 65535),
     default=None,
-    envvar="FEEDWATCH_SERVE",
-    show_envvar=True,
+    env="FEEDWATCH_SERVE",
     help="Also serve the API and dashboard on this port (address: FEEDWATCH_API_HOST).",
 )
 def command(
