@@ -14,6 +14,7 @@ from typing import Any
 
 from pipeline.answerers import Answerer, build_answerer
 from pipeline.answerers.baseline import StateProvider
+from pipeline.answerers.cascade import CascadeAnswerer
 from pipeline.answerers.clip import ClipAnswerer
 from pipeline.buffer import BufferLimits, BufferSet
 from pipeline.engine import Engine, ImageEncoder, encode_frames
@@ -55,7 +56,7 @@ class AnswererCache:
         key = json.dumps([type_, settings], sort_keys=True, default=str)
         if key not in self._built:
             built = build_answerer(type_, settings, encoder=self.encoder, vlm_spec=self.vlm_spec)
-            if self.states is not None and isinstance(built, ClipAnswerer):
+            if self.states is not None and isinstance(built, ClipAnswerer | CascadeAnswerer):
                 built.use_states(self.states)
             self._built[key] = built
         return self._built[key]

@@ -43,6 +43,7 @@ class AnswerResult:
     visual_tokens: int
     model_ids: dict[str, str] = field(default_factory=dict)
     stages: dict[str, Any] = field(default_factory=dict)  # per-stage record (cascade)
+    threshold: float | None = None  # the score the decision was made against, if any
 
 
 C = TypeVar("C", bound=BaseModel)

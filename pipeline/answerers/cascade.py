@@ -2,8 +2,9 @@
 
 The ``clip`` answerer (built through the registry, used through its public
 interface) answers every window first. A window it marks matched, or leaves
-uncertain — no decision, or a score within ``band`` below its threshold — goes to
-the ``vlm`` answerer, whose yes/no decides; the other windows are decided by CLIP
+uncertain — no decision, or a score within ``band`` below the threshold it decided
+against (in its adaptive mode, that window's baseline threshold) — goes to the
+``vlm`` answerer, whose yes/no decides; the other windows are decided by CLIP
 ("no") and cost no VLM call. The questions that reach the VLM on one window are
 generated together, as one batch over visual tokens shared per frame.
 
@@ -125,20 +126,19 @@ class CascadeAnswerer(Answerer):
         verdicts.update(self._ask_vlm(ask, queries, window, selections, query_embs, camera))
         return [self._combine(gates[i], verdicts.get(i), i in ask) for i in range(len(queries))]
 
-    @property
-    def threshold(self) -> float | None:
-        """The CLIP stage's decision threshold, when its answerer exposes one."""
-        value = getattr(self.clip, "threshold", None)
-        return float(value) if isinstance(value, int | float) else None
+    def use_states(self, states: Any) -> None:
+        """Where the CLIP stage keeps its baselines (the store, in a worker)."""
+        use = getattr(self.clip, "use_states", None)
+        if use is not None:
+            use(states)
 
     def _passes(self, gate: AnswerResult) -> bool:
-        """Matched, undecided, or a score within ``band`` below the threshold."""
+        """Matched, undecided, or a score within ``band`` below the decision threshold."""
         if gate.matched is not False:
             return True
-        threshold = self.threshold
-        if gate.score is None or threshold is None:
+        if gate.score is None or gate.threshold is None:
             return False
-        return gate.score >= threshold - self.settings.band
+        return gate.score >= gate.threshold - self.settings.band
 
     def _ask_vlm(
         self,
@@ -194,7 +194,7 @@ class CascadeAnswerer(Answerer):
         clip_stage = {
             "score": gate.score,
             "matched": gate.matched,
-            "threshold": self.threshold,
+            "threshold": gate.threshold,
             "band": self.settings.band,
             "visual_tokens": gate.visual_tokens,
         }

@@ -133,6 +133,7 @@ class ClipAnswerer(Answerer):
             score=score,
             visual_tokens=selection.visual_tokens,
             model_ids=model_ids,
+            threshold=decision.threshold,
         )
 
     def _decide(self, query_id: str, window: Sequence[EncodedFrame], score: float) -> Decision:
