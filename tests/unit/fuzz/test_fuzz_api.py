@@ -2,8 +2,10 @@
 
 Over a temp SQLite store that already holds answers, every operation gets a bounded
 number of generated requests (valid and invalid bodies, paths and parameters) with
-a write token. Checks: never a 5xx, and every response conforms to the schema the
-API publishes (status code documented, body valid). The SSE stream never ends, so
+a write token. Checks: never a 5xx, every response conforms to the schema the API
+publishes (status code documented, body valid), and a request the schema allows is
+accepted (a refusal may only be a documented 401/403/404/409): the schema states every
+rule the API enforces. The SSE stream never ends, so
 it is left to its own tests. Operations are driven with hypothesis directly (the
 schemathesis pytest plugin does not load under pytest 9).
 """
@@ -17,7 +19,13 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import not_a_server_error, response_schema_conformance
+from schemathesis.checks import (
+    negative_data_rejection,
+    not_a_server_error,
+    positive_data_acceptance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from connectors.store import Store
 from tests.unit.workers.api.scenarios import WRITE, answer
@@ -64,7 +72,13 @@ def test_operation_never_5xx_and_responds_per_schema(name: str) -> None:
     def check(case: Any) -> None:
         case.call_and_validate(
             headers={"Authorization": f"Bearer {WRITE}"},
-            checks=[not_a_server_error, response_schema_conformance],
+            checks=[
+                not_a_server_error,
+                response_schema_conformance,
+                status_code_conformance,
+                positive_data_acceptance,
+                negative_data_rejection,
+            ],
         )
 
     check()
