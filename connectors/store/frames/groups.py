@@ -23,7 +23,7 @@ from connectors.store.frames.codec import as_array, f16_bytes
 from connectors.store.frames.schema import FrameGroupRow
 
 GROUP_SECONDS = 60.0
-GROUPS_PER_RESULT = 6
+GROUPS_PER_RESULT = 4
 
 
 def bucket(t: float) -> float:

@@ -214,6 +214,7 @@ class FrameIndex:
         until: float | None = None,
         k: int = 10,
         exact: bool | None = None,
+        hits: int | None = None,
     ) -> list[Candidate]:
         """The ``k`` frames most similar to ``text_emb``, best first.
 
@@ -223,14 +224,17 @@ class FrameIndex:
         """
         q = np.asarray(text_emb, dtype=np.float32).ravel()
         where = nearest.Filter(model_id, int(q.shape[0]), tuple(cameras), since, until)
-        found: list[Candidate] = self._run(lambda conn: self._nearest(conn, where, q, k, exact))
+        found: list[Candidate] = self._run(
+            lambda conn: self._nearest(conn, where, q, k, exact, hits)
+        )
         return found
 
     def _nearest(
-        self, conn: Any, where: nearest.Filter, q: Any, k: int, exact: bool | None
+        self, conn: Any, where: nearest.Filter, q: Any, k: int, exact: bool | None,
+        hits: int | None,
     ) -> list[Candidate]:
         if exact is None:
-            exact = nearest.fewer_than(conn, self.table, where, self.exact_below)
+            exact = nearest.fewer_than(conn, self.groups, where, self.exact_below)
         if exact:
             if self.vector:
                 return nearest.pgvector(conn, where, q, k, exact=True, ef_search=self.ef_search,
@@ -239,7 +243,8 @@ class FrameIndex:
         if self.ann == "hnsw" and self.vector:
             return nearest.pgvector(conn, where, q, k, exact=False, ef_search=self.ef_search,
                                     exact_below=self.exact_below)
-        return nearest.by_groups(conn, self.table, self.groups, where, q, k, vector=self.vector)
+        return nearest.by_groups(conn, self.table, self.groups, where, q, k, vector=self.vector,
+                                 hits=hits)
 
     def search(
         self,
@@ -258,7 +263,7 @@ class FrameIndex:
         check_limit(limit)
         k = max(limit * CANDIDATES_PER_HIT, 200)
         found = self.nearest(
-            text_emb, model_id, cameras=cameras, since=since, until=until, k=k
+            text_emb, model_id, cameras=cameras, since=since, until=until, k=k, hits=limit
         )
         moments = group_moments(found, limit, gap)
         q = np.asarray(text_emb, dtype=np.float32).ravel()

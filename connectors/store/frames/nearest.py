@@ -76,21 +76,26 @@ def exact_numpy(
 
 
 def by_groups(
-    conn: Any, frames: sa.Table, groups: sa.Table, where: Filter, q: Any, k: int, *, vector: bool
+    conn: Any,
+    frames: sa.Table,
+    groups: sa.Table,
+    where: Filter,
+    q: Any,
+    k: int,
+    *,
+    vector: bool,
+    hits: int | None = None,
 ) -> list[Candidate]:
-    """Rank camera-minute groups exactly, then the frames of the best ones exactly."""
-    n = GROUPS_PER_RESULT * k
+    """Rank camera-minute groups exactly, then the frames of the best ones exactly.
+
+    ``hits``: how many distinct results matter (moments, when ``k`` frames are fetched
+    to group them); ``GROUPS_PER_RESULT`` groups are looked at per hit.
+    """
+    n = GROUPS_PER_RESULT * (hits or k)
     if vector:
         best = _best_groups_sql(conn, where, q, n)
     else:
-        g = groups.c
-        clauses = [g.model_id == where.model_id, g.dim == where.dim]
-        if where.cameras:
-            clauses.append(g.camera_id.in_(where.cameras))
-        if where.since is not None:
-            clauses.append(g.start > where.since - GROUP_SECONDS)
-        if where.until is not None:
-            clauses.append(g.start < where.until)
+        clauses = _group_clauses(groups.c, where)
         best = [(c.camera, c.t) for c in _exact_rows(conn, groups, clauses, "start", q, n)]
     if not best:
         return []
@@ -227,11 +232,24 @@ def _where_sql(where: Filter) -> tuple[str, dict[str, Any]]:
     return " AND ".join(parts), params
 
 
-def fewer_than(conn: Any, table: sa.Table, where: Filter, n: int) -> bool:
-    """Whether the filter leaves fewer than ``n`` frames (counting at most ``n``)."""
-    inner = sa.select(sa.literal(1)).select_from(table).where(*where.clauses(table)).limit(n)
-    counted = conn.execute(sa.select(sa.func.count()).select_from(inner.subquery())).scalar_one()
-    return int(counted) < n
+def fewer_than(conn: Any, groups: sa.Table, where: Filter, n: int) -> bool:
+    """Whether the filter leaves fewer than ``n`` frames, from the camera-minute groups'
+    frame counts (a few thousand small rows a day, not the frames themselves; the
+    groups at the ends of the range count whole, so the estimate errs high)."""
+    g = groups.c
+    stmt = sa.select(sa.func.coalesce(sa.func.sum(g.frames), 0)).where(*_group_clauses(g, where))
+    return int(conn.execute(stmt).scalar_one()) < n
+
+
+def _group_clauses(g: Any, where: Filter) -> list[Any]:
+    clauses = [g.model_id == where.model_id, g.dim == where.dim]
+    if where.cameras:
+        clauses.append(g.camera_id.in_(where.cameras))
+    if where.since is not None:
+        clauses.append(g.start > where.since - GROUP_SECONDS)
+    if where.until is not None:
+        clauses.append(g.start < where.until)
+    return clauses
 
 
 def _fewer_than(conn: Any, sql_where: str, params: dict[str, Any], n: int) -> bool:
