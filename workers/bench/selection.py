@@ -6,8 +6,11 @@ and 30% of the window; 1–3 distractors (on ``hard``: sharing its colour or its
 stay for long stretches over a random background and frame size. Every frame goes
 through the product encoder once; selection and RoI use the product functions:
 
-* ``recall_prompt``: fraction of the k prompt-selected frames that show the object;
-  ``recall_uniform``: the same for k uniformly spread frames (equal k).
+* ``precision_at_k``: fraction of the k prompt-selected frames that show the object
+  (``recall_prompt``, its older name); ``recall_at_k``: fraction of ALL frames showing
+  the object that are among the k; ``uniform_*``: the same for k uniform frames.
+* ``roi``: per α in 0.15, 0.3, 0.6, ``hit``, ``hit_offcentre``, ``coverage`` and the
+  ``random_hit`` / ``centre_hit`` baselines (see :mod:`workers.bench._selection_roi`).
 * ``roi_hit_rate``: over prompt-selected frames that show the object, the fraction
   whose α-box (mapped to frame pixels) contains the object's centre;
   ``roi_hit_offcentre``: the same over objects a centred box of that size misses;
@@ -25,9 +28,10 @@ import click
 
 from pipeline import budget, roi, selection
 from pipeline.roi import DEFAULT_ESTIMATOR, ESTIMATORS
-from pipeline.scenes import COLORS, FRAME_SIZES, SHAPES, caption, render, scripted_scene
+from pipeline.scenes import COLORS, FRAME_SIZES, SHAPES, caption, render_labels, scripted_scene
 from pipeline.scenes.render import ObjectTruth
 from pipeline.types import RoI
+from workers.bench._selection_roi import RoiTallies
 from workers.cli.options import env_option
 
 MAX_VISIBLE = 0.3
@@ -63,8 +67,10 @@ class Totals:
     uniform_hits: int = 0
     selected: int = 0
     frames: int = 0
+    positives: int = 0
     centre: Tally = field(default_factory=Tally)
     rois: dict[str, Tally] = field(default_factory=dict)
+    by_alpha: RoiTallies = field(default_factory=RoiTallies)
 
 
 def _ratio(a: int, b: int) -> float | None:
@@ -100,7 +106,8 @@ def run_scene(encoder: Any, seed: int, level: str, window: int, k: int, alpha: f
     """Encode one scene's frames once and add its selection and RoI figures."""
     spec, target = bench_scene(seed, level, window, k)
     times = [i + 0.5 for i in range(window)]
-    rendered = [render(spec, t) for t in times]
+    labelled = [render_labels(spec, t) for t in times]
+    rendered = [(rgb, truth) for rgb, _, truth in labelled]
     globals_, patches = encoder.encode_frames([rgb for rgb, _ in rendered])
     q = encoder.encode_text([caption(*target)])[0]
     scores = selection.prompt_scores(globals_, q[None, :])[0]
@@ -111,6 +118,9 @@ def run_scene(encoder: Any, seed: int, level: str, window: int, k: int, alpha: f
     totals.uniform_hits += sum(truths[i] is not None for i in uniform)
     totals.selected += k
     totals.frames += len(times)
+    totals.positives += sum(t is not None for t in truths)
+    rng = random.Random(seed)
+    main_est = estimators[0] if len(estimators) == 1 else DEFAULT_ESTIMATOR
     gh, gw = encoder.grid
     centred = roi.centred_roi(gh, gw, alpha)
     for i in chosen:
@@ -120,6 +130,8 @@ def run_scene(encoder: Any, seed: int, level: str, window: int, k: int, alpha: f
         off = not _contains(centred, spec.height, spec.width, obj)
         totals.centre.add(not off, off)
         sim = roi.similarity_map(patches[i], q)
+        mask = labelled[i][1] == obj.index
+        totals.by_alpha.add(sim, obj, mask, (spec.height, spec.width), main_est, rng)
         for est in estimators:
             box = roi.estimate_roi(sim, alpha, est)
             hit = _contains(box, spec.height, spec.width, obj)
@@ -140,6 +152,11 @@ def run_bench(encoder: Any, *, scenes: int, seed: int, level: str, estimator: st
             progress(n + 1, scenes)
     passes = getattr(encoder, "vision_frames_encoded", 0) - passes_before
     out: dict[str, Any] = {
+        "precision_at_k": _ratio(totals.prompt_hits, totals.selected),
+        "recall_at_k": _ratio(totals.prompt_hits, totals.positives),
+        "uniform_precision_at_k": _ratio(totals.uniform_hits, totals.selected),
+        "uniform_recall_at_k": _ratio(totals.uniform_hits, totals.positives),
+        "roi": totals.by_alpha.figures(),
         "recall_prompt": _ratio(totals.prompt_hits, totals.selected),
         "recall_uniform": _ratio(totals.uniform_hits, totals.selected),
         **totals.rois.get(main, Tally()).figures(),

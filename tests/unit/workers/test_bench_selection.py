@@ -63,3 +63,19 @@ def test_cli_prints_one_json_object() -> None:
                 "roi_hit_centre_baseline", "roi_estimator", "vision_passes_per_frame"):
         assert key in out
     assert out["tokens_per_answer"] == {"default": 1026, "uniform": 1728, "slowfast": 3680}
+
+
+def test_selection_and_roi_metrics_at_three_box_sizes(encoder: Any) -> None:
+    """The issue's protocol figures: precision@k, recall@k, and per-α RoI next to baselines."""
+    r = run_bench(encoder, scenes=4, seed=1234, level="hard", estimator=DEFAULT_ESTIMATOR)
+    assert r["precision_at_k"] == r["recall_prompt"]
+    assert 0 < r["recall_at_k"] <= 1 and r["recall_at_k"] >= r["uniform_recall_at_k"]
+    assert set(r["roi"]) == {"0.15", "0.3", "0.6"}
+    frames = {a["frames"] for a in r["roi"].values()}
+    assert len(frames) == 1 and frames.pop() > 0  # every α scores the same frames
+    for fig in r["roi"].values():
+        assert set(fig) >= {"hit", "hit_offcentre", "coverage", "random_hit", "centre_hit"}
+        assert 0 <= fig["coverage"] <= 1
+    # a bigger box contains more: baselines grow with α
+    small, big = r["roi"]["0.15"], r["roi"]["0.6"]
+    assert small["random_hit"] <= big["random_hit"] and small["coverage"] <= big["coverage"]
