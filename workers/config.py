@@ -27,7 +27,7 @@ class PerceptionSettings(BaseSettings):
 
     model_config = _section("FEEDWATCH_PERCEPTION_")
 
-    clip: str = "shapes-demo"
+    clip: str = "auto"  # the first real CLIP found locally, else shapes-demo (warned)
     vlm: str = ""
     device: str = "auto"
     precision: str = "fp32"  # int8: CPU vision MLPs quantised, ~1.5x frames/s (bench encode)

@@ -9,7 +9,9 @@ Model specs (``ClipEncoder.from_spec``):
   (``ARCH:/path`` also works when the path is an existing file);
 * ``local-dir:PATH`` — an open_clip hub-style folder (open_clip_config.json + weights);
 * ``hf-hub:ORG/REPO`` — such a folder already in the local Hugging Face cache;
-* ``shapes-demo`` — the bundled tiny CLIP trained on synthetic scenes.
+* ``shapes-demo`` — the bundled tiny CLIP trained on synthetic scenes;
+* ``auto`` — the first real CLIP found locally, else shapes-demo with a warning
+  (:mod:`pipeline.models.discover`).
 
 Frames are **squashed** to the model's input size (no centre crop, no letterbox):
 the patch grid covers the whole frame, so grid cell (i, j) of an h×w grid maps to
@@ -36,6 +38,7 @@ import torch.nn.functional as F
 from open_clip.transformer import VisionTransformer
 
 from pipeline.errors import ConfigError, ModelLoadError
+from pipeline.models import discover
 from pipeline.models.int8 import quantize_vision_int8
 from pipeline.types import FloatArray, ImageArray
 
@@ -99,6 +102,7 @@ class ClipEncoder:
         (``feedwatch bench encode --precision fp32,int8``), embeddings within ~1e-3
         cosine of fp32. Text stays fp32.
         """
+        spec = discover.resolve(spec)  # "auto": the first real CLIP found locally
         dev = resolve_device(device)
         model, tokenizer, preprocess = _load(spec.strip())
         encoder = cls(

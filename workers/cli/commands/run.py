@@ -67,7 +67,8 @@ class QuestionType(click.ParamType):
     "clip",
     default=None,
     env="FEEDWATCH_PERCEPTION_CLIP",
-    help="CLIP spec: shapes-demo (default), ARCH:TAG, ARCH@CKPT.",
+    help="CLIP spec: auto (default: the first real CLIP found locally, else shapes-demo), "
+    "shapes-demo, ARCH:TAG, ARCH@CKPT, local-dir:PATH, hf-hub:ORG/REPO.",
 )
 @env_option(
     "--vlm",
