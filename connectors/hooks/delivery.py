@@ -6,10 +6,12 @@ no redirects. The outcome is an :class:`AttemptResult`, never an exception: 2xx 
 delivered; 408, 429, 5xx, timeouts and connection errors are retryable (429 and 503
 with the receiver's ``Retry-After``); other 4xx, 3xx and refused targets are final.
 
-:class:`RetryPolicy` decides the next attempt: exponential backoff with full jitter
+:class:`DeliverySchedule` decides the next attempt: exponential backoff with full jitter
 (``uniform(0, min(cap, base·2^(n-1)))`` after the n-th failure), a Retry-After when
 given, and nothing once ``max_attempts`` are spent or the next try would come later
-than ``max_age`` after the delivery was created (the delivery is then dead).
+than ``max_age`` after the delivery was created (the delivery is then dead). The time
+it returns is stored with the delivery in the outbox, so the schedule survives restarts
+and worker changes; in-process retries use :mod:`connectors.retry` instead.
 """
 
 from __future__ import annotations
@@ -56,8 +58,9 @@ def channel_for(target: HookTarget) -> Channel:
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
-    """Exponential backoff with full jitter, bounded by attempts and age."""
+class DeliverySchedule:
+    """When a failed delivery is tried again (stored in the outbox): exponential backoff
+    with full jitter, bounded by attempts and age."""
 
     base: float = 1.0
     cap: float = 300.0

@@ -12,7 +12,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from connectors.hooks.base import redact_url
-from connectors.hooks.delivery import AttemptResult, RetryPolicy, Sender
+from connectors.hooks.delivery import AttemptResult, DeliverySchedule, Sender
 from connectors.store.alerts_leases import Claimed
 from connectors.store.alerts_models import DeliveryStatus
 from connectors.store.alerts_outbox import Outbox
@@ -29,7 +29,7 @@ class DeliveryWorker:
         self,
         outbox: Outbox,
         sender: Sender,
-        policy: RetryPolicy,
+        policy: DeliverySchedule,
         *,
         lease_s: float = 60.0,
         concurrency: int = 4,

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
-from connectors.hooks.delivery import RetryPolicy, Sender
+from connectors.hooks.delivery import DeliverySchedule, Sender
 from connectors.store.alerts_outbox import CursorConflict, EvalResult, Outbox
 from connectors.store.alerts_repo import PolicyDefaults
 from pipeline.errors import ConfigError, StoreError
@@ -39,8 +39,8 @@ def defaults_of(settings: HooksSettings) -> PolicyDefaults:
     return PolicyDefaults(settings.cooldown_s, settings.rate_cap, settings.rate_period_s)
 
 
-def retry_policy_of(settings: HooksSettings) -> RetryPolicy:
-    return RetryPolicy(
+def delivery_schedule_of(settings: HooksSettings) -> DeliverySchedule:
+    return DeliverySchedule(
         base=settings.backoff_base_s,
         cap=settings.backoff_cap_s,
         max_attempts=settings.max_attempts,
@@ -113,7 +113,9 @@ class AlertService:
         outbox = Outbox(engine, defaults_of(settings))
         evaluator = Evaluator(outbox, batch=settings.batch_size, public_url=settings.public_url)
         sender = Sender.from_settings(settings, **sender_kwargs)
-        worker = DeliveryWorker(outbox, sender, retry_policy_of(settings), lease_s=settings.lease_s)
+        worker = DeliveryWorker(
+            outbox, sender, delivery_schedule_of(settings), lease_s=settings.lease_s
+        )
         return cls(evaluator, worker, settings.poll_s)
 
     @property

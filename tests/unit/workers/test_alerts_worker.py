@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from connectors.hooks.delivery import RetryPolicy, Sender
+from connectors.hooks.delivery import DeliverySchedule, Sender
 from connectors.store import Store
 from connectors.store.alerts_outbox import Outbox
 from connectors.store.alerts_repo import AlertStore, PolicyDefaults
@@ -66,7 +66,11 @@ def worker(outbox: Outbox, handler, **policy) -> DeliveryWorker:
     client = httpx.Client(transport=httpx.MockTransport(handler))
     sender = Sender(client, resolve=lambda h, p: [PUBLIC])
     return DeliveryWorker(
-        outbox, sender, RetryPolicy(**{"base": 0.01, **policy}), lease_s=5.0, rng=random.Random(0)
+        outbox,
+        sender,
+        DeliverySchedule(**{"base": 0.01, **policy}),
+        lease_s=5.0,
+        rng=random.Random(0),
     )
 
 

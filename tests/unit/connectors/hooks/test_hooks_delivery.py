@@ -9,7 +9,7 @@ import pytest
 from pydantic import SecretStr
 
 from connectors.hooks.base import HookMessage, HookTarget
-from connectors.hooks.delivery import RetryPolicy, Sender, parse_retry_after
+from connectors.hooks.delivery import DeliverySchedule, Sender, parse_retry_after
 from connectors.hooks.webhook import verify
 
 MSG = HookMessage(
@@ -129,12 +129,12 @@ def test_unknown_channel_type_is_final():
 
 
 def test_backoff_ceiling_doubles_up_to_cap():
-    p = RetryPolicy(base=0.5, cap=3.0, max_attempts=10)
+    p = DeliverySchedule(base=0.5, cap=3.0, max_attempts=10)
     assert [p.ceiling(n) for n in range(1, 7)] == [0.5, 1.0, 2.0, 3.0, 3.0, 3.0]
 
 
 def test_full_jitter_is_uniform_within_ceiling():
-    p = RetryPolicy(base=1.0, cap=100.0)
+    p = DeliverySchedule(base=1.0, cap=100.0)
     rng = random.Random(1)
     delays = [p.backoff(4, rng) for _ in range(2000)]
     assert 0.0 <= min(delays) < 0.1 and 7.9 < max(delays) <= 8.0
@@ -142,7 +142,7 @@ def test_full_jitter_is_uniform_within_ceiling():
 
 
 def test_next_attempt_stops_at_max_attempts_and_max_age():
-    p = RetryPolicy(base=1.0, cap=10.0, max_attempts=3, max_age=20.0)
+    p = DeliverySchedule(base=1.0, cap=10.0, max_attempts=3, max_age=20.0)
     rng = random.Random(0)
     at = p.next_attempt(failures=1, created_at=0.0, now=5.0, rng=rng)
     assert at is not None and 5.0 <= at <= 6.0
