@@ -94,7 +94,7 @@ class ApiSettings(BaseSettings):
     model_config = _section("FEEDWATCH_API_")
 
     host: str = "127.0.0.1"
-    port: int = 8080
+    port: int = Field(default=8080, ge=0, le=65535)
     read_tokens: Annotated[tuple[SecretStr, ...], NoDecode] = ()
     write_tokens: Annotated[tuple[SecretStr, ...], NoDecode] = ()
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()

@@ -52,6 +52,7 @@ def test_a_bad_environment_value_is_one_line_naming_the_setting_and_exit_2(
     [
         (["worker", "--metrics-port", "70000"], "metrics_port"),
         (["api", "--port", "http"], "api.port"),
+        (["api", "--port", "70000"], "api.port"),
         (["ingest", "{clip}", "--camera", "a", "--to-dir", "x", "--segment-seconds", "s"],
          "video.segment_seconds"),
     ],
