@@ -10,7 +10,8 @@ Tables (migration ``0003_answer_feedback``):
 :class:`StoreStates` is the store-backed :class:`~pipeline.answerers.baseline.StateProvider`
 a worker hands its answerers: states are cached in memory and written through on
 every window, so a worker that takes a camera over (after a restart, a rebalance or
-``kill -9``) loads exactly what its predecessor had saved; corrections are re-read
+``kill -9``) loads exactly what its predecessor had saved (and a cached state unused
+for ``stale_s`` is read again: the camera may have been away); corrections are re-read
 from ``answer_feedback`` at most every ``refresh_s`` seconds, so a ✗ clicked in the
 dashboard reaches the worker that owns the camera.
 """
@@ -154,22 +155,33 @@ class StoreStates:
     """The store-backed state provider (write-through cache, periodic feedback refresh)."""
 
     def __init__(
-        self, store: Store, *, refresh_s: float = 5.0, clock: Callable[[], float] = time.monotonic
+        self,
+        store: Store,
+        *,
+        refresh_s: float = 5.0,
+        stale_s: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
         self.refresh_s = refresh_s
+        self.stale_s = stale_s
         self.clock = clock
         self._states: dict[tuple[str, str], BaselineState] = {}
+        self._touched: dict[tuple[str, str], float] = {}
         self._labels: dict[tuple[str, str], tuple[float, tuple[Label, ...]]] = {}
 
     def load(self, query_id: str, camera: str) -> BaselineState:
-        key = (query_id, camera)
-        if key not in self._states:
+        """The cached state; read again from the store when this worker has not used it
+        for ``stale_s`` (the camera may have been answered by another worker meanwhile)."""
+        key, now = (query_id, camera), self.clock()
+        if key not in self._states or now - self._touched.get(key, now) > self.stale_s:
             self._states[key] = load_state(self.store, query_id, camera)
+        self._touched[key] = now
         return replace(self._states[key], labels=self._labels_of(key))
 
     def save(self, query_id: str, camera: str, state: BaselineState) -> None:
         self._states[(query_id, camera)] = state
+        self._touched[(query_id, camera)] = self.clock()
         save_state(self.store, query_id, camera, state)
 
     def _labels_of(self, key: tuple[str, str]) -> tuple[Label, ...]:

@@ -97,3 +97,18 @@ def test_feedback_is_stored_and_flips_the_decision_of_that_query_and_camera(
     assert _answer(answerer, 13.0, 0.15).matched is True
     with pytest.raises(ConfigError, match="answer id"):
         add_feedback(store, 99, correct=True)
+
+
+def test_a_state_unused_for_a_while_is_read_again_from_the_store(tmp_path: Path) -> None:
+    """A camera that went to another worker and came back: its newer windows count."""
+    url = f"sqlite:///{tmp_path / 'f.db'}"
+    now = [0.0]
+    mine = StoreStates(Store.from_url(url), stale_s=5.0, clock=lambda: now[0])
+    other = StoreStates(Store.from_url(url))
+    first = _clip(mine)
+    _answer(first, 0.0, -0.1)
+    for t in range(1, 6):
+        _answer(_clip(other), float(t), -0.1)  # the other worker answered meanwhile
+    assert len(mine.load("q", "cam").samples) == 1  # within stale_s: the cache
+    now[0] = 10.0
+    assert len(mine.load("q", "cam").samples) == 6
