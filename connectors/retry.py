@@ -18,12 +18,11 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
 from tenacity import (
-    AsyncRetrying,
     RetryCallState,
     Retrying,
     retry_if_exception_type,
@@ -109,17 +108,6 @@ class RetryPolicy:
     ) -> T:
         """``fn()`` retried under this policy; the last error if it never succeeds."""
         return self.retrying(what, on=on, stop=stop, logger=logger)(fn)
-
-    async def acall(
-        self, fn: Callable[[], Awaitable[T]], what: str, *, on: Errors = Exception,
-        logger: logging.Logger = log,
-    ) -> T:
-        """The asyncio form of :meth:`call` (sleeps without blocking the loop)."""
-        retrying = AsyncRetrying(
-            stop=self._stop(None), wait=self.wait(), retry=retry_if_exception_type(on),
-            before_sleep=_log_retry(what, logger), reraise=True,
-        )
-        return await retrying(fn)
 
     def _stop(self, event: threading.Event | None) -> stop_base:
         bound: stop_base = stop_after_attempt(self.attempts) if self.attempts else stop_never

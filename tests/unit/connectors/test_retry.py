@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
 import threading
@@ -84,35 +83,6 @@ def test_retry_after_from_a_backpressure_error_is_obeyed_up_to_the_cap() -> None
         Flaky(1, BackpressureError(99.0))
     )
     assert sleeps == [0.3]
-
-
-def test_async_call_retries_without_blocking_the_loop() -> None:
-    calls = 0
-
-    async def flaky() -> int:
-        nonlocal calls
-        calls += 1
-        if calls < 3:
-            raise OSError("broker away")
-        return 7
-
-    async def main() -> tuple[int, int]:
-        ticks = 0
-
-        async def ticker() -> None:
-            nonlocal ticks
-            while True:
-                ticks += 1
-                await asyncio.sleep(0.001)
-
-        task = asyncio.create_task(ticker())
-        result = await RetryPolicy(0.02, 0.05).acall(flaky, "x", on=OSError)
-        task.cancel()
-        return result, ticks
-
-    result, ticks = asyncio.run(main())
-    assert result == 7 and calls == 3
-    assert ticks > 5, "other tasks run while the retry waits"
 
 
 @pytest.mark.parametrize(
