@@ -43,6 +43,7 @@ from connectors.bus.models import (
     DeadLetterHeader,
     QueryMessage,
     SegmentHeader,
+    plain,
 )
 from pipeline.errors import MessageError
 from pipeline.types import Answer, Segment, StandingQuery
@@ -115,12 +116,12 @@ def from_headers(model: type[M], headers: HeadersIn, contract: str) -> M:
 
 
 def to_json(model: BaseModel) -> bytes:
-    return model.model_dump_json(by_alias=True).encode("utf-8")
+    return model.model_dump_json(by_alias=True, fallback=plain).encode("utf-8")
 
 
 def to_headers(model: BaseModel) -> Headers:
     """The model's fields as text headers, named by alias (``schema``, ``error.type``)."""
-    body: dict[str, Any] = model.model_dump(by_alias=True, mode="json")
+    body: dict[str, Any] = model.model_dump(by_alias=True, mode="json", fallback=plain)
     return [(n, (v if isinstance(v, str) else json.dumps(v)).encode()) for n, v in body.items()]
 
 

@@ -29,6 +29,15 @@ Box = Annotated[
 ]
 
 
+def plain(value: Any) -> Any:
+    """What JSON can carry of a value pydantic cannot serialize: a numpy scalar or array
+    (an answerer's per-stage record may hold them) as Python numbers and lists."""
+    tolist = getattr(value, "tolist", None)
+    if callable(tolist):
+        return tolist()
+    raise TypeError(f"{type(value).__name__} cannot be sent as JSON")
+
+
 class Wire(BaseModel):
     """Frozen; unknown fields ignored (forward compatible); fields fill by name or alias."""
 

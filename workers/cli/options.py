@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import click
 from pydantic import ValidationError
 
-from connectors.bus.models import AnswerFields
+from connectors.bus.models import AnswerFields, plain
 from pipeline.errors import ConfigError
 from pipeline.types import Answer
 from workers.config import SECTIONS, Settings, load_settings
@@ -117,7 +117,7 @@ def parse_time(value: str, field: str) -> float:
 def answer_json(answer: Answer) -> dict[str, Any]:
     """The public JSON of an answer (the ``--json`` line): the answers topic's message
     (:class:`connectors.bus.models.AnswerFields`) without its evidence images."""
-    return AnswerFields.of(answer).model_dump(mode="json")
+    return AnswerFields.of(answer).model_dump(mode="json", fallback=plain)
 
 
 def echo_json(answer: Answer) -> None:

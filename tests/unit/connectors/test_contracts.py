@@ -118,3 +118,11 @@ def test_the_message_models_carry_every_field_of_the_domain_objects(
 ) -> None:
     fields = {f.name for f in dataclasses.fields(domain)} - not_on_the_wire
     assert fields == set(model.model_fields) - {"schema_version"}
+
+
+def test_numpy_values_in_an_answer_go_out_as_json_numbers() -> None:
+    stages = {"clip": {"matched": np.bool_(True), "score": np.float32(0.25), "grid": np.zeros(2)}}
+    answer = dataclasses.replace(produced_answers()[0], stages=stages, score=np.float32(0.5))
+    got = msg.decode_answer(*msg.encode_answer(answer))
+    assert got.stages == {"clip": {"matched": True, "score": 0.25, "grid": [0.0, 0.0]}}
+    assert got.score == 0.5
