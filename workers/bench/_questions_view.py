@@ -8,7 +8,8 @@ from typing import Any
 
 from workers.bench._table import hardware_line, print_table, save_plot
 
-Run = tuple[float, float, float, int, float]  # encode s, evaluate s, passes, answers, VLM passes
+# encode s, evaluate s, passes, answers, VLM vision passes per frame, VLM answers generated
+Run = tuple[float, float, float, int, float, int]
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class Row:
     answers: int
     extrapolated: bool = False
     vlm_passes_per_frame: float | None = None
+    vlm_calls: int | None = None
 
 
 def rows(mode: str, qs: list[int], runs: list[Run], vlm: bool = False) -> list[Row]:
@@ -32,8 +34,9 @@ def rows(mode: str, qs: list[int], runs: list[Run], vlm: bool = False) -> list[R
         return []
     base = runs[0][0] + runs[0][1]
     return [Row(mode, q, e, v, e + v, (e + v) / base, p, n,
-                vlm_passes_per_frame=round(vp, 4) if vlm else None)
-            for q, (e, v, p, n, vp) in zip(qs, runs, strict=True)]
+                vlm_passes_per_frame=round(vp, 4) if vlm else None,
+                vlm_calls=vc if vlm else None)
+            for q, (e, v, p, n, vp, vc) in zip(qs, runs, strict=True)]
 
 
 def extrapolate(rows: list[Row], qs: list[int]) -> list[Row]:
@@ -79,6 +82,7 @@ def _vlm_summary(product: list[Row], reference: list[Row]) -> dict[str, Any]:
         return {}
     return {
         "vlm_vision_passes_per_frame": {str(r.q): r.vlm_passes_per_frame for r in product},
+        "vlm_calls_per_window": {str(r.q): r.vlm_calls for r in product},
         "reference_vlm_vision_passes_per_frame": {
             str(r.q): r.vlm_passes_per_frame for r in reference if not r.extrapolated},
     }

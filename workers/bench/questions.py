@@ -20,7 +20,9 @@ Vision passes per frame are counted with the encoder's own counter
 ``vlm_vision_passes_per_frame`` (top level, keyed by Q) counts the VLM vision
 tower's frames from the adapter's own counter, per window frame: the product
 shares one pass per selected frame among all questions, the reference (a fresh
-window per question) pays for every question's frames.
+window per question) pays for every question's frames. ``vlm_calls_per_window``
+(keyed by Q) counts the answers the VLM generated per window (``--answerer cascade``:
+only the questions its CLIP gate let through).
 """
 
 from __future__ import annotations
@@ -94,12 +96,13 @@ def make_engine(encoder: Any, vlm_spec: str = "") -> Engine:
     return Engine(encoder, AnswererCache(encoder, vlm_spec), SelectionConfig())
 
 
-def _no_vlm() -> int:
-    return 0
+def _no_vlm() -> tuple[int, int]:
+    return 0, 0
 
 
 def run_product(encoder: Any, engine: Engine, frames: list[Frame],
-                queries: Sequence[StandingQuery], vlm_frames: Callable[[], int] = _no_vlm) -> Run:
+                queries: Sequence[StandingQuery],
+                vlm_frames: Callable[[], tuple[int, int]] = _no_vlm) -> Run:
     """Encode the window once, evaluate every query in one call (per-frame pass counts)."""
     passes0, vlm0 = encoder.vision_frames_encoded, vlm_frames()
     t0 = time.perf_counter()
@@ -108,12 +111,12 @@ def run_product(encoder: Any, engine: Engine, frames: list[Frame],
     answers = engine.evaluate(_due(frames, queries), window)
     t2 = time.perf_counter()
     passes = (encoder.vision_frames_encoded - passes0) / len(frames)
-    return t1 - t0, t2 - t1, passes, len(answers), (vlm_frames() - vlm0) / len(frames)
+    return (t1 - t0, t2 - t1, passes, len(answers), *_vlm_delta(vlm_frames, vlm0, len(frames)))
 
 
 def run_reference(encoder: Any, engine: Engine, frames: list[Frame],
-                  queries: Sequence[StandingQuery], vlm_frames: Callable[[], int] = _no_vlm
-                  ) -> Run:
+                  queries: Sequence[StandingQuery],
+                  vlm_frames: Callable[[], tuple[int, int]] = _no_vlm) -> Run:
     """Per question: encode every frame to score it, then encode again to answer."""
     passes0, vlm0 = encoder.vision_frames_encoded, vlm_frames()
     encode_s = evaluate_s = 0.0
@@ -128,7 +131,15 @@ def run_reference(encoder: Any, engine: Engine, frames: list[Frame],
         encode_s += t1 - t0
         evaluate_s += time.perf_counter() - t1
     passes = (encoder.vision_frames_encoded - passes0) / len(frames)
-    return encode_s, evaluate_s, passes, answers, (vlm_frames() - vlm0) / len(frames)
+    return (encode_s, evaluate_s, passes, answers,
+            *_vlm_delta(vlm_frames, vlm0, len(frames)))
+
+
+def _vlm_delta(counter: Callable[[], tuple[int, int]], start: tuple[int, int],
+               frames: int) -> tuple[float, int]:
+    """VLM vision frames per window frame, and VLM answers generated, since ``start``."""
+    now = counter()
+    return (now[0] - start[0]) / frames, now[1] - start[1]
 
 
 def _due(frames: list[Frame], queries: Sequence[StandingQuery]) -> Due:
@@ -154,16 +165,17 @@ class Answering:
     device: str = "auto"
 
     def settings(self) -> dict[str, Any]:
-        return {"device": self.device} if self.answerer == "vlm" else {}
+        vlm = {"device": self.device}
+        return {"vlm": vlm} if self.answerer == "cascade" else vlm if self.answerer == "vlm" else {}
 
-    def vlm_frames(self) -> Callable[[], int]:
-        """The VLM adapter's own vision-tower frame counter (0 without a VLM)."""
-        if self.answerer != "vlm":
+    def vlm_frames(self) -> Callable[[], tuple[int, int]]:
+        """The VLM adapter's own counters: vision-tower frames, answers generated."""
+        if self.answerer == "clip":
             return _no_vlm
         from pipeline.answerers.vlm import load_adapter
 
         adapter = load_adapter(self.vlm, self.device)
-        return lambda: adapter.vision_frames_encoded
+        return lambda: (adapter.vision_frames_encoded, adapter.prompts_generated)
 
 
 def measure(encoder: Any, frames: list[Frame], qs: list[int], ref_max: int, repeat: int,
@@ -186,7 +198,7 @@ def measure(encoder: Any, frames: list[Frame], qs: list[int], ref_max: int, repe
     ref_qs = [q for q in qs if q <= ref_max]
     reference = [run_reference(encoder, engine, frames, queries[:q], counter)
                  for q in _tick(ref_qs, progress, "reference: 2 encodes per question")]
-    vlm = how.answerer == "vlm"
+    vlm = how.answerer != "clip"
     return (view.rows("product", qs, product, vlm),
             view.extrapolate(view.rows("reference", ref_qs, reference, vlm), qs), text_s)
 
@@ -210,9 +222,9 @@ def _tick(values: list[int], progress: Progress, label: str) -> Iterator[int]:
             "to this Q, extrapolate beyond.")
 @env_option("--repeat", type=click.IntRange(1), default=2, show_default=True,
             env="FEEDWATCH_BENCH_REPEAT", help="Best of N interleaved product passes.")
-@env_option("--answerer", type=click.Choice(["clip", "vlm"]), default="clip",
+@env_option("--answerer", type=click.Choice(["clip", "vlm", "cascade"]), default="clip",
             show_default=True, env="FEEDWATCH_BENCH_ANSWERER",
-            help="Who answers: clip, or vlm (needs --vlm).")
+            help="Who answers: clip, vlm or cascade (both need --vlm).")
 @env_option("--vlm", "vlm_spec", default="", env="FEEDWATCH_PERCEPTION_VLM",
             help="LLaVA directory, cached hub id, or tiny-llava (built offline).")
 @model_run_options("Write seconds per window against Q as a PNG.")
@@ -223,8 +235,8 @@ def command(clip_spec: str, frames: int, qs: str, reference_max_q: int, repeat: 
     from pipeline.models.clip_encoder import ClipEncoder
 
     counts = int_list("--qs", qs)
-    if answerer == "vlm" and not vlm_spec.strip():
-        raise click.BadParameter("--answerer vlm needs a VLM spec (a LLaVA directory, a "
+    if answerer != "clip" and not vlm_spec.strip():
+        raise click.BadParameter(f"--answerer {answerer} needs a VLM spec (a LLaVA directory, a "
                                  "cached hub id, or tiny-llava)", param_hint="--vlm")
     answering = Answering(answerer, vlm_spec.strip(), device)
     encoder = ClipEncoder.from_spec(clip_spec, device, precision=precision)

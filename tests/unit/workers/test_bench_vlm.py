@@ -65,6 +65,7 @@ def test_vlm_questions_share_one_vision_pass_per_frame(
     assert reference["4"] > reference["1"] > 0  # a fresh window per question: paid per question
     assert reference["4"] > product["4"]
     assert [r["answers"] for r in out["rows"]] == [1, 4]
+    assert out["vlm_calls_per_window"] == {"1": 1, "4": 4}  # the adapter's own count
 
 
 def test_vlm_answerer_needs_a_spec() -> None:
