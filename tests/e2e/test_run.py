@@ -17,24 +17,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from connectors.bus.models import AnswerFields
+
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 VISIBLE = (6.0, 12.0)
 DURATION = 20.0
-FIELDS = [
-    "query_id",
-    "question",
-    "camera",
-    "window_start",
-    "window_end",
-    "matched",
-    "score",
-    "text",
-    "frames",
-    "rois",
-    "visual_tokens",
-    "latency_ms",
-]
+FIELDS = list(AnswerFields.model_fields)  # the answers message, without evidence
 
 
 def _shapes_demo_available() -> bool:
