@@ -102,13 +102,15 @@ def _add_sink(
     k = settings.kafka
     url = db_url or settings.store.url
     store = open_store(url)
+    writer = _frames_sink(worker, settings, store, deadletters)
     handler = AnswerBatchHandler(
         AnswerSink(store, max_pending=max(1000, k.sink_batch_size)),
         deadletters,
         heartbeat=heartbeat,
+        # retention runs with every stored batch too (frames may not be indexed at all)
+        on_stored=lambda answers: writer.write([], [(a.camera, a.window_end) for a in answers]),
     )
     worker.add_sink(handler, k.sink_batch_size, k.sink_batch_within_s)
-    _add_frames_sink(worker, settings, store, deadletters)
 
 
 def _frame_publisher(settings: Settings, core: Any, producer: Any) -> Any:
@@ -124,9 +126,9 @@ def _frame_publisher(settings: Settings, core: Any, producer: Any) -> Any:
                           index_policy(settings.history))
 
 
-def _add_frames_sink(
+def _frames_sink(
     worker: WorkerApp, settings: Settings, store: Any, deadletters: DeadLetters
-) -> None:
+) -> Any:
     """The sink side of history: frames into the index, and retention of every table."""
     from connectors.kafka import frames_topic_of
     from workers.history.kafka import FrameBatchHandler
@@ -136,3 +138,4 @@ def _add_frames_sink(
     writer = build_writer(settings, store.engine, model_id="")
     worker.add_sink(FrameBatchHandler(writer, deadletters), k.sink_batch_size,
                     k.sink_batch_within_s, topic=frames_topic_of(k), name="frames")
+    return writer
