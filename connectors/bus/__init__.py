@@ -1,4 +1,5 @@
-"""Message buses: the interface (base), the in-process bus (memory), the contracts (messages)."""
+"""Message buses: the interface (base), the in-process bus (memory), the message models
+(models), their wire form (messages) and JSON Schemas (contracts)."""
 
 from connectors.bus.base import Bus, BusError, Consumer, Producer, Record, Topics
 from connectors.bus.memory import MemoryBus
