@@ -328,3 +328,20 @@ def test_a_corrupt_segment_is_dead_lettered_and_the_camera_keeps_answering(
     assert junk.error_type == "MessageError" and junk.camera == camera
     injected_at = outcome.t_add  # injected right after q2 was added
     assert any(a.camera == camera and a.window_end > injected_at + 5 for a in outcome.answers)
+
+
+def test_every_sampled_frame_reaches_the_frame_index_once(outcome: Outcome) -> None:
+    """History in scale-out: workers publish each encoded frame on the frames topic and
+    the sink indexes it, with the model id (on Debian's PostgreSQL: the blob schema)."""
+    from connectors.store.frames.index import FrameIndex
+    from connectors.video import decode_segment
+
+    index = FrameIndex.from_url(outcome.cluster.db_url, upgrade=False)
+    try:
+        for cam in outcome.cameras:
+            want = sorted({f.t for s in outcome.segments[cam] for f in decode_segment(s, FPS)})
+            stored = index.frames(cam, -1e18, 1e18)
+            assert sorted(f.t for f in stored) == want, cam
+            assert {f.model_id for f in stored} == {outcome.clip_spec}
+    finally:
+        index.close()
