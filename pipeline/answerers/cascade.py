@@ -13,8 +13,8 @@ selected did not change since the VLM last answered this (question, camera) — 
 same frames, or every selected frame within ``reuse_distance`` (cosine distance of
 CLIP global embeddings) of one the VLM saw, both ways — the earlier verdict is
 reused, for at most ``reuse_max_age`` seconds of stream time. The default 0.05 was
-chosen with ``feedwatch bench cascade --seeds 0-5`` (the tuning range, shapes-demo
-CLIP): VLM calls per window 0.36 / 0.30 / 0.24 at 0.02 / 0.05 / 0.1, and no reused
+chosen with the runs of ``feedwatch bench cascade`` on seeds 0–5 (its tuning range,
+shapes-demo CLIP): VLM calls per window 0.36 / 0.30 / 0.24 at 0.02 / 0.05 / 0.1, and no reused
 verdict came from a window whose truth differed at any of them; 0.05 keeps a margin.
 
 Each answer records both stages in ``stages``: the CLIP score, threshold and
