@@ -81,6 +81,7 @@ class AnswerRow(Base):
     latency_ms: Mapped[float] = mapped_column(Float)
     model_ids: Mapped[dict[str, str]] = mapped_column(JSON)
     backfilled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    stages: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class EvidenceRow(Base):

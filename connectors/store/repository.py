@@ -218,6 +218,7 @@ def _answer_row(a: Answer) -> dict[str, Any]:
         "latency_ms": a.latency_ms,
         "model_ids": dict(a.model_ids),
         "backfilled": a.backfilled,
+        "stages": dict(a.stages) or None,
     }
 
 
@@ -248,6 +249,7 @@ def answer_from_row(r: AnswerRow) -> Answer:
         latency_ms=r.latency_ms,
         model_ids=dict(r.model_ids),
         backfilled=bool(r.backfilled),
+        stages=dict(r.stages or {}),
     )
 
 
