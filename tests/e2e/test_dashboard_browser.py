@@ -164,7 +164,7 @@ def test_dashboard_live_answers_subscribe_and_unsubscribe(
     # ... but writes need the write token
     pg.fill("#subscribe input[name=question]", "is the gate open?")
     pg.click("#subscribe button[type=submit]")
-    pg.locator("#subscribe-error", has_text="401").wait_for(timeout=10_000)
+    pg.locator("#subscribe-error", has_text="403").wait_for(timeout=10_000)
     pg.fill("#token", WRITE)
     pg.click("#token-form button")
     card.wait_for(timeout=10_000)
