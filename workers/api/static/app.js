@@ -156,8 +156,10 @@ function renderLatest(entry) {
   card.querySelector(".feedback-state").textContent =
     verdict0 === undefined ? "" : verdict0 ? "marked right" : "marked wrong";
   const score = latest.score === null ? "" : ` · score ${latest.score.toFixed(3)}`;
+  const stage = latest.stages && latest.stages.decided_by;
+  const decided = stage ? ` · decided by ${stage === "vlm" ? "the VLM" : "CLIP"}` : "";
   card.querySelector(".answer-meta").textContent =
-    `${latest.camera} · window ending ${fmtTime(latest.window_end)}${score} · ${latest.visual_tokens} tokens`;
+    `${latest.camera} · window ending ${fmtTime(latest.window_end)}${score}${decided} · ${latest.visual_tokens} tokens`;
 }
 
 function renderTimeline(entry) {
