@@ -345,3 +345,41 @@ def test_every_sampled_frame_reaches_the_frame_index_once(outcome: Outcome) -> N
             assert {f.model_id for f in stored} == {outcome.clip_spec}
     finally:
         index.close()
+
+
+def test_after_kill_9_the_successor_carries_on_the_clip_baselines(outcome: Outcome) -> None:
+    """The default (adaptive) clip answers of the killed worker's cameras, answered by the
+    survivor after the kill, agree with an uninterrupted run on ≥ 95% of windows, and the
+    survivor did not start calibrating again: it loaded the baselines from the store."""
+    from connectors.store import Store
+    from connectors.store.feedback import load_state
+    from pipeline.types import StandingQuery
+    from workers.config import load_settings
+    from workers.perception.build import build_perceiver, load_encoder
+
+    taken = outcome.owned_before[outcome.killed]
+    assert taken, "the killed worker owned no camera"
+    p = load_settings(
+        perception={"clip": outcome.clip_spec, "sample_fps": FPS, "device": "cpu"}
+    ).perception
+    encoder = load_encoder(p)
+    q1 = StandingQuery("q1", "a red circle", ("*",), EVERY, WINDOW, "clip")
+    after = {(a.camera, a.window_end): a for a in outcome.answers
+             if a.query_id == "q1" and a.camera in taken and a.window_end > outcome.t_kill + 1}
+    assert after, "no answer of the killed worker's cameras after the kill"
+    assert not [a for a in after.values() if "calibrating" in a.text]
+    same = compared = 0
+    for cam in taken:
+        perceiver = build_perceiver(p, encoder, queries=[q1])  # never interrupted
+        for seg in sorted(outcome.segments[cam], key=lambda s: s.seq):
+            for want in perceiver.on_segment(seg):
+                got = after.get((cam, want.window_end))
+                if got is not None:
+                    compared += 1
+                    same += got.matched == want.matched
+    assert compared == len(after) and same / compared >= 0.95, (same, compared)
+    store = Store.from_url(outcome.cluster.db_url, upgrade=False)
+    try:
+        assert all(load_state(store, "q1", cam).samples for cam in outcome.cameras)
+    finally:
+        store.close()
