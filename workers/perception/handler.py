@@ -95,7 +95,7 @@ class BatchHandler:
         for camera, frames in outcome.encoded.items():
             metrics.FRAMES_ENCODED.labels(camera=camera).inc(len(frames))
         metrics.count_answers(outcome.answers)
-        metrics.observe_encoder(self.core.perceiver.encoder)
+        metrics.observe_encoder(getattr(self.core.perceiver, "encoder", None))
 
     def _hooks(self, outcome: BatchOutcome) -> None:
         try:

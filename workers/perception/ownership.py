@@ -169,8 +169,10 @@ class PerceiveCore:
     def _adopt(self, camera: str, tp: TopicPartition, record: Record, seg: Segment) -> None:
         self._partition_of[camera] = tp
         self.stats.cameras.add(camera)
+        if self.history is None:
+            return
         horizon = self.perceiver.scheduler.horizon(camera)
-        if self.history is None or horizon <= 0:
+        if horizon <= 0:
             return
         earlier = self._earlier_segments(record, seg, horizon)
         for old in earlier:
