@@ -175,8 +175,7 @@ class PerceiveCore:
         if horizon <= 0:
             return
         earlier = self._earlier_segments(record, seg, horizon)
-        for old in earlier:
-            self._warm(old)
+        self._warm(earlier)
         self.stats.warmups += 1
         self.stats.warm_segments += len(earlier)
         log.info(
@@ -186,13 +185,20 @@ class PerceiveCore:
             record.offset,
         )
 
-    def _warm(self, segment: Segment) -> None:
-        try:
-            frames = self.perceiver.frames_of(segment)
-        except Exception as exc:  # a bad old segment must not block the camera
-            log.warning("warm-up skips camera %s seq %d: %s", segment.camera, segment.seq, exc)
+    def _warm(self, segments: list[Segment]) -> None:
+        """Decode the earlier segments, encode them in one call, buffer them unanswered."""
+        decoded: list[tuple[Segment, list[Frame]]] = []
+        for segment in segments:
+            try:
+                decoded.append((segment, self.perceiver.frames_of(segment)))
+            except Exception as exc:  # a bad old segment must not block the camera
+                log.warning("warm-up skips camera %s seq %d: %s", segment.camera, segment.seq, exc)
+        if not decoded:
             return
-        self.perceiver.warm(segment, self.perceiver.encode_batch([frames])[0])
+        encoded = self.perceiver.encode_batch([frames for _, frames in decoded])
+        self.stats.encode_calls += 1
+        for (segment, _), frames in zip(decoded, encoded, strict=True):
+            self.perceiver.warm(segment, frames)
 
     def _earlier_segments(self, record: Record, seg: Segment, horizon: float) -> list[Segment]:
         assert self.history is not None
