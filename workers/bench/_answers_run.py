@@ -1,7 +1,9 @@
 """The evaluation behind ``feedwatch bench answers`` (no click, no printing).
 
 Each scene (:func:`pipeline.scenes.watch.watch_scene`) is one camera watched for
-``duration`` seconds, sampled at 1 fps and encoded once; the asked object is visible
+``duration`` seconds: written as H.264 and decoded again (compression lowers CLIP
+scores, so a bench on clean renders would flatter any absolute level), sampled at
+1 fps and encoded once; the asked object is visible
 in one stretch. Standing-query windows of ``window`` s end every ``every`` s (the
 product defaults, 4 s every 1 s). For every window the product selection picks frames
 and each ``clip`` mode answers with its own baseline state (one per scene: a fresh
@@ -16,21 +18,26 @@ click on ✗ would), and agreement over the same windows is measured again.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from pipeline.answerers import build_answerer
 from pipeline.answerers.baseline import Label, MemoryStates
 from pipeline.answerers.clip import ClipAnswerer
 from pipeline.perception import SelectionConfig, select_for_queries
-from pipeline.scenes import render
+from pipeline.scenes import render, write_clip
 from pipeline.scenes.watch import WatchScene, watch_scene, window_truth
-from pipeline.types import EncodedFrame, StandingQuery
+from pipeline.types import EncodedFrame, ImageArray, StandingQuery
 
 MODES = ("adaptive", "threshold", "margin")
 DEFAULT_MODE = "adaptive"
 SCENE_STRIDE = 100_003
+VIDEO_FPS = 5
 
 
 @dataclass
@@ -75,10 +82,28 @@ class Setup:
     selection: SelectionConfig = field(default_factory=SelectionConfig)
 
 
-def encode_scene(encoder: Any, scene: WatchScene, camera: str) -> list[EncodedFrame]:
-    """The scene's 1-fps frames, each through the encoder once."""
+def video_frames(scene: WatchScene, times: Sequence[float]) -> list[ImageArray]:
+    """The frames at ``times`` as a camera delivers them: the scene is written as H.264
+    (5 fps, crf 20, a keyframe every 2 s) and decoded again."""
+    import av
+
+    with tempfile.TemporaryDirectory(prefix="fw-bench-answers-") as tmp:
+        path = write_clip(scene.spec, Path(tmp) / "scene.mp4", fps=VIDEO_FPS)
+        with av.open(str(path)) as container:
+            decoded = [np.asarray(f.to_ndarray(format="rgb24"), dtype=np.uint8)
+                       for f in container.decode(video=0)]
+    return [decoded[min(round(t * VIDEO_FPS), len(decoded) - 1)] for t in times]
+
+
+def encode_scene(
+    encoder: Any, scene: WatchScene, camera: str, video: bool = True
+) -> list[EncodedFrame]:
+    """The scene's 1-fps frames (through the codec unless ``video`` is False), encoded once."""
     times = [float(t) for t in range(int(scene.spec.duration))]
-    frames = [render(scene.spec, t)[0] for t in times]
+    if video:
+        frames = video_frames(scene, times)
+    else:
+        frames = [render(scene.spec, t)[0] for t in times]
     globals_, patches = encoder.encode_frames(frames)
     return [
         EncodedFrame(camera, t, globals_[i], patches[i], frames[i][:2, :2], frames[i].shape[:2])
