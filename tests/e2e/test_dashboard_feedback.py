@@ -47,15 +47,15 @@ def test_clicking_wrong_stores_feedback_on_the_latest_answer(
             pg.fill("#token", READ)  # a read token may look but not judge
             pg.click("#token-form button")
             card = pg.locator(f"article.card[data-query-id='{qid}']")
-            card.wait_for(timeout=10_000)
+            card.wait_for(timeout=30_000)
             card.locator(".feedback .wrong").click()
-            card.locator(".feedback-state", has_text="403").wait_for(timeout=10_000)
+            card.locator(".feedback-state", has_text="403").wait_for(timeout=30_000)
             assert feedback_for(h.store) == []
             pg.fill("#token", WRITE)
             pg.click("#token-form button")
-            card.wait_for(timeout=10_000)
+            card.wait_for(timeout=30_000)
             card.locator(".feedback .wrong").click()
-            card.locator(".feedback-state", has_text="marked wrong").wait_for(timeout=10_000)
+            card.locator(".feedback-state", has_text="marked wrong").wait_for(timeout=30_000)
         finally:
             browser.close()
     (fb,) = feedback_for(h.store)
