@@ -16,6 +16,7 @@ from connectors.kafka import (
     KafkaSegmentSink,
     TopicAdmin,
     ensure_topics,
+    frames_topic_of,
     partition_for,
     status_topic_of,
     topics_of,
@@ -42,7 +43,14 @@ def _configs(admin: TopicAdmin, topic: str) -> dict[str, str]:
 def test_topics_are_created_once_with_their_settings(kafka_bootstrap: str) -> None:
     cfg = settings(kafka_bootstrap)
     t = topics_of(cfg)
-    want = [t.segments, t.queries, t.answers, t.deadletter, status_topic_of(cfg)]
+    want = [
+        t.segments,
+        t.queries,
+        t.answers,
+        t.deadletter,
+        status_topic_of(cfg),
+        frames_topic_of(cfg),
+    ]
     assert sorted(ensure_topics(cfg)) == sorted(want)
     assert ensure_topics(cfg) == []
     admin = TopicAdmin.from_config(cfg)
