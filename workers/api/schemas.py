@@ -7,6 +7,7 @@ shape through :func:`field_error`.
 
 from __future__ import annotations
 
+import math
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -15,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from connectors.bus.models import AnswerFields, QueryFields
 from pipeline.errors import ConfigError
-from pipeline.history.duration import MAX_BACKFILL
+from pipeline.history.duration import MAX_BACKFILL, parse_duration
 from pipeline.questions import QUESTION_MAX, clean_question, question_pattern
 
 CAMERAS_MAX = 64
@@ -127,6 +128,13 @@ AnswererType = Annotated[
 AnswererSettings = Annotated[dict[str, Any], Field(description="Answerer-specific options.")]
 
 
+BackfillSeconds = Annotated[float, Field(gt=0, le=MAX_BACKFILL)]
+BackfillText = Annotated[
+    str,
+    Field(pattern=r"^[1-9][0-9]{0,5}[smhd]$", description="A duration: 90s, 30m, 2h, 1d."),
+]
+
+
 class QueryCreate(_Strict):
     """A question to subscribe to cameras. ``window`` ≥ ``every``, or 409 (a rule across
     fields, which JSON Schema cannot state)."""
@@ -137,13 +145,21 @@ class QueryCreate(_Strict):
     window: Window = 4.0
     answerer: AnswererType = "clip"
     settings: AnswererSettings = Field(default_factory=dict)
-    backfill: float | None = Field(
+    backfill: BackfillSeconds | BackfillText | None = Field(
         default=None,
-        gt=0,
-        le=MAX_BACKFILL,
-        description="Seconds of stored history to answer first, from the frame index; "
-        "those answers are marked backfilled. Then the query goes live.",
+        description="Stored history to answer first, from the frame index: seconds "
+        f'(0 < s <= {MAX_BACKFILL:.0f}) or a duration such as "30m", "2h", "1d" (a '
+        "longer duration is cut to the most the index answers). Those answers are marked "
+        "backfilled; then the query goes live.",
+        examples=["30m", 1800],
     )
+
+    @field_validator("backfill")
+    @classmethod
+    def _b(cls, value: float | str | None) -> float | None:
+        if isinstance(value, str):
+            return min(parse_duration(value, "backfill", most=math.inf), MAX_BACKFILL)
+        return value
 
     @field_validator("question")
     @classmethod
