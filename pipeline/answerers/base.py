@@ -90,6 +90,29 @@ class Answerer(ABC):
         ]
 
 
+class BatchAnswerer(Answerer):
+    """An answerer that works on every query due on a window at once (one model batch)."""
+
+    def answer(
+        self,
+        query: StandingQuery,
+        window: Sequence[EncodedFrame],
+        selection: Selection,
+        query_emb: np.ndarray[Any, Any],
+    ) -> AnswerResult:
+        return self.answer_many([query], window, [selection], [query_emb])[0]
+
+    @abstractmethod
+    def answer_many(
+        self,
+        queries: Sequence[StandingQuery],
+        window: Sequence[EncodedFrame],
+        selections: Sequence[Selection],
+        query_embs: Sequence[np.ndarray[Any, Any]] | FloatArray,
+    ) -> list[AnswerResult]:
+        """Every query due on one window, in order, answered together."""
+
+
 _REGISTRY: dict[str, type[Answerer]] = {}
 A = TypeVar("A", bound=type[Answerer])
 

@@ -39,6 +39,7 @@ from pipeline.answerers.base import (
     Answerer,
     AnswererSettings,
     AnswerResult,
+    BatchAnswerer,
     TextEncoder,
     answerer_class,
     parse_settings,
@@ -74,7 +75,7 @@ class _Verdict:
 
 
 @register
-class CascadeAnswerer(Answerer):
+class CascadeAnswerer(BatchAnswerer):
     """CLIP decides the clear "no" windows; the VLM verifies the rest."""
 
     type: ClassVar[str] = "cascade"
@@ -96,15 +97,6 @@ class CascadeAnswerer(Answerer):
         )
         clip = clip_cls.build(clip_cfg, encoder=encoder)
         return cls(config, clip, vlm_cls.build(vlm_cfg, encoder=encoder, vlm_spec=vlm_spec))
-
-    def answer(
-        self,
-        query: StandingQuery,
-        window: Sequence[EncodedFrame],
-        selection: Selection,
-        query_emb: np.ndarray[Any, Any],
-    ) -> AnswerResult:
-        return self.answer_many([query], window, [selection], [query_emb])[0]
 
     def answer_many(
         self,

@@ -24,9 +24,9 @@ import numpy as np
 from pydantic import Field
 
 from pipeline.answerers.base import (
-    Answerer,
     AnswererSettings,
     AnswerResult,
+    BatchAnswerer,
     TextEncoder,
     register,
 )
@@ -52,7 +52,7 @@ class VlmSettings(AnswererSettings):
 
 
 @register
-class VlmAnswerer(Answerer):
+class VlmAnswerer(BatchAnswerer):
     """Free-text answers from a VLM fed only the selected frames' RoI tokens."""
 
     type: ClassVar[str] = "vlm"
@@ -69,15 +69,6 @@ class VlmAnswerer(Answerer):
         if not spec:
             raise ConfigError("vlm.model", spec, "a VLM directory or hub id (or perception.vlm)")
         return cls(config, load_adapter(spec, config.device), encoder.model_id)
-
-    def answer(
-        self,
-        query: StandingQuery,
-        window: Sequence[EncodedFrame],
-        selection: Selection,
-        query_emb: np.ndarray[Any, Any],
-    ) -> AnswerResult:
-        return self.answer_many([query], window, [selection], [query_emb])[0]
 
     def answer_many(
         self,
