@@ -27,23 +27,6 @@ class FeedbackIn(BaseModel):
     correct: bool = Field(description="true: the answer was right; false: it was wrong.")
 
 
-class FeedbackOut(BaseModel):
-    """A stored verdict, with the answer's key and what it said."""
-
-    answer_id: int
-    query_id: str
-    camera: str
-    window_end: float
-    score: float | None
-    matched: bool | None
-    correct: bool
-    created_at: float
-
-    @classmethod
-    def of(cls, fb: Feedback) -> FeedbackOut:
-        return cls(**fb.to_dict())
-
-
 def _add(ctx: ApiContext, answer_id: int, correct: bool) -> Feedback:
     try:
         return add_feedback(ctx.data.store, answer_id, correct)
@@ -55,33 +38,31 @@ def _add(ctx: ApiContext, answer_id: int, correct: bool) -> Feedback:
 
 @router.post(
     "/{answer_id}/feedback",
-    response_model=FeedbackOut,
+    response_model=Feedback,
     dependencies=[write_access],
     responses=NOT_FOUND,
     summary="Say whether an answer was right",
 )
 async def post_feedback(
     answer_id: AnswerId, body: FeedbackIn, ctx: ApiContext = Depends(context)
-) -> FeedbackOut:
+) -> Feedback:
     """Stores the verdict; that question's decisions on that camera follow it."""
-    return FeedbackOut.of(await run_in_threadpool(_add, ctx, answer_id, body.correct))
+    return await run_in_threadpool(_add, ctx, answer_id, body.correct)
 
 
 def _get(ctx: ApiContext, answer_id: int) -> Feedback:
     found = feedback_on(ctx.data.store, answer_id)
     if found is None:
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND, detail=f"answer {answer_id} has no feedback"
-        )
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"answer {answer_id} has no feedback")
     return found
 
 
 @router.get(
     "/{answer_id}/feedback",
-    response_model=FeedbackOut,
+    response_model=Feedback,
     dependencies=[read_access],
     responses=NOT_FOUND,
     summary="The verdict given on an answer",
 )
-async def get_feedback(answer_id: AnswerId, ctx: ApiContext = Depends(context)) -> FeedbackOut:
-    return FeedbackOut.of(await run_in_threadpool(_get, ctx, answer_id))
+async def get_feedback(answer_id: AnswerId, ctx: ApiContext = Depends(context)) -> Feedback:
+    return await run_in_threadpool(_get, ctx, answer_id)
