@@ -14,10 +14,17 @@ every window, so a worker that takes a camera over (after a restart, a rebalance
 for ``stale_s`` is read again: the camera may have been away); corrections are re-read
 from ``answer_feedback`` at most every ``refresh_s`` seconds, so a ✗ clicked in the
 dashboard reaches the worker that owns the camera.
+
+The store is where baselines *survive*, not what answering waits on: while it cannot
+be reached (PostgreSQL restarting), a worker answers from its cached state (an empty
+one for a camera it never read) and cached corrections, keeps the states it could
+not write, and writes the latest of each once the store answers again (tried at most
+every ``refresh_s``). Losing the store never costs a window its answer.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -29,8 +36,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from connectors.store.models import AnswerRow, Base
 from connectors.store.repository import Store
 from pipeline.answerers.baseline import FEEDBACK_KEEP, BaselineState, Label
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, StoreError
 from pipeline.types import Answer
+
+log = logging.getLogger(__name__)
 
 
 class AnswerFeedbackRow(Base):
@@ -152,7 +161,8 @@ def save_state(store: Store, query_id: str, camera: str, state: BaselineState) -
 
 
 class StoreStates:
-    """The store-backed state provider (write-through cache, periodic feedback refresh)."""
+    """The store-backed state provider (write-through cache, periodic feedback refresh;
+    answers from the cache while the store is unreachable, see the module doc)."""
 
     def __init__(
         self,
@@ -169,27 +179,69 @@ class StoreStates:
         self._states: dict[tuple[str, str], BaselineState] = {}
         self._touched: dict[tuple[str, str], float] = {}
         self._labels: dict[tuple[str, str], tuple[float, tuple[Label, ...]]] = {}
+        self._unsaved: set[tuple[str, str]] = set()
+        self._retry_at: float | None = None  # set while the store is unreachable
 
     def load(self, query_id: str, camera: str) -> BaselineState:
         """The cached state; read again from the store when this worker has not used it
         for ``stale_s`` (the camera may have been answered by another worker meanwhile)."""
         key, now = (query_id, camera), self.clock()
-        if key not in self._states or now - self._touched.get(key, now) > self.stale_s:
-            self._states[key] = load_state(self.store, query_id, camera)
+        stale = key not in self._states or now - self._touched.get(key, now) > self.stale_s
+        if stale and key not in self._unsaved and self._store_up(now):
+            try:
+                self._states[key] = load_state(self.store, query_id, camera)
+            except StoreError as exc:
+                self._store_down(now, exc)
+            else:
+                self._store_back()
+        self._states.setdefault(key, BaselineState())
         self._touched[key] = now
         return replace(self._states[key], labels=self._labels_of(key))
 
     def save(self, query_id: str, camera: str, state: BaselineState) -> None:
-        self._states[(query_id, camera)] = state
-        self._touched[(query_id, camera)] = self.clock()
-        save_state(self.store, query_id, camera, state)
+        key, now = (query_id, camera), self.clock()
+        self._states[key] = state
+        self._touched[key] = now
+        self._unsaved.add(key)
+        if not self._store_up(now):
+            return
+        for k in sorted(self._unsaved):  # this one and any kept while the store was away
+            try:
+                save_state(self.store, k[0], k[1], self._states[k])
+            except StoreError as exc:
+                self._store_down(now, exc)
+                return
+            self._unsaved.discard(k)
+        self._store_back()
 
     def _labels_of(self, key: tuple[str, str]) -> tuple[Label, ...]:
         now = self.clock()
         cached = self._labels.get(key)
-        if cached is None or now - cached[0] >= self.refresh_s:
-            verdicts = feedback_for(self.store, key[0], key[1], limit=FEEDBACK_KEEP)
-            labels = tuple(lb for lb in (v.label() for v in reversed(verdicts)) if lb)
-            cached = (now, labels)
-            self._labels[key] = cached
-        return cached[1]
+        if (cached is None or now - cached[0] >= self.refresh_s) and self._store_up(now):
+            try:
+                verdicts = feedback_for(self.store, key[0], key[1], limit=FEEDBACK_KEEP)
+            except StoreError as exc:
+                self._store_down(now, exc)
+            else:
+                labels = tuple(lb for lb in (v.label() for v in reversed(verdicts)) if lb)
+                cached = (now, labels)
+                self._labels[key] = cached
+                self._store_back()
+        return cached[1] if cached is not None else ()
+
+    def _store_up(self, now: float) -> bool:
+        return self._retry_at is None or now >= self._retry_at
+
+    def _store_back(self) -> None:
+        if self._retry_at is not None:
+            log.info("answerer states: the store answers again")
+            self._retry_at = None
+
+    def _store_down(self, now: float, exc: StoreError) -> None:
+        if self._retry_at is None:
+            log.warning(
+                "answerer states: store unreachable (%s); answering from the cache, "
+                "states kept until it answers",
+                str(exc).splitlines()[0],
+            )
+        self._retry_at = now + self.refresh_s
