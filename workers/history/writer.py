@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from sqlalchemy import Engine
 
 from connectors.store.frames.index import FrameIndex
-from connectors.store.retention import Pruner, RetentionPolicy
+from connectors.store.retention import Pruner, PruneResult, RetentionPolicy
 from pipeline.errors import BackpressureError, StoreError
 from pipeline.history.duration import parse_duration
 from pipeline.history.records import IndexedFrame, IndexPolicy, to_indexed
@@ -80,14 +80,15 @@ class FrameWriter:
         if self.pruner is not None:
             for camera, t in [*stream, *((r.camera, r.t) for r in rows)]:
                 self.pruner.observe(camera, t)
-            result = self.pruner.maybe_prune()
-            if result is not None and result.total:
-                log.info("retention: deleted %s", result.deleted)
+            _say_pruned(self.pruner.maybe_prune())
 
     def close(self) -> None:
-        """Write what is still waiting (end of a run)."""
+        """Write what is still waiting, then prune once more (end of a run: a file's
+        stream moves on many seconds per pruning interval, so the last one may be old)."""
         if self.index is not None:
             self._flush()
+        if self.pruner is not None:
+            _say_pruned(self.pruner.prune())
 
     def _add(self, rows: Sequence[IndexedFrame]) -> None:
         assert self.index is not None
@@ -115,3 +116,8 @@ def build_writer(settings: Settings, engine: Engine, model_id: str) -> FrameWrit
     policy = retention_policy(settings.retention)
     pruner = Pruner(engine, policy) if policy.enabled else None
     return FrameWriter(index, model_id, index_policy(settings.history), pruner)
+
+
+def _say_pruned(result: PruneResult | None) -> None:
+    if result is not None and result.total:
+        log.info("retention: deleted %s", result.deleted)
