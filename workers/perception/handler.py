@@ -79,15 +79,43 @@ class BatchHandler:
         return len(outcome.answers)
 
     def _produce(self, answers: Sequence[Answer]) -> None:
-        if not answers:
+        messages = [m for m in map(self._encoded, answers) if m is not None]
+        if not messages:
             return
 
         def send_all() -> None:  # broker away: keep the offsets, retry the batch's answers
-            for answer in answers:
-                self.producer.send(self.topics.answers, *msg.encode_answer(answer))
+            for message in messages:
+                self.producer.send(self.topics.answers, *message)
             self.producer.flush()
 
         self.retry.call(send_all, "producing answers", on=BusError, logger=log)
+
+    def _encoded(self, answer: Answer) -> msg.Message | None:
+        """The answer as a bus message; one that cannot be encoded is a dead letter."""
+        try:
+            return msg.encode_answer(answer)
+        except Exception as exc:  # one bad answer never stops the worker
+            self._dead_answer(answer, exc)
+            return None
+
+    def _dead_answer(self, answer: Answer, exc: Exception) -> None:
+        log.error(
+            "answer of %s on %s at %s cannot be encoded",
+            answer.query_id,
+            answer.camera,
+            answer.window_end,
+            exc_info=exc,
+        )
+        original = (answer.query_id.encode(), f"{answer.camera}@{answer.window_end}".encode(), [])
+        self.retry.call(
+            lambda: self.deadletters.publish(
+                original, exc, stage="answer", topic=self.topics.answers, camera=answer.camera
+            ),
+            "dead letter of an answer",
+            on=BusError,
+            logger=log,
+        )
+        metrics.DEAD_LETTERS.labels(stage="answer").inc()
 
     def _count(self, outcome: BatchOutcome) -> None:
         for segment in outcome.segments:

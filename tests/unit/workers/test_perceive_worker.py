@@ -356,3 +356,26 @@ def test_a_query_record_in_a_batch_applies_between_the_segments_around_it() -> N
     out = core.handle_batch([RECORDS[0], query, RECORDS[1], RECORDS[2]])
     assert [a.window_end for a in out.answers] == [2.0, 3.0]  # nothing asked before the query
     assert core.stats.encode_calls == 2 and not out.failed
+
+
+def test_an_answer_that_cannot_be_encoded_is_a_dead_letter_and_the_rest_go_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    core = new_core()
+    core.on_query("q1", Q)
+    producer, dl = RecordingProducer(), RecordingProducer()
+    handler = BatchHandler(core, producer, TOPICS, DeadLetters(dl, "dl"))
+    real = msg.encode_answer
+
+    def unencodable_at_one_second(answer: Answer) -> msg.Message:
+        if answer.window_end == 1.0:
+            raise ValueError("not encodable")
+        return real(answer)
+
+    monkeypatch.setattr(msg, "encode_answer", unencodable_at_one_second)
+    handler([RECORDS[0]])
+    handler([RECORDS[1]])
+    (letter,) = [msg.decode_deadletter(k, v, h) for _t, k, v, h in dl.sent]
+    assert (letter.error_type, letter.camera, letter.stage) == ("ValueError", "cam", "answer")
+    sent = [msg.decode_answer(k, v, h) for _t, k, v, h in producer.sent]
+    assert [a.window_end for a in sent] == [2.0]
