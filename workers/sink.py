@@ -22,6 +22,7 @@ from connectors.bus.base import Record
 from connectors.bus.deadletter import UNTIL_STORED, DeadLetters
 from connectors.retry import RetryPolicy
 from connectors.store import AnswerSink
+from connectors.store.sink import add_making_room
 from pipeline.errors import BackpressureError, MessageError, StoreError
 from pipeline.types import Answer
 from workers.ops import metrics
@@ -54,7 +55,7 @@ class AnswerBatchHandler:
         self.heartbeat.beat()
         answers = [a for a in (self._decode(r) for r in records) if a is not None]
         for answer in answers:
-            self._add(answer)
+            add_making_room(self.sink, answer, self._flush)
         inserted = self._flush()
         self.inserted += inserted
         metrics.ANSWERS_STORED.inc(inserted)
@@ -67,13 +68,6 @@ class AnswerBatchHandler:
         except MessageError as exc:
             self._dead_letter(record, exc)
             return None
-
-    def _add(self, answer: Answer) -> None:
-        try:
-            self.sink.add(answer)
-        except BackpressureError:
-            self._flush()
-            self.sink.add(answer)
 
     def _flush(self) -> int:
         return self.retry.call(

@@ -8,6 +8,9 @@ batch is full, or the database is busy, the sink raises
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Protocol
+
 from connectors.store.repository import Store
 from pipeline.errors import BackpressureError, StoreError
 from pipeline.types import Answer
@@ -48,6 +51,20 @@ class AnswerSink:
         self._pending.clear()
         self.written += inserted
         return inserted
+
+
+class Sink(Protocol):
+    def add(self, answer: Answer) -> None: ...
+
+
+def add_making_room(sink: Sink, answer: Answer, flush: Callable[[], object]) -> None:
+    """Queue one answer; when the sink is full, ``flush`` (the caller's retrying flush)
+    makes room first."""
+    try:
+        sink.add(answer)
+    except BackpressureError:
+        flush()
+        sink.add(answer)
 
 
 def _is_transient(exc: StoreError) -> bool:

@@ -30,6 +30,7 @@ from connectors.bus.deadletter import ONCE, DeadLetters
 from connectors.bus.memory import MemoryBus
 from connectors.retry import RetryPolicy
 from connectors.store import AnswerSink, Store
+from connectors.store.sink import add_making_room
 from pipeline.errors import BackpressureError, FeedwatchError, MessageError
 from pipeline.perceiver import Perceiver, PerceiverStats
 from pipeline.types import Answer, Segment, StandingQuery
@@ -139,16 +140,9 @@ class EmbeddedRun:
             except MessageError as exc:
                 self._dead_letter(r, exc, "sink", producer)
                 continue
-            self._add(answer)
+            add_making_room(self.sink, answer, self._flush)
             self.on_answer(answer)
         self._flush()
-
-    def _add(self, answer: Answer) -> None:
-        try:
-            self.sink.add(answer)
-        except BackpressureError:
-            self._flush()
-            self.sink.add(answer)
 
     def _flush(self) -> None:
         FLUSH_RETRY.call(
