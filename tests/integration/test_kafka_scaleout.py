@@ -20,12 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaProducer
 
 from connectors.bus import messages as msg
 from connectors.kafka import partition_for
 from pipeline.types import Answer, Segment
 from workers.soak.cluster import Cluster, Proc, spread_cameras
+from workers.soak.report import read_topic
 
 PARTITIONS = 4
 SECONDS = 22.0
@@ -65,21 +66,6 @@ class Outcome:
 
 def _owned(text: str) -> set[str]:
     return set(re.findall(r"camera (\S+): warmed", text))
-
-
-def _read(bootstrap: str, topic: str, timeout_ms: int = 2000) -> list[Any]:
-    consumer = KafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        auto_offset_reset="earliest",
-        consumer_timeout_ms=timeout_ms,
-        max_partition_fetch_bytes=16 * 1024 * 1024,
-    )
-    try:
-        return list(consumer)
-    finally:
-        consumer.close()
 
 
 def _inject(
@@ -209,7 +195,7 @@ def outcome(
         for proc in cluster.procs:
             if proc.name.startswith("ingest"):
                 proc.popen.wait(timeout=SECONDS + 40)
-        for r in _read(kafka_bootstrap, f"{cluster.prefix}segments"):
+        for r in read_topic(kafka_bootstrap, f"{cluster.prefix}segments"):
             try:
                 seg = msg.decode_segment(r.key, r.value, r.headers)
             except msg.MessageError:
@@ -224,7 +210,7 @@ def outcome(
         store.close()
         out.deadletters = [
             msg.decode_deadletter(r.key, r.value, r.headers)
-            for r in _read(kafka_bootstrap, f"{cluster.prefix}deadletter")
+            for r in read_topic(kafka_bootstrap, f"{cluster.prefix}deadletter")
         ]
         timeline.append(("read back", time.time()))
         print("timeline:", [(n, round(t - timeline[0][1], 1)) for n, t in timeline])

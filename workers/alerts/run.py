@@ -193,6 +193,14 @@ def with_allow_private(settings: Settings, allow: bool) -> Settings:
     return settings.model_copy(update={"hooks": hooks})
 
 
+def _windows_option(flag: str, help_: str) -> Any:
+    """A count of consecutive windows (at least 1, default 2) with its env fallback."""
+    env = "FEEDWATCH_RUN_" + flag.lstrip("-").replace("-", "_").upper()
+    return env_option(
+        flag, type=click.IntRange(min=1), default=2, show_default=True, env=env, help=help_
+    )
+
+
 _HOOK_OPTIONS = [
     env_option(
         "--hook",
@@ -207,22 +215,10 @@ _HOOK_OPTIONS = [
         env="FEEDWATCH_HOOK_SECRET",
         help="HMAC secret for X-Feedwatch-Signature (prefer the env variable).",
     ),
-    env_option(
-        "--open-after",
-        type=click.IntRange(min=1),
-        default=2,
-        show_default=True,
-        env="FEEDWATCH_RUN_OPEN_AFTER",
-        help="Consecutive matched windows that open an incident (one notification).",
+    _windows_option(
+        "--open-after", "Consecutive matched windows that open an incident (one notification)."
     ),
-    env_option(
-        "--close-after",
-        type=click.IntRange(min=1),
-        default=2,
-        show_default=True,
-        env="FEEDWATCH_RUN_CLOSE_AFTER",
-        help="Consecutive unmatched windows that close it.",
-    ),
+    _windows_option("--close-after", "Consecutive unmatched windows that close it."),
     env_option(
         "--verify",
         is_flag=True,
