@@ -81,8 +81,9 @@ async def search(
     if since is not None and until is not None and until <= since:
         return SearchPage(items=[])
     try:
+        searcher = await run_in_threadpool(service.searcher)
         moments = await run_in_threadpool(
-            service.search, q, cameras=camera or (), since=since, until=until, limit=limit
+            searcher.search, q, cameras=camera or (), since=since, until=until, limit=limit
         )
     except ConfigError as exc:  # the query is valid (the schema says so): the store is not
         raise HTTPException(status_code=409, detail=str(exc)) from exc

@@ -8,12 +8,10 @@ by both.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
 from typing import Any
 
 from connectors.store import Store
 from connectors.store.frames.index import FrameIndex
-from pipeline.history.moments import Moment
 from pipeline.types import StandingQuery
 from workers.config import PerceptionSettings
 from workers.history.backfill import Backfiller, BackfillResult
@@ -39,23 +37,13 @@ class HistoryService:
         return self._index
 
     def searcher(self) -> Searcher:
+        """The searcher for the index's current model (loaded on first use, then kept)."""
         with self._lock:
             model = index_model(self.index, None)
             if self._searcher is None or self._searcher.model_id != model:
                 encoder = self._encoder(model)
                 self._searcher = Searcher(self.index, encoder, model)
             return self._searcher
-
-    def search(
-        self,
-        text: str,
-        *,
-        cameras: Sequence[str] = (),
-        since: float | None = None,
-        until: float | None = None,
-        limit: int = 10,
-    ) -> list[Moment]:
-        return self.searcher().search(text, cameras=cameras, since=since, until=until, limit=limit)
 
     def thumbnail(self, frame_id: int) -> bytes | None:
         return self.index.thumbnail(frame_id)
