@@ -207,6 +207,12 @@ class LlavaAdapter:
     def _greedy_rows(
         self, embeds: torch.Tensor, mask: torch.Tensor, max_new_tokens: int
     ) -> list[list[int]]:
+        return [self._until_eos(row) for row in self._generate_ids(embeds, mask, max_new_tokens)]
+
+    def _generate_ids(
+        self, embeds: torch.Tensor, mask: torch.Tensor, max_new_tokens: int
+    ) -> list[list[int]]:
+        """One greedy ``generate`` call; given only embeddings, only new tokens return."""
         with torch.inference_mode():
             out = self._model.generate(
                 inputs_embeds=embeds,
@@ -216,7 +222,7 @@ class LlavaAdapter:
                 num_beams=1,
                 pad_token_id=self._pad_id(),
             )
-        return [self._until_eos([int(i) for i in row]) for row in out.tolist()]
+        return [[int(i) for i in row] for row in out.tolist()]
 
     def _until_eos(self, ids: list[int]) -> list[int]:
         eos = getattr(self._tokenizer, "eos_token_id", None)
@@ -265,16 +271,7 @@ class LlavaAdapter:
 
     def _greedy(self, embeds: torch.Tensor, max_new_tokens: int) -> list[int]:
         mask = torch.ones(embeds.shape[:2], dtype=torch.long, device=self.device)
-        with torch.inference_mode():
-            out = self._model.generate(
-                inputs_embeds=embeds,
-                attention_mask=mask,
-                max_new_tokens=max_new_tokens,
-                do_sample=False,
-                num_beams=1,
-                pad_token_id=self._pad_id(),
-            )
-        return [int(i) for i in out[0].tolist()]  # given only embeddings, only new tokens return
+        return self._generate_ids(embeds, mask, max_new_tokens)[0]
 
     def _ids(self, text: str, *, special: bool) -> list[int]:
         if not text:
