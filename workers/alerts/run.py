@@ -43,22 +43,36 @@ def hook_id_for(spec: HookSpec) -> str:
     return "run-" + hashlib.sha256(spec.url.encode()).hexdigest()[:12]
 
 
+@dataclass(frozen=True)
+class RunHooks:
+    """The alerting options of ``feedwatch run``."""
+
+    urls: tuple[str, ...] = ()
+    secret: str | None = None
+    open_after: int = 2
+    close_after: int = 2
+    verify: bool = False
+
+    def specs(self) -> list[HookSpec]:
+        return [HookSpec(u, self.secret, guess_type(u)) for u in self.urls]
+
+    def condition(self) -> Condition:
+        return Condition(ConditionKind.VERIFIED if self.verify else ConditionKind.MATCHED)
+
+
 def ensure_run_alerts(
     engine: Engine,
     settings: HooksSettings,
-    hooks: Sequence[HookSpec],
+    hooks: RunHooks,
     query_ids: Sequence[str],
     *,
-    open_after: int = 1,
-    close_after: int = 1,
     resolve: Any = None,
-    condition: Condition | None = None,
 ) -> list[str]:
-    """Register the run's hooks and one ``matched`` rule per query; returns the rule ids."""
+    """Register the run's hooks and one rule per query; returns the rule ids."""
     store = AlertStore(engine)
     existing = {h.id: h for h in store.hook_rows()}
     ids = []
-    for spec in hooks:
+    for spec in hooks.specs():
         hid = hook_id_for(spec)
         store.add_hook(
             spec.url,
@@ -78,9 +92,9 @@ def ensure_run_alerts(
         rule = Rule(
             rid,
             q,
-            condition or Condition(),
-            open_after=open_after,
-            close_after=close_after,
+            hooks.condition(),
+            open_after=hooks.open_after,
+            close_after=hooks.close_after,
             hooks=tuple(ids),
         )
         store.add_rule(rule, replace=rid in known_rules)
@@ -91,46 +105,16 @@ def ensure_run_alerts(
 def start_embedded_alerts(
     engine: Engine,
     settings: HooksSettings,
-    hooks: Sequence[HookSpec],
+    hooks: RunHooks,
     query_ids: Sequence[str],
-    *,
-    open_after: int = 1,
-    close_after: int = 1,
-    condition: Condition | None = None,
     **sender_kwargs: Any,
 ) -> AlertService:
     """For ``feedwatch run --hook``: register hooks and rules, skip answers stored before
     now, start both loops. Call ``.drain(settings.wait_on_exit_s)`` then ``.stop()``."""
-    ensure_run_alerts(
-        engine,
-        settings,
-        hooks,
-        query_ids,
-        open_after=open_after,
-        close_after=close_after,
-        resolve=sender_kwargs.get("resolve"),
-        condition=condition,
-    )
+    ensure_run_alerts(engine, settings, hooks, query_ids, resolve=sender_kwargs.get("resolve"))
     service = AlertService.from_settings(engine, settings, **sender_kwargs)
     service.outbox.init_cursor("latest")
     return service.start()
-
-
-@dataclass(frozen=True)
-class RunHooks:
-    """The alerting options of ``feedwatch run``."""
-
-    urls: tuple[str, ...] = ()
-    secret: str | None = None
-    open_after: int = 2
-    close_after: int = 2
-    verify: bool = False
-
-    def specs(self) -> list[HookSpec]:
-        return [HookSpec(u, self.secret, guess_type(u)) for u in self.urls]
-
-    def condition(self) -> Condition:
-        return Condition(ConditionKind.VERIFIED if self.verify else ConditionKind.MATCHED)
 
 
 def guess_type(url: str) -> str:
@@ -173,15 +157,7 @@ def start_for_run(
     from connectors.store import Store
 
     store = Store.from_url(settings.store.url)
-    service = start_embedded_alerts(
-        store.engine,
-        settings.hooks,
-        hooks.specs(),
-        query_ids,
-        open_after=hooks.open_after,
-        close_after=hooks.close_after,
-        condition=hooks.condition(),
-    )
+    service = start_embedded_alerts(store.engine, settings.hooks, hooks, query_ids)
     return RunAlerts(store, service)
 
 

@@ -18,7 +18,7 @@ from pipeline.errors import ConfigError
 from pipeline.types import Answer
 from workers.alerts.delivery import DeliveryWorker
 from workers.alerts.engine import Evaluator
-from workers.alerts.run import HookSpec, ensure_run_alerts
+from workers.alerts.run import RunHooks, ensure_run_alerts
 from workers.cli.commands.hooks import parse_condition
 from workers.config import HooksSettings
 
@@ -198,18 +198,10 @@ def test_hooks_are_checked_and_listed_without_secrets(store: Store) -> None:
 
 
 def test_run_alerts_registration_is_idempotent(store: Store) -> None:
-    hooks = HookSpec("https://hooks.example/run", secret="s")
+    hooks = RunHooks(("https://hooks.example/run",), secret="s", open_after=2, close_after=3)
     settings = HooksSettings(allow_private=False)
     for _ in range(2):
-        ensure_run_alerts(
-            store.engine,
-            settings,
-            [hooks],
-            ["q1", "q2"],
-            open_after=2,
-            close_after=3,
-            resolve=lambda h, p: [PUBLIC],
-        )
+        ensure_run_alerts(store.engine, settings, hooks, ["q1", "q2"], resolve=lambda h, p: [PUBLIC])
     alerts = AlertStore(store.engine)
     assert len(alerts.hooks()) == 1
     rules = alerts.rules()
