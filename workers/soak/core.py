@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from connectors.store.retention import RetentionPolicy
 from workers.ops.rss import peak_rss_mb, rss_mb
 from workers.soak import stack
 from workers.soak.cluster import Cluster, Proc, spread_cameras
-from workers.soak.faults import FAULTS, Control, FaultRunner, schedule
+from workers.soak.faults import FAULTS, Control
 from workers.soak.receiver import SoakReceiver
 from workers.soak.report import FUZZ_HEADER, LagProbe, SoakReport
 
@@ -47,6 +48,7 @@ class SoakConfig:
     workdir: Path | None = None
     clip_seconds: float = 60.0
     drain_s: float = 150.0
+    retention: RetentionPolicy | None = None  # what the stack's FEEDWATCH_RETENTION_* ask
     say: Callable[[str], None] = field(default=lambda line: None)
 
 
@@ -295,5 +297,3 @@ def run_soak(cfg: SoakConfig) -> SoakReport:
     with tempfile.TemporaryDirectory(prefix="feedwatch-soak-") as tmp:
         return drive(Soak(cfg, Path(tmp)))
 
-
-__all__ = ["FAULTS", "Soak", "SoakConfig", "SoakReport", "run_soak", "FaultRunner", "schedule"]

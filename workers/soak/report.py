@@ -48,6 +48,19 @@ class SoakReport:
     final_memory_mb: dict[str, float] = field(default_factory=dict)
     wall_seconds: float = 0.0
     examples_missing: list[str] = field(default_factory=list)
+    answers_pruned: int = 0  # expected, produced, then deleted by answer retention
+    retention: dict[str, Any] = field(default_factory=dict)  # RetentionAudit.as_dict()
+    log_errors: int = 0
+    log_error_examples: list[str] = field(default_factory=list)
+
+    @property
+    def retention_overdue(self) -> int:
+        return sum(self.retention.get("overdue", {}).values())
+
+    @property
+    def logs_clean(self) -> bool:
+        """No ERROR in any log (under injected faults, errors are expected)."""
+        return self.log_errors == 0 or bool(self.faults)
 
     @property
     def ok(self) -> bool:
@@ -59,6 +72,8 @@ class SoakReport:
             and self.incidents_delivered_twice == 0
             and self.fuzz_dead_lettered >= self.fuzz_injected
             and not self.crashes
+            and self.retention_overdue == 0
+            and self.logs_clean
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -87,10 +102,26 @@ class SoakReport:
             f"send attempts {self.delivery_attempts}",
             f"worker restarts {self.worker_restarts}; crashes {len(self.crashes)}"
             + (f" {self.crashes}" if self.crashes else ""),
+            *self._retention_lines(),
+            f"errors in the logs: {self.log_errors}"
+            + "".join(f"\n  {line}" for line in self.log_error_examples),
             f"max consumer lag (records): {lag or 'n/a'}",
             f"peak memory (MiB RSS): {mem or 'n/a'}",
             f"final memory (MiB RSS, last sample): {final or 'n/a'}",
             "result: " + ("OK" if self.ok else "FAILED"),
+        ]
+
+
+    def _retention_lines(self) -> list[str]:
+        if not self.retention:
+            return []
+        keep = ", ".join(f"{k} {v:g} s" for k, v in self.retention["keep_s"].items())
+        ages = ", ".join(f"{k} {v:g} s" for k, v in self.retention["oldest_age_s"].items())
+        return [
+            f"retention: keep {keep}; pruning every {self.retention['interval_s']:g} s; "
+            f"answers pruned {self.answers_pruned}",
+            f"oldest kept row (age on its camera's clock): {ages}; "
+            f"overdue rows {self.retention['overdue']}",
         ]
 
 
@@ -124,14 +155,19 @@ def topic_segments(records: list[Any]) -> dict[str, list[Segment]]:
     return out
 
 
-def answer_redeliveries(records: list[Any]) -> int:
-    """Answer messages beyond the first per (query, camera, window end)."""
-    keys: Counter[tuple[str, str, float]] = Counter()
+def topic_answers(records: list[Any]) -> tuple[dict[tuple[str, str, float], Any], int]:
+    """The first answer message per (query, camera, window end), and how many came again."""
+    first: dict[tuple[str, str, float], Any] = {}
+    again = 0
     for r in records:
         with contextlib.suppress(msg.MessageError):
             a = msg.decode_answer(r.key, r.value, r.headers)
-            keys[(a.query_id, a.camera, a.window_end)] += 1
-    return sum(n - 1 for n in keys.values())
+            key = (a.query_id, a.camera, a.window_end)
+            if key in first:
+                again += 1
+            else:
+                first[key] = a
+    return first, again
 
 
 FUZZ_HEADER = "soak-fuzz"

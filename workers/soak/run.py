@@ -6,14 +6,14 @@ import time
 from collections import Counter
 from typing import Any
 
-from workers.soak import stack
+from workers.soak import checks, stack
 from workers.soak.faults import FaultRunner, schedule
 from workers.soak.report import (
     LagProbe,
     SoakReport,
-    answer_redeliveries,
     dead_letter_errors,
     read_topic,
+    topic_answers,
     topic_segments,
 )
 
@@ -131,20 +131,30 @@ def _report(soak: Any, runner: FaultRunner | None) -> SoakReport:
     store = Store.from_url(cfg.db_url, upgrade=False)
     try:
         answers = store.answers()
+        newest = checks.newest_per_camera(store.engine)
+        if cfg.retention is not None:
+            r.retention = checks.audit_retention(store.engine, cfg.retention).as_dict()
     finally:
         store.close()
     keys = Counter((a.query_id, a.camera, a.window_end) for a in answers)
+    produced, r.answer_messages_redelivered = topic_answers(
+        read_topic(cfg.bootstrap, f"{p}answers")
+    )
+    keep = cfg.retention.answers if cfg.retention is not None else None
+    missing, pruned = checks.split_missing(expected, set(keys), set(produced), newest, keep)
     r.due_windows, r.answers_stored = len(expected), len(answers)
-    r.missing = len(expected - set(keys))
+    r.missing, r.answers_pruned = len(missing), len(pruned)
     r.extra = len(set(keys) - expected)
     r.duplicated = sum(n - 1 for n in keys.values())
-    r.examples_missing = [f"{q}/{c}/{e}" for q, c, e in sorted(expected - set(keys))[:5]]
-    r.answer_messages_redelivered = answer_redeliveries(read_topic(cfg.bootstrap, f"{p}answers"))
+    r.examples_missing = [f"{q}/{c}/{e}" for q, c, e in sorted(missing)[:5]]
     by_type, fuzz = dead_letter_errors(read_topic(cfg.bootstrap, f"{p}deadletter"))
     r.dead_letters, r.dead_letters_by_error = sum(by_type.values()), dict(by_type)
     r.fuzz_injected = len(soak.fuzz_ids)
     r.fuzz_dead_lettered = len(set(soak.fuzz_ids) & set(fuzz))
-    _incidents(r, soak, answers)
+    # the alert rule is replayed over every answer produced when retention pruned some
+    _incidents(r, soak, list(produced.values()) if keep is not None else answers)
+    logs = dict.fromkeys(proc.log for proc in soak.cluster.procs)
+    r.log_errors, r.log_error_examples = checks.log_errors(logs)
     r.worker_restarts, r.crashes = soak.restarts, list(soak.crashes)
     r.max_consumer_lag, r.peak_memory_mb = (
         dict(soak.max_lag),

@@ -7,7 +7,6 @@ Pending deliveries are in the store, so stopping or killing it loses nothing.
 
 from __future__ import annotations
 
-import logging
 import signal
 import threading
 
@@ -50,10 +49,9 @@ def command(db: str | None, allow_private: bool | None, start: str, once: bool) 
     settings = settings_from_flags(store={"url": db}, hooks={"allow_private": allow_private})
     from connectors.store import Store
     from workers.alerts.engine import AlertService, run_forever
+    from workers.ops import logs
 
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.setup(settings.log_level)
     store = Store.from_url(settings.store.url)
     service = AlertService.from_settings(store.engine, settings.hooks)
     service.outbox.init_cursor(start)

@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from pipeline.errors import ConfigError
-from workers.cli.options import db_option, kafka_option
+from workers.cli.options import db_option, kafka_option, settings_from_flags
 
 
 def _control(stop: str | None, start: str | None, name: str) -> object | None:
@@ -63,9 +63,12 @@ def command(
     as_json: bool,
 ) -> None:
     """Run the stack under faults; report lost/doubled answers, alerts, lag, memory."""
+    from workers.history.writer import retention_policy
     from workers.soak.core import SoakConfig, run_soak
     from workers.soak.faults import parse_faults
 
+    # the stack's processes inherit FEEDWATCH_RETENTION_*; the report audits the same policy
+    policy = retention_policy(settings_from_flags().retention)
     if cameras < 1 or minutes <= 0:
         raise ConfigError("--cameras/--minutes", (cameras, minutes), ">= 1 camera, > 0 minutes")
     if not bootstrap or not db:
@@ -79,6 +82,7 @@ def command(
         broker=_control(broker_stop, broker_start, "broker"),  # type: ignore[arg-type]
         postgres=_control(db_stop, db_start, "db"),  # type: ignore[arg-type]
         workdir=workdir,
+        retention=policy if policy.enabled else None,
         say=lambda line: click.echo(line, err=True),
     )
     report = run_soak(cfg)

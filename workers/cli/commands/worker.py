@@ -10,8 +10,6 @@ answer latency).
 
 from __future__ import annotations
 
-import logging
-
 import click
 
 from workers.cli.options import db_option, env_option, kafka_option, settings_from_flags
@@ -68,14 +66,10 @@ def command(
         store={"url": db},
         root={"metrics_port": metrics_port, "log_level": log_level},
     )
-    from workers.ops import metrics
+    from workers.ops import logs, metrics
     from workers.perception.scaleout import build_worker
 
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    for noisy in ("kafka", "aiokafka"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logs.setup(settings.log_level)
     worker = build_worker(settings, settings.store.url, role)
     metrics.serve(settings.metrics_port)
     worker.run(loglevel=settings.log_level.lower())
