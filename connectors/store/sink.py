@@ -8,47 +8,32 @@ batch is full, or the database is busy, the sink raises
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
+from connectors.store.batch import WriteBatch
 from connectors.store.repository import Store
-from pipeline.errors import BackpressureError, StoreError
+from pipeline.errors import BackpressureError
 from pipeline.types import Answer
 
 
-class AnswerSink:
+class AnswerSink(WriteBatch[Answer]):
     """Collects answers and writes them to the store at commit time."""
 
-    def __init__(self, store: Store, max_pending: int = 1000, retry_after: float = 1.0) -> None:
-        self.store = store
-        self.max_pending = max_pending
-        self.retry_after = retry_after
-        self._pending: list[Answer] = []
-        self.written = 0
+    what = "answers"
+    transient_marks = ("database is locked", "operationalerror", "connection")
 
-    @property
-    def pending(self) -> int:
-        return len(self._pending)
+    def __init__(self, store: Store, max_pending: int = 1000, retry_after: float = 1.0) -> None:
+        super().__init__(max_pending, retry_after)
+        self.store = store
+        self.written = 0
 
     def add(self, answer: Answer) -> None:
         """Queue one answer; raises BackpressureError once ``max_pending`` are queued."""
-        if len(self._pending) >= self.max_pending:
-            raise BackpressureError(
-                self.retry_after, f"{self.max_pending} answers waiting for flush"
-            )
-        self._pending.append(answer)
+        self._queue([answer])
 
-    def flush(self) -> int:
-        """Write the batch; returns how many answers were new (duplicates are skipped)."""
-        if not self._pending:
-            return 0
-        try:
-            inserted = self.store.insert_answers(self._pending)
-        except StoreError as exc:
-            if _is_transient(exc):
-                raise BackpressureError(self.retry_after, str(exc).splitlines()[0]) from exc
-            raise
-        self._pending.clear()
+    def _write(self, answers: Sequence[Answer]) -> int:
+        inserted = self.store.insert_answers(answers)
         self.written += inserted
         return inserted
 
@@ -67,32 +52,20 @@ def add_making_room(sink: Sink, answer: Answer, flush: Callable[[], object]) -> 
         sink.add(answer)
 
 
-def _is_transient(exc: StoreError) -> bool:
-    text = str(exc).lower()
-    return any(s in text for s in ("database is locked", "operationalerror", "connection"))
-
-
-class MemoryAnswerSink:
+class MemoryAnswerSink(WriteBatch[Answer]):
     """The in-memory double of :class:`AnswerSink`: same add/flush and idempotency."""
 
-    def __init__(self, max_pending: int = 1000, retry_after: float = 1.0) -> None:
-        self.max_pending = max_pending
-        self.retry_after = retry_after
-        self.rows: dict[tuple[str, str, float], Answer] = {}
-        self._pending: list[Answer] = []
+    what = "answers"
 
-    @property
-    def pending(self) -> int:
-        return len(self._pending)
+    def __init__(self, max_pending: int = 1000, retry_after: float = 1.0) -> None:
+        super().__init__(max_pending, retry_after)
+        self.rows: dict[tuple[str, str, float], Answer] = {}
 
     def add(self, answer: Answer) -> None:
-        if len(self._pending) >= self.max_pending:
-            raise BackpressureError(self.retry_after, f"{self.max_pending} answers waiting")
-        self._pending.append(answer)
+        self._queue([answer])
 
-    def flush(self) -> int:
+    def _write(self, answers: Sequence[Answer]) -> int:
         before = len(self.rows)
-        for a in self._pending:
+        for a in answers:
             self.rows.setdefault((a.query_id, a.camera, a.window_end), a)
-        self._pending.clear()
         return len(self.rows) - before

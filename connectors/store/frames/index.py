@@ -15,7 +15,7 @@ for how the nearest frames are found on each backend.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import numpy as np
 import sqlalchemy as sa
@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from connectors.store import db
+from connectors.store.batch import WriteBatch
 from connectors.store.frames import groups, nearest
 from connectors.store.frames import rows as rows_
 from connectors.store.frames.schema import (
@@ -32,7 +33,7 @@ from connectors.store.frames.schema import (
     hnsw_index_sql,
     vector_table,
 )
-from pipeline.errors import BackpressureError, ConfigError, StoreError
+from pipeline.errors import ConfigError, StoreError
 from pipeline.history.moments import (
     DEFAULT_GAP,
     Candidate,
@@ -47,8 +48,19 @@ FRAMES = FrameRow.__table__
 CANDIDATES_PER_HIT = 20
 
 
-class FrameIndex:
+class Scope(TypedDict, total=False):
+    """Which frames a search looks at, besides the model: ``cameras`` (none: all) and
+    stream times ``[since, until)`` (``None``: open)."""
+
+    cameras: Sequence[str]
+    since: float | None
+    until: float | None
+
+
+class FrameIndex(WriteBatch[IndexedFrame]):
     """The ``frames`` table of a store: add/flush writes, reads and text search."""
+
+    what = "frames"
 
     def __init__(
         self,
@@ -62,10 +74,9 @@ class FrameIndex:
     ) -> None:
         if ann not in ("groups", "hnsw"):
             raise ConfigError("history.ann", ann, "groups or hnsw")
+        super().__init__(max_pending, retry_after)
         self.ann = ann
         self.engine = engine
-        self.max_pending = max_pending
-        self.retry_after = retry_after
         self.ef_search = ef_search
         self.exact_below = exact_below
         self.vector = rows_.has_halfvec(engine)
@@ -73,7 +84,6 @@ class FrameIndex:
         self.groups: sa.Table = (
             vector_table("frame_groups") if self.vector else FrameGroupRow.__table__  # type: ignore[assignment]
         )
-        self._pending: list[IndexedFrame] = []
         self._ann_dims: set[int] = set()
         self.written = 0
 
@@ -93,31 +103,12 @@ class FrameIndex:
         self.engine.dispose()
 
     # -- writes ------------------------------------------------------------------
-    @property
-    def pending(self) -> int:
-        return len(self._pending)
-
     def add(self, frames: Iterable[IndexedFrame]) -> None:
         """Queue a batch of frames for the next flush."""
-        batch = list(frames)
-        if self._pending and len(self._pending) + len(batch) > self.max_pending:
-            raise BackpressureError(
-                self.retry_after, f"{len(self._pending)} frames waiting for flush"
-            )
-        self._pending.extend(batch)
+        self._queue(list(frames))
 
-    def flush(self) -> int:
-        """Write the queued frames; returns how many were new."""
-        if not self._pending:
-            return 0
-        try:
-            inserted = self.write(self._pending)
-        except StoreError as exc:
-            if "locked" in str(exc).lower() or "connection" in str(exc).lower():
-                raise BackpressureError(self.retry_after, str(exc).splitlines()[0]) from exc
-            raise
-        self._pending.clear()
-        return inserted
+    def _write(self, frames: Sequence[IndexedFrame]) -> int:
+        return self.write(frames)
 
     def write(self, frames: Sequence[IndexedFrame]) -> int:
         """Insert frames at once (duplicates skipped); returns how many were new."""
@@ -209,12 +200,10 @@ class FrameIndex:
         text_emb: Any,
         model_id: str,
         *,
-        cameras: Sequence[str] = (),
-        since: float | None = None,
-        until: float | None = None,
         k: int = 10,
         exact: bool | None = None,
         hits: int | None = None,
+        **scope: Unpack[Scope],
     ) -> list[Candidate]:
         """The ``k`` frames most similar to ``text_emb``, best first.
 
@@ -222,8 +211,11 @@ class FrameIndex:
         frames, else the approximate method ``ann`` (camera-minute groups, or pgvector's
         HNSW); True/False force exact / approximate.
         """
+        if unknown := scope.keys() - Scope.__optional_keys__:
+            raise TypeError(f"unexpected keyword arguments: {', '.join(sorted(unknown))}")
         q = np.asarray(text_emb, dtype=np.float32).ravel()
-        where = nearest.Filter(model_id, int(q.shape[0]), tuple(cameras), since, until)
+        cameras = tuple(scope.get("cameras", ()))
+        where = nearest.Filter(model_id, len(q), cameras, scope.get("since"), scope.get("until"))
         found: list[Candidate] = self._run(
             lambda conn: self._nearest(conn, where, q, k, exact, hits)
         )
@@ -251,20 +243,16 @@ class FrameIndex:
         text_emb: Any,
         model_id: str,
         *,
-        cameras: Sequence[str] = (),
-        since: float | None = None,
-        until: float | None = None,
         limit: int = 10,
         gap: float = DEFAULT_GAP,
         alpha: float = 0.6,
+        **scope: Unpack[Scope],
     ) -> list[Moment]:
         """Ranked moments for a text embedding, each with the box it points at (if a grid
         was kept)."""
         check_limit(limit)
         k = max(limit * CANDIDATES_PER_HIT, 200)
-        found = self.nearest(
-            text_emb, model_id, cameras=cameras, since=since, until=until, k=k, hits=limit
-        )
+        found = self.nearest(text_emb, model_id, k=k, hits=limit, **scope)
         moments = group_moments(found, limit, gap)
         q = np.asarray(text_emb, dtype=np.float32).ravel()
         return [self._with_box(m, q, alpha) for m in moments]

@@ -76,6 +76,8 @@ def test_search_finds_the_moment_groups_neighbours_and_points_at_the_object(
     early = index.search(TARGET, "tiny", since=0, until=10, limit=5)
     assert all(m.t < 10 for m in early)
     assert index.search(TARGET, "other-model", limit=3) == []
+    with pytest.raises(TypeError, match="camera"):  # a misspelt filter is not ignored
+        index.search(TARGET, "tiny", camera=["gate"], limit=2)  # type: ignore[call-arg]
 
 
 def test_frames_read_back_for_backfill(index: FrameIndex) -> None:
