@@ -9,6 +9,7 @@ environment (``FEEDWATCH_HOOKS_ALLOW_PRIVATE``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
@@ -25,6 +26,7 @@ from workers.config import HooksSettings
 
 router = APIRouter(prefix="/api", tags=["alerts"])
 Responses = dict[int | str, dict[str, Any]]
+Endpoint = Callable[..., Any]
 INT32_MAX = 2**31 - 1  # SQL INTEGER
 PORT = r"(:([0-9]{0,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?"
 HOOK_URL = (
@@ -114,18 +116,32 @@ def _refused_target(exc: ConfigError) -> HTTPException:
     return HTTPException(status.HTTP_403_FORBIDDEN, detail=f"url: {exc.value!r}: {exc.allowed}")
 
 
+def _addition(path: str, summary: str, refusals: Responses) -> Callable[[Endpoint], Endpoint]:
+    """A POST route of the write scope that answers 201 with what it added."""
+    return router.post(
+        path, status_code=201, dependencies=[write_access], responses=refusals, summary=summary
+    )
+
+
+def _removal(path: str, summary: str) -> Callable[[Endpoint], Endpoint]:
+    """A DELETE route of the write scope: 204 when removed, 404 when there was nothing."""
+    return router.delete(
+        path, status_code=204, dependencies=[write_access], responses=NOT_FOUND, summary=summary
+    )
+
+
+async def _removed(remove: Callable[[str], bool], what: str, item_id: str) -> Response:
+    if not await run_in_threadpool(remove, item_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no {what} {item_id!r}")
+    return Response(status_code=204)
+
+
 @router.get("/hooks", dependencies=[read_access], summary="List hooks (URLs redacted)")
 async def list_hooks(alerts: AlertStore = Depends(_alerts)) -> list[dict[str, Any]]:
     return await run_in_threadpool(alerts.hooks)
 
 
-@router.post(
-    "/hooks",
-    status_code=201,
-    dependencies=[write_access],
-    responses=TARGET_REFUSED,
-    summary="Add a hook",
-)
+@_addition("/hooks", "Add a hook", TARGET_REFUSED)
 async def add_hook(
     body: HookCreate, request: Request, alerts: AlertStore = Depends(_alerts)
 ) -> dict[str, Any]:
@@ -148,17 +164,9 @@ async def add_hook(
         raise _refused_target(exc) if exc.field == "hook.url" else _unprocessable(exc) from None
 
 
-@router.delete(
-    "/hooks/{hook_id}",
-    status_code=204,
-    dependencies=[write_access],
-    responses=NOT_FOUND,
-    summary="Remove a hook; its pending deliveries become dead",
-)
+@_removal("/hooks/{hook_id}", "Remove a hook; its pending deliveries become dead")
 async def remove_hook(hook_id: str, alerts: AlertStore = Depends(_alerts)) -> Response:
-    if not await run_in_threadpool(alerts.remove_hook, hook_id):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no hook {hook_id!r}")
-    return Response(status_code=204)
+    return await _removed(alerts.remove_hook, "hook", hook_id)
 
 
 @router.get("/rules", dependencies=[read_access], summary="List alert rules")
@@ -168,13 +176,7 @@ async def list_rules(
     return await run_in_threadpool(alerts.rules, query_id)
 
 
-@router.post(
-    "/rules",
-    status_code=201,
-    dependencies=[write_access],
-    responses=UNKNOWN_HOOK,
-    summary="Add a rule",
-)
+@_addition("/rules", "Add a rule", UNKNOWN_HOOK)
 async def add_rule(body: RuleCreate, alerts: AlertStore = Depends(_alerts)) -> dict[str, Any]:
     try:
         rule = Rule(
@@ -196,17 +198,9 @@ async def add_rule(body: RuleCreate, alerts: AlertStore = Depends(_alerts)) -> d
         raise _unprocessable(exc) from None
 
 
-@router.delete(
-    "/rules/{rule_id}",
-    status_code=204,
-    dependencies=[write_access],
-    responses=NOT_FOUND,
-    summary="Remove a rule",
-)
+@_removal("/rules/{rule_id}", "Remove a rule")
 async def remove_rule(rule_id: str, alerts: AlertStore = Depends(_alerts)) -> Response:
-    if not await run_in_threadpool(alerts.remove_rule, rule_id):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no rule {rule_id!r}")
-    return Response(status_code=204)
+    return await _removed(alerts.remove_rule, "rule", rule_id)
 
 
 @router.get("/incidents", dependencies=[read_access], summary="Incidents, newest first")

@@ -7,6 +7,9 @@ a threshold that agrees with it (see :mod:`pipeline.answerers.baseline`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from fastapi import APIRouter, Depends, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
@@ -18,6 +21,7 @@ from workers.api.context import ApiContext, context
 from workers.api.routes_answers import NOT_FOUND, AnswerId
 
 router = APIRouter(prefix="/api/answers", tags=["answers"])
+Endpoint = Callable[..., Any]
 
 
 class FeedbackIn(BaseModel):
@@ -25,6 +29,19 @@ class FeedbackIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     correct: bool = Field(description="true: the answer was right; false: it was wrong.")
+
+
+def _feedback_route(
+    method: Callable[..., Callable[[Endpoint], Endpoint]], scope: Any, summary: str
+) -> Callable[[Endpoint], Endpoint]:
+    """A route on an answer's one verdict (404 for an unknown answer), in ``scope``."""
+    return method(
+        "/{answer_id}/feedback",
+        response_model=Feedback,
+        dependencies=[scope],
+        responses=NOT_FOUND,
+        summary=summary,
+    )
 
 
 def _add(ctx: ApiContext, answer_id: int, correct: bool) -> Feedback:
@@ -36,13 +53,7 @@ def _add(ctx: ApiContext, answer_id: int, correct: bool) -> Feedback:
         ) from None
 
 
-@router.post(
-    "/{answer_id}/feedback",
-    response_model=Feedback,
-    dependencies=[write_access],
-    responses=NOT_FOUND,
-    summary="Say whether an answer was right",
-)
+@_feedback_route(router.post, write_access, "Say whether an answer was right")
 async def post_feedback(
     answer_id: AnswerId, body: FeedbackIn, ctx: ApiContext = Depends(context)
 ) -> Feedback:
@@ -57,12 +68,6 @@ def _get(ctx: ApiContext, answer_id: int) -> Feedback:
     return found
 
 
-@router.get(
-    "/{answer_id}/feedback",
-    response_model=Feedback,
-    dependencies=[read_access],
-    responses=NOT_FOUND,
-    summary="The verdict given on an answer",
-)
+@_feedback_route(router.get, read_access, "The verdict given on an answer")
 async def get_feedback(answer_id: AnswerId, ctx: ApiContext = Depends(context)) -> Feedback:
     return await run_in_threadpool(_get, ctx, answer_id)
