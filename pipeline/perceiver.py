@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import KW_ONLY, dataclass, field, replace
 from typing import Any
 
 from pipeline.answerers import Answerer, build_answerer
@@ -71,26 +71,22 @@ class PerceiverStats:
     stream_time: dict[str, float] = field(default_factory=dict)
 
 
+@dataclass(eq=False)
 class Perceiver:
     """Segment → frames → encode once → buffer → due queries → answers (bus-agnostic)."""
 
-    def __init__(
-        self,
-        encoder: ImageEncoder,
-        engine: Engine,
-        scheduler: Scheduler,
-        decode: DecodeFn,
-        *,
-        sample_fps: float = 1.0,
-        buffers: BufferSet | None = None,
-    ) -> None:
-        self.encoder = encoder
-        self.engine = engine
-        self.scheduler = scheduler
-        self.decode = decode
-        self.sample_fps = sample_fps
-        self.buffers = buffers or BufferSet(self._limits())
-        self.stats = PerceiverStats()
+    encoder: ImageEncoder
+    engine: Engine
+    scheduler: Scheduler
+    decode: DecodeFn
+    _: KW_ONLY
+    sample_fps: float = 1.0
+    buffers: BufferSet = None  # type: ignore[assignment]  # None: fit to the schedule
+    stats: PerceiverStats = field(default_factory=PerceiverStats, init=False)
+
+    def __post_init__(self) -> None:
+        if self.buffers is None:
+            self.buffers = BufferSet(self._limits())
 
     def _limits(self) -> BufferLimits:
         return BufferLimits(horizon=max(self.scheduler.horizon(), 1.0) + 2.0)

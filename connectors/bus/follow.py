@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass, field
 
 from connectors.bus.base import Bus, Consumer, Record
 from connectors.retry import RetryPolicy
@@ -24,29 +25,21 @@ log = logging.getLogger(__name__)
 FOLLOW_RETRY = RetryPolicy(initial=0.5, maximum=10.0)
 
 
+@dataclass(eq=False)
 class CompactedFollower:
     """A daemon thread that applies a compacted topic, from its beginning, until stopped."""
 
-    def __init__(
-        self,
-        bus: Bus,
-        topic: str,
-        apply: Callable[[Record], bool | None] | None = None,
-        *,
-        poll_s: float = 0.5,
-        retry: RetryPolicy = FOLLOW_RETRY,
-        name: str = "follow",
-    ) -> None:
-        self.bus = bus
-        self.topic = topic
-        self._apply = apply
-        self.poll_s = poll_s
-        self.retry = retry
-        self.name = name
-        self.applied = 0
-        self.ready = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+    bus: Bus
+    topic: str
+    on_record: Callable[[Record], bool | None] | None = None
+    _: KW_ONLY
+    poll_s: float = 0.5
+    retry: RetryPolicy = FOLLOW_RETRY
+    name: str = "follow"
+    applied: int = field(default=0, init=False)
+    ready: threading.Event = field(default_factory=threading.Event, init=False)
+    _stop: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
+    _thread: threading.Thread | None = field(default=None, init=False, repr=False)
 
     def start(self) -> CompactedFollower:
         self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
@@ -59,8 +52,8 @@ class CompactedFollower:
             self._thread.join(timeout)
 
     def apply(self, record: Record) -> bool | None:
-        """Apply one record (the ``apply`` given; subclasses override); False = refused."""
-        return None if self._apply is None else self._apply(record)
+        """Apply one record (with ``on_record``; subclasses override); False = refused."""
+        return None if self.on_record is None else self.on_record(record)
 
     def _run(self) -> None:
         what = f"following topic {self.topic}"

@@ -21,6 +21,7 @@ import threading
 import time
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from connectors.bus.base import Bus, Consumer, Producer, Record
 from pipeline.errors import BusError
@@ -28,13 +29,13 @@ from pipeline.errors import BusError
 COMPACT_SLACK = 64  # a compacted partition is rewritten once it holds this many stale records
 
 
+@dataclass(eq=False)
 class _Partition:
     """Records in offset order; offsets may have gaps after compaction."""
 
-    def __init__(self) -> None:
-        self.records: list[Record] = []
-        self.offsets: list[int] = []
-        self.next_offset = 0
+    records: list[Record] = field(default_factory=list)
+    offsets: list[int] = field(default_factory=list)
+    next_offset: int = 0
 
     def append(self, record: Record) -> None:
         self.records.append(record)

@@ -21,7 +21,7 @@ import math
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 
@@ -130,21 +130,15 @@ class SenderSettings(Protocol):
     def allow_private(self) -> bool: ...
 
 
+@dataclass(eq=False)
 class Sender:
     """Makes single delivery attempts over a ready ``httpx.Client``."""
 
-    def __init__(
-        self,
-        client: httpx.Client,
-        *,
-        allow_private: bool = False,
-        resolve: Resolver = system_resolver,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self._client = client
-        self._allow_private = allow_private
-        self._resolve = resolve
-        self._clock = clock
+    client: httpx.Client
+    _: KW_ONLY
+    allow_private: bool = False
+    resolve: Resolver = system_resolver
+    clock: Callable[[], float] = time.time
 
     @classmethod
     def from_settings(cls, settings: SenderSettings, **kwargs: Any) -> Sender:
@@ -154,25 +148,25 @@ class Sender:
         return cls(client, allow_private=settings.allow_private, **kwargs)
 
     def close(self) -> None:
-        self._client.close()
+        self.client.close()
 
     def attempt(self, target: HookTarget, message: HookMessage, key: str) -> AttemptResult:
         """POST ``message`` to ``target`` once."""
-        started = self._clock()
+        started = self.clock()
         try:
             status = self._post(target, message, key, int(started))
         except DeliveryFailed as exc:
             return AttemptResult(
                 ok=False,
                 started_at=started,
-                duration=self._clock() - started,
+                duration=self.clock() - started,
                 status=exc.status,
                 error=exc.reason,
                 retryable=exc.retryable,
                 retry_after=exc.retry_after,
             )
         return AttemptResult(
-            ok=True, started_at=started, duration=self._clock() - started, status=status
+            ok=True, started_at=started, duration=self.clock() - started, status=status
         )
 
     def _post(self, target: HookTarget, message: HookMessage, key: str, ts: int) -> int:
@@ -181,7 +175,7 @@ class Sender:
         body, headers = channel.render(message, key, ts)
         url, extensions = pinned(target.url, address, headers)
         try:
-            response = self._client.post(url, content=body, headers=headers, extensions=extensions)
+            response = self.client.post(url, content=body, headers=headers, extensions=extensions)
         except httpx.TimeoutException as exc:
             raise DeliveryFailed(f"timeout: {type(exc).__name__}") from exc
         except httpx.HTTPError as exc:
@@ -193,7 +187,7 @@ class Sender:
         """The first checked address: the request connects to it and nothing else."""
         try:
             return check_target(
-                target.url, allow_private=self._allow_private, resolve=self._resolve
+                target.url, allow_private=self.allow_private, resolve=self.resolve
             )[0]
         except UnsafeTargetError as exc:
             raise DeliveryFailed(str(exc), retryable=False) from exc

@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import KW_ONLY, InitVar, dataclass, field
 from typing import Any
 
 from connectors.bus.base import Producer
@@ -32,25 +33,22 @@ def _state_of(event: Any) -> str:
     return str(getattr(state, "value", state))
 
 
+@dataclass(eq=False)
 class StatusPublisher:
     """Publishes one camera's status snapshots through a ready producer."""
 
-    def __init__(
-        self,
-        producer: Producer,
-        topic: str,
-        camera: str,
-        *,
-        flush_timeout: float = 10.0,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self.producer = producer
-        self.topic = topic
-        self.flush_timeout = flush_timeout
-        self.clock = clock
-        now = clock()
+    producer: Producer
+    topic: str
+    camera: InitVar[str]
+    _: KW_ONLY
+    flush_timeout: float = 10.0
+    clock: Callable[[], float] = time.time
+    status: CameraStatus = field(init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def __post_init__(self, camera: str) -> None:
+        now = self.clock()
         self.status = CameraStatus(camera=camera, state="connecting", since=now, updated_at=now)
-        self._lock = threading.Lock()
 
     @classmethod
     def from_config(cls, cfg: KafkaConfig, camera: str) -> StatusPublisher:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import KW_ONLY, dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Float, Index, Integer, String, UniqueConstraint, select
@@ -40,6 +40,7 @@ from pipeline.errors import ConfigError, StoreError
 from pipeline.types import Answer
 
 log = logging.getLogger(__name__)
+Key = tuple[str, str]  # (query id, camera id)
 
 
 class AnswerFeedbackRow(Base):
@@ -160,27 +161,23 @@ def save_state(store: Store, query_id: str, camera: str, state: BaselineState) -
     store._upsert(AnswererStateRow.__table__, row, ("query_id", "camera_id"))  # type: ignore[arg-type]
 
 
+@dataclass(eq=False)
 class StoreStates:
     """The store-backed state provider (write-through cache, periodic feedback refresh;
     answers from the cache while the store is unreachable, see the module doc)."""
 
-    def __init__(
-        self,
-        store: Store,
-        *,
-        refresh_s: float = 5.0,
-        stale_s: float = 5.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.store = store
-        self.refresh_s = refresh_s
-        self.stale_s = stale_s
-        self.clock = clock
-        self._states: dict[tuple[str, str], BaselineState] = {}
-        self._touched: dict[tuple[str, str], float] = {}
-        self._labels: dict[tuple[str, str], tuple[float, tuple[Label, ...]]] = {}
-        self._unsaved: set[tuple[str, str]] = set()
-        self._retry_at: float | None = None  # set while the store is unreachable
+    store: Store
+    _: KW_ONLY
+    refresh_s: float = 5.0
+    stale_s: float = 5.0
+    clock: Callable[[], float] = time.monotonic
+    _states: dict[Key, BaselineState] = field(default_factory=dict, init=False, repr=False)
+    _touched: dict[Key, float] = field(default_factory=dict, init=False, repr=False)
+    _labels: dict[Key, tuple[float, tuple[Label, ...]]] = field(
+        default_factory=dict, init=False, repr=False
+    )
+    _unsaved: set[Key] = field(default_factory=set, init=False, repr=False)
+    _retry_at: float | None = field(default=None, init=False, repr=False)  # store unreachable
 
     def load(self, query_id: str, camera: str) -> BaselineState:
         """The cached state; read again from the store when this worker has not used it
@@ -214,7 +211,7 @@ class StoreStates:
             self._unsaved.discard(k)
         self._store_back()
 
-    def _labels_of(self, key: tuple[str, str]) -> tuple[Label, ...]:
+    def _labels_of(self, key: Key) -> tuple[Label, ...]:
         now = self.clock()
         cached = self._labels.get(key)
         if (cached is None or now - cached[0] >= self.refresh_s) and self._store_up(now):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
@@ -46,28 +46,20 @@ class TimedPacket:
     size: int
 
 
+@dataclass(eq=False)
 class Timeline:
     """Turns PTS values into times; re-anchors when PTS jumps forward by more than
     ``max_jump`` or back by more than ``MAX_BACKSTEP_S`` (``max_jump=None``: never)."""
 
-    def __init__(
-        self,
-        time_base: Fraction,
-        *,
-        anchor: float | None,
-        origin_pts: int | None = None,
-        max_jump: float | None = None,
-        not_before: float | None = None,
-        now: Callable[[], float] = time.time,
-    ) -> None:
-        self.time_base = time_base
-        self.anchor = anchor
-        self.origin_pts = origin_pts
-        self.max_jump = max_jump
-        self._now = now
-        self.not_before = not_before
-        self._last: float | None = None
-        self._step = 0.0
+    time_base: Fraction
+    _: KW_ONLY
+    anchor: float | None
+    origin_pts: int | None = None
+    max_jump: float | None = None
+    not_before: float | None = None
+    now: Callable[[], float] = time.time
+    _last: float | None = field(default=None, init=False, repr=False)
+    _step: float = field(default=0.0, init=False, repr=False)
 
     def at(self, pts: int | None, duration: float = 0.0) -> float:
         """The time of a packet with this PTS (``None``: just after the previous one)."""
@@ -107,7 +99,7 @@ class Timeline:
     def _wall(self) -> float:
         """Wall clock, but never before ``not_before`` (time keeps increasing across
         reconnects even when the previous connection ran ahead of the clock)."""
-        now = self._now()
+        now = self.now()
         return now if self.not_before is None else max(now, self.not_before)
 
     def _remember(self, t: float) -> float:
