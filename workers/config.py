@@ -12,10 +12,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, NonNegativeFloat, NonNegativeInt, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from connectors.video.settings import VideoSettings
+
+HOUR = 3600.0
+DAY = 24 * HOUR
+Seconds = Annotated[float, Field(gt=0)]
+"""A duration in seconds, above zero."""
+Count = Annotated[int, Field(ge=1)]
+"""A count of at least one."""
 
 
 def _section(prefix: str) -> SettingsConfigDict:
@@ -61,29 +68,29 @@ class KafkaSettings(BaseSettings):
     deadletter_topic: str = "deadletter"
     status_topic: str = "status"  # compacted, key camera: latest stream status (ingest → API)
     frames_topic: str = "frames"  # every encoded frame, perception → sink's frame index
-    partitions: int = Field(default=8, ge=1)
-    replication_factor: int = Field(default=1, ge=1)
+    partitions: Count = 8
+    replication_factor: Count = 1
     segment_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
-    segments_retention_s: float = Field(default=6 * 3600.0, gt=0)
-    answers_retention_s: float = Field(default=7 * 24 * 3600.0, gt=0)
-    deadletter_retention_s: float = Field(default=7 * 24 * 3600.0, gt=0)
-    frames_retention_s: float = Field(default=6 * 3600.0, gt=0)
+    segments_retention_s: Seconds = 6 * HOUR
+    answers_retention_s: Seconds = 7 * DAY
+    deadletter_retention_s: Seconds = 7 * DAY
+    frames_retention_s: Seconds = 6 * HOUR
     # producers
-    linger_ms: int = Field(default=5, ge=0)
-    request_timeout_s: float = Field(default=30.0, gt=0)
+    linger_ms: NonNegativeInt = 5
+    request_timeout_s: Seconds = 30.0
     # the worker group (workers.perception.faust_app, workers.sink)
     group_id: str = "feedwatch-perceive"
     sink_group_id: str = "feedwatch-sink"
-    session_timeout_s: float = Field(default=10.0, gt=0)
-    heartbeat_interval_s: float = Field(default=3.0, gt=0)
-    commit_interval_s: float = Field(default=1.0, gt=0)
-    max_poll_records: int = Field(default=16, ge=1)
+    session_timeout_s: Seconds = 10.0  # a silent worker's partitions move on after this
+    heartbeat_interval_s: Seconds = 3.0  # keep well under session_timeout_s (about a third)
+    commit_interval_s: Seconds = 1.0  # how often offsets of acknowledged records are committed
+    max_poll_records: Count = 16  # records one poll returns at most
     # the perceive agent takes batches: up to this many records, or what came within
     # this many seconds; their frames (any cameras) share one encoder call
-    perceive_batch_size: int = Field(default=32, ge=1)
-    perceive_batch_within_s: float = Field(default=1.0, gt=0)
-    sink_batch_size: int = Field(default=100, ge=1)
-    sink_batch_within_s: float = Field(default=0.5, gt=0)
+    perceive_batch_size: Count = 32
+    perceive_batch_within_s: Seconds = 1.0
+    sink_batch_size: Count = 100
+    sink_batch_within_s: Seconds = 0.5
     warmup: bool = True
     datadir: str = ""
 
@@ -103,7 +110,7 @@ class ApiSettings(BaseSettings):
     page_max: int = Field(default=200, ge=1, le=10000)
     # Kafka mode: a camera reported connected but silent this long is shown stalled
     # (its ingest publishes a status snapshot with every segment)
-    status_stale_s: float = Field(default=60.0, gt=0)
+    status_stale_s: Seconds = 60.0
     # camera sources registered through the API: network schemes only unless this is set
     # (a local path or /dev/video* names something on the ingest host, not a camera)
     allow_local_sources: bool = False
@@ -124,20 +131,20 @@ class HooksSettings(BaseSettings):
 
     allow_private: bool = False
     # delivery (connectors.hooks.delivery): one attempt, then backoff with full jitter
-    timeout_s: float = Field(default=5.0, gt=0)
-    max_attempts: int = Field(default=8, ge=1)
-    max_age_s: float = Field(default=24 * 3600.0, gt=0)
-    backoff_base_s: float = Field(default=1.0, gt=0)
-    backoff_cap_s: float = Field(default=300.0, gt=0)
+    timeout_s: Seconds = 5.0
+    max_attempts: Count = 8
+    max_age_s: Seconds = DAY
+    backoff_base_s: Seconds = 1.0
+    backoff_cap_s: Seconds = 300.0
     # default per-hook limits (a hook row may override them)
-    cooldown_s: float = Field(default=0.0, ge=0)
-    rate_cap: int = Field(default=60, ge=0)
-    rate_period_s: float = Field(default=3600.0, gt=0)
+    cooldown_s: NonNegativeFloat = 0.0
+    rate_cap: NonNegativeInt = 60
+    rate_period_s: Seconds = HOUR
     # workers.alerts.engine loops
-    poll_s: float = Field(default=0.5, gt=0)
-    lease_s: float = Field(default=60.0, gt=0)
-    batch_size: int = Field(default=200, ge=1)
-    wait_on_exit_s: float = Field(default=30.0, ge=0)
+    poll_s: Seconds = 0.5
+    lease_s: Seconds = 60.0
+    batch_size: Count = 200
+    wait_on_exit_s: NonNegativeFloat = 30.0
     # base URL of the API, for evidence links in notifications ("" = no link)
     public_url: str = ""
 
@@ -164,8 +171,8 @@ class RetentionSettings(BaseSettings):
     frames: str = ""
     answers: str = ""
     evidence: str = ""
-    interval_s: float = Field(default=10.0, gt=0)  # how often the writer prunes
-    batch: int = Field(default=500, ge=1)  # rows per delete transaction
+    interval_s: Seconds = 10.0  # how often the writer prunes
+    batch: Count = 500  # rows per delete transaction
 
     @field_validator("frames", "answers", "evidence")
     @classmethod
