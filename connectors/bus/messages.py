@@ -166,27 +166,41 @@ def decode_segment(key: bytes | None, value: bytes | None, headers: HeadersIn) -
 # ---------------------------------------------------------------- queries
 
 
+def table_record(key: str, body: BaseModel | None) -> Message:
+    """A record of a compacted topic (a table): ``body`` as JSON, or ``None`` for the
+    tombstone that deletes ``key``."""
+    return Message(key.encode(), None if body is None else to_json(body), [schema_header()])
+
+
+def read_table_record(
+    key: bytes | None, value: bytes | None, model: type[M], contract: str, key_field: str
+) -> tuple[str, M | None]:
+    """``(key, body)`` of a compacted topic's record; ``body`` is ``None`` for a
+    tombstone, and its ``key_field`` must be the key."""
+    found = key_text(key, contract)
+    if value is None:
+        return found, None
+    body = from_json(model, value, contract)
+    _keyed(contract, key, key_field, getattr(body, key_field))
+    return found, body
+
+
 def encode_query(query: StandingQuery) -> Message:
     """A standing query for the compacted ``queries`` topic."""
-    body = QueryMessage.of(query, schema=SCHEMA_VERSION)
-    return Message(query.id.encode(), to_json(body), [schema_header()])
+    return table_record(query.id, QueryMessage.of(query, schema=SCHEMA_VERSION))
 
 
 def encode_query_tombstone(query_id: str) -> Message:
     """The tombstone that deletes a query from the compacted topic."""
-    return Message(query_id.encode(), None, [schema_header()])
+    return table_record(query_id, None)
 
 
 def decode_query(
     key: bytes | None, value: bytes | None, headers: HeadersIn = None
 ) -> tuple[str, StandingQuery | None]:
     """``(query_id, query)``; ``query`` is ``None`` for a tombstone."""
-    query_id = key_text(key, "query")
-    if value is None:
-        return query_id, None
-    body = from_json(QueryMessage, value, "query")
-    _keyed("query", key, "id", body.id)
-    return query_id, body.to_query()
+    query_id, body = read_table_record(key, value, QueryMessage, "query", "id")
+    return query_id, None if body is None else body.to_query()
 
 
 # ---------------------------------------------------------------- answers

@@ -20,16 +20,8 @@ from typing import Literal, get_args
 
 from pydantic import Field
 
-from connectors.bus.messages import (
-    HeadersIn,
-    Message,
-    from_json,
-    key_text,
-    schema_header,
-    to_json,
-)
+from connectors.bus.messages import HeadersIn, Message, read_table_record, table_record
 from connectors.bus.models import SCHEMA_VERSION, Finite, Text, Versioned, Wire
-from pipeline.errors import MessageError
 
 State = Literal["connecting", "connected", "stalled", "reconnecting", "ended"]
 STATES = frozenset(get_args(State))
@@ -60,23 +52,17 @@ class CameraStatusMessage(Versioned, CameraStatus):
 
 def encode_camera_status(status: CameraStatus) -> Message:
     """A snapshot for the compacted ``status`` topic, keyed by camera."""
-    body = CameraStatusMessage.of(status, schema=SCHEMA_VERSION)
-    return Message(status.camera.encode(), to_json(body), [schema_header()])
+    return table_record(status.camera, CameraStatusMessage.of(status, schema=SCHEMA_VERSION))
 
 
 def encode_camera_status_tombstone(camera: str) -> Message:
     """The tombstone that removes a camera from the compacted topic."""
-    return Message(camera.encode(), None, [schema_header()])
+    return table_record(camera, None)
 
 
 def decode_camera_status(
     key: bytes | None, value: bytes | None, headers: HeadersIn = None
 ) -> tuple[str, CameraStatus | None]:
     """``(camera, status)``; ``status`` is ``None`` for a tombstone."""
-    camera = key_text(key, "status")
-    if value is None:
-        return camera, None
-    body = from_json(CameraStatusMessage, value, "status")
-    if body.camera != camera:
-        raise MessageError(f"status message: key {camera!r} differs from camera {body.camera!r}")
-    return camera, CameraStatus(**body.fields())
+    camera, body = read_table_record(key, value, CameraStatusMessage, "status", "camera")
+    return camera, None if body is None else CameraStatus(**body.fields())

@@ -25,7 +25,18 @@ from connectors.store.models import Base
 FRAME_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
-class FrameRow(Base):
+class _Embedded:
+    """The columns a frame and a camera-minute group share: whose, which model, the
+    embedding (rows are read by column name, so the declared order is free)."""
+
+    id: Mapped[int] = mapped_column(FRAME_ID, primary_key=True, autoincrement=True)
+    camera_id: Mapped[str] = mapped_column(sa.String(200))
+    model_id: Mapped[str] = mapped_column(sa.String(200))
+    dim: Mapped[int] = mapped_column(sa.Integer)
+    embedding: Mapped[bytes] = mapped_column(sa.LargeBinary)
+
+
+class FrameRow(_Embedded, Base):
     __tablename__ = "frames"
     __table_args__ = (
         sa.UniqueConstraint("camera_id", "t", "model_id", name="uq_frames_frame"),
@@ -33,12 +44,7 @@ class FrameRow(Base):
         sa.Index("ix_frames_t", "t"),
     )
 
-    id: Mapped[int] = mapped_column(FRAME_ID, primary_key=True, autoincrement=True)
-    camera_id: Mapped[str] = mapped_column(sa.String(200))
     t: Mapped[float] = mapped_column(sa.Float)
-    model_id: Mapped[str] = mapped_column(sa.String(200))
-    dim: Mapped[int] = mapped_column(sa.Integer)
-    embedding: Mapped[bytes] = mapped_column(sa.LargeBinary)
     thumb: Mapped[bytes] = mapped_column(sa.LargeBinary)
     grid: Mapped[bytes | None] = mapped_column(sa.LargeBinary, nullable=True)
     grid_h: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
@@ -48,7 +54,7 @@ class FrameRow(Base):
     created_at: Mapped[float] = mapped_column(sa.Float)
 
 
-class FrameGroupRow(Base):
+class FrameGroupRow(_Embedded, Base):
     """One camera-minute of the index: how many frames, and their mean embedding.
 
     Search ranks these first (exactly: a few thousand rows a day) and then only the
@@ -61,13 +67,8 @@ class FrameGroupRow(Base):
         sa.Index("ix_frame_groups_start", "start"),
     )
 
-    id: Mapped[int] = mapped_column(FRAME_ID, primary_key=True, autoincrement=True)
-    camera_id: Mapped[str] = mapped_column(sa.String(200))
     start: Mapped[float] = mapped_column(sa.Float)
-    model_id: Mapped[str] = mapped_column(sa.String(200))
-    dim: Mapped[int] = mapped_column(sa.Integer)
     frames: Mapped[int] = mapped_column(sa.Integer)
-    embedding: Mapped[bytes] = mapped_column(sa.LargeBinary)
 
 
 class HalfVec(UserDefinedType[Any]):
