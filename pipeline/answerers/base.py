@@ -21,6 +21,13 @@ from pipeline.errors import ConfigError
 from pipeline.perception import Selection
 from pipeline.types import EncodedFrame, FloatArray, StandingQuery
 
+Window = Sequence[EncodedFrame]
+"""The buffered frames of one evaluation window, oldest first."""
+QueryEmb = np.ndarray[Any, Any]
+"""One question's CLIP text embedding."""
+QueryEmbs = Sequence[QueryEmb] | FloatArray
+"""The text embeddings of several questions, one row each."""
+
 
 class TextEncoder(Protocol):
     """What answerers need from the CLIP encoder (ClipEncoder satisfies it)."""
@@ -67,22 +74,12 @@ class Answerer(ABC):
         """Create the answerer from validated settings (loads models once)."""
 
     @abstractmethod
-    def answer(
-        self,
-        query: StandingQuery,
-        window: Sequence[EncodedFrame],
-        selection: Selection,
-        query_emb: np.ndarray[Any, Any],
-    ) -> AnswerResult:
+    def answer(self, query: StandingQuery, window: Window, selection: Selection,
+               query_emb: QueryEmb) -> AnswerResult:
         """Answer ``query`` on ``window`` using the frames and RoIs in ``selection``."""
 
-    def answer_many(
-        self,
-        queries: Sequence[StandingQuery],
-        window: Sequence[EncodedFrame],
-        selections: Sequence[Selection],
-        query_embs: Sequence[np.ndarray[Any, Any]] | FloatArray,
-    ) -> list[AnswerResult]:
+    def answer_many(self, queries: Sequence[StandingQuery], window: Window,
+                    selections: Sequence[Selection], query_embs: QueryEmbs) -> list[AnswerResult]:
         """Every query due on one window, in order; answerers that batch override this."""
         return [
             self.answer(q, window, s, e)
@@ -93,23 +90,13 @@ class Answerer(ABC):
 class BatchAnswerer(Answerer):
     """An answerer that works on every query due on a window at once (one model batch)."""
 
-    def answer(
-        self,
-        query: StandingQuery,
-        window: Sequence[EncodedFrame],
-        selection: Selection,
-        query_emb: np.ndarray[Any, Any],
-    ) -> AnswerResult:
+    def answer(self, query: StandingQuery, window: Window, selection: Selection,
+               query_emb: QueryEmb) -> AnswerResult:
         return self.answer_many([query], window, [selection], [query_emb])[0]
 
     @abstractmethod
-    def answer_many(
-        self,
-        queries: Sequence[StandingQuery],
-        window: Sequence[EncodedFrame],
-        selections: Sequence[Selection],
-        query_embs: Sequence[np.ndarray[Any, Any]] | FloatArray,
-    ) -> list[AnswerResult]:
+    def answer_many(self, queries: Sequence[StandingQuery], window: Window,
+                    selections: Sequence[Selection], query_embs: QueryEmbs) -> list[AnswerResult]:
         """Every query due on one window, in order, answered together."""
 
 

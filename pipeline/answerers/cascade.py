@@ -40,7 +40,9 @@ from pipeline.answerers.base import (
     AnswererSettings,
     AnswerResult,
     BatchAnswerer,
+    QueryEmbs,
     TextEncoder,
+    Window,
     answerer_class,
     parse_settings,
     register,
@@ -98,13 +100,8 @@ class CascadeAnswerer(BatchAnswerer):
         clip = clip_cls.build(clip_cfg, encoder=encoder)
         return cls(config, clip, vlm_cls.build(vlm_cfg, encoder=encoder, vlm_spec=vlm_spec))
 
-    def answer_many(
-        self,
-        queries: Sequence[StandingQuery],
-        window: Sequence[EncodedFrame],
-        selections: Sequence[Selection],
-        query_embs: Sequence[np.ndarray[Any, Any]] | FloatArray,
-    ) -> list[AnswerResult]:
+    def answer_many(self, queries: Sequence[StandingQuery], window: Window,
+                    selections: Sequence[Selection], query_embs: QueryEmbs) -> list[AnswerResult]:
         gates = self.clip.answer_many(queries, window, selections, query_embs)
         camera = window[0].camera if window else ""
         verdicts: dict[int, AnswerResult | _Verdict] = {}

@@ -41,7 +41,9 @@ from pipeline.answerers.base import (
     Answerer,
     AnswererSettings,
     AnswerResult,
+    QueryEmb,
     TextEncoder,
+    Window,
     register,
 )
 from pipeline.answerers.baseline import (
@@ -112,13 +114,8 @@ class ClipAnswerer(Answerer):
         """Keep baselines and corrections in ``states`` (the store, in a worker)."""
         self.states = states
 
-    def answer(
-        self,
-        query: StandingQuery,
-        window: Sequence[EncodedFrame],
-        selection: Selection,
-        query_emb: np.ndarray[Any, Any],
-    ) -> AnswerResult:
+    def answer(self, query: StandingQuery, window: Window, selection: Selection,
+               query_emb: QueryEmb) -> AnswerResult:
         score = self._score(window, selection, np.asarray(query_emb, dtype=np.float32))
         model_ids = {"clip": self._encoder.model_id}
         if score is None:

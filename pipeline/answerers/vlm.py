@@ -20,19 +20,20 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import numpy as np
 from pydantic import Field
 
 from pipeline.answerers.base import (
     AnswererSettings,
     AnswerResult,
     BatchAnswerer,
+    QueryEmbs,
     TextEncoder,
+    Window,
     register,
 )
 from pipeline.errors import ConfigError
 from pipeline.perception import Selection
-from pipeline.types import EncodedFrame, FloatArray, StandingQuery
+from pipeline.types import EncodedFrame, StandingQuery
 
 if TYPE_CHECKING:
     from pipeline.models.llava import LlavaAdapter
@@ -70,13 +71,8 @@ class VlmAnswerer(BatchAnswerer):
             raise ConfigError("vlm.model", spec, "a VLM directory or hub id (or perception.vlm)")
         return cls(config, load_adapter(spec, config.device), encoder.model_id)
 
-    def answer_many(
-        self,
-        queries: Sequence[StandingQuery],
-        window: Sequence[EncodedFrame],
-        selections: Sequence[Selection],
-        query_embs: Sequence[np.ndarray[Any, Any]] | FloatArray,
-    ) -> list[AnswerResult]:
+    def answer_many(self, queries: Sequence[StandingQuery], window: Window,
+                    selections: Sequence[Selection], query_embs: QueryEmbs) -> list[AnswerResult]:
         """All ``queries`` on one window: shared vision passes, batched generation."""
         size = self.settings.batch_size
         out: list[AnswerResult] = []

@@ -8,13 +8,13 @@ there); every other seed is for reporting.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import click
 
 from pipeline.scenes import BACKGROUNDS
 from workers.bench._answers_run import DEFAULT_MODE, MODES, Setup, run_bench
+from workers.bench._table import emit_json, print_table, progress_bar
 from workers.cli.options import env_option
 
 TUNING_SEEDS = range(1000, 2000)
@@ -53,9 +53,6 @@ def _backgrounds(value: str) -> list[str]:
 def command(clip_spec: str, scenes: int, seed: int, level: str, backgrounds: str,
             corrections: int, device: str, as_json: bool) -> None:
     """Window agreement of the clip answerer's modes with the scenes' ground truth."""
-    from rich.console import Console
-    from rich.progress import Progress
-
     from pipeline.models.clip_encoder import ClipEncoder
 
     names = _backgrounds(backgrounds)
@@ -63,37 +60,33 @@ def command(clip_spec: str, scenes: int, seed: int, level: str, backgrounds: str
     if seed in TUNING_SEEDS:
         click.echo(f"note: seed {seed} is in the tuning range {TUNING_SEEDS.start}-"
                    f"{TUNING_SEEDS.stop - 1}; report figures from another seed", err=True)
-    with Progress(console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(f"bench answers ({level})", total=scenes)
+    label = f"bench answers ({level})"
+    with progress_bar() as progress:
         result = run_bench(encoder, scenes=scenes, seed=seed, backgrounds=names,
                            setup=Setup(level=level, corrections=corrections),
-                           progress=lambda i, n: bar.update(task, completed=i))
+                           progress=lambda i, n: progress(label, i, n))
     if as_json:
-        click.echo(json.dumps(result))
+        emit_json(result)
     else:
         _print_table(result)
 
 
 def _print_table(result: dict[str, Any]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
     bgs = list(result["per_background"])
-    table = Table(title=f"answers bench — {result['level']}, {result['scenes']} scenes, "
-                        f"seed {result['seed']}, {result['clip']}")
-    for col in ["mode", "agreement", *bgs, "windows", "calibrating"]:
-        table.add_column(col, justify="left" if col == "mode" else "right")
+    rows = []
     for mode in MODES:
         figs = result["modes"][mode]
-        name = f"{mode} (default)" if mode == DEFAULT_MODE else mode
-        table.add_row(name, str(figs["agreement"]), *[str(figs["per_background"].get(b))
-                      for b in bgs], str(figs["windows"]), str(figs["calibrating_windows"]))
-    Console().print(table)
-    click.echo(f"default vs threshold mode: {result['vs_threshold']:+}")
+        rows.append([f"{mode} (default)" if mode == DEFAULT_MODE else mode, figs["agreement"],
+                     *[figs["per_background"].get(b) for b in bgs], figs["windows"],
+                     figs["calibrating_windows"]])
+    notes = [f"default vs threshold mode: {result['vs_threshold']:+}"]
     if "corrections" in result:
         c = result["corrections"]
-        click.echo(f"after {c['per_scene']} corrections per scene: {c['agreement_before']} -> "
-                   f"{c['agreement_after']}")
+        notes.append(f"after {c['per_scene']} corrections per scene: {c['agreement_before']} "
+                     f"-> {c['agreement_after']}")
+    print_table(f"answers bench — {result['level']}, {result['scenes']} scenes, seed "
+                f"{result['seed']}, {result['clip']}",
+                ["mode", "agreement", *bgs, "windows", "calibrating"], rows, notes)
 
 
 __all__ = ["command"]
