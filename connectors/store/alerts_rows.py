@@ -100,27 +100,25 @@ def save_incident(s: Session, event: IncidentEvent, answer_id: int) -> None:
     s.execute(stmt)
 
 
+# The fields a hook message copies, by name, from the incident and from the answer.
+MESSAGE_FROM_INCIDENT = (
+    "rule_id", "query_id", "question", "camera", "started_at", "opened_at", "closed_at",
+)
+MESSAGE_FROM_ANSWER = ("window_start", "window_end", "matched", "score")
+
+
 def message_of(event: IncidentEvent, answer_id: int, evidence_url: str | None) -> HookMessage:
     inc, a = event.incident, event.answer
     return HookMessage(
         event=event.kind.value,
         incident_id=inc.id,
         incident_state=inc.state.value,
-        rule_id=inc.rule_id,
-        query_id=inc.query_id,
-        question=inc.question,
-        camera=inc.camera,
-        window_start=a.window_start,
-        window_end=a.window_end,
         answer=a.text,
-        matched=a.matched,
-        score=a.score,
-        started_at=inc.started_at,
-        opened_at=inc.opened_at,
-        closed_at=inc.closed_at,
         answer_id=answer_id,
         evidence_url=evidence_url,
         description=vlm_description(a),
+        **{name: getattr(inc, name) for name in MESSAGE_FROM_INCIDENT},
+        **{name: getattr(a, name) for name in MESSAGE_FROM_ANSWER},
     )
 
 

@@ -200,22 +200,19 @@ def _box(raw: Sequence[float]) -> tuple[float, float, float, float]:
     return (float(raw[0]), float(raw[1]), float(raw[2]), float(raw[3]))
 
 
+ANSWER_COLUMNS = (
+    "query_id", "question", "window_start", "window_end", "evaluated_at", "answerer", "text",
+    "matched", "score", "visual_tokens", "latency_ms",
+)
+"""The Answer fields stored as they are, in ``answers`` columns of the same name."""
+
+
 def _answer_row(a: Answer) -> dict[str, Any]:
     return {
-        "query_id": a.query_id,
+        **{name: getattr(a, name) for name in ANSWER_COLUMNS},
         "camera_id": a.camera,
-        "question": a.question,
-        "window_start": a.window_start,
-        "window_end": a.window_end,
-        "evaluated_at": a.evaluated_at,
-        "answerer": a.answerer,
-        "text": a.text,
-        "matched": a.matched,
-        "score": a.score,
         "frames": list(a.frames),
         "rois": [list(r) for r in a.rois],
-        "visual_tokens": a.visual_tokens,
-        "latency_ms": a.latency_ms,
         "model_ids": dict(a.model_ids),
         "backfilled": a.backfilled,
         "stages": dict(a.stages) or None,
@@ -233,20 +230,10 @@ def _evidence_rows(a: Answer) -> list[dict[str, Any]]:
 def answer_from_row(r: AnswerRow) -> Answer:
     """The stored row as the domain's Answer (evidence is fetched separately)."""
     return Answer(
-        query_id=r.query_id,
-        question=r.question,
+        **{name: getattr(r, name) for name in ANSWER_COLUMNS},
         camera=r.camera_id,
-        window_start=r.window_start,
-        window_end=r.window_end,
-        evaluated_at=r.evaluated_at,
-        answerer=r.answerer,
-        text=r.text,
-        matched=r.matched,
-        score=r.score,
         frames=tuple(float(t) for t in r.frames),
         rois=tuple(_box(b) for b in r.rois),
-        visual_tokens=r.visual_tokens,
-        latency_ms=r.latency_ms,
         model_ids=dict(r.model_ids),
         backfilled=bool(r.backfilled),
         stages=dict(r.stages or {}),
