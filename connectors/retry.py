@@ -62,7 +62,9 @@ def _retry_after(state: RetryCallState) -> float | None:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How long to wait between tries and how many to make (``attempts=0``: no bound)."""
+    """How long to wait between tries and how many to make: delays start at ``initial`` s
+    and double up to ``maximum`` s, each cut by a random share of up to ``jitter``; a
+    ``retry_after`` the error carries wins (capped too). ``attempts=0``: no bound."""
 
     initial: float = 0.5
     maximum: float = 30.0

@@ -34,7 +34,10 @@ from pipeline.types import EncodedFrame, FloatArray, RoI
 
 @dataclass(frozen=True)
 class SelectionConfig:
-    """How one question picks frames and regions (validated on creation)."""
+    """How one question picks frames and regions (validated on creation): the
+    ``k_prompt`` frames that match it best plus ``k_uniform`` spread over the window, at
+    least ``min_gap`` s apart; on each, a box of ``alpha`` of the patch grid around the
+    centre ``estimator`` finds (``temperature``, ``smooth``: see :mod:`pipeline.roi`)."""
 
     k_prompt: int = 3
     k_uniform: int = 3

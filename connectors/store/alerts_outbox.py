@@ -62,6 +62,9 @@ class CursorConflict(Exception):
 
 @dataclass(frozen=True)
 class EvalResult:
+    """One evaluator pass: ``answers`` read, incident ``events`` (openings, closings),
+    notifications ``enqueued`` for delivery, and the answer id the ``cursor`` now holds."""
+
     answers: int = 0
     events: int = 0
     enqueued: int = 0

@@ -28,6 +28,9 @@ PER_CAMERA: dict[str, tuple[Any, str]] = {
 
 @dataclass(frozen=True)
 class TableStats:
+    """One table's rows, and its ``bytes`` as the database reports them for the table
+    with its indexes."""
+
     table: str
     rows: int
     bytes: int
@@ -35,6 +38,9 @@ class TableStats:
 
 @dataclass(frozen=True)
 class CameraStats:
+    """One camera's rows of one table: their stored ``bytes`` (no indexes) and
+    ``span_s``, the stream time they cover."""
+
     table: str
     camera: str
     rows: int

@@ -131,7 +131,10 @@ class HookPolicy:
 
 @dataclass(frozen=True)
 class Incident:
-    """One episode of a rule's condition holding on one camera."""
+    """One episode of a rule's condition holding on one camera: the run of hits began
+    at ``started_at`` (a window start) and opened the incident at ``opened_at``; the
+    latest hit ended at ``last_hit_at``; ``closed_at`` stays ``None`` while it is open;
+    ``notified`` names the hooks told of the opening (only they hear of the closing)."""
 
     id: str
     rule_id: str
@@ -148,7 +151,8 @@ class Incident:
 
 @dataclass(frozen=True)
 class IncidentEvent:
-    """An incident opened or closed, with the answer that decided it."""
+    """An incident opened or closed (``kind``): ``incident`` as it stands after the change
+    (a closed one carries ``closed_at``), with the ``answer`` that decided it."""
 
     kind: EventKind
     incident: Incident

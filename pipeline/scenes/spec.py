@@ -52,7 +52,9 @@ def caption(color: str, shape: str) -> str:
 
 @dataclass(frozen=True)
 class SceneObject:
-    """One coloured shape, visible for ``t_in <= t < t_out`` along ``path``."""
+    """One coloured shape, visible for ``t_in <= t < t_out`` along ``path``: normalised
+    ``(x, y)`` points, each leg taking the same time; ``size`` is its height as a share
+    of the frame height (its width follows the frame's aspect, so circles stay round)."""
 
     color: str
     shape: str
@@ -88,7 +90,9 @@ class Background:
 
 @dataclass(frozen=True)
 class SceneSpec:
-    """A whole scene: frame size, timing, background and objects."""
+    """A whole scene: ``width`` × ``height`` px, ``duration`` s at ``fps``, background
+    and objects (earlier ones drawn on top). On ``level`` "hard" every other object
+    shares the colour or the shape of object 0, the ``target`` (colour, shape) if set."""
 
     width: int
     height: int
