@@ -25,7 +25,8 @@ from pipeline.types import RoI
 ALPHAS = (0.15, 0.3, 0.6)
 
 
-def _ratio(a: float, b: int) -> float | None:
+def ratio(a: float, b: int) -> float | None:
+    """``a / b`` to four places; ``None`` when nothing was counted."""
     return round(a / b, 4) if b else None
 
 
@@ -49,26 +50,48 @@ def random_box(grid_h: int, grid_w: int, alpha: float, rng: random.Random) -> Ro
 
 
 @dataclass
-class AlphaTally:
-    """Counts for one α."""
+class Tally:
+    """Hits of one box over the positive frames, and over the off-centre ones."""
 
-    frames: int = 0
     hits: int = 0
-    off_frames: int = 0
-    off_hits: int = 0
+    total: int = 0
+    off_hits: int = 0  # hits on objects that a centred box of the same size misses
+    off_total: int = 0
+
+    def add(self, hit: bool, offcentre: bool) -> None:
+        self.hits += hit
+        self.total += 1
+        if offcentre:
+            self.off_hits += hit
+            self.off_total += 1
+
+    def figures(self) -> dict[str, float | int | None]:
+        return {
+            "roi_hit_rate": ratio(self.hits, self.total),
+            "roi_hit_offcentre": ratio(self.off_hits, self.off_total),
+            "positive_frames": self.total, "offcentre_frames": self.off_total,
+        }
+
+
+@dataclass
+class AlphaTally:
+    """Counts for one α: the product's box, and its baselines over the same frames."""
+
+    box: Tally = field(default_factory=Tally)
     covered: float = 0.0
     random_hits: int = 0
     centre_hits: int = 0
 
     def figures(self) -> dict[str, float | int | None]:
+        frames = self.box.total
         return {
-            "hit": _ratio(self.hits, self.frames),
-            "hit_offcentre": _ratio(self.off_hits, self.off_frames),
-            "coverage": _ratio(self.covered, self.frames),
-            "random_hit": _ratio(self.random_hits, self.frames),
-            "centre_hit": _ratio(self.centre_hits, self.frames),
-            "frames": self.frames,
-            "offcentre_frames": self.off_frames,
+            "hit": ratio(self.box.hits, frames),
+            "hit_offcentre": ratio(self.box.off_hits, self.box.off_total),
+            "coverage": ratio(self.covered, frames),
+            "random_hit": ratio(self.random_hits, frames),
+            "centre_hit": ratio(self.centre_hits, frames),
+            "frames": frames,
+            "offcentre_frames": self.box.off_total,
         }
 
 
@@ -86,16 +109,11 @@ class RoiTallies:
         for alpha, t in self.by_alpha.items():
             box = roi.estimate_roi(sim, alpha, estimator)
             centred = roi.centred_roi(gh, gw, alpha)
-            hit = contains(box, *frame_hw, obj)
             centre_hit = contains(centred, *frame_hw, obj)
-            t.frames += 1
-            t.hits += hit
+            t.box.add(contains(box, *frame_hw, obj), offcentre=not centre_hit)
             t.covered += coverage(box, mask)
             t.centre_hits += centre_hit
             t.random_hits += contains(random_box(gh, gw, alpha, rng), *frame_hw, obj)
-            if not centre_hit:
-                t.off_frames += 1
-                t.off_hits += hit
 
     def figures(self) -> dict[str, dict[str, float | int | None]]:
         return {str(a): t.figures() for a, t in self.by_alpha.items()}

@@ -42,74 +42,23 @@ from workers.bench._cascade_run import (
     run_mode,
     seed_list,
 )
+from workers.bench._options import bench_option, perception_option
 from workers.bench._table import emit_json, hardware, hardware_line, print_table, progress_bar
-from workers.cli.options import env_option
 
 
 @click.command("cascade")
-@env_option(
-    "--vlm",
-    "vlm_spec",
-    default="tiny-llava",
-    show_default=True,
-    env="FEEDWATCH_PERCEPTION_VLM",
-    help="LLaVA directory, cached hub id, or "
-    "tiny-llava (built offline).",
-)
-@env_option(
-    "--clip",
-    "clip_spec",
-    default="shapes-demo",
-    show_default=True,
-    env="FEEDWATCH_PERCEPTION_CLIP",
-    help="CLIP spec.",
-)
-@env_option(
-    "--seeds",
-    default="100-103",
-    show_default=True,
-    env="FEEDWATCH_BENCH_SEEDS",
-    help="Scene seeds (0-99 is the tuning range).",
-)
-@env_option(
-    "--seconds",
-    type=click.IntRange(8, 3600),
-    default=40,
-    show_default=True,
-    env="FEEDWATCH_BENCH_SECONDS",
-    help="Scene length.",
-)
-@env_option(
-    "--visible",
-    type=click.FloatRange(0.05, 0.9),
-    default=0.25,
-    show_default=True,
-    env="FEEDWATCH_BENCH_VISIBLE",
-    help="Share of the scene the object is visible.",
-)
-@env_option(
-    "--band",
-    type=click.FloatRange(0, 2),
-    default=None,
-    env="FEEDWATCH_BENCH_BAND",
-    help="Cascade band below the CLIP threshold (default: the answerer's) "
-    ".",
-)
-@env_option(
-    "--reuse-distance",
-    type=click.FloatRange(0, 2),
-    default=None,
-    env="FEEDWATCH_BENCH_REUSE_DISTANCE",
-    help="Cascade reuse cosine distance "
-    "(default: the answerer's).",
-)
-@env_option(
-    "--device",
-    default="auto",
-    show_default=True,
-    env="FEEDWATCH_PERCEPTION_DEVICE",
-    help="auto|cpu|cuda.",
-)
+@perception_option("--vlm", "vlm_spec", default="tiny-llava",
+                   help="LLaVA directory, cached hub id, or tiny-llava (built offline).")
+@perception_option("--clip", "clip_spec", default="shapes-demo", help="CLIP spec.")
+@bench_option("--seeds", default="100-103", help="Scene seeds (0-99 is the tuning range).")
+@bench_option("--seconds", type=click.IntRange(8, 3600), default=40, help="Scene length.")
+@bench_option("--visible", type=click.FloatRange(0.05, 0.9), default=0.25,
+              help="Share of the scene the object is visible.")
+@bench_option("--band", type=click.FloatRange(0, 2), default=None, show_default=False,
+              help="Cascade band below the CLIP threshold (default: the answerer's).")
+@bench_option("--reuse-distance", type=click.FloatRange(0, 2), default=None, show_default=False,
+              help="Cascade reuse cosine distance (default: the answerer's).")
+@perception_option("--device", default="auto", help="auto|cpu|cuda.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def command(
     vlm_spec: str,

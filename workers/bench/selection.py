@@ -30,51 +30,22 @@ from pipeline import budget, roi, selection
 from pipeline.roi import DEFAULT_ESTIMATOR, ESTIMATORS
 from pipeline.scenes import COLORS, FRAME_SIZES, SHAPES, caption, render_labels, scripted_scene
 from pipeline.scenes.render import ObjectTruth
-from pipeline.types import RoI
-from workers.bench._selection_roi import RoiTallies
-from workers.cli.options import env_option
+from workers.bench._options import bench_option, perception_option
+from workers.bench._selection_roi import RoiTallies, Tally, contains, ratio
 
 MAX_VISIBLE = 0.3
 
 
 @dataclass
-class Tally:
-    """Running counts for one RoI estimator."""
-
-    hits: int = 0
-    total: int = 0
-    off_hits: int = 0
-    off_total: int = 0
-
-    def add(self, hit: bool, offcentre: bool) -> None:
-        self.hits += hit
-        self.total += 1
-        if offcentre:
-            self.off_hits += hit
-            self.off_total += 1
-
-    def figures(self) -> dict[str, float | int | None]:
-        return {
-            "roi_hit_rate": _ratio(self.hits, self.total),
-            "roi_hit_offcentre": _ratio(self.off_hits, self.off_total),
-            "positive_frames": self.total, "offcentre_frames": self.off_total,
-        }
-
-
-@dataclass
 class Totals:
+    """Counts over every scene of a run: frame selection, and RoI by estimator and by α."""
+
     prompt_hits: int = 0
     uniform_hits: int = 0
-    selected: int = 0
-    frames: int = 0
     positives: int = 0
     centre: Tally = field(default_factory=Tally)
     rois: dict[str, Tally] = field(default_factory=dict)
     by_alpha: RoiTallies = field(default_factory=RoiTallies)
-
-
-def _ratio(a: int, b: int) -> float | None:
-    return round(a / b, 4) if b else None
 
 
 def bench_scene(seed: int, level: str, window: int, k: int) -> tuple[Any, tuple[str, str]]:
@@ -96,11 +67,6 @@ def _target_truth(truth: list[ObjectTruth], target: tuple[str, str]) -> ObjectTr
     return next((o for o in truth if (o.color, o.shape) == target), None)
 
 
-def _contains(box: RoI, frame_h: int, frame_w: int, o: ObjectTruth) -> bool:
-    x0, y0, x1, y1 = box.to_pixels(frame_h, frame_w)
-    return x0 <= o.centre[0] < x1 and y0 <= o.centre[1] < y1
-
-
 def run_scene(encoder: Any, seed: int, level: str, window: int, k: int, alpha: float,
               estimators: list[str], totals: Totals) -> None:
     """Encode one scene's frames once and add its selection and RoI figures."""
@@ -116,8 +82,6 @@ def run_scene(encoder: Any, seed: int, level: str, window: int, k: int, alpha: f
     uniform = selection.uniform_indices(len(times), k)
     totals.prompt_hits += sum(truths[i] is not None for i in chosen)
     totals.uniform_hits += sum(truths[i] is not None for i in uniform)
-    totals.selected += k
-    totals.frames += len(times)
     totals.positives += sum(t is not None for t in truths)
     rng = random.Random(seed)
     main_est = estimators[0] if len(estimators) == 1 else DEFAULT_ESTIMATOR
@@ -127,14 +91,14 @@ def run_scene(encoder: Any, seed: int, level: str, window: int, k: int, alpha: f
         obj = truths[i]
         if obj is None:
             continue
-        off = not _contains(centred, spec.height, spec.width, obj)
+        off = not contains(centred, spec.height, spec.width, obj)
         totals.centre.add(not off, off)
         sim = roi.similarity_map(patches[i], q)
         mask = labelled[i][1] == obj.index
         totals.by_alpha.add(sim, obj, mask, (spec.height, spec.width), main_est, rng)
         for est in estimators:
             box = roi.estimate_roi(sim, alpha, est)
-            hit = _contains(box, spec.height, spec.width, obj)
+            hit = contains(box, spec.height, spec.width, obj)
             totals.rois.setdefault(est, Tally()).add(hit, off)
 
 
@@ -151,19 +115,20 @@ def run_bench(encoder: Any, *, scenes: int, seed: int, level: str, estimator: st
         if progress:
             progress(n + 1, scenes)
     passes = getattr(encoder, "vision_frames_encoded", 0) - passes_before
+    selected, frames = scenes * k, scenes * window
     out: dict[str, Any] = {
-        "precision_at_k": _ratio(totals.prompt_hits, totals.selected),
-        "recall_at_k": _ratio(totals.prompt_hits, totals.positives),
-        "uniform_precision_at_k": _ratio(totals.uniform_hits, totals.selected),
-        "uniform_recall_at_k": _ratio(totals.uniform_hits, totals.positives),
+        "precision_at_k": ratio(totals.prompt_hits, selected),
+        "recall_at_k": ratio(totals.prompt_hits, totals.positives),
+        "uniform_precision_at_k": ratio(totals.uniform_hits, selected),
+        "uniform_recall_at_k": ratio(totals.uniform_hits, totals.positives),
         "roi": totals.by_alpha.figures(),
-        "recall_prompt": _ratio(totals.prompt_hits, totals.selected),
-        "recall_uniform": _ratio(totals.uniform_hits, totals.selected),
+        "recall_prompt": ratio(totals.prompt_hits, selected),
+        "recall_uniform": ratio(totals.uniform_hits, selected),
         **totals.rois.get(main, Tally()).figures(),
-        "roi_hit_centre_baseline": _ratio(totals.centre.hits, totals.centre.total),
+        "roi_hit_centre_baseline": ratio(totals.centre.hits, totals.centre.total),
         "roi_estimator": main,
         "tokens_per_answer": tokens_per_answer(alpha),
-        "vision_passes_per_frame": _ratio(passes, totals.frames),
+        "vision_passes_per_frame": ratio(passes, frames),
         "scenes": scenes, "level": level, "seed": seed, "k": k, "window_frames": window,
         "alpha": alpha, "clip": getattr(encoder, "model_id", "?"), "grid": list(encoder.grid),
     }
@@ -183,25 +148,17 @@ def tokens_per_answer(alpha: float, k_prompt: int = 3, k_uniform: int = 3) -> di
 
 
 @click.command("selection")
-@env_option("--clip", "clip_spec", default="shapes-demo", show_default=True,
-            env="FEEDWATCH_PERCEPTION_CLIP", help="CLIP spec.")
-@env_option("--scenes", type=click.IntRange(1), default=20, show_default=True,
-            env="FEEDWATCH_BENCH_SCENES", help="Scenes (windows).")
-@env_option("--seed", type=int, default=0, show_default=True, env="FEEDWATCH_BENCH_SEED",
-            help="Seed of the fresh scenes.")
-@env_option("--level", type=click.Choice(["easy", "hard"]), default="easy", show_default=True,
-            env="FEEDWATCH_BENCH_LEVEL", help="hard: distractors share colour or shape.")
-@env_option("--estimator", type=click.Choice([*ESTIMATORS, "all"]), default=DEFAULT_ESTIMATOR,
-            show_default=True, env="FEEDWATCH_BENCH_ESTIMATOR",
-            help="RoI centre estimator.")
-@env_option("--k", type=click.IntRange(1), default=6, show_default=True,
-            env="FEEDWATCH_BENCH_K", help="Frames selected per window.")
-@env_option("--window", type=click.IntRange(10), default=30, show_default=True,
-            env="FEEDWATCH_BENCH_WINDOW", help="Frames per window at 1 fps.")
-@env_option("--alpha", type=float, default=0.6, show_default=True,
-            env="FEEDWATCH_PERCEPTION_ALPHA", help="RoI area fraction.")
-@env_option("--device", default="auto", show_default=True, env="FEEDWATCH_PERCEPTION_DEVICE",
-            help="auto|cpu|cuda.")
+@perception_option("--clip", "clip_spec", default="shapes-demo", help="CLIP spec.")
+@bench_option("--scenes", type=click.IntRange(1), default=20, help="Scenes (windows).")
+@bench_option("--seed", type=int, default=0, help="Seed of the fresh scenes.")
+@bench_option("--level", type=click.Choice(["easy", "hard"]), default="easy",
+              help="hard: distractors share colour or shape.")
+@bench_option("--estimator", type=click.Choice([*ESTIMATORS, "all"]), default=DEFAULT_ESTIMATOR,
+              help="RoI centre estimator.")
+@bench_option("--k", type=click.IntRange(1), default=6, help="Frames selected per window.")
+@bench_option("--window", type=click.IntRange(10), default=30, help="Frames per window at 1 fps.")
+@perception_option("--alpha", type=float, default=0.6, help="RoI area fraction.")
+@perception_option("--device", default="auto", help="auto|cpu|cuda.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def command(clip_spec: str, scenes: int, seed: int, level: str, estimator: str, k: int,
             window: int, alpha: float, device: str, as_json: bool) -> None:

@@ -18,8 +18,8 @@ import click
 
 from pipeline import budget
 from pipeline.roi import check_alpha, roi_size
+from workers.bench._options import perception_option
 from workers.bench._table import emit_json, print_table
-from workers.cli.options import env_option
 
 POOL = (1, 2)  # LLaVA-v1.6 24×24 → 24×12, the paper's setting
 SLOW, FAST = 10, 50
@@ -56,12 +56,9 @@ def settings(k_prompt: int = 3, k_uniform: int = 3, alpha: float = 0.6) -> dict[
 
 
 @click.command("tokens")
-@env_option("--k-prompt", type=click.IntRange(0), default=3, show_default=True,
-            env="FEEDWATCH_PERCEPTION_K_PROMPT", help="Prompt-selected frames.")
-@env_option("--k-uniform", type=click.IntRange(0), default=3, show_default=True,
-            env="FEEDWATCH_PERCEPTION_K_UNIFORM", help="Uniform frames.")
-@env_option("--alpha", type=float, default=0.6, show_default=True,
-            env="FEEDWATCH_PERCEPTION_ALPHA", help="RoI area fraction.")
+@perception_option("--k-prompt", type=click.IntRange(0), default=3, help="Prompt-selected frames.")
+@perception_option("--k-uniform", type=click.IntRange(0), default=3, help="Uniform frames.")
+@perception_option("--alpha", type=float, default=0.6, help="RoI area fraction.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def command(k_prompt: int, k_uniform: int, alpha: float, as_json: bool) -> None:
     """Visual tokens per answer: default vs uniform frames without RoI vs SlowFast."""

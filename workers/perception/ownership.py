@@ -41,11 +41,9 @@ class History(Protocol):
 
 @dataclass
 class CoreStats:
-    """What a worker did since it started (logged, and read by tests and benches)."""
+    """What the core adds to its perceiver's counts (segments, frames and answers are
+    the perceiver's): encoder calls, warm-ups, and the cameras it ever held."""
 
-    segments: int = 0
-    frames: int = 0
-    answers: int = 0
     encode_calls: int = 0
     warmups: int = 0
     warm_segments: int = 0
@@ -156,9 +154,6 @@ class PerceiveCore:
             out.segments.append(segment)
             out.encoded.setdefault(segment.camera, []).extend(frames)
             out.frames += len(frames)
-            self.stats.segments += 1
-            self.stats.frames += len(frames)
-            self.stats.answers += len(answers)
         return []
 
     def _cool_partition(self, tp: TopicPartition) -> None:

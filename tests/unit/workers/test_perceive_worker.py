@@ -307,7 +307,7 @@ def test_a_batch_of_many_cameras_is_one_encoder_call_with_the_same_answers() -> 
     ]
     assert sorted(key(a) for a in got) == want
     assert encoder.frame_calls == 3  # 24 segments in batches of 8: 3 calls of 16 frames
-    assert core.stats.encode_calls == 3 and core.stats.frames == 48
+    assert core.stats.encode_calls == 3 and core.perceiver.stats.frames == 48
     assert core.owned() == sorted(cams)
 
 
