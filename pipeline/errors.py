@@ -9,8 +9,8 @@
     ├── MessageError         a bus message that cannot be parsed (goes to dead letter)
     ├── StoreError           the SQL store failed
     ├── BusError             the message bus (in-process or Kafka) failed
-    └── HookError            an alert delivery failed
-        └── BackpressureError  a sink asks the caller to retry later (``retry_after``)
+    ├── HookError            an alert delivery failed
+    └── BackpressureError    a sink asks the caller to retry later (``retry_after``)
 """
 
 from __future__ import annotations
