@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass, field
 
 from connectors.bus import messages as msg
 from connectors.bus.base import Record
@@ -31,24 +32,17 @@ from workers.ops.heartbeat import Heartbeat
 log = logging.getLogger(__name__)
 
 
+@dataclass(eq=False)
 class AnswerBatchHandler:
     """A batch of answer records in; rows in SQL (or dead letters) out."""
 
-    def __init__(
-        self,
-        sink: AnswerSink,
-        deadletters: DeadLetters,
-        *,
-        retry: RetryPolicy = UNTIL_STORED,
-        on_stored: Callable[[list[Answer]], None] = lambda answers: None,
-        heartbeat: Heartbeat | None = None,
-    ) -> None:
-        self.sink = sink
-        self.deadletters = deadletters
-        self.retry = retry
-        self.on_stored = on_stored
-        self.heartbeat = heartbeat or Heartbeat(None)
-        self.inserted = 0
+    sink: AnswerSink
+    deadletters: DeadLetters
+    _: KW_ONLY
+    retry: RetryPolicy = UNTIL_STORED
+    on_stored: Callable[[list[Answer]], None] = lambda answers: None
+    heartbeat: Heartbeat = field(default_factory=lambda: Heartbeat(None))
+    inserted: int = field(default=0, init=False)
 
     def __call__(self, records: list[Record]) -> int:
         """Store the batch; returns how many rows were new."""

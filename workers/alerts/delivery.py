@@ -10,6 +10,7 @@ import logging
 import random
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import KW_ONLY, dataclass, field
 
 from connectors.hooks.base import redact_url
 from connectors.hooks.delivery import AttemptResult, DeliverySchedule, Sender
@@ -22,26 +23,20 @@ from workers.ops.metrics import HOOK_ATTEMPTS
 log = logging.getLogger("feedwatch.alerts")
 
 
+@dataclass(eq=False)
 class DeliveryWorker:
     """Leases due deliveries and makes one attempt each, ``concurrency`` at a time."""
 
-    def __init__(
-        self,
-        outbox: Outbox,
-        sender: Sender,
-        policy: DeliverySchedule,
-        *,
-        lease_s: float = 60.0,
-        concurrency: int = 4,
-        rng: random.Random | None = None,
-    ) -> None:
-        self.outbox = outbox
-        self.sender = sender
-        self.policy = policy
-        self.lease_s = lease_s
-        self.concurrency = concurrency
-        self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
-        self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="feedwatch-hook")
+    outbox: Outbox
+    sender: Sender
+    policy: DeliverySchedule
+    _: KW_ONLY
+    lease_s: float = 60.0
+    concurrency: int = 4
+    rng: random.Random = field(default_factory=random.Random)  # jitter, not security
+
+    def __post_init__(self) -> None:
+        self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="feedwatch-hook")
 
     def run_once(self) -> int:
         """Lease up to ``concurrency`` due deliveries and send them; returns how many."""

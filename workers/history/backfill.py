@@ -40,14 +40,14 @@ class BackfillResult:
         return {"windows": dict(self.windows), "stored": self.stored}
 
 
+@dataclass(eq=False)
 class Backfiller:
     """Evaluates queries over the frame index with a live-equivalent engine."""
 
-    def __init__(self, store: Store, index: FrameIndex, engine: Engine, model_id: str) -> None:
-        self.store = store
-        self.index = index
-        self.engine = engine
-        self.model_id = model_id
+    store: Store
+    index: FrameIndex
+    engine: Engine
+    model_id: str
 
     @classmethod
     def load(

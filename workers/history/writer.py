@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
@@ -48,21 +49,15 @@ def retention_policy(retention: RetentionSettings) -> RetentionPolicy:
     )
 
 
+@dataclass(eq=False)
 class FrameWriter:
     """Writes encoded frames to the index (if enabled) and enforces retention."""
 
-    def __init__(
-        self,
-        index: FrameIndex | None,
-        model_id: str,
-        policy: IndexPolicy,
-        pruner: Pruner | None = None,
-    ) -> None:
-        self.index = index
-        self.model_id = model_id
-        self.policy = policy
-        self.pruner = pruner
-        self.dropped = 0
+    index: FrameIndex | None
+    model_id: str
+    policy: IndexPolicy
+    pruner: Pruner | None = None
+    dropped: int = field(default=0, init=False)
 
     def on_encoded(self, frames: Mapping[str, Sequence[EncodedFrame]]) -> None:
         """The perception hook: one batch's encoded frames per camera."""

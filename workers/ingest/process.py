@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -89,20 +90,14 @@ def when(t: float) -> str:
     return f"{t:.2f}s"
 
 
+@dataclass(eq=False)
 class IngestReporter:
     """What ingest tells the outside world: log lines, status topic, heartbeat, metrics."""
 
-    def __init__(
-        self,
-        camera: str,
-        say: Callable[[str], None],
-        status: StatusPublisher | None = None,
-        heartbeat: Heartbeat | None = None,
-    ) -> None:
-        self.camera = camera
-        self.say = say
-        self.status = status
-        self.heartbeat = heartbeat or Heartbeat.from_env()
+    camera: str
+    say: Callable[[str], None]
+    status: StatusPublisher | None = None
+    heartbeat: Heartbeat = field(default_factory=Heartbeat.from_env)
 
     def observe(self, event: StatusEvent) -> None:
         """A ``StatusObserver``: the stream changed state."""
@@ -152,7 +147,7 @@ def run_ingest(
     from connectors.video.resilience import LiveSegments
 
     say = (lambda _msg: None) if quiet else (lambda msg: click.echo(msg, err=True))
-    report = IngestReporter(camera, say, status, heartbeat)
+    report = IngestReporter(camera, say, status, heartbeat or Heartbeat.from_env())
     stop = threading.Event()
     try:
         start = sink.next_seq(camera) if hasattr(sink, "next_seq") else 0

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import KW_ONLY, dataclass, field
 
 from connectors.bus import messages as msg
 from connectors.bus.base import Producer, Record, Topics
@@ -39,31 +40,20 @@ def _nothing(*_: object) -> None:
     return None
 
 
+@dataclass(eq=False)
 class BatchHandler:
     """A batch of records in; its answers acknowledged by the bus, or dead letters."""
 
-    def __init__(
-        self,
-        core: PerceiveCore,
-        producer: Producer,
-        topics: Topics,
-        deadletters: DeadLetters,
-        *,
-        retry: RetryPolicy = UNTIL_STORED,
-        on_encoded: EncodedHook = _nothing,
-        on_answers: Callable[[Sequence[Answer]], None] = _nothing,
-        on_segment: Callable[[Segment], None] = _nothing,
-        heartbeat: Heartbeat | None = None,
-    ) -> None:
-        self.core = core
-        self.producer = producer
-        self.topics = topics
-        self.deadletters = deadletters
-        self.retry = retry
-        self.on_encoded = on_encoded
-        self.on_answers = on_answers
-        self.on_segment = on_segment
-        self.heartbeat = heartbeat or Heartbeat(None)
+    core: PerceiveCore
+    producer: Producer
+    topics: Topics
+    deadletters: DeadLetters
+    _: KW_ONLY
+    retry: RetryPolicy = UNTIL_STORED
+    on_encoded: EncodedHook = _nothing
+    on_answers: Callable[[Sequence[Answer]], None] = _nothing
+    on_segment: Callable[[Segment], None] = _nothing
+    heartbeat: Heartbeat = field(default_factory=lambda: Heartbeat(None))
 
     def __call__(self, records: Sequence[Record]) -> int:
         """Handle ``records``; returns the number of answers produced."""

@@ -44,9 +44,9 @@ def _handler(heartbeat: Heartbeat | None = None) -> tuple[BatchHandler, Recordin
     core = PerceiveCore(factory([]))
     core.on_query("q1", Q)
     dl = RecordingProducer()
-    return BatchHandler(
-        core, RecordingProducer(), TOPICS, DeadLetters(dl, "dl"), heartbeat=heartbeat
-    ), dl
+    beat = heartbeat or Heartbeat(None)
+    handler = BatchHandler(core, RecordingProducer(), TOPICS, DeadLetters(dl, "dl"), heartbeat=beat)
+    return handler, dl
 
 
 def test_a_processed_segment_counts_segments_frames_answers_and_latency() -> None:
