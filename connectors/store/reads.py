@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from connectors.store.models import AnswerRow, EvidenceRow, QueryRow
-from connectors.store.repository import Store, answer_from_row, query_from_row
+from connectors.store.repository import Store, answer_from_row, box_of, query_from_row
 from pipeline.errors import StoreError
 from pipeline.types import Answer, StandingQuery
 
@@ -37,6 +37,21 @@ class AnswerFilter:
     since: float | None = None
     until: float | None = None
     matched: bool | None = None
+
+    def where(self, stmt: Select[Any]) -> Select[Any]:
+        """``stmt`` (over ``answers``) narrowed to the answers this filter shows."""
+        conditions: list[ColumnElement[bool]] = []
+        if self.query_id is not None:
+            conditions.append(AnswerRow.query_id == self.query_id)
+        if self.camera is not None:
+            conditions.append(AnswerRow.camera_id == self.camera)
+        if self.since is not None:
+            conditions.append(AnswerRow.window_end >= self.since)
+        if self.until is not None:
+            conditions.append(AnswerRow.window_end <= self.until)
+        if self.matched is not None:
+            conditions.append(AnswerRow.matched.is_(self.matched))
+        return stmt.where(*conditions)
 
 
 @dataclass(frozen=True)
@@ -71,21 +86,6 @@ def decode_cursor(cursor: str) -> tuple[float, int]:
         raise ValueError(f"not a cursor: {cursor!r}")
     end, answer_id = cursor.split("~")
     return float(end), min(int(answer_id), MAX_ID)
-
-
-def _filtered(stmt: Select[Any], f: AnswerFilter) -> Select[Any]:
-    conditions: list[ColumnElement[bool]] = []
-    if f.query_id is not None:
-        conditions.append(AnswerRow.query_id == f.query_id)
-    if f.camera is not None:
-        conditions.append(AnswerRow.camera_id == f.camera)
-    if f.since is not None:
-        conditions.append(AnswerRow.window_end >= f.since)
-    if f.until is not None:
-        conditions.append(AnswerRow.window_end <= f.until)
-    if f.matched is not None:
-        conditions.append(AnswerRow.matched.is_(f.matched))
-    return stmt.where(*conditions)
 
 
 class Reads:
@@ -163,7 +163,7 @@ class Reads:
         self, f: AnswerFilter, limit: int, cursor: str | None
     ) -> tuple[list[StoredAnswer], str | None]:
         """Newest window first, keyset-paginated on (window_end, id): stable under inserts."""
-        stmt = _filtered(select(AnswerRow), f)
+        stmt = f.where(select(AnswerRow))
         if cursor:
             end, last_id = decode_cursor(cursor)
             stmt = stmt.where(
@@ -181,7 +181,7 @@ class Reads:
 
     def answer_ids_after(self, f: AnswerFilter, after_id: int, limit: int = 5000) -> list[int]:
         """Ids above ``after_id`` that pass the filter, ascending (the live stream's poll)."""
-        stmt = _filtered(select(AnswerRow.id), f).where(AnswerRow.id > after_id)
+        stmt = f.where(select(AnswerRow.id)).where(AnswerRow.id > after_id)
         return [int(r[0]) for r in self._rows(stmt.order_by(AnswerRow.id).limit(limit))]
 
     def answers_by_ids(self, ids: Sequence[int]) -> list[StoredAnswer]:
@@ -218,7 +218,7 @@ class Reads:
         )
         by_answer: dict[int, list[EvidenceMeta]] = {}
         for answer_id, idx, t, box in self._rows(stmt):
-            by_answer.setdefault(answer_id, []).append(EvidenceMeta(idx, float(t), _box(box)))
+            by_answer.setdefault(answer_id, []).append(EvidenceMeta(idx, float(t), box_of(box)))
         return [
             StoredAnswer(r.id, answer_from_row(r), tuple(by_answer.get(r.id, ()))) for r in rows
         ]
@@ -230,10 +230,6 @@ def _evidence_join() -> Any:
         EvidenceRow.camera_id == AnswerRow.camera_id,
         EvidenceRow.window_end == AnswerRow.window_end,
     )
-
-
-def _box(raw: Sequence[float]) -> tuple[float, float, float, float]:
-    return (float(raw[0]), float(raw[1]), float(raw[2]), float(raw[3]))
 
 
 def _stored_query(r: QueryRow) -> StoredQuery:

@@ -179,7 +179,7 @@ class Store:
             .where(EvidenceRow.window_end == window_end)
             .order_by(EvidenceRow.idx)
         )
-        return [Evidence(t=r.t, jpeg=r.jpeg, box=_box(r.box)) for r in self._objects(stmt)]
+        return [Evidence(t=r.t, jpeg=r.jpeg, box=box_of(r.box)) for r in self._objects(stmt)]
 
     def delete_answers(self, query_id: str) -> int:
         """Drop a query's answers (and, by cascade, their evidence)."""
@@ -196,7 +196,8 @@ class Store:
 # -- row <-> value object --------------------------------------------------------
 
 
-def _box(raw: Sequence[float]) -> tuple[float, float, float, float]:
+def box_of(raw: Sequence[float]) -> tuple[float, float, float, float]:
+    """A stored (JSON) box as the domain's tuple of four floats."""
     return (float(raw[0]), float(raw[1]), float(raw[2]), float(raw[3]))
 
 
@@ -233,7 +234,7 @@ def answer_from_row(r: AnswerRow) -> Answer:
         **{name: getattr(r, name) for name in ANSWER_COLUMNS},
         camera=r.camera_id,
         frames=tuple(float(t) for t in r.frames),
-        rois=tuple(_box(b) for b in r.rois),
+        rois=tuple(box_of(b) for b in r.rois),
         model_ids=dict(r.model_ids),
         backfilled=bool(r.backfilled),
         stages=dict(r.stages or {}),
