@@ -124,14 +124,17 @@ class KafkaBusConsumer(Consumer):
 
 
 def to_record(m: Any) -> Record:
+    """A bus Record from a Kafka client's message (kafka-python, aiokafka or faust):
+    timestamps in seconds (clients give milliseconds), null header values dropped."""
+    ts = float(m.timestamp or 0)
     return Record(
         topic=m.topic,
         partition=m.partition,
         offset=m.offset,
         key=m.key or b"",
         value=m.value,
-        headers=[(n, v) for n, v in m.headers or []],
-        timestamp=m.timestamp / 1000.0,
+        headers=[(n, bytes(v)) for n, v in m.headers or () if v is not None],
+        timestamp=ts / 1000.0 if ts > 1e11 else ts,
     )
 
 
