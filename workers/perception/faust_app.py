@@ -35,24 +35,11 @@ from typing import Any
 
 from connectors.bus.base import Record, Topics
 from connectors.bus.follow import CompactedFollower
+from connectors.kafka.producer import to_record
 from workers.config import KafkaSettings
 from workers.ops.heartbeat import Heartbeat
 
 log = logging.getLogger(__name__)
-
-
-def _to_record(m: Any) -> Record:
-    """A bus Record from an aiokafka or faust message (timestamps to seconds)."""
-    ts = float(m.timestamp or 0)
-    return Record(
-        topic=m.topic,
-        partition=m.partition,
-        offset=m.offset,
-        key=m.key or b"",
-        value=m.value,
-        headers=[(n, bytes(v)) for n, v in m.headers or () if v is not None],
-        timestamp=ts / 1000.0 if ts > 1e11 else ts,
-    )
 
 
 class WorkerApp:
@@ -129,7 +116,7 @@ class WorkerApp:
                 await asyncio.sleep(0.1)  # segments wait for the queries table
             loop = asyncio.get_running_loop()
             async for events in stream.take_events(batch, within=within):
-                records = [_to_record(e.message) for e in events]
+                records = [to_record(e.message) for e in events]
                 await loop.run_in_executor(pool, handler, records)
 
         self.app.agent(self._topic(self.topics.segments), name="perceive", concurrency=1)(perceive)
@@ -150,7 +137,7 @@ class WorkerApp:
         async def store(stream: Any) -> Any:
             loop = asyncio.get_running_loop()
             async for events in stream.take_events(batch, within=within):
-                records = [_to_record(e.message) for e in events]
+                records = [to_record(e.message) for e in events]
                 await loop.run_in_executor(pool, handle_batch, records)
 
         source = self._topic(topic or self.topics.answers)
