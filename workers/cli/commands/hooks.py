@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from connectors.hooks.delivery import CHANNELS
 from pipeline.errors import ConfigError
 from workers.cli.options import db_option, env_option, settings_from_flags
 
@@ -54,7 +55,7 @@ def command() -> None:
 @click.option(
     "--type",
     "kind",
-    type=click.Choice(["webhook", "slack"]),
+    type=click.Choice(list(CHANNELS)),
     default="webhook",
     show_default=True,
     help="Channel: signed JSON webhook or Slack incoming webhook.",
