@@ -17,7 +17,6 @@ from typing import Any
 
 from pydantic import SecretStr
 from sqlalchemy import Engine, select, update
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from connectors.hooks.base import HookTarget, UnsafeTargetError, redact_url
@@ -31,8 +30,9 @@ from connectors.store.alerts_models import (
     HookRow,
     IncidentRow,
 )
+from connectors.store.db import store_errors
 from pipeline.alerts.model import Condition, ConditionKind, HookPolicy, Rule
-from pipeline.errors import ConfigError, StoreError
+from pipeline.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -110,11 +110,8 @@ class AlertStore:
         return Session(self.engine, expire_on_commit=False)
 
     def _run(self, work: Any) -> Any:
-        try:
-            with self._session() as session, session.begin():
-                return work(session)
-        except SQLAlchemyError as exc:
-            raise StoreError(f"alert store failed: {exc.__class__.__name__}: {exc}") from exc
+        with store_errors("alert store failed"), self._session() as session, session.begin():
+            return work(session)
 
     # -- hooks -----------------------------------------------------------------------
     def add_hook(

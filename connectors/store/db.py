@@ -8,6 +8,8 @@ is what the app runs on start and ``feedwatch db upgrade`` runs explicitly.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -93,3 +95,14 @@ def current_revision(engine: Engine) -> str | None:
 def head_revision() -> str | None:
     """The newest revision the package ships."""
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+@contextmanager
+def store_errors(what: str, *, detail: bool = True) -> Iterator[None]:
+    """Any SQLAlchemy error inside becomes a :class:`StoreError` "``what``: its class:
+    its text" (``detail=False``: without the text, for messages shown to API clients)."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        text = f"{what}: {exc.__class__.__name__}" + (f": {exc}" if detail else "")
+        raise StoreError(text) from exc

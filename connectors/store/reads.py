@@ -11,13 +11,14 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select, text
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from connectors.store.db import store_errors
 from connectors.store.models import AnswerRow, EvidenceRow, QueryRow
 from connectors.store.repository import Store, answer_from_row, box_of, query_from_row
 from pipeline.errors import StoreError
@@ -96,26 +97,18 @@ class Reads:
         self._last_answers: tuple[float, dict[str, float]] = (-LAST_ANSWERS_TTL_S, {})
 
     def _scalars(self, stmt: Select[Any]) -> list[Any]:
-        try:
-            with Session(self.store.engine, expire_on_commit=False) as session:
-                return list(session.scalars(stmt))
-        except SQLAlchemyError as exc:
-            raise StoreError(f"store read failed: {exc.__class__.__name__}") from exc
+        engine = self.store.engine
+        with _read_errors(), Session(engine, expire_on_commit=False) as session:
+            return list(session.scalars(stmt))
 
     def _rows(self, stmt: Any) -> list[Any]:
-        try:
-            with self.store.engine.connect() as conn:
-                return list(conn.execute(stmt))
-        except SQLAlchemyError as exc:
-            raise StoreError(f"store read failed: {exc.__class__.__name__}") from exc
+        with _read_errors(), self.store.engine.connect() as conn:
+            return list(conn.execute(stmt))
 
     def ping(self) -> str:
         """Raise unless the database answers a trivial query."""
-        try:
-            with self.store.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-        except SQLAlchemyError as exc:
-            raise StoreError(f"database unreachable: {exc.__class__.__name__}") from exc
+        with store_errors("database unreachable", detail=False), self.store.engine.connect() as c:
+            c.execute(text("SELECT 1"))
         return f"{self.store.engine.dialect.name} answers"
 
     # -- cameras -------------------------------------------------------------
@@ -234,3 +227,8 @@ def _evidence_join() -> Any:
 
 def _stored_query(r: QueryRow) -> StoredQuery:
     return StoredQuery(query_from_row(r), float(r.created_at or time.time()))
+
+
+def _read_errors() -> AbstractContextManager[None]:
+    """Store errors for API reads: the error class only, no SQL in the message."""
+    return store_errors("store read failed", detail=False)

@@ -14,10 +14,10 @@ from typing import Any
 
 from sqlalchemy import Engine, Select, Table, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from connectors.store import db
+from connectors.store.db import store_errors
 from connectors.store.models import AnswerRow, CameraRow, EvidenceRow, QueryRow
 from pipeline.errors import StoreError
 from pipeline.types import Answer, Evidence, StandingQuery
@@ -60,25 +60,16 @@ class Store:
         self._write(lambda conn: conn.execute(stmt))
 
     def _write(self, work: Any) -> Any:
-        try:
-            with self.engine.begin() as conn:
-                return work(conn)
-        except SQLAlchemyError as exc:
-            raise StoreError(f"store write failed: {exc.__class__.__name__}: {exc}") from exc
+        with store_errors("store write failed"), self.engine.begin() as conn:
+            return work(conn)
 
     def _read(self, stmt: Any) -> list[Any]:
-        try:
-            with self.engine.connect() as conn:
-                return list(conn.execute(stmt))
-        except SQLAlchemyError as exc:
-            raise StoreError(f"store read failed: {exc.__class__.__name__}: {exc}") from exc
+        with store_errors("store read failed"), self.engine.connect() as conn:
+            return list(conn.execute(stmt))
 
     def _objects(self, stmt: Select[Any]) -> list[Any]:
-        try:
-            with Session(self.engine) as session:
-                return list(session.scalars(stmt))
-        except SQLAlchemyError as exc:
-            raise StoreError(f"store read failed: {exc.__class__.__name__}: {exc}") from exc
+        with store_errors("store read failed"), Session(self.engine) as session:
+            return list(session.scalars(stmt))
 
     # -- cameras and queries ---------------------------------------------------
     def upsert_camera(self, camera_id: str, uri: str = "") -> None:

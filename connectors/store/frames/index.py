@@ -21,10 +21,10 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import SQLAlchemyError
 
 from connectors.store import db
 from connectors.store.batch import WriteBatch
+from connectors.store.db import store_errors
 from connectors.store.frames import groups, nearest
 from connectors.store.frames import rows as rows_
 from connectors.store.frames.schema import (
@@ -33,7 +33,7 @@ from connectors.store.frames.schema import (
     hnsw_index_sql,
     vector_table,
 )
-from pipeline.errors import ConfigError, StoreError
+from pipeline.errors import ConfigError
 from pipeline.history.moments import (
     DEFAULT_GAP,
     Candidate,
@@ -269,14 +269,9 @@ class FrameIndex(WriteBatch[IndexedFrame]):
         return list(self._run(lambda conn: list(conn.execute(stmt))))
 
     def _run(self, work: Any, write: bool = False) -> Any:
-        try:
-            if write:
-                with self.engine.begin() as conn:
-                    return work(conn)
-            with self.engine.connect() as conn:
-                return work(conn)
-        except SQLAlchemyError as exc:
-            raise StoreError(f"frame index: {exc.__class__.__name__}: {exc}") from exc
+        connect = self.engine.begin if write else self.engine.connect
+        with store_errors("frame index"), connect() as conn:
+            return work(conn)
 
 
 def _count(conn: Any) -> int:
