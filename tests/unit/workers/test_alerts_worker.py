@@ -201,7 +201,7 @@ def test_run_alerts_registration_is_idempotent(store: Store) -> None:
     hooks = RunHooks(("https://hooks.example/run",), secret="s", open_after=2, close_after=3)
     settings = HooksSettings(allow_private=False)
     for _ in range(2):
-        ensure_run_alerts(store.engine, settings, hooks, ["q1", "q2"], resolve=lambda h, p: [PUBLIC])
+        ensure_run_alerts(store.engine, settings, hooks, ["q1", "q2"], resolve=lambda *_: [PUBLIC])
     alerts = AlertStore(store.engine)
     assert len(alerts.hooks()) == 1
     rules = alerts.rules()
