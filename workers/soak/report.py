@@ -16,6 +16,27 @@ from pipeline.types import Segment
 
 
 @dataclass
+class Tally:
+    """Expected keys against what arrived: the answers stored, the incidents delivered."""
+
+    expected: int = 0
+    seen: int = 0  # rows or deliveries, repeats included
+    missing: int = 0
+    extra: int = 0
+    twice: int = 0  # arrivals beyond the first per key
+
+    @classmethod
+    def of(cls, expected: set[Any], seen: Counter[Any]) -> Tally:
+        return cls(
+            expected=len(expected),
+            seen=sum(seen.values()),
+            missing=len(expected - set(seen)),
+            extra=len(set(seen) - expected),
+            twice=sum(n - 1 for n in seen.values()),
+        )
+
+
+@dataclass
 class SoakReport:
     """What the soak saw; ``ok`` when nothing was lost, doubled or left undelivered."""
 
@@ -24,20 +45,14 @@ class SoakReport:
     faults: dict[str, int] = field(default_factory=dict)
     skipped_faults: list[str] = field(default_factory=list)
     segments_in: int = 0
-    due_windows: int = 0
-    answers_stored: int = 0
-    missing: int = 0
-    extra: int = 0
-    duplicated: int = 0
+    answers: Tally = field(default_factory=Tally)  # due windows vs stored answers
+    answers_pruned: int = 0  # absent, but produced and then deleted by answer retention
+    examples_missing: list[str] = field(default_factory=list)
     answer_messages_redelivered: int = 0
-    dead_letters: int = 0
     dead_letters_by_error: dict[str, int] = field(default_factory=dict)
     fuzz_injected: int = 0
     fuzz_dead_lettered: int = 0
-    incidents_expected: int = 0
-    incidents_delivered: int = 0
-    incidents_delivered_twice: int = 0
-    incidents_missing: int = 0
+    incidents: Tally = field(default_factory=Tally)  # incident openings vs hook deliveries
     hook_requests: int = 0
     delivery_attempts: int = 0
     bad_signatures: int = 0
@@ -47,11 +62,13 @@ class SoakReport:
     peak_memory_mb: dict[str, float] = field(default_factory=dict)
     final_memory_mb: dict[str, float] = field(default_factory=dict)
     wall_seconds: float = 0.0
-    examples_missing: list[str] = field(default_factory=list)
-    answers_pruned: int = 0  # expected, produced, then deleted by answer retention
     retention: dict[str, Any] = field(default_factory=dict)  # RetentionAudit.as_dict()
     log_errors: int = 0
     log_error_examples: list[str] = field(default_factory=list)
+
+    @property
+    def dead_letters(self) -> int:
+        return sum(self.dead_letters_by_error.values())
 
     @property
     def retention_overdue(self) -> int:
@@ -64,12 +81,13 @@ class SoakReport:
 
     @property
     def ok(self) -> bool:
+        a, i = self.answers, self.incidents
         return (
-            self.missing == 0
-            and self.duplicated == 0
-            and self.extra == 0
-            and self.incidents_missing == 0
-            and self.incidents_delivered_twice == 0
+            a.missing == 0
+            and a.twice == 0
+            and a.extra == 0
+            and i.missing == 0
+            and i.twice == 0
             and self.fuzz_dead_lettered >= self.fuzz_injected
             and not self.crashes
             and self.retention_overdue == 0
@@ -77,7 +95,7 @@ class SoakReport:
         )
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "ok": self.ok}
+        return {**asdict(self), "dead_letters": self.dead_letters, "ok": self.ok}
 
     def lines(self) -> list[str]:
         """The report for people."""
@@ -85,21 +103,20 @@ class SoakReport:
         mem = ", ".join(f"{k} {v:.0f}" for k, v in sorted(self.peak_memory_mb.items()))
         final = ", ".join(f"{k} {v:.0f}" for k, v in sorted(self.final_memory_mb.items()))
         lag = ", ".join(f"{k} {v}" for k, v in sorted(self.max_consumer_lag.items()))
+        a, i = self.answers, self.incidents
         return [
             f"soak: {self.cameras} cameras, {self.minutes:g} min, {self.wall_seconds:.0f} s wall",
             f"faults injected: {faults}"
             + (f" (skipped: {', '.join(self.skipped_faults)})" if self.skipped_faults else ""),
-            f"segments in {self.segments_in}; due windows {self.due_windows}; "
-            f"answers stored {self.answers_stored}",
-            f"missing {self.missing}; duplicated {self.duplicated}; extra {self.extra}; "
+            f"segments in {self.segments_in}; due windows {a.expected}; answers stored {a.seen}",
+            f"missing {a.missing}; duplicated {a.twice}; extra {a.extra}; "
             f"answer messages redelivered (absorbed by the unique key) "
             f"{self.answer_messages_redelivered}",
             f"dead letters {self.dead_letters} {dict(sorted(self.dead_letters_by_error.items()))}; "
             f"fuzz records dead-lettered {self.fuzz_dead_lettered}/{self.fuzz_injected}",
-            f"alert incidents expected {self.incidents_expected}, delivered "
-            f"{self.incidents_delivered} (missing {self.incidents_missing}, twice "
-            f"{self.incidents_delivered_twice}); hook requests received {self.hook_requests}, "
-            f"send attempts {self.delivery_attempts}",
+            f"alert incidents expected {i.expected}, delivered {i.expected - i.missing} "
+            f"(missing {i.missing}, twice {i.twice}, unexpected {i.extra}); hook requests "
+            f"received {self.hook_requests}, send attempts {self.delivery_attempts}",
             f"worker restarts {self.worker_restarts}; crashes {len(self.crashes)}"
             + (f" {self.crashes}" if self.crashes else ""),
             *self._retention_lines(),
@@ -110,7 +127,6 @@ class SoakReport:
             f"final memory (MiB RSS, last sample): {final or 'n/a'}",
             "result: " + ("OK" if self.ok else "FAILED"),
         ]
-
 
     def _retention_lines(self) -> list[str]:
         if not self.retention:

@@ -11,6 +11,7 @@ from workers.soak.faults import FaultRunner, schedule
 from workers.soak.report import (
     LagProbe,
     SoakReport,
+    Tally,
     dead_letter_errors,
     read_topic,
     topic_answers,
@@ -142,13 +143,11 @@ def _report(soak: Any, runner: FaultRunner | None) -> SoakReport:
     )
     keep = cfg.retention.answers if cfg.retention is not None else None
     missing, pruned = checks.split_missing(expected, set(keys), set(produced), newest, keep)
-    r.due_windows, r.answers_stored = len(expected), len(answers)
-    r.missing, r.answers_pruned = len(missing), len(pruned)
-    r.extra = len(set(keys) - expected)
-    r.duplicated = sum(n - 1 for n in keys.values())
+    r.answers = Tally.of(expected, keys)
+    r.answers.missing, r.answers_pruned = len(missing), len(pruned)
     r.examples_missing = [f"{q}/{c}/{e}" for q, c, e in sorted(missing)[:5]]
     by_type, fuzz = dead_letter_errors(read_topic(cfg.bootstrap, f"{p}deadletter"))
-    r.dead_letters, r.dead_letters_by_error = sum(by_type.values()), dict(by_type)
+    r.dead_letters_by_error = dict(by_type)
     r.fuzz_injected = len(soak.fuzz_ids)
     r.fuzz_dead_lettered = len(set(soak.fuzz_ids) & set(fuzz))
     # the alert rule is replayed over every answer produced when retention pruned some
@@ -171,10 +170,7 @@ def _incidents(r: SoakReport, soak: Any, answers: list[Any]) -> None:
         for b in soak.receiver.bodies.values()
         if b.get("event") == "opened"
     )
-    r.incidents_expected = len(expected)
-    r.incidents_delivered = len(set(opened) & expected)
-    r.incidents_missing = len(expected - set(opened))
-    r.incidents_delivered_twice = sum(n - 1 for n in opened.values())
+    r.incidents = Tally.of(expected, opened)
     r.hook_requests = sum(soak.receiver.hits.values())
     r.delivery_attempts = _delivery_attempts(soak.cfg.db_url)
     r.bad_signatures = soak.receiver.bad_signatures

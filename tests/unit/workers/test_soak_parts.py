@@ -73,12 +73,14 @@ def test_expected_incidents_follow_the_rule_in_window_order() -> None:
 
 def test_the_report_fails_on_any_loss_or_doubling() -> None:
     assert SoakReport(cameras=1, minutes=1).ok
-    for change in ({"missing": 1}, {"duplicated": 1}, {"incidents_missing": 1},
-                   {"incidents_delivered_twice": 1}, {"crashes": ["w1 exited 1"]},
+    for change in ({"answers.missing": 1}, {"answers.twice": 1}, {"answers.extra": 1},
+                   {"incidents.missing": 1}, {"incidents.twice": 1},
+                   {"crashes": ["w1 exited 1"]},
                    {"fuzz_injected": 3, "fuzz_dead_lettered": 2}):  # fmt: skip
         report = SoakReport(cameras=1, minutes=1)
         for k, v in change.items():
-            setattr(report, k, v)
+            *parent, name = k.split(".")
+            setattr(getattr(report, parent[0]) if parent else report, name, v)
         assert not report.ok, change
         assert report.lines()[-1] == "result: FAILED"
 
@@ -99,3 +101,12 @@ def test_soak_cli_refuses_bad_flags_before_starting_anything(
     code = main(["soak", "--kafka", "127.0.0.1:1", "--db", "sqlite://", *args])
     assert code == 2
     assert capsys.readouterr().err.startswith("error: --")
+
+
+def test_a_tally_counts_missing_extra_and_repeated_arrivals() -> None:
+    from collections import Counter
+
+    from workers.soak.report import Tally
+
+    t = Tally.of({"a", "b", "c"}, Counter({"a": 1, "b": 3, "z": 1}))
+    assert (t.expected, t.seen, t.missing, t.extra, t.twice) == (3, 5, 1, 1, 2)
