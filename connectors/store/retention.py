@@ -150,14 +150,18 @@ class Pruner:
         done: tuple[int, bool] = self._write(lambda conn: batch(conn, camera, cutoff))
         return done
 
-    def _frames_batch(self, conn: Any, camera: str, cutoff: float) -> tuple[int, bool]:
+    def _older_rows(self, conn: Any, table: Any, col: Any, camera: str, cutoff: float) -> int:
+        """Delete up to one batch of ``table``'s rows of ``camera`` with ``col`` < ``cutoff``."""
         ids = (
-            sa.select(FRAMES.c.id)
-            .where(FRAMES.c.camera_id == camera, FRAMES.c.t < cutoff)
+            sa.select(table.c.id)
+            .where(table.c.camera_id == camera, col < cutoff)
             .limit(self.policy.batch)
             .scalar_subquery()
         )
-        n = int(conn.execute(sa.delete(FRAMES).where(FRAMES.c.id.in_(ids))).rowcount)
+        return int(conn.execute(sa.delete(table).where(table.c.id.in_(ids))).rowcount)
+
+    def _frames_batch(self, conn: Any, camera: str, cutoff: float) -> tuple[int, bool]:
+        n = self._older_rows(conn, FRAMES, FRAMES.c.t, camera, cutoff)
         if n < self.policy.batch:  # the last batch: drop the groups now wholly too old
             old = sa.and_(GROUPS.c.camera_id == camera, GROUPS.c.start + GROUP_SECONDS <= cutoff)
             conn.execute(sa.delete(GROUPS).where(old))
@@ -178,13 +182,7 @@ class Pruner:
         return n, n > 0  # rows per window end vary: go on until none is left
 
     def _answers_batch(self, conn: Any, camera: str, cutoff: float) -> tuple[int, bool]:
-        ids = (
-            sa.select(ANSWERS.c.id)
-            .where(ANSWERS.c.camera_id == camera, ANSWERS.c.window_end < cutoff)
-            .limit(self.policy.batch)
-            .scalar_subquery()
-        )
-        n = int(conn.execute(sa.delete(ANSWERS).where(ANSWERS.c.id.in_(ids))).rowcount)
+        n = self._older_rows(conn, ANSWERS, ANSWERS.c.window_end, camera, cutoff)
         return n, n >= self.policy.batch
 
     def _read(self, stmt: Any) -> list[Any]:
