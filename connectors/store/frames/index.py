@@ -27,6 +27,7 @@ from connectors.store.batch import WriteBatch
 from connectors.store.db import store_errors
 from connectors.store.frames import groups, nearest
 from connectors.store.frames import rows as rows_
+from connectors.store.frames.nearest import Filter
 from connectors.store.frames.schema import (
     FrameGroupRow,
     FrameRow,
@@ -215,14 +216,14 @@ class FrameIndex(WriteBatch[IndexedFrame]):
             raise TypeError(f"unexpected keyword arguments: {', '.join(sorted(unknown))}")
         q = np.asarray(text_emb, dtype=np.float32).ravel()
         cameras = tuple(scope.get("cameras", ()))
-        where = nearest.Filter(model_id, len(q), cameras, scope.get("since"), scope.get("until"))
+        where = Filter(model_id, len(q), cameras, scope.get("since"), scope.get("until"))
         found: list[Candidate] = self._run(
             lambda conn: self._nearest(conn, where, q, k, exact, hits)
         )
         return found
 
     def _nearest(
-        self, conn: Any, where: nearest.Filter, q: Any, k: int, exact: bool | None,
+        self, conn: Any, where: Filter, q: Any, k: int, exact: bool | None,
         hits: int | None,
     ) -> list[Candidate]:
         if exact is None:

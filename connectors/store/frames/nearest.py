@@ -132,7 +132,8 @@ def _best_groups_sql(conn: Any, where: Filter, q: Any, n: int) -> list[tuple[str
 
 def _windows_sql(spans: list[tuple[str, float, float]]) -> tuple[str, dict[str, Any]]:
     """``(camera_id = c AND t >= lo AND t < hi) OR ...`` with its parameters."""
-    parts, params = [], {}
+    parts: list[str] = []
+    params: dict[str, Any] = {}
     for i, (camera, lo, hi) in enumerate(spans):
         parts.append(f"(camera_id = :wc{i} AND t >= :wl{i} AND t < :wh{i})")
         params[f"wc{i}"], params[f"wl{i}"], params[f"wh{i}"] = camera, lo, hi
