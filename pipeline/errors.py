@@ -24,10 +24,11 @@ class ConfigError(FeedwatchError, ValueError):
     """Bad input: the message names the field, the value and what is allowed."""
 
     def __init__(self, field: str, value: object, allowed: str) -> None:
-        self.field = field
-        self.value = value
-        self.allowed = allowed
-        super().__init__(f"{field}: {value!r} is not allowed; {allowed}")
+        super().__init__(field, value, allowed)  # the arguments stay in args: it pickles
+        self.field, self.value, self.allowed = field, value, allowed
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.value!r} is not allowed; {self.allowed}"
 
 
 class ModelLoadError(FeedwatchError):
