@@ -30,8 +30,9 @@ Contracts (see shared/DESIGN.md; ``feedwatch schema TOPIC`` prints each as JSON 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from typing import Any, NamedTuple, TypeVar
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -70,6 +71,7 @@ __all__ = [
 Headers = list[tuple[str, bytes]]
 HeadersIn = Sequence[tuple[str, bytes | None]] | None
 M = TypeVar("M", bound=BaseModel)
+R = TypeVar("R")  # a row of a compacted topic, as the product holds it
 
 
 class Message(NamedTuple):
@@ -185,22 +187,40 @@ def read_table_record(
     return found, body
 
 
-def encode_query(query: StandingQuery) -> Message:
-    """A standing query for the compacted ``queries`` topic."""
-    return table_record(query.id, QueryMessage.of(query, schema=SCHEMA_VERSION))
+@dataclass(frozen=True)
+class Table(Generic[R, M]):
+    """The records of one compacted topic (a table of rows of type ``R``): key = the
+    row's ``key_field``, value = the row as JSON ``model``, ``None`` = a tombstone."""
+
+    model: type[M]
+    contract: str
+    key_field: str
+    to_body: Callable[[R], M]
+    to_row: Callable[[M], R]
+
+    def encode(self, row: R) -> Message:
+        """The record that sets ``row``."""
+        body = self.to_body(row)
+        return table_record(str(getattr(body, self.key_field)), body)
+
+    def tombstone(self, key: str) -> Message:
+        """The record that deletes the row ``key``."""
+        return table_record(key, None)
+
+    def decode(
+        self, key: bytes | None, value: bytes | None, headers: HeadersIn = None
+    ) -> tuple[str, R | None]:
+        """``(key, row)``; ``row`` is ``None`` for a tombstone."""
+        found, body = read_table_record(key, value, self.model, self.contract, self.key_field)
+        return found, None if body is None else self.to_row(body)
 
 
-def encode_query_tombstone(query_id: str) -> Message:
-    """The tombstone that deletes a query from the compacted topic."""
-    return table_record(query_id, None)
-
-
-def decode_query(
-    key: bytes | None, value: bytes | None, headers: HeadersIn = None
-) -> tuple[str, StandingQuery | None]:
-    """``(query_id, query)``; ``query`` is ``None`` for a tombstone."""
-    query_id, body = read_table_record(key, value, QueryMessage, "query", "id")
-    return query_id, None if body is None else body.to_query()
+QUERIES: Table[StandingQuery, QueryMessage] = Table(
+    QueryMessage, "query", "id", lambda q: QueryMessage.of(q, schema=SCHEMA_VERSION),
+    QueryMessage.to_query,
+)
+encode_query, encode_query_tombstone = QUERIES.encode, QUERIES.tombstone
+decode_query = QUERIES.decode
 
 
 # ---------------------------------------------------------------- answers

@@ -20,7 +20,7 @@ from typing import Literal, get_args
 
 from pydantic import Field
 
-from connectors.bus.messages import HeadersIn, Message, read_table_record, table_record
+from connectors.bus.messages import Table
 from connectors.bus.models import SCHEMA_VERSION, Finite, Text, Versioned, Wire
 
 State = Literal["connecting", "connected", "stalled", "reconnecting", "ended"]
@@ -50,19 +50,10 @@ class CameraStatusMessage(Versioned, CameraStatus):
     """The value of a ``status`` record (key = camera id; a null value removes it)."""
 
 
-def encode_camera_status(status: CameraStatus) -> Message:
-    """A snapshot for the compacted ``status`` topic, keyed by camera."""
-    return table_record(status.camera, CameraStatusMessage.of(status, schema=SCHEMA_VERSION))
-
-
-def encode_camera_status_tombstone(camera: str) -> Message:
-    """The tombstone that removes a camera from the compacted topic."""
-    return table_record(camera, None)
-
-
-def decode_camera_status(
-    key: bytes | None, value: bytes | None, headers: HeadersIn = None
-) -> tuple[str, CameraStatus | None]:
-    """``(camera, status)``; ``status`` is ``None`` for a tombstone."""
-    camera, body = read_table_record(key, value, CameraStatusMessage, "status", "camera")
-    return camera, None if body is None else CameraStatus(**body.fields())
+STATUS: Table[CameraStatus, CameraStatusMessage] = Table(
+    CameraStatusMessage, "status", "camera",
+    lambda s: CameraStatusMessage.of(s, schema=SCHEMA_VERSION),
+    lambda body: CameraStatus(**body.fields()),
+)
+encode_camera_status, encode_camera_status_tombstone = STATUS.encode, STATUS.tombstone
+decode_camera_status = STATUS.decode
