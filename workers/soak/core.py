@@ -77,14 +77,13 @@ class Soak:
 
     # -- setup ------------------------------------------------------------------------
     def setup(self) -> None:
-        say = self.cfg.say
         spec = stack.tiny_clip(self.workdir)
         for i, cam in enumerate(self.cameras):
             self.clips[cam] = stack.make_clip(self.workdir, cam, i, self.cfg.clip_seconds)
         self.clips["burst"] = stack.make_clip(self.workdir, "burst", 99, 30.0)
         self.make = stack.make_perceivers(spec)
         threshold = stack.calibrate_threshold(self.clips[self.cameras[0]], self.make)
-        say(f"setup: {len(self.cameras)} clips, tiny CLIP, alert threshold {threshold}")
+        self.cfg.say(f"setup: {len(self.cameras)} clips, tiny CLIP, alert threshold {threshold}")
         self.receiver.start()
         self.cluster = Cluster(
             self.cfg.bootstrap, self.cfg.db_url, self.workdir, env=self._env(spec)
@@ -178,6 +177,8 @@ class Soak:
         assert self.cluster is not None
         now: dict[str, float] = {}
         for proc in self.cluster.procs:
+            if not proc.alive():  # an exited child's pid may belong to another process now
+                continue
             peak, rss = peak_rss_mb(proc.popen.pid), rss_mb(proc.popen.pid)
             role = proc.name.split("-")[0] if proc.name.startswith("ingest") else proc.name
             if peak is not None:
