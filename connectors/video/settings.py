@@ -6,6 +6,7 @@ It lives here (not in ``workers``) because connectors must not import workers;
 
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pipeline.errors import ConfigError
@@ -16,16 +17,22 @@ class VideoSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="FEEDWATCH_VIDEO_", extra="forbid", frozen=True)
 
-    segment_seconds: float = 2.0
-    cut_mid_gop: bool = True  # False: segments follow the keyframes (as long as the GOPs)
-    max_segment_bytes: int = 4_000_000
-    transcode: bool = False
-    rtsp_transport: str = "tcp"
-    open_timeout_s: float = 10.0
-    stall_timeout_s: float = 10.0
-    reconnect_initial_s: float = 0.5
+    segment_seconds: float = Field(2.0, description="Segment length in seconds of stream.")
+    cut_mid_gop: bool = Field(
+        True, description="Cut at segment_seconds even inside a GOP (False: at keyframes, "
+        "so a segment lasts as long as its GOP)."
+    )
+    max_segment_bytes: int = Field(4_000_000, description="Largest segment (0: no limit).")
+    transcode: bool = Field(
+        False, description="Re-encode to H.264 with a keyframe per segment, even when the "
+        "camera's codec could be copied."
+    )
+    rtsp_transport: str = Field("tcp", description="RTSP over 'tcp' or 'udp'.")
+    open_timeout_s: float = Field(10.0, description="Seconds to open a live source.")
+    stall_timeout_s: float = Field(10.0, description="Seconds without data before reconnecting.")
+    reconnect_initial_s: float = 0.5  # the first reconnect delay, doubled up to the cap
     reconnect_max_s: float = 30.0
-    reconnect_jitter: float = 0.25
+    reconnect_jitter: float = 0.25  # each delay cut by a random share of up to this
     max_reconnects: int = -1  # -1: keep trying forever
 
 
