@@ -22,20 +22,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field
 
-from pipeline.answerers.base import (
-    AnswererSettings,
-    AnswerResult,
-    BatchAnswerer,
-    QueryEmbs,
-    TextEncoder,
-    Window,
-    register,
-)
+from pipeline.answerers.base import AnswererSettings, AnswerResult, BatchAnswerer, register
 from pipeline.errors import ConfigError
 from pipeline.perception import Selection
 from pipeline.types import EncodedFrame, StandingQuery
 
 if TYPE_CHECKING:
+    from pipeline.answerers.base import QueryEmbs, TextEncoder, Window
     from pipeline.models.llava import LlavaAdapter
 
 DEFAULT_PROMPT = "USER: <image>\n{question} Answer yes or no first. ASSISTANT:"
