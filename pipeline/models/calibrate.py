@@ -8,7 +8,10 @@ visible in any of its frames; negatives ask for captions absent from the window
 (half of them sharing the colour or the shape of an object that is there). The
 window score is the answerer's (the best frame's cosine), and the threshold kept
 is the one with the best balanced accuracy. The result lands next to the weights
-as ``feedwatch_calibration.json``, which :class:`ClipEncoder` reads::
+as ``feedwatch_calibration.json``, which :class:`ClipEncoder` reads; levels chosen
+elsewhere that the file already holds (the adaptive mode's ``adaptive_floor`` and
+``adaptive_sure``, chosen with ``feedwatch bench answers`` on the tuning seeds) are
+kept, and must be chosen again when the model changes::
 
     python -m pipeline.models.calibrate --clip shapes-demo \
         --out pipeline/models/assets/shapes-demo/feedwatch_calibration.json
@@ -100,7 +103,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     result = calibrate(args.clip, args.scenes, args.seed, args.window)
-    args.out.write_text(json.dumps(result, indent=1) + "\n")
+    kept = json.loads(args.out.read_text()) if args.out.exists() else {}
+    args.out.write_text(json.dumps({**kept, **result}, indent=1) + "\n")
     print(json.dumps(result["measured"]))
 
 

@@ -78,3 +78,20 @@ def test_best_threshold_separates_the_classes() -> None:
 def test_answerer_reports_its_effective_threshold() -> None:
     a = build_answerer("clip", FIXED, encoder=CalibratedEncoder({"clip_threshold": 0.11}))
     assert isinstance(a, ClipAnswerer) and a.threshold == pytest.approx(0.11)
+
+
+def test_recalibrating_keeps_the_adaptive_levels_already_in_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("open_clip")
+    from pipeline.models import calibrate
+
+    out = tmp_path / "feedwatch_calibration.json"
+    kept = {"clip_threshold": 0.5, "adaptive_floor": 0.07, "adaptive_sure": 0.2}
+    out.write_text(json.dumps(kept))
+    fresh = {"clip_threshold": 0.09, "measured": {"threshold": 0.09}, "recipe": {}}
+    monkeypatch.setattr(calibrate, "calibrate", lambda *args: fresh)
+    calibrate.main(["--clip", "m", "--out", str(out)])
+    saved = json.loads(out.read_text())
+    assert saved["clip_threshold"] == 0.09 and saved["measured"] == {"threshold": 0.09}
+    assert (saved["adaptive_floor"], saved["adaptive_sure"]) == (0.07, 0.2)
