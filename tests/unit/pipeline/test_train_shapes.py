@@ -72,3 +72,22 @@ def test_short_run_learns_and_saves_a_loadable_folder(tmp_path: Path) -> None:
     enc = ClipEncoder.from_spec(f"local-dir:{out}", "cpu")
     g, p = enc.encode_frames([torch.zeros(90, 160, 3, dtype=torch.uint8).numpy()])
     assert g.shape == (1, 64) and p.shape == (1, 8, 8, 64)
+
+
+def test_hard_negative_weight_falls_on_absent_captions_sharing_colour_or_shape() -> None:
+    import torch
+
+    from pipeline.models.train_shapes import KINDS, negative_weights
+
+    present = torch.zeros(1, len(KINDS) + 1)
+    present[0, KINDS.index(("white", "circle"))] = 1.0
+    w = negative_weights(present, 4.0)
+    assert w is not None and negative_weights(present, 1.0) is None
+
+    def weight(kind: tuple[str, str]) -> float:
+        return float(w[0, KINDS.index(kind)])
+
+    assert weight(("white", "square")) == weight(("red", "circle")) == 4.0
+    assert weight(("red", "square")) == 1.0  # shares neither
+    assert weight(("white", "circle")) == 1.0  # present: a positive
+    assert float(w[0, -1]) == 1.0  # "a background"
