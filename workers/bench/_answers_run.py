@@ -74,11 +74,17 @@ class Setup:
     """What every scene shares."""
 
     level: str = "hard"
+    """``hard``: the distractors share the asked object's colour or its shape."""
     duration: float = 30.0
+    """Seconds each camera is watched."""
     visible: float = 8.0
+    """Seconds the asked object is visible (one stretch)."""
     window: float = 4.0
+    """Window length in seconds (the product default)."""
     every: float = 1.0
+    """Seconds between window ends (the product default)."""
     corrections: int = 0
+    """Wrong answers per scene the user corrects in the second pass."""
     selection: SelectionConfig = field(default_factory=SelectionConfig)
 
 
