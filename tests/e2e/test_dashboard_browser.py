@@ -102,6 +102,7 @@ def _seed(h: ApiHarness) -> str:
     h.store.upsert_camera("gate", "rtsp://cams/gate")
     h.registry.set_status("dock", "connected", T0)
     h.registry.saw_segment("dock", T0 + 40)
+    h.registry.saw_stream("dock", codec="hevc", width=1920, height=1080, fps=25.0, gop_s=10.0)
     h.registry.set_status("gate", "stalled", T0, "no packet for 10 s")
     qid = h.create("is a red circle on the floor?", cameras=["dock"], every=2, window=4)["id"]
     h.store.insert_answers(
@@ -134,6 +135,8 @@ def test_dashboard_live_answers_subscribe_and_unsubscribe(
     card.wait_for(timeout=10_000)
     assert card.locator(".timeline .win").count() == 8
     pg.locator("#live.on").wait_for(timeout=10_000)
+    dock = pg.locator("#cameras li.camera", has_text="dock")
+    assert dock.locator(".cam-stream").inner_text() == "hevc · 1920×1080 · 25.0 fps · GOP 10.0 s"
 
     # XSS: the question is shown as text, never parsed as HTML
     assert pg.get_by_text("<img src=x onerror=window.__xss=1>").count() == 1

@@ -77,6 +77,8 @@ def attach_to_run(run: Any, settings: Settings, port: int, host: str | None = No
 
     def seen(segment: Segment) -> None:
         registry.saw_segment(segment.camera, segment.end)
+        registry.saw_stream(segment.camera, codec=segment.codec, width=segment.width,
+                            height=segment.height)
         metrics.SEGMENTS.labels(camera=segment.camera).inc()
         deltas.sync(segment.camera)
         on_segment(segment)

@@ -27,6 +27,7 @@ class CameraLive:
     last_segment_at: float | None = None
     detail: str | None = None
     heard_at: float | None = None  # when a remote reporter (ingest) last spoke, epoch s
+    stream: dict[str, Any] | None = None  # codec, width, height, fps, gop_s as measured
 
 
 def _state_name(event: Any) -> str:
@@ -74,6 +75,10 @@ class CameraStatusRegistry:
             current = self._cameras.get(camera, CameraLive(camera))
             newest = max(end, current.last_segment_at or end)
             self._cameras[camera] = replace(current, last_segment_at=newest)
+
+    def saw_stream(self, camera: str, **profile: Any) -> None:
+        """What the camera's stream is (codec, size; fps and GOP when measured)."""
+        self._put(camera, stream={k: v for k, v in profile.items() if v is not None})
 
     def heard(self, camera: str, at: float) -> None:
         """The camera's remote reporter (an ingest process) spoke at ``at``."""

@@ -48,11 +48,11 @@ UNKNOWN_HOOK: Responses = {
 }
 
 
-class _Strict(BaseModel):
+class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class HookCreate(_Strict):
+class HookCreate(StrictModel):
     url: str = Field(
         pattern=HOOK_URL,
         max_length=2000,
@@ -84,7 +84,7 @@ def _condition_needs(schema: dict[str, Any]) -> None:
     ]
 
 
-class RuleCreate(_Strict):
+class RuleCreate(StrictModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra=_condition_needs)
 
     query_id: str = Field(min_length=1, max_length=200)

@@ -10,18 +10,69 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import replace
+from enum import StrEnum
 from urllib.parse import urlsplit, urlunsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Path, status
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from pipeline.errors import ConfigError
 from workers.api.auth import read_access, write_access
 from workers.api.context import ApiContext, context
 from workers.api.live import CameraLive
-from workers.api.schemas import CAMERA_ID, NETWORK_SOURCE, CameraIn, CameraOut, CameraState
+from workers.api.schemas import CAMERA_ID, NETWORK_SOURCE, StrictModel
 
 router = APIRouter(prefix="/api/cameras", tags=["cameras"])
+
+
+class CameraState(StrEnum):
+    """Live state of a camera stream, from the video source's status events."""
+
+    connecting = "connecting"
+    connected = "connected"
+    stalled = "stalled"
+    reconnecting = "reconnecting"
+    ended = "ended"
+    unknown = "unknown"
+
+
+class CameraIn(StrictModel):
+    """Registering a camera; ``source`` is informational (ingest workers open it)."""
+
+    source: str = Field(default="", max_length=2000, description="Its video URI.")
+
+
+class StreamOut(BaseModel):
+    """A camera's video stream as measured (fps and GOP once enough of it was seen)."""
+
+    codec: str = Field(description="Video codec, e.g. h264, hevc, mjpeg.")
+    width: int | None = Field(default=None, ge=0, description="Coded width in pixels.")
+    height: int | None = Field(default=None, ge=0, description="Coded height in pixels.")
+    fps: float | None = Field(default=None, ge=0, description="Frames per second.")
+    gop_s: float | None = Field(default=None, ge=0, description="Keyframe interval, s.")
+
+
+class CameraOut(BaseModel):
+    """A camera with its live status."""
+
+    id: str
+    name: str | None = None
+    source: str | None = None
+    status: CameraState = CameraState.unknown
+    status_since: float | None = Field(
+        default=None, description="UTC epoch s of the last status change."
+    )
+    last_segment_at: float | None = Field(
+        default=None, description="UTC epoch s of the newest segment seen."
+    )
+    last_answer_at: float | None = Field(
+        default=None, description="Window end of the newest stored answer."
+    )
+    detail: str | None = None
+    stream: StreamOut | None = Field(
+        default=None, description="The video stream, once its status reported it."
+    )
 
 
 def redact(uri: str) -> str | None:
@@ -68,6 +119,7 @@ def _camera(camera: str, source: str, live: CameraLive | None, answered: float |
         last_segment_at=live.last_segment_at if live else None,
         last_answer_at=answered,
         detail=live.detail if live else None,
+        stream=live.stream if live else None,  # validated into a StreamOut
     )
 
 

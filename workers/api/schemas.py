@@ -8,7 +8,6 @@ shape through :func:`field_error`.
 from __future__ import annotations
 
 import math
-from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import HTTPException, status
@@ -58,7 +57,7 @@ def field_error(
     return HTTPException(status_code=code, detail=detail)
 
 
-class _Strict(BaseModel):
+class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -135,7 +134,7 @@ BackfillText = Annotated[
 ]
 
 
-class QueryCreate(_Strict):
+class QueryCreate(StrictModel):
     """A question to subscribe to cameras. ``window`` ≥ ``every``, or 409 (a rule across
     fields, which JSON Schema cannot state)."""
 
@@ -177,7 +176,7 @@ class QueryCreate(_Strict):
         return _check_answerer(value)
 
 
-class QueryUpdate(_Strict):
+class QueryUpdate(StrictModel):
     """A partial update: only the given fields change; the version goes up by one. A
     window shorter than the (given or stored) every is a 409."""
 
@@ -208,42 +207,6 @@ class QueryOut(QueryFields):
     """A standing query as stored: the queries topic's message, with its creation time."""
 
     created_at: float | None = None
-
-
-class CameraState(StrEnum):
-    """Live state of a camera stream, from the video source's status events."""
-
-    connecting = "connecting"
-    connected = "connected"
-    stalled = "stalled"
-    reconnecting = "reconnecting"
-    ended = "ended"
-    unknown = "unknown"
-
-
-class CameraIn(_Strict):
-    """Registering a camera; ``source`` is informational (ingest workers open it)."""
-
-    source: str = Field(default="", max_length=2000, description="Its video URI.")
-
-
-class CameraOut(BaseModel):
-    """A camera with its live status."""
-
-    id: str
-    name: str | None = None
-    source: str | None = None
-    status: CameraState = CameraState.unknown
-    status_since: float | None = Field(
-        default=None, description="UTC epoch s of the last status change."
-    )
-    last_segment_at: float | None = Field(
-        default=None, description="UTC epoch s of the newest segment seen."
-    )
-    last_answer_at: float | None = Field(
-        default=None, description="Window end of the newest stored answer."
-    )
-    detail: str | None = None
 
 
 class EvidenceRef(BaseModel):

@@ -16,6 +16,7 @@ import logging
 from connectors.bus.base import Bus, Record
 from connectors.bus.follow import FOLLOW_RETRY, CompactedFollower
 from connectors.bus.status_messages import CameraStatus, decode_camera_status
+from connectors.kafka.status import PROFILE_FIELDS
 from connectors.retry import RetryPolicy
 from pipeline.errors import MessageError
 from workers.api.live import CameraStatusRegistry
@@ -32,6 +33,8 @@ def apply_status(registry: CameraStatusRegistry, camera: str, status: CameraStat
     registry.heard(camera, status.updated_at)
     if status.last_segment_at is not None:
         registry.saw_segment(camera, status.last_segment_at)
+    if status.codec:
+        registry.saw_stream(camera, **{k: getattr(status, k) for k in PROFILE_FIELDS})
 
 
 class StatusFollower(CompactedFollower):

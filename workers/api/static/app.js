@@ -74,6 +74,15 @@ async function evidenceSrc(url) {
 
 // ---------------------------------------------------------------- cameras
 
+function streamText(stream) {
+  if (!stream) return "";
+  const parts = [stream.codec];
+  if (stream.width && stream.height) parts.push(`${stream.width}×${stream.height}`);
+  if (stream.fps) parts.push(`${stream.fps.toFixed(1)} fps`);
+  if (stream.gop_s) parts.push(`GOP ${stream.gop_s.toFixed(1)} s`);
+  return parts.join(" · ");
+}
+
 function cameraSeen(cam) {
   if (cam.last_segment_at !== null) return `last segment ${fmtTime(cam.last_segment_at)}`;
   if (cam.last_answer_at !== null) return `last answer ${fmtTime(cam.last_answer_at)}`;
@@ -92,6 +101,7 @@ function renderCameras() {
       el("span", { class: "dot" }),
       el("span", { class: "cam-id", text: cam.id }),
       el("span", { class: "cam-status", text: cam.status }),
+      el("span", { class: "cam-stream muted", text: streamText(cam.stream) }),
       el("span", { class: "muted", text: cameraSeen(cam) })));
     const box = el("input", { type: "checkbox", name: "camera", value: cam.id });
     box.checked = picked.has(cam.id); // a refresh keeps what the user ticked

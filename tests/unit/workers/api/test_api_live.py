@@ -20,6 +20,7 @@ def test_cameras_show_live_status_and_last_segment(harness: ApiHarness) -> None:
     harness.store.upsert_camera("gate", "rtsp://cams/gate")
     harness.registry.observe(StatusEvent("dock", StreamStatus.CONNECTED, 1_700_000_000.0))
     harness.registry.saw_segment("dock", 1_700_000_012.0)
+    harness.registry.saw_stream("dock", codec="h264", width=640, height=360, fps=None)
     harness.registry.observe(
         StatusEvent("dock", StreamStatus.STALLED, 1_700_000_020.0, "no packet for 10 s")
     )
@@ -34,6 +35,9 @@ def test_cameras_show_live_status_and_last_segment(harness: ApiHarness) -> None:
         1_700_000_012.0,
     )
     assert dock["detail"] == "no packet for 10 s" and dock["source"] == "rtsp://cams/dock"
+    assert dock["stream"] == {"codec": "h264", "width": 640, "height": 360, "fps": None,
+                              "gop_s": None}
+    assert cams["gate"]["stream"] is None  # nothing heard of its stream
     assert (cams["gate"]["status"], cams["gate"]["last_answer_at"]) == ("unknown", 1_700_000_040.0)
     assert cams["yard"]["status"] == "reconnecting"
     # a camera the registry heard from may be subscribed to

@@ -64,6 +64,10 @@ def test_api_shows_live_status_from_the_topic_and_accepts_those_cameras(
             last_segment_at=t + 3,
             last_segment_seq=1,
             segments=2,
+            codec="hevc",
+            width=1280,
+            height=720,
+            fps=12.5,
         )
         _publish(bus, encode_camera_status(live))
         gate = _until(client, lambda c: c["gate"]["status"] == "connected")["gate"]
@@ -72,6 +76,9 @@ def test_api_shows_live_status_from_the_topic_and_accepts_those_cameras(
             t + 3,
             "h264",
         )
+        # the stream as ingest measured it; the GOP is not known yet (None: left out)
+        assert gate["stream"] == {"codec": "hevc", "width": 1280, "height": 720, "fps": 12.5,
+                                  "gop_s": None}
         made = client.post(
             "/api/queries", json={"question": "is the gate open?", "cameras": ["gate"]}
         )
