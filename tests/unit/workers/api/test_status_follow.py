@@ -32,6 +32,14 @@ def _publish(bus: MemoryBus, *messages: Any) -> None:
     producer.flush()
 
 
+def _status(camera: str, state: str, since: float, updated_at: float, detail: str = "",
+            **stream: Any) -> Any:
+    """One encoded status record; ``stream`` holds the optional segment and stream fields."""
+    return encode_camera_status(CameraStatus(
+        camera=camera, state=state, since=since, updated_at=updated_at, detail=detail, **stream
+    ))
+
+
 def _until(client: TestClient, ok: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
     deadline = time.monotonic() + 10
     while True:
@@ -45,31 +53,14 @@ def test_api_shows_live_status_from_the_topic_and_accepts_those_cameras(
     sqlite_store: Store,
 ) -> None:
     bus, t = MemoryBus(), time.time()
-    _publish(
-        bus,
-        encode_camera_status(
-            CameraStatus(camera="gate", state="connecting", since=t, updated_at=t)
-        ),
-    )
+    _publish(bus, _status("gate", "connecting", t, t))
     app = create_app(settings(tokens=False), sqlite_store, bus)
     with TestClient(app) as client:
         seen = _until(client, lambda c: c.get("gate", {}).get("status") == "connecting")
         assert seen["gate"]["status"] == "connecting"  # the backlog is read at start-up
-        live = CameraStatus(
-            camera="gate",
-            state="connected",
-            since=t + 1,
-            updated_at=t + 3,
-            detail="h264",
-            last_segment_at=t + 3,
-            last_segment_seq=1,
-            segments=2,
-            codec="hevc",
-            width=1280,
-            height=720,
-            fps=12.5,
-        )
-        _publish(bus, encode_camera_status(live))
+        live = dict(last_segment_at=t + 3, last_segment_seq=1, segments=2,
+                    codec="hevc", width=1280, height=720, fps=12.5)
+        _publish(bus, _status("gate", "connected", t + 1, t + 3, "h264", **live))
         gate = _until(client, lambda c: c["gate"]["status"] == "connected")["gate"]
         assert (gate["status_since"], gate["last_segment_at"], gate["detail"]) == (
             t + 1,
@@ -97,15 +88,7 @@ def test_a_bad_status_record_is_skipped_and_following_goes_on(sqlite_store: Stor
     _publish(
         bus,
         (b"gate", b"{not json", []),
-        encode_camera_status(
-            CameraStatus(
-                camera="gate",
-                state="stalled",
-                since=5.0,
-                updated_at=6.0,
-                detail="no packets for 10s",
-            )
-        ),
+        _status("gate", "stalled", 5.0, 6.0, "no packets for 10s"),
     )
     with TestClient(create_app(settings(tokens=False), sqlite_store, bus)) as client:
         gate = _until(client, lambda c: "gate" in c)["gate"]
@@ -123,35 +106,9 @@ def test_a_connected_camera_whose_ingest_went_silent_is_shown_stalled(sqlite_sto
     bus, t = MemoryBus(), time.time()
     _publish(
         bus,
-        encode_camera_status(
-            CameraStatus(
-                camera="killed",
-                state="connected",
-                since=t - 300,
-                updated_at=t - 90,
-                detail="",
-                last_segment_at=t - 90,
-            )
-        ),
-        encode_camera_status(
-            CameraStatus(
-                camera="alive",
-                state="connected",
-                since=t - 300,
-                updated_at=t - 1,
-                detail="",
-                last_segment_at=t - 1,
-            )
-        ),
-        encode_camera_status(
-            CameraStatus(
-                camera="done",
-                state="ended",
-                since=t - 300,
-                updated_at=t - 90,
-                detail="end of stream",
-            )
-        ),
+        _status("killed", "connected", t - 300, t - 90, last_segment_at=t - 90),
+        _status("alive", "connected", t - 300, t - 1, last_segment_at=t - 1),
+        _status("done", "ended", t - 300, t - 90, "end of stream"),
     )
     with TestClient(create_app(settings(tokens=False), sqlite_store, bus)) as client:
         cams = _until(client, lambda c: {"killed", "alive", "done"} <= set(c))
