@@ -3,6 +3,7 @@ anything is opened or printed."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,27 @@ from workers.cli.main import main
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_clip(tmp_path_factory.mktemp("clip") / "c.mp4", seconds=1.0, size=(64, 48))
+
+
+Run = Callable[[list[str]], tuple[int, str, str]]
+
+
+@pytest.fixture
+def run_cli(
+    clip: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> Run:
+    """Runs the CLI in an empty working folder; gives (exit code, stdout, stderr)."""
+    monkeypatch.chdir(tmp_path)
+
+    def run(argv: list[str]) -> tuple[int, str, str]:
+        code = main([a.format(clip=clip) for a in argv])
+        out, err = capfd.readouterr()
+        return code, out, err
+
+    return run
 
 
 COMMANDS = [
@@ -28,16 +50,10 @@ COMMANDS = [
 
 @pytest.mark.parametrize("argv", COMMANDS, ids=lambda a: " ".join(a[:2]))
 def test_a_bad_environment_value_is_one_line_naming_the_setting_and_exit_2(
-    argv: list[str],
-    clip: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capfd: pytest.CaptureFixture[str],
+    argv: list[str], run_cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("FEEDWATCH_KAFKA_PARTITIONS", "abc")
-    code = main([a.format(clip=clip) for a in argv])
-    out, err = capfd.readouterr()
+    code, out, err = run_cli(argv)
     assert code == 2
     lines = err.splitlines()
     assert len(lines) == 1, err
@@ -58,15 +74,8 @@ def test_a_bad_environment_value_is_one_line_naming_the_setting_and_exit_2(
     ],
 )
 def test_a_bad_flag_value_is_named_the_same_way(
-    argv: list[str],
-    field: str,
-    clip: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capfd: pytest.CaptureFixture[str],
+    argv: list[str], field: str, run_cli: Run
 ) -> None:
-    monkeypatch.chdir(tmp_path)
-    code = main([a.format(clip=clip) for a in argv])
-    err = capfd.readouterr().err
+    code, _out, err = run_cli(argv)
     assert code == 2
     assert len(err.splitlines()) == 1 and err.startswith(f"error: {field}: "), err
