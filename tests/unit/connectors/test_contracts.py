@@ -14,12 +14,12 @@ from connectors.bus import messages as msg
 from connectors.bus.contracts import DIALECT, TOPIC_MODELS
 from connectors.bus.models import AnswerFields, QueryFields, SegmentHeader
 from connectors.bus.status_messages import CameraStatus, encode_camera_status
-from pipeline.errors import DecodeError
 from pipeline.perceiver import AnswererCache, build_perceiver
 from pipeline.perception import SelectionConfig
 from pipeline.scheduler import Scheduler
 from pipeline.testing import ColourEncoder
 from pipeline.types import Answer, Frame, Segment, StandingQuery
+from tests.unit.fakes import red_frame, segment_json
 from workers.cli.main import main
 
 
@@ -33,17 +33,7 @@ def printed_schema(topic: str, capsys: pytest.CaptureFixture[str]) -> dict[str, 
 
 def red_frames(segment: Segment, fps: float) -> list[Frame]:
     """Frames of a fake segment whose value lists ``[t, red]`` pairs."""
-    try:
-        pairs = json.loads(segment.data)
-    except ValueError as exc:
-        raise DecodeError(segment.camera, segment.seq, "not a clip") from exc
-    frames = []
-    for t, red in pairs:
-        rgb = np.full((48, 64, 3), 90, np.uint8)
-        if red:
-            rgb[10:22, 30:46] = (230, 20, 20)
-        frames.append(Frame(segment.camera, float(t), rgb))
-    return frames
+    return [red_frame(segment.camera, t, red) for t, red in segment_json(segment, "not a clip")]
 
 
 def produced_answers() -> list[Answer]:

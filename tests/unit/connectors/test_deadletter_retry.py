@@ -3,38 +3,25 @@ the error is raised so the caller does not commit the record)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import pytest
 
 from connectors.bus import messages as msg
-from connectors.bus.base import Producer, Record
+from connectors.bus.base import Record
 from connectors.bus.deadletter import ONCE, DeadLetters
 from connectors.retry import RetryPolicy
 from pipeline.errors import BusError
+from tests.unit.fakes import RecordingProducer
 
 RECORD = Record("feedwatch.segments", 2, 41, b"cam", b"\x00", [("camera", b"cam")], 0.0)
 
 
-class FlakyProducer(Producer):
+def flaky_producer(failures: int) -> RecordingProducer:
     """Refuses the first ``failures`` flushes, as a broker that is away."""
-
-    def __init__(self, failures: int) -> None:
-        self.failures, self.sent = failures, []
-
-    def send(
-        self, topic: str, key: bytes, value: bytes | None, headers: Sequence[tuple[str, bytes]] = ()
-    ) -> None:
-        self.sent.append((topic, key, value, list(headers)))
-
-    def flush(self, timeout: float | None = None) -> None:
-        if self.failures:
-            self.failures -= 1
-            raise BusError("broker away")
+    return RecordingProducer(fail_flushes=failures, error=BusError)
 
 
 def test_a_dead_letter_is_retried_until_the_bus_acknowledges_it() -> None:
-    producer = FlakyProducer(failures=3)
+    producer = flaky_producer(failures=3)
     letters = DeadLetters(producer, "dl", retry=RetryPolicy(initial=0.001, maximum=0.002))
     letters.publish_record(RECORD, ValueError("bad bytes"), stage="decode")
     assert letters.count == 1 and len(producer.sent) == 4
@@ -43,7 +30,7 @@ def test_a_dead_letter_is_retried_until_the_bus_acknowledges_it() -> None:
 
 
 def test_a_bounded_policy_raises_so_the_record_is_not_committed() -> None:
-    letters = DeadLetters(FlakyProducer(failures=1), "dl", retry=ONCE)
+    letters = DeadLetters(flaky_producer(failures=1), "dl", retry=ONCE)
     with pytest.raises(BusError):
         letters.publish_record(RECORD, ValueError("bad bytes"), stage="decode")
     assert letters.count == 0

@@ -7,17 +7,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from connectors.bus import MemoryBus, Topics
 from connectors.bus import messages as msg
 from connectors.store import AnswerSink, Store
-from pipeline.errors import DecodeError
 from pipeline.perceiver import AnswererCache, build_perceiver, query_id
 from pipeline.perception import SelectionConfig
 from pipeline.scheduler import Scheduler
 from pipeline.testing import ColourEncoder
 from pipeline.types import Answer, Frame, Segment, StandingQuery
+from tests.unit.fakes import red_frame, segment_json
 from workers.perception.embedded import CameraSource, EmbeddedRun
 
 VISIBLE = (4.0, 7.0)  # red visible for 4 <= t < 7
@@ -33,17 +31,7 @@ def fake_segments(uri: str, camera: str, **_: Any) -> Iterator[Segment]:
 
 
 def fake_decode(segment: Segment, fps: float) -> list[Frame]:
-    try:
-        frames = json.loads(segment.data)
-    except ValueError as exc:
-        raise DecodeError(segment.camera, segment.seq, "not a video") from exc
-    out = []
-    for t, red in frames:
-        rgb = np.full((48, 64, 3), 90, np.uint8)
-        if red:
-            rgb[10:22, 30:46] = (230, 20, 20)
-        out.append(Frame(segment.camera, float(t), rgb))
-    return out
+    return [red_frame(segment.camera, t, red) for t, red in segment_json(segment)]
 
 
 class TappedBus(MemoryBus):

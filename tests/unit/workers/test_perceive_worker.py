@@ -6,21 +6,19 @@ import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from connectors.bus import messages as msg
-from connectors.bus.base import Producer, Record, Topics
+from connectors.bus.base import Record, Topics
 from connectors.bus.deadletter import DeadLetters
-from connectors.kafka.base import ProduceError
 from connectors.retry import RetryPolicy
 from connectors.store import AnswerSink, Store
-from pipeline.errors import DecodeError
 from pipeline.perceiver import AnswererCache, Perceiver, build_perceiver
 from pipeline.perception import SelectionConfig
 from pipeline.scheduler import Scheduler
 from pipeline.testing import ColourEncoder
 from pipeline.types import Answer, Frame, Segment, StandingQuery
+from tests.unit.fakes import RecordingProducer, red_frame, segment_json
 from workers.perception.handler import BatchHandler
 from workers.perception.ownership import PerceiveCore
 from workers.sink import AnswerBatchHandler
@@ -39,17 +37,8 @@ Q = StandingQuery(
 
 
 def fake_decode(segment: Segment, fps: float) -> list[Frame]:
-    try:
-        times = json.loads(segment.data)
-    except ValueError as exc:
-        raise DecodeError(segment.camera, segment.seq, "not a video") from exc
-    frames = []
-    for t in times:
-        rgb = np.full((48, 64, 3), 90, np.uint8)
-        if VISIBLE[0] <= t < VISIBLE[1]:
-            rgb[10:22, 30:46] = (230, 20, 20)
-        frames.append(Frame(segment.camera, float(t), rgb))
-    return frames
+    times = segment_json(segment)
+    return [red_frame(segment.camera, t, VISIBLE[0] <= t < VISIBLE[1]) for t in times]
 
 
 def segment(camera: str, seq: int) -> Segment:
@@ -163,24 +152,6 @@ def test_queries_are_added_and_removed_on_running_cameras() -> None:
     assert ids == {"q1", "q2"}
     core.on_query("q1", None)
     assert {a.query_id for a in run_core(core, RECORDS[4:6])} == {"q2"}
-
-
-class RecordingProducer(Producer):
-    def __init__(self, fail_flushes: int = 0) -> None:
-        self.sent: list[tuple[str, bytes, bytes | None, list[tuple[str, bytes]]]] = []
-        self.acked: list[int] = []
-        self.fail_flushes = fail_flushes
-
-    def send(
-        self, topic: str, key: bytes, value: bytes | None, headers: Sequence[tuple[str, bytes]] = ()
-    ) -> None:
-        self.sent.append((topic, key, value, list(headers)))
-
-    def flush(self, timeout: float | None = None) -> None:
-        if self.fail_flushes:
-            self.fail_flushes -= 1
-            raise ProduceError("broker away")
-        self.acked.append(len(self.sent))
 
 
 def test_handler_produces_answers_acknowledged_before_it_returns() -> None:

@@ -3,41 +3,28 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import math
 
 import pytest
 
-from connectors.bus.base import Producer
 from connectors.bus.status_messages import (
     CameraStatus,
     decode_camera_status,
     encode_camera_status,
     encode_camera_status_tombstone,
 )
-from connectors.kafka.base import ProduceError
 from connectors.kafka.status import StatusPublisher
 from connectors.video.status import StatusEvent, StreamStatus
 from pipeline.errors import MessageError
 from pipeline.types import Segment
+from tests.unit.fakes import RecordingProducer
 
 
-class RecordingProducer(Producer):
+class StatusProducer(RecordingProducer):
+    """Records what is sent; with ``fail``, no flush is acknowledged."""
+
     def __init__(self, fail: bool = False) -> None:
-        self.sent: list[tuple[str, bytes, bytes | None, list[tuple[str, bytes]]]] = []
-        self.fail = fail
-        self.closed = False
-
-    def send(
-        self, topic: str, key: bytes, value: bytes | None, headers: Sequence[tuple[str, bytes]] = ()
-    ) -> None:
-        self.sent.append((topic, key, value, list(headers)))
-
-    def flush(self, timeout: float | None = None) -> None:
-        if self.fail:
-            raise ProduceError("broker away")
-
-    def close(self) -> None:
-        self.closed = True
+        super().__init__(fail_flushes=math.inf if fail else 0)
 
     def states(self) -> list[CameraStatus]:
         decoded = [decode_camera_status(k, v, h)[1] for _t, k, v, h in self.sent]
@@ -80,7 +67,7 @@ def _event(state: StreamStatus, at: float, detail: str = "") -> StatusEvent:
 
 
 def test_publisher_sends_a_whole_snapshot_per_event_and_segment() -> None:
-    producer = RecordingProducer()
+    producer = StatusProducer()
     pub = StatusPublisher(producer, "x.status", "cam", clock=lambda: 50.0)
     pub.observe(_event(StreamStatus.CONNECTING, 10.0))
     pub.observe(_event(StreamStatus.CONNECTED, 11.0, "h264"))
@@ -103,7 +90,7 @@ def test_publisher_sends_a_whole_snapshot_per_event_and_segment() -> None:
 
 
 def test_close_marks_a_stopped_camera_ended_and_broker_errors_never_raise() -> None:
-    producer = RecordingProducer(fail=True)
+    producer = StatusProducer(fail=True)
     pub = StatusPublisher(producer, "x.status", "cam", clock=lambda: 5.0)
     pub.observe(_event(StreamStatus.CONNECTED, 1.0))
     pub.close()
