@@ -17,21 +17,10 @@ from PIL import Image, ImageDraw
 
 from connectors.store import Store
 from pipeline.types import Answer, Evidence
+from tests.e2e.dashboard import CHROMIUM, CHROMIUM_ARGS, need_chromium, serve
 from tests.unit.workers.api.scenarios import READ, WRITE, ApiHarness
-from workers.api import serve_in_thread
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACT = Path(__file__).resolve().parents[2] / "artifacts" / "dashboard.png"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 T0 = 1_764_000_000.0
 BOX = (0.45, 0.35, 0.85, 0.9)
 
@@ -77,14 +66,9 @@ def stored_answer(query_id: str, question: str, end: float, matched: bool, text:
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[ApiHarness, str]]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} missing (tests/services/install_system_deps.sh installs it)")
+    need_chromium()
     store = Store.from_url(f"sqlite:///{tmp_path / 'dash.db'}")
-    harness = ApiHarness(store, api={"sse_poll_s": 0.5})
-    server = serve_in_thread(harness.app)
-    yield harness, server.url
-    server.stop()
-    store.close()
+    yield from serve(ApiHarness(store, api={"sse_poll_s": 0.5}))
 
 
 @pytest.fixture

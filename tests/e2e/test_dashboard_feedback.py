@@ -9,9 +9,9 @@ import pytest
 
 from connectors.store import Store
 from connectors.store.feedback import feedback_for
-from tests.e2e.test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, T0, stored_answer
+from tests.e2e.dashboard import CHROMIUM, CHROMIUM_ARGS, need_chromium, serve
+from tests.e2e.test_dashboard_browser import T0, stored_answer
 from tests.unit.workers.api.scenarios import READ, WRITE, ApiHarness
-from workers.api import serve_in_thread
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 QUESTION = "is a red circle on the floor?"
@@ -19,14 +19,9 @@ QUESTION = "is a red circle on the floor?"
 
 @pytest.fixture
 def served_feedback(tmp_path: Path) -> Iterator[tuple[ApiHarness, str]]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} missing (tests/services/install_system_deps.sh installs it)")
+    need_chromium()
     store = Store.from_url(f"sqlite:///{tmp_path / 'feedback.db'}")
-    harness = ApiHarness(store, api={"sse_poll_s": 0.5})
-    server = serve_in_thread(harness.app)
-    yield harness, server.url
-    server.stop()
-    store.close()
+    yield from serve(ApiHarness(store, api={"sse_poll_s": 0.5}))
 
 
 def test_clicking_wrong_stores_feedback_on_the_latest_answer(

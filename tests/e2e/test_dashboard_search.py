@@ -11,10 +11,9 @@ import numpy as np
 import pytest
 
 from connectors.store import Store
-from tests.e2e.test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.dashboard import CHROMIUM, CHROMIUM_ARGS, need_chromium, serve
 from tests.unit.workers.api.scenarios import READ, ApiHarness
 from tests.unit.workers.api.test_api_history import index_clip
-from workers.api import serve_in_thread
 
 ARTIFACT = Path(__file__).resolve().parents[2] / "artifacts" / "dashboard-search.png"
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -24,18 +23,13 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 def served(tmp_path: Path) -> Iterator[tuple[ApiHarness, str]]:
     from pipeline.models.clip_encoder import ClipEncoder, shapes_demo_dir
 
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} missing (tests/services/install_system_deps.sh installs it)")
+    need_chromium()
     if not (shapes_demo_dir() / "open_clip_config.json").is_file():
         pytest.skip("shapes-demo weights are not bundled")
     store = Store.from_url(f"sqlite:///{tmp_path / 'search.db'}")
     red = ClipEncoder.from_spec("shapes-demo", device="cpu").encode_text(["a red circle"])[0]
     index_clip(store, np.asarray(red))
-    harness = ApiHarness(store)
-    server = serve_in_thread(harness.app)
-    yield harness, server.url
-    server.stop()
-    store.close()
+    yield from serve(ApiHarness(store))
 
 
 def test_search_box_shows_moments_and_the_frame_with_its_box(

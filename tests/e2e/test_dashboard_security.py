@@ -20,22 +20,11 @@ import pytest
 
 from connectors.store import Store
 from pipeline.types import Answer
+from tests.e2e.dashboard import CHROMIUM, CHROMIUM_ARGS, need_chromium, serve
 from tests.unit.workers.api.scenarios import READ, ApiHarness
-from workers.api import serve_in_thread
 
 pytestmark = [pytest.mark.e2e]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 QUESTION = "<img src=x onerror=window.__xss=1> is the <b>gate</b> open?"
 ANSWER = "<script>window.__xss=2</script><svg onload=window.__xss=3>yes</svg>"
 MODEL = "<iframe src=javascript:window.__xss=4>"
@@ -64,15 +53,10 @@ def _answer(qid: str, end: float) -> Answer:
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[ApiHarness, str]]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} missing (tests/services/install_system_deps.sh installs it)")
+    need_chromium()
     pytest.importorskip("playwright.sync_api")
     store = Store.from_url(f"sqlite:///{tmp_path / 'sec.db'}")
-    harness = ApiHarness(store, api={"sse_poll_s": 0.5})
-    server = serve_in_thread(harness.app)
-    yield harness, server.url
-    server.stop()
-    store.close()
+    yield from serve(ApiHarness(store, api={"sse_poll_s": 0.5}))
 
 
 def test_dashboard_renders_markup_as_text(served: tuple[ApiHarness, str]) -> None:
