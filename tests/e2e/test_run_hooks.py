@@ -20,6 +20,7 @@ from pipeline.alerts.machine import AlertEngine
 from pipeline.alerts.model import EventKind, Rule
 from pipeline.types import Answer
 from tests.integration.alerts_receiver import Receiver
+from tests.scene_clips import clip_available, red_circle_clip
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -29,28 +30,11 @@ DURATION = 24.0
 SECRET = "e2e-secret"
 
 
-def _clip_available() -> bool:
-    """shapes-demo is bundled, or FEEDWATCH_PERCEPTION_CLIP names another model."""
-    from pipeline.models.clip_encoder import shapes_demo_dir
-
-    other = os.environ.get("FEEDWATCH_PERCEPTION_CLIP", "shapes-demo") != "shapes-demo"
-    return other or (shapes_demo_dir() / "open_clip_config.json").is_file()
-
-
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from pipeline.scenes import scripted_scene, write_clip
-
-    spec = scripted_scene(
-        target=("red", "circle"),
-        visible=sorted(STABLE + FLICKER),
-        distractors=2,
-        seed=11,
-        duration=DURATION,
-        size=(320, 240),
-    )
-    return write_clip(
-        spec, tmp_path_factory.mktemp("hooks") / "flicker.mp4", fps=10, keyframe_interval_s=2.0
+    return red_circle_clip(
+        tmp_path_factory.mktemp("hooks") / "flicker.mp4", sorted(STABLE + FLICKER),
+        distractors=2, seed=11, duration=DURATION,
     )
 
 
@@ -79,7 +63,7 @@ def incidents_in(answers: list[dict]) -> int:
     return opened
 
 
-@pytest.mark.skipif(not _clip_available(), reason="shapes-demo weights not built")
+@pytest.mark.skipif(not clip_available(), reason="shapes-demo weights not built")
 def test_run_with_hook_notifies_once_per_stable_presence(clip: Path, tmp_path: Path) -> None:
     receiver = Receiver(SECRET).start()
     try:

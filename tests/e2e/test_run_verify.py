@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.alerts_receiver import Receiver
+from tests.scene_clips import clip_available, red_circle_clip
 from tests.scripted_vlm import save_scripted_llava
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -26,27 +27,11 @@ NO = "no nothing is there"
 SECRET = "verify-secret"
 
 
-def _clip_available() -> bool:
-    from pipeline.models.clip_encoder import shapes_demo_dir
-
-    other = os.environ.get("FEEDWATCH_PERCEPTION_CLIP", "shapes-demo") != "shapes-demo"
-    return other or (shapes_demo_dir() / "open_clip_config.json").is_file()
-
-
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from pipeline.scenes import scripted_scene, write_clip
-
-    spec = scripted_scene(
-        target=("red", "circle"),
-        visible=[(3.0, 9.0)],
-        distractors=1,
-        seed=5,
+    return red_circle_clip(
+        tmp_path_factory.mktemp("verify") / "red.mp4", [(3.0, 9.0)], distractors=1, seed=5,
         duration=12.0,
-        size=(320, 240),
-    )
-    return write_clip(
-        spec, tmp_path_factory.mktemp("verify") / "red.mp4", fps=10, keyframe_interval_s=2.0
     )
 
 
@@ -96,15 +81,23 @@ def _run(clip: Path, vlm: Path, db: Path, receiver: Receiver) -> list[dict]:
     return [json.loads(line) for line in proc.stdout.splitlines()]
 
 
-@pytest.mark.skipif(not _clip_available(), reason="shapes-demo weights not built")
+def _run_scripted(clip: Path, models: Path, reply: str, db: Path) -> tuple[list[dict], Receiver]:
+    """The run with a VLM that always gives ``reply``; the receiver is stopped after it."""
+    receiver = Receiver(SECRET).start()
+    try:
+        return _run(clip, save_scripted_llava(models, reply), db, receiver), receiver
+    finally:
+        receiver.stop()
+
+
+needs_clip = pytest.mark.skipif(not clip_available(), reason="shapes-demo weights not built")
+
+
+@needs_clip
 def test_verified_incident_carries_the_vlm_description(
     clip: Path, models: Path, tmp_path: Path
 ) -> None:
-    receiver = Receiver(SECRET).start()
-    try:
-        answers = _run(clip, save_scripted_llava(models, YES), tmp_path / "yes.db", receiver)
-    finally:
-        receiver.stop()
+    answers, receiver = _run_scripted(clip, models, YES, tmp_path / "yes.db")
     said = [a for a in answers if a["text"] == YES]
     assert said and all(a["matched"] is True and a["answerer"] == "cascade" for a in said)
     assert any(a["text"] == "no" for a in answers)  # CLIP decided the empty windows alone
@@ -115,15 +108,11 @@ def test_verified_incident_carries_the_vlm_description(
     assert body["answer"]["text"] == YES
 
 
-@pytest.mark.skipif(not _clip_available(), reason="shapes-demo weights not built")
+@needs_clip
 def test_clip_gate_without_vlm_confirmation_opens_nothing(
     clip: Path, models: Path, tmp_path: Path
 ) -> None:
-    receiver = Receiver(SECRET).start()
-    try:
-        answers = _run(clip, save_scripted_llava(models, NO), tmp_path / "no.db", receiver)
-    finally:
-        receiver.stop()
+    answers, receiver = _run_scripted(clip, models, NO, tmp_path / "no.db")
     gated = [a for a in answers if a["text"] == NO]
     assert len(gated) >= 2  # the CLIP gate fired on consecutive windows; the VLM said no
     assert all(a["matched"] is False for a in answers)

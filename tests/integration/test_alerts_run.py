@@ -17,6 +17,7 @@ import pytest
 from alerts_receiver import Receiver
 
 from pipeline.testing import ColourEncoder
+from tests.scene_clips import red_circle_clip
 from workers.cli.main import main
 
 STABLE = [(2.0, 7.0), (16.0, 21.0)]
@@ -26,18 +27,9 @@ SECRET = "run-secret"
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from pipeline.scenes import scripted_scene, write_clip
-
-    spec = scripted_scene(
-        target=("red", "circle"),
-        visible=sorted(STABLE + FLICKER),
-        distractors=0,
-        seed=11,
-        duration=24.0,
-        size=(320, 240),
-    )
-    return write_clip(
-        spec, tmp_path_factory.mktemp("run") / "flicker.mp4", fps=10, keyframe_interval_s=2.0
+    return red_circle_clip(
+        tmp_path_factory.mktemp("run") / "flicker.mp4", sorted(STABLE + FLICKER),
+        distractors=0, seed=11, duration=24.0,
     )
 
 
