@@ -9,9 +9,6 @@ signed, each incident processed once, and the run waits for its deliveries.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +16,7 @@ import pytest
 from pipeline.alerts.machine import AlertEngine
 from pipeline.alerts.model import EventKind, Rule
 from pipeline.types import Answer
+from tests.e2e.cli_run import run_feedwatch
 from tests.integration.alerts_receiver import Receiver
 from tests.scene_clips import clip_available, red_circle_clip
 
@@ -67,38 +65,12 @@ def incidents_in(answers: list[dict]) -> int:
 def test_run_with_hook_notifies_once_per_stable_presence(clip: Path, tmp_path: Path) -> None:
     receiver = Receiver(SECRET).start()
     try:
-        env = {
-            **os.environ,
-            "FEEDWATCH_LOG_LEVEL": "WARNING",
-            "FEEDWATCH_HOOKS_WAIT_ON_EXIT_S": "30",
-            "FEEDWATCH_HOOKS_BACKOFF_BASE_S": "0.2",
-        }
-        code = "import sys; from workers.cli.main import main; sys.exit(main())"
         flags = "--every 1s --window 1s --sample-fps 4 --json --open-after 2 --close-after 2"
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                code,
-                "run",
-                str(clip),
-                "--ask",
-                "a red circle",
-                *flags.split(),
-                "--db",
-                f"sqlite:///{tmp_path / 'run.db'}",
-                "--hook",
-                receiver.url,
-                "--hook-secret",
-                SECRET,
-                "--hook-allow-private",
-            ],  # fmt: skip
-            capture_output=True,
-            text=True,
-            timeout=600,
-            env=env,
-            check=False,
-        )
+        proc = run_feedwatch([
+            "run", str(clip), "--ask", "a red circle", *flags.split(),
+            "--db", f"sqlite:///{tmp_path / 'run.db'}",
+            "--hook", receiver.url, "--hook-secret", SECRET, "--hook-allow-private",
+        ])
     finally:
         receiver.stop()
     assert proc.returncode == 0, proc.stderr[-3000:]

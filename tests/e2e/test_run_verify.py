@@ -9,13 +9,12 @@ when it denies, the CLIP gate still fires but no incident opens.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tests.e2e.cli_run import run_feedwatch
 from tests.integration.alerts_receiver import Receiver
 from tests.scene_clips import clip_available, red_circle_clip
 from tests.scripted_vlm import save_scripted_llava
@@ -41,63 +40,43 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _run(clip: Path, vlm: Path, db: Path, receiver: Receiver) -> list[dict]:
-    env = {
-        **os.environ,
-        "FEEDWATCH_LOG_LEVEL": "WARNING",
-        "FEEDWATCH_HOOKS_WAIT_ON_EXIT_S": "30",
-        "FEEDWATCH_HOOKS_BACKOFF_BASE_S": "0.2",
-    }
-    code = "import sys; from workers.cli.main import main; sys.exit(main())"
     flags = (
         "--every 1s --window 2s --sample-fps 2 --json --open-after 2 --close-after 2 "
         "--answerer cascade --device cpu --verify --hook-allow-private"
     )
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            code,
-            "run",
-            str(clip),
-            "--ask",
-            "is there a red circle?",
-            *flags.split(),
-            "--vlm",
-            str(vlm),
-            "--db",
-            f"sqlite:///{db}",
-            "--hook",
-            receiver.url,
-            "--hook-secret",
-            SECRET,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
-        check=False,
-    )
+    proc = run_feedwatch([
+        "run", str(clip), "--ask", "is there a red circle?", *flags.split(),
+        "--vlm", str(vlm), "--db", f"sqlite:///{db}",
+        "--hook", receiver.url, "--hook-secret", SECRET,
+    ])
     assert proc.returncode == 0, proc.stderr[-3000:]
     return [json.loads(line) for line in proc.stdout.splitlines()]
 
 
-def _run_scripted(clip: Path, models: Path, reply: str, db: Path) -> tuple[list[dict], Receiver]:
-    """The run with a VLM that always gives ``reply``; the receiver is stopped after it."""
-    receiver = Receiver(SECRET).start()
-    try:
-        return _run(clip, save_scripted_llava(models, reply), db, receiver), receiver
-    finally:
-        receiver.stop()
+Scripted = Callable[[str], tuple[list[dict], Receiver]]
+
+
+@pytest.fixture
+def scripted(clip: Path, models: Path, tmp_path: Path) -> Scripted:
+    """Runs with a VLM that always gives the reply; the receiver is stopped after the run."""
+
+    def run(reply: str) -> tuple[list[dict], Receiver]:
+        receiver = Receiver(SECRET).start()
+        try:
+            vlm = save_scripted_llava(models, reply)
+            return _run(clip, vlm, tmp_path / "run.db", receiver), receiver
+        finally:
+            receiver.stop()
+
+    return run
 
 
 needs_clip = pytest.mark.skipif(not clip_available(), reason="shapes-demo weights not built")
 
 
 @needs_clip
-def test_verified_incident_carries_the_vlm_description(
-    clip: Path, models: Path, tmp_path: Path
-) -> None:
-    answers, receiver = _run_scripted(clip, models, YES, tmp_path / "yes.db")
+def test_verified_incident_carries_the_vlm_description(scripted: Scripted) -> None:
+    answers, receiver = scripted(YES)
     said = [a for a in answers if a["text"] == YES]
     assert said and all(a["matched"] is True and a["answerer"] == "cascade" for a in said)
     assert any(a["text"] == "no" for a in answers)  # CLIP decided the empty windows alone
@@ -109,10 +88,8 @@ def test_verified_incident_carries_the_vlm_description(
 
 
 @needs_clip
-def test_clip_gate_without_vlm_confirmation_opens_nothing(
-    clip: Path, models: Path, tmp_path: Path
-) -> None:
-    answers, receiver = _run_scripted(clip, models, NO, tmp_path / "no.db")
+def test_clip_gate_without_vlm_confirmation_opens_nothing(scripted: Scripted) -> None:
+    answers, receiver = scripted(NO)
     gated = [a for a in answers if a["text"] == NO]
     assert len(gated) >= 2  # the CLIP gate fired on consecutive windows; the VLM said no
     assert all(a["matched"] is False for a in answers)
