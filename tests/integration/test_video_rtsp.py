@@ -15,6 +15,7 @@ from connectors.video.decoder import decode_segment
 from connectors.video.resilience import segments
 from connectors.video.settings import VideoSettings
 from connectors.video.status import StreamStatus
+from tests.waiting import wait_until
 
 SETTINGS = VideoSettings(stall_timeout_s=3, open_timeout_s=10, reconnect_initial_s=0.2,
                          reconnect_max_s=1.0, max_reconnects=40)
@@ -29,12 +30,7 @@ def check_standalone(seg, fps: float = 10.0) -> None:
 
 
 def wait_for(condition, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-    return True
+    return wait_until(condition, timeout, poll=0.1)
 
 
 @pytest.mark.timeout(150)

@@ -2,20 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
 from connectors.bus import MemoryBus
 from connectors.bus.base import Record
 from connectors.bus.follow import CompactedFollower
-
-
-def _wait(cond, timeout: float = 5.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
+from tests.waiting import wait_until
 
 
 def test_ready_once_the_backlog_is_applied_then_new_records_follow() -> None:
@@ -36,7 +26,7 @@ def test_ready_once_the_backlog_is_applied_then_new_records_follow() -> None:
         latest = {j: max(i for i in range(300) if i % 7 == j) for j in range(7)}
         assert table == {f"k{j}".encode(): str(i).encode() for j, i in latest.items()}
         p.send("q", b"k0", None)  # a tombstone after start-up
-        assert _wait(lambda: table.get(b"k0", b"") is None)
+        assert wait_until(lambda: table.get(b"k0", b"") is None)
     finally:
         follower.stop()
     assert seen_when_ready == [7]
@@ -56,7 +46,7 @@ def test_refused_records_are_not_counted_and_do_not_stop_it() -> None:
     follower = CompactedFollower(bus, "t", apply, poll_s=0.02).start()
     try:
         assert follower.ready.wait(5.0)
-        assert _wait(lambda: follower.applied == 2)
+        assert wait_until(lambda: follower.applied == 2)
     finally:
         follower.stop()
 
