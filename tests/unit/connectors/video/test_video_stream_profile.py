@@ -56,7 +56,7 @@ def test_the_status_topic_snapshot_carries_the_measured_profile() -> None:
     from connectors.bus.status_messages import decode_camera_status
     from connectors.kafka.status import StatusPublisher
     from pipeline.types import Segment
-    from tests.unit.connectors.kafka.test_status_unit import RecordingProducer
+    from tests.unit.fakes import RecordingProducer
 
     producer = RecordingProducer()
     publisher = StatusPublisher(producer, "feedwatch.status", "gate", clock=lambda: 5.0)
