@@ -19,10 +19,10 @@ from connectors.store import AnswerSink, Store
 from connectors.video.testing import make_clip
 from pipeline.errors import ConfigError
 from pipeline.types import Segment
+from tests.unit.fakes import RecordingProducer
 from tests.unit.workers.test_perceive_worker import (
     TOPICS,
     Q,
-    RecordingProducer,
     _answer,
     factory,
     record,
