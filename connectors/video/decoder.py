@@ -266,10 +266,18 @@ def _wanted_pts(d: _Demuxed, clock: SampleClock) -> set[int]:
 
 
 def _step_before(d: _Demuxed, fast: bool) -> float:
-    """How far before the first frame the previous segment's last candidate lies."""
+    """How far before the first frame the previous segment's last candidate lies.
+
+    Measured from the segment's own frame spacing, not the stream's declared rate: an
+    untimed source (MJPEG stamped on arrival, then transcoded) declares a guessed 25 fps,
+    and a 10 fps segment starting just past a grid line would lose its first cell."""
     if fast:
         kf = sorted(d.keyframe_times())
         return kf[1] - kf[0] if len(kf) > 1 else (d.segment.duration or 1.0)
+    times = sorted({d.time(p.pts) for p in d.packets if p.pts is not None})
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False) if b - a > 1e-6]
+    if gaps:  # the frames' own spacing: a declared rate can be a demuxer's guess
+        return float(np.median(gaps))
     return 1.0 / d.fps if d.fps else 0.04
 
 

@@ -5,6 +5,7 @@ missing second, a frame twice, a sideways picture or a wrong size."""
 from __future__ import annotations
 
 import io
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -122,3 +123,30 @@ def test_rotation_metadata_gives_upright_portrait_frames(tmp_path: Path, degrees
     assert {f.rgb.shape for f in frames} == {(320, 180, 3)}  # portrait
     assert np.abs(frames[0].rgb.astype(int) - upright).mean() < 2.0
     assert seconds(frames) == list(range(4))
+
+
+def _jittered_10_fps(start: float) -> Segment:
+    """An MPEG-TS segment of frames 0.1 s apart but for a burst of two at the start, so
+    the demuxer guesses a much higher rate (an MJPEG camera stamped on arrival, then
+    transcoded, gives such segments)."""
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="mpegts") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.codec_context.time_base = Fraction(1, 90000)
+        for pts in [0, 900, *range(9000, 20 * 9000, 9000)]:
+            img = av.VideoFrame(64, 48, "yuv420p")
+            img.pts, img.time_base = pts, Fraction(1, 90000)
+            out.mux(stream.encode(img))
+        out.mux(stream.encode(None))
+    return Segment("mjpeg-cam", 0, start, 2.0, buf.getvalue(), "mpegts", "h264", 64, 48)
+
+
+@pytest.mark.parametrize(("start", "cells"), [
+    (100.01, [100, 101]), (100.03, [100, 101]), (100.06, [100, 101]),
+    (100.5, [101, 102]),  # cell 100 began in the previous segment (a frame at 100.4)
+])
+def test_a_segment_just_past_a_grid_line_keeps_its_first_cell(start: float,
+                                                               cells: list[int]) -> None:
+    frames = decode_segment(_jittered_10_fps(start), 1.0, carry=False)
+    assert [SampleClock(1.0).cell(f.t) for f in frames] == cells
