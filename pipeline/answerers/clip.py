@@ -10,6 +10,11 @@ Three modes, all scored on the frames selection picked (the best frame counts):
   answered against the floor alone and say so ("yes (calibrating)").
   The baseline lives in a :class:`StateProvider`: in memory by default, in the store
   when the worker wires one in, so it survives restarts and worker takeovers.
+  With a ``second_look`` span (opt-in; in patch cells), each selected frame's score
+  is the mean of its global cosine and the cosine of a crop around the question's best
+  patch, encoded again (:mod:`pipeline.answerers.second_look`): a small look-alike of
+  the asked object no longer scores as high as the object itself. Its absolute levels
+  are the model's ``second_look_floor`` / ``second_look_sure``.
 * ``threshold`` (also chosen by giving a ``threshold`` without a ``mode``): the same
   score against a fixed ``threshold``. Suits CLIPs trained
   with a per-caption sigmoid loss, whose cosines are calibrated per caption.
@@ -22,9 +27,10 @@ them right.
 
 Defaults for the absolute levels come from the model's own calibration when it ships
 one (``feedwatch_calibration.json`` next to its weights): ``clip_threshold`` /
-``margin_threshold`` for the fixed modes, ``adaptive_floor`` and ``adaptive_sure``
-for the adaptive one; else 0.2 / 0.5, and no floor or sure level (then the warm-up
-windows are undecided: ``matched`` None, text "calibrating").
+``margin_threshold`` for the fixed modes, ``adaptive_floor`` and ``adaptive_sure`` for
+the adaptive one (``second_look_floor`` / ``second_look_sure`` with a second look: its
+score is on another scale); else 0.2 / 0.5, and no floor or sure level (then the
+warm-up windows are undecided: ``matched`` None, text "calibrating").
 """
 
 from __future__ import annotations
@@ -55,6 +61,7 @@ from pipeline.answerers.baseline import (
     corrected_threshold,
     decide,
 )
+from pipeline.answerers.second_look import SecondLook, second_look_for
 from pipeline.perception import Selection
 from pipeline.types import EncodedFrame, FloatArray, StandingQuery
 
@@ -76,6 +83,8 @@ class ClipSettings(AnswererSettings):
     min_scale: float = Field(default=0.02, ge=0.0, le=2.0)
     floor: float | None = Field(default=None, ge=-1.0, le=1.0)
     sure: float | None = Field(default=None, ge=-1.0, le=1.0)
+    second_look: float | None = Field(default=None, ge=0.0, le=64.0)
+    """Span of the adaptive mode's second look in patch cells (None or 0: off)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -105,6 +114,9 @@ class ClipAnswerer(Answerer):
         self._encoder = encoder
         self._backgrounds: FloatArray | None = None
         self.states: StateProvider = states or MemoryStates()
+        self.second_look: SecondLook | None = None
+        if settings.mode == "adaptive":
+            self.second_look = second_look_for(encoder, settings.second_look)
 
     @classmethod
     def build(cls, config: Any, *, encoder: TextEncoder, vlm_spec: str = "") -> ClipAnswerer:
@@ -116,7 +128,7 @@ class ClipAnswerer(Answerer):
 
     def answer(self, query: StandingQuery, window: Window, selection: Selection,
                query_emb: QueryEmb) -> AnswerResult:
-        score = self._score(window, selection, np.asarray(query_emb, dtype=np.float32))
+        score = self._score(query, window, selection, np.asarray(query_emb, dtype=np.float32))
         model_ids = {"clip": self._encoder.model_id}
         if score is None:
             return AnswerResult("unknown", None, None, selection.visual_tokens, model_ids)
@@ -149,8 +161,9 @@ class ClipAnswerer(Answerer):
     def rule(self) -> Rule:
         """The adaptive rule, absolute levels filled in from the model's calibration."""
         s = self.settings
-        floor = s.floor if s.floor is not None else self._calibrated("adaptive_floor")
-        sure = s.sure if s.sure is not None else self._calibrated("adaptive_sure")
+        prefix = "second_look" if self.second_look is not None else "adaptive"
+        floor = s.floor if s.floor is not None else self._calibrated(f"{prefix}_floor")
+        sure = s.sure if s.sure is not None else self._calibrated(f"{prefix}_sure")
         return Rule(
             horizon_s=s.horizon_s,
             warmup=s.warmup,
@@ -179,10 +192,16 @@ class ClipAnswerer(Answerer):
         return float(value) if value is not None else None
 
     def _score(
-        self, window: Sequence[EncodedFrame], selection: Selection, query_emb: FloatArray
+        self, query: StandingQuery, window: Sequence[EncodedFrame], selection: Selection,
+        query_emb: FloatArray,
     ) -> float | None:
         if not selection.indices:
             return None
+        if self.second_look is not None:
+            frames = [window[i] for i in selection.indices]
+            closer = self.second_look.scores(frames, query.question, query_emb)
+            return float(max((a + b) / 2 for a, b in zip(selection.frame_scores, closer,
+                                                         strict=True)))
         if self.settings.mode != "margin":
             return float(max(selection.frame_scores))
         frames = np.stack([window[i].global_emb for i in selection.indices])

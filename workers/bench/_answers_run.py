@@ -32,7 +32,8 @@ from pipeline.answerers.clip import ClipAnswerer
 from pipeline.perception import SelectionConfig, select_for_queries
 from pipeline.scenes import render, write_clip
 from pipeline.scenes.watch import WatchScene, watch_scene, window_truth
-from pipeline.types import EncodedFrame, ImageArray, StandingQuery
+from pipeline.engine import encode_frames as engine_encode
+from pipeline.types import EncodedFrame, Frame, ImageArray, StandingQuery
 
 MODES = ("adaptive", "threshold", "margin")
 DEFAULT_MODE = "adaptive"
@@ -85,6 +86,8 @@ class Setup:
     """Seconds between window ends (the product default)."""
     corrections: int = 0
     """Wrong answers per scene the user corrects in the second pass."""
+    second_look: float | None = None
+    """The adaptive mode's second-look span in patch cells (None: off, the default)."""
     selection: SelectionConfig = field(default_factory=SelectionConfig)
 
 
@@ -104,17 +107,15 @@ def video_frames(scene: WatchScene, times: Sequence[float]) -> list[ImageArray]:
 def encode_scene(
     encoder: Any, scene: WatchScene, camera: str, video: bool = True
 ) -> list[EncodedFrame]:
-    """The scene's 1-fps frames (through the codec unless ``video`` is False), encoded once."""
+    """The scene's 1-fps frames (through the codec unless ``video`` is False), encoded once
+    as the product's engine does (thumbnails included: the second look crops them)."""
     times = [float(t) for t in range(int(scene.spec.duration))]
     if video:
         frames = video_frames(scene, times)
     else:
         frames = [render(scene.spec, t)[0] for t in times]
-    globals_, patches = encoder.encode_frames(frames)
-    return [
-        EncodedFrame(camera, t, globals_[i], patches[i], frames[i][:2, :2], frames[i].shape[:2])
-        for i, t in enumerate(times)
-    ]
+    return engine_encode(encoder, [Frame(camera, t, rgb) for t, rgb in zip(times, frames,
+                                                                           strict=True)])
 
 
 def windows(frames: Sequence[EncodedFrame], setup: Setup) -> list[tuple[float, float]]:
@@ -155,7 +156,9 @@ def run_bench(
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Every figure of the bench as one JSON-ready dict."""
-    answerers = {m: build_answerer("clip", {"mode": m}, encoder=encoder) for m in MODES}
+    look = {"second_look": setup.second_look} if setup.second_look else {}
+    answerers = {m: build_answerer("clip", {"mode": m, **(look if m == "adaptive" else {})},
+                                   encoder=encoder) for m in MODES}
     tallies = {m: Tally() for m in MODES}
     corrected = Tally()
     for n in range(scenes):
@@ -187,6 +190,7 @@ def _result(tallies: dict[str, Tally], corrected: Tally, encoder: Any, *, scenes
         "scenes": scenes, "seed": seed, "level": setup.level, "backgrounds": list(backgrounds),
         "duration_s": setup.duration, "visible_s": setup.visible, "window_s": setup.window,
         "every_s": setup.every, "clip": getattr(encoder, "model_id", "?"),
+        "second_look": setup.second_look,
     }
     if setup.corrections:
         out["corrections"] = {

@@ -47,11 +47,14 @@ def _backgrounds(value: str) -> list[str]:
 @env_option("--corrections", type=click.IntRange(0), default=0, show_default=True,
             env="FEEDWATCH_BENCH_CORRECTIONS", help="Wrong answers per scene the user "
             "corrects (agreement before/after).")
+@env_option("--second-look", "second_look", type=click.FloatRange(0, 64), default=None,
+            env="FEEDWATCH_BENCH_SECOND_LOOK", help="The adaptive mode's second-look span "
+            "in patch cells (off unless given).")
 @env_option("--device", default="auto", show_default=True, env="FEEDWATCH_PERCEPTION_DEVICE",
             help="auto|cpu|cuda.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def command(clip_spec: str, scenes: int, seed: int, level: str, backgrounds: str,
-            corrections: int, device: str, as_json: bool) -> None:
+            corrections: int, second_look: float | None, device: str, as_json: bool) -> None:
     """Window agreement of the clip answerer's modes with the scenes' ground truth."""
     from pipeline.models.clip_encoder import ClipEncoder
 
@@ -63,7 +66,8 @@ def command(clip_spec: str, scenes: int, seed: int, level: str, backgrounds: str
     label = f"bench answers ({level})"
     with progress_bar() as progress:
         result = run_bench(encoder, scenes=scenes, seed=seed, backgrounds=names,
-                           setup=Setup(level=level, corrections=corrections),
+                           setup=Setup(level=level, corrections=corrections,
+                                       second_look=second_look),
                            progress=lambda i, n: progress(label, i, n))
     if as_json:
         emit_json(result)

@@ -1,0 +1,84 @@
+"""A closer second look for the adaptive ``clip`` answerer.
+
+A small object fills only a few patches of the frame the image encoder saw, so a
+look-alike of the asked object (same colour, another shape) scores about as high as
+the object itself. The second look crops the frame's thumbnail around the patch that
+matches the question best (``span`` patch cells wide and high, clipped at the frame's
+edges) and encodes that crop again: the encoder now sees the object several times
+larger. A frame's score is the mean of its global cosine and the crop's cosine.
+
+Each (camera, frame time, question) is looked at once: windows overlap, so the same
+frame is scored again and again; the crop scores are kept in a bounded cache. The
+crops of a window's new frames go to the encoder in one batch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from pipeline.types import EncodedFrame, FloatArray, ImageArray
+
+
+class ImageEncoder(Protocol):
+    def encode_frames(self, frames: Sequence[ImageArray]) -> tuple[FloatArray, FloatArray]: ...
+
+
+def crop_around_best_patch(frame: EncodedFrame, query_emb: FloatArray, span: float) -> ImageArray:
+    """The frame's thumbnail cropped to ``span`` patch cells around the question's best
+    patch (``span`` × the cell size in each direction, clipped at the frame's edges)."""
+    grid = np.asarray(frame.patches, dtype=np.float32)
+    gh, gw = grid.shape[:2]
+    best = int(np.argmax(grid.reshape(gh * gw, -1) @ query_emb))
+    row, col = divmod(best, gw)
+    thumb = frame.thumb
+    h, w = thumb.shape[:2]
+    cy, cx = (row + 0.5) * h / gh, (col + 0.5) * w / gw
+    half_h, half_w = span * h / gh / 2, span * w / gw / 2
+    y0, y1 = max(0, int(cy - half_h)), min(h, math.ceil(cy + half_h))
+    x0, x1 = max(0, int(cx - half_w)), min(w, math.ceil(cx + half_w))
+    return np.ascontiguousarray(thumb[y0:y1, x0:x1])
+
+
+@dataclass
+class SecondLook:
+    """Crop cosines of frames, each (camera, time, question) encoded once."""
+
+    encoder: ImageEncoder
+    span: float = 3.0
+    max_cached: int = 8192
+    crops_encoded: int = 0
+    _cache: OrderedDict[tuple[str, float, str], float] = field(default_factory=OrderedDict)
+
+    def scores(self, frames: Sequence[EncodedFrame], question: str,
+               query_emb: FloatArray) -> list[float]:
+        """The crop cosine of each frame with the question (cached per frame)."""
+        q = np.asarray(query_emb, dtype=np.float32)
+        keys = [(f.camera, float(f.t), question) for f in frames]
+        todo = [i for i, k in enumerate(keys) if k not in self._cache]
+        if todo:
+            crops = [crop_around_best_patch(frames[i], q, self.span) for i in todo]
+            embs, _ = self.encoder.encode_frames(crops)
+            self.crops_encoded += len(todo)
+            for i, emb in zip(todo, np.asarray(embs, dtype=np.float32), strict=True):
+                self._cache[keys[i]] = float(emb @ q)
+        out = []
+        for k in keys:
+            self._cache.move_to_end(k)
+            out.append(self._cache[k])
+        while len(self._cache) > self.max_cached:
+            self._cache.popitem(last=False)
+        return out
+
+
+def second_look_for(encoder: Any, span: float | None) -> SecondLook | None:
+    """A second look through ``encoder``'s image side; None when off (span None or 0)
+    or when the encoder has no image side (a text-only test double)."""
+    if not span or not callable(getattr(encoder, "encode_frames", None)):
+        return None
+    return SecondLook(encoder, span)
