@@ -10,11 +10,12 @@ Three modes, all scored on the frames selection picked (the best frame counts):
   answered against the floor alone and say so ("yes (calibrating)").
   The baseline lives in a :class:`StateProvider`: in memory by default, in the store
   when the worker wires one in, so it survives restarts and worker takeovers.
-  With a ``second_look`` span (opt-in; in patch cells), each selected frame's score
-  is the mean of its global cosine and the cosine of a crop around the question's best
-  patch, encoded again (:mod:`pipeline.answerers.second_look`): a small look-alike of
-  the asked object no longer scores as high as the object itself. Its absolute levels
-  are the model's ``second_look_floor`` / ``second_look_sure``.
+  With a second look (``second_look``: a span in patch cells, by default the model's
+  calibrated ``second_look``; 0: off), each selected frame's score is the mean of its
+  global cosine and the cosine of a crop around the question's best patch, encoded
+  again (:mod:`pipeline.answerers.second_look`): a small look-alike of the asked
+  object no longer scores as high as the object itself. Its absolute levels are the
+  model's ``second_look_floor`` / ``second_look_sure``.
 * ``threshold`` (also chosen by giving a ``threshold`` without a ``mode``): the same
   score against a fixed ``threshold``. Suits CLIPs trained
   with a per-caption sigmoid loss, whose cosines are calibrated per caption.
@@ -84,7 +85,8 @@ class ClipSettings(AnswererSettings):
     floor: float | None = Field(default=None, ge=-1.0, le=1.0)
     sure: float | None = Field(default=None, ge=-1.0, le=1.0)
     second_look: float | None = Field(default=None, ge=0.0, le=64.0)
-    """Span of the adaptive mode's second look in patch cells (None or 0: off)."""
+    """Span of the adaptive mode's second look in patch cells (0: off; None: the model's
+    calibrated ``second_look``, off when it has none)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -116,7 +118,10 @@ class ClipAnswerer(Answerer):
         self.states: StateProvider = states or MemoryStates()
         self.second_look: SecondLook | None = None
         if settings.mode == "adaptive":
-            self.second_look = second_look_for(encoder, settings.second_look)
+            span = settings.second_look
+            if span is None:
+                span = self._calibrated("second_look")
+            self.second_look = second_look_for(encoder, span)
 
     @classmethod
     def build(cls, config: Any, *, encoder: TextEncoder, vlm_spec: str = "") -> ClipAnswerer:

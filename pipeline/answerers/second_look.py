@@ -3,8 +3,8 @@
 A small object fills only a few patches of the frame the image encoder saw, so a
 look-alike of the asked object (same colour, another shape) scores about as high as
 the object itself. The second look crops the frame's thumbnail around the patch that
-matches the question best (``span`` patch cells wide and high, clipped at the frame's
-edges) and encodes that crop again: the encoder now sees the object several times
+matches the question best (``span`` patch cells wide and high, moved inside the frame
+near its edges) and encodes that crop again: the encoder now sees the object several times
 larger. A frame's score is the mean of its global cosine and the crop's cosine.
 
 Each (camera, frame time, question) is looked at once: windows overlap, so the same
@@ -30,19 +30,25 @@ class ImageEncoder(Protocol):
 
 
 def crop_around_best_patch(frame: EncodedFrame, query_emb: FloatArray, span: float) -> ImageArray:
-    """The frame's thumbnail cropped to ``span`` patch cells around the question's best
-    patch (``span`` × the cell size in each direction, clipped at the frame's edges)."""
+    """The frame's thumbnail cropped to ``span`` × ``span`` patch cells centred on the
+    question's best patch; near an edge the box is moved inside the frame rather than
+    cut, so an object entering the view keeps its shape when the crop is resized."""
     grid = np.asarray(frame.patches, dtype=np.float32)
     gh, gw = grid.shape[:2]
     best = int(np.argmax(grid.reshape(gh * gw, -1) @ query_emb))
     row, col = divmod(best, gw)
     thumb = frame.thumb
     h, w = thumb.shape[:2]
-    cy, cx = (row + 0.5) * h / gh, (col + 0.5) * w / gw
-    half_h, half_w = span * h / gh / 2, span * w / gw / 2
-    y0, y1 = max(0, int(cy - half_h)), min(h, math.ceil(cy + half_h))
-    x0, x1 = max(0, int(cx - half_w)), min(w, math.ceil(cx + half_w))
+    box_h, box_w = min(h, span * h / gh), min(w, span * w / gw)
+    y0 = _inside((row + 0.5) * h / gh - box_h / 2, h - box_h)
+    x0 = _inside((col + 0.5) * w / gw - box_w / 2, w - box_w)
+    y1, x1 = min(h, y0 + math.ceil(box_h)), min(w, x0 + math.ceil(box_w))
     return np.ascontiguousarray(thumb[y0:y1, x0:x1])
+
+
+def _inside(start: float, last: float) -> int:
+    """A box's first pixel, moved into [0, last]."""
+    return round(min(max(0.0, start), last))
 
 
 @dataclass

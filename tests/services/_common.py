@@ -105,7 +105,10 @@ def spawn(
 def stop_process(
     proc: subprocess.Popen[bytes] | None, grace: float = 20.0, sig: signal.Signals = signal.SIGTERM
 ) -> None:
-    """Signal the process group (``sig``), then SIGKILL it if it outlives ``grace``."""
+    """Signal the process group (``sig``), then SIGKILL it if it outlives ``grace``.
+
+    Returns once the whole group is gone, not just its leader: a server's children (a
+    database's backends) still hold client sockets for a moment after the leader dies."""
     if proc is None or proc.poll() is not None:
         return
     _signal_group(proc, sig)
@@ -114,6 +117,23 @@ def stop_process(
     except subprocess.TimeoutExpired:
         _signal_group(proc, signal.SIGKILL)
         proc.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while _group_alive(proc) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if _group_alive(proc):
+        _signal_group(proc, signal.SIGKILL)
+
+
+def _group_alive(proc: subprocess.Popen[bytes]) -> bool:
+    """Whether any live (not zombie) process is left in ``proc``'s process group."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # exited meanwhile
+        if int(fields[2]) == proc.pid and fields[0] != "Z":
+            return True
+    return False
 
 
 def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:

@@ -87,7 +87,7 @@ class Setup:
     corrections: int = 0
     """Wrong answers per scene the user corrects in the second pass."""
     second_look: float | None = None
-    """The adaptive mode's second-look span in patch cells (None: off, the default)."""
+    """The adaptive mode's second-look span in patch cells (None: the model's; 0: off)."""
     selection: SelectionConfig = field(default_factory=SelectionConfig)
 
 
@@ -156,7 +156,7 @@ def run_bench(
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Every figure of the bench as one JSON-ready dict."""
-    look = {"second_look": setup.second_look} if setup.second_look else {}
+    look = {"second_look": setup.second_look} if setup.second_look is not None else {}
     answerers = {m: build_answerer("clip", {"mode": m, **(look if m == "adaptive" else {})},
                                    encoder=encoder) for m in MODES}
     tallies = {m: Tally() for m in MODES}

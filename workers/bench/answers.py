@@ -49,7 +49,7 @@ def _backgrounds(value: str) -> list[str]:
             "corrects (agreement before/after).")
 @env_option("--second-look", "second_look", type=click.FloatRange(0, 64), default=None,
             env="FEEDWATCH_BENCH_SECOND_LOOK", help="The adaptive mode's second-look span "
-            "in patch cells (off unless given).")
+            "in patch cells (default: the model's calibrated one; 0: off).")
 @env_option("--device", default="auto", show_default=True, env="FEEDWATCH_PERCEPTION_DEVICE",
             help="auto|cpu|cuda.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")

@@ -59,9 +59,14 @@ def test_the_crop_is_span_cells_around_the_best_patch() -> None:
     assert np.all(crop[10:20, 20:40] == (255, 0, 0))
 
 
-def test_the_crop_is_clipped_at_the_frame_edge() -> None:
+def test_near_the_frame_edge_the_crop_moves_inside_keeping_its_size() -> None:
     crop = crop_around_best_patch(_frame(0.0, best=(0, 7)), OBJ, 3.0)
-    assert crop.shape[:2] == (20, 40)  # half a span is cut off on two sides
+    assert crop.shape[:2] == (30, 60)
+    assert np.all(crop[0:10, 40:60] == (255, 0, 0))  # the corner cell, now at the crop's corner
+
+
+def test_a_span_wider_than_the_frame_takes_the_whole_frame() -> None:
+    assert crop_around_best_patch(_frame(0.0), OBJ, 12.0).shape[:2] == (80, 160)
 
 
 def test_each_frame_and_question_is_encoded_once_and_new_frames_in_one_batch() -> None:
@@ -103,7 +108,7 @@ def test_the_adaptive_score_is_the_mean_of_the_frame_and_the_closer_look() -> No
 
 @pytest.mark.parametrize("settings", [{"mode": "adaptive"}, {"mode": "adaptive", "second_look": 0},
                                       {"mode": "threshold", "threshold": 0.5}])
-def test_no_second_look_unless_asked_or_in_a_fixed_mode(settings: dict) -> None:
+def test_no_second_look_when_off_or_in_a_fixed_mode(settings: dict) -> None:
     enc = RedEncoder()
     assert _answer(settings, enc, red=True) == pytest.approx(float(_frame(0.0).global_emb @ OBJ))
     assert enc.batches == []
@@ -122,6 +127,15 @@ def test_with_a_second_look_the_levels_are_the_models_second_look_ones() -> None
     enc.calibration = {"adaptive_floor": 0.03, "adaptive_sure": 0.2,  # type: ignore[attr-defined]
                        "second_look_floor": 0.11, "second_look_sure": 0.175}
     looked = build_answerer("clip", {"second_look": 3}, encoder=enc)
-    plain = build_answerer("clip", {}, encoder=enc)
+    plain = build_answerer("clip", {}, encoder=enc)  # the model has no calibrated span
     assert (looked.rule.floor, looked.rule.sure) == (0.11, 0.175)  # type: ignore[attr-defined]
     assert (plain.rule.floor, plain.rule.sure) == (0.03, 0.2)  # type: ignore[attr-defined]
+
+
+def test_the_models_calibrated_span_turns_it_on_and_zero_turns_it_off() -> None:
+    enc = RedEncoder()
+    enc.calibration = {"second_look": 2.0}  # type: ignore[attr-defined]
+    on = build_answerer("clip", {}, encoder=enc)
+    off = build_answerer("clip", {"second_look": 0}, encoder=enc)
+    assert on.second_look is not None and on.second_look.span == 2.0  # type: ignore[attr-defined]
+    assert off.second_look is None  # type: ignore[attr-defined]
