@@ -203,8 +203,8 @@ class ClipAnswerer(Answerer):
         if not selection.indices:
             return None
         if self.second_look is not None:
-            frames = [window[i] for i in selection.indices]
-            closer = self.second_look.scores(frames, query.question, query_emb)
+            looked = [window[i] for i in selection.indices]
+            closer = self.second_look.scores(looked, query.question, query_emb)
             return float(max((a + b) / 2 for a, b in zip(selection.frame_scores, closer,
                                                          strict=True)))
         if self.settings.mode != "margin":

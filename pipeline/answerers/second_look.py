@@ -4,8 +4,8 @@ A small object fills only a few patches of the frame the image encoder saw, so a
 look-alike of the asked object (same colour, another shape) scores about as high as
 the object itself. The second look crops the frame's thumbnail around the patch that
 matches the question best (``span`` patch cells wide and high, moved inside the frame
-near its edges) and encodes that crop again: the encoder now sees the object several times
-larger. A frame's score is the mean of its global cosine and the crop's cosine.
+near its edges) and encodes that crop again: the encoder now sees the object several
+times larger. A frame's score is the mean of its global cosine and the crop's cosine.
 
 Each (camera, frame time, question) is looked at once: windows overlap, so the same
 frame is scored again and again; the crop scores are kept in a bounded cache. The
@@ -26,6 +26,8 @@ from pipeline.types import EncodedFrame, FloatArray, ImageArray
 
 
 class ImageEncoder(Protocol):
+    """The image side of the CLIP encoder (what the second look re-encodes crops with)."""
+
     def encode_frames(self, frames: Sequence[ImageArray]) -> tuple[FloatArray, FloatArray]: ...
 
 

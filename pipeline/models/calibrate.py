@@ -10,8 +10,9 @@ window score is the answerer's (the best frame's cosine), and the threshold kept
 is the one with the best balanced accuracy. The result lands next to the weights
 as ``feedwatch_calibration.json``, which :class:`ClipEncoder` reads; levels chosen
 elsewhere that the file already holds (the adaptive mode's ``adaptive_floor`` and
-``adaptive_sure``, and ``second_look_floor`` / ``second_look_sure``, chosen with
-``feedwatch bench answers`` on the tuning seeds) are kept, and must be chosen again when the model changes::
+``adaptive_sure``, the second look's ``second_look``, ``second_look_floor`` and
+``second_look_sure``, chosen with ``feedwatch bench answers`` on the tuning seeds) are
+kept, and must be chosen again when the model changes::
 
     python -m pipeline.models.calibrate --clip shapes-demo \
         --out pipeline/models/assets/shapes-demo/feedwatch_calibration.json

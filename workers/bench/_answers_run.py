@@ -29,10 +29,10 @@ import numpy as np
 from pipeline.answerers import build_answerer
 from pipeline.answerers.baseline import Label, MemoryStates
 from pipeline.answerers.clip import ClipAnswerer
+from pipeline.engine import encode_frames as engine_encode
 from pipeline.perception import SelectionConfig, select_for_queries
 from pipeline.scenes import render, write_clip
 from pipeline.scenes.watch import WatchScene, watch_scene, window_truth
-from pipeline.engine import encode_frames as engine_encode
 from pipeline.types import EncodedFrame, Frame, ImageArray, StandingQuery
 
 MODES = ("adaptive", "threshold", "margin")
