@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from pipeline.answerers.base import Answerer, AnswerResult
+from pipeline.answerers.base import Answerer, AnswerResult, ImageEncoder
 from pipeline.evidence import render, thumbnail
 from pipeline.perception import Selection, SelectionConfig, select_for_queries
 from pipeline.scheduler import Due
@@ -31,7 +31,6 @@ from pipeline.types import (
     Evidence,
     FloatArray,
     Frame,
-    ImageArray,
     RoI,
     StandingQuery,
 )
@@ -47,12 +46,6 @@ class TextEncoder(Protocol):
     model_id: str
 
     def encode_text(self, texts: Sequence[str]) -> FloatArray: ...
-
-
-class ImageEncoder(Protocol):
-    """The image side of the CLIP encoder."""
-
-    def encode_frames(self, frames: Sequence[ImageArray]) -> tuple[FloatArray, FloatArray]: ...
 
 
 def encode_frames(

@@ -13,11 +13,12 @@ from dataclasses import KW_ONLY, dataclass, field, replace
 from typing import Any
 
 from pipeline.answerers import Answerer, build_answerer
+from pipeline.answerers.base import ImageEncoder
 from pipeline.answerers.baseline import StateProvider
 from pipeline.answerers.cascade import CascadeAnswerer
 from pipeline.answerers.clip import ClipAnswerer
 from pipeline.buffer import BufferLimits, BufferSet
-from pipeline.engine import Engine, ImageEncoder, encode_frames
+from pipeline.engine import Engine, encode_frames
 from pipeline.perception import SelectionConfig
 from pipeline.scheduler import Scheduler
 from pipeline.types import Answer, EncodedFrame, Frame, Segment, StandingQuery

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from pipeline.errors import ConfigError
 from pipeline.perception import Selection
-from pipeline.types import EncodedFrame, FloatArray, StandingQuery
+from pipeline.types import EncodedFrame, FloatArray, ImageArray, StandingQuery
 
 Window = Sequence[EncodedFrame]
 """The buffered frames of one evaluation window, oldest first."""
@@ -38,6 +38,13 @@ class TextEncoder(Protocol):
     def grid(self) -> tuple[int, int]: ...
 
     def encode_text(self, texts: Sequence[str]) -> FloatArray: ...
+
+
+class ImageEncoder(Protocol):
+    """The image side of the CLIP encoder (the engine encodes frames with it, the
+    ``clip`` answerer's second look its crops)."""
+
+    def encode_frames(self, frames: Sequence[ImageArray]) -> tuple[FloatArray, FloatArray]: ...
 
 
 @dataclass(frozen=True)

@@ -18,17 +18,12 @@ import math
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
+from pipeline.answerers.base import ImageEncoder
 from pipeline.types import EncodedFrame, FloatArray, ImageArray
-
-
-class ImageEncoder(Protocol):
-    """The image side of the CLIP encoder (what the second look re-encodes crops with)."""
-
-    def encode_frames(self, frames: Sequence[ImageArray]) -> tuple[FloatArray, FloatArray]: ...
 
 
 def crop_around_best_patch(frame: EncodedFrame, query_emb: FloatArray, span: float) -> ImageArray:
