@@ -27,6 +27,22 @@ def test_pool_is_seeded_and_labels_match_frames() -> None:
     assert not torch.equal(render_pool(12, 4, 0.7, workers=1).pixels, a.pixels)
 
 
+def test_close_ups_are_cut_from_a_larger_render_with_their_labels() -> None:
+    import numpy as np
+
+    from pipeline.models.train_shapes import RENDER, _sample
+
+    full = [_sample(s, 0.7) for s in range(40)]
+    near = [_sample(s, 0.7, zoom_share=1.0) for s in range(40)]
+    for rgb, labels, _, kinds in near:
+        assert rgb.shape == (RENDER, RENDER, 3) and labels.shape == (RENDER, RENDER)
+        assert labels.max() < len(kinds)
+    # the same objects fill more of a close-up than of the full frame
+    def mean_object_share(samples: list) -> float:
+        return float(np.mean([(s[1] >= 0).mean() for s in samples]))
+    assert mean_object_share(near) > 2 * mean_object_share(full)
+
+
 def test_mirrored_frames_carry_mirrored_patch_labels() -> None:
     import torch
 
