@@ -4,7 +4,9 @@ A red circle enters, stays and leaves among distractor shapes (the synthetic sce
 generator writes the clip and its ground truth into ``.demo/``); ``feedwatch run``
 then answers the standing question with the ``clip`` answerer and the bundled
 ``shapes-demo`` CLIP, showing the live table, and stores answers in
-``.demo/feedwatch.db``. Extra arguments are passed on to ``feedwatch run``
+``.demo/feedwatch.db``. Each run starts that database afresh: answers are unique per
+question, camera and window, so a kept one would show the first run's answers again
+(stale after the model or its levels change). Extra arguments are passed on to ``feedwatch run``
 (e.g. ``python -m workers.demo --json``).
 """
 
@@ -103,8 +105,15 @@ def summary(db_url: str) -> str:
     )
 
 
+def fresh_database(path: Path) -> None:
+    """Remove a SQLite database and its journal files, if there."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+
+
 def run_demo(extra: list[str] | None = None) -> int:
     clip = make_clip()
+    fresh_database(DEMO_DIR / "feedwatch.db")
     db_url = f"sqlite:///{DEMO_DIR / 'feedwatch.db'}"
     code = main(demo_args(clip, list(extra or [])))
     if code == 0 and "--json" not in (extra or []):

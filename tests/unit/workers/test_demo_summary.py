@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from workers.demo import VISIBLE, timeline
+from pathlib import Path
+
+from workers.demo import VISIBLE, fresh_database, timeline
 
 
 def test_timeline_marks_windows_overlapping_the_visible_interval() -> None:
@@ -12,3 +14,12 @@ def test_timeline_marks_windows_overlapping_the_visible_interval() -> None:
     assert said == "·██"
     assert truth == "·█·"
     assert agreement == 2 / 3
+
+
+def test_each_demo_run_starts_a_fresh_database(tmp_path: Path) -> None:
+    db = tmp_path / "feedwatch.db"
+    for name in ("feedwatch.db", "feedwatch.db-wal", "feedwatch.db-shm", "other.db"):
+        (tmp_path / name).write_text("x")
+    fresh_database(db)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.db"]
+    fresh_database(db)  # nothing there: no error
