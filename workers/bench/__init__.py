@@ -1,1 +1,2 @@
-"""Benchmarks behind ``feedwatch bench``: each module exposes a click ``command``."""
+"""What ``feedwatch bench`` measures, one module per bench; the commands that run and
+print them are in ``workers/cli/commands/bench`` (no click here)."""

@@ -8,9 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import click
-
 from pipeline.engine import Engine, encode_frames
+from pipeline.errors import ConfigError
 from pipeline.scheduler import Due
 from pipeline.types import EncodedFrame, Frame, StandingQuery
 
@@ -122,6 +121,4 @@ def seed_list(text: str) -> list[int]:
             return list(range(lo, hi + 1))
         return [int(x) for x in text.split(",") if x.strip()]
     except ValueError:
-        raise click.BadParameter(
-            f"{text!r}: a range A-B or a comma list of integers", param_hint="--seeds"
-        ) from None
+        raise ConfigError("--seeds", text, "a range A-B or a comma list of integers") from None

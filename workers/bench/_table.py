@@ -15,10 +15,6 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import click
-
-from workers.cli.options import env_option
-
 Progress = Callable[[str, float, float], None]
 """``progress(label, done, total)``: what a bench calls as it goes."""
 
@@ -49,7 +45,7 @@ def cpu_model() -> str:
 
 def emit_json(result: dict[str, Any]) -> None:
     """The one JSON object ``--json`` prints on stdout."""
-    click.echo(json.dumps(result, default=_plain))
+    print(json.dumps(result, default=_plain), flush=True)
 
 
 def _plain(value: Any) -> Any:
@@ -134,37 +130,3 @@ def hardware_line(info: dict[str, Any]) -> str:
     gpu = info.get("gpu") or "no GPU"
     return (f"{info.get('cpu', '?')}, {info.get('nproc', '?')} cores, torch "
             f"{info.get('torch', '?')} ({info.get('torch_threads', '?')} threads), {gpu}")
-
-
-def int_list(name: str, value: str) -> list[int]:
-    """``"1,8,32"`` → ``[1, 8, 32]``; a ConfigError-style click error otherwise."""
-    try:
-        out = [int(v) for v in value.split(",") if v.strip()]
-    except ValueError:
-        out = []
-    if not out or min(out) < 1:
-        raise click.BadParameter(f"{value!r}: comma-separated whole numbers >= 1",
-                                 param_hint=name)
-    return sorted(dict.fromkeys(out))
-
-
-def model_run_options(plot_help: str) -> Callable[[Any], Any]:
-    """The options every model bench shares: --device, --precision, --json, --plot."""
-    options = [
-        env_option("--device", default="auto", show_default=True,
-                   env="FEEDWATCH_PERCEPTION_DEVICE",
-                   help="auto|cpu|cuda."),
-        env_option("--precision", type=click.Choice(["fp32", "int8"]), default="fp32",
-                   show_default=True, env="FEEDWATCH_PERCEPTION_PRECISION",
-                   help="int8: CPU dynamic quantisation of the vision MLPs."),
-        click.option("--json", "as_json", is_flag=True, help="Print one JSON object."),
-        click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path),
-                     default=None, help=plot_help),
-    ]
-
-    def apply(fn: Any) -> Any:
-        for option in reversed(options):
-            fn = option(fn)
-        return fn
-
-    return apply

@@ -22,21 +22,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import click
-
 from pipeline.types import Segment
 from workers.bench._embedded import TrialResult, camera_feeds, make_clips, run_trial
-from workers.bench._table import (
-    Progress,
-    emit_json,
-    hardware,
-    hardware_line,
-    model_run_options,
-    print_table,
-    progress_bar,
-    save_plot,
-)
-from workers.cli.options import env_option
+from workers.bench._table import Progress, hardware, save_plot
 
 TARGET = 15
 Trial = Callable[[int], TrialResult]
@@ -153,27 +141,14 @@ def plot(results: list[TrialResult], cameras: int, path: Path, title: str,
     return save_plot(path, draw, title=title, footer=footer)
 
 
-@click.command("capacity")
-@env_option("--clip", "clip_spec", default="ViT-B-32", show_default=True,
-            env="FEEDWATCH_PERCEPTION_CLIP", help="CLIP spec.")
-@env_option("--max-cameras", type=click.IntRange(1), default=64, show_default=True,
-            env="FEEDWATCH_BENCH_MAX_CAMERAS", help="Upper end of the search.")
-@env_option("--start", type=click.IntRange(1), default=1, show_default=True,
-            env="FEEDWATCH_BENCH_START", help="First N of the doubling.")
-@env_option("--seconds", type=click.FloatRange(2.0), default=10.0, show_default=True,
-            env="FEEDWATCH_BENCH_SECONDS", help="Video seconds per camera per trial.")
-@env_option("--retries", type=click.IntRange(0), default=1, show_default=True,
-            env="FEEDWATCH_BENCH_RETRIES", help="Re-runs of a trial that falls behind "
-            "(best counts).")
-@model_run_options("Write the search's trials as a PNG.")
-def command(clip_spec: str, max_cameras: int, start: int, seconds: float, retries: int,
-            device: str, precision: str, as_json: bool, plot_path: Path | None) -> None:
-    """Largest number of 1-fps cameras processed in real time, found by search."""
+def measure(encoder: Any, setup: dict[str, Any], progress: Progress) -> tuple[dict[str, Any],
+                                                                             list[TrialResult]]:
+    """The ceiling, then the search; ``setup``: clip, precision, seconds, max_cameras,
+    start, retries (echoed in the result)."""
     from connectors.video.decoder import plan_for
-    from pipeline.models.clip_encoder import ClipEncoder
 
-    encoder = ClipEncoder.from_spec(clip_spec, device, precision=precision)
-    with progress_bar() as progress, tempfile.TemporaryDirectory(prefix="fw-cap-") as tmp:
+    seconds, max_cameras = setup["seconds"], setup["max_cameras"]
+    with tempfile.TemporaryDirectory(prefix="fw-cap-") as tmp:
         progress("making synthetic camera clips", 0, 1)
         clips = make_clips(seconds, min(4, max_cameras), Path(tmp))
         progress("making synthetic camera clips", 1, 1)
@@ -181,37 +156,17 @@ def command(clip_spec: str, max_cameras: int, start: int, seconds: float, retrie
         progress("encoder ceiling on the trials' frames", 0, 1)
         ceiling, ceiling_batch = encoder_ceiling(encoder, sampled_frames(clips))
         progress("encoder ceiling on the trials' frames", 1, 1)
-        cameras, trials = search(make_trial(encoder, clips, seconds, progress, retries),
-                                 max_cameras, start)
-    hw = hardware()
+        cameras, trials = search(make_trial(encoder, clips, seconds, progress, setup["retries"]),
+                                 max_cameras, setup["start"])
     result: dict[str, Any] = {
         "cameras": cameras, "target": TARGET, "meets_target": cameras >= TARGET,
         "encoder_ceiling_fps": round(ceiling, 2), "encoder_ceiling_batch": ceiling_batch,
         "capacity_vs_ceiling": round(cameras * 1.0 / ceiling, 3) if ceiling else None,
-        "clip": clip_spec, "precision": precision, "seconds": seconds, "sample_fps": 1.0,
-        "decode_path": plan_for(clips[0][0], 1.0), "questions_per_camera": 1,
-        "max_cameras": max_cameras, "retries": retries, "hardware": hw,
+        **setup, "sample_fps": 1.0, "decode_path": plan_for(clips[0][0], 1.0),
+        "questions_per_camera": 1, "hardware": hardware(),
         "trials": [asdict(t) for t in trials],
     }
-    if plot_path:
-        result["plot"] = str(plot(trials, cameras, plot_path,
-                                  f"capacity: CLIP {clip_spec} {precision}, 1 fps, "
-                                  "1 question/camera",
-                                  hardware_line(hw)))
-    if as_json:
-        emit_json(result)
-        return
-    print_table(
-        f"capacity: CLIP {clip_spec} {precision}, 1 fps sampling, {seconds:g} s per camera "
-        "per trial",
-        ["N", "wall s", "camera-s / wall-s", "keeps up", "frames", "answers", "passes/frame"],
-        [[t.cameras, t.wall_s, t.rate, "yes" if t.keeps_up else "no", t.frames, t.answers,
-          t.vision_passes_per_frame] for t in trials],
-        [f"[bold]{cameras} cameras[/bold] at 1 fps in real time (target ≥ {TARGET}); decode "
-         f"path: {result['decode_path']}",
-         f"encoder ceiling {ceiling:.1f} frames/s (batch {ceiling_batch}) on the same frames: "
-         f"capacity = {result['capacity_vs_ceiling']} of it", hardware_line(hw)],
-    )
+    return result, trials
 
 
 def _frame(segment: Any) -> Any:
@@ -220,4 +175,4 @@ def _frame(segment: Any) -> Any:
     return decode_segment(segment, 1.0)[0].rgb
 
 
-__all__ = ["command", "make_trial", "search"]
+__all__ = ["make_trial", "measure", "search"]

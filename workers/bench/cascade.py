@@ -28,8 +28,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import click
-
 from pipeline.engine import Engine
 from pipeline.perceiver import AnswererCache
 from pipeline.perception import SelectionConfig
@@ -40,48 +38,13 @@ from workers.bench._cascade_run import (
     gate_figures,
     make_scene,
     run_mode,
-    seed_list,
 )
-from workers.bench._options import bench_option, perception_option
-from workers.bench._table import emit_json, hardware, hardware_line, print_table, progress_bar
+from workers.bench._table import Progress, hardware
 
 
-@click.command("cascade")
-@perception_option("--vlm", "vlm_spec", default="tiny-llava",
-                   help="LLaVA directory, cached hub id, or tiny-llava (built offline).")
-@perception_option("--clip", "clip_spec", default="shapes-demo", help="CLIP spec.")
-@bench_option("--seeds", default="100-103", help="Scene seeds (0-99 is the tuning range).")
-@bench_option("--seconds", type=click.IntRange(8, 3600), default=40, help="Scene length.")
-@bench_option("--visible", type=click.FloatRange(0.05, 0.9), default=0.25,
-              help="Share of the scene the object is visible.")
-@bench_option("--band", type=click.FloatRange(0, 2), default=None, show_default=False,
-              help="Cascade band below the CLIP threshold (default: the answerer's).")
-@bench_option("--reuse-distance", type=click.FloatRange(0, 2), default=None, show_default=False,
-              help="Cascade reuse cosine distance (default: the answerer's).")
-@perception_option("--device", default="auto", help="auto|cpu|cuda.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def command(
-    vlm_spec: str,
-    clip_spec: str,
-    seeds: str,
-    seconds: int,
-    visible: float,
-    band: float | None,
-    reuse_distance: float | None,
-    device: str,
-    as_json: bool,
-) -> None:
-    """VLM calls per window: the VLM on every window vs the CLIP-gated cascade."""
-    from pipeline.answerers.vlm import load_adapter
-    from pipeline.models.clip_encoder import ClipEncoder
-
-    encoder = ClipEncoder.from_spec(clip_spec, device)
-    adapter = load_adapter(vlm_spec, device)
-    engine = Engine(encoder, AnswererCache(encoder, vlm_spec), SelectionConfig(), evidence=False)
-    tuned = {
-        k: v for k, v in {"band": band, "reuse_distance": reuse_distance}.items() if v is not None
-    }
-    modes: dict[str, tuple[str, dict[str, Any]]] = {
+def modes(device: str, tuned: dict[str, float]) -> dict[str, tuple[str, dict[str, Any]]]:
+    """The three runs over the same frames: answerer type and its settings."""
+    return {
         "vlm": ("vlm", {"device": device}),
         "cascade_no_reuse": (
             "cascade",
@@ -89,28 +52,29 @@ def command(
         ),
         "cascade": ("cascade", {"vlm": {"device": device}, **tuned}),
     }
-    with progress_bar() as progress:
-        scenes = []
-        for i, seed in enumerate(seed_list(seeds)):
-            scenes.append(make_scene(encoder, seed, float(seconds), visible))
-            progress("scenes (encoded once)", i + 1, len(seed_list(seeds)))
-        results = {}
-        for i, (name, (answerer, settings)) in enumerate(modes.items()):
-            results[name] = run_mode(engine, adapter, scenes, answerer, settings)
-            progress("modes", i + 1, len(modes))
-    emit(results, scenes, vlm_spec, clip_spec, as_json)
 
 
-def emit(
-    results: dict[str, dict[str, Any]],
-    scenes: Sequence[Scene],
-    vlm_spec: str,
-    clip_spec: str,
-    as_json: bool,
-) -> None:
-    """The one JSON object, or the table."""
+def measure(encoder: Any, adapter: Any, vlm_spec: str, seeds: list[int], seconds: float,
+            visible: float, runs: dict[str, tuple[str, dict[str, Any]]],
+            progress: Progress) -> tuple[dict[str, dict[str, Any]], list[Scene]]:
+    """Every mode's figures over the same scenes (each scene encoded once)."""
+    engine = Engine(encoder, AnswererCache(encoder, vlm_spec), SelectionConfig(), evidence=False)
+    scenes = []
+    for i, seed in enumerate(seeds):
+        scenes.append(make_scene(encoder, seed, seconds, visible))
+        progress("scenes (encoded once)", i + 1, len(seeds))
+    results = {}
+    for i, (name, (answerer, settings)) in enumerate(runs.items()):
+        results[name] = run_mode(engine, adapter, scenes, answerer, settings)
+        progress("modes", i + 1, len(runs))
+    return results, scenes
+
+
+def summary(results: dict[str, dict[str, Any]], scenes: Sequence[Scene], vlm_spec: str,
+            clip_spec: str) -> dict[str, Any]:
+    """The one JSON object the bench reports."""
     shown = [v for s in scenes for v in s.visible]
-    out: dict[str, Any] = {
+    return {
         "vlm_calls_per_window": {k: r["vlm_calls_per_window"] for k, r in results.items()},
         "decided_by": results["cascade"]["decided_by"],
         "cascade_vs_vlm": round(
@@ -127,31 +91,6 @@ def emit(
         "modes": results,
         "hardware": hardware(),
     }
-    if as_json:
-        emit_json(out)
-        return
-    print_table(
-        f"VLM calls per window ({len(scenes)} scenes, object visible "
-        f"{out['visible_share']:.0%} of frames)",
-        ["mode", "windows", "VLM calls", "per window", "decided by CLIP", "decided by VLM"],
-        [
-            [
-                k,
-                r["windows"],
-                r["vlm_calls"],
-                r["vlm_calls_per_window"],
-                r["decided_by"]["clip"],
-                r["decided_by"]["vlm"],
-            ]
-            for k, r in results.items()
-        ],
-        [
-            f"cascade = {out['cascade_vs_vlm']:.0%} of the VLM calls; gate recall on windows "
-            f"showing the object {out['gate_recall']}, negative windows let through "
-            f"{out['gate_negatives_passed']}",
-            hardware_line(out["hardware"]),
-        ],
-    )
 
 
-__all__ = ["command"]
+__all__ = ["measure", "modes", "summary"]

@@ -24,20 +24,14 @@ reports the shortfall and the command exits 1: never a throughput over incomplet
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-import click
-
-from pipeline.errors import ConfigError
 from pipeline.types import StandingQuery
-from workers.cli.options import env_option
 
 SAMPLE_FPS = 1.0
 
@@ -139,61 +133,25 @@ def _with_shortfall(r: dict[str, Any]) -> dict[str, Any]:
     return r
 
 
-@click.command()
-@env_option("--kafka", "bootstrap", default=None, env="FEEDWATCH_KAFKA_BOOTSTRAP",
-            help="Kafka bootstrap host:port; without it the embedded run is measured.")
-@click.option("--compare", is_flag=True,
-              help="Run the embedded mode, then the Kafka mode, on the same clips; one object.")
-@click.option("--cameras", type=int, default=4, show_default=True, help="Synthetic cameras.")
-@click.option("--seconds", type=float, default=20.0, show_default=True, help="Clip length.")
-@click.option("--workers", type=int, default=1, show_default=True, help="Worker processes.")
-@env_option("--clip", "clip_spec", default=None, env="FEEDWATCH_PERCEPTION_CLIP",
-            help="CLIP spec (default shapes-demo).")
-@click.option("--burst", is_flag=True, help="Ingest as fast as possible (capacity, no latency).")
-@click.option("--timeout", type=float, default=60.0, show_default=True,
-              help="Seconds after the last segment to wait for every expected answer.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def command(bootstrap: str | None, compare: bool, cameras: int, seconds: float, workers: int,
-            clip_spec: str | None, burst: bool, timeout: float, as_json: bool) -> None:
-    """Latency (segment end → answer row) and camera-seconds per wall-second."""
-    if cameras < 1 or workers < 1 or seconds < 4:
-        raise ConfigError("--cameras/--workers/--seconds", (cameras, workers, seconds),
-                          ">= 1 camera, >= 1 worker, >= 4 seconds")
-    if compare and not bootstrap:
-        raise ConfigError("--kafka", bootstrap, "a bootstrap host:port with --compare")
-    result = measure(bootstrap, compare, cameras, seconds, workers,
-                     clip_spec or os.environ.get("FEEDWATCH_PERCEPTION_CLIP", "shapes-demo"),
-                     burst, timeout)
-    if as_json:
-        click.echo(json.dumps(result))
-    else:
-        _print(result)
-    modes = [result[m] for m in ("embedded", "kafka") if m in result] or [result]
-    short = [m for m in modes if m["shortfall"]]
-    for m in short:
-        click.echo(f"{m['mode']}: {m['shortfall']} of {m['answers_expected']} expected answers "
-                   f"missing after the timeout", err=True)
-    if short:
-        sys.exit(1)
-
-
 def measure(bootstrap: str | None, compare: bool, cameras: int, seconds: float,
-            workers: int, spec: str, burst: bool, timeout: float) -> dict[str, Any]:
+            workers: int, spec: str, burst: bool, timeout: float,
+            note: Callable[[str], None] = lambda line: print(line, file=sys.stderr)
+            ) -> dict[str, Any]:
     """One mode's object, or ``{"embedded", "kafka", "ratio"}`` with ``compare``."""
     from workers.bench._embedded import camera_queries, write_clips
     from workers.soak.cluster import spread_cameras
 
     with tempfile.TemporaryDirectory(prefix="fw-e2e-") as tmp:
-        click.echo("making synthetic camera clips…", err=True)
+        note("making synthetic camera clips…")
         paths = write_clips(seconds, min(4, cameras), Path(tmp))
         names = spread_cameras(cameras, max(cameras, 2))
         queries = camera_queries(names)
         out: dict[str, Any] = {}
         if compare or not bootstrap:
-            click.echo("embedded mode…", err=True)
+            note("embedded mode…")
             out["embedded"] = embedded_mode(spec, paths, names, queries, burst)
         if bootstrap:
-            click.echo("Kafka mode…", err=True)
+            note("Kafka mode…")
             out["kafka"] = kafka_mode(bootstrap, spec, paths, names, queries, workers, burst,
                                       timeout, Path(tmp))
     if not compare:
@@ -204,13 +162,3 @@ def measure(bootstrap: str | None, compare: bool, cameras: int, seconds: float,
             "seconds": seconds, "sample_fps": SAMPLE_FPS, "burst": burst}
 
 
-def _print(result: dict[str, Any]) -> None:
-    for m in [result[k] for k in ("embedded", "kafka") if k in result] or [result]:
-        click.echo(
-            f"{m['mode']}: {m['cameras']} cameras, answers {m['answers']}/"
-            f"{m['answers_expected']}, {m['camera_seconds_per_wall_second']} camera-s per "
-            f"wall-s, latency p50 {m['latency_p50_ms']} ms p95 {m['latency_p95_ms']} ms, "
-            f"{m['frames_per_encode_call']} frames per encoder call"
-        )
-    if "ratio" in result:
-        click.echo(f"ratio kafka/embedded camera-s per wall-s: {result['ratio']}")

@@ -10,24 +10,15 @@ passes counts. Speed-ups are against batch size 1 on the same device, same run.
 from __future__ import annotations
 
 import itertools
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import click
 
 from pipeline.types import ImageArray
 from workers.bench._table import (
     Progress,
-    emit_json,
-    hardware,
-    hardware_line,
-    int_list,
-    print_table,
-    progress_bar,
     save_plot,
 )
-from workers.cli.options import env_option
 
 FRAME_SIZE = (640, 360)
 
@@ -82,7 +73,7 @@ def run_bench(encoder: Any, frames: list[ImageArray], batch_sizes: list[int], *,
     return rows
 
 
-def _devices(value: str) -> list[str]:
+def device_list(value: str) -> list[str]:
     from pipeline.models.clip_encoder import resolve_device
 
     return list(dict.fromkeys(resolve_device(d.strip()) for d in value.split(",") if d.strip()))
@@ -129,57 +120,4 @@ def plot(rows: list[Row], path: Path, title: str, footer: str) -> Path:
     return save_plot(path, draw, title=title, footer=footer)
 
 
-@click.command("encode")
-@env_option("--clip", "clip_spec", default="ViT-B-32", show_default=True,
-            env="FEEDWATCH_PERCEPTION_CLIP", help="CLIP spec.")
-@env_option("--batch-sizes", default="1,8,32", show_default=True,
-            env="FEEDWATCH_BENCH_BATCH_SIZES", help="Comma-separated batch sizes.")
-@env_option("--frames", type=click.IntRange(1), default=64, show_default=True,
-            env="FEEDWATCH_BENCH_FRAMES", help="Frames per measurement.")
-@env_option("--device", default="auto", show_default=True, env="FEEDWATCH_PERCEPTION_DEVICE",
-            help="auto|cpu|cuda, or a comma list such as cpu,cuda.")
-@env_option("--threads", default="", env="FEEDWATCH_BENCH_THREADS",
-            help="CPU torch thread counts to compare, e.g. 1,2 (default: torch's).")
-@env_option("--precision", default="fp32", show_default=True,
-            env="FEEDWATCH_PERCEPTION_PRECISION", help="fp32, int8 (CPU) or a comma "
-            "list to compare.")
-@env_option("--repeat", type=click.IntRange(1), default=1, show_default=True,
-            env="FEEDWATCH_BENCH_REPEAT",
-            help="Best of N passes.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path),
-              default=None, help="Write frames/s by batch size as a PNG.")
-def command(clip_spec: str, batch_sizes: str, frames: int, device: str, threads: str,
-            precision: str, repeat: int, as_json: bool, plot_path: Path | None) -> None:
-    """Frames/s of the CLIP image encoder by batch size, device and CPU threads."""
-    from pipeline.models.runtime import get_threads
-
-    sizes = int_list("--batch-sizes", batch_sizes)
-    thread_counts = int_list("--threads", threads) if threads else [get_threads()]
-    images = bench_frames(frames)
-    with progress_bar() as progress:
-        rows = measure(clip_spec, _devices(device), sizes, thread_counts, images, repeat,
-                       progress, [p.strip() for p in precision.split(",") if p.strip()])
-    hw = hardware()
-    best = max(rows, key=lambda r: r.frames_per_s)
-    result = {"clip": clip_spec, "frames": frames, "frame_size": list(FRAME_SIZE),
-              "repeat": repeat, "hardware": hw, "rows": [asdict(r) for r in rows],
-              "best": asdict(best)}
-    if plot_path:
-        result["plot"] = str(plot(rows, plot_path, f"CLIP {clip_spec} image encoder",
-                                  hardware_line(hw)))
-    if as_json:
-        emit_json(result)
-        return
-    print_table(
-        f"encode: {clip_spec}, {frames} frames of {FRAME_SIZE[0]}×{FRAME_SIZE[1]}",
-        ["device", "precision", "threads", "batch", "frames/s", "ms/frame", "× batch 1"],
-        [[r.device, r.precision, r.threads, r.batch_size, r.frames_per_s, r.ms_per_frame,
-          r.speedup_vs_b1] for r in rows],
-        [f"best: {best.frames_per_s:.1f} frames/s ({best.device} {best.precision}, batch "
-         f"{best.batch_size}, {best.threads} threads); "
-         f"{hardware_line(hw)}"],
-    )
-
-
-__all__ = ["Row", "bench_frames", "command", "run_bench", "time_batches"]
+__all__ = ["Row", "bench_frames", "device_list", "measure", "plot", "run_bench", "time_batches"]

@@ -31,11 +31,8 @@ import itertools
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
-
-import click
 
 from pipeline.engine import Engine, encode_frames
 from pipeline.perception import SelectionConfig
@@ -46,14 +43,7 @@ from workers.bench import _questions_view as view
 from workers.bench._questions_view import Row, Run
 from workers.bench._table import (
     Progress,
-    emit_json,
-    hardware,
-    hardware_line,
-    int_list,
-    model_run_options,
-    progress_bar,
 )
-from workers.cli.options import env_option
 
 CAMERA = "bench-cam"
 TEMPLATES = ("is there {} {}?", "has {} appeared {}?", "how many of {} are {}?",
@@ -210,59 +200,5 @@ def _tick(values: list[int], progress: Progress, label: str) -> Iterator[int]:
         progress(label, i + 1, len(values))
 
 
-@click.command("questions")
-@env_option("--clip", "clip_spec", default="ViT-B-32", show_default=True,
-            env="FEEDWATCH_PERCEPTION_CLIP", help="CLIP spec.")
-@env_option("--frames", type=click.IntRange(2), default=60, show_default=True,
-            env="FEEDWATCH_BENCH_FRAMES", help="Frames in the window (1 fps).")
-@env_option("--qs", default="1,10,100,1000", show_default=True, env="FEEDWATCH_BENCH_QS",
-            help="Question counts.")
-@env_option("--reference-max-q", type=click.IntRange(0), default=10, show_default=True,
-            env="FEEDWATCH_BENCH_REFERENCE_MAX_Q", help="Run the reference for real up "
-            "to this Q, extrapolate beyond.")
-@env_option("--repeat", type=click.IntRange(1), default=2, show_default=True,
-            env="FEEDWATCH_BENCH_REPEAT", help="Best of N interleaved product passes.")
-@env_option("--answerer", type=click.Choice(["clip", "vlm", "cascade"]), default="clip",
-            show_default=True, env="FEEDWATCH_BENCH_ANSWERER",
-            help="Who answers: clip, vlm or cascade (both need --vlm).")
-@env_option("--vlm", "vlm_spec", default="", env="FEEDWATCH_PERCEPTION_VLM",
-            help="LLaVA directory, cached hub id, or tiny-llava (built offline).")
-@model_run_options("Write seconds per window against Q as a PNG.")
-def command(clip_spec: str, frames: int, qs: str, reference_max_q: int, repeat: int,
-            answerer: str, vlm_spec: str, device: str, precision: str, as_json: bool,
-            plot_path: Path | None) -> None:
-    """Cost of Q standing questions on one window: encode once vs re-encode per question."""
-    from pipeline.models.clip_encoder import ClipEncoder
-
-    counts = int_list("--qs", qs)
-    if answerer != "clip" and not vlm_spec.strip():
-        raise click.BadParameter(f"--answerer {answerer} needs a VLM spec (a LLaVA directory, a "
-                                 "cached hub id, or tiny-llava)", param_hint="--vlm")
-    answering = Answering(answerer, vlm_spec.strip(), device)
-    encoder = ClipEncoder.from_spec(clip_spec, device, precision=precision)
-    images = window_frames(frames)
-    with progress_bar() as progress:
-        product, reference, text_s = measure(encoder, images, counts, reference_max_q, repeat,
-                                             progress, answering)
-    hw = hardware()
-    key_q = 100 if 100 in counts else max(counts)
-    result: dict[str, Any] = {
-        **view.summary(product, reference, key_q), "clip": clip_spec, "precision": precision,
-        "frames": frames, "qs": counts, "reference_max_q": reference_max_q,
-        "answerer": answerer, "vlm": vlm_spec.strip() or None,
-        "text_encode_s": text_s,
-        "text_ms_per_question": 1000 * text_s / max(counts), "hardware": hw,
-        "rows": [asdict(r) for r in product], "reference_rows": [asdict(r) for r in reference],
-    }
-    if plot_path:
-        result["plot"] = str(view.plot(product, reference, plot_path,
-                                  f"{frames}-frame window, CLIP {clip_spec} {precision}",
-                                  hardware_line(hw),
-                                  frames))
-    if as_json:
-        emit_json(result)
-    else:
-        view.print_result(result, product, reference)
-
-
-__all__ = ["command", "question_texts", "run_product", "run_reference"]
+__all__ = ["Answering", "measure", "question_texts", "run_product", "run_reference",
+           "window_frames"]

@@ -14,12 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import click
-
 from pipeline import budget
-from pipeline.roi import check_alpha, roi_size
-from workers.bench._options import perception_option
-from workers.bench._table import emit_json, print_table
+from pipeline.roi import roi_size
 
 POOL = (1, 2)  # LLaVA-v1.6 24×24 → 24×12, the paper's setting
 SLOW, FAST = 10, 50
@@ -55,29 +51,4 @@ def settings(k_prompt: int = 3, k_uniform: int = 3, alpha: float = 0.6) -> dict[
     }
 
 
-@click.command("tokens")
-@perception_option("--k-prompt", type=click.IntRange(0), default=3, help="Prompt-selected frames.")
-@perception_option("--k-uniform", type=click.IntRange(0), default=3, help="Uniform frames.")
-@perception_option("--alpha", type=float, default=0.6, help="RoI area fraction.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def command(k_prompt: int, k_uniform: int, alpha: float, as_json: bool) -> None:
-    """Visual tokens per answer: default vs uniform frames without RoI vs SlowFast."""
-    check_alpha(alpha)
-    result = settings(k_prompt, k_uniform, alpha)
-    if as_json:
-        emit_json(result)
-        return
-    ar = result["arithmetic"]
-    print_table(
-        f"visual tokens per answer ({result['grid']})",
-        ["setting", "tokens", "arithmetic"],
-        [["default: prompt+uniform frames, RoI", result["default"], ar["default"]],
-         ["uniform frames, no RoI", result["uniform"], ar["uniform"]],
-         ["SlowFast-LLaVA", result["slowfast"], ar["slowfast"]],
-         ["IG-VLM (reported)", result["ig_vlm"], "6 frames × 24×24 = 6 × 576"]],
-        [f"default = {result['default_vs_uniform']:.0%} of uniform, "
-         f"{result['default_vs_slowfast']:.0%} of SlowFast-LLaVA"],
-    )
-
-
-__all__ = ["command", "settings"]
+__all__ = ["settings"]

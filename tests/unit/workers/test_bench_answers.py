@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.scenes.watch import watch_scene, window_truth
-from workers.bench.answers import command
+from workers.cli.commands.bench.answers import command
 
 pytestmark = pytest.mark.slow
 

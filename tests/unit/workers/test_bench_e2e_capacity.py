@@ -8,6 +8,7 @@ from click.testing import CliRunner
 from pipeline.testing import ColourEncoder
 from pipeline.types import StandingQuery
 from workers.bench import capacity, e2e
+from workers.cli.commands.bench import e2e as e2e_command
 
 
 def test_expected_answers_are_the_due_windows_of_the_segments() -> None:
@@ -28,7 +29,7 @@ def test_a_gap_in_the_segments_counts_what_the_scheduler_would_answer() -> None:
 
 
 def test_compare_needs_a_broker() -> None:
-    res = CliRunner().invoke(e2e.command, ["--compare", "--cameras", "2"])
+    res = CliRunner().invoke(e2e_command.command, ["--compare", "--cameras", "2"])
     assert res.exit_code != 0
     assert "--kafka" in str(res.exception) + res.output
 

@@ -13,7 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.roi import DEFAULT_ESTIMATOR
-from workers.bench.selection import bench_scene, command, run_bench
+from workers.bench.selection import bench_scene, run_bench
+from workers.cli.commands.bench.selection import command
 
 pytestmark = pytest.mark.slow
 SCENES = 30  # the README's figures: 30 scenes, seed 0

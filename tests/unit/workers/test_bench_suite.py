@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from workers.bench import capacity, encode, questions, tokens
+from workers.bench import capacity, questions
 from workers.bench._embedded import TrialResult, camera_feeds, make_clips, run_trial
+from workers.cli.commands.bench import encode, tokens
+from workers.cli.commands.bench import questions as questions_command
 
 pytestmark = pytest.mark.slow
 
@@ -74,7 +76,7 @@ def test_questions_encode_once_for_any_q_and_reference_twice_per_question(
     png = tmp_path / "q.png"
     out = _json(["--clip", tiny_spec, "--frames", "6", "--qs", "1,2,100",
                  "--reference-max-q", "2", "--device", "cpu", "--json", "--plot", str(png)],
-                questions.command)
+                questions_command.command)
     assert out["key_q"] == 100 and out["ratio_q100"] > 0
     assert [r["passes_per_frame"] for r in out["rows"]] == [1.0, 1.0, 1.0]
     assert [r["answers"] for r in out["rows"]] == [1, 2, 100]
@@ -141,7 +143,7 @@ def test_embedded_trial_runs_the_product_path(encoder: Any, tmp_path: Path) -> N
 
 
 def test_e2e_without_kafka_measures_the_embedded_run(tiny_spec: str) -> None:
-    from workers.bench import e2e
+    from workers.cli.commands.bench import e2e
 
     out = _json(["--clip", tiny_spec, "--cameras", "2", "--seconds", "4", "--json"], e2e.command)
     assert out["mode"] == "embedded" and out["cameras"] == 2

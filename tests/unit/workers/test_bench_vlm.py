@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.models.tiny import save_tiny_clip
-from workers.bench import questions
+from workers.cli.commands.bench import questions
 
 pytestmark = pytest.mark.slow
 
@@ -77,7 +77,7 @@ def test_bench_cascade_reports_calls_per_window_and_who_decided(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from pipeline.answerers.vlm import load_adapter
-    from workers.bench import cascade
+    from workers.cli.commands.bench import cascade
 
     monkeypatch.setenv("FEEDWATCH_MODELS_DIR", str(tmp_path / "models"))
     load_adapter.cache_clear()

@@ -1,4 +1,5 @@
-"""``feedwatch bench``: benchmarks, one module each under ``workers/bench``."""
+"""``feedwatch bench``: one subcommand module each here; what they measure is in
+:mod:`workers.bench` (no click there)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,6 @@ import click
 from workers.cli.main import LazyGroup
 
 
-@click.group(cls=LazyGroup, package="workers.bench")
+@click.group(cls=LazyGroup, package="workers.cli.commands.bench")
 def command() -> None:
     """Measure feedwatch: each subcommand prints a table (``--json`` for machines)."""

@@ -1,0 +1,5 @@
+"""``python -m workers.cli``: the ``feedwatch`` command, for child processes."""
+
+from workers.cli.main import entrypoint
+
+entrypoint()
