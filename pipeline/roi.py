@@ -13,10 +13,8 @@ Centre estimators (cell coordinates, cell (i, j) has its centre at (i, j)):
 * ``topk_mean``: the paper's — mean position of the ⌈α·h·w⌉ best cells (ties
   row-major). With α=0.6 most of the grid is averaged, so it drifts to the centre.
 
-Default chosen by ``feedwatch bench selection --estimator all`` on shapes-demo
-(20 scenes, α=0.6, box contains the object's centre; all / off-centre objects):
-easy — weighted 1.00 / 1.00, peak 0.98 / 0.97, topk_mean 0.71 / 0.14, centred box 0.69;
-hard — weighted 0.94 / 0.92, peak 0.89 / 0.84, topk_mean 0.72 / 0.08, centred box 0.70.
+The default is the one ``feedwatch bench selection --estimator all`` found best on
+shapes-demo; its figures (all and off-centre objects) are in ``docs/evaluation.md``.
 """
 
 from __future__ import annotations

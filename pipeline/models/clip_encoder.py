@@ -98,9 +98,9 @@ class ClipEncoder:
 
         ``precision="int8"`` (CPU only) quantises the vision tower's linear layers
         (attention projections and MLPs) dynamically: int8 weights and activations,
-        int32 accumulation; about 2x the frames/s of fp32 on an AVX2 CPU
-        (``feedwatch bench encode --precision fp32,int8``), embeddings within ~1e-3
-        cosine of fp32. Text stays fp32.
+        int32 accumulation; faster than fp32 on CPU, embeddings within ~1e-3 cosine
+        of fp32 (``feedwatch bench encode --precision fp32,int8``; figures in
+        ``docs/performance.md``). Text stays fp32.
         """
         spec = discover.resolve(spec)  # "auto": the first real CLIP found locally
         dev = resolve_device(device)

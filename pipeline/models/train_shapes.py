@@ -1,15 +1,12 @@
 """Train ``shapes-demo``: a tiny open_clip CLIP on synthetic scenes (reproducible, CPU).
 
-The bundled weights are one seeded run of the default recipe (11,000 steps) on 2 CPU
-cores (``--threads 2``): 13 min 10 s on the development machine of 2026-11-30, 25 s of
-it rendering the pool. Its first 200 steps logged the same losses as the earlier
-7,400-step run (the run is deterministic for a given machine and thread count); that
-run took 13 min 34 s on a slower host, where 11,000 steps would take about 20 min::
+It stands in for pretrained CLIP weights (none can be downloaded here) so that frame
+selection and RoI quality are measurable; it is not the method under test. The bundled
+weights are one seeded run of the default :class:`Recipe` (deterministic for a given
+machine and thread count; ``training.json`` next to the weights keeps the recipe and
+the loss log)::
 
     python -m pipeline.models.train_shapes --out pipeline/models/assets/shapes-demo
-
-It stands in for pretrained CLIP weights (none can be downloaded here) so that frame
-selection and RoI quality are measurable; it is not the method under test.
 
 Data: a pool of frames of :func:`pipeline.scenes.random_scene` (every background,
 object size, frame size and both levels), rendered once up front by ``--threads``
@@ -27,53 +24,13 @@ Loss, per step:
 
 Captions use a random template per step ("a red circle", "is there a red circle?", ...).
 
-How the recipe was chosen (recipe sweeps run on a GPU at CPU-sized budgets, scored by
-``feedwatch bench selection`` on hard scenes): compute is what matters — at 205k
-frames seen every variant of learning rate (1e-3…3e-3), hard-scene share (0.5…0.9),
-global-loss weight (1, 2) and pool size (48k, 96k) reached hard-scene recall
-0.78–0.84; 307k frames reached 0.85–0.89 and 410k 0.92. Smaller batches used the
-frames better (64 beat 128 and 256). An added caption→frame softmax ranking loss made
-every variant worse (0.61–0.78). Steps cost about the same per frame at batch 32 and
-64 on 2 cores, and the sparse update of the text token table (most of the parameters)
-saves about a fifth of each step. Every figure of those sweeps is in
-``docs/shapes_demo_sweep.jsonl`` (hard scenes of seeds 1 and 0, easy of seed 0; pools
-always of seed 0; the ranking loss was removed afterwards).
-
-Hard negatives and continued training (``--hard-negative-weight``, ``--init``; both off
-by default, so the default recipe still gives the bundled weights), scored with
-``feedwatch bench answers`` on the tuning seeds 1000–1002 (40 hard scenes each, H.264
-frames; per-scene AUC = how well a window's score separates the asked object's windows
-from the others, in hindsight): the default recipe with weight 4 from scratch (same
-7,400 steps; one seeded run) separated worse than the bundled run (AUC 0.932 / 0.964 /
-0.976 vs 0.941 / 0.971 / 0.983); 1,000 more steps from the bundled weights (``--init``,
-lr 5e-4, a 16,000-frame pool of seed 1, weight 4 or 8) separated better (0.960 / 0.978
-/ 0.985 with 4), but with the adaptive answer's levels re-chosen for each model the
-window agreement moved little: hard 0.870 (4) and 0.871 (8) vs 0.869 for the bundled
-model with its levels re-chosen the same way (mean of seeds 1000–1001, easy kept
-≥ 0.92), 0.924 / 0.929 vs 0.914 on seed 1002; the same 1,000 steps without the weighting
-did as well (AUC 0.952 / 0.981 / 0.981, hard 0.864, seed 1002 0.924), so the gain is the
-extra steps'; and the two stages together would take about 15 min 10 s on that
-host (801.7 s + about 110 s), over the budget. (All of this paragraph and the next
-compare against the earlier 7,400-step weights.)
-
-More steps (the default since 2026-11-30): on a faster machine the same budget holds
-11,000 steps (352k frames seen, against 237k). Scored the same way on the tuning seeds
-1000–1002 (40 hard and, of 1000–1001, 20 easy scenes each; each model's levels chosen
-on the same grid): with the second look hard 0.960 / easy 0.969 against 0.932 / 0.951
-for the 7,400-step weights; the global score alone hard 0.927 against 0.886. Held-out
-frames of :func:`evaluate`: caption top-k recall 0.772 against 0.658, patch peak in
-the object's box 0.971 against 0.904.
-
-Close-ups (``--zoom-share``; off by default): the adaptive answer's second look encodes
-a crop of 3×3 patch cells, in which the object fills 0.4–0.65 of the height, larger
-than any training frame (objects 0.08–0.30). A quarter of the pool as close-ups (the
-scene rendered 2–2.67 times larger and cut around an object, see :func:`_sample`),
-7,400 steps, one seeded run, scored like the hard negatives on the tuning seeds
-1000–1002 (40 hard scenes each, 20 easy of 1000–1001, each model's levels chosen on the
-same grid): with the second look hard 0.929 / easy 0.947 against 0.932 / 0.951 for the
-7,400-step weights without close-ups; the global score alone 0.873 / 0.933 against
-0.886 / 0.929. The close-ups took frames from the full-frame training and gave nothing
-back in the crops.
+Options off by default, so the default recipe still gives the bundled weights:
+``--hard-negative-weight`` weights absent captions that share a colour or a shape with
+what is in the frame; ``--init`` continues from a saved folder; ``--zoom-share`` makes
+that share of the pool close-ups like the second look's crops (see :func:`_sample`).
+``--device cuda`` runs recipe sweeps on a GPU. How the recipe was chosen, what these
+options were tried for and every figure measured with them: ``docs/evaluation.md``
+("The shapes-demo model").
 """
 
 from __future__ import annotations

@@ -3,11 +3,12 @@
 Text queries are far from every frame embedding (text and images sit apart in CLIP
 space) and a camera's frames cluster around its static scene, so a graph index
 (HNSW) or centroid lists (IVF) started from the query get caught in one camera's
-cluster: measured with ``feedwatch bench search`` on pgvector, recall@10 fell to
-0.14–0.44 at any ``ef_search``/``probes``. Video has a structure those indexes
-ignore: a moment is a run of neighbouring frames. So each camera-minute keeps its
-mean embedding; a wide search ranks the groups exactly (1,440 a camera-day), then
-ranks exactly only the frames of the best ``GROUPS_PER_RESULT·k`` groups.
+cluster: their recall@10 against exact search stays low at any ``ef_search`` or
+``probes`` (``feedwatch bench search``; figures in ``docs/history.md``). Video has a
+structure those indexes ignore: a moment is a run of neighbouring frames. So each
+camera-minute keeps its mean embedding; a wide search ranks the groups exactly (1,440
+a camera-day), then ranks exactly only the frames of the best ``GROUPS_PER_RESULT·k``
+groups.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """``feedwatch bench selection`` with the bundled shapes-demo CLIP.
 
 Easy and hard scenes (distractors share the asked object's colour or shape) and the
-RoI are held to the product targets, on the README's 30 scenes of seed 0.
+RoI are held to the product targets, on the 30 scenes of seed 0 that docs/evaluation.md reports.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from workers.bench.selection import bench_scene, run_bench
 from workers.cli.commands.bench.selection import command
 
 pytestmark = pytest.mark.slow
-SCENES = 30  # the README's figures: 30 scenes, seed 0
+SCENES = 30  # docs/evaluation.md's figures: 30 scenes, seed 0
 
 
 @pytest.fixture(scope="module")
