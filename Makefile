@@ -25,9 +25,9 @@ install: $(STAMP)
 system-deps:
 	bash tests/services/install_system_deps.sh
 
-# The main job: a demo run on a generated clip (workers/demo.py, once it exists).
+# The main job: a demo run on a generated clip (workers/cli/demo.py).
 run: install
-	@if [ -f workers/demo.py ]; then $(BIN)/python -m workers.demo; else $(BIN)/feedwatch --help; fi
+	$(BIN)/python -m workers.cli.demo
 
 test: install system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -12,10 +12,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field, NonNegativeFloat, NonNegativeInt, SecretStr, field_validator
+from pydantic import (
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from connectors.video.settings import VideoSettings
+from pipeline.errors import ConfigError
 
 HOUR = 3600.0
 DAY = 24 * HOUR
@@ -235,3 +243,34 @@ def known_env_vars() -> set[str]:
         prefix = str(cls.model_config.get("env_prefix", ""))
         names |= {f"{prefix}{f}".upper() for f in cls.model_fields}
     return names
+
+
+def settings_from_flags(
+    *, root: dict[str, Any] | None = None, **sections: dict[str, Any] | None
+) -> Settings:
+    """The settings: environment, with the flags on top (``None`` = flag not given).
+
+    ``sections`` are per-section overrides (``store={"url": db}``), ``root`` the
+    top-level ones (``log_level``, ``metrics_port``). A value that does not validate,
+    from a flag or from the environment, is a :class:`ConfigError` naming the setting
+    (``kafka.partitions``): one line on stderr and exit 2 (``workers.cli.main``)."""
+    given = {k: v for k, v in (root or {}).items() if v is not None}
+    try:
+        settings = load_settings(**{k: v or {} for k, v in sections.items()})
+        return Settings(**{**dict(settings), **given}) if given else settings
+    except ValidationError as exc:
+        raise settings_error(exc) from None
+
+
+def settings_error(exc: ValidationError) -> ConfigError:
+    """The first error of a settings validation as a one-line :class:`ConfigError`."""
+    err = exc.errors()[0]
+    loc = tuple(str(part) for part in err["loc"])
+    section = {cls.__name__: name for name, cls in SECTIONS.items()}.get(exc.title)
+    if section is None and loc and loc[0] in SECTIONS:
+        section, loc = loc[0], loc[1:]
+    cls = SECTIONS[section] if section else Settings
+    env = f"{cls.model_config.get('env_prefix', '')}{loc[0] if loc else ''}".upper()
+    field = ".".join(((section,) if section else ()) + loc) or exc.title
+    message = " ".join(str(err["msg"]).split())
+    return ConfigError(field, err.get("input"), f"{message} [flag or env {env}]")

@@ -199,6 +199,12 @@ class AnswerFields(Wire):
     )
 
 
+def answer_json(answer: Answer) -> dict[str, Any]:
+    """The public JSON of an answer (the CLI's ``--json`` line, ``feedwatch answers``):
+    the answers topic's message without its evidence images."""
+    return AnswerFields.of(answer).model_dump(mode="json", fallback=plain)
+
+
 class AnswerMessage(Versioned, AnswerFields):
     """The value of an ``answers`` record (key = query id)."""
 

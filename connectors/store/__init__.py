@@ -7,7 +7,7 @@ supported; the schema comes from the Alembic migrations in ``migrations/``.
 """
 
 from connectors.store.db import current_revision, head_revision, make_engine, parse_url, upgrade
-from connectors.store.repository import Store
+from connectors.store.repository import Store, open_store
 from connectors.store.sink import AnswerSink, MemoryAnswerSink
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "current_revision",
     "head_revision",
     "make_engine",
+    "open_store",
     "parse_url",
     "upgrade",
 ]

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, Select, Table, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from connectors.retry import RetryPolicy
 from connectors.store import db
 from connectors.store.db import store_errors
 from connectors.store.models import AnswerRow, CameraRow, EvidenceRow, QueryRow
@@ -23,6 +24,7 @@ from pipeline.errors import StoreError
 from pipeline.types import Answer, Evidence, StandingQuery
 
 ANSWER_KEY = ("query_id", "camera_id", "window_end")
+OPEN_RETRY = RetryPolicy(initial=1.0, maximum=5.0, attempts=5)
 
 
 class Store:
@@ -244,3 +246,9 @@ def query_from_row(q: QueryRow) -> StandingQuery:
         settings=dict(q.settings or {}),
         version=q.version,
     )
+
+
+def open_store(url: str, retry: RetryPolicy = OPEN_RETRY) -> Store:
+    """The store, migrated to head; a concurrent migration by a sibling process (several
+    workers starting at once) is retried."""
+    return retry.call(lambda: Store.from_url(url, upgrade=True), "opening the store", on=StoreError)

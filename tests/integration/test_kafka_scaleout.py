@@ -149,7 +149,7 @@ def outcome(
     clip = write_clip(scene, tmp / "scene.mp4", fps=4, keyframe_interval_s=1.0)
     try:
         timeline.append(("clips", time.time()))
-        cluster.invoke(
+        cluster.run(
             "queries", "add", "a red circle", "--id", "q1", "--every", "1s", "--window", "2s"
         )
         workers = {"w1": cluster.worker("w1"), "w2": cluster.worker("w2")}
@@ -161,7 +161,7 @@ def outcome(
             cluster.ingest(cam, str(clip), SEGMENT_S)
         _wait_until_owned(workers, cameras, timeout=60)
         t0 = time.time()
-        cluster.invoke(
+        cluster.run(
             "queries", "add", "a blue square", "--id", "q2", "--every", "1s", "--window", "2s"
         )
         t_add = time.time()
@@ -171,7 +171,7 @@ def outcome(
         target = sorted(owned[survivor] or cameras)[0]
         corrupt, junk = _inject(kafka_bootstrap, f"{cluster.prefix}segments", target)
         time.sleep(max(0.0, t0 + 4 - time.time()))
-        cluster.invoke("queries", "remove", "q2")
+        cluster.run("queries", "remove", "q2")
         t_remove = time.time()
         owned = {n: _owned(w.text()) for n, w in workers.items()}
         Cluster.kill9(workers[victim])

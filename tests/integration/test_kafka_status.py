@@ -102,7 +102,7 @@ def test_a_worker_beats_and_serves_metrics(kafka_bootstrap: str, tmp_path: Path)
         env={"FEEDWATCH_HEARTBEAT_FILE": str(beat), "FEEDWATCH_METRICS_PORT": str(port)},
     )
     try:
-        cluster.invoke("db", "upgrade")
+        cluster.run("db", "upgrade")
         worker = cluster.spawn("sink", "worker", "--role", "sink", "--datadir", str(tmp_path / "d"))
         assert _wait_for(beat, timeout=90), worker.text()
         health = CliRunner().invoke(cli, ["healthcheck", "--heartbeat", str(beat)])

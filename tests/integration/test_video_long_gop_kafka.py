@@ -43,7 +43,7 @@ def test_long_gop_live_through_kafka_answers_every_window_soon(
     cluster = Cluster(kafka_bootstrap, url, tmp_path)
     seen: dict[float, float] = {}
     try:
-        cluster.invoke("queries", "add", "a red circle", "--id", "q-gop10", "--camera", "gop10",
+        cluster.run("queries", "add", "a red circle", "--id", "q-gop10", "--camera", "gop10",
                        "--every", "1s", "--window", "4s")
         worker = cluster.worker("w0")
         cluster.wait_for_log(worker, "queries table ready", timeout=300)

@@ -16,14 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import click
 from sqlalchemy import Engine
 
 from connectors.store.alerts_repo import AlertStore
 from pipeline.alerts.model import Condition, ConditionKind, Rule
 from pipeline.errors import ConfigError
 from workers.alerts.engine import AlertService
-from workers.cli.options import env_option
 from workers.config import HooksSettings, Settings
 
 SLACK_HOSTS = ("hooks.slack.com",)
@@ -167,52 +165,3 @@ def with_allow_private(settings: Settings, allow: bool) -> Settings:
         return settings
     hooks = settings.hooks.model_copy(update={"allow_private": True})
     return settings.model_copy(update={"hooks": hooks})
-
-
-def _windows_option(flag: str, help_: str) -> Any:
-    """A count of consecutive windows (at least 1, default 2) with its env fallback."""
-    env = "FEEDWATCH_RUN_" + flag.lstrip("-").replace("-", "_").upper()
-    return env_option(
-        flag, type=click.IntRange(min=1), default=2, show_default=True, env=env, help=help_
-    )
-
-
-_HOOK_OPTIONS = [
-    env_option(
-        "--hook",
-        "hooks",
-        multiple=True,
-        env="FEEDWATCH_RUN_HOOKS",
-        help="Alert webhook URL for matched answers (repeatable; Slack URLs get Slack bodies).",
-    ),
-    env_option(
-        "--hook-secret",
-        default=None,
-        env="FEEDWATCH_HOOK_SECRET",
-        help="HMAC secret for X-Feedwatch-Signature (prefer the env variable).",
-    ),
-    _windows_option(
-        "--open-after", "Consecutive matched windows that open an incident (one notification)."
-    ),
-    _windows_option("--close-after", "Consecutive unmatched windows that close it."),
-    env_option(
-        "--verify",
-        is_flag=True,
-        env="FEEDWATCH_RUN_VERIFY",
-        help="Open incidents only on windows the VLM confirmed (answerer vlm or cascade); "
-        "notifications carry its description.",
-    ),
-    env_option(
-        "--hook-allow-private",
-        is_flag=True,
-        env="FEEDWATCH_HOOKS_ALLOW_PRIVATE",
-        help="Allow hooks on private, loopback and link-local addresses.",
-    ),
-]
-
-
-def hook_options(fn: Any) -> Any:
-    """The alerting options of ``feedwatch run`` (--hook, --hook-secret, --open-after, ...)."""
-    for option in reversed(_HOOK_OPTIONS):
-        fn = option(fn)
-    return fn

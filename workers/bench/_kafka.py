@@ -95,7 +95,7 @@ def run_kafka(
         with contextlib.redirect_stdout(sys.stderr):  # stdout carries only the result
             for q in queries:
                 cams = [a for c in q.cameras for a in ("--camera", c)]
-                cluster.invoke("queries", "add", q.question, "--id", q.id, *cams,
+                cluster.run("queries", "add", q.question, "--id", q.id, *cams,
                                "--every", f"{q.every:g}s", "--window", f"{q.window:g}s")
         ports = [free_port() for _ in range(workers)]
         procs = [cluster.worker(f"w{i}", env={"FEEDWATCH_METRICS_PORT": str(port)})

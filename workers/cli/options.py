@@ -1,10 +1,9 @@
-"""What the subcommands share: settings from flags, common options, durations, times,
-answer output.
+"""What the subcommands share: common options, durations, times, answer output.
 
 Every flag with an environment fallback is declared one way, with :func:`env_option`
 (click reads the variable and shows it in the help); a flag that overrides a
-setting uses that setting's own variable, and :func:`settings_from_flags` validates
-the result before a command opens or prints anything.
+setting uses that setting's own variable, and :func:`workers.config.settings_from_flags`
+validates the result before a command opens or prints anything.
 """
 
 from __future__ import annotations
@@ -17,12 +16,10 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import click
-from pydantic import ValidationError
 
-from connectors.bus.models import AnswerFields, plain
+from connectors.bus.models import answer_json
 from pipeline.errors import ConfigError
 from pipeline.types import Answer
-from workers.config import SECTIONS, Settings, load_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -54,37 +51,6 @@ kafka_option = env_option(
 )
 
 
-def settings_from_flags(
-    *, root: dict[str, Any] | None = None, **sections: dict[str, Any] | None
-) -> Settings:
-    """The settings: environment, with the flags on top (``None`` = flag not given).
-
-    ``sections`` are per-section overrides (``store={"url": db}``), ``root`` the
-    top-level ones (``log_level``, ``metrics_port``). A value that does not validate,
-    from a flag or from the environment, is a :class:`ConfigError` naming the setting
-    (``kafka.partitions``): one line on stderr and exit 2 (``workers.cli.main``)."""
-    given = {k: v for k, v in (root or {}).items() if v is not None}
-    try:
-        settings = load_settings(**{k: v or {} for k, v in sections.items()})
-        return Settings(**{**dict(settings), **given}) if given else settings
-    except ValidationError as exc:
-        raise settings_error(exc) from None
-
-
-def settings_error(exc: ValidationError) -> ConfigError:
-    """The first error of a settings validation as a one-line :class:`ConfigError`."""
-    err = exc.errors()[0]
-    loc = tuple(str(part) for part in err["loc"])
-    section = {cls.__name__: name for name, cls in SECTIONS.items()}.get(exc.title)
-    if section is None and loc and loc[0] in SECTIONS:
-        section, loc = loc[0], loc[1:]
-    cls = SECTIONS[section] if section else Settings
-    env = f"{cls.model_config.get('env_prefix', '')}{loc[0] if loc else ''}".upper()
-    field = ".".join(((section,) if section else ()) + loc) or exc.title
-    message = " ".join(str(err["msg"]).split())
-    return ConfigError(field, err.get("input"), f"{message} [flag or env {env}]")
-
-
 def parse_duration(value: str | float, field: str) -> float:
     """Seconds from ``1s``/``500ms``/``2m``/``1h``; ConfigError naming ``field`` otherwise."""
     if isinstance(value, int | float):
@@ -112,12 +78,6 @@ def parse_time(value: str, field: str) -> float:
     if parsed.tzinfo is None:
         raise ConfigError(field, value, "an ISO-8601 time with a zone, e.g. 2026-01-01T12:00Z")
     return parsed.timestamp()
-
-
-def answer_json(answer: Answer) -> dict[str, Any]:
-    """The public JSON of an answer (the ``--json`` line): the answers topic's message
-    (:class:`connectors.bus.models.AnswerFields`) without its evidence images."""
-    return AnswerFields.of(answer).model_dump(mode="json", fallback=plain)
 
 
 def echo_json(answer: Answer) -> None:

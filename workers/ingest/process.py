@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import click
-
 from connectors.retry import RetryPolicy
 from pipeline.errors import BackpressureError, ConfigError
 from workers.config import Settings
@@ -135,18 +133,18 @@ def run_ingest(
     *,
     realtime: bool = False,
     max_segments: int | None = None,
-    quiet: bool = False,
+    say: Callable[[str], None] = lambda _msg: None,
     status: StatusPublisher | None = None,
     heartbeat: Heartbeat | None = None,
-) -> int:
-    """Segments into ``sink`` until the source ends, ``max_segments``, or Ctrl-C.
+) -> str:
+    """Segments into ``sink`` until the source ends, ``max_segments``, or Ctrl-C; returns
+    one line saying what was ingested.
 
-    ``status`` (``--kafka``) receives every stream status event and segment, and is
-    closed (``ended``) when ingest stops.
+    ``say`` receives the status and per-segment lines; ``status`` (``--kafka``) every
+    stream status event and segment, and is closed (``ended``) when ingest stops.
     """
     from connectors.video.resilience import LiveSegments
 
-    say = (lambda _msg: None) if quiet else (lambda msg: click.echo(msg, err=True))
     report = IngestReporter(camera, say, status, heartbeat or Heartbeat.from_env())
     stop = threading.Event()
     try:
@@ -163,9 +161,8 @@ def run_ingest(
         count, total = _pump(live, sink, report, stop, max_segments)
     finally:
         report.close()
-    click.echo(f"ingested {count} segments ({total / 1e6:.1f} MB) from {uri} as {camera}: "
-               f"{live.profile.describe()}")
-    return count
+    return (f"ingested {count} segments ({total / 1e6:.1f} MB) from {uri} as {camera}: "
+            f"{live.profile.describe()}")
 
 
 def _pump(

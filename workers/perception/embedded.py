@@ -39,7 +39,6 @@ from workers.perception.ownership import PerceiveCore
 
 if TYPE_CHECKING:
     from workers.config import Settings
-    from workers.perception.request import RunArgs
 
 log = logging.getLogger(__name__)
 FLUSH_RETRY = RetryPolicy(initial=0.05, maximum=2.0, attempts=30)
@@ -207,32 +206,40 @@ def file_duration(uri: str) -> float | None:
 
 
 def run_embedded(
-    args: RunArgs, settings: Settings, queries: Sequence[StandingQuery], *, json_out: TextIO | None
+    settings: Settings,
+    sources: Sequence[tuple[str, str]],
+    queries: Sequence[StandingQuery],
+    *,
+    realtime: bool = False,
+    serve: int | None = None,
+    json_out: TextIO | None = None,
 ) -> tuple[PerceiverStats, dict[str, BaseException]]:
-    """Build the store, models and run for ``feedwatch run``; returns stats and source errors."""
+    """Build the store, models and run for ``feedwatch run`` over ``sources`` (camera id,
+    URI); with ``json_out`` each answer is one JSON line there. Returns stats and source
+    errors."""
 
     from connectors import video
+    from connectors.bus.models import answer_json
     from connectors.store.feedback import StoreStates
-    from workers.cli.options import answer_json
     from workers.history.writer import build_writer
     from workers.perception.build import build_perceiver
     from workers.view import LiveView, stderr_console
 
     p = settings.perception
     store, sink = make_store_sink(settings.store.url)
-    for camera, uri in args.sources:
+    for camera, uri in sources:
         store.upsert_camera(camera, uri)
     for query in queries:
         store.upsert_query(query)
     perceiver = build_perceiver(p, states=StoreStates(store))
     writer = build_writer(settings, store.engine, perceiver.encoder.model_id)  # history
     console = stderr_console()
-    view = LiveView(console, enabled=not args.as_json or console.is_terminal)
+    view = LiveView(console, enabled=json_out is None or console.is_terminal)
     before = store.count_answers()
 
     def on_answer(answer: Answer) -> None:
         view.update(answer)
-        if json_out is not None and args.as_json:
+        if json_out is not None:
             json_out.write(json.dumps(answer_json(answer), separators=(",", ":")) + "\n")
             json_out.flush()
 
@@ -240,11 +247,11 @@ def run_embedded(
         view.advance(segment.camera, segment.end)
 
     def segments(uri: str, camera: str, **kw: Any) -> Iterator[Segment]:
-        it: Iterator[Segment] = video.segments(uri, camera, realtime=args.realtime, **kw)
+        it: Iterator[Segment] = video.segments(uri, camera, realtime=realtime, **kw)
         return it
 
     run = EmbeddedRun(
-        [CameraSource(c, u) for c, u in args.sources],
+        [CameraSource(c, u) for c, u in sources],
         queries,
         perceiver,
         sink,
@@ -255,8 +262,8 @@ def run_embedded(
     )
     from workers.api.embedded import serve_beside, serve_until_interrupted
 
-    server = serve_beside(run, settings, getattr(args, "serve", None))
-    for camera, uri in args.sources:
+    server = serve_beside(run, settings, serve)
+    for camera, uri in sources:
         if "://" not in uri and not uri.startswith("/dev/"):
             view.add_file(camera, file_duration(uri))
     with view:

@@ -20,8 +20,8 @@ from connectors.bus.follow import CompactedFollower
 from connectors.kafka.admin import ensure_topics, topics_of
 from connectors.kafka.history import PartitionHistory
 from connectors.kafka.producer import KafkaBus, KafkaBusProducer
+from connectors.store import open_store
 from pipeline.errors import ConfigError
-from workers.cli.commands.queries import open_store
 from workers.config import Settings
 from workers.ops import metrics
 from workers.ops.heartbeat import Heartbeat

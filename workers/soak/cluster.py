@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-CLI = [sys.executable, "-c", "from workers.cli.main import entrypoint; entrypoint()"]
+CLI = [sys.executable, "-m", "workers.cli"]
 
 
 @dataclass
@@ -74,20 +74,6 @@ class Cluster:
         if done.returncode != 0:
             raise RuntimeError(f"feedwatch {' '.join(args)} failed:\n{done.stderr[-3000:]}")
         return done.stdout
-
-    def invoke(self, *args: str) -> None:
-        """Run a short CLI command in this process (no start-up cost), same environment."""
-        from workers.cli.main import main
-
-        saved = dict(os.environ)
-        os.environ.update(self.environ())
-        try:
-            code = main(list(args))
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
-        if code != 0:
-            raise RuntimeError(f"feedwatch {' '.join(args)} exited with {code}")
 
     def spawn(self, name: str, *args: str, env: dict[str, str] | None = None) -> Proc:
         """Start a long-running CLI command in its own process group (``env`` on top)."""

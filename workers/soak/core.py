@@ -89,7 +89,7 @@ class Soak:
             self.cfg.bootstrap, self.cfg.db_url, self.workdir, env=self._env(spec)
         )
         for q in stack.QUERIES:
-            self.cluster.invoke(
+            self.cluster.run(
                 "queries",
                 "add",
                 q.question,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from workers.demo import VISIBLE, fresh_database, timeline
+from workers.cli.demo import VISIBLE, fresh_database, timeline
 
 
 def test_timeline_marks_windows_overlapping_the_visible_interval() -> None:

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from connectors.bus.models import AnswerFields
+from connectors.bus.models import AnswerFields, answer_json
 from pipeline.errors import ConfigError
 from pipeline.types import Answer
+from workers.cli import run_request as request
 from workers.cli.main import main
-from workers.cli.options import answer_json, parse_duration, parse_time
-from workers.perception import request
+from workers.cli.options import parse_duration, parse_time
 
 
 @pytest.fixture

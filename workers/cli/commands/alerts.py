@@ -12,7 +12,8 @@ import threading
 
 import click
 
-from workers.cli.options import db_option, env_option, settings_from_flags
+from workers.cli.options import db_option, env_option
+from workers.config import settings_from_flags
 
 
 def _stop_on_signals() -> threading.Event:

@@ -9,8 +9,10 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from connectors.bus.models import answer_json
 from pipeline.types import Answer
-from workers.cli.options import answer_json, db_option, parse_time, settings_from_flags
+from workers.cli.options import db_option, parse_time
+from workers.config import settings_from_flags
 
 
 def _table(answers: list[Answer], ids: list[int | None]) -> Table:

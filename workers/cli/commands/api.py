@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from workers.cli.options import db_option, env_option, settings_from_flags
+from workers.cli.options import db_option, env_option
+from workers.config import settings_from_flags
 from workers.view import setup_logging
 
 

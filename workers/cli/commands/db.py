@@ -1,10 +1,12 @@
-"""``feedwatch db``: schema migrations of the SQL store (Alembic, run programmatically)."""
+"""``feedwatch db``: schema migrations of the SQL store (Alembic, run programmatically),
+how big the store is (``stats``) and retention (``prune``)."""
 
 from __future__ import annotations
 
 import click
 
-from workers.cli.options import db_option, settings_from_flags
+from workers.cli.options import db_option, env_option
+from workers.config import settings_from_flags
 
 
 def _engine(db: str | None):  # type: ignore[no-untyped-def]
@@ -46,11 +48,80 @@ def current_cmd(db: str | None) -> None:
         engine.dispose()
 
 
-def _history_commands() -> None:
-    from workers.history.db_commands import prune_cmd, stats_cmd
-
-    command.add_command(stats_cmd)
-    command.add_command(prune_cmd)
+def _mb(n: float) -> str:
+    return f"{n / 1e6:.2f} MB" if n >= 1e5 else f"{n / 1e3:.1f} kB"
 
 
-_history_commands()
+@command.command("stats")
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object (tables, cameras).")
+def stats_cmd(db: str | None, as_json: bool) -> None:
+    """Rows and bytes per table, and per camera for frames, answers and evidence."""
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from connectors.store import make_engine, upgrade
+    from connectors.store.stats import camera_stats, table_stats
+
+    engine = make_engine(settings_from_flags(store={"url": db}).store.url)
+    try:
+        upgrade(engine)
+        tables, cameras = table_stats(engine), camera_stats(engine)
+    finally:
+        engine.dispose()
+    if as_json:
+        click.echo(json.dumps({
+            "tables": [vars(t) for t in tables],
+            "cameras": [{**vars(c), "bytes_per_hour": c.bytes_per_hour} for c in cameras],
+        }, separators=(",", ":")))
+        return
+    out = Table(title="tables")
+    for name in ("table", "rows", "bytes"):
+        out.add_column(name)
+    for t in tables:
+        out.add_row(t.table, str(t.rows), _mb(t.bytes))
+    per = Table(title="per camera (stored row bytes; per hour of the camera's stream)")
+    for name in ("table", "camera", "rows", "bytes", "stream span", "bytes / camera-hour"):
+        per.add_column(name)
+    for c in cameras:
+        rate = "" if c.bytes_per_hour is None else _mb(c.bytes_per_hour)
+        per.add_row(c.table, c.camera, str(c.rows), _mb(c.bytes), f"{c.span_s:.0f} s", rate)
+    console = Console()
+    console.print(out)
+    console.print(per)
+
+
+@command.command("prune")
+@db_option
+@env_option("--frames", default=None, env="FEEDWATCH_RETENTION_FRAMES",
+            help="Keep frames this long (e.g. 10m, 12h, 7d) on each camera's stream clock.")
+@env_option("--answers", default=None, env="FEEDWATCH_RETENTION_ANSWERS",
+            help="Keep answers (and their evidence) this long.")
+@env_option("--evidence", default=None, env="FEEDWATCH_RETENTION_EVIDENCE",
+            help="Keep evidence images this long.")
+def prune_cmd(
+    db: str | None, frames: str | None, answers: str | None, evidence: str | None
+) -> None:
+    """Delete rows older than the retention settings, in small batches."""
+    from connectors.store import make_engine, upgrade
+    from connectors.store.retention import Pruner
+    from workers.history.writer import retention_policy
+
+    settings = settings_from_flags(
+        store={"url": db},
+        retention={"frames": frames, "answers": answers, "evidence": evidence},
+    )
+    policy = retention_policy(settings.retention)
+    if not policy.enabled:
+        raise click.UsageError("nothing to prune: give --frames, --answers or --evidence "
+                               "(or FEEDWATCH_RETENTION_*)")
+    engine = make_engine(settings.store.url)
+    try:
+        upgrade(engine)
+        result = Pruner(engine, policy).prune()
+    finally:
+        engine.dispose()
+    deleted = ", ".join(f"{n} {table}" for table, n in result.deleted.items())
+    click.echo(f"deleted {deleted}", err=True)

@@ -16,7 +16,8 @@ import click
 
 from connectors.hooks.delivery import CHANNELS
 from pipeline.errors import ConfigError
-from workers.cli.options import db_option, env_option, settings_from_flags
+from workers.cli.options import db_option, env_option
+from workers.config import settings_from_flags
 
 
 def parse_condition(text: str) -> Any:

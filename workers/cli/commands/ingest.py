@@ -9,9 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from pipeline.errors import ConfigError
-from workers.cli.options import env_option, settings_from_flags
+from workers.cli.options import env_option
+from workers.config import settings_from_flags
 from workers.ingest.process import build_sink, build_status, run_ingest
 from workers.ops import metrics
 
@@ -34,9 +36,10 @@ from workers.ops import metrics
 @env_option(
     "--kafka",
     "kafka",
-    env="FEEDWATCH_INGEST_KAFKA",
+    env="FEEDWATCH_KAFKA_BOOTSTRAP",
     default=None,
-    help="Sink: publish segments to the segments topic of this Kafka (host:port).",
+    help="Sink: publish segments to the segments topic of this Kafka (host:port); "
+    "--to-dir on the command line wins over the variable.",
 )
 @env_option(
     "--segment-seconds",
@@ -118,14 +121,26 @@ def command(
     if max_segments is not None and max_segments < 1:
         raise ConfigError("--max-segments", max_segments, "must be >= 1")
     metrics.serve(settings.metrics_port)
+    sink_flags = _given_sinks(click.get_current_context(), sink_flags)
     sink = build_sink(sink_flags, settings)
-    run_ingest(
+    done = run_ingest(
         uri,
         camera,
         settings,
         sink,
         realtime=realtime,
         max_segments=max_segments,
-        quiet=quiet,
+        say=(lambda _msg: None) if quiet else (lambda msg: click.echo(msg, err=True)),
         status=build_status(sink_flags, settings, camera),
     )
+    click.echo(done)
+
+
+def _given_sinks(ctx: click.Context, flags: dict[str, Any]) -> dict[str, Any]:
+    """The sink flags, where one given on the command line drops one that came from the
+    environment (``FEEDWATCH_KAFKA_BOOTSTRAP`` is set for every command of a deployment)."""
+    typed = {k for k, v in flags.items()
+             if v is not None and ctx.get_parameter_source(k) == ParameterSource.COMMANDLINE}
+    if not typed:
+        return flags
+    return {k: (v if k in typed else None) for k, v in flags.items()}

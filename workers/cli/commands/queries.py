@@ -12,19 +12,11 @@ from typing import Any
 
 import click
 
-from connectors.retry import RetryPolicy
-from pipeline.errors import ConfigError, StoreError
+from connectors.store import open_store
+from pipeline.errors import ConfigError
 from pipeline.types import StandingQuery
-from workers.cli.options import (
-    DURATION_HELP,
-    db_option,
-    kafka_option,
-    parse_duration,
-    settings_from_flags,
-)
-from workers.config import Settings
-
-OPEN_STORE_RETRY = RetryPolicy(initial=1.0, maximum=5.0, attempts=5)
+from workers.cli.options import DURATION_HELP, db_option, kafka_option, parse_duration
+from workers.config import Settings, settings_from_flags
 
 
 @click.group()
@@ -39,13 +31,6 @@ def _settings(bootstrap: str | None, db_url: str | None, *, kafka: bool = True) 
             "--kafka", "", "a bootstrap address host:port (or FEEDWATCH_KAFKA_BOOTSTRAP)"
         )
     return settings
-
-
-def open_store(url: str, retry: RetryPolicy = OPEN_STORE_RETRY) -> Any:
-    """The store, migrated to head; a concurrent migration by a sibling is retried."""
-    from connectors.store import Store
-
-    return retry.call(lambda: Store.from_url(url, upgrade=True), "opening the store", on=StoreError)
 
 
 def publish(settings: Settings, query_id: str, query: StandingQuery | None) -> None:

@@ -1,7 +1,7 @@
 """``feedwatch run``: answer standing questions on videos in one process (embedded mode).
 
 A thin entry point: the flags become a validated request
-(:mod:`workers.perception.request`) before any model loads, then the run executes.
+(:mod:`workers.cli.run_request`) before any model loads, then the run executes.
 """
 
 from __future__ import annotations
@@ -11,9 +11,14 @@ from dataclasses import replace
 import click
 
 from pipeline.errors import ConfigError
-from workers.alerts.run import hook_options
 from workers.cli.options import DURATION_HELP, db_option, env_option
-from workers.perception.request import answerer_settings, execute, run_settings, validate
+from workers.cli.run_request import (
+    answerer_settings,
+    execute,
+    hook_options,
+    run_settings,
+    validate,
+)
 from workers.view import setup_logging
 
 

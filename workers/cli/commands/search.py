@@ -9,7 +9,8 @@ from rich.console import Console
 from rich.table import Table
 
 from pipeline.history.moments import Moment
-from workers.cli.options import db_option, env_option, parse_time, settings_from_flags
+from workers.cli.options import db_option, env_option, parse_time
+from workers.config import settings_from_flags
 from workers.history.search import moment_json
 
 

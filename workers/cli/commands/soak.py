@@ -16,7 +16,8 @@ from pathlib import Path
 import click
 
 from pipeline.errors import ConfigError
-from workers.cli.options import db_option, kafka_option, settings_from_flags
+from workers.cli.options import db_option, kafka_option
+from workers.config import settings_from_flags
 
 
 def _control(stop: str | None, start: str | None, name: str) -> object | None:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import click
 
-from workers.cli.options import db_option, env_option, kafka_option, settings_from_flags
+from workers.cli.options import db_option, env_option, kafka_option
+from workers.config import settings_from_flags
 
 
 @click.command()

@@ -33,6 +33,31 @@ def test_ingest_to_dir_writes_standalone_segments_and_an_index(clip, tmp_path, c
     assert "[connected]" in captured.err and "[ended]" in captured.err
 
 
+def test_the_kafka_bootstrap_variable_makes_ingest_publish_to_kafka(clip, tmp_path,
+                                                                   monkeypatch) -> None:
+    """``FEEDWATCH_KAFKA_BOOTSTRAP`` (set for every command of a deployment) is the Kafka
+    sink of ``feedwatch ingest`` too; ``--to-dir`` typed on the command line wins."""
+    from connectors.video.sinks import DirectorySink
+    from workers.cli.commands import ingest as ingest_command
+    from workers.ingest import process
+
+    published: list[str] = []
+
+    def kafka_sink(bootstrap, settings):  # the real one needs a broker: same sink, recorded
+        published.append(bootstrap)
+        return DirectorySink.from_config(str(tmp_path / "kafka"))
+
+    monkeypatch.setitem(process.SINKS, "kafka", kafka_sink)
+    monkeypatch.setattr(ingest_command, "build_status", lambda flags, settings, camera: None)
+    monkeypatch.setenv("FEEDWATCH_KAFKA_BOOTSTRAP", "broker:9092")
+    assert main(["ingest", str(clip), "--camera", "c", "--quiet", "--max-segments", "1"]) == 0
+    assert published == ["broker:9092"] and len(read_index(tmp_path / "kafka")) == 1
+    out = tmp_path / "dir"
+    assert main(["ingest", str(clip), "--camera", "c", "--quiet", "--max-segments", "1",
+                 "--to-dir", str(out)]) == 0
+    assert published == ["broker:9092"] and len(read_index(out)) == 1
+
+
 def test_ingest_again_resumes_numbering_and_respects_limits(clip, tmp_path) -> None:
     out = tmp_path / "segs"
     assert main(["ingest", str(clip), "--camera", "door", "--to-dir", str(out), "--quiet",

@@ -7,7 +7,7 @@ then answers the standing question with the ``clip`` answerer and the bundled
 ``.demo/feedwatch.db``. Each run starts that database afresh: answers are unique per
 question, camera and window, so a kept one would show the first run's answers again
 (stale after the model or its levels change). Extra arguments are passed on to ``feedwatch run``
-(e.g. ``python -m workers.demo --json``).
+(e.g. ``python -m workers.cli.demo --json``).
 """
 
 from __future__ import annotations

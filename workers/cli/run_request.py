@@ -23,8 +23,8 @@ import click
 
 from pipeline.errors import ConfigError, SourceError
 from pipeline.types import StandingQuery
-from workers.cli.options import parse_duration, settings_from_flags
-from workers.config import Settings
+from workers.cli.options import env_option, parse_duration
+from workers.config import Settings, settings_from_flags
 
 log = logging.getLogger("feedwatch.run")
 
@@ -183,7 +183,10 @@ def execute(args: RunArgs, settings: Settings, hooks: Any = None) -> None:
     alerts = start_for_run(settings, hooks, [q.id for q in queries]) if hooks else None
     try:
         with contextlib.redirect_stdout(sys.stderr):
-            stats, errors = run_embedded(args, settings, queries, json_out=out)
+            stats, errors = run_embedded(
+                settings, args.sources, queries, realtime=args.realtime, serve=args.serve,
+                json_out=out if args.as_json else None,
+            )
     except BaseException:
         if alerts is not None:  # interrupted: do not wait, pending deliveries stay stored
             alerts.finish(0.0, _say)
@@ -194,3 +197,52 @@ def execute(args: RunArgs, settings: Settings, hooks: Any = None) -> None:
         first = next(iter(errors.values()))
         why = str(first).splitlines()[0] if str(first) else type(first).__name__
         raise SourceError(f"{len(errors)} of {len(args.sources)} sources failed; {why}")
+
+
+def _windows_option(flag: str, help_: str) -> Any:
+    """A count of consecutive windows (at least 1, default 2) with its env fallback."""
+    env = "FEEDWATCH_RUN_" + flag.lstrip("-").replace("-", "_").upper()
+    return env_option(
+        flag, type=click.IntRange(min=1), default=2, show_default=True, env=env, help=help_
+    )
+
+
+_HOOK_OPTIONS = [
+    env_option(
+        "--hook",
+        "hooks",
+        multiple=True,
+        env="FEEDWATCH_RUN_HOOKS",
+        help="Alert webhook URL for matched answers (repeatable; Slack URLs get Slack bodies).",
+    ),
+    env_option(
+        "--hook-secret",
+        default=None,
+        env="FEEDWATCH_HOOK_SECRET",
+        help="HMAC secret for X-Feedwatch-Signature (prefer the env variable).",
+    ),
+    _windows_option(
+        "--open-after", "Consecutive matched windows that open an incident (one notification)."
+    ),
+    _windows_option("--close-after", "Consecutive unmatched windows that close it."),
+    env_option(
+        "--verify",
+        is_flag=True,
+        env="FEEDWATCH_RUN_VERIFY",
+        help="Open incidents only on windows the VLM confirmed (answerer vlm or cascade); "
+        "notifications carry its description.",
+    ),
+    env_option(
+        "--hook-allow-private",
+        is_flag=True,
+        env="FEEDWATCH_HOOKS_ALLOW_PRIVATE",
+        help="Allow hooks on private, loopback and link-local addresses.",
+    ),
+]
+
+
+def hook_options(fn: Any) -> Any:
+    """The alerting options of ``feedwatch run`` (--hook, --hook-secret, --open-after, ...)."""
+    for option in reversed(_HOOK_OPTIONS):
+        fn = option(fn)
+    return fn
