@@ -30,10 +30,12 @@ run: install
 	$(BIN)/python -m workers.cli.demo
 
 test: install system-deps
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check pipeline connectors workers tests
+	$(BIN)/lint-imports
 	$(BIN)/mypy pipeline
 
 clean:

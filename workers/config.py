@@ -24,6 +24,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from connectors.video.settings import VideoSettings
 from pipeline.errors import ConfigError
+from pipeline.perception import SelectionConfig
 
 HOUR = 3600.0
 DAY = 24 * HOUR
@@ -52,6 +53,11 @@ class PerceptionSettings(BaseSettings):
     alpha: float = 0.6
     roi_estimator: str = "weighted"  # best in `feedwatch bench selection --estimator all`
     max_lag_s: float | None = None  # live catch-up: skip (count, log) windows older than this
+
+    def selection(self) -> SelectionConfig:
+        """Temporal and spatial selection, as the engine takes them."""
+        return SelectionConfig(k_prompt=self.k_prompt, k_uniform=self.k_uniform,
+                               alpha=self.alpha, estimator=self.roi_estimator)
 
 
 class StoreSettings(BaseSettings):
@@ -171,7 +177,8 @@ class RetentionSettings(BaseSettings):
     """How long rows are kept, on each camera's stream clock (unset = forever).
 
     Durations like ``90s``, ``30m``, ``12h``, ``7d``: ``FEEDWATCH_RETENTION_FRAMES``,
-    ``FEEDWATCH_RETENTION_ANSWERS``, ``FEEDWATCH_RETENTION_EVIDENCE``.
+    ``FEEDWATCH_RETENTION_ANSWERS``, ``FEEDWATCH_RETENTION_EVIDENCE``; the answer rollups
+    (runs, minutes) have their own, longer horizon, ``FEEDWATCH_RETENTION_ROLLUPS``.
     """
 
     model_config = _section("FEEDWATCH_RETENTION_")
@@ -179,10 +186,11 @@ class RetentionSettings(BaseSettings):
     frames: str = ""
     answers: str = ""
     evidence: str = ""
+    rollups: str = "400d"
     interval_s: Seconds = 10.0  # how often the writer prunes
     batch: Count = 500  # rows per delete transaction
 
-    @field_validator("frames", "answers", "evidence")
+    @field_validator("frames", "answers", "evidence", "rollups")
     @classmethod
     def _duration(cls, value: str, info: Any) -> str:
         from pipeline.history.duration import parse_duration

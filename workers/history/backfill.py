@@ -57,13 +57,12 @@ class Backfiller:
         index = FrameIndex(store.engine)
         model = index_model(index, clip)  # before torch loads: an empty index needs no model
         from pipeline.models.clip_encoder import ClipEncoder
-        from workers.perception.build import selection_of
 
         encoder = ClipEncoder.from_spec(model, device=perception.device)
         engine = Engine(
             encoder,
             AnswererCache(encoder, getattr(perception, "vlm", "")),
-            selection_of(perception),
+            perception.selection(),
         )
         return cls(store, index, engine, model)
 

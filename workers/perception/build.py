@@ -28,13 +28,6 @@ def load_encoder(p: Any) -> Any:
     return ClipEncoder.from_spec(p.clip, device=p.device, precision=p.precision)
 
 
-def selection_of(p: Any) -> SelectionConfig:
-    """Temporal and spatial selection settings from the perception settings."""
-    return SelectionConfig(
-        k_prompt=p.k_prompt, k_uniform=p.k_uniform, alpha=p.alpha, estimator=p.roi_estimator
-    )
-
-
 def scheduler_of(p: Any, queries: Iterable[StandingQuery] = ()) -> Scheduler:
     """The scheduler; ``max_lag_s`` turns on the live catch-up skip policy."""
     max_lag = getattr(p, "max_lag_s", None)
@@ -60,7 +53,7 @@ def build_perceiver(
     return _assemble(
         timed,
         AnswererCache(timed, getattr(p, "vlm", ""), states),
-        selection or selection_of(p),
+        selection or p.selection(),
         scheduler_of(p, queries),
         metrics.timed_decode(decode),
         p.sample_fps,
