@@ -125,9 +125,7 @@ class Engine:
             answers.append(
                 self._answer(
                     due,
-                    query.id,
-                    query.question,
-                    query.answerer,
+                    query,
                     selection,
                     result,
                     evidence,
@@ -186,22 +184,20 @@ class Engine:
     def _answer(
         self,
         due: Due,
-        query_id: str,
-        question: str,
-        answerer: str,
+        query: StandingQuery,
         sel: Selection,
         result: AnswerResult,
         evidence: tuple[Evidence, ...],
         latency_ms: float,
     ) -> Answer:
         return Answer(
-            query_id=query_id,
-            question=question,
+            query_id=query.id,
+            question=query.question,
             camera=due.camera,
             window_start=due.start,
             window_end=due.end,
             evaluated_at=self.clock(),
-            answerer=answerer,
+            answerer=query.answerer,
             text=result.text,
             matched=result.matched,
             score=result.score,
@@ -212,4 +208,6 @@ class Engine:
             model_ids=dict(result.model_ids),
             evidence=evidence,
             stages=dict(result.stages),
+            every=query.every,
+            query_version=query.version,
         )

@@ -169,3 +169,5 @@ class Answer:
     evidence: tuple[Evidence, ...] = ()
     stages: dict[str, Any] = field(default_factory=dict)  # what each answerer stage said
     backfilled: bool = False  # answered later over stored history, not live
+    every: float | None = None  # the query's step when answered (None: not recorded)
+    query_version: int | None = None  # the query's version when answered (None: not recorded)

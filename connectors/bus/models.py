@@ -197,6 +197,14 @@ class AnswerFields(Wire):
     backfilled: bool = Field(
         default=False, description="Answered later over stored history, not live."
     )
+    every: Finite | None = Field(
+        default=None, gt=0, description="The query's step (s) when answered: each matched "
+        "window counts as matched for [window_end - every, window_end)."
+    )
+    query_version: int | None = Field(
+        default=None, ge=1, le=2**31 - 1,
+        description="The query's version when answered: a new version ends a run.",
+    )
 
 
 def answer_json(answer: Answer) -> dict[str, Any]:

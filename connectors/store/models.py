@@ -82,6 +82,8 @@ class AnswerRow(Base):
     model_ids: Mapped[dict[str, str]] = mapped_column(JSON)
     backfilled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     stages: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    every: Mapped[float | None] = mapped_column(Float, nullable=True)
+    query_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class EvidenceRow(Base):

@@ -20,6 +20,7 @@ from connectors.retry import RetryPolicy
 from connectors.store import db
 from connectors.store.db import store_errors
 from connectors.store.models import AnswerRow, CameraRow, EvidenceRow, QueryRow
+from connectors.store.rollups.maintain import keep_rollups, lock_series
 from pipeline.errors import StoreError
 from pipeline.types import Answer, Evidence, StandingQuery
 
@@ -30,8 +31,9 @@ OPEN_RETRY = RetryPolicy(initial=1.0, maximum=5.0, attempts=5)
 class Store:
     """Reads and writes the SQL store; every method is one short transaction."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, rollups: bool = True) -> None:
         self.engine = engine
+        self.rollups = rollups  # keep runs and minute rollups as answers are inserted
 
     @classmethod
     def from_url(cls, url: str, *, upgrade: bool = True) -> Store:
@@ -111,24 +113,35 @@ class Store:
 
     # -- answers -----------------------------------------------------------------
     def insert_answers(self, answers: Iterable[Answer]) -> int:
-        """Insert answers and their evidence, skipping ones already stored; returns new rows."""
+        """Insert answers and their evidence, skipping ones already stored; returns new rows.
+
+        The answers really inserted update the runs and minute rollups in the same
+        transaction (:mod:`connectors.store.rollups`), so a redelivered answer counts once.
+        """
         batch = list(answers)
-        rows = [_answer_row(a) for a in batch]
+        if not batch:
+            return 0
+        by_key = {(a.query_id, a.camera, a.window_end): a for a in reversed(batch)}
         evidence = [e for a in batch for e in _evidence_rows(a)]
+        table = AnswerRow.__table__
         answers_stmt = (
-            self._insert(AnswerRow.__table__)
+            self._insert(table)
             .on_conflict_do_nothing(index_elements=list(ANSWER_KEY))
-            .returning(AnswerRow.__table__.c.id)
+            .returning(*(table.c[k] for k in ANSWER_KEY))
         )
         ev_key = [*ANSWER_KEY, "idx"]
         ev_stmt = self._insert(EvidenceRow.__table__).on_conflict_do_nothing(index_elements=ev_key)
 
         def work(conn: Any) -> int:
+            if self.rollups:
+                lock_series(conn, {(a.query_id, a.camera) for a in batch})
             # RETURNING yields a row only for an answer that was really inserted
-            inserted = sum(len(conn.execute(answers_stmt.values(**r)).all()) for r in rows)
-            for e in evidence:
-                conn.execute(ev_stmt.values(**e))
-            return int(inserted)
+            new = conn.execute(answers_stmt, [_answer_row(a) for a in batch]).all()
+            if evidence:
+                conn.execute(ev_stmt, evidence)
+            if self.rollups and new:
+                keep_rollups(conn, [by_key[(r[0], r[1], r[2])] for r in new])
+            return len(new)
 
         return int(self._write(work))
 
@@ -196,7 +209,7 @@ def box_of(raw: Sequence[float]) -> tuple[float, float, float, float]:
 
 ANSWER_COLUMNS = (
     "query_id", "question", "window_start", "window_end", "evaluated_at", "answerer", "text",
-    "matched", "score", "visual_tokens", "latency_ms",
+    "matched", "score", "visual_tokens", "latency_ms", "every", "query_version",
 )
 """The Answer fields stored as they are, in ``answers`` columns of the same name."""
 

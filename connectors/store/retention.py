@@ -6,7 +6,9 @@ file's frames (seconds from its start) are not 'old' because the file is.
 Deletes run in small batches, one short transaction each, so writers are never
 locked out for long; :meth:`Pruner.maybe_prune` rate-limits the continuous pruning a
 sink or embedded run does, ``feedwatch db prune`` calls :meth:`Pruner.prune` once.
-Evidence of a pruned answer goes with it; evidence may also be kept shorter.
+Evidence of a pruned answer goes with it; evidence may also be kept shorter. The
+answer rollups (runs and minute rows) have their own keep-time, usually far longer
+than the raw answers they summarise.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from connectors.store.frames.groups import GROUP_SECONDS
 from connectors.store.frames.schema import FrameGroupRow, FrameRow
 from connectors.store.models import AnswerRow, EvidenceRow
+from connectors.store.rollups.schema import MINUTES, RUNS
 from pipeline.errors import ConfigError, StoreError
 
 log = logging.getLogger(__name__)
@@ -42,11 +45,12 @@ class RetentionPolicy:
     frames: float | None = None
     answers: float | None = None
     evidence: float | None = None
+    rollups: float | None = None
     batch: int = 500
     interval: float = 10.0
 
     def __post_init__(self) -> None:
-        for name in ("frames", "answers", "evidence"):
+        for name in ("frames", "answers", "evidence", "rollups"):
             value = getattr(self, name)
             if value is not None and not value > 0:
                 raise ConfigError(f"retention.{name}", value, "a positive duration, or unset")
@@ -57,15 +61,17 @@ class RetentionPolicy:
 
     @property
     def enabled(self) -> bool:
-        return any(v is not None for v in (self.frames, self.answers, self.evidence))
+        keeps = (self.frames, self.answers, self.evidence, self.rollups)
+        return any(v is not None for v in keeps)
 
 
 @dataclass
 class PruneResult:
     """Rows deleted per table in one pruning pass."""
 
-    deleted: dict[str, int] = field(default_factory=lambda: {"frames": 0, "answers": 0,
-                                                              "evidence": 0})
+    deleted: dict[str, int] = field(
+        default_factory=lambda: {"frames": 0, "answers": 0, "evidence": 0, "rollups": 0}
+    )
     complete: bool = True  # False: the batch budget ran out with more to delete
 
     @property
@@ -118,7 +124,9 @@ class Pruner:
     def stream_clocks(self) -> dict[str, float]:
         """Newest stream time per camera: stored frames and answers, and what was observed."""
         clocks = dict(self.seen)
-        for table, col in ((FRAMES, FRAMES.c.t), (ANSWERS, ANSWERS.c.window_end)):
+        sources = ((FRAMES, FRAMES.c.t), (ANSWERS, ANSWERS.c.window_end),
+                   (MINUTES, MINUTES.c.last_end))
+        for table, col in sources:
             stmt = sa.select(table.c.camera_id, sa.func.max(col)).group_by(table.c.camera_id)
             for camera, newest in self._read(stmt):
                 if newest is not None and newest > clocks.get(camera, -float("inf")):
@@ -133,6 +141,7 @@ class Pruner:
             ("frames", p.frames, self._frames_batch),
             ("evidence", _shorter(p.evidence, p.answers), self._evidence_batch),
             ("answers", p.answers, self._answers_batch),
+            ("rollups", p.rollups, self._rollups_batch),
         ]
         for name, keep, batch in steps:
             if keep is None:
@@ -184,6 +193,17 @@ class Pruner:
     def _answers_batch(self, conn: Any, camera: str, cutoff: float) -> tuple[int, bool]:
         n = self._older_rows(conn, ANSWERS, ANSWERS.c.window_end, camera, cutoff)
         return n, n >= self.policy.batch
+
+    def _rollups_batch(self, conn: Any, camera: str, cutoff: float) -> tuple[int, bool]:
+        """Minute rows wholly before ``cutoff`` and runs that ended before it."""
+        n = 0
+        for table, col, key in ((MINUTES, MINUTES.c.minute + 60, MINUTES.c.minute),
+                                (RUNS, RUNS.c.run_end, RUNS.c.id)):
+            old = sa.select(key).where(table.c.camera_id == camera, col <= cutoff)
+            keys = old.limit(self.policy.batch).scalar_subquery()
+            where = [table.c.camera_id == camera, key.in_(keys)]
+            n += int(conn.execute(sa.delete(table).where(*where)).rowcount)
+        return n, n > 0
 
     def _read(self, stmt: Any) -> list[Any]:
         try:

@@ -44,6 +44,7 @@ def retention_policy(retention: RetentionSettings) -> RetentionPolicy:
         frames=keep("frames"),
         answers=keep("answers"),
         evidence=keep("evidence"),
+        rollups=keep("rollups"),
         batch=retention.batch,
         interval=retention.interval_s,
     )

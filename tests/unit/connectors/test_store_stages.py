@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from connectors.store import Store
-from connectors.store.db import head_revision
+from connectors.store.db import current_revision, head_revision
 from pipeline.types import Answer
 
 STAGES = {
@@ -45,7 +47,8 @@ def _answer(end: float, stages: dict) -> Answer:
 def test_stages_round_trip_and_other_answers_store_none(tmp_path: Path) -> None:
     store = Store.from_url(f"sqlite:///{tmp_path / 'fw.db'}")
     try:
-        assert head_revision() == "0005_answer_stages"
+        assert current_revision(store.engine) == head_revision()
+        assert "stages" in {c["name"] for c in sa.inspect(store.engine).get_columns("answers")}
         store.insert_answers([_answer(4.0, STAGES), _answer(5.0, {})])
         got = {a.window_end: a.stages for a in store.answers()}
         assert got == {4.0: STAGES, 5.0: {}}

@@ -125,3 +125,34 @@ def prune_cmd(
         engine.dispose()
     deleted = ", ".join(f"{n} {table}" for table, n in result.deleted.items())
     click.echo(f"deleted {deleted}", err=True)
+
+
+@command.command("rebuild-rollups")
+@db_option
+@click.option("--batch", default=5000, show_default=True, type=click.IntRange(1, 1_000_000),
+              help="Answers applied per transaction.")
+def rebuild_rollups_cmd(db: str | None, batch: int) -> None:
+    """Refill the answer runs and minute rollups from the stored answers, in batches.
+
+    Run it once after upgrading a store that already holds answers (new answers keep
+    the rollups themselves), while no worker is storing answers."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from connectors.store import upgrade
+    from connectors.store.rollups.rebuild import rebuild_rollups
+
+    engine = _engine(db)
+    try:
+        upgrade(engine)
+        with Progress(console=Console(stderr=True), transient=True) as progress:
+            task = progress.add_task("answers", total=None)
+            result = rebuild_rollups(
+                engine, batch, lambda _key, n: progress.advance(task, n)
+            )
+    finally:
+        engine.dispose()
+    click.echo(
+        f"rebuilt rollups of {result.series} question/camera pairs from {result.answers} "
+        f"answers in {result.batches} batches", err=True,
+    )

@@ -1,0 +1,251 @@
+"""Runs and minute rollups written in the transaction that inserts the answers.
+
+:func:`keep_rollups` gets the answers a batch really inserted (a redelivered answer
+hits the unique key and is not among them), loads each touched (query, camera)'s
+stored neighbourhood — the answers within a few steps of the new ones and the runs
+there — applies the new answers with :class:`~connectors.store.rollups.series.Series`
+and writes the changed runs and the per-minute deltas back (minute rows are upserted
+additively). Reads are one statement per batch for answers and one for runs,
+whatever the number of cameras. On PostgreSQL, :func:`lock_series` takes a
+transaction-scoped advisory lock per (query, camera), in one order, before the
+insert, so two writers of one camera (a rebalance, a backfill beside the live sink)
+apply their answers one after the other; SQLite serialises writers itself.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from connectors.store.models import AnswerRow, QueryRow
+from connectors.store.rollups.schema import MINUTES, RUNS
+from connectors.store.rollups.series import MinuteDelta, Point, Run, Series
+from pipeline.types import Answer
+
+SeriesKey = tuple[str, str]
+ANSWERS: Any = AnswerRow.__table__
+QUERIES: Any = QueryRow.__table__
+MARGIN_STEPS = 4  # stored answers this many steps around the new ones are loaded
+CHUNK = 200  # (query, camera) pairs per read statement
+LOCK_CLASS = 29  # advisory-lock namespace of the rollups
+POINT_COLUMNS = (
+    ANSWERS.c.query_id, ANSWERS.c.camera_id, ANSWERS.c.window_start, ANSWERS.c.window_end,
+    ANSWERS.c.matched, ANSWERS.c.score, ANSWERS.c.every, ANSWERS.c.query_version,
+    ANSWERS.c.backfilled,
+)
+
+
+def lock_series(conn: Any, keys: Iterable[SeriesKey]) -> None:
+    """Serialise rollup writers of the same (query, camera) (PostgreSQL only)."""
+    if conn.dialect.name != "postgresql":
+        return
+    names = sorted({f"{q}\x1f{c}" for q, c in keys})
+    if names:
+        conn.execute(
+            sa.text(
+                "SELECT count(pg_advisory_xact_lock(:cls, hashtext(k))) "
+                "FROM (SELECT unnest(CAST(:keys AS text[])) AS k ORDER BY 1) AS s"
+            ),
+            {"cls": LOCK_CLASS, "keys": names},
+        )
+
+
+def keep_rollups(conn: Any, inserted: Sequence[Answer]) -> None:
+    """Fold answers just inserted in ``conn``'s transaction into the rollups."""
+    steps = _query_steps(conn, {a.query_id for a in inserted if not _step_ok(a.every)})
+    new: dict[SeriesKey, list[Point]] = defaultdict(list)
+    for a in inserted:
+        step = _step(a.every, steps.get(a.query_id), a.window_end - a.window_start)
+        new[(a.query_id, a.camera)].append(
+            Point(a.window_end, a.matched is True, step, a.query_version or 0, _finite(a.score),
+                  a.backfilled)
+        )
+    Maintainer(conn).apply(new)
+
+
+class Maintainer:
+    """Applies new points per (query, camera) to the stored rollups.
+
+    ``horizon``: stored answers with a later window end are treated as not yet
+    applied (a rebuild walks the answers forward in chunks)."""
+
+    def __init__(self, conn: Any, horizon: float = math.inf) -> None:
+        self.conn = conn
+        self.horizon = horizon
+
+    def apply(self, new: Mapping[SeriesKey, Sequence[Point]]) -> None:
+        spans = {key: _span(points) for key, points in new.items() if points}
+        stored = self._stored(spans, {k: {p.end for p in v} for k, v in new.items()})
+        runs = self._runs(spans)
+        changed: list[tuple[SeriesKey, Series]] = []
+        for key, points in new.items():
+            pending = {p.end for p in points}
+            series = Series(stored.get(key, {}), runs.get(key, []), self._loader(key, pending))
+            for p in sorted(points, key=lambda p: p.end):
+                pending.discard(p.end)
+                series.add(p)
+            changed.append((key, series))
+        write_changes(self.conn, changed)
+
+    def _stored(
+        self, spans: Mapping[SeriesKey, tuple[float, float]], skip: Mapping[SeriesKey, set[float]]
+    ) -> dict[SeriesKey, dict[float, Point]]:
+        rows = []
+        for part in _chunks(list(spans)):
+            where = sa.or_(*(
+                sa.and_(ANSWERS.c.query_id == q, ANSWERS.c.camera_id == c,
+                        ANSWERS.c.window_end.between(*spans[(q, c)]))
+                for q, c in part
+            ))
+            rows += self.conn.execute(sa.select(*POINT_COLUMNS).where(where)).all()
+        points = self.points(rows)
+        return {
+            key: {e: p for e, p in by_end.items()
+                  if e not in skip.get(key, ()) and e <= self.horizon}
+            for key, by_end in points.items()
+        }
+
+    def points(self, rows: Sequence[Any]) -> dict[SeriesKey, dict[float, Point]]:
+        steps = _query_steps(self.conn, {r.query_id for r in rows if not _step_ok(r.every)})
+        out: dict[SeriesKey, dict[float, Point]] = defaultdict(dict)
+        for r in rows:
+            step = _step(r.every, steps.get(r.query_id), r.window_end - r.window_start)
+            out[(r.query_id, r.camera_id)][r.window_end] = Point(
+                r.window_end, r.matched is True, step, r.query_version or 0, _finite(r.score),
+                bool(r.backfilled),
+            )
+        return out
+
+    def _runs(self, spans: Mapping[SeriesKey, tuple[float, float]]) -> dict[SeriesKey, list[Run]]:
+        out: dict[SeriesKey, list[Run]] = defaultdict(list)
+        for part in _chunks(list(spans)):
+            where = sa.or_(*(
+                sa.and_(RUNS.c.query_id == q, RUNS.c.camera_id == c,
+                        RUNS.c.run_end >= spans[(q, c)][0], RUNS.c.first_end <= spans[(q, c)][1])
+                for q, c in part
+            ))
+            for r in self.conn.execute(sa.select(RUNS).where(where)):
+                out[(r.query_id, r.camera_id)].append(run_of_row(r))
+        return out
+
+    def _loader(self, key: SeriesKey, pending: set[float]) -> Callable[[Run], list[Point]]:
+        def load(run: Run) -> list[Point]:
+            q, c = key
+            stmt = sa.select(*POINT_COLUMNS).where(
+                ANSWERS.c.query_id == q, ANSWERS.c.camera_id == c,
+                ANSWERS.c.window_end.between(run.first_end, min(run.last_end, self.horizon)),
+            )
+            found = self.points(self.conn.execute(stmt).all()).get(key, {})
+            return [p for e, p in found.items() if e not in pending]
+
+        return load
+
+
+def run_of_row(r: Any) -> Run:
+    return Run(
+        first_end=r.first_end, last_end=r.run_end, start=r.run_start, every=r.every,
+        version=r.query_version, windows=r.windows, matched_s=r.matched_s, peak=r.peak_score,
+        backfilled=r.backfilled, id=r.id, dirty=False,
+    )
+
+
+def write_changes(conn: Any, changed: Sequence[tuple[SeriesKey, Series]]) -> None:
+    """Delete, update and insert the changed runs; add the minute deltas."""
+    runs = [(key, r) for key, s in changed for r in s.runs]
+    gone = [r.id for _, r in runs if r.gone and r.id is not None]
+    if gone:
+        conn.execute(sa.delete(RUNS).where(RUNS.c.id.in_(gone)))
+    updates = [{"rid": r.id, **_run_values(r)} for _, r in runs
+               if r.id is not None and r.dirty and not r.gone]
+    if updates:
+        conn.execute(sa.update(RUNS).where(RUNS.c.id == sa.bindparam("rid")), updates)
+    inserts = [{"query_id": k[0], "camera_id": k[1], **_run_values(r)} for k, r in runs
+               if r.id is None and not r.gone]
+    if inserts:
+        conn.execute(sa.insert(RUNS), inserts)
+    minutes = [
+        {"query_id": k[0], "camera_id": k[1], "minute": m, **_minute_values(d)}
+        for k, s in changed for m, d in s.minutes.items() if _nonzero(d)
+    ]
+    if minutes:
+        conn.execute(_minute_upsert(conn.dialect.name), minutes)
+
+
+def _run_values(r: Run) -> dict[str, Any]:
+    return {
+        "query_version": r.version, "every": r.every, "run_start": r.start, "run_end": r.last_end,
+        "first_end": r.first_end, "windows": r.windows, "matched_s": r.matched_s,
+        "peak_score": r.peak, "backfilled": r.backfilled,
+    }
+
+
+def _minute_values(d: MinuteDelta) -> dict[str, Any]:
+    return {
+        "windows": d.windows, "yes_windows": d.yes_windows, "matched_s": d.matched_s,
+        "runs_started": d.runs_started, "score_sum": d.score_sum, "scored": d.scored,
+        "max_score": d.max_score, "backfilled": d.backfilled,
+        "last_end": d.last_end if math.isfinite(d.last_end) else None,
+    }
+
+
+def _nonzero(d: MinuteDelta) -> bool:
+    return bool(d.windows or d.matched_s or d.runs_started)
+
+
+def _greater(old: Any, new: Any) -> Any:
+    """The larger of two nullable values, in SQL (NULL loses)."""
+    return sa.case(
+        (new.is_(None), old), (old.is_(None), new), (new > old, new), else_=old
+    )
+
+
+def _minute_upsert(dialect: str) -> Any:
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(MINUTES)
+    ex, c = stmt.excluded, MINUTES.c
+    added = ("windows", "yes_windows", "matched_s", "runs_started", "score_sum", "scored",
+             "backfilled")
+    changes: dict[str, Any] = {name: c[name] + ex[name] for name in added}
+    changes["max_score"] = _greater(c.max_score, ex.max_score)
+    changes["last_end"] = _greater(c.last_end, ex.last_end)
+    return stmt.on_conflict_do_update(
+        index_elements=["query_id", "camera_id", "minute"], set_=changes
+    )
+
+
+def _query_steps(conn: Any, query_ids: set[str]) -> dict[str, float]:
+    """The stored step of each query (for answers that did not record theirs)."""
+    if not query_ids:
+        return {}
+    stmt = sa.select(QUERIES.c.id, QUERIES.c.every).where(QUERIES.c.id.in_(sorted(query_ids)))
+    return {r.id: r.every for r in conn.execute(stmt) if _step_ok(r.every)}
+
+
+def _step_ok(every: float | None) -> bool:
+    return every is not None and math.isfinite(every) and every > 0
+
+
+def _step(every: float | None, query_every: float | None, window: float) -> float:
+    """The answer's own step, else its query's, else its window's length, else 1 s."""
+    for candidate in (every, query_every, window):
+        if _step_ok(candidate):
+            return float(candidate)  # type: ignore[arg-type]
+    return 1.0
+
+
+def _finite(score: float | None) -> float | None:
+    return score if score is not None and math.isfinite(score) else None
+
+
+def _span(points: Sequence[Point]) -> tuple[float, float]:
+    margin = MARGIN_STEPS * max(p.every for p in points)
+    return min(p.end for p in points) - margin, max(p.end for p in points) + margin
+
+
+def _chunks(keys: list[SeriesKey]) -> Iterable[list[SeriesKey]]:
+    for i in range(0, len(keys), CHUNK):
+        yield keys[i:i + CHUNK]

@@ -1,0 +1,120 @@
+"""Summaries, run pages and reports as the API and the CLI hand them out.
+
+The ranges people write (``24h``, ISO dates, epoch seconds; see :mod:`.span`) are
+resolved against the newest stored window of the selection, the buckets are laid on
+the time zone's wall clock and capped, and the rows come from :class:`.RollupReads`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+
+from connectors.store.models import QueryRow
+from connectors.store.reads import CURSOR_PATTERN, decode_cursor
+from connectors.store.rollups.reads import Bucket, RollupReads
+from connectors.store.rollups.schema import MINUTES
+from connectors.store.rollups.span import LATEST, Grid, grid, parse_time, zone
+from connectors.store.rollups.wire import Report, Run, RunPage, SeriesReport, Summary, SummaryBucket
+
+MAX_BUCKETS = 1500  # per response: 25 hours of minutes, 62 days of hours
+RUN_CURSOR = CURSOR_PATTERN
+
+
+def resolve(
+    reads: RollupReads, since: str | None, until: str | None, tz: str,
+    query_id: str | None = None, camera: str | None = None, default_since: str | None = "24h",
+) -> tuple[float | None, float | None, float | None]:
+    """(since, until, newest) in epoch s; None where nothing stored gives them a value."""
+    zone_ = zone(tz)
+    newest = reads.newest(query_id, camera)
+    first = since if since is not None else default_since
+    start = 0.0 if first is None else parse_time(first, "since", newest, zone_)
+    end = newest if until is None else parse_time(until, "until", newest, zone_)
+    if end is not None and until is None:
+        end = min(end + 1e-6, LATEST)  # the newest window's step lies before its end
+    return start, end, newest
+
+
+def summarize(
+    reads: RollupReads, *, query_id: str | None = None, camera: str | None = None,
+    since: str | None = None, until: str | None = None, bucket: str = "1h", tz: str = "UTC",
+    cap: int = MAX_BUCKETS,
+) -> Summary:
+    """Buckets of matched time, windows and runs over the selection."""
+    start, end, newest = resolve(reads, since, until, tz, query_id, camera)
+    g = _grid(start, end, bucket, tz, cap)
+    buckets = [SummaryBucket.of(b, g) for b in reads.summary(g, query_id, camera)]
+    return Summary(
+        query_id=query_id, camera=camera, bucket=bucket, tz=tz,
+        since=g.starts[0] if g.starts else None, until=g.end if g.starts else None,
+        newest=newest, matched_s=round(sum(b.matched_s for b in buckets), 6),
+        windows=sum(b.windows for b in buckets), runs=sum(b.runs for b in buckets),
+        buckets=buckets, next_since=g.next_since,
+    )
+
+
+def run_page(
+    reads: RollupReads, *, query_id: str | None = None, camera: str | None = None,
+    since: str | None = None, until: str | None = None, limit: int = 100,
+    cursor: str | None = None,
+) -> RunPage:
+    """Runs overlapping the range, newest start first, a page at a time."""
+    start, end, _ = resolve(reads, since, until, "UTC", query_id, camera, default_since=None)
+    if start is None or end is None:
+        return RunPage(items=[], next_cursor=None)
+    before = decode_cursor(cursor) if cursor else None
+    found = reads.runs(start, end, query_id, camera, limit + 1, before)
+    items = [Run.of(r) for r in found[:limit]]
+    more = len(found) > limit
+    return RunPage(items=items, next_cursor=f"{items[-1].start!r}~{items[-1].id}" if more else None)
+
+
+def report(
+    reads: RollupReads, *, since: str | None = None, until: str | None = None,
+    bucket: str = "1h", tz: str = "UTC", queries: Sequence[str] = (),
+    cameras: Sequence[str] = (), cap: int = MAX_BUCKETS,
+) -> tuple[Report, Grid]:
+    """Matched time per question and camera (everything stored without ``since``)."""
+    start, end, _ = resolve(reads, since, until, tz, default_since=None)
+    if since is None:
+        start = _first(reads)
+    g = _grid(start, end, bucket, tz, cap)
+    questions = _questions(reads)
+    series = []
+    for (q, c), buckets in reads.per_series(g).items():
+        if (queries and q not in queries) or (cameras and c not in cameras):
+            continue
+        series.append(_series(q, questions.get(q, q), c, buckets, g))
+    out = Report(since=g.starts[0] if g.starts else None, until=g.end if g.starts else None,
+                 bucket=bucket, tz=tz, series=series)
+    return out, g
+
+
+def _grid(start: float | None, end: float | None, bucket: str, tz: str, cap: int) -> Grid:
+    """The buckets of ``[start, end)``; none when nothing is stored to say where."""
+    if start is None or end is None:
+        return grid(0.0, 0.0, bucket, zone(tz), cap)
+    return grid(start, end, bucket, zone(tz), cap)
+
+
+def _series(q: str, question: str, c: str, buckets: list[Bucket], g: Grid) -> SeriesReport:
+    return SeriesReport(
+        query_id=q, question=question, camera=c,
+        matched_s=round(sum(b.matched_s for b in buckets), 6),
+        windows=sum(b.windows for b in buckets), runs=sum(b.runs for b in buckets),
+        buckets=[SummaryBucket.of(b, g) for b in buckets],
+    )
+
+
+def _first(reads: RollupReads) -> float | None:
+    with reads.engine.connect() as conn:
+        value = conn.execute(sa.select(sa.func.min(MINUTES.c.minute))).scalar()
+    return None if value is None else float(value)
+
+
+def _questions(reads: RollupReads) -> dict[str, str]:
+    with reads.engine.connect() as conn:
+        rows = conn.execute(sa.select(QueryRow.id, QueryRow.question)).all()
+    return {r[0]: r[1] for r in rows}

@@ -1,0 +1,211 @@
+"""Runs and minute rollups kept as answers are stored (SQLite; PostgreSQL in
+tests/integration/test_rollups_postgres.py): the synthetic stream's truth, to the
+second, through the embedded run's sink and the Kafka sink's handler alike."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+from connectors.bus.base import Record
+from connectors.bus.deadletter import DeadLetters
+from connectors.bus.messages import encode_answer
+from connectors.store import AnswerSink, Store
+from connectors.store.retention import Pruner, RetentionPolicy
+from connectors.store.rollups.reads import RollupReads
+from connectors.store.rollups.rebuild import rebuild_rollups
+from connectors.store.rollups.span import grid, zone
+from pipeline.types import Answer
+from tests import answer_stream as truth
+from tests.unit.fakes import RecordingProducer
+from workers.sink import AnswerBatchHandler
+
+
+@pytest.fixture
+def store(tmp_path) -> Iterator[Store]:
+    s = Store.from_url(f"sqlite:///{tmp_path / 'rollups.db'}")
+    yield s
+    s.close()
+
+
+def store_embedded(store: Store) -> None:
+    """As the embedded run stores answers: AnswerSink add/flush."""
+    sink = AnswerSink(store)
+    for batch in truth.deliveries():
+        for a in batch:
+            sink.add(a)
+        sink.flush()
+
+
+def store_via_kafka_sink(store: Store) -> None:
+    """As the Kafka sink stores answers: records of the answers topic through its handler."""
+    handler = AnswerBatchHandler(AnswerSink(store), DeadLetters(RecordingProducer(), "dl"))
+    offset = 0
+    for batch in truth.deliveries(seed=7, batch=11):
+        records = []
+        for a in batch:
+            m = encode_answer(a)
+            records.append(Record("answers", 0, offset, m.key, m.value, m.headers, 0.0))
+            offset += 1
+        handler(records)
+
+
+def check_truth(store: Store) -> None:
+    """Runs and summaries match the synthetic stream's truth to the second."""
+    reads = RollupReads(store.engine)
+    runs = sorted(reads.runs(0, 1e11, limit=100), key=lambda r: r.start)
+    got = [(r.start, r.end, r.windows, r.matched_s, r.query_version, r.backfilled) for r in runs]
+    want = [(r.start, r.end, r.windows, r.matched_s, r.version, r.backfilled) for r in truth.RUNS]
+    assert got == want
+    assert [r.open for r in runs] == [False] * 5 and runs[0].first_answer_id is not None
+    utc = zone("UTC")
+    minutes = grid(truth.T0 - 60, truth.T0 + 600, "1m", utc, 1500)
+    buckets = reads.summary(minutes, truth.QUERY, truth.CAMERA)
+    assert [(b.matched_s, b.windows, b.runs) for b in buckets] == [
+        (truth.matched_in(lo, hi), truth.windows_in(lo, hi), truth.runs_started_in(lo, hi))
+        for lo, hi in minutes.bounds()
+    ]
+    assert sum(b.matched_s for b in buckets) == 331.0
+    kolkata = grid(truth.T0 - 7200, truth.T0 + 7200, "1h", zone("Asia/Kolkata"), 100)
+    hours = reads.summary(kolkata, truth.QUERY)
+    assert [b.start - truth.T0 for b in hours] == [-9000, -5400, -1800, 1800, 5400]
+    assert [b.matched_s for b in hours] == [0, 0, 331.0, 0, 0]
+    day = reads.summary(grid(truth.T0, truth.T0 + 1, "1d", zone("America/New_York"), 5))
+    assert [(b.matched_s, b.windows, b.runs) for b in day] == [(331.0, len(truth.stream()), 5)]
+
+
+def test_the_embedded_sink_keeps_rollups_to_the_second(store: Store) -> None:
+    store_embedded(store)
+    check_truth(store)
+
+
+def test_the_kafka_sink_keeps_the_same_rollups(store: Store) -> None:
+    store_via_kafka_sink(store)
+    check_truth(store)
+
+
+def test_redelivery_changes_no_rollup(store: Store) -> None:
+    store_embedded(store)
+    before = _dump(store)
+    assert store.insert_answers(truth.stream()) == 0
+    assert _dump(store) == before
+
+
+def test_rebuild_from_answers_gives_the_same_rollups(store: Store) -> None:
+    store_embedded(store)
+    before = _dump(store)
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM answer_runs"))
+        conn.execute(sa.text("DELETE FROM answer_minutes"))
+    result = rebuild_rollups(store.engine, batch=37)
+    assert result.answers == len(truth.stream()) and result.batches > 5
+    assert _dump(store) == before
+    check_truth(store)
+
+
+def test_any_delivery_order_gives_the_rollups_of_a_reference(tmp_path) -> None:
+    """Random streams (gaps, versions, phase shifts, unknown answers) stored in random
+    order give what a brute-force reference computes from the sorted stream."""
+    rng = random.Random(5)
+    for trial in range(20):
+        answers = _random_stream(rng)
+        store = Store.from_url(f"sqlite:///{tmp_path / f'r{trial}.db'}")
+        shuffled = answers + rng.sample(answers, len(answers) // 3)
+        rng.shuffle(shuffled)
+        for i in range(0, len(shuffled), rng.randint(1, 9)):
+            store.insert_answers(shuffled[i:i + 9])
+        runs = sorted(RollupReads(store.engine).runs(0, 1e11, limit=1000), key=lambda r: r.start)
+        assert [(r.start, r.end, r.windows, round(r.matched_s, 6)) for r in runs] == _reference(
+            answers
+        )
+        with store.engine.connect() as conn:
+            total = conn.execute(sa.text("SELECT sum(matched_s) FROM answer_minutes")).scalar()
+        assert round(total or 0.0, 6) == round(_union([(a.window_end - a.every, a.window_end)
+                                                        for a in answers if a.matched]), 6)
+        store.close()
+
+
+def test_retention_prunes_rollups_on_their_own_horizon(store: Store) -> None:
+    store_embedded(store)
+    Pruner(store.engine, RetentionPolicy(answers=10_000, rollups=180)).prune()
+    runs = RollupReads(store.engine).runs(0, 1e11, limit=100)
+    assert sorted(r.start - truth.T0 for r in runs) == [306, 421, 441]  # ended after 499-180
+    assert store.count_answers() == len(truth.stream())
+    with store.engine.connect() as conn:
+        oldest = conn.execute(sa.text("SELECT min(minute) FROM answer_minutes")).scalar()
+    assert oldest == truth.T0 + 300  # the minute holding the cutoff (319) is kept
+
+
+def test_the_views_read_like_the_tables(store: Store) -> None:
+    store_embedded(store)
+    with store.engine.connect() as conn:
+        runs = conn.execute(sa.text(
+            "SELECT start_s, duration_s, matched_s, backfilled, question, started_at "
+            "FROM feedwatch_runs ORDER BY start_s")).all()
+        minutes = conn.execute(sa.text(
+            "SELECT sum(matched_s), sum(windows) FROM feedwatch_minutes")).one()
+    assert [(r[0] - truth.T0, r[1], r[2], r[3]) for r in runs] == [
+        (60, 120, 120, 0), (240, 60, 60, 0), (306, 95, 91, 0), (421, 20, 20, 0), (441, 40, 40, 1)
+    ]
+    assert runs[0].started_at == "2023-11-14 22:01:00"
+    assert tuple(minutes) == (331.0, len(truth.stream()))
+
+
+def _dump(store: Store) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    with store.engine.connect() as conn:
+        runs = conn.execute(sa.text(
+            "SELECT query_id, camera_id, query_version, run_start, run_end, first_end, windows,"
+            " matched_s, peak_score, backfilled FROM answer_runs ORDER BY run_start")).all()
+        minutes = conn.execute(sa.text(
+            "SELECT * FROM answer_minutes WHERE windows != 0 OR matched_s != 0 OR runs_started != 0"
+            " ORDER BY query_id, camera_id, minute")).all()
+    return _rounded(runs), _rounded(minutes)
+
+
+def _rounded(rows: list[sa.Row[tuple[object, ...]]]) -> list[tuple[object, ...]]:
+    """Rows with floats to 9 digits (sums in another order differ in the last bits)."""
+    return [tuple(round(v, 9) if isinstance(v, float) else v for v in r) for r in rows]
+
+
+def _random_stream(rng: random.Random) -> list[Answer]:
+    every = rng.choice([1.0, 2.0, 5.0])
+    t, version, out = 1000.0, 1, []
+    for _ in range(rng.randint(40, 160)):
+        t += every * rng.choice([1, 1, 1, 1, 2, 3, 4]) + rng.choice([0.0, 0.0, 0.0, 0.5])
+        version += rng.random() < 0.03
+        matched = rng.choice([True, True, True, False, None])
+        out.append(Answer("q", "?", "c", t - 4, t, 0.0, "clip", "", matched, rng.random(), (), (),
+                          0, 0.0, every=every, query_version=version))
+    return out
+
+
+def _reference(answers: list[Answer]) -> list[tuple[float, float, int, float]]:
+    """Runs by the definition, from the sorted answers, independently of the store."""
+    runs: list[list[Answer]] = []
+    prev: Answer | None = None
+    for a in answers:
+        starts_run = not (prev is not None and prev.matched and prev.query_version
+                          == a.query_version and a.window_end - a.every - prev.window_end
+                          <= 2 * a.every + 1e-6)
+        if a.matched:
+            if starts_run:
+                runs.append([])
+            runs[-1].append(a)
+        prev = a
+    return [
+        (r[0].window_end - r[0].every, r[-1].window_end, len(r),
+         round(_union([(a.window_end - a.every, a.window_end) for a in r]), 6))
+        for r in runs
+    ]
+
+
+def _union(steps: list[tuple[float, float]]) -> float:
+    total, reach = 0.0, float("-inf")
+    for lo, hi in sorted(steps):
+        if hi > reach:
+            total += hi - max(lo, reach)
+            reach = hi
+    return total
