@@ -10,15 +10,14 @@ import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import KW_ONLY, dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol, cast
 
 from pipeline.answerers import Answerer, build_answerer
 from pipeline.answerers.base import ImageEncoder
 from pipeline.answerers.baseline import StateProvider
-from pipeline.answerers.cascade import CascadeAnswerer
-from pipeline.answerers.clip import ClipAnswerer
 from pipeline.buffer import BufferLimits, BufferSet
 from pipeline.engine import Engine, encode_frames
+from pipeline.extensions import load_entry_points
 from pipeline.perception import SelectionConfig
 from pipeline.scheduler import Scheduler
 from pipeline.types import Answer, EncodedFrame, Frame, Segment, StandingQuery
@@ -42,8 +41,15 @@ def query_id(
     return "q-" + hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
+class KeepsBaselines(Protocol):
+    """An answerer whose ``keeps_baselines`` is set: it is told where its state lives."""
+
+    def use_states(self, states: StateProvider) -> None: ...
+
+
 class AnswererCache:
-    """Builds each (type, settings) answerer once and reuses it for every window."""
+    """Builds each (type, settings) answerer once and reuses it for every window; the
+    types are :func:`pipeline.extensions.answerer_types` (installed plugins included)."""
 
     def __init__(
         self, encoder: Any, vlm_spec: str = "", states: StateProvider | None = None
@@ -52,13 +58,14 @@ class AnswererCache:
         self.vlm_spec = vlm_spec
         self.states = states  # where clip baselines live (the store, in a worker)
         self._built: dict[str, Answerer] = {}
+        load_entry_points()
 
     def __call__(self, type_: str, settings: dict[str, Any]) -> Answerer:
         key = json.dumps([type_, settings], sort_keys=True, default=str)
         if key not in self._built:
             built = build_answerer(type_, settings, encoder=self.encoder, vlm_spec=self.vlm_spec)
-            if self.states is not None and isinstance(built, ClipAnswerer | CascadeAnswerer):
-                built.use_states(self.states)
+            if self.states is not None and built.keeps_baselines:
+                cast(KeepsBaselines, built).use_states(self.states)
             self._built[key] = built
         return self._built[key]
 

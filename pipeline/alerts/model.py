@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from pipeline.errors import ConfigError
+from pipeline.extensions import uses_vlm
 from pipeline.types import Answer
 
 _INCIDENT_NS = uuid.UUID("5d7c1f0e-59a6-4b8e-9a43-0f1c2a7e6b11")
@@ -22,7 +23,6 @@ class ConditionKind(StrEnum):
     VERIFIED = "verified"  # the VLM said yes (answerer vlm, or cascade decided by its VLM)
 
 
-VLM_ANSWERERS = frozenset({"vlm", "cascade"})
 _LEAD = re.compile(r"^\s*(yes|no)\b[\s,.:;!-]*", re.IGNORECASE)
 _SENTENCE = re.compile(r"(?<=[.!?])\s")
 
@@ -33,7 +33,7 @@ def vlm_description(answer: Answer) -> str | None:
     None when no VLM wrote the answer's text (a ``clip`` answer, a cascade window
     decided by CLIP) or nothing is left after the yes/no.
     """
-    if answer.answerer not in VLM_ANSWERERS or answer.stages.get("decided_by") == "clip":
+    if not uses_vlm(answer.answerer) or answer.stages.get("decided_by") == "clip":
         return None
     rest = _LEAD.sub("", answer.text.strip(), count=1)
     first = _SENTENCE.split(rest, maxsplit=1)[0].strip()
@@ -77,7 +77,7 @@ class Condition:
         if self.kind is ConditionKind.TEXT_REGEX:
             return _compile(self.pattern).search(answer.text) is not None
         if self.kind is ConditionKind.VERIFIED:
-            return answer.answerer in VLM_ANSWERERS and answer.matched is True
+            return uses_vlm(answer.answerer) and answer.matched is True
         return previous_text is not None and _norm(answer.text) != _norm(previous_text)
 
 

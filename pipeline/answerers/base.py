@@ -74,6 +74,11 @@ class Answerer(ABC):
 
     type: ClassVar[str]
     config_cls: ClassVar[builtins.type[AnswererSettings]]
+    keeps_baselines: ClassVar[bool] = False
+    """It keeps state per question and camera (``use_states(states)`` says where: the
+    store in a worker, so it survives restarts and takeovers)."""
+    uses_vlm: ClassVar[bool] = False
+    """It needs a VLM (``--vlm``), and its text can describe the evidence (alerts)."""
 
     @classmethod
     @abstractmethod

@@ -82,6 +82,8 @@ class CascadeAnswerer(BatchAnswerer):
 
     type: ClassVar[str] = "cascade"
     config_cls: ClassVar[builtins.type[AnswererSettings]] = CascadeSettings
+    keeps_baselines: ClassVar[bool] = True
+    uses_vlm: ClassVar[bool] = True
 
     def __init__(self, settings: CascadeSettings, clip: Answerer, vlm: Answerer) -> None:
         self.settings = settings

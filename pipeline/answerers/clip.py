@@ -108,6 +108,7 @@ class ClipAnswerer(Answerer):
 
     type: ClassVar[str] = "clip"
     config_cls: ClassVar[builtins.type[AnswererSettings]] = ClipSettings
+    keeps_baselines: ClassVar[bool] = True
 
     def __init__(
         self, settings: ClipSettings, encoder: TextEncoder, states: StateProvider | None = None

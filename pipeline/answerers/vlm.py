@@ -51,6 +51,7 @@ class VlmAnswerer(BatchAnswerer):
 
     type: ClassVar[str] = "vlm"
     config_cls: ClassVar[builtins.type[AnswererSettings]] = VlmSettings
+    uses_vlm: ClassVar[bool] = True
 
     def __init__(self, settings: VlmSettings, adapter: LlavaAdapter, clip_id: str = "") -> None:
         self.settings = settings

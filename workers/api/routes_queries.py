@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from connectors.store.reads import StoredQuery
 from pipeline.errors import BusError, ConfigError
+from pipeline.extensions import answerer_types
 from pipeline.types import StandingQuery
 from workers.api.auth import read_access, write_access
 from workers.api.context import ApiContext, context
@@ -27,7 +28,6 @@ from workers.api.schemas import (
     QueryCreate,
     QueryOut,
     QueryUpdate,
-    answerer_types,
     check_window,
     field_error,
 )

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from connectors.bus.models import AnswerFields, QueryFields
 from pipeline.errors import ConfigError
+from pipeline.extensions import answerer_types
 from pipeline.history.duration import MAX_BACKFILL, parse_duration
 from pipeline.questions import QUESTION_MAX, clean_question, question_pattern
 
@@ -25,21 +26,6 @@ NETWORK_SOURCE = r"^$|^([rR][tT][sS][pP][sS]?|[hH][tT][tT][pP][sS]?|[uU][dD][pP]
 """Camera sources an API client may register unless ``allow_local_sources`` is set."""
 EVERY_MIN, EVERY_MAX = 0.2, 3600.0
 WINDOW_MIN, WINDOW_MAX = 0.5, 6 * 3600.0
-KNOWN_ANSWERERS: frozenset[str] = frozenset({"clip", "vlm"})
-"""Fallback when :mod:`pipeline.answerers` is not importable; see :func:`answerer_types`."""
-
-
-def answerer_types() -> frozenset[str]:
-    """The answerer types the pipeline knows (its plugin registry, imported lazily)."""
-    try:
-        from pipeline import answerers  # noqa: PLC0415 - lazy on purpose
-    except ImportError:
-        return KNOWN_ANSWERERS
-    for name in ("REGISTRY", "ANSWERERS", "TYPES"):
-        found = getattr(answerers, name, None)
-        if found:
-            return frozenset(str(key) for key in found)
-    return KNOWN_ANSWERERS
 
 
 def field_error(

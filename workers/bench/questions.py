@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.engine import Engine, encode_frames
+from pipeline.extensions import answerer_types, uses_vlm
 from pipeline.perception import SelectionConfig
 from pipeline.scheduler import Due
 from pipeline.selection import prompt_scores
@@ -155,12 +156,14 @@ class Answering:
     device: str = "auto"
 
     def settings(self) -> dict[str, Any]:
-        vlm = {"device": self.device}
-        return {"vlm": vlm} if self.answerer == "cascade" else vlm if self.answerer == "vlm" else {}
+        """The device for the answerer's VLM: its own setting, or its ``vlm`` stage's."""
+        fields = answerer_types()[self.answerer].config_cls.model_fields
+        device = {"device": self.device}
+        return {"vlm": device} if "vlm" in fields else device if "device" in fields else {}
 
     def vlm_frames(self) -> Callable[[], tuple[int, int]]:
         """The VLM adapter's own counters: vision-tower frames, answers generated."""
-        if self.answerer == "clip":
+        if not uses_vlm(self.answerer):
             return _no_vlm
         from pipeline.answerers.vlm import load_adapter
 
@@ -188,7 +191,7 @@ def measure(encoder: Any, frames: list[Frame], qs: list[int], ref_max: int, repe
     ref_qs = [q for q in qs if q <= ref_max]
     reference = [run_reference(encoder, engine, frames, queries[:q], counter)
                  for q in _tick(ref_qs, progress, "reference: 2 encodes per question")]
-    vlm = how.answerer != "clip"
+    vlm = uses_vlm(how.answerer)
     return (view.rows("product", qs, product, vlm),
             view.extrapolate(view.rows("reference", ref_qs, reference, vlm), qs), text_s)
 

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import click
 
 from connectors.bus.models import answer_json
+from pipeline.answerers.base import Answerer
 from pipeline.errors import ConfigError
 from pipeline.types import Answer
 
@@ -84,3 +85,32 @@ def echo_json(answer: Answer) -> None:
     """One answer as one JSON line on stdout, flushed at once (pipes see it live)."""
     click.echo(json.dumps(answer_json(answer), separators=(",", ":")))
     click.get_text_stream("stdout").flush()
+
+
+def answerer_type(value: str, flag: str = "--answerer") -> type[Answerer]:
+    """The answerer class registered as ``value`` (installed plugins included); a
+    ConfigError naming ``flag`` and the known types otherwise."""
+    from pipeline.extensions import answerer_types
+
+    known = answerer_types()
+    if value not in known:
+        raise ConfigError(flag, value, f"one of {', '.join(sorted(known))}")
+    return known[value]
+
+
+class AnswererChoice(click.Choice):  # type: ignore[type-arg]
+    """A choice among the answerer types, read when the flag is parsed (not when the
+    command is defined), so an answerer a package installs is one of them."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property  # type: ignore[override]
+    def choices(self) -> tuple[str, ...]:
+        from pipeline.extensions import answerer_types
+
+        return tuple(sorted(answerer_types()))
+
+    @choices.setter
+    def choices(self, _: object) -> None:
+        """Set by ``click.Choice.__init__``; the registry is the one source."""

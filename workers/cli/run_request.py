@@ -23,7 +23,7 @@ import click
 
 from pipeline.errors import ConfigError, SourceError
 from pipeline.types import StandingQuery
-from workers.cli.options import env_option, parse_duration
+from workers.cli.options import answerer_type, env_option, parse_duration
 from workers.config import Settings, settings_from_flags
 
 log = logging.getLogger("feedwatch.run")
@@ -52,12 +52,7 @@ def _questions(raw: Sequence[str]) -> tuple[str, ...]:
 
 
 def _answerer(value: str) -> str:
-    from pipeline.answerers import registered
-
-    known = sorted(registered())
-    if value not in known:
-        raise ConfigError("--answerer", value, f"one of {', '.join(known)}")
-    return value
+    return answerer_type(value).type
 
 
 def _check_uri(uri: str) -> str:
@@ -118,7 +113,7 @@ def validate(
 
 def answerer_settings(pairs: Sequence[str], answerer: str) -> tuple[tuple[str, Any], ...]:
     """``--set KEY=VALUE`` pairs (VALUE as JSON when it parses), checked against the answerer."""
-    from pipeline.answerers.base import answerer_class, parse_settings
+    from pipeline.answerers.base import parse_settings
 
     out: dict[str, Any] = {}
     for pair in pairs:
@@ -129,7 +124,7 @@ def answerer_settings(pairs: Sequence[str], answerer: str) -> tuple[tuple[str, A
             out[key.strip()] = json.loads(raw)
         except ValueError:
             out[key.strip()] = raw
-    parse_settings(answerer_class(answerer).config_cls, out, f"--set {answerer}")
+    parse_settings(answerer_type(answerer).config_cls, out, f"--set {answerer}")
     return tuple(out.items())
 
 

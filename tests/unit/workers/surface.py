@@ -38,6 +38,7 @@ def _key(param: click.Parameter) -> str:
 
 def _param(param: click.Parameter) -> dict[str, Any]:
     info = param.to_info_dict()
+    info["type"].pop("param_type", None)  # the Python class behind it, not what a user sees
     if "choices" in info.get("type", {}):
         info["type"]["choices"] = sorted(info["type"]["choices"])
     kept = {k: v for k, v in info.items() if k not in DROPPED and not _unset(k, v)}

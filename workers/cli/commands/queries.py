@@ -15,7 +15,13 @@ import click
 from connectors.store import open_store
 from pipeline.errors import ConfigError
 from pipeline.types import StandingQuery
-from workers.cli.options import DURATION_HELP, db_option, kafka_option, parse_duration
+from workers.cli.options import (
+    DURATION_HELP,
+    answerer_type,
+    db_option,
+    kafka_option,
+    parse_duration,
+)
 from workers.config import Settings, settings_from_flags
 
 
@@ -82,6 +88,7 @@ def add(
     settings = _settings(bootstrap, db, kafka=history is None)
     cams = tuple(cameras) or ("*",)
     e, w = parse_duration(every, "--every"), parse_duration(window, "--window")
+    answerer_type(answerer)
     if query_id is None:
         from pipeline.perceiver import query_id as derive_id  # the embedded run's rule
 

@@ -11,7 +11,7 @@ from dataclasses import replace
 import click
 
 from pipeline.errors import ConfigError
-from workers.cli.options import DURATION_HELP, db_option, env_option
+from workers.cli.options import DURATION_HELP, answerer_type, db_option, env_option
 from workers.cli.run_request import (
     answerer_settings,
     execute,
@@ -65,7 +65,8 @@ class QuestionType(click.ParamType):
     default="clip",
     show_default=True,
     env="FEEDWATCH_ANSWERER",
-    help="clip (yes/no from CLIP scores), vlm (LLaVA text) or cascade (CLIP gate, VLM verifies).",
+    help="clip (yes/no from CLIP scores), vlm (LLaVA text), cascade (CLIP gate, VLM "
+    "verifies) or one an installed package adds (entry point group feedwatch.answerers).",
 )
 @env_option(
     "--clip",
@@ -79,7 +80,8 @@ class QuestionType(click.ParamType):
     "--vlm",
     default=None,
     env="FEEDWATCH_PERCEPTION_VLM",
-    help="LLaVA model directory, hub id or tiny-llava (for --answerer vlm or cascade).",
+    help="LLaVA model directory, hub id or tiny-llava (for an answerer that uses a VLM: "
+    "vlm, cascade).",
 )
 @db_option
 @env_option(
@@ -156,7 +158,7 @@ def command(
     args = validate(sources, questions, cameras, every, window, answerer, as_json, realtime)
     args = replace(args, serve=serve, answerer_settings=answerer_settings(answerer_set, answerer))
     settings = run_settings(clip, vlm, db, sample_fps, device)
-    if args.answerer in ("vlm", "cascade") and not settings.perception.vlm:
+    if answerer_type(args.answerer).uses_vlm and not settings.perception.vlm:
         raise ConfigError(
             "--vlm", "", f"a LLaVA model directory, hub id or tiny-llava for --answerer {answerer}"
         )

@@ -13,7 +13,7 @@ from workers.bench import _questions_view as view
 from workers.bench._table import emit_json, hardware, hardware_line, progress_bar
 from workers.bench.questions import Answering, measure, window_frames
 from workers.cli.commands.bench._options import int_list, model_run_options
-from workers.cli.options import env_option
+from workers.cli.options import AnswererChoice, answerer_type, env_option
 
 
 @click.command("questions")
@@ -28,9 +28,10 @@ from workers.cli.options import env_option
             "to this Q, extrapolate beyond.")
 @env_option("--repeat", type=click.IntRange(1), default=2, show_default=True,
             env="FEEDWATCH_BENCH_REPEAT", help="Best of N interleaved product passes.")
-@env_option("--answerer", type=click.Choice(["clip", "vlm", "cascade"]), default="clip",
+@env_option("--answerer", type=AnswererChoice(), default="clip",
             show_default=True, env="FEEDWATCH_BENCH_ANSWERER",
-            help="Who answers: clip, vlm or cascade (both need --vlm).")
+            help="Who answers: clip, vlm, cascade or an installed one (those using a VLM need "
+            "--vlm).")
 @env_option("--vlm", "vlm_spec", default="", env="FEEDWATCH_PERCEPTION_VLM",
             help="LLaVA directory, cached hub id, or tiny-llava (built offline).")
 @model_run_options("Write seconds per window against Q as a PNG.")
@@ -41,7 +42,7 @@ def command(clip_spec: str, frames: int, qs: str, reference_max_q: int, repeat: 
     from pipeline.models.clip_encoder import ClipEncoder
 
     counts = int_list("--qs", qs)
-    if answerer != "clip" and not vlm_spec.strip():
+    if answerer_type(answerer).uses_vlm and not vlm_spec.strip():
         raise click.BadParameter(f"--answerer {answerer} needs a VLM spec (a LLaVA directory, a "
                                  "cached hub id, or tiny-llava)", param_hint="--vlm")
     answering = Answering(answerer, vlm_spec.strip(), device)
