@@ -6,13 +6,14 @@ colours × 3 shapes, questions "a {colour} {shape}". Nothing is tuned on it: it 
 at the end and reported as it comes out.
 
 What it renders, deterministically from a seed: anti-aliased circles, squares and
-triangles 6–30% of the frame height, stretched 0.75–1.35; textured muted backgrounds
-(fBm, stripes, tiles, grass, gradients); slow lighting ramps and, in about a third of
-the scenes, a day→night change (gain down to 0.35–0.5 with a cool tint); per-frame
-camera shake; sensor noise; crf 28–32 H.264; a swinging foreground post or bar that
-covers at most ~40% of a target; targets that slide in from an edge or appear in
-place; 1–3 distractors (easy: another colour and another shape; hard: the target's
-colour or its shape, never both); sometimes two target instances at once.
+triangles (targets 10–30% of the frame height, distractors 6–30%), stretched
+0.75–1.35; textured muted backgrounds (fBm, stripes, tiles, grass, gradients); slow
+lighting ramps and, in about a third of the scenes, a day→night change (gain down to
+0.35–0.5 with a cool tint); per-frame camera shake; sensor noise; crf 28–32 H.264; a
+swinging foreground post or bar that covers at most ~40% of a target; targets that
+slide in from an edge or appear in place; 1–3 distractors (easy: another colour and
+another shape; hard: the target's colour or its shape, never both); sometimes two
+target instances at once.
 
 API::
 
