@@ -17,6 +17,8 @@ from pathlib import Path
 
 CAMERA_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 SCHEMES = ("rtsp://", "rtsps://", "http://", "https://", "udp://", "srt://")
+"""A copy of the network schemes of ``connectors/video/uri.py`` (``tests/unit/test_deploy.py``
+keeps the two equal): this script runs where feedwatch is not installed."""
 
 
 def parse_cameras(text: str) -> dict[str, str]:

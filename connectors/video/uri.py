@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
@@ -10,9 +11,11 @@ from urllib.parse import parse_qsl, urlsplit
 from connectors.video.settings import VideoSettings
 from pipeline.errors import ConfigError
 
-ALLOWED = "a file path, rtsp(s)://, http(s):// (incl. HLS .m3u8), udp://, srt:// or /dev/video*"
 V4L2_OPTIONS = frozenset({"video_size", "framerate", "input_format", "pixel_format"})
-_CAMERA_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+CAMERA_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+"""The camera naming rule: camera ids end up in file names, Kafka keys and URLs."""
+CAMERA_ID_RULE = "1-64 of A-Z a-z 0-9 . _ - (starting alphanumeric)"
+_CAMERA_ID = re.compile(CAMERA_ID)
 
 
 @dataclass(frozen=True)
@@ -31,7 +34,7 @@ class SourceSpec:
 def check_camera(camera: str) -> str:
     """Camera ids end up in file names and Kafka keys: keep them plain."""
     if not isinstance(camera, str) or not _CAMERA_ID.match(camera):
-        raise ConfigError("camera", camera, "use 1-64 of A-Z a-z 0-9 . _ - (starting alphanumeric)")
+        raise ConfigError("camera", camera, f"use {CAMERA_ID_RULE}")
     return camera
 
 
@@ -91,11 +94,47 @@ def _srt(uri: str, s: VideoSettings) -> SourceSpec:
     return SourceSpec(uri, "srt", uri, live=True, format="mpegts", options={})
 
 
-_BUILDERS = {
-    "rtsp": _rtsp,
-    "rtsps": _rtsp,
-    "http": _http,
-    "https": _http,
-    "udp": _udp,
-    "srt": _srt,
-}
+@dataclass(frozen=True)
+class Scheme:
+    """One kind of camera URI: what opens it and what it is."""
+
+    name: str  # the URI scheme ("" for a path: a file, or a /dev/video* device)
+    label: str  # how help texts name it
+    is_network: bool  # served by another machine: what an API client may register
+    build: Callable[[str, VideoSettings], SourceSpec] | None = None
+
+
+SCHEMES: tuple[Scheme, ...] = (
+    Scheme("", "a file path", is_network=False),
+    Scheme("rtsp", "rtsp://", is_network=True, build=_rtsp),
+    Scheme("rtsps", "rtsps://", is_network=True, build=_rtsp),
+    Scheme("http", "http://", is_network=True, build=_http),
+    Scheme("https", "https:// (incl. HLS .m3u8)", is_network=True, build=_http),
+    Scheme("udp", "udp://", is_network=True, build=_udp),
+    Scheme("srt", "srt://", is_network=True, build=_srt),
+    Scheme("", "/dev/video*", is_network=False),
+)
+"""Every source a camera can be, in the order help texts list them: the one table the
+CLI, the API and their help read (``docker/cameras.py``, stdlib-only, keeps a copy of
+the network schemes that a test keeps equal)."""
+_BUILDERS = {s.name: s.build for s in SCHEMES if s.build is not None}
+NETWORK_SCHEMES: tuple[str, ...] = tuple(s.name for s in SCHEMES if s.is_network)
+ALLOWED = ", ".join(s.label for s in SCHEMES[:-1]) + " or " + SCHEMES[-1].label
+"""The sources, for messages and help."""
+
+
+def network_source_pattern() -> str:
+    """A regular expression for an empty string or a network URI, case-insensitive by
+    character classes (JSON Schema patterns take no flags): ``rtsps?`` for rtsp+rtsps."""
+    names = [n for n in NETWORK_SCHEMES if not (n.endswith("s") and n[:-1] in NETWORK_SCHEMES)]
+    alts = [_any_case(n) + ("[sS]?" if n + "s" in NETWORK_SCHEMES else "") for n in names]
+    return "^$|^(" + "|".join(alts) + "):"
+
+
+def _any_case(text: str) -> str:
+    return "".join(f"[{c.lower()}{c.upper()}]" for c in text)
+
+
+def is_local(uri: str) -> bool:
+    """A file or a device of this machine (not served by another one)."""
+    return urlsplit(uri).scheme.lower() not in NETWORK_SCHEMES

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
@@ -103,13 +104,24 @@ def test_cameras_file_errors_name_the_line(tmp_path: Path) -> None:
     assert result.returncode == 2 and "line 2" in result.stderr
 
 
-def camera_service() -> dict:
-    """The ingest service docker/cameras.py writes for one camera."""
+def cameras_script() -> Any:
+    """docker/cameras.py, loaded as a module (it is a script, not a package)."""
     spec = importlib.util.spec_from_file_location("cameras", DOCKER / "cameras.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.ingest_service("cam", "rtsp://camera.example/stream")
+    return module
+
+
+def camera_service() -> dict:
+    """The ingest service docker/cameras.py writes for one camera."""
+    return cameras_script().ingest_service("cam", "rtsp://camera.example/stream")
+
+
+def test_the_cameras_script_knows_the_network_schemes_ingest_knows() -> None:
+    from connectors.video.uri import NETWORK_SCHEMES
+
+    assert cameras_script().SCHEMES == tuple(f"{s}://" for s in NETWORK_SCHEMES)
 
 
 def service_commands() -> list[tuple[str, list[str]]]:

@@ -17,11 +17,12 @@ from fastapi import APIRouter, Depends, HTTPException, Path, status
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from connectors.video.uri import CAMERA_ID, CAMERA_ID_RULE, NETWORK_SCHEMES
 from pipeline.errors import ConfigError
 from workers.api.auth import read_access, write_access
 from workers.api.context import ApiContext, context
 from workers.api.live import CameraLive
-from workers.api.schemas import CAMERA_ID, NETWORK_SOURCE, StrictModel
+from workers.api.schemas import NETWORK_SOURCE, StrictModel
 
 router = APIRouter(prefix="/api/cameras", tags=["cameras"])
 
@@ -132,9 +133,6 @@ def _camera_list(ctx: ApiContext) -> list[CameraOut]:
     return [_camera(c, stored.get(c, ""), live.get(c), answered.get(c)) for c in ids]
 
 
-NETWORK_SCHEMES = frozenset({"rtsp", "rtsps", "http", "https", "udp", "srt"})
-
-
 def _check_source(source: str, allow_local: bool) -> None:
     """Only network cameras, unless ``FEEDWATCH_API_ALLOW_LOCAL_SOURCES`` is set: an API
     client must not point ingest at files or devices of the machine that runs it (the
@@ -170,7 +168,7 @@ async def list_cameras(ctx: ApiContext = Depends(context)) -> list[CameraOut]:
 async def register_camera(
     body: CameraIn,
     camera_id: str = Path(
-        pattern=CAMERA_ID, description="1-64 of A-Z a-z 0-9 . _ - (starting alphanumeric)"
+        pattern=CAMERA_ID, description=CAMERA_ID_RULE
     ),
     ctx: ApiContext = Depends(context),
 ) -> CameraOut:

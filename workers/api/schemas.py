@@ -14,15 +14,14 @@ from fastapi import HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from connectors.bus.models import AnswerFields, QueryFields
+from connectors.video.uri import CAMERA_ID, network_source_pattern
 from pipeline.errors import ConfigError
 from pipeline.extensions import answerer_types
 from pipeline.history.duration import MAX_BACKFILL, parse_duration
 from pipeline.questions import QUESTION_MAX, clean_question, question_pattern
 
 CAMERAS_MAX = 64
-CAMERA_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
-"""The camera naming rule (:func:`connectors.video.uri.check_camera`)."""
-NETWORK_SOURCE = r"^$|^([rR][tT][sS][pP][sS]?|[hH][tT][tT][pP][sS]?|[uU][dD][pP]|[sS][rR][tT]):"
+NETWORK_SOURCE = network_source_pattern()
 """Camera sources an API client may register unless ``allow_local_sources`` is set."""
 EVERY_MIN, EVERY_MAX = 0.2, 3600.0
 WINDOW_MIN, WINDOW_MAX = 0.5, 6 * 3600.0

@@ -31,6 +31,7 @@ from connectors.bus.memory import MemoryBus
 from connectors.retry import RetryPolicy
 from connectors.store import AnswerSink, Store
 from connectors.store.sink import add_making_room
+from connectors.video.uri import is_local
 from pipeline.errors import BackpressureError, FeedwatchError, MessageError
 from pipeline.perceiver import Perceiver, PerceiverStats
 from pipeline.types import Answer, Segment, StandingQuery
@@ -264,7 +265,7 @@ def run_embedded(
 
     server = serve_beside(run, settings, serve)
     for camera, uri in sources:
-        if "://" not in uri and not uri.startswith("/dev/"):
+        if is_local(uri) and not uri.startswith("/dev/"):
             view.add_file(camera, file_duration(uri))
     with view:
         stats = run.run()

@@ -11,6 +11,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
+from connectors.video.uri import ALLOWED
 from pipeline.errors import ConfigError
 from workers.cli.options import env_option
 from workers.config import settings_from_flags
@@ -18,7 +19,8 @@ from workers.ingest.process import build_sink, build_status, run_ingest
 from workers.ops import metrics
 
 
-@click.command()
+@click.command(help=f"Ingest URI ({ALLOWED}) as keyframe-aligned MPEG-TS segments into a "
+               "sink.")
 @click.argument("uri", envvar="FEEDWATCH_INGEST_URI")
 @env_option(
     "--camera",
@@ -106,8 +108,6 @@ def command(
     quiet: bool,
     **sink_flags: Any,
 ) -> None:
-    """Ingest URI (file, rtsp://, http(s):// incl. HLS, udp://, srt://, /dev/video*) as
-    keyframe-aligned MPEG-TS segments into a sink."""
     settings = settings_from_flags(
         video={
             "segment_seconds": segment_seconds,

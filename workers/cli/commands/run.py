@@ -10,6 +10,7 @@ from dataclasses import replace
 
 import click
 
+from connectors.video.uri import ALLOWED
 from pipeline.errors import ConfigError
 from workers.cli.options import DURATION_HELP, answerer_type, db_option, env_option
 from workers.cli.run_request import (
@@ -21,6 +22,12 @@ from workers.cli.run_request import (
 )
 from workers.view import setup_logging
 
+HELP = f"""Answer standing questions on videos: one process, in-process bus, SQL store.
+
+Each SOURCE ({ALLOWED}; env FEEDWATCH_SOURCES) is a camera. Answers are stored in --db
+(re-running adds no duplicates) and shown live, or printed as JSON lines with --json.
+"""
+
 
 class QuestionType(click.ParamType):
     """A question; in the environment several are separated by ``;``."""
@@ -29,7 +36,7 @@ class QuestionType(click.ParamType):
     envvar_list_splitter = ";"
 
 
-@click.command("run")
+@click.command("run", help=HELP)
 @click.argument("sources", nargs=-1, envvar="FEEDWATCH_SOURCES", metavar="SOURCE [SOURCE ...]")
 @env_option(
     "--ask",
@@ -149,12 +156,6 @@ def command(
     serve: int | None = None,
     answerer_set: tuple[str, ...] = (),
 ) -> None:
-    """Answer standing questions on videos: one process, in-process bus, SQL store.
-
-    Each SOURCE (file, rtsp://, http(s)://, udp://, srt://, /dev/video*; env
-    FEEDWATCH_SOURCES) is a camera. Answers are stored in --db (re-running adds no
-    duplicates) and shown live, or printed as JSON lines with --json.
-    """
     args = validate(sources, questions, cameras, every, window, answerer, as_json, realtime)
     args = replace(args, serve=serve, answerer_settings=answerer_settings(answerer_set, answerer))
     settings = run_settings(clip, vlm, db, sample_fps, device)
