@@ -11,7 +11,9 @@ clock starting at T0 (a UTC hour). Written out by hand, with the truth beside it
 * 403..421 no; run C: yes 423..441 (version 1); run D: yes 443..481 (version 2, a
   new run although nothing else changed; 443..451 backfilled); 483..499 no.
 
-:func:`deliveries` shuffles it, cuts it into batches and redelivers a fifth of it.
+:func:`deliveries` shuffles it, cuts it into batches and redelivers a fifth of it;
+:func:`store_embedded` and :func:`store_via_kafka_sink` store it as the two modes do,
+:func:`check_truth` compares the rollups with the truth.
 """
 
 from __future__ import annotations
@@ -19,7 +21,15 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from connectors.bus.base import Record
+from connectors.bus.deadletter import DeadLetters
+from connectors.bus.messages import encode_answer
+from connectors.store import AnswerSink, Store
+from connectors.store.rollups.reads import RollupReads
+from connectors.store.rollups.span import grid, zone
 from pipeline.types import Answer
+from tests.unit.fakes import RecordingProducer
+from workers.sink import AnswerBatchHandler
 
 T0 = 1_699_999_200.0  # 2023-11-14T22:00:00Z
 EVERY, WINDOW = 2.0, 6.0
@@ -98,3 +108,49 @@ def matched_in(lo: float, hi: float) -> float:
 
 def runs_started_in(lo: float, hi: float) -> int:
     return sum(1 for r in RUNS if lo <= r.start < hi)
+
+
+def store_embedded(store: Store) -> None:
+    """As the embedded run stores answers: AnswerSink add/flush."""
+    sink = AnswerSink(store)
+    for batch in deliveries():
+        for a in batch:
+            sink.add(a)
+        sink.flush()
+
+
+def store_via_kafka_sink(store: Store) -> None:
+    """As the Kafka sink stores answers: records of the answers topic through its handler."""
+    handler = AnswerBatchHandler(AnswerSink(store), DeadLetters(RecordingProducer(), "dl"))
+    offset = 0
+    for batch in deliveries(seed=7, batch=11):
+        records = []
+        for a in batch:
+            m = encode_answer(a)
+            records.append(Record("answers", 0, offset, m.key, m.value, m.headers, 0.0))
+            offset += 1
+        handler(records)
+
+
+def check_truth(store: Store) -> None:
+    """Runs and summaries match the synthetic stream's truth to the second."""
+    reads = RollupReads(store.engine)
+    runs = sorted(reads.runs(0, 1e11, limit=100), key=lambda r: r.start)
+    got = [(r.start, r.end, r.windows, r.matched_s, r.query_version, r.backfilled) for r in runs]
+    want = [(r.start, r.end, r.windows, r.matched_s, r.version, r.backfilled) for r in RUNS]
+    assert got == want
+    assert [r.open for r in runs] == [False] * 5 and runs[0].first_answer_id is not None
+    utc = zone("UTC")
+    minutes = grid(T0 - 60, T0 + 600, "1m", utc, 1500)
+    buckets = reads.summary(minutes, QUERY, CAMERA)
+    assert [(b.matched_s, b.windows, b.runs) for b in buckets] == [
+        (matched_in(lo, hi), windows_in(lo, hi), runs_started_in(lo, hi))
+        for lo, hi in minutes.bounds()
+    ]
+    assert sum(b.matched_s for b in buckets) == 331.0
+    kolkata = grid(T0 - 7200, T0 + 7200, "1h", zone("Asia/Kolkata"), 100)
+    hours = reads.summary(kolkata, QUERY)
+    assert [b.start - T0 for b in hours] == [-9000, -5400, -1800, 1800, 5400]
+    assert [b.matched_s for b in hours] == [0, 0, 331.0, 0, 0]
+    day = reads.summary(grid(T0, T0 + 1, "1d", zone("America/New_York"), 5))
+    assert [(b.matched_s, b.windows, b.runs) for b in day] == [(331.0, len(stream()), 5)]

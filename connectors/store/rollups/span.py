@@ -103,8 +103,7 @@ class Grid:
         return BUCKETS[self.bucket]
 
     def bounds(self) -> list[tuple[float, float]]:
-        ends = (*self.starts[1:], self.end)
-        return list(zip(self.starts, ends, strict=True))
+        return list(zip(self.starts, (*self.starts[1:], self.end), strict=False))
 
     def local_key(self, t: float) -> int:
         """The bucket's local wall-clock start, as naive epoch seconds (the SQL group key)."""

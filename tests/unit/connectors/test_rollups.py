@@ -10,18 +10,12 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from connectors.bus.base import Record
-from connectors.bus.deadletter import DeadLetters
-from connectors.bus.messages import encode_answer
-from connectors.store import AnswerSink, Store
+from connectors.store import Store
 from connectors.store.retention import Pruner, RetentionPolicy
 from connectors.store.rollups.reads import RollupReads
 from connectors.store.rollups.rebuild import rebuild_rollups
-from connectors.store.rollups.span import grid, zone
 from pipeline.types import Answer
 from tests import answer_stream as truth
-from tests.unit.fakes import RecordingProducer
-from workers.sink import AnswerBatchHandler
 
 
 @pytest.fixture
@@ -31,71 +25,25 @@ def store(tmp_path) -> Iterator[Store]:
     s.close()
 
 
-def store_embedded(store: Store) -> None:
-    """As the embedded run stores answers: AnswerSink add/flush."""
-    sink = AnswerSink(store)
-    for batch in truth.deliveries():
-        for a in batch:
-            sink.add(a)
-        sink.flush()
-
-
-def store_via_kafka_sink(store: Store) -> None:
-    """As the Kafka sink stores answers: records of the answers topic through its handler."""
-    handler = AnswerBatchHandler(AnswerSink(store), DeadLetters(RecordingProducer(), "dl"))
-    offset = 0
-    for batch in truth.deliveries(seed=7, batch=11):
-        records = []
-        for a in batch:
-            m = encode_answer(a)
-            records.append(Record("answers", 0, offset, m.key, m.value, m.headers, 0.0))
-            offset += 1
-        handler(records)
-
-
-def check_truth(store: Store) -> None:
-    """Runs and summaries match the synthetic stream's truth to the second."""
-    reads = RollupReads(store.engine)
-    runs = sorted(reads.runs(0, 1e11, limit=100), key=lambda r: r.start)
-    got = [(r.start, r.end, r.windows, r.matched_s, r.query_version, r.backfilled) for r in runs]
-    want = [(r.start, r.end, r.windows, r.matched_s, r.version, r.backfilled) for r in truth.RUNS]
-    assert got == want
-    assert [r.open for r in runs] == [False] * 5 and runs[0].first_answer_id is not None
-    utc = zone("UTC")
-    minutes = grid(truth.T0 - 60, truth.T0 + 600, "1m", utc, 1500)
-    buckets = reads.summary(minutes, truth.QUERY, truth.CAMERA)
-    assert [(b.matched_s, b.windows, b.runs) for b in buckets] == [
-        (truth.matched_in(lo, hi), truth.windows_in(lo, hi), truth.runs_started_in(lo, hi))
-        for lo, hi in minutes.bounds()
-    ]
-    assert sum(b.matched_s for b in buckets) == 331.0
-    kolkata = grid(truth.T0 - 7200, truth.T0 + 7200, "1h", zone("Asia/Kolkata"), 100)
-    hours = reads.summary(kolkata, truth.QUERY)
-    assert [b.start - truth.T0 for b in hours] == [-9000, -5400, -1800, 1800, 5400]
-    assert [b.matched_s for b in hours] == [0, 0, 331.0, 0, 0]
-    day = reads.summary(grid(truth.T0, truth.T0 + 1, "1d", zone("America/New_York"), 5))
-    assert [(b.matched_s, b.windows, b.runs) for b in day] == [(331.0, len(truth.stream()), 5)]
-
-
 def test_the_embedded_sink_keeps_rollups_to_the_second(store: Store) -> None:
-    store_embedded(store)
-    check_truth(store)
+    truth.store_embedded(store)
+    truth.check_truth(store)
 
 
 def test_the_kafka_sink_keeps_the_same_rollups(store: Store) -> None:
-    store_via_kafka_sink(store)
-    check_truth(store)
+    truth.store_via_kafka_sink(store)
+    truth.check_truth(store)
 
 
 def test_redelivery_changes_no_rollup(store: Store) -> None:
-    store_embedded(store)
+    truth.store_embedded(store)
     before = _dump(store)
     assert store.insert_answers(truth.stream()) == 0
     assert _dump(store) == before
 
 
 def test_rebuild_from_answers_gives_the_same_rollups(store: Store) -> None:
-    store_embedded(store)
+    truth.store_embedded(store)
     before = _dump(store)
     with store.engine.begin() as conn:
         conn.execute(sa.text("DELETE FROM answer_runs"))
@@ -103,7 +51,7 @@ def test_rebuild_from_answers_gives_the_same_rollups(store: Store) -> None:
     result = rebuild_rollups(store.engine, batch=37)
     assert result.answers == len(truth.stream()) and result.batches > 5
     assert _dump(store) == before
-    check_truth(store)
+    truth.check_truth(store)
 
 
 def test_any_delivery_order_gives_the_rollups_of_a_reference(tmp_path) -> None:
@@ -129,7 +77,7 @@ def test_any_delivery_order_gives_the_rollups_of_a_reference(tmp_path) -> None:
 
 
 def test_retention_prunes_rollups_on_their_own_horizon(store: Store) -> None:
-    store_embedded(store)
+    truth.store_embedded(store)
     Pruner(store.engine, RetentionPolicy(answers=10_000, rollups=180)).prune()
     runs = RollupReads(store.engine).runs(0, 1e11, limit=100)
     assert sorted(r.start - truth.T0 for r in runs) == [306, 421, 441]  # ended after 499-180
@@ -140,7 +88,7 @@ def test_retention_prunes_rollups_on_their_own_horizon(store: Store) -> None:
 
 
 def test_the_views_read_like_the_tables(store: Store) -> None:
-    store_embedded(store)
+    truth.store_embedded(store)
     with store.engine.connect() as conn:
         runs = conn.execute(sa.text(
             "SELECT start_s, duration_s, matched_s, backfilled, question, started_at "
