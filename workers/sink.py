@@ -23,7 +23,7 @@ from connectors.bus.base import Record
 from connectors.bus.deadletter import UNTIL_STORED, DeadLetters
 from connectors.retry import RetryPolicy
 from connectors.store import AnswerSink
-from connectors.store.sink import add_making_room
+from connectors.store.answer_sink import add_making_room
 from pipeline.errors import BackpressureError, MessageError, StoreError
 from pipeline.types import Answer
 from workers.ops import metrics

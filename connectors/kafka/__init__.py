@@ -12,7 +12,7 @@ from connectors.kafka.admin import (
 from connectors.kafka.base import KafkaConfig, KafkaUnavailable, ProduceError, TopicError
 from connectors.kafka.partitioning import partition_for
 from connectors.kafka.producer import KafkaBus, KafkaBusConsumer, KafkaBusProducer
-from connectors.kafka.sink import KafkaSegmentSink
+from connectors.kafka.segment_sink import KafkaSegmentSink
 from connectors.kafka.status import StatusPublisher
 
 __all__ = [

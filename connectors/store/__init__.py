@@ -8,7 +8,7 @@ supported; the schema comes from the Alembic migrations in ``migrations/``.
 
 from connectors.store.db import current_revision, head_revision, make_engine, parse_url, upgrade
 from connectors.store.repository import Store, open_store
-from connectors.store.sink import AnswerSink, MemoryAnswerSink
+from connectors.store.answer_sink import AnswerSink, MemoryAnswerSink
 
 __all__ = [
     "AnswerSink",

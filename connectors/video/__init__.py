@@ -21,7 +21,7 @@ _EXPORTS = {
     "SampleClock": "sampling", "keyframes_suffice": "sampling",
     "StreamStatus": "status", "StatusEvent": "status", "StatusTracker": "status",
     "LiveSegments": "resilience", "segments": "resilience",
-    "DirectorySink": "sinks", "read_index": "sinks",
+    "DirectorySink": "segment_sinks", "read_index": "segment_sinks",
     "MemorySource": "testing", "MemorySink": "testing", "make_clip": "testing",
     "VideoSettings": "settings", "check_settings": "settings",
     "SourceSpec": "uri", "parse_uri": "uri",

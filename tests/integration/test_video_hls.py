@@ -17,7 +17,7 @@ import pytest
 from connectors.video.decoder import decode_segment
 from connectors.video.resilience import segments
 from connectors.video.sampling import SampleClock
-from connectors.video.sinks import read_index
+from connectors.video.segment_sinks import read_index
 from connectors.video.status import StreamStatus
 from workers.cli.main import main
 

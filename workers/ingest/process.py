@@ -37,7 +37,7 @@ FLUSH_RETRY = RetryPolicy(initial=0.2, maximum=10.0)
 
 
 def _directory_sink(value: Any, settings: Settings) -> SegmentSink:
-    from connectors.video.sinks import DirectorySink
+    from connectors.video.segment_sinks import DirectorySink
 
     return DirectorySink.from_config(value)
 

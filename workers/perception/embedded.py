@@ -30,7 +30,7 @@ from connectors.bus.deadletter import ONCE, DeadLetters
 from connectors.bus.memory import MemoryBus
 from connectors.retry import RetryPolicy
 from connectors.store import AnswerSink, Store
-from connectors.store.sink import add_making_room
+from connectors.store.answer_sink import add_making_room
 from connectors.video.uri import is_local
 from pipeline.errors import BackpressureError, FeedwatchError, MessageError
 from pipeline.perceiver import Perceiver, PerceiverStats

@@ -8,7 +8,7 @@ import json
 import av
 import pytest
 
-from connectors.video.sinks import read_index
+from connectors.video.segment_sinks import read_index
 from connectors.video.testing import make_clip
 from workers.cli.main import main
 
@@ -37,7 +37,7 @@ def test_the_kafka_bootstrap_variable_makes_ingest_publish_to_kafka(clip, tmp_pa
                                                                    monkeypatch) -> None:
     """``FEEDWATCH_KAFKA_BOOTSTRAP`` (set for every command of a deployment) is the Kafka
     sink of ``feedwatch ingest`` too; ``--to-dir`` typed on the command line wins."""
-    from connectors.video.sinks import DirectorySink
+    from connectors.video.segment_sinks import DirectorySink
     from workers.cli.commands import ingest as ingest_command
     from workers.ingest import process
 

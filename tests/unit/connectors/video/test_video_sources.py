@@ -11,8 +11,8 @@ import pytest
 
 from connectors.video.decoder import decode_segment
 from connectors.video.resilience import segments
+from connectors.video.segment_sinks import DirectorySink, read_index
 from connectors.video.settings import VideoSettings, check_settings
-from connectors.video.sinks import DirectorySink, read_index
 from connectors.video.sources import open_source
 from connectors.video.testing import MemorySink, make_clip
 from connectors.video.uri import parse_uri
