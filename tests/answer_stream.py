@@ -152,5 +152,5 @@ def check_truth(store: Store) -> None:
     hours = reads.summary(kolkata, QUERY)
     assert [b.start - T0 for b in hours] == [-9000, -5400, -1800, 1800, 5400]
     assert [b.matched_s for b in hours] == [0, 0, 331.0, 0, 0]
-    day = reads.summary(grid(T0, T0 + 1, "1d", zone("America/New_York"), 5))
+    day = reads.summary(grid(T0, T0 + 1, "1d", zone("America/New_York"), 5), camera=CAMERA)
     assert [(b.matched_s, b.windows, b.runs) for b in day] == [(331.0, len(stream()), 5)]

@@ -79,6 +79,13 @@ VLM_CALLS = Counter(
     "frames); calls per window = this over feedwatch_vlm_windows_total.",
     ["query", "camera", "answerer"],
 )
+ANSWER_MATCHED = Gauge(
+    "feedwatch_answer_matched",
+    "The current answer of each question on each camera: 1 yes, 0 no (the newest window "
+    "this process answered; an answer without a verdict leaves it as it was).",
+    ["query", "camera"],
+)
+_NEWEST_END: dict[tuple[str, str], float] = {}
 CASCADE_DECIDED = Counter(
     "feedwatch_cascade_decided_total", "Cascade answers by the stage that decided.", ["stage"]
 )
@@ -97,6 +104,16 @@ def count_answers(answers: Iterable[Answer]) -> None:
         ANSWERS.labels(answerer=answer.answerer, matched=matched).inc()
         ANSWER_LATENCY.labels(answerer=answer.answerer).observe(answer.latency_ms / 1000.0)
         count_vlm(answer)
+        observe_matched(answer)
+
+
+def observe_matched(answer: Answer) -> None:
+    """Set ``feedwatch_answer_matched`` unless a newer window of the pair was seen."""
+    key = (answer.query_id, answer.camera)
+    if answer.matched is None or answer.window_end < _NEWEST_END.get(key, -float("inf")):
+        return
+    _NEWEST_END[key] = answer.window_end
+    ANSWER_MATCHED.labels(query=answer.query_id, camera=answer.camera).set(int(answer.matched))
 
 
 def count_vlm(answer: Answer) -> None:

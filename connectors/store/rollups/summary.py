@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 
-from connectors.store.models import QueryRow
+from connectors.store.models import AnswerRow, QueryRow
 from connectors.store.reads import CURSOR_PATTERN, decode_cursor
 from connectors.store.rollups.reads import Bucket, RollupReads
 from connectors.store.rollups.schema import MINUTES
@@ -81,9 +81,10 @@ def report(
     if since is None:
         start = _first(reads)
     g = _grid(start, end, bucket, tz, cap)
-    questions = _questions(reads)
+    per_series = reads.per_series(g)
+    questions = _questions(reads, {q for q, _ in per_series})
     series = []
-    for (q, c), buckets in reads.per_series(g).items():
+    for (q, c), buckets in per_series.items():
         if (queries and q not in queries) or (cameras and c not in cameras):
             continue
         series.append(_series(q, questions.get(q, q), c, buckets, g))
@@ -114,7 +115,13 @@ def _first(reads: RollupReads) -> float | None:
     return None if value is None else float(value)
 
 
-def _questions(reads: RollupReads) -> dict[str, str]:
+def _questions(reads: RollupReads, query_ids: set[str]) -> dict[str, str]:
+    """Each query's question: its stored query, else one of its answers (Kafka mode may
+    store answers of queries the store never saw)."""
     with reads.engine.connect() as conn:
         rows = conn.execute(sa.select(QueryRow.id, QueryRow.question)).all()
-    return {r[0]: r[1] for r in rows}
+        found = {r[0]: r[1] for r in rows}
+        for q in sorted(query_ids - set(found)):
+            stmt = sa.select(AnswerRow.question).where(AnswerRow.query_id == q).limit(1)
+            found[q] = conn.execute(stmt).scalar() or q
+    return found
