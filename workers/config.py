@@ -244,6 +244,15 @@ def load_settings(**overrides: dict[str, Any]) -> Settings:
     return Settings(**sections)
 
 
+def setting_env(section: str, field: str) -> str:
+    """The environment variable of one setting (``"perception", "clip"``:
+    ``FEEDWATCH_PERCEPTION_CLIP``; ``""`` is the root); KeyError for no such setting."""
+    cls = SECTIONS[section] if section else Settings
+    if field not in cls.model_fields or (not section and field in SECTIONS):
+        raise KeyError(f"no setting {section or 'root'}.{field}")
+    return f"{cls.model_config.get('env_prefix', '')}{field}".upper()
+
+
 def known_env_vars() -> set[str]:
     """Every environment variable the configuration reads (used by deployment checks)."""
     names = {f"FEEDWATCH_{f.upper()}" for f in Settings.model_fields if f not in SECTIONS}

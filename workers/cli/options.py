@@ -21,6 +21,7 @@ from connectors.bus.models import answer_json
 from pipeline.answerers.base import Answerer
 from pipeline.errors import ConfigError
 from pipeline.types import Answer
+from workers.config import setting_env
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -35,18 +36,34 @@ def env_option(*decls: str, env: str, **kwargs: Any) -> Callable[[F], F]:
     return click.option(*decls, envvar=env, show_envvar=True, **kwargs)
 
 
-db_option = env_option(
+def setting_option(section: str, flag: str, *decls: str, field: str | None = None,
+                   **kwargs: Any) -> Callable[[F], F]:
+    """A flag that overrides a setting, reading the variable the settings read for it
+    (``setting_option("perception", "--clip")``: ``FEEDWATCH_PERCEPTION_CLIP``): one
+    name per setting in every command. ``field`` when the flag is named otherwise."""
+    name = field or flag.lstrip("-").split("/")[0].replace("-", "_")
+    return env_option(flag, *decls, env=setting_env(section, name), **kwargs)
+
+
+def perception_option(flag: str, *decls: str, **kwargs: Any) -> Callable[[F], F]:
+    """A flag for a perception setting (``--clip``, ``--device``, ``--vlm``, ...)."""
+    return setting_option("perception", flag, *decls, **kwargs)
+
+
+db_option = setting_option(
+    "store",
     "--db",
     "db",
-    env="FEEDWATCH_STORE_URL",
+    field="url",
     default=None,
     help="SQL store URL: sqlite:///PATH or postgresql+psycopg://USER@HOST/DB "
     "[default: sqlite:///feedwatch.db].",
 )
-kafka_option = env_option(
+kafka_option = setting_option(
+    "kafka",
     "--kafka",
     "bootstrap",
-    env="FEEDWATCH_KAFKA_BOOTSTRAP",
+    field="bootstrap",
     default=None,
     help="Kafka bootstrap host:port.",
 )

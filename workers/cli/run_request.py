@@ -23,7 +23,7 @@ import click
 
 from pipeline.errors import ConfigError, SourceError
 from pipeline.types import StandingQuery
-from workers.cli.options import answerer_type, env_option, parse_duration
+from workers.cli.options import answerer_type, env_option, parse_duration, setting_option
 from workers.config import Settings, settings_from_flags
 
 log = logging.getLogger("feedwatch.run")
@@ -227,10 +227,11 @@ _HOOK_OPTIONS = [
         help="Open incidents only on windows the VLM confirmed (answerer vlm or cascade); "
         "notifications carry its description.",
     ),
-    env_option(
+    setting_option(
+        "hooks",
         "--hook-allow-private",
+        field="allow_private",
         is_flag=True,
-        env="FEEDWATCH_HOOKS_ALLOW_PRIVATE",
         help="Allow hooks on private, loopback and link-local addresses.",
     ),
 ]

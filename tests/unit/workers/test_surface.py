@@ -45,6 +45,17 @@ def test_every_kafka_flag_reads_the_one_bootstrap_variable() -> None:
     assert set(kafka.values()) == {"FEEDWATCH_KAFKA_BOOTSTRAP"}, kafka
 
 
+def test_a_flag_that_sets_a_setting_reads_that_settings_own_variable() -> None:
+    """One name per setting: a ``FEEDWATCH_<SECTION>_...`` variable a flag reads is the
+    one the settings read (flags declare it with ``workers.cli.options.setting_option``)."""
+    from workers.config import SECTIONS, known_env_vars
+
+    prefixes = tuple(str(c.model_config.get("env_prefix")) for c in SECTIONS.values())
+    read = {o["envvar"] for options in cli_surface(cli).values() for o in options.values()
+            if str(o.get("envvar", "")).startswith(prefixes)}
+    assert read and read <= known_env_vars(), read - known_env_vars()
+
+
 def test_every_api_operation_and_schema_is_still_served(snapshot: dict[str, Any]) -> None:
     now = json.loads(json.dumps(openapi_surface()))
     for path, operations in snapshot["openapi"]["paths"].items():

@@ -12,7 +12,7 @@ import threading
 
 import click
 
-from workers.cli.options import db_option, env_option
+from workers.cli.options import db_option, setting_option
 from workers.config import settings_from_flags
 
 
@@ -25,9 +25,9 @@ def _stop_on_signals() -> threading.Event:
 
 @click.command("alerts")
 @db_option
-@env_option(
+@setting_option(
+    "hooks",
     "--allow-private/--no-allow-private",
-    env="FEEDWATCH_HOOKS_ALLOW_PRIVATE",
     default=None,
     help="Allow hooks on private, loopback and link-local addresses.",
 )

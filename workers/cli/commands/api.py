@@ -4,30 +4,31 @@ from __future__ import annotations
 
 import click
 
-from workers.cli.options import db_option, env_option
+from workers.cli.options import db_option, setting_option
 from workers.config import settings_from_flags
 from workers.view import setup_logging
 
 
 @click.command()
 @db_option
-@env_option(
+@setting_option(
+    "kafka",
     "--kafka",
     "bootstrap",
-    env="FEEDWATCH_KAFKA_BOOTSTRAP",
+    field="bootstrap",
     default=None,
     help="Kafka bootstrap host:port; query changes are then published to the queries topic "
     "and live camera status is read from the status topic.",
 )
-@env_option(
+@setting_option(
+    "api",
     "--host",
-    env="FEEDWATCH_API_HOST",
     default=None,
     help="Address to listen on. [default: 127.0.0.1]",
 )
-@env_option(
+@setting_option(
+    "api",
     "--port",
-    env="FEEDWATCH_API_PORT",
     default=None,
     help="Port to listen on. [default: 8080]",
 )

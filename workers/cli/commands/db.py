@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from workers.cli.options import db_option, env_option
+from workers.cli.options import db_option, setting_option
 from workers.config import settings_from_flags
 
 
@@ -95,12 +95,11 @@ def stats_cmd(db: str | None, as_json: bool) -> None:
 
 @command.command("prune")
 @db_option
-@env_option("--frames", default=None, env="FEEDWATCH_RETENTION_FRAMES",
-            help="Keep frames this long (e.g. 10m, 12h, 7d) on each camera's stream clock.")
-@env_option("--answers", default=None, env="FEEDWATCH_RETENTION_ANSWERS",
-            help="Keep answers (and their evidence) this long.")
-@env_option("--evidence", default=None, env="FEEDWATCH_RETENTION_EVIDENCE",
-            help="Keep evidence images this long.")
+@setting_option("retention", "--frames", default=None,
+                help="Keep frames this long (e.g. 10m, 12h, 7d) on each camera's stream clock.")
+@setting_option("retention", "--answers", default=None,
+                help="Keep answers (and their evidence) this long.")
+@setting_option("retention", "--evidence", default=None, help="Keep evidence images this long.")
 def prune_cmd(
     db: str | None, frames: str | None, answers: str | None, evidence: str | None
 ) -> None:

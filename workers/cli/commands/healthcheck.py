@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from workers.cli.options import env_option
+from workers.cli.options import setting_option
 
 
 def check_url(url: str, timeout: float) -> str | None:
@@ -37,10 +37,11 @@ def check_heartbeat(path: Path, max_age: float) -> str | None:
 
 @click.command()
 @click.option("--url", default=None, help="HTTP health endpoint that must answer 2xx.")
-@env_option(
+@setting_option(
+    "",
     "--heartbeat",
+    field="heartbeat_file",
     type=click.Path(path_type=Path),
-    env="FEEDWATCH_HEARTBEAT_FILE",
     default=None,
     help="Heartbeat file a worker touches from its main loop.",
 )

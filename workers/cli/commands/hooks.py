@@ -16,7 +16,7 @@ import click
 
 from connectors.hooks.delivery import CHANNELS
 from pipeline.errors import ConfigError
-from workers.cli.options import db_option, env_option
+from workers.cli.options import db_option, env_option, setting_option
 from workers.config import settings_from_flags
 
 
@@ -68,10 +68,10 @@ def command() -> None:
     env="FEEDWATCH_HOOK_SECRET",
     help="HMAC secret for X-Feedwatch-Signature (prefer the env variable).",
 )
-@env_option(
+@setting_option(
+    "hooks",
     "--allow-private",
     is_flag=True,
-    env="FEEDWATCH_HOOKS_ALLOW_PRIVATE",
     help="Allow private, loopback and link-local targets.",
 )
 @click.option(

@@ -13,7 +13,7 @@ from click.core import ParameterSource
 
 from connectors.video.uri import ALLOWED
 from pipeline.errors import ConfigError
-from workers.cli.options import env_option
+from workers.cli.options import env_option, setting_option
 from workers.config import settings_from_flags
 from workers.ingest.process import build_sink, build_status, run_ingest
 from workers.ops import metrics
@@ -35,41 +35,43 @@ from workers.ops import metrics
     default=None,
     help="Sink: write numbered .ts files and index.jsonl into this directory.",
 )
-@env_option(
+@setting_option(
+    "kafka",
     "--kafka",
     "kafka",
-    env="FEEDWATCH_KAFKA_BOOTSTRAP",
+    field="bootstrap",
     default=None,
     help="Sink: publish segments to the segments topic of this Kafka (host:port); "
     "--to-dir on the command line wins over the variable.",
 )
-@env_option(
+@setting_option(
+    "video",
     "--segment-seconds",
-    env="FEEDWATCH_VIDEO_SEGMENT_SECONDS",
     default=None,
     help="Target segment length [default: 2].",
 )
-@env_option(
+@setting_option(
+    "video",
     "--max-segment-bytes",
-    env="FEEDWATCH_VIDEO_MAX_SEGMENT_BYTES",
     default=None,
     help="Split at keyframes above this size, 0 no limit.",
 )
-@env_option(
+@setting_option(
+    "video",
     "--transcode/--no-transcode",
-    env="FEEDWATCH_VIDEO_TRANSCODE",
     default=None,
     help="Re-encode, one keyframe per segment.",
 )
-@env_option(
+@setting_option(
+    "video",
     "--stall-timeout",
-    env="FEEDWATCH_VIDEO_STALL_TIMEOUT_S",
+    field="stall_timeout_s",
     default=None,
     help="Seconds without packets = stalled.",
 )
-@env_option(
+@setting_option(
+    "video",
     "--max-reconnects",
-    env="FEEDWATCH_VIDEO_MAX_RECONNECTS",
     default=None,
     help="Consecutive failed reconnects before giving up, -1 never.",
 )
@@ -87,9 +89,9 @@ from workers.ops import metrics
     default=None,
     help="Stop after this many segments.",
 )
-@env_option(
+@setting_option(
+    "",
     "--metrics-port",
-    env="FEEDWATCH_METRICS_PORT",
     default=None,
     help="Serve Prometheus metrics on this port, 0 off.",
 )

@@ -12,7 +12,13 @@ import click
 
 from connectors.video.uri import ALLOWED
 from pipeline.errors import ConfigError
-from workers.cli.options import DURATION_HELP, answerer_type, db_option, env_option
+from workers.cli.options import (
+    DURATION_HELP,
+    answerer_type,
+    db_option,
+    env_option,
+    setting_option,
+)
 from workers.cli.run_request import (
     answerer_settings,
     execute,
@@ -75,18 +81,18 @@ class QuestionType(click.ParamType):
     help="clip (yes/no from CLIP scores), vlm (LLaVA text), cascade (CLIP gate, VLM "
     "verifies) or one an installed package adds (entry point group feedwatch.answerers).",
 )
-@env_option(
+@setting_option(
+    "perception",
     "--clip",
     "clip",
     default=None,
-    env="FEEDWATCH_PERCEPTION_CLIP",
     help="CLIP spec: auto (default: the first real CLIP found locally, else shapes-demo), "
     "shapes-demo, ARCH:TAG, ARCH@CKPT, local-dir:PATH, hf-hub:ORG/REPO.",
 )
-@env_option(
+@setting_option(
+    "perception",
     "--vlm",
     default=None,
-    env="FEEDWATCH_PERCEPTION_VLM",
     help="LLaVA model directory, hub id or tiny-llava (for an answerer that uses a VLM: "
     "vlm, cascade).",
 )
@@ -98,17 +104,17 @@ class QuestionType(click.ParamType):
     env="FEEDWATCH_JSON",
     help="One JSON object per answer per line on stdout; nothing else there.",
 )
-@env_option(
+@setting_option(
+    "perception",
     "--sample-fps",
     type=float,
     default=None,
-    env="FEEDWATCH_PERCEPTION_SAMPLE_FPS",
     help="Frames sampled per second [1].",
 )
-@env_option(
+@setting_option(
+    "perception",
     "--device",
     default=None,
-    env="FEEDWATCH_PERCEPTION_DEVICE",
     help="auto, cpu or cuda[:N].",
 )
 @env_option(

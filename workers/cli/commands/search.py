@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pipeline.history.moments import Moment
-from workers.cli.options import db_option, env_option, parse_time
+from workers.cli.options import db_option, env_option, parse_time, perception_option
 from workers.config import settings_from_flags
 from workers.history.search import moment_json
 
@@ -34,7 +34,7 @@ def _table(text: str, moments: list[Moment]) -> Table:
             help="Only frames before T (epoch s, file seconds, or ISO-8601).")
 @env_option("--limit", env="FEEDWATCH_SEARCH_LIMIT", type=int, default=10, show_default=True,
             help="At most this many moments.")
-@env_option("--clip", env="FEEDWATCH_PERCEPTION_CLIP", default=None,
+@perception_option("--clip", default=None,
             help="CLIP model; must be the one the index was built with [default: the index's].")
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per moment and line.")

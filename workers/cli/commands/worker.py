@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import click
 
-from workers.cli.options import db_option, env_option, kafka_option
+from workers.cli.options import db_option, env_option, kafka_option, setting_option
 from workers.config import settings_from_flags
 
 
@@ -27,28 +27,29 @@ from workers.config import settings_from_flags
     show_default=True,
     help="Agents to run.",
 )
-@env_option(
+@setting_option(
+    "kafka",
     "--group",
     "group_id",
-    env="FEEDWATCH_KAFKA_GROUP_ID",
+    field="group_id",
     default=None,
     help="Consumer group of the workers.",
 )
-@env_option(
+@setting_option(
+    "kafka",
     "--datadir",
-    env="FEEDWATCH_KAFKA_DATADIR",
     default=None,
     help="Faust data directory, default a temp dir.",
 )
-@env_option(
+@setting_option(
+    "",
     "--metrics-port",
-    env="FEEDWATCH_METRICS_PORT",
     default=None,
     help="Serve Prometheus metrics at :PORT/metrics, 0 off.",
 )
-@env_option(
+@setting_option(
+    "",
     "--log-level",
-    env="FEEDWATCH_LOG_LEVEL",
     default=None,
     help="Log level [default: INFO].",
 )

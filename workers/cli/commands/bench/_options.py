@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from workers.cli.options import env_option
+from workers.cli.options import env_option, perception_option
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
@@ -24,9 +24,9 @@ def bench_option(flag: str, *decls: str, **kwargs: Any) -> Decorator:
     return _named_env("FEEDWATCH_BENCH_", flag, decls, kwargs)
 
 
-def perception_option(flag: str, *decls: str, **kwargs: Any) -> Decorator:
-    """A flag for a perception setting, falling back to that setting's variable."""
-    return _named_env("FEEDWATCH_PERCEPTION_", flag, decls, kwargs)
+def bench_perception_option(flag: str, *decls: str, **kwargs: Any) -> Decorator:
+    """A flag for a perception setting (its own variable), default shown."""
+    return perception_option(flag, *decls, **{"show_default": True, **kwargs})
 
 
 def _named_env(prefix: str, flag: str, decls: tuple[str, ...], kwargs: dict[str, Any]) -> Decorator:
@@ -49,12 +49,10 @@ def int_list(name: str, value: str) -> list[int]:
 def model_run_options(plot_help: str) -> Callable[[Any], Any]:
     """The options every model bench shares: --device, --precision, --json, --plot."""
     options = [
-        env_option("--device", default="auto", show_default=True,
-                   env="FEEDWATCH_PERCEPTION_DEVICE",
-                   help="auto|cpu|cuda."),
-        env_option("--precision", type=click.Choice(["fp32", "int8"]), default="fp32",
-                   show_default=True, env="FEEDWATCH_PERCEPTION_PRECISION",
-                   help="int8: CPU dynamic quantisation of the vision MLPs."),
+        perception_option("--device", default="auto", show_default=True, help="auto|cpu|cuda."),
+        perception_option("--precision", type=click.Choice(["fp32", "int8"]), default="fp32",
+                          show_default=True,
+                          help="int8: CPU dynamic quantisation of the vision MLPs."),
         click.option("--json", "as_json", is_flag=True, help="Print one JSON object."),
         click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path),
                      default=None, help=plot_help),

@@ -10,12 +10,12 @@ import click
 from workers.bench._table import emit_json, hardware_line, print_table, progress_bar
 from workers.bench.capacity import measure, plot
 from workers.cli.commands.bench._options import model_run_options
-from workers.cli.options import env_option
+from workers.cli.options import env_option, perception_option
 
 
 @click.command("capacity")
-@env_option("--clip", "clip_spec", default="ViT-B-32", show_default=True,
-            env="FEEDWATCH_PERCEPTION_CLIP", help="CLIP spec.")
+@perception_option("--clip", "clip_spec", default="ViT-B-32", show_default=True,
+            help="CLIP spec.")
 @env_option("--max-cameras", type=click.IntRange(1), default=64, show_default=True,
             env="FEEDWATCH_BENCH_MAX_CAMERAS", help="Upper end of the search.")
 @env_option("--start", type=click.IntRange(1), default=1, show_default=True,

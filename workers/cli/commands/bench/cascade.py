@@ -10,13 +10,13 @@ import click
 from workers.bench._cascade_run import seed_list
 from workers.bench._table import emit_json, hardware_line, print_table, progress_bar
 from workers.bench.cascade import measure, modes, summary
-from workers.cli.commands.bench._options import bench_option, perception_option
+from workers.cli.commands.bench._options import bench_option, bench_perception_option
 
 
 @click.command("cascade")
-@perception_option("--vlm", "vlm_spec", default="tiny-llava",
+@bench_perception_option("--vlm", "vlm_spec", default="tiny-llava",
                    help="LLaVA directory, cached hub id, or tiny-llava (built offline).")
-@perception_option("--clip", "clip_spec", default="shapes-demo", help="CLIP spec.")
+@bench_perception_option("--clip", "clip_spec", default="shapes-demo", help="CLIP spec.")
 @bench_option("--seeds", default="100-103", help="Scene seeds (0-99 is the tuning range).")
 @bench_option("--seconds", type=click.IntRange(8, 3600), default=40, help="Scene length.")
 @bench_option("--visible", type=click.FloatRange(0.05, 0.9), default=0.25,
@@ -25,7 +25,7 @@ from workers.cli.commands.bench._options import bench_option, perception_option
               help="Cascade band below the CLIP threshold (default: the answerer's).")
 @bench_option("--reuse-distance", type=click.FloatRange(0, 2), default=None, show_default=False,
               help="Cascade reuse cosine distance (default: the answerer's).")
-@perception_option("--device", default="auto", help="auto|cpu|cuda.")
+@bench_perception_option("--device", default="auto", help="auto|cpu|cuda.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def command(
     vlm_spec: str,

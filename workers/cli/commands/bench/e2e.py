@@ -12,19 +12,18 @@ import click
 
 from pipeline.errors import ConfigError
 from workers.bench.e2e import measure
-from workers.cli.options import env_option
+from workers.cli.options import perception_option, setting_option
 
 
 @click.command()
-@env_option("--kafka", "bootstrap", default=None, env="FEEDWATCH_KAFKA_BOOTSTRAP",
-            help="Kafka bootstrap host:port; without it the embedded run is measured.")
+@setting_option("kafka", "--kafka", "bootstrap", field="bootstrap", default=None,
+                help="Kafka bootstrap host:port; without it the embedded run is measured.")
 @click.option("--compare", is_flag=True,
               help="Run the embedded mode, then the Kafka mode, on the same clips; one object.")
 @click.option("--cameras", type=int, default=4, show_default=True, help="Synthetic cameras.")
 @click.option("--seconds", type=float, default=20.0, show_default=True, help="Clip length.")
 @click.option("--workers", type=int, default=1, show_default=True, help="Worker processes.")
-@env_option("--clip", "clip_spec", default=None, env="FEEDWATCH_PERCEPTION_CLIP",
-            help="CLIP spec (default shapes-demo).")
+@perception_option("--clip", "clip_spec", default=None, help="CLIP spec (default shapes-demo).")
 @click.option("--burst", is_flag=True, help="Ingest as fast as possible (capacity, no latency).")
 @click.option("--timeout", type=float, default=60.0, show_default=True,
               help="Seconds after the last segment to wait for every expected answer.")

@@ -11,22 +11,22 @@ import click
 from workers.bench._table import emit_json, hardware, hardware_line, print_table, progress_bar
 from workers.bench.encode import FRAME_SIZE, bench_frames, device_list, measure, plot
 from workers.cli.commands.bench._options import int_list
-from workers.cli.options import env_option
+from workers.cli.options import env_option, perception_option
 
 
 @click.command("encode")
-@env_option("--clip", "clip_spec", default="ViT-B-32", show_default=True,
-            env="FEEDWATCH_PERCEPTION_CLIP", help="CLIP spec.")
+@perception_option("--clip", "clip_spec", default="ViT-B-32", show_default=True,
+            help="CLIP spec.")
 @env_option("--batch-sizes", default="1,8,32", show_default=True,
             env="FEEDWATCH_BENCH_BATCH_SIZES", help="Comma-separated batch sizes.")
 @env_option("--frames", type=click.IntRange(1), default=64, show_default=True,
             env="FEEDWATCH_BENCH_FRAMES", help="Frames per measurement.")
-@env_option("--device", default="auto", show_default=True, env="FEEDWATCH_PERCEPTION_DEVICE",
-            help="auto|cpu|cuda, or a comma list such as cpu,cuda.")
+@perception_option("--device", default="auto", show_default=True,
+                   help="auto|cpu|cuda, or a comma list such as cpu,cuda.")
 @env_option("--threads", default="", env="FEEDWATCH_BENCH_THREADS",
             help="CPU torch thread counts to compare, e.g. 1,2 (default: torch's).")
-@env_option("--precision", default="fp32", show_default=True,
-            env="FEEDWATCH_PERCEPTION_PRECISION", help="fp32, int8 (CPU) or a comma "
+@perception_option("--precision", default="fp32", show_default=True,
+            help="fp32, int8 (CPU) or a comma "
             "list to compare.")
 @env_option("--repeat", type=click.IntRange(1), default=1, show_default=True,
             env="FEEDWATCH_BENCH_REPEAT",

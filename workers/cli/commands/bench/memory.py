@@ -12,7 +12,7 @@ import click
 
 from pipeline.errors import ConfigError
 from workers.bench.memory import make_clip, run_command, watch
-from workers.cli.options import env_option
+from workers.cli.options import perception_option
 
 
 @click.command("memory")
@@ -21,8 +21,8 @@ from workers.cli.options import env_option
 @click.option("--questions", type=click.IntRange(1, 21), default=5, show_default=True,
               help="Standing questions (every 1 s over a 4 s window).")
 @click.option("--size", default="640x360", show_default=True, help="Clip size WxH.")
-@env_option("--clip", "clip_spec", default="shapes-demo", show_default=True,
-            env="FEEDWATCH_PERCEPTION_CLIP", help="CLIP spec.")
+@perception_option("--clip", "clip_spec", default="shapes-demo", show_default=True,
+            help="CLIP spec.")
 @click.option("--allowance-mb", type=float, default=50.0, show_default=True,
               help="Growth allowed from the first minute to the end.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")

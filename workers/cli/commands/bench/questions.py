@@ -13,12 +13,17 @@ from workers.bench import _questions_view as view
 from workers.bench._table import emit_json, hardware, hardware_line, progress_bar
 from workers.bench.questions import Answering, measure, window_frames
 from workers.cli.commands.bench._options import int_list, model_run_options
-from workers.cli.options import AnswererChoice, answerer_type, env_option
+from workers.cli.options import (
+    AnswererChoice,
+    answerer_type,
+    env_option,
+    perception_option,
+)
 
 
 @click.command("questions")
-@env_option("--clip", "clip_spec", default="ViT-B-32", show_default=True,
-            env="FEEDWATCH_PERCEPTION_CLIP", help="CLIP spec.")
+@perception_option("--clip", "clip_spec", default="ViT-B-32", show_default=True,
+            help="CLIP spec.")
 @env_option("--frames", type=click.IntRange(2), default=60, show_default=True,
             env="FEEDWATCH_BENCH_FRAMES", help="Frames in the window (1 fps).")
 @env_option("--qs", default="1,10,100,1000", show_default=True, env="FEEDWATCH_BENCH_QS",
@@ -32,8 +37,8 @@ from workers.cli.options import AnswererChoice, answerer_type, env_option
             show_default=True, env="FEEDWATCH_BENCH_ANSWERER",
             help="Who answers: clip, vlm, cascade or an installed one (those using a VLM need "
             "--vlm).")
-@env_option("--vlm", "vlm_spec", default="", env="FEEDWATCH_PERCEPTION_VLM",
-            help="LLaVA directory, cached hub id, or tiny-llava (built offline).")
+@perception_option("--vlm", "vlm_spec", default="",
+                   help="LLaVA directory, cached hub id, or tiny-llava (built offline).")
 @model_run_options("Write seconds per window against Q as a PNG.")
 def command(clip_spec: str, frames: int, qs: str, reference_max_q: int, repeat: int,
             answerer: str, vlm_spec: str, device: str, precision: str, as_json: bool,

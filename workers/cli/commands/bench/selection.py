@@ -10,11 +10,11 @@ import click
 
 from pipeline.roi import DEFAULT_ESTIMATOR, ESTIMATORS
 from workers.bench.selection import MAX_VISIBLE, run_bench
-from workers.cli.commands.bench._options import bench_option, perception_option
+from workers.cli.commands.bench._options import bench_option, bench_perception_option
 
 
 @click.command("selection")
-@perception_option("--clip", "clip_spec", default="shapes-demo", help="CLIP spec.")
+@bench_perception_option("--clip", "clip_spec", default="shapes-demo", help="CLIP spec.")
 @bench_option("--scenes", type=click.IntRange(1), default=20, help="Scenes (windows).")
 @bench_option("--seed", type=int, default=0, help="Seed of the fresh scenes.")
 @bench_option("--level", type=click.Choice(["easy", "hard"]), default="easy",
@@ -23,8 +23,8 @@ from workers.cli.commands.bench._options import bench_option, perception_option
               help="RoI centre estimator.")
 @bench_option("--k", type=click.IntRange(1), default=6, help="Frames selected per window.")
 @bench_option("--window", type=click.IntRange(10), default=30, help="Frames per window at 1 fps.")
-@perception_option("--alpha", type=float, default=0.6, help="RoI area fraction.")
-@perception_option("--device", default="auto", help="auto|cpu|cuda.")
+@bench_perception_option("--alpha", type=float, default=0.6, help="RoI area fraction.")
+@bench_perception_option("--device", default="auto", help="auto|cpu|cuda.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def command(clip_spec: str, scenes: int, seed: int, level: str, estimator: str, k: int,
             window: int, alpha: float, device: str, as_json: bool) -> None:

@@ -8,13 +8,14 @@ import click
 from pipeline.roi import check_alpha
 from workers.bench._table import emit_json, print_table
 from workers.bench.tokens import settings
-from workers.cli.commands.bench._options import perception_option
+from workers.cli.commands.bench._options import bench_perception_option
 
 
 @click.command("tokens")
-@perception_option("--k-prompt", type=click.IntRange(0), default=3, help="Prompt-selected frames.")
-@perception_option("--k-uniform", type=click.IntRange(0), default=3, help="Uniform frames.")
-@perception_option("--alpha", type=float, default=0.6, help="RoI area fraction.")
+@bench_perception_option("--k-prompt", type=click.IntRange(0), default=3,
+                         help="Prompt-selected frames.")
+@bench_perception_option("--k-uniform", type=click.IntRange(0), default=3, help="Uniform frames.")
+@bench_perception_option("--alpha", type=float, default=0.6, help="RoI area fraction.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def command(k_prompt: int, k_uniform: int, alpha: float, as_json: bool) -> None:
     """Visual tokens per answer: default vs uniform frames without RoI vs SlowFast."""
