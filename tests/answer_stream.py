@@ -29,7 +29,7 @@ from connectors.store.rollups.reads import RollupReads
 from connectors.store.rollups.span import grid, zone
 from pipeline.types import Answer
 from tests.unit.fakes import RecordingProducer
-from workers.sink import AnswerBatchHandler
+from workers.answers_consumer import AnswersConsumer
 
 T0 = 1_699_999_200.0  # 2023-11-14T22:00:00Z
 EVERY, WINDOW = 2.0, 6.0
@@ -121,7 +121,7 @@ def store_embedded(store: Store) -> None:
 
 def store_via_kafka_sink(store: Store) -> None:
     """As the Kafka sink stores answers: records of the answers topic through its handler."""
-    handler = AnswerBatchHandler(AnswerSink(store), DeadLetters(RecordingProducer(), "dl"))
+    handler = AnswersConsumer(AnswerSink(store), DeadLetters(RecordingProducer(), "dl"))
     offset = 0
     for batch in deliveries(seed=7, batch=11):
         records = []

@@ -92,7 +92,7 @@ class KafkaSettings(BaseSettings):
     # producers
     linger_ms: NonNegativeInt = 5
     request_timeout_s: Seconds = 30.0
-    # the worker group (workers.perception.faust_app, workers.sink)
+    # the worker group (workers.perception.faust_app, workers.answers_consumer)
     group_id: str = "feedwatch-perceive"
     sink_group_id: str = "feedwatch-sink"
     session_timeout_s: Seconds = 10.0  # a silent worker's partitions move on after this

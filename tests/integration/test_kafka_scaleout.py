@@ -261,7 +261,7 @@ def test_answers_agree_with_the_embedded_perceiver_on_the_same_segments(outcome:
     from pipeline.scheduler import Scheduler
     from pipeline.types import StandingQuery
     from workers.config import load_settings
-    from workers.perception.build import build_perceiver, load_encoder
+    from workers.perception.build import load_encoder, perceiver_from_settings
 
     p = load_settings(
         perception={"clip": outcome.clip_spec, "sample_fps": 2.0, "device": "cpu"}
@@ -271,7 +271,7 @@ def test_answers_agree_with_the_embedded_perceiver_on_the_same_segments(outcome:
     stored = {(a.camera, a.window_end): a for a in outcome.answers if a.query_id == "q1"}
     compared = 0
     for cam, segs in outcome.segments.items():
-        perceiver = build_perceiver(p, encoder, queries=[q1])
+        perceiver = perceiver_from_settings(p, encoder, queries=[q1])
         assert isinstance(perceiver.scheduler, Scheduler)
         for seg in sorted(segs, key=lambda s: s.seq):
             for want in perceiver.on_segment(seg):
@@ -341,7 +341,7 @@ def test_after_kill_9_the_successor_carries_on_the_clip_baselines(outcome: Outco
     from connectors.store.feedback import load_state
     from pipeline.types import StandingQuery
     from workers.config import load_settings
-    from workers.perception.build import build_perceiver, load_encoder
+    from workers.perception.build import load_encoder, perceiver_from_settings
 
     taken = outcome.owned_before[outcome.killed]
     assert taken, "the killed worker owned no camera"
@@ -356,7 +356,7 @@ def test_after_kill_9_the_successor_carries_on_the_clip_baselines(outcome: Outco
     assert not [a for a in after.values() if "calibrating" in a.text]
     same = compared = 0
     for cam in taken:
-        perceiver = build_perceiver(p, encoder, queries=[q1])  # never interrupted
+        perceiver = perceiver_from_settings(p, encoder, queries=[q1])  # never interrupted
         for seg in sorted(outcome.segments[cam], key=lambda s: s.seq):
             for want in perceiver.on_segment(seg):
                 got = after.get((cam, want.window_end))

@@ -164,7 +164,7 @@ def run_trial(encoder: Any, feeds: dict[str, list[Segment]], *, paced: bool = Fa
               on_segment: Callable[[Segment], None] = lambda s: None) -> TrialResult:
     """One embedded run over ``feeds``; stopped at ``deadline_s`` wall seconds if set."""
     from workers.config import PerceptionSettings
-    from workers.perception.build import build_perceiver
+    from workers.perception.build import perceiver_from_settings
     from workers.perception.embedded import CameraSource, EmbeddedRun, make_store_sink
 
     cameras = list(feeds)
@@ -175,7 +175,7 @@ def run_trial(encoder: Any, feeds: dict[str, list[Segment]], *, paced: bool = Fa
             store.upsert_camera(cam, f"bench://{cam}")
         for q in queries:
             store.upsert_query(q)
-        perceiver = build_perceiver(PerceptionSettings(sample_fps=sample_fps), encoder)
+        perceiver = perceiver_from_settings(PerceptionSettings(sample_fps=sample_fps), encoder)
         timing = TimingSink(sink)
         feeder = Feeder(feeds, paced)
         run = EmbeddedRun([CameraSource(c, f"bench://{c}") for c in cameras], queries,

@@ -34,7 +34,7 @@ def scheduler_of(p: Any, queries: Iterable[StandingQuery] = ()) -> Scheduler:
     return Scheduler(list(queries), max_lag=max_lag, clock=time.time if max_lag else None)
 
 
-def build_perceiver(
+def perceiver_from_settings(
     p: Any,
     encoder: Any | None = None,
     *,

@@ -2,7 +2,7 @@
 
 The path is the Kafka path with the bus swapped::
 
-    source threads ──segments──▶ BatchHandler ──answers──▶ AnswerSink (SQL) + on_answer
+    source threads ──segments──▶ BatchHandler ──answers──▶ AnswersConsumer (SQL) + on_answer
           queries ──queries───▶ (same handler, in order)
 
 Each source runs in its own thread and publishes :mod:`connectors.bus.messages`
@@ -10,9 +10,11 @@ segment messages; the main thread polls the ``queries`` and ``segments`` topics 
 to one segment per camera) and hands the batch to the same
 :class:`~workers.perception.handler.BatchHandler` the Kafka worker runs: decode,
 ONE encoder call for the batch's frames, buffers, due windows, answers on the bus,
-dead letters for the bad records. The sink side consumes the answers, stores them
-idempotently and hands them to ``on_answer`` (the live table or ``--json``). The
-in-process bus drops what both groups have committed, so memory stays bounded.
+dead letters for the bad records. The answers side is the Kafka worker's
+:class:`~workers.answers_consumer.AnswersConsumer` too: it stores them idempotently
+(retrying for a bounded budget when every source is a file, until stored when one is
+live) and hands them to ``on_answer`` (the live table or ``--json``). The in-process
+bus drops what both groups have committed, so memory stays bounded.
 """
 
 from __future__ import annotations
@@ -25,16 +27,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
 from connectors.bus import messages as msg
-from connectors.bus.base import Bus, Consumer, Producer, Record, Topics
+from connectors.bus.base import Bus, Consumer, Producer, Topics
 from connectors.bus.deadletter import ONCE, DeadLetters
 from connectors.bus.memory import MemoryBus
-from connectors.retry import RetryPolicy
 from connectors.store import AnswerSink, Store
-from connectors.store.answer_sink import add_making_room
 from connectors.video.uri import is_local
-from pipeline.errors import BackpressureError, FeedwatchError, MessageError
+from pipeline.errors import FeedwatchError
 from pipeline.perceiver import Perceiver, PerceiverStats
 from pipeline.types import Answer, Segment, StandingQuery
+from workers.answers_consumer import AnswersConsumer, store_retry
 from workers.perception.handler import BatchHandler, EncodedHook
 from workers.perception.ownership import PerceiveCore
 
@@ -42,7 +43,6 @@ if TYPE_CHECKING:
     from workers.config import Settings
 
 log = logging.getLogger(__name__)
-FLUSH_RETRY = RetryPolicy(initial=0.05, maximum=2.0, attempts=30)
 
 SegmentsFn = Callable[..., Iterator[Segment]]
 
@@ -118,6 +118,11 @@ class EmbeddedRun:
     def _sources_alive(self) -> bool:
         return any(t.is_alive() for t in self._threads)
 
+    @property
+    def live(self) -> bool:
+        """A camera among the sources (network or device), not only files."""
+        return any(not is_local(c.uri) or c.uri.startswith("/dev/") for c in self.cameras)
+
     # -- the perceive consumer: the batch handler both modes share ----------------
     def handler(self, producer: Producer) -> BatchHandler:
         """The shared batch handler over this run's bus (built when the run starts, so
@@ -133,27 +138,20 @@ class EmbeddedRun:
             on_segment=lambda s: self.on_segment(s),
         )
 
-    def _store(self, records: list[Record], producer: Producer) -> None:
-        for r in records:
-            try:
-                answer = msg.decode_answer(r.key, r.value, r.headers)
-            except MessageError as exc:
-                self._dead_letter(r, exc, "sink", producer)
-                continue
-            add_making_room(self.sink, answer, self._flush)
+    def answers_consumer(self, producer: Producer) -> AnswersConsumer:
+        """The consumer that stores answers, as in a Kafka worker; its retry budget is
+        bounded when every source is a file, until stored when one is live."""
+        return AnswersConsumer(
+            self.sink,
+            DeadLetters(producer, self.topics.deadletter, retry=ONCE),
+            retry=store_retry(self.live),
+            on_stored=self._stored,
+            stop=self.stop,
+        )
+
+    def _stored(self, answers: list[Answer]) -> None:
+        for answer in answers:
             self.on_answer(answer)
-        self._flush()
-
-    def _flush(self) -> None:
-        FLUSH_RETRY.call(
-            self.sink.flush, "storing answers", on=BackpressureError, stop=self.stop, logger=log
-        )
-
-    def _dead_letter(self, r: Record, exc: BaseException, stage: str, producer: Producer) -> None:
-        DeadLetters(producer, self.topics.deadletter, retry=ONCE).publish_record(
-            r, exc, stage=stage
-        )
-        self.perceiver.stats.dead_letters += 1
 
     # -- the loop ----------------------------------------------------------------------
     def run(self) -> PerceiverStats:
@@ -164,18 +162,20 @@ class EmbeddedRun:
         perceive = self.bus.consumer([self.topics.queries, self.topics.segments], "perceive")
         store = self.bus.consumer([self.topics.answers], "sink")
         handle = self.handler(producer)
+        answers = self.answers_consumer(producer)
         self._start_sources()
         try:
-            self._loop(handle, perceive, store, producer)
+            self._loop(handle, perceive, store, answers)
         finally:
             self.stop.set()
             self.bus.close()
             for t in self._threads:
                 t.join(timeout=5)
+            self.perceiver.stats.dead_letters += answers.dead_letters
         return self.perceiver.stats
 
     def _loop(
-        self, handle: BatchHandler, perceive: Consumer, store: Consumer, producer: Producer
+        self, handle: BatchHandler, perceive: Consumer, store: Consumer, answers: AnswersConsumer
     ) -> None:
         while not self.stop.is_set():
             alive = self._sources_alive()
@@ -183,7 +183,9 @@ class EmbeddedRun:
             records = perceive.poll(max_records=max(1, len(self.cameras)), timeout=0.2)
             handle(records)
             perceive.commit()  # after the batch's answers are on the bus
-            self._store(store.poll(max_records=500), producer)
+            stored = store.poll(max_records=500)
+            if stored:
+                answers(stored)
             store.commit()
             if not records and not alive:
                 return
@@ -223,7 +225,7 @@ def run_embedded(
     from connectors.bus.models import answer_json
     from connectors.store.feedback import StoreStates
     from workers.history.writer import build_writer
-    from workers.perception.build import build_perceiver
+    from workers.perception.build import perceiver_from_settings
     from workers.view import LiveView, stderr_console
 
     p = settings.perception
@@ -232,7 +234,7 @@ def run_embedded(
         store.upsert_camera(camera, uri)
     for query in queries:
         store.upsert_query(query)
-    perceiver = build_perceiver(p, states=StoreStates(store))
+    perceiver = perceiver_from_settings(p, states=StoreStates(store))
     writer = build_writer(settings, store.engine, perceiver.encoder.model_id)  # history
     console = stderr_console()
     view = LiveView(console, enabled=json_out is None or console.is_terminal)

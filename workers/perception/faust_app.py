@@ -17,7 +17,7 @@ event loop stays responsive:
   beginning with a group-less consumer and keeps following it, so every worker
   holds every query and an add, change or tombstone applies without a restart.
   Segments wait until the table has caught up with the topic's end at start-up.
-* **answers agent** (optional, see :mod:`workers.sink`) — answers into SQL.
+* **answers agent** (optional, see :mod:`workers.answers_consumer`) — answers into SQL.
 
 A record that cannot be processed becomes a dead letter (error, camera, partition,
 offset) and the worker goes on. Handlers count segments, frames, answers, answer

@@ -22,14 +22,14 @@ from connectors.kafka.history import PartitionHistory
 from connectors.kafka.producer import KafkaBus, KafkaBusProducer
 from connectors.store import open_store
 from pipeline.errors import ConfigError
+from workers.answers_consumer import AnswersConsumer
 from workers.config import Settings
 from workers.ops import metrics
 from workers.ops.heartbeat import Heartbeat
-from workers.perception.build import build_perceiver
+from workers.perception.build import perceiver_from_settings
 from workers.perception.faust_app import WorkerApp
 from workers.perception.handler import BatchHandler
 from workers.perception.ownership import PerceiveCore
-from workers.sink import AnswerBatchHandler
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def _add_perceive(
     k = settings.kafka
     history = PartitionHistory.from_config(k) if k.warmup else None
     states = StoreStates(open_store(db_url or settings.store.url))  # baselines survive takeover
-    core = PerceiveCore(build_perceiver(settings.perception, states=states), history)
+    core = PerceiveCore(perceiver_from_settings(settings.perception, states=states), history)
     producer = KafkaBusProducer.from_config(k, "feedwatch-perceive")
     handler = BatchHandler(core, producer, worker.topics, deadletters, heartbeat=heartbeat,
                            on_encoded=_frame_publisher(settings, core, producer))
@@ -103,7 +103,7 @@ def _add_sink(
     url = db_url or settings.store.url
     store = open_store(url)
     writer = _frames_sink(worker, settings, store, deadletters)
-    handler = AnswerBatchHandler(
+    handler = AnswersConsumer(
         AnswerSink(store, max_pending=max(1000, k.sink_batch_size)),
         deadletters,
         heartbeat=heartbeat,

@@ -63,13 +63,13 @@ def perception_env(clip_spec: str) -> dict[str, str]:
 def make_perceivers(clip_spec: str) -> Any:
     """``queries -> Perceiver``, built exactly like the workers build theirs."""
     from workers.config import load_settings
-    from workers.perception.build import build_perceiver, load_encoder
+    from workers.perception.build import load_encoder, perceiver_from_settings
 
     p = load_settings(
         perception={"clip": clip_spec, "sample_fps": SAMPLE_FPS, "device": "cpu"}
     ).perception
     encoder = load_encoder(p)
-    return lambda queries: build_perceiver(p, encoder, queries=queries)
+    return lambda queries: perceiver_from_settings(p, encoder, queries=queries)
 
 
 def expected_answers(

@@ -22,7 +22,7 @@ from connectors.bus.deadletter import DeadLetters
 from connectors.store import AnswerSink, Store
 from pipeline.errors import MessageError
 from pipeline.types import StandingQuery
-from workers.sink import AnswerBatchHandler
+from workers.answers_consumer import AnswersConsumer
 from workers.soak import fuzz as soak_fuzz
 
 pytestmark = pytest.mark.timeout(120)
@@ -113,7 +113,7 @@ def test_sink_dead_letters_every_malformed_answer(tmp_path: Path) -> None:
     bodies = list(soak_fuzz.bad_json_bodies().values())
     records = [Record(topics.answers, 0, i, b"q", b, [], 0.0) for i, b in enumerate(bodies)]
     store = Store.from_url(f"sqlite:///{tmp_path / 'fz.db'}")
-    handler = AnswerBatchHandler(AnswerSink(store), DeadLetters(bus.producer(), topics.deadletter))
+    handler = AnswersConsumer(AnswerSink(store), DeadLetters(bus.producer(), topics.deadletter))
     assert handler(records) == 0
     assert len(bus.messages(topics.deadletter)) == len(bodies)
     assert store.count_answers() == 0

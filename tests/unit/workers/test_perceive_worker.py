@@ -19,9 +19,9 @@ from pipeline.scheduler import Scheduler
 from pipeline.testing import ColourEncoder
 from pipeline.types import Answer, Frame, Segment, StandingQuery
 from tests.unit.fakes import RecordingProducer, red_frame, segment_json
+from workers.answers_consumer import AnswersConsumer
 from workers.perception.handler import BatchHandler
 from workers.perception.ownership import PerceiveCore
-from workers.sink import AnswerBatchHandler
 
 VISIBLE = (5.0, 8.0)
 TOPICS = Topics.with_prefix("t.")
@@ -217,7 +217,7 @@ def test_sink_stores_each_window_once_and_dead_letters_malformed_answers(tmp_pat
     store = Store.from_url(f"sqlite:///{tmp_path / 'fw.db'}")
     store.upsert_query(Q)
     dl = RecordingProducer()
-    handler = AnswerBatchHandler(AnswerSink(store), DeadLetters(dl, "dl"))
+    handler = AnswersConsumer(AnswerSink(store), DeadLetters(dl, "dl"))
     recs = [
         Record("t.answers", 0, i, *msg.encode_answer(_answer(float(e))), 0.0)
         for i, e in enumerate([1, 2, 3])

@@ -28,12 +28,12 @@ from tests.unit.workers.test_perceive_worker import (
     record,
     segment,
 )
+from workers.answers_consumer import AnswersConsumer
 from workers.cli.main import cli
 from workers.ops import metrics
 from workers.ops.heartbeat import Heartbeat
 from workers.perception.handler import BatchHandler
 from workers.perception.ownership import PerceiveCore
-from workers.sink import AnswerBatchHandler
 
 
 def value(name: str, **labels: str) -> float:
@@ -105,7 +105,7 @@ def test_a_bad_segment_counts_a_dead_letter_not_a_segment() -> None:
 def test_the_sink_counts_new_rows_only(tmp_path: Path) -> None:
     store = Store.from_url(f"sqlite:///{tmp_path / 'fw.db'}")
     store.upsert_query(Q)
-    handler = AnswerBatchHandler(AnswerSink(store), DeadLetters(RecordingProducer(), "dl"))
+    handler = AnswersConsumer(AnswerSink(store), DeadLetters(RecordingProducer(), "dl"))
     recs = [
         Record("t.answers", 0, i, *msg.encode_answer(_answer(float(i + 1))), 0.0) for i in range(2)
     ]
@@ -166,7 +166,7 @@ def test_the_perception_handler_beats_and_healthcheck_reads_it(
 def test_the_sink_handler_beats(tmp_path: Path) -> None:
     beat = tmp_path / "sink.heartbeat"
     store = Store.from_url(f"sqlite:///{tmp_path / 'fw.db'}")
-    handler = AnswerBatchHandler(
+    handler = AnswersConsumer(
         AnswerSink(store), DeadLetters(RecordingProducer(), "dl"), heartbeat=Heartbeat(beat)
     )
     handler([])
