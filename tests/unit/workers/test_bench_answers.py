@@ -1,25 +1,55 @@
-"""``feedwatch bench answers``: the JSON shape, the scoring rule, and bad input."""
+"""``feedwatch bench answers``: the JSON shape, the scoring rule, clips from a directory
+(scored end to end, its metrics checked against the dumped windows), and bad input."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
-from pipeline.scenes.watch import watch_scene, window_truth
+from pipeline.familyb import family_b_scene
+from pipeline.familyb import write_clip as write_b
+from pipeline.scenes import scripted_scene
+from pipeline.scenes import write_clip as write_a
+from pipeline.scenes.watch import watch_scene
+from workers.bench.answers.metrics import Answered, EventCounts, window_truth
+from workers.bench.answers.scenes import long_watch_scene
 from workers.cli.commands.bench.answers import command
 
 pytestmark = pytest.mark.slow
+
+EVENT_KEYS = {"event_recall", "onset_delay_s", "false_alerts_per_hour", "persistence",
+              "flips_per_event"}
+CLIP_S = 12.0
+
+
+def last_json(stdout: str) -> dict[str, Any]:
+    lines = stdout.strip().splitlines()
+    assert len(lines) == 1, stdout  # the table and notes go to stderr
+    out: dict[str, Any] = json.loads(lines[0])
+    return out
 
 
 def test_window_truth_skips_edge_windows() -> None:
     scene = watch_scene(5, "noise")
     lo, hi = scene.visible
+    events = [scene.visible]
     assert hi - lo == 8.0 and 0 <= lo <= 22.0
-    assert window_truth(scene, lo - 4.0, lo) is False  # ends where the object enters
-    assert window_truth(scene, lo - 3.5, lo + 0.5) is None  # overlaps 0.5 s: not scored
-    assert window_truth(scene, lo - 3.0, lo + 1.0) is True
+    assert window_truth(lo - 4.0, lo, events) is False  # ends where the object enters
+    assert window_truth(lo - 3.5, lo + 0.5, events) is None  # overlaps 0.5 s: not scored
+    assert window_truth(lo - 3.0, lo + 1.0, events) is True
+
+
+def test_long_family_a_scenes_hold_one_3_minute_event() -> None:
+    first = long_watch_scene(11, "plain", "hard", from_start=True)
+    later = long_watch_scene(12, "plain", "hard", from_start=False)
+    assert first.visible == (0.0, 180.0) and first.spec.duration == 300.0
+    assert 0 < later.visible[0] <= 120.0 and later.visible[1] - later.visible[0] == 180.0
 
 
 def test_json_has_every_mode_and_background_and_the_corrections() -> None:
@@ -27,15 +57,110 @@ def test_json_has_every_mode_and_background_and_the_corrections() -> None:
                                        "plain,clutter", "--corrections", "1", "--json",
                                        "--device", "cpu"])
     assert res.exit_code == 0, res.output
-    out = json.loads(res.stdout.strip().splitlines()[-1])
+    out = last_json(res.stdout)
     assert out["default_mode"] == "adaptive" and set(out["modes"]) == {
         "adaptive", "threshold", "margin"}
+    assert out["family"] == "a" and out["long"] is False and out["no_calibration"] is False
     assert set(out["per_background"]) == {"plain", "clutter"}
     assert out["agreement"] == out["modes"]["adaptive"]["agreement"]
     assert 0 <= out["agreement"] <= 1 and out["modes"]["adaptive"]["windows"] > 30
-    assert out["modes"]["adaptive"]["calibrating_windows"] == 4  # 2 warm-up windows a scene
+    assert 0 <= out["modes"]["adaptive"]["calibrating_windows"] < 30  # the rule's warm-up
+    assert EVENT_KEYS <= set(out) and EVENT_KEYS <= set(out["modes"]["margin"])
+    assert out["modes"]["adaptive"]["events"] == 2  # one 8-s event a scene
+    assert out["persistence"] is None  # no event of 60 s
     assert out["corrections"]["agreement_before"] == out["agreement"]
     assert out["corrections"]["agreement_after"] >= out["agreement"]
+    assert "agreement" in res.stderr and "event recall" in res.stderr
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two 12-s clips: family b with the target from the first frame (0-8 s), and
+    family a with it on screen 5-10 s (its sidecar rewritten in the public format)."""
+    folder = tmp_path_factory.mktemp("clips")
+    b = dataclasses.replace(family_b_scene(5, 3, "easy", False), duration=CLIP_S,
+                            size=(320, 240))
+    assert b.events == ((0.0, 8.0),)
+    write_b(b, folder / "b.mp4")
+    spec = scripted_scene(("red", "circle"), [(5.0, 10.0)], seed=4, duration=CLIP_S,
+                          size=(320, 240), background="noise")
+    path = write_a(spec, folder / "a.mp4", fps=5)
+    path.with_suffix(".json").write_text(json.dumps(
+        {"target": "a red circle", "events": [[5.0, 10.0]], "background": "noise"}))
+    return folder
+
+
+def test_clips_are_scored_end_to_end_and_agree_with_their_dumped_windows(
+    clips: Path, tmp_path: Path,
+) -> None:
+    dump = tmp_path / "windows.jsonl"
+    res = CliRunner().invoke(command, ["--clips", str(clips), "--json", "--device", "cpu",
+                                       "--no-calibration", "--dump-windows", str(dump)])
+    assert res.exit_code == 0, res.output
+    out = last_json(res.stdout)
+    assert out["family"] is None and out["clips_dir"] == str(clips) and out["scenes"] == 2
+    assert out["no_calibration"] is True and out["video_s"] == pytest.approx(2 * CLIP_S)
+    assert EVENT_KEYS <= set(out) and set(out["per_background"]) == {"noise", "unlabelled"}
+    rows = [json.loads(line) for line in dump.read_text().splitlines()]
+    assert {r["clip"] for r in rows} == {"a.mp4", "b.mp4"}
+    events = {"a.mp4": [(5.0, 10.0)], "b.mp4": [(0.0, 8.0)]}
+    by = defaultdict(list)
+    for r in rows:
+        by[r["mode"], r["clip"]].append(r)
+    for mode, figs in out["modes"].items():
+        counts, right, scored = EventCounts(), 0, 0
+        for clip in ("a.mp4", "b.mp4"):
+            mine = by[mode, clip]
+            assert [r["end"] for r in mine] == [4.0 + i for i in range(9)]  # ends 4..12
+            for r in mine:
+                assert r["truth"] == window_truth(r["start"], r["end"], events[clip])
+                if r["truth"] is not None:
+                    scored += 1
+                    right += r["matched"] == r["truth"]
+            counts.add([Answered(r["start"], r["end"], r["matched"]) for r in mine],
+                       events[clip], CLIP_S)
+        assert figs["windows"] == scored and figs["agreement"] == round(right / scored, 4)
+        assert {k: figs[k] for k in EVENT_KEYS} == {k: counts.figures()[k] for k in EVENT_KEYS}
+        assert figs["events"] == 2 and figs["absent_s"] == pytest.approx(2 * CLIP_S - 13)
+
+
+def test_a_clip_that_cannot_be_scored_is_a_shortfall_not_a_figure(
+    clips: Path, tmp_path: Path,
+) -> None:
+    (tmp_path / "broken.mp4").write_bytes(b"not a video at all")
+    (tmp_path / "broken.json").write_text('{"target": "a red circle", "events": []}')
+    short = tmp_path / "short.mp4"
+    short.write_bytes((clips / "b.mp4").read_bytes())  # a 12-s clip said to last 30 s
+    short.with_suffix(".json").write_text(
+        '{"target": "a red circle", "events": [[0, 8]], "duration": 30}')
+    res = CliRunner().invoke(command, ["--clips", str(tmp_path), "--json", "--device", "cpu"])
+    assert res.exit_code == 1 and res.stdout.strip() == ""
+    assert "2 of 2 clips not scored" in res.stderr
+    assert "broken.mp4" in res.stderr and "decoded 12.0 s of 30 s" in res.stderr
+
+
+@pytest.mark.parametrize(("sidecar", "says"), [
+    (None, "no truth sidecar"),
+    ("[1, 2]", "JSON object"),
+    ('{"target": 3, "events": []}', "'target' must be a non-empty string"),
+    ('{"target": "a red circle", "events": [[5, 2]]}', "events[0] = [5, 2]"),
+    ('{"target": "a red circle", "events": [[-1, 2]]}', "0 <= on < off"),
+    ('{"target": "a red circle", "events": {"on": 1}}', "'events' must be a list"),
+    ('{"target": "a red circle"', "not readable JSON"),
+])
+def test_a_bad_sidecar_is_named_before_anything_is_scored(
+    tmp_path: Path, sidecar: str | None, says: str,
+) -> None:
+    (tmp_path / "cam.mp4").write_bytes(b"")
+    if sidecar is not None:
+        (tmp_path / "cam.json").write_text(sidecar)
+    res = CliRunner().invoke(command, ["--clips", str(tmp_path), "--json"])
+    assert res.exit_code == 2 and says in res.output and "cam" in res.output
+
+
+def test_clips_exclude_the_scene_families(tmp_path: Path) -> None:
+    res = CliRunner().invoke(command, ["--clips", str(tmp_path), "--family", "b"])
+    assert res.exit_code == 2 and "--clips" in res.output
 
 
 def test_bad_backgrounds_are_named() -> None:

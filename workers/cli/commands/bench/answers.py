@@ -1,23 +1,33 @@
-"""``feedwatch bench answers``: how often each ``clip`` mode agrees with the truth.
+"""``feedwatch bench answers``: how well each ``clip`` mode answers a standing question,
+per window (``agreement``) and per event (recall, onset delay, false alerts per hour,
+persistence, flips).
 
-Scenes come from :mod:`pipeline.scenes.watch`; the evaluation is in
-:mod:`workers.bench._answers_run`. Seeds 1000–1999 are the tuning range (the
-adaptive defaults and the shipped ``adaptive_floor``/``adaptive_sure`` were chosen
-there); every other seed is for reporting.
+Clips come from family a (:mod:`pipeline.scenes.watch`, the default), family b
+(:mod:`pipeline.familyb`, reporting only) or ``--clips DIR``; the evaluation is in
+:mod:`workers.bench.answers`. Family a's seeds 1000–1999 are the tuning range (the
+adaptive defaults and the shipped calibration levels were chosen there); every other
+seed is for reporting. ``--json`` prints one JSON object on stdout, last; the progress
+bar and the table go to stderr.
 """
 
 from __future__ import annotations
 
+import contextlib
+import sys
+from pathlib import Path
 from typing import Any
 
 import click
 
+from pipeline.errors import ConfigError
 from pipeline.scenes import BACKGROUNDS
-from workers.bench._answers_run import DEFAULT_MODE, MODES, Setup, run_bench
 from workers.bench._table import emit_json, print_table, progress_bar
+from workers.bench.answers.run import Setup, Shortfall, run_bench
+from workers.bench.answers.scenes import SidecarError, clip_dir, family_a, family_b
 from workers.cli.options import env_option
 
 TUNING_SEEDS = range(1000, 2000)
+SCENES, LONG_SCENES = 30, 12
 
 
 def _backgrounds(value: str) -> list[str]:
@@ -34,63 +44,134 @@ def _backgrounds(value: str) -> list[str]:
 @click.command("answers")
 @env_option("--clip", "clip_spec", default="shapes-demo", show_default=True,
             env="FEEDWATCH_PERCEPTION_CLIP", help="CLIP spec.")
-@env_option("--scenes", type=click.IntRange(1), default=30, show_default=True,
+@env_option("--scenes", type=click.IntRange(1), default=SCENES, show_default=True,
             env="FEEDWATCH_BENCH_SCENES",
-            help="Scenes (cameras).")
+            help=f"Scenes (cameras); {LONG_SCENES} with --long unless given.")
 @env_option("--seed", type=int, default=7, show_default=True, env="FEEDWATCH_BENCH_SEED",
-            help="Seed of the scenes; 1000-1999 is the tuning range.")
+            help="Seed of the scenes; 1000-1999 is family a's tuning range.")
 @env_option("--level", type=click.Choice(["easy", "hard"]), default="hard", show_default=True,
             env="FEEDWATCH_BENCH_LEVEL", help="hard: distractors share colour or shape.")
+@env_option("--family", type=click.Choice(["a", "b"]), default="a", show_default=True,
+            env="FEEDWATCH_BENCH_FAMILY", help="Scene family: a (tuning seeds 1000-1999) "
+            "or b (an independent generator, for reporting only).")
+@env_option("--long", "long", is_flag=True, env="FEEDWATCH_BENCH_LONG",
+            help="5-minute scenes, one 3-minute event each, present from the first frame "
+            "in a third of them.")
+@env_option("--clips", "clips", type=click.Path(exists=True, file_okay=False, path_type=Path),
+            default=None, metavar="DIR", env="FEEDWATCH_BENCH_CLIPS",
+            help="Score every *.mp4 of DIR, each with its truth sidecar CLIP.json: "
+            "{\"target\": \"...\", \"events\": [[on, off]]}.")
 @env_option("--backgrounds", default=",".join(BACKGROUNDS), show_default=True,
             env="FEEDWATCH_BENCH_BACKGROUNDS",
-            help="Backgrounds, taken in turn by the scenes.")
+            help="Family a's backgrounds, taken in turn by the scenes.")
 @env_option("--corrections", type=click.IntRange(0), default=0, show_default=True,
             env="FEEDWATCH_BENCH_CORRECTIONS", help="Wrong answers per scene the user "
             "corrects (agreement before/after).")
 @env_option("--second-look", "second_look", type=click.FloatRange(0, 64), default=None,
             env="FEEDWATCH_BENCH_SECOND_LOOK", help="The adaptive mode's second-look span "
             "in patch cells (default: the model's calibrated one; 0: off).")
+@env_option("--no-calibration", "no_calibration", is_flag=True,
+            env="FEEDWATCH_BENCH_NO_CALIBRATION", help="Ignore the model's calibration "
+            "file, as for a real CLIP that ships none.")
+@env_option("--dump-windows", "dump_windows", default=None, env="FEEDWATCH_BENCH_DUMP_WINDOWS",
+            type=click.Path(dir_okay=False, writable=True, path_type=Path),
+            help="Write every window's answer as JSON lines (clip, mode, start, end, truth, "
+            "matched, score).")
 @env_option("--device", default="auto", show_default=True, env="FEEDWATCH_PERCEPTION_DEVICE",
             help="auto|cpu|cuda.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def command(clip_spec: str, scenes: int, seed: int, level: str, backgrounds: str,
-            corrections: int, second_look: float | None, device: str, as_json: bool) -> None:
-    """Window agreement of the clip answerer's modes with the scenes' ground truth."""
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON object on stdout (the table goes to stderr).")
+@click.pass_context
+def command(ctx: click.Context, clip_spec: str, scenes: int, seed: int, level: str,
+            family: str, long: bool, clips: Path | None, backgrounds: str, corrections: int,
+            second_look: float | None, no_calibration: bool, dump_windows: Path | None,
+            device: str, as_json: bool) -> None:
+    """Window and event agreement of the clip answerer's modes with the scenes' truth."""
+    names = _backgrounds(backgrounds)
+    if long and ctx.get_parameter_source("scenes") == click.core.ParameterSource.DEFAULT:
+        scenes = LONG_SCENES
+    if clips is not None:
+        if long or ctx.get_parameter_source("family") != click.core.ParameterSource.DEFAULT:
+            raise click.UsageError("--clips scores the given clips: drop --family and --long")
+        try:
+            source = clip_dir(clips)
+        except SidecarError as exc:
+            raise click.BadParameter(str(exc), param_hint="--clips") from exc
+    elif family == "b":
+        try:
+            source = family_b(seed, scenes, level, long=long)
+        except ConfigError as exc:
+            raise click.UsageError(f"family b: {exc}") from exc
+        click.echo("note: family b is for reporting only; choose nothing on its figures",
+                   err=True)
+    else:
+        source = family_a(seed, scenes, level, names, long=long)
+        if seed in TUNING_SEEDS:
+            click.echo(f"note: seed {seed} is in family a's tuning range {TUNING_SEEDS.start}-"
+                       f"{TUNING_SEEDS.stop - 1}; report figures from another seed", err=True)
+
     from pipeline.models.clip_encoder import ClipEncoder
 
-    names = _backgrounds(backgrounds)
     encoder = ClipEncoder.from_spec(clip_spec, device)
-    if seed in TUNING_SEEDS:
-        click.echo(f"note: seed {seed} is in the tuning range {TUNING_SEEDS.start}-"
-                   f"{TUNING_SEEDS.stop - 1}; report figures from another seed", err=True)
-    label = f"bench answers ({level})"
-    with progress_bar() as progress:
-        result = run_bench(encoder, scenes=scenes, seed=seed, backgrounds=names,
-                           setup=Setup(level=level, corrections=corrections,
-                                       second_look=second_look),
-                           progress=lambda i, n: progress(label, i, n))
+    setup = Setup(corrections=corrections, second_look=second_look,
+                  no_calibration=no_calibration)
+    label = f"bench answers ({_what(source.family, level, long)})"
+    try:
+        with contextlib.ExitStack() as stack:
+            dump = stack.enter_context(dump_windows.open("w")) if dump_windows else None
+            progress = stack.enter_context(progress_bar())
+            result = run_bench(encoder, source, setup, dump=dump,
+                               progress=lambda done, n: progress(label, done, n))
+    except Shortfall as exc:
+        click.echo(f"error: {exc}; no figures reported", err=True)
+        ctx.exit(1)
+    _print_table(result)
     if as_json:
         emit_json(result)
-    else:
-        _print_table(result)
+
+
+def _what(family: str | None, level: str, long: bool) -> str:
+    if family is None:
+        return "clips"
+    return f"family {family}, {level}" + (", long" if long else "")
 
 
 def _print_table(result: dict[str, Any]) -> None:
+    """The modes' figures as a table on stderr."""
     bgs = list(result["per_background"])
     rows = []
-    for mode in MODES:
+    modes = list(result["modes"])
+    for mode in modes:
         figs = result["modes"][mode]
-        rows.append([f"{mode} (default)" if mode == DEFAULT_MODE else mode, figs["agreement"],
-                     *[figs["per_background"].get(b) for b in bgs], figs["windows"],
-                     figs["calibrating_windows"]])
-    notes = [f"default vs threshold mode: {result['vs_threshold']:+}"]
+        rows.append([
+            f"{mode} (default)" if mode == result["default_mode"] else mode, figs["agreement"],
+            *[figs["per_background"].get(b) for b in bgs], figs["windows"],
+            figs["calibrating_windows"], figs["event_recall"], figs["onset_delay_s"]["p50"],
+            figs["onset_delay_s"]["p95"], figs["false_alerts_per_hour"], figs["persistence"],
+            figs["flips_per_event"]])
+    first = result["modes"][modes[0]]
+    notes = [f"events of ≥ 5 s: {first['events']}; hours without the target: "
+             f"{first['absent_s'] / 3600:.3g}; windows inside events of ≥ 60 s: "
+             f"{first['persistence_windows']}",
+             f"default vs threshold mode: {_signed(result['vs_threshold'])}"]
     if "corrections" in result:
         c = result["corrections"]
         notes.append(f"after {c['per_scene']} corrections per scene: {c['agreement_before']} "
                      f"-> {c['agreement_after']}")
-    print_table(f"answers bench — {result['level']}, {result['scenes']} scenes, seed "
-                f"{result['seed']}, {result['clip']}",
-                ["mode", "agreement", *bgs, "windows", "calibrating"], rows, notes)
+    source = (f"{result['clips_dir']}" if result["family"] is None else
+              f"family {result['family']}{' long' if result['long'] else ''}, "
+              f"{result['level']}, seed {result['seed']}")
+    calibration = ", no calibration" if result["no_calibration"] else ""
+    with contextlib.redirect_stdout(sys.stderr):
+        print_table(f"answers bench — {source}, {result['scenes']} scenes, "
+                    f"{result['clip']}{calibration}",
+                    ["mode", "agreement", *bgs, "windows", "calibrating", "event recall",
+                     "onset p50 s", "onset p95 s", "false alerts/h", "persistence",
+                     "flips/event"], rows, notes)
+
+
+def _signed(value: float | None) -> str:
+    return "—" if value is None else f"{value:+}"
 
 
 __all__ = ["command"]

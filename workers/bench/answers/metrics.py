@@ -1,0 +1,174 @@
+"""Window truth and the event-level metrics of a standing yes/no answer.
+
+A clip's truth is a list of events ``(on, off)``: seconds, half-open, in which the
+asked object is on screen. Its answers are the windows ``[start, end)`` in time order,
+each ``matched`` yes (True), no (False) or undecided (None, never a yes).
+
+* window truth: a window overlapping some event by ≥ ``MIN_OVERLAP`` s should say yes,
+  one overlapping no event no; an edge window in between is not scored (None);
+* ``event_recall``: the share of the events of ≥ ``MIN_EVENT_S`` s with at least one
+  yes window overlapping them by ≥ 1 s;
+* ``onset_delay_s``: per detected event, from the end of the first window overlapping it
+  by ≥ 1 s to the end of the first yes window touching it (overlap > 0, so an edge
+  window that already says yes makes it negative); undetected events count only in
+  the recall;
+* ``false_alerts_per_hour``: maximal runs of consecutive windows that say yes and
+  overlap no event — a yes that starts before an event or lingers after it counts
+  too — per hour of video in which the target is absent;
+* ``persistence``: the share of the windows lying fully inside events of
+  ≥ ``LONG_EVENT_S`` s that say yes (None when there are none);
+* ``flips_per_event``: yes→not-yes changes among the windows overlapping an event by
+  ≥ 1 s, averaged over the events that have such windows.
+
+:class:`EventCounts` adds these up over clips, so a figure is pooled over every event
+and window of a run, not averaged over clips.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+Interval = tuple[float, float]
+MIN_OVERLAP = 1.0
+MIN_EVENT_S = 5.0
+LONG_EVENT_S = 60.0
+EPS = 1e-9
+
+
+@dataclass(frozen=True)
+class Answered:
+    """One window's answer."""
+
+    start: float
+    end: float
+    matched: bool | None
+
+
+def overlap(start: float, end: float, event: Interval) -> float:
+    """Seconds the window ``[start, end)`` shares with ``event`` (negative: apart)."""
+    return min(end, event[1]) - max(start, event[0])
+
+
+def window_truth(start: float, end: float, events: Sequence[Interval],
+                 min_overlap: float = MIN_OVERLAP) -> bool | None:
+    """True/False for a window that should say yes/no; None for an edge window."""
+    best = max((overlap(start, end, e) for e in events), default=0.0)
+    if best >= min_overlap - EPS:
+        return True
+    return False if best <= 0 else None
+
+
+def _inside(a: Answered, event: Interval) -> bool:
+    return overlap(a.start, a.end, event) >= MIN_OVERLAP - EPS
+
+
+def onset_delay(answers: Sequence[Answered], event: Interval) -> float | None:
+    """The event's onset delay in seconds; None when no yes window overlaps it by ≥ 1 s."""
+    inside = [a for a in answers if _inside(a, event)]
+    if not inside or not any(a.matched is True for a in inside):
+        return None
+    first_yes = next(a for a in answers
+                     if a.matched is True and overlap(a.start, a.end, event) > 0)
+    return first_yes.end - inside[0].end
+
+
+def false_alerts(answers: Sequence[Answered], events: Sequence[Interval]) -> int:
+    """Maximal runs of consecutive windows that say yes and overlap no event."""
+    runs, before = 0, False
+    for a in answers:
+        now = a.matched is True and all(overlap(a.start, a.end, e) <= 0 for e in events)
+        runs += now and not before
+        before = now
+    return runs
+
+
+def absent_seconds(events: Sequence[Interval], duration: float) -> float:
+    """Seconds of ``[0, duration)`` outside every event (events may overlap)."""
+    covered, reach = 0.0, 0.0
+    for on, off in sorted((max(on, 0.0), min(off, duration)) for on, off in events):
+        if off <= reach:
+            continue
+        covered += off - max(on, reach)
+        reach = off
+    return max(duration - covered, 0.0)
+
+
+def persistence_counts(answers: Sequence[Answered], events: Sequence[Interval]) -> tuple[int, int]:
+    """(yes, all) among the windows lying fully inside an event of ≥ 60 s."""
+    long = [e for e in events if e[1] - e[0] >= LONG_EVENT_S - EPS]
+    within = [a for a in answers
+              if any(e[0] - EPS <= a.start and a.end <= e[1] + EPS for e in long)]
+    return sum(a.matched is True for a in within), len(within)
+
+
+def flips(answers: Sequence[Answered], event: Interval) -> int | None:
+    """yes→not-yes changes among the windows overlapping ``event`` by ≥ 1 s (None: none)."""
+    said = [a.matched is True for a in answers if _inside(a, event)]
+    if not said:
+        return None
+    return sum(1 for before, now in zip(said, said[1:], strict=False) if before and not now)
+
+
+@dataclass
+class EventCounts:
+    """The event metrics' numerators and denominators, added up over clips."""
+
+    events: int = 0
+    """Events of ≥ 5 s (the recall's denominator)."""
+    detected: int = 0
+    delays: list[float] = field(default_factory=list)
+    false_alerts: int = 0
+    absent_s: float = 0.0
+    persistent_yes: int = 0
+    persistent_windows: int = 0
+    flips: int = 0
+    flip_events: int = 0
+
+    def add(self, answers: Sequence[Answered], events: Sequence[Interval],
+            duration: float) -> None:
+        """One clip: its answers in time order, its events, its length in seconds."""
+        clipped = [(max(on, 0.0), min(off, duration)) for on, off in events]
+        clipped = [e for e in clipped if e[1] > e[0]]
+        for event in clipped:
+            if event[1] - event[0] >= MIN_EVENT_S - EPS:
+                self.events += 1
+                delay = onset_delay(answers, event)
+                if delay is not None:
+                    self.detected += 1
+                    self.delays.append(delay)
+            changes = flips(answers, event)
+            if changes is not None:
+                self.flips += changes
+                self.flip_events += 1
+        self.false_alerts += false_alerts(answers, clipped)
+        self.absent_s += absent_seconds(clipped, duration)
+        yes, total = persistence_counts(answers, clipped)
+        self.persistent_yes += yes
+        self.persistent_windows += total
+
+    def figures(self) -> dict[str, Any]:
+        """The metrics (None where their denominator is empty) and what they count."""
+        delays = np.asarray(self.delays, dtype=np.float64)
+        return {
+            "event_recall": _ratio(self.detected, self.events),
+            "onset_delay_s": {
+                "p50": round(float(np.percentile(delays, 50)), 3) if delays.size else None,
+                "p95": round(float(np.percentile(delays, 95)), 3) if delays.size else None,
+            },
+            "false_alerts_per_hour": (round(self.false_alerts * 3600.0 / self.absent_s, 3)
+                                      if self.absent_s > 0 else None),
+            "persistence": _ratio(self.persistent_yes, self.persistent_windows),
+            "flips_per_event": (round(self.flips / self.flip_events, 4)
+                                if self.flip_events else None),
+            "events": self.events, "events_detected": self.detected,
+            "false_alerts": self.false_alerts, "absent_s": round(self.absent_s, 3),
+            "persistence_windows": self.persistent_windows,
+        }
+
+
+def _ratio(a: int, b: int) -> float | None:
+    return round(a / b, 4) if b else None

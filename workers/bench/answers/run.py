@@ -1,0 +1,292 @@
+"""Scoring clips: every window of every clip answered by each ``clip`` mode.
+
+Each clip is one camera (a fresh ``MemoryStates`` per mode: a new camera and query). Its
+frames come as a stream (:mod:`.stream`); for every window the product selection picks
+frames once and each mode answers. A window counts in ``agreement`` when its truth is
+known (:func:`.metrics.window_truth`); an undecided answer counts as a disagreement.
+Event metrics are pooled over the clips (:class:`.metrics.EventCounts`).
+
+Corrections: in a second pass of the default mode (run beside the others, with its own
+states), the first ``corrections`` wrong answers of each clip are marked wrong by the
+user right after they are given (as a click on ✗ would).
+
+A clip that cannot be written, decoded or read to its end is a shortfall: the others
+are still scored, then :class:`Shortfall` is raised instead of a result.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from pipeline.answerers import build_answerer
+from pipeline.answerers.baseline import Label, MemoryStates
+from pipeline.errors import ConfigError
+from pipeline.perception import Selection, SelectionConfig, select_for_queries
+from pipeline.types import EncodedFrame, StandingQuery
+from workers.bench.answers.metrics import Answered, EventCounts, Interval, window_truth
+from workers.bench.answers.scenes import SceneItem, SceneSet, Sidecar, SidecarError, read_sidecar
+from workers.bench.answers.stream import Decoded, DecodeError, sampled_frames, windows
+
+MODES = ("adaptive", "threshold", "margin")
+DEFAULT_MODE = "adaptive"
+CORRECTED = f"{DEFAULT_MODE}+corrections"
+"""The corrected pass's name in ``--dump-windows``."""
+SHORT_DECODE_S = 0.5
+"""A decode this much shorter than the sidecar's ``duration`` is a shortfall."""
+
+
+@dataclass(frozen=True)
+class Setup:
+    """How every clip is answered."""
+
+    window: float = 4.0
+    """Window length in seconds (the product default)."""
+    every: float = 1.0
+    """Seconds between window ends (the product default)."""
+    corrections: int = 0
+    """Wrong answers per clip the user corrects in the second pass."""
+    second_look: float | None = None
+    """The adaptive mode's second-look span in patch cells (None: the model's; 0: off)."""
+    no_calibration: bool = False
+    """Ignore the model's calibration file, as for a real CLIP that ships none."""
+    selection: SelectionConfig = field(default_factory=SelectionConfig)
+
+
+class WithoutCalibration:
+    """The encoder as a CLIP without a calibration file presents itself to answerers."""
+
+    def __init__(self, encoder: Any) -> None:
+        self._encoder = encoder
+        self.calibration: dict[str, float] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._encoder, name)
+
+
+@dataclass
+class Tally:
+    """Right / scored windows, overall and per background."""
+
+    right: int = 0
+    total: int = 0
+    per_bg: dict[str, list[int]] = field(default_factory=dict)
+    calibrating: int = 0
+
+    def add(self, background: str, ok: bool) -> None:
+        self.right += ok
+        self.total += 1
+        cell = self.per_bg.setdefault(background, [0, 0])
+        cell[0] += ok
+        cell[1] += 1
+
+    def figures(self) -> dict[str, Any]:
+        return {
+            "agreement": _ratio(self.right, self.total),
+            "per_background": {bg: _ratio(r, n) for bg, (r, n) in self.per_bg.items()},
+            "windows": self.total,
+            "calibrating_windows": self.calibrating,
+        }
+
+
+def _ratio(a: int, b: int) -> float | None:
+    return round(a / b, 4) if b else None
+
+
+@dataclass(frozen=True)
+class Row:
+    """One window's answer as the dump records it."""
+
+    start: float
+    end: float
+    truth: bool | None
+    matched: bool | None
+    score: float | None
+    calibrating: bool
+
+
+@dataclass
+class Pass:
+    """One answerer's pass over every clip, with its figures."""
+
+    name: str
+    answerer: Any
+    corrections: int = 0
+    tally: Tally = field(default_factory=Tally)
+    events: EventCounts = field(default_factory=EventCounts)
+    states: MemoryStates = field(default_factory=MemoryStates)
+    rows: list[Row] = field(default_factory=list)
+    left: int = 0
+
+    def begin(self) -> None:
+        """A new clip: a new camera, so fresh states."""
+        self.states = MemoryStates()
+        self.answerer.use_states(self.states)
+        self.rows, self.left = [], self.corrections
+
+    def answer(self, query: StandingQuery, window: list[EncodedFrame], sel: Selection | None,
+               emb: Any, start: float, end: float, truth: bool | None) -> None:
+        if sel is None:  # no frame in the window: nothing to answer from
+            self.rows.append(Row(start, end, truth, None, None, False))
+            return
+        result = self.answerer.answer(query, window, sel, emb)
+        self.rows.append(Row(start, end, truth, result.matched, result.score,
+                             "calibrating" in result.text))
+        if (truth is not None and result.matched != truth and self.left > 0
+                and result.score is not None):
+            camera = window[-1].camera
+            self.states.add_label(query.id, camera, Label(window[-1].t, result.score, truth))
+            self.left -= 1
+
+    def finish(self, background: str, events: Sequence[Interval], duration: float) -> None:
+        """The clip was read to its end: its windows count."""
+        for r in self.rows:
+            if r.truth is not None:
+                self.tally.add(background, r.matched == r.truth)
+            self.tally.calibrating += r.calibrating
+        self.events.add([Answered(r.start, r.end, r.matched) for r in self.rows],
+                        events, duration)
+
+
+class Shortfall(RuntimeError):
+    """Some clips could not be scored; no figure is given over the others."""
+
+    def __init__(self, failures: list[tuple[str, str]], total: int) -> None:
+        self.failures, self.total = failures, total
+        lines = "; ".join(f"{name}: {why}" for name, why in failures)
+        super().__init__(f"{len(failures)} of {total} clips not scored ({lines})")
+
+
+def build_passes(encoder: Any, setup: Setup) -> list[Pass]:
+    """One pass per mode (and the corrected pass of the default one, when asked)."""
+    look = {"second_look": setup.second_look} if setup.second_look is not None else {}
+    source = WithoutCalibration(encoder) if setup.no_calibration else encoder
+
+    def build(mode: str) -> Any:
+        return build_answerer("clip", {"mode": mode, **(look if mode == DEFAULT_MODE else {})},
+                              encoder=source)
+
+    passes = [Pass(m, build(m)) for m in MODES]
+    if setup.corrections:
+        passes.append(Pass(CORRECTED, build(DEFAULT_MODE), corrections=setup.corrections))
+    return passes
+
+
+def score_clip(encoder: Any, passes: list[Pass], path: Path, truth: Sidecar, setup: Setup,
+               camera: str, tick: Callable[[float], None] | None = None) -> float:
+    """Answer every window of the clip at ``path`` with every pass; its decoded seconds."""
+    for p in passes:
+        p.begin()
+    query = StandingQuery(f"q-{camera}", truth.target)
+    emb = np.asarray(encoder.encode_text([truth.target]), dtype=np.float32)
+    decoded, n = Decoded(), 0
+    frames = sampled_frames(path, camera, decoded)
+    for start, end, window in windows(encoder, frames, decoded, window=setup.window,
+                                      every=setup.every):
+        label = window_truth(start, end, truth.events)
+        sel = select_for_queries(window, [query.id], emb, setup.selection)[0] if window else None
+        for p in passes:
+            p.answer(query, window, sel, emb[0], start, end, label)
+        n += 1
+        if tick and truth.duration:
+            tick(min(end / truth.duration, 1.0))
+    if not decoded.samples:
+        raise DecodeError(f"no frame decoded ({decoded.frames} frames read)")
+    if not n:
+        raise DecodeError(f"{decoded.duration:.1f} s: shorter than one {setup.window:g}-s window")
+    if truth.duration and decoded.duration < truth.duration - SHORT_DECODE_S:
+        raise DecodeError(f"decoded {decoded.duration:.1f} s of {truth.duration:g} s")
+    return decoded.duration
+
+
+def run_bench(
+    encoder: Any, scenes: SceneSet, setup: Setup, *,
+    progress: Callable[[float, int], None] | None = None, dump: TextIO | None = None,
+) -> dict[str, Any]:
+    """Every figure of the bench as one JSON-ready dict (:class:`Shortfall` if a clip
+    could not be scored)."""
+    import av
+
+    passes = build_passes(encoder, setup)
+    failures: list[tuple[str, str]] = []
+    total = len(scenes.items)
+    video_s = 0.0
+    for n, item in enumerate(scenes.items):
+        def tick(share: float, n: int = n) -> None:
+            if progress:
+                progress(n + share, total)
+
+        with tempfile.TemporaryDirectory(prefix="fw-bench-answers-") as tmp:
+            try:
+                path = item.write(Path(tmp))
+                truth = read_sidecar(path)
+                duration = score_clip(encoder, passes, path, truth, setup, f"scene-{n}", tick)
+            except (av.error.FFmpegError, DecodeError, SidecarError, ConfigError,
+                    OSError) as exc:
+                failures.append((item.name, f"{type(exc).__name__}: {exc}"))
+                continue
+        for p in passes:
+            p.finish(item.background, truth.events, duration)
+        if dump is not None:
+            _dump(dump, item, passes)
+        video_s += duration
+        tick(1.0)
+    if failures:
+        raise Shortfall(failures, total)
+    return _result(passes, encoder, scenes, setup, video_s)
+
+
+def _dump(out: TextIO, item: SceneItem, passes: list[Pass]) -> None:
+    for p in passes:
+        for r in p.rows:
+            out.write(json.dumps({
+                "clip": item.name, "mode": p.name, "start": r.start, "end": r.end,
+                "truth": r.truth, "matched": r.matched,
+                "score": None if r.score is None else round(float(r.score), 6)}) + "\n")
+    out.flush()
+
+
+def mode_figures(p: Pass) -> dict[str, Any]:
+    """A pass's window and event figures."""
+    return {**p.tally.figures(), **p.events.figures()}
+
+
+def _result(passes: list[Pass], encoder: Any, scenes: SceneSet, setup: Setup,
+            video_s: float) -> dict[str, Any]:
+    modes = {p.name: mode_figures(p) for p in passes if p.name in MODES}
+    default = modes[DEFAULT_MODE]
+    events = ("event_recall", "onset_delay_s", "false_alerts_per_hour", "persistence",
+              "flips_per_event")
+    out: dict[str, Any] = {
+        "default_mode": DEFAULT_MODE,
+        "agreement": default["agreement"],
+        **{k: default[k] for k in events},
+        "per_background": default["per_background"],
+        "modes": modes,
+        "vs_threshold": _diff(default["agreement"], modes["threshold"]["agreement"]),
+        "family": scenes.family, "long": scenes.long, "no_calibration": setup.no_calibration,
+        "scenes": len(scenes.items), **scenes.describe,
+        "video_s": round(video_s, 3), "window_s": setup.window, "every_s": setup.every,
+        "clip": getattr(encoder, "model_id", "?"), "second_look": setup.second_look,
+    }
+    corrected = next((p for p in passes if p.name == CORRECTED), None)
+    if corrected is not None:
+        after = mode_figures(corrected)
+        out["corrections"] = {
+            "per_scene": setup.corrections,
+            "agreement_before": default["agreement"],
+            "agreement_after": after["agreement"],
+            "per_background_after": after["per_background"],
+            **{f"{k}_after": after[k] for k in events},
+        }
+    return out
+
+
+def _diff(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else round(a - b, 4)

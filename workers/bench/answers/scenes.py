@@ -1,0 +1,207 @@
+"""Where the bench's clips come from; every source gives the same thing.
+
+A :class:`SceneSet` is a list of :class:`SceneItem`: each writes (or names) one MP4 clip
+whose truth sidecar ``clip.with_suffix(".json")`` holds the public format
+``{"target": "a red circle", "events": [[on, off], ...]}`` (seconds, half-open), read
+back by :func:`read_sidecar` whatever the source.
+
+* family a (:func:`family_a`): :func:`pipeline.scenes.watch.watch_scene` scenes, 30 s
+  with the object on screen for 8 s, written as H.264 at 5 fps; ``long``: 300 s with
+  one 180-s event, present from the first frame in every third scene;
+* family b (:func:`family_b`): :func:`pipeline.familyb.family_b_scenes` (30 s / 8 s,
+  or 300 s / 180 s when long), which writes its own sidecar;
+* a directory (:func:`clip_dir`): every ``*.mp4`` in it, with its sidecar.
+
+Family clips are written into a directory the runner deletes after scoring each one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline.familyb import FamilyBScene, family_b_scenes
+from pipeline.familyb import write_clip as write_b
+from pipeline.scenes import COLORS, FRAME_SIZES, SHAPES, scripted_scene
+from pipeline.scenes import write_clip as write_a
+from pipeline.scenes.spec import Level
+from pipeline.scenes.watch import WatchScene, watch_scene
+from workers.bench.answers.metrics import Interval
+
+SCENE_STRIDE = 100_003
+VIDEO_FPS = 5
+SHORT_A = (30.0, 8.0)  # (scene duration, seconds on screen)
+LONG_A = (300.0, 180.0)
+
+
+class SidecarError(ValueError):
+    """A clip's truth sidecar is missing or malformed (the message names the file)."""
+
+
+@dataclass(frozen=True)
+class Sidecar:
+    """A clip's truth: the question, its events, and what else the sidecar says."""
+
+    target: str
+    events: tuple[Interval, ...]
+    duration: float | None = None
+    """The clip's length when the sidecar gives it: a shorter decode is a shortfall."""
+    background: str | None = None
+
+
+@dataclass(frozen=True)
+class SceneItem:
+    """One clip to score: ``write(folder)`` returns its path (a given clip: as it is)."""
+
+    name: str
+    background: str
+    write: Callable[[Path], Path]
+
+
+@dataclass(frozen=True)
+class SceneSet:
+    """The clips of one bench run and how they were made (for the JSON)."""
+
+    items: list[SceneItem]
+    family: str | None
+    long: bool = False
+    describe: dict[str, Any] = field(default_factory=dict)
+
+
+def read_sidecar(clip: Path) -> Sidecar:
+    """The sidecar of ``clip``, checked; :class:`SidecarError` names what is wrong."""
+    path = clip.with_suffix(".json")
+    if not path.is_file():
+        raise SidecarError(f"{clip}: no truth sidecar {path.name} beside it")
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SidecarError(f"{path}: not readable JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise SidecarError(f"{path}: must be a JSON object with 'target' and 'events'")
+    target = data.get("target")
+    if not isinstance(target, str) or not target.strip():
+        raise SidecarError(f"{path}: 'target' must be a non-empty string, got {target!r}")
+    events = data.get("events")
+    if not isinstance(events, list):
+        raise SidecarError(f"{path}: 'events' must be a list of [on, off] pairs")
+    pairs = [_event(path, i, e) for i, e in enumerate(events)]
+    duration = data.get("duration")
+    if duration is not None and not (_number(duration) and duration > 0):
+        raise SidecarError(f"{path}: 'duration', when given, must be a positive number")
+    background = data.get("background")
+    return Sidecar(target.strip(), tuple(pairs),
+                   float(duration) if duration is not None else None,
+                   background if isinstance(background, str) else None)
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _event(path: Path, i: int, e: Any) -> Interval:
+    if not (isinstance(e, list) and len(e) == 2 and all(_number(v) for v in e)
+            and 0 <= e[0] < e[1]):
+        raise SidecarError(f"{path}: events[{i}] = {e!r} is not a pair [on, off] of seconds "
+                           "with 0 <= on < off")
+    return (float(e[0]), float(e[1]))
+
+
+def family_a(seed: int, count: int, level: str, backgrounds: Sequence[str],
+             long: bool = False) -> SceneSet:
+    """Family a scenes ``seed·100003 + n``, backgrounds taken in turn."""
+    duration, visible = LONG_A if long else SHORT_A
+    items = []
+    for n in range(count):
+        scene_seed, bg = seed * SCENE_STRIDE + n, backgrounds[n % len(backgrounds)]
+        scene = (long_watch_scene(scene_seed, bg, level, from_start=n % 3 == 0) if long
+                 else _watch_scene(scene_seed, bg, level))
+        items.append(SceneItem(f"a-{scene_seed}", bg, _writer_a(scene, scene_seed, level)))
+    return SceneSet(items, "a", long, {
+        "seed": seed, "level": level, "backgrounds": list(backgrounds),
+        "duration_s": duration, "visible_s": visible})
+
+
+def _watch_scene(seed: int, background: str, level: str) -> WatchScene:
+    duration, visible = SHORT_A
+    return watch_scene(seed, background, level=_level(level), duration=duration,
+                       visible=visible)
+
+
+def _level(level: str) -> Level:
+    if level not in ("easy", "hard"):
+        raise ValueError(f"level {level!r}: easy or hard")
+    return "easy" if level == "easy" else "hard"
+
+
+def long_watch_scene(seed: int, background: str, level: str, *,
+                     from_start: bool) -> WatchScene:
+    """A 300-s family-a watch scene with one 180-s event (from 0 s when ``from_start``),
+    built as :func:`pipeline.scenes.watch.watch_scene` builds its scenes."""
+    duration, visible = LONG_A
+    rng = random.Random(seed)
+    target = (rng.choice(list(COLORS)), rng.choice(SHAPES))
+    start = 0.0 if from_start else round(rng.uniform(0.5, duration - visible), 3)
+    spec = scripted_scene(
+        target, [(start, start + visible)], distractors=rng.randint(1, 3), seed=seed,
+        duration=duration, size=rng.choice(FRAME_SIZES), background=background,
+        level=_level(level),
+    )
+    return WatchScene(spec, target, (start, start + visible))
+
+
+def _writer_a(scene: WatchScene, seed: int, level: str) -> Callable[[Path], Path]:
+    def write(folder: Path) -> Path:
+        path = write_a(scene.spec, folder / f"a-{seed}.mp4", fps=VIDEO_FPS)
+        path.with_suffix(".json").write_text(json.dumps({  # the public format, replacing
+            "target": scene.question, "events": [list(scene.visible)],  # the per-frame one
+            "family": "a", "seed": seed, "level": level,
+            "background": scene.spec.background.kind, "duration": scene.spec.duration}))
+        return path
+
+    return write
+
+
+def family_b(seed: int, count: int, level: str, long: bool = False) -> SceneSet:
+    """Family b's scenes (for reporting only: nothing is tuned on them)."""
+    scenes = family_b_scenes(seed, count, level, long=long)
+    items = [SceneItem(f"b-{s.seed}", s.backdrop.kind, _writer_b(s)) for s in scenes]
+    durations = {s.duration for s in scenes}
+    visible = {round(off - on, 3) for s in scenes for on, off in s.events}
+    return SceneSet(items, "b", long, {
+        "seed": seed, "level": level, "backgrounds": None,
+        "duration_s": durations.pop() if len(durations) == 1 else None,
+        "visible_s": visible.pop() if len(visible) == 1 else None})
+
+
+def _writer_b(scene: FamilyBScene) -> Callable[[Path], Path]:
+    def write(folder: Path) -> Path:
+        return write_b(scene, folder / f"b-{scene.seed}.mp4")
+
+    return write
+
+
+def _given(clip: Path) -> Callable[[Path], Path]:
+    def write(folder: Path) -> Path:
+        return clip
+
+    return write
+
+
+def clip_dir(folder: Path) -> SceneSet:
+    """Every ``*.mp4`` of ``folder`` (sorted by name), each sidecar checked up front."""
+    clips = sorted(p for p in folder.glob("*.mp4") if p.is_file())
+    if not clips:
+        raise SidecarError(f"{folder}: no *.mp4 clips in it")
+    items = []
+    for clip in clips:
+        truth = read_sidecar(clip)
+        items.append(SceneItem(clip.name, truth.background or "unlabelled", _given(clip)))
+    return SceneSet(items, None, False, {
+        "clips_dir": str(folder), "seed": None, "level": None, "backgrounds": None,
+        "duration_s": None, "visible_s": None})
