@@ -1,20 +1,20 @@
 """Embedded mode: the whole pipeline in one process, over the in-process bus.
 
-The path is the Kafka path with the bus swapped::
+The path is the Kafka path with the bus swapped: the same
+:class:`~workers.perception.app.PerceptionApp` ::
 
-    source threads ──segments──▶ BatchHandler ──answers──▶ AnswersConsumer (SQL) + on_answer
-          queries ──queries───▶ (same handler, in order)
+    source threads ──segments──▶ perceive (BatchHandler) ──answers──▶ AnswersConsumer (SQL)
+    --ask, the API ──queries──▶ query source (follows the compacted topic)  + on_answer
 
 Each source runs in its own thread and publishes :mod:`connectors.bus.messages`
-segment messages; the main thread polls the ``queries`` and ``segments`` topics (up
-to one segment per camera) and hands the batch to the same
-:class:`~workers.perception.handler.BatchHandler` the Kafka worker runs: decode,
-ONE encoder call for the batch's frames, buffers, due windows, answers on the bus,
-dead letters for the bad records. The answers side is the Kafka worker's
-:class:`~workers.answers_consumer.AnswersConsumer` too: it stores them idempotently
-(retrying for a bounded budget when every source is a file, until stored when one is
-live) and hands them to ``on_answer`` (the live table or ``--json``). The in-process
-bus drops what both groups have committed, so memory stays bounded.
+segment messages. The app's query source reads the ``queries`` topic before any
+segment is looked at; the main thread then polls the ``segments`` topic (up to one
+segment per camera) and hands the batch to the perceive handler: decode, ONE encoder
+call for the batch's frames, buffers, due windows, answers on the bus, dead letters
+for the bad records. The answers consumer stores them idempotently (retrying for a
+bounded budget when every source is a file, until stored when one is live) and hands
+them to ``on_answer`` (the live table or ``--json``). The in-process bus drops what
+both groups have committed, so memory stays bounded.
 """
 
 from __future__ import annotations
@@ -32,12 +32,11 @@ from connectors.bus.deadletter import ONCE, DeadLetters
 from connectors.bus.memory import MemoryBus
 from connectors.store import AnswerSink, Store
 from connectors.video.uri import is_local
-from pipeline.errors import FeedwatchError
+from pipeline.errors import BusError, FeedwatchError
 from pipeline.perceiver import Perceiver, PerceiverStats
 from pipeline.types import Answer, Segment, StandingQuery
-from workers.answers_consumer import AnswersConsumer, store_retry
-from workers.perception.handler import BatchHandler, EncodedHook
-from workers.perception.ownership import PerceiveCore
+from workers.perception.app import Hooks, PerceptionApp
+from workers.perception.handler import EncodedHook
 
 if TYPE_CHECKING:
     from workers.config import Settings
@@ -123,30 +122,17 @@ class EmbeddedRun:
         """A camera among the sources (network or device), not only files."""
         return any(not is_local(c.uri) or c.uri.startswith("/dev/") for c in self.cameras)
 
-    # -- the perceive consumer: the batch handler both modes share ----------------
-    def handler(self, producer: Producer) -> BatchHandler:
-        """The shared batch handler over this run's bus (built when the run starts, so
-        observers attached before ``run()`` are the ones it calls)."""
-        core = PerceiveCore(self.perceiver, queries_topic=self.topics.queries)
-        deadletters = DeadLetters(producer, self.topics.deadletter, retry=ONCE)
-        return BatchHandler(
-            core,
-            producer,
-            self.topics,
-            deadletters,
-            on_encoded=self.on_encoded,
-            on_segment=lambda s: self.on_segment(s),
-        )
-
-    def answers_consumer(self, producer: Producer) -> AnswersConsumer:
-        """The consumer that stores answers, as in a Kafka worker; its retry budget is
-        bounded when every source is a file, until stored when one is live."""
-        return AnswersConsumer(
-            self.sink,
-            DeadLetters(producer, self.topics.deadletter, retry=ONCE),
-            retry=store_retry(self.live),
-            on_stored=self._stored,
-            stop=self.stop,
+    # -- the application both modes run --------------------------------------------
+    def app(self, producer: Producer) -> PerceptionApp:
+        """The perception app over this run's bus (built when the run starts, so
+        observers attached before ``run()`` are the ones it calls); answers are stored
+        for a bounded retry budget when every source is a file, until stored otherwise."""
+        hooks = Hooks(on_encoded=lambda frames: self.on_encoded(frames),
+                      on_segment=lambda s: self.on_segment(s), on_stored=self._stored)
+        return PerceptionApp.assemble(
+            self.perceiver, self.bus, self.topics, self.sink, live=self.live,
+            deadletters=DeadLetters(producer, self.topics.deadletter, retry=ONCE),
+            producer=producer, hooks=hooks, stop=self.stop,
         )
 
     def _stored(self, answers: list[Answer]) -> None:
@@ -159,33 +145,34 @@ class EmbeddedRun:
         producer = self.bus.producer()
         for query in self.queries:
             producer.send(self.topics.queries, *msg.encode_query(query))
-        perceive = self.bus.consumer([self.topics.queries, self.topics.segments], "perceive")
+        app = self.app(producer)
+        if not app.start_queries(timeout=30.0):
+            raise BusError("the queries topic of the in-process bus could not be read")
+        perceive = self.bus.consumer([self.topics.segments], "perceive")
         store = self.bus.consumer([self.topics.answers], "sink")
-        handle = self.handler(producer)
-        answers = self.answers_consumer(producer)
         self._start_sources()
         try:
-            self._loop(handle, perceive, store, answers)
+            self._loop(app, perceive, store)
         finally:
             self.stop.set()
+            app.stop_queries()
             self.bus.close()
             for t in self._threads:
                 t.join(timeout=5)
-            self.perceiver.stats.dead_letters += answers.dead_letters
+            self.perceiver.stats.dead_letters += app.dead_letters
         return self.perceiver.stats
 
-    def _loop(
-        self, handle: BatchHandler, perceive: Consumer, store: Consumer, answers: AnswersConsumer
-    ) -> None:
+    def _loop(self, app: PerceptionApp, perceive: Consumer, store: Consumer) -> None:
         while not self.stop.is_set():
             alive = self._sources_alive()
             # up to one segment per camera: their frames share one encoder call
             records = perceive.poll(max_records=max(1, len(self.cameras)), timeout=0.2)
-            handle(records)
+            if app.perceive is not None:
+                app.perceive(records)
             perceive.commit()  # after the batch's answers are on the bus
             stored = store.poll(max_records=500)
-            if stored:
-                answers(stored)
+            if stored and app.answers is not None:
+                app.answers(stored)
             store.commit()
             if not records and not alive:
                 return

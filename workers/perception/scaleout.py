@@ -13,23 +13,16 @@ import os
 import tempfile
 from typing import Any
 
-from connectors.bus import messages as msg
-from connectors.bus.base import Record
 from connectors.bus.deadletter import DeadLetters
-from connectors.bus.follow import CompactedFollower
 from connectors.kafka.admin import ensure_topics, topics_of
 from connectors.kafka.history import PartitionHistory
 from connectors.kafka.producer import KafkaBus, KafkaBusProducer
-from connectors.store import open_store
+from connectors.store import AnswerSink, open_store
 from pipeline.errors import ConfigError
-from workers.answers_consumer import AnswersConsumer
 from workers.config import Settings
-from workers.ops import metrics
 from workers.ops.heartbeat import Heartbeat
-from workers.perception.build import perceiver_from_settings
+from workers.perception.app import Hooks, PerceptionApp
 from workers.perception.faust_app import WorkerApp
-from workers.perception.handler import BatchHandler
-from workers.perception.ownership import PerceiveCore
 
 log = logging.getLogger(__name__)
 
@@ -48,69 +41,43 @@ def build_worker(settings: Settings, db_url: str, role: str = "all") -> WorkerAp
     datadir = k.datadir or tempfile.mkdtemp(prefix=f"feedwatch-worker-{os.getpid()}-")
     app_id = k.sink_group_id if role == "sink" else k.group_id
     worker = WorkerApp(k, topics, app_id=app_id, datadir=datadir)
-    deadletters = DeadLetters(
-        KafkaBusProducer.from_config(k, "feedwatch-deadletter"), topics.deadletter
-    )
     heartbeat = Heartbeat(settings.heartbeat_file or None)
     worker.add_heartbeat(heartbeat)
-    if role in ("all", "perceive"):
-        _add_perceive(worker, settings, deadletters, heartbeat, db_url)
-    if role in ("all", "sink"):
-        _add_sink(worker, settings, db_url, deadletters, heartbeat)
+    app = perception_app(worker, settings, open_store(db_url or settings.store.url), role,
+                         heartbeat)
+    if app.perceive is not None:
+        worker.add_queries(app.queries)
+        worker.add_perceive(app.perceive, app.queries, k.perceive_batch_size,
+                            k.perceive_batch_within_s)
+    if app.answers is not None:
+        worker.add_sink(app.answers, k.sink_batch_size, k.sink_batch_within_s)
     return worker
 
 
-def _add_perceive(
-    worker: WorkerApp, settings: Settings, deadletters: DeadLetters, heartbeat: Heartbeat,
-    db_url: str = "",
-) -> None:
-    from connectors.store.feedback import StoreStates
-
+def perception_app(worker: WorkerApp, settings: Settings, store: Any, role: str,
+                   heartbeat: Heartbeat) -> PerceptionApp:
+    """The app of ``feedwatch run``, over Kafka, with the parts ``role`` runs: a live
+    worker stores answers until they are stored."""
     k = settings.kafka
-    history = PartitionHistory.from_config(k) if k.warmup else None
-    states = StoreStates(open_store(db_url or settings.store.url))  # baselines survive takeover
-    core = PerceiveCore(perceiver_from_settings(settings.perception, states=states), history)
-    producer = KafkaBusProducer.from_config(k, "feedwatch-perceive")
-    handler = BatchHandler(core, producer, worker.topics, deadletters, heartbeat=heartbeat,
-                           on_encoded=_frame_publisher(settings, core, producer))
-
-    def apply_query(record: Record) -> bool:
-        try:
-            core.on_query(*msg.decode_query(record.key, record.value, record.headers))
-            return True
-        except Exception as exc:  # a bad query record is a dead letter, never a dead worker
-            deadletters.publish_record(record, exc, stage="queries", camera="")
-            metrics.DEAD_LETTERS.labels(stage="queries").inc()
-            return False
-
-    follower = CompactedFollower(
-        KafkaBus(k), worker.topics.queries, apply_query, name="queries-follow"
+    perceive, sink = role in ("all", "perceive"), role in ("all", "sink")
+    deadletters = DeadLetters(
+        KafkaBusProducer.from_config(k, "feedwatch-deadletter"), worker.topics.deadletter
     )
-    worker.add_queries(follower)
-    worker.add_perceive(handler, follower, k.perceive_batch_size, k.perceive_batch_within_s)
-
-
-def _add_sink(
-    worker: WorkerApp,
-    settings: Settings,
-    db_url: str,
-    deadletters: DeadLetters,
-    heartbeat: Heartbeat,
-) -> None:
-    from connectors.store import AnswerSink
-
-    k = settings.kafka
-    url = db_url or settings.store.url
-    store = open_store(url)
-    writer = _frames_sink(worker, settings, store, deadletters)
-    handler = AnswersConsumer(
-        AnswerSink(store, max_pending=max(1000, k.sink_batch_size)),
-        deadletters,
-        heartbeat=heartbeat,
+    writer = _frames_sink(worker, settings, store, deadletters) if sink else None
+    producer = KafkaBusProducer.from_config(k, "feedwatch-perceive") if perceive else None
+    app = PerceptionApp.from_settings(
+        settings, KafkaBus(k), worker.topics, store, live=True, perceive=perceive,
+        sink=AnswerSink(store, max_pending=max(1000, k.sink_batch_size)) if sink else None,
+        deadletters=deadletters, producer=producer,
+        history=PartitionHistory.from_config(k) if perceive and k.warmup else None,
         # retention runs with every stored batch too (frames may not be indexed at all)
-        on_stored=lambda answers: writer.write([], [(a.camera, a.window_end) for a in answers]),
+        hooks=Hooks(on_stored=lambda answers: writer.write(
+            [], [(a.camera, a.window_end) for a in answers]) if writer else None),
+        heartbeat=heartbeat,
     )
-    worker.add_sink(handler, k.sink_batch_size, k.sink_batch_within_s)
+    if app.perceive is not None:
+        app.perceive.on_encoded = _frame_publisher(settings, app.core, producer)
+    return app
 
 
 def _frame_publisher(settings: Settings, core: Any, producer: Any) -> Any:

@@ -163,7 +163,7 @@ def test_segments_of_several_cameras_share_one_encoder_call(tmp_path: Path) -> N
     records = bus.consumer([Topics().segments], "test").poll(max_records=10)
     encoded: list[dict[str, int]] = []
     run.on_encoded = lambda per_camera: encoded.append({c: len(f) for c, f in per_camera.items()})
-    run.handler(producer)(records)
+    run.app(producer).perceive(records)
     assert encoded == [{"cam": 2, "yard": 2, "gate": 2}]  # the history hook: once per batch
     enc = run.perceiver.encoder
     assert isinstance(enc, ColourEncoder) and enc.frame_calls == 1  # 3 segments, 6 frames
