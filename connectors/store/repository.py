@@ -127,7 +127,7 @@ class Store:
         answers_stmt = (
             self._insert(table)
             .on_conflict_do_nothing(index_elements=list(ANSWER_KEY))
-            .returning(*(table.c[k] for k in ANSWER_KEY))
+            .returning(table.c.id, *(table.c[k] for k in ANSWER_KEY))
         )
         ev_key = [*ANSWER_KEY, "idx"]
         ev_stmt = self._insert(EvidenceRow.__table__).on_conflict_do_nothing(index_elements=ev_key)
@@ -140,7 +140,8 @@ class Store:
             if evidence:
                 conn.execute(ev_stmt, evidence)
             if self.rollups and new:
-                keep_rollups(conn, [by_key[(r[0], r[1], r[2])] for r in new])
+                first_id = min(r[0] for r in new)
+                keep_rollups(conn, [by_key[(r[1], r[2], r[3])] for r in new], first_id)
             return len(new)
 
         return int(self._write(work))

@@ -14,10 +14,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from starlette.concurrency import run_in_threadpool
 
-from connectors.store.reads import CURSOR_PATTERN
 from connectors.store.rollups.reads import RollupReads
 from connectors.store.rollups.span import TIME_HELP, TIME_PATTERN, timezones
-from connectors.store.rollups.summary import MAX_BUCKETS, run_page, summarize
+from connectors.store.rollups.summary import MAX_BUCKETS, RUN_CURSOR, run_page, summarize
 from connectors.store.rollups.wire import RunPage, Summary
 from pipeline.errors import ConfigError
 from workers.api.auth import read_access
@@ -112,7 +111,7 @@ async def answers_runs(
     until: Until = None,
     limit: Annotated[int, Query(ge=1, le=RUNS_MAX, description="Page size.")] = 100,
     cursor: Annotated[
-        str | None, Query(pattern=CURSOR_PATTERN, description="``next_cursor`` of the last page.")
+        str | None, Query(pattern=RUN_CURSOR, description="``next_cursor`` of the last page.")
     ] = None,
     ctx: ApiContext = Depends(context),
 ) -> RunPage:

@@ -11,7 +11,7 @@ before the workers start): an answer stored during the walk would count twice.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,12 +40,14 @@ class RebuildResult:
 
 
 def rebuild_rollups(
-    engine: Engine, batch: int = 5000, progress: Progress | None = None
+    engine: Engine, batch: int = 5000, progress: Progress | None = None,
+    only: Sequence[SeriesKey] | None = None,
 ) -> RebuildResult:
-    """Refill the rollups of every (query, camera) from its stored answers."""
+    """Refill the rollups of every (query, camera) from its stored answers (``only``:
+    of these pairs)."""
     result = RebuildResult()
     with store_errors("rollup rebuild failed"):
-        for key in _series(engine):
+        for key in _series(engine) if only is None else sorted(only):
             result.series += 1
             _clear(engine, key)
             after = -float("inf")

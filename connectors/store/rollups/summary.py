@@ -7,19 +7,22 @@ the time zone's wall clock and capped, and the rows come from :class:`.RollupRea
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 
 from connectors.store.models import AnswerRow, QueryRow
-from connectors.store.reads import CURSOR_PATTERN, decode_cursor
 from connectors.store.rollups.reads import Bucket, RollupReads
 from connectors.store.rollups.schema import MINUTES
 from connectors.store.rollups.span import LATEST, Grid, grid, parse_time, zone
 from connectors.store.rollups.wire import Report, Run, RunPage, SeriesReport, Summary, SummaryBucket
+from pipeline.errors import ConfigError
 
 MAX_BUCKETS = 1500  # per response: 25 hours of minutes, 62 days of hours
-RUN_CURSOR = CURSOR_PATTERN
+RUN_CURSOR = r"^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?~[0-9]{1,30}$"
+"""A runs page position, ``START~ID`` (the answers list's cursor form)."""
+MAX_ID = 2**63 - 1
 
 
 def resolve(
@@ -64,7 +67,7 @@ def run_page(
     start, end, _ = resolve(reads, since, until, "UTC", query_id, camera, default_since=None)
     if start is None or end is None:
         return RunPage(items=[], next_cursor=None)
-    before = decode_cursor(cursor) if cursor else None
+    before = _position(cursor) if cursor else None
     found = reads.runs(start, end, query_id, camera, limit + 1, before)
     items = [Run.of(r) for r in found[:limit]]
     more = len(found) > limit
@@ -91,6 +94,13 @@ def report(
     out = Report(since=g.starts[0] if g.starts else None, until=g.end if g.starts else None,
                  bucket=bucket, tz=tz, series=series)
     return out, g
+
+
+def _position(cursor: str) -> tuple[float, int]:
+    if not re.match(RUN_CURSOR, cursor):
+        raise ConfigError("cursor", cursor, "next_cursor of a runs page (START~ID)")
+    start, run_id = cursor.split("~")
+    return float(start), min(int(run_id), MAX_ID)
 
 
 def _grid(start: float | None, end: float | None, bucket: str, tz: str, cap: int) -> Grid:
