@@ -19,7 +19,11 @@ clock starting at T0 (a UTC hour). Written out by hand, with the truth beside it
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
 
 from connectors.bus.base import Record
 from connectors.bus.deadletter import DeadLetters
@@ -154,3 +158,29 @@ def check_truth(store: Store) -> None:
     assert [b.matched_s for b in hours] == [0, 0, 331.0, 0, 0]
     day = reads.summary(grid(T0, T0 + 1, "1d", zone("America/New_York"), 5), camera=CAMERA)
     assert [(b.matched_s, b.windows, b.runs) for b in day] == [(331.0, len(stream()), 5)]
+
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "answers-over-time.md"
+DOC_NOW = {"sqlite": ("'now'", "'2023-11-15 00:00:00'"),
+           "postgresql": ("now()", "TIMESTAMPTZ '2023-11-15 00:00:00+00'")}
+
+
+def documented_queries(dialect: str) -> list[str]:
+    """The example SQL of docs/answers-over-time.md for ``dialect``, with ``now`` read as
+    2023-11-15 00:00 UTC (just after the synthetic stream)."""
+    blocks = re.findall(r"```sql\n-- (\w+)\n(.*?)```", DOC.read_text(), flags=re.S)
+    old, new = DOC_NOW[dialect]
+    return [sql.replace(old, new) for kind, sql in blocks if kind == dialect]
+
+
+def check_documented_queries(store: Store) -> None:
+    """Each example query of the docs runs and sees the stream's truth."""
+    dialect = store.engine.dialect.name
+    with store.engine.connect() as conn:
+        hourly, runs, hours, rate = (
+            conn.execute(sa.text(q.strip().rstrip(";"))).all() for q in documented_queries(dialect)
+        )
+    assert [round(float(r[1]) * 60, 6) for r in hourly] == [331.0]
+    assert sorted(float(r[3]) for r in runs) == [95.0, 120.0]  # runs B2 and A
+    assert [int(r[0]) for r in hours] == [23 if dialect == "postgresql" else 22]  # Berlin
+    assert [int(r[2]) for r in rate] == [len(stream())]

@@ -72,8 +72,9 @@ def test_the_api_summarises_across_a_dst_change(store: Store) -> None:
     assert [r["start"] - truth.T0 for r in runs["items"]] == [441, 421, 306]
 
 
-def test_views_and_rebuild_on_postgres(store: Store) -> None:
+def test_views_documented_queries_and_rebuild_on_postgres(store: Store) -> None:
     truth.store_embedded(store)
+    truth.check_documented_queries(store)
     with store.engine.begin() as conn:
         assert conn.execute(sa.text("SELECT sum(matched_s) FROM feedwatch_minutes")).scalar() == 331
         started = conn.execute(sa.text(

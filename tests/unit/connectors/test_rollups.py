@@ -102,6 +102,11 @@ def test_the_views_read_like_the_tables(store: Store) -> None:
     assert tuple(minutes) == (331.0, len(truth.stream()))
 
 
+def test_the_documented_sqlite_queries_see_the_truth(store: Store) -> None:
+    truth.store_embedded(store)
+    truth.check_documented_queries(store)
+
+
 def _dump(store: Store) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
     with store.engine.connect() as conn:
         runs = conn.execute(sa.text(
