@@ -36,6 +36,7 @@ GROUPS: Any = FrameGroupRow.__table__
 ANSWERS: Any = AnswerRow.__table__
 EVIDENCE: Any = EvidenceRow.__table__
 BatchFn = Callable[[Any, str, float], tuple[int, bool]]
+ROLLUP_INTERVAL = 3600.0  # s between continuous prunes of the rollups (kept for months)
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,12 @@ class RetentionPolicy:
 
     @property
     def enabled(self) -> bool:
-        keeps = (self.frames, self.answers, self.evidence, self.rollups)
-        return any(v is not None for v in keeps)
+        return self.has_raw or self.rollups is not None
+
+    @property
+    def has_raw(self) -> bool:
+        """Whether frames, answers or evidence have a keep-time."""
+        return any(v is not None for v in (self.frames, self.answers, self.evidence))
 
 
 @dataclass
@@ -94,6 +99,7 @@ class Pruner:
         self.clock = clock
         self.seen: dict[str, float] = {}
         self._last = -float("inf")
+        self._last_rollups = -float("inf")
         self.totals = PruneResult()
 
     def observe(self, camera: str, t: float) -> None:
@@ -102,30 +108,43 @@ class Pruner:
             self.seen[camera] = t
 
     def maybe_prune(self, max_batches: int = 20) -> PruneResult | None:
-        """Prune at most every ``policy.interval`` s (a bounded number of batches)."""
-        if not self.policy.enabled or self.clock() - self._last < self.policy.interval:
+        """Prune at most every ``policy.interval`` s (a bounded number of batches); the
+        rollups, kept for months, at most every ``ROLLUP_INTERVAL`` s."""
+        p, now = self.policy, self.clock()
+        raw = p.has_raw and now - self._last >= p.interval
+        rollups = p.rollups is not None and now - self._last_rollups >= ROLLUP_INTERVAL
+        if not (raw or rollups):
             return None
-        self._last = self.clock()
+        self._last = now if raw else self._last
+        self._last_rollups = now if rollups else self._last_rollups
         try:
-            return self.prune(max_batches)
+            return self.prune(max_batches, raw=raw, rollups=rollups)
         except StoreError as exc:
             log.warning("retention: pruning postponed: %s", str(exc).splitlines()[0])
             return None
 
-    def prune(self, max_batches: int | None = None) -> PruneResult:
-        """Delete what the policy says is too old; ``max_batches`` bounds the work per table."""
+    def prune(
+        self, max_batches: int | None = None, *, raw: bool = True, rollups: bool = True
+    ) -> PruneResult:
+        """Delete what the policy says is too old; ``max_batches`` bounds the work per table
+        (``raw``/``rollups``: which tables this pass covers)."""
         result = PruneResult()
-        for camera, now in sorted(self.stream_clocks().items()):
-            self._prune_camera(camera, now, result, max_batches)
+        for camera, now in sorted(self.stream_clocks(raw=raw, rollups=rollups).items()):
+            self._prune_camera(camera, now, result, max_batches, raw=raw, rollups=rollups)
         for table, n in result.deleted.items():
             self.totals.deleted[table] += n
         return result
 
-    def stream_clocks(self) -> dict[str, float]:
-        """Newest stream time per camera: stored frames and answers, and what was observed."""
+    def stream_clocks(self, *, raw: bool = True, rollups: bool = True) -> dict[str, float]:
+        """Newest stream time per camera: stored frames and answers (or minute rollups),
+        and what was observed; only the tables a pass prunes are read."""
         clocks = dict(self.seen)
-        sources = ((FRAMES, FRAMES.c.t), (ANSWERS, ANSWERS.c.window_end),
-                   (MINUTES, MINUTES.c.last_end))
+        p = self.policy
+        sources = [(FRAMES, FRAMES.c.t)] if raw and p.frames is not None else []
+        if raw and (p.answers is not None or p.evidence is not None):
+            sources.append((ANSWERS, ANSWERS.c.window_end))
+        if rollups and p.rollups is not None:
+            sources.append((MINUTES, MINUTES.c.last_end))
         for table, col in sources:
             stmt = sa.select(table.c.camera_id, sa.func.max(col)).group_by(table.c.camera_id)
             for camera, newest in self._read(stmt):
@@ -134,14 +153,15 @@ class Pruner:
         return clocks
 
     def _prune_camera(
-        self, camera: str, now: float, result: PruneResult, max_batches: int | None
+        self, camera: str, now: float, result: PruneResult, max_batches: int | None,
+        *, raw: bool, rollups: bool,
     ) -> None:
         p = self.policy
         steps: list[tuple[str, float | None, BatchFn]] = [
-            ("frames", p.frames, self._frames_batch),
-            ("evidence", _shorter(p.evidence, p.answers), self._evidence_batch),
-            ("answers", p.answers, self._answers_batch),
-            ("rollups", p.rollups, self._rollups_batch),
+            ("frames", p.frames if raw else None, self._frames_batch),
+            ("evidence", _shorter(p.evidence, p.answers) if raw else None, self._evidence_batch),
+            ("answers", p.answers if raw else None, self._answers_batch),
+            ("rollups", p.rollups if rollups else None, self._rollups_batch),
         ]
         for name, keep, batch in steps:
             if keep is None:

@@ -87,6 +87,20 @@ def test_retention_prunes_rollups_on_their_own_horizon(store: Store) -> None:
     assert oldest == truth.T0 + 300  # the minute holding the cutoff (319) is kept
 
 
+def test_continuous_pruning_visits_the_rollups_hourly(store: Store) -> None:
+    truth.store_embedded(store)
+    now = [0.0]
+    pruner = Pruner(store.engine, RetentionPolicy(rollups=180), clock=lambda: now[0])
+    assert pruner.maybe_prune() is not None and pruner.totals.deleted["rollups"] > 0
+    store.insert_answers([truth.answer(5000, True, 2)])  # moves the stream clock on
+    now[0] = 3599.0
+    assert pruner.maybe_prune() is None  # the default 10 s interval is not the rollups'
+    now[0] = 3600.0
+    assert pruner.maybe_prune() is not None
+    runs = RollupReads(store.engine).runs(0, 1e11, limit=100)
+    assert [r.start for r in runs] == [truth.T0 + 4998]  # the older runs went at 3600 s
+
+
 def test_the_views_read_like_the_tables(store: Store) -> None:
     truth.store_embedded(store)
     with store.engine.connect() as conn:
