@@ -58,6 +58,7 @@ class AnswerResult:
     model_ids: dict[str, str] = field(default_factory=dict)
     stages: dict[str, Any] = field(default_factory=dict)  # per-stage record (cascade)
     threshold: float | None = None  # the score the decision was made against, if any
+    why: str = ""  # one line on why the answer is what it is (the adaptive clip mode)
 
 
 C = TypeVar("C", bound=BaseModel)

@@ -1,29 +1,31 @@
-"""The running baseline of one question on one camera, and user corrections of it.
+"""The running state of one question on one camera: a two-state tracker with hysteresis.
 
-An absolute cosine does not transfer between scenes: the same question scores
-higher on one camera's empty view than on another's view with the object. So the
-adaptive ``clip`` answerer judges each window against the recent scores of the same
-question on the same camera:
+A standing question is a running estimate of a state, so the adaptive ``clip`` answerer
+keeps, per (question, camera), the recent windows it judged and what it judged them:
 
-* ``level`` = the ``quantile`` of the window scores of the last ``horizon_s`` seconds
-  (a low quantile: the camera's usual "nothing asked-for here" level even when the
-  object is around a good part of the time);
-* ``scale`` = 1.4826·MAD of those scores, at least ``min_scale``;
-* yes when the score reaches ``level + k·scale`` and the absolute ``floor``, or when
-  it reaches the absolute ``sure`` level whatever the baseline.
+* the **absent level** is learned only from windows judged absent (a persisting state
+  never becomes its own baseline): ``level`` = their median, ``scale`` = 1.4826·MAD,
+  at least ``unit_share`` of the model's own unit (:class:`Evidence.unit`);
+* a window turns yes when its score stands ``k`` spreads above the absent level AND the
+  question beats its one-word alternatives on the frame by ``gate`` spreads (zero-shot
+  support: a rise caused by some other object entering the view is not the asked
+  thing); it stays yes while the score stays ``k_off`` spreads above the level and the
+  support above ``gate_off``. A no window inside that band is not learned
+  (an object sliding in must not lift the absent level);
+* before ``warmup`` absent windows are known (a new camera, or a state present from the
+  first frame) the zero-shot support alone decides, with its own hysteresis
+  (``prior_on`` / ``prior_off``); such answers are marked calibrating.
 
-Until ``warmup`` earlier windows are known the baseline says nothing: the answer
-falls back to the absolute ``floor`` and is marked calibrating (with no floor, a
-calibrating answer is undecided: ``matched`` is None).
+No absolute cosine level is involved: every level is in spreads of the camera's own
+absent scores or of the model's cosines with the alternatives. ``sensitivity`` (the
+operator's knob, in spreads) lowers every level by that much: +1 says yes sooner. A user
+may still set absolute ``floor`` (required for yes) and ``sure`` (always yes) levels.
 
-The state is a pure function of the SET of samples it holds (window key → score),
-and a decision uses only samples older than its own window: a worker that reloads a
-saved state and processes some windows again decides exactly as one that never
-stopped, whatever order the samples were saved in.
-
-Feedback: each correction is a labelled score on that (question, camera). The
-threshold the rule gives is moved to the nearest value that classifies the most
-labelled scores correctly (the rule's own threshold when it already does).
+The state is a pure function of the SET of samples it holds (window key → evidence and
+verdict), and a decision uses only samples older than its own window: a worker that
+reloads a saved state and processes some windows again decides exactly as one that
+never stopped. Corrections (labelled scores) move the score threshold to the nearest
+value that classifies them right.
 """
 
 from __future__ import annotations
@@ -37,20 +39,39 @@ import numpy as np
 
 MAD_TO_SIGMA = 1.4826
 FEEDBACK_KEEP = 64  # newest corrections kept per (question, camera)
+STATE_VERSION = 2
+ABSENT, PRESENT, BAND = 0, 1, 2
+"""Verdicts kept with each sample: judged absent (learned), present, or no-but-in-band."""
 
 
 @dataclass(frozen=True)
 class Rule:
-    """How a window score is judged against the baseline (validated by the answerer)."""
+    """How a window is judged against the tracker (validated by the answerer)."""
 
     horizon_s: float = 900.0
-    warmup: int = 2
-    quantile: float = 0.25
-    k: float = 1.0
-    min_scale: float = 0.02
+    warmup: int = 3
+    k: float = 2.0
+    k_off: float = 1.0
+    unit_share: float = 0.25
+    gate: float = -0.75
+    gate_off: float = -1.0
+    prior_on: float = -0.25
+    prior_off: float = -1.0
+    sensitivity: float = 0.0
     floor: float | None = None
     sure: float = math.inf
     max_samples: int = 1024
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What one window shows: the question's cosine on its best frame (``score``), how
+    many spreads it stands above the question's alternatives there (``support``), and
+    that spread (``unit``: the model's own scale of cosine differences)."""
+
+    score: float
+    support: float = 0.0
+    unit: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -62,18 +83,27 @@ class Label:
     truth: bool
 
 
+Sample = tuple[float, float, float, float, int]
+"""(window key, score, support, unit, verdict)."""
+
+
 @dataclass(frozen=True)
 class BaselineState:
-    """Recent window scores (key = window time) and corrections of one (question, camera)."""
+    """Judged windows (key = window time) and corrections of one (question, camera)."""
 
-    samples: tuple[tuple[float, float], ...] = ()
+    samples: tuple[Sample, ...] = ()
     labels: tuple[Label, ...] = ()
 
-    def observe(self, key: float, score: float, rule: Rule) -> BaselineState:
-        """The state with this window's score (replacing an earlier one at the same key)."""
-        kept = {k: s for k, s in self.samples if k > key - rule.horizon_s}
-        kept[key] = score
-        newest = sorted(kept.items())[-rule.max_samples :]
+    def observe(self, key: float, ev: Evidence, verdict: int, rule: Rule,
+                relabel_below: float | None = None) -> BaselineState:
+        """The state with this window's evidence and verdict (replacing one at the same key);
+        ``relabel_below``: earlier present windows scoring below it were absent after all."""
+        kept = {s[0]: s for s in self.samples if s[0] > key - rule.horizon_s}
+        if relabel_below is not None:
+            kept = {k: (*s[:4], ABSENT) if s[4] == PRESENT and s[1] < relabel_below else s
+                    for k, s in kept.items()}
+        kept[key] = (key, ev.score, ev.support, ev.unit, verdict)
+        newest = [kept[k] for k in sorted(kept)][-rule.max_samples :]
         return replace(self, samples=tuple(newest))
 
     def with_label(self, label: Label) -> BaselineState:
@@ -82,29 +112,37 @@ class BaselineState:
             -FEEDBACK_KEEP:
         ])
 
-    def before(self, key: float, rule: Rule) -> list[float]:
-        """Scores of the windows in the horizon strictly before ``key``."""
-        return [s for k, s in self.samples if key - rule.horizon_s <= k < key]
+    def before(self, key: float, rule: Rule) -> list[Sample]:
+        """Samples of the windows in the horizon strictly before ``key``."""
+        return [s for s in self.samples if key - rule.horizon_s <= s[0] < key]
 
     def to_json(self) -> dict[str, object]:
         return {
-            "samples": [list(p) for p in self.samples],
+            "v": STATE_VERSION,
+            "samples": [list(s) for s in self.samples],
             "labels": [[lb.key, lb.score, lb.truth] for lb in self.labels],
         }
 
     @classmethod
     def from_json(cls, data: dict[str, object] | None) -> BaselineState:
+        """The saved state; one saved by an older rule (another version) starts afresh,
+        keeping its corrections."""
         data = data or {}
-        samples = tuple((float(k), float(s)) for k, s in data.get("samples", []))  # type: ignore[attr-defined]
         labels = tuple(
             Label(float(k), float(s), bool(t)) for k, s, t in data.get("labels", [])  # type: ignore[attr-defined]
+        )
+        if data.get("v") != STATE_VERSION:
+            return cls((), labels)
+        samples = tuple(
+            (float(k), float(s), float(p), float(u), int(v))
+            for k, s, p, u, v in data.get("samples", [])  # type: ignore[attr-defined]
         )
         return cls(tuple(sorted(samples)), labels)
 
 
 @dataclass(frozen=True)
 class Decision:
-    """What the baseline says about one window score."""
+    """What the tracker says about one window, and why."""
 
     matched: bool | None
     threshold: float | None
@@ -112,21 +150,15 @@ class Decision:
     level: float | None = None
     scale: float | None = None
     corrected: bool = field(default=False)
+    verdict: int = ABSENT
+    why: str = ""
+    relabel_below: float | None = None
 
 
-def rule_threshold(
-    history: Sequence[float], rule: Rule
-) -> tuple[float | None, float | None, float | None]:
-    """(threshold, level, scale) from the earlier window scores; the floor while warming up."""
-    if len(history) < max(rule.warmup, 1):
-        return rule.floor, None, None
-    arr = np.asarray(history, dtype=np.float64)
-    level = float(np.quantile(arr, rule.quantile))
-    scale = max(MAD_TO_SIGMA * float(np.median(np.abs(arr - np.median(arr)))), rule.min_scale)
-    relative = level + rule.k * scale
-    if rule.floor is not None:
-        relative = max(relative, rule.floor)
-    return min(relative, rule.sure), level, scale
+def spread(values: Sequence[float]) -> float:
+    """1.4826·MAD: a robust standard deviation."""
+    arr = np.asarray(values, dtype=np.float64)
+    return MAD_TO_SIGMA * float(np.median(np.abs(arr - np.median(arr))))
 
 
 def corrected_threshold(threshold: float, labels: Sequence[Label]) -> float:
@@ -142,25 +174,78 @@ def corrected_threshold(threshold: float, labels: Sequence[Label]) -> float:
     return min(cuts, key=lambda t: (errors(t), abs(t - threshold)))
 
 
-def decide(state: BaselineState, key: float, score: float, rule: Rule) -> Decision:
-    """Judge the score of the window at ``key`` against the windows before it."""
+def decide(state: BaselineState, key: float, ev: Evidence, rule: Rule) -> Decision:
+    """Judge the window at ``key`` against the windows before it."""
     history = state.before(key, rule)
-    base, level, scale = rule_threshold(history, rule)
-    if base is None:
-        return Decision(matched=None, threshold=None, calibrating=True)
+    was_yes = bool(history) and history[-1][4] == PRESENT
+    if ev.score >= rule.sure:
+        return Decision(True, rule.sure, False, verdict=PRESENT,
+                        why=f"yes: {ev.score:.3f} reaches the sure level {rule.sure:.3f}")
+    absent = [s[1] for s in history if s[4] == ABSENT]
+    unit = float(np.median([s[3] for s in history] + [ev.unit]))
+    if len(absent) >= max(rule.warmup, 1):
+        return _by_level(state, ev, absent, unit, was_yes, rule)
+    present = [s[1] for s in history if s[4] == PRESENT]
+    if len(present) >= max(rule.warmup, 1):
+        return _against_present(ev, present, unit, was_yes, rule)
+    return _by_support(ev, was_yes, rule)
+
+
+def _against_present(ev: Evidence, present: list[float], unit: float, was_yes: bool,
+                     rule: Rule) -> Decision:
+    """No absent level yet, but a present one: a clear drop below it ends the state (the
+    window is learned as absent); a clear rise above it, with support, shows the earlier
+    windows were not the asked thing (they are relabelled absent)."""
+    level = float(np.median(present))
+    scale = max(spread(present), rule.unit_share * unit, 1e-6)
+    spreads = (ev.score - level) / scale
+    k = rule.k - rule.sensitivity
+    if ev.score <= level - k * max(scale, unit):  # a present state moves: a wide margin
+        why = (f"no: {ev.score:.3f} is {spreads:+.1f} spreads below the present level "
+               f"{level:.3f}")
+        return Decision(False, level - k * max(scale, unit), False, None, scale, verdict=ABSENT,
+                        why=why)
+    if spreads >= k and ev.support >= rule.gate - rule.sensitivity:
+        why = (f"yes: {ev.score:.3f} is {spreads:+.1f} spreads above what was taken for "
+               f"present ({level:.3f}); that is the absent level now")
+        return Decision(True, level + k * scale, False, level, scale, verdict=PRESENT, why=why,
+                        relabel_below=level + (rule.k_off - rule.sensitivity) * scale)
+    return _by_support(ev, was_yes, rule)
+
+
+def _by_level(state: BaselineState, ev: Evidence, absent: list[float], unit: float,
+              was_yes: bool, rule: Rule) -> Decision:
+    level = float(np.median(absent))
+    scale = max(spread(absent), rule.unit_share * unit, 1e-6)
+    shift = rule.sensitivity
+    off = level + (rule.k_off - shift) * scale
+    base = off if was_yes else level + (rule.k - shift) * scale
     threshold = corrected_threshold(base, state.labels)
-    return Decision(
-        matched=score >= threshold,
-        threshold=threshold,
-        calibrating=level is None,
-        level=level,
-        scale=scale,
-        corrected=threshold != base,
-    )
+    gate = (rule.gate_off if was_yes else rule.gate) - shift
+    floor_ok = rule.floor is None or ev.score >= rule.floor
+    matched = ev.score >= threshold and ev.support >= gate and floor_ok
+    verdict = PRESENT if matched else (ABSENT if ev.score < off else BAND)
+    spreads = (ev.score - level) / scale
+    word = "yes" if matched else "no"
+    why = (f"{word}: {ev.score:.3f} is {spreads:+.1f} spreads from the absent level "
+           f"{level:.3f} ({'stays' if was_yes else 'turns'} yes at {threshold:.3f}); "
+           f"the question beats its alternatives by {ev.support:+.1f} (needs {gate:.2f})")
+    if not floor_ok:
+        why += f"; below the floor {rule.floor:.3f}"
+    return Decision(matched, threshold, False, level, scale, threshold != base, verdict, why)
+
+
+def _by_support(ev: Evidence, was_yes: bool, rule: Rule) -> Decision:
+    need = (rule.prior_off if was_yes else rule.prior_on) - rule.sensitivity
+    floor_ok = rule.floor is None or ev.score >= rule.floor
+    matched = ev.support >= need and floor_ok
+    why = (f"{'yes' if matched else 'no'} (no absent level yet): the question beats its "
+           f"alternatives by {ev.support:+.1f} spreads (needs {need:.2f})")
+    return Decision(matched, None, True, verdict=PRESENT if matched else ABSENT, why=why)
 
 
 class StateProvider(Protocol):
-    """Where baselines live between windows, restarts and worker takeovers.
+    """Where trackers live between windows, restarts and worker takeovers.
 
     ``load`` returns the saved state (an empty one when there is none); ``save`` keeps
     the state after a window. The store-backed provider lives in ``connectors.store``;

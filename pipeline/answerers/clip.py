@@ -2,36 +2,28 @@
 
 Three modes, all scored on the frames selection picked (the best frame counts):
 
-* ``adaptive`` (default): score = the best selected frame's cosine with the question,
-  judged against the running baseline of the same question on the same camera
-  (:mod:`pipeline.answerers.baseline`): yes when it stands ``k`` robust deviations
-  above the camera's usual level and reaches the absolute ``floor``, or reaches the
-  absolute ``sure`` level. The first ``warmup`` windows of a (question, camera) are
-  answered against the floor alone and say so ("yes (calibrating)").
-  The baseline lives in a :class:`StateProvider`: in memory by default, in the store
-  when the worker wires one in, so it survives restarts and worker takeovers.
-  With a second look (``second_look``: a span in patch cells, by default the model's
-  calibrated ``second_look``; 0: off), each selected frame's score is the mean of its
-  global cosine and the cosine of a crop around the question's best patch, encoded
-  again (:mod:`pipeline.answerers.second_look`): a small look-alike of the asked
-  object no longer scores as high as the object itself. Its absolute levels are the
-  model's ``second_look_floor`` / ``second_look_sure``.
+* ``adaptive`` (default): a two-state tracker per (question, camera)
+  (:mod:`pipeline.answerers.baseline`): the window's best cosine is judged in spreads
+  above the camera's absent level (learned only from windows judged absent), with the
+  question's zero-shot support against its one-word alternatives
+  (:mod:`pipeline.answerers.alternatives`) required to turn yes, and hysteresis so a
+  persisting state stays yes. Until the camera's absent level is known the support
+  alone decides ("yes (calibrating)"). No absolute cosine level is used, so it needs
+  no calibration file; ``sensitivity`` is the operator's knob. The tracker lives in a
+  :class:`StateProvider`: in memory by default, in the store when the worker wires one
+  in, so it survives restarts and worker takeovers.
+  With a second look (``second_look``: a span in patch cells; default 0: off), each
+  selected frame's score is the mean of its global cosine and the cosine of a crop
+  around the question's best patch, encoded again (:mod:`pipeline.answerers.second_look`).
 * ``threshold`` (also chosen by giving a ``threshold`` without a ``mode``): the same
-  score against a fixed ``threshold``. Suits CLIPs trained
-  with a per-caption sigmoid loss, whose cosines are calibrated per caption.
+  score against a fixed ``threshold`` (the model's calibrated ``clip_threshold`` when it
+  ships one, else 0.2). Suits CLIPs trained with a per-caption sigmoid loss.
 * ``margin``: score = softmax over [question, background prompts] of the frame's
   cosines times ``logit_scale``; matched when ≥ ``threshold``.
 
 In every mode, user corrections of a (question, camera) (labelled scores, kept by
 the state provider) move that pair's threshold to the nearest value that classifies
 them right.
-
-Defaults for the absolute levels come from the model's own calibration when it ships
-one (``feedwatch_calibration.json`` next to its weights): ``clip_threshold`` /
-``margin_threshold`` for the fixed modes, ``adaptive_floor`` and ``adaptive_sure`` for
-the adaptive one (``second_look_floor`` / ``second_look_sure`` with a second look: its
-score is on another scale); else 0.2 / 0.5, and no floor or sure level (then the
-warm-up windows are undecided: ``matched`` None, text "calibrating").
 """
 
 from __future__ import annotations
@@ -44,6 +36,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
+from pipeline.answerers.alternatives import Alternatives, best_frame
 from pipeline.answerers.base import (
     Answerer,
     AnswererSettings,
@@ -56,6 +49,7 @@ from pipeline.answerers.base import (
 from pipeline.answerers.baseline import (
     BaselineState,
     Decision,
+    Evidence,
     MemoryStates,
     Rule,
     StateProvider,
@@ -78,15 +72,15 @@ class ClipSettings(AnswererSettings):
     background_prompts: tuple[str, ...] = Field(default=DEFAULT_BACKGROUNDS, min_length=1)
     logit_scale: float = Field(default=100.0, gt=0.0)
     horizon_s: float = Field(default=900.0, gt=0.0, le=7 * 86400.0)
-    warmup: int = Field(default=2, ge=1, le=10_000)
-    quantile: float = Field(default=0.25, ge=0.0, le=1.0)
-    k: float = Field(default=1.0, ge=0.0, le=50.0)
-    min_scale: float = Field(default=0.02, ge=0.0, le=2.0)
+    warmup: int = Field(default=3, ge=1, le=10_000)
+    sensitivity: float = Field(default=0.0, ge=-3.0, le=3.0)
+    """The operator's knob, in spreads: +1 lowers every level by one spread (yes
+    sooner), -1 raises them."""
+    k: float = Field(default=2.0, ge=0.0, le=50.0)
     floor: float | None = Field(default=None, ge=-1.0, le=1.0)
     sure: float | None = Field(default=None, ge=-1.0, le=1.0)
-    second_look: float | None = Field(default=None, ge=0.0, le=64.0)
-    """Span of the adaptive mode's second look in patch cells (0: off; None: the model's
-    calibrated ``second_look``, off when it has none)."""
+    second_look: float = Field(default=0.0, ge=0.0, le=64.0)
+    """Span of the adaptive mode's second look in patch cells (0: off)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -118,11 +112,9 @@ class ClipAnswerer(Answerer):
         self._backgrounds: FloatArray | None = None
         self.states: StateProvider = states or MemoryStates()
         self.second_look: SecondLook | None = None
+        self.alternatives = Alternatives(encoder)
         if settings.mode == "adaptive":
-            span = settings.second_look
-            if span is None:
-                span = self._calibrated("second_look")
-            self.second_look = second_look_for(encoder, span)
+            self.second_look = second_look_for(encoder, settings.second_look)
 
     @classmethod
     def build(cls, config: Any, *, encoder: TextEncoder, vlm_spec: str = "") -> ClipAnswerer:
@@ -134,11 +126,12 @@ class ClipAnswerer(Answerer):
 
     def answer(self, query: StandingQuery, window: Window, selection: Selection,
                query_emb: QueryEmb) -> AnswerResult:
-        score = self._score(query, window, selection, np.asarray(query_emb, dtype=np.float32))
+        emb = np.asarray(query_emb, dtype=np.float32)
+        score = self._score(query, window, selection, emb)
         model_ids = {"clip": self._encoder.model_id}
         if score is None:
             return AnswerResult("unknown", None, None, selection.visual_tokens, model_ids)
-        decision = self._decide(query.id, window, score)
+        decision = self._decide(query, window, selection, score)
         text = {True: "yes", False: "no", None: "calibrating"}[decision.matched]
         if decision.calibrating and decision.matched is not None:
             text = f"{text} (calibrating)"
@@ -149,35 +142,43 @@ class ClipAnswerer(Answerer):
             visual_tokens=selection.visual_tokens,
             model_ids=model_ids,
             threshold=decision.threshold,
+            why=decision.why,
         )
 
-    def _decide(self, query_id: str, window: Sequence[EncodedFrame], score: float) -> Decision:
+    def _decide(self, query: StandingQuery, window: Sequence[EncodedFrame],
+                selection: Selection, score: float) -> Decision:
         """The decision for this (question, camera) window; the adaptive mode learns from it."""
         camera, key = window[-1].camera, float(window[-1].t)
-        state = self.states.load(query_id, camera)
+        state = self.states.load(query.id, camera)
         if self.settings.mode != "adaptive":
             threshold = corrected_threshold(self.threshold, state.labels)
             return Decision(score >= threshold, threshold, calibrating=False)
+        ev = self.evidence(query.question, window, selection, score)
         rule = self.rule
-        decision = decide(state, key, score, rule)
-        self.states.save(query_id, camera, state.observe(key, score, rule))
+        decision = decide(state, key, ev, rule)
+        self.states.save(query.id, camera, state.observe(key, ev, decision.verdict, rule,
+                                                          decision.relabel_below))
         return decision
+
+    def evidence(self, question: str, window: Sequence[EncodedFrame], selection: Selection,
+                 score: float) -> Evidence:
+        """The window's score with the question's zero-shot support on its best frame."""
+        frame = window[selection.indices[best_frame(selection.frame_scores)]]
+        support, unit = self.alternatives.support(question, frame.global_emb,
+                                                  float(max(selection.frame_scores)))
+        return Evidence(score, support, unit)
 
     @property
     def rule(self) -> Rule:
-        """The adaptive rule, absolute levels filled in from the model's calibration."""
+        """The adaptive rule (absolute levels only where the user set them)."""
         s = self.settings
-        prefix = "second_look" if self.second_look is not None else "adaptive"
-        floor = s.floor if s.floor is not None else self._calibrated(f"{prefix}_floor")
-        sure = s.sure if s.sure is not None else self._calibrated(f"{prefix}_sure")
         return Rule(
             horizon_s=s.horizon_s,
             warmup=s.warmup,
-            quantile=s.quantile,
             k=s.k,
-            min_scale=s.min_scale,
-            floor=floor,
-            sure=math.inf if sure is None else sure,
+            sensitivity=s.sensitivity,
+            floor=s.floor,
+            sure=math.inf if s.sure is None else s.sure,
         )
 
     @property

@@ -122,20 +122,13 @@ def test_bad_second_look_names_the_field() -> None:
 
 
 
-def test_with_a_second_look_the_levels_are_the_models_second_look_ones() -> None:
+def test_no_calibrated_level_or_span_decides_the_default() -> None:
     enc = RedEncoder()
     enc.calibration = {"adaptive_floor": 0.03, "adaptive_sure": 0.2,  # type: ignore[attr-defined]
-                       "second_look_floor": 0.11, "second_look_sure": 0.175}
-    looked = build_answerer("clip", {"second_look": 3}, encoder=enc)
-    plain = build_answerer("clip", {}, encoder=enc)  # the model has no calibrated span
-    assert (looked.rule.floor, looked.rule.sure) == (0.11, 0.175)  # type: ignore[attr-defined]
-    assert (plain.rule.floor, plain.rule.sure) == (0.03, 0.2)  # type: ignore[attr-defined]
-
-
-def test_the_models_calibrated_span_turns_it_on_and_zero_turns_it_off() -> None:
-    enc = RedEncoder()
-    enc.calibration = {"second_look": 2.0}  # type: ignore[attr-defined]
-    on = build_answerer("clip", {}, encoder=enc)
-    off = build_answerer("clip", {"second_look": 0}, encoder=enc)
-    assert on.second_look is not None and on.second_look.span == 2.0  # type: ignore[attr-defined]
-    assert off.second_look is None  # type: ignore[attr-defined]
+                       "second_look_floor": 0.11, "second_look_sure": 0.175, "second_look": 2.0}
+    default = build_answerer("clip", {}, encoder=enc)
+    assert default.second_look is None  # type: ignore[attr-defined]
+    assert (default.rule.floor, default.rule.sure) == (None, float("inf"))  # type: ignore[attr-defined]
+    looked = build_answerer("clip", {"second_look": 2, "floor": 0.1}, encoder=enc)
+    assert looked.second_look.span == 2.0  # type: ignore[attr-defined]
+    assert looked.rule.floor == 0.1  # type: ignore[attr-defined]  # the user's own level
