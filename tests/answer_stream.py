@@ -184,3 +184,33 @@ def check_documented_queries(store: Store) -> None:
     assert sorted(float(r[3]) for r in runs) == [95.0, 120.0]  # runs B2 and A
     assert [int(r[0]) for r in hours] == [23 if dialect == "postgresql" else 22]  # Berlin
     assert [int(r[2]) for r in rate] == [len(stream())]
+
+
+def reference_runs(answers: list[Answer]) -> list[tuple[float, float, int, float]]:
+    """Runs by the definition, from the answers sorted by window end, independently of
+    the store: (start, end, windows, matched_s) each."""
+    runs: list[list[Answer]] = []
+    prev: Answer | None = None
+    for a in answers:
+        starts_run = not (prev is not None and prev.matched and prev.query_version
+                          == a.query_version and a.window_end - a.every - prev.window_end
+                          <= 2 * a.every + 1e-6)
+        if a.matched:
+            if starts_run:
+                runs.append([])
+            runs[-1].append(a)
+        prev = a
+    return [
+        (r[0].window_end - r[0].every, r[-1].window_end, len(r),
+         round(union([(a.window_end - a.every, a.window_end) for a in r]), 6))
+        for r in runs
+    ]
+
+
+def union(steps: list[tuple[float, float]]) -> float:
+    total, reach = 0.0, float("-inf")
+    for lo, hi in sorted(steps):
+        if hi > reach:
+            total += hi - max(lo, reach)
+            reach = hi
+    return total

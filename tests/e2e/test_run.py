@@ -114,6 +114,10 @@ def test_answers_agree_with_ground_truth_and_rerun_adds_nothing(clip: Path, tmp_
     with engine.connect() as conn:
         assert conn.execute(sa.text(count)).scalar() == len(answers)
     engine.dispose()
+    # the rollups were kept as the run stored its answers, and the rerun added nothing
+    report = feedwatch("report", "--db", db, "--json")
+    (series,) = json.loads(report.stdout)["series"]
+    assert series["matched_s"] == sum(a["matched"] is True for a in answers)  # 1 s a window
 
 
 @pytest.mark.parametrize(

@@ -369,3 +369,31 @@ def test_after_kill_9_the_successor_carries_on_the_clip_baselines(outcome: Outco
         assert all(load_state(store, "q1", cam).samples for cam in outcome.cameras)
     finally:
         store.close()
+
+
+def test_the_sink_kept_the_rollups_of_the_stored_answers(outcome: Outcome) -> None:
+    """Kafka mode, a worker killed mid-stream (its records redelivered), a question added
+    and removed: the runs and minute rollups the sink kept as it stored each batch are
+    those of the stored answers (issue 29), as computed here from the rows alone."""
+    from connectors.store import Store
+    from connectors.store.rollups.reads import RollupReads
+    from connectors.store.rollups.summary import summarize
+    from tests.answer_stream import reference_runs, union
+
+    store = Store.from_url(outcome.cluster.db_url, upgrade=False)
+    try:
+        reads = RollupReads(store.engine)
+        for query_id, camera in {(a.query_id, a.camera) for a in outcome.answers}:
+            answers = sorted((a for a in store.answers(query_id=query_id, camera=camera)),
+                             key=lambda a: a.window_end)
+            runs = sorted(reads.runs(0, 1e11, query_id, camera, limit=1000),
+                          key=lambda r: r.start)
+            got = [(r.start, r.end, r.windows, round(r.matched_s, 6)) for r in runs]
+            assert got == reference_runs(answers), (query_id, camera)
+            summary = summarize(reads, query_id=query_id, camera=camera, since="1d",
+                                bucket="1d")
+            assert summary.windows == len(answers)
+            steps = [(a.window_end - a.every, a.window_end) for a in answers if a.matched]
+            assert summary.matched_s == round(union(steps), 6)
+    finally:
+        store.close()

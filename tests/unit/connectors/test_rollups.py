@@ -66,12 +66,11 @@ def test_any_delivery_order_gives_the_rollups_of_a_reference(tmp_path) -> None:
         for i in range(0, len(shuffled), rng.randint(1, 9)):
             store.insert_answers(shuffled[i:i + 9])
         runs = sorted(RollupReads(store.engine).runs(0, 1e11, limit=1000), key=lambda r: r.start)
-        assert [(r.start, r.end, r.windows, round(r.matched_s, 6)) for r in runs] == _reference(
-            answers
-        )
+        got = [(r.start, r.end, r.windows, round(r.matched_s, 6)) for r in runs]
+        assert got == truth.reference_runs(answers)
         with store.engine.connect() as conn:
             total = conn.execute(sa.text("SELECT sum(matched_s) FROM answer_minutes")).scalar()
-        assert round(total or 0.0, 6) == round(_union([(a.window_end - a.every, a.window_end)
+        assert round(total or 0.0, 6) == round(truth.union([(a.window_end - a.every, a.window_end)
                                                         for a in answers if a.matched]), 6)
         store.close()
 
@@ -147,32 +146,3 @@ def _random_stream(rng: random.Random) -> list[Answer]:
         out.append(Answer("q", "?", "c", t - 4, t, 0.0, "clip", "", matched, rng.random(), (), (),
                           0, 0.0, every=every, query_version=version))
     return out
-
-
-def _reference(answers: list[Answer]) -> list[tuple[float, float, int, float]]:
-    """Runs by the definition, from the sorted answers, independently of the store."""
-    runs: list[list[Answer]] = []
-    prev: Answer | None = None
-    for a in answers:
-        starts_run = not (prev is not None and prev.matched and prev.query_version
-                          == a.query_version and a.window_end - a.every - prev.window_end
-                          <= 2 * a.every + 1e-6)
-        if a.matched:
-            if starts_run:
-                runs.append([])
-            runs[-1].append(a)
-        prev = a
-    return [
-        (r[0].window_end - r[0].every, r[-1].window_end, len(r),
-         round(_union([(a.window_end - a.every, a.window_end) for a in r]), 6))
-        for r in runs
-    ]
-
-
-def _union(steps: list[tuple[float, float]]) -> float:
-    total, reach = 0.0, float("-inf")
-    for lo, hi in sorted(steps):
-        if hi > reach:
-            total += hi - max(lo, reach)
-            reach = hi
-    return total
