@@ -147,18 +147,35 @@ def answer_ids(store: Store, answers: Sequence[Answer]) -> list[int | None]:
 
 
 def load_state(store: Store, query_id: str, camera: str) -> BaselineState:
-    stmt = select(AnswererStateRow.state).where(
+    return load_state_version(store, query_id, camera)[0]
+
+
+def load_state_version(store: Store, query_id: str, camera: str
+                       ) -> tuple[BaselineState, float | None]:
+    """The saved state and its version (``updated_at``; None when there is no row)."""
+    stmt = select(AnswererStateRow.state, AnswererStateRow.updated_at).where(
         AnswererStateRow.query_id == query_id, AnswererStateRow.camera_id == camera
     )
     rows = store._read(stmt)
-    return BaselineState.from_json(rows[0][0]) if rows else BaselineState()
+    return (BaselineState.from_json(rows[0][0]), rows[0][1]) if rows else (BaselineState(), None)
 
 
-def save_state(store: Store, query_id: str, camera: str, state: BaselineState) -> None:
+def save_state(store: Store, query_id: str, camera: str, state: BaselineState,
+               expected: float | None = None, now: float | None = None) -> bool:
+    """Write ``state`` unless the saved row changed since version ``expected`` (a reset,
+    or another worker took the camera over): False then, and nothing is written."""
+    table = AnswererStateRow.__table__
     last = state.samples[-1][0] if state.samples else 0.0
     row = {"query_id": query_id, "camera_id": camera, "state": replace(state, labels=()).to_json(),
-           "last_window_end": last, "updated_at": time.time()}
-    store._upsert(AnswererStateRow.__table__, row, ("query_id", "camera_id"))  # type: ignore[arg-type]
+           "last_window_end": last, "updated_at": time.time() if now is None else now}
+    stmt = store._insert(table).values(**row)  # type: ignore[arg-type]
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["query_id", "camera_id"],
+        set_={k: stmt.excluded[k] for k in ("state", "last_window_end", "updated_at")},
+        where=table.c.updated_at == expected,  # type: ignore[attr-defined]
+    )
+    result = store._write(lambda conn: conn.execute(stmt))
+    return bool(result.rowcount)
 
 
 @dataclass(eq=False)
@@ -177,6 +194,7 @@ class StoreStates:
         default_factory=dict, init=False, repr=False
     )
     _unsaved: set[Key] = field(default_factory=set, init=False, repr=False)
+    _versions: dict[Key, float | None] = field(default_factory=dict, init=False, repr=False)
     _retry_at: float | None = field(default=None, init=False, repr=False)  # store unreachable
 
     def load(self, query_id: str, camera: str) -> BaselineState:
@@ -186,7 +204,8 @@ class StoreStates:
         stale = key not in self._states or now - self._touched.get(key, now) > self.stale_s
         if stale and key not in self._unsaved and self._store_up(now):
             try:
-                self._states[key] = load_state(self.store, query_id, camera)
+                self._states[key], self._versions[key] = load_state_version(
+                    self.store, query_id, camera)
             except StoreError as exc:
                 self._store_down(now, exc)
             else:
@@ -204,12 +223,24 @@ class StoreStates:
             return
         for k in sorted(self._unsaved):  # this one and any kept while the store was away
             try:
-                save_state(self.store, k[0], k[1], self._states[k])
+                self._write(k)
             except StoreError as exc:
                 self._store_down(now, exc)
                 return
             self._unsaved.discard(k)
         self._store_back()
+
+    def _write(self, key: Key) -> None:
+        """Save one state; when the row changed under it (an operator's reset, another
+        worker's takeover) the saved row wins and is taken up instead."""
+        stamp = time.time()
+        if save_state(self.store, key[0], key[1], self._states[key],
+                      self._versions.get(key), stamp):
+            self._versions[key] = stamp
+            return
+        log.info("answerer state of %s on %s changed in the store (reset or takeover): "
+                 "taken up", *key)
+        self._states[key], self._versions[key] = load_state_version(self.store, *key)
 
     def _labels_of(self, key: Key) -> tuple[Label, ...]:
         now = self.clock()

@@ -96,6 +96,22 @@ class ClipSettings(AnswererSettings):
         return DEFAULT_THRESHOLDS.get(self.mode, -1.0) if self.threshold is None else self.threshold
 
 
+def rule_of(s: ClipSettings) -> Rule:
+    """The adaptive mode's tracker rule for these settings."""
+    return Rule(horizon_s=s.horizon_s, warmup=s.warmup, k=s.k, sensitivity=s.sensitivity,
+                floor=s.floor, sure=math.inf if s.sure is None else s.sure)
+
+
+def clip_rule(settings: dict[str, Any]) -> Rule:
+    """The tracker rule of a query's ``clip`` settings (selection keys ignored; the
+    defaults where the settings are not the clip answerer's)."""
+    known = {k: v for k, v in settings.items() if k in ClipSettings.model_fields}
+    try:
+        return rule_of(ClipSettings.model_validate(known))
+    except ValueError:
+        return Rule()
+
+
 @register
 class ClipAnswerer(Answerer):
     """Yes/no by CLIP score on the selected frames."""
@@ -171,15 +187,7 @@ class ClipAnswerer(Answerer):
     @property
     def rule(self) -> Rule:
         """The adaptive rule (absolute levels only where the user set them)."""
-        s = self.settings
-        return Rule(
-            horizon_s=s.horizon_s,
-            warmup=s.warmup,
-            k=s.k,
-            sensitivity=s.sensitivity,
-            floor=s.floor,
-            sure=math.inf if s.sure is None else s.sure,
-        )
+        return rule_of(self.settings)
 
     @property
     def threshold(self) -> float:
@@ -228,4 +236,4 @@ class ClipAnswerer(Answerer):
         return self._backgrounds
 
 
-__all__ = ["BaselineState", "ClipAnswerer", "ClipSettings"]
+__all__ = ["BaselineState", "ClipAnswerer", "ClipSettings", "clip_rule", "rule_of"]

@@ -40,6 +40,7 @@ from workers.api import (
     routes_history,
     routes_ops,
     routes_queries,
+    routes_state,
     routes_summary,
 )
 from workers.api.auth import TokenAuth
@@ -197,8 +198,8 @@ def create_app(
     app.state.hooks_settings = settings.hooks
     app.state.history = HistoryService(store, settings.perception)
     # summary and runs go before routes_answers, whose /api/answers/{answer_id} would take them
-    routers = (routes_ops, routes_cameras, routes_queries, routes_summary, routes_answers,
-               routes_feedback, routes_history)
+    routers = (routes_ops, routes_cameras, routes_queries, routes_state, routes_summary,
+               routes_answers, routes_feedback, routes_history)
     for module in (*routers, routes_alerts):
         app.include_router(module.router)
     exact_openapi(app, settings.api)

@@ -1,0 +1,101 @@
+"""``/api/queries/{id}/state``: what a question's trackers learned per camera, and reset.
+
+The adaptive ``clip`` answerer keeps one tracker per (question, camera): its absent
+level, spread and the levels at which it turns and stays yes, with one line on why the
+newest answer is yes or no. ``DELETE`` empties them (after a camera was moved): the
+worker owning the camera takes the empty tracker up at its next window.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from connectors.store.tracker_states import reset_trackers, saved_trackers
+from pipeline.answerers.clip import clip_rule
+from pipeline.answerers.explain import describe
+from workers.api.auth import read_access, write_access
+from workers.api.context import ApiContext, context
+from workers.api.schemas import ErrorBody
+
+router = APIRouter(prefix="/api/queries", tags=["queries"])
+Camera = Annotated[str | None, Query(min_length=1, max_length=200,
+                                     description="One camera (default: every camera).")]
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody, "description": "No such query"}}
+
+
+class TrackerOut(BaseModel):
+    """One (question, camera) tracker."""
+
+    camera: str
+    status: str = Field(description="new, present or absent (the newest verdict)")
+    windows: int
+    absent_windows: int
+    absent_level: float | None
+    spread: float | None
+    turns_yes_at: float | None
+    stays_yes_at: float | None
+    last_window_end: float | None
+    last_score: float | None
+    last_support: float | None = Field(
+        description="Spreads by which the question beat its closest alternatives")
+    why: str = Field(examples=["yes: 0.312 is +4.2 spreads from the absent level 0.120 "
+                               "(turns yes at 0.210); the question beats its alternatives "
+                               "by +0.4 (needs -0.75)"])
+    corrections: int
+    updated_at: float
+
+
+class StateOut(BaseModel):
+    query_id: str
+    answerer: str
+    sensitivity: float
+    trackers: list[TrackerOut]
+
+
+class ResetOut(BaseModel):
+    query_id: str
+    reset: int = Field(description="Trackers emptied")
+
+
+def _query(ctx: ApiContext, query_id: str) -> Any:
+    stored = ctx.data.query(query_id)
+    if stored is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"query {query_id!r} not found")
+    return stored.query
+
+
+def _state(ctx: ApiContext, query_id: str, camera: str | None) -> StateOut:
+    query = _query(ctx, query_id)
+    rule = clip_rule(query.settings)
+    trackers = [
+        TrackerOut(camera=t.camera, updated_at=t.updated_at, **describe(t.state, rule).to_json())
+        for t in saved_trackers(ctx.data.store, query_id, camera)
+    ]
+    return StateOut(query_id=query_id, answerer=query.answerer, sensitivity=rule.sensitivity,
+                    trackers=trackers)
+
+
+def _reset(ctx: ApiContext, query_id: str, camera: str | None) -> ResetOut:
+    _query(ctx, query_id)
+    return ResetOut(query_id=query_id, reset=reset_trackers(ctx.data.store, query_id, camera))
+
+
+@router.get("/{query_id}/state", response_model=StateOut, dependencies=[read_access],
+            responses=NOT_FOUND, summary="What the question's trackers learned, per camera")
+async def get_state(query_id: str, ctx: ApiContext = Depends(context),
+                    camera: Camera = None) -> StateOut:
+    """Levels and the reason for the newest answer of every (question, camera) tracker."""
+    return await run_in_threadpool(_state, ctx, query_id, camera)
+
+
+@router.delete("/{query_id}/state", response_model=ResetOut, dependencies=[write_access],
+               responses=NOT_FOUND, summary="Reset the question's learned levels")
+async def reset_state(query_id: str, ctx: ApiContext = Depends(context),
+                      camera: Camera = None) -> ResetOut:
+    """Empty the trackers (one camera's, when given): levels are learned afresh."""
+    return await run_in_threadpool(_reset, ctx, query_id, camera)
