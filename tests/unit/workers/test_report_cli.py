@@ -15,6 +15,7 @@ from PIL import Image
 from prometheus_client import REGISTRY
 
 from connectors.store import Store
+from connectors.store.rollups.reads import RollupReads
 from tests import answer_stream as truth
 from workers.cli.main import cli
 from workers.ops import metrics
@@ -66,6 +67,17 @@ def test_rebuild_rollups_command_refills_them(tmp_path: Path) -> None:
     truth.check_truth(store)
     store.close()
     engine.dispose()
+
+
+def test_db_prune_takes_the_rollups_horizon(tmp_path: Path) -> None:
+    url = _stored(tmp_path)
+    done = CliRunner().invoke(cli, ["db", "prune", "--db", url, "--rollups", "180s"])
+    assert done.exit_code == 0, done.output
+    assert "0 answers" in done.stderr and "0 rollups" not in done.stderr
+    store = Store.from_url(url)
+    runs = RollupReads(store.engine).runs(0, 1e11, truth.QUERY, truth.CAMERA, limit=100)
+    assert sorted(r.start - truth.T0 for r in runs) == [306, 421, 441]
+    store.close()
 
 
 def test_the_gauge_shows_the_newest_answer_per_question_and_camera() -> None:

@@ -100,8 +100,11 @@ def stats_cmd(db: str | None, as_json: bool) -> None:
 @setting_option("retention", "--answers", default=None,
                 help="Keep answers (and their evidence) this long.")
 @setting_option("retention", "--evidence", default=None, help="Keep evidence images this long.")
+@setting_option("retention", "--rollups", default=None,
+                help="Keep answer runs and minute rollups this long [default: 400d].")
 def prune_cmd(
-    db: str | None, frames: str | None, answers: str | None, evidence: str | None
+    db: str | None, frames: str | None, answers: str | None, evidence: str | None,
+    rollups: str | None,
 ) -> None:
     """Delete rows older than the retention settings, in small batches."""
     from connectors.store import make_engine, upgrade
@@ -110,12 +113,13 @@ def prune_cmd(
 
     settings = settings_from_flags(
         store={"url": db},
-        retention={"frames": frames, "answers": answers, "evidence": evidence},
+        retention={"frames": frames, "answers": answers, "evidence": evidence,
+                   "rollups": rollups},
     )
     policy = retention_policy(settings.retention)
     if not policy.enabled:
-        raise click.UsageError("nothing to prune: give --frames, --answers or --evidence "
-                               "(or FEEDWATCH_RETENTION_*)")
+        raise click.UsageError("nothing to prune: give --frames, --answers, --evidence or "
+                               "--rollups (or FEEDWATCH_RETENTION_*)")
     engine = make_engine(settings.store.url)
     try:
         upgrade(engine)
