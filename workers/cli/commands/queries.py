@@ -1,4 +1,4 @@
-"""``feedwatch queries add|list|remove``: standing queries of the scale-out run.
+"""``feedwatch queries add|list|remove|state|reset``: standing queries and their trackers.
 
 A query lives in two places: the SQL store (what the API and dashboards list) and
 the compacted queries topic (what running workers follow). ``add`` writes both,
@@ -150,3 +150,46 @@ def remove(query_id: str, bootstrap: str | None, db: str | None) -> None:
         store.close()
     publish(settings, query_id, None)
     click.echo(f"removed {query_id}")
+
+
+@command.command("state")
+@click.argument("query_id")
+@click.option("--camera", default=None, help="One camera (default: every camera).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per camera and line.")
+@db_option
+def state(query_id: str, camera: str | None, as_json: bool, db: str | None) -> None:
+    """What QUERY_ID's trackers learned per camera, and why the newest answer is yes or no."""
+    import json
+
+    from connectors.store.tracker_states import saved_trackers
+    from pipeline.answerers.clip import clip_rule
+    from pipeline.answerers.explain import describe
+
+    store = open_store(_settings(None, db, kafka=False).store.url)
+    try:
+        query = next((q for q in store.queries() if q.id == query_id), None)
+        if query is None:
+            raise click.BadParameter(f"no query {query_id!r} in the store", param_hint="QUERY_ID")
+        rule = clip_rule(query.settings)
+        for t in saved_trackers(store, query_id, camera):
+            view = describe(t.state, rule)
+            click.echo(json.dumps({"camera": t.camera, **view.to_json()}) if as_json
+                       else f"{t.camera}  {view.status}  {view.why}")
+    finally:
+        store.close()
+
+
+@command.command("reset")
+@click.argument("query_id")
+@click.option("--camera", default=None, help="One camera (default: every camera).")
+@db_option
+def reset(query_id: str, camera: str | None, db: str | None) -> None:
+    """Forget QUERY_ID's learned levels (after a camera was moved): learned afresh."""
+    from connectors.store.tracker_states import reset_trackers
+
+    store = open_store(_settings(None, db, kafka=False).store.url)
+    try:
+        n = reset_trackers(store, query_id, camera)
+    finally:
+        store.close()
+    click.echo(f"reset {n} tracker(s) of {query_id}")
