@@ -12,7 +12,8 @@ clock starting at T0 (a UTC hour). Written out by hand, with the truth beside it
   new run although nothing else changed; 443..451 backfilled); 483..499 no.
 
 :func:`deliveries` shuffles it, cuts it into batches and redelivers a fifth of it;
-:func:`store_embedded` and :func:`store_via_kafka_sink` store it as the two modes do,
+:func:`store_embedded` (the sink directly) and :func:`store_via_kafka_sink` (records
+through the answers consumer both modes run) store it,
 :func:`check_truth` compares the rollups with the truth.
 """
 
@@ -115,7 +116,8 @@ def runs_started_in(lo: float, hi: float) -> int:
 
 
 def store_embedded(store: Store) -> None:
-    """As the embedded run stores answers: AnswerSink add/flush."""
+    """Answers straight into the store's sink (add, then flush per batch), as backfill
+    and any in-process writer do."""
     sink = AnswerSink(store)
     for batch in deliveries():
         for a in batch:
@@ -124,7 +126,8 @@ def store_embedded(store: Store) -> None:
 
 
 def store_via_kafka_sink(store: Store) -> None:
-    """As the Kafka sink stores answers: records of the answers topic through its handler."""
+    """As both modes store answers: records of the answers topic through the answers
+    consumer (the in-process bus of ``feedwatch run`` and Kafka feed it alike)."""
     handler = AnswersConsumer(AnswerSink(store), DeadLetters(RecordingProducer(), "dl"))
     offset = 0
     for batch in deliveries(seed=7, batch=11):

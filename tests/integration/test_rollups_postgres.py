@@ -26,12 +26,12 @@ def store(fresh_postgres_url: str) -> Iterator[Store]:
     s.close()
 
 
-def test_the_embedded_sink_keeps_the_truth_on_postgres(store: Store) -> None:
+def test_the_sink_keeps_the_truth_on_postgres(store: Store) -> None:
     truth.store_embedded(store)
     truth.check_truth(store)
 
 
-def test_the_kafka_sink_keeps_the_truth_on_postgres(store: Store) -> None:
+def test_the_answers_consumer_keeps_the_truth_on_postgres(store: Store) -> None:
     truth.store_via_kafka_sink(store)
     truth.check_truth(store)
 

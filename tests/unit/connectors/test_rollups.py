@@ -1,6 +1,9 @@
 """Runs and minute rollups kept as answers are stored (SQLite; PostgreSQL in
 tests/integration/test_rollups_postgres.py): the synthetic stream's truth, to the
-second, through the embedded run's sink and the Kafka sink's handler alike."""
+second, through the store's sink and through the answers consumer that both modes
+(``feedwatch run``'s in-process bus, Kafka) run; the Kafka scale-out run and ``feedwatch
+run`` itself are checked in tests/integration/test_kafka_scaleout.py and
+tests/e2e/test_run.py."""
 
 from __future__ import annotations
 
@@ -25,12 +28,12 @@ def store(tmp_path) -> Iterator[Store]:
     s.close()
 
 
-def test_the_embedded_sink_keeps_rollups_to_the_second(store: Store) -> None:
+def test_the_sink_keeps_rollups_to_the_second(store: Store) -> None:
     truth.store_embedded(store)
     truth.check_truth(store)
 
 
-def test_the_kafka_sink_keeps_the_same_rollups(store: Store) -> None:
+def test_the_answers_consumer_keeps_the_same_rollups(store: Store) -> None:
     truth.store_via_kafka_sink(store)
     truth.check_truth(store)
 
