@@ -1,0 +1,59 @@
+"""The dashboard says why an answer is yes or no, in real headless Chromium: a question's
+card shows each camera's tracker (absent level, the levels it turns and stays yes at, the
+newest verdict's reason) and its reset button forgets the camera's levels. A screenshot
+is saved to ``artifacts/dashboard_tracker.png``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from connectors.store import Store
+from connectors.store.feedback import StoreStates, load_state
+from pipeline.types import StandingQuery
+from tests.e2e.dashboard import CHROMIUM, CHROMIUM_ARGS, need_chromium, serve
+from tests.unit.connectors.clip_answers import answer, clip
+from tests.unit.workers.api.scenarios import WRITE, ApiHarness
+
+ARTIFACT = Path(__file__).resolve().parents[2] / "artifacts" / "dashboard_tracker.png"
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[ApiHarness, str]]:
+    need_chromium()
+    store = Store.from_url(f"sqlite:///{tmp_path / 'tracker.db'}")
+    yield from serve(ApiHarness(store))
+
+
+def test_the_card_explains_the_newest_answer_and_resets(served: tuple[ApiHarness, str]) -> None:
+    h, url = served
+    h.store.upsert_query(StandingQuery("q", "a red circle"))
+    worker = clip(StoreStates(h.store))  # query "q" on camera "cam"
+    for t in range(8):
+        answer(worker, float(t), -0.3)
+    answer(worker, 8.0, 0.4)
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            pg = browser.new_page(viewport={"width": 1280, "height": 900})
+            pg.goto(url)
+            pg.fill("#token", WRITE)
+            pg.click("#token-form button")
+            row = pg.locator("article.card[data-query-id='q'] .tr-camera[data-camera='cam']")
+            row.wait_for(timeout=15_000)
+            assert row.locator(".tr-status").inner_text() == "present"
+            why = row.locator(".tr-why").inner_text()
+            assert why.startswith("yes: 0.400 is") and "absent level -0.300" in why
+            assert "turns yes at" in row.inner_text()
+            ARTIFACT.parent.mkdir(exist_ok=True)
+            pg.screenshot(path=str(ARTIFACT), full_page=True)
+            row.locator(".tr-reset").click()
+            pg.locator("article.card[data-query-id='q'] .tr-note").filter(
+                has_text="levels reset").wait_for(timeout=10_000)
+        finally:
+            browser.close()
+    assert load_state(h.store, "q", "cam").samples == ()
