@@ -12,7 +12,8 @@ from typing import Any
 _EXPORTS = {
     "VideoSource": "base", "SegmentSink": "base", "StatusObserver": "base",
     "StreamStalled": "base", "StreamEnded": "base", "InvalidTransition": "base",
-    "SourceUnreachable": "base",
+    "SourceUnreachable": "base", "ClipError": "base",
+    "Clip": "clip_cut", "cut_clip": "clip_cut", "ClipWindow": "clip_plan",
     "TimedPacket": "packets", "StreamInfo": "packets", "Timeline": "packets",
     "open_source": "sources", "PyAVSource": "sources", "coalesce": "sources",
     "Segmenter": "segmenter", "Cutter": "cutter", "Cut": "cutter", "mux_segment": "segmenter",

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from pipeline.errors import FeedwatchError, SourceError
+from pipeline.errors import FeedwatchError, MediaError, SourceError
 from pipeline.types import Segment
 
 if TYPE_CHECKING:
@@ -36,6 +36,10 @@ class StreamStalled(SourceUnreachable):
 
 class StreamEnded(SourceUnreachable):
     """A live source closed its stream (EOF); the caller may reconnect."""
+
+
+class ClipError(MediaError):
+    """No incident clip can be cut: no segment, or no keyframe before its end."""
 
 
 class InvalidTransition(FeedwatchError, ValueError):
