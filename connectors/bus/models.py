@@ -13,10 +13,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
 from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from connectors.video.uri import check_camera
+from pipeline.errors import ConfigError
+from pipeline.query_rules import CAMERAS_MAX, check_every, check_settings, check_window
+from pipeline.questions import clean_question
 from pipeline.types import Answer, Evidence, Segment, StandingQuery
 
 SCHEMA_VERSION = 1
@@ -140,7 +145,31 @@ class QueryFields(Wire):
 
 
 class QueryMessage(Versioned, QueryFields):
-    """The value of a ``queries`` record (key = id; a null value deletes the query)."""
+    """The value of a ``queries`` record (key = id; a null value deletes the query).
+
+    Checked by the rules the API checks a new query by (:mod:`pipeline.query_rules`,
+    :func:`~pipeline.questions.clean_question`, the camera-id rule), so a message the
+    API would refuse is refused here and dead-lettered by its consumer."""
+
+    @model_validator(mode="after")
+    def _as_the_api_would(self) -> Self:
+        try:
+            clean_question(self.question)
+            check_cameras(self.cameras)
+            check_window(self.window, check_every(self.every))
+            check_settings(self.answerer, self.settings)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+
+def check_cameras(cameras: Sequence[str]) -> None:
+    """At most :data:`CAMERAS_MAX` camera ids, or ``"*"``."""
+    if len(cameras) > CAMERAS_MAX:
+        raise ConfigError("cameras", f"{len(cameras)} cameras", f"at most {CAMERAS_MAX}")
+    for camera in cameras:
+        if camera != "*":
+            check_camera(camera)
 
 
 # ---------------------------------------------------------------- answers

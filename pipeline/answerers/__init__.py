@@ -17,7 +17,6 @@ from pipeline.answerers.base import (
     AnswerResult,
     TextEncoder,
     answerer_class,
-    parse_settings,
     registered,
 )
 
@@ -47,5 +46,5 @@ def build_answerer(
 ) -> Answerer:
     """The answerer registered as ``type``, configured from ``settings``."""
     cls = answerer_class(type)
-    config: AnswererSettings = parse_settings(cls.config_cls, settings or {}, type)
+    config: AnswererSettings = cls.settings_of(settings or {}, type)
     return cls.build(config, encoder=encoder, vlm_spec=vlm_spec)

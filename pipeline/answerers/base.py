@@ -65,9 +65,9 @@ C = TypeVar("C", bound=BaseModel)
 
 
 class AnswererSettings(BaseModel):
-    """Base of every answerer's settings: frozen, unknown keys rejected."""
+    """Base of every answerer's settings: frozen, unknown keys rejected, numbers finite."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Answerer(ABC):
@@ -80,6 +80,20 @@ class Answerer(ABC):
     store in a worker, so it survives restarts and takeovers)."""
     uses_vlm: ClassVar[bool] = False
     """It needs a VLM (``--vlm``), and its text can describe the evidence (alerts)."""
+
+    stages: ClassVar[Mapping[str, str]] = {}
+    """Settings fields that hold another answerer's settings, and its type (the
+    cascade's ``clip`` and ``vlm``): checked as that answerer's own."""
+
+    @classmethod
+    def settings_of(cls, settings: Mapping[str, Any], where: str = "") -> AnswererSettings:
+        """``settings`` validated (ConfigError naming the field under ``where``), its
+        stages' too, so what passes here builds."""
+        where = where or cls.type
+        config = parse_settings(cls.config_cls, settings, where)
+        for name, type_ in cls.stages.items():
+            answerer_class(type_).settings_of(getattr(config, name), f"{where}.{name}")
+        return config
 
     @classmethod
     @abstractmethod

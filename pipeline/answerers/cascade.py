@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import builtins
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
@@ -84,6 +84,7 @@ class CascadeAnswerer(BatchAnswerer):
     config_cls: ClassVar[builtins.type[AnswererSettings]] = CascadeSettings
     keeps_baselines: ClassVar[bool] = True
     uses_vlm: ClassVar[bool] = True
+    stages: ClassVar[Mapping[str, str]] = {"clip": "clip", "vlm": "vlm"}
 
     def __init__(self, settings: CascadeSettings, clip: Answerer, vlm: Answerer) -> None:
         self.settings = settings

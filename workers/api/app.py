@@ -45,6 +45,7 @@ from workers.api import (
 )
 from workers.api.auth import TokenAuth
 from workers.api.context import ApiContext
+from workers.api.limits import short_errors
 from workers.api.live import AnswerNotifier, CameraStatusRegistry
 from workers.api.openapi import exact_openapi
 from workers.api.publish import QueryPublisher
@@ -143,7 +144,7 @@ class SafeJSONResponse(JSONResponse):
 
 async def _safe_validation(_request: Request, exc: Exception) -> Response:
     errors = exc.errors() if isinstance(exc, RequestValidationError) else []
-    return SafeJSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
+    return SafeJSONResponse({"detail": jsonable_encoder(short_errors(errors))}, status_code=422)
 
 
 async def _safe_http(_request: Request, exc: Exception) -> Response:

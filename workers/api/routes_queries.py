@@ -13,11 +13,14 @@ from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from connectors.bus.messages import encode_query
 from connectors.store.reads import StoredQuery
 from pipeline.errors import BusError, ConfigError
 from pipeline.extensions import answerer_types
+from pipeline.query_rules import check_settings, excerpt
 from pipeline.types import StandingQuery
 from workers.api.auth import read_access, write_access
 from workers.api.context import ApiContext, context
@@ -88,6 +91,25 @@ def _unavailable(exc: BusError) -> HTTPException:
     )
 
 
+def _encodable(query: StandingQuery, field: str) -> None:
+    """The query checked and encoded as the bus carries it before anything is stored:
+    settings that are another answerer's (or stored ones the rules now refuse) are a
+    409 and leave no row."""
+    conflict = status.HTTP_409_CONFLICT
+    try:
+        check_settings(query.answerer, query.settings)
+        encode_query(query)
+    except ConfigError as exc:
+        raise field_error("settings", excerpt(query.settings), str(exc), code=conflict) from None
+    except ValueError as exc:  # the message model refused it (a pydantic ValidationError)
+        raise field_error(field, None, _first_error(exc), code=conflict) from None
+
+
+def _first_error(exc: ValueError) -> str:
+    errors = exc.errors() if isinstance(exc, ValidationError) else []
+    return str(errors[0]["msg"]) if errors else str(exc).splitlines()[0][:200]
+
+
 def _create(ctx: ApiContext, body: QueryCreate, history: Any = None) -> StoredQuery:
     _check_window(body.window, body.every, "window")
     _check_cameras(ctx, body.cameras)
@@ -100,6 +122,7 @@ def _create(ctx: ApiContext, body: QueryCreate, history: Any = None) -> StoredQu
         answerer=body.answerer,
         settings=dict(body.settings),
     )
+    _encodable(query, "settings")
     stored = ctx.data.save_query(query)
     if history is not None and body.backfill:
         _backfill(history, query, body.backfill)
@@ -127,6 +150,7 @@ def _update(ctx: ApiContext, query_id: str, body: QueryUpdate) -> StoredQuery:
         changes["cameras"] = tuple(changes["cameras"])
     after = replace(before, **changes, version=before.version + 1)
     _check_window(after.window, after.every, "window" if "window" in changes else "every")
+    _encodable(after, next(iter(changes), "settings"))
     stored = ctx.data.save_query(after)
     try:
         ctx.publisher.put(after)

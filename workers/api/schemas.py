@@ -11,20 +11,28 @@ import math
 from typing import Annotated, Any
 
 from fastapi import HTTPException, status
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from connectors.bus.models import AnswerFields, QueryFields
 from connectors.video.uri import CAMERA_ID, network_source_pattern
 from pipeline.errors import ConfigError
 from pipeline.extensions import answerer_types
 from pipeline.history.duration import MAX_BACKFILL, parse_duration
+from pipeline.query_rules import (
+    CAMERAS_MAX,
+    EVERY_MAX,
+    EVERY_MIN,
+    WINDOW_MAX,
+    WINDOW_MIN,
+    check_settings,
+    check_shape,
+    fits,
+    settings_schema,
+)
 from pipeline.questions import QUESTION_MAX, clean_question, question_pattern
 
-CAMERAS_MAX = 64
 NETWORK_SOURCE = network_source_pattern()
 """Camera sources an API client may register unless ``allow_local_sources`` is set."""
-EVERY_MIN, EVERY_MAX = 0.2, 3600.0
-WINDOW_MIN, WINDOW_MAX = 0.5, 6 * 3600.0
 
 
 def field_error(
@@ -74,6 +82,24 @@ def check_window(window: float, every: float | None) -> float:
     return window
 
 
+def _check_settings(value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+    """Settings some answerer's own model accepts (the schema's ``anyOf``): 422 naming the
+    field otherwise. Whether they are the chosen answerer's is a rule across fields,
+    which the route answers with 409."""
+    answerer = info.data.get("answerer") or "clip"
+    try:
+        check_shape(value)
+        if not any(fits(t, value) for t in (answerer, *sorted(answerer_types()))):
+            check_settings(answerer, value)
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
+def _publish_settings(schema: dict[str, Any]) -> None:
+    schema["anyOf"] = [settings_schema(t) for t in sorted(answerer_types())]
+
+
 def _check_answerer(value: str) -> str:
     known = answerer_types()
     if value not in known:
@@ -109,7 +135,13 @@ Window = Annotated[
 AnswererType = Annotated[
     str, Field(json_schema_extra=_publish_answerers, description="Answerer type.")
 ]
-AnswererSettings = Annotated[dict[str, Any], Field(description="Answerer-specific options.")]
+AnswererSettings = Annotated[
+    dict[str, Any],
+    Field(description="Answerer-specific options.", json_schema_extra=_publish_settings),
+]
+"""Checked by the answerer's own settings model (unknown keys refused); weights, device,
+batch size and frame selection are the deployment's, never a query's; finite numbers,
+nested at most ``pipeline.query_rules.SETTINGS_DEPTH`` deep, at most ``SETTINGS_BYTES`` as JSON."""
 
 
 BackfillSeconds = Annotated[float, Field(gt=0, le=MAX_BACKFILL)]
@@ -160,6 +192,11 @@ class QueryCreate(StrictModel):
     def _a(cls, value: str) -> str:
         return _check_answerer(value)
 
+    @field_validator("settings")
+    @classmethod
+    def _s(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        return _check_settings(value, info)
+
 
 class QueryUpdate(StrictModel):
     """A partial update: only the given fields change; the version goes up by one. A
@@ -186,6 +223,11 @@ class QueryUpdate(StrictModel):
     @classmethod
     def _a(cls, value: str | None) -> str | None:
         return None if value is None else _check_answerer(value)
+
+    @field_validator("settings")
+    @classmethod
+    def _s(cls, value: dict[str, Any] | None, info: ValidationInfo) -> dict[str, Any] | None:
+        return None if value is None else _check_settings(value, info)
 
 
 class QueryOut(QueryFields):

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import click
 
 from pipeline.errors import ConfigError, SourceError
+from pipeline.query_rules import check_every, check_settings, check_window
 from pipeline.types import StandingQuery
 from workers.cli.options import answerer_type, env_option, parse_duration, setting_option
 from workers.config import Settings, settings_from_flags
@@ -102,19 +103,19 @@ def validate(
     if not sources:
         raise ConfigError("SOURCE", "", "at least one video file or URL")
     qs = _questions(questions)
-    every_s = parse_duration(every, "--every")
+    every_s = check_every(parse_duration(every, "--every"), "--every")
     window_s = parse_duration(window, "--window")
     if window_s < every_s:
         raise ConfigError("--window", window, f"at least --every ({every})")
+    check_window(window_s, every_s, "--window")
     kind = _answerer(answerer)
     uris = [_check_uri(s) for s in sources]
     return RunArgs(_cameras(uris, cameras), qs, every_s, window_s, kind, as_json, realtime)
 
 
 def answerer_settings(pairs: Sequence[str], answerer: str) -> tuple[tuple[str, Any], ...]:
-    """``--set KEY=VALUE`` pairs (VALUE as JSON when it parses), checked against the answerer."""
-    from pipeline.answerers.base import parse_settings
-
+    """``--set KEY=VALUE`` pairs (VALUE as JSON when it parses), checked by the rules the
+    API checks a query's settings by."""
     out: dict[str, Any] = {}
     for pair in pairs:
         key, sep, raw = pair.partition("=")
@@ -124,7 +125,7 @@ def answerer_settings(pairs: Sequence[str], answerer: str) -> tuple[tuple[str, A
             out[key.strip()] = json.loads(raw)
         except ValueError:
             out[key.strip()] = raw
-    parse_settings(answerer_type(answerer).config_cls, out, f"--set {answerer}")
+    check_settings(answerer_type(answerer).type, out, "--set")
     return tuple(out.items())
 
 

@@ -17,6 +17,8 @@ from tests.unit.workers.surface import SNAPSHOT, cli_surface, openapi_surface
 from workers.cli.main import cli
 
 CHANGED = {("feedwatch ingest", "--kafka", "envvar"): "FEEDWATCH_KAFKA_BOOTSTRAP"}
+NARROWED = {"QueryUpdate.properties.settings.anyOf"}
+"""Schemas narrowed on purpose: a query's settings are its answerer's own (issue 26)."""
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +71,8 @@ def test_every_api_operation_and_schema_is_still_served(snapshot: dict[str, Any]
 def kept(before: Any, now: Any, where: str) -> None:
     """``now`` says everything ``before`` said: a field, route or response may be added
     (other work goes on beside a refactoring), none removed or changed."""
+    if where in NARROWED:
+        return
     if isinstance(before, dict) and isinstance(now, dict):
         for key, value in before.items():
             assert key in now, f"{where}: {key} is gone"
