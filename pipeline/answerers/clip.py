@@ -147,7 +147,7 @@ class ClipAnswerer(Answerer):
         model_ids = {"clip": self._encoder.model_id}
         if score is None:
             return AnswerResult("unknown", None, None, selection.visual_tokens, model_ids)
-        decision = self._decide(query, window, selection, score)
+        decision = self._decide(query, window, selection, score, emb)
         text = {True: "yes", False: "no", None: "calibrating"}[decision.matched]
         if decision.calibrating and decision.matched is not None:
             text = f"{text} (calibrating)"
@@ -162,14 +162,14 @@ class ClipAnswerer(Answerer):
         )
 
     def _decide(self, query: StandingQuery, window: Sequence[EncodedFrame],
-                selection: Selection, score: float) -> Decision:
+                selection: Selection, score: float, query_emb: FloatArray) -> Decision:
         """The decision for this (question, camera) window; the adaptive mode learns from it."""
         camera, key = window[-1].camera, float(window[-1].t)
         state = self.states.load(query.id, camera)
         if self.settings.mode != "adaptive":
             threshold = corrected_threshold(self.threshold, state.labels)
             return Decision(score >= threshold, threshold, calibrating=False)
-        ev = self.evidence(query.question, window, selection, score)
+        ev = self.evidence(query.question, window, selection, score, query_emb)
         rule = self.rule
         decision = decide(state, key, ev, rule)
         self.states.save(query.id, camera, state.observe(key, ev, decision.verdict, rule,
@@ -177,11 +177,22 @@ class ClipAnswerer(Answerer):
         return decision
 
     def evidence(self, question: str, window: Sequence[EncodedFrame], selection: Selection,
-                 score: float) -> Evidence:
-        """The window's score with the question's zero-shot support on its best frame."""
-        frame = window[selection.indices[best_frame(selection.frame_scores)]]
+                 score: float, query_emb: FloatArray | None = None) -> Evidence:
+        """The window's score with the question's zero-shot support on its best frame (on
+        that frame's closer look, when the second look is on)."""
+        best = best_frame(selection.frame_scores)
+        frame = window[selection.indices[best]]
+        if self.second_look is not None and query_emb is not None:
+            looked = [window[i] for i in selection.indices]
+            crops = self.second_look.embeddings(looked, question, query_emb)
+            q = np.asarray(query_emb, dtype=np.float32)
+            pick = int(np.argmax([(a + float(c @ q)) / 2
+                                  for a, c in zip(selection.frame_scores, crops, strict=True)]))
+            support, unit = self.alternatives.support(question, crops[pick],
+                                                      float(crops[pick] @ q))
+            return Evidence(score, support, unit)
         support, unit = self.alternatives.support(question, frame.global_emb,
-                                                  float(max(selection.frame_scores)))
+                                                  float(selection.frame_scores[best]))
         return Evidence(score, support, unit)
 
     @property

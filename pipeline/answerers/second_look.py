@@ -8,7 +8,8 @@ near its edges) and encodes that crop again: the encoder now sees the object sev
 times larger. A frame's score is the mean of its global cosine and the crop's cosine.
 
 Each (camera, frame time, question) is looked at once: windows overlap, so the same
-frame is scored again and again; the crop scores are kept in a bounded cache. The
+frame is scored again and again; the crop embeddings are kept in a bounded cache (the
+adaptive mode also asks its zero-shot question of the crop). The
 crops of a window's new frames go to the encoder in one batch.
 """
 
@@ -56,11 +57,17 @@ class SecondLook:
     span: float = 3.0
     max_cached: int = 8192
     crops_encoded: int = 0
-    _cache: OrderedDict[tuple[str, float, str], float] = field(default_factory=OrderedDict)
+    _cache: OrderedDict[tuple[str, float, str], FloatArray] = field(default_factory=OrderedDict)
 
     def scores(self, frames: Sequence[EncodedFrame], question: str,
                query_emb: FloatArray) -> list[float]:
         """The crop cosine of each frame with the question (cached per frame)."""
+        q = np.asarray(query_emb, dtype=np.float32)
+        return [float(e @ q) for e in self.embeddings(frames, question, q)]
+
+    def embeddings(self, frames: Sequence[EncodedFrame], question: str,
+                   query_emb: FloatArray) -> list[FloatArray]:
+        """Each frame's crop embedding for this question (encoded once, then cached)."""
         q = np.asarray(query_emb, dtype=np.float32)
         keys = [(f.camera, float(f.t), question) for f in frames]
         todo = [i for i, k in enumerate(keys) if k not in self._cache]
@@ -69,7 +76,7 @@ class SecondLook:
             embs, _ = self.encoder.encode_frames(crops)
             self.crops_encoded += len(todo)
             for i, emb in zip(todo, np.asarray(embs, dtype=np.float32), strict=True):
-                self._cache[keys[i]] = float(emb @ q)
+                self._cache[keys[i]] = emb
         out = []
         for k in keys:
             self._cache.move_to_end(k)

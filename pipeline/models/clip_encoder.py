@@ -154,11 +154,13 @@ class ClipEncoder:
     def encode_text(self, texts: Sequence[str]) -> FloatArray:
         """Normalised (Q, D) text embeddings; long texts are truncated, results cached."""
         missing = list(dict.fromkeys(t for t in texts if t not in self._text_cache))
-        if missing:
-            self._remember(missing, self._encode_texts(missing))
-        for t in texts:
-            self._text_cache.move_to_end(t)
-        out = [self._text_cache[t] for t in texts]
+        fresh = dict(zip(missing, self._encode_texts(missing), strict=True)) if missing else {}
+        out = [fresh[t] if t in fresh else self._text_cache[t] for t in texts]
+        for t in dict.fromkeys(texts):
+            if t in self._text_cache:
+                self._text_cache.move_to_end(t)
+        if fresh:  # after the output is taken: remembering may evict texts of this very call
+            self._remember(list(fresh), np.stack(list(fresh.values())))
         return np.stack(out) if out else np.zeros((0, self.dim), np.float32)
 
     def _encode_batch(self, frames: Sequence[ImageArray]) -> tuple[FloatArray, FloatArray]:

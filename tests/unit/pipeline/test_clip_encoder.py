@@ -142,6 +142,16 @@ def test_text_embeddings_are_cached_per_string(
     assert encoder.texts_encoded == count + 2
 
 
+def test_a_call_larger_than_the_cache_evicts_nothing_it_returns(
+    encoder: ClipEncoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(clip_encoder, "TEXT_CACHE_SIZE", 2)
+    old = encoder.encode_text(["kept a"])
+    embs = encoder.encode_text(["kept a", "new b", "new c", "new d"])
+    assert embs.shape[0] == 4
+    np.testing.assert_array_equal(embs[0], old[0])
+
+
 def test_saved_checkpoint_and_local_dir_give_identical_embeddings(
     encoder: ClipEncoder, tiny: dict[str, Any]
 ) -> None:
