@@ -45,7 +45,7 @@ from connectors.store.alerts_rows import (
 )
 from connectors.store.models import AnswerRow, EvidenceRow
 from pipeline.alerts.machine import AlertEngine
-from pipeline.alerts.model import Notification
+from pipeline.alerts.model import Notification, Rule
 from pipeline.alerts.state import (
     hook_state_from_dict,
     hook_state_to_dict,
@@ -54,6 +54,18 @@ from pipeline.alerts.state import (
 )
 
 CURSOR = ("cursor", "evaluator")
+
+
+def _rules_of(rows: Sequence[AlertRuleRow]) -> tuple[list[Rule], dict[str, str]]:
+    """The rules the rows hold; a row that is not a valid rule (written around the API)
+    is left out with its error, never failing the batch for the others."""
+    rules, failed = [], {}
+    for row in rows:
+        try:
+            rules.append(rule_of(row))
+        except Exception as exc:  # noqa: BLE001 - a bad row is reported, the rest run
+            failed[row.id] = f"{type(exc).__name__}: {exc}"[:300]
+    return rules, failed
 
 
 class CursorConflict(Exception):
@@ -69,6 +81,9 @@ class EvalResult:
     events: int = 0
     enqueued: int = 0
     cursor: int = 0
+    failed: tuple[tuple[str, str], ...] = ()
+    """Rules that could not be built or raised on this batch, (rule id, error): they
+    were skipped, the others ran."""
 
 
 class Outbox(DeliveryLeases):
@@ -111,7 +126,7 @@ class Outbox(DeliveryLeases):
             rows = contiguous(answers_after(s, last, limit), last, hold)
             if not rows:
                 return EvalResult(cursor=last)
-            result = self._evaluate_rows(s, rows, evidence_url)
+            events, enqueued, failed = self._evaluate_rows(s, rows, evidence_url)
             new_last = rows[-1].id
             moved = s.execute(
                 update(AlertStateRow)
@@ -121,11 +136,11 @@ class Outbox(DeliveryLeases):
             )
             if rowcount(moved) != 1:
                 raise CursorConflict(f"cursor moved past {last} concurrently")
-            return EvalResult(len(rows), result[0], result[1], new_last)
+            return EvalResult(len(rows), events, enqueued, new_last, failed)
 
     def _evaluate_rows(
         self, s: Session, rows: Sequence[AnswerRow], evidence_url: Any
-    ) -> tuple[int, int]:
+    ) -> tuple[int, int, tuple[tuple[str, str], ...]]:
         query_ids = sorted({r.query_id for r in rows})
         rule_rows = s.scalars(
             select(AlertRuleRow)
@@ -133,8 +148,8 @@ class Outbox(DeliveryLeases):
             .where(AlertRuleRow.enabled.is_(True))
         ).all()
         if not rule_rows:
-            return 0, 0
-        rules = [rule_of(r) for r in rule_rows]
+            return 0, 0, ()
+        rules, failed = _rules_of(rule_rows)
         hooks = {h.id: h for h in s.scalars(select(HookRow)).all()}
         policies = {h.id: policy_of(h, self.defaults) for h in hooks.values()}
         track_keys = {
@@ -161,7 +176,7 @@ class Outbox(DeliveryLeases):
             put_state(s, "track", track_key(rule_id, cam), track_to_dict(track))
         for hook_id, hs in engine.hook_states.items():
             put_state(s, "hook", hook_id, hook_state_to_dict(hs))
-        return events, enqueued
+        return events, enqueued, tuple(failed.items()) + tuple(engine.failed.items())
 
     def _enqueue(
         self,

@@ -124,7 +124,9 @@ class AlertEngine:
     """Rules, hook policies and their states held in memory; feed answers in order.
 
     The engine is a convenience around :func:`step` and :func:`route`: the worker
-    loads states from the store, feeds a batch, and writes the states back.
+    loads states from the store, feeds a batch, and writes the states back. A rule that
+    raises is set aside in ``failed`` (rule id → error) and skipped from then on; the
+    other rules go on.
     """
 
     def __init__(
@@ -138,15 +140,20 @@ class AlertEngine:
         self.policies = dict(policies or {})
         self.tracks: dict[tuple[str, str], Track] = dict(tracks or {})
         self.hook_states: dict[str, HookState] = dict(hook_states or {})
+        self.failed: dict[str, str] = {}
 
     def feed(self, answer: Answer) -> tuple[list[IncidentEvent], list[Notification]]:
         """Run every rule of the answer's query; returns the events and notifications."""
         events: list[IncidentEvent] = []
         notes: list[Notification] = []
         for rule in self.rules:
-            if rule.query_id != answer.query_id:
+            if rule.query_id != answer.query_id or rule.id in self.failed:
                 continue
-            event = self._feed_rule(rule, answer)
+            try:
+                event = self._feed_rule(rule, answer)
+            except Exception as exc:  # noqa: BLE001 - one bad rule never stops the others
+                self.failed[rule.id] = f"{type(exc).__name__}: {exc}"[:300]
+                continue
             if event is not None:
                 events.append(event[0])
                 notes.extend(event[1])

@@ -1,16 +1,30 @@
-"""Alert rules, conditions, hook policies, incidents and per-track state (values only)."""
+"""Alert rules, conditions, hook policies, incidents and per-track state (values only).
 
+``text_regex`` patterns run on RE2 (google-re2): matching takes time linear in the
+text whatever the pattern, so no rule can stall the evaluator; RE2 refuses what it
+cannot match that way (backreferences, lookaround), and patterns are at most
+:data:`PATTERN_MAX` characters.
+"""
+
+import functools
+import math
 import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
+
+import re2
 
 from pipeline.errors import ConfigError
 from pipeline.extensions import uses_vlm
 from pipeline.types import Answer
 
 _INCIDENT_NS = uuid.UUID("5d7c1f0e-59a6-4b8e-9a43-0f1c2a7e6b11")
+PATTERN_MAX = 256
+"""Characters of a ``text_regex`` pattern."""
+_RE2_MEMORY = 1 << 20  # bytes one compiled pattern may take
 
 
 class ConditionKind(StrEnum):
@@ -65,6 +79,8 @@ class Condition:
         object.__setattr__(self, "kind", kind)
         if kind is ConditionKind.SCORE_AT_LEAST and self.threshold is None:
             raise ConfigError("condition.threshold", None, "score_at_least needs a number")
+        if self.threshold is not None and not _finite(self.threshold):
+            raise ConfigError("condition.threshold", self.threshold, "a finite number")
         if kind is ConditionKind.TEXT_REGEX:
             _compile(self.pattern)
 
@@ -81,15 +97,34 @@ class Condition:
         return previous_text is not None and _norm(answer.text) != _norm(previous_text)
 
 
-def _compile(pattern: str | None) -> re.Pattern[str]:
+def _finite(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _compile(pattern: str | None) -> Any:
+    """The RE2 program of ``pattern``, case-insensitive (compiled once per pattern)."""
     if not pattern:
         raise ConfigError("condition.pattern", pattern, "text_regex needs a regular expression")
+    if len(pattern) > PATTERN_MAX:
+        raise ConfigError("condition.pattern", pattern[:40] + "…",
+                          f"at most {PATTERN_MAX} characters")
+    return _re2(pattern)
+
+
+@functools.lru_cache(maxsize=512)
+def _re2(pattern: str) -> Any:
+    options = re2.Options()
+    options.case_sensitive = False
+    options.log_errors = False
+    options.max_mem = _RE2_MEMORY
     try:
-        return re.compile(pattern, re.IGNORECASE)
-    except re.error as exc:
+        return re2.compile(pattern, options)
+    except re2.error as exc:
+        why = exc.args[0].decode(errors="replace") if exc.args and isinstance(
+            exc.args[0], bytes) else str(exc)
         raise ConfigError(
-            "condition.pattern", pattern, f"a valid regular expression ({exc})"
-        ) from exc
+            "condition.pattern", pattern, f"a regular expression RE2 accepts ({why})"
+        ) from None
 
 
 def _norm(text: str) -> str:

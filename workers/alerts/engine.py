@@ -29,6 +29,7 @@ from connectors.store.alerts_repo import PolicyDefaults
 from pipeline.errors import ConfigError, StoreError
 from workers.alerts.delivery import DeliveryWorker
 from workers.config import HooksSettings
+from workers.ops import metrics
 from workers.ops.heartbeat import Heartbeat
 
 log = logging.getLogger("feedwatch.alerts")
@@ -61,15 +62,27 @@ class Evaluator:
         self._gaps: dict[int, float] = {}
         self._serial = outbox.engine.dialect.name == "sqlite"
         self._lock = threading.Lock()
+        self.failed: dict[str, str] = {}
+        """Rules skipped because they failed (rule id → error), since this process began."""
 
     def run_once(self) -> EvalResult:
         """One batch; serialised within the process (the drain and the loop share it)."""
         try:
             with self._lock:
-                return self.outbox.evaluate(self.batch, self._evidence_url, self._hold)
+                result = self.outbox.evaluate(self.batch, self._evidence_url, self._hold)
         except CursorConflict as exc:
             log.info("evaluator: %s; retrying", exc)
             return EvalResult()
+        self._report(result.failed)
+        return result
+
+    def _report(self, failed: tuple[tuple[str, str], ...]) -> None:
+        """A failed rule is counted per batch and logged when its error is new."""
+        for rule_id, error in failed:
+            metrics.ALERT_RULE_FAILURES.labels(rule=rule_id).inc()
+            if self.failed.get(rule_id) != error:
+                log.error("alert rule %s skipped, the others ran: %s", rule_id, error)
+            self.failed[rule_id] = error
 
     def _evidence_url(self, answer_id: int, has_evidence: bool) -> str | None:
         if not self.public_url:

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from starlette.concurrency import run_in_threadpool
 
 from connectors.store.alerts_repo import AlertStore
-from pipeline.alerts.model import Condition, ConditionKind, Rule
+from pipeline.alerts.model import PATTERN_MAX, Condition, ConditionKind, Rule
 from pipeline.errors import ConfigError
 from workers.api.auth import read_access, write_access
 from workers.api.context import ApiContext, context
@@ -89,8 +89,10 @@ class RuleCreate(StrictModel):
 
     query_id: str = Field(min_length=1, max_length=200)
     condition: ConditionKind = ConditionKind.MATCHED
-    threshold: float | None = None
-    pattern: str | None = Field(None, description="A regular expression (text_regex).")
+    threshold: float | None = Field(None, allow_inf_nan=False)
+    pattern: str | None = Field(
+        None, max_length=PATTERN_MAX, description="A regular expression (text_regex)."
+    )  # RE2 syntax (pipeline.alerts.model): no backreferences or lookaround
     open_after: int = Field(1, ge=1, le=INT32_MAX)
     close_after: int = Field(1, ge=1, le=INT32_MAX)
     min_duration_s: float = Field(0.0, ge=0)

@@ -90,6 +90,11 @@ CASCADE_DECIDED = Counter(
     "feedwatch_cascade_decided_total", "Cascade answers by the stage that decided.", ["stage"]
 )
 
+ALERT_RULE_FAILURES = Counter(
+    "feedwatch_alert_rule_failures_total",
+    "Evaluator batches in which a rule could not be built or raised (it was skipped).",
+    ["rule"],
+)
 HOOK_ATTEMPTS = Counter(
     "feedwatch_hook_attempts_total",
     "Alert delivery attempts by outcome (delivered, retry, dead).",

@@ -12,6 +12,7 @@ import threading
 
 import click
 
+from pipeline.errors import FeedwatchError
 from workers.cli.options import db_option, setting_option
 from workers.config import settings_from_flags
 
@@ -21,6 +22,14 @@ def _stop_on_signals() -> threading.Event:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     return stop
+
+
+def _exit_if_rules_failed(failed: dict[str, str]) -> None:
+    """Rules that failed were skipped: say which, and exit 1."""
+    for rule_id, error in sorted(failed.items()):
+        click.echo(f"alerts: rule {rule_id} failed and was skipped: {error}", err=True)
+    if failed:
+        raise FeedwatchError(f"{len(failed)} alert rule(s) failed; the others ran")
 
 
 @click.command("alerts")
@@ -46,7 +55,8 @@ def _stop_on_signals() -> threading.Event:
     "for deliveries, report what remains, and exit.",
 )
 def command(db: str | None, allow_private: bool | None, start: str, once: bool) -> None:
-    """Evaluate alert rules over stored answers and deliver hook notifications."""
+    """Evaluate alert rules over stored answers and deliver hook notifications (with
+    --once: exit 1 when a rule failed and was skipped)."""
     settings = settings_from_flags(store={"url": db}, hooks={"allow_private": allow_private})
     from connectors.store import Store
     from workers.alerts.engine import AlertService, run_forever
@@ -64,6 +74,7 @@ def command(db: str | None, allow_private: bool | None, start: str, once: bool) 
             f"alerts: {left} deliveries still pending" if left else "alerts: nothing pending",
             err=True,
         )
+        _exit_if_rules_failed(service.evaluator.failed)
         return
     click.echo(f"alerts: watching {store.engine.url.render_as_string()}", err=True)
     run_forever(service, _stop_on_signals())
