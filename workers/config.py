@@ -128,6 +128,8 @@ class ApiSettings(BaseSettings):
     # camera sources registered through the API: network schemes only unless this is set
     # (a local path or /dev/video* names something on the ingest host, not a camera)
     allow_local_sources: bool = False
+    # request bodies past this are answered 413 before they are read (workers.api.limits)
+    max_body_bytes: int = Field(default=1 << 20, ge=1024, le=1 << 30)
 
     @field_validator("read_tokens", "write_tokens", "cors_origins", mode="before")
     @classmethod

@@ -45,7 +45,7 @@ from workers.api import (
 )
 from workers.api.auth import TokenAuth
 from workers.api.context import ApiContext
-from workers.api.limits import short_errors
+from workers.api.limits import BodyLimit, short_errors
 from workers.api.live import AnswerNotifier, CameraStatusRegistry
 from workers.api.openapi import exact_openapi
 from workers.api.publish import QueryPublisher
@@ -152,7 +152,8 @@ async def _safe_http(_request: Request, exc: Exception) -> Response:
     headers = getattr(exc, "headers", None)
     if not is_body_allowed_for_status_code(exc.status_code):
         return Response(status_code=exc.status_code, headers=headers)
-    return SafeJSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+    detail = short_errors(exc.detail) if isinstance(exc.detail, list) else exc.detail
+    return SafeJSONResponse({"detail": detail}, status_code=exc.status_code, headers=headers)
 
 
 async def _store_unavailable(_request: Request, exc: Exception) -> JSONResponse:
@@ -215,5 +216,6 @@ def create_app(
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
         )
+    app.add_middleware(BodyLimit, limit=settings.api.max_body_bytes)
     app.add_middleware(RequestMetrics)
     return app

@@ -2,11 +2,11 @@
 from it), not only the ones a route declares itself.
 
 Each operation is documented with what the app adds around it: 400 when its JSON
-body does not parse, 401 without a valid token and 403 with a read token where the
-write scope is needed (its security scheme, :data:`workers.api.auth.BEARERS`), and
-503 under ``/api`` when the store is unreachable. Settings that narrow what a request
-may carry (only network camera sources, :data:`workers.api.schemas.NETWORK_SOURCE`)
-narrow the schema too.
+body does not parse, 413 when it is over the body limit, 401 without a valid token and
+403 with a read token where the write scope is needed (its security scheme,
+:data:`workers.api.auth.BEARERS`), and 503 under ``/api`` when the store is
+unreachable. Settings that narrow what a request may carry (only network camera
+sources, :data:`workers.api.schemas.NETWORK_SOURCE`) narrow the schema too.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ def _error(description: str) -> dict[str, Any]:
 
 
 UNPARSABLE = _error("The body is not parsable JSON")
+TOO_LARGE = _error("The body is over the API's limit (FEEDWATCH_API_MAX_BODY_BYTES)")
 UNAUTHENTICATED = _error("No bearer token, or not a valid one (see WWW-Authenticate)")
 FORBIDDEN = _error("The token lacks the write scope")
 STORE_DOWN = _error("The store is unreachable")
@@ -42,6 +43,7 @@ def _added(path: str, operation: dict[str, Any]) -> dict[str, Any]:
     added: dict[str, Any] = {}
     if "requestBody" in operation:
         added["400"] = UNPARSABLE
+        added["413"] = TOO_LARGE
     schemes = _schemes(operation)
     if schemes:
         added["401"] = UNAUTHENTICATED
