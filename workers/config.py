@@ -188,11 +188,12 @@ class RetentionSettings(BaseSettings):
     frames: str = ""
     answers: str = ""
     evidence: str = ""
+    incidents: str = ""  # closed incidents, with their clips and deliveries
     rollups: str = "400d"
     interval_s: Seconds = 10.0  # how often the writer prunes
     batch: Count = 500  # rows per delete transaction
 
-    @field_validator("frames", "answers", "evidence", "rollups")
+    @field_validator("frames", "answers", "evidence", "incidents", "rollups")
     @classmethod
     def _duration(cls, value: str, info: Any) -> str:
         from pipeline.history.duration import parse_duration
@@ -200,6 +201,23 @@ class RetentionSettings(BaseSettings):
         if value.strip():
             parse_duration(value, f"retention.{info.field_name}", most=float("inf"))
         return value.strip()
+
+
+class ClipsSettings(BaseSettings):
+    """Incident clips (workers.clips): what a clip covers, where clips are kept, links."""
+
+    model_config = _section("FEEDWATCH_CLIPS_")
+
+    enabled: bool = True
+    dir: str = "feedwatch-clips"  # every process of a deployment must reach it (shared volume)
+    pre_roll_s: NonNegativeFloat = 5.0  # before the first matched window
+    post_roll_s: NonNegativeFloat = 5.0  # after the opening (open clip) or the close
+    max_s: Seconds = 60.0  # longer incidents keep their first and last max_s / 2
+    wait_s: NonNegativeFloat = 30.0  # wall seconds to wait for the post-roll's segments
+    poll_s: Seconds = 0.5
+    ring_s: Seconds = 300.0  # embedded run: stream seconds of segments kept per camera
+    ring_mb: Count = 256  # embedded run: MB of segments kept per camera (and for holds)
+    link_ttl_s: Seconds = 7 * DAY  # how long signed clip and snapshot links open
 
 
 class Settings(BaseSettings):
@@ -210,6 +228,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     heartbeat_file: str = ""
     metrics_port: int = Field(default=0, ge=0, le=65535)  # Prometheus endpoint; 0 = off
+    link_key: SecretStr = SecretStr("")  # signs clip/snapshot links; unset: kept in the store
+    link_key_file: str = ""  # or read from this file
     perception: PerceptionSettings = Field(default_factory=PerceptionSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
@@ -218,6 +238,7 @@ class Settings(BaseSettings):
     video: VideoSettings = Field(default_factory=VideoSettings)
     history: HistorySettings = Field(default_factory=HistorySettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    clips: ClipsSettings = Field(default_factory=ClipsSettings)
 
 
 SECTIONS: dict[str, type[BaseSettings]] = {
@@ -229,6 +250,7 @@ SECTIONS: dict[str, type[BaseSettings]] = {
     "video": VideoSettings,
     "history": HistorySettings,
     "retention": RetentionSettings,
+    "clips": ClipsSettings,
 }
 
 

@@ -87,6 +87,9 @@ class HookMessage:
     answer_id: int | None = None
     evidence_url: str | None = None
     description: str | None = None  # the VLM's one sentence about the evidence frames
+    clip_url: str | None = None  # signed, expiring: opens without the API token
+    snapshot_url: str | None = None  # signed, expiring: the evidence frame, RoI box drawn
+    clip_state: str | None = None  # pending | ready | expired | failed | skipped
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -47,13 +47,16 @@ def blocks(message: HookMessage) -> list[dict[str, object]]:
         seen = f"*Seen:* {_esc(message.description)}"
         out.append({"type": "section", "text": {"type": "mrkdwn", "text": seen}})
     out.append({"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]})
-    if message.evidence_url:
-        out.append(
-            {
-                "type": "context",
-                "elements": [{"type": "mrkdwn", "text": f"<{message.evidence_url}|evidence>"}],
-            }
-        )
+    if message.snapshot_url:  # Slack fetches it: the public URL must reach the API
+        out.append({"type": "image", "image_url": message.snapshot_url, "alt_text": "snapshot"})
+    links = [f"<{message.evidence_url}|evidence>"] if message.evidence_url else []
+    if message.clip_url and message.clip_state in ("ready", "pending"):
+        links.append(f"<{message.clip_url}|clip>")
+    elif message.clip_state in ("expired", "failed"):
+        links.append(f"clip {message.clip_state}")
+    if links:
+        out.append({"type": "context",
+                    "elements": [{"type": "mrkdwn", "text": " · ".join(links)}]})
     return out
 
 

@@ -117,4 +117,7 @@ class WebhookChannel(Channel):
             },
             "evidence_url": message.evidence_url,
             "description": message.description,
+            "clip_url": message.clip_url,  # signed and expiring: no token needed
+            "snapshot_url": message.snapshot_url,
+            "clip_state": message.clip_state,
         }

@@ -8,7 +8,8 @@ locked out for long; :meth:`Pruner.maybe_prune` rate-limits the continuous pruni
 sink or embedded run does, ``feedwatch db prune`` calls :meth:`Pruner.prune` once.
 Evidence of a pruned answer goes with it; evidence may also be kept shorter. The
 answer rollups (runs and minute rows) have their own keep-time, usually far longer
-than the raw answers they summarise.
+than the raw answers they summarise. Closed incidents have their own keep-time too
+and take their clips (rows and files) and deliveries with them.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from connectors.store import incident_retention
+from connectors.store.clips import ClipFiles
 from connectors.store.frames.groups import GROUP_SECONDS
 from connectors.store.frames.schema import FrameGroupRow, FrameRow
 from connectors.store.models import AnswerRow, EvidenceRow
@@ -47,11 +50,12 @@ class RetentionPolicy:
     answers: float | None = None
     evidence: float | None = None
     rollups: float | None = None
+    incidents: float | None = None  # closed incidents, with their clips and deliveries
     batch: int = 500
     interval: float = 10.0
 
     def __post_init__(self) -> None:
-        for name in ("frames", "answers", "evidence", "rollups"):
+        for name in ("frames", "answers", "evidence", "rollups", "incidents"):
             value = getattr(self, name)
             if value is not None and not value > 0:
                 raise ConfigError(f"retention.{name}", value, "a positive duration, or unset")
@@ -66,8 +70,9 @@ class RetentionPolicy:
 
     @property
     def has_raw(self) -> bool:
-        """Whether frames, answers or evidence have a keep-time."""
-        return any(v is not None for v in (self.frames, self.answers, self.evidence))
+        """Whether frames, answers, evidence or incidents have a keep-time."""
+        return any(v is not None
+                   for v in (self.frames, self.answers, self.evidence, self.incidents))
 
 
 @dataclass
@@ -75,7 +80,8 @@ class PruneResult:
     """Rows deleted per table in one pruning pass."""
 
     deleted: dict[str, int] = field(
-        default_factory=lambda: {"frames": 0, "answers": 0, "evidence": 0, "rollups": 0}
+        default_factory=lambda: {"frames": 0, "answers": 0, "evidence": 0, "rollups": 0,
+                                 "incidents": 0}
     )
     complete: bool = True  # False: the batch budget ran out with more to delete
 
@@ -93,8 +99,11 @@ class Pruner:
         policy: RetentionPolicy,
         *,
         clock: Callable[[], float] = time.monotonic,
+        clip_files: ClipFiles | None = None,
     ) -> None:
         self.engine = engine
+        self.clip_files = clip_files  # where pruned incidents' clips are removed
+        self._orphans: list[str] = []
         self.policy = policy
         self.clock = clock
         self.seen: dict[str, float] = {}
@@ -145,8 +154,11 @@ class Pruner:
             sources.append((ANSWERS, ANSWERS.c.window_end))
         if rollups and p.rollups is not None:
             sources.append((MINUTES, MINUTES.c.last_end))
-        for table, col in sources:
-            stmt = sa.select(table.c.camera_id, sa.func.max(col)).group_by(table.c.camera_id)
+        stmts = [sa.select(t.c.camera_id, sa.func.max(c)).group_by(t.c.camera_id)
+                 for t, c in sources]
+        if raw and p.incidents is not None:
+            stmts.append(incident_retention.newest_hits())
+        for stmt in stmts:
             for camera, newest in self._read(stmt):
                 if newest is not None and newest > clocks.get(camera, -float("inf")):
                     clocks[camera] = float(newest)
@@ -161,6 +173,7 @@ class Pruner:
             ("frames", p.frames if raw else None, self._frames_batch),
             ("evidence", _shorter(p.evidence, p.answers) if raw else None, self._evidence_batch),
             ("answers", p.answers if raw else None, self._answers_batch),
+            ("incidents", p.incidents if raw else None, self._incidents_batch),
             ("rollups", p.rollups if rollups else None, self._rollups_batch),
         ]
         for name, keep, batch in steps:
@@ -176,7 +189,10 @@ class Pruner:
                 result.complete = False
 
     def _delete_batch(self, batch: BatchFn, camera: str, cutoff: float) -> tuple[int, bool]:
+        self._orphans = []
         done: tuple[int, bool] = self._write(lambda conn: batch(conn, camera, cutoff))
+        if self._orphans and self.clip_files is not None:  # after the commit
+            self.clip_files.remove(self._orphans)
         return done
 
     def _older_rows(self, conn: Any, table: Any, col: Any, camera: str, cutoff: float) -> int:
@@ -212,6 +228,11 @@ class Pruner:
 
     def _answers_batch(self, conn: Any, camera: str, cutoff: float) -> tuple[int, bool]:
         n = self._older_rows(conn, ANSWERS, ANSWERS.c.window_end, camera, cutoff)
+        return n, n >= self.policy.batch
+
+    def _incidents_batch(self, conn: Any, camera: str, cutoff: float) -> tuple[int, bool]:
+        n, files = incident_retention.prune_batch(conn, camera, cutoff, self.policy.batch)
+        self._orphans += files
         return n, n >= self.policy.batch
 
     def _rollups_batch(self, conn: Any, camera: str, cutoff: float) -> tuple[int, bool]:

@@ -9,10 +9,11 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import KW_ONLY, dataclass, field
 
-from connectors.hooks.base import redact_url
+from connectors.hooks.base import HookMessage, redact_url
 from connectors.hooks.delivery import AttemptResult, DeliverySchedule, Sender
 from connectors.store.alerts_leases import Claimed
 from connectors.store.alerts_models import DeliveryStatus
@@ -34,6 +35,7 @@ class DeliveryWorker:
     lease_s: float = 60.0
     concurrency: int = 4
     rng: random.Random = field(default_factory=random.Random)  # jitter, not security
+    decorate: Callable[[HookMessage], HookMessage] | None = None  # e.g. signed clip links
 
     def __post_init__(self) -> None:
         self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="feedwatch-hook")
@@ -59,7 +61,8 @@ class DeliveryWorker:
             self._settle(c, DeliveryStatus.DEAD, time.time(), 0.0, None, why)
             return
         try:
-            result = self.sender.attempt(target_of(c.hook), c.message, c.key)
+            message = self.decorate(c.message) if self.decorate else c.message
+            result = self.sender.attempt(target_of(c.hook), message, c.key)
         except Exception as exc:  # noqa: BLE001 - a bug must not strand a leased delivery
             log.exception("delivery %s: unexpected error", c.key)
             now = time.time()

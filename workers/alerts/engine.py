@@ -23,12 +23,14 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
+from connectors.hooks.base import HookMessage
 from connectors.hooks.delivery import DeliverySchedule, Sender
 from connectors.store.alerts_outbox import CursorConflict, EvalResult, Outbox
 from connectors.store.alerts_repo import PolicyDefaults
+from connectors.store.clip_links import IncidentLinks
 from pipeline.errors import ConfigError, StoreError
 from workers.alerts.delivery import DeliveryWorker
-from workers.config import HooksSettings
+from workers.config import HooksSettings, Settings
 from workers.ops import metrics
 from workers.ops.heartbeat import Heartbeat
 
@@ -47,6 +49,17 @@ def delivery_schedule_of(settings: HooksSettings) -> DeliverySchedule:
         max_attempts=settings.max_attempts,
         max_age=settings.max_age_s,
     )
+
+
+Decorate = Callable[[HookMessage], HookMessage]
+
+
+def incident_links(settings: Settings, engine: Engine) -> Decorate | None:
+    """Signed clip and snapshot links for notifications (None without a public URL)."""
+    links = IncidentLinks.from_config(
+        engine, settings.hooks.public_url, settings.clips.link_ttl_s,
+        settings.link_key.get_secret_value(), settings.link_key_file)
+    return links.decorate if links is not None else None
 
 
 class Evaluator:
@@ -114,9 +127,11 @@ class AlertService:
 
     @classmethod
     def from_settings(
-        cls, engine: Engine, settings: HooksSettings, **sender_kwargs: Any
+        cls, engine: Engine, settings: HooksSettings, *,
+        decorate: Decorate | None = None, **sender_kwargs: Any
     ) -> AlertService:
-        """Build from ``HooksSettings`` (``sender_kwargs`` reach the Sender, e.g. a resolver)."""
+        """Build from ``HooksSettings`` (``sender_kwargs`` reach the Sender, e.g. a resolver;
+        ``decorate`` adds to each message as it is sent, e.g. :func:`incident_links`)."""
         if settings.lease_s <= settings.timeout_s:
             raise ConfigError(
                 "hooks.lease_s",
@@ -127,7 +142,8 @@ class AlertService:
         evaluator = Evaluator(outbox, batch=settings.batch_size, public_url=settings.public_url)
         sender = Sender.from_settings(settings, **sender_kwargs)
         worker = DeliveryWorker(
-            outbox, sender, delivery_schedule_of(settings), lease_s=settings.lease_s
+            outbox, sender, delivery_schedule_of(settings), lease_s=settings.lease_s,
+            decorate=decorate,
         )
         return cls(evaluator, worker, settings.poll_s)
 

@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from connectors.store.alerts_repo import AlertStore
 from pipeline.alerts.model import Condition, ConditionKind, Rule
 from pipeline.errors import ConfigError
-from workers.alerts.engine import AlertService
+from workers.alerts.engine import AlertService, incident_links
 from workers.config import HooksSettings, Settings
 
 SLACK_HOSTS = ("hooks.slack.com",)
@@ -155,7 +155,8 @@ def start_for_run(
     from connectors.store import Store
 
     store = Store.from_url(settings.store.url)
-    service = start_embedded_alerts(store.engine, settings.hooks, hooks, query_ids)
+    service = start_embedded_alerts(store.engine, settings.hooks, hooks, query_ids,
+                                    decorate=incident_links(settings, store.engine))
     return RunAlerts(store, service)
 
 

@@ -36,6 +36,7 @@ from workers.api import (
     routes_alerts,
     routes_answers,
     routes_cameras,
+    routes_clips,
     routes_feedback,
     routes_history,
     routes_ops,
@@ -198,11 +199,12 @@ def create_app(
         auth=auth,
     )
     app.state.hooks_settings = settings.hooks
+    app.state.clips = routes_clips.ClipAccess(settings, store)
     app.state.history = HistoryService(store, settings.perception)
     # summary and runs go before routes_answers, whose /api/answers/{answer_id} would take them
     routers = (routes_ops, routes_cameras, routes_queries, routes_state, routes_summary,
                routes_answers, routes_feedback, routes_history)
-    for module in (*routers, routes_alerts):
+    for module in (*routers, routes_alerts, routes_clips):
         app.include_router(module.router)
     exact_openapi(app, settings.api)
     app.add_exception_handler(StoreError, _store_unavailable)

@@ -171,24 +171,33 @@ def execute(args: RunArgs, settings: Settings, hooks: Any = None) -> None:
     alongside and, at the end, waits for pending deliveries (bounded)."""
     from connectors.store import parse_url
     from workers.alerts.run import start_for_run
+    from workers.clips.embedded import start_for_run as start_clips
     from workers.perception.embedded import run_embedded
 
     parse_url(settings.store.url, "--db")
     out = click.get_text_stream("stdout")
     queries = standing_queries(args)
     alerts = start_for_run(settings, hooks, [q.id for q in queries]) if hooks else None
+    clips = start_clips(settings) if alerts is not None and settings.clips.enabled else None
     try:
         with contextlib.redirect_stdout(sys.stderr):
             stats, errors = run_embedded(
                 settings, args.sources, queries, realtime=args.realtime, serve=args.serve,
                 json_out=out if args.as_json else None,
+                observe=clips.observe if clips is not None else None,
             )
     except BaseException:
         if alerts is not None:  # interrupted: do not wait, pending deliveries stay stored
             alerts.finish(0.0, _say)
+        if clips is not None:
+            clips.finish(_say)
         raise
+    if clips is not None:
+        clips.cut_now()  # the clips of incidents already evaluated go out with their closing
     if alerts is not None:
         alerts.finish(settings.hooks.wait_on_exit_s, _say)
+    if clips is not None:
+        clips.finish(_say)
     if errors:
         first = next(iter(errors.values()))
         why = str(first).splitlines()[0] if str(first) else type(first).__name__

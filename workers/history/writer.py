@@ -14,9 +14,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import Engine
 
+from connectors.store.clips import ClipFiles
 from connectors.store.frames.index import FrameIndex
 from connectors.store.retention import Pruner, PruneResult, RetentionPolicy
 from pipeline.errors import BackpressureError, StoreError
@@ -45,6 +47,7 @@ def retention_policy(retention: RetentionSettings) -> RetentionPolicy:
         answers=keep("answers"),
         evidence=keep("evidence"),
         rollups=keep("rollups"),
+        incidents=keep("incidents"),
         batch=retention.batch,
         interval=retention.interval_s,
     )
@@ -110,7 +113,8 @@ def build_writer(settings: Settings, engine: Engine, model_id: str) -> FrameWrit
     """The writer the settings ask for (index on/off, retention) over ``engine``'s store."""
     index = FrameIndex(engine) if settings.history.index else None
     policy = retention_policy(settings.retention)
-    pruner = Pruner(engine, policy) if policy.enabled else None
+    files = ClipFiles(Path(settings.clips.dir))
+    pruner = Pruner(engine, policy, clip_files=files) if policy.enabled else None
     return FrameWriter(index, model_id, index_policy(settings.history), pruner)
 
 

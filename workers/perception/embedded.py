@@ -203,10 +203,11 @@ def run_embedded(
     realtime: bool = False,
     serve: int | None = None,
     json_out: TextIO | None = None,
+    observe: Callable[[Segment], None] | None = None,
 ) -> tuple[PerceiverStats, dict[str, BaseException]]:
     """Build the store, models and run for ``feedwatch run`` over ``sources`` (camera id,
-    URI); with ``json_out`` each answer is one JSON line there. Returns stats and source
-    errors."""
+    URI); with ``json_out`` each answer is one JSON line there; ``observe`` sees every
+    perceived segment (the incident clips' ring). Returns stats and source errors."""
 
     from connectors import video
     from connectors.bus.models import answer_json
@@ -235,6 +236,8 @@ def run_embedded(
 
     def on_segment(segment: Segment) -> None:
         view.advance(segment.camera, segment.end)
+        if observe is not None:
+            observe(segment)
 
     def segments(uri: str, camera: str, **kw: Any) -> Iterator[Segment]:
         it: Iterator[Segment] = video.segments(uri, camera, realtime=realtime, **kw)

@@ -59,12 +59,13 @@ def command(db: str | None, allow_private: bool | None, start: str, once: bool) 
     --once: exit 1 when a rule failed and was skipped)."""
     settings = settings_from_flags(store={"url": db}, hooks={"allow_private": allow_private})
     from connectors.store import Store
-    from workers.alerts.engine import AlertService, run_forever
+    from workers.alerts.engine import AlertService, incident_links, run_forever
     from workers.ops import logs
 
     logs.setup(settings.log_level)
     store = Store.from_url(settings.store.url)
-    service = AlertService.from_settings(store.engine, settings.hooks)
+    service = AlertService.from_settings(
+        store.engine, settings.hooks, decorate=incident_links(settings, store.engine))
     service.outbox.init_cursor(start)
     if once:
         service.start()

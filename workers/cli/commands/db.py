@@ -102,28 +102,34 @@ def stats_cmd(db: str | None, as_json: bool) -> None:
 @setting_option("retention", "--evidence", default=None, help="Keep evidence images this long.")
 @setting_option("retention", "--rollups", default=None,
                 help="Keep answer runs and minute rollups this long [default: 400d].")
+@setting_option("retention", "--incidents", default=None,
+                help="Keep closed incidents (their clips and deliveries) this long.")
 def prune_cmd(
     db: str | None, frames: str | None, answers: str | None, evidence: str | None,
-    rollups: str | None,
+    rollups: str | None, incidents: str | None,
 ) -> None:
     """Delete rows older than the retention settings, in small batches."""
+    from pathlib import Path
+
     from connectors.store import make_engine, upgrade
+    from connectors.store.clips import ClipFiles
     from connectors.store.retention import Pruner
     from workers.history.writer import retention_policy
 
     settings = settings_from_flags(
         store={"url": db},
         retention={"frames": frames, "answers": answers, "evidence": evidence,
-                   "rollups": rollups},
+                   "rollups": rollups, "incidents": incidents},
     )
     policy = retention_policy(settings.retention)
     if not policy.enabled:
-        raise click.UsageError("nothing to prune: give --frames, --answers, --evidence or "
-                               "--rollups (or FEEDWATCH_RETENTION_*)")
+        raise click.UsageError("nothing to prune: give --frames, --answers, --evidence, "
+                               "--incidents or --rollups (or FEEDWATCH_RETENTION_*)")
     engine = make_engine(settings.store.url)
     try:
         upgrade(engine)
-        result = Pruner(engine, policy).prune()
+        files = ClipFiles(Path(settings.clips.dir))
+        result = Pruner(engine, policy, clip_files=files).prune()
     finally:
         engine.dispose()
     deleted = ", ".join(f"{n} {table}" for table, n in result.deleted.items())
