@@ -124,15 +124,47 @@ ALLOWED = ", ".join(s.label for s in SCHEMES[:-1]) + " or " + SCHEMES[-1].label
 
 
 def network_source_pattern() -> str:
-    """A regular expression for an empty string or a network URI, case-insensitive by
-    character classes (JSON Schema patterns take no flags): ``rtsps?`` for rtsp+rtsps."""
+    """A regular expression for an empty string or a complete network URI (what
+    :func:`check_network_uri` takes): scheme (any case, by character classes: JSON
+    Schema patterns take no flags; ``rtsps?`` for rtsp+rtsps), optional user info, a
+    host name or an IPv6 literal in brackets, a port 1-65535, then printable ASCII."""
     names = [n for n in NETWORK_SCHEMES if not (n.endswith("s") and n[:-1] in NETWORK_SCHEMES)]
     alts = [_any_case(n) + ("[sS]?" if n + "s" in NETWORK_SCHEMES else "") for n in names]
-    return "^$|^(" + "|".join(alts) + "):"
+    return f"^$|^(?:{'|'.join(alts)})://{_USERINFO}{_HOST}(?::{_PORT})?{_REST}$"
+
+
+def check_network_uri(uri: str, field: str = "source") -> str:
+    """``uri`` parsed completely as a network camera URI; ConfigError naming the field
+    and what a URI must be otherwise (never a URI that fails to parse later)."""
+    shown = uri if len(uri) <= 80 else uri[:79] + "…"
+    if not uri or not re.fullmatch(network_source_pattern(), uri):
+        raise ConfigError(field, shown, f"a network URI: {URI_RULE}")
+    try:
+        urlsplit(uri).port  # noqa: B018 - parsing it is the check
+    except ValueError as exc:
+        raise ConfigError(field, shown, f"a network URI ({exc})") from None
+    return uri
 
 
 def _any_case(text: str) -> str:
     return "".join(f"[{c.lower()}{c.upper()}]" for c in text)
+
+
+_H16 = "[0-9A-Fa-f]{1,4}"
+_IPV6 = "|".join((
+    f"(?:{_H16}:){{7}}{_H16}", f"(?:{_H16}:){{1,7}}:", f"(?:{_H16}:){{1,6}}:{_H16}",
+    f"(?:{_H16}:){{1,5}}(?::{_H16}){{1,2}}", f"(?:{_H16}:){{1,4}}(?::{_H16}){{1,3}}",
+    f"(?:{_H16}:){{1,3}}(?::{_H16}){{1,4}}", f"(?:{_H16}:){{1,2}}(?::{_H16}){{1,5}}",
+    f"{_H16}:(?::{_H16}){{1,6}}", f":(?:(?::{_H16}){{1,7}}|:)",
+))
+_LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST = rf"(?:{_LABEL}(?:\.{_LABEL})*|\[(?:{_IPV6})\])"
+_PORT = "(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"
+_USER = "[A-Za-z0-9._~!$&'()*+,;=%-]"
+_USERINFO = f"(?:{_USER}*(?::{_USER}*)?@)?"
+_REST = "(?:[/?#][!-~]*)?"
+URI_RULE = ("scheme://[user[:password]@]host[:port][/path], a host name or an IPv6 address "
+            "in brackets, port 1-65535, printable ASCII")
 
 
 def is_local(uri: str) -> bool:

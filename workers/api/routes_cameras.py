@@ -11,20 +11,28 @@ import re
 import time
 from dataclasses import replace
 from enum import StrEnum
+from typing import NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Path, status
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from connectors.video.uri import CAMERA_ID, CAMERA_ID_RULE, NETWORK_SCHEMES
+from connectors.video.uri import (
+    CAMERA_ID,
+    CAMERA_ID_RULE,
+    NETWORK_SCHEMES,
+    check_network_uri,
+    is_local,
+)
 from pipeline.errors import ConfigError
 from workers.api.auth import read_access, write_access
 from workers.api.context import ApiContext, context
 from workers.api.live import CameraLive
-from workers.api.schemas import NETWORK_SOURCE, StrictModel
+from workers.api.schemas import StrictModel
 
 router = APIRouter(prefix="/api/cameras", tags=["cameras"])
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class CameraState(StrEnum):
@@ -74,16 +82,23 @@ class CameraOut(BaseModel):
     stream: StreamOut | None = Field(
         default=None, description="The video stream, once its status reported it."
     )
+    source_error: str | None = Field(
+        default=None,
+        description="Why the stored source is not shown: it does not parse as a URI (stored "
+        "before sources were checked); register the camera again to fix it.",
+    )
 
 
 def redact(uri: str) -> str | None:
-    """``rtsp://user:pass@host/x?token=y`` → ``rtsp://***@host/x``: never show secrets."""
+    """``rtsp://user:pass@host/x?token=y`` → ``rtsp://***@host/x``: never show secrets
+    (ValueError for a URI that does not parse)."""
     if not uri:
         return None
     parts = urlsplit(uri)
     if not parts.scheme or not parts.netloc:
         return uri
     host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
     netloc = ("***@" if parts.username or parts.password else "") + host
     netloc += f":{parts.port}" if parts.port else ""
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
@@ -111,10 +126,20 @@ def known_cameras(ctx: ApiContext) -> set[str]:
     return set(ctx.data.cameras()) | set(ctx.registry.all()) | set(ctx.data.last_answer_times())
 
 
+def _shown(source: str) -> tuple[str | None, str | None]:
+    """The source as listed, or why it is not (a bad stored row never fails the list)."""
+    try:
+        return redact(source), None
+    except ValueError as exc:
+        return None, f"the stored source does not parse ({exc})"
+
+
 def _camera(camera: str, source: str, live: CameraLive | None, answered: float | None) -> CameraOut:
+    shown, error = _shown(source)
     return CameraOut(
         id=camera,
-        source=redact(source),
+        source=shown,
+        source_error=error,
         status=_state(live),
         status_since=live.status_since if live else None,
         last_segment_at=live.last_segment_at if live else None,
@@ -134,14 +159,34 @@ def _camera_list(ctx: ApiContext) -> list[CameraOut]:
 
 
 def _check_source(source: str, allow_local: bool) -> None:
-    """Only network cameras, unless ``FEEDWATCH_API_ALLOW_LOCAL_SOURCES`` is set: an API
-    client must not point ingest at files or devices of the machine that runs it (the
-    schema says so too, see :mod:`workers.api.openapi`)."""
-    if allow_local or re.search(NETWORK_SOURCE, source):
+    """Only network cameras, parsed completely (host, port 1-65535, IPv6 literal),
+    unless ``FEEDWATCH_API_ALLOW_LOCAL_SOURCES`` is set: an API client must not point
+    ingest at files or devices of the machine that runs it (the schema says so too, see
+    :mod:`workers.api.openapi`). Whatever is stored lists and opens later."""
+    if not source:
         return
-    allowed = ", ".join(f"{s}://" for s in sorted(NETWORK_SCHEMES))
-    msg = f"only network sources ({allowed}); local files and devices need allow_local_sources"
-    detail = [{"loc": ["body", "source"], "msg": msg, "type": "value_error", "input": source}]
+    if _CONTROL.search(source):
+        _refuse(source, "printable text, no control characters")
+    if allow_local and _local(source):
+        return
+    try:
+        check_network_uri(source)
+    except ConfigError as exc:
+        allowed = ", ".join(f"{s}://" for s in sorted(NETWORK_SCHEMES))
+        local = "" if allow_local else "; local files and devices need allow_local_sources"
+        _refuse(source, f"a network source ({allowed}): {exc.allowed}{local}")
+
+
+def _local(source: str) -> bool:
+    try:
+        return is_local(source)
+    except ValueError:  # not even a URI: a network one that is checked and refused
+        return False
+
+
+def _refuse(source: str, msg: str) -> NoReturn:
+    detail = [{"loc": ["body", "source"], "msg": msg, "type": "value_error",
+               "input": source[:80]}]
     raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=detail)
 
 

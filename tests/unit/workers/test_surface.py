@@ -17,9 +17,13 @@ from tests.unit.workers.surface import SNAPSHOT, cli_surface, openapi_surface
 from workers.cli.main import cli
 
 CHANGED = {("feedwatch ingest", "--kafka", "envvar"): "FEEDWATCH_KAFKA_BOOTSTRAP"}
-NARROWED = {"QueryUpdate.properties.settings.anyOf", "RuleCreate.properties.pattern.anyOf"}
+NARROWED = {
+    "QueryUpdate.properties.settings.anyOf",
+    "RuleCreate.properties.pattern.anyOf",
+    "CameraIn.properties.source.pattern",
+}
 """Schemas narrowed on purpose (issue 26): a query's settings are its answerer's own, a
-rule's pattern has a length limit."""
+rule's pattern has a length limit, a camera source is a complete network URI."""
 
 
 @pytest.fixture(scope="module")
