@@ -12,6 +12,7 @@ from sqlalchemy import engine_from_config, pool
 import connectors.store.alerts_models  # noqa: F401  (the alert tables, on the same Base)
 import connectors.store.clips  # noqa: F401  (incident clips, on the same Base)
 import connectors.store.frames.schema  # noqa: F401  (the frame index, on the same Base)
+import connectors.store.segment_index  # noqa: F401  (where segments sit in Kafka)
 from connectors.store.models import Base
 
 config = context.config

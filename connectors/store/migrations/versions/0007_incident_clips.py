@@ -1,7 +1,9 @@
-"""incident clips: one row per (incident, phase) for the MP4 remuxed from its segments
+"""incident clips: incident_clips (one row per incident and phase), segment_index
 
-Owned by the clip side (model in ``connectors/store/clips.py``); the MP4 files live
-in the clip directory, the rows say where and what (docs/incidents.md).
+Owned by the clip side (models in ``connectors/store/clips.py`` and
+``connectors/store/segment_index.py``); the MP4 files live in the clip directory, the
+rows say where and what; ``segment_index`` says where each segment record sits in the
+``segments`` topic by stream time (docs/incidents.md).
 
 Revision ID: 0007_incident_clips
 Revises: 0006_answer_rollups
@@ -41,8 +43,23 @@ def upgrade() -> None:
         sa.Column("created_at", sa.Float(), nullable=False),
     )
     op.create_index("ix_incident_clips_created", "incident_clips", ["created_at"])
+    op.create_table(
+        "segment_index",
+        sa.Column("topic", sa.String(200), primary_key=True),
+        sa.Column("partition", sa.Integer(), primary_key=True),
+        sa.Column("kafka_offset", sa.Integer(), primary_key=True),
+        sa.Column("camera_id", sa.String(200), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("start_s", sa.Float(), nullable=False),
+        sa.Column("end_s", sa.Float(), nullable=False),
+        sa.Column("lead", sa.Float(), nullable=False),
+        sa.Column("produced_at", sa.Float(), nullable=False),
+    )
+    op.create_index("ix_segment_index_time", "segment_index", ["camera_id", "start_s"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_segment_index_time", table_name="segment_index")
+    op.drop_table("segment_index")
     op.drop_index("ix_incident_clips_created", table_name="incident_clips")
     op.drop_table("incident_clips")
