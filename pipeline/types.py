@@ -37,6 +37,9 @@ class Segment:
     rotation: int = 0
     """Degrees (0, 90, 180, 270) to turn the frames counterclockwise to show them upright:
     the source's display matrix (portrait phone video), which MPEG-TS cannot carry."""
+    closed_at: float = 0.0
+    """When ingest cut the segment, UTC epoch s on its wall clock (0: not recorded); the
+    first event of the latency waterfall (:mod:`pipeline.timings`)."""
 
     @property
     def end(self) -> float:
@@ -171,3 +174,4 @@ class Answer:
     backfilled: bool = False  # answered later over stored history, not live
     every: float | None = None  # the query's step when answered (None: not recorded)
     query_version: int | None = None  # the query's version when answered (None: not recorded)
+    timings: dict[str, float] = field(default_factory=dict)  # event → epoch s (pipeline.timings)

@@ -29,6 +29,7 @@ from connectors.retry import RetryPolicy
 from connectors.store import AnswerSink
 from connectors.store.answer_sink import add_making_room
 from pipeline.errors import BackpressureError, MessageError, StoreError
+from pipeline.timings import Clock
 from pipeline.types import Answer
 from workers.ops import metrics
 from workers.ops.heartbeat import Heartbeat
@@ -59,14 +60,21 @@ class AnswersConsumer:
     dead_letters: int = field(default=0, init=False)
 
     def __call__(self, records: list[Record]) -> int:
-        """Store the batch; returns how many rows were new."""
+        """Store the batch; returns how many rows were new. The waterfall's last stage
+        (``stored``: the commit) and the total are observed here."""
         self.heartbeat.beat()
+        clock = Clock()
+        metrics.observe_lag("sink", clock.now(), (r.timestamp for r in records))
         answers = [a for a in (self._decode(r) for r in records) if a is not None]
         for answer in answers:
             add_making_room(self.sink, answer, self._flush)
         inserted = self._flush()
         self.inserted += inserted
         metrics.ANSWERS_STORED.inc(inserted)
+        stored = clock.now()
+        for answer in answers:
+            if answer.timings:
+                metrics.observe_stages({**answer.timings, "stored": stored}, ("store", "total"))
         self.on_stored(answers)
         return inserted
 

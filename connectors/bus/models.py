@@ -22,6 +22,7 @@ from connectors.video.uri import check_camera
 from pipeline.errors import ConfigError
 from pipeline.query_rules import CAMERAS_MAX, check_every, check_settings, check_window
 from pipeline.questions import clean_question
+from pipeline.timings import EVENTS
 from pipeline.types import Answer, Evidence, Segment, StandingQuery
 
 SCHEMA_VERSION = 1
@@ -105,6 +106,12 @@ class SegmentHeader(Versioned):
         multiple_of=90,
         description="Degrees to turn the frames counterclockwise to show them upright "
         "(the source's display matrix).",
+    )
+    closed_at: Finite = Field(
+        default=0.0,
+        ge=0,
+        description="When ingest cut the segment, UTC epoch s on its wall clock (0: not "
+        "recorded); the first event of an answer's timings.",
     )
 
     def to_segment(self, data: bytes) -> Segment:
@@ -246,6 +253,21 @@ class AnswerMessage(Versioned, AnswerFields):
     """The value of an ``answers`` record (key = query id)."""
 
     evidence: tuple[EvidenceItem, ...] = ()
+    timings: dict[str, Finite] = Field(
+        default_factory=dict,
+        max_length=len(EVENTS),
+        description="The latency waterfall: when the answer passed each point of its path "
+        f"(UTC epoch s), keyed by event: {', '.join(EVENTS)} (pipeline.timings). Travels on "
+        "the bus only; the stored row does not keep it.",
+    )
+
+    @field_validator("timings")
+    @classmethod
+    def _known_events(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(EVENTS))
+        if unknown:
+            raise ValueError(f"unknown event {unknown[0]!r}; allowed: {', '.join(EVENTS)}")
+        return value
 
     @classmethod
     def of_answer(cls, answer: Answer) -> AnswerMessage:

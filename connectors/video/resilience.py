@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Protocol
 
 from connectors.retry import Backoff, RetryPolicy
@@ -138,7 +140,7 @@ class LiveSegments:
             self._failures = 0
             self.backoff.reset()
             self.last_end = seg.end if self.last_end is None else max(self.last_end, seg.end)
-            yield seg
+            yield replace(seg, closed_at=time.time())  # the waterfall's first event
 
     def _lost(self, exc: SourceError) -> None:
         """A failed open or read: give up (file, too many tries) or wait to retry.

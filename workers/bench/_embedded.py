@@ -27,10 +27,11 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from pipeline.timings import waterfall
 from pipeline.types import Answer, Segment, StandingQuery
 
 CLIP_SIZE = (640, 360)
@@ -57,6 +58,7 @@ class TrialResult:
     encode_calls: int = 0
     encoder_frames: int = 0
     stored: int = 0
+    timings: dict[str, dict[str, float]] = field(default_factory=dict)  # the waterfall
 
 
 def write_clips(seconds: float, count: int, workdir: Path, *,
@@ -118,6 +120,7 @@ class TimingSink:
         self.sink = sink
         self._pending: list[Answer] = []
         self.committed: list[tuple[Answer, float]] = []
+        self.timings: list[dict[str, float]] = []  # each answer's, ``stored`` its commit
 
     def add(self, answer: Answer) -> None:
         self.sink.add(answer)
@@ -125,8 +128,9 @@ class TimingSink:
 
     def flush(self) -> int:
         n: int = self.sink.flush()
-        now = time.perf_counter()
+        now, wall = time.perf_counter(), time.time()
         self.committed += [(a, now) for a in self._pending]
+        self.timings += [{**a.timings, "stored": wall} for a in self._pending]
         self._pending.clear()
         return n
 
@@ -150,7 +154,7 @@ class Feeder:
                 if wait > 0 and stop is not None and stop.wait(wait):
                     return
             self.released[camera].append((seg.end, time.perf_counter()))
-            yield seg
+            yield replace(seg, closed_at=time.time())  # cut now, as a live camera's would be
 
     def release_time(self, camera: str, window_end: float) -> float | None:
         """When the segment that made ``window_end`` due was published."""
@@ -226,6 +230,7 @@ def _result(feeds: dict[str, list[Segment]], stats: Any, wall: float,
         vision_passes_per_frame=round(passes / stats.frames, 4) if stats.frames else None,
         latency_p50_ms=_pct(lat, 50), latency_p95_ms=_pct(lat, 95),
         encode_calls=calls, encoder_frames=passes, stored=len(timing.committed),
+        timings=waterfall(timing.timings),
     )
 
 
@@ -264,7 +269,7 @@ def e2e_embedded(encoder: Any, feeds: dict[str, list[Segment]], *,
         "frames_per_encode_call": (
             round(r.encoder_frames / r.encode_calls, 2) if r.encode_calls else None
         ),
-        "vision_passes_per_frame": r.vision_passes_per_frame,
+        "vision_passes_per_frame": r.vision_passes_per_frame, "timings": r.timings,
     }
 
 

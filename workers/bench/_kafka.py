@@ -33,6 +33,7 @@ class KafkaRun:
     counters: dict[str, float] = field(default_factory=dict)
     memory: dict[str, dict[str, float | None]] = field(default_factory=dict)
     waited_s: float = 0.0
+    timings: dict[tuple[str, str, float], dict[str, float]] = field(default_factory=dict)
 
 
 def free_port() -> int:
@@ -86,6 +87,7 @@ def run_kafka(
 ) -> KafkaRun:
     """Run the cluster once; ``expected(spans)`` counts the due windows (always stopped)."""
     from connectors.store import Store
+    from workers.bench.waterfall import answer_timings
     from workers.soak.cluster import Cluster
 
     url = f"sqlite:///{workdir / 'kafka.db'}"
@@ -118,6 +120,7 @@ def run_kafka(
             time.sleep(0.1)
         out.waited_s = round(time.time() - t0, 1)
         out.seen = dict(watcher.seen)
+        out.timings = answer_timings(bootstrap, f"{cluster.prefix}answers")
         store.close()
         _note_memory(out, procs)
         for port in ports:

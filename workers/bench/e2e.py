@@ -96,7 +96,9 @@ def embedded_mode(spec: str, paths: list[Path], names: list[str],
 def kafka_mode(bootstrap: str, spec: str, paths: list[Path], names: list[str],
                queries: list[StandingQuery], workers: int, burst: bool, timeout: float,
                workdir: Path) -> dict[str, Any]:
+    from pipeline.timings import waterfall
     from workers.bench._kafka import run_kafka
+    from workers.bench.waterfall import with_stored
 
     env = {"FEEDWATCH_KAFKA_PARTITIONS": str(max(len(names), 2)),
            "FEEDWATCH_PERCEPTION_SAMPLE_FPS": f"{SAMPLE_FPS:g}",
@@ -125,6 +127,7 @@ def kafka_mode(bootstrap: str, spec: str, paths: list[Path], names: list[str],
         "vision_passes_per_frame": (round(c["encoder_frames"] / c["frames"], 4)
                                     if c.get("frames") else None),
         "waited_after_ingest_s": run.waited_s, "memory": run.memory,
+        "timings": waterfall(with_stored(run.timings, run.seen)),
     })
 
 
@@ -154,6 +157,9 @@ def measure(bootstrap: str | None, compare: bool, cameras: int, seconds: float,
             note("Kafka mode…")
             out["kafka"] = kafka_mode(bootstrap, spec, paths, names, queries, workers, burst,
                                       timeout, Path(tmp))
+    from workers.bench.waterfall import note_dominant
+
+    note_dominant(out, note)
     if not compare:
         return next(iter(out.values()))
     emb, kaf = out["embedded"]["camera_seconds_per_wall_second"], out["kafka"][

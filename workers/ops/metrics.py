@@ -9,7 +9,7 @@ answerer types, stages), never free text.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram
@@ -95,6 +95,22 @@ ALERT_RULE_FAILURES = Counter(
     "Evaluator batches in which a rule could not be built or raised (it was skipped).",
     ["rule"],
 )
+STAGE_LATENCY = Histogram(
+    "feedwatch_stage_seconds",
+    "The latency waterfall: seconds an answer spent in each stage of its path "
+    "(pipeline.timings.STAGES; total = first event to stored), observed once per answer by "
+    "the process that saw the stage end.",
+    ["stage"],
+    buckets=(0.001, *_LATENCY_BUCKETS, 60.0),
+)
+CONSUMER_LAG = Gauge(
+    "feedwatch_consumer_lag_seconds",
+    "Age of the oldest record of the newest batch a consumer started (its start minus the "
+    "record's produce time). Alert when perceive stays above 10 s for 2 minutes "
+    "(docs/operations.md).",
+    ["consumer"],
+)
+
 HOOK_ATTEMPTS = Counter(
     "feedwatch_hook_attempts_total",
     "Alert delivery attempts by outcome (delivered, retry, dead).",
@@ -133,6 +149,30 @@ def count_vlm(answer: Answer) -> None:
     decided = answer.stages.get("decided_by")
     if decided:
         CASCADE_DECIDED.labels(stage=str(decided)).inc()
+
+
+def observe_stages(timings: Mapping[str, float], stages: Iterable[str] | None = None) -> None:
+    """The stages of one answer's ``timings`` (only ``stages``, if given) into
+    ``feedwatch_stage_seconds``; with ``"total"`` among them, the whole path too."""
+    from pipeline.timings import stages_ms, total_ms
+
+    wanted = None if stages is None else set(stages)
+    done = stages_ms(timings)
+    if wanted is None or "total" in wanted:
+        total = total_ms(timings)
+        if total is not None:
+            done["total"] = total
+    for name, ms in done.items():
+        if wanted is None or name in wanted:
+            STAGE_LATENCY.labels(stage=name).observe(max(ms, 0.0) / 1000.0)
+
+
+def observe_lag(consumer: str, started: float, produced: Iterable[float]) -> None:
+    """``feedwatch_consumer_lag_seconds`` of a batch that ``started`` (epoch s) on
+    records produced at ``produced`` (epoch s; 0: unknown)."""
+    known = [t for t in produced if t > 0]
+    if known:
+        CONSUMER_LAG.labels(consumer=consumer).set(max(0.0, started - min(known)))
 
 
 def observe_encoder(encoder: Any) -> None:

@@ -102,7 +102,7 @@ class WorkerApp:
 
     def add_perceive(
         self,
-        handler: Callable[[list[Record]], int],
+        handler: Callable[[list[Record], list[float | None]], int],
         follower: CompactedFollower | None,
         batch: int,
         within: float,
@@ -117,7 +117,9 @@ class WorkerApp:
             loop = asyncio.get_running_loop()
             async for events in stream.take_events(batch, within=within):
                 records = [to_record(e.message) for e in events]
-                await loop.run_in_executor(pool, handler, records)
+                # when the consumer handed each record over (faust's monitor, monotonic)
+                consumed = [getattr(e.message, "time_in", None) for e in events]
+                await loop.run_in_executor(pool, handler, records, consumed)
 
         self.app.agent(self._topic(self.topics.segments), name="perceive", concurrency=1)(perceive)
 

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import KW_ONLY, dataclass, field
+from dataclasses import KW_ONLY, dataclass, field, replace
 
 from connectors.bus import messages as msg
 from connectors.bus.base import Producer, Record, Topics
 from connectors.bus.deadletter import UNTIL_STORED, DeadLetters, camera_of
 from connectors.retry import RetryPolicy
 from pipeline.errors import BusError, MediaError, MessageError
+from pipeline.timings import STAGE_NAMES, Clock
 from pipeline.types import Answer, EncodedFrame, Segment
 from workers.ops import metrics
 from workers.ops.heartbeat import Heartbeat
@@ -34,6 +35,8 @@ from workers.perception.ownership import BatchOutcome, PerceiveCore
 log = logging.getLogger(__name__)
 
 EncodedHook = Callable[[Mapping[str, Sequence[EncodedFrame]]], None]
+WORKER_STAGES = STAGE_NAMES[: STAGE_NAMES.index("answer_produce") + 1]
+"""The stages a perceive worker sees end (the sink observes ``store`` and the total)."""
 
 
 def _nothing(*_: object) -> None:
@@ -55,23 +58,30 @@ class BatchHandler:
     on_segment: Callable[[Segment], None] = _nothing
     heartbeat: Heartbeat = field(default_factory=lambda: Heartbeat(None))
 
-    def __call__(self, records: Sequence[Record]) -> int:
-        """Handle ``records``; returns the number of answers produced."""
+    def __call__(self, records: Sequence[Record],
+                 consumed: Sequence[float | None] | None = None) -> int:
+        """Handle ``records`` (``consumed``: per record, the monotonic time its consumer
+        received it); returns the number of answers produced."""
         self.heartbeat.beat()
         if not records:
             return 0
-        outcome = self.core.handle_batch(records)
+        clock = Clock()
+        metrics.observe_lag("perceive", clock.now(), (r.timestamp for r in records))
+        outcome = self.core.handle_batch(records, clock=clock, consumed=consumed)
         for record, exc, stage in outcome.failed:
             self._dead_letter(record, exc, stage)
-        self._produce(outcome.answers)
+        outcome.answers = self._produce(outcome.answers, clock)
         self._count(outcome)
         self._hooks(outcome)
         return len(outcome.answers)
 
-    def _produce(self, answers: Sequence[Answer]) -> None:
+    def _produce(self, answers: Sequence[Answer], clock: Clock) -> list[Answer]:
+        """Send and flush the answers, each stamped ``answer_produced`` as it is encoded."""
+        answers = [replace(a, timings={**a.timings, "answer_produced": clock.now()})
+                   for a in answers]
         messages = [m for m in map(self._encoded, answers) if m is not None]
         if not messages:
-            return
+            return answers
 
         def send_all() -> None:  # broker away: keep the offsets, retry the batch's answers
             for message in messages:
@@ -79,6 +89,7 @@ class BatchHandler:
             self.producer.flush()
 
         self.retry.call(send_all, "producing answers", on=BusError, logger=log)
+        return answers
 
     def _encoded(self, answer: Answer) -> msg.Message | None:
         """The answer as a bus message; one that cannot be encoded is a dead letter."""
@@ -113,6 +124,8 @@ class BatchHandler:
         for camera, frames in outcome.encoded.items():
             metrics.FRAMES_ENCODED.labels(camera=camera).inc(len(frames))
         metrics.count_answers(outcome.answers)
+        for answer in outcome.answers:
+            metrics.observe_stages(answer.timings, WORKER_STAGES)
         metrics.observe_encoder(getattr(self.core.perceiver, "encoder", None))
 
     def _hooks(self, outcome: BatchOutcome) -> None:

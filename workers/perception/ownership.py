@@ -19,13 +19,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from connectors.bus import messages as msg
 from connectors.bus.base import Record
 from pipeline.errors import MessageError
 from pipeline.perceiver import Perceiver
+from pipeline.timings import Clock, segment_events
 from pipeline.types import Answer, EncodedFrame, Frame, Segment, StandingQuery
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,8 @@ class BatchOutcome:
     frames: int = 0
 
 
-Pending = list[tuple[Record, Segment, list[Frame]]]
+Pending = list[tuple[Record, Segment, list[Frame], dict[str, float]]]
+"""Records decoded, waiting for the batch's encoder call, each with its timings so far."""
 
 
 class PerceiveCore:
@@ -89,21 +91,34 @@ class PerceiveCore:
             self.perceiver.on_query(query_id, query)
 
     # -- segments ---------------------------------------------------------------
-    def handle_batch(self, records: Sequence[Record]) -> BatchOutcome:
-        """Every record in order; the segments between query records share one encode."""
+    def handle_batch(
+        self, records: Sequence[Record], *, clock: Clock | None = None,
+        consumed: Sequence[float | None] | None = None,
+    ) -> BatchOutcome:
+        """Every record in order; the segments between query records share one encode.
+
+        Each answer carries the timings of the segment that made it due (``clock``: the
+        batch's, started when the batch did; ``consumed``: per record, the monotonic time
+        its consumer received it, None or absent: when the batch started)."""
         out = BatchOutcome()
+        clock = clock or Clock()
+        start = clock.now()
+        received = list(consumed or ())
         with self._lock:
             pending: Pending = []
-            for record in records:
+            for i, record in enumerate(records):
                 try:
                     if record.topic == self.queries_topic:
-                        pending = self._flush(pending, out)
+                        pending = self._flush(pending, out, clock)
                         self.on_query(*msg.decode_query(record.key, record.value, record.headers))
                         continue
-                    pending = self._admit(record, pending, out)
+                    got = received[i] if i < len(received) else None
+                    stamps = {"consumed": start if got is None else min(clock.at(got), start),
+                              "batch_start": start}
+                    pending = self._admit(record, pending, out, stamps, clock)
                 except Exception as exc:  # a bad record is a dead letter, never a dead worker
                     out.failed.append((record, exc, self._stage(record)))
-            self._flush(pending, out)
+            self._flush(pending, out, clock)
         return out
 
     def handle(self, record: Record) -> list[Answer]:
@@ -121,36 +136,42 @@ class PerceiveCore:
     def _stage(self, record: Record) -> str:
         return "queries" if record.topic == self.queries_topic else "perceive"
 
-    def _admit(self, record: Record, pending: Pending, out: BatchOutcome) -> Pending:
+    def _admit(self, record: Record, pending: Pending, out: BatchOutcome,
+               stamps: dict[str, float], clock: Clock) -> Pending:
         tp = (record.topic, record.partition)
         if self._last_offset.get(tp, -2) + 1 != record.offset:
-            if any(self._partition_of.get(seg.camera) == tp for _, seg, _ in pending):
-                pending = self._flush(pending, out)  # read before the break: answer it first
+            if any(self._partition_of.get(seg.camera) == tp for _, seg, _, _ in pending):
+                pending = self._flush(pending, out, clock)  # read before the break: answer it
             self._cool_partition(tp)
         self._last_offset[tp] = record.offset
         segment = msg.decode_segment(record.key, record.value, record.headers)
         if segment.camera not in self._partition_of:
             self._adopt(segment.camera, tp, record, segment)
-        pending.append((record, segment, self.perceiver.frames_of(segment)))
+        frames = self.perceiver.frames_of(segment)
+        stamps = {**segment_events(segment.end, segment.closed_at, record.timestamp),
+                  **stamps, "decoded": clock.now()}
+        pending.append((record, segment, frames, stamps))
         return pending
 
-    def _flush(self, pending: Pending, out: BatchOutcome) -> Pending:
+    def _flush(self, pending: Pending, out: BatchOutcome, clock: Clock) -> Pending:
         """ONE encoder call for every pending frame, then each segment's due windows."""
         if not pending:
             return []
         try:
-            encoded = self.perceiver.encode_batch([frames for _, _, frames in pending])
+            encoded = self.perceiver.encode_batch([frames for _, _, frames, _ in pending])
         except Exception as exc:  # the encoder refused the batch: nothing of it is answered
-            out.failed.extend((record, exc, "perceive") for record, _, _ in pending)
+            out.failed.extend((record, exc, "perceive") for record, _, _, _ in pending)
             return []
         self.stats.encode_calls += 1
-        for (record, segment, _), frames in zip(pending, encoded, strict=True):
+        done = clock.now()
+        for (record, segment, _, stamps), frames in zip(pending, encoded, strict=True):
             try:
                 answers = self.perceiver.after_encode(segment, frames)
             except Exception as exc:
                 out.failed.append((record, exc, "perceive"))
                 continue
-            out.answers.extend(answers)
+            timings = {**stamps, "encoded": done, "answered": clock.now()}
+            out.answers.extend(replace(a, timings={**a.timings, **timings}) for a in answers)
             out.segments.append(segment)
             out.encoded.setdefault(segment.camera, []).extend(frames)
             out.frames += len(frames)

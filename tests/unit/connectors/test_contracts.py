@@ -98,7 +98,7 @@ def test_an_unknown_topic_is_refused_naming_the_topics(capsys: pytest.CaptureFix
 @pytest.mark.parametrize(
     ("model", "domain", "not_on_the_wire"),
     [
-        (AnswerFields, Answer, {"evidence"}),
+        (AnswerFields, Answer, {"evidence", "timings"}),  # timings: the bus's only
         (QueryFields, StandingQuery, set()),
         (SegmentHeader, Segment, {"data"}),
     ],
