@@ -7,7 +7,8 @@
     │   ├── SourceError      a camera cannot be opened / read
     │   └── DecodeError      a segment cannot be decoded (names camera and seq)
     ├── MessageError         a bus message that cannot be parsed (goes to dead letter)
-    ├── StoreError           the SQL store failed
+    ├── StoreError           the SQL store failed (unreachable, or an outage)
+    │   └── StoreDataError   it refused a value: a constraint, or data it cannot hold
     ├── BusError             the message bus (in-process or Kafka) failed
     ├── HookError            an alert delivery failed
     └── BackpressureError    a sink asks the caller to retry later (``retry_after``)
@@ -58,7 +59,13 @@ class MessageError(FeedwatchError):
 
 
 class StoreError(FeedwatchError):
-    """The SQL store failed."""
+    """The SQL store failed. The message never holds SQL text or parameters."""
+
+
+class StoreDataError(StoreError):
+    """The store refused the data (a constraint, or a value it cannot hold such as a NUL
+    character in PostgreSQL text): the caller's input, not an outage, so retrying the
+    same write cannot succeed (the API answers 422, not 503)."""
 
 
 class BusError(FeedwatchError):

@@ -8,6 +8,7 @@ is what the app runs on start and ``feedwatch db upgrade`` runs explicitly.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,11 +20,12 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
-from pipeline.errors import ConfigError, StoreError
+from pipeline.errors import ConfigError, StoreDataError, StoreError
 
+log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 ALLOWED = "sqlite:///PATH, sqlite:// (in memory) or postgresql://USER:PASS@HOST:PORT/DB"
 
@@ -100,9 +102,21 @@ def head_revision() -> str | None:
 @contextmanager
 def store_errors(what: str, *, detail: bool = True) -> Iterator[None]:
     """Any SQLAlchemy error inside becomes a :class:`StoreError` "``what``: its class:
-    its text" (``detail=False``: without the text, for messages shown to API clients)."""
+    the driver's one-line reason" (``detail=False``: without the reason, for messages
+    shown to API clients), a :class:`StoreDataError` when the store refused a value.
+    Never the SQL statement or its parameters: those are logged at DEBUG only."""
     try:
         yield
     except SQLAlchemyError as exc:
-        text = f"{what}: {exc.__class__.__name__}" + (f": {exc}" if detail else "")
-        raise StoreError(text) from exc
+        log.debug("%s", what, exc_info=True)
+        kind = StoreDataError if isinstance(exc, IntegrityError | DataError) else StoreError
+        text = f"{what}: {exc.__class__.__name__}" + (f": {_reason(exc)}" if detail else "")
+        raise kind(text) from None
+
+
+def _reason(exc: SQLAlchemyError) -> str:
+    """The driver's message, first line: no statement, no parameters (DETAIL lines of
+    PostgreSQL, which quote values, are on the lines after)."""
+    orig = getattr(exc, "orig", None)
+    text = str(orig) if orig is not None else str(exc)
+    return text.splitlines()[0][:200] if text else ""

@@ -22,10 +22,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 from connectors.store import incident_retention
 from connectors.store.clips import ClipFiles
+from connectors.store.db import store_errors
 from connectors.store.frames.groups import GROUP_SECONDS
 from connectors.store.frames.schema import FrameGroupRow, FrameRow
 from connectors.store.models import AnswerRow, EvidenceRow
@@ -247,18 +247,12 @@ class Pruner:
         return n, n > 0
 
     def _read(self, stmt: Any) -> list[Any]:
-        try:
-            with self.engine.connect() as conn:
-                return list(conn.execute(stmt))
-        except SQLAlchemyError as exc:
-            raise StoreError(f"retention read failed: {exc}") from exc
+        with store_errors("retention read failed"), self.engine.connect() as conn:
+            return list(conn.execute(stmt))
 
     def _write(self, work: Callable[[Any], Any]) -> Any:
-        try:
-            with self.engine.begin() as conn:
-                return work(conn)
-        except SQLAlchemyError as exc:
-            raise StoreError(f"retention delete failed: {exc}") from exc
+        with store_errors("retention delete failed"), self.engine.begin() as conn:
+            return work(conn)
 
 
 def _shorter(a: float | None, b: float | None) -> float | None:

@@ -11,6 +11,7 @@ status topic into its own registry while it is served (see
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -31,7 +32,7 @@ from connectors.bus.base import Bus
 from connectors.store import Store
 from connectors.store.reads import Reads
 from pipeline import __version__
-from pipeline.errors import StoreError
+from pipeline.errors import StoreDataError, StoreError
 from workers.api import (
     routes_alerts,
     routes_answers,
@@ -55,6 +56,7 @@ from workers.config import Settings
 from workers.history.service import HistoryService
 from workers.ops.metrics import HTTP_LATENCY
 
+log = logging.getLogger(__name__)
 STATIC = Path(__file__).with_name("static")
 PAGE_HEADERS = {
     "Content-Security-Policy": (
@@ -157,8 +159,17 @@ async def _safe_http(_request: Request, exc: Exception) -> Response:
     return SafeJSONResponse({"detail": detail}, status_code=exc.status_code, headers=headers)
 
 
-async def _store_unavailable(_request: Request, exc: Exception) -> JSONResponse:
-    return JSONResponse({"detail": f"store unavailable: {exc}"}, status_code=503)
+async def _store_failed(_request: Request, exc: Exception) -> Response:
+    """A value the store refused is the client's (422); anything else an outage (503).
+    Neither says more than that: no SQL, no parameters, no addresses."""
+    if isinstance(exc, StoreDataError):
+        log.info("store refused a value: %s", exc)
+        detail = [{"loc": ["request"], "type": "value_error", "msg": "the store cannot hold a "
+                   "value of this request (it conflicts with a stored row, or holds a character "
+                   "such as NUL the store refuses)"}]
+        return SafeJSONResponse({"detail": detail}, status_code=422)
+    log.warning("store unavailable: %s", exc)
+    return SafeJSONResponse({"detail": "store unavailable"}, status_code=503)
 
 
 def create_app(
@@ -207,7 +218,7 @@ def create_app(
     for module in (*routers, routes_alerts, routes_clips):
         app.include_router(module.router)
     exact_openapi(app, settings.api)
-    app.add_exception_handler(StoreError, _store_unavailable)
+    app.add_exception_handler(StoreError, _store_failed)
     app.add_exception_handler(RequestValidationError, _safe_validation)
     app.add_exception_handler(StarletteHTTPException, _safe_http)
     _add_page(app)
