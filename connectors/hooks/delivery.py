@@ -44,6 +44,8 @@ logging.getLogger("httpx").setLevel(logging.WARNING)
 
 CHANNELS: dict[str, type[Channel]] = {c.type: c for c in (WebhookChannel, SlackChannel)}
 RETRYABLE_4XX = {408, 425, 429}
+REPLY_MAX = 64 * 1024
+"""Bytes of a receiver's reply read (undecoded); the rest is never read."""
 
 
 def channel_for(target: HookTarget) -> Channel:
@@ -139,12 +141,17 @@ class Sender:
     allow_private: bool = False
     resolve: Resolver = system_resolver
     clock: Callable[[], float] = time.time
+    deadline_s: float = 10.0
+    """From the request's start until its reply has been read: a receiver that streams
+    its reply slowly or forever is cut off then (each read also has the client's
+    timeout, and at most :data:`REPLY_MAX` bytes are read)."""
 
     @classmethod
     def from_settings(cls, settings: SenderSettings, **kwargs: Any) -> Sender:
         """A sender with the timeouts of ``HooksSettings``; redirects are not followed."""
         timeout = httpx.Timeout(settings.timeout_s, connect=min(settings.timeout_s, 5.0))
         client = httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False)
+        kwargs.setdefault("deadline_s", settings.timeout_s)
         return cls(client, allow_private=settings.allow_private, **kwargs)
 
     def close(self) -> None:
@@ -174,14 +181,18 @@ class Sender:
         channel = channel_for(target)
         body, headers = channel.render(message, key, ts)
         url, extensions = pinned(target.url, address, headers)
+        deadline = time.monotonic() + self.deadline_s
         try:
-            response = self.client.post(url, content=body, headers=headers, extensions=extensions)
+            with self.client.stream(
+                "POST", url, content=body, headers=headers, extensions=extensions
+            ) as response:
+                head = read_head(response, deadline)
         except httpx.TimeoutException as exc:
             raise DeliveryFailed(f"timeout: {type(exc).__name__}") from exc
         except httpx.HTTPError as exc:
             text = _scrub(_scrub(f"{type(exc).__name__}: {exc}", str(url)), target.url)
             raise DeliveryFailed(text) from exc
-        return _classify(response)
+        return _classify(response, head)
 
     def _check(self, target: HookTarget) -> str:
         """The first checked address: the request connects to it and nothing else."""
@@ -207,11 +218,24 @@ def pinned(url: str, address: str, headers: dict[str, str]) -> tuple[httpx.URL, 
     return parsed.copy_with(host=address.split("%", 1)[0]), extensions
 
 
-def _classify(response: httpx.Response) -> int:
+def read_head(response: httpx.Response, deadline: float) -> bytes:
+    """At most :data:`REPLY_MAX` undecoded bytes of the reply, read until ``deadline``
+    (``time.monotonic``); the response is closed with the rest unread."""
+    if response.is_stream_consumed:  # read already (a transport that buffers replies)
+        return response.content[:REPLY_MAX]
+    head = bytearray()
+    for chunk in response.iter_raw():
+        head += chunk
+        if len(head) >= REPLY_MAX or time.monotonic() >= deadline:
+            break
+    return bytes(head[:REPLY_MAX])
+
+
+def _classify(response: httpx.Response, head: bytes) -> int:
     code = response.status_code
     if 200 <= code < 300:
         return code
-    snippet = response.text[:200].strip()
+    snippet = head[:200].decode("utf-8", errors="replace").strip()
     reason = f"HTTP {code}" + (f": {snippet}" if snippet else "")
     retry_after = parse_retry_after(response.headers.get("Retry-After"))
     if 300 <= code < 400:
