@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from connectors.bus.base import Producer
 from connectors.retry import RetryPolicy
 from pipeline.errors import BackpressureError, ConfigError
 from workers.config import Settings
@@ -62,6 +63,38 @@ def build_status(flags: dict[str, Any], settings: Settings, camera: str) -> Stat
 
     kafka = settings.kafka.model_copy(update={"bootstrap": flags["kafka"]})
     return StatusPublisher.from_config(kafka, camera)
+
+
+def build_statuses(
+    flags: dict[str, Any], settings: Settings
+) -> tuple[Callable[[str], StatusPublisher | None], Callable[[], None]]:
+    """Per camera, the status publisher of a ``--kafka`` ingest of several cameras, all on
+    one producer; and what closes that producer once every publisher is closed."""
+    if flags.get("kafka") is None:
+        return (lambda _camera: None), (lambda: None)
+    from connectors.kafka.admin import status_topic_of
+    from connectors.kafka.producer import KafkaBusProducer
+    from connectors.kafka.status import StatusPublisher
+
+    kafka = settings.kafka.model_copy(update={"bootstrap": flags["kafka"]})
+    producer = KafkaBusProducer.from_config(kafka, "feedwatch-status")
+    shared = _Unclosed(producer)
+    topic = status_topic_of(kafka)
+    return (lambda camera: StatusPublisher(shared, topic, camera)), producer.close
+
+
+class _Unclosed(Producer):
+    """A producer shared by several status publishers: closing one leaves it open."""
+
+    def __init__(self, producer: Producer) -> None:
+        self.producer = producer
+
+    def send(self, topic: str, key: bytes, value: bytes | None,
+             headers: Sequence[tuple[str, bytes]] = ()) -> None:
+        self.producer.send(topic, key, value, headers)
+
+    def flush(self, timeout: float | None = None) -> None:
+        self.producer.flush(timeout)
 
 
 def build_sink(flags: dict[str, Any], settings: Settings) -> SegmentSink:

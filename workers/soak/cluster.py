@@ -122,6 +122,20 @@ class Cluster:
             str(segment_seconds),
         )
 
+    def ingest_many(
+        self, name: str, cameras: dict[str, str], segment_seconds: float = 1.0,
+        realtime: bool = True, max_cameras: int | None = None,
+    ) -> Proc:
+        """One ``feedwatch ingest`` process for every camera of ``cameras`` (id → URI),
+        handed over in a cameras file."""
+        listing = self.workdir / f"{name}.cameras"
+        listing.write_text("".join(f"{cam}={uri}\n" for cam, uri in cameras.items()))
+        pace = ["--realtime"] if realtime else []
+        limit = ["--max-cameras", str(max_cameras or len(cameras))]
+        return self.spawn(name, "ingest", "--cameras-file", str(listing), *limit,
+                          "--kafka", self.bootstrap, *pace, "--quiet",
+                          "--segment-seconds", str(segment_seconds))
+
     def wait_for_log(self, proc: Proc, needle: str, timeout: float, count: int = 1) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
