@@ -9,6 +9,10 @@ batch over visual tokens computed once per frame) and builds the :class:`Answer`
 with frame times, RoI boxes, visual tokens, model ids, latency and evidence.
 ``latency_ms`` is wall time from the start of the group's evaluation until that
 answer (and its evidence) was ready.
+
+A query whose answerer cannot be built, or raises while answering, is set aside for
+its version (:meth:`Engine.take_failures` hands each failure over once) while every
+other query of the window is answered; a new version of the query is tried afresh.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
@@ -86,6 +91,17 @@ class TextCache:
         return np.stack([self._embs[q] for q in questions]).astype(np.float32, copy=False)
 
 
+@dataclass(frozen=True)
+class QueryFailure:
+    """A query set aside: its answerer could not be built (``stage`` "build") or raised
+    while answering (``stage`` "answer") on ``camera`` ("" when it arrived)."""
+
+    query: StandingQuery
+    stage: str
+    camera: str
+    error: BaseException
+
+
 class Engine:
     """Turns a camera window plus its due queries into answers."""
 
@@ -108,18 +124,35 @@ class Engine:
         self._rendered: OrderedDict[tuple[int, RoI], tuple[weakref.ref[EncodedFrame], Evidence]] = (
             OrderedDict()
         )
+        self._failed: dict[str, int] = {}  # query id -> the version set aside
+        self._failures: list[QueryFailure] = []
+
+    def prepare(self, query: StandingQuery) -> None:
+        """Build ``query``'s answerer now (it is cached), so a query that cannot be built
+        fails when it arrives rather than on its first window."""
+        self._failed.pop(query.id, None)
+        self._answerer(query, "")
+
+    def take_failures(self) -> list[QueryFailure]:
+        """The queries set aside since the last call, each (query, version) once."""
+        failures, self._failures = self._failures, []
+        return failures
 
     def evaluate(self, due: Due, window: Sequence[EncodedFrame]) -> list[Answer]:
-        """One answer per due query; none when the window holds no frames."""
-        if not window:
+        """One answer per due query that is not set aside; none when the window holds
+        no frames."""
+        queries = [q for q in due.queries if self._failed.get(q.id) != q.version]
+        if not window or not queries:
             return []
         t0 = time.perf_counter()
-        queries = due.queries
         embs = self.texts([q.question for q in queries])
         selections = self.selector(window, [q.id for q in queries], embs, self.config)
-        results = self._results(queries, window, selections, embs)
+        results = self._results(queries, window, selections, embs, due.camera)
         answers = []
-        for query, selection, result in zip(queries, selections, results, strict=True):
+        for i, (query, selection) in enumerate(zip(queries, selections, strict=True)):
+            result = results.get(i)
+            if result is None:
+                continue
             evidence = self._evidence(window, selection)
             latency = (time.perf_counter() - t0) * 1000.0
             answers.append(
@@ -140,19 +173,48 @@ class Engine:
         window: Sequence[EncodedFrame],
         selections: Sequence[Selection],
         embs: FloatArray,
-    ) -> list[AnswerResult]:
-        """Each answerer answers all of its due queries in one call; results in query order."""
+        camera: str,
+    ) -> dict[int, AnswerResult]:
+        """Each answerer answers all of its due queries in one call; results by query
+        index, none for a query set aside."""
         groups: dict[int, tuple[Answerer, list[int]]] = {}
         for i, query in enumerate(queries):
-            answerer = self.answerer_for(query.answerer, query.settings)
-            groups.setdefault(id(answerer), (answerer, []))[1].append(i)
+            answerer = self._answerer(query, camera)
+            if answerer is not None:
+                groups.setdefault(id(answerer), (answerer, []))[1].append(i)
         results: dict[int, AnswerResult] = {}
         for answerer, idx in groups.values():
-            got = answerer.answer_many(
-                [queries[i] for i in idx], window, [selections[i] for i in idx], embs[idx]
-            )
-            results.update(zip(idx, got, strict=True))
-        return [results[i] for i in range(len(queries))]
+            batch = _Batch(queries, window, selections, embs)
+            results.update(self._answer_group(answerer, idx, batch, camera))
+        return results
+
+    def _answerer(self, query: StandingQuery, camera: str) -> Answerer | None:
+        try:
+            return self.answerer_for(query.answerer, query.settings)
+        except Exception as exc:  # noqa: BLE001 - one query's answerer never stops the others
+            self._set_aside(query, "build", camera, exc)
+            return None
+
+    def _answer_group(self, answerer: Answerer, idx: list[int], batch: _Batch, camera: str
+                      ) -> dict[int, AnswerResult]:
+        """The group's results; when the call fails, each query is answered alone so
+        only the one that fails is set aside."""
+        try:
+            got = answerer.answer_many(*batch.of(idx))
+            return dict(zip(idx, got, strict=True))
+        except Exception as exc:  # noqa: BLE001 - isolate the query, keep the rest
+            if len(idx) == 1:
+                self._set_aside(batch.queries[idx[0]], "answer", camera, exc)
+                return {}
+        out: dict[int, AnswerResult] = {}
+        for i in idx:
+            out.update(self._answer_group(answerer, [i], batch, camera))
+        return out
+
+    def _set_aside(self, query: StandingQuery, stage: str, camera: str, exc: Exception) -> None:
+        if self._failed.get(query.id) != query.version:
+            self._failed[query.id] = query.version
+            self._failures.append(QueryFailure(query, stage, camera, exc))
 
     def _evidence(self, window: Sequence[EncodedFrame], sel: Selection) -> tuple[Evidence, ...]:
         if not self.evidence:
@@ -211,3 +273,19 @@ class Engine:
             every=query.every,
             query_version=query.version,
         )
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """One window's due queries with their selections and text embeddings."""
+
+    queries: Sequence[StandingQuery]
+    window: Sequence[EncodedFrame]
+    selections: Sequence[Selection]
+    embs: FloatArray
+
+    def of(self, idx: list[int]) -> tuple[list[StandingQuery], Sequence[EncodedFrame],
+                                         list[Selection], FloatArray]:
+        """The arguments of ``answer_many`` for the queries at ``idx``."""
+        return ([self.queries[i] for i in idx], self.window,
+                [self.selections[i] for i in idx], self.embs[idx])

@@ -105,6 +105,7 @@ class Perceiver:
             self.scheduler.remove(query_id)
         else:
             self.scheduler.put(query)
+            self.engine.prepare(query)  # a query that cannot be built fails now, alone
         horizon = max(self.scheduler.horizon(), 1.0) + 2.0
         if horizon > self.buffers.limits.horizon:
             self.buffers.set_limits(replace(self.buffers.limits, horizon=horizon))

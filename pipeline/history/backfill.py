@@ -51,4 +51,7 @@ def backfill_camera(
         lo, hi = bisect.bisect_left(times, start), bisect.bisect_left(times, end)
         due = Due(camera, start, end, (query,))
         answers.extend(engine.evaluate(due, frames[lo:hi]))
+        failed = engine.take_failures()
+        if failed:  # a backfill answers one query: its failure is the caller's error
+            raise failed[0].error
     return [dataclasses.replace(a, backfilled=True) for a in answers]

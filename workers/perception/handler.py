@@ -25,6 +25,7 @@ from connectors.bus import messages as msg
 from connectors.bus.base import Producer, Record, Topics
 from connectors.bus.deadletter import UNTIL_STORED, DeadLetters, camera_of
 from connectors.retry import RetryPolicy
+from pipeline.engine import QueryFailure
 from pipeline.errors import BusError, MediaError, MessageError
 from pipeline.timings import STAGE_NAMES, Clock
 from pipeline.types import Answer, EncodedFrame, Segment
@@ -70,6 +71,8 @@ class BatchHandler:
         outcome = self.core.handle_batch(records, clock=clock, consumed=consumed)
         for record, exc, stage in outcome.failed:
             self._dead_letter(record, exc, stage)
+        for failure in outcome.query_failures:
+            self._dead_query(failure)
         outcome.answers = self._produce(outcome.answers, clock)
         self._count(outcome)
         self._hooks(outcome)
@@ -117,6 +120,25 @@ class BatchHandler:
             logger=log,
         )
         metrics.DEAD_LETTERS.labels(stage="answer").inc()
+
+    def _dead_query(self, failure: QueryFailure) -> None:
+        """A query set aside (its answerer failed to build or to answer): one dead letter
+        per (query, version), keyed by the query with its message as the value."""
+        query, stage = failure.query, f"query-{failure.stage}"
+        log.error("query %s v%d set aside (%s%s); the other queries go on", query.id,
+                  query.version, stage, f" on {failure.camera}" if failure.camera else "",
+                  exc_info=failure.error)
+        try:
+            key, value, _ = msg.encode_query(query)
+        except Exception:  # noqa: BLE001 - a query the bus would not carry: its id only
+            key, value = query.id.encode(), None
+        self.retry.call(
+            lambda: self.deadletters.publish((key, value, []), failure.error, stage=stage,
+                                             topic=self.topics.queries, camera=failure.camera),
+            "dead letter of a query", on=BusError, logger=log,
+        )
+        self.core.perceiver.stats.dead_letters += 1
+        metrics.DEAD_LETTERS.labels(stage=stage).inc()
 
     def _count(self, outcome: BatchOutcome) -> None:
         for segment in outcome.segments:

@@ -24,6 +24,7 @@ from typing import Protocol
 
 from connectors.bus import messages as msg
 from connectors.bus.base import Record
+from pipeline.engine import QueryFailure
 from pipeline.errors import MessageError
 from pipeline.perceiver import Perceiver
 from pipeline.timings import Clock, segment_events
@@ -60,6 +61,8 @@ class BatchOutcome:
     encoded: dict[str, list[EncodedFrame]] = field(default_factory=dict)
     failed: list[tuple[Record, BaseException, str]] = field(default_factory=list)
     frames: int = 0
+    query_failures: list[QueryFailure] = field(default_factory=list)
+    """Queries set aside since the last batch (their answerer failed): the others went on."""
 
 
 Pending = list[tuple[Record, Segment, list[Frame], dict[str, float]]]
@@ -119,6 +122,7 @@ class PerceiveCore:
                 except Exception as exc:  # a bad record is a dead letter, never a dead worker
                     out.failed.append((record, exc, self._stage(record)))
             self._flush(pending, out, clock)
+            out.query_failures = self.perceiver.engine.take_failures()
         return out
 
     def handle(self, record: Record) -> list[Answer]:
