@@ -1,0 +1,57 @@
+"""The alert bench's arithmetic: arrivals stamped by a real receiver, matched to events,
+split into detection delay and pipeline latency; misses and false alerts counted."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from pipeline.errors import ConfigError
+from workers.bench._alert_events import Arrival, HookReceiver, match, spread
+from workers.bench.alert_latency import AlertBench
+
+ANCHOR = 1_000_000.0
+
+
+def opened(camera: str, started: float, window_end: float, at: float) -> Arrival:
+    body = {"event": "opened", "camera": camera, "incident": {"started_at": ANCHOR + started},
+            "window": {"end": ANCHOR + window_end}}
+    return Arrival(ANCHOR + at, body)
+
+
+def test_each_event_takes_its_first_opening_and_the_rest_are_false_alerts() -> None:
+    events = [(10.0, 20.0), (40.0, 50.0), (70.0, 80.0)]
+    arrivals = [
+        opened("cam0", 10.0, 12.0, 13.5),  # event 1: detected at 12, delivered at 13.5
+        opened("cam0", 30.0, 31.0, 31.4),  # nothing there: a false alert
+        opened("cam0", 41.0, 43.0, 43.2),  # event 2
+        opened("cam1", 70.0, 72.0, 72.5),  # another camera's: not this one's event 3
+    ]
+    results, false_alerts = match("cam0", ANCHOR, events, arrivals, window=2.0)
+    assert [r.latency_s for r in results] == [pytest.approx(3.5), pytest.approx(3.2), None]
+    assert [r.detection_s for r in results[:2]] == [pytest.approx(2.0), pytest.approx(3.0)]
+    assert [r.pipeline_s for r in results[:2]] == [pytest.approx(1.5), pytest.approx(0.2)]
+    assert false_alerts == 1
+    assert spread([3.5, 3.2, None, 1.0]) == {"p50": 3.2, "p95": 3.5, "max": 3.5}
+    assert spread([None]) == {"p50": None, "p95": None, "max": None}
+
+
+def test_the_receiver_stamps_what_it_was_sent() -> None:
+    receiver = HookReceiver().start()
+    try:
+        body = {"event": "opened", "camera": "cam0"}
+        assert httpx.post(receiver.url, json=body).status_code == 200
+        assert httpx.post(receiver.url, json={"event": "closed"}).status_code == 200
+        assert httpx.post(receiver.url, content=b"not json").status_code == 200
+    finally:
+        receiver.stop()
+    assert [a.body for a in receiver.openings()] == [body]
+    assert len(receiver.arrivals) == 2 and receiver.arrivals[0].at > ANCHOR
+
+
+def test_the_scene_has_the_events_asked_for_and_bad_settings_are_refused() -> None:
+    bench = AlertBench(events=3, event_s=10.0, gap_s=20.0, lead_s=10.0)
+    assert bench.onsets() == [(10.0, 20.0), (40.0, 50.0), (70.0, 80.0)]
+    assert bench.duration == 100.0
+    with pytest.raises(ConfigError, match="--event-s"):
+        AlertBench(event_s=1.0, window=2.0)
