@@ -7,10 +7,10 @@ camera was moved).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.answerers.baseline import (
     ABSENT,
@@ -23,12 +23,13 @@ from pipeline.answerers.baseline import (
 )
 
 
-@dataclass(frozen=True)
-class TrackerView:
-    """One tracker, as an operator reads it (levels None until they are known)."""
+class TrackerView(BaseModel):
+    """One tracker, as an operator reads it (levels None until they are known); the
+    API's and the CLI's schema."""
 
-    status: str
-    """``new`` (nothing judged yet), ``present`` or ``absent`` (the last verdict)."""
+    model_config = ConfigDict(frozen=True)
+
+    status: str = Field(description="new, present or absent (the newest verdict)")
     windows: int
     absent_windows: int
     absent_level: float | None
@@ -37,20 +38,26 @@ class TrackerView:
     stays_yes_at: float | None
     last_window_end: float | None
     last_score: float | None
-    last_support: float | None
-    why: str
+    last_support: float | None = Field(
+        description="Spreads by which the question beat its closest alternatives")
+    why: str = Field(examples=["yes: 0.312 is +4.2 spreads from the absent level 0.120 "
+                               "(turns yes at 0.210); the question beats its alternatives "
+                               "by +0.4 (needs -0.75)"])
     corrections: int
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return self.model_dump()
 
 
 def describe(state: BaselineState, rule: Rule) -> TrackerView:
     """The tracker's levels now and the reason for its newest verdict."""
     if not state.samples:
-        return TrackerView("new", 0, 0, None, None, None, None, None, None, None,
-                           "nothing judged yet: the first answers follow the zero-shot "
-                           "support until absent windows are seen", len(state.labels))
+        return TrackerView(status="new", windows=0, absent_windows=0, absent_level=None,
+                           spread=None, turns_yes_at=None, stays_yes_at=None,
+                           last_window_end=None, last_score=None, last_support=None,
+                           why="nothing judged yet: the first answers follow the zero-shot "
+                               "support until absent windows are seen",
+                           corrections=len(state.labels))
     key, score, support, unit, verdict = state.samples[-1]
     absent = [s[1] for s in state.samples if s[4] == ABSENT]
     level = scale = on = off = None
@@ -62,5 +69,7 @@ def describe(state: BaselineState, rule: Rule) -> TrackerView:
         off = level + (rule.k_off - rule.sensitivity) * scale
     why = decide(state, key, Evidence(score, support, unit), rule).why
     status = "present" if verdict == PRESENT else "absent"
-    return TrackerView(status, len(state.samples), len(absent), level, scale, on, off, key,
-                       score, support, why, len(state.labels))
+    return TrackerView(status=status, windows=len(state.samples), absent_windows=len(absent),
+                       absent_level=level, spread=scale, turns_yes_at=on, stays_yes_at=off,
+                       last_window_end=key, last_score=score, last_support=support, why=why,
+                       corrections=len(state.labels))

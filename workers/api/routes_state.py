@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from connectors.store.tracker_states import reset_trackers, saved_trackers
 from pipeline.answerers.clip import clip_rule
-from pipeline.answerers.explain import describe
+from pipeline.answerers.explain import TrackerView, describe
 from workers.api.auth import read_access, write_access
 from workers.api.context import ApiContext, context
 from workers.api.schemas import ErrorBody
@@ -28,25 +28,10 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "No such query"}}
 
 
-class TrackerOut(BaseModel):
+class TrackerOut(TrackerView):
     """One (question, camera) tracker."""
 
     camera: str
-    status: str = Field(description="new, present or absent (the newest verdict)")
-    windows: int
-    absent_windows: int
-    absent_level: float | None
-    spread: float | None
-    turns_yes_at: float | None
-    stays_yes_at: float | None
-    last_window_end: float | None
-    last_score: float | None
-    last_support: float | None = Field(
-        description="Spreads by which the question beat its closest alternatives")
-    why: str = Field(examples=["yes: 0.312 is +4.2 spreads from the absent level 0.120 "
-                               "(turns yes at 0.210); the question beats its alternatives "
-                               "by +0.4 (needs -0.75)"])
-    corrections: int
     updated_at: float
 
 
