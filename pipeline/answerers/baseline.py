@@ -195,7 +195,9 @@ def _against_present(ev: Evidence, present: list[float], unit: float, was_yes: b
                      rule: Rule) -> Decision:
     """No absent level yet, but a present one: a clear drop below it ends the state (the
     window is learned as absent); a clear rise above it, with support, shows the earlier
-    windows were not the asked thing (they are relabelled absent)."""
+    windows were not the asked thing (they are relabelled absent). A present state moves
+    (the object turns, grows, is half hidden), so "clear" is a wide margin both ways: k
+    spreads of the present windows and at least k units."""
     level = float(np.median(present))
     scale = max(spread(present), rule.unit_share * unit, 1e-6)
     spreads = (ev.score - level) / scale
@@ -205,7 +207,7 @@ def _against_present(ev: Evidence, present: list[float], unit: float, was_yes: b
                f"{level:.3f}")
         return Decision(False, level - k * max(scale, unit), False, None, scale, verdict=ABSENT,
                         why=why)
-    if spreads >= k and ev.support >= rule.gate - rule.sensitivity:
+    if ev.score >= level + k * max(scale, unit) and ev.support >= rule.gate - rule.sensitivity:
         why = (f"yes: {ev.score:.3f} is {spreads:+.1f} spreads above what was taken for "
                f"present ({level:.3f}); that is the absent level now")
         return Decision(True, level + k * scale, False, level, scale, verdict=PRESENT, why=why,
