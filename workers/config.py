@@ -99,12 +99,13 @@ class KafkaSettings(BaseSettings):
     heartbeat_interval_s: Seconds = 3.0  # keep well under session_timeout_s (about a third)
     commit_interval_s: Seconds = 1.0  # how often offsets of acknowledged records are committed
     max_poll_records: Count = 16  # records one poll returns at most
-    # the perceive agent takes batches: up to this many records, or what came within
-    # this many seconds; their frames (any cameras) share one encoder call
+    # the perceive agent takes batches of up to this many records, due once the oldest has
+    # waited this many seconds (since produced); their frames (any cameras) share one
+    # encoder call (workers.perception.batching). The sink batches the same way.
     perceive_batch_size: Count = 32
-    perceive_batch_within_s: Seconds = 1.0
+    perceive_batch_within_s: Seconds = 0.1
     sink_batch_size: Count = 100
-    sink_batch_within_s: Seconds = 0.5
+    sink_batch_within_s: Seconds = 0.1
     warmup: bool = True
     datadir: str = ""
 

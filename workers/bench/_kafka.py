@@ -1,9 +1,10 @@
 """The Kafka mode of ``bench e2e``: real ingest processes, workers and the sink, timed.
 
-Each camera's clip is ingested by its own ``feedwatch ingest --kafka`` process (in
-real time unless ``burst``); ``workers`` ``feedwatch worker`` processes (role
-``all``: perceive + sink) answer the standing questions into a SQL store. The bench
-polls the answers table, reads the segments back from the topic to count the due
+Every camera's clip is ingested by one ``feedwatch ingest --cameras-file --kafka``
+process, or each by its own (``one_ingest=False``), in real time unless ``burst``;
+``workers`` ``feedwatch worker`` processes (role ``all``: perceive + sink) answer the
+standing questions into a SQL store. The bench polls the answers table (a thread of its
+own), reads the segments back from the topic to count the due
 windows, scrapes each worker's metrics endpoint for the encoder's own counters, and
 reads every process's resident memory from ``/proc``.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import sys
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -60,17 +62,33 @@ def scrape(port: int) -> dict[str, float]:
 
 
 class RowWatcher:
-    """Polls the answers table; remembers when each (query, camera, end) first appeared."""
+    """Polls the answers table every ``every`` s from its own thread (so nothing the bench
+    does meanwhile delays a sighting); remembers when each (query, camera, end) first
+    appeared."""
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Any, every: float = 0.05) -> None:
         self.store = store
+        self.every = every
         self.seen: dict[tuple[str, str, float], float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="row-watcher", daemon=True)
 
     def poll(self) -> int:
         now = time.time()
         for a in self.store.answers():
             self.seen.setdefault((a.query_id, a.camera, a.window_end), now)
         return len(self.seen)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every):
+            self.poll()
 
 
 def run_kafka(
@@ -84,6 +102,7 @@ def run_kafka(
     workdir: Path,
     expected: Any,
     timeout: float,
+    one_ingest: bool = True,
 ) -> KafkaRun:
     """Run the cluster once; ``expected(spans)`` counts the due windows (always stopped)."""
     from connectors.store import Store
@@ -106,18 +125,18 @@ def run_kafka(
             cluster.wait_for_log(p, "queries table ready", timeout=180)
         store = Store.from_url(url, upgrade=False)
         watcher = RowWatcher(store)
+        watcher.start()
         out.started = time.time()
-        ingests = [cluster.ingest(c, str(path), 2.0, realtime=not burst)
-                   for c, path in clips.items()]
+        ingests = _ingest(cluster, clips, burst, one_ingest)
         while any(p.alive() for p in ingests):
             _note_memory(out, ingests + procs)
-            watcher.poll()
             time.sleep(0.1)
         out.spans = segment_spans(bootstrap, f"{cluster.prefix}segments")
         want, t0 = expected(out.spans), time.time()
-        while watcher.poll() < want and time.time() - t0 < timeout:
+        while len(watcher.seen) < want and time.time() - t0 < timeout:
             _note_memory(out, procs)
             time.sleep(0.1)
+        watcher.stop()
         out.waited_s = round(time.time() - t0, 1)
         out.seen = dict(watcher.seen)
         out.timings = answer_timings(bootstrap, f"{cluster.prefix}answers")
@@ -129,6 +148,14 @@ def run_kafka(
     finally:
         cluster.close()
     return out
+
+
+def _ingest(cluster: Any, clips: dict[str, Path], burst: bool, one: bool) -> list[Any]:
+    """One ``feedwatch ingest`` for every camera (``one``), or one per camera."""
+    if one:
+        cams = {c: str(path) for c, path in clips.items()}
+        return [cluster.ingest_many("ingest", cams, 2.0, realtime=not burst)]
+    return [cluster.ingest(c, str(path), 2.0, realtime=not burst) for c, path in clips.items()]
 
 
 def _note_memory(out: KafkaRun, procs: list[Any]) -> None:

@@ -7,9 +7,13 @@ same 1 fps sampling and the same 2 s segments feed
 * the **embedded** mode — one process, in-process bus, SQLite (see
   :mod:`workers.bench._embedded`): each camera's segments are published when a live
   camera would have delivered them;
-* the **Kafka** mode (``--kafka``) — one ``feedwatch ingest`` process per camera,
-  ``--workers`` ``feedwatch worker`` processes and their sink (see
-  :mod:`workers.bench._kafka`).
+* the **Kafka** mode (``--kafka``) — one ``feedwatch ingest`` process for every camera
+  (``--ingest each``: one per camera), ``--workers`` ``feedwatch worker`` processes and
+  their sink (see :mod:`workers.bench._kafka`).
+
+Both modes load the encoder at ``--precision``. Each mode's ``timings`` is the latency
+waterfall (:mod:`workers.bench.waterfall`): p50/p95 per stage; the dominant stage is
+named on stderr.
 
 ``--compare`` runs both, one after the other, and prints one object
 ``{"embedded": {...}, "kafka": {...}, "ratio": kafka/embedded camera-s per wall-s}``.
@@ -80,14 +84,15 @@ def _rounded(ms: float | None) -> float | None:
 
 
 def embedded_mode(spec: str, paths: list[Path], names: list[str],
-                  queries: list[StandingQuery], burst: bool) -> dict[str, Any]:
+                  queries: list[StandingQuery], burst: bool,
+                  precision: str = "fp32") -> dict[str, Any]:
     from pipeline.models.clip_encoder import ClipEncoder
     from workers.bench._embedded import camera_feeds, e2e_embedded, segment_clips
     from workers.ops.rss import memory_of
 
     feeds = camera_feeds(segment_clips(paths), len(names), names)
     spans = {c: [(s.start, s.end) for s in segs] for c, segs in feeds.items()}
-    r = e2e_embedded(ClipEncoder.from_spec(spec), feeds, burst=burst)
+    r = e2e_embedded(ClipEncoder.from_spec(spec, precision=precision), feeds, burst=burst)
     r["answers_expected"] = expected_answers(queries, spans)
     r["memory"] = {"embedded run (bench process)": memory_of()}
     return _with_shortfall(r)
@@ -95,18 +100,19 @@ def embedded_mode(spec: str, paths: list[Path], names: list[str],
 
 def kafka_mode(bootstrap: str, spec: str, paths: list[Path], names: list[str],
                queries: list[StandingQuery], workers: int, burst: bool, timeout: float,
-               workdir: Path) -> dict[str, Any]:
+               workdir: Path, precision: str = "fp32", one_ingest: bool = True
+               ) -> dict[str, Any]:
     from pipeline.timings import waterfall
     from workers.bench._kafka import run_kafka
     from workers.bench.waterfall import with_stored
 
     env = {"FEEDWATCH_KAFKA_PARTITIONS": str(max(len(names), 2)),
            "FEEDWATCH_PERCEPTION_SAMPLE_FPS": f"{SAMPLE_FPS:g}",
-           "FEEDWATCH_PERCEPTION_CLIP": spec}
+           "FEEDWATCH_PERCEPTION_CLIP": spec, "FEEDWATCH_PERCEPTION_PRECISION": precision}
     clips = {cam: paths[i % len(paths)] for i, cam in enumerate(names)}
     run = run_kafka(bootstrap, clips, queries, workers=workers, burst=burst, env=env,
                     workdir=workdir, expected=lambda s: expected_answers(queries, s),
-                    timeout=timeout)
+                    timeout=timeout, one_ingest=one_ingest)
     ends = {c: [e for _s, e in v] for c, v in run.spans.items()}
     lat = [] if burst else latencies(run.seen, ends)
     covered = sum(v[-1][1] - v[0][0] for v in run.spans.values() if v)
@@ -116,6 +122,7 @@ def kafka_mode(bootstrap: str, spec: str, paths: list[Path], names: list[str],
     c = run.counters
     return _with_shortfall({
         "mode": "kafka", "cameras": len(names), "workers": workers,
+        "ingest_processes": 1 if one_ingest else len(names),
         "answers": len(run.seen), "answers_expected": expected_answers(queries, run.spans),
         "latency_p50_ms": _rounded(percentile(lat, 50)),
         "latency_p95_ms": _rounded(percentile(lat, 95)),
@@ -138,8 +145,8 @@ def _with_shortfall(r: dict[str, Any]) -> dict[str, Any]:
 
 def measure(bootstrap: str | None, compare: bool, cameras: int, seconds: float,
             workers: int, spec: str, burst: bool, timeout: float,
-            note: Callable[[str], None] = lambda line: print(line, file=sys.stderr)
-            ) -> dict[str, Any]:
+            note: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
+            *, precision: str = "fp32", one_ingest: bool = True) -> dict[str, Any]:
     """One mode's object, or ``{"embedded", "kafka", "ratio"}`` with ``compare``."""
     from workers.bench._embedded import camera_queries, write_clips
     from workers.soak.cluster import spread_cameras
@@ -152,11 +159,11 @@ def measure(bootstrap: str | None, compare: bool, cameras: int, seconds: float,
         out: dict[str, Any] = {}
         if compare or not bootstrap:
             note("embedded mode…")
-            out["embedded"] = embedded_mode(spec, paths, names, queries, burst)
+            out["embedded"] = embedded_mode(spec, paths, names, queries, burst, precision)
         if bootstrap:
             note("Kafka mode…")
             out["kafka"] = kafka_mode(bootstrap, spec, paths, names, queries, workers, burst,
-                                      timeout, Path(tmp))
+                                      timeout, Path(tmp), precision, one_ingest)
     from workers.bench.waterfall import note_dominant
 
     note_dominant(out, note)
@@ -165,6 +172,7 @@ def measure(bootstrap: str | None, compare: bool, cameras: int, seconds: float,
     emb, kaf = out["embedded"]["camera_seconds_per_wall_second"], out["kafka"][
         "camera_seconds_per_wall_second"]
     return {**out, "ratio": round(kaf / emb, 3) if emb else None, "clip": spec,
-            "seconds": seconds, "sample_fps": SAMPLE_FPS, "burst": burst}
+            "precision": precision, "seconds": seconds, "sample_fps": SAMPLE_FPS,
+            "burst": burst}
 
 

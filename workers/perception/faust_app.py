@@ -4,13 +4,14 @@ Faust provides the consumer group (partition assignment, rebalances, offset
 commits); the work itself is synchronous code run in a one-thread executor so the
 event loop stays responsive:
 
-* **segments agent** — takes batches with ``stream.take_events(n, within=...)``
-  (bounded in records and in time) and hands each to the
+* **segments agent** — takes deadline-aware batches (:mod:`workers.perception.batching`:
+  up to n records, due once the oldest has waited ``within``, filling while the previous
+  batch is handled) and hands each to the
   :class:`~workers.perception.handler.BatchHandler` the embedded run drives too:
   decode, ONE encoder call for every frame of the batch (all owned cameras share
   one perceiver), buffers, due windows, answers produced and acknowledged
-  (acks=all). Faust acks a batch's events only when the agent asks for the next
-  batch, so offsets are committed after the batch's answers are in Kafka
+  (acks=all). A batch's events are acked only after its handler returned,
+  so offsets are committed after the batch's answers are in Kafka
   (at-least-once; the store's unique key keeps rows exactly-once).
 * **queries table** — a :class:`~connectors.bus.follow.CompactedFollower` (the one
   the API follows camera status with) reads the compacted queries topic from the
@@ -38,6 +39,7 @@ from connectors.bus.follow import CompactedFollower
 from connectors.kafka.producer import to_record
 from workers.config import KafkaSettings
 from workers.ops.heartbeat import Heartbeat
+from workers.perception.batching import BatchPolicy, take_due
 
 log = logging.getLogger(__name__)
 
@@ -107,18 +109,18 @@ class WorkerApp:
         batch: int,
         within: float,
     ) -> None:
-        """The segments agent: batches of up to ``batch`` records or ``within`` seconds,
-        acked (so committed) only after the batch's answers are acknowledged."""
-        pool = self.pool
+        """The segments agent: batches of up to ``batch`` records, due once the oldest
+        has waited ``within`` s, acked (so committed) only after the batch's answers are
+        acknowledged."""
+        pool, policy = self.pool, BatchPolicy(batch, within)
 
         async def perceive(stream: Any) -> Any:
             while follower is not None and not follower.ready.is_set():
                 await asyncio.sleep(0.1)  # segments wait for the queries table
             loop = asyncio.get_running_loop()
-            async for events in stream.take_events(batch, within=within):
-                records = [to_record(e.message) for e in events]
-                # when the consumer handed each record over (faust's monitor, monotonic)
-                consumed = [getattr(e.message, "time_in", None) for e in events]
+            async for taken in take_due(stream, policy):
+                records = [to_record(t.event.message) for t in taken]
+                consumed: list[float | None] = [t.received for t in taken]  # monotonic
                 await loop.run_in_executor(pool, handler, records, consumed)
 
         self.app.agent(self._topic(self.topics.segments), name="perceive", concurrency=1)(perceive)
@@ -132,14 +134,14 @@ class WorkerApp:
         topic: str | None = None,
         name: str = "sink",
     ) -> None:
-        """The answers agent (or, with ``topic``, the frames one): batches of records,
-        acked after they are in SQL."""
-        pool = self.sink_pool
+        """The answers agent (or, with ``topic``, the frames one): deadline-aware batches
+        of records, acked after they are in SQL."""
+        pool, policy = self.sink_pool, BatchPolicy(batch, within)
 
         async def store(stream: Any) -> Any:
             loop = asyncio.get_running_loop()
-            async for events in stream.take_events(batch, within=within):
-                records = [to_record(e.message) for e in events]
+            async for taken in take_due(stream, policy):
+                records = [to_record(t.event.message) for t in taken]
                 await loop.run_in_executor(pool, handle_batch, records)
 
         source = self._topic(topic or self.topics.answers)

@@ -25,11 +25,16 @@ from workers.cli.options import perception_option, setting_option
 @click.option("--workers", type=int, default=1, show_default=True, help="Worker processes.")
 @perception_option("--clip", "clip_spec", default=None, help="CLIP spec (default shapes-demo).")
 @click.option("--burst", is_flag=True, help="Ingest as fast as possible (capacity, no latency).")
+@perception_option("--precision", type=click.Choice(["fp32", "int8"]), default="fp32",
+                   show_default=True, help="Encoder precision, the same in both modes.")
+@click.option("--ingest", type=click.Choice(["one", "each"]), default="one", show_default=True,
+              help="Kafka mode: one ingest process for every camera, or one per camera.")
 @click.option("--timeout", type=float, default=60.0, show_default=True,
               help="Seconds after the last segment to wait for every expected answer.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def command(bootstrap: str | None, compare: bool, cameras: int, seconds: float, workers: int,
-            clip_spec: str | None, burst: bool, timeout: float, as_json: bool) -> None:
+            clip_spec: str | None, burst: bool, precision: str, ingest: str, timeout: float,
+            as_json: bool) -> None:
     """Latency (segment end → answer row) and camera-seconds per wall-second."""
     if cameras < 1 or workers < 1 or seconds < 4:
         raise ConfigError("--cameras/--workers/--seconds", (cameras, workers, seconds),
@@ -38,7 +43,7 @@ def command(bootstrap: str | None, compare: bool, cameras: int, seconds: float, 
         raise ConfigError("--kafka", bootstrap, "a bootstrap host:port with --compare")
     result = measure(bootstrap, compare, cameras, seconds, workers,
                      clip_spec or os.environ.get("FEEDWATCH_PERCEPTION_CLIP", "shapes-demo"),
-                     burst, timeout)
+                     burst, timeout, precision=precision, one_ingest=ingest == "one")
     if as_json:
         click.echo(json.dumps(result))
     else:
