@@ -1,8 +1,12 @@
 """``feedwatch bench capacity``: how many 1-fps cameras this machine keeps up with.
 
-Before the search, the encoder's ceiling is measured on the trials' own frames (the
-model alone at batch sizes 1–32, best frames/s): ``capacity_vs_ceiling`` = cameras ×
-1 fps ÷ ceiling says how much of the encoder's limit the whole path reaches.
+The encoder's ceiling is measured on the trials' own frames (the model alone, best
+frames/s): once before the search at batch sizes 1–32, then at the best of them after
+every trial, so each trial has the ceiling measured on either side of it and a load that
+changes during the search changes both alike. ``capacity_vs_ceiling`` = cameras × 1 fps ÷
+the ceiling around the trial that found them says how much of the encoder's limit the
+whole path reaches; every trial reports its own ``share_of_ceiling`` (camera-s per
+wall-s ÷ the ceiling around it), and ``ceiling`` the spread of all measurements.
 
 Each trial feeds N synthetic cameras (pre-made segments, so decoding is measured)
 through the real embedded path with one standing question per camera evaluated
@@ -16,6 +20,7 @@ then bisects between the last pass and the first failure.
 
 from __future__ import annotations
 
+import statistics
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict
@@ -119,6 +124,43 @@ def encoder_ceiling(encoder: Any, frames: list[Any], batches: tuple[int, ...] = 
     return best, best_batch
 
 
+class InterleavedCeiling:
+    """The encoder's ceiling measured before the first trial and after every trial."""
+
+    def __init__(self, measure: Callable[[], float]) -> None:
+        self.measure = measure
+        self.values = [measure()]
+        self.around: list[tuple[float, float]] = []  # per trial: (before, after)
+
+    def wrap(self, trial: Trial) -> Trial:
+        """``trial``, with a ceiling measured after it (the one before is the last)."""
+
+        def run(n: int) -> TrialResult:
+            before = self.values[-1]
+            result = trial(n)
+            self.values.append(self.measure())
+            self.around.append((before, self.values[-1]))
+            return result
+
+        return run
+
+    def at(self, i: int) -> float:
+        """The ceiling around trial ``i``: the mean of the measurements on either side."""
+        return sum(self.around[i]) / 2
+
+    def spread(self) -> dict[str, Any]:
+        med = statistics.median(self.values)
+        return {"fps": [round(v, 2) for v in self.values], "min": round(min(self.values), 2),
+                "median": round(med, 2), "max": round(max(self.values), 2),
+                "spread": round((max(self.values) - min(self.values)) / med, 3) if med else None}
+
+
+def deciding(trials: list[TrialResult], cameras: int) -> int | None:
+    """The index of the last trial that kept up with ``cameras`` (None: none did)."""
+    hits = [i for i, t in enumerate(trials) if t.cameras == cameras and t.keeps_up]
+    return hits[-1] if hits else None
+
+
 def plot(results: list[TrialResult], cameras: int, path: Path, title: str,
          footer: str) -> Path:
     """Processed camera-seconds per wall-second against N, with the real-time line."""
@@ -154,19 +196,30 @@ def measure(encoder: Any, setup: dict[str, Any], progress: Progress) -> tuple[di
         progress("making synthetic camera clips", 1, 1)
         encoder.encode_frames([_frame(clips[0][0])] * 4)  # warm-up
         progress("encoder ceiling on the trials' frames", 0, 1)
-        ceiling, ceiling_batch = encoder_ceiling(encoder, sampled_frames(clips))
+        frames = sampled_frames(clips)
+        _, batch = encoder_ceiling(encoder, frames)
+        ceiling = InterleavedCeiling(lambda: encoder_ceiling(encoder, frames, (batch,))[0])
         progress("encoder ceiling on the trials' frames", 1, 1)
-        cameras, trials = search(make_trial(encoder, clips, seconds, progress, setup["retries"]),
-                                 max_cameras, setup["start"])
-    result: dict[str, Any] = {
+        trial = make_trial(encoder, clips, seconds, progress, setup["retries"])
+        cameras, trials = search(ceiling.wrap(trial), max_cameras, setup["start"])
+    return _result(cameras, trials, ceiling, batch, setup, plan_for(clips[0][0], 1.0)), trials
+
+
+def _result(cameras: int, trials: list[TrialResult], ceiling: InterleavedCeiling, batch: int,
+            setup: dict[str, Any], decode_path: str) -> dict[str, Any]:
+    i = deciding(trials, cameras)
+    fps = ceiling.at(i) if i is not None else statistics.median(ceiling.values)
+    return {
         "cameras": cameras, "target": TARGET, "meets_target": cameras >= TARGET,
-        "encoder_ceiling_fps": round(ceiling, 2), "encoder_ceiling_batch": ceiling_batch,
-        "capacity_vs_ceiling": round(cameras * 1.0 / ceiling, 3) if ceiling else None,
-        **setup, "sample_fps": 1.0, "decode_path": plan_for(clips[0][0], 1.0),
+        "encoder_ceiling_fps": round(fps, 2), "encoder_ceiling_batch": batch,
+        "capacity_vs_ceiling": round(cameras * 1.0 / fps, 3) if fps else None,
+        "ceiling": ceiling.spread(),
+        **setup, "sample_fps": 1.0, "decode_path": decode_path,
         "questions_per_camera": 1, "hardware": hardware(),
-        "trials": [asdict(t) for t in trials],
+        "trials": [{**asdict(t), "ceiling_fps": round(ceiling.at(k), 2),
+                    "share_of_ceiling": round(t.rate / ceiling.at(k), 3)
+                    if ceiling.at(k) else None} for k, t in enumerate(trials)],
     }
-    return result, trials
 
 
 def _frame(segment: Any) -> Any:

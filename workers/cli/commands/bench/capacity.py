@@ -54,6 +54,8 @@ def command(clip_spec: str, max_cameras: int, start: int, seconds: float, retrie
         [f"[bold]{cameras} cameras[/bold] at 1 fps in real time (target ≥ {result['target']}); "
          f"decode path: {result['decode_path']}",
          f"encoder ceiling {result['encoder_ceiling_fps']:.1f} frames/s (batch "
-         f"{result['encoder_ceiling_batch']}) on the same frames: "
-         f"capacity = {result['capacity_vs_ceiling']} of it", hardware_line(hw)],
+         f"{result['encoder_ceiling_batch']}) on the same frames around the deciding trial: "
+         f"capacity = {result['capacity_vs_ceiling']} of it; measured after every trial: "
+         f"{result['ceiling']['min']}–{result['ceiling']['max']} frames/s (spread "
+         f"{result['ceiling']['spread']})", hardware_line(hw)],
     )
