@@ -17,7 +17,7 @@ from connectors.video.clip_plan import ClipWindow
 from connectors.video.segmenter import Segmenter
 from connectors.video.sources import open_source
 from pipeline.scenes import scripted_scene, write_clip
-from tests.unit.workers.clips.incidents import add_incident
+from tests.unit.workers.incident_clips.incidents import add_incident
 from workers.soak.cluster import Cluster
 
 

@@ -98,7 +98,7 @@ def _settings(bench: AlertBench, root: Path) -> Any:
 def _run(bench: AlertBench, root: Path, video: Path, url: str) -> tuple[dict[str, float], float]:
     """The embedded run with alerts and clips; the stream-time anchor of each camera."""
     from workers.alerts.run import RunHooks, start_for_run
-    from workers.clips.embedded import start_for_run as start_clips
+    from workers.incident_clips.embedded import start_for_run as start_clips
     from workers.perception.embedded import run_embedded
 
     settings = _settings(bench, root)

@@ -171,7 +171,7 @@ def execute(args: RunArgs, settings: Settings, hooks: Any = None) -> None:
     alongside and, at the end, waits for pending deliveries (bounded)."""
     from connectors.store import parse_url
     from workers.alerts.run import start_for_run
-    from workers.clips.embedded import start_for_run as start_clips
+    from workers.incident_clips.embedded import start_for_run as start_clips
     from workers.perception.embedded import run_embedded
 
     parse_url(settings.store.url, "--db")

@@ -16,8 +16,8 @@ from connectors.store import Store
 from connectors.store.clips import ClipFiles, ClipStore
 from connectors.video.ring import SegmentRing
 from pipeline.types import Segment
-from workers.clips.service import ClipPolicy, ClipService, ClipWorker
 from workers.config import ClipsSettings, Settings
+from workers.incident_clips.service import ClipPolicy, ClipService, ClipWorker
 
 
 def policy_of(s: ClipsSettings) -> ClipPolicy:

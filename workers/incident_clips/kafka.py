@@ -2,7 +2,7 @@
 
 It follows the ``segments`` topic in its own consumer group and writes where each
 record sits, by camera and stream time, to the store's segment index
-(:mod:`connectors.store.segment_index`); the :class:`~workers.clips.service.ClipWorker`
+(:mod:`connectors.store.segment_index`); the :class:`~workers.incident_clips.service.ClipWorker`
 cuts each incident's clips from the records the index points at, read back with
 :class:`~connectors.kafka.segment_reader.SegmentReader`. It needs no perception
 worker alive: the topic is the recording. Clips reach back as far as the topic's
@@ -27,9 +27,9 @@ from connectors.store.clips import ClipFiles, ClipStore
 from connectors.store.segment_index import IndexedSegment, SegmentIndex
 from pipeline.errors import FeedwatchError, MessageError
 from pipeline.types import Segment
-from workers.clips.embedded import policy_of
-from workers.clips.service import ClipService, ClipWorker
 from workers.config import Settings
+from workers.incident_clips.embedded import policy_of
+from workers.incident_clips.service import ClipService, ClipWorker
 
 log = logging.getLogger("feedwatch.clips")
 INDEX_GROUP = "feedwatch-clips-index"

@@ -3,7 +3,7 @@
 It polls the store for incidents without their clips (:meth:`ClipStore.due`), the
 same way in both modes; only the recording differs — the embedded run's
 :class:`~connectors.video.ring.SegmentRing`, or in Kafka mode the ``segments`` topic
-read back through the segment index (:mod:`workers.clips.kafka`). A clip is cut once
+read back through the segment index (:mod:`workers.incident_clips.kafka`). A clip is cut once
 the recording reaches the end of its post-roll, or ``wait_s`` after the incident
 changed (a camera that went quiet), or when the run ends. A clip whose segments are
 gone is recorded ``expired``; one that cannot be cut ``failed``, with the reason; a

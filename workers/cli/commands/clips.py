@@ -28,7 +28,7 @@ def command(bootstrap: str | None, db: str | None, clips_dir: str | None,
     """Cut incident clips from the Kafka segments topic."""
     settings = settings_from_flags(kafka={"bootstrap": bootstrap}, store={"url": db},
                                    clips={"dir": clips_dir}, root={"log_level": log_level})
-    from workers.clips.kafka import ClipsProcess
+    from workers.incident_clips.kafka import ClipsProcess
     from workers.ops import logs
 
     logs.setup(settings.log_level)

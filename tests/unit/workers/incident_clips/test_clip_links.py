@@ -22,10 +22,10 @@ from connectors.store.models import AnswerRow
 from connectors.video.ring import SegmentRing
 from pipeline.errors import ConfigError
 from tests.unit.workers.api.scenarios import READ, answer, settings
-from tests.unit.workers.clips.incidents import add_incident, recorded_scene
+from tests.unit.workers.incident_clips.incidents import add_incident, recorded_scene
 from workers.api.app import create_app
-from workers.clips.service import ClipPolicy, ClipWorker
 from workers.config import ClipsSettings, HooksSettings, Settings
+from workers.incident_clips.service import ClipPolicy, ClipWorker
 
 PUBLIC = "http://testserver"
 

@@ -15,8 +15,8 @@ from connectors.store.clips import ClipFiles, ClipStore
 from connectors.store.retention import Pruner, RetentionPolicy
 from connectors.video.ring import SegmentRing
 from pipeline.types import Segment
-from tests.unit.workers.clips.incidents import add_incident, recorded_scene
-from workers.clips.service import ClipPolicy, ClipWorker
+from tests.unit.workers.incident_clips.incidents import add_incident, recorded_scene
+from workers.incident_clips.service import ClipPolicy, ClipWorker
 
 
 @pytest.fixture(scope="module")

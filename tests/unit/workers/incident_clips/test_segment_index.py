@@ -13,7 +13,7 @@ from connectors.bus.memory import MemoryBus
 from connectors.store import Store
 from connectors.store.segment_index import SegmentIndex
 from pipeline.types import Segment
-from workers.clips.kafka import SegmentIndexer
+from workers.incident_clips.kafka import SegmentIndexer
 
 
 @pytest.fixture
