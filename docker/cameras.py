@@ -1,9 +1,13 @@
-"""Write compose.cameras.yaml: one `feedwatch ingest` service per camera.
+"""Write compose.cameras.yaml: one `feedwatch ingest` service per group of cameras.
 
-Usage: python docker/cameras.py docker/cameras.env [-o docker/compose.cameras.yaml]
+Usage: python docker/cameras.py docker/cameras.env [--per-process 16]
+       [-o docker/compose.cameras.yaml]
 
 cameras.env holds one ``ID=URI`` per line (``#`` comments allowed). Camera ids must be
-lowercase letters, digits and dashes so they double as compose service names.
+lowercase letters, digits and dashes so they double as compose service names. Cameras
+are grouped in file order, at most ``--per-process`` per ingest process (its blast
+radius); a service is named after its first camera and gets its group's ``ID=URI``
+lines in ``FEEDWATCH_INGEST_CAMERAS``, so no URL is on a command line.
 Standard library only: it runs on the deploy host, outside the image.
 """
 
@@ -42,20 +46,28 @@ def parse_cameras(text: str) -> dict[str, str]:
     return cameras
 
 
-def ingest_service(cam: str, uri: str) -> dict[str, object]:
+def ingest_service(group: dict[str, str], per_process: int = 16) -> dict[str, object]:
+    """One ingest process for the cameras of ``group`` (id → URI)."""
+    listing = "\n".join(f"{cam}={uri}" for cam, uri in group.items())
     return {
         "image": "${FEEDWATCH_IMAGE:-feedwatch:latest}",
-        "command": ["ingest", uri, "--camera", cam],
+        "command": ["ingest", "--max-cameras", str(per_process)],
         "env_file": [{"path": "feedwatch.env", "required": True}],
-        "environment": {"FEEDWATCH_KAFKA_BOOTSTRAP": "${FEEDWATCH_KAFKA_BOOTSTRAP:-kafka:9092}"},
+        "environment": {
+            "FEEDWATCH_KAFKA_BOOTSTRAP": "${FEEDWATCH_KAFKA_BOOTSTRAP:-kafka:9092}",
+            "FEEDWATCH_INGEST_CAMERAS": listing.replace("$", "$$"),  # no compose interpolation
+        },
         "depends_on": {"kafka": {"condition": "service_healthy"}},
         "restart": "unless-stopped",
     }
 
 
-def render(cameras: dict[str, str]) -> str:
-    """A compose override file (JSON is valid YAML) with one service per camera."""
-    services = {f"ingest-{cam}": ingest_service(cam, uri) for cam, uri in cameras.items()}
+def render(cameras: dict[str, str], per_process: int = 16) -> str:
+    """A compose override file (JSON is valid YAML): one service per group of cameras."""
+    ids = list(cameras)
+    groups = [ids[i:i + per_process] for i in range(0, len(ids), per_process)]
+    services = {f"ingest-{g[0]}": ingest_service({c: cameras[c] for c in g}, per_process)
+                for g in groups}
     return json.dumps({"services": services}, indent=2) + "\n"
 
 
@@ -65,14 +77,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "-o", "--output", type=Path, default=Path(__file__).with_name("compose.cameras.yaml")
     )
+    parser.add_argument("--per-process", type=int, default=16,
+                        help="cameras per ingest process (default 16)")
     args = parser.parse_args(argv)
     try:
         cameras = parse_cameras(args.cameras_env.read_text())
     except (OSError, ValueError) as exc:
         print(f"error: {args.cameras_env}: {exc}", file=sys.stderr)
         return 2
-    args.output.write_text(render(cameras))
-    print(f"wrote {args.output} with {len(cameras)} ingest service(s)", file=sys.stderr)
+    if args.per_process < 1:
+        print("error: --per-process must be >= 1", file=sys.stderr)
+        return 2
+    args.output.write_text(render(cameras, args.per_process))
+    groups = -(-len(cameras) // args.per_process)
+    print(f"wrote {args.output} with {groups} ingest service(s) for {len(cameras)} camera(s)",
+          file=sys.stderr)
     return 0
 
 

@@ -86,7 +86,9 @@ def test_generated_camera_services_match_the_specification(tmp_path: Path) -> No
         check=True,
     )
     doc = yaml.safe_load(out.read_text())
-    assert set(doc["services"]) == {"ingest-dock-door-1", "ingest-loading-bay"}
+    assert set(doc["services"]) == {"ingest-dock-door-1"}  # one process for both cameras
+    env = doc["services"]["ingest-dock-door-1"]["environment"]["FEEDWATCH_INGEST_CAMERAS"]
+    assert [line.split("=")[0] for line in env.splitlines()] == ["dock-door-1", "loading-bay"]
     result = subprocess.run(
         [tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", str(out)],
         capture_output=True,
@@ -114,8 +116,8 @@ def cameras_script() -> Any:
 
 
 def camera_service() -> dict:
-    """The ingest service docker/cameras.py writes for one camera."""
-    return cameras_script().ingest_service("cam", "rtsp://camera.example/stream")
+    """The ingest service docker/cameras.py writes for a group of cameras."""
+    return cameras_script().ingest_service({"cam": "rtsp://camera.example/stream"})
 
 
 def test_the_cameras_script_knows_the_network_schemes_ingest_knows() -> None:
