@@ -6,7 +6,11 @@ every trial, so each trial has the ceiling measured on either side of it and a l
 changes during the search changes both alike. ``capacity_vs_ceiling`` = cameras × 1 fps ÷
 the ceiling around the trial that found them says how much of the encoder's limit the
 whole path reaches; every trial reports its own ``share_of_ceiling`` (camera-s per
-wall-s ÷ the ceiling around it), and ``ceiling`` the spread of all measurements.
+wall-s ÷ the ceiling around it), and ``ceiling`` the spread of all measurements. The
+trials at or above the cameras found run the path saturated, so their median share,
+``saturated_share_of_ceiling``, is the path's efficiency with the load divided out as
+far as the ceilings around them tracked it (the search's ``cameras`` is not: one trial
+slowed by a burst of other work ends the doubling).
 
 Each trial feeds N synthetic cameras (pre-made segments, so decoding is measured)
 through the real embedded path with one standing question per camera evaluated
@@ -209,11 +213,14 @@ def _result(cameras: int, trials: list[TrialResult], ceiling: InterleavedCeiling
             setup: dict[str, Any], decode_path: str) -> dict[str, Any]:
     i = deciding(trials, cameras)
     fps = ceiling.at(i) if i is not None else statistics.median(ceiling.values)
+    shares = [t.rate / ceiling.at(k) for k, t in enumerate(trials)
+              if t.cameras >= max(cameras, 1) and ceiling.at(k)]
     return {
         "cameras": cameras, "target": TARGET, "meets_target": cameras >= TARGET,
         "encoder_ceiling_fps": round(fps, 2), "encoder_ceiling_batch": batch,
         "capacity_vs_ceiling": round(cameras * 1.0 / fps, 3) if fps else None,
         "ceiling": ceiling.spread(),
+        "saturated_share_of_ceiling": round(statistics.median(shares), 3) if shares else None,
         **setup, "sample_fps": 1.0, "decode_path": decode_path,
         "questions_per_camera": 1, "hardware": hardware(),
         "trials": [{**asdict(t), "ceiling_fps": round(ceiling.at(k), 2),

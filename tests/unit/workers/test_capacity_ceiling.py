@@ -37,4 +37,6 @@ def test_capacity_is_divided_by_the_ceiling_around_the_trial_that_found_it() -> 
     out = capacity._result(8, trials, ceiling, 8, {}, "keyframes")
     assert out["encoder_ceiling_fps"] == 11.0 and out["capacity_vs_ceiling"] == round(8 / 11, 3)
     assert [t["ceiling_fps"] for t in out["trials"]] == [30.0, 20.0, 11.0]
+    # the saturated trials (N >= the cameras found): their median share of the ceiling
+    assert out["saturated_share_of_ceiling"] == 0.3  # median of 9/30, 3/20, 8.5/11
     assert capacity.deciding(trials, 9) is None

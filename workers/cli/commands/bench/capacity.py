@@ -57,5 +57,7 @@ def command(clip_spec: str, max_cameras: int, start: int, seconds: float, retrie
          f"{result['encoder_ceiling_batch']}) on the same frames around the deciding trial: "
          f"capacity = {result['capacity_vs_ceiling']} of it; measured after every trial: "
          f"{result['ceiling']['min']}–{result['ceiling']['max']} frames/s (spread "
-         f"{result['ceiling']['spread']})", hardware_line(hw)],
+         f"{result['ceiling']['spread']}); trials at or above it ran at "
+         f"{result['saturated_share_of_ceiling']} of the ceiling around them (median)",
+         hardware_line(hw)],
     )
