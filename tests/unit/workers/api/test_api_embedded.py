@@ -24,6 +24,10 @@ class FakePerceiver:
     def __init__(self) -> None:
         self.stats = PerceiverStats()
         self.queries: dict[str, StandingQuery] = {}
+        self.engine = self  # no query fails to build or answer here
+
+    def take_failures(self) -> list[Any]:
+        return []
 
     def on_query(self, query_id: str, query: StandingQuery | None) -> None:
         if query is None:

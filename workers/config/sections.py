@@ -1,12 +1,4 @@
-"""The one typed configuration root, read once at the entrypoint.
-
-Every setting has an environment fallback. Each section is its own settings class
-with its own prefix, so the variable names read naturally
-(``FEEDWATCH_API_READ_TOKENS``, ``FEEDWATCH_HOOKS_ALLOW_PRIVATE``,
-``FEEDWATCH_KAFKA_BOOTSTRAP``). Unknown keys are rejected; secrets are ``SecretStr``.
-Sections are owned by the part of the product they configure; the CLI overlays its
-flags on top with :func:`load_settings`.
-"""
+"""The configuration's sections, one settings class each (see :mod:`workers.config`)."""
 
 from __future__ import annotations
 
@@ -17,13 +9,10 @@ from pydantic import (
     NonNegativeFloat,
     NonNegativeInt,
     SecretStr,
-    ValidationError,
     field_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from connectors.video.settings import VideoSettings
-from pipeline.errors import ConfigError
 from pipeline.perception import SelectionConfig
 
 HOUR = 3600.0
@@ -34,14 +23,14 @@ Count = Annotated[int, Field(ge=1)]
 """A count of at least one."""
 
 
-def _section(prefix: str) -> SettingsConfigDict:
+def section_config(prefix: str) -> SettingsConfigDict:
     return SettingsConfigDict(env_prefix=prefix, extra="forbid", frozen=True)
 
 
 class PerceptionSettings(BaseSettings):
     """How frames are encoded and questions answered (pipeline)."""
 
-    model_config = _section("FEEDWATCH_PERCEPTION_")
+    model_config = section_config("FEEDWATCH_PERCEPTION_")
 
     clip: str = "auto"  # the first real CLIP found locally, else shapes-demo (warned)
     vlm: str = ""
@@ -63,7 +52,7 @@ class PerceptionSettings(BaseSettings):
 class StoreSettings(BaseSettings):
     """The SQL store (connectors.store)."""
 
-    model_config = _section("FEEDWATCH_STORE_")
+    model_config = section_config("FEEDWATCH_STORE_")
 
     url: str = "sqlite:///feedwatch.db"
 
@@ -71,7 +60,7 @@ class StoreSettings(BaseSettings):
 class KafkaSettings(BaseSettings):
     """The Kafka bus (connectors.kafka)."""
 
-    model_config = _section("FEEDWATCH_KAFKA_")
+    model_config = section_config("FEEDWATCH_KAFKA_")
 
     bootstrap: str = ""
     topic_prefix: str = "feedwatch."
@@ -113,7 +102,7 @@ class KafkaSettings(BaseSettings):
 class ApiSettings(BaseSettings):
     """The HTTP API and dashboard (workers.api)."""
 
-    model_config = _section("FEEDWATCH_API_")
+    model_config = section_config("FEEDWATCH_API_")
 
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
@@ -144,7 +133,7 @@ class ApiSettings(BaseSettings):
 class HooksSettings(BaseSettings):
     """Alert hooks (connectors.hooks, workers.alerts.engine)."""
 
-    model_config = _section("FEEDWATCH_HOOKS_")
+    model_config = section_config("FEEDWATCH_HOOKS_")
 
     allow_private: bool = False
     # delivery (connectors.hooks.delivery): one attempt, then backoff with full jitter
@@ -169,7 +158,7 @@ class HooksSettings(BaseSettings):
 class HistorySettings(BaseSettings):
     """The frame index (connectors.store.frames): what is kept of every encoded frame."""
 
-    model_config = _section("FEEDWATCH_HISTORY_")
+    model_config = section_config("FEEDWATCH_HISTORY_")
 
     index: bool = True  # write every encoded frame to the frame index
     thumb_side: int = Field(default=160, ge=16, le=1024)  # JPEG thumbnail's longer side, px
@@ -184,7 +173,7 @@ class RetentionSettings(BaseSettings):
     (runs, minutes) have their own, longer horizon, ``FEEDWATCH_RETENTION_ROLLUPS``.
     """
 
-    model_config = _section("FEEDWATCH_RETENTION_")
+    model_config = section_config("FEEDWATCH_RETENTION_")
 
     frames: str = ""
     answers: str = ""
@@ -207,7 +196,7 @@ class RetentionSettings(BaseSettings):
 class ClipsSettings(BaseSettings):
     """Incident clips (workers.clips): what a clip covers, where clips are kept, links."""
 
-    model_config = _section("FEEDWATCH_CLIPS_")
+    model_config = section_config("FEEDWATCH_CLIPS_")
 
     enabled: bool = True
     dir: str = "feedwatch-clips"  # every process of a deployment must reach it (shared volume)
@@ -219,100 +208,3 @@ class ClipsSettings(BaseSettings):
     ring_s: Seconds = 300.0  # embedded run: stream seconds of segments kept per camera
     ring_mb: Count = 256  # embedded run: MB of segments kept per camera (and for holds)
     link_ttl_s: Seconds = 7 * DAY  # how long signed clip and snapshot links open
-
-
-class Settings(BaseSettings):
-    """The root: one frozen object handed down as sub-configs."""
-
-    model_config = _section("FEEDWATCH_")
-
-    log_level: str = "INFO"
-    heartbeat_file: str = ""
-    metrics_port: int = Field(default=0, ge=0, le=65535)  # Prometheus endpoint; 0 = off
-    link_key: SecretStr = SecretStr("")  # signs clip/snapshot links; unset: kept in the store
-    link_key_file: str = ""  # or read from this file
-    perception: PerceptionSettings = Field(default_factory=PerceptionSettings)
-    store: StoreSettings = Field(default_factory=StoreSettings)
-    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
-    api: ApiSettings = Field(default_factory=ApiSettings)
-    hooks: HooksSettings = Field(default_factory=HooksSettings)
-    video: VideoSettings = Field(default_factory=VideoSettings)
-    history: HistorySettings = Field(default_factory=HistorySettings)
-    retention: RetentionSettings = Field(default_factory=RetentionSettings)
-    clips: ClipsSettings = Field(default_factory=ClipsSettings)
-
-
-SECTIONS: dict[str, type[BaseSettings]] = {
-    "perception": PerceptionSettings,
-    "store": StoreSettings,
-    "kafka": KafkaSettings,
-    "api": ApiSettings,
-    "hooks": HooksSettings,
-    "video": VideoSettings,
-    "history": HistorySettings,
-    "retention": RetentionSettings,
-    "clips": ClipsSettings,
-}
-
-
-def load_settings(**overrides: dict[str, Any]) -> Settings:
-    """Settings from the environment, with per-section overrides from CLI flags.
-
-    ``load_settings(store={"url": "sqlite:///x.db"})`` keeps every other store
-    setting from the environment. ``None`` values in an override are ignored, so a
-    flag left unset falls back to its environment variable.
-    """
-    sections: dict[str, Any] = {}
-    for name, cls in SECTIONS.items():
-        given = {k: v for k, v in (overrides.get(name) or {}).items() if v is not None}
-        sections[name] = cls(**given)
-    return Settings(**sections)
-
-
-def setting_env(section: str, field: str) -> str:
-    """The environment variable of one setting (``"perception", "clip"``:
-    ``FEEDWATCH_PERCEPTION_CLIP``; ``""`` is the root); KeyError for no such setting."""
-    cls = SECTIONS[section] if section else Settings
-    if field not in cls.model_fields or (not section and field in SECTIONS):
-        raise KeyError(f"no setting {section or 'root'}.{field}")
-    return f"{cls.model_config.get('env_prefix', '')}{field}".upper()
-
-
-def known_env_vars() -> set[str]:
-    """Every environment variable the configuration reads (used by deployment checks)."""
-    names = {f"FEEDWATCH_{f.upper()}" for f in Settings.model_fields if f not in SECTIONS}
-    for cls in SECTIONS.values():
-        prefix = str(cls.model_config.get("env_prefix", ""))
-        names |= {f"{prefix}{f}".upper() for f in cls.model_fields}
-    return names
-
-
-def settings_from_flags(
-    *, root: dict[str, Any] | None = None, **sections: dict[str, Any] | None
-) -> Settings:
-    """The settings: environment, with the flags on top (``None`` = flag not given).
-
-    ``sections`` are per-section overrides (``store={"url": db}``), ``root`` the
-    top-level ones (``log_level``, ``metrics_port``). A value that does not validate,
-    from a flag or from the environment, is a :class:`ConfigError` naming the setting
-    (``kafka.partitions``): one line on stderr and exit 2 (``workers.cli.main``)."""
-    given = {k: v for k, v in (root or {}).items() if v is not None}
-    try:
-        settings = load_settings(**{k: v or {} for k, v in sections.items()})
-        return Settings(**{**dict(settings), **given}) if given else settings
-    except ValidationError as exc:
-        raise settings_error(exc) from None
-
-
-def settings_error(exc: ValidationError) -> ConfigError:
-    """The first error of a settings validation as a one-line :class:`ConfigError`."""
-    err = exc.errors()[0]
-    loc = tuple(str(part) for part in err["loc"])
-    section = {cls.__name__: name for name, cls in SECTIONS.items()}.get(exc.title)
-    if section is None and loc and loc[0] in SECTIONS:
-        section, loc = loc[0], loc[1:]
-    cls = SECTIONS[section] if section else Settings
-    env = f"{cls.model_config.get('env_prefix', '')}{loc[0] if loc else ''}".upper()
-    field = ".".join(((section,) if section else ()) + loc) or exc.title
-    message = " ".join(str(err["msg"]).split())
-    return ConfigError(field, err.get("input"), f"{message} [flag or env {env}]")
