@@ -7,10 +7,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from connectors.bus.deadletter_models import DeadLetterHeader
 from connectors.bus.models import (
     SCHEMA_VERSION,
     AnswerMessage,
-    DeadLetterHeader,
     QueryMessage,
     SegmentHeader,
 )

@@ -24,7 +24,7 @@ Contracts (see shared/DESIGN.md; ``feedwatch schema TOPIC`` prints each as JSON 
     evidence JPEGs base64-encoded.
 ``deadletter``
     key and value of the failed message, its original headers, plus the ``error.*``
-    headers of :class:`~connectors.bus.models.DeadLetterHeader`.
+    headers of :class:`~connectors.bus.deadletter_models.DeadLetterHeader`.
 """
 
 from __future__ import annotations
@@ -36,12 +36,10 @@ from typing import Any, Generic, NamedTuple, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from connectors.bus.deadletter_models import ERROR_PREFIX, DeadLetter, DeadLetterHeader
 from connectors.bus.models import (
-    ERROR_PREFIX,
     SCHEMA_VERSION,
     AnswerMessage,
-    DeadLetter,
-    DeadLetterHeader,
     QueryMessage,
     SegmentHeader,
     plain,
