@@ -128,10 +128,17 @@ class Engine:
         self._failures: list[QueryFailure] = []
 
     def prepare(self, query: StandingQuery) -> None:
-        """Build ``query``'s answerer now (it is cached), so a query that cannot be built
-        fails when it arrives rather than on its first window."""
+        """Build ``query``'s answerer now (it is cached) and let it prepare for the question,
+        so a query that cannot be built fails when it arrives, and its first window does
+        not wait for per-question work."""
         self._failed.pop(query.id, None)
-        self._answerer(query, "")
+        answerer = self._answerer(query, "")
+        warm = getattr(answerer, "prepare", None)
+        if callable(warm):  # per-question work (the clip tracker's alternatives) done now
+            try:
+                warm(query)
+            except Exception as exc:  # noqa: BLE001 - one query's answerer never stops the others
+                self._set_aside(query, "build", "", exc)
 
     def take_failures(self) -> list[QueryFailure]:
         """The queries set aside since the last call, each (query, version) once."""

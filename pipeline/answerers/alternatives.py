@@ -75,6 +75,10 @@ class Alternatives:
         closest = float(np.mean(np.sort(cos)[-TOP:]))
         return (score - closest) / unit, unit
 
+    def prepare(self, question: str) -> None:
+        """Encode the question's alternatives now (cached)."""
+        self._of(question)
+
     def _of(self, question: str) -> FloatArray:
         embs = self._embs.get(question)
         if embs is None:

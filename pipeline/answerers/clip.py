@@ -136,6 +136,12 @@ class ClipAnswerer(Answerer):
     def build(cls, config: Any, *, encoder: TextEncoder, vlm_spec: str = "") -> ClipAnswerer:
         return cls(config, encoder)
 
+    def prepare(self, query: StandingQuery) -> None:
+        """Encode the question's alternatives when it is subscribed (the adaptive mode
+        asks them on every window; with a large CLIP on a CPU they take seconds)."""
+        if self.settings.mode == "adaptive":
+            self.alternatives.prepare(query.question)
+
     def use_states(self, states: StateProvider) -> None:
         """Keep baselines and corrections in ``states`` (the store, in a worker)."""
         self.states = states

@@ -263,3 +263,22 @@ def test_bad_adaptive_settings_name_the_field() -> None:
         build_answerer("clip", {"sensitivity": 5}, encoder=_Enc())
     with pytest.raises(ConfigError, match="clip.mode"):
         build_answerer("clip", {"mode": "auto"}, encoder=_Enc())
+
+
+class _CountingEnc(_Enc):
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    def encode_text(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls.append(len(texts))
+        return super().encode_text(texts)
+
+
+def test_the_alternatives_are_encoded_when_the_question_is_subscribed() -> None:
+    enc = _CountingEnc()
+    answerer = build_answerer("clip", {}, encoder=enc)
+    answerer.prepare(StandingQuery("q", "a red circle"))  # type: ignore[attr-defined]
+    assert enc.calls and enc.calls[-1] > 50
+    before = len(enc.calls)
+    _answer(answerer, 0.0, 0.2)
+    assert len(enc.calls) == before  # the first window waits for no text encoding
