@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,3 +38,21 @@ def serve(harness: ApiHarness) -> Iterator[tuple[ApiHarness, str]]:
     yield harness, server.url
     server.stop()
     harness.store.close()
+
+
+@contextmanager
+def signed_in(url: str, token: str, **page: Any) -> Iterator[Any]:
+    """A headless Chromium page on the dashboard at ``url``, the API token entered;
+    ``page`` goes to ``new_page`` (viewport, timezone_id). The browser closes after."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            pg = browser.new_page(**page)
+            pg.goto(url)
+            pg.fill("#token", token)
+            pg.click("#token-form button")
+            yield pg
+        finally:
+            browser.close()

@@ -16,14 +16,14 @@ import sqlalchemy as sa
 from connectors.store import Store
 from pipeline.types import Evidence
 from tests import answer_stream as truth
-from tests.e2e.dashboard import CHROMIUM, CHROMIUM_ARGS, need_chromium, serve
+from tests.e2e.dashboard import need_chromium, serve, signed_in
 from tests.e2e.test_dashboard_browser import BOX, keyframe
 from tests.unit.workers.api.scenarios import READ, ApiHarness
 
 ARTIFACT = Path(__file__).resolve().parents[2] / "artifacts" / "dashboard_overtime.png"
 FIRSTS = {truth.T0 + r.start - truth.T0 + truth.EVERY for r in truth.RUNS}
 
-playwright_api = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 
 
 @pytest.fixture
@@ -55,39 +55,31 @@ def _seed(h: ApiHarness) -> str:
 def test_strip_week_chart_and_runs_for_a_question(served: tuple[ApiHarness, str]) -> None:
     h, url = served
     qid = _seed(h)
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            pg = browser.new_page(viewport={"width": 1280, "height": 1100},
-                                  timezone_id="Europe/Berlin")
-            pg.goto(url)
-            pg.fill("#token", READ)
-            pg.click("#token-form button")
-            box = pg.locator(f"article.card[data-query-id='{qid}'] .ot-camera[data-camera='cam1']")
-            box.wait_for(timeout=15_000)
-            assert "5m31s matched, 5 runs" in box.locator("h4").inner_text()
-            cells = box.locator(".ot-strip .cell")
-            assert cells.count() == 289  # 24 h of 5-minute cells, and the newest one
-            assert box.locator(".ot-strip .cell.hit").count() == 2  # 22:00-22:05, 22:05-22:10
-            bars = box.locator(".ot-week .bar")
-            assert bars.count() == 8  # 7 days back from the newest window, day by day
-            values = [bars.nth(i).locator(".value").inner_text() for i in range(8)]
-            assert values[-1] == "5.5" and set(values[:-1]) == {"0.0"}
-            runs = box.locator(".ot-runs li.run")
-            assert runs.count() == 5
-            assert "2m00s (2m00s matched)" in runs.nth(4).inner_text()  # run A (oldest last)
-            assert "1m35s (1m31s matched)" in runs.nth(2).inner_text()  # B2: a gap, a restart
-            runs.nth(4).locator(".evidence-link").click()
-            pg.wait_for_function(
-                "() => [...document.querySelectorAll('.ot-keyframe')]"
-                ".some(i => i.complete && i.naturalWidth === 224)", timeout=10_000)
-            incident = box.locator(".ot-runs .incident")
-            assert incident.count() == 1  # run A (60..180) overlaps incident 100..170
-            incident.click()
-            box.locator(".ot-incident-detail", has_text="closed").wait_for(timeout=10_000)
-            ARTIFACT.parent.mkdir(parents=True, exist_ok=True)
-            box.scroll_into_view_if_needed()
-            pg.screenshot(path=str(ARTIFACT), full_page=True)
-        finally:
-            browser.close()
+    with signed_in(url, READ,
+                   viewport={"width": 1280, "height": 1100}, timezone_id="Europe/Berlin") as pg:
+        box = pg.locator(f"article.card[data-query-id='{qid}'] .ot-camera[data-camera='cam1']")
+        box.wait_for(timeout=15_000)
+        assert "5m31s matched, 5 runs" in box.locator("h4").inner_text()
+        cells = box.locator(".ot-strip .cell")
+        assert cells.count() == 289  # 24 h of 5-minute cells, and the newest one
+        assert box.locator(".ot-strip .cell.hit").count() == 2  # 22:00-22:05, 22:05-22:10
+        bars = box.locator(".ot-week .bar")
+        assert bars.count() == 8  # 7 days back from the newest window, day by day
+        values = [bars.nth(i).locator(".value").inner_text() for i in range(8)]
+        assert values[-1] == "5.5" and set(values[:-1]) == {"0.0"}
+        runs = box.locator(".ot-runs li.run")
+        assert runs.count() == 5
+        assert "2m00s (2m00s matched)" in runs.nth(4).inner_text()  # run A (oldest last)
+        assert "1m35s (1m31s matched)" in runs.nth(2).inner_text()  # B2: a gap, a restart
+        runs.nth(4).locator(".evidence-link").click()
+        pg.wait_for_function(
+            "() => [...document.querySelectorAll('.ot-keyframe')]"
+            ".some(i => i.complete && i.naturalWidth === 224)", timeout=10_000)
+        incident = box.locator(".ot-runs .incident")
+        assert incident.count() == 1  # run A (60..180) overlaps incident 100..170
+        incident.click()
+        box.locator(".ot-incident-detail", has_text="closed").wait_for(timeout=10_000)
+        ARTIFACT.parent.mkdir(parents=True, exist_ok=True)
+        box.scroll_into_view_if_needed()
+        pg.screenshot(path=str(ARTIFACT), full_page=True)
     assert ARTIFACT.stat().st_size > 10_000

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 from connectors.store import Store
-from tests.e2e.dashboard import CHROMIUM, CHROMIUM_ARGS, need_chromium, serve
+from tests.e2e.dashboard import need_chromium, serve, signed_in
 from tests.unit.workers.api.scenarios import READ, ApiHarness
 from tests.unit.workers.api.test_api_history import index_clip
 
 ARTIFACT = Path(__file__).resolve().parents[2] / "artifacts" / "dashboard-search.png"
-playwright_api = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 
 
 @pytest.fixture
@@ -36,28 +36,20 @@ def test_search_box_shows_moments_and_the_frame_with_its_box(
     served: tuple[ApiHarness, str],
 ) -> None:
     _, url = served
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            pg = browser.new_page(viewport={"width": 1280, "height": 1000})
-            pg.goto(url)
-            pg.fill("#token", READ)
-            pg.click("#token-form button")
-            pg.fill("#search-form input[name=q]", "a red circle")
-            pg.fill("#search-form input[name=limit]", "3")
-            pg.click("#search-form button")
-            first = pg.locator("#search-results .moment").first
-            first.locator("img").wait_for(timeout=20_000)
-            assert "dock" in first.inner_text()
-            assert pg.locator("#search-results .moment").count() <= 3
-            pg.wait_for_function(
-                "() => { const i = document.querySelector('#search-results img');"
-                " return i && i.complete && i.naturalWidth > 0; }", timeout=10_000)
-            assert first.locator(".moment-box").is_visible()
-            first.click()
-            pg.locator("#moment-viewer .viewer-frame img").wait_for(timeout=10_000)
-            assert "score" in pg.locator("#moment-viewer p").inner_text()
-            ARTIFACT.parent.mkdir(exist_ok=True)
-            pg.screenshot(path=str(ARTIFACT), full_page=True)
-        finally:
-            browser.close()
+    with signed_in(url, READ, viewport={"width": 1280, "height": 1000}) as pg:
+        pg.fill("#search-form input[name=q]", "a red circle")
+        pg.fill("#search-form input[name=limit]", "3")
+        pg.click("#search-form button")
+        first = pg.locator("#search-results .moment").first
+        first.locator("img").wait_for(timeout=20_000)
+        assert "dock" in first.inner_text()
+        assert pg.locator("#search-results .moment").count() <= 3
+        pg.wait_for_function(
+            "() => { const i = document.querySelector('#search-results img');"
+            " return i && i.complete && i.naturalWidth > 0; }", timeout=10_000)
+        assert first.locator(".moment-box").is_visible()
+        first.click()
+        pg.locator("#moment-viewer .viewer-frame img").wait_for(timeout=10_000)
+        assert "score" in pg.locator("#moment-viewer p").inner_text()
+        ARTIFACT.parent.mkdir(exist_ok=True)
+        pg.screenshot(path=str(ARTIFACT), full_page=True)

@@ -13,13 +13,13 @@ import pytest
 from connectors.store import Store
 from connectors.store.feedback import StoreStates, load_state
 from pipeline.types import StandingQuery
-from tests.e2e.dashboard import CHROMIUM, CHROMIUM_ARGS, need_chromium, serve
+from tests.e2e.dashboard import need_chromium, serve, signed_in
 from tests.unit.connectors.clip_answers import answer, clip
 from tests.unit.workers.api.scenarios import WRITE, ApiHarness
 
 ARTIFACT = Path(__file__).resolve().parents[2] / "artifacts" / "dashboard_tracker.png"
 
-playwright_api = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 
 
 @pytest.fixture
@@ -36,24 +36,16 @@ def test_the_card_explains_the_newest_answer_and_resets(served: tuple[ApiHarness
     for t in range(8):
         answer(worker, float(t), -0.3)
     answer(worker, 8.0, 0.4)
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            pg = browser.new_page(viewport={"width": 1280, "height": 900})
-            pg.goto(url)
-            pg.fill("#token", WRITE)
-            pg.click("#token-form button")
-            row = pg.locator("article.card[data-query-id='q'] .tr-camera[data-camera='cam']")
-            row.wait_for(timeout=15_000)
-            assert row.locator(".tr-status").inner_text() == "present"
-            why = row.locator(".tr-why").inner_text()
-            assert why.startswith("yes: 0.400 is") and "absent level -0.300" in why
-            assert "turns yes at" in row.inner_text()
-            ARTIFACT.parent.mkdir(exist_ok=True)
-            pg.screenshot(path=str(ARTIFACT), full_page=True)
-            row.locator(".tr-reset").click()
-            pg.locator("article.card[data-query-id='q'] .tr-note").filter(
-                has_text="levels reset").wait_for(timeout=10_000)
-        finally:
-            browser.close()
+    with signed_in(url, WRITE, viewport={"width": 1280, "height": 900}) as pg:
+        row = pg.locator("article.card[data-query-id='q'] .tr-camera[data-camera='cam']")
+        row.wait_for(timeout=15_000)
+        assert row.locator(".tr-status").inner_text() == "present"
+        why = row.locator(".tr-why").inner_text()
+        assert why.startswith("yes: 0.400 is") and "absent level -0.300" in why
+        assert "turns yes at" in row.inner_text()
+        ARTIFACT.parent.mkdir(exist_ok=True)
+        pg.screenshot(path=str(ARTIFACT), full_page=True)
+        row.locator(".tr-reset").click()
+        pg.locator("article.card[data-query-id='q'] .tr-note").filter(
+            has_text="levels reset").wait_for(timeout=10_000)
     assert load_state(h.store, "q", "cam").samples == ()
