@@ -76,12 +76,17 @@ def alembic_config(engine: Engine | None = None) -> Config:
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> str | None:
-    """Migrate the database to ``revision``; returns the revision it is at afterwards."""
+def upgrade(engine: Engine, revision: str = "head", *, secret_box: Any = None) -> str | None:
+    """Migrate the database to ``revision``; returns the revision it is at afterwards.
+
+    ``secret_box`` (a :class:`~connectors.store.secret_box.SecretBox`) seals the secrets
+    a migration finds in clear; without it the migration reads the key from the
+    environment (``FEEDWATCH_SECRETS_KEY`` / ``_FILE``)."""
     cfg = alembic_config()
     try:
         with engine.begin() as conn:
             cfg.attributes["connection"] = conn
+            cfg.attributes["secret_box"] = secret_box
             command.upgrade(cfg, revision)
     except SQLAlchemyError as exc:
         raise StoreError(f"migration failed on {engine.url.render_as_string()}: {exc}") from exc

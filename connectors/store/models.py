@@ -105,3 +105,18 @@ class EvidenceRow(Base):
     t: Mapped[float] = mapped_column(Float)
     jpeg: Mapped[bytes] = mapped_column(LargeBinary)
     box: Mapped[list[float]] = mapped_column(JSON)
+
+
+class QueryFailureRow(Base):
+    """Why a query was set aside: the newest failure a worker reported for it. The query
+    shows ``failed`` while ``version`` is its current version (a new version clears it)."""
+
+    __tablename__ = "query_failures"
+
+    query_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    stage: Mapped[str] = mapped_column(String(40))
+    camera: Mapped[str] = mapped_column(String(200))
+    error_type: Mapped[str] = mapped_column(String(100))
+    message: Mapped[str] = mapped_column(Text)
+    at: Mapped[float] = mapped_column(Float)

@@ -1,0 +1,58 @@
+"""secrets encrypted at rest; query_failures (why a standing query was set aside)
+
+Secrets: every plaintext hook secret and the link-signing key kept in ``alert_state``
+are sealed (``fwenc1:`` + Fernet, :mod:`connectors.store.secret_box`) under the key of
+the process that runs the upgrade (``FEEDWATCH_SECRETS_KEY`` / ``_FILE``, or the box
+handed to :func:`connectors.store.db.upgrade`). With plaintext secrets stored and no
+key, the upgrade is REFUSED before anything changes, with a message naming the
+setting: going on would leave them readable. A store without secrets needs no key.
+
+``query_failures``: one row per query, the newest failure the workers reported (the
+answerer could not be built, or raised while answering), with the query version it
+applies to; the query is shown ``failed`` while that version is current, so a new
+version clears it.
+
+Revision ID: 0008_sealed_secrets
+Revises: 0007_incident_clips
+Create Date: 2026-12-06
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from connectors.store.secret_box import SecretBox
+from connectors.store.secret_rows import open_all, require_key, reseal_all
+
+revision = "0008_sealed_secrets"
+down_revision = "0007_incident_clips"
+branch_labels = None
+depends_on = None
+
+
+def _box() -> SecretBox | None:
+    given = op.get_context().config.attributes.get("secret_box")
+    return given if given is not None else SecretBox.from_env()
+
+
+def upgrade() -> None:
+    conn, box = op.get_bind(), _box()
+    require_key(conn, box)  # first: nothing has changed if it refuses
+    if box is not None:
+        reseal_all(conn, box)
+    op.create_table(
+        "query_failures",
+        sa.Column("query_id", sa.String(200), primary_key=True),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("stage", sa.String(40), nullable=False),
+        sa.Column("camera", sa.String(200), nullable=False),
+        sa.Column("error_type", sa.String(100), nullable=False),
+        sa.Column("message", sa.Text(), nullable=False),
+        sa.Column("at", sa.Float(), nullable=False),
+    )
+
+
+def downgrade() -> None:
+    open_all(op.get_bind(), _box())
+    op.drop_table("query_failures")
