@@ -79,6 +79,7 @@ def test_strip_week_chart_and_runs_for_a_question(served: tuple[ApiHarness, str]
         assert incident.count() == 1  # run A (60..180) overlaps incident 100..170
         incident.click()
         box.locator(".ot-incident-detail", has_text="closed").wait_for(timeout=10_000)
+        pg.locator("#incident-view[data-incident-id='inc-dock-1']").wait_for(timeout=10_000)
         ARTIFACT.parent.mkdir(parents=True, exist_ok=True)
         box.scroll_into_view_if_needed()
         pg.screenshot(path=str(ARTIFACT), full_page=True)

@@ -117,6 +117,7 @@ async function otIncident(detail, id) {
     ? `incident ${inc.id} (rule ${inc.rule_id}): ${inc.state}, from ${otTime(inc.started_at)}`
       + (inc.closed_at ? ` to ${otTime(inc.closed_at)}` : "")
     : `incident ${id} is no longer stored`));
+  if (inc) document.dispatchEvent(new CustomEvent("feedwatch:incident", { detail: id }));
 }
 
 function otRuns(page) {

@@ -27,10 +27,11 @@ def recorded_scene(folder: Path, seconds: float = 40.0) -> list[Segment]:
 
 def add_incident(store: Store, incident_id: str, *, started: float, opened: float,
                  closed: float | None = None, answer_id: int | None = None,
-                 updated_at: float | None = None) -> None:
+                 updated_at: float | None = None, camera: str = "cam",
+                 question: str = "a red circle?") -> None:
     with Session(store.engine) as s, s.begin():
         s.merge(IncidentRow(
-            id=incident_id, rule_id="r1", query_id="q1", camera_id="cam", question="a red circle?",
+            id=incident_id, rule_id="r1", query_id="q1", camera_id=camera, question=question,
             state="closed" if closed is not None else "open", started_at=started,
             opened_at=opened, last_hit_at=closed if closed is not None else opened,
             closed_at=closed, notified=[], open_answer_id=answer_id,
