@@ -3,8 +3,9 @@
 Rows are turned into the pure engine's value objects here (:func:`rule_of`,
 :func:`policy_of`, :func:`target_of`), so the evaluator and the API agree on them.
 Hook URLs are checked when a hook is added (scheme and resolved addresses, see
-:mod:`connectors.hooks.safety`) and again before every send. Secrets are stored so
-deliveries can be signed, but never returned: listings say ``has_secret`` only.
+:mod:`connectors.hooks.safety`) and again before every send. Secrets are stored sealed
+(:mod:`connectors.store.secret_box`: refused without a key) so deliveries can be
+signed, but never returned: listings say ``has_secret`` only.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from connectors.store.alerts_models import (
     IncidentRow,
 )
 from connectors.store.db import store_errors
+from connectors.store.secret_box import SecretBox, seal, unseal
 from pipeline.alerts.model import Condition, ConditionKind, HookPolicy, Rule
 from pipeline.errors import ConfigError
 
@@ -71,8 +73,10 @@ def policy_of(row: HookRow, defaults: PolicyDefaults) -> HookPolicy:
     )
 
 
-def target_of(row: HookRow) -> HookTarget:
-    secret = SecretStr(row.secret) if row.secret else None
+def target_of(row: HookRow, secrets: SecretBox | None = None) -> HookTarget:
+    """The hook as the sender needs it, its secret opened (a sealed one needs the key)."""
+    plain = unseal(secrets, row.secret, f"hooks.{row.id}.secret")
+    secret = SecretStr(plain) if plain else None
     return HookTarget(id=row.id, url=row.url, type=row.type, secret=secret)
 
 
@@ -103,8 +107,9 @@ def row_dict(row: Any) -> dict[str, Any]:
 class AlertStore:
     """CRUD over hooks and alert rules; read-only views of incidents and deliveries."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, secrets: SecretBox | None = None) -> None:
         self.engine = engine
+        self.secrets = secrets  # seals hook secrets; None: a hook secret is refused
 
     def _session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
@@ -136,12 +141,13 @@ class AlertStore:
         if type not in CHANNELS:
             raise ConfigError("hook.type", type, f"one of {', '.join(sorted(CHANNELS))}")
         _check_url(url, allow_private, resolve)
+        sealed = seal(self.secrets, secret, "hook.secret")
         row = HookRow(
             id=hook_id or new_id(),
             name=name,
             type=type,
             url=url,
-            secret=secret or None,
+            secret=sealed,
             enabled=True,
             cooldown_s=cooldown_s,
             rate_cap=rate_cap,

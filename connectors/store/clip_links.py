@@ -15,6 +15,7 @@ from typing import Any
 from connectors.hooks.base import HookMessage
 from connectors.hooks.links import LinkSigner, clip_path, snapshot_path
 from connectors.store.clips import ClipStore, link_key
+from connectors.store.secret_box import SecretBox
 
 
 @dataclass(frozen=True)
@@ -26,11 +27,11 @@ class IncidentLinks:
 
     @classmethod
     def from_config(cls, engine: Any, public_url: str, ttl: float, key: str = "",
-                    key_file: str = "") -> IncidentLinks | None:
+                    key_file: str = "", secrets: SecretBox | None = None) -> IncidentLinks | None:
         """None without a public URL (a link nobody can open is not sent)."""
         if not public_url:
             return None
-        signer = LinkSigner(link_key(engine, key, key_file), public_url, ttl)
+        signer = LinkSigner(link_key(engine, key, key_file, secrets), public_url, ttl)
         return cls(signer, ClipStore(engine))
 
     def clip_url(self, incident_id: str) -> str:

@@ -14,11 +14,11 @@ from __future__ import annotations
 import base64
 import os
 import re
-import secrets
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from secrets import token_bytes
 from typing import Any
 
 from sqlalchemy import Float, Index, Integer, String, Text, and_, select
@@ -28,6 +28,7 @@ from connectors.store.alerts_models import AlertStateRow, IncidentRow
 from connectors.store.alerts_rows import insert_for
 from connectors.store.db import store_errors
 from connectors.store.models import AnswerRow, Base, EvidenceRow
+from connectors.store.secret_box import KEY_HELP, SecretBox
 from pipeline.errors import ConfigError
 
 PHASES = ("open", "close")
@@ -179,10 +180,13 @@ class ClipStore:
             return None if jpeg is None else bytes(jpeg)
 
 
-def link_key(engine: Any, configured: str = "", key_file: str = "") -> bytes:
+def link_key(engine: Any, configured: str = "", key_file: str = "",
+             secrets: SecretBox | None = None) -> bytes:
     """The key that signs clip and snapshot links: ``configured`` (FEEDWATCH_LINK_KEY),
     else the contents of ``key_file``, else one generated once and kept in the store
-    (``alert_state``), so every process on the same store signs and checks alike."""
+    (``alert_state``, sealed with ``secrets``), so every process on the same store signs
+    and checks alike. Without any of the three it is refused: a signing key is never
+    kept in clear."""
     if configured:
         return configured.encode()
     if key_file:
@@ -190,15 +194,18 @@ def link_key(engine: Any, configured: str = "", key_file: str = "") -> bytes:
             return Path(key_file).read_bytes().strip()
         except OSError as exc:
             raise ConfigError("link_key_file", key_file, f"a readable file ({exc})") from exc
-    return _stored_key(engine)
+    if secrets is None:
+        raise ConfigError("link_key", "(unset)", "FEEDWATCH_LINK_KEY or FEEDWATCH_LINK_KEY_FILE"
+                          f", or a secrets key to keep a generated one in the store: {KEY_HELP}")
+    return _stored_key(engine, secrets)
 
 
-def _stored_key(engine: Any) -> bytes:
-    fresh = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+def _stored_key(engine: Any, secrets: SecretBox) -> bytes:
+    fresh = secrets.seal(base64.urlsafe_b64encode(token_bytes(32)).decode())
     with store_errors("reading the link key"), Session(engine) as s, s.begin():
         stmt = insert_for(s, AlertStateRow).values(
             kind="secret", key="link_key", data={"key": fresh}, version=1, updated_at=time.time())
         s.execute(stmt.on_conflict_do_nothing(index_elements=["kind", "key"]))
         row = s.get(AlertStateRow, ("secret", "link_key"))
         assert row is not None
-        return str(row.data["key"]).encode()
+        return secrets.open(str(row.data["key"]), "link_key (stored)").encode()

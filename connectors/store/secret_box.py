@@ -84,6 +84,23 @@ class SecretBox:
                               f"({KEY_ENV}: keep the old key after the new one until "
                               "`feedwatch secrets rotate` has run)") from None
 
+    def census(self, stored: Sequence[str]) -> dict[str, object]:
+        """Which key opens each value (the first that does), how many are plaintext and
+        how many no configured key opens: whether an old key can be dropped yet."""
+        by_key, plain, unreadable = [0] * len(self._fernets), 0, 0
+        for value in stored:
+            if not is_sealed(value):
+                plain += 1
+                continue
+            token = value[len(PREFIX):].encode("ascii")
+            index = next((i for i, f in enumerate(self._fernets) if _opens(f, token)), None)
+            if index is None:
+                unreadable += 1
+            else:
+                by_key[index] += 1
+        return {"stored": len(stored), "by_key": by_key, "plaintext": plain,
+                "unreadable": unreadable}
+
     def reseal(self, stored: str, what: str = "secret") -> str:
         """``stored`` sealed under the first key (plaintext is sealed; sealed values are
         opened with any key)."""
@@ -125,3 +142,11 @@ def _file_keys(path: str) -> list[str]:
         raise ConfigError("secrets_key_file", path, f"a readable key file ({exc})") from None
     lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
     return [line for line in lines if line]
+
+
+def _opens(fernet: Fernet, token: bytes) -> bool:
+    try:
+        fernet.decrypt(token)
+    except InvalidToken:
+        return False
+    return True

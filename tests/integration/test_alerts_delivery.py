@@ -24,6 +24,7 @@ from alerts_receiver import Receiver
 
 from connectors.store import Store
 from connectors.store.alerts_repo import AlertStore
+from connectors.store.secret_box import SecretBox, new_key
 from pipeline.alerts.machine import AlertEngine
 from pipeline.alerts.model import EventKind, Rule
 from pipeline.scenes.spec import scripted_scene
@@ -33,6 +34,8 @@ from workers.config import HooksSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "integration-secret"
+KEY = new_key()  # seals the hook secret; the alerts process gets it in its environment
+BOX = SecretBox([KEY.encode()])
 PATTERN = "0011100011110000111000"  # three presences of >= 2 windows, each closed by 2 misses
 
 
@@ -73,7 +76,7 @@ def settings(**kw: object) -> HooksSettings:
 
 
 def register(store: Store, url: str, *, notify_close: bool = True) -> str:
-    alerts = AlertStore(store.engine)
+    alerts = AlertStore(store.engine, BOX)
     hook = alerts.add_hook(url, secret=SECRET, allow_private=True, name="test")
     alerts.add_rule(
         Rule(
@@ -117,7 +120,7 @@ def flaky(key: str, n: int) -> tuple:
 def test_retries_timeouts_backoff_and_exactly_once(store: Store, receiver: Receiver) -> None:
     receiver.script = flaky
     register(store, receiver.url)
-    service = AlertService.from_settings(store.engine, settings())
+    service = AlertService.from_settings(store.engine, settings(), secrets=BOX)
     service.outbox.init_cursor("earliest")
     service.start()
     try:
@@ -207,6 +210,7 @@ def test_killed_worker_resumes_and_sends_nothing_twice(tmp_path: Path, receiver:
     phase = {"n": 1}
     receiver.script = lambda key, n: ("hang", 15.0) if phase["n"] == 1 else ("ok",)
     env = {
+        "FEEDWATCH_SECRETS_KEY": KEY,
         "FEEDWATCH_HOOKS_ALLOW_PRIVATE": "1",
         "FEEDWATCH_HOOKS_TIMEOUT_S": "2.5",
         "FEEDWATCH_HOOKS_LEASE_S": "3",
@@ -266,7 +270,7 @@ def test_flicker_makes_no_alert_storm(tmp_path: Path, receiver: Receiver) -> Non
     assert stable_presences == 3
     store = Store.from_url(f"sqlite:///{tmp_path}/flicker.db")
     register(store, receiver.url, notify_close=False)
-    service = AlertService.from_settings(store.engine, settings())
+    service = AlertService.from_settings(store.engine, settings(), secrets=BOX)
     service.outbox.init_cursor("earliest")
     service.start()
     try:

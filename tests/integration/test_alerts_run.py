@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from alerts_receiver import Receiver
 
+from connectors.store.secret_box import new_key
 from pipeline.testing import ColourEncoder
 from tests.scene_clips import red_circle_clip
 from workers.cli.main import main
@@ -44,6 +45,7 @@ def colour_clip(monkeypatch: pytest.MonkeyPatch) -> None:
         classmethod(lambda cls, spec, device="auto", **_: ColourEncoder()),
     )
     monkeypatch.setenv("FEEDWATCH_HOOKS_BACKOFF_BASE_S", "0.2")
+    monkeypatch.setenv("FEEDWATCH_SECRETS_KEY", new_key())  # the run stores the hook secret
     monkeypatch.delenv("FEEDWATCH_HOOKS_ALLOW_PRIVATE", raising=False)
 
 

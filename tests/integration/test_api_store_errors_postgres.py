@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from connectors.store import Store
+from connectors.store.secret_box import new_key
 from tests.unit.workers.api.scenarios import READ, ApiHarness
 
 SECRET = "s3cr3t-hook-key"
@@ -17,6 +18,7 @@ SECRET = "s3cr3t-hook-key"
 @pytest.fixture
 def harness(fresh_postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[ApiHarness]:
     monkeypatch.setenv("FEEDWATCH_HOOKS_ALLOW_PRIVATE", "true")
+    monkeypatch.setenv("FEEDWATCH_SECRETS_KEY", new_key())  # the hook secret is sealed
     store = Store.from_url(fresh_postgres_url)
     assert store.engine.dialect.name == "postgresql"
     yield ApiHarness(store)

@@ -20,6 +20,7 @@ from alerts_receiver import Receiver
 
 from connectors.store import Store
 from connectors.store.clips import ClipStore
+from connectors.store.secret_box import new_key
 from pipeline.testing import ColourEncoder
 from tests.scene_clips import red_circle_clip
 from workers.api import serve_in_thread
@@ -38,6 +39,7 @@ def colour_clip(monkeypatch: pytest.MonkeyPatch) -> None:
         clip_encoder.ClipEncoder, "from_spec",
         classmethod(lambda cls, spec, device="auto", **_: ColourEncoder()))
     monkeypatch.delenv("FEEDWATCH_HOOKS_ALLOW_PRIVATE", raising=False)
+    monkeypatch.setenv("FEEDWATCH_SECRETS_KEY", new_key())  # the hook secret, the link key
 
 
 def test_run_cuts_incident_clips_and_the_links_open_without_a_token(

@@ -19,6 +19,8 @@ from connectors.store.alerts_leases import Claimed
 from connectors.store.alerts_models import DeliveryStatus
 from connectors.store.alerts_outbox import Outbox
 from connectors.store.alerts_repo import target_of
+from connectors.store.secret_box import SecretBox
+from pipeline.errors import ConfigError
 from workers.ops.metrics import HOOK_ATTEMPTS
 
 log = logging.getLogger("feedwatch.alerts")
@@ -36,6 +38,7 @@ class DeliveryWorker:
     concurrency: int = 4
     rng: random.Random = field(default_factory=random.Random)  # jitter, not security
     decorate: Callable[[HookMessage], HookMessage] | None = None  # e.g. signed clip links
+    secrets: SecretBox | None = None  # opens the hooks' sealed secrets
 
     def __post_init__(self) -> None:
         self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="feedwatch-hook")
@@ -62,7 +65,10 @@ class DeliveryWorker:
             return
         try:
             message = self.decorate(c.message) if self.decorate else c.message
-            result = self.sender.attempt(target_of(c.hook), message, c.key)
+            result = self.sender.attempt(target_of(c.hook, self.secrets), message, c.key)
+        except ConfigError as exc:  # its secret cannot be opened: the key is missing or wrong
+            log.error("delivery %s: %s", c.key, exc)
+            result = AttemptResult(False, time.time(), 0.0, error=str(exc), retryable=True)
         except Exception as exc:  # noqa: BLE001 - a bug must not strand a leased delivery
             log.exception("delivery %s: unexpected error", c.key)
             now = time.time()

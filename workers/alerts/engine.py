@@ -28,9 +28,10 @@ from connectors.hooks.delivery import DeliverySchedule, Sender
 from connectors.store.alerts_outbox import CursorConflict, EvalResult, Outbox
 from connectors.store.alerts_repo import PolicyDefaults
 from connectors.store.clip_links import IncidentLinks
+from connectors.store.secret_box import SecretBox
 from pipeline.errors import ConfigError, StoreError
 from workers.alerts.delivery import DeliveryWorker
-from workers.config import HooksSettings, Settings
+from workers.config import HooksSettings, Settings, secret_box
 from workers.ops import metrics
 from workers.ops.heartbeat import Heartbeat
 
@@ -58,7 +59,7 @@ def incident_links(settings: Settings, engine: Engine) -> Decorate | None:
     """Signed clip and snapshot links for notifications (None without a public URL)."""
     links = IncidentLinks.from_config(
         engine, settings.hooks.public_url, settings.clips.link_ttl_s,
-        settings.link_key.get_secret_value(), settings.link_key_file)
+        settings.link_key.get_secret_value(), settings.link_key_file, secret_box(settings))
     return links.decorate if links is not None else None
 
 
@@ -128,10 +129,12 @@ class AlertService:
     @classmethod
     def from_settings(
         cls, engine: Engine, settings: HooksSettings, *,
-        decorate: Decorate | None = None, **sender_kwargs: Any
+        decorate: Decorate | None = None, secrets: SecretBox | None = None,
+        **sender_kwargs: Any
     ) -> AlertService:
         """Build from ``HooksSettings`` (``sender_kwargs`` reach the Sender, e.g. a resolver;
-        ``decorate`` adds to each message as it is sent, e.g. :func:`incident_links`)."""
+        ``decorate`` adds to each message as it is sent, e.g. :func:`incident_links`;
+        ``secrets`` opens the hooks' sealed secrets)."""
         if settings.lease_s <= settings.timeout_s:
             raise ConfigError(
                 "hooks.lease_s",
@@ -143,7 +146,7 @@ class AlertService:
         sender = Sender.from_settings(settings, **sender_kwargs)
         worker = DeliveryWorker(
             outbox, sender, delivery_schedule_of(settings), lease_s=settings.lease_s,
-            decorate=decorate,
+            decorate=decorate, secrets=secrets,
         )
         return cls(evaluator, worker, settings.poll_s)
 

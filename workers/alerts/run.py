@@ -19,10 +19,11 @@ from urllib.parse import urlsplit
 from sqlalchemy import Engine
 
 from connectors.store.alerts_repo import AlertStore
+from connectors.store.secret_box import SecretBox
 from pipeline.alerts.model import Condition, ConditionKind, Rule
 from pipeline.errors import ConfigError
 from workers.alerts.engine import AlertService, incident_links
-from workers.config import HooksSettings, Settings
+from workers.config import HooksSettings, Settings, secret_box
 
 SLACK_HOSTS = ("hooks.slack.com",)
 
@@ -65,9 +66,10 @@ def ensure_run_alerts(
     query_ids: Sequence[str],
     *,
     resolve: Any = None,
+    secrets: SecretBox | None = None,
 ) -> list[str]:
     """Register the run's hooks and one rule per query; returns the rule ids."""
-    store = AlertStore(engine)
+    store = AlertStore(engine, secrets)
     existing = {h.id: h for h in store.hook_rows()}
     ids = []
     for spec in hooks.specs():
@@ -109,7 +111,8 @@ def start_embedded_alerts(
 ) -> AlertService:
     """For ``feedwatch run --hook``: register hooks and rules, skip answers stored before
     now, start both loops. Call ``.drain(settings.wait_on_exit_s)`` then ``.stop()``."""
-    ensure_run_alerts(engine, settings, hooks, query_ids, resolve=sender_kwargs.get("resolve"))
+    ensure_run_alerts(engine, settings, hooks, query_ids, resolve=sender_kwargs.get("resolve"),
+                      secrets=sender_kwargs.get("secrets"))
     service = AlertService.from_settings(engine, settings, **sender_kwargs)
     service.outbox.init_cursor("latest")
     return service.start()
@@ -156,7 +159,8 @@ def start_for_run(
 
     store = Store.from_url(settings.store.url)
     service = start_embedded_alerts(store.engine, settings.hooks, hooks, query_ids,
-                                    decorate=incident_links(settings, store.engine))
+                                    decorate=incident_links(settings, store.engine),
+                                    secrets=secret_box(settings))
     return RunAlerts(store, service)
 
 

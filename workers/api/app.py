@@ -52,7 +52,7 @@ from workers.api.live import AnswerNotifier, CameraStatusRegistry
 from workers.api.openapi import exact_openapi
 from workers.api.publish import QueryPublisher
 from workers.api.status_follow import StatusFollower
-from workers.config import Settings
+from workers.config import Settings, secret_box
 from workers.history.service import HistoryService
 from workers.ops.metrics import HTTP_LATENCY
 
@@ -210,6 +210,7 @@ def create_app(
         auth=auth,
     )
     app.state.hooks_settings = settings.hooks
+    app.state.secret_box = secret_box(settings)
     app.state.clips = routes_clips.ClipAccess(settings, store)
     app.state.history = HistoryService(store, settings.perception)
     # summary and runs go before routes_answers, whose /api/answers/{answer_id} would take them

@@ -100,8 +100,8 @@ class RuleCreate(StrictModel):
     hooks: list[str] = Field(default_factory=list, description="Ids of registered hooks.")
 
 
-def _alerts(ctx: ApiContext = Depends(context)) -> AlertStore:
-    return AlertStore(ctx.data.store.engine)
+def _alerts(request: Request, ctx: ApiContext = Depends(context)) -> AlertStore:
+    return AlertStore(ctx.data.store.engine, getattr(request.app.state, "secret_box", None))
 
 
 def _hooks_settings(request: Request) -> HooksSettings:

@@ -11,6 +11,7 @@ browser's ``<video>`` can seek.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path as FsPath
 from typing import Annotated, Any
 
@@ -21,12 +22,14 @@ from starlette.concurrency import run_in_threadpool
 from connectors.hooks.links import LinkSigner, clip_path, snapshot_path
 from connectors.store import Store
 from connectors.store.clips import ClipFiles, ClipStore, IncidentClipRow, link_key
+from pipeline.errors import ConfigError
 from workers.api.auth import read_access
 from workers.api.schemas import ErrorBody
-from workers.config import Settings
+from workers.config import Settings, secret_box
 
 router = APIRouter(tags=["alerts"])
 IncidentId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+log = logging.getLogger(__name__)
 MISSING: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "No such incident, or no clip cut (yet)"}}
 REFUSED: dict[int | str, dict[str, Any]] = {
@@ -49,9 +52,19 @@ class ClipAccess:
     def signer(self) -> LinkSigner:
         if self._signer is None:
             s = self._settings
-            key = link_key(self._engine, s.link_key.get_secret_value(), s.link_key_file)
+            key = link_key(self._engine, s.link_key.get_secret_value(), s.link_key_file,
+                           secret_box(s))
             self._signer = LinkSigner(key, s.hooks.public_url, s.clips.link_ttl_s)
         return self._signer
+
+    def signer_or_none(self) -> LinkSigner | None:
+        """The signer, or None when no link key is configured (and none can be kept in
+        the store: no secrets key): no link is issued or accepted then."""
+        try:
+            return self.signer
+        except ConfigError as exc:
+            log.warning("signed links are off: %s", exc)
+            return None
 
 
 def _access(request: Request) -> ClipAccess:
@@ -89,7 +102,8 @@ async def _snapshot(access: ClipAccess, incident_id: str) -> Response:
 
 
 def _signed(access: ClipAccess, path: str, exp: str | None, sig: str | None) -> None:
-    if not access.signer.valid(path, exp, sig):
+    signer = access.signer_or_none()
+    if signer is None or not signer.valid(path, exp, sig):
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="link expired or not valid")
 
 
@@ -106,10 +120,11 @@ async def get_clip(incident_id: IncidentId,
 async def list_clips(incident_id: IncidentId,
                      access: ClipAccess = Depends(_access)) -> dict[str, Any]:
     rows = await run_in_threadpool(access.clips.clips, incident_id)
+    signer = await run_in_threadpool(access.signer_or_none)
     return {"incident_id": incident_id,
             "clips": [_row_out(rows[p]) for p in ("open", "close") if p in rows],
-            "clip_url": access.signer.url(clip_path(incident_id)),
-            "snapshot_url": access.signer.url(snapshot_path(incident_id))}
+            "clip_url": signer.url(clip_path(incident_id)) if signer else None,
+            "snapshot_url": signer.url(snapshot_path(incident_id)) if signer else None}
 
 
 @router.get("/links/incidents/{incident_id}/clip.mp4", response_class=FileResponse,

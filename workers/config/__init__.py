@@ -36,7 +36,7 @@ from workers.config.sections import (
 __all__ = [
     "DAY", "HOUR", "SECTIONS", "ApiSettings", "ClipsSettings", "Count", "HistorySettings",
     "HooksSettings", "KafkaSettings", "PerceptionSettings", "RetentionSettings", "Seconds",
-    "Settings", "StoreSettings", "VideoSettings", "known_env_vars", "load_settings",
+    "Settings", "StoreSettings", "VideoSettings", "known_env_vars", "load_settings", "secret_box",
     "setting_env", "settings_error", "settings_from_flags",
 ]
 
@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     metrics_port: int = Field(default=0, ge=0, le=65535)  # Prometheus endpoint; 0 = off
     link_key: SecretStr = SecretStr("")  # signs clip/snapshot links; unset: kept in the store
     link_key_file: str = ""  # or read from this file
+    # seals hook secrets and the stored link key (Fernet keys, comma-separated: the
+    # first seals, all open); unset: no hook secret can be stored (docs/operations.md)
+    secrets_key: SecretStr = SecretStr("")
+    secrets_key_file: str = ""  # or one key a line in this file
     perception: PerceptionSettings = Field(default_factory=PerceptionSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
@@ -73,6 +77,14 @@ SECTIONS: dict[str, type[BaseSettings]] = {
     "retention": RetentionSettings,
     "clips": ClipsSettings,
 }
+
+
+def secret_box(settings: Settings) -> Any:
+    """The :class:`~connectors.store.secret_box.SecretBox` of ``secrets_key`` /
+    ``secrets_key_file`` (None when neither is set)."""
+    from connectors.store.secret_box import SecretBox
+
+    return SecretBox.from_config(settings.secrets_key.get_secret_value(), settings.secrets_key_file)
 
 
 def load_settings(**overrides: dict[str, Any]) -> Settings:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.store.retention import RetentionPolicy
+from connectors.store.secret_box import SecretBox, new_key
 from workers.ops.rss import peak_rss_mb, rss_mb
 from workers.soak import stack
 from workers.soak.cluster import Cluster, Proc, spread_cameras
@@ -59,6 +60,7 @@ class Soak:
         self.cfg = cfg
         self.workdir = workdir
         self.receiver = SoakReceiver(HOOK_SECRET)
+        self.secrets_key = new_key()  # every process of the stack seals/opens with it
         self.cameras = spread_cameras(cfg.cameras, PARTITIONS, prefix="cam")
         self.clips: dict[str, Path] = {}
         self.roles: dict[str, Proc] = {}
@@ -110,6 +112,7 @@ class Soak:
             "FEEDWATCH_KAFKA_HEARTBEAT_INTERVAL_S": "1",
             "FEEDWATCH_KAFKA_COMMIT_INTERVAL_S": "0.5",
             "FEEDWATCH_HOOKS_ALLOW_PRIVATE": "1",
+            "FEEDWATCH_SECRETS_KEY": self.secrets_key,
             "FEEDWATCH_HOOKS_TIMEOUT_S": str(HOOK_TIMEOUT_S),
             "FEEDWATCH_HOOKS_BACKOFF_BASE_S": "0.5",
             "FEEDWATCH_HOOKS_BACKOFF_CAP_S": "4",
@@ -122,14 +125,9 @@ class Soak:
 
         store = Store.from_url(self.cfg.db_url)
         try:
-            alerts = AlertStore(store.engine)
-            alerts.add_hook(
-                self.receiver.url,
-                secret=HOOK_SECRET,
-                allow_private=True,
-                hook_id="soak-hook",
-                replace=True,
-            )
+            alerts = AlertStore(store.engine, SecretBox([self.secrets_key.encode()]))
+            alerts.add_hook(self.receiver.url, secret=HOOK_SECRET, allow_private=True,
+                            hook_id="soak-hook", replace=True)
             self.rule = stack.alert_rule(threshold, "soak-hook")
             alerts.add_rule(self.rule, replace=True)
         finally:

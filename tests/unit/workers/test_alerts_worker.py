@@ -13,6 +13,7 @@ from connectors.hooks.delivery import DeliverySchedule, Sender
 from connectors.store import Store
 from connectors.store.alerts_outbox import Outbox
 from connectors.store.alerts_repo import AlertStore, PolicyDefaults
+from connectors.store.secret_box import SecretBox, new_key
 from pipeline.alerts.model import Rule
 from pipeline.errors import ConfigError
 from pipeline.types import Answer
@@ -23,6 +24,7 @@ from workers.cli.commands.hooks import parse_condition
 from workers.config import HooksSettings
 
 PUBLIC = "93.184.216.34"
+BOX = SecretBox([new_key().encode()])
 
 
 def answers(pattern: str, camera: str = "cam1", start: int = 0) -> list[Answer]:
@@ -55,7 +57,7 @@ def store(tmp_path: Path):
 
 
 def setup(store: Store, **rule_kw) -> tuple[AlertStore, str]:
-    alerts = AlertStore(store.engine)
+    alerts = AlertStore(store.engine, BOX)
     hook = alerts.add_hook("https://hooks.example/x", secret="k", resolve=lambda h, p: [PUBLIC])
     kw = {"open_after": 1, "close_after": 1, **rule_kw}
     alerts.add_rule(Rule("r1", "q1", hooks=(hook["id"],), **kw))
@@ -71,6 +73,7 @@ def worker(outbox: Outbox, handler, **policy) -> DeliveryWorker:
         DeliverySchedule(**{"base": 0.01, **policy}),
         lease_s=5.0,
         rng=random.Random(0),
+        secrets=BOX,
     )
 
 
@@ -180,7 +183,7 @@ def test_removing_a_hook_kills_its_pending_deliveries(store: Store) -> None:
 
 
 def test_hooks_are_checked_and_listed_without_secrets(store: Store) -> None:
-    alerts = AlertStore(store.engine)
+    alerts = AlertStore(store.engine, BOX)
     with pytest.raises(ConfigError, match="ALLOW_PRIVATE"):
         alerts.add_hook("http://127.0.0.1:8080/x")
     with pytest.raises(ConfigError, match="hook.type"):
@@ -201,7 +204,8 @@ def test_run_alerts_registration_is_idempotent(store: Store) -> None:
     hooks = RunHooks(("https://hooks.example/run",), secret="s", open_after=2, close_after=3)
     settings = HooksSettings(allow_private=False)
     for _ in range(2):
-        ensure_run_alerts(store.engine, settings, hooks, ["q1", "q2"], resolve=lambda *_: [PUBLIC])
+        ensure_run_alerts(store.engine, settings, hooks, ["q1", "q2"], resolve=lambda *_: [PUBLIC],
+                          secrets=BOX)
     alerts = AlertStore(store.engine)
     assert len(alerts.hooks()) == 1
     rules = alerts.rules()

@@ -14,7 +14,7 @@ import click
 
 from pipeline.errors import FeedwatchError
 from workers.cli.options import db_option, setting_option
-from workers.config import settings_from_flags
+from workers.config import secret_box, settings_from_flags
 
 
 def _stop_on_signals() -> threading.Event:
@@ -65,7 +65,8 @@ def command(db: str | None, allow_private: bool | None, start: str, once: bool) 
     logs.setup(settings.log_level)
     store = Store.from_url(settings.store.url)
     service = AlertService.from_settings(
-        store.engine, settings.hooks, decorate=incident_links(settings, store.engine))
+        store.engine, settings.hooks, decorate=incident_links(settings, store.engine),
+        secrets=secret_box(settings))
     service.outbox.init_cursor(start)
     if once:
         service.start()

@@ -17,7 +17,7 @@ import click
 from connectors.hooks.delivery import CHANNELS
 from pipeline.errors import ConfigError
 from workers.cli.options import db_option, env_option, setting_option
-from workers.config import settings_from_flags
+from workers.config import secret_box, settings_from_flags
 
 
 def parse_condition(text: str) -> Any:
@@ -42,7 +42,8 @@ def _store(db: str | None) -> Any:
     from connectors.store.alerts_repo import AlertStore
 
     settings = settings_from_flags(store={"url": db})
-    return AlertStore(Store.from_url(settings.store.url).engine), settings
+    engine = Store.from_url(settings.store.url).engine
+    return AlertStore(engine, secret_box(settings)), settings
 
 
 @click.group("hooks")

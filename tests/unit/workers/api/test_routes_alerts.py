@@ -10,6 +10,7 @@ from pydantic import SecretStr
 from connectors.store import Store
 from connectors.store.alerts_outbox import Outbox
 from connectors.store.alerts_repo import AlertStore
+from connectors.store.secret_box import SecretBox, new_key
 from pipeline.types import Answer
 from workers.alerts.engine import Evaluator
 from workers.api import routes_alerts
@@ -25,7 +26,8 @@ def client(sqlite_store: Store) -> TestClient:
     app = FastAPI()
     app.state.auth = TokenAuth.from_secrets([SecretStr("r")], [SecretStr("w")])
     app.state.hooks_settings = HooksSettings(allow_private=True)
-    app.dependency_overrides[routes_alerts._alerts] = lambda: AlertStore(sqlite_store.engine)
+    box = SecretBox([new_key().encode()])
+    app.dependency_overrides[routes_alerts._alerts] = lambda: AlertStore(sqlite_store.engine, box)
     app.include_router(routes_alerts.router)
     return TestClient(app)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy import select
 
 from connectors.hooks.base import HookMessage
@@ -19,6 +20,7 @@ from connectors.store import Store
 from connectors.store.clip_links import IncidentLinks
 from connectors.store.clips import ClipFiles, ClipStore, link_key
 from connectors.store.models import AnswerRow
+from connectors.store.secret_box import SecretBox, new_key
 from connectors.video.ring import SegmentRing
 from pipeline.errors import ConfigError
 from tests.unit.workers.api.scenarios import READ, answer, settings
@@ -28,6 +30,8 @@ from workers.config import ClipsSettings, HooksSettings, Settings
 from workers.incident_clips.service import ClipPolicy, ClipWorker
 
 PUBLIC = "http://testserver"
+KEY = new_key()  # keeps the generated link key sealed in the store
+BOX = SecretBox([KEY.encode()])
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +58,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Sto
 def app_settings(root: Path) -> Settings:
     base = settings()
     return base.model_copy(update={
-        "clips": ClipsSettings(dir=str(root / "clips")),
+        "clips": ClipsSettings(dir=str(root / "clips")), "secrets_key": SecretStr(KEY),
         "hooks": HooksSettings(public_url=PUBLIC)})
 
 
@@ -96,7 +100,7 @@ def test_a_changed_expired_or_missing_signature_is_refused(folder) -> None:
     assert c.get(f"{path}?exp={int(exp) + 1}&sig={sig}").status_code == 403
     other = clip_path("inc-2")
     assert c.get(f"{other}?exp={exp}&sig={sig}").status_code == 403  # signed for inc-1 only
-    key = link_key(folder[1].engine)
+    key = link_key(folder[1].engine, secrets=BOX)
     stale = LinkSigner(key, ttl=60.0, clock=lambda: 1000.0).url(clip_path("inc-1"))
     assert c.get(stale).status_code == 403  # expired long ago
     assert c.get(url).status_code == 200
@@ -117,7 +121,7 @@ def test_an_incident_whose_segments_were_gone_says_so(folder) -> None:
 
 def test_notifications_carry_the_links_and_the_clip_state(folder) -> None:
     root, store = folder
-    made = IncidentLinks.from_config(store.engine, PUBLIC, 3600.0)
+    made = IncidentLinks.from_config(store.engine, PUBLIC, 3600.0, secrets=BOX)
     assert made is not None and IncidentLinks.from_config(store.engine, "", 3600.0) is None
     message = HookMessage(
         event="opened", incident_id="inc-1", incident_state="open", rule_id="r1",
@@ -139,3 +143,15 @@ def test_a_configured_key_is_used_and_a_short_one_refused(folder) -> None:
     assert link_key(folder[1].engine, "k" * 32) == b"k" * 32
     with pytest.raises(ConfigError, match="link_key"):
         LinkSigner(b"short")
+
+
+def test_without_any_key_no_link_is_issued_or_accepted(folder) -> None:
+    root, store = folder
+    bare = settings().model_copy(update={
+        "clips": ClipsSettings(dir=str(root / "clips")), "hooks": HooksSettings(public_url=PUBLIC),
+        "secrets_key": SecretStr(""), "link_key": SecretStr("")})
+    c = TestClient(create_app(bare, store))
+    body = links(c)
+    assert body["clip_url"] is None and body["snapshot_url"] is None
+    signed = links(client(folder))["clip_url"].removeprefix(PUBLIC)
+    assert c.get(signed).status_code == 403

@@ -1,0 +1,135 @@
+"""Hook secrets and the stored link key at rest: the rows hold no plaintext, deliveries
+are still signed with the secret as given, nothing secret is stored without a key, and
+``feedwatch secrets rotate`` reseals every row under the new key."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from connectors.hooks.delivery import DeliverySchedule, Sender
+from connectors.hooks.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from connectors.store import Store
+from connectors.store.alerts_outbox import Outbox
+from connectors.store.alerts_repo import AlertStore
+from connectors.store.clips import link_key
+from connectors.store.secret_box import PREFIX, SecretBox, new_key
+from pipeline.alerts.model import Rule
+from pipeline.errors import ConfigError
+from pipeline.types import Answer
+from workers.alerts.delivery import DeliveryWorker
+from workers.alerts.engine import Evaluator
+from workers.cli.main import main
+
+PUBLIC = "93.184.216.34"
+SECRET = "hmac-S3CRET-of-the-receiver"
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    s = Store.from_url(f"sqlite:///{tmp_path / 'a.db'}")
+    yield s
+    s.close()
+
+
+def box(*keys: str) -> SecretBox:
+    return SecretBox([k.encode() for k in keys])
+
+
+def raw_rows(store: Store) -> list[str]:
+    with store.engine.connect() as conn:
+        hooks = conn.execute(sa.text("SELECT secret FROM hooks")).scalars().all()
+        state = conn.execute(sa.text("SELECT data FROM alert_state WHERE kind = 'secret'"))
+        return [str(v) for v in hooks] + [str(v) for v in state.scalars().all()]
+
+
+def add_hook(alerts: AlertStore) -> str:
+    hook = alerts.add_hook("https://hooks.example/x", secret=SECRET, resolve=lambda h, p: [PUBLIC])
+    alerts.add_rule(Rule("r1", "q1", hooks=(hook["id"],)))
+    return str(hook["id"])
+
+
+def deliver(store: Store, secrets: SecretBox | None) -> tuple[list[httpx.Request], dict]:
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200)
+
+    answer = Answer("q1", "red?", "cam", 0.0, 1.0, 1.0, "clip", "yes", True, None, (), (), 0, 1.0)
+    store.insert_answers([answer])
+    outbox = Outbox(store.engine)
+    Evaluator(outbox).run_once()
+    client = httpx.Client(transport=httpx.MockTransport(handler))
+    worker = DeliveryWorker(outbox, Sender(client, resolve=lambda h, p: [PUBLIC]),
+                            DeliverySchedule(base=0.01), rng=random.Random(0), secrets=secrets)
+    worker.run_once()
+    worker.close()
+    return sent, AlertStore(store.engine).deliveries()[0]
+
+
+def test_the_row_is_sealed_and_the_delivery_is_signed_with_the_secret(store: Store) -> None:
+    key = box(new_key())
+    add_hook(AlertStore(store.engine, key))
+    [row] = raw_rows(store)
+    assert row.startswith(PREFIX) and SECRET not in row
+    [request], delivery = deliver(store, key)
+    assert delivery["status"] == "delivered"
+    headers = request.headers
+    assert verify(SECRET, headers[TIMESTAMP_HEADER], request.content, headers[SIGNATURE_HEADER])
+
+
+def test_without_a_key_a_secret_is_refused_naming_the_setting(store: Store) -> None:
+    alerts = AlertStore(store.engine)
+    with pytest.raises(ConfigError, match="FEEDWATCH_SECRETS_KEY") as err:
+        add_hook(alerts)
+    assert SECRET not in str(err.value) and alerts.hooks() == []
+    alerts.add_hook("https://hooks.example/unsigned", resolve=lambda h, p: [PUBLIC])
+    assert [h["has_secret"] for h in alerts.hooks()] == [False]
+
+
+def test_a_worker_without_the_key_sends_nothing_and_says_why(store: Store) -> None:
+    add_hook(AlertStore(store.engine, box(new_key())))
+    sent, delivery = deliver(store, None)
+    assert sent == [] and delivery["status"] == "pending"
+    assert "FEEDWATCH_SECRETS_KEY" in delivery["last_error"]
+    assert SECRET not in delivery["last_error"]
+
+
+def test_the_stored_link_key_is_sealed_and_needs_a_key(store: Store) -> None:
+    with pytest.raises(ConfigError, match="FEEDWATCH_LINK_KEY"):
+        link_key(store.engine)
+    key = box(new_key())
+    first = link_key(store.engine, secrets=key)
+    assert len(first) >= 32 and link_key(store.engine, secrets=key) == first
+    [row] = raw_rows(store)
+    assert PREFIX in row and first.decode() not in row
+
+
+def test_rotate_reseals_every_row_under_the_new_key(
+    store: Store, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old, new = new_key(), new_key()
+    add_hook(AlertStore(store.engine, box(old)))
+    stored_link = link_key(store.engine, secrets=box(old))
+    db = ["--db", str(store.engine.url)]
+    monkeypatch.setenv("FEEDWATCH_SECRETS_KEY", f"{new},{old}")
+    assert main(["secrets", "status", "--json", *db]) == 0
+    assert '"by_key":[0,2]' in capsys.readouterr().out
+    assert main(["secrets", "rotate", *db]) == 0
+    assert "resealed 2 sealed" in capsys.readouterr().err
+    with pytest.raises(ConfigError):  # the old key alone opens nothing now
+        box(old).open(AlertStore(store.engine).hook_rows()[0].secret or "")
+    monkeypatch.setenv("FEEDWATCH_SECRETS_KEY", new)  # the old key dropped
+    assert main(["secrets", "status", *db]) == 0
+    assert link_key(store.engine, secrets=box(new)) == stored_link
+    [request], delivery = deliver(store, box(new))
+    headers = request.headers
+    assert verify(SECRET, headers[TIMESTAMP_HEADER], request.content, headers[SIGNATURE_HEADER])
+    monkeypatch.setenv("FEEDWATCH_SECRETS_KEY", new_key())  # a key that opens nothing
+    assert main(["secrets", "status", *db]) == 2
+    assert "2 open with none" in capsys.readouterr().err
