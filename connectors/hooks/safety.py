@@ -3,6 +3,7 @@
 A webhook URL is user input that makes the server issue requests, so by default it
 may not reach the deployment's own network (SSRF). The host is resolved and EVERY
 address it resolves to is checked; an IPv4-mapped IPv6 address is checked as IPv4.
+A refusal says only that (:data:`REFUSED`), never what the host resolved to.
 Private targets are allowed only with ``FEEDWATCH_HOOKS_ALLOW_PRIVATE=1`` (or
 ``--hook-allow-private`` on ``feedwatch run``). Redirects are never followed by the
 sender, so a public URL cannot bounce a request inward.
@@ -11,13 +12,21 @@ sender, so a public URL cannot bounce a request inward.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import socket
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from connectors.hooks.base import UnsafeTargetError, redact_url
 
+log = logging.getLogger(__name__)
 Resolver = Callable[[str, int], list[str]]
+REFUSED = (
+    "private or local address; set FEEDWATCH_HOOKS_ALLOW_PRIVATE=1 "
+    "(or --hook-allow-private) to allow private targets"
+)
+"""What a refused address is told as: never the address, nor what kind it is, so the
+check cannot be used to map what the deployment's host names resolve to."""
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
@@ -73,12 +82,8 @@ def check_target(
     for addr in addresses:
         reason = refused_reason(ipaddress.ip_address(addr.split("%", 1)[0]))
         if reason is not None:
-            raise UnsafeTargetError(
-                redact_url(url),
-                f"{host} resolves to {addr} ({reason}); "
-                "set FEEDWATCH_HOOKS_ALLOW_PRIVATE=1 (or --hook-allow-private) "
-                "to allow private targets",
-            )
+            log.debug("hook host %s refused: it resolves to %s (%s)", host, addr, reason)
+            raise UnsafeTargetError(redact_url(url), REFUSED)
     return addresses
 
 

@@ -115,7 +115,8 @@ def _unprocessable(exc: ConfigError) -> HTTPException:
 
 def _refused_target(exc: ConfigError) -> HTTPException:
     """A URL the schema allows whose host the target policy refuses (or cannot resolve)."""
-    return HTTPException(status.HTTP_403_FORBIDDEN, detail=f"url: {exc.value!r}: {exc.allowed}")
+    detail = f"url: {exc.value!r} refused: {exc.allowed}"
+    return HTTPException(status.HTTP_403_FORBIDDEN, detail=detail)
 
 
 def _addition(path: str, summary: str, refusals: Responses) -> Callable[[Endpoint], Endpoint]:

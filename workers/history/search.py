@@ -24,8 +24,8 @@ def index_model(index: FrameIndex, clip: str | None) -> str:
     """The model to encode text with: the index's; ``clip`` must name the same one."""
     model = index.model_id()
     if model is None:
-        raise ConfigError("store", index.engine.url.render_as_string(), "a store with frames "
-                          "in its frame index (run `feedwatch run` or a worker first)")
+        raise ConfigError("frame index", "empty", "a store with frames in its frame index "
+                          "(run `feedwatch run` or a worker first)")  # never the store's URL
     if clip and clip.strip() != model:
         raise ConfigError("--clip", clip, f"the model the index was built with ({model}), "
                           "or leave it out")
