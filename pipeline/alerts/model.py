@@ -23,6 +23,8 @@ from pipeline.types import Answer
 
 _INCIDENT_NS = uuid.UUID("5d7c1f0e-59a6-4b8e-9a43-0f1c2a7e6b11")
 PATTERN_MAX = 256
+MAX_RULE_HOOKS = 32
+"""Hooks one rule may notify (each opening is one delivery per hook)."""
 """Characters of a ``text_regex`` pattern."""
 _RE2_MEMORY = 1 << 20  # bytes one compiled pattern may take
 
@@ -151,6 +153,10 @@ class Rule:
                 raise ConfigError(f"rule.{name}", value, "a whole number of windows >= 1")
         if self.min_duration < 0:
             raise ConfigError("rule.min_duration", self.min_duration, "seconds >= 0")
+        if len(self.hooks) > MAX_RULE_HOOKS:
+            raise ConfigError(
+                "rule.hooks", f"{len(self.hooks)} hook ids", f"at most {MAX_RULE_HOOKS} hooks"
+            )
 
 
 @dataclass(frozen=True)

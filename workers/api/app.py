@@ -47,6 +47,7 @@ from workers.api import (
 )
 from workers.api.auth import TokenAuth
 from workers.api.context import ApiContext
+from workers.api.guard import AuthThrottle, StreamSlots
 from workers.api.limits import BodyLimit, short_errors
 from workers.api.live import AnswerNotifier, CameraStatusRegistry
 from workers.api.openapi import exact_openapi
@@ -199,6 +200,8 @@ def create_app(
         lifespan=_lifespan(follower),
     )
     app.state.auth = auth
+    app.state.auth_throttle = AuthThrottle(settings.api.auth_failures, settings.api.auth_window_s)
+    app.state.stream_slots = StreamSlots(settings.api.streams_per_token)
     app.state.status_follower = follower
     app.state.fw = ApiContext(
         settings=settings.api,

@@ -3,7 +3,8 @@
 A write token also grants reads. When no token is configured at all the API is
 open (a warning is logged at startup); once any token exists, every route except
 ``/health`` and ``/ready`` needs one: 401 without a valid token, 403 with a valid
-token that lacks the scope. Tokens are compared in constant time.
+token that lacks the scope. Tokens are compared in constant time. An address that
+keeps presenting invalid tokens is slowed (:class:`workers.api.guard.AuthThrottle`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from enum import StrEnum
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import SecretStr
+
+from workers.api.guard import AuthThrottle
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +109,12 @@ def require(scope: Scope) -> Callable[..., None]:
     ) -> None:
         auth: TokenAuth = request.app.state.auth
         token = creds.credentials if creds else None
+        throttle: AuthThrottle | None = getattr(request.app.state, "auth_throttle", None)
+        client = throttle.check(request) if throttle and token and not auth.open else None
         granted = auth.scopes(token)
         if scope not in granted:
+            if throttle and client is not None and not granted:
+                throttle.failed(client)
             raise _unauthorized(scope, token, granted)
 
     return check

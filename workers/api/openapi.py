@@ -2,8 +2,9 @@
 from it), not only the ones a route declares itself.
 
 Each operation is documented with what the app adds around it: 400 when its JSON
-body does not parse, 413 when it is over the body limit, 401 without a valid token and
-403 with a read token where the write scope is needed (its security scheme,
+body does not parse, 413 when it is over the body limit, 401 without a valid token, 429
+after too many invalid ones from the address, and 403 with a read token where the
+write scope is needed (its security scheme,
 :data:`workers.api.auth.BEARERS`), and 503 under ``/api`` when the store is
 unreachable. Settings that narrow what a request may carry (only network camera
 sources, :data:`workers.api.schemas.NETWORK_SOURCE`) narrow the schema too.
@@ -32,6 +33,11 @@ UNPARSABLE = _error("The body is not parsable JSON")
 TOO_LARGE = _error("The body is over the API's limit (FEEDWATCH_API_MAX_BODY_BYTES)")
 UNAUTHENTICATED = _error("No bearer token, or not a valid one (see WWW-Authenticate)")
 FORBIDDEN = _error("The token lacks the write scope")
+THROTTLED = {
+    **_error("Too many invalid tokens from this address lately (FEEDWATCH_API_AUTH_FAILURES "
+             "per FEEDWATCH_API_AUTH_WINDOW_S); retry after ``Retry-After`` seconds"),
+    "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+}
 STORE_DOWN = _error("The store is unreachable")
 
 
@@ -47,6 +53,7 @@ def _added(path: str, operation: dict[str, Any]) -> dict[str, Any]:
     schemes = _schemes(operation)
     if schemes:
         added["401"] = UNAUTHENTICATED
+        added["429"] = THROTTLED
     if BEARERS[Scope.write].scheme_name in schemes:
         added["403"] = FORBIDDEN
     if path.startswith("/api/"):

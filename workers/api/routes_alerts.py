@@ -10,14 +10,20 @@ environment (``FEEDWATCH_HOOKS_ALLOW_PRIVATE``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from starlette.concurrency import run_in_threadpool
 
 from connectors.store.alerts_repo import AlertStore
-from pipeline.alerts.model import PATTERN_MAX, Condition, ConditionKind, Rule
+from pipeline.alerts.model import (
+    MAX_RULE_HOOKS,
+    PATTERN_MAX,
+    Condition,
+    ConditionKind,
+    Rule,
+)
 from pipeline.errors import ConfigError
 from workers.api.auth import read_access, write_access
 from workers.api.context import ApiContext, context
@@ -97,7 +103,10 @@ class RuleCreate(StrictModel):
     close_after: int = Field(1, ge=1, le=INT32_MAX)
     min_duration_s: float = Field(0.0, ge=0)
     notify_close: bool = False
-    hooks: list[str] = Field(default_factory=list, description="Ids of registered hooks.")
+    hooks: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=MAX_RULE_HOOKS,
+        description=f"Ids of registered hooks (at most {MAX_RULE_HOOKS}).",
+    )
 
 
 def _alerts(request: Request, ctx: ApiContext = Depends(context)) -> AlertStore:

@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from connectors.store.reads import CURSOR_PATTERN, MAX_ID, AnswerFilter, StoredAnswer
 from workers.api.auth import read_access
 from workers.api.context import ApiContext, context
+from workers.api.guard import HeldStream, StreamSlots
 from workers.api.schemas import AnswerOut, AnswerPage, ErrorBody, EvidenceRef
 from workers.api.sse import StreamOptions, answer_events
 
@@ -91,10 +92,17 @@ async def list_answers(
         200: {
             "content": {"text/event-stream": {}},
             "description": "``event: answer`` frames, ``id`` = answer id",
-        }
+        },
+        429: {
+            "model": ErrorBody,
+            "description": "This token has as many streams open as allowed "
+            "(FEEDWATCH_API_STREAMS_PER_TOKEN); retry after ``Retry-After`` seconds",
+            "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+        },
     },
 )
 async def stream_answers(
+    request: Request,
     f: AnswerFilter = Depends(answer_filter),
     last_event_id: Annotated[str | None, Header(description="Resume after this answer id.")] = None,
     after: Annotated[
@@ -103,7 +111,8 @@ async def stream_answers(
     ctx: ApiContext = Depends(context),
 ) -> StreamingResponse:
     """Each newly stored answer that passes the filters, as ``event: answer`` with the
-    JSON of an answer. Without ``Last-Event-ID``/``after`` the stream starts now."""
+    JSON of an answer. Without ``Last-Event-ID``/``after`` the stream starts now. A token
+    may hold a few streams open at once (8 by default); one more is a 429."""
     start = after if after is not None else _event_id(last_event_id)
     if start is None:
         start = await run_in_threadpool(ctx.data.last_answer_id)
@@ -111,7 +120,9 @@ async def stream_answers(
     options = StreamOptions(s.sse_poll_s, s.sse_keepalive_s, ctx.closing)
     events = answer_events(ctx.data, ctx.notifier, f, start, _render, options)
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return StreamingResponse(events, media_type="text/event-stream", headers=headers)
+    slots: StreamSlots = request.app.state.stream_slots
+    release = slots.take(slots.key(request))  # last: nothing after it may fail and leak it
+    return HeldStream(events, media_type="text/event-stream", headers=headers, release=release)
 
 
 def _render(stored: StoredAnswer) -> dict[str, object]:

@@ -1,0 +1,129 @@
+"""Bounded per-client resources: invalid tokens slow the address that sends them, a
+token holds a few live streams at most, a rule notifies a bounded number of hooks."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from connectors.store import Store
+from pipeline.alerts.model import MAX_RULE_HOOKS, Rule
+from pipeline.errors import ConfigError
+from tests.unit.workers.api.live_scenarios import SseReader
+from tests.unit.workers.api.scenarios import READ, WRITE, ApiHarness
+from workers.api.guard import AuthThrottle, client_key, token_key
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _client(h: ApiHarness, address: str) -> TestClient:
+    return TestClient(h.app, client=(address, 40000))
+
+
+def _get(client: TestClient, token: str) -> httpx.Response:
+    return client.get("/api/queries", headers={"Authorization": f"Bearer {token}"})
+
+
+def test_invalid_tokens_are_throttled_per_address(sqlite_store: Store) -> None:
+    h = ApiHarness(sqlite_store, api={"auth_failures": 3, "auth_window_s": 60})
+    clock = Clock()
+    h.app.state.auth_throttle = AuthThrottle(3, 60, clock)
+    attacker, user = _client(h, "203.0.113.9"), _client(h, "198.51.100.4")
+    assert [_get(attacker, f"guess-{i}").status_code for i in range(3)] == [401] * 3
+    refused = _get(attacker, "guess-3")
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "60"
+    assert _get(attacker, READ).status_code == 429  # its tokens are not even looked at now
+    assert _get(user, READ).status_code == 200  # another address is not blocked by it
+    assert [_get(user, "typo").status_code for _ in range(2)] == [401, 401]
+    assert _get(user, READ).status_code == 200
+    clock.now += 30
+    assert _get(attacker, READ).headers["Retry-After"] == "30"
+    clock.now += 30.5  # the first failures left the window
+    assert _get(attacker, READ).status_code == 200
+
+
+def test_missing_tokens_and_missing_scopes_are_not_guesses(sqlite_store: Store) -> None:
+    h = ApiHarness(sqlite_store, api={"auth_failures": 2})
+    client = _client(h, "203.0.113.10")
+    for _ in range(5):
+        assert client.get("/api/queries").status_code == 401  # no token: nothing guessed
+        assert client.post("/api/queries", json={"question": "q"},
+                           headers={"Authorization": f"Bearer {READ}"}).status_code == 403
+    assert _get(client, WRITE).status_code == 200
+
+
+def test_ipv6_clients_are_counted_by_their_64() -> None:
+    class Request:
+        def __init__(self, host: str) -> None:
+            self.client = type("Client", (), {"host": host})()
+
+    def key(host: str) -> str:
+        return client_key(Request(host))  # type: ignore[arg-type]
+
+    assert key("2001:db8:1:2::5") == key("2001:db8:1:2:ffff::1") == "2001:db8:1:2::/64"
+    assert key("2001:db8:1:3::5") != key("2001:db8:1:2::5")
+    assert key("::ffff:203.0.113.7") == key("203.0.113.7") == "203.0.113.7"
+
+
+def test_the_throttle_is_documented_on_every_guarded_operation(harness: ApiHarness) -> None:
+    paths = harness.call("GET", "/openapi.json", READ).json()["paths"]
+    guarded = [op for ops in paths.values() for op in ops.values() if op.get("security")]
+    assert guarded and all("429" in op["responses"] for op in guarded)
+    assert "Retry-After" in paths["/api/answers/stream"]["get"]["responses"]["429"]["headers"]
+
+
+def _open(url: str, token: str) -> SseReader:
+    reader = SseReader(f"{url}/api/answers/stream", token)
+    assert reader.connected.wait(10)
+    return reader
+
+
+def test_open_streams_per_token_are_bounded(sqlite_store: Store) -> None:
+    h = ApiHarness(sqlite_store, api={"sse_keepalive_s": 0.2, "streams_per_token": 2})
+    with h.served() as url:
+        held = [_open(url, READ), _open(url, READ)]
+        try:
+            over = httpx.get(f"{url}/api/answers/stream", timeout=5,
+                             headers={"Authorization": f"Bearer {READ}"})
+            assert over.status_code == 429 and int(over.headers["Retry-After"]) > 0
+            assert "at most 2 open streams" in over.json()["detail"]
+            other = _open(url, WRITE)  # another token has its own slots
+            assert other.error is None
+            other.close()
+            held.pop().close()  # a closed stream hands its slot back
+            slots, deadline = h.app.state.stream_slots, time.monotonic() + 10
+            while slots.open_count(token_key(READ)) > 1 and time.monotonic() < deadline:
+                time.sleep(0.05)  # the server notices the client left at its next keep-alive
+            held.append(_open(url, READ))
+            assert all(r.error is None for r in held)
+        finally:
+            for reader in held:
+                reader.close()
+
+
+def _rule(hooks: list[str]) -> dict[str, Any]:
+    return {"query_id": "q", "hooks": hooks}
+
+
+def test_a_rule_notifies_a_bounded_number_of_hooks(harness: ApiHarness) -> None:
+    too_many = harness.call("POST", "/api/rules", json=_rule([f"h{i}" for i in range(33)]))
+    assert too_many.status_code == 422
+    (error,) = too_many.json()["detail"]
+    assert error["loc"] == ["body", "hooks"] and str(MAX_RULE_HOOKS) in error["msg"]
+    long_id = harness.call("POST", "/api/rules", json=_rule(["h" * 201]))
+    assert long_id.status_code == 422 and long_id.json()["detail"][0]["loc"][:2] == [
+        "body", "hooks"]
+    schema = harness.call("GET", "/openapi.json", READ).json()["components"]["schemas"]
+    assert schema["RuleCreate"]["properties"]["hooks"]["maxItems"] == MAX_RULE_HOOKS
+    with pytest.raises(ConfigError, match="at most 32 hooks"):
+        Rule("r", "q", hooks=tuple(f"h{i}" for i in range(33)))
