@@ -55,6 +55,7 @@ def ingest_service(group: dict[str, str], per_process: int = 16) -> dict[str, ob
         "env_file": [{"path": "feedwatch.env", "required": True}],
         "environment": {
             "FEEDWATCH_KAFKA_BOOTSTRAP": "${FEEDWATCH_KAFKA_BOOTSTRAP:-kafka:9092}",
+            "FEEDWATCH_METRICS_HOST": "0.0.0.0",  # the compose network's Prometheus  # noqa: S104
             "FEEDWATCH_INGEST_CAMERAS": listing.replace("$", "$$"),  # no compose interpolation
         },
         "depends_on": {"kafka": {"condition": "service_healthy"}},

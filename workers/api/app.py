@@ -45,7 +45,7 @@ from workers.api import (
     routes_state,
     routes_summary,
 )
-from workers.api.auth import TokenAuth
+from workers.api.auth import TokenAuth, refuse_example_tokens
 from workers.api.context import ApiContext
 from workers.api.guard import AuthThrottle, StreamSlots
 from workers.api.limits import BodyLimit, short_errors
@@ -186,6 +186,7 @@ def create_app(
 
     With ``bus`` and no ``registry``, camera status comes from the bus's status topic.
     """
+    refuse_example_tokens(settings.api.read_tokens, settings.api.write_tokens)
     auth = TokenAuth.from_secrets(settings.api.read_tokens, settings.api.write_tokens)
     auth.warn_if_open()
     follower = None

@@ -4,7 +4,9 @@ A write token also grants reads. When no token is configured at all the API is
 open (a warning is logged at startup); once any token exists, every route except
 ``/health`` and ``/ready`` needs one: 401 without a valid token, 403 with a valid
 token that lacks the scope. Tokens are compared in constant time. An address that
-keeps presenting invalid tokens is slowed (:class:`workers.api.guard.AuthThrottle`).
+keeps presenting invalid tokens is slowed (:class:`workers.api.guard.AuthThrottle`),
+and the example tokens of ``docker/feedwatch.env.example`` (``change-me-*``) are
+refused at start-up: a deployment that kept them would be open to anyone who read it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import SecretStr
 
+from pipeline.errors import ConfigError
 from workers.api.guard import AuthThrottle
 
 log = logging.getLogger(__name__)
@@ -47,6 +50,24 @@ def _matches(token: str, candidates: Iterable[bytes]) -> bool:
     for candidate in candidates:
         found |= hmac.compare_digest(given, candidate)
     return found
+
+
+EXAMPLE_PREFIX = "change-me"
+"""Tokens of the example environment file start with this."""
+
+
+def refuse_example_tokens(read: Iterable[SecretStr], write: Iterable[SecretStr]) -> None:
+    """ConfigError naming the setting when a configured token is an example one."""
+    for name, secrets in (("read_tokens", read), ("write_tokens", write)):
+        for secret in secrets:
+            token = secret.get_secret_value()
+            if token.strip().lower().startswith(EXAMPLE_PREFIX):
+                raise ConfigError(  # the value shown is the example's, never the rest
+                    f"api.{name}", f"{EXAMPLE_PREFIX}…",
+                    "a secret of your own, not the example token of "
+                    "docker/feedwatch.env.example (e.g. from `openssl rand -hex 32`) "
+                    f"[env FEEDWATCH_API_{name.upper()}]",
+                )
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     heartbeat_file: str = ""
     metrics_port: int = Field(default=0, ge=0, le=65535)  # Prometheus endpoint; 0 = off
+    # the address it listens on: this host only unless told (compose: 0.0.0.0, its network)
+    metrics_host: str = Field(default="127.0.0.1", min_length=1, max_length=255)
     link_key: SecretStr = SecretStr("")  # signs clip/snapshot links; unset: kept in the store
     link_key_file: str = ""  # or read from this file
     # seals hook secrets and the stored link key (Fernet keys, comma-separated: the

@@ -206,11 +206,13 @@ def timed_decode(decode: Callable[[Any, float], T]) -> Callable[[Any, float], T]
     return timed
 
 
-def serve(port: int, addr: str = "0.0.0.0") -> bool:  # noqa: S104 - scraped from other hosts
+def serve(port: int, addr: str = "127.0.0.1") -> bool:
     """Serve the default registry at ``http://addr:port/metrics`` from a daemon thread.
 
     For processes without the API (``feedwatch worker``, ``feedwatch ingest``);
-    ``port`` 0 means off. Returns whether a server was started.
+    ``port`` 0 means off. It has no authentication, so it listens on this host only
+    unless ``addr`` (``FEEDWATCH_METRICS_HOST``) says otherwise. Returns whether a
+    server was started.
     """
     if not port:
         return False
@@ -219,7 +221,8 @@ def serve(port: int, addr: str = "0.0.0.0") -> bool:  # noqa: S104 - scraped fro
     try:
         start_http_server(port, addr)
     except OSError as exc:
-        allowed = f"a free port ({exc.strerror or exc}) [env FEEDWATCH_METRICS_PORT]"
+        allowed = (f"a free port on {addr} ({exc.strerror or exc}) "
+                   "[env FEEDWATCH_METRICS_PORT, FEEDWATCH_METRICS_HOST]")
         raise ConfigError("--metrics-port", port, allowed) from exc
     return True
 

@@ -113,7 +113,8 @@ from workers.ops import metrics
     "",
     "--metrics-port",
     default=None,
-    help="Serve Prometheus metrics on this port, 0 off.",
+    help="Serve Prometheus metrics at :PORT/metrics, 0 off (on 127.0.0.1 unless "
+    "FEEDWATCH_METRICS_HOST names another address).",
 )
 @click.option("--quiet", is_flag=True, default=False, help="No per-segment lines.")
 def command(
@@ -149,7 +150,7 @@ def command(
         raise ConfigError("URI", None, f"a URI with --camera, --cameras-file or {CAMERAS_ENV}")
     if uri and not camera:
         raise ConfigError("--camera", camera, "a camera id for URI")
-    metrics.serve(settings.metrics_port)
+    metrics.serve(settings.metrics_port, settings.metrics_host)
     sink_flags = _given_sinks(click.get_current_context(), sink_flags)
     sink = build_sink(sink_flags, settings)
     say = (lambda _msg: None) if quiet else (lambda msg: click.echo(msg, err=True))

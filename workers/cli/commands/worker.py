@@ -45,7 +45,8 @@ from workers.config import settings_from_flags
     "",
     "--metrics-port",
     default=None,
-    help="Serve Prometheus metrics at :PORT/metrics, 0 off.",
+    help="Serve Prometheus metrics at :PORT/metrics, 0 off (on 127.0.0.1 unless "
+    "FEEDWATCH_METRICS_HOST names another address).",
 )
 @setting_option(
     "",
@@ -73,5 +74,5 @@ def command(
 
     logs.setup(settings.log_level)
     worker = build_worker(settings, settings.store.url, role)
-    metrics.serve(settings.metrics_port)
+    metrics.serve(settings.metrics_port, settings.metrics_host)
     worker.run(loglevel=settings.log_level.lower())
