@@ -1,6 +1,6 @@
 """The alert-channel interface and its exceptions.
 
-A channel turns one :class:`HookMessage` (an incident opening or closing) into the
+A channel turns one :class:`HookMessage` (an incident opening, closing or clip_ready) into the
 body and headers of one HTTP POST for one hook. Channels are plugins keyed by
 ``type`` (``webhook``, ``slack``); sending, retrying and target checks live in
 :mod:`connectors.hooks.delivery` and :mod:`connectors.hooks.safety`.
@@ -69,7 +69,7 @@ class HookTarget:
 class HookMessage:
     """What a receiver is told about one incident event (the outbox payload)."""
 
-    event: str  # "opened" | "closed"
+    event: str  # "opened" | "closed" | "clip_ready" (the clip of an opening that said pending)
     incident_id: str
     incident_state: str  # "open" | "closed"
     rule_id: str

@@ -24,8 +24,19 @@ def _when(t: float) -> str:
     return datetime.fromtimestamp(t, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+CLIP_NEWS = {
+    "ready": "Clip ready",
+    "expired": "No clip: the recording had expired",
+    "failed": "No clip: cutting it failed",
+}
+
+
 def summary(message: HookMessage) -> str:
     """One line a person reads in the channel."""
+    if message.event == "clip_ready":
+        news = CLIP_NEWS.get(message.clip_state or "", f"Clip {message.clip_state}")
+        return (f":movie_camera: {_esc(news)} for the incident on *{_esc(message.camera)}*: "
+                f"{_esc(message.question)}")
     icon = ":rotating_light:" if message.event == "opened" else ":white_check_mark:"
     verb = "Incident opened" if message.event == "opened" else "Incident closed"
     seen = f" — {_esc(message.description)}" if message.description else ""

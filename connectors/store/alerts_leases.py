@@ -170,7 +170,8 @@ class DeliveryLeases:
 
 
 def _in_order() -> Any:
-    """A closing is sent only after its opening is settled (delivered or dead)."""
+    """A closing (and a ``clip_ready``) is sent only after its opening is settled
+    (delivered or dead)."""
     opening = aliased(DeliveryRow)
     unsettled = (
         exists()
@@ -178,7 +179,7 @@ def _in_order() -> Any:
         .where(opening.hook_id == DeliveryRow.hook_id, opening.event == "opened")
         .where(opening.status.in_(OPEN_STATES))
     )
-    return or_(DeliveryRow.event != "closed", ~unsettled)
+    return or_(DeliveryRow.event.not_in(("closed", "clip_ready")), ~unsettled)
 
 
 def _due(now: float) -> Any:

@@ -3,8 +3,8 @@
 Added when a notification is sent (not when it is queued), so a retried delivery
 carries links that are valid for the whole ``ttl`` from its own send, and
 ``clip_state`` says what the clip is at that moment: ``pending`` (an ``opened``
-notification never waits for its clip), ``ready``, ``expired`` (the segments were
-gone), ``failed`` or ``skipped``.
+notification never waits for its clip; a ``clip_ready`` one follows when it settles),
+``ready``, ``expired`` (the segments were gone), ``failed`` or ``skipped``.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 
 from connectors.hooks.base import HookMessage
 from connectors.hooks.links import LinkSigner, clip_path, snapshot_path
+from connectors.store.clip_followup import SETTLED, ClipFollowUp
 from connectors.store.clips import ClipStore, link_key
 from connectors.store.secret_box import SecretBox
 
@@ -45,7 +46,12 @@ class IncidentLinks:
         return "pending" if best is None else best.state
 
     def decorate(self, message: HookMessage) -> HookMessage:
-        """``message`` with its incident's links and the clip's state now."""
+        """``message`` with its incident's links and the clip's state now; an ``opened``
+        one sent before a clip settled is followed by ``clip_ready`` (see
+        :mod:`connectors.store.clip_followup`)."""
         iid = message.incident_id
+        state = self.state(iid)
+        if message.event == "opened" and state not in SETTLED:
+            state = ClipFollowUp(self.clips.engine).opened_pending(iid)
         return replace(message, clip_url=self.clip_url(iid), snapshot_url=self.snapshot_url(iid),
-                       clip_state=self.state(iid))
+                       clip_state=state)

@@ -1,5 +1,5 @@
 """Retention of incidents: closed incidents older than their keep-time go, with their
-clips (rows and MP4 files), deliveries and delivery attempts.
+clips (rows and MP4 files), deliveries and delivery attempts, and their clip-wait marks.
 
 Age is the camera's stream clock minus the incident's ``closed_at`` (an open incident
 is never pruned). A batch deletes the rows in one transaction and returns the clip
@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from connectors.store.alerts_models import DeliveryAttemptRow, DeliveryRow, IncidentRow
+from connectors.store.clip_followup import forget_marks
 from connectors.store.clips import IncidentClipRow
 
 INCIDENTS: Any = IncidentRow.__table__
@@ -43,5 +44,6 @@ def prune_batch(conn: Any, camera: str, cutoff: float, batch: int) -> tuple[int,
     conn.execute(sa.delete(ATTEMPTS).where(ATTEMPTS.c.delivery_id.in_(deliveries)))
     conn.execute(sa.delete(DELIVERIES).where(DELIVERIES.c.incident_id.in_(ids)))
     conn.execute(sa.delete(CLIPS).where(CLIPS.c.incident_id.in_(ids)))
+    forget_marks(conn, ids)
     n = int(conn.execute(sa.delete(INCIDENTS).where(INCIDENTS.c.id.in_(ids))).rowcount)
     return n, files

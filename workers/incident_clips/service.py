@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from connectors.store.clip_followup import SETTLED, ClipFollowUp
 from connectors.store.clips import ClipFiles, ClipStore, ClipTask
 from connectors.video.base import ClipError
 from connectors.video.clip_cut import Clip, cut_clip
@@ -65,6 +66,11 @@ class ClipWorker:
     policy: ClipPolicy = field(default_factory=ClipPolicy)
     clock: Callable[[], float] = time.time
     on_saved: Callable[[ClipTask, str], None] = lambda task, state: None
+    followup: ClipFollowUp | None = None  # queues clip_ready (default: on the clip store)
+
+    def __post_init__(self) -> None:
+        if self.followup is None:
+            self.followup = ClipFollowUp(self.store.engine)
 
     def run_once(self, *, final: bool = False) -> int:
         """Cut what is due; ``final``: do not wait for segments that may still come."""
@@ -128,7 +134,20 @@ class ClipWorker:
     def _save(self, task: ClipTask, state: str, **values: object) -> None:
         self.store.save(task, state, **values)
         log.info("clip %s of incident %s: %s", task.phase, task.incident_id, state)
+        if state in SETTLED and self.followup is not None:
+            self._follow_up(task)
         self.on_saved(task, state)
+
+    def _follow_up(self, task: ClipTask) -> None:
+        """``clip_ready`` for hooks told ``pending``; a failure loses only that notice."""
+        assert self.followup is not None
+        try:
+            queued = self.followup.clip_settled(task.incident_id)
+        except StoreError:
+            log.exception("clip_ready of incident %s not queued", task.incident_id)
+            return
+        if queued:
+            log.info("clip_ready of incident %s queued for %d hooks", task.incident_id, queued)
 
 
 class ClipService:
