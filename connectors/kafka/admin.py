@@ -25,6 +25,7 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from connectors.bus.base import Topics
 from connectors.kafka.base import KafkaConfig, KafkaUnavailable, TopicError
+from connectors.kafka.clients import kafka_client
 
 log = logging.getLogger(__name__)
 
@@ -140,15 +141,13 @@ class TopicAdmin:
             raise KafkaUnavailable(
                 "no Kafka bootstrap address (--kafka / FEEDWATCH_KAFKA_BOOTSTRAP)"
             )
-        try:
-            client = KafkaAdminClient(
-                bootstrap_servers=cfg.bootstrap,
-                client_id="feedwatch-admin",
-                bootstrap_timeout_ms=int(cfg.request_timeout_s * 1000),
-                request_timeout_ms=int(cfg.request_timeout_s * 1000),
-            )
-        except KafkaError as exc:
-            raise KafkaUnavailable(f"Kafka at {cfg.bootstrap!r}: {exc}") from exc
+        client = kafka_client(
+            KafkaAdminClient,
+            cfg,
+            client_id="feedwatch-admin",
+            bootstrap_timeout_ms=int(cfg.request_timeout_s * 1000),
+            request_timeout_ms=int(cfg.request_timeout_s * 1000),
+        )
         return cls(client)
 
     def existing(self) -> set[str]:

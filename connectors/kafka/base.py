@@ -1,8 +1,9 @@
 """The Kafka family's interfaces and exceptions (nothing else lives here).
 
 Connectors never import ``workers``, so builders take any object shaped like
-:class:`KafkaConfig` (``workers.config.KafkaSettings`` is one). Errors refine
-:class:`pipeline.errors.BusError`.
+:class:`KafkaConfig` that also carries the security settings of
+:class:`connectors.kafka.security.KafkaSecurity` (``workers.config.KafkaSettings`` is
+one). Errors refine :class:`pipeline.errors.BusError`.
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ class KafkaConfig(Protocol):
 
 class KafkaUnavailable(BusError):
     """No broker answered at the bootstrap address."""
+
+
+class KafkaAuthError(KafkaUnavailable):
+    """The broker refused the login (SASL), or TLS with it failed: settings to fix, not
+    an outage to wait out."""
 
 
 class TopicError(BusError):

@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
-from kafka.errors import KafkaError
 
 from connectors.bus.base import Record
-from connectors.kafka.base import KafkaConfig, KafkaUnavailable
+from connectors.kafka.base import KafkaConfig
+from connectors.kafka.clients import kafka_client
 from connectors.kafka.producer import to_record
 
 
@@ -28,17 +28,15 @@ class PartitionHistory:
 
     @classmethod
     def from_config(cls, cfg: KafkaConfig, margin: float = 10.0) -> PartitionHistory:
-        try:
-            consumer = KafkaConsumer(
-                bootstrap_servers=cfg.bootstrap,
-                group_id=None,
-                enable_auto_commit=False,
-                client_id="feedwatch-warmup",
-                fetch_max_bytes=max(52428800, cfg.segment_max_bytes),
-                max_partition_fetch_bytes=cfg.segment_max_bytes,
-            )
-        except KafkaError as exc:
-            raise KafkaUnavailable(f"Kafka at {cfg.bootstrap!r}: {exc}") from exc
+        consumer = kafka_client(
+            KafkaConsumer,
+            cfg,
+            group_id=None,
+            enable_auto_commit=False,
+            client_id="feedwatch-warmup",
+            fetch_max_bytes=max(52428800, cfg.segment_max_bytes),
+            max_partition_fetch_bytes=cfg.segment_max_bytes,
+        )
         return cls(consumer, margin, cfg.request_timeout_s)
 
     def before(self, record: Record, seconds: float) -> list[Record]:

@@ -18,14 +18,15 @@ from kafka.errors import KafkaError
 
 from connectors.bus.base import Bus, Consumer, Producer, Record
 from connectors.kafka.base import KafkaConfig, KafkaUnavailable, ProduceError
+from connectors.kafka.clients import kafka_client
 
 log = logging.getLogger(__name__)
 
 
 def producer_options(cfg: KafkaConfig, client_id: str) -> dict[str, Any]:
-    """kafka-python producer settings feedwatch uses everywhere."""
+    """kafka-python producer settings feedwatch uses everywhere (bootstrap and security
+    are added by :func:`~connectors.kafka.clients.kafka_client`)."""
     return {
-        "bootstrap_servers": cfg.bootstrap,
         "client_id": client_id,
         "acks": "all",
         "enable_idempotence": True,
@@ -51,10 +52,7 @@ class KafkaBusProducer(Producer):
     @classmethod
     def from_config(cls, cfg: KafkaConfig, client_id: str = "feedwatch") -> KafkaBusProducer:
         _require_bootstrap(cfg)
-        try:
-            return cls(KafkaProducer(**producer_options(cfg, client_id)))
-        except KafkaError as exc:
-            raise KafkaUnavailable(f"Kafka at {cfg.bootstrap!r}: {exc}") from exc
+        return cls(kafka_client(KafkaProducer, cfg, **producer_options(cfg, client_id)))
 
     def send(
         self,
@@ -151,16 +149,14 @@ class KafkaBus(Bus):
     def consumer(
         self, topics: Sequence[str], group: str, *, from_beginning: bool = True
     ) -> KafkaBusConsumer:
-        try:
-            c = KafkaConsumer(
-                *topics,
-                bootstrap_servers=self.cfg.bootstrap,
-                group_id=group or None,
-                enable_auto_commit=False,
-                auto_offset_reset="earliest" if from_beginning else "latest",
-                fetch_max_bytes=max(52428800, self.cfg.segment_max_bytes),
-                max_partition_fetch_bytes=self.cfg.segment_max_bytes,
-            )
-        except KafkaError as exc:
-            raise KafkaUnavailable(f"Kafka at {self.cfg.bootstrap!r}: {exc}") from exc
+        c = kafka_client(
+            KafkaConsumer,
+            self.cfg,
+            *topics,
+            group_id=group or None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest" if from_beginning else "latest",
+            fetch_max_bytes=max(52428800, self.cfg.segment_max_bytes),
+            max_partition_fetch_bytes=self.cfg.segment_max_bytes,
+        )
         return KafkaBusConsumer(c)

@@ -18,6 +18,7 @@ from kafka.errors import KafkaError
 
 from connectors.bus.base import Record
 from connectors.kafka.base import KafkaConfig, KafkaUnavailable
+from connectors.kafka.clients import kafka_client
 from connectors.kafka.producer import to_record
 
 MAX_POLLS = 200
@@ -31,15 +32,12 @@ class SegmentReader:
 
     @classmethod
     def from_config(cls, cfg: KafkaConfig) -> SegmentReader:
-        try:
-            consumer = KafkaConsumer(
-                bootstrap_servers=cfg.bootstrap, group_id=None, enable_auto_commit=False,
-                client_id="feedwatch-clips", auto_offset_reset="earliest",
-                fetch_max_bytes=max(52428800, cfg.segment_max_bytes),
-                max_partition_fetch_bytes=cfg.segment_max_bytes,
-            )
-        except KafkaError as exc:
-            raise KafkaUnavailable(f"Kafka at {cfg.bootstrap!r}: {exc}") from exc
+        consumer = kafka_client(
+            KafkaConsumer, cfg, group_id=None, enable_auto_commit=False,
+            client_id="feedwatch-clips", auto_offset_reset="earliest",
+            fetch_max_bytes=max(52428800, cfg.segment_max_bytes),
+            max_partition_fetch_bytes=cfg.segment_max_bytes,
+        )
         return cls(consumer, cfg.request_timeout_s)
 
     def read(self, places: Iterable[tuple[str, int, int]]) -> dict[tuple[str, int, int], Record]:

@@ -142,11 +142,14 @@ def settings_error(exc: ValidationError) -> ConfigError:
     """The first error of a settings validation as a one-line :class:`ConfigError`."""
     err = exc.errors()[0]
     loc = tuple(str(part) for part in err["loc"])
+    value, message = err.get("input"), " ".join(str(err["msg"]).split())
+    cause = (err.get("ctx") or {}).get("error")
+    if not loc and isinstance(cause, ConfigError):  # a check across fields names its field
+        loc, value, message = (cause.field,), cause.value, cause.allowed
     section = {cls.__name__: name for name, cls in SECTIONS.items()}.get(exc.title)
     if section is None and loc and loc[0] in SECTIONS:
         section, loc = loc[0], loc[1:]
     cls = SECTIONS[section] if section else Settings
     env = f"{cls.model_config.get('env_prefix', '')}{loc[0] if loc else ''}".upper()
     field = ".".join(((section,) if section else ()) + loc) or exc.title
-    message = " ".join(str(err["msg"]).split())
-    return ConfigError(field, err.get("input"), f"{message} [flag or env {env}]")
+    return ConfigError(field, value, f"{message} [flag or env {env}]")

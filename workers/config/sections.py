@@ -13,6 +13,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from connectors.kafka.security import KafkaSecurity
 from pipeline.perception import SelectionConfig
 
 HOUR = 3600.0
@@ -57,10 +58,11 @@ class StoreSettings(BaseSettings):
     url: str = "sqlite:///feedwatch.db"
 
 
-class KafkaSettings(BaseSettings):
-    """The Kafka bus (connectors.kafka)."""
+class KafkaSettings(BaseSettings, KafkaSecurity):
+    """The Kafka bus (connectors.kafka); SASL and TLS fields from KafkaSecurity
+    (``FEEDWATCH_KAFKA_SECURITY_PROTOCOL``, ``FEEDWATCH_KAFKA_SASL_USERNAME``, ...)."""
 
-    model_config = section_config("FEEDWATCH_KAFKA_")
+    model_config = section_config("FEEDWATCH_KAFKA_") | {"hide_input_in_errors": True}
 
     bootstrap: str = ""
     topic_prefix: str = "feedwatch."

@@ -37,6 +37,7 @@ from typing import Any
 from connectors.bus.base import Record, Topics
 from connectors.bus.follow import CompactedFollower
 from connectors.kafka.producer import to_record
+from connectors.kafka.security import faust_credentials
 from workers.config import KafkaSettings
 from workers.ops.heartbeat import Heartbeat
 from workers.perception.batching import BatchPolicy, take_due
@@ -65,6 +66,7 @@ class WorkerApp:
         return faust.App(
             self.app_id,
             broker=f"kafka://{k.bootstrap}",
+            broker_credentials=faust_credentials(k),  # SASL/TLS, as every other client
             datadir=self.datadir,
             web_enabled=False,
             store="memory://",
