@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
+from connectors.bus.failure_messages import QueryError
 from connectors.store.batch import WriteBatch
+from connectors.store.query_failures import QueryFailures
 from connectors.store.repository import Store
 from pipeline.errors import BackpressureError
 from pipeline.types import Answer
@@ -37,6 +39,11 @@ class AnswerSink(WriteBatch[Answer]):
         self.written += inserted
         return inserted
 
+    def record_failures(self, errors: Sequence[QueryError]) -> None:
+        """Record why queries were set aside (the workers' reports, see
+        :mod:`connectors.bus.failure_messages`)."""
+        QueryFailures(self.store.engine).record(errors)
+
 
 class Sink(Protocol):
     def add(self, answer: Answer) -> None: ...
@@ -60,6 +67,7 @@ class MemoryAnswerSink(WriteBatch[Answer]):
     def __init__(self, max_pending: int = 1000, retry_after: float = 1.0) -> None:
         super().__init__(max_pending, retry_after)
         self.rows: dict[tuple[str, str, float], Answer] = {}
+        self.failures: dict[str, QueryError] = {}
 
     def add(self, answer: Answer) -> None:
         self._queue([answer])
@@ -69,3 +77,9 @@ class MemoryAnswerSink(WriteBatch[Answer]):
         for a in answers:
             self.rows.setdefault((a.query_id, a.camera, a.window_end), a)
         return len(self.rows) - before
+
+    def record_failures(self, errors: Sequence[QueryError]) -> None:
+        for e in errors:
+            known = self.failures.get(e.query_id)
+            if known is None or e.version >= known.version:
+                self.failures[e.query_id] = e

@@ -12,14 +12,16 @@ import re
 import time
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select, text
 from sqlalchemy.orm import Session
 
+from connectors.bus.failure_messages import QueryError
 from connectors.store.db import store_errors
 from connectors.store.models import AnswerRow, EvidenceRow, QueryRow
+from connectors.store.query_failures import QueryFailures
 from connectors.store.repository import Store, answer_from_row, box_of, query_from_row
 from pipeline.errors import StoreError
 from pipeline.types import Answer, StandingQuery
@@ -75,6 +77,11 @@ class StoredAnswer:
 class StoredQuery:
     query: StandingQuery
     created_at: float
+    failure: QueryError | None = None  # set aside in its current version: why
+
+    @property
+    def status(self) -> str:
+        return "active" if self.failure is None else "failed"
 
 
 def encode_cursor(window_end: float, answer_id: int) -> str:
@@ -134,12 +141,16 @@ class Reads:
             .where(QueryRow.deleted.is_(False))
             .order_by(QueryRow.created_at, QueryRow.id)
         )
-        return [_stored_query(r) for r in self._scalars(stmt)]
+        return self._with_failures([_stored_query(r) for r in self._scalars(stmt)])
 
     def query(self, query_id: str) -> StoredQuery | None:
         stmt = select(QueryRow).where(QueryRow.id == query_id, QueryRow.deleted.is_(False))
-        found = self._scalars(stmt)
-        return _stored_query(found[0]) if found else None
+        found = self._with_failures([_stored_query(r) for r in self._scalars(stmt)])
+        return found[0] if found else None
+
+    def _with_failures(self, stored: list[StoredQuery]) -> list[StoredQuery]:
+        failed = QueryFailures(self.store.engine).current([s.query for s in stored])
+        return [replace(s, failure=failed.get(s.query.id)) for s in stored]
 
     def save_query(self, query: StandingQuery) -> StoredQuery:
         self.store.upsert_query(query)

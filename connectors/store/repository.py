@@ -19,7 +19,13 @@ from sqlalchemy.orm import Session
 from connectors.retry import RetryPolicy
 from connectors.store import db
 from connectors.store.db import store_errors
-from connectors.store.models import AnswerRow, CameraRow, EvidenceRow, QueryRow
+from connectors.store.models import (
+    AnswerRow,
+    CameraRow,
+    EvidenceRow,
+    QueryFailureRow,
+    QueryRow,
+)
 from connectors.store.rollups.maintain import keep_rollups, lock_series
 from pipeline.errors import StoreError
 from pipeline.types import Answer, Evidence, StandingQuery
@@ -102,8 +108,10 @@ class Store:
         self._upsert(QueryRow.__table__, row, ["id"])  # type: ignore[arg-type]
 
     def delete_query(self, query_id: str) -> None:
+        """Mark it deleted and forget why it failed (an id used again starts clean)."""
         stmt = update(QueryRow).where(QueryRow.id == query_id).values(deleted=True)
-        self._write(lambda conn: conn.execute(stmt))
+        forget = delete(QueryFailureRow).where(QueryFailureRow.query_id == query_id)
+        self._write(lambda conn: (conn.execute(stmt), conn.execute(forget)))
 
     def queries(self, include_deleted: bool = False) -> list[StandingQuery]:
         stmt = select(QueryRow).order_by(QueryRow.created_at, QueryRow.id)

@@ -164,6 +164,8 @@ def test_queries_command_writes_the_store_and_the_compacted_topic(
             "answerer": "clip",
             "settings": {},
             "version": 1,
+            "status": "active",
+            "error": None,
         }
     ]
     assert main(["queries", "remove", "fork", *common]) == 0

@@ -51,7 +51,8 @@ UNAVAILABLE: Responses = {
 
 
 def _out(stored: StoredQuery) -> QueryOut:
-    return QueryOut.of(stored.query, created_at=stored.created_at)
+    return QueryOut.of(stored.query, created_at=stored.created_at, status=stored.status,
+                       error=stored.failure)
 
 
 def _check_cameras(ctx: ApiContext, cameras: list[str]) -> None:

@@ -8,11 +8,12 @@ shape through :func:`field_error`.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from connectors.bus.failure_messages import QueryError
 from connectors.bus.models import AnswerFields, QueryFields
 from connectors.video.uri import CAMERA_ID, network_source_pattern
 from pipeline.errors import ConfigError
@@ -231,9 +232,12 @@ class QueryUpdate(StrictModel):
 
 
 class QueryOut(QueryFields):
-    """A standing query as stored: the queries topic's message, with its creation time."""
+    """A standing query as stored (the queries topic's message) with its creation time;
+    ``failed`` while its current version is set aside, the other queries going on."""
 
     created_at: float | None = None
+    status: Literal["active", "failed"] = "active"
+    error: QueryError | None = Field(None, description="Why it failed; a new version clears it.")
 
 
 class EvidenceRef(BaseModel):

@@ -18,12 +18,14 @@ the events of ``stream.take_events(n, within=...)``. Per batch:
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass, field, replace
 
 from connectors.bus import messages as msg
 from connectors.bus.base import Producer, Record, Topics
 from connectors.bus.deadletter import UNTIL_STORED, DeadLetters, camera_of
+from connectors.bus.failure_messages import QueryError, encode_query_failure
 from connectors.retry import RetryPolicy
 from pipeline.engine import QueryFailure
 from pipeline.errors import BusError, MediaError, MessageError
@@ -139,6 +141,18 @@ class BatchHandler:
         )
         self.core.perceiver.stats.dead_letters += 1
         metrics.DEAD_LETTERS.labels(stage=stage).inc()
+        self._report(QueryError.of_failure(failure, time.time()))
+
+    def _report(self, error: QueryError) -> None:
+        """The failure on the answers topic, keyed by the query: the answers consumer
+        records it in the store (a Kafka worker has none), so the query shows failed."""
+        report = encode_query_failure(error)
+
+        def send() -> None:
+            self.producer.send(self.topics.answers, *report)
+            self.producer.flush()
+
+        self.retry.call(send, "reporting a query failure", on=BusError, logger=log)
 
     def _count(self, outcome: BatchOutcome) -> None:
         for segment in outcome.segments:

@@ -14,6 +14,7 @@ import pytest
 from connectors.bus import messages as msg
 from connectors.bus.base import Record, Topics
 from connectors.bus.deadletter import DeadLetters
+from connectors.bus.failure_messages import decode_query_failure, is_query_failure
 from pipeline.answerers import base
 from pipeline.answerers.base import Answerer, AnswererSettings, AnswerResult
 from pipeline.perceiver import AnswererCache, build_perceiver
@@ -81,8 +82,14 @@ def _handler() -> tuple[BatchHandler, RecordingProducer, RecordingProducer]:
 
 
 def _windows(producer: RecordingProducer) -> list[tuple[str, str, float]]:
-    decoded = [msg.decode_answer(k, v) for _, k, v, _ in producer.sent]
+    decoded = [msg.decode_answer(k, v) for _, k, v, h in producer.sent
+               if not is_query_failure(h)]  # the failure reports beside the answers
     return sorted((a.query_id, a.camera, a.window_end) for a in decoded)
+
+
+def _reports(producer: RecordingProducer) -> list[tuple[str, int, str]]:
+    found = [decode_query_failure(k, v, h) for _, k, v, h in producer.sent if is_query_failure(h)]
+    return sorted((e.query_id, e.version, e.stage) for e in found)
 
 
 def test_bad_queries_are_one_dead_letter_each_and_the_good_one_answers_every_window() -> None:
@@ -100,6 +107,7 @@ def test_bad_queries_are_one_dead_letter_each_and_the_good_one_answers_every_win
     assert json.loads(by_key[b"no-build"].value or b"{}")["version"] == 1
     assert "the model fell over" in by_key[b"boom"].error_message
     assert BoomAnswerer.calls == 1  # set aside: not tried on every window
+    assert _reports(answers) == [("boom", 1, "query-answer"), ("no-build", 1, "query-build")]
 
 
 def test_a_new_version_of_a_query_is_tried_again() -> None:
@@ -111,4 +119,5 @@ def test_a_new_version_of_a_query_is_tried_again() -> None:
     assert [msg.decode_deadletter(k, v, h).stage for _, k, v, h in dead.sent] == [
         "query-answer", "query-answer"]
     assert BoomAnswerer.calls == 2
+    assert _reports(answers) == [("boom", 1, "query-answer"), ("boom", 2, "query-answer")]
     assert {a[0] for a in _windows(answers)} == {"good"}

@@ -1,4 +1,5 @@
-"""``feedwatch queries add|list|remove|state|reset``: standing queries and their trackers.
+"""``feedwatch queries add|list|show|remove|state|reset``: standing queries, their status
+and their trackers.
 
 A query lives in two places: the SQL store (what the API and dashboards list) and
 the compacted queries topic (what running workers follow). ``add`` writes both,
@@ -64,8 +65,9 @@ def publish(settings: Settings, query_id: str, query: StandingQuery | None) -> N
 @click.option(
     "--backfill",
     default=None,
-    help="First answer over this much stored history (e.g. 30m), from the frame index; "
-    "without --kafka the query is then only stored.",
+    help="First answer over this much stored history (e.g. 30m), from the frame index, "
+    "a page of frames at a time, as a job `feedwatch backfills` lists; without --kafka "
+    "the query is then only stored.",
 )
 @kafka_option
 @db_option
@@ -108,30 +110,81 @@ def add(
 
 
 def _backfill(store: Any, settings: Settings, query: StandingQuery, seconds: float) -> None:
-    from workers.history.backfill import Backfiller
+    """Run the backfill here as a job in the store (``feedwatch backfills`` sees it, and
+    ``backfills cancel`` stops it), a page of frames at a time."""
+    from rich.console import Console
+    from rich.progress import Progress
 
-    done = Backfiller.load(store, settings.perception).run(query, seconds)
-    per_camera = ", ".join(f"{c} {n}" for c, n in done.windows.items()) or "no stored frames"
-    click.echo(f"backfilled {query.id}: windows per camera: {per_camera}; "
-               f"{done.stored} new answers stored", err=True)
+    from connectors.store.backfills.jobs import BackfillJobs
+    from workers.history.backfill import Backfiller
+    from workers.history.jobs import BackfillRunner
+
+    def load() -> Backfiller:
+        return Backfiller.load(store, settings.perception,
+                               page_frames=settings.api.backfill_page_frames)
+
+    runner = BackfillRunner(BackfillJobs(store.engine), store, load)
+    with Progress(console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task(f"backfill {query.id}", total=None)
+        runner.watch = lambda r: progress.update(task, completed=r.done, total=r.total or None)
+        job = runner.run_here(query, seconds)
+    if job is None:
+        raise click.ClickException(f"the backfill of {query.id} vanished from the store")
+    click.echo(f"backfill {job.id} of {query.id} {job.state}: {job.windows_done}/"
+               f"{job.windows_total} windows, {job.answers} new answers stored", err=True)
+    if job.state != "done":
+        raise click.ClickException(f"backfill {job.id} {job.state}: {job.error}")
+
+
+def _with_status(store: Any, queries: list[StandingQuery]) -> list[dict[str, Any]]:
+    """Each query as the queries topic's message plus ``status`` and ``error`` (why it
+    was set aside in its current version), as ``GET /api/queries`` shows them."""
+    from connectors.bus.models import QueryFields
+    from connectors.store.query_failures import QueryFailures
+
+    failed = QueryFailures(store.engine).current(queries)
+    return [{**QueryFields.of(q).model_dump(mode="json"),
+             "status": "failed" if q.id in failed else "active",
+             "error": failed[q.id].model_dump(mode="json") if q.id in failed else None}
+            for q in queries]
 
 
 @command.command("list")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @db_option
 def list_(as_json: bool, db: str | None) -> None:
-    """The standing queries in the store (--json: the queries topic's message, one a line)."""
-    from connectors.bus.models import QueryFields
+    """The standing queries in the store and their status (--json: the queries topic's
+    message with status and error, one a line)."""
+    import json
 
     store = open_store(_settings(None, db, kafka=False).store.url)
     try:
-        for q in store.queries():
+        for q in _with_status(store, store.queries()):
             click.echo(
-                QueryFields.of(q).model_dump_json()
+                json.dumps(q, separators=(",", ":"))
                 if as_json
-                else f"{q.id}  every {q.every:g}s window {q.window:g}s  "
-                f"{','.join(q.cameras)}  {q.question}"
+                else f"{q['id']}  {q['status']}  every {q['every']:g}s window {q['window']:g}s  "
+                f"{','.join(q['cameras'])}  {q['question']}"
+                + (f"\n    {q['error']['stage']}: {q['error']['message']}" if q["error"] else "")
             )
+    finally:
+        store.close()
+
+
+@command.command("show")
+@click.argument("query_id")
+@db_option
+def show(query_id: str, db: str | None) -> None:
+    """QUERY_ID as one JSON object: its settings, status and, when failed, the error
+    (stage, camera, message, at, version)."""
+    import json
+
+    store = open_store(_settings(None, db, kafka=False).store.url)
+    try:
+        found = [q for q in store.queries() if q.id == query_id]
+        if not found:
+            raise click.BadParameter(f"no query {query_id!r} in the store", param_hint="QUERY_ID")
+        click.echo(json.dumps(_with_status(store, found)[0], indent=2))
     finally:
         store.close()
 
