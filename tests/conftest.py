@@ -69,7 +69,9 @@ def kafka_service() -> Iterator[KafkaService]:
 
     ``.bootstrap``, ``.stop()``, ``.start()``, ``.restart()`` (same ports and data),
     ``.external`` (True with FEEDWATCH_TEST_KAFKA: it cannot be stopped; skip
-    fault-injection tests then), ``.log_tail()``.
+    fault-injection tests then), ``.log_tail()``; a managed broker also has SCRAM
+    listeners: ``.sasl_bootstrap``, ``.ssl_bootstrap`` (SASL_SSL, CA ``.tls.ca``),
+    user ``.scram`` (``tests/services/kafka_auth.py``).
     """
     service = KafkaService.from_env()
     try:

@@ -7,6 +7,11 @@ free ports; :meth:`KafkaService.stop` / :meth:`KafkaService.start` keep the port
 and the data directory, so fault-injection tests can take the broker away and
 bring it back. ``FEEDWATCH_TEST_KAFKA=host:port`` uses an existing broker instead.
 
+Beside PLAINTEXT (:attr:`KafkaService.bootstrap`) a managed broker listens with
+SASL/SCRAM (:attr:`~KafkaService.sasl_bootstrap`) and SASL/SCRAM over TLS
+(:attr:`~KafkaService.ssl_bootstrap`, CA in :attr:`~KafkaService.tls`), one user
+:attr:`~KafkaService.scram` (see :mod:`tests.services.kafka_auth`).
+
 By hand: ``python -m tests.services.kafka`` (prints the bootstrap address, runs
 until Ctrl-C); ``python -m tests.services.kafka --fetch-only`` only fills the cache.
 """
@@ -14,24 +19,18 @@ until Ctrl-C); ``python -m tests.services.kafka --fetch-only`` only fills the ca
 from __future__ import annotations
 
 import base64
-import fcntl
 import os
-import re
-import shutil
 import signal
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from subprocess import Popen
 
 from tests.services._common import (
     ManagedService,
     ServiceError,
-    cache_root,
     free_port,
     port_open,
     run_checked,
@@ -39,8 +38,9 @@ from tests.services._common import (
     stop_process,
     wait_until,
 )
+from tests.services.kafka_auth import ScramUser, TlsFiles, listener_properties, listeners, make_tls
+from tests.services.kafka_jars import _java, fetch_jars
 
-POM = Path(__file__).with_name("kafka-pom.xml")
 ENV_OVERRIDE = "FEEDWATCH_TEST_KAFKA"
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
@@ -57,65 +57,6 @@ logger.statechange.level = WARN
 """
 
 
-def kafka_version(pom: Path = POM) -> str:
-    """The Kafka version the pom asks for."""
-    found = re.search(r"<kafka\.version>([^<]+)</kafka\.version>", pom.read_text())
-    if not found:
-        raise ServiceError(f"{pom}: no <kafka.version> property")
-    return found.group(1).strip()
-
-
-@contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    with open(path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def fetch_jars(pom: Path = POM) -> Path:
-    """The directory of Kafka's jars, resolved with Maven on first use (then cached)."""
-    home = cache_root() / f"kafka-{kafka_version(pom)}"
-    jars, done = home / "jars", home / ".complete"
-    if done.exists():
-        return jars
-    home.mkdir(parents=True, exist_ok=True)
-    with _file_lock(home / ".lock"):
-        if not done.exists():
-            _download(pom, home, jars)
-            done.touch()
-    return jars
-
-
-def _download(pom: Path, home: Path, jars: Path) -> None:
-    mvn = shutil.which("mvn")
-    if mvn is None:
-        raise ServiceError("Maven (mvn) is not installed; run `make system-deps`")
-    staging = home / "jars.partial"
-    shutil.rmtree(staging, ignore_errors=True)
-    with tempfile.TemporaryDirectory(prefix="feedwatch-mvn-") as build:
-        shutil.copy(pom, Path(build) / "pom.xml")
-        run_checked(
-            [mvn, "-q", "-B", "dependency:copy-dependencies", "-DincludeScope=runtime",
-             f"-DoutputDirectory={staging}"],
-            "mvn dependency:copy-dependencies (Kafka jars)",
-            timeout=900,
-            cwd=build,
-        )
-    shutil.rmtree(jars, ignore_errors=True)
-    staging.rename(jars)
-
-
-def _java() -> str:
-    home = os.environ.get("JAVA_HOME")
-    java = str(Path(home) / "bin" / "java") if home else shutil.which("java")
-    if not java:
-        raise ServiceError("java is not installed; run `make system-deps`")
-    return java
-
-
 def _cluster_id() -> str:
     """A Kafka cluster id: a random UUID in URL-safe base64 without padding.
 
@@ -125,6 +66,16 @@ def _cluster_id() -> str:
         cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
         if not cid.startswith("-"):
             return cid
+
+
+def _distinct_ports(n: int) -> list[int]:
+    """``n`` different free ports."""
+    ports: list[int] = []
+    while len(ports) < n:
+        port = free_port()
+        if port not in ports:
+            ports.append(port)
+    return ports
 
 
 def broker_answers(bootstrap: str, timeout_ms: int = 5000) -> bool:
@@ -160,6 +111,9 @@ class KafkaService(ManagedService):
         self.heap = heap
         self.port = 0
         self.controller_port = 0
+        self.sasl_port = self.ssl_port = 0
+        self.scram: ScramUser | None = None if external else ScramUser.new()
+        self.tls: TlsFiles | None = None
         self.proc: Popen[bytes] | None = None
         self.external = bool(external)
         self._host = "127.0.0.1"
@@ -179,6 +133,16 @@ class KafkaService(ManagedService):
         return f"{self._host}:{self.port}"
 
     @property
+    def sasl_bootstrap(self) -> str:
+        """``host:port`` of the SASL_PLAINTEXT (SCRAM) listener; "" on an external broker."""
+        return f"127.0.0.1:{self.sasl_port}" if self.sasl_port else ""
+
+    @property
+    def ssl_bootstrap(self) -> str:
+        """``host:port`` of the SASL_SSL (SCRAM over TLS) listener; "" on an external broker."""
+        return f"127.0.0.1:{self.ssl_port}" if self.ssl_port else ""
+
+    @property
     def log_path(self) -> Path:
         return self.workdir / "server.log"
 
@@ -193,9 +157,7 @@ class KafkaService(ManagedService):
             return self
         jars = fetch_jars()
         if not self.port:
-            self.port, self.controller_port = free_port(), free_port()
-            while self.controller_port == self.port:
-                self.controller_port = free_port()
+            self.port, self.controller_port, self.sasl_port, self.ssl_port = _distinct_ports(4)
         self._write_config()
         self.proc = spawn(self._command(jars, "kafka.Kafka", "server.properties"), self.log_path,
                           cwd=self.workdir)
@@ -236,6 +198,7 @@ class KafkaService(ManagedService):
 
     def _write_config(self) -> None:
         data = self.workdir / "data"
+        self.tls = make_tls(self.workdir / "tls")
         (self.workdir / "log4j2.properties").write_text(LOG4J2)
         (self.workdir / "server.properties").write_text(self._properties(data))
         if not (data / "meta.properties").exists():
@@ -243,19 +206,29 @@ class KafkaService(ManagedService):
             run_checked(
                 self._command(fetch_jars(), "kafka.tools.StorageTool", "format",
                               f"--cluster-id={_cluster_id()}", "-c", "server.properties",
-                              "--standalone"),
+                              "--standalone", *self._scram().format_args()),
                 "kafka-storage format", timeout=120, cwd=self.workdir,
             )
 
+    def _scram(self) -> ScramUser:
+        if self.scram is None:
+            raise ServiceError("an external broker has no test SCRAM user")
+        return self.scram
+
     def _properties(self, data: Path) -> str:
+        assert self.tls is not None
+        auth, auth_map = listeners(self.sasl_port, self.ssl_port)
         settings = {
             "process.roles": "broker,controller",
             "node.id": "1",
-            "listeners": f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
-            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
+            "listeners": f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:"
+                         f"{self.controller_port},{auth}",
+            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port},{auth}",
             "controller.listener.names": "CONTROLLER",
             "inter.broker.listener.name": "PLAINTEXT",
-            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "listener.security.protocol.map":
+                f"PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,{auth_map}",
+            **listener_properties(self.tls),
             "controller.quorum.bootstrap.servers": f"127.0.0.1:{self.controller_port}",
             "log.dirs": str(data),
             "num.partitions": "1",
