@@ -187,3 +187,22 @@ def test_a_worker_with_a_wrong_password_exits_with_the_reason(broker: Any,
     assert time.monotonic() - began < 45  # start-up and imports included
     assert f"refused the login of {broker.scram.name!r}" in done.stderr
     assert "not-the-password" not in done.stderr + done.stdout
+
+
+def test_soak_and_bench_readers_take_the_security_settings_from_the_environment(
+    broker: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from workers.bench.waterfall import answer_timings
+    from workers.soak.report import read_topic
+
+    cfg = scram(broker)
+    ensure_topics(cfg)
+    producer = KafkaBusProducer.from_config(cfg)
+    producer.send(topics_of(cfg).answers, *msg.encode_answer(answer(0.0)))
+    producer.close()
+    for name in ("security_protocol", "sasl_mechanism", "sasl_username"):
+        monkeypatch.setenv(f"FEEDWATCH_KAFKA_{name.upper()}", getattr(cfg, name))
+    monkeypatch.setenv("FEEDWATCH_KAFKA_SASL_PASSWORD", broker.scram.password)
+    assert len(read_topic(broker.sasl_bootstrap, topics_of(cfg).answers)) == 1
+    assert list(answer_timings(broker.sasl_bootstrap, topics_of(cfg).answers)) == [
+        ("q-sasl", "cam-a", 4.0)]

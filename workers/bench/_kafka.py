@@ -171,11 +171,14 @@ def segment_spans(bootstrap: str, topic: str) -> dict[str, list[tuple[float, flo
     from kafka import KafkaConsumer
 
     from connectors.bus import messages as msg
+    from connectors.kafka.clients import kafka_client
     from pipeline.errors import MessageError
+    from workers.config import KafkaSettings
 
-    consumer = KafkaConsumer(
+    consumer = kafka_client(
+        KafkaConsumer,
+        KafkaSettings(bootstrap=bootstrap),  # SASL/TLS from FEEDWATCH_KAFKA_*
         topic,
-        bootstrap_servers=bootstrap,
         group_id=None,
         auto_offset_reset="earliest",
         consumer_timeout_ms=2000,

@@ -21,11 +21,13 @@ def answer_timings(bootstrap: str, topic: str) -> dict[Key, dict[str, float]]:
     from kafka import KafkaConsumer
 
     from connectors.bus import messages as msg
+    from connectors.kafka.clients import kafka_client
     from pipeline.errors import MessageError
+    from workers.config import KafkaSettings
 
-    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None,
-                             auto_offset_reset="earliest", consumer_timeout_ms=2000,
-                             max_partition_fetch_bytes=16 * 1024 * 1024)
+    consumer = kafka_client(KafkaConsumer, KafkaSettings(bootstrap=bootstrap), topic,
+                            group_id=None, auto_offset_reset="earliest",
+                            consumer_timeout_ms=2000, max_partition_fetch_bytes=16 * 1024 * 1024)
     out: dict[Key, dict[str, float]] = {}
     try:
         for m in consumer:

@@ -241,13 +241,14 @@ class Soak:
     def fault_fuzz(self) -> bool:
         from kafka import KafkaProducer
 
+        from connectors.kafka.clients import kafka_client
+        from workers.config import KafkaSettings
         from workers.soak import fuzz as soak_fuzz
 
         assert self.cluster is not None
         tag = f"fuzz{len(self.fuzz_ids)}"
-        producer = KafkaProducer(
-            bootstrap_servers=self.cfg.bootstrap, acks="all", max_request_size=8 * 1024 * 1024
-        )
+        producer = kafka_client(KafkaProducer, KafkaSettings(bootstrap=self.cfg.bootstrap),
+                                acks="all", max_request_size=8 * 1024 * 1024)
         try:
             for i, (topic, (key, value, headers)) in enumerate(soak_fuzz.kafka_corpus(tag)):
                 mark = f"{tag}-{i}"

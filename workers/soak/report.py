@@ -142,12 +142,17 @@ class SoakReport:
 
 
 def read_topic(bootstrap: str, topic: str, timeout_ms: int = 3000) -> list[Any]:
-    """Every record of ``topic`` from the beginning (group-less)."""
+    """Every record of ``topic`` from the beginning (group-less; SASL/TLS from
+    ``FEEDWATCH_KAFKA_*``, like the stack under test)."""
     from kafka import KafkaConsumer
 
-    consumer = KafkaConsumer(
+    from connectors.kafka.clients import kafka_client
+    from workers.config import KafkaSettings
+
+    consumer = kafka_client(
+        KafkaConsumer,
+        KafkaSettings(bootstrap=bootstrap),
         topic,
-        bootstrap_servers=bootstrap,
         group_id=None,
         auto_offset_reset="earliest",
         consumer_timeout_ms=timeout_ms,
@@ -226,9 +231,13 @@ class LagProbe:
     def _consumer(self, group: str) -> Any:
         from kafka import KafkaConsumer
 
+        from connectors.kafka.clients import kafka_client
+        from workers.config import KafkaSettings
+
         if group not in self._consumers:
-            self._consumers[group] = KafkaConsumer(
-                bootstrap_servers=self.bootstrap, group_id=group, enable_auto_commit=False
+            self._consumers[group] = kafka_client(
+                KafkaConsumer, KafkaSettings(bootstrap=self.bootstrap), group_id=group,
+                enable_auto_commit=False,
             )
         return self._consumers[group]
 
