@@ -1,4 +1,4 @@
-"""The frame index store API: batched writes, reads for backfill, search.
+"""The frame index store API: batched writes, paged reads for backfill, search.
 
 Writes follow add/flush: :meth:`FrameIndex.add` queues frames (raising
 :class:`~pipeline.errors.BackpressureError` with ``retry_after`` once
@@ -14,7 +14,7 @@ for how the nearest frames are found on each backend.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypedDict, Unpack
 
 import numpy as np
@@ -185,6 +185,25 @@ class FrameIndex(WriteBatch[IndexedFrame]):
         if model_id is not None:
             stmt = stmt.where(c.model_id == model_id)
         return [rows_.from_row(r) for r in self._rows(stmt.order_by(c.t))]
+
+    def pages(
+        self, camera: str, since: float, until: float, *, size: int, model_id: str | None = None
+    ) -> Iterator[list[IndexedFrame]]:
+        """:meth:`frames` in pages of at most ``size``, each read when the last is taken
+        (keyset on ``t``: a camera has one frame per time and model)."""
+        c, after = self.table.c, None
+        while True:
+            where = [c.camera_id == camera, c.t <= until,
+                     c.t >= since if after is None else c.t > after]
+            if model_id is not None:
+                where.append(c.model_id == model_id)
+            page = [rows_.from_row(r) for r in
+                    self._rows(sa.select(self.table).where(*where).order_by(c.t).limit(size))]
+            if page:
+                yield page
+            if len(page) < size:
+                return
+            after = page[-1].t
 
     def frame(self, frame_id: int) -> IndexedFrame | None:
         rows = self._rows(sa.select(self.table).where(self.table.c.id == int(frame_id)))
