@@ -173,3 +173,13 @@ def test_tls_and_listener_mismatches_are_told_apart_from_outages(cafile: str) ->
 
 def test_bootstrap_lists_are_split_into_hosts() -> None:
     assert bootstrap_hosts("k1:9093, [::1]:9094,k3") == [("k1", 9093), ("::1", 9094), ("k3", 9092)]
+
+
+def test_the_deployment_example_names_real_settings() -> None:
+    from workers.config import known_env_vars
+
+    example = Path(__file__).parents[4] / "docker" / "feedwatch.env.example"
+    named = {line.lstrip("# ").split("=", 1)[0] for line in example.read_text().splitlines()
+             if line.lstrip("# ").startswith("FEEDWATCH_KAFKA_")}
+    assert "FEEDWATCH_KAFKA_SASL_PASSWORD_FILE" in named
+    assert named <= known_env_vars()
