@@ -6,10 +6,13 @@ import os
 import subprocess
 import sys
 
+from connectors.store.secret_box import new_key
+
 HOOK_ENV = {
     "FEEDWATCH_LOG_LEVEL": "WARNING",
     "FEEDWATCH_HOOKS_WAIT_ON_EXIT_S": "30",
     "FEEDWATCH_HOOKS_BACKOFF_BASE_S": "0.2",
+    "FEEDWATCH_SECRETS_KEY": new_key(),  # --hook-secret is stored sealed
 }
 
 

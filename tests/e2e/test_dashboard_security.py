@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from connectors.store import Store
+from connectors.store.secret_box import new_key
 from pipeline.types import Answer
 from tests.e2e.dashboard import CHROMIUM, CHROMIUM_ARGS, need_chromium, serve
 from tests.unit.workers.api.scenarios import READ, ApiHarness
@@ -90,6 +91,7 @@ def test_dashboard_renders_markup_as_text(served: tuple[ApiHarness, str]) -> Non
 
 HOOK_SECRET = "hook-hmac-E2E-S3CRET"
 URL_TOKEN = "url-token-E2E-S3CRET"
+SECRETS_KEY = new_key()
 DB_PASSWORD = "db-pass-E2E-S3CRET"
 API_TOKEN = "api-token-E2E-S3CRET"
 
@@ -116,6 +118,7 @@ def test_run_keeps_secrets_out_of_output_and_logs(
         "FEEDWATCH_API_READ_TOKENS": API_TOKEN,
         "FEEDWATCH_API_WRITE_TOKENS": API_TOKEN + "-w",
         "FEEDWATCH_HOOKS_WAIT_ON_EXIT_S": "10",
+        "FEEDWATCH_SECRETS_KEY": SECRETS_KEY,  # seals the hook secret; never shown either
     }
     args = [
         "run", str(tiny_h264_clip), "--ask", "a red circle", "--every", "1s", "--window", "1s",
@@ -134,5 +137,5 @@ def test_run_keeps_secrets_out_of_output_and_logs(
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output[-3000:]
     assert "connectors.video" in proc.stderr, "the run logged (at DEBUG for feedwatch packages)"
-    for secret in (HOOK_SECRET, URL_TOKEN, DB_PASSWORD, API_TOKEN):
+    for secret in (HOOK_SECRET, URL_TOKEN, DB_PASSWORD, API_TOKEN, SECRETS_KEY):
         assert secret not in output, f"{secret} leaked:\n{output[-2000:]}"

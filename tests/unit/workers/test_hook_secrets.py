@@ -133,3 +133,22 @@ def test_rotate_reseals_every_row_under_the_new_key(
     monkeypatch.setenv("FEEDWATCH_SECRETS_KEY", new_key())  # a key that opens nothing
     assert main(["secrets", "status", *db]) == 2
     assert "2 open with none" in capsys.readouterr().err
+
+
+def test_the_api_without_a_key_refuses_a_hook_secret_and_says_which_setting(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.unit.workers.api.scenarios import ApiHarness
+
+    monkeypatch.delenv("FEEDWATCH_SECRETS_KEY", raising=False)
+    monkeypatch.setenv("FEEDWATCH_HOOKS_ALLOW_PRIVATE", "true")
+    harness = ApiHarness(store)
+    body = {"url": "http://127.0.0.1:9/hook", "secret": SECRET}
+    refused = harness.call("POST", "/api/hooks", json=body)
+    assert refused.status_code == 422 and "FEEDWATCH_SECRETS_KEY" in refused.text
+    assert SECRET not in refused.text and raw_rows(store) == []
+    monkeypatch.setenv("FEEDWATCH_SECRETS_KEY", new_key())
+    made = ApiHarness(store).call("POST", "/api/hooks", json=body)
+    assert made.status_code == 201, made.text
+    [row] = raw_rows(store)
+    assert row.startswith(PREFIX) and SECRET not in row
