@@ -29,16 +29,20 @@ def discover(package: str) -> list[str]:
 
 
 class LazyGroup(click.Group):
-    """A click group whose subcommands are the modules of one package."""
+    """A click group whose subcommands are the modules of one package; ``aliases`` are
+    old names that still run a command without being listed."""
 
-    def __init__(self, *args: object, package: str, **kwargs: object) -> None:
+    def __init__(self, *args: object, package: str, aliases: dict[str, str] | None = None,
+                 **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.package = package
+        self.aliases = aliases or {}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(discover(self.package)) | set(self.commands))
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        cmd_name = self.aliases.get(cmd_name, cmd_name)
         if cmd_name in self.commands:
             return self.commands[cmd_name]
         if cmd_name not in discover(self.package):

@@ -1,14 +1,25 @@
 """The alert bench's arithmetic: arrivals stamped by a real receiver, matched to events,
-split into detection delay and pipeline latency; misses and false alerts counted."""
+split into detection delay and pipeline latency; misses and false alerts counted; the
+work a run left unfinished named."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import httpx
 import pytest
 
+from connectors.store import Store
+from connectors.store.alerts_outbox import Outbox
+from connectors.store.alerts_repo import AlertStore
+from pipeline.alerts.model import Rule
 from pipeline.errors import ConfigError
+from tests.unit.workers.api.scenarios import answer
+from tests.unit.workers.incident_clips.incidents import add_incident
+from workers.alerts.engine import Evaluator
 from workers.bench._alert_events import Arrival, HookReceiver, match, spread
-from workers.bench.alert_latency import AlertBench
+from workers.bench._alert_store import work
+from workers.bench.alerts import AlertBench, measure
 
 ANCHOR = 1_000_000.0
 
@@ -55,3 +66,32 @@ def test_the_scene_has_the_events_asked_for_and_bad_settings_are_refused() -> No
     assert bench.duration == 100.0
     with pytest.raises(ConfigError, match="--event-s"):
         AlertBench(event_s=1.0, window=2.0)
+
+
+def test_a_run_whose_work_did_not_finish_names_the_shortfall(tmp_path: Path) -> None:
+    store = Store.from_url(f"sqlite:///{tmp_path / 'w.db'}")
+    query = AlertBench(window=2.0, every=1.0).query()
+    spans = {"cam": [(0.0, 2.0), (2.0, 4.0), (4.0, 6.0)]}  # due windows end at 1, 2, ..., 6
+    alerts = AlertStore(store.engine)
+    hook = alerts.add_hook("https://hooks.example/x", resolve=lambda h, p: ["93.184.216.34"])
+    alerts.add_rule(Rule("r1", query.id, hooks=(hook["id"],), open_after=1))
+    store.insert_answers([answer(query.id, "cam", t, matched=t == 4.0) for t in (2, 3, 4)])
+    Evaluator(Outbox(store.engine)).run_once()  # opens an incident: one delivery pending
+    got = work(store.engine, query, spans)
+    assert (got["answers"], got["answers_expected"]) == (3, 6)
+    assert got["shortfall"] == {"answers": 3, "incidents_open": 1, "deliveries_pending": 1,
+                                "clips_missing": 1}
+    store.insert_answers([answer(query.id, "cam", t, matched=False) for t in (1, 5, 6)])
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE deliveries SET status = 'delivered'")
+        conn.exec_driver_sql("DELETE FROM incidents")
+    add_incident(store, "done", started=4.0, opened=4.0, closed=5.0)
+    assert work(store.engine, query, spans)["shortfall"] == {"clips_missing": 2}
+    store.close()
+
+
+def test_the_kafka_mode_needs_a_broker_and_modes_are_checked() -> None:
+    with pytest.raises(ConfigError, match="--kafka"):
+        measure(AlertBench(events=1), ("embedded", "kafka"), None)
+    with pytest.raises(ConfigError, match="--mode"):
+        measure(AlertBench(events=1), ("cloud",), None)

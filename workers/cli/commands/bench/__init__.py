@@ -8,6 +8,7 @@ import click
 from workers.cli.main import LazyGroup
 
 
-@click.group(cls=LazyGroup, package="workers.cli.commands.bench")
+@click.group(cls=LazyGroup, package="workers.cli.commands.bench",
+             aliases={"alert-latency": "alerts"})
 def command() -> None:
     """Measure feedwatch: each subcommand prints a table (``--json`` for machines)."""
