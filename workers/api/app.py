@@ -25,6 +25,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.utils import is_body_allowed_for_status_code
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -36,6 +37,7 @@ from pipeline.errors import StoreDataError, StoreError
 from workers.api import (
     routes_alerts,
     routes_answers,
+    routes_backfills,
     routes_cameras,
     routes_clips,
     routes_feedback,
@@ -113,16 +115,19 @@ def _status_topic(settings: Settings, bus: Bus | None) -> str:
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
-def _lifespan(follower: StatusFollower | None) -> Lifespan:
-    """Start the status follower with the server and stop it on shutdown."""
+def _lifespan(follower: StatusFollower | None, history: HistoryService) -> Lifespan:
+    """Start the status follower and the backfill runner with the server, stop them on
+    shutdown (a running backfill goes back to the queue for the next runner)."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if follower is not None:
             follower.start()
+        history.runner.start()
         try:
             yield
         finally:
+            await run_in_threadpool(history.runner.stop)
             if follower is not None:
                 follower.stop()
 
@@ -193,12 +198,13 @@ def create_app(
     if bus is not None and registry is None:
         registry = CameraStatusRegistry()
         follower = StatusFollower(bus, _status_topic(settings, bus), registry)
+    history = HistoryService(store, settings.perception, settings.api)
     app = FastAPI(
         title="feedwatch",
         version=__version__,
         description=DESCRIPTION,
         default_response_class=SafeJSONResponse,
-        lifespan=_lifespan(follower),
+        lifespan=_lifespan(follower, history),
     )
     app.state.auth = auth
     app.state.auth_throttle = AuthThrottle(settings.api.auth_failures, settings.api.auth_window_s)
@@ -216,10 +222,10 @@ def create_app(
     app.state.hooks_settings = settings.hooks
     app.state.secret_box = secret_box(settings)
     app.state.clips = routes_clips.ClipAccess(settings, store)
-    app.state.history = HistoryService(store, settings.perception)
+    app.state.history = history
     # summary and runs go before routes_answers, whose /api/answers/{answer_id} would take them
-    routers = (routes_ops, routes_cameras, routes_queries, routes_state, routes_summary,
-               routes_answers, routes_feedback, routes_history)
+    routers = (routes_ops, routes_cameras, routes_queries, routes_backfills, routes_state,
+               routes_summary, routes_answers, routes_feedback, routes_history)
     for module in (*routers, routes_alerts, routes_clips):
         app.include_router(module.router)
     exact_openapi(app, settings.api)

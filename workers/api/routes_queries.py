@@ -17,11 +17,13 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from connectors.bus.messages import encode_query
+from connectors.store.backfills.schema import BackfillJob
 from connectors.store.reads import StoredQuery
 from pipeline.errors import BusError, ConfigError
 from pipeline.extensions import answerer_types
 from pipeline.query_rules import check_settings, excerpt
 from pipeline.types import StandingQuery
+from workers.api import routes_backfills as backfills
 from workers.api.auth import read_access, write_access
 from workers.api.context import ApiContext, context
 from workers.api.routes_cameras import known_cameras
@@ -43,6 +45,13 @@ CONFLICT: Responses = {
     409: {
         "model": FieldErrors,
         "description": "A camera is not registered, or window < every (given or stored)",
+    }
+}
+CREATE_CONFLICT: Responses = {
+    409: {
+        "model": FieldErrors,
+        "description": "A camera is not registered, window < every, or backfill / every × "
+        "cameras is over FEEDWATCH_API_BACKFILL_MAX_WINDOWS",
     }
 }
 UNAVAILABLE: Responses = {
@@ -111,7 +120,9 @@ def _first_error(exc: ValueError) -> str:
     return str(errors[0]["msg"]) if errors else str(exc).splitlines()[0][:200]
 
 
-def _create(ctx: ApiContext, body: QueryCreate, history: Any = None) -> StoredQuery:
+def _create(
+    ctx: ApiContext, body: QueryCreate, history: Any = None
+) -> tuple[StoredQuery, BackfillJob | None]:
     _check_window(body.window, body.every, "window")
     _check_cameras(ctx, body.cameras)
     query = StandingQuery(
@@ -124,23 +135,17 @@ def _create(ctx: ApiContext, body: QueryCreate, history: Any = None) -> StoredQu
         settings=dict(body.settings),
     )
     _encodable(query, "settings")
-    stored = ctx.data.save_query(query)
     if history is not None and body.backfill:
-        _backfill(history, query, body.backfill)
+        backfills.check(ctx.settings, history, query, body.backfill)
+    stored = ctx.data.save_query(query)
     try:
         ctx.publisher.put(query)
     except BusError as exc:
         ctx.data.delete_query(query.id)
         raise _unavailable(exc) from exc
-    return stored
-
-
-def _backfill(history: Any, query: StandingQuery, seconds: float) -> None:
-    """Answer stored history first; an empty frame index backfills nothing."""
-    try:
-        history.backfill(query, seconds)
-    except ConfigError:  # no frames indexed yet: nothing to answer
-        return
+    if history is None or not body.backfill:
+        return stored, None
+    return stored, backfills.start(history, query, body.backfill)
 
 
 def _update(ctx: ApiContext, query_id: str, body: QueryUpdate) -> StoredQuery:
@@ -192,20 +197,25 @@ async def list_queries(ctx: ApiContext = Depends(context)) -> list[QueryOut]:
 
 @router.post(
     "/queries",
-    response_model=QueryOut,
+    response_model=backfills.QueryCreated,
+    response_model_exclude_unset=True,  # ``backfill`` only when one was asked for
     status_code=status.HTTP_201_CREATED,
     dependencies=[write_access],
-    responses={**CONFLICT, **UNAVAILABLE},
+    responses={**CREATE_CONFLICT, **backfills.BUSY, **UNAVAILABLE},
     summary="Subscribe a question to cameras",
 )
 async def create_query(
     body: QueryCreate, request: Request, response: Response, ctx: ApiContext = Depends(context)
-) -> QueryOut:
+) -> backfills.QueryCreated:
     """Validated as the schema says (a 422 names the field in ``detail[].loc``); then
     cameras must be registered (or ``["*"]``) and ``window`` ≥ ``every`` (409). With
-    ``backfill``, stored history is answered first (answers marked backfilled)."""
+    ``backfill``, a background job answers the stored history (answers marked
+    backfilled) while the query goes live: ``backfill.url`` reports its progress. A
+    backfill over ``FEEDWATCH_API_BACKFILL_MAX_WINDOWS`` windows (range / every ×
+    cameras) is a 409 naming ``backfill`` (a rule across fields, like ``window``)."""
     history = request.app.state.history if body.backfill else None
-    out = _out(await run_in_threadpool(_create, ctx, body, history))
+    stored, job = await run_in_threadpool(_create, ctx, body, history)
+    out = backfills.created(_out(stored), job)
     response.headers["Location"] = f"/api/queries/{out.id}"
     return out
 
@@ -242,7 +252,12 @@ async def update_query(
     responses={**NOT_FOUND, **UNAVAILABLE},
     summary="Unsubscribe a question",
 )
-async def delete_query(query_id: str, ctx: ApiContext = Depends(context)) -> Response:
-    """Stops evaluation; answers already stored stay readable."""
+async def delete_query(
+    query_id: str, request: Request, ctx: ApiContext = Depends(context)
+) -> Response:
+    """Stops evaluation and its backfills; answers already stored stay readable."""
     await run_in_threadpool(_delete, ctx, query_id)
+    await run_in_threadpool(
+        request.app.state.history.jobs.cancel_query, query_id, "the query was deleted"
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)

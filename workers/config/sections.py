@@ -122,6 +122,13 @@ class ApiSettings(BaseSettings):
     allow_local_sources: bool = False
     # request bodies past this are answered 413 before they are read (workers.api.limits)
     max_body_bytes: int = Field(default=1 << 20, ge=1024, le=1 << 30)
+    # backfills (workers.history.jobs): windows one may answer (range / every x cameras),
+    # jobs queued or running at once, frames read per page, silence before a running
+    # job counts as interrupted and is resumed by another runner
+    backfill_max_windows: int = Field(default=50_000, ge=1, le=10_000_000)
+    backfill_max_active: int = Field(default=16, ge=1, le=1000)
+    backfill_page_frames: int = Field(default=256, ge=1, le=10_000)
+    backfill_stale_s: Seconds = 120.0
     # live answer streams open at once per token (429 past it; workers.api.guard)
     streams_per_token: int = Field(default=8, ge=1, le=1000)
     # invalid tokens from one client address within the window before it gets 429 (a

@@ -2,7 +2,8 @@
 
 The API process may never be asked to search; the CLIP model (the one the frame
 index was built with) is loaded by the first search or backfill and then kept, shared
-by both.
+by both. Backfills run as jobs on this process's :class:`BackfillRunner`, each with
+answerers of its own over the shared model.
 """
 
 from __future__ import annotations
@@ -11,23 +12,30 @@ import threading
 from typing import Any
 
 from connectors.store import Store
+from connectors.store.backfills.jobs import BackfillJobs
 from connectors.store.frames.index import FrameIndex
-from pipeline.types import StandingQuery
-from workers.config import PerceptionSettings
-from workers.history.backfill import Backfiller, BackfillResult
+from workers.config import ApiSettings, PerceptionSettings
+from workers.history.backfill import Backfiller
+from workers.history.jobs import BackfillRunner
 from workers.history.search import Searcher, index_model
 
 
 class HistoryService:
     """Search, thumbnails and backfill over ``store``'s frame index."""
 
-    def __init__(self, store: Store, perception: PerceptionSettings) -> None:
+    def __init__(
+        self, store: Store, perception: PerceptionSettings, api: ApiSettings | None = None
+    ) -> None:
         self.store = store
         self.perception = perception
+        self.api = api or ApiSettings()
         self._index: FrameIndex | None = None
         self._lock = threading.Lock()
         self._searcher: Searcher | None = None
         self._backfiller: Backfiller | None = None
+        self.jobs = BackfillJobs(store.engine)
+        self.runner = BackfillRunner(self.jobs, store, self.backfiller,
+                                     stale_s=self.api.backfill_stale_s)
 
     @property
     def index(self) -> FrameIndex:
@@ -48,12 +56,14 @@ class HistoryService:
     def thumbnail(self, frame_id: int) -> bytes | None:
         return self.index.thumbnail(frame_id)
 
-    def backfill(self, query: StandingQuery, seconds: float) -> BackfillResult:
+    def backfiller(self) -> Backfiller:
+        """A backfiller for one job over the index's model (ConfigError: no frames yet)."""
         with self._lock:
-            if self._backfiller is None or self._backfiller.model_id != self.index.model_id():
-                self._backfiller = Backfiller.load(self.store, self.perception)
-            backfiller = self._backfiller
-        return backfiller.run(query, seconds)
+            model = index_model(self.index, None)
+            if self._backfiller is None or self._backfiller.model_id != model:
+                self._backfiller = Backfiller.load(
+                    self.store, self.perception, page_frames=self.api.backfill_page_frames)
+            return self._backfiller.fresh()
 
     def _encoder(self, model: str) -> Any:
         if self._backfiller is not None and self._backfiller.model_id == model:

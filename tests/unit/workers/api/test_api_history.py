@@ -1,11 +1,17 @@
 """``/api/search``, frame thumbnails and ``"backfill"`` on a new query, over SQLite.
 
+A backfill is a background job (``tests/unit/workers/api/test_api_backfills.py``
+covers its progress, cancel and bounds); these wait for it to finish.
+
 Frames are made with the bundled shapes-demo CLIP's own text embedding: the frames
 of 12–20 s carry "a red circle", the others random directions, as the index stores
 them after a run.
 """
 
 from __future__ import annotations
+
+import time
+from typing import Any
 
 import numpy as np
 import pytest
@@ -44,6 +50,16 @@ def index_clip(store: Store, red: np.ndarray, camera: str = "dock") -> None:
     FrameIndex(store.engine).write(rows)
 
 
+def finished(harness: ApiHarness, created: dict[str, Any], timeout: float = 60.0) -> dict[str, Any]:
+    """The created query's backfill job once it has finished."""
+    deadline = time.monotonic() + timeout
+    while True:
+        job = harness.call("GET", created["backfill"]["url"], READ).json()
+        if job["state"] not in ("queued", "running") or time.monotonic() > deadline:
+            return dict(job)
+        time.sleep(0.05)
+
+
 def test_search_returns_moments_with_thumbnails(harness: ApiHarness, red: np.ndarray) -> None:
     empty = harness.call("GET", "/api/search", READ, params={"q": "a red circle"})
     assert empty.status_code == 409 and "frame index" in empty.json()["detail"]
@@ -69,6 +85,7 @@ def test_backfill_answers_history_first(harness: ApiHarness, red: np.ndarray) ->
                                                       "backfill": "soon"})
     assert bad.status_code == 422 and "backfill" in bad.json()["detail"][0]["loc"]
     created = harness.create("a red circle", backfill=30, every=1, window=4)
+    assert finished(harness, created)["state"] == "done"
     answers = harness.call("GET", "/api/answers", READ,
                            params={"query_id": created["id"], "limit": 100}).json()["items"]
     assert len(answers) == 29 and all(a["backfilled"] for a in answers)
@@ -79,6 +96,8 @@ def test_backfill_answers_history_first(harness: ApiHarness, red: np.ndarray) ->
 def test_backfill_takes_a_duration_as_people_write_it(harness: ApiHarness, red: np.ndarray) -> None:
     index_clip(harness.store, red)
     created = harness.create("a red circle", backfill="30s", every=1, window=4)
+    job = finished(harness, created)
+    assert (job["windows_done"], job["windows_total"], job["answers"]) == (30, 30, 29)
     answers = harness.call("GET", "/api/answers", READ,
                            params={"query_id": created["id"], "limit": 100}).json()["items"]
     assert len(answers) == 29 and all(a["backfilled"] for a in answers)
