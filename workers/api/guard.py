@@ -11,7 +11,8 @@ checked as usual. Behind a reverse proxy the address is the one the server was t
 
 :class:`StreamSlots` bounds the live streams open at once per token (per client
 address on an API without tokens); a stream over the limit is answered 429 and its
-slot is handed back when the response ends, however it ends.
+slot is handed back when the response ends, however it ends. :func:`check_room`
+bounds how many cameras, queries, hooks and rules a client may add.
 """
 
 from __future__ import annotations
@@ -96,6 +97,15 @@ class AuthThrottle:
         if wait > 0:
             raise too_many("too many invalid tokens from this address; try again later", wait)
         return key
+
+
+def check_room(count: int, limit: int, what: str, loc: tuple[str, ...] = ("body",)) -> None:
+    """409 naming the limit when ``limit`` items of a kind exist already: what a client
+    can add (cameras, queries, hooks, rules) is bounded, and so is every listing of it."""
+    if count >= limit:
+        msg = f"at most {limit} {what} (FEEDWATCH_API_MAX_ITEMS); remove one first"
+        detail = [{"loc": list(loc), "msg": msg, "type": "value_error"}]
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=detail)
 
 
 class StreamSlots:

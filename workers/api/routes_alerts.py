@@ -27,8 +27,9 @@ from pipeline.alerts.model import (
 from pipeline.errors import ConfigError
 from workers.api.auth import read_access, write_access
 from workers.api.context import ApiContext, context
+from workers.api.guard import check_room
 from workers.api.schemas import ErrorBody, FieldErrors, field_error
-from workers.config import HooksSettings
+from workers.config import ApiSettings, HooksSettings
 
 router = APIRouter(prefix="/api", tags=["alerts"])
 Responses = dict[int | str, dict[str, Any]]
@@ -50,7 +51,12 @@ TARGET_REFUSED: Responses = {
     }
 }
 UNKNOWN_HOOK: Responses = {
-    409: {"model": FieldErrors, "description": "A hook id is not registered"}
+    409: {"model": FieldErrors, "description": "A hook id is not registered, or as many "
+          "rules as allowed exist (FEEDWATCH_API_MAX_ITEMS)"}
+}
+TOO_MANY_HOOKS: Responses = {
+    409: {"model": FieldErrors,
+          "description": "As many hooks as allowed exist (FEEDWATCH_API_MAX_ITEMS)"}
 }
 
 
@@ -117,6 +123,14 @@ def _hooks_settings(request: Request) -> HooksSettings:
     return getattr(request.app.state, "hooks_settings", None) or HooksSettings()
 
 
+def _max_items(request: Request) -> int:
+    """How many hooks (and rules) a client may add; the default where this router is
+    served without the rest of the API."""
+    ctx: ApiContext | None = getattr(request.app.state, "fw", None)
+    default = ApiSettings.model_fields["max_items"].default
+    return int(ctx.settings.max_items if ctx is not None else default)
+
+
 def _unprocessable(exc: ConfigError) -> HTTPException:
     field = exc.field.split(".")[-1]
     return field_error(field, exc.value, f"not allowed; {exc.allowed}")
@@ -153,10 +167,11 @@ async def list_hooks(alerts: AlertStore = Depends(_alerts)) -> list[dict[str, An
     return await run_in_threadpool(alerts.hooks)
 
 
-@_addition("/hooks", "Add a hook", TARGET_REFUSED)
+@_addition("/hooks", "Add a hook", {**TARGET_REFUSED, **TOO_MANY_HOOKS})
 async def add_hook(
     body: HookCreate, request: Request, alerts: AlertStore = Depends(_alerts)
 ) -> dict[str, Any]:
+    check_room(len(await run_in_threadpool(alerts.hook_rows)), _max_items(request), "hooks")
     secret = body.secret.get_secret_value() if body.secret else None
     allow = _hooks_settings(request).allow_private
     try:
@@ -189,7 +204,10 @@ async def list_rules(
 
 
 @_addition("/rules", "Add a rule", UNKNOWN_HOOK)
-async def add_rule(body: RuleCreate, alerts: AlertStore = Depends(_alerts)) -> dict[str, Any]:
+async def add_rule(
+    body: RuleCreate, request: Request, alerts: AlertStore = Depends(_alerts)
+) -> dict[str, Any]:
+    check_room(len(await run_in_threadpool(alerts.rules)), _max_items(request), "rules")
     try:
         rule = Rule(
             "",

@@ -28,8 +28,9 @@ from connectors.video.uri import (
 from pipeline.errors import ConfigError
 from workers.api.auth import read_access, write_access
 from workers.api.context import ApiContext, context
+from workers.api.guard import check_room
 from workers.api.live import CameraLive
-from workers.api.schemas import StrictModel
+from workers.api.schemas import FieldErrors, StrictModel
 
 router = APIRouter(prefix="/api/cameras", tags=["cameras"])
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -191,6 +192,9 @@ def _refuse(source: str, msg: str) -> NoReturn:
 
 
 def _register(ctx: ApiContext, camera: str, body: CameraIn) -> CameraOut:
+    stored = ctx.data.cameras()
+    if camera not in stored:
+        check_room(len(stored), ctx.settings.max_items, "cameras", ("path", "camera_id"))
     ctx.data.store.upsert_camera(camera, body.source)
     return _camera(camera, body.source, ctx.registry.get(camera), None)
 
@@ -209,6 +213,8 @@ async def list_cameras(ctx: ApiContext = Depends(context)) -> list[CameraOut]:
     response_model=CameraOut,
     dependencies=[write_access],
     summary="Register a camera (so questions can name it before it has answers)",
+    responses={409: {"model": FieldErrors, "description": "As many cameras as allowed "
+                     "are registered (FEEDWATCH_API_MAX_ITEMS)"}},
 )
 async def register_camera(
     body: CameraIn,

@@ -26,6 +26,7 @@ from pipeline.types import StandingQuery
 from workers.api import routes_backfills as backfills
 from workers.api.auth import read_access, write_access
 from workers.api.context import ApiContext, context
+from workers.api.guard import check_room
 from workers.api.routes_cameras import known_cameras
 from workers.api.schemas import (
     ErrorBody,
@@ -125,6 +126,7 @@ def _create(
 ) -> tuple[StoredQuery, BackfillJob | None]:
     _check_window(body.window, body.every, "window")
     _check_cameras(ctx, body.cameras)
+    check_room(len(ctx.data.queries()), ctx.settings.max_items, "standing queries")
     query = StandingQuery(
         id=uuid.uuid4().hex[:16],
         question=body.question,

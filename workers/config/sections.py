@@ -135,6 +135,8 @@ class ApiSettings(BaseSettings):
     # client checking auth on every operation, as schemathesis does, stays under it)
     auth_failures: int = Field(default=60, ge=1, le=100_000)
     auth_window_s: float = Field(default=60.0, gt=0, le=DAY)
+    # cameras, standing queries, hooks and rules a client may add, each (409 past it)
+    max_items: int = Field(default=1000, ge=1, le=1_000_000)
 
     @field_validator("read_tokens", "write_tokens", "cors_origins", mode="before")
     @classmethod

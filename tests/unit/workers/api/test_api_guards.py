@@ -1,5 +1,6 @@
 """Bounded per-client resources: invalid tokens slow the address that sends them, a
-token holds a few live streams at most, a rule notifies a bounded number of hooks."""
+token holds a few live streams at most, a rule notifies a bounded number of hooks, and
+the cameras, queries, hooks and rules a client adds (so every listing) are bounded."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from pipeline.errors import ConfigError
 from tests.unit.workers.api.live_scenarios import SseReader
 from tests.unit.workers.api.scenarios import READ, WRITE, ApiHarness
 from workers.api.guard import AuthThrottle, client_key, token_key
+from workers.config import HooksSettings
 
 
 class Clock:
@@ -127,3 +129,37 @@ def test_a_rule_notifies_a_bounded_number_of_hooks(harness: ApiHarness) -> None:
     assert schema["RuleCreate"]["properties"]["hooks"]["maxItems"] == MAX_RULE_HOOKS
     with pytest.raises(ConfigError, match="at most 32 hooks"):
         Rule("r", "q", hooks=tuple(f"h{i}" for i in range(33)))
+
+
+def _refused_at(resp: httpx.Response, loc: list[str], what: str) -> None:
+    assert resp.status_code == 409, resp.text
+    (error,) = resp.json()["detail"]
+    assert error["loc"] == loc and f"at most 2 {what}" in error["msg"]
+    assert "FEEDWATCH_API_MAX_ITEMS" in error["msg"]
+
+
+def test_what_a_client_adds_is_bounded_and_so_are_its_listings(sqlite_store: Store) -> None:
+    h = ApiHarness(sqlite_store, api={"max_items": 2})
+    h.app.state.hooks_settings = HooksSettings(allow_private=True)
+    for cam in ("a", "b"):
+        assert h.call("PUT", f"/api/cameras/{cam}", json={}).status_code == 200
+    _refused_at(h.call("PUT", "/api/cameras/c", json={}), ["path", "camera_id"], "cameras")
+    assert h.call("PUT", "/api/cameras/a", json={"source": "rtsp://cam/a"}).status_code == 200
+    assert len(h.call("GET", "/api/cameras", READ).json()) == 2
+
+    first, _ = h.create("q one"), h.create("q two")
+    _refused_at(h.call("POST", "/api/queries", json={"question": "q three"}), ["body"],
+                "standing queries")
+    assert h.call("DELETE", f"/api/queries/{first['id']}").status_code == 204
+    h.create("q three")  # a removed one makes room
+    assert len(h.call("GET", "/api/queries", READ).json()) == 2
+
+    hooks = [h.call("POST", "/api/hooks", json={"url": f"http://127.0.0.1:9/{i}"}).json()["id"]
+             for i in range(2)]
+    _refused_at(h.call("POST", "/api/hooks", json={"url": "http://127.0.0.1:9/x"}), ["body"],
+                "hooks")
+    for _ in range(2):
+        assert h.call("POST", "/api/rules", json=_rule(hooks)).status_code == 201
+    _refused_at(h.call("POST", "/api/rules", json=_rule(hooks)), ["body"], "rules")
+    assert len(h.call("GET", "/api/rules", READ).json()) == 2
+    assert len(h.call("GET", "/api/hooks", READ).json()) == 2
