@@ -2,12 +2,12 @@
 
 Processes, all started through the CLI like an operator would: one ``feedwatch
 ingest --realtime`` per synthetic camera (restarted at the end of its clip, as a
-camera reconnects), two ``feedwatch worker --role perceive``, one ``--role sink``
-and ``feedwatch alerts`` delivering to a signed-webhook receiver on 127.0.0.1.
-Faults (see :mod:`workers.soak.faults`) are injected on a schedule; afterwards the
-report compares the stored answers with the embedded path replayed over the very
-segments in the topic, and the delivered incidents with the alert rule replayed
-over the stored answers (:mod:`workers.soak.stack`, :mod:`workers.soak.report`).
+camera reconnects), two ``feedwatch worker --role perceive``, one ``--role sink``,
+``feedwatch alerts`` to a signed-webhook receiver on 127.0.0.1 and ``feedwatch api``
+(probed by :mod:`workers.soak.hostile`). Faults (:mod:`workers.soak.faults`) are
+injected on a schedule; afterwards the report compares the stored answers with the
+embedded path replayed over the very segments in the topic, and the delivered
+incidents with the alert rule replayed over the stored answers (:mod:`.stack`, :mod:`.report`).
 """
 
 from __future__ import annotations
@@ -25,10 +25,12 @@ from connectors.store.retention import RetentionPolicy
 from connectors.store.secret_box import SecretBox, new_key
 from workers.ops.rss import peak_rss_mb, rss_mb
 from workers.soak import stack
+from workers.soak.apiproc import SoakApi
 from workers.soak.cluster import Cluster, Proc, spread_cameras
 from workers.soak.faults import FAULTS, Control
 from workers.soak.receiver import SoakReceiver
-from workers.soak.report import FUZZ_HEADER, LagProbe, SoakReport
+from workers.soak.report import LagProbe, SoakReport
+from workers.soak.rss import RssLog
 
 HOOK_SECRET = "soak-hook-secret"  # noqa: S105 - a local test receiver's key
 HOOK_TIMEOUT_S = 2.0
@@ -50,6 +52,8 @@ class SoakConfig:
     clip_seconds: float = 60.0
     drain_s: float = 150.0
     retention: RetentionPolicy | None = None  # what the stack's FEEDWATCH_RETENTION_* ask
+    hostile: bool = True  # issue 26's probes sent to the API process during the run
+    hostile_interval_s: float = 30.0
     say: Callable[[str], None] = field(default=lambda line: None)
 
 
@@ -76,6 +80,8 @@ class Soak:
         self.cluster: Cluster | None = None
         self.ingesting = True
         self.bursts = 0
+        self.api = SoakApi(cfg.bootstrap, cfg.hostile_interval_s)
+        self.rss = RssLog()
 
     # -- setup ------------------------------------------------------------------------
     def setup(self) -> None:
@@ -138,6 +144,8 @@ class Soak:
         assert self.cluster is not None
         if name == "alerts":
             proc = self.cluster.spawn("alerts", "alerts", "--from", "earliest")
+        elif name == "api":
+            proc = self.api.spawn(self.cluster)
         else:
             proc = self.cluster.worker(name, "sink" if name == "sink" else "perceive")
         self.roles[name] = proc
@@ -145,13 +153,16 @@ class Soak:
 
     def start_stack(self) -> None:
         assert self.cluster is not None
-        for name in ("w1", "w2", "sink", "alerts"):
+        for name in ("w1", "w2", "sink", "alerts", "api"):
             self.start_role(name)
         for name in ("w1", "w2"):
             self.cluster.wait_for_log(self.roles[name], "queries table ready", timeout=300)
+        self.cluster.wait_for_log(self.roles["api"], "Uvicorn running", timeout=120)
         time.sleep(3.0)  # the second join's rebalance
         for cam in self.cameras:
             self._ingest(cam)
+        if self.cfg.hostile:
+            self.api.start_client(self.cluster.prefix, self.cfg.db_url)
 
     def _ingest(self, cam: str, realtime: bool = True) -> None:
         assert self.cluster is not None
@@ -178,6 +189,8 @@ class Soak:
             if not proc.alive():  # an exited child's pid may belong to another process now
                 continue
             peak, rss = peak_rss_mb(proc.popen.pid), rss_mb(proc.popen.pid)
+            if rss is not None:
+                self.rss.add(proc.name, proc.popen.pid, time.time(), rss)
             role = proc.name.split("-")[0] if proc.name.startswith("ingest") else proc.name
             if peak is not None:
                 self.peak[role] = max(self.peak.get(role, 0.0), peak)
@@ -186,6 +199,7 @@ class Soak:
         own = peak_rss_mb(os.getpid())
         self.peak["soak"] = max(self.peak.get("soak", 0.0), own or 0.0)
         now["soak"] = rss_mb(os.getpid()) or 0.0
+        self.rss.add("soak", os.getpid(), time.time(), now["soak"])
         self.last.update(now)  # the latest sample of each role: its final RSS at the end
         p = self.cluster.prefix
         for group, topic in (("perceive", "segments"), ("sink", "answers")):
@@ -239,25 +253,11 @@ class Soak:
         return True
 
     def fault_fuzz(self) -> bool:
-        from kafka import KafkaProducer
-
-        from connectors.kafka.clients import kafka_client
-        from workers.config import KafkaSettings
-        from workers.soak import fuzz as soak_fuzz
+        from workers.soak.fuzz import inject
 
         assert self.cluster is not None
         tag = f"fuzz{len(self.fuzz_ids)}"
-        producer = kafka_client(KafkaProducer, KafkaSettings(bootstrap=self.cfg.bootstrap),
-                                acks="all", max_request_size=8 * 1024 * 1024)
-        try:
-            for i, (topic, (key, value, headers)) in enumerate(soak_fuzz.kafka_corpus(tag)):
-                mark = f"{tag}-{i}"
-                headers = [*headers, (FUZZ_HEADER, mark.encode())]
-                full = f"{self.cluster.prefix}{topic}"
-                producer.send(full, key=key or None, value=value, headers=headers).get(30)
-                self.fuzz_ids.append(mark)
-        finally:
-            producer.close()
+        self.fuzz_ids += inject(self.cfg.bootstrap, self.cluster.prefix, tag)
         return True
 
     # -- the run ---------------------------------------------------------------------------
@@ -273,6 +273,7 @@ class Soak:
                 os.killpg(proc.popen.pid, signal.SIGKILL)
 
     def close(self) -> None:
+        self.api.stop_client()
         if self.cluster is not None:
             self.cluster.close()
         self.receiver.stop()

@@ -158,3 +158,27 @@ def kafka_corpus(tag: str) -> list[tuple[str, msg.Message]]:
         out.append(("queries", msg.Message(f"{tag}-q-{name}".encode(), body, schema)))
         out.append(("answers", msg.Message(f"{tag}-a-{name}".encode(), body, schema)))
     return out
+
+
+def inject(bootstrap: str, prefix: str, tag: str) -> list[str]:
+    """Put :func:`kafka_corpus` on the topics under ``prefix``, each record marked with
+    the soak's fuzz header; the marks, for finding their dead letters."""
+    from kafka import KafkaProducer
+
+    from connectors.kafka.clients import kafka_client
+    from workers.config import KafkaSettings
+    from workers.soak.report import FUZZ_HEADER
+
+    marks = []
+    producer = kafka_client(KafkaProducer, KafkaSettings(bootstrap=bootstrap),
+                            acks="all", max_request_size=8 * 1024 * 1024)
+    try:
+        for i, (topic, (key, value, headers)) in enumerate(kafka_corpus(tag)):
+            mark = f"{tag}-{i}"
+            headers = [*headers, (FUZZ_HEADER, mark.encode())]
+            producer.send(f"{prefix}{topic}", key=key or None, value=value,
+                          headers=headers).get(30)
+            marks.append(mark)
+    finally:
+        producer.close()
+    return marks

@@ -65,6 +65,8 @@ class SoakReport:
     retention: dict[str, Any] = field(default_factory=dict)  # RetentionAudit.as_dict()
     log_errors: int = 0
     log_error_examples: list[str] = field(default_factory=list)
+    hostile: dict[str, Any] = field(default_factory=dict)  # HostileClient.report()
+    rss: dict[str, Any] = field(default_factory=dict)  # RssLog.judge(); runs past minute 12
 
     @property
     def dead_letters(self) -> int:
@@ -92,6 +94,8 @@ class SoakReport:
             and not self.crashes
             and self.retention_overdue == 0
             and self.logs_clean
+            and not self.hostile.get("unexpected")
+            and self.rss.get("ok", True)
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -120,6 +124,7 @@ class SoakReport:
             f"worker restarts {self.worker_restarts}; crashes {len(self.crashes)}"
             + (f" {self.crashes}" if self.crashes else ""),
             *self._retention_lines(),
+            *self._hostile_lines(),
             f"errors in the logs: {self.log_errors}"
             + "".join(f"\n  {line}" for line in self.log_error_examples),
             f"max consumer lag (records): {lag or 'n/a'}",
@@ -127,6 +132,20 @@ class SoakReport:
             f"final memory (MiB RSS, last sample): {final or 'n/a'}",
             "result: " + ("OK" if self.ok else "FAILED"),
         ]
+
+    def _hostile_lines(self) -> list[str]:
+        h, out = self.hostile, []
+        if h:
+            bad = [f"{k} {v['unexpected_examples']}" for k, v in h["probes"].items()
+                   if v["unexpected"]]
+            out.append(f"hostile probes: {h['rounds']} rounds, {h['sent']} sent, "
+                       f"{h['unexpected']} unexpected" + (f" {bad}" if bad else ""))
+        for name, v in sorted(self.rss.get("processes", {}).items()):
+            out.append(f"RSS {name}: " + (
+                f"{v['baseline_mb']:.0f} MiB at {v['baseline_s']:.0f} s → {v['end_mb']:.0f} "
+                f"MiB at {v['end_s']:.0f} s ({v['change_pct']:+.1f} %)" if v.get("judged")
+                else "not judged") + f", {v['instances']} instance(s)")
+        return out
 
     def _retention_lines(self) -> list[str]:
         if not self.retention:

@@ -6,7 +6,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from workers.soak import checks, stack
+from workers.soak import checks, rss, stack
 from workers.soak.faults import FaultRunner, schedule
 from workers.soak.report import (
     LagProbe,
@@ -38,6 +38,8 @@ def drive(soak: Any) -> SoakReport:
         runner = FaultRunner(plan, soak, t0, end, cfg.say).start()
         _loop(soak, probe, until=end)
         runner.join(timeout=120)
+        soak.api.stop_client()
+        soak.span = (t0, time.time())  # the run proper, for the RSS verdict
         soak.stop_ingest()
         cfg.say("ingest stopped; draining")
         _drain(soak, probe)
@@ -150,6 +152,11 @@ def _report(soak: Any, runner: FaultRunner | None) -> SoakReport:
     r.dead_letters_by_error = dict(by_type)
     r.fuzz_injected = len(soak.fuzz_ids)
     r.fuzz_dead_lettered = len(set(soak.fuzz_ids) & set(fuzz))
+    if soak.api.client is not None:
+        r.hostile = soak.api.client.report(set(fuzz))
+    span = getattr(soak, "span", None)
+    if span is not None and span[1] - span[0] >= rss.AFTER_S + rss.MIN_SPAN_S:
+        r.rss = soak.rss.judge(*span)
     # the alert rule is replayed over every answer produced when retention pruned some
     _incidents(r, soak, list(produced.values()) if keep is not None else answers)
     logs = dict.fromkeys(proc.log for proc in soak.cluster.procs)
