@@ -5,7 +5,9 @@ Rows are turned into the pure engine's value objects here (:func:`rule_of`,
 Hook URLs are checked when a hook is added (scheme and resolved addresses, see
 :mod:`connectors.hooks.safety`) and again before every send. Secrets are stored sealed
 (:mod:`connectors.store.secret_box`: refused without a key) so deliveries can be
-signed, but never returned: listings say ``has_secret`` only.
+signed, but never returned: listings say ``has_secret`` only. A Slack hook's URL is a
+secret too (it is the credential): stored sealed the same way, opened to be sent to,
+and listed redacted like every URL.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ from connectors.store.alerts_models import (
     IncidentRow,
 )
 from connectors.store.db import store_errors
-from connectors.store.secret_box import SecretBox, seal, unseal
+from connectors.store.secret_box import SecretBox, is_sealed, seal, unseal
+from connectors.store.secret_rows import URL_IS_SECRET
 from pipeline.alerts.model import Condition, ConditionKind, HookPolicy, Rule
 from pipeline.errors import ConfigError
 
@@ -77,16 +80,28 @@ def target_of(row: HookRow, secrets: SecretBox | None = None) -> HookTarget:
     """The hook as the sender needs it, its secret opened (a sealed one needs the key)."""
     plain = unseal(secrets, row.secret, f"hooks.{row.id}.secret")
     secret = SecretStr(plain) if plain else None
-    return HookTarget(id=row.id, url=row.url, type=row.type, secret=secret)
+    url = unseal(secrets, row.url, f"hooks.{row.id}.url") or ""
+    return HookTarget(id=row.id, url=url, type=row.type, secret=secret)
 
 
-def hook_info(row: HookRow) -> dict[str, Any]:
+def shown_url(row: HookRow, secrets: SecretBox | None = None) -> str:
+    """The hook's URL redacted (``scheme://host/…``); a sealed one is opened for that, or
+    shown as ``(sealed)`` where it cannot be (no key, or not one that opens it)."""
+    if not is_sealed(row.url):
+        return redact_url(row.url)
+    try:
+        return redact_url(unseal(secrets, row.url, f"hooks.{row.id}.url") or "")
+    except ConfigError:
+        return "(sealed)"
+
+
+def hook_info(row: HookRow, secrets: SecretBox | None = None) -> dict[str, Any]:
     """A hook as shown to people: URL redacted, secret never shown."""
     return {
         "id": row.id,
         "name": row.name,
         "type": row.type,
-        "url": redact_url(row.url),
+        "url": shown_url(row, secrets),
         "has_secret": bool(row.secret),
         "enabled": row.enabled,
         "cooldown_s": row.cooldown_s,
@@ -142,11 +157,12 @@ class AlertStore:
             raise ConfigError("hook.type", type, f"one of {', '.join(sorted(CHANNELS))}")
         _check_url(url, allow_private, resolve)
         sealed = seal(self.secrets, secret, "hook.secret")
+        stored_url = _stored_url(self.secrets, type, url)
         row = HookRow(
             id=hook_id or new_id(),
             name=name,
             type=type,
-            url=url,
+            url=stored_url,
             secret=sealed,
             enabled=True,
             cooldown_s=cooldown_s,
@@ -155,11 +171,11 @@ class AlertStore:
             created_at=time.time(),
         )
         self._run(lambda s: s.merge(row) if replace else s.add(row))
-        return hook_info(row)
+        return hook_info(row, self.secrets)
 
     def hooks(self) -> list[dict[str, Any]]:
         rows = self._run(lambda s: list(s.scalars(select(HookRow).order_by(HookRow.created_at))))
-        return [hook_info(r) for r in rows]
+        return [hook_info(r, self.secrets) for r in rows]
 
     def hook_rows(self) -> list[HookRow]:
         return list(self._run(lambda s: list(s.scalars(select(HookRow)))))
@@ -254,6 +270,14 @@ class AlertStore:
 def _added(session: Session, row: Any) -> Any:
     session.add(row)
     return row
+
+
+def _stored_url(secrets: SecretBox | None, hook_type: str, url: str) -> str:
+    """A Slack URL sealed, refused without a key (field ``hook.slack.url``: the API answers
+    422 on the body's ``url``, not the 403 of a refused target); others as given."""
+    if hook_type not in URL_IS_SECRET:
+        return url
+    return str(seal(secrets, url, "hook.slack.url"))
 
 
 def _check_url(url: str, allow_private: bool, resolve: Any) -> None:

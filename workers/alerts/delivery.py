@@ -13,12 +13,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import KW_ONLY, dataclass, field
 
-from connectors.hooks.base import HookMessage, redact_url
+from connectors.hooks.base import HookMessage
 from connectors.hooks.delivery import AttemptResult, DeliverySchedule, Sender
 from connectors.store.alerts_leases import Claimed
 from connectors.store.alerts_models import DeliveryStatus
 from connectors.store.alerts_outbox import Outbox
-from connectors.store.alerts_repo import target_of
+from connectors.store.alerts_repo import shown_url, target_of
 from connectors.store.secret_box import SecretBox
 from pipeline.errors import ConfigError
 from workers.ops.metrics import HOOK_ATTEMPTS
@@ -117,7 +117,7 @@ class DeliveryWorker:
             error=error,
             next_attempt_at=nxt,
         )
-        where = redact_url(c.hook.url) if c.hook else "?"
+        where = shown_url(c.hook, self.secrets) if c.hook else "?"
         level = logging.WARNING if status is DeliveryStatus.DEAD else logging.INFO
         log.log(
             level,

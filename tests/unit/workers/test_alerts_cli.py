@@ -12,7 +12,10 @@ from workers.cli.main import main
 
 @pytest.fixture
 def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    from connectors.store.secret_box import new_key
+
     monkeypatch.delenv("FEEDWATCH_HOOKS_ALLOW_PRIVATE", raising=False)
+    monkeypatch.setenv("FEEDWATCH_SECRETS_KEY", new_key())  # hook secrets are stored sealed
     return f"sqlite:///{tmp_path / 'cli.db'}"
 
 

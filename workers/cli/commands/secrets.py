@@ -1,10 +1,10 @@
 """``feedwatch secrets new-key|status|rotate``: the key that seals secrets at rest.
 
-Hook secrets and the link-signing key kept in the store are sealed with the first
-key of ``FEEDWATCH_SECRETS_KEY`` (or ``FEEDWATCH_SECRETS_KEY_FILE``); every key listed
-opens them. Rotating: put the new key first and the old one after it in every
-process's environment, run ``rotate`` (every stored secret resealed under the new key,
-one transaction), then drop the old key (docs/operations.md).
+Hook secrets, Slack hook URLs and the link-signing key kept in the store are sealed
+with the first key of ``FEEDWATCH_SECRETS_KEY`` (or ``FEEDWATCH_SECRETS_KEY_FILE``);
+every key listed opens them. Rotating: put the new key first and the old one after it
+in every process's environment, run ``rotate`` (every stored secret resealed under the
+new key, one transaction), then drop the old key (docs/operations.md).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from workers.config import secret_box, settings_from_flags
 
 @click.group("secrets")
 def command() -> None:
-    """Keys that seal hook secrets and the stored link key (docs/operations.md)."""
+    """Keys that seal hook secrets, Slack hook URLs and the stored link key (docs/operations.md)."""
 
 
 @command.command("new-key")

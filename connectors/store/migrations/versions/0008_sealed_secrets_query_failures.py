@@ -23,12 +23,13 @@ import sqlalchemy as sa
 from alembic import op
 
 from connectors.store.secret_box import SecretBox
-from connectors.store.secret_rows import open_all, require_key, reseal_all
+from connectors.store.secret_rows import HOOK_SECRET, LINK_KEY, open_all, require_key, reseal_all
 
 revision = "0008_sealed_secrets"
 down_revision = "0007_incident_clips"
 branch_labels = None
 depends_on = None
+KINDS = (HOOK_SECRET, LINK_KEY)  # what this revision seals (0010 seals Slack URLs)
 
 
 def _box() -> SecretBox | None:
@@ -38,9 +39,9 @@ def _box() -> SecretBox | None:
 
 def upgrade() -> None:
     conn, box = op.get_bind(), _box()
-    require_key(conn, box)  # first: nothing has changed if it refuses
+    require_key(conn, box, KINDS)  # first: nothing has changed if it refuses
     if box is not None:
-        reseal_all(conn, box)
+        reseal_all(conn, box, KINDS)
     op.create_table(
         "query_failures",
         sa.Column("query_id", sa.String(200), primary_key=True),
@@ -54,5 +55,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    open_all(op.get_bind(), _box())
+    open_all(op.get_bind(), _box(), KINDS)
     op.drop_table("query_failures")

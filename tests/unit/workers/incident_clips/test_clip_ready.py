@@ -24,6 +24,7 @@ from connectors.store.clip_followup import KIND, ClipFollowUp
 from connectors.store.clip_links import IncidentLinks
 from connectors.store.clips import ClipFiles, ClipStore
 from connectors.store.retention import Pruner, RetentionPolicy
+from connectors.store.secret_box import SecretBox, new_key
 from connectors.video.ring import SegmentRing
 from pipeline.alerts.model import Rule
 from tests.unit.workers.api.scenarios import answer
@@ -35,6 +36,7 @@ from workers.incident_clips.service import ClipPolicy, ClipWorker
 PUBLIC_IP = "93.184.216.34"
 PUBLIC = "https://feedwatch.example"
 KEY = b"clip-ready-test-link-key-0123456789"
+SECRETS = SecretBox([new_key().encode()])  # a Slack hook's URL is stored sealed
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +51,7 @@ class Hooks:
     def __init__(self, store: Store, folder: Path, segments: list[Any],
                  clips: ClipStore | None = None) -> None:
         self.store, self.received = store, []
-        alerts = AlertStore(store.engine)
+        alerts = AlertStore(store.engine, SECRETS)
         resolve = lambda h, p: [PUBLIC_IP]  # noqa: E731
         self.web = alerts.add_hook("https://hooks.example/w", resolve=resolve)["id"]
         self.slack = alerts.add_hook("https://hooks.example/s", type="slack",
@@ -61,7 +63,8 @@ class Hooks:
         client = httpx.Client(transport=httpx.MockTransport(self._receive))
         self.sender = DeliveryWorker(self.outbox, Sender(client, resolve=resolve),
                                      DeliverySchedule(base=0.01), lease_s=5.0,
-                                     rng=random.Random(0), decorate=links.decorate)
+                                     rng=random.Random(0), decorate=links.decorate,
+                                     secrets=SECRETS)
         ring = SegmentRing()
         for s in segments:
             ring.add(s)

@@ -1,0 +1,45 @@
+"""Slack hook URLs encrypted at rest (no schema change)
+
+A Slack incoming-webhook URL is its own credential: whoever reads it can post to the
+channel. Hooks of the types in :data:`connectors.store.secret_rows.URL_IS_SECRET` keep
+their URL sealed in ``hooks.url`` (``fwenc1:`` + Fernet, the same box as the hook
+secrets of 0008; the column is ``TEXT``, so the token fits). This revision seals the
+URLs stored in clear under the key of the process that runs the upgrade
+(``FEEDWATCH_SECRETS_KEY`` / ``_FILE``, or the box handed to
+:func:`connectors.store.db.upgrade`). With plaintext Slack URLs stored and no key, the
+upgrade is REFUSED before anything changes, naming the setting; a store without Slack
+hooks needs no key. The downgrade opens them again.
+
+Revision ID: 0010_sealed_hook_urls
+Revises: 0009_backfill_jobs
+Create Date: 2026-12-06
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+from connectors.store.secret_box import SecretBox
+from connectors.store.secret_rows import HOOK_URL, open_all, require_key, reseal_all
+
+revision = "0010_sealed_hook_urls"
+down_revision = "0009_backfill_jobs"
+branch_labels = None
+depends_on = None
+KINDS = (HOOK_URL,)
+
+
+def _box() -> SecretBox | None:
+    given = op.get_context().config.attributes.get("secret_box")
+    return given if given is not None else SecretBox.from_env()
+
+
+def upgrade() -> None:
+    conn, box = op.get_bind(), _box()
+    require_key(conn, box, KINDS)  # first: nothing has changed if it refuses
+    if box is not None:
+        reseal_all(conn, box, KINDS)
+
+
+def downgrade() -> None:
+    open_all(op.get_bind(), _box(), KINDS)
