@@ -197,7 +197,7 @@ def _decode(d: _Demuxed, clock: SampleClock, plan: str, stats: DecodeStats,
     else:
         assert wanted is not None
         feeds = _run_feeds(d, codec, wanted, carry)
-    prev: float | None = d.segment.start - _step_before(d, plan == "keyframes")
+    prev = _prev_candidate(d, plan == "keyframes")
     frames: list[Frame] = []
     decoded = 0
     for feed in feeds:
@@ -261,8 +261,17 @@ def _wanted_pts(d: _Demuxed, clock: SampleClock) -> set[int]:
     shown = sorted({int(p.pts) for p in d.packets if p.pts is not None}, key=d.time)
     own = [pts for pts in shown if d.time(pts) >= d.segment.start - 1e-6]
     before = [d.time(pts) for pts in shown if d.time(pts) < d.segment.start - 1e-6]
-    prev = before[-1] if before else d.segment.start - _step_before(d, False)
+    prev = before[-1] if before else _prev_candidate(d, False)
     return {own[i] for i in clock.select([d.time(pts) for pts in own], prev)}
+
+
+def _prev_candidate(d: _Demuxed, fast: bool) -> float | None:
+    """Where the previous segment's last candidate frame lies; None for a stream's first
+    segment (seq 0, nothing carried): its first frame opens its cell, or the stream's
+    first cell — and a window ending there — would have no frame."""
+    if d.segment.seq == 0 and d.segment.lead <= 0:
+        return None
+    return d.segment.start - _step_before(d, fast)
 
 
 def _step_before(d: _Demuxed, fast: bool) -> float:

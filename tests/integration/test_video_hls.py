@@ -68,7 +68,8 @@ def test_hls_playlist_ingests_into_standalone_segments(hls_url) -> None:
         assert frames[0].key_frame and len(frames) == 20  # 2 s at 10 fps
         # the sampling grid is absolute (whole UTC seconds), not relative to the segment
         times = [seg.start + k / 10 for k in range(20)]
-        expected = [times[i] for i in SampleClock(1.0).select(times, prev=seg.start - 0.1)]
+        prev = None if seg.seq == 0 else seg.start - 0.1  # the stream's start: no frame before
+        expected = [times[i] for i in SampleClock(1.0).select(times, prev=prev)]
         assert [f.t for f in decode_segment(seg, 1.0)] == pytest.approx(expected, abs=1e-3)
 
 

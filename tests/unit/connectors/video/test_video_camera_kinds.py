@@ -125,10 +125,10 @@ def test_rotation_metadata_gives_upright_portrait_frames(tmp_path: Path, degrees
     assert seconds(frames) == list(range(4))
 
 
-def _jittered_10_fps(start: float) -> Segment:
+def _jittered_10_fps(start: float, seq: int = 1) -> Segment:
     """An MPEG-TS segment of frames 0.1 s apart but for a burst of two at the start, so
     the demuxer guesses a much higher rate (an MJPEG camera stamped on arrival, then
-    transcoded, gives such segments)."""
+    transcoded, gives such segments); ``seq`` 1: a segment came before it."""
     buf = io.BytesIO()
     with av.open(buf, "w", format="mpegts") as out:
         stream = out.add_stream("libx264", rate=25)
@@ -139,14 +139,15 @@ def _jittered_10_fps(start: float) -> Segment:
             img.pts, img.time_base = pts, Fraction(1, 90000)
             out.mux(stream.encode(img))
         out.mux(stream.encode(None))
-    return Segment("mjpeg-cam", 0, start, 2.0, buf.getvalue(), "mpegts", "h264", 64, 48)
+    return Segment("mjpeg-cam", seq, start, 2.0, buf.getvalue(), "mpegts", "h264", 64, 48)
 
 
-@pytest.mark.parametrize(("start", "cells"), [
-    (100.01, [100, 101]), (100.03, [100, 101]), (100.06, [100, 101]),
-    (100.5, [101, 102]),  # cell 100 began in the previous segment (a frame at 100.4)
+@pytest.mark.parametrize(("start", "cells", "seq"), [
+    (100.01, [100, 101], 1), (100.03, [100, 101], 1), (100.06, [100, 101], 1),
+    (100.5, [101, 102], 1),  # cell 100 began in the previous segment (a frame at 100.4)
+    (100.5, [100, 101, 102], 0),  # the stream's first segment: cell 100 is its own
 ])
-def test_a_segment_just_past_a_grid_line_keeps_its_first_cell(start: float,
-                                                               cells: list[int]) -> None:
-    frames = decode_segment(_jittered_10_fps(start), 1.0, carry=False)
+def test_a_segment_just_past_a_grid_line_keeps_its_first_cell(start: float, cells: list[int],
+                                                               seq: int) -> None:
+    frames = decode_segment(_jittered_10_fps(start, seq), 1.0, carry=False)
     assert [SampleClock(1.0).cell(f.t) for f in frames] == cells

@@ -136,3 +136,19 @@ def test_garbage_or_truncated_segment_raises_decode_error_naming_camera_and_seq(
     truncated = dataclasses.replace(segs_1s[0], data=segs_1s[0].data[:300], seq=43)
     with pytest.raises(DecodeError, match="segment 43"):
         decode_segment(truncated)
+
+
+@pytest.mark.parametrize("seq", [0, 1])
+def test_a_streams_first_segment_keeps_its_first_frame_mid_cell(segs_1s, seq: int) -> None:
+    # a live stream starting at 101.3 on a 2-s grid (0.5 fps): the cell [100, 102) and
+    # a window [101.3, 102) hold frames; only a later segment (seq 1) finds that cell
+    # taken. The same at 2 fps from 100.3: the cell [100.0, 100.5)
+    for start, fps, plans in ((101.3, 0.5, (True, False)), (100.3, 2.0, (None, False))):
+        seg = dataclasses.replace(segs_1s[0], start=start, seq=seq)
+        clock = SampleClock(fps)
+        for plan in plans:
+            first = decode_segment(seg, fps, keyframes_only=plan, carry=False)[0].t
+            if seq == 0:
+                assert first == pytest.approx(start), (fps, plan)
+            else:
+                assert clock.cell(first) == clock.cell(start) + 1, (fps, plan)
