@@ -6,9 +6,9 @@ keyed by the answer's key plus the frame's index). SQLite by default, PostgreSQL
 supported; the schema comes from the Alembic migrations in ``migrations/``.
 """
 
+from connectors.store.answer_sink import AnswerSink, MemoryAnswerSink
 from connectors.store.db import current_revision, head_revision, make_engine, parse_url, upgrade
 from connectors.store.repository import Store, open_store
-from connectors.store.answer_sink import AnswerSink, MemoryAnswerSink
 
 __all__ = [
     "AnswerSink",

@@ -4,9 +4,10 @@ The perception runs with :class:`pipeline.testing.ColourEncoder` (the shipped,
 torch-free stand-in whose "a red circle" scores exactly the frames with red in them),
 so this checks the wiring of the embedded run with alerting, not CLIP quality (a fixed
 threshold: the stand-in's text side knows colours only, not the alternatives the default
-tracker asks about); the shapes-demo version is tests/e2e/test_run_hooks.py. A flickering red circle with
---open-after 2 --close-after 2 gives one notification per stable presence, and at the
-end of the file the run waits (bounded) for its deliveries and says what remains.
+tracker asks about); the shapes-demo version is tests/e2e/test_run_hooks.py. A
+flickering red circle with --open-after 2 --close-after 2 gives one notification per
+stable presence, and at the end of the file the run waits (bounded) for its deliveries
+and says what remains.
 """
 
 from __future__ import annotations
