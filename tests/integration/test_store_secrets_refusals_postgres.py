@@ -1,5 +1,6 @@
-"""Issue 26 on a real PostgreSQL: migration 0008 seals the plaintext secrets an older
-version stored (and refuses without a key, changing nothing); the answers consumer
+"""Issue 26 on a real PostgreSQL: migrations 0008 and 0010 seal the plaintext secrets
+and Slack URLs an older version stored (and refuse without a key, changing nothing);
+the answers consumer
 dead-letters the answer PostgreSQL refuses (a NUL in text) and stores the rest; query
 failures are recorded and read back by version."""
 
@@ -23,9 +24,10 @@ from tests.unit.fakes import RecordingProducer
 from workers.answers_consumer import AnswersConsumer
 
 pytestmark = pytest.mark.integration
+SLACK = "https://hooks.slack.com/services/T0/B0/pgTOKEN"
 
 
-def test_0008_seals_plaintext_secrets_or_refuses_without_a_key(
+def test_0008_and_0010_seal_plaintext_secrets_or_refuse_without_a_key(
     fresh_postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("FEEDWATCH_SECRETS_KEY", raising=False)
@@ -34,17 +36,25 @@ def test_0008_seals_plaintext_secrets_or_refuses_without_a_key(
     upgrade(engine, "0007_incident_clips")
     with engine.begin() as conn:
         conn.execute(sa.text("INSERT INTO hooks (id, name, type, url, secret, enabled, created_at)"
-                             " VALUES ('h1', '', 'webhook', 'http://x/', 'pg-plain', true, 0)"))
-    with pytest.raises(ConfigError, match="hook:h1"):
+                             " VALUES ('h1', '', 'webhook', 'http://x/', 'pg-plain', true, 0),"
+                             " ('s1', '', 'slack', :slack, NULL, true, 0)"), {"slack": SLACK})
+    with pytest.raises(ConfigError, match="hook:h1") as refused:
         upgrade(engine)
+    assert "hook-url" not in str(refused.value)  # 0008 stops first; URLs are 0010's
     assert current_revision(engine) == "0007_incident_clips"
     assert not sa.inspect(engine).has_table("query_failures")
     box = SecretBox([new_key().encode()])
+    upgrade(engine, "0009_backfill_jobs", secret_box=box)
+    with pytest.raises(ConfigError, match="hook-url:s1") as refused:
+        upgrade(engine)
+    assert SLACK not in str(refused.value) and current_revision(engine) == "0009_backfill_jobs"
     upgrade(engine, secret_box=box)
     with engine.connect() as conn:
-        stored = conn.execute(sa.text("SELECT secret FROM hooks")).scalar_one()
+        stored = conn.execute(sa.text("SELECT secret FROM hooks WHERE id = 'h1'")).scalar_one()
+        url = conn.execute(sa.text("SELECT url FROM hooks WHERE id = 's1'")).scalar_one()
     assert stored.startswith(PREFIX) and "pg-plain" not in stored
     assert box.open(stored) == "pg-plain"
+    assert url.startswith(PREFIX) and box.open(url) == SLACK
     engine.dispose()
 
 
