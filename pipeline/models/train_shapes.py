@@ -2,11 +2,13 @@
 
 It stands in for pretrained CLIP weights (none can be downloaded here) so that frame
 selection and RoI quality are measurable; it is not the method under test. The bundled
-weights are one seeded run of the default :class:`Recipe` (deterministic for a given
-machine and thread count; ``training.json`` next to the weights keeps the recipe and
-the loss log)::
+weights are one seeded run of the default :class:`Recipe` continued for 3,000 steps with
+re-lit frames (deterministic for a given machine and thread count; ``training.json``
+next to the weights keeps both recipes and the loss log)::
 
-    python -m pipeline.models.train_shapes --out pipeline/models/assets/shapes-demo
+    python -m pipeline.models.train_shapes --out /tmp/shapes-base
+    python -m pipeline.models.train_shapes --out pipeline/models/assets/shapes-demo \
+        --init /tmp/shapes-base --steps 3000 --lr 0.001 --light-share 0.5
 
 Data: a pool of frames of :func:`pipeline.scenes.random_scene` (every background,
 object size, frame size and both levels), rendered once up front by ``--threads``
@@ -28,9 +30,10 @@ Options off by default, so the default recipe still gives the bundled weights:
 ``--hard-negative-weight`` weights absent captions that share a colour or a shape with
 what is in the frame; ``--init`` continues from a saved folder; ``--zoom-share`` makes
 that share of the pool close-ups like the second look's crops (see :func:`_sample`).
-``--device cuda`` runs recipe sweeps on a GPU. How the recipe was chosen, what these
-options were tried for and every figure measured with them: ``docs/evaluation.md``
-("The shapes-demo model").
+``--light-share`` re-lights that share of each batch as a camera sees it at dusk and
+night (:mod:`pipeline.models.augment`). ``--device cuda`` runs recipe sweeps on a GPU.
+How the recipe was chosen, what these options were tried for and every figure
+measured with them: ``docs/evaluation.md`` ("The shapes-demo model").
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
+from pipeline.models.augment import photometric
 from pipeline.models.clip_encoder import squash_frame
 from pipeline.scenes import COLORS, FRAME_SIZES, SHAPES, random_scene, render_labels
 from pipeline.scenes.render import ObjectTruth
@@ -212,11 +216,15 @@ def render_pool(size: int, seed: int, hard_share: float, workers: int = 2,
                 torch.from_numpy(np.concatenate([p[2] for p in parts])))
 
 
-def pool_batch(pool: Pool, index: torch.Tensor, flip: torch.Tensor) -> tuple[torch.Tensor, ...]:
+def pool_batch(pool: Pool, index: torch.Tensor, flip: torch.Tensor, light_share: float = 0.0,
+               gen: torch.Generator | None = None) -> tuple[torch.Tensor, ...]:
     """Normalised pixels and labels of ``index``; frames where ``flip`` are mirrored
-    left–right (with their patch labels): every shape is left–right symmetric."""
+    left–right (with their patch labels): every shape is left–right symmetric.
+    ``light_share`` of the frames are re-lit (:mod:`pipeline.models.augment`)."""
     g = INPUT // PATCH
     pixels, present, cover = pool.pixels[index], pool.present[index], pool.cover[index].float()
+    if light_share > 0.0:
+        pixels = photometric(pixels, light_share, gen or torch.Generator())
     pixels = torch.where(flip.view(-1, 1, 1, 1), pixels.flip(3), pixels)
     grid = cover.view(len(index), g, g, -1)
     cover = torch.where(flip.view(-1, 1, 1, 1), grid.flip(2), grid).reshape(cover.shape)
@@ -296,7 +304,9 @@ class Recipe:
     drives frame selection) against the patch loss (it drives the RoI);
     ``hard_negative_weight``: loss weight of an absent caption that shares the colour or
     the shape of an object present in the frame (global) or the patch (patches);
-    ``init``: a saved shapes-demo folder to continue from (empty: fresh weights).
+    ``init``: a saved shapes-demo folder to continue from (empty: fresh weights);
+    ``light_share``: share of each batch re-lit as a camera sees it (night, tint, noise,
+    blur; :mod:`pipeline.models.augment`).
     """
 
     steps: int = 11_000
@@ -309,6 +319,7 @@ class Recipe:
     hard_negative_weight: float = 1.0
     zoom_share: float = 0.0
     init: str = ""
+    light_share: float = 0.0
 
 
 def optimizers(model: Any, heads: Heads, lr: float) -> list[torch.optim.Optimizer]:
@@ -351,7 +362,7 @@ def train(out: Path, recipe: Recipe, *, device: str = "cpu", workers: int = 2,
             for group in opt.param_groups:
                 group["lr"] = lr_at(step, recipe.steps, recipe.lr)
             opt.zero_grad(set_to_none=True)
-        batch = pool_batch(pool, index.to(device), flip.to(device))
+        batch = pool_batch(pool, index.to(device), flip.to(device), recipe.light_share, gen)
         loss = loss_fn(model, heads, captions[template], batch, recipe)
         loss.backward()  # type: ignore[no-untyped-call]
         for opt in opts:

@@ -107,3 +107,23 @@ def test_hard_negative_weight_falls_on_absent_captions_sharing_colour_or_shape()
     assert weight(("red", "square")) == 1.0  # shares neither
     assert weight(("white", "circle")) == 1.0  # present: a positive
     assert float(w[0, -1]) == 1.0  # "a background"
+
+
+def test_relit_frames_keep_their_size_and_are_reproducible() -> None:
+    import torch
+
+    from pipeline.models.augment import LIGHT, photometric
+
+    pixels = torch.full((64, 3, 8, 8), 200, dtype=torch.uint8)
+    same = photometric(pixels, 0.0, torch.Generator().manual_seed(1))
+    assert torch.equal(same, pixels)  # share 0: untouched, nothing drawn
+    a = photometric(pixels, 1.0, torch.Generator().manual_seed(1))
+    b = photometric(pixels, 1.0, torch.Generator().manual_seed(1))
+    assert torch.equal(a, b) and a.dtype == torch.uint8 and a.shape == pixels.shape
+    means = a.float().mean(dim=(1, 2, 3)) / 200
+    # every frame is re-lit within the light range (tint, contrast and noise widen it)
+    assert means.min() < 0.45 and means.max() > 0.9
+    assert means.min() >= LIGHT[0] * 0.9 and means.max() <= min(LIGHT[1] * 1.1, 255 / 200)
+    half = photometric(pixels, 0.5, torch.Generator().manual_seed(2))
+    kept = (half == pixels).flatten(1).all(dim=1).float().mean()
+    assert 0.25 < kept < 0.75  # about half of the frames untouched
