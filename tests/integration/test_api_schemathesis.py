@@ -9,57 +9,22 @@ no error in its JUnit report. The same command at 100 examples is the hand-run f
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
-import sys
-import time
 import xml.etree.ElementTree as ET  # noqa: S405 - our own subprocess' report
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
+from api_process import BIN, api_process
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
-BIN = Path(sys.executable).parent
 WRITE = "schemathesis-write-token"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
 def api_url(tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
-    env = {**os.environ, "FEEDWATCH_API_WRITE_TOKENS": WRITE,
-           "FEEDWATCH_API_READ_TOKENS": "schemathesis-read-token", "FEEDWATCH_KAFKA_BOOTSTRAP": "",
-           "FEEDWATCH_STORE_URL": f"sqlite:///{tmp_path / 'api.db'}"}
-    log = (tmp_path / "api.log").open("w")
-    proc = subprocess.Popen([str(BIN / "feedwatch"), "api", "--port", str(port)],
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while not _up(url):
-            assert proc.poll() is None and time.monotonic() < deadline, (
-                (tmp_path / "api.log").read_text())
-            time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        log.close()
-
-
-def _up(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/health", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
+    with api_process(tmp_path, WRITE, "schemathesis-read-token") as api:
+        yield api.url
 
 
 def test_schemathesis_finds_nothing(api_url: str, tmp_path: Path) -> None:
