@@ -24,8 +24,9 @@ def read_back(url: str, query: StandingQuery,
 
 def work(engine: Any, query: StandingQuery,
          spans: dict[str, list[tuple[float, float]]]) -> dict[str, Any]:
-    """Answers against the due windows, open incidents, deliveries not settled, clips
-    not cut; ``shortfall`` names what is missing (empty: all work finished)."""
+    """Answers against the due windows, open incidents, deliveries not settled or held
+    back by a hook policy (an event not measured), clips not cut; ``shortfall`` names
+    what is missing (empty: all work finished)."""
     from sqlalchemy import func, select
     from sqlalchemy.orm import Session
 
@@ -40,16 +41,19 @@ def work(engine: Any, query: StandingQuery,
         incidents = list(s.scalars(select(IncidentRow)))
         pending = s.scalar(select(func.count()).select_from(DeliveryRow).where(
             DeliveryRow.status.in_(("pending", "sending")))) or 0
+        held = s.scalar(select(func.count()).select_from(DeliveryRow).where(
+            DeliveryRow.status == "suppressed")) or 0
         clips = {(r.incident_id, r.phase) for r in s.scalars(select(IncidentClipRow))}
     missing = sum((i.id, "open") not in clips for i in incidents) + sum(
         (i.id, "close") not in clips for i in incidents if i.closed_at is not None)
     out = {"answers": int(answers), "answers_expected": expected_answers([query], spans),
            "incidents": len(incidents),
            "incidents_open": sum(i.closed_at is None for i in incidents),
-           "deliveries_pending": int(pending), "clips_missing": missing}
+           "deliveries_pending": int(pending), "deliveries_suppressed": int(held),
+           "clips_missing": missing}
     short = {"answers": max(0, out["answers_expected"] - out["answers"]),
              "incidents_open": out["incidents_open"], "deliveries_pending": int(pending),
-             "clips_missing": missing}
+             "deliveries_suppressed": int(held), "clips_missing": missing}
     out["shortfall"] = {k: v for k, v in short.items() if v}
     return out
 

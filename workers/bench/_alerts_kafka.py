@@ -20,6 +20,7 @@ from typing import Any
 
 from pipeline.errors import ConfigError
 from pipeline.types import StandingQuery
+from workers.bench._alert_events import HOOK_RATE_CAP
 
 
 def run_kafka(bench: Any, query: StandingQuery, bootstrap: str, root: Path, video: Path,
@@ -73,7 +74,8 @@ def _start(cluster: Any, bench: Any, query: StandingQuery, hook_url: str,
         cluster.run("queries", "add", query.question, "--id", query.id, *cams,
                     "--every", f"{query.every:g}s", "--window", f"{query.window:g}s")
         cluster.run("hooks", "add", hook_url, "--allow-private", "--query", query.id,
-                    "--open-after", str(bench.open_after), "--close-after", "2")
+                    "--open-after", str(bench.open_after), "--close-after", "2",
+                    "--rate-cap", str(HOOK_RATE_CAP))
     worker = cluster.worker("worker")
     alerts = cluster.spawn("alerts", "alerts", "--from", "earliest")
     clips = cluster.spawn("clips", "clips")

@@ -26,7 +26,7 @@ from typing import Any
 
 from pipeline.errors import ConfigError
 from pipeline.types import Segment, StandingQuery
-from workers.bench._alert_events import EventResult, HookReceiver, match, spread
+from workers.bench._alert_events import HOOK_RATE_CAP, EventResult, HookReceiver, match, spread
 
 QUESTION = "a red circle"
 QUERY_ID = "q-alert-bench"
@@ -136,7 +136,8 @@ def _settings(bench: AlertBench, db: str, root: Path) -> Any:
     return load_settings(
         store={"url": db},
         perception={"clip": bench.clip, "sample_fps": bench.sample_fps},
-        hooks={"allow_private": True, "poll_s": 0.1, "wait_on_exit_s": 10.0},
+        hooks={"allow_private": True, "poll_s": 0.1, "wait_on_exit_s": 10.0,
+               "rate_cap": HOOK_RATE_CAP},
         clips={"dir": str(root / "clips")})
 
 

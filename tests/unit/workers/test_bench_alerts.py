@@ -17,9 +17,9 @@ from pipeline.errors import ConfigError
 from tests.unit.workers.api.scenarios import answer
 from tests.unit.workers.incident_clips.incidents import add_incident
 from workers.alerts.engine import Evaluator
-from workers.bench._alert_events import Arrival, HookReceiver, match, spread
+from workers.bench._alert_events import HOOK_RATE_CAP, Arrival, HookReceiver, match, spread
 from workers.bench._alert_store import work
-from workers.bench.alerts import AlertBench, measure
+from workers.bench.alerts import AlertBench, _settings, measure
 
 ANCHOR = 1_000_000.0
 
@@ -87,7 +87,17 @@ def test_a_run_whose_work_did_not_finish_names_the_shortfall(tmp_path: Path) -> 
         conn.exec_driver_sql("DELETE FROM incidents")
     add_incident(store, "done", started=4.0, opened=4.0, closed=5.0)
     assert work(store.engine, query, spans)["shortfall"] == {"clips_missing": 2}
+    with store.engine.begin() as conn:  # a hook policy held the opening back: unmeasured
+        conn.exec_driver_sql("UPDATE deliveries SET status = 'suppressed'")
+    assert work(store.engine, query, spans)["shortfall"] == {"deliveries_suppressed": 1,
+                                                             "clips_missing": 2}
     store.close()
+
+
+def test_the_benchs_hook_has_no_rate_cap(tmp_path: Path) -> None:
+    # 8 cameras x 20 events: 160 openings, past the default cap of 60 per hour
+    assert HOOK_RATE_CAP == 0
+    assert _settings(AlertBench(cameras=8), "sqlite://", tmp_path).hooks.rate_cap == 0
 
 
 def test_the_kafka_mode_needs_a_broker_and_modes_are_checked() -> None:
