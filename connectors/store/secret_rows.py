@@ -120,3 +120,17 @@ def _write(conn: Connection, where: str, value: str) -> None:
         return
     stmt = sa.update(STATE).where(STATE.c.kind == SECRET_KIND, STATE.c.key == ident)
     conn.execute(stmt.values(data={"key": value}))
+
+
+def migration_box(attributes: dict[str, object]) -> SecretBox | None:
+    """The box a migration seals with: the one handed to ``upgrade``, else the env's."""
+    given = attributes.get("secret_box")
+    return given if isinstance(given, SecretBox) else SecretBox.from_env()
+
+
+def seal_for_upgrade(conn: Connection, box: SecretBox | None, kinds: Sequence[str]) -> None:
+    """A revision's sealing step: refuse (nothing changed) when plaintext rows of
+    ``kinds`` are stored and there is no key, else seal them."""
+    require_key(conn, box, kinds)
+    if box is not None:
+        reseal_all(conn, box, kinds)

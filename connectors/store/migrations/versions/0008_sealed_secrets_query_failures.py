@@ -23,7 +23,13 @@ import sqlalchemy as sa
 from alembic import op
 
 from connectors.store.secret_box import SecretBox
-from connectors.store.secret_rows import HOOK_SECRET, LINK_KEY, open_all, require_key, reseal_all
+from connectors.store.secret_rows import (
+    HOOK_SECRET,
+    LINK_KEY,
+    migration_box,
+    open_all,
+    seal_for_upgrade,
+)
 
 revision = "0008_sealed_secrets"
 down_revision = "0007_incident_clips"
@@ -33,15 +39,11 @@ KINDS = (HOOK_SECRET, LINK_KEY)  # what this revision seals (0010 seals Slack UR
 
 
 def _box() -> SecretBox | None:
-    given = op.get_context().config.attributes.get("secret_box")
-    return given if given is not None else SecretBox.from_env()
+    return migration_box(op.get_context().config.attributes)
 
 
 def upgrade() -> None:
-    conn, box = op.get_bind(), _box()
-    require_key(conn, box, KINDS)  # first: nothing has changed if it refuses
-    if box is not None:
-        reseal_all(conn, box, KINDS)
+    seal_for_upgrade(op.get_bind(), _box(), KINDS)  # first: nothing changed if it refuses
     op.create_table(
         "query_failures",
         sa.Column("query_id", sa.String(200), primary_key=True),

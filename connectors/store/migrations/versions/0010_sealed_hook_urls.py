@@ -20,7 +20,7 @@ from __future__ import annotations
 from alembic import op
 
 from connectors.store.secret_box import SecretBox
-from connectors.store.secret_rows import HOOK_URL, open_all, require_key, reseal_all
+from connectors.store.secret_rows import HOOK_URL, migration_box, open_all, seal_for_upgrade
 
 revision = "0010_sealed_hook_urls"
 down_revision = "0009_backfill_jobs"
@@ -30,15 +30,11 @@ KINDS = (HOOK_URL,)
 
 
 def _box() -> SecretBox | None:
-    given = op.get_context().config.attributes.get("secret_box")
-    return given if given is not None else SecretBox.from_env()
+    return migration_box(op.get_context().config.attributes)
 
 
 def upgrade() -> None:
-    conn, box = op.get_bind(), _box()
-    require_key(conn, box, KINDS)  # first: nothing has changed if it refuses
-    if box is not None:
-        reseal_all(conn, box, KINDS)
+    seal_for_upgrade(op.get_bind(), _box(), KINDS)  # first: nothing changed if it refuses
 
 
 def downgrade() -> None:
