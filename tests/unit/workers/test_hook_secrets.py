@@ -4,40 +4,29 @@ are still signed with the secret as given, nothing secret is stored without a ke
 
 from __future__ import annotations
 
-import random
+from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 import sqlalchemy as sa
 
-from connectors.hooks.delivery import DeliverySchedule, Sender
 from connectors.hooks.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from connectors.store import Store
-from connectors.store.alerts_outbox import Outbox
 from connectors.store.alerts_repo import AlertStore
 from connectors.store.clips import link_key
-from connectors.store.secret_box import PREFIX, SecretBox, new_key
+from connectors.store.secret_box import PREFIX, new_key
 from pipeline.alerts.model import Rule
 from pipeline.errors import ConfigError
-from pipeline.types import Answer
-from workers.alerts.delivery import DeliveryWorker
-from workers.alerts.engine import Evaluator
+from tests.unit.workers.sealed_hooks import PUBLIC, box, deliver, sqlite_store
 from workers.cli.main import main
 
-PUBLIC = "93.184.216.34"
 SECRET = "hmac-S3CRET-of-the-receiver"
 
 
 @pytest.fixture
-def store(tmp_path: Path):
-    s = Store.from_url(f"sqlite:///{tmp_path / 'a.db'}")
-    yield s
-    s.close()
+def store(tmp_path: Path) -> Iterator[Store]:
+    yield from sqlite_store(tmp_path)
 
-
-def box(*keys: str) -> SecretBox:
-    return SecretBox([k.encode() for k in keys])
 
 
 def raw_rows(store: Store) -> list[str]:
@@ -51,25 +40,6 @@ def add_hook(alerts: AlertStore) -> str:
     hook = alerts.add_hook("https://hooks.example/x", secret=SECRET, resolve=lambda h, p: [PUBLIC])
     alerts.add_rule(Rule("r1", "q1", hooks=(hook["id"],)))
     return str(hook["id"])
-
-
-def deliver(store: Store, secrets: SecretBox | None) -> tuple[list[httpx.Request], dict]:
-    sent: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        sent.append(request)
-        return httpx.Response(200)
-
-    answer = Answer("q1", "red?", "cam", 0.0, 1.0, 1.0, "clip", "yes", True, None, (), (), 0, 1.0)
-    store.insert_answers([answer])
-    outbox = Outbox(store.engine)
-    Evaluator(outbox).run_once()
-    client = httpx.Client(transport=httpx.MockTransport(handler))
-    worker = DeliveryWorker(outbox, Sender(client, resolve=lambda h, p: [PUBLIC]),
-                            DeliverySchedule(base=0.01), rng=random.Random(0), secrets=secrets)
-    worker.run_once()
-    worker.close()
-    return sent, AlertStore(store.engine).deliveries()[0]
 
 
 def test_the_row_is_sealed_and_the_delivery_is_signed_with_the_secret(store: Store) -> None:

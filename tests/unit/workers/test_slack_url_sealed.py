@@ -6,43 +6,33 @@ rotate``/``status`` cover it, and without a key a Slack hook is refused naming
 from __future__ import annotations
 
 import json
-import random
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 import sqlalchemy as sa
 
-from connectors.hooks.delivery import DeliverySchedule, Sender
 from connectors.store import Store
-from connectors.store.alerts_outbox import Outbox
 from connectors.store.alerts_repo import AlertStore
-from connectors.store.secret_box import PREFIX, SecretBox, new_key
+from connectors.store.secret_box import PREFIX, new_key
 from pipeline.alerts.model import Rule
 from pipeline.errors import ConfigError
-from pipeline.types import Answer
-from workers.alerts.delivery import DeliveryWorker
-from workers.alerts.engine import Evaluator
+from tests.unit.workers.sealed_hooks import PUBLIC, box, deliver, sqlite_store
 from workers.cli.main import main
 
-PUBLIC = "93.184.216.34"
 TOKEN = "XyZsecretTOKEN42"
 SLACK = f"https://hooks.slack.com/services/T0001/B0002/{TOKEN}"
 
 
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    yield from sqlite_store(tmp_path)
+
+
+
 def resolve(host: str, port: int) -> list[str]:
     return [PUBLIC]
-
-
-@pytest.fixture
-def store(tmp_path: Path):
-    s = Store.from_url(f"sqlite:///{tmp_path / 'a.db'}")
-    yield s
-    s.close()
-
-
-def box(*keys: str) -> SecretBox:
-    return SecretBox([k.encode() for k in keys])
 
 
 def stored_url(store: Store) -> str:
@@ -54,25 +44,6 @@ def add_slack(alerts: AlertStore) -> str:
     hook = alerts.add_hook(SLACK, type="slack", resolve=resolve)
     alerts.add_rule(Rule("r1", "q1", hooks=(hook["id"],)))
     return str(hook["id"])
-
-
-def deliver(store: Store, secrets: SecretBox | None) -> tuple[list[httpx.Request], dict]:
-    sent: list[httpx.Request] = []
-
-    def receive(request: httpx.Request) -> httpx.Response:
-        sent.append(request)
-        return httpx.Response(200, text="ok")
-
-    answer = Answer("q1", "red?", "cam", 0.0, 1.0, 1.0, "clip", "yes", True, None, (), (), 0, 1.0)
-    store.insert_answers([answer])
-    outbox = Outbox(store.engine)
-    Evaluator(outbox).run_once()
-    client = httpx.Client(transport=httpx.MockTransport(receive))
-    worker = DeliveryWorker(outbox, Sender(client, resolve=resolve), DeliverySchedule(base=0.01),
-                            rng=random.Random(0), secrets=secrets)
-    worker.run_once()
-    worker.close()
-    return sent, AlertStore(store.engine).deliveries()[0]
 
 
 def posted_to(request: httpx.Request) -> str:
