@@ -138,12 +138,18 @@ def _load_chain(ctx: ssl.SSLContext, s: KafkaSecurity) -> None:
                           f"{exc}") from None
 
 
-def kafka_python_options(s: KafkaSecurity) -> dict[str, Any]:
-    """kafka-python's arguments (KafkaProducer, KafkaConsumer, KafkaAdminClient)."""
+def _protocol_and_sasl(s: KafkaSecurity) -> dict[str, Any]:
+    """The arguments kafka-python and aiokafka name alike: protocol and SASL login."""
     out: dict[str, Any] = {"security_protocol": s.security_protocol}
     if s.sasl:
         out.update(sasl_mechanism=s.sasl_mechanism, sasl_plain_username=s.sasl_username,
                    sasl_plain_password=s.sasl_secret())
+    return out
+
+
+def kafka_python_options(s: KafkaSecurity) -> dict[str, Any]:
+    """kafka-python's arguments (KafkaProducer, KafkaConsumer, KafkaAdminClient)."""
+    out = _protocol_and_sasl(s)
     if s.tls:
         out.update(ssl_context=s.ssl_context(), ssl_check_hostname=s.ssl_check_hostname)
     return out
@@ -151,10 +157,7 @@ def kafka_python_options(s: KafkaSecurity) -> dict[str, Any]:
 
 def aiokafka_options(s: KafkaSecurity) -> dict[str, Any]:
     """aiokafka's arguments (AIOKafkaProducer, AIOKafkaConsumer, AIOKafkaAdminClient)."""
-    out: dict[str, Any] = {"security_protocol": s.security_protocol}
-    if s.sasl:
-        out.update(sasl_mechanism=s.sasl_mechanism, sasl_plain_username=s.sasl_username,
-                   sasl_plain_password=s.sasl_secret())
+    out = _protocol_and_sasl(s)
     if s.tls:
         out["ssl_context"] = s.ssl_context()
     return out
