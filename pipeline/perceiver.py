@@ -14,7 +14,7 @@ from typing import Any, Protocol, cast
 
 from pipeline.answerers import Answerer, build_answerer
 from pipeline.answerers.base import ImageEncoder
-from pipeline.answerers.baseline import StateProvider
+from pipeline.answerers.states import StateProvider
 from pipeline.buffer import BufferLimits, BufferSet
 from pipeline.engine import Engine, encode_frames
 from pipeline.extensions import load_entry_points

@@ -12,6 +12,11 @@ keeps, per (question, camera), the recent windows it judged and what it judged t
   thing); it stays yes while the score stays ``k_off`` spreads above the level and the
   support above ``gate_off``. A no window inside that band is not learned
   (an object sliding in must not lift the absent level);
+* while a state lasts (and just after it ended) the recent **present level** counts
+  too: the state ends below ``drop_share`` (a half) of the way from the absent to the
+  present level, and turns yes again only above three quarters of it — when the asked
+  thing leaves, a look-alike left in view sits nearer the absent level (see
+  :func:`levels`);
 * before ``warmup`` absent windows are known (a new camera, or a state present from the
   first frame) the zero-shot support alone decides, with its own hysteresis
   (``prior_on`` / ``prior_off``); such answers are marked calibrating.
@@ -33,7 +38,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Protocol
 
 import numpy as np
 
@@ -61,6 +65,8 @@ class Rule:
     floor: float | None = None
     sure: float = math.inf
     max_samples: int = 1024
+    drop_share: float = 0.5
+    recent: int = 8
 
 
 @dataclass(frozen=True)
@@ -184,7 +190,7 @@ def decide(state: BaselineState, key: float, ev: Evidence, rule: Rule) -> Decisi
     absent = [s[1] for s in history if s[4] == ABSENT]
     unit = float(np.median([s[3] for s in history] + [ev.unit]))
     if len(absent) >= max(rule.warmup, 1):
-        return _by_level(state, ev, absent, unit, was_yes, rule)
+        return _by_level(state, ev, absent, recent_present(history, rule), unit, was_yes, rule)
     present = [s[1] for s in history if s[4] == PRESENT]
     if len(present) >= max(rule.warmup, 1):
         return _against_present(ev, present, unit, was_yes, rule)
@@ -215,13 +221,51 @@ def _against_present(ev: Evidence, present: list[float], unit: float, was_yes: b
     return _by_support(ev, was_yes, rule)
 
 
-def _by_level(state: BaselineState, ev: Evidence, absent: list[float], unit: float,
-              was_yes: bool, rule: Rule) -> Decision:
+def recent_present(history: Sequence[Sample], rule: Rule) -> list[float]:
+    """Scores of the newest ``recent`` present windows among the last ``2·recent``: the
+    present level a state is judged against while it lasts and just after it ended."""
+    tail = history[-2 * rule.recent :]
+    return [s[1] for s in tail if s[4] == PRESENT][-rule.recent :]
+
+
+@dataclass(frozen=True)
+class Levels:
+    """The absent level, its spread, and where a window turns and stays yes."""
+
+    level: float
+    scale: float
+    on: float
+    off: float
+    present: float | None = None
+
+
+def levels(absent: Sequence[float], present: Sequence[float], unit: float, rule: Rule) -> Levels:
+    """Levels from the absent scores, the recent present ones and the model's unit.
+
+    With a recent present level ``P`` above the absent level ``A``, a state also ends
+    below ``A + drop_share·(P − A)`` and (just after one ended) turns yes again only
+    above ``A + (1 + drop_share)/2·(P − A)``: what is left when the asked thing goes
+    (a look-alike sharing its colour or shape) sits between the two levels, nearer
+    ``A`` than ``P``, and must not hold the state. Both are shares of the camera's own
+    gap, no absolute level."""
     level = float(np.median(absent))
     scale = max(spread(absent), rule.unit_share * unit, 1e-6)
+    on = level + (rule.k - rule.sensitivity) * scale
+    off = level + (rule.k_off - rule.sensitivity) * scale
+    top = float(np.median(present)) if len(present) >= max(rule.warmup, 1) else None
+    if top is not None and rule.drop_share > 0 and top > level:
+        gap, shift = top - level, rule.sensitivity * scale
+        off = max(off, level + rule.drop_share * gap - shift)
+        on = max(on, level + (1 + rule.drop_share) / 2 * gap - shift)
+    return Levels(level, scale, on, off, top)
+
+
+def _by_level(state: BaselineState, ev: Evidence, absent: list[float], present: list[float],
+              unit: float, was_yes: bool, rule: Rule) -> Decision:
+    lv = levels(absent, present, unit, rule)
+    level, scale, off = lv.level, lv.scale, lv.off
     shift = rule.sensitivity
-    off = level + (rule.k_off - shift) * scale
-    base = off if was_yes else level + (rule.k - shift) * scale
+    base = off if was_yes else lv.on
     threshold = corrected_threshold(base, state.labels)
     gate = (rule.gate_off if was_yes else rule.gate) - shift
     floor_ok = rule.floor is None or ev.score >= rule.floor
@@ -232,6 +276,8 @@ def _by_level(state: BaselineState, ev: Evidence, absent: list[float], unit: flo
     why = (f"{word}: {ev.score:.3f} is {spreads:+.1f} spreads from the absent level "
            f"{level:.3f} ({'stays' if was_yes else 'turns'} yes at {threshold:.3f}); "
            f"the question beats its alternatives by {ev.support:+.1f} (needs {gate:.2f})")
+    if lv.present is not None:
+        why += f"; recent present level {lv.present:.3f}"
     if not floor_ok:
         why += f"; below the floor {rule.floor:.3f}"
     return Decision(matched, threshold, False, level, scale, threshold != base, verdict, why)
@@ -244,32 +290,3 @@ def _by_support(ev: Evidence, was_yes: bool, rule: Rule) -> Decision:
     why = (f"{'yes' if matched else 'no'} (no absent level yet): the question beats its "
            f"alternatives by {ev.support:+.1f} spreads (needs {need:.2f})")
     return Decision(matched, None, True, verdict=PRESENT if matched else ABSENT, why=why)
-
-
-class StateProvider(Protocol):
-    """Where trackers live between windows, restarts and worker takeovers.
-
-    ``load`` returns the saved state (an empty one when there is none); ``save`` keeps
-    the state after a window. The store-backed provider lives in ``connectors.store``;
-    :class:`MemoryStates` is the in-process one.
-    """
-
-    def load(self, query_id: str, camera: str) -> BaselineState: ...
-
-    def save(self, query_id: str, camera: str, state: BaselineState) -> None: ...
-
-
-class MemoryStates:
-    """States kept in a dict: the default, and the test double."""
-
-    def __init__(self) -> None:
-        self.states: dict[tuple[str, str], BaselineState] = {}
-
-    def load(self, query_id: str, camera: str) -> BaselineState:
-        return self.states.get((query_id, camera), BaselineState())
-
-    def save(self, query_id: str, camera: str, state: BaselineState) -> None:
-        self.states[(query_id, camera)] = state
-
-    def add_label(self, query_id: str, camera: str, label: Label) -> None:
-        self.save(query_id, camera, self.load(query_id, camera).with_label(label))

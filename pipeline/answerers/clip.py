@@ -50,13 +50,12 @@ from pipeline.answerers.baseline import (
     BaselineState,
     Decision,
     Evidence,
-    MemoryStates,
     Rule,
-    StateProvider,
     corrected_threshold,
     decide,
 )
 from pipeline.answerers.second_look import SecondLook, second_look_for
+from pipeline.answerers.states import MemoryStates, StateProvider
 from pipeline.perception import Selection
 from pipeline.types import EncodedFrame, FloatArray, StandingQuery
 

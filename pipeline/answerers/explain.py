@@ -19,7 +19,8 @@ from pipeline.answerers.baseline import (
     Evidence,
     Rule,
     decide,
-    spread,
+    levels,
+    recent_present,
 )
 
 
@@ -63,10 +64,8 @@ def describe(state: BaselineState, rule: Rule) -> TrackerView:
     level = scale = on = off = None
     if len(absent) >= max(rule.warmup, 1):
         units = [s[3] for s in state.samples]
-        level = float(np.median(absent))
-        scale = max(spread(absent), rule.unit_share * float(np.median(units)), 1e-6)
-        on = level + (rule.k - rule.sensitivity) * scale
-        off = level + (rule.k_off - rule.sensitivity) * scale
+        lv = levels(absent, recent_present(state.samples, rule), float(np.median(units)), rule)
+        level, scale, on, off = lv.level, lv.scale, lv.on, lv.off
     why = decide(state, key, Evidence(score, support, unit), rule).why
     status = "present" if verdict == PRESENT else "absent"
     return TrackerView(status=status, windows=len(state.samples), absent_windows=len(absent),

@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from pipeline.answerers.baseline import StateProvider
+from pipeline.answerers.states import StateProvider
 from pipeline.perceiver import AnswererCache, DecodeFn, Perceiver
 from pipeline.perceiver import build_perceiver as _assemble
 from pipeline.perception import SelectionConfig

@@ -16,13 +16,14 @@ from pipeline.answerers.baseline import (
     ABSENT,
     PRESENT,
     BaselineState,
+    Decision,
     Evidence,
     Label,
-    MemoryStates,
     Rule,
     corrected_threshold,
     decide,
 )
+from pipeline.answerers.states import MemoryStates
 from pipeline.errors import ConfigError
 from pipeline.perception import Selection
 from pipeline.types import EncodedFrame, RoI, StandingQuery
@@ -143,6 +144,38 @@ def test_a_clear_rise_shows_the_earlier_yes_was_a_look_alike() -> None:
     after = state.observe(9.0, _ev(0.3, 0.0), d.verdict, RULE, d.relabel_below)
     assert [s[4] for s in after.samples] == [ABSENT] * 4 + [PRESENT]
     assert not decide(after, 10.0, _ev(0.0, 0.0), RULE).matched
+
+
+def test_a_look_alike_left_in_view_ends_the_state_and_does_not_restart_it() -> None:
+    # absent at -0.01, the asked thing at 0.37; when it leaves, a look-alike sharing its
+    # colour stays in view at 0.08: well above the absent level's band, but nearer the
+    # absent level than the present one
+    def run(rule: Rule) -> tuple[BaselineState, list[Decision]]:
+        state, out = BaselineState(), []
+        for i, (s, p) in enumerate([(-0.01, -3.0)] * 4 + [(0.37, 1.0)] * 10 + [(0.08, 1.0)] * 16):
+            d = decide(state, float(i), _ev(s, p), rule)
+            state = state.observe(float(i), _ev(s, p), d.verdict, rule)
+            out.append(d)
+        return state, out
+
+    state, out = run(RULE)
+    assert [d.matched for d in out] == [False] * 4 + [True] * 10 + [False] * 16  # no flicker
+    assert "recent present level 0.370" in out[14].why
+    assert decide(state, 30.0, _ev(0.37, 1.0), RULE).matched  # the asked thing again
+    # without the present level (drop_share 0) the look-alike held the state
+    _, held = run(Rule(drop_share=0.0))
+    assert all(d.matched for d in held[4:])
+
+
+def test_a_state_that_dims_slowly_stays_yes() -> None:
+    # dusk: the present score falls by 0.4 over 200 windows, never a step
+    scores = [-0.3] * 5 + [0.3 - 0.002 * i for i in range(200)]
+    state, answers = BaselineState(), []
+    for i, s in enumerate(scores):
+        d = decide(state, float(i), _ev(s, 1.0), RULE)
+        state = state.observe(float(i), _ev(s, 1.0), d.verdict, RULE)
+        answers.append(d.matched)
+    assert all(answers[5:])
 
 
 def test_sensitivity_moves_the_levels() -> None:

@@ -26,7 +26,8 @@ from typing import Any, TextIO
 import numpy as np
 
 from pipeline.answerers import build_answerer
-from pipeline.answerers.baseline import Label, MemoryStates
+from pipeline.answerers.baseline import Label
+from pipeline.answerers.states import MemoryStates
 from pipeline.errors import ConfigError
 from pipeline.perception import Selection, SelectionConfig, select_for_queries
 from pipeline.types import EncodedFrame, StandingQuery

@@ -18,7 +18,7 @@ from pipeline import extensions
 from pipeline.alerts.model import Condition, ConditionKind, vlm_description
 from pipeline.answerers import base
 from pipeline.answerers.base import Answerer, AnswererSettings, AnswerResult
-from pipeline.answerers.baseline import MemoryStates
+from pipeline.answerers.states import MemoryStates
 from pipeline.perceiver import AnswererCache
 from pipeline.testing import ColourEncoder
 from pipeline.types import Answer
@@ -68,6 +68,7 @@ def installed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(extensions, "entry_points", lambda group: eps if group == eps[0].group
                         else [])
     monkeypatch.setattr(extensions, "_loaded", set())
+    monkeypatch.setattr(extensions, "_scanned", {})  # as after installing a package
     monkeypatch.setattr(base, "_REGISTRY", dict(base._REGISTRY))
     yield
 
