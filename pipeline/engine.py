@@ -27,7 +27,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from pipeline.answerers.base import Answerer, AnswerResult, ImageEncoder
-from pipeline.evidence import render, thumbnail
+from pipeline.evidence import THUMB_SIDE, frame_thumbnail, render
 from pipeline.perception import Selection, SelectionConfig, select_for_queries
 from pipeline.scheduler import Due
 from pipeline.types import (
@@ -54,9 +54,10 @@ class TextEncoder(Protocol):
 
 
 def encode_frames(
-    encoder: ImageEncoder, frames: Sequence[Frame], thumb_side: int = 336
+    encoder: ImageEncoder, frames: Sequence[Frame], thumb_side: int = THUMB_SIDE
 ) -> list[EncodedFrame]:
-    """Encode decoded frames once: global + patch embeddings and a thumbnail each."""
+    """Encode decoded frames once: global + patch embeddings and a thumbnail each (the
+    decoder's own when it has the size)."""
     if not frames:
         return []
     globals_, patches = encoder.encode_frames([f.rgb for f in frames])
@@ -66,7 +67,7 @@ def encode_frames(
             t=f.t,
             global_emb=np.asarray(globals_[i], dtype=np.float32),
             patches=np.asarray(patches[i], dtype=np.float32),
-            thumb=thumbnail(f.rgb, thumb_side),
+            thumb=frame_thumbnail(f, thumb_side),
             frame_size=(int(f.rgb.shape[0]), int(f.rgb.shape[1])),
         )
         for i, f in enumerate(frames)

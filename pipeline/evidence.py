@@ -1,6 +1,10 @@
-"""Evidence images: a small JPEG per selected frame with its RoI box drawn.
+"""Thumbnails, and evidence images: a small JPEG per selected frame with its RoI box drawn.
 
-Made from the frame's buffered thumbnail (no second decode). The box is drawn in
+Every encoded frame keeps a thumbnail (longer side :data:`THUMB_SIDE`) for evidence, VLM
+input and the frame index. The decoder makes it beside the RGB frame, scaled from the
+codec's picture in one C call (:attr:`pipeline.types.Frame.thumb`); a frame without one
+(or with one of another size) is shrunk here. Evidence is made from the frame's buffered
+thumbnail (no second decode). The box is drawn in
 the frame's coordinates (the CLIP grid maps proportionally onto the whole frame) and
 also returned normalised (x0, y0, x1, y1), so a dashboard can redraw it. Evidence
 travels inside the answer message (base64) and is stored in the ``evidence`` table,
@@ -15,22 +19,40 @@ import io
 import numpy as np
 from PIL import Image, ImageDraw
 
-from pipeline.types import EncodedFrame, Evidence, ImageArray, RoI
+from pipeline.types import EncodedFrame, Evidence, Frame, ImageArray, RoI
 
 BOX_COLOUR = (255, 200, 0)
+THUMB_SIDE = 336
+"""Longer side of the thumbnail every encoded frame keeps (LLaVA's input side)."""
+
+
+def thumb_size(height: int, width: int, max_side: int) -> tuple[int, int] | None:
+    """(width, height) of the thumbnail of a ``height`` × ``width`` frame; None when the
+    frame is no larger than ``max_side`` (it is kept as it is, never enlarged)."""
+    scale = max_side / max(height, width)
+    if scale >= 1.0:
+        return None
+    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 def thumbnail(rgb: ImageArray, max_side: int) -> ImageArray:
     """``rgb`` shrunk (never enlarged) so that its longer side is ``max_side``."""
-    h, w = rgb.shape[:2]
-    scale = min(1.0, max_side / max(h, w))
-    if scale >= 1.0:
+    size = thumb_size(rgb.shape[0], rgb.shape[1], max_side)
+    if size is None:
         return np.ascontiguousarray(rgb, dtype=np.uint8)
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
     img = Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8)).resize(
         size, Image.Resampling.BILINEAR
     )
     return np.asarray(img, dtype=np.uint8)
+
+
+def frame_thumbnail(frame: Frame, max_side: int = THUMB_SIDE) -> ImageArray:
+    """The thumbnail of ``frame``: the decoder's own when it has the size
+    :func:`thumbnail` gives, else ``frame.rgb`` shrunk."""
+    own, size = frame.thumb, thumb_size(frame.rgb.shape[0], frame.rgb.shape[1], max_side)
+    if own is not None and size is not None and own.shape[:2] == (size[1], size[0]):
+        return own
+    return thumbnail(frame.rgb, max_side)
 
 
 def render(frame: EncodedFrame, roi: RoI, max_side: int = 192, quality: int = 75) -> Evidence:

@@ -17,6 +17,8 @@ never stops the others.
 from __future__ import annotations
 
 import logging
+import os
+import sys
 from collections.abc import Mapping
 from importlib.metadata import EntryPoint, entry_points
 
@@ -25,6 +27,7 @@ from pipeline.answerers.base import Answerer, register, registered
 GROUP = "feedwatch.answerers"
 log = logging.getLogger(__name__)
 _loaded: set[str] = set()
+_scanned: dict[str, tuple[tuple[str, float], ...]] = {}  # group -> sys.path when scanned
 
 
 def answerer_types() -> Mapping[str, type[Answerer]]:
@@ -34,11 +37,31 @@ def answerer_types() -> Mapping[str, type[Answerer]]:
 
 
 def load_entry_points() -> None:
-    """Register the answerers of the ``feedwatch.answerers`` group (each once)."""
+    """Register the answerers of the ``feedwatch.answerers`` group (each once).
+
+    The installed packages are scanned again only when a folder on ``sys.path`` changed
+    (a package installed or removed): a scan reads every package's metadata, several ms,
+    and every query a worker applies or publishes asks."""
+    stamp = _path_stamp()
+    if _scanned.get(GROUP) == stamp:
+        return
+    _scanned[GROUP] = stamp
     for ep in entry_points(group=GROUP):
         if ep.value not in _loaded:
             _loaded.add(ep.value)
             _register(ep)
+
+
+def _path_stamp() -> tuple[tuple[str, float], ...]:
+    """Each ``sys.path`` folder with its modification time (a package installed into one
+    adds a ``.dist-info`` folder there); -1 for an entry that is not a folder."""
+    out = []
+    for entry in sys.path:
+        try:
+            out.append((entry, os.stat(entry or ".").st_mtime))
+        except OSError:
+            out.append((entry, -1.0))
+    return tuple(out)
 
 
 def _register(ep: EntryPoint) -> None:

@@ -55,6 +55,9 @@ class Frame:
     rgb: ImageArray
     seq: int = -1
     keyframe: bool = False
+    thumb: ImageArray | None = None
+    """The decoder's small copy of ``rgb`` (longer side :data:`pipeline.evidence.THUMB_SIDE`),
+    scaled from the codec's picture; None: the engine shrinks ``rgb`` itself."""
 
 
 @dataclass(frozen=True)

@@ -180,10 +180,12 @@ class MemoryBus(Bus):
         with self._cond:
             return sum(len(part.records) for part in self._log(topic))
 
-    def wait(self, timeout: float) -> None:
+    def wait(self, timeout: float) -> bool:
+        """Up to ``timeout`` for a record to arrive; False once the bus is closed."""
         with self._cond:
             if not self._closed:
                 self._cond.wait(timeout=timeout)
+            return not self._closed
 
     def messages(self, topic: str) -> list[Record]:
         """Every retained record of a topic (all partitions, in offset order): for tests."""
@@ -260,7 +262,8 @@ class MemoryConsumer(Consumer):
             left = deadline - time.monotonic()
             if got or left <= 0:
                 return got
-            self.bus.wait(min(left, 0.1))
+            if not self.bus.wait(min(left, 0.1)):
+                return self._fetch(max_records)  # closed: nothing more will come
 
     def caught_up(self) -> bool:
         return all(self._position.get(tp, 0) >= end for tp, end in self._ends.items())

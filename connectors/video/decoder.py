@@ -12,6 +12,7 @@ import av.error
 import numpy as np
 
 from connectors.video.carry import CACHE, CarryCache, fresh_codec
+from connectors.video.pixels import upright_pictures
 from connectors.video.runs import minimal_runs, split_gops
 from connectors.video.sampling import SampleClock, keyframes_suffice
 from pipeline.errors import DecodeError
@@ -292,7 +293,5 @@ def _step_before(d: _Demuxed, fast: bool) -> float:
 
 def _frame(segment: Segment, frame: av.VideoFrame, t: float) -> Frame:
     _check_size(segment, frame.width, frame.height)  # the size may change mid-stream
-    rgb = frame.to_ndarray(format="rgb24")
-    if segment.rotation:  # shown upright, as the source's display matrix says
-        rgb = np.ascontiguousarray(np.rot90(rgb, k=segment.rotation // 90))
-    return Frame(segment.camera, t, rgb, segment.seq, bool(frame.key_frame))
+    rgb, thumb = upright_pictures(frame, segment.rotation)
+    return Frame(segment.camera, t, rgb, segment.seq, bool(frame.key_frame), thumb)

@@ -7,8 +7,9 @@ then runs :class:`workers.perception.embedded.EmbeddedRun` exactly as ``feedwatc
 it — source threads, in-process bus, :class:`Perceiver` (keyframe-only decode at
 1 fps, CLIP encode, rolling buffer, due queries, engine) and the SQLite answer sink —
 with one standing question per camera evaluated every second. The questions are
-subscribed before the cameras start, so their text embeddings (computed once per
-question, then cached) are not part of the timed run.
+subscribed before the clock starts, so their text embeddings and their answerers'
+per-question work (the clip tracker's alternatives: up to 256 text encodings per new
+question, done once when a question is subscribed) are not part of the timed run.
 
 * unpaced (``capacity``): every segment is available at once; the trial measures
   camera-seconds processed per wall-second. A machine keeps up with N cameras in
@@ -185,6 +186,8 @@ def run_trial(encoder: Any, feeds: dict[str, list[Segment]], *, paced: bool = Fa
         run = EmbeddedRun([CameraSource(c, f"bench://{c}") for c in cameras], queries,
                           perceiver, timing, segments=feeder, on_segment=on_segment)  # type: ignore[arg-type]
         encoder.encode_text([q.question for q in queries])  # subscribed before cameras start
+        for q in queries:  # and their answerers prepared, as subscribing them does
+            perceiver.engine.prepare(q)
         passes0 = getattr(encoder, "vision_frames_encoded", 0)
         calls0 = getattr(encoder, "encode_calls", 0)
         timer = threading.Timer(deadline_s, run.stop.set) if deadline_s else None

@@ -155,8 +155,8 @@ class EmbeddedRun:
             self._loop(app, perceive, store)
         finally:
             self.stop.set()
+            self.bus.close()  # first: the queries follower's poll returns instead of waiting out
             app.stop_queries()
-            self.bus.close()
             for t in self._threads:
                 t.join(timeout=5)
             self.perceiver.stats.dead_letters += app.dead_letters

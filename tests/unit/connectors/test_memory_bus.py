@@ -68,6 +68,19 @@ def test_poll_waits_for_a_message_from_another_thread() -> None:
     assert time.monotonic() - t0 < 1.5
 
 
+def test_closing_the_bus_ends_a_waiting_poll_with_what_is_left() -> None:
+    """A follower thread blocked in ``poll`` stops when the run closes the bus, instead of
+    waiting its timeout out (the embedded run's end would wait for it)."""
+    bus = MemoryBus()
+    c = bus.consumer(["t"], "g")
+    bus.producer().send("t", b"k", b"v")
+    assert _values(c.poll()) == [b"v"]
+    threading.Timer(0.1, bus.close).start()
+    t0 = time.monotonic()
+    assert c.poll(timeout=5.0) == []
+    assert time.monotonic() - t0 < 2.0
+
+
 def test_capacity_blocks_producer_until_consumer_commits() -> None:
     bus = MemoryBus(capacity={"t": 2}, send_timeout=0.3)
     c = bus.consumer(["t"], "g")
