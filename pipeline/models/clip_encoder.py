@@ -50,6 +50,7 @@ HF_HUB = "hf-hub:"
 TEXT_CACHE_SIZE = 4096
 CALIBRATION_FILE = "feedwatch_calibration.json"
 PRECISIONS = ("fp32", "int8")
+CPU_BATCH, GPU_BATCH = 8, 64
 CHARS_PER_TOKEN_CAP = 16  # text beyond context·16 characters cannot reach the model
 
 
@@ -67,7 +68,7 @@ class ClipEncoder:
         *,
         model_id: str,
         device: str = "cpu",
-        batch_size: int = 32,
+        batch_size: int | None = None,
         mean: Sequence[float] | None = None,
         std: Sequence[float] | None = None,
         precision: str = "fp32",
@@ -79,7 +80,7 @@ class ClipEncoder:
             quantize_vision_int8(self._visual)
         self._tokenizer = tokenizer
         self._device = torch.device(device)
-        self._batch_size = _positive("batch_size", batch_size)
+        self._batch_size = _positive("batch_size", batch_size or default_batch(device))
         cfg = open_clip.get_model_preprocess_cfg(model)
         self._mean = _channel_tensor(mean or cfg.get("mean", open_clip.OPENAI_DATASET_MEAN))
         self._std = _channel_tensor(std or cfg.get("std", open_clip.OPENAI_DATASET_STD))
@@ -92,7 +93,8 @@ class ClipEncoder:
 
     @classmethod
     def from_spec(
-        cls, spec: str, device: str = "auto", *, batch_size: int = 32, precision: str = "fp32"
+        cls, spec: str, device: str = "auto", *, batch_size: int | None = None,
+        precision: str = "fp32",
     ) -> ClipEncoder:
         """Load the model a spec names (see the module docstring) onto ``device``.
 
@@ -203,6 +205,13 @@ class ClipEncoder:
     def _autocast(self) -> Any:
         enabled = self._device.type == "cuda"
         return torch.autocast(device_type=self._device.type, dtype=torch.float16, enabled=enabled)
+
+
+def default_batch(device: str) -> int:
+    """Frames per vision pass when not told: a CPU runs moderate batches fastest (ViT-B-32
+    int8 on a 2-core box: 65 frames/s at 8, 53 at 32, `feedwatch bench encode`), a GPU
+    wants large ones. Callers hand the encoder any number; it runs them in such chunks."""
+    return CPU_BATCH if torch.device(device).type == "cpu" else GPU_BATCH
 
 
 def _checked(frame: ImageArray) -> ImageArray:

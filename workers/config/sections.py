@@ -37,6 +37,7 @@ class PerceptionSettings(BaseSettings):
     vlm: str = ""
     device: str = "auto"
     precision: str = "fp32"  # int8: CPU vision MLPs quantised, ~1.5x frames/s (bench encode)
+    encode_batch: Count | None = None  # frames per vision pass; None: 8 on a CPU, 64 on a GPU
     sample_fps: float = 1.0
     k_prompt: int = 3
     k_uniform: int = 3

@@ -25,7 +25,8 @@ def load_encoder(p: Any) -> Any:
     """The CLIP encoder the perception settings name (loaded once per process)."""
     from pipeline.models.clip_encoder import ClipEncoder
 
-    return ClipEncoder.from_spec(p.clip, device=p.device, precision=p.precision)
+    return ClipEncoder.from_spec(p.clip, device=p.device, precision=p.precision,
+                                 batch_size=p.encode_batch)
 
 
 def scheduler_of(p: Any, queries: Iterable[StandingQuery] = ()) -> Scheduler:
