@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
 import os
 import shutil
 import signal
@@ -13,8 +12,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-PR_SET_PDEATHSIG = 1
 
 
 class ServiceError(RuntimeError):
@@ -73,12 +70,12 @@ def wait_until(
     raise ServiceError(f"{what} not ready after {timeout:.0f}s:\n{log_tail(log)}")
 
 
-def _die_with_parent() -> None:
-    """In the child: get SIGKILL when the spawning thread dies (Linux), so a killed
-    test run leaves no broker or camera behind on a shared machine."""
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+# The child must die with the thread that spawned it. Asked for through util-linux's
+# `setpriv --pdeathsig` (it sets PR_SET_PDEATHSIG and execs the service): no Python
+# code between fork and exec (a ``preexec_fn`` forces a plain fork, runs every
+# at-fork handler of the test process — torch's, FFmpeg's threads' — in the child, and
+# a child that inherits a held lock never execs the service).
+_SETPRIV = shutil.which("setpriv") if sys.platform.startswith("linux") else None
 
 
 def spawn(
@@ -89,15 +86,15 @@ def spawn(
     The child dies with the thread that spawned it: start services from a thread
     that outlives them (pytest's main thread does).
     """
+    prefix = [_SETPRIV, "--pdeathsig", "KILL", "--"] if _SETPRIV else []
     with open(log, "ab") as out:
         return subprocess.Popen(  # type: ignore[call-overload,no-any-return]
-            args,
+            prefix + args,
             cwd=cwd,
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_die_with_parent,
             **kwargs,
         )
 
