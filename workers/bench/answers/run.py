@@ -110,6 +110,7 @@ class Row:
     matched: bool | None
     score: float | None
     calibrating: bool
+    why: str = ""
 
 
 @dataclass
@@ -138,7 +139,7 @@ class Pass:
             return
         result = self.answerer.answer(query, window, sel, emb)
         self.rows.append(Row(start, end, truth, result.matched, result.score,
-                             "calibrating" in result.text))
+                             "calibrating" in result.text, getattr(result, "why", "") or ""))
         if (truth is not None and result.matched != truth and self.left > 0
                 and result.score is not None):
             camera = window[-1].camera
@@ -249,7 +250,8 @@ def _dump(out: TextIO, item: SceneItem, passes: list[Pass]) -> None:
             out.write(json.dumps({
                 "clip": item.name, "mode": p.name, "start": r.start, "end": r.end,
                 "truth": r.truth, "matched": r.matched,
-                "score": None if r.score is None else round(float(r.score), 6)}) + "\n")
+                "score": None if r.score is None else round(float(r.score), 6),
+                "why": r.why}) + "\n")
     out.flush()
 
 
