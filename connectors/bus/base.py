@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from pipeline.errors import BusError
 
-__all__ = ["Bus", "BusError", "Consumer", "Producer", "Record", "Topics"]
+__all__ = ["Bus", "BusError", "Consumer", "Producer", "Record", "Topics", "next_offsets"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,14 @@ class Record:
     timestamp: float
 
 
+def next_offsets(records: Sequence[Record]) -> dict[tuple[str, int], int]:
+    """Per (topic, partition), the offset after the last of ``records`` there."""
+    out: dict[tuple[str, int], int] = {}
+    for r in records:
+        out[(r.topic, r.partition)] = max(out.get((r.topic, r.partition), 0), r.offset + 1)
+    return out
+
+
 class Producer(ABC):
     """Sends messages; ``flush`` blocks until everything sent is stored."""
 
@@ -63,6 +71,12 @@ class Consumer(ABC):
 
     @abstractmethod
     def commit(self) -> None: ...
+
+    @abstractmethod
+    def commit_through(self, records: Sequence[Record]) -> None:
+        """Commit up to and including ``records`` (each partition's last one), not what
+        was polled after them: a caller that polled the next batch ahead keeps it
+        uncommitted until it is processed."""
 
     def caught_up(self) -> bool:
         """Whether everything its topics held when it started has been read (a bus

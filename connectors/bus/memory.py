@@ -23,7 +23,7 @@ import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from connectors.bus.base import Bus, Consumer, Producer, Record
+from connectors.bus.base import Bus, Consumer, Producer, Record, next_offsets
 from pipeline.errors import BusError
 
 COMPACT_SLACK = 64  # a compacted partition is rewritten once it holds this many stale records
@@ -271,6 +271,10 @@ class MemoryConsumer(Consumer):
     def commit(self) -> None:
         if self.group:
             self.bus.commit_offsets(self.group, self._position)
+
+    def commit_through(self, records: Sequence[Record]) -> None:
+        if self.group and records:
+            self.bus.commit_offsets(self.group, next_offsets(records))
 
     def close(self) -> None:
         self._position = {}

@@ -15,8 +15,9 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError
+from kafka.structs import OffsetAndMetadata, TopicPartition
 
-from connectors.bus.base import Bus, Consumer, Producer, Record
+from connectors.bus.base import Bus, Consumer, Producer, Record, next_offsets
 from connectors.kafka.base import KafkaConfig, KafkaUnavailable, ProduceError
 from connectors.kafka.clients import kafka_client
 
@@ -116,6 +117,11 @@ class KafkaBusConsumer(Consumer):
 
     def commit(self) -> None:
         self.consumer.commit()
+
+    def commit_through(self, records: Sequence[Record]) -> None:
+        if records:
+            self.consumer.commit({TopicPartition(t, p): OffsetAndMetadata(off, "", -1)
+                                  for (t, p), off in next_offsets(records).items()})
 
     def close(self) -> None:
         self.consumer.close()

@@ -131,6 +131,12 @@ class PerceptionApp:
         if self.queries is not None:
             self.queries.stop()
 
+    def close(self) -> None:
+        """Stop following the queries and end the perceive handler's decode-ahead thread."""
+        self.stop_queries()
+        if self.perceive is not None:
+            self.perceive.close()
+
     @property
     def dead_letters(self) -> int:
         """Records the app dead-lettered outside the perceive stage (queries, answers)."""

@@ -11,10 +11,12 @@ segment messages. The app's query source reads the ``queries`` topic before any
 segment is looked at; the main thread then polls the ``segments`` topic (up to one
 segment per camera) and hands the batch to the perceive handler: decode, ONE encoder
 call for the batch's frames, buffers, due windows, answers on the bus, dead letters
-for the bad records. The answers consumer stores them idempotently (retrying for a
-bounded budget when every source is a file, until stored when one is live) and hands
-them to ``on_answer`` (the live table or ``--json``). The in-process bus drops what
-both groups have committed, so memory stays bounded.
+for the bad records. The next batch, when it is already there, is polled with it and
+decoded while this one is encoded (:mod:`workers.perception.prefetch`); offsets are
+committed through the handled batch only. The answers consumer stores the answers
+idempotently (retrying for a bounded budget when every source is a file, until stored
+when one is live) and hands them to ``on_answer`` (the live table or ``--json``). The
+in-process bus drops what both groups have committed, so memory stays bounded.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
 from connectors.bus import messages as msg
-from connectors.bus.base import Bus, Consumer, Producer, Topics
+from connectors.bus.base import Bus, Consumer, Producer, Record, Topics
 from connectors.bus.deadletter import ONCE, DeadLetters
 from connectors.bus.memory import MemoryBus
 from connectors.store import AnswerSink, Store
@@ -77,9 +79,10 @@ class EmbeddedRun:
         self.sink = sink
         self.segments = segments
         self.topics = topics or Topics()
-        # Room for two segments per camera: a poll takes up to one per camera (_loop).
+        # Room for three segments per camera: a poll takes up to one per camera and the
+        # next batch is polled ahead of it (_loop).
         self.bus = bus or MemoryBus(
-            capacity={self.topics.segments: max(8, 2 * len(cameras))},
+            capacity={self.topics.segments: max(8, 3 * len(cameras))},
             compacted=[self.topics.queries],
         )
         self.on_answer = on_answer
@@ -156,20 +159,24 @@ class EmbeddedRun:
         finally:
             self.stop.set()
             self.bus.close()  # first: the queries follower's poll returns instead of waiting out
-            app.stop_queries()
+            app.close()
             for t in self._threads:
                 t.join(timeout=5)
             self.perceiver.stats.dead_letters += app.dead_letters
         return self.perceiver.stats
 
     def _loop(self, app: PerceptionApp, perceive: Consumer, store: Consumer) -> None:
+        batch = max(1, len(self.cameras))
+        ahead: list[Record] = []
         while not self.stop.is_set():
             alive = self._sources_alive()
             # up to one segment per camera: their frames share one encoder call
-            records = perceive.poll(max_records=max(1, len(self.cameras)), timeout=0.2)
+            records = ahead or perceive.poll(max_records=batch, timeout=0.2)
+            # the next batch, if it is there: decoded while this one is encoded
+            ahead = perceive.poll(max_records=batch) if records else []
             if app.perceive is not None:
-                app.perceive(records)
-            perceive.commit()  # after the batch's answers are on the bus
+                app.perceive(records, ahead=ahead)
+            perceive.commit_through(records)  # after its answers are on the bus, not ahead
             stored = store.poll(max_records=500)
             if stored and app.answers is not None:
                 app.answers(stored)

@@ -62,15 +62,17 @@ class BatchHandler:
     heartbeat: Heartbeat = field(default_factory=lambda: Heartbeat(None))
 
     def __call__(self, records: Sequence[Record],
-                 consumed: Sequence[float | None] | None = None) -> int:
+                 consumed: Sequence[float | None] | None = None, *,
+                 ahead: Sequence[Record] = ()) -> int:
         """Handle ``records`` (``consumed``: per record, the monotonic time its consumer
-        received it); returns the number of answers produced."""
+        received it; ``ahead``: the batch the caller hands over next, decoded while this
+        one is encoded); returns the number of answers produced."""
         self.heartbeat.beat()
         if not records:
             return 0
         clock = Clock()
         metrics.observe_lag("perceive", clock.now(), (r.timestamp for r in records))
-        outcome = self.core.handle_batch(records, clock=clock, consumed=consumed)
+        outcome = self.core.handle_batch(records, clock=clock, consumed=consumed, ahead=ahead)
         for record, exc, stage in outcome.failed:
             self._dead_letter(record, exc, stage)
         for failure in outcome.query_failures:
@@ -79,6 +81,10 @@ class BatchHandler:
         self._count(outcome)
         self._hooks(outcome)
         return len(outcome.answers)
+
+    def close(self) -> None:
+        """End the core's decode-ahead thread."""
+        self.core.close()
 
     def _produce(self, answers: Sequence[Answer], clock: Clock) -> list[Answer]:
         """Send and flush the answers, each stamped ``answer_produced`` as it is encoded."""

@@ -29,6 +29,7 @@ from pipeline.errors import MessageError
 from pipeline.perceiver import Perceiver
 from pipeline.timings import Clock, segment_events
 from pipeline.types import Answer, EncodedFrame, Frame, Segment, StandingQuery
+from workers.perception.prefetch import DecodeAhead, Decoded, decode_record
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,8 @@ class PerceiveCore:
         self._partition_of: dict[str, TopicPartition] = {}
         self._last_offset: dict[TopicPartition, int] = {}
         self._lock = threading.RLock()
+        self._decode_ahead = DecodeAhead(lambda r: decode_record(r, perceiver.frames_of),
+                                         is_segment=lambda r: r.topic != queries_topic)
 
     # -- the queries table ------------------------------------------------------
     def on_query(self, query_id: str, query: StandingQuery | None) -> None:
@@ -96,18 +99,20 @@ class PerceiveCore:
     # -- segments ---------------------------------------------------------------
     def handle_batch(
         self, records: Sequence[Record], *, clock: Clock | None = None,
-        consumed: Sequence[float | None] | None = None,
+        consumed: Sequence[float | None] | None = None, ahead: Sequence[Record] = (),
     ) -> BatchOutcome:
         """Every record in order; the segments between query records share one encode.
 
         Each answer carries the timings of the segment that made it due (``clock``: the
         batch's, started when the batch did; ``consumed``: per record, the monotonic time
-        its consumer received it, None or absent: when the batch started)."""
+        its consumer received it, None or absent: when the batch started). ``ahead``: the
+        batch the caller hands over next, decoded meanwhile (:mod:`.prefetch`)."""
         out = BatchOutcome()
         clock = clock or Clock()
         start = clock.now()
         received = list(consumed or ())
         with self._lock:
+            decoded = self._decode_ahead.take(records)
             pending: Pending = []
             for i, record in enumerate(records):
                 try:
@@ -118,9 +123,11 @@ class PerceiveCore:
                     got = received[i] if i < len(received) else None
                     stamps = {"consumed": start if got is None else min(clock.at(got), start),
                               "batch_start": start}
-                    pending = self._admit(record, pending, out, stamps, clock)
+                    pre = decoded[i] if decoded is not None else None
+                    pending = self._admit(record, pending, out, stamps, clock, pre)
                 except Exception as exc:  # a bad record is a dead letter, never a dead worker
                     out.failed.append((record, exc, self._stage(record)))
+            self._decode_ahead.submit(ahead)  # after this batch's decodes: in record order
             self._flush(pending, out, clock)
             out.query_failures = self.perceiver.engine.take_failures()
         return out
@@ -132,6 +139,10 @@ class PerceiveCore:
             raise out.failed[0][1]
         return out.answers
 
+    def close(self) -> None:
+        """End the decode-ahead thread (a decode in flight is finished, then dropped)."""
+        self._decode_ahead.close()
+
     def owned(self) -> list[str]:
         """Cameras this worker holds state for."""
         with self._lock:
@@ -141,17 +152,18 @@ class PerceiveCore:
         return "queries" if record.topic == self.queries_topic else "perceive"
 
     def _admit(self, record: Record, pending: Pending, out: BatchOutcome,
-               stamps: dict[str, float], clock: Clock) -> Pending:
+               stamps: dict[str, float], clock: Clock, pre: Decoded | None = None) -> Pending:
         tp = (record.topic, record.partition)
         if self._last_offset.get(tp, -2) + 1 != record.offset:
             if any(self._partition_of.get(seg.camera) == tp for _, seg, _, _ in pending):
                 pending = self._flush(pending, out, clock)  # read before the break: answer it
             self._cool_partition(tp)
         self._last_offset[tp] = record.offset
-        segment = msg.decode_segment(record.key, record.value, record.headers)
+        segment = (pre.take_segment() if pre is not None
+                   else msg.decode_segment(record.key, record.value, record.headers))
         if segment.camera not in self._partition_of:
             self._adopt(segment.camera, tp, record, segment)
-        frames = self.perceiver.frames_of(segment)
+        frames = pre.take_frames() if pre is not None else self.perceiver.frames_of(segment)
         stamps = {**segment_events(segment.end, segment.closed_at, record.timestamp),
                   **stamps, "decoded": clock.now()}
         pending.append((record, segment, frames, stamps))

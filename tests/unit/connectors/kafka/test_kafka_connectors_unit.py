@@ -140,3 +140,23 @@ def test_dead_letter_carries_error_camera_partition_offset_and_is_flushed() -> N
         41,
     )
     assert "bad bytes" in letter.error_message
+
+
+def test_commit_through_commits_each_partitions_next_offset_only() -> None:
+    from kafka.structs import OffsetAndMetadata, TopicPartition
+
+    from connectors.bus.base import Record
+    from connectors.kafka import KafkaBusConsumer
+
+    class Client:
+        committed: list[dict[TopicPartition, OffsetAndMetadata] | None] = []
+
+        def commit(self, offsets: dict[TopicPartition, OffsetAndMetadata] | None = None) -> None:
+            self.committed.append(offsets)
+
+    client = Client()
+    handled = [Record("t", p, o, b"k", b"v", [], 0.0) for p, o in ((0, 7), (1, 3), (0, 8))]
+    KafkaBusConsumer(client).commit_through(handled)
+    KafkaBusConsumer(client).commit_through([])  # nothing handled: nothing committed
+    assert client.committed == [{TopicPartition("t", 0): OffsetAndMetadata(9, "", -1),
+                                 TopicPartition("t", 1): OffsetAndMetadata(4, "", -1)}]
