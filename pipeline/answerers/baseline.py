@@ -67,7 +67,7 @@ class Rule:
     max_samples: int = 1024
     drop_share: float = 0.5
     recent: int = 8
-    clear_units: float = 0.5
+    clear_units: float = 0.75
 
 
 @dataclass(frozen=True)
