@@ -67,7 +67,6 @@ class Rule:
     max_samples: int = 1024
     drop_share: float = 0.5
     recent: int = 8
-    clear_units: float = 0.75
 
 
 @dataclass(frozen=True)
@@ -194,32 +193,27 @@ def decide(state: BaselineState, key: float, ev: Evidence, rule: Rule) -> Decisi
         return _by_level(state, ev, absent, recent_present(history, rule), unit, was_yes, rule)
     present = [s[1] for s in history if s[4] == PRESENT]
     if len(present) >= max(rule.warmup, 1):
-        recent = recent_present(history, rule)
-        return _against_present(ev, recent if len(recent) >= max(rule.warmup, 1) else present,
-                                unit, was_yes, rule)
+        return _against_present(ev, present, unit, was_yes, rule)
     return _by_support(ev, was_yes, rule)
 
 
 def _against_present(ev: Evidence, present: list[float], unit: float, was_yes: bool,
                      rule: Rule) -> Decision:
-    """No absent level yet, but a present one (the recent present windows): a clear drop
-    below it while the question no longer beats its alternatives ends the state (the
-    window is learned as absent: the asked thing left and a look-alike stayed); a clear
-    rise above it, with support, shows the earlier windows were not the asked thing (they
-    are relabelled absent). "Clear" is k spreads of the present windows and at least
-    k·``clear_units`` of the model's unit. A state that fades slowly (dusk) is followed by
-    the recent level, and one that dims but still beats its alternatives is kept."""
+    """No absent level yet, but a present one: a clear drop below it ends the state (the
+    window is learned as absent); a clear rise above it, with support, shows the earlier
+    windows were not the asked thing (they are relabelled absent). A present state moves
+    (the object turns, grows, is half hidden), so "clear" is a wide margin both ways: k
+    spreads of the present windows and at least k units."""
     level = float(np.median(present))
     scale = max(spread(present), rule.unit_share * unit, 1e-6)
     spreads = (ev.score - level) / scale
     k = rule.k - rule.sensitivity
-    margin = k * max(scale, rule.clear_units * unit)  # a present state moves: a wider margin
-    if ev.score <= level - margin and ev.support < -rule.sensitivity:
+    if ev.score <= level - k * max(scale, unit):  # a present state moves: a wide margin
         why = (f"no: {ev.score:.3f} is {spreads:+.1f} spreads below the present level "
-               f"{level:.3f} and the question no longer beats its alternatives "
-               f"({ev.support:+.1f})")
-        return Decision(False, level - margin, False, None, scale, verdict=ABSENT, why=why)
-    if ev.score >= level + margin and ev.support >= rule.gate - rule.sensitivity:
+               f"{level:.3f}")
+        return Decision(False, level - k * max(scale, unit), False, None, scale, verdict=ABSENT,
+                        why=why)
+    if ev.score >= level + k * max(scale, unit) and ev.support >= rule.gate - rule.sensitivity:
         why = (f"yes: {ev.score:.3f} is {spreads:+.1f} spreads above what was taken for "
                f"present ({level:.3f}); that is the absent level now")
         return Decision(True, level + k * scale, False, level, scale, verdict=PRESENT, why=why,
