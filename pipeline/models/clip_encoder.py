@@ -91,6 +91,11 @@ class ClipEncoder:
         self.encode_calls = 0  # calls of encode_frames: frames per call = batching achieved
         self.texts_encoded = 0
 
+    @property
+    def device(self) -> str:
+        """Where the model runs: ``"cpu"``, ``"cuda"``, ..."""
+        return self._device.type
+
     @classmethod
     def from_spec(
         cls, spec: str, device: str = "auto", *, batch_size: int | None = None,

@@ -11,12 +11,13 @@ segment messages. The app's query source reads the ``queries`` topic before any
 segment is looked at; the main thread then polls the ``segments`` topic (up to one
 segment per camera) and hands the batch to the perceive handler: decode, ONE encoder
 call for the batch's frames, buffers, due windows, answers on the bus, dead letters
-for the bad records. The next batch, when it is already there, is polled with it and
-decoded while this one is encoded (:mod:`workers.perception.prefetch`); offsets are
-committed through the handled batch only. The answers consumer stores the answers
-idempotently (retrying for a bounded budget when every source is a file, until stored
-when one is live) and hands them to ``on_answer`` (the live table or ``--json``). The
-in-process bus drops what both groups have committed, so memory stays bounded.
+for the bad records. When the encoder is not on the CPU (:func:`decodes_ahead`), the
+next batch, if already there, is polled with it and decoded while this one is encoded
+(:mod:`workers.perception.prefetch`); offsets are committed through the handled batch.
+The answers consumer stores the answers idempotently (retrying for a bounded budget
+when every source is a file, until stored when one is live) and hands them to
+``on_answer`` (the live table or ``--json``). The in-process bus drops what both
+groups have committed, so memory stays bounded.
 """
 
 from __future__ import annotations
@@ -72,17 +73,20 @@ class EmbeddedRun:
         on_answer: Callable[[Answer], None] = lambda a: None,
         on_segment: Callable[[Segment], None] = lambda s: None,
         on_encoded: EncodedHook = lambda frames: None,
+        look_ahead: bool | None = None,
     ) -> None:
         self.cameras = list(cameras)
+        self.look_ahead = decodes_ahead(perceiver) if look_ahead is None else look_ahead
         self.queries = list(queries)
         self.perceiver = perceiver
         self.sink = sink
         self.segments = segments
         self.topics = topics or Topics()
-        # Room for three segments per camera: a poll takes up to one per camera and the
-        # next batch is polled ahead of it (_loop).
+        # Room for two segments per camera: a poll takes up to one per camera (_loop);
+        # three when the next batch is polled ahead of it.
+        per_camera = 3 if self.look_ahead else 2
         self.bus = bus or MemoryBus(
-            capacity={self.topics.segments: max(8, 3 * len(cameras))},
+            capacity={self.topics.segments: max(8, per_camera * len(cameras))},
             compacted=[self.topics.queries],
         )
         self.on_answer = on_answer
@@ -173,7 +177,7 @@ class EmbeddedRun:
             # up to one segment per camera: their frames share one encoder call
             records = ahead or perceive.poll(max_records=batch, timeout=0.2)
             # the next batch, if it is there: decoded while this one is encoded
-            ahead = perceive.poll(max_records=batch) if records else []
+            ahead = perceive.poll(max_records=batch) if records and self.look_ahead else []
             if app.perceive is not None:
                 app.perceive(records, ahead=ahead)
             perceive.commit_through(records)  # after its answers are on the bus, not ahead
@@ -183,6 +187,13 @@ class EmbeddedRun:
             store.commit()
             if not records and not alive:
                 return
+
+
+def decodes_ahead(perceiver: Perceiver) -> bool:
+    """Decode the next batch while this one is encoded only when the encoder leaves the
+    CPU to it: a CPU encoder already runs on every core, and on the 2-core CPU measured
+    (docs/performance.md) decoding beside it slowed the encoder by more than it hid."""
+    return getattr(getattr(perceiver, "encoder", None), "device", "cpu") != "cpu"
 
 
 def make_store_sink(url: str) -> tuple[Store, AnswerSink]:

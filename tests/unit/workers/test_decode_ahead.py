@@ -128,6 +128,8 @@ def test_the_embedded_run_decodes_ahead_and_keeps_order_and_dead_letters(
 ) -> None:
     got: list[Answer] = []
     run, store, bus = make_run(tmp_path, uri="broken", answers=got)
+    assert not run.look_ahead  # a CPU encoder (the fake): no decoding beside it
+    run.look_ahead = True  # as with a GPU encoder
     bus.capacity[TOPIC] = 8  # the whole clip is there: every batch after the first ahead
     decoded_in: set[str] = set()
     decode = run.perceiver.decode
@@ -158,3 +160,16 @@ def test_commit_through_leaves_the_batch_ahead_uncommitted() -> None:
     consumer.commit_through(handled)
     again = bus.consumer([TOPIC], "perceive").poll(max_records=10)
     assert [r.offset for r in again] == [2, 3]
+
+
+def test_only_an_encoder_off_the_cpu_gets_decoding_beside_it() -> None:
+    from types import SimpleNamespace
+
+    from workers.perception.embedded import decodes_ahead
+
+    def on(device: str | None) -> object:
+        return SimpleNamespace(encoder=SimpleNamespace() if device is None
+                               else SimpleNamespace(device=device))
+
+    assert decodes_ahead(on("cuda")) and decodes_ahead(on("mps"))  # type: ignore[arg-type]
+    assert not decodes_ahead(on("cpu")) and not decodes_ahead(on(None))  # type: ignore[arg-type]
