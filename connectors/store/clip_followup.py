@@ -50,7 +50,9 @@ class ClipFollowUp:
     def opened_pending(self, incident_id: str) -> str:
         """An ``opened`` notification is about to say ``pending``: mark the incident,
         then read the clip's state again; a clip that settled meanwhile is said (and its
-        follow-ups queued, in case the clip worker looked before the mark)."""
+        follow-ups queued, in case the clip worker looked before the mark). An opening
+        clip ``skipped`` because the incident closed first is still ``pending`` to the
+        receiver: the closing clip is coming, and ``clip_ready`` follows it."""
         with store_errors("marking a clip wait"), Session(self.engine) as s, s.begin():
             stmt = insert_for(s, AlertStateRow).values(
                 kind=KIND, key=incident_id, data={"at": time.time()}, version=1,
@@ -59,7 +61,8 @@ class ClipFollowUp:
         now = self.state(incident_id)
         if now in SETTLED:
             self.clip_settled(incident_id)
-        return now
+            return now
+        return "pending"
 
     def clip_settled(self, incident_id: str) -> int:
         """A clip of the incident was saved: queue ``clip_ready`` for each hook of its

@@ -22,7 +22,7 @@ from connectors.store.alerts_outbox import Outbox
 from connectors.store.alerts_repo import AlertStore
 from connectors.store.clip_followup import KIND, ClipFollowUp
 from connectors.store.clip_links import IncidentLinks
-from connectors.store.clips import ClipFiles, ClipStore
+from connectors.store.clips import ClipFiles, ClipStore, ClipTask
 from connectors.store.retention import Pruner, RetentionPolicy
 from connectors.store.secret_box import SecretBox, new_key
 from connectors.video.ring import SegmentRing
@@ -187,6 +187,21 @@ def test_a_clip_saved_while_the_opening_is_sent_is_still_followed(
     # queued as well (the clip worker found no mark), redundant but never missing
     assert events == [("opened", "ready"), ("clip_ready", "ready")]
     assert len(h.bodies("/s")) == 2 and h.marks() == 0
+
+
+def test_an_opening_whose_clip_was_skipped_says_pending_and_the_closing_clip_follows(
+        store: Store) -> None:
+    # a file run outpaced the clip worker: the incident closed before its opening clip
+    # was cut, so that clip was skipped and the closing one is still to come
+    add_incident(store, "fast", started=4.0, opened=5.0, closed=8.0)
+    ClipStore(store.engine).save(ClipTask("fast", "open", "cam", 4.0, 5.0, 8.0), "skipped")
+    follow = ClipFollowUp(store.engine)
+    assert follow.state("fast") == "skipped"
+    assert follow.opened_pending("fast") == "pending"  # marked: clip_ready will follow
+    with store.engine.connect() as conn:
+        marks = conn.execute(AlertStateRow.__table__.select().where(
+            AlertStateRow.kind == KIND)).all()
+    assert [m.key for m in marks] == ["fast"]
 
 
 def test_retention_removes_the_marks_of_pruned_incidents(store: Store) -> None:
