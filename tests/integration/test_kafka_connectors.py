@@ -185,3 +185,34 @@ def test_queries_command_writes_the_store_and_the_compacted_topic(
     assert [qid for qid, _ in decoded] == ["fork", "fork"]
     assert decoded[0][1] is not None and decoded[0][1].cameras == ("dock",)
     assert decoded[1][1] is None  # the tombstone
+
+
+def test_commit_through_leaves_what_was_polled_after_it_for_the_group(
+        kafka_bootstrap: str) -> None:
+    """The group resumes after the handled records, not after what was polled ahead."""
+    from connectors.kafka import KafkaBus
+
+    cfg = settings(kafka_bootstrap)
+    ensure_topics(cfg)
+    topic, group = topics_of(cfg).answers, f"g{uuid.uuid4().hex[:8]}"
+    bus = KafkaBus(cfg)
+    producer = bus.producer()
+    for i in range(5):
+        producer.send(topic, b"k", str(i).encode(), partition=0)
+    producer.flush()
+    producer.close()
+    first = bus.consumer([topic], group)
+    polled: list = []
+    deadline = time.monotonic() + 20
+    while len(polled) < 5 and time.monotonic() < deadline:
+        polled += first.poll(max_records=5, timeout=0.5)
+    assert [r.value for r in polled] == [b"0", b"1", b"2", b"3", b"4"]
+    first.commit_through(polled[:3])  # handled 0-2; 3-4 were polled ahead
+    first.close()
+    again = bus.consumer([topic], group)
+    rest: list = []
+    deadline = time.monotonic() + 20
+    while len(rest) < 2 and time.monotonic() < deadline:
+        rest += again.poll(max_records=5, timeout=0.5)
+    again.close()
+    assert [r.value for r in rest] == [b"3", b"4"]

@@ -139,7 +139,7 @@ class Pass:
             return
         result = self.answerer.answer(query, window, sel, emb)
         self.rows.append(Row(start, end, truth, result.matched, result.score,
-                             "calibrating" in result.text, getattr(result, "why", "") or ""))
+                             "calibrating" in result.text, result.why))
         if (truth is not None and result.matched != truth and self.left > 0
                 and result.score is not None):
             camera = window[-1].camera
