@@ -87,6 +87,7 @@ class MemoryBus(Bus):
         self._committed: dict[tuple[str, str, int], int] = {}
         self._cond = threading.Condition()
         self._closed = False
+        self.wakes = 0  # how many times wake() ended the waiting polls
 
     # -- log access (used by producers and consumers of this bus) -------------
     def _log(self, topic: str) -> list[_Partition]:
@@ -206,6 +207,13 @@ class MemoryBus(Bus):
             self._closed = True
             self._cond.notify_all()
 
+    def wake(self) -> None:
+        """End every waiting poll now, empty if nothing came (the caller's reason to
+        wait changed: a source ended)."""
+        with self._cond:
+            self.wakes += 1
+            self._cond.notify_all()
+
 
 class MemoryProducer(Producer):
     """Appends straight to the bus's log; nothing is ever in flight."""
@@ -256,14 +264,14 @@ class MemoryConsumer(Consumer):
         return out
 
     def poll(self, max_records: int = 100, timeout: float = 0.0) -> list[Record]:
-        deadline = time.monotonic() + timeout
+        deadline, wakes = time.monotonic() + timeout, self.bus.wakes
         while True:
             got = self._fetch(max_records)
             left = deadline - time.monotonic()
             if got or left <= 0:
                 return got
-            if not self.bus.wait(min(left, 0.1)):
-                return self._fetch(max_records)  # closed: nothing more will come
+            if not self.bus.wait(min(left, 0.1)) or self.bus.wakes != wakes:
+                return self._fetch(max_records)  # closed, or woken: return what is there
 
     def caught_up(self) -> bool:
         return all(self._position.get(tp, 0) >= end for tp, end in self._ends.items())

@@ -133,12 +133,18 @@ def _choose(d: _Demuxed, fps: float) -> str:
     return "keyframes" if keyframes_suffice(kf, end, fps) else "runs"
 
 
+_PROBE = {"skip_frame": "all"}
+"""Opening a segment probes its streams without decoding a picture: size, rate and time
+base come from the headers, and each picture is decoded once, by the plan (the probe's
+decode of the first keyframe was ~70 % of an open, ~0.6 ms a segment at 640×360)."""
+
+
 def _open(segment: Segment) -> av.container.InputContainer:
     fmt = _FORMATS.get(segment.container)
     if fmt is None:
         raise DecodeError(segment.camera, segment.seq, f"unknown container {segment.container!r}")
     try:
-        return av.open(io.BytesIO(segment.data), "r", format=fmt)
+        return av.open(io.BytesIO(segment.data), "r", format=fmt, options=_PROBE)
     except (av.error.FFmpegError, OSError) as exc:
         raise DecodeError(segment.camera, segment.seq, f"not readable {fmt} data: {exc}") from exc
 

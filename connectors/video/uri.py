@@ -170,3 +170,14 @@ URI_RULE = ("scheme://[user[:password]@]host[:port][/path], a host name or an IP
 def is_local(uri: str) -> bool:
     """A file or a device of this machine (not served by another one)."""
     return urlsplit(uri).scheme.lower() not in NETWORK_SCHEMES
+
+
+def file_duration(uri: str) -> float | None:
+    """Length of a local video file in seconds (for a progress bar); None if unknown."""
+    import av
+
+    try:
+        with av.open(uri) as container:
+            return None if container.duration is None else container.duration / 1_000_000
+    except (av.error.FFmpegError, OSError):
+        return None

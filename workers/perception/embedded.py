@@ -30,11 +30,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
 from connectors.bus import messages as msg
-from connectors.bus.base import Bus, Consumer, Producer, Record, Topics
+from connectors.bus.base import Consumer, Producer, Record, Topics
 from connectors.bus.deadletter import ONCE, DeadLetters
 from connectors.bus.memory import MemoryBus
 from connectors.store import AnswerSink, Store
-from connectors.video.uri import is_local
+from connectors.video.uri import file_duration, is_local
 from pipeline.errors import BusError, FeedwatchError
 from pipeline.perceiver import Perceiver, PerceiverStats
 from pipeline.types import Answer, Segment, StandingQuery
@@ -68,7 +68,7 @@ class EmbeddedRun:
         sink: AnswerSink,
         *,
         segments: SegmentsFn,
-        bus: Bus | None = None,
+        bus: MemoryBus | None = None,
         topics: Topics | None = None,
         on_answer: Callable[[Answer], None] = lambda a: None,
         on_segment: Callable[[Segment], None] = lambda s: None,
@@ -95,6 +95,7 @@ class EmbeddedRun:
         self.stop = threading.Event()
         self.errors: dict[str, BaseException] = {}
         self._threads: list[threading.Thread] = []
+        self._lock, self._ended = threading.Lock(), 0
 
     # -- sources ---------------------------------------------------------------
     def _read_source(self, camera: CameraSource, producer: Producer) -> None:
@@ -109,6 +110,15 @@ class EmbeddedRun:
         except Exception as exc:  # a dead source thread must not hang the run
             self.errors[camera.id] = exc
             log.exception("camera %s failed", camera.id)
+        finally:
+            self._source_ended()
+
+    def _source_ended(self) -> None:
+        """Count the source out and wake the loop's poll: once every source has ended
+        the loop stops waiting for more."""
+        with self._lock:
+            self._ended += 1
+        self.bus.wake()
 
     def _start_sources(self) -> None:
         for camera in self.cameras:
@@ -122,7 +132,8 @@ class EmbeddedRun:
             self._threads.append(t)
 
     def _sources_alive(self) -> bool:
-        return any(t.is_alive() for t in self._threads)
+        with self._lock:
+            return self._ended < len(self._threads)
 
     @property
     def live(self) -> bool:
@@ -174,8 +185,10 @@ class EmbeddedRun:
         ahead: list[Record] = []
         while not self.stop.is_set():
             alive = self._sources_alive()
-            # up to one segment per camera: their frames share one encoder call
-            records = ahead or perceive.poll(max_records=batch, timeout=0.2)
+            # up to one segment per camera: their frames share one encoder call. With
+            # every source ended nothing more can come (the in-process producers hold
+            # nothing in flight), so the last polls do not wait out their timeout.
+            records = ahead or perceive.poll(max_records=batch, timeout=0.2 if alive else 0.0)
             # the next batch, if it is there: decoded while this one is encoded
             ahead = perceive.poll(max_records=batch) if records and self.look_ahead else []
             if app.perceive is not None:
@@ -200,17 +213,6 @@ def make_store_sink(url: str) -> tuple[Store, AnswerSink]:
     """The store (migrated to head on start) and its idempotent sink."""
     store = Store.from_url(url, upgrade=True)
     return store, AnswerSink(store)
-
-
-def file_duration(uri: str) -> float | None:
-    """Length of a local video file in seconds (for the progress bar); None if unknown."""
-    import av
-
-    try:
-        with av.open(uri) as container:
-            return None if container.duration is None else container.duration / 1_000_000
-    except (av.error.FFmpegError, OSError):
-        return None
 
 
 def run_embedded(

@@ -25,6 +25,20 @@ def test_topics_with_prefix() -> None:
     )
 
 
+def test_wake_ends_a_waiting_poll_and_a_record_still_comes_through() -> None:
+    bus = MemoryBus()
+    c = bus.consumer(["t"], "g")
+    got: list[list[bytes]] = []
+    t = threading.Thread(target=lambda: got.append(_values(c.poll(timeout=60))))
+    t.start()
+    time.sleep(0.05)
+    bus.wake()
+    t.join(timeout=10)
+    assert not t.is_alive() and got == [[]]  # woken long before its 60 s
+    bus.producer().send("t", b"k", b"1", [])
+    assert _values(c.poll(timeout=60)) == [b"1"]  # a later poll is not woken by the old wake
+
+
 def test_groups_read_independently_and_resume_after_commit() -> None:
     bus = MemoryBus()
     p = bus.producer()

@@ -61,6 +61,16 @@ def test_from_url_creates_folder_and_migrates_to_head(tmp_path: Path, store: Sto
     assert store.upgrade() == head_revision()  # idempotent
 
 
+def test_a_file_store_logs_ahead_and_syncs_every_commit(tmp_path: Path, store: Store) -> None:
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+    store.insert_answers([answer(4.0)])
+    other = Store.from_url(f"sqlite:///{tmp_path / 'sub' / 'fw.db'}")  # a second process
+    assert [a.window_end for a in other.answers()] == [4.0]
+    other.close()
+
+
 def test_inserting_twice_keeps_one_row_and_one_set_of_evidence(store: Store) -> None:
     a = answer(4.0)
     assert store.insert_answers([a]) == 1

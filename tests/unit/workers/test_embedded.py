@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -47,7 +49,8 @@ class TappedBus(MemoryBus):
 
 
 def make_run(
-    tmp_path: Path, uri: str = "clip.mp4", answers: list[Answer] | None = None
+    tmp_path: Path, uri: str = "clip.mp4", answers: list[Answer] | None = None,
+    bus: TappedBus | None = None,
 ) -> tuple[EmbeddedRun, Store, TappedBus]:
     enc = ColourEncoder()
     q = StandingQuery(
@@ -63,7 +66,7 @@ def make_run(
         enc, AnswererCache(enc), SelectionConfig(), Scheduler(), fake_decode, 1.0
     )
     store = Store.from_url(f"sqlite:///{tmp_path / 'fw.db'}")
-    bus = TappedBus(capacity={Topics().segments: 2})
+    bus = bus or TappedBus(capacity={Topics().segments: 2})
     sink = AnswerSink(store)
     run = EmbeddedRun(
         [CameraSource("cam", uri)],
@@ -97,6 +100,31 @@ def test_answers_follow_the_object_and_land_in_the_store(tmp_path: Path) -> None
     assert answers == got
     # and dropped each record once both groups had committed it: memory stays bounded
     assert bus.retained(Topics().segments) == 0 and bus.retained(Topics().answers) == 0
+
+
+class WaitNotingBus(TappedBus):
+    """Notes how long the loop's polls waited after the source had ended."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.waits_after_end: list[float] = []
+
+    def wait(self, timeout: float) -> bool:
+        ended, t0 = self.wakes > 0, time.monotonic()
+        try:
+            return super().wait(timeout)
+        finally:
+            if ended and threading.current_thread() is threading.main_thread():
+                self.waits_after_end.append(time.monotonic() - t0)
+
+
+def test_a_file_run_ends_when_its_sources_do_without_waiting_out_a_poll(tmp_path: Path) -> None:
+    bus = WaitNotingBus(capacity={Topics().segments: 2})
+    run, store, _ = make_run(tmp_path, bus=bus)
+    run.run()
+    assert store.count_answers() == DURATION  # every segment was handled
+    assert bus.wakes == 1  # the one source woke the loop as it ended
+    assert bus.waits_after_end == []  # and no poll waited once it had
 
 
 def test_running_again_adds_no_rows(tmp_path: Path) -> None:
