@@ -18,16 +18,16 @@ other query of the window is answered; a new version of the query is tried afres
 from __future__ import annotations
 
 import time
-import weakref
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Protocol
 
 import numpy as np
 
 from pipeline.answerers.base import Answerer, AnswerResult, ImageEncoder
 from pipeline.evidence import THUMB_SIDE, frame_thumbnail, render
+from pipeline.framememo import FrameMemo
 from pipeline.perception import Selection, SelectionConfig, select_for_queries
 from pipeline.scheduler import Due
 from pipeline.types import (
@@ -41,6 +41,7 @@ from pipeline.types import (
 )
 
 EVIDENCE_CACHE = 2048  # rendered (frame, box) JPEGs kept, oldest dropped first (~10 KB each)
+ROI_CACHE = 8192  # (frame, question) RoIs kept (a few hundred bytes each)
 
 Selector = Callable[[Sequence[EncodedFrame], Sequence[str], Any, SelectionConfig], list[Selection]]
 
@@ -112,19 +113,18 @@ class Engine:
         answerer_for: Callable[[str, dict[str, Any]], Answerer],
         config: SelectionConfig | None = None,
         *,
-        selector: Selector = select_for_queries,
+        selector: Selector | None = None,
         evidence: bool = True,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.texts = TextCache(encoder)
         self.answerer_for = answerer_for
         self.config = config or SelectionConfig()
-        self.selector = selector
+        # the default keeps each (frame, question)'s RoI while the frame is buffered
+        self.selector = selector or partial(select_for_queries, rois=FrameMemo(ROI_CACHE))
         self.evidence = evidence
         self.clock = clock
-        self._rendered: OrderedDict[tuple[int, RoI], tuple[weakref.ref[EncodedFrame], Evidence]] = (
-            OrderedDict()
-        )
+        self._rendered: FrameMemo[Evidence] = FrameMemo(EVIDENCE_CACHE)
         self._failed: dict[str, int] = {}  # query id -> the version set aside
         self._failures: list[QueryFailure] = []
 
@@ -233,23 +233,8 @@ class Engine:
 
     def _render(self, frame: EncodedFrame, roi: RoI) -> Evidence:
         """The JPEG of (frame, box), made once: questions sharing a box, and the next
-        windows over the same buffered frame (it stays in ~window/every windows), reuse it.
-
-        Keyed by the frame object itself (a weak reference guards against a recycled id),
-        so a re-encoded or replayed frame with the same camera and time is rendered anew.
-        """
-        key = (id(frame), roi)
-        hit = self._rendered.get(key)
-        if hit is not None and hit[0]() is frame:
-            return hit[1]
-        evidence = render(frame, roi)
-        self._rendered.pop(key, None)  # a recycled id: the new entry goes to the end
-        self._rendered[key] = (weakref.ref(frame), evidence)
-        while self._rendered and (  # capped, and nothing kept for frames the buffers dropped
-            len(self._rendered) > EVIDENCE_CACHE or next(iter(self._rendered.values()))[0]() is None
-        ):
-            self._rendered.popitem(last=False)
-        return evidence
+        windows over the same buffered frame, reuse it (:mod:`pipeline.framememo`)."""
+        return self._rendered.get(frame, roi, lambda: render(frame, roi))
 
     def _answer(
         self,

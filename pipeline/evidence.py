@@ -56,8 +56,13 @@ def frame_thumbnail(frame: Frame, max_side: int = THUMB_SIDE) -> ImageArray:
 
 
 def render(frame: EncodedFrame, roi: RoI, max_side: int = 192, quality: int = 75) -> Evidence:
-    """The evidence JPEG of one selected frame with ``roi`` drawn on it."""
-    img = Image.fromarray(thumbnail(frame.thumb, max_side))
+    """The evidence JPEG of one selected frame with ``roi`` drawn on it. The thumbnail is
+    shrunk by area averaging (``BOX``: from the 336-px thumbnail it differs from bilinear
+    by ~0.5 grey level on average, up to ~10 at sharp edges, and costs two thirds of it)."""
+    img = Image.fromarray(np.ascontiguousarray(frame.thumb, dtype=np.uint8))
+    size = thumb_size(img.height, img.width, max_side)
+    if size is not None:
+        img = img.resize(size, Image.Resampling.BOX)
     x0, y0, x1, y1 = roi.to_pixels(img.height, img.width)
     width = max(1, round(max(img.size) / 96))
     ImageDraw.Draw(img).rectangle((x0, y0, x1 - 1, y1 - 1), outline=BOX_COLOUR, width=width)

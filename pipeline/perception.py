@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from pipeline.errors import ConfigError
+from pipeline.framememo import FrameMemo
 from pipeline.roi import (
     DEFAULT_ESTIMATOR,
     DEFAULT_SMOOTH,
@@ -96,13 +97,16 @@ def select_for_queries(
     query_embs: npt.ArrayLike,
     config: SelectionConfig,
     overrides: Mapping[str, SelectionConfig] | None = None,
+    *,
+    rois: FrameMemo[RoI] | None = None,
 ) -> list[Selection]:
-    """One Selection per query; ``overrides`` maps a query id to its own config."""
+    """One Selection per query; ``overrides`` maps a query id to its own config; ``rois``
+    keeps each (frame, question, config)'s RoI for the next windows over the frame."""
     embs = np.asarray(query_embs, dtype=np.float32).reshape(len(query_ids), -1)
     scores = _score_window(window, embs)
     chosen = overrides or {}
     return [
-        _select_one(window, qid, embs[i], scores[i], chosen.get(qid, config))
+        _select_one(window, qid, embs[i], scores[i], chosen.get(qid, config), rois)
         for i, qid in enumerate(query_ids)
     ]
 
@@ -120,6 +124,7 @@ def _select_one(
     emb: FloatArray,
     scores: FloatArray,
     config: SelectionConfig,
+    rois: FrameMemo[RoI] | None = None,
 ) -> Selection:
     times = [f.t for f in window]
     picked = select_frames(
@@ -131,8 +136,16 @@ def _select_one(
         times=tuple(times[i] for i in picked),
         frame_scores=tuple(float(scores[i]) for i in picked),
         all_scores=scores,
-        rois=tuple(_frame_roi(window[i], emb, config) for i in picked),
+        rois=tuple(_roi(window[i], query_id, emb, config, rois) for i in picked),
     )
+
+
+def _roi(frame: EncodedFrame, query_id: str, emb: FloatArray, config: SelectionConfig,
+         memo: FrameMemo[RoI] | None) -> RoI:
+    if memo is None:
+        return _frame_roi(frame, emb, config)
+    key = (query_id, emb.tobytes(), config)  # a new text of the question: a new RoI
+    return memo.get(frame, key, lambda: _frame_roi(frame, emb, config))
 
 
 def _frame_roi(frame: EncodedFrame, emb: FloatArray, config: SelectionConfig) -> RoI:
