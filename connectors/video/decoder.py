@@ -51,9 +51,12 @@ class _Demuxed:
     fps: float
 
     def time(self, pts: int | None) -> float:
-        """Frame time: the carried keyframe sits ``lead`` seconds before ``start``."""
+        """Frame time: the carried keyframe sits ``lead`` seconds before ``start``. (One
+        correctly rounded integer division: the float of the exact fraction, without
+        building a ``Fraction`` per packet.)"""
         origin = self.segment.start - self.segment.lead
-        return origin + float(((pts or 0) - self.base_pts) * self.time_base)
+        tb = self.time_base
+        return origin + ((pts or 0) - self.base_pts) * tb.numerator / tb.denominator
 
     def own(self, p: av.Packet) -> bool:
         return p.pts is not None and self.time(p.pts) >= self.segment.start - 1e-6
