@@ -44,6 +44,10 @@ class PerceptionSettings(BaseSettings):
     alpha: float = 0.6
     roi_estimator: str = "weighted"  # best in `feedwatch bench selection --estimator all`
     max_lag_s: float | None = None  # live catch-up: skip (count, log) windows older than this
+    nice: int = Field(default=10, ge=0, le=19)
+    """How much a Kafka worker lowers its CPU priority at start (``os.nice``): ingest, the
+    broker and the API on the same host go first, so a live camera is never read late
+    because the encoder holds every core; 0 keeps it. No effect on a host of its own."""
 
     def selection(self) -> SelectionConfig:
         """Temporal and spatial selection, as the engine takes them."""

@@ -14,6 +14,7 @@ import click
 
 from workers.cli.options import db_option, env_option, kafka_option, setting_option
 from workers.config import settings_from_flags
+from workers.ops.priority import yield_cpu
 
 
 @click.command()
@@ -73,6 +74,7 @@ def command(
     from workers.perception.scaleout import build_worker
 
     logs.setup(settings.log_level)
+    yield_cpu(settings.perception.nice)
     worker = build_worker(settings, settings.store.url, role)
     metrics.serve(settings.metrics_port, settings.metrics_host)
     worker.run(loglevel=settings.log_level.lower())
