@@ -4,7 +4,7 @@ A CPU encoder keeps every core busy for as long as a batch lasts. On a host shar
 ingest (reading live cameras), the Kafka broker or the API, those then wait for a core,
 and a segment is cut and sent late (measured: `bench e2e --ingest one` at 16 cameras on 2
 cores, the ingest's cut-to-produced p95 up to 1.7 s beside a worker at the same priority,
-20-33 ms beside one at nice 10; docs/performance.md). Lowering the worker's priority costs
+20-440 ms beside one at nice 10; docs/performance.md). Lowering the worker's priority costs
 it nothing when the others are idle.
 """
 
