@@ -17,7 +17,9 @@ from workers.ops.priority import yield_cpu
 before = os.getpriority(os.PRIO_PROCESS, 0)
 now = yield_cpu(int(sys.argv[1]))
 seen = []
-t = threading.Thread(target=lambda: seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id())))
+def probe():
+    seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+t = threading.Thread(target=probe)
 t.start(); t.join()
 print(before, now, seen[0])
 """
