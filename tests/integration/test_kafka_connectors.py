@@ -202,17 +202,20 @@ def test_commit_through_leaves_what_was_polled_after_it_for_the_group(
     producer.flush()
     producer.close()
     first = bus.consumer([topic], group)
-    polled: list = []
-    deadline = time.monotonic() + 20
-    while len(polled) < 5 and time.monotonic() < deadline:
-        polled += first.poll(max_records=5, timeout=0.5)
+    polled = _poll_until(first, 5)
     assert [r.value for r in polled] == [b"0", b"1", b"2", b"3", b"4"]
     first.commit_through(polled[:3])  # handled 0-2; 3-4 were polled ahead
     first.close()
     again = bus.consumer([topic], group)
-    rest: list = []
-    deadline = time.monotonic() + 20
-    while len(rest) < 2 and time.monotonic() < deadline:
-        rest += again.poll(max_records=5, timeout=0.5)
+    rest = _poll_until(again, 2)
     again.close()
     assert [r.value for r in rest] == [b"3", b"4"]
+
+
+def _poll_until(consumer, count: int, within: float = 20.0) -> list:  # type: ignore[no-untyped-def]
+    """Poll until ``count`` records came or ``within`` seconds passed."""
+    got: list = []
+    deadline = time.monotonic() + within
+    while len(got) < count and time.monotonic() < deadline:
+        got += consumer.poll(max_records=5, timeout=0.5)
+    return got
