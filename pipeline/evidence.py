@@ -40,10 +40,14 @@ def thumbnail(rgb: ImageArray, max_side: int) -> ImageArray:
     size = thumb_size(rgb.shape[0], rgb.shape[1], max_side)
     if size is None:
         return np.ascontiguousarray(rgb, dtype=np.uint8)
-    img = Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8)).resize(
-        size, Image.Resampling.BILINEAR
-    )
-    return np.asarray(img, dtype=np.uint8)
+    return np.asarray(_shrunk(rgb, max_side, Image.Resampling.BILINEAR), dtype=np.uint8)
+
+
+def _shrunk(rgb: ImageArray, max_side: int, resample: Image.Resampling) -> Image.Image:
+    """``rgb`` as an image, shrunk (never enlarged) to a longer side of ``max_side``."""
+    img = Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8))
+    size = thumb_size(img.height, img.width, max_side)
+    return img if size is None else img.resize(size, resample)
 
 
 def frame_thumbnail(frame: Frame, max_side: int = THUMB_SIDE) -> ImageArray:
@@ -59,10 +63,7 @@ def render(frame: EncodedFrame, roi: RoI, max_side: int = 192, quality: int = 75
     """The evidence JPEG of one selected frame with ``roi`` drawn on it. The thumbnail is
     shrunk by area averaging (``BOX``: from the 336-px thumbnail it differs from bilinear
     by ~0.5 grey level on average, up to ~10 at sharp edges, and costs two thirds of it)."""
-    img = Image.fromarray(np.ascontiguousarray(frame.thumb, dtype=np.uint8))
-    size = thumb_size(img.height, img.width, max_side)
-    if size is not None:
-        img = img.resize(size, Image.Resampling.BOX)
+    img = _shrunk(frame.thumb, max_side, Image.Resampling.BOX)
     x0, y0, x1, y1 = roi.to_pixels(img.height, img.width)
     width = max(1, round(max(img.size) / 96))
     ImageDraw.Draw(img).rectangle((x0, y0, x1 - 1, y1 - 1), outline=BOX_COLOUR, width=width)

@@ -101,7 +101,7 @@ def select_for_queries(
     rois: FrameMemo[RoI] | None = None,
 ) -> list[Selection]:
     """One Selection per query; ``overrides`` maps a query id to its own config; ``rois``
-    keeps each (frame, question, config)'s RoI for the next windows over the frame."""
+    keeps each (frame, question text, config)'s RoI for the next windows over the frame."""
     embs = np.asarray(query_embs, dtype=np.float32).reshape(len(query_ids), -1)
     scores = _score_window(window, embs)
     chosen = overrides or {}
@@ -136,16 +136,16 @@ def _select_one(
         times=tuple(times[i] for i in picked),
         frame_scores=tuple(float(scores[i]) for i in picked),
         all_scores=scores,
-        rois=tuple(_roi(window[i], query_id, emb, config, rois) for i in picked),
+        rois=tuple(_roi(window[i], emb, config, rois) for i in picked),
     )
 
 
-def _roi(frame: EncodedFrame, query_id: str, emb: FloatArray, config: SelectionConfig,
+def _roi(frame: EncodedFrame, emb: FloatArray, config: SelectionConfig,
          memo: FrameMemo[RoI] | None) -> RoI:
     if memo is None:
         return _frame_roi(frame, emb, config)
-    key = (query_id, emb.tobytes(), config)  # a new text of the question: a new RoI
-    return memo.get(frame, key, lambda: _frame_roi(frame, emb, config))
+    # keyed by the question's embedding: one RoI per text, whichever query asks it
+    return memo.get(frame, (emb.tobytes(), config), lambda: _frame_roi(frame, emb, config))
 
 
 def _frame_roi(frame: EncodedFrame, emb: FloatArray, config: SelectionConfig) -> RoI:

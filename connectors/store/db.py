@@ -70,13 +70,14 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() != "sqlite":
         return create_engine(parsed, pool_pre_ping=True)
     kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
-    if parsed.database in (None, "", ":memory:"):
+    in_memory = parsed.database in (None, "", ":memory:")
+    if in_memory:
         kwargs["poolclass"] = StaticPool
     else:
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(parsed, **kwargs)
     event.listen(engine, "connect", _sqlite_pragmas)
-    if "poolclass" not in kwargs:
+    if not in_memory:
         event.listen(engine, "connect", _sqlite_wal)
     return engine
 
