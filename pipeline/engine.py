@@ -17,6 +17,7 @@ other query of the window is answered; a new version of the query is tried afres
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -39,6 +40,8 @@ from pipeline.types import (
     RoI,
     StandingQuery,
 )
+
+log = logging.getLogger(__name__)
 
 EVIDENCE_CACHE = 2048  # rendered (frame, box) JPEGs kept, oldest dropped first (~10 KB each)
 ROI_CACHE = 8192  # (frame, question) RoIs kept (a few hundred bytes each)
@@ -145,6 +148,30 @@ class Engine:
         """The queries set aside since the last call, each (query, version) once."""
         failures, self._failures = self._failures, []
         return failures
+
+    def look_ahead(self, work: Sequence[tuple[Due, Sequence[EncodedFrame]]]) -> None:
+        """Let each answerer batch the model work of every window of one step before they
+        are evaluated (the clip tracker's closer looks: one encoder call, not one per
+        window). Only an optimisation: a failure here is logged and the windows are then
+        answered as they would have been."""
+        items: dict[int, tuple[Answerer, list[tuple[Any, ...]]]] = {}
+        try:
+            for due, window in work:
+                queries = [q for q in due.queries if self._failed.get(q.id) != q.version]
+                if not window or not queries:
+                    continue
+                embs = self.texts([q.question for q in queries])
+                selections = self.selector(window, [q.id for q in queries], embs, self.config)
+                for query, sel, emb in zip(queries, selections, embs, strict=True):
+                    answerer = self._answerer(query, due.camera)
+                    if answerer is not None:
+                        items.setdefault(id(answerer), (answerer, []))[1].append(
+                            (query, window, sel, emb))
+            for answerer, batch in items.values():
+                answerer.look_ahead(batch)
+        except Exception:  # noqa: BLE001 - the answers do their own work then
+            log.warning("look-ahead of %d window(s) failed; answering without it", len(work),
+                        exc_info=True)
 
     def evaluate(self, due: Due, window: Sequence[EncodedFrame]) -> list[Answer]:
         """One answer per due query that is not set aside; none when the window holds

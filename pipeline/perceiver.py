@@ -19,7 +19,7 @@ from pipeline.buffer import BufferLimits, BufferSet
 from pipeline.engine import Engine, encode_frames
 from pipeline.extensions import load_entry_points
 from pipeline.perception import SelectionConfig
-from pipeline.scheduler import Scheduler
+from pipeline.scheduler import Due, Scheduler
 from pipeline.types import Answer, EncodedFrame, Frame, Segment, StandingQuery
 
 DecodeFn = Callable[[Segment, float], list[Frame]]
@@ -144,6 +144,10 @@ class Perceiver:
 
     def after_encode(self, segment: Segment, encoded: Sequence[EncodedFrame]) -> list[Answer]:
         """Buffer one segment's encoded frames; evaluate what that makes due."""
+        return self.answer(self.admit(segment, encoded))
+
+    def admit(self, segment: Segment, encoded: Sequence[EncodedFrame]) -> list[Due]:
+        """Buffer one segment's encoded frames; the windows that makes due."""
         buffer = self.buffers[segment.camera]
         buffer.pin(self.scheduler.needed_from(segment.camera, segment.start))
         for frame in encoded:
@@ -151,9 +155,20 @@ class Perceiver:
         self.stats.segments += 1
         self.stats.frames += len(encoded)
         self.stats.stream_time[segment.camera] = segment.end
+        return list(self.scheduler.advance(segment.camera, segment.end, since=segment.start))
+
+    def look_ahead(self, dues: Sequence[Due]) -> None:
+        """Batch the answerers' model work for the windows of one step (several segments,
+        any cameras) before they are answered one segment at a time."""
+        self.engine.look_ahead([(d, self.buffers[d.camera].window(d.start, d.end))
+                                for d in dues])
+
+    def answer(self, dues: Sequence[Due]) -> list[Answer]:
+        """Evaluate admitted windows."""
         answers: list[Answer] = []
-        for due in self.scheduler.advance(segment.camera, segment.end, since=segment.start):
-            answers.extend(self.engine.evaluate(due, buffer.window(due.start, due.end)))
+        for due in dues:
+            answers.extend(self.engine.evaluate(due, self.buffers[due.camera].window(
+                due.start, due.end)))
         self.stats.answers += len(answers)
         return answers
 

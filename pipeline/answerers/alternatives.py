@@ -5,10 +5,12 @@ text fit?": a cosine's absolute level depends on the model, the scene and the li
 So each question gets a null set made from itself: every content word replaced, in
 turn, by each word of a fixed list of common visual words ("a red circle" → "a blue
 circle", "a red square", "a red car", ...). On a frame, the question's cosine is then
-measured against its closest competitors: in spreads of the alternatives' cosines above
-the mean of the ``TOP`` best alternatives (``support``; 0: as good as its closest
-competitors), and that spread (``unit``) is the model's own scale of cosine differences
-for this question.
+measured against its strongest competitor: in spreads of the alternatives' cosines above
+the best alternative (``support``; 0: as good as the best other description, negative:
+some one-word change of the question describes the frame better), and that spread
+(``unit``) is the model's own scale of cosine differences for this question. (``top``
+averages the best few instead: more forgiving of near-synonyms in the word list, less
+sharp against a look-alike; the adaptive mode asks the strongest one, on a closer look.)
 Both need no history: a state present from the first frame is seen at once.
 
 The alternatives of a question are encoded once (bounded cache).
@@ -38,7 +40,7 @@ STOP = frozenset(
     "does do has have be being any".split()
 )
 MAX_ALTERNATIVES = 256
-TOP = 10
+TOP = 1
 FALLBACK = ("a photo", "an empty scene", "a background", "nothing in particular")
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'-]*")
 
@@ -66,13 +68,15 @@ class Alternatives:
     max_cached: int = 512
     _embs: OrderedDict[str, FloatArray] = field(default_factory=OrderedDict)
 
-    def support(self, question: str, frame_emb: FloatArray, score: float) -> tuple[float, float]:
-        """(support, unit) of ``score`` (the question's cosine with ``frame_emb``)."""
+    def support(self, question: str, frame_emb: FloatArray, score: float,
+                top: int = TOP) -> tuple[float, float]:
+        """(support, unit) of ``score`` (the question's cosine with ``frame_emb``) against
+        the mean of the ``top`` best alternatives."""
         cos = self._of(question) @ np.asarray(frame_emb, dtype=np.float32)
         unit = float(np.std(cos))
         if unit <= 0.0 or not np.isfinite(unit):
             return 0.0, 0.0
-        closest = float(np.mean(np.sort(cos)[-TOP:]))
+        closest = float(np.mean(np.sort(cos)[-top:]))
         return (score - closest) / unit, unit
 
     def prepare(self, question: str) -> None:

@@ -113,6 +113,12 @@ class Answerer(ABC):
             for q, s, e in zip(queries, selections, query_embs, strict=True)
         ]
 
+    def look_ahead(self, items: Sequence[tuple[StandingQuery, Window, Selection, QueryEmb]]
+                   ) -> None:
+        """Before the windows of one step (any cameras) are answered: do the model work
+        they will need in one batch (an optimisation only; ``answer`` must not rely on it)."""
+        return None
+
 
 class BatchAnswerer(Answerer):
     """An answerer that works on every query due on a window at once (one model batch)."""

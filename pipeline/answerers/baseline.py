@@ -57,8 +57,8 @@ class Rule:
     k: float = 2.0
     k_off: float = 1.0
     unit_share: float = 0.25
-    gate: float = -0.75
-    gate_off: float = -1.0
+    gate: float = -1.0
+    gate_off: float = -4.0
     prior_on: float = -0.25
     prior_off: float = -1.0
     sensitivity: float = 0.0
@@ -78,6 +78,8 @@ class Evidence:
     score: float
     support: float = 0.0
     unit: float = 0.0
+    looked: bool = False
+    """The support was asked of a closer look (a crop around the question's best patch)."""
 
 
 @dataclass(frozen=True)
@@ -193,7 +195,8 @@ def decide(state: BaselineState, key: float, ev: Evidence, rule: Rule) -> Decisi
         return _by_level(state, ev, absent, recent_present(history, rule), unit, was_yes, rule)
     present = [s[1] for s in history if s[4] == PRESENT]
     if len(present) >= max(rule.warmup, 1):
-        return _against_present(ev, present, unit, was_yes, rule)
+        held = bool(history) and history[-1][4] in (PRESENT, BAND)
+        return _against_present(ev, present, unit, held, rule)
     return _by_support(ev, was_yes, rule)
 
 
@@ -203,7 +206,11 @@ def _against_present(ev: Evidence, present: list[float], unit: float, was_yes: b
     window is learned as absent); a clear rise above it, with support, shows the earlier
     windows were not the asked thing (they are relabelled absent). A present state moves
     (the object turns, grows, is half hidden), so "clear" is a wide margin both ways: k
-    spreads of the present windows and at least k units."""
+    spreads of the present windows and at least k units. In between, a state that was
+    yes (or said no on a dip of the support alone) stays yes with the loose stay-yes
+    support (``gate_off``, as on the absent level), else the support decides; such a no
+    is not learned as absent: the score has not left what was taken for present, so it
+    says nothing of the absent level."""
     level = float(np.median(present))
     scale = max(spread(present), rule.unit_share * unit, 1e-6)
     spreads = (ev.score - level) / scale
@@ -218,7 +225,12 @@ def _against_present(ev: Evidence, present: list[float], unit: float, was_yes: b
                f"present ({level:.3f}); that is the absent level now")
         return Decision(True, level + k * scale, False, level, scale, verdict=PRESENT, why=why,
                         relabel_below=level + (rule.k_off - rule.sensitivity) * scale)
-    return _by_support(ev, was_yes, rule)
+    if was_yes and ev.support >= rule.gate_off - rule.sensitivity:
+        why = (f"yes: {ev.score:.3f} stays at the present level {level:.3f} "
+               f"({spreads:+.1f} spreads; no absent level yet)")
+        return Decision(True, None, True, level, scale, verdict=PRESENT, why=why)
+    decision = _by_support(ev, was_yes, rule)
+    return decision if decision.matched else replace(decision, verdict=BAND)
 
 
 def recent_present(history: Sequence[Sample], rule: Rule) -> list[float]:
@@ -275,7 +287,8 @@ def _by_level(state: BaselineState, ev: Evidence, absent: list[float], present: 
     word = "yes" if matched else "no"
     why = (f"{word}: {ev.score:.3f} is {spreads:+.1f} spreads from the absent level "
            f"{level:.3f} ({'stays' if was_yes else 'turns'} yes at {threshold:.3f}); "
-           f"the question beats its alternatives by {ev.support:+.1f} (needs {gate:.2f})")
+           f"the question beats its alternatives{_closer(ev)} by {ev.support:+.1f} "
+           f"(needs {gate:.2f})")
     if lv.present is not None:
         why += f"; recent present level {lv.present:.3f}"
     if not floor_ok:
@@ -288,5 +301,9 @@ def _by_support(ev: Evidence, was_yes: bool, rule: Rule) -> Decision:
     floor_ok = rule.floor is None or ev.score >= rule.floor
     matched = ev.support >= need and floor_ok
     why = (f"{'yes' if matched else 'no'} (no absent level yet): the question beats its "
-           f"alternatives by {ev.support:+.1f} spreads (needs {need:.2f})")
+           f"alternatives{_closer(ev)} by {ev.support:+.1f} spreads (needs {need:.2f})")
     return Decision(matched, None, True, verdict=PRESENT if matched else ABSENT, why=why)
+
+
+def _closer(ev: Evidence) -> str:
+    return " on a closer look" if ev.looked else ""

@@ -12,9 +12,15 @@ Three modes, all scored on the frames selection picked (the best frame counts):
   no calibration file; ``sensitivity`` is the operator's knob. The tracker lives in a
   :class:`StateProvider`: in memory by default, in the store when the worker wires one
   in, so it survives restarts and worker takeovers.
+  The support is asked of a **closer look** (``closer_look``: a span in patch cells,
+  default 3; 0: the whole frame): the best frame cropped around the question's best
+  patch and encoded again (:mod:`pipeline.answerers.second_look`), so a look-alike next
+  to other things is not taken for the asked object. The crop is encoded only when the
+  support can change the answer (a window that would turn or stay yes, or one decided
+  by the support alone), at most once per (frame, question).
   With a second look (``second_look``: a span in patch cells; default 0: off), each
   selected frame's score is the mean of its global cosine and the cosine of a crop
-  around the question's best patch, encoded again (:mod:`pipeline.answerers.second_look`).
+  around the question's best patch, encoded again.
 * ``threshold`` (also chosen by giving a ``threshold`` without a ``mode``): the same
   score against a fixed ``threshold`` (the model's calibrated ``clip_threshold`` when it
   ships one, else 0.2). Suits CLIPs trained with a per-caption sigmoid loss.
@@ -31,6 +37,7 @@ from __future__ import annotations
 import builtins
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -61,6 +68,11 @@ from pipeline.types import EncodedFrame, FloatArray, StandingQuery
 
 DEFAULT_BACKGROUNDS = ("an empty scene", "a background", "nothing in particular")
 DEFAULT_THRESHOLDS = {"threshold": 0.2, "margin": 0.5}
+LOOK_FROM = -2.0
+"""A frame whose whole-frame support is below this (in spreads: its best one-word
+alternative beats the question clearly) is not looked at closer; the crop is asked only
+where it can decide. Chosen on family a's tuning scenes: no answer changed there, and a
+model that knows nothing of the question (random weights) is not asked a crop per window."""
 
 
 class ClipSettings(AnswererSettings):
@@ -80,6 +92,9 @@ class ClipSettings(AnswererSettings):
     sure: float | None = Field(default=None, ge=-1.0, le=1.0)
     second_look: float = Field(default=0.0, ge=0.0, le=64.0)
     """Span of the adaptive mode's second look in patch cells (0: off)."""
+    closer_look: float = Field(default=3.0, ge=0.0, le=64.0)
+    """Span in patch cells of the crop the adaptive mode's support is asked of (0: the
+    whole frame)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -127,9 +142,12 @@ class ClipAnswerer(Answerer):
         self._backgrounds: FloatArray | None = None
         self.states: StateProvider = states or MemoryStates()
         self.second_look: SecondLook | None = None
+        self.closer: SecondLook | None = None
         self.alternatives = Alternatives(encoder)
         if settings.mode == "adaptive":
             self.second_look = second_look_for(encoder, settings.second_look)
+            self.closer = (self.second_look if settings.closer_look == settings.second_look
+                           else second_look_for(encoder, settings.closer_look))
 
     @classmethod
     def build(cls, config: Any, *, encoder: TextEncoder, vlm_spec: str = "") -> ClipAnswerer:
@@ -176,6 +194,8 @@ class ClipAnswerer(Answerer):
             return Decision(score >= threshold, threshold, calibrating=False)
         ev = self.evidence(query.question, window, selection, score, query_emb)
         rule = self.rule
+        if self._looks_closer(state, key, ev, rule):
+            ev = self.closer_evidence(query.question, window, selection, ev, query_emb)
         decision = decide(state, key, ev, rule)
         self.states.save(query.id, camera, state.observe(key, ev, decision.verdict, rule,
                                                           decision.relabel_below))
@@ -183,22 +203,53 @@ class ClipAnswerer(Answerer):
 
     def evidence(self, question: str, window: Sequence[EncodedFrame], selection: Selection,
                  score: float, query_emb: FloatArray | None = None) -> Evidence:
-        """The window's score with the question's zero-shot support on its best frame (on
-        that frame's closer look, when the second look is on)."""
+        """The window's score with the question's zero-shot support on its whole best
+        frame (the unit, the model's scale of cosine differences, is always that frame's)."""
         best = best_frame(selection.frame_scores)
         frame = window[selection.indices[best]]
-        if self.second_look is not None and query_emb is not None:
-            looked = [window[i] for i in selection.indices]
-            crops = self.second_look.embeddings(looked, question, query_emb)
-            q = np.asarray(query_emb, dtype=np.float32)
-            pick = int(np.argmax([(a + float(c @ q)) / 2
-                                  for a, c in zip(selection.frame_scores, crops, strict=True)]))
-            support, unit = self.alternatives.support(question, crops[pick],
-                                                      float(crops[pick] @ q))
-            return Evidence(score, support, unit)
         support, unit = self.alternatives.support(question, frame.global_emb,
                                                   float(selection.frame_scores[best]))
         return Evidence(score, support, unit)
+
+    def _looks_closer(self, state: BaselineState, key: float, ev: Evidence, rule: Rule) -> bool:
+        """Whether the window's support, asked of a closer look, can change its answer."""
+        return (self.closer is not None and ev.support >= LOOK_FROM
+                and bool(decide(state, key, replace(ev, support=math.inf), rule).matched))
+
+    def look_ahead(self, items: Sequence[tuple[StandingQuery, Window, Selection, QueryEmb]]
+                   ) -> None:
+        """The closer looks the windows of one step will ask for, encoded in one call.
+        Only the first window of each (question, camera) is looked ahead at: a later one
+        is judged after it, against a state this one changes."""
+        if self.closer is None:
+            return
+        rule, wanted, seen = self.rule, [], set()
+        for query, window, selection, query_emb in items:
+            if (query.id, window[-1].camera) in seen:
+                continue
+            seen.add((query.id, window[-1].camera))
+            emb = np.asarray(query_emb, dtype=np.float32)
+            score = self._score(query, window, selection, emb)
+            if score is None:
+                continue
+            ev = self.evidence(query.question, window, selection, score, emb)
+            camera, key = window[-1].camera, float(window[-1].t)
+            if self._looks_closer(self.states.load(query.id, camera), key, ev, rule):
+                best = best_frame(selection.frame_scores)
+                wanted.append((window[selection.indices[best]], query.question, emb))
+        if wanted:
+            self.closer.looks(wanted)
+
+    def closer_evidence(self, question: str, window: Sequence[EncodedFrame],
+                        selection: Selection, ev: Evidence, query_emb: FloatArray) -> Evidence:
+        """``ev`` with its support asked of the closer look at the best frame (the crop
+        around the question's best patch, encoded once per frame and question)."""
+        assert self.closer is not None
+        best = best_frame(selection.frame_scores)
+        q = np.asarray(query_emb, dtype=np.float32)
+        crop = self.closer.embeddings([window[selection.indices[best]]], question, q)[0]
+        support, _ = self.alternatives.support(question, crop, float(crop @ q))
+        return replace(ev, support=support, looked=True)
 
     @property
     def rule(self) -> Rule:

@@ -1,16 +1,22 @@
-"""A closer second look for the adaptive ``clip`` answerer.
+"""A closer look at a frame for the adaptive ``clip`` answerer.
 
-A small object fills only a few patches of the frame the image encoder saw, so a
-look-alike of the asked object (same colour, another shape) scores about as high as
-the object itself. The second look crops the frame's thumbnail around the patch that
+A small object fills only a few patches of the frame the image encoder saw, so on the
+frame's global embedding a look-alike of the asked object (same colour, another shape)
+scores about as high as the object itself: CLIP binds a colour to a shape badly when
+several things share the picture. A closer look crops the frame around the patch that
 matches the question best (``span`` patch cells wide and high, moved inside the frame
 near its edges) and encodes that crop again: the encoder now sees the object several
-times larger. A frame's score is the mean of its global cosine and the crop's cosine.
+times larger and mostly alone. The adaptive mode asks its zero-shot question (does the
+question beat its one-word alternatives?) of that crop; with ``second_look`` a frame's
+score is also the mean of its global cosine and the crop's cosine.
+
+The crop is cut from the frame **as the frame index keeps it** (the thumbnail shrunk to
+:data:`~pipeline.history.records.DEFAULT_THUMB_SIDE`, the patch grid pooled to
+:data:`~pipeline.history.records.DEFAULT_GRID_MAX` cells a side): a question backfilled
+over stored frames looks at the same pixels as it would have live.
 
 Each (camera, frame time, question) is looked at once: windows overlap, so the same
-frame is scored again and again; the crop embeddings are kept in a bounded cache (the
-adaptive mode also asks its zero-shot question of the crop). The
-crops of a window's new frames go to the encoder in one batch.
+frame is asked about again and again; the crop embeddings are kept in a bounded cache.
 """
 
 from __future__ import annotations
@@ -24,18 +30,21 @@ from typing import Any
 import numpy as np
 
 from pipeline.answerers.base import ImageEncoder
+from pipeline.evidence import thumbnail
+from pipeline.history.records import DEFAULT_GRID_MAX, DEFAULT_THUMB_SIDE, pool_grid
 from pipeline.types import EncodedFrame, FloatArray, ImageArray
 
 
 def crop_around_best_patch(frame: EncodedFrame, query_emb: FloatArray, span: float) -> ImageArray:
-    """The frame's thumbnail cropped to ``span`` × ``span`` patch cells centred on the
-    question's best patch; near an edge the box is moved inside the frame rather than
-    cut, so an object entering the view keeps its shape when the crop is resized."""
-    grid = np.asarray(frame.patches, dtype=np.float32)
+    """The frame, as the index keeps it, cropped to ``span`` × ``span`` patch cells
+    centred on the question's best patch; near an edge the box is moved inside the frame
+    rather than cut, so an object entering the view keeps its shape when the crop is
+    resized."""
+    grid = pool_grid(frame.patches, DEFAULT_GRID_MAX)
     gh, gw = grid.shape[:2]
     best = int(np.argmax(grid.reshape(gh * gw, -1) @ query_emb))
     row, col = divmod(best, gw)
-    thumb = frame.thumb
+    thumb = thumbnail(frame.thumb, DEFAULT_THUMB_SIDE)
     h, w = thumb.shape[:2]
     box_h, box_w = min(h, span * h / gh), min(w, span * w / gw)
     y0 = _inside((row + 0.5) * h / gh - box_h / 2, h - box_h)
@@ -68,11 +77,17 @@ class SecondLook:
     def embeddings(self, frames: Sequence[EncodedFrame], question: str,
                    query_emb: FloatArray) -> list[FloatArray]:
         """Each frame's crop embedding for this question (encoded once, then cached)."""
-        q = np.asarray(query_emb, dtype=np.float32)
-        keys = [(f.camera, float(f.t), question) for f in frames]
-        todo = [i for i, k in enumerate(keys) if k not in self._cache]
+        return self.looks([(f, question, query_emb) for f in frames])
+
+    def looks(self, wanted: Sequence[tuple[EncodedFrame, str, FloatArray]]) -> list[FloatArray]:
+        """The crop embedding of each (frame, question, question embedding): those not
+        cached are encoded together, in one encoder call."""
+        keys = [(f.camera, float(f.t), question) for f, question, _ in wanted]
+        first = {k: i for i, k in reversed(list(enumerate(keys)))}  # a repeated look: once
+        todo = sorted(i for k, i in first.items() if k not in self._cache)
         if todo:
-            crops = [crop_around_best_patch(frames[i], q, self.span) for i in todo]
+            crops = [crop_around_best_patch(wanted[i][0], np.asarray(wanted[i][2], np.float32),
+                                            self.span) for i in todo]
             embs, _ = self.encoder.encode_frames(crops)
             self.crops_encoded += len(todo)
             for i, emb in zip(todo, np.asarray(embs, dtype=np.float32), strict=True):

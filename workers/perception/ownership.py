@@ -180,17 +180,26 @@ class PerceiveCore:
             return []
         self.stats.encode_calls += 1
         done = clock.now()
-        for (record, segment, _, stamps), frames in zip(pending, encoded, strict=True):
-            try:
-                answers = self.perceiver.after_encode(segment, frames)
-            except Exception as exc:
-                out.failed.append((record, exc, "perceive"))
-                continue
-            timings = {**stamps, "encoded": done, "answered": clock.now()}
-            out.answers.extend(replace(a, timings={**a.timings, **timings}) for a in answers)
-            out.segments.append(segment)
-            out.encoded.setdefault(segment.camera, []).extend(frames)
-            out.frames += len(frames)
+        for step in _steps([segment.camera for _, segment, _, _ in pending]):
+            admitted = []
+            for i in step:
+                try:
+                    admitted.append((i, self.perceiver.admit(pending[i][1], encoded[i])))
+                except Exception as exc:
+                    out.failed.append((pending[i][0], exc, "perceive"))
+            self.perceiver.look_ahead([due for _, dues in admitted for due in dues])
+            for i, dues in admitted:
+                (record, segment, _, stamps), frames = pending[i], encoded[i]
+                try:
+                    answers = self.perceiver.answer(dues)
+                except Exception as exc:
+                    out.failed.append((record, exc, "perceive"))
+                    continue
+                timings = {**stamps, "encoded": done, "answered": clock.now()}
+                out.answers.extend(replace(a, timings={**a.timings, **timings}) for a in answers)
+                out.segments.append(segment)
+                out.encoded.setdefault(segment.camera, []).extend(frames)
+                out.frames += len(frames)
         return []
 
     def _cool_partition(self, tp: TopicPartition) -> None:
@@ -246,3 +255,17 @@ class PerceiveCore:
             if old.end > cutoff and old.start < seg.start:
                 out.append(old)
         return sorted(out, key=lambda s: (s.start, s.seq))
+
+
+def _steps(cameras: list[str]) -> list[list[int]]:
+    """Indexes of a batch's segments in steps: each camera's first segment, then each
+    one's second, ...; the windows of one step are looked ahead at together, and a
+    camera's segments still enter its buffer in order, each answered before the next."""
+    steps: list[list[int]] = []
+    seen: dict[str, int] = {}
+    for i, camera in enumerate(cameras):
+        n = seen[camera] = seen.get(camera, -1) + 1
+        if n == len(steps):
+            steps.append([])
+        steps[n].append(i)
+    return steps

@@ -106,12 +106,15 @@ def test_the_adaptive_score_is_the_mean_of_the_frame_and_the_closer_look() -> No
     assert score > _answer({"mode": "adaptive", "second_look": 3.0}, RedEncoder(), red=False)
 
 
-@pytest.mark.parametrize("settings", [{"mode": "adaptive"}, {"mode": "adaptive", "second_look": 0},
-                                      {"mode": "threshold", "threshold": 0.5}])
-def test_no_second_look_when_off_or_in_a_fixed_mode(settings: dict) -> None:
+@pytest.mark.parametrize(("settings", "crops"), [
+    ({"mode": "adaptive"}, [1]),  # the closer look: asked of the support, not the score
+    ({"mode": "adaptive", "second_look": 0, "closer_look": 0}, []),
+    ({"mode": "threshold", "threshold": 0.5}, []),
+])
+def test_no_second_look_when_off_or_in_a_fixed_mode(settings: dict, crops: list[int]) -> None:
     enc = RedEncoder()
     assert _answer(settings, enc, red=True) == pytest.approx(float(_frame(0.0).global_emb @ OBJ))
-    assert enc.batches == []
+    assert enc.batches == crops
 
 
 def test_bad_second_look_names_the_field() -> None:
@@ -132,3 +135,58 @@ def test_no_calibrated_level_or_span_decides_the_default() -> None:
     looked = build_answerer("clip", {"second_look": 2, "floor": 0.1}, encoder=enc)
     assert looked.second_look.span == 2.0  # type: ignore[attr-defined]
     assert looked.rule.floor == 0.1  # type: ignore[attr-defined]  # the user's own level
+
+
+def _windows(cameras: Sequence[str]) -> list[list[EncodedFrame]]:
+    from dataclasses import replace
+
+    return [[replace(_frame(float(t)), camera=cam) for t in range(4)] for cam in cameras]
+
+
+def test_the_closer_looks_of_one_step_are_encoded_together_and_change_no_answer() -> None:
+    windows = _windows(["a", "b", "c"])
+    queries = [StandingQuery(f"q-{w[0].camera}", "a red thing", cameras=(w[0].camera,))
+               for w in windows]
+    sels = [select_for_queries(w, ["q"], OBJ[None], SelectionConfig())[0] for w in windows]
+
+    def answers(look_ahead: bool) -> tuple[list[object], list[int]]:
+        enc = RedEncoder()
+        answerer = build_answerer("clip", {}, encoder=enc)
+        items = list(zip(queries, windows, sels, strict=True))
+        if look_ahead:
+            answerer.look_ahead([(q, w, s, OBJ) for q, w, s in items])
+        got = [answerer.answer(q, w, s, OBJ) for q, w, s in items]
+        return [(r.text, r.score, r.why) for r in got], enc.batches
+
+    ahead, batches = answers(look_ahead=True)
+    alone, one_by_one = answers(look_ahead=False)
+    assert ahead == alone
+    assert batches == [3] and one_by_one == [1, 1, 1]
+    assert all("closer look" in why for _, _, why in ahead)
+
+
+def test_a_closer_look_is_asked_only_where_the_support_can_change_the_answer() -> None:
+    from pipeline.answerers.baseline import ABSENT, BaselineState, Evidence, Rule
+    from pipeline.answerers.clip import LOOK_FROM
+
+    answerer = build_answerer("clip", {}, encoder=RedEncoder())
+    state = BaselineState(tuple((float(k), 0.1 + 0.001 * k, -3.0, 0.02, ABSENT)
+                                for k in range(5)))
+    looks = answerer._looks_closer  # type: ignore[attr-defined]
+    assert not looks(state, 9.0, Evidence(0.1, 0.0, 0.02), Rule())  # at the absent level: no
+    assert looks(state, 9.0, Evidence(0.5, 0.0, 0.02), Rule())  # high: the support decides
+    assert not looks(state, 9.0, Evidence(0.5, LOOK_FROM - 0.1, 0.02), Rule())  # clearly not
+    assert looks(BaselineState(), 0.0, Evidence(0.1, 0.0, 0.02), Rule())  # calibrating
+    off = build_answerer("clip", {"closer_look": 0}, encoder=RedEncoder())
+    assert not off._looks_closer(BaselineState(), 0.0, Evidence(0.1, 0.0, 0.02), Rule())  # type: ignore[attr-defined]
+
+
+def test_live_and_backfilled_frames_give_the_same_closer_look() -> None:
+    from pipeline.history.records import IndexPolicy, to_encoded, to_indexed
+
+    live = _frame(0.0, thumb=(180, 320))  # larger than what the index keeps
+    stored = to_encoded(to_indexed(live, "red-clip", IndexPolicy()))
+    a = crop_around_best_patch(live, OBJ, 3.0).astype(int)
+    b = crop_around_best_patch(stored, OBJ, 3.0).astype(int)
+    assert a.shape == b.shape == (34, 60, 3)
+    assert np.abs(a - b).mean() < 3  # the stored JPEG's error only

@@ -135,7 +135,10 @@ def test_embedded_trial_runs_the_product_path(encoder: Any, tmp_path: Path) -> N
     assert len({s.camera for segs in feeds.values() for s in segs}) == 3
     r = run_trial(encoder, feeds)
     assert r.completed and r.cameras == 3 and r.camera_seconds == pytest.approx(6.0)
-    assert r.frames == 6 and r.vision_passes_per_frame == 1.0
+    # each frame encoded once; a window whose answer its zero-shot support can change
+    # adds one closer-look crop (here all six are calibrating, decided by the support)
+    assert r.frames == 6 and r.vision_passes_per_frame is not None
+    assert 1.0 <= r.vision_passes_per_frame <= 2.0
     assert r.answers == 6  # one question per camera, due every second
     paced = run_trial(encoder, camera_feeds(clips, 1), paced=True)
     assert paced.latency_p50_ms is not None and paced.latency_p50_ms >= 0

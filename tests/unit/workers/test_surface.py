@@ -84,5 +84,8 @@ def kept(before: Any, now: Any, where: str) -> None:
             kept(value, now[key], f"{where}.{key}")
     elif isinstance(before, list) and where.endswith(".required"):
         assert set(before) <= set(now), where
+    elif isinstance(before, list) and isinstance(now, list) and len(before) == len(now):
+        for i, (b, n) in enumerate(zip(before, now, strict=True)):  # e.g. anyOf: item by item
+            kept(b, n, f"{where}[{i}]")
     else:
         assert now == before, where

@@ -3,7 +3,8 @@
 ``python -m tests.unit.pipeline.traces.record`` watches long family-a scenes from the
 tuning range (seed 1001) with the bundled ``shapes-demo`` CLIP, 1 frame/s through
 H.264, and writes per 4-s window (every 1 s) the evidence the adaptive ``clip``
-answerer judges: score, zero-shot support and unit, with the window's truth. Besides
+answerer judges: score, zero-shot support (on the closer look at the best frame, where the
+whole frame's support does not already rule it out) and unit, with the window's truth. Besides
 the scenes with one 180-s event (``scenes``), ``never`` holds 600-s scenes whose target
 never appears (its distractors come and go).
 """
@@ -18,6 +19,8 @@ import av
 import numpy as np
 
 from pipeline.answerers.alternatives import Alternatives
+from pipeline.answerers.clip import LOOK_FROM
+from pipeline.answerers.second_look import SecondLook
 from pipeline.engine import encode_frames
 from pipeline.models.clip_encoder import ClipEncoder
 from pipeline.scenes import BACKGROUNDS, COLORS, SHAPES, caption, scripted_scene, write_clip
@@ -40,13 +43,16 @@ def _frames(scene, camera: str) -> list:  # type: ignore[no-untyped-def]
 
 def _windows(frames: list, question: str, truth) -> list:  # type: ignore[no-untyped-def]
     q = ENC.encode_text([question])[0]
-    alts = Alternatives(ENC)
+    alts, closer = Alternatives(ENC), SecondLook(ENC, 3.0)
     rows = []
     for end in range(4, len(frames) + 1):
         win = frames[end - 4:end]
         scores = [float(f.global_emb @ q) for f in win]
         best = win[int(np.argmax(scores))]
         support, unit = alts.support(question, best.global_emb, max(scores))
+        if support >= LOOK_FROM:  # what the answerer asks when the support can decide
+            crop = closer.embeddings([best], question, q)[0]
+            support, _ = alts.support(question, crop, float(crop @ q))
         rows.append([float(end), round(max(scores), 5), round(support, 4), round(unit, 5),
                      truth(end - 4.0, float(end))])
     return rows

@@ -41,8 +41,14 @@ class FakePerceiver:
     def encode_batch(self, per_segment: list[list[Any]]) -> list[list[Any]]:
         return [list(frames) for frames in per_segment]
 
-    def after_encode(self, segment: Segment, encoded: list[Any]) -> list[Any]:
-        return self.on_segment(segment)
+    def admit(self, segment: Segment, encoded: list[Any]) -> list[Any]:
+        return [segment]  # its "due windows": the segment itself
+
+    def look_ahead(self, dues: list[Any]) -> None:
+        pass
+
+    def answer(self, dues: list[Segment]) -> list[Any]:
+        return [a for segment in dues for a in self.on_segment(segment)]
 
     def on_segment(self, segment: Segment) -> list[Any]:
         self.stats.segments += 1

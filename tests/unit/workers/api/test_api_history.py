@@ -4,8 +4,9 @@ A backfill is a background job (``tests/unit/workers/api/test_api_backfills.py``
 covers its progress, cancel and bounds); these wait for it to finish.
 
 Frames are made with the bundled shapes-demo CLIP's own text embedding: the frames
-of 12–20 s carry "a red circle", the others random directions, as the index stores
-them after a run.
+of 12–20 s carry "a red circle" (and show one on their thumbnail, where their patch grid
+says: the answerer's closer look crops it), the others random directions, as the index
+stores them after a run.
 """
 
 from __future__ import annotations
@@ -43,8 +44,12 @@ def index_clip(store: Store, red: np.ndarray, camera: str = "dock") -> None:
         noise /= np.linalg.norm(noise)
         emb = red + 0.2 * noise if t in VISIBLE else noise - 0.5 * red
         emb = (emb / np.linalg.norm(emb)).astype(np.float32)
-        patches = np.repeat(np.repeat(emb[None, None, :], 8, 0), 8, 1)
-        thumb = np.full((120, 160, 3), 200 if t in VISIBLE else 40, np.uint8)
+        patches = np.repeat(np.repeat(noise[None, None, :], 8, 0), 8, 1)
+        patches[2:4, 3:5] = emb  # the object's cells (rows 30-60, columns 60-100 px)
+        thumb = np.full((120, 160, 3), 128, np.uint8)
+        if t in VISIBLE:  # the same red circle on the thumbnail, where the grid says
+            yy, xx = np.mgrid[:120, :160]
+            thumb[(yy - 45) ** 2 + (xx - 80) ** 2 <= 16 ** 2] = (225, 25, 25)
         frame = EncodedFrame(camera, float(t), emb, patches, thumb, (240, 320))
         rows.append(to_indexed(frame, "shapes-demo", IndexPolicy()))
     FrameIndex(store.engine).write(rows)
