@@ -15,15 +15,22 @@ the frame's index.
 from __future__ import annotations
 
 import io
+import math
 
 import numpy as np
 from PIL import Image, ImageDraw
 
-from pipeline.types import EncodedFrame, Evidence, Frame, ImageArray, RoI
+from pipeline.types import EncodedFrame, Evidence, FloatArray, Frame, ImageArray, RoI
 
 BOX_COLOUR = (255, 200, 0)
 THUMB_SIDE = 336
 """Longer side of the thumbnail every encoded frame keeps (LLaVA's input side)."""
+
+
+STORED_THUMB_SIDE = 160
+"""Longer side of the thumbnail the frame index keeps per frame (the default)."""
+STORED_GRID_MAX = 8
+"""The index keeps a frame's patch grid pooled to at most this many cells a side."""
 
 
 def thumb_size(height: int, width: int, max_side: int) -> tuple[int, int] | None:
@@ -70,3 +77,23 @@ def render(frame: EncodedFrame, roi: RoI, max_side: int = 192, quality: int = 75
     out = io.BytesIO()
     img.save(out, format="JPEG", quality=quality)
     return Evidence(t=frame.t, jpeg=out.getvalue(), box=roi.normalized())
+
+
+def pool_grid(patches: FloatArray, grid_max: int) -> FloatArray:
+    """Average-pool an (h, w, D) grid to at most ``grid_max`` cells a side (kept when smaller)."""
+    p = np.asarray(patches, dtype=np.float32)
+    h, w = p.shape[:2]
+    out_h, out_w = min(h, grid_max), min(w, grid_max)
+    if (out_h, out_w) == (h, w):
+        return p
+    rows = _bins(h, out_h)
+    cols = _bins(w, out_w)
+    pooled = np.stack(
+        [np.stack([p[r0:r1, c0:c1].mean(axis=(0, 1)) for c0, c1 in cols]) for r0, r1 in rows]
+    )
+    return np.asarray(pooled, dtype=np.float32)
+
+
+def _bins(n: int, k: int) -> list[tuple[int, int]]:
+    return [(math.floor(i * n / k), max(math.floor(i * n / k) + 1, math.floor((i + 1) * n / k)))
+            for i in range(k)]

@@ -11,8 +11,8 @@ question beat its one-word alternatives?) of that crop; with ``second_look`` a f
 score is also the mean of its global cosine and the crop's cosine.
 
 The crop is cut from the frame **as the frame index keeps it** (the thumbnail shrunk to
-:data:`~pipeline.history.records.DEFAULT_THUMB_SIDE`, the patch grid pooled to
-:data:`~pipeline.history.records.DEFAULT_GRID_MAX` cells a side): a question backfilled
+:data:`~pipeline.evidence.STORED_THUMB_SIDE`, the patch grid pooled to
+:data:`~pipeline.evidence.STORED_GRID_MAX` cells a side): a question backfilled
 over stored frames looks at the same pixels as it would have live.
 
 Each (camera, frame time, question) is looked at once: windows overlap, so the same
@@ -30,8 +30,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.answerers.base import ImageEncoder
-from pipeline.evidence import thumbnail
-from pipeline.history.records import DEFAULT_GRID_MAX, DEFAULT_THUMB_SIDE, pool_grid
+from pipeline.evidence import STORED_GRID_MAX, STORED_THUMB_SIDE, pool_grid, thumbnail
 from pipeline.types import EncodedFrame, FloatArray, ImageArray
 
 
@@ -40,11 +39,11 @@ def crop_around_best_patch(frame: EncodedFrame, query_emb: FloatArray, span: flo
     centred on the question's best patch; near an edge the box is moved inside the frame
     rather than cut, so an object entering the view keeps its shape when the crop is
     resized."""
-    grid = pool_grid(frame.patches, DEFAULT_GRID_MAX)
+    grid = pool_grid(frame.patches, STORED_GRID_MAX)
     gh, gw = grid.shape[:2]
     best = int(np.argmax(grid.reshape(gh * gw, -1) @ query_emb))
     row, col = divmod(best, gw)
-    thumb = thumbnail(frame.thumb, DEFAULT_THUMB_SIDE)
+    thumb = thumbnail(frame.thumb, STORED_THUMB_SIDE)
     h, w = thumb.shape[:2]
     box_h, box_w = min(h, span * h / gh), min(w, span * w / gw)
     y0 = _inside((row + 0.5) * h / gh - box_h / 2, h - box_h)

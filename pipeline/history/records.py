@@ -10,18 +10,17 @@ the live selection, RoI estimator and answerers accept unchanged.
 from __future__ import annotations
 
 import io
-import math
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
 
 from pipeline.errors import ConfigError
-from pipeline.evidence import thumbnail
+from pipeline.evidence import STORED_GRID_MAX, STORED_THUMB_SIDE, pool_grid, thumbnail
 from pipeline.types import EncodedFrame, FloatArray, ImageArray
 
-DEFAULT_THUMB_SIDE = 160
-DEFAULT_GRID_MAX = 8
+DEFAULT_THUMB_SIDE = STORED_THUMB_SIDE
+DEFAULT_GRID_MAX = STORED_GRID_MAX
 THUMB_QUALITY = 85
 """JPEG quality of stored thumbnails, with full-resolution colour (4:4:4, no chroma
 subsampling): a backfilled answer's closer look (:mod:`pipeline.answerers.second_look`)
@@ -88,26 +87,6 @@ def to_encoded(row: IndexedFrame) -> EncodedFrame:
         thumb=rgb,
         frame_size=size,
     )
-
-
-def pool_grid(patches: FloatArray, grid_max: int) -> FloatArray:
-    """Average-pool an (h, w, D) grid to at most ``grid_max`` cells a side (kept when smaller)."""
-    p = np.asarray(patches, dtype=np.float32)
-    h, w = p.shape[:2]
-    out_h, out_w = min(h, grid_max), min(w, grid_max)
-    if (out_h, out_w) == (h, w):
-        return p
-    rows = _bins(h, out_h)
-    cols = _bins(w, out_w)
-    pooled = np.stack(
-        [np.stack([p[r0:r1, c0:c1].mean(axis=(0, 1)) for c0, c1 in cols]) for r0, r1 in rows]
-    )
-    return np.asarray(pooled, dtype=np.float32)
-
-
-def _bins(n: int, k: int) -> list[tuple[int, int]]:
-    return [(math.floor(i * n / k), max(math.floor(i * n / k) + 1, math.floor((i + 1) * n / k)))
-            for i in range(k)]
 
 
 def encode_jpeg(rgb: ImageArray, quality: int = THUMB_QUALITY) -> bytes:
