@@ -16,8 +16,10 @@ Three modes, all scored on the frames selection picked (the best frame counts):
   default 3; 0: the whole frame): the best frame cropped around the question's best
   patch and encoded again (:mod:`pipeline.answerers.second_look`), so a look-alike next
   to other things is not taken for the asked object. The crop is encoded only when the
-  support can change the answer (a window that would turn or stay yes, or one decided
-  by the support alone), at most once per (frame, question).
+  window could turn yes (a state already yes is held by its level and the whole frame's
+  support) and the whole frame's support is not already clearly against the question
+  (:data:`LOOK_FROM`), at most once per (frame, question); the looks of one step go to
+  the encoder together (:meth:`ClipAnswerer.look_ahead`).
   With a second look (``second_look``: a span in patch cells; default 0: off), each
   selected frame's score is the mean of its global cosine and the cosine of a crop
   around the question's best patch, encoded again.
@@ -54,6 +56,7 @@ from pipeline.answerers.base import (
     register,
 )
 from pipeline.answerers.baseline import (
+    PRESENT,
     BaselineState,
     Decision,
     Evidence,
@@ -212,9 +215,15 @@ class ClipAnswerer(Answerer):
         return Evidence(score, support, unit)
 
     def _looks_closer(self, state: BaselineState, key: float, ev: Evidence, rule: Rule) -> bool:
-        """Whether the window's support, asked of a closer look, can change its answer."""
-        return (self.closer is not None and ev.support >= LOOK_FROM
-                and bool(decide(state, key, replace(ev, support=math.inf), rule).matched))
+        """Whether the window asks its support of a closer look: it could turn yes (a state
+        already yes stays on its level and the whole frame's support), and the whole
+        frame does not already rule the question out."""
+        if self.closer is None or ev.support < LOOK_FROM:
+            return False
+        history = state.before(key, rule)
+        if history and history[-1][4] == PRESENT:
+            return False
+        return bool(decide(state, key, replace(ev, support=math.inf), rule).matched)
 
     def look_ahead(self, items: Sequence[tuple[StandingQuery, Window, Selection, QueryEmb]]
                    ) -> None:
