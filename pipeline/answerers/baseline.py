@@ -58,7 +58,7 @@ class Rule:
     k_off: float = 1.0
     unit_share: float = 0.25
     gate: float = -1.0
-    gate_off: float = -4.0
+    gate_off: float = -1.0
     prior_on: float = -0.25
     prior_off: float = -1.0
     sensitivity: float = 0.0

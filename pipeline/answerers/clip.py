@@ -71,6 +71,10 @@ from pipeline.types import EncodedFrame, FloatArray, StandingQuery
 
 DEFAULT_BACKGROUNDS = ("an empty scene", "a background", "nothing in particular")
 DEFAULT_THRESHOLDS = {"threshold": 0.2, "margin": 0.5}
+STAY_TOP = 10
+"""A state already yes stays yes while the question is among the closest descriptions of
+the whole frame: its support there is measured against the mean of this many strongest
+alternatives (a turn must beat the strongest one, on a closer look)."""
 LOOK_FROM = -2.0
 """A frame whose whole-frame support is below this (in spreads: its best one-word
 alternative beats the question clearly) is not looked at closer; the crop is asked only
@@ -195,9 +199,11 @@ class ClipAnswerer(Answerer):
         if self.settings.mode != "adaptive":
             threshold = corrected_threshold(self.threshold, state.labels)
             return Decision(score >= threshold, threshold, calibrating=False)
-        ev = self.evidence(query.question, window, selection, score, query_emb)
         rule = self.rule
-        if self._looks_closer(state, key, ev, rule):
+        ev = self.evidence(query.question, window, selection, score, query_emb)
+        if _was_yes(state, key, rule):  # staying yes: the whole frame, its ten closest rivals
+            ev = self.evidence(query.question, window, selection, score, query_emb, STAY_TOP)
+        elif self._looks_closer(state, key, ev, rule):
             ev = self.closer_evidence(query.question, window, selection, ev, query_emb)
         decision = decide(state, key, ev, rule)
         self.states.save(query.id, camera, state.observe(key, ev, decision.verdict, rule,
@@ -205,23 +211,21 @@ class ClipAnswerer(Answerer):
         return decision
 
     def evidence(self, question: str, window: Sequence[EncodedFrame], selection: Selection,
-                 score: float, query_emb: FloatArray | None = None) -> Evidence:
+                 score: float, query_emb: FloatArray | None = None, top: int = 1) -> Evidence:
         """The window's score with the question's zero-shot support on its whole best
-        frame (the unit, the model's scale of cosine differences, is always that frame's)."""
+        frame against the mean of its ``top`` strongest alternatives (the unit, the
+        model's scale of cosine differences, is always that frame's)."""
         best = best_frame(selection.frame_scores)
         frame = window[selection.indices[best]]
         support, unit = self.alternatives.support(question, frame.global_emb,
-                                                  float(selection.frame_scores[best]))
+                                                  float(selection.frame_scores[best]), top)
         return Evidence(score, support, unit)
 
     def _looks_closer(self, state: BaselineState, key: float, ev: Evidence, rule: Rule) -> bool:
-        """Whether the window asks its support of a closer look: it could turn yes (a state
-        already yes stays on its level and the whole frame's support), and the whole
-        frame does not already rule the question out."""
+        """Whether a window that could turn yes asks its support of a closer look: the
+        whole frame does not already rule the question out (``ev``: its support against
+        the strongest alternative) and the support can change the answer."""
         if self.closer is None or ev.support < LOOK_FROM:
-            return False
-        history = state.before(key, rule)
-        if history and history[-1][4] == PRESENT:
             return False
         return bool(decide(state, key, replace(ev, support=math.inf), rule).matched)
 
@@ -243,7 +247,8 @@ class ClipAnswerer(Answerer):
                 continue
             ev = self.evidence(query.question, window, selection, score, emb)
             camera, key = window[-1].camera, float(window[-1].t)
-            if self._looks_closer(self.states.load(query.id, camera), key, ev, rule):
+            state = self.states.load(query.id, camera)
+            if not _was_yes(state, key, rule) and self._looks_closer(state, key, ev, rule):
                 best = best_frame(selection.frame_scores)
                 wanted.append((window[selection.indices[best]], query.question, emb))
         if wanted:
@@ -310,6 +315,12 @@ class ClipAnswerer(Answerer):
         if self._backgrounds is None:
             self._backgrounds = self._encoder.encode_text(list(self.settings.background_prompts))
         return self._backgrounds
+
+
+def _was_yes(state: BaselineState, key: float, rule: Rule) -> bool:
+    """Whether the window before ``key`` said yes (this one can only stay yes or end)."""
+    history = state.before(key, rule)
+    return bool(history) and history[-1][4] == PRESENT
 
 
 __all__ = ["BaselineState", "ClipAnswerer", "ClipSettings", "clip_rule", "rule_of"]

@@ -3,8 +3,10 @@
 ``python -m tests.unit.pipeline.traces.record`` watches long family-a scenes from the
 tuning range (seed 1001) with the bundled ``shapes-demo`` CLIP, 1 frame/s through
 H.264, and writes per 4-s window (every 1 s) the evidence the adaptive ``clip``
-answerer judges: score, zero-shot support (on the closer look at the best frame, where the
-whole frame's support does not already rule it out) and unit, with the window's truth. Besides
+answerer judges: score, zero-shot support as a window that could turn yes asks it (on the
+closer look at the best frame, where the whole frame's support does not already rule it
+out), unit, the window's truth, and the support a state already yes is held by (the whole
+frame against its ten strongest alternatives). Besides
 the scenes with one 180-s event (``scenes``), ``never`` holds 600-s scenes whose target
 never appears (its distractors come and go).
 """
@@ -19,7 +21,7 @@ import av
 import numpy as np
 
 from pipeline.answerers.alternatives import Alternatives
-from pipeline.answerers.clip import LOOK_FROM
+from pipeline.answerers.clip import LOOK_FROM, STAY_TOP
 from pipeline.answerers.second_look import SecondLook
 from pipeline.engine import encode_frames
 from pipeline.models.clip_encoder import ClipEncoder
@@ -50,11 +52,12 @@ def _windows(frames: list, question: str, truth) -> list:  # type: ignore[no-unt
         scores = [float(f.global_emb @ q) for f in win]
         best = win[int(np.argmax(scores))]
         support, unit = alts.support(question, best.global_emb, max(scores))
-        if support >= LOOK_FROM:  # what the answerer asks when the support can decide
+        if support >= LOOK_FROM:  # what the answerer asks of a window that could turn yes
             crop = closer.embeddings([best], question, q)[0]
             support, _ = alts.support(question, crop, float(crop @ q))
+        stay, _ = alts.support(question, best.global_emb, max(scores), STAY_TOP)
         rows.append([float(end), round(max(scores), 5), round(support, 4), round(unit, 5),
-                     truth(end - 4.0, float(end))])
+                     truth(end - 4.0, float(end)), round(stay, 4)])
     return rows
 
 
@@ -79,6 +82,6 @@ def _never(n: int) -> dict[str, object]:
 if __name__ == "__main__":
     ENC = ClipEncoder.from_spec("shapes-demo", "cpu")
     OUT.write_text(json.dumps({"seed": SEED, "columns": ["end", "score", "support", "unit",
-                                                          "truth"],
+                                                          "truth", "stay_support"],
                                "scenes": [_trace(n) for n in range(SCENES)],
                                "never": [_never(n) for n in range(NEVER)]}))
