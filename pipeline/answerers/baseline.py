@@ -57,7 +57,7 @@ class Rule:
     k: float = 2.0
     k_off: float = 1.0
     unit_share: float = 0.25
-    gate: float = -1.0
+    gate: float = -0.75
     gate_off: float = -1.0
     prior_on: float = -0.25
     prior_off: float = -1.0

@@ -12,12 +12,13 @@ Three modes, all scored on the frames selection picked (the best frame counts):
   no calibration file; ``sensitivity`` is the operator's knob. The tracker lives in a
   :class:`StateProvider`: in memory by default, in the store when the worker wires one
   in, so it survives restarts and worker takeovers.
-  The support is asked of a **closer look** (``closer_look``: a span in patch cells,
-  default 3; 0: the whole frame): the best frame cropped around the question's best
-  patch and encoded again (:mod:`pipeline.answerers.second_look`), so a look-alike next
-  to other things is not taken for the asked object. The crop is encoded only when the
-  window could turn yes (a state already yes is held by its level and the whole frame's
-  support) and the whole frame's support is not already clearly against the question
+  With a **closer look** (``closer_look``: a span in patch cells, e.g. 3; default 0:
+  off), a window that could turn yes asks its support of the best frame cropped around
+  the question's best patch and encoded again (:mod:`pipeline.answerers.second_look`),
+  against the strongest alternative, so a look-alike next to other things is not taken
+  for the asked object (a state already yes is held by the whole frame's support). The
+  crop is encoded only when the window could turn yes, and the whole frame's support
+  against the strongest alternative is not already clearly against the question
   (:data:`LOOK_FROM`), at most once per (frame, question); the looks of one step go to
   the encoder together (:meth:`ClipAnswerer.look_ahead`).
   With a second look (``second_look``: a span in patch cells; default 0: off), each
@@ -75,6 +76,9 @@ STAY_TOP = 10
 """A state already yes stays yes while the question is among the closest descriptions of
 the whole frame: its support there is measured against the mean of this many strongest
 alternatives (a turn must beat the strongest one, on a closer look)."""
+CLOSER_GATE = -1.0
+"""With the closer look on, a turn to yes needs the crop's support against the strongest
+alternative ≥ this (the whole frame's ten closest: the rule's ``gate``, −0.75)."""
 LOOK_FROM = -2.0
 """A frame whose whole-frame support is below this (in spreads: its best one-word
 alternative beats the question clearly) is not looked at closer; the crop is asked only
@@ -99,9 +103,9 @@ class ClipSettings(AnswererSettings):
     sure: float | None = Field(default=None, ge=-1.0, le=1.0)
     second_look: float = Field(default=0.0, ge=0.0, le=64.0)
     """Span of the adaptive mode's second look in patch cells (0: off)."""
-    closer_look: float = Field(default=3.0, ge=0.0, le=64.0)
-    """Span in patch cells of the crop the adaptive mode's support is asked of (0: the
-    whole frame)."""
+    closer_look: float = Field(default=0.0, ge=0.0, le=64.0)
+    """Span in patch cells of the crop a window that could turn yes asks its support of,
+    against the strongest alternative (0: off, the whole frame against the ten closest)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -120,7 +124,8 @@ class ClipSettings(AnswererSettings):
 def rule_of(s: ClipSettings) -> Rule:
     """The adaptive mode's tracker rule for these settings."""
     return Rule(horizon_s=s.horizon_s, warmup=s.warmup, k=s.k, sensitivity=s.sensitivity,
-                floor=s.floor, sure=math.inf if s.sure is None else s.sure)
+                floor=s.floor, sure=math.inf if s.sure is None else s.sure,
+                gate=CLOSER_GATE if s.closer_look else Rule.gate)
 
 
 def clip_rule(settings: dict[str, Any]) -> Rule:
@@ -200,11 +205,13 @@ class ClipAnswerer(Answerer):
             threshold = corrected_threshold(self.threshold, state.labels)
             return Decision(score >= threshold, threshold, calibrating=False)
         rule = self.rule
-        ev = self.evidence(query.question, window, selection, score, query_emb)
-        if _was_yes(state, key, rule):  # staying yes: the whole frame, its ten closest rivals
+        if self.closer is None or _was_yes(state, key, rule):
+            # the whole frame against its ten closest rivals (with a closer look: staying yes)
             ev = self.evidence(query.question, window, selection, score, query_emb, STAY_TOP)
-        elif self._looks_closer(state, key, ev, rule):
-            ev = self.closer_evidence(query.question, window, selection, ev, query_emb)
+        else:
+            ev = self.evidence(query.question, window, selection, score, query_emb)
+            if self._looks_closer(state, key, ev, rule):
+                ev = self.closer_evidence(query.question, window, selection, ev, query_emb)
         decision = decide(state, key, ev, rule)
         self.states.save(query.id, camera, state.observe(key, ev, decision.verdict, rule,
                                                           decision.relabel_below))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,7 @@ from pipeline.answerers.baseline import (
     corrected_threshold,
     decide,
 )
+from pipeline.answerers.clip import CLOSER_GATE
 from pipeline.answerers.states import MemoryStates
 from pipeline.errors import ConfigError
 from pipeline.perception import Selection
@@ -41,10 +43,14 @@ def _rows(scene: dict, *, present: bool | None = None) -> list[Row]:  # type: ig
     return out if present is None else [r for r in out if r[1] is present]
 
 
-def _track(rows: Iterable[Row], rule: Rule = RULE) -> list[bool | None]:
+def _track(rows: Iterable[Row], rule: Rule = RULE, closer: bool = False) -> list[bool | None]:
+    """The tracker's answers; ``closer``: a window that could turn yes asks the closer
+    look (the answerer's ``closer_look``), else every window the whole frame."""
     state, out, was_yes = BaselineState(), [], False
+    if closer:
+        rule = replace(rule, gate=CLOSER_GATE)
     for i, (ev, _, stay) in enumerate(rows):
-        if was_yes:
+        if was_yes or not closer:
             ev = Evidence(ev.score, stay, ev.unit)
         d = decide(state, float(i), ev, rule)
         state = state.observe(float(i), ev, d.verdict, rule)
@@ -57,27 +63,31 @@ def _cycle(rows: Sequence[Row], n: int) -> list[Row]:
     return [rows[i % len(rows)] for i in range(n)]
 
 
+@pytest.mark.parametrize("closer", [False, True])
 @pytest.mark.parametrize("n", range(len(TRACES["scenes"])))
-def test_a_state_present_from_20s_to_600s_stays_yes(n: int) -> None:
+def test_a_state_present_from_20s_to_600s_stays_yes(n: int, closer: bool) -> None:
     scene = TRACES["scenes"][n]
     absent, present = _rows(scene, present=False), _rows(scene, present=True)
-    answers = _track(absent[:20] + _cycle(present, 580))
+    answers = _track(absent[:20] + _cycle(present, 580), closer=closer)
     after = answers[20:]
     assert sum(a is True for a in after) / len(after) >= 0.95
 
 
+@pytest.mark.parametrize("closer", [False, True])
 @pytest.mark.parametrize("n", range(len(TRACES["scenes"])))
-def test_a_state_present_from_the_first_window_is_yes_from_the_first_answer(n: int) -> None:
+def test_a_state_present_from_the_first_window_is_yes_from_the_first_answer(n: int,
+                                                                           closer: bool) -> None:
     present = _rows(TRACES["scenes"][n], present=True)
-    answers = _track(present)
+    answers = _track(present, closer=closer)
     decided = [a for a in answers if a is not None]
     assert decided[0] is True
     assert sum(decided) / len(decided) >= 0.95
 
 
+@pytest.mark.parametrize("closer", [False, True])
 @pytest.mark.parametrize("n", range(len(TRACES["never"])))
-def test_a_never_present_target_says_no_for_ten_minutes(n: int) -> None:
-    answers = _track(_rows(TRACES["never"][n]))
+def test_a_never_present_target_says_no_for_ten_minutes(n: int, closer: bool) -> None:
+    answers = _track(_rows(TRACES["never"][n]), closer=closer)
     assert len(answers) >= 596
     assert sum(a is False for a in answers) / len(answers) >= 0.99
 

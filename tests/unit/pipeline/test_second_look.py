@@ -107,8 +107,8 @@ def test_the_adaptive_score_is_the_mean_of_the_frame_and_the_closer_look() -> No
 
 
 @pytest.mark.parametrize(("settings", "crops"), [
-    ({"mode": "adaptive"}, [1]),  # the closer look: asked of the support, not the score
-    ({"mode": "adaptive", "second_look": 0, "closer_look": 0}, []),
+    ({"mode": "adaptive", "closer_look": 3}, [1]),  # asked of the support, not the score
+    ({"mode": "adaptive"}, []),  # the closer look is off by default
     ({"mode": "threshold", "threshold": 0.5}, []),
 ])
 def test_no_second_look_when_off_or_in_a_fixed_mode(settings: dict, crops: list[int]) -> None:
@@ -151,7 +151,7 @@ def test_the_closer_looks_of_one_step_are_encoded_together_and_change_no_answer(
 
     def answers(look_ahead: bool) -> tuple[list[object], list[int]]:
         enc = RedEncoder()
-        answerer = build_answerer("clip", {}, encoder=enc)
+        answerer = build_answerer("clip", {"closer_look": 3}, encoder=enc)
         items = list(zip(queries, windows, sels, strict=True))
         if look_ahead:
             answerer.look_ahead([(q, w, s, OBJ) for q, w, s in items])
@@ -169,7 +169,7 @@ def test_a_closer_look_is_asked_only_where_the_support_can_change_the_answer() -
     from pipeline.answerers.baseline import ABSENT, BaselineState, Evidence, Rule
     from pipeline.answerers.clip import LOOK_FROM
 
-    answerer = build_answerer("clip", {}, encoder=RedEncoder())
+    answerer = build_answerer("clip", {"closer_look": 3}, encoder=RedEncoder())
     state = BaselineState(tuple((float(k), 0.1 + 0.001 * k, -3.0, 0.02, ABSENT)
                                 for k in range(5)))
     looks = answerer._looks_closer  # type: ignore[attr-defined]
@@ -177,7 +177,7 @@ def test_a_closer_look_is_asked_only_where_the_support_can_change_the_answer() -
     assert looks(state, 9.0, Evidence(0.5, 0.0, 0.02), Rule())  # high: the support decides
     assert not looks(state, 9.0, Evidence(0.5, LOOK_FROM - 0.1, 0.02), Rule())  # clearly not
     assert looks(BaselineState(), 0.0, Evidence(0.1, 0.0, 0.02), Rule())  # calibrating
-    off = build_answerer("clip", {"closer_look": 0}, encoder=RedEncoder())
+    off = build_answerer("clip", {}, encoder=RedEncoder())  # off by default
     assert not off._looks_closer(BaselineState(), 0.0, Evidence(0.1, 0.0, 0.02), Rule())  # type: ignore[attr-defined]
 
 

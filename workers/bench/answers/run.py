@@ -55,6 +55,8 @@ class Setup:
     """Wrong answers per clip the user corrects in the second pass."""
     second_look: float | None = None
     """The adaptive mode's second-look span in patch cells (None: the model's; 0: off)."""
+    closer_look: float | None = None
+    """The adaptive mode's closer-look span in patch cells (None: the answerer's; 0: off)."""
     no_calibration: bool = False
     """Ignore the model's calibration file, as for a real CLIP that ships none."""
     selection: SelectionConfig = field(default_factory=SelectionConfig)
@@ -167,7 +169,11 @@ class Shortfall(RuntimeError):
 
 def build_passes(encoder: Any, setup: Setup) -> list[Pass]:
     """One pass per mode (and the corrected pass of the default one, when asked)."""
-    look = {"second_look": setup.second_look} if setup.second_look is not None else {}
+    look: dict[str, float] = {}
+    if setup.second_look is not None:
+        look["second_look"] = setup.second_look
+    if setup.closer_look is not None:
+        look["closer_look"] = setup.closer_look
     source = WithoutCalibration(encoder) if setup.no_calibration else encoder
 
     def build(mode: str) -> Any:
@@ -277,6 +283,7 @@ def _result(passes: list[Pass], encoder: Any, scenes: SceneSet, setup: Setup,
         "scenes": len(scenes.items), **scenes.describe,
         "video_s": round(video_s, 3), "window_s": setup.window, "every_s": setup.every,
         "clip": getattr(encoder, "model_id", "?"), "second_look": setup.second_look,
+        "closer_look": setup.closer_look,
     }
     corrected = next((p for p in passes if p.name == CORRECTED), None)
     if corrected is not None:

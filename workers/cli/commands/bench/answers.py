@@ -70,6 +70,9 @@ def _backgrounds(value: str) -> list[str]:
 @env_option("--second-look", "second_look", type=click.FloatRange(0, 64), default=None,
             env="FEEDWATCH_BENCH_SECOND_LOOK", help="The adaptive mode's second-look span "
             "in patch cells (default: the model's calibrated one; 0: off).")
+@env_option("--closer-look", "closer_look", type=click.FloatRange(0, 64), default=None,
+            env="FEEDWATCH_BENCH_CLOSER_LOOK", help="The adaptive mode's closer-look span in "
+            "patch cells (default: the answerer's, off; 3: a turn to yes is asked of a crop).")
 @env_option("--no-calibration", "no_calibration", is_flag=True,
             env="FEEDWATCH_BENCH_NO_CALIBRATION", help="Ignore the model's calibration "
             "file, as for a real CLIP that ships none.")
@@ -84,7 +87,8 @@ def _backgrounds(value: str) -> list[str]:
 @click.pass_context
 def command(ctx: click.Context, clip_spec: str, scenes: int, seed: int, level: str,
             family: str, long: bool, clips: Path | None, backgrounds: str, corrections: int,
-            second_look: float | None, no_calibration: bool, dump_windows: Path | None,
+            second_look: float | None, closer_look: float | None, no_calibration: bool,
+            dump_windows: Path | None,
             device: str, as_json: bool) -> None:
     """Window and event agreement of the clip answerer's modes with the scenes' truth."""
     names = _backgrounds(backgrounds)
@@ -113,7 +117,7 @@ def command(ctx: click.Context, clip_spec: str, scenes: int, seed: int, level: s
     from pipeline.models.clip_encoder import ClipEncoder
 
     encoder = ClipEncoder.from_spec(clip_spec, device)
-    setup = Setup(corrections=corrections, second_look=second_look,
+    setup = Setup(corrections=corrections, second_look=second_look, closer_look=closer_look,
                   no_calibration=no_calibration)
     label = f"bench answers ({_what(source.family, level, long)})"
     try:
