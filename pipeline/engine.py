@@ -157,16 +157,17 @@ class Engine:
         items: dict[int, tuple[Answerer, list[tuple[Any, ...]]]] = {}
         try:
             for due, window in work:
-                queries = [q for q in due.queries if self._failed.get(q.id) != q.version]
-                if not window or not queries:
+                asked = [(q, a) for q in due.queries if self._failed.get(q.id) != q.version
+                         for a in [self._answerer(q, due.camera)] if a is not None
+                         and a.looks_ahead]
+                if not window or not asked:
                     continue
+                queries = [q for q, _ in asked]
                 embs = self.texts([q.question for q in queries])
                 selections = self.selector(window, [q.id for q in queries], embs, self.config)
-                for query, sel, emb in zip(queries, selections, embs, strict=True):
-                    answerer = self._answerer(query, due.camera)
-                    if answerer is not None:
-                        items.setdefault(id(answerer), (answerer, []))[1].append(
-                            (query, window, sel, emb))
+                for (query, answerer), sel, emb in zip(asked, selections, embs, strict=True):
+                    items.setdefault(id(answerer), (answerer, []))[1].append(
+                        (query, window, sel, emb))
             for answerer, batch in items.values():
                 answerer.look_ahead(batch)
         except Exception:  # noqa: BLE001 - the answers do their own work then

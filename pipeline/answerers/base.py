@@ -113,6 +113,11 @@ class Answerer(ABC):
             for q, s, e in zip(queries, selections, query_embs, strict=True)
         ]
 
+    @property
+    def looks_ahead(self) -> bool:
+        """Whether :meth:`look_ahead` does anything (the engine selects frames for it)."""
+        return False
+
     def look_ahead(self, items: Sequence[tuple[StandingQuery, Window, Selection, QueryEmb]]
                    ) -> None:
         """Before the windows of one step (any cameras) are answered: do the model work

@@ -236,6 +236,10 @@ class ClipAnswerer(Answerer):
             return False
         return bool(decide(state, key, replace(ev, support=math.inf), rule).matched)
 
+    @property
+    def looks_ahead(self) -> bool:
+        return self.closer is not None
+
     def look_ahead(self, items: Sequence[tuple[StandingQuery, Window, Selection, QueryEmb]]
                    ) -> None:
         """The closer looks the windows of one step will ask for, encoded in one call.

@@ -350,3 +350,11 @@ def test_an_answer_that_cannot_be_encoded_is_a_dead_letter_and_the_rest_go_out(
     assert (letter.error_type, letter.camera, letter.stage) == ("ValueError", "cam", "answer")
     sent = [msg.decode_answer(k, v, h) for _t, k, v, h in producer.sent]
     assert [a.window_end for a in sent] == [2.0]
+
+
+def test_a_batch_is_answered_in_steps_one_segment_per_camera_each() -> None:
+    from workers.perception.ownership import _steps
+
+    # each camera's segments stay in order; a step holds at most one segment per camera
+    assert _steps(["a", "b", "a", "c", "a", "b"]) == [[0, 1, 3], [2, 5], [4]]
+    assert _steps([]) == [] and _steps(["x"]) == [[0]]
