@@ -150,10 +150,8 @@ class Engine:
         return failures
 
     def look_ahead(self, work: Sequence[tuple[Due, Sequence[EncodedFrame]]]) -> None:
-        """Let each answerer batch the model work of every window of one step before they
-        are evaluated (the clip tracker's closer looks: one encoder call, not one per
-        window). Only an optimisation: a failure here is logged and the windows are then
-        answered as they would have been."""
+        """Let answerers batch the model work of one step's windows before they are
+        evaluated (closer looks: one encoder call); a failure is only logged."""
         items: dict[int, tuple[Answerer, list[tuple[Any, ...]]]] = {}
         try:
             for due, window in work:
@@ -191,16 +189,7 @@ class Engine:
                 continue
             evidence = self._evidence(window, selection)
             latency = (time.perf_counter() - t0) * 1000.0
-            answers.append(
-                self._answer(
-                    due,
-                    query,
-                    selection,
-                    result,
-                    evidence,
-                    latency,
-                )
-            )
+            answers.append(self._answer(due, query, selection, result, evidence, latency))
         return answers
 
     def _results(
@@ -264,15 +253,8 @@ class Engine:
         windows over the same buffered frame, reuse it (:mod:`pipeline.framememo`)."""
         return self._rendered.get(frame, roi, lambda: render(frame, roi))
 
-    def _answer(
-        self,
-        due: Due,
-        query: StandingQuery,
-        sel: Selection,
-        result: AnswerResult,
-        evidence: tuple[Evidence, ...],
-        latency_ms: float,
-    ) -> Answer:
+    def _answer(self, due: Due, query: StandingQuery, sel: Selection, result: AnswerResult,
+                evidence: tuple[Evidence, ...], latency_ms: float) -> Answer:
         return Answer(
             query_id=query.id,
             question=query.question,

@@ -18,13 +18,13 @@ keeps, per (question, camera), the recent windows it judged and what it judged t
   thing leaves, a look-alike left in view sits nearer the absent level (see
   :func:`levels`);
 * before ``warmup`` absent windows are known (a new camera, or a state present from the
-  first frame) the zero-shot support alone decides, with its own hysteresis
-  (``prior_on`` / ``prior_off``); such answers are marked calibrating.
+  first frame) the support decides (``prior_on`` / ``prior_off``), and a state with a
+  present level is held by its score; such answers are marked calibrating.
 
 No absolute cosine level is involved: every level is in spreads of the camera's own
 absent scores or of the model's cosines with the alternatives. ``sensitivity`` (the
-operator's knob, in spreads) lowers every level by that much: +1 says yes sooner. A user
-may still set absolute ``floor`` (required for yes) and ``sure`` (always yes) levels.
+operator's knob, in spreads) lowers every level by that much; a user may still set
+absolute ``floor`` (required for yes) and ``sure`` (always yes) levels.
 
 The state is a pure function of the SET of samples it holds (window key → evidence and
 verdict), and a decision uses only samples older than its own window: a worker that
@@ -78,8 +78,11 @@ class Evidence:
     score: float
     support: float = 0.0
     unit: float = 0.0
-    looked: bool = False
-    """The support was asked of a closer look (a crop around the question's best patch)."""
+    looked: bool = False  # the support was asked of a closer look (a crop)
+
+    @property
+    def seen(self) -> str:
+        return " on a closer look" if self.looked else ""
 
 
 @dataclass(frozen=True)
@@ -91,8 +94,7 @@ class Label:
     truth: bool
 
 
-Sample = tuple[float, float, float, float, int]
-"""(window key, score, support, unit, verdict)."""
+Sample = tuple[float, float, float, float, int]  # (window key, score, support, unit, verdict)
 
 
 @dataclass(frozen=True)
@@ -202,15 +204,12 @@ def decide(state: BaselineState, key: float, ev: Evidence, rule: Rule) -> Decisi
 
 def _against_present(ev: Evidence, present: list[float], unit: float, was_yes: bool,
                      rule: Rule) -> Decision:
-    """No absent level yet, but a present one: a clear drop below it ends the state (the
-    window is learned as absent); a clear rise above it, with support, shows the earlier
-    windows were not the asked thing (they are relabelled absent). A present state moves
-    (the object turns, grows, is half hidden), so "clear" is a wide margin both ways: k
-    spreads of the present windows and at least k units. In between, a state that was
-    yes (or said no on a dip of the support alone) stays yes with the loose stay-yes
-    support (``gate_off``, as on the absent level), else the support decides; such a no
-    is not learned as absent: the score has not left what was taken for present, so it
-    says nothing of the absent level."""
+    """No absent level yet, but a present one: a clear drop below it ends the state
+    (learned as absent); a clear rise above it, with support, shows the earlier windows
+    were not the asked thing (relabelled absent). "Clear" is a wide margin both ways (k
+    spreads and at least k units): a present state moves. In between, a state that was
+    yes (or said no on a support dip) stays yes on the stay-yes support, else the
+    support decides; such a no is not learned: the score has not left the present level."""
     level = float(np.median(present))
     scale = max(spread(present), rule.unit_share * unit, 1e-6)
     spreads = (ev.score - level) / scale
@@ -287,7 +286,7 @@ def _by_level(state: BaselineState, ev: Evidence, absent: list[float], present: 
     word = "yes" if matched else "no"
     why = (f"{word}: {ev.score:.3f} is {spreads:+.1f} spreads from the absent level "
            f"{level:.3f} ({'stays' if was_yes else 'turns'} yes at {threshold:.3f}); "
-           f"the question beats its alternatives{_closer(ev)} by {ev.support:+.1f} "
+           f"the question beats its alternatives{ev.seen} by {ev.support:+.1f} "
            f"(needs {gate:.2f})")
     if lv.present is not None:
         why += f"; recent present level {lv.present:.3f}"
@@ -301,9 +300,5 @@ def _by_support(ev: Evidence, was_yes: bool, rule: Rule) -> Decision:
     floor_ok = rule.floor is None or ev.score >= rule.floor
     matched = ev.support >= need and floor_ok
     why = (f"{'yes' if matched else 'no'} (no absent level yet): the question beats its "
-           f"alternatives{_closer(ev)} by {ev.support:+.1f} spreads (needs {need:.2f})")
+           f"alternatives{ev.seen} by {ev.support:+.1f} spreads (needs {need:.2f})")
     return Decision(matched, None, True, verdict=PRESENT if matched else ABSENT, why=why)
-
-
-def _closer(ev: Evidence) -> str:
-    return " on a closer look" if ev.looked else ""

@@ -13,14 +13,8 @@ Three modes, all scored on the frames selection picked (the best frame counts):
   :class:`StateProvider`: in memory by default, in the store when the worker wires one
   in, so it survives restarts and worker takeovers.
   With a **closer look** (``closer_look``: a span in patch cells, e.g. 3; default 0:
-  off), a window that could turn yes asks its support of the best frame cropped around
-  the question's best patch and encoded again (:mod:`pipeline.answerers.second_look`),
-  against the strongest alternative, so a look-alike next to other things is not taken
-  for the asked object (a state already yes is held by the whole frame's support). The
-  crop is encoded only when the window could turn yes, and the whole frame's support
-  against the strongest alternative is not already clearly against the question
-  (:data:`LOOK_FROM`), at most once per (frame, question); the looks of one step go to
-  the encoder together (:meth:`ClipAnswerer.look_ahead`).
+  off) a window that could turn yes asks its support of a crop of its best frame
+  (:mod:`pipeline.answerers.closer`).
   With a second look (``second_look``: a span in patch cells; default 0: off), each
   selected frame's score is the mean of its global cosine and the cosine of a crop
   around the question's best patch, encoded again.
@@ -40,7 +34,6 @@ from __future__ import annotations
 import builtins
 import math
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -57,7 +50,6 @@ from pipeline.answerers.base import (
     register,
 )
 from pipeline.answerers.baseline import (
-    PRESENT,
     BaselineState,
     Decision,
     Evidence,
@@ -65,6 +57,7 @@ from pipeline.answerers.baseline import (
     corrected_threshold,
     decide,
 )
+from pipeline.answerers.closer import CLOSER_GATE, STAY_TOP, CloserLook, was_yes
 from pipeline.answerers.second_look import SecondLook, second_look_for
 from pipeline.answerers.states import MemoryStates, StateProvider
 from pipeline.perception import Selection
@@ -72,18 +65,6 @@ from pipeline.types import EncodedFrame, FloatArray, StandingQuery
 
 DEFAULT_BACKGROUNDS = ("an empty scene", "a background", "nothing in particular")
 DEFAULT_THRESHOLDS = {"threshold": 0.2, "margin": 0.5}
-STAY_TOP = 10
-"""A state already yes stays yes while the question is among the closest descriptions of
-the whole frame: its support there is measured against the mean of this many strongest
-alternatives (a turn must beat the strongest one, on a closer look)."""
-CLOSER_GATE = -1.0
-"""With the closer look on, a turn to yes needs the crop's support against the strongest
-alternative ≥ this (the whole frame's ten closest: the rule's ``gate``, −0.75)."""
-LOOK_FROM = -2.0
-"""A frame whose whole-frame support is below this (in spreads: its best one-word
-alternative beats the question clearly) is not looked at closer; the crop is asked only
-where it can decide. Chosen on family a's tuning scenes: no answer changed there, and a
-model that knows nothing of the question (random weights) is not asked a crop per window."""
 
 
 class ClipSettings(AnswererSettings):
@@ -154,12 +135,13 @@ class ClipAnswerer(Answerer):
         self._backgrounds: FloatArray | None = None
         self.states: StateProvider = states or MemoryStates()
         self.second_look: SecondLook | None = None
-        self.closer: SecondLook | None = None
+        self.closer: CloserLook | None = None
         self.alternatives = Alternatives(encoder)
         if settings.mode == "adaptive":
             self.second_look = second_look_for(encoder, settings.second_look)
-            self.closer = (self.second_look if settings.closer_look == settings.second_look
-                           else second_look_for(encoder, settings.closer_look))
+            look = (self.second_look if settings.closer_look == settings.second_look
+                    else second_look_for(encoder, settings.closer_look))
+            self.closer = None if look is None else CloserLook(look, self.alternatives)
 
     @classmethod
     def build(cls, config: Any, *, encoder: TextEncoder, vlm_spec: str = "") -> ClipAnswerer:
@@ -205,13 +187,13 @@ class ClipAnswerer(Answerer):
             threshold = corrected_threshold(self.threshold, state.labels)
             return Decision(score >= threshold, threshold, calibrating=False)
         rule = self.rule
-        if self.closer is None or _was_yes(state, key, rule):
-            # the whole frame against its ten closest rivals (with a closer look: staying yes)
-            ev = self.evidence(query.question, window, selection, score, query_emb, STAY_TOP)
-        else:
-            ev = self.evidence(query.question, window, selection, score, query_emb)
-            if self._looks_closer(state, key, ev, rule):
-                ev = self.closer_evidence(query.question, window, selection, ev, query_emb)
+        ev = self.evidence(query.question, window, selection, score, query_emb, STAY_TOP)
+        if self.closer is not None:  # a window that could turn yes: the strongest rival
+            turn = self.evidence(query.question, window, selection, score, query_emb)
+            if not was_yes(state, key, rule):
+                ev = (self.closer.evidence(query.question, _best(window, selection), turn,
+                                           query_emb)
+                      if self.closer.wanted(state, key, turn, rule) else turn)
         decision = decide(state, key, ev, rule)
         self.states.save(query.id, camera, state.observe(key, ev, decision.verdict, rule,
                                                           decision.relabel_below))
@@ -227,14 +209,6 @@ class ClipAnswerer(Answerer):
         support, unit = self.alternatives.support(question, frame.global_emb,
                                                   float(selection.frame_scores[best]), top)
         return Evidence(score, support, unit)
-
-    def _looks_closer(self, state: BaselineState, key: float, ev: Evidence, rule: Rule) -> bool:
-        """Whether a window that could turn yes asks its support of a closer look: the
-        whole frame does not already rule the question out (``ev``: its support against
-        the strongest alternative) and the support can change the answer."""
-        if self.closer is None or ev.support < LOOK_FROM:
-            return False
-        return bool(decide(state, key, replace(ev, support=math.inf), rule).matched)
 
     @property
     def looks_ahead(self) -> bool:
@@ -258,23 +232,10 @@ class ClipAnswerer(Answerer):
                 continue
             ev = self.evidence(query.question, window, selection, score, emb)
             camera, key = window[-1].camera, float(window[-1].t)
-            state = self.states.load(query.id, camera)
-            if not _was_yes(state, key, rule) and self._looks_closer(state, key, ev, rule):
-                best = best_frame(selection.frame_scores)
-                wanted.append((window[selection.indices[best]], query.question, emb))
+            if self.closer.wanted(self.states.load(query.id, camera), key, ev, rule):
+                wanted.append((_best(window, selection), query.question, emb))
         if wanted:
-            self.closer.looks(wanted)
-
-    def closer_evidence(self, question: str, window: Sequence[EncodedFrame],
-                        selection: Selection, ev: Evidence, query_emb: FloatArray) -> Evidence:
-        """``ev`` with its support asked of the closer look at the best frame (the crop
-        around the question's best patch, encoded once per frame and question)."""
-        assert self.closer is not None
-        best = best_frame(selection.frame_scores)
-        q = np.asarray(query_emb, dtype=np.float32)
-        crop = self.closer.embeddings([window[selection.indices[best]]], question, q)[0]
-        support, _ = self.alternatives.support(question, crop, float(crop @ q))
-        return replace(ev, support=support, looked=True)
+            self.closer.look.looks(wanted)
 
     @property
     def rule(self) -> Rule:
@@ -328,10 +289,9 @@ class ClipAnswerer(Answerer):
         return self._backgrounds
 
 
-def _was_yes(state: BaselineState, key: float, rule: Rule) -> bool:
-    """Whether the window before ``key`` said yes (this one can only stay yes or end)."""
-    history = state.before(key, rule)
-    return bool(history) and history[-1][4] == PRESENT
+def _best(window: Sequence[EncodedFrame], selection: Selection) -> EncodedFrame:
+    """The selected frame the question scores best on."""
+    return window[selection.indices[best_frame(selection.frame_scores)]]
 
 
 __all__ = ["BaselineState", "ClipAnswerer", "ClipSettings", "clip_rule", "rule_of"]

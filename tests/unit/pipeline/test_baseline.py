@@ -24,7 +24,7 @@ from pipeline.answerers.baseline import (
     corrected_threshold,
     decide,
 )
-from pipeline.answerers.clip import CLOSER_GATE
+from pipeline.answerers.closer import CLOSER_GATE
 from pipeline.answerers.states import MemoryStates
 from pipeline.errors import ConfigError
 from pipeline.perception import Selection

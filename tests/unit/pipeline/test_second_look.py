@@ -166,19 +166,20 @@ def test_the_closer_looks_of_one_step_are_encoded_together_and_change_no_answer(
 
 
 def test_a_closer_look_is_asked_only_where_the_support_can_change_the_answer() -> None:
-    from pipeline.answerers.baseline import ABSENT, BaselineState, Evidence, Rule
-    from pipeline.answerers.clip import LOOK_FROM
+    from pipeline.answerers.baseline import ABSENT, PRESENT, BaselineState, Evidence, Rule
+    from pipeline.answerers.closer import LOOK_FROM
 
     answerer = build_answerer("clip", {"closer_look": 3}, encoder=RedEncoder())
     state = BaselineState(tuple((float(k), 0.1 + 0.001 * k, -3.0, 0.02, ABSENT)
                                 for k in range(5)))
-    looks = answerer._looks_closer  # type: ignore[attr-defined]
-    assert not looks(state, 9.0, Evidence(0.1, 0.0, 0.02), Rule())  # at the absent level: no
-    assert looks(state, 9.0, Evidence(0.5, 0.0, 0.02), Rule())  # high: the support decides
-    assert not looks(state, 9.0, Evidence(0.5, LOOK_FROM - 0.1, 0.02), Rule())  # clearly not
-    assert looks(BaselineState(), 0.0, Evidence(0.1, 0.0, 0.02), Rule())  # calibrating
-    off = build_answerer("clip", {}, encoder=RedEncoder())  # off by default
-    assert not off._looks_closer(BaselineState(), 0.0, Evidence(0.1, 0.0, 0.02), Rule())  # type: ignore[attr-defined]
+    wanted = answerer.closer.wanted  # type: ignore[attr-defined]
+    assert not wanted(state, 9.0, Evidence(0.1, 0.0, 0.02), Rule())  # at the absent level: no
+    assert wanted(state, 9.0, Evidence(0.5, 0.0, 0.02), Rule())  # high: the support decides
+    assert not wanted(state, 9.0, Evidence(0.5, LOOK_FROM - 0.1, 0.02), Rule())  # clearly not
+    assert wanted(BaselineState(), 0.0, Evidence(0.1, 0.0, 0.02), Rule())  # calibrating
+    yes = BaselineState(state.samples + ((8.0, 0.5, 0.0, 0.02, PRESENT),))
+    assert not wanted(yes, 9.0, Evidence(0.5, 0.0, 0.02), Rule())  # already yes: it stays
+    assert build_answerer("clip", {}, encoder=RedEncoder()).closer is None  # type: ignore[attr-defined]
 
 
 def test_live_and_backfilled_frames_give_the_same_closer_look() -> None:

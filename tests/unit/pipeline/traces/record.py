@@ -21,7 +21,7 @@ import av
 import numpy as np
 
 from pipeline.answerers.alternatives import Alternatives
-from pipeline.answerers.clip import LOOK_FROM, STAY_TOP
+from pipeline.answerers.closer import LOOK_FROM, STAY_TOP
 from pipeline.answerers.second_look import SecondLook
 from pipeline.engine import encode_frames
 from pipeline.models.clip_encoder import ClipEncoder
