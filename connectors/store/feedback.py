@@ -35,7 +35,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from connectors.store.models import AnswerRow, Base
 from connectors.store.repository import Store
-from pipeline.answerers.baseline import FEEDBACK_KEEP, BaselineState, Label
+from pipeline.answerers.baseline import FEEDBACK_KEEP, BaselineState
+from pipeline.answerers.corrections import Label
 from pipeline.errors import ConfigError, StoreError
 from pipeline.types import Answer
 

@@ -41,6 +41,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from pipeline.answerers.corrections import Label, corrected_threshold
+
 MAD_TO_SIGMA = 1.4826
 FEEDBACK_KEEP = 64  # newest corrections kept per (question, camera)
 STATE_VERSION = 2
@@ -83,15 +85,6 @@ class Evidence:
     @property
     def seen(self) -> str:
         return " on a closer look" if self.looked else ""
-
-
-@dataclass(frozen=True)
-class Label:
-    """A user's verdict turned into a labelled score: ``truth`` is what was right."""
-
-    key: float
-    score: float
-    truth: bool
 
 
 Sample = tuple[float, float, float, float, int]  # (window key, score, support, unit, verdict)
@@ -169,19 +162,6 @@ def spread(values: Sequence[float]) -> float:
     """1.4826·MAD: a robust standard deviation."""
     arr = np.asarray(values, dtype=np.float64)
     return MAD_TO_SIGMA * float(np.median(np.abs(arr - np.median(arr))))
-
-
-def corrected_threshold(threshold: float, labels: Sequence[Label]) -> float:
-    """The threshold nearest ``threshold`` that classifies the most labelled scores right."""
-    if not labels:
-        return threshold
-    cuts = {threshold}
-    for lb in labels:
-        cuts.add(math.nextafter(lb.score, math.inf))  # just above: this score says no
-        cuts.add(lb.score)  # at it: this score says yes
-    def errors(t: float) -> int:
-        return sum((lb.score >= t) != lb.truth for lb in labels)
-    return min(cuts, key=lambda t: (errors(t), abs(t - threshold)))
 
 
 def decide(state: BaselineState, key: float, ev: Evidence, rule: Rule) -> Decision:

@@ -54,10 +54,10 @@ from pipeline.answerers.baseline import (
     Decision,
     Evidence,
     Rule,
-    corrected_threshold,
     decide,
 )
 from pipeline.answerers.closer import CLOSER_GATE, STAY_TOP, CloserLook, was_yes
+from pipeline.answerers.corrections import corrected_threshold
 from pipeline.answerers.second_look import SecondLook, second_look_for
 from pipeline.answerers.states import MemoryStates, StateProvider
 from pipeline.perception import Selection
@@ -187,13 +187,13 @@ class ClipAnswerer(Answerer):
             threshold = corrected_threshold(self.threshold, state.labels)
             return Decision(score >= threshold, threshold, calibrating=False)
         rule = self.rule
-        ev = self.evidence(query.question, window, selection, score, query_emb, STAY_TOP)
-        if self.closer is not None:  # a window that could turn yes: the strongest rival
-            turn = self.evidence(query.question, window, selection, score, query_emb)
-            if not was_yes(state, key, rule):
-                ev = (self.closer.evidence(query.question, _best(window, selection), turn,
-                                           query_emb)
-                      if self.closer.wanted(state, key, turn, rule) else turn)
+        if self.closer is None or was_yes(state, key, rule):  # the whole frame, ten closest
+            ev = self.evidence(query.question, window, selection, score, query_emb, STAY_TOP)
+        else:  # a window that could turn yes: the strongest rival, on a closer look
+            ev = self.evidence(query.question, window, selection, score, query_emb)
+            if self.closer.wanted(state, key, ev, rule):
+                ev = self.closer.evidence(query.question, _best(window, selection), ev,
+                                          query_emb)
         decision = decide(state, key, ev, rule)
         self.states.save(query.id, camera, state.observe(key, ev, decision.verdict, rule,
                                                           decision.relabel_below))

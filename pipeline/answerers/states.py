@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from pipeline.answerers.baseline import BaselineState, Label
+from pipeline.answerers.baseline import BaselineState
+from pipeline.answerers.corrections import Label
 
 
 class StateProvider(Protocol):

@@ -19,12 +19,11 @@ from pipeline.answerers.baseline import (
     BaselineState,
     Decision,
     Evidence,
-    Label,
     Rule,
-    corrected_threshold,
     decide,
 )
 from pipeline.answerers.closer import CLOSER_GATE
+from pipeline.answerers.corrections import Label, corrected_threshold
 from pipeline.answerers.states import MemoryStates
 from pipeline.errors import ConfigError
 from pipeline.perception import Selection

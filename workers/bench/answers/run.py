@@ -26,7 +26,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from pipeline.answerers import build_answerer
-from pipeline.answerers.baseline import Label
+from pipeline.answerers.corrections import Label
 from pipeline.answerers.states import MemoryStates
 from pipeline.errors import ConfigError
 from pipeline.perception import Selection, SelectionConfig, select_for_queries
@@ -169,11 +169,8 @@ class Shortfall(RuntimeError):
 
 def build_passes(encoder: Any, setup: Setup) -> list[Pass]:
     """One pass per mode (and the corrected pass of the default one, when asked)."""
-    look: dict[str, float] = {}
-    if setup.second_look is not None:
-        look["second_look"] = setup.second_look
-    if setup.closer_look is not None:
-        look["closer_look"] = setup.closer_look
+    look = {k: v for k, v in (("second_look", setup.second_look),
+                              ("closer_look", setup.closer_look)) if v is not None}
     source = WithoutCalibration(encoder) if setup.no_calibration else encoder
 
     def build(mode: str) -> Any:
