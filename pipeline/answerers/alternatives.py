@@ -10,7 +10,8 @@ the best alternative (``support``; 0: as good as the best other description, neg
 some one-word change of the question describes the frame better), and that spread
 (``unit``) is the model's own scale of cosine differences for this question. (``top``
 averages the best few instead: more forgiving of near-synonyms in the word list, less
-sharp against a look-alike; the adaptive mode asks the strongest one, on a closer look.)
+sharp against a look-alike. The adaptive tracker asks the whole frame against the ten
+closest, and its closer look a crop against the strongest one.)
 Both need no history: a state present from the first frame is seen at once.
 
 The alternatives of a question are encoded once (bounded cache).

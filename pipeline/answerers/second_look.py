@@ -82,8 +82,12 @@ class SecondLook:
         """The crop embedding of each (frame, question, question embedding): those not
         cached are encoded together, in one encoder call."""
         keys = [(f.camera, float(f.t), question) for f, question, _ in wanted]
-        first = {k: i for i, k in reversed(list(enumerate(keys)))}  # a repeated look: once
-        todo = sorted(i for k, i in first.items() if k not in self._cache)
+        todo: list[int] = []
+        asked: set[tuple[str, float, str]] = set()
+        for i, k in enumerate(keys):  # a look asked twice is encoded once
+            if k not in self._cache and k not in asked:
+                asked.add(k)
+                todo.append(i)
         if todo:
             crops = [crop_around_best_patch(wanted[i][0], np.asarray(wanted[i][2], np.float32),
                                             self.span) for i in todo]
