@@ -19,7 +19,10 @@ keeps, per (question, camera), the recent windows it judged and what it judged t
   :func:`levels`);
 * before ``warmup`` absent windows are known (a new camera, or a state present from the
   first frame) the support decides (``prior_on`` / ``prior_off``), and a state with a
-  present level is held by its score; such answers are marked calibrating.
+  present level is held by its score; such answers are marked calibrating. Once a
+  present level is known, the absent windows count from the first one on: the gap
+  between the two levels says where a state ends (what a look-alike left in view after
+  the asked thing went scores is nearer the absent window than the present level).
 
 No absolute cosine level is involved: every level is in spreads of the camera's own
 absent scores or of the model's cosines with the alternatives. ``sensitivity`` (the
@@ -173,10 +176,11 @@ def decide(state: BaselineState, key: float, ev: Evidence, rule: Rule) -> Decisi
                         why=f"yes: {ev.score:.3f} reaches the sure level {rule.sure:.3f}")
     absent = [s[1] for s in history if s[4] == ABSENT]
     unit = float(np.median([s[3] for s in history] + [ev.unit]))
-    if len(absent) >= max(rule.warmup, 1):
-        return _by_level(state, ev, absent, recent_present(history, rule), unit, was_yes, rule)
     present = [s[1] for s in history if s[4] == PRESENT]
-    if len(present) >= max(rule.warmup, 1):
+    known = len(present) >= max(rule.warmup, 1)
+    if len(absent) >= max(rule.warmup, 1) or (absent and known):
+        return _by_level(state, ev, absent, recent_present(history, rule), unit, was_yes, rule)
+    if known:
         held = bool(history) and history[-1][4] in (PRESENT, BAND)
         return _against_present(ev, present, unit, held, rule)
     return _by_support(ev, was_yes, rule)

@@ -160,6 +160,21 @@ def test_a_clear_rise_shows_the_earlier_yes_was_a_look_alike() -> None:
     assert not decide(after, 10.0, _ev(0.0, 0.0), RULE).matched
 
 
+def test_one_absent_window_beside_a_present_level_sets_where_a_state_ends() -> None:
+    # present from the start at 0.30; one clear drop (0.05) is learned as absent; the
+    # state comes back; then 0.16: nearer that absent window than the present level, but
+    # less than two units (0.16) below the present level
+    state = BaselineState()
+    for i, s in enumerate([0.30, 0.31, 0.29, 0.30, 0.05, 0.30, 0.31]):
+        d = decide(state, float(i), _ev(s, 0.0, unit=0.08), RULE)
+        state = state.observe(float(i), _ev(s, 0.0, unit=0.08), d.verdict, RULE)
+    assert [s[4] for s in state.samples] == [PRESENT] * 4 + [ABSENT, PRESENT, PRESENT]
+    d = decide(state, 7.0, _ev(0.16, 0.0, unit=0.08), RULE)
+    assert not d.matched and d.level == pytest.approx(0.05)
+    assert "recent present level" in d.why
+    assert decide(state, 7.0, _ev(0.27, 0.0, unit=0.08), RULE).matched  # still present
+
+
 def test_a_look_alike_left_in_view_ends_the_state_and_does_not_restart_it() -> None:
     # absent at -0.01, the asked thing at 0.37; when it leaves, a look-alike sharing its
     # colour stays in view at 0.08: well above the absent level's band, but nearer the
