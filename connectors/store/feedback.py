@@ -4,16 +4,16 @@ Tables (migration ``0003_answer_feedback``):
 
 * ``answer_feedback``: one verdict per answer (the latest wins), with the answer's
   query, camera, window end and score copied in so a correction outlives the answer;
-* ``answerer_state``: per (query, camera), the recent window scores of the adaptive
-  baseline (:class:`pipeline.answerers.baseline.BaselineState` as JSON).
+* the adaptive baseline's saved trackers (:mod:`connectors.store.tracker_states`: per
+  (query, camera), a version row and one row per judged window).
 
 :class:`StoreStates` is the store-backed :class:`~pipeline.answerers.baseline.StateProvider`
 a worker hands its answerers: states are cached in memory and written through on
-every window, so a worker that takes a camera over (after a restart, a rebalance or
-``kill -9``) loads exactly what its predecessor had saved (and a cached state unused
-for ``stale_s`` is read again: the camera may have been away); corrections are re-read
-from ``answer_feedback`` at most every ``refresh_s`` seconds, so a ✗ clicked in the
-dashboard reaches the worker that owns the camera.
+every window (only what changed since the last write), so a worker that takes a camera
+over (after a restart, a rebalance or ``kill -9``) loads exactly what its predecessor had
+saved (and a cached state unused for ``stale_s`` is read again: the camera may have been
+away); corrections are re-read from ``answer_feedback`` at most every ``refresh_s``
+seconds, so a ✗ clicked in the dashboard reaches the worker that owns the camera.
 
 The store is where baselines *survive*, not what answering waits on: while it cannot
 be reached (PostgreSQL restarting), a worker answers from its cached state (an empty
@@ -30,12 +30,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import KW_ONLY, dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, Index, Integer, String, UniqueConstraint, select
+from sqlalchemy import Boolean, Float, Index, Integer, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from connectors.store.models import AnswerRow, Base
 from connectors.store.repository import Store
-from pipeline.answerers.baseline import FEEDBACK_KEEP, BaselineState
+from connectors.store.tracker_states import load_saved, save_state
+from pipeline.answerers.baseline import FEEDBACK_KEEP, BaselineState, Sample
 from pipeline.answerers.corrections import Label
 from pipeline.errors import ConfigError, StoreError
 from pipeline.types import Answer
@@ -60,16 +61,6 @@ class AnswerFeedbackRow(Base):
     matched: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     correct: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[float] = mapped_column(Float)
-
-
-class AnswererStateRow(Base):
-    __tablename__ = "answerer_state"
-
-    query_id: Mapped[str] = mapped_column(String(200), primary_key=True)
-    camera_id: Mapped[str] = mapped_column(String(200), primary_key=True)
-    state: Mapped[dict[str, Any]] = mapped_column(JSON)
-    last_window_end: Mapped[float] = mapped_column(Float)
-    updated_at: Mapped[float] = mapped_column(Float)
 
 
 @dataclass(frozen=True)
@@ -148,35 +139,7 @@ def answer_ids(store: Store, answers: Sequence[Answer]) -> list[int | None]:
 
 
 def load_state(store: Store, query_id: str, camera: str) -> BaselineState:
-    return load_state_version(store, query_id, camera)[0]
-
-
-def load_state_version(store: Store, query_id: str, camera: str
-                       ) -> tuple[BaselineState, float | None]:
-    """The saved state and its version (``updated_at``; None when there is no row)."""
-    stmt = select(AnswererStateRow.state, AnswererStateRow.updated_at).where(
-        AnswererStateRow.query_id == query_id, AnswererStateRow.camera_id == camera
-    )
-    rows = store._read(stmt)
-    return (BaselineState.from_json(rows[0][0]), rows[0][1]) if rows else (BaselineState(), None)
-
-
-def save_state(store: Store, query_id: str, camera: str, state: BaselineState,
-               expected: float | None = None, now: float | None = None) -> bool:
-    """Write ``state`` unless the saved row changed since version ``expected`` (a reset,
-    or another worker took the camera over): False then, and nothing is written."""
-    table = AnswererStateRow.__table__
-    last = state.samples[-1][0] if state.samples else 0.0
-    row = {"query_id": query_id, "camera_id": camera, "state": replace(state, labels=()).to_json(),
-           "last_window_end": last, "updated_at": time.time() if now is None else now}
-    stmt = store._insert(table).values(**row)  # type: ignore[arg-type]
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["query_id", "camera_id"],
-        set_={k: stmt.excluded[k] for k in ("state", "last_window_end", "updated_at")},
-        where=table.c.updated_at == expected,  # type: ignore[attr-defined]
-    )
-    result = store._write(lambda conn: conn.execute(stmt))
-    return bool(result.rowcount)
+    return load_saved(store, query_id, camera)[0]
 
 
 @dataclass(eq=False)
@@ -196,6 +159,8 @@ class StoreStates:
     )
     _unsaved: set[Key] = field(default_factory=set, init=False, repr=False)
     _versions: dict[Key, float | None] = field(default_factory=dict, init=False, repr=False)
+    _saved: dict[Key, tuple[Sample, ...] | None] = field(default_factory=dict, init=False,
+                                                          repr=False)  # as the store has them
     _retry_at: float | None = field(default=None, init=False, repr=False)  # store unreachable
 
     def load(self, query_id: str, camera: str) -> BaselineState:
@@ -205,7 +170,7 @@ class StoreStates:
         stale = key not in self._states or now - self._touched.get(key, now) > self.stale_s
         if stale and key not in self._unsaved and self._store_up(now):
             try:
-                self._states[key], self._versions[key] = load_state_version(
+                self._states[key], self._versions[key], self._saved[key] = load_saved(
                     self.store, query_id, camera)
             except StoreError as exc:
                 self._store_down(now, exc)
@@ -235,13 +200,14 @@ class StoreStates:
         """Save one state; when the row changed under it (an operator's reset, another
         worker's takeover) the saved row wins and is taken up instead."""
         stamp = time.time()
-        if save_state(self.store, key[0], key[1], self._states[key],
-                      self._versions.get(key), stamp):
-            self._versions[key] = stamp
+        state = self._states[key]
+        if save_state(self.store, key[0], key[1], state, self._versions.get(key), stamp,
+                      self._saved.get(key)):
+            self._versions[key], self._saved[key] = stamp, state.samples
             return
         log.info("answerer state of %s on %s changed in the store (reset or takeover): "
                  "taken up", *key)
-        self._states[key], self._versions[key] = load_state_version(self.store, *key)
+        self._states[key], self._versions[key], self._saved[key] = load_saved(self.store, *key)
 
     def _labels_of(self, key: Key) -> tuple[Label, ...]:
         now = self.clock()

@@ -92,3 +92,25 @@ def test_queries_upsert_and_filters(store: Store) -> None:
     assert store.queries() == [q]
     store.insert_answers([answer(4.0), answer(5.0, camera="yard")])
     assert [a.camera for a in store.answers(question="RED", since=4.5)] == ["yard"]
+
+
+def test_saved_trackers_write_what_changed_and_reload_exactly(store: Store) -> None:
+    from connectors.store.feedback import StoreStates, load_state
+    from connectors.store.tracker_states import reset_trackers, save_state
+    from pipeline.answerers.baseline import ABSENT, PRESENT, BaselineState, Evidence, Rule
+
+    rule, state = Rule(horizon_s=30.0), BaselineState()
+    states = StoreStates(store)
+    states.load("q-pg", "door")
+    for i in range(40):  # 1.7e9-second window ends, as live cameras have
+        key = 1_700_000_000.25 + i
+        state = state.observe(key, Evidence(0.01 * i, -1.0, 0.05), PRESENT if i > 30 else ABSENT,
+                              rule, relabel_below=0.35 if i == 39 else None)
+        states.save("q-pg", "door", state)
+    saved = load_state(store, "q-pg", "door")
+    assert saved.samples == state.samples and len(saved.samples) == 30
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM answerer_samples")).scalar() == 30
+    assert reset_trackers(store, "q-pg") == 1
+    assert load_state(store, "q-pg", "door").samples == ()
+    assert not save_state(store, "q-pg", "door", state, None, 1.0, ())  # the reset wins
