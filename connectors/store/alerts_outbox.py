@@ -223,5 +223,6 @@ class Outbox(DeliveryLeases):
             insert_for(s, DeliveryRow)
             .values(**values)
             .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(DeliveryRow.id)  # psycopg's rowcount is -1 for INSERT … ON CONFLICT
         )
-        return int(rowcount(s.execute(stmt)) > 0 and not note.suppressed)
+        return int(s.execute(stmt).first() is not None and not note.suppressed)

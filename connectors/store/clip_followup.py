@@ -22,7 +22,7 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from connectors.store.alerts_models import AlertStateRow, DeliveryRow, DeliveryStatus, IncidentRow
-from connectors.store.alerts_rows import insert_for, rowcount
+from connectors.store.alerts_rows import insert_for
 from connectors.store.clips import ClipStore
 from connectors.store.db import store_errors
 
@@ -92,8 +92,9 @@ class ClipFollowUp:
             hook_id=opened.hook_id, incident_id=opened.incident_id, event=EVENT,
             payload=payload, status=DeliveryStatus.PENDING.value, attempts=0,
             next_attempt_at=now, lease_until=None, created_at=now, updated_at=now)
-        return rowcount(s.execute(stmt.on_conflict_do_nothing(
-            index_elements=["idempotency_key"])))
+        inserted = s.execute(stmt.on_conflict_do_nothing(index_elements=["idempotency_key"])
+                             .returning(DeliveryRow.id))  # not rowcount: -1 on psycopg
+        return int(inserted.first() is not None)
 
 
 def forget_marks(conn: Any, incident_ids: list[str]) -> None:

@@ -69,8 +69,9 @@ class SegmentIndex:
             return 0
         with store_errors("indexing segments"), Session(self.engine) as s, s.begin():
             stmt = insert_for(s, SegmentIndexRow).values(rows).on_conflict_do_nothing(
-                index_elements=["topic", "partition", "kafka_offset"])
-            return int(s.execute(stmt).rowcount or 0)
+                index_elements=["topic", "partition", "kafka_offset"],
+            ).returning(SegmentIndexRow.kafka_offset)  # not rowcount: -1 on psycopg
+            return len(s.execute(stmt).all())
 
     def covering(self, camera: str, start: float, end: float) -> list[IndexedSegment]:
         """The camera's segments overlapping ``[start, end]`` (carried prefix counted),

@@ -146,6 +146,19 @@ def test_retries_timeouts_backoff_and_exactly_once(store: Store, receiver: Recei
     check_backoff(alerts, deliveries, base=0.2, cap=1.0)
 
 
+def test_the_evaluator_counts_the_notifications_it_queued(store: Store, receiver: Receiver
+                                                          ) -> None:
+    # the deliverer is woken by that count: on PostgreSQL it read 0 (psycopg reports
+    # rowcount -1 for INSERT ... ON CONFLICT) and every alert waited for the next poll
+    register(store, receiver.url)
+    service = AlertService.from_settings(store.engine, settings(), secrets=BOX)
+    service.outbox.init_cursor("earliest")
+    store.insert_answers(answers_from(PATTERN))
+    result = service.evaluator.run_once()
+    assert result.enqueued == len(AlertStore(store.engine).deliveries()) == 6
+    assert service.evaluator.run_once().enqueued == 0  # nothing new, nothing queued twice
+
+
 def check_backoff(alerts: AlertStore, deliveries: list[dict], base: float, cap: float) -> None:
     """Delays are full jitter within min(cap, base·2^(n-1)); 429 waits Retry-After."""
     by_delivery: dict[int, list[dict]] = {}

@@ -114,3 +114,13 @@ def test_saved_trackers_write_what_changed_and_reload_exactly(store: Store) -> N
     assert reset_trackers(store, "q-pg") == 1
     assert load_state(store, "q-pg", "door").samples == ()
     assert not save_state(store, "q-pg", "door", state, None, 1.0, ())  # the reset wins
+
+
+def test_the_segment_index_counts_the_records_it_added(store: Store) -> None:
+    from connectors.store.segment_index import IndexedSegment, SegmentIndex
+
+    index = SegmentIndex(store.engine)
+    seg = IndexedSegment("door", 1, 0.0, 2.0, 0.0, "segments", 0, 7, 1.0)
+    later = IndexedSegment("door", 2, 2.0, 4.0, 0.0, "segments", 0, 8, 1.0)
+    assert index.add([seg]) == 1
+    assert index.add([seg, later]) == 1  # the record seen again is skipped
