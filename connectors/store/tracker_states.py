@@ -63,19 +63,12 @@ class SavedTracker:
     current: bool = True  # saved by this rule version (else its windows were not taken up)
 
 
-def load_state_version(store: Store, query_id: str, camera: str
-                       ) -> tuple[BaselineState, float | None]:
-    """The saved state and its version (``updated_at``; None when there is no row)."""
-    state, version, _ = load_saved(store, query_id, camera)
-    return state, version
-
-
 def load_saved(store: Store, query_id: str, camera: str
                ) -> tuple[BaselineState, float | None, tuple[Sample, ...] | None]:
     """The saved state, its version, and the samples the store holds for it (``()`` when
     there is no row; None when rows of an older rule version are there: not taken up,
     replaced by the next write)."""
-    trackers = _trackers(store, query_id, camera)
+    trackers = saved_trackers(store, query_id, camera)
     if not trackers:
         return BaselineState(), None, ()
     saved = trackers[0]
@@ -136,10 +129,6 @@ def _row(query_id: str, camera: str, s: Sample) -> dict[str, Any]:
 def saved_trackers(store: Store, query_id: str, camera: str | None = None
                    ) -> list[SavedTracker]:
     """The saved trackers of a question (one camera's, when given), by camera."""
-    return _trackers(store, query_id, camera)
-
-
-def _trackers(store: Store, query_id: str, camera: str | None) -> list[SavedTracker]:
     t, r = AnswererStateRow, AnswererSampleRow
     heads = select(t.camera_id, t.state, t.updated_at).where(t.query_id == query_id)
     samples = select(r.camera_id, r.window_end, r.score, r.support, r.unit, r.verdict).where(
