@@ -19,7 +19,9 @@ keeps, per (question, camera), the recent windows it judged and what it judged t
   :func:`levels`);
 * before ``warmup`` absent windows are known (a new camera, or a state present from the
   first frame) the support decides (``prior_on`` / ``prior_off``), and a state with a
-  present level is held by its score; such answers are marked calibrating. Once a
+  present level is held by its score (it ends on a clear drop, or when it stays a unit
+  below the recent present level for ``warmup`` windows in a row; a shorter dip is held
+  and not learned); such answers are marked calibrating. Once a
   present level is known, the absent windows count from the first one on: the gap
   between the two levels says where a state ends (what a look-alike left in view after
   the asked thing went scores is nearer the absent window than the present level).
@@ -182,16 +184,19 @@ def decide(state: BaselineState, key: float, ev: Evidence, rule: Rule) -> Decisi
         return _by_level(state, ev, absent, recent_present(history, rule), unit, was_yes, rule)
     if known:
         held = bool(history) and history[-1][4] in (PRESENT, BAND)
-        return _against_present(ev, present, unit, held, rule)
+        return _against_present(ev, history, present, unit, held, rule)
     return _by_support(ev, was_yes, rule)
 
 
-def _against_present(ev: Evidence, present: list[float], unit: float, was_yes: bool,
-                     rule: Rule) -> Decision:
+def _against_present(ev: Evidence, history: Sequence[Sample], present: list[float],
+                     unit: float, was_yes: bool, rule: Rule) -> Decision:
     """No absent level yet, but a present one: a clear drop below it ends the state
     (learned as absent); a clear rise above it, with support, shows the earlier windows
     were not the asked thing (relabelled absent). "Clear" is a wide margin both ways (k
-    spreads and at least k units): a present state moves. In between, a state that was
+    spreads and at least k units): a present state moves. A state held more than
+    ``k_off`` units below its recent present level for ``warmup`` windows in a row has
+    ended too (a look-alike stayed when the asked thing left); the dips before that are
+    held yes and not learned (``BAND``). In between, a state that was
     yes (or said no on a support dip) stays yes on the stay-yes support, else the
     support decides; such a no is not learned: the score has not left the present level."""
     level = float(np.median(present))
@@ -208,12 +213,36 @@ def _against_present(ev: Evidence, present: list[float], unit: float, was_yes: b
                f"present ({level:.3f}); that is the absent level now")
         return Decision(True, level + k * scale, False, level, scale, verdict=PRESENT, why=why,
                         relabel_below=level + (rule.k_off - rule.sensitivity) * scale)
-    if was_yes and ev.support >= rule.gate_off - rule.sensitivity:
+    recent = recent_present(history, rule)
+    now = float(np.median(recent)) if len(recent) >= max(rule.warmup, 1) else level
+    dip = now - (rule.k_off - rule.sensitivity) * max(scale, unit)
+    if was_yes and ev.score <= dip:  # a unit below the recent present level: held
+        dips = _held_dips(history, dip)
+        if dips + 1 >= max(rule.warmup, 1):  # as long as a level takes to learn: it left
+            why = (f"no: {ev.score:.3f} has stayed more than a unit below the recent present "
+                   f"level {now:.3f} for {dips + 1} windows")
+            return Decision(False, dip, False, None, scale, verdict=ABSENT, why=why)
+        if ev.support >= rule.gate_off - rule.sensitivity:
+            why = (f"yes: {ev.score:.3f} is more than a unit below the recent present level "
+                   f"{now:.3f}, held ({dips + 1} of {max(rule.warmup, 1)} windows; no "
+                   f"absent level yet)")
+            return Decision(True, None, True, level, scale, verdict=BAND, why=why)
+    elif was_yes and ev.support >= rule.gate_off - rule.sensitivity:
         why = (f"yes: {ev.score:.3f} stays at the present level {level:.3f} "
                f"({spreads:+.1f} spreads; no absent level yet)")
         return Decision(True, None, True, level, scale, verdict=PRESENT, why=why)
     decision = _by_support(ev, was_yes, rule)
     return decision if decision.matched else replace(decision, verdict=BAND)
+
+
+def _held_dips(history: Sequence[Sample], below: float) -> int:
+    """How many of the newest windows were held yes below ``below`` (a dip, not learned)."""
+    n = 0
+    for s in reversed(history):
+        if s[4] != BAND or s[1] > below:
+            break
+        n += 1
+    return n
 
 
 def recent_present(history: Sequence[Sample], rule: Rule) -> list[float]:

@@ -31,8 +31,9 @@ Options off by default, so the default recipe still gives the bundled weights:
 what is in the frame; ``--init`` continues from a saved folder; ``--zoom-share`` makes
 that share of the pool close-ups like the second look's crops (see :func:`_sample`).
 ``--light-share`` re-lights that share of each batch as a camera sees it at dusk and
-night (:mod:`pipeline.models.augment`). ``--device cuda`` runs recipe sweeps on a GPU.
-How the recipe was chosen, what these options were tried for and every figure
+night (:mod:`pipeline.models.augment`); ``--shape-jitter`` draws that share of the
+pool's objects stretched and turned (:func:`_jittered`). ``--device cuda`` runs recipe
+sweeps on a GPU. How the recipe was chosen, what these options were tried for and every figure
 measured with them: ``docs/evaluation.md`` ("The shapes-demo model").
 """
 
@@ -45,7 +46,7 @@ import math
 import multiprocessing as mp
 import random
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +58,7 @@ from safetensors.torch import load_file, save_file
 
 from pipeline.models.augment import photometric
 from pipeline.models.clip_encoder import squash_frame
-from pipeline.scenes import COLORS, FRAME_SIZES, SHAPES, random_scene, render_labels
+from pipeline.scenes import COLORS, FRAME_SIZES, SHAPES, SceneSpec, random_scene, render_labels
 from pipeline.scenes.render import ObjectTruth
 
 INPUT = 96
@@ -69,6 +70,8 @@ KINDS: list[tuple[str, str]] = [(c, s) for c in COLORS for s in SHAPES]
 BACKGROUND_CAPTION = "a background"
 WARMUP = 60
 ZOOM = (2.0, 8 / 3)  # close-ups: the full frame is this many RENDER sides (8/3: a 3-cell crop)
+STRETCH = (math.log(3 / 4), math.log(4 / 3))  # shape jitter: log of the width factor
+TILT = 15.0  # shape jitter: degrees either way
 TEMPLATES = (
     "a {c} {s}", "a {c} {s}", "{c} {s}", "the {c} {s}", "a photo of a {c} {s}",
     "is there a {c} {s}?", "is a {c} {s} visible?", "a {c} {s} is visible",
@@ -117,10 +120,27 @@ def caption_texts(template: str) -> list[str]:
     return [template.format(c=c, s=s) for c, s in KINDS] + [BACKGROUND_CAPTION]
 
 
+def _jittered(spec: SceneSpec, rng: random.Random, share: float) -> SceneSpec:
+    """``share`` of the objects drawn off their canonical form, as a camera sees them:
+    the width stretched by a factor log-uniform in [3/4, 4/3] and (not circles) turned
+    by up to ±15° — the aspect range of the usual random-resized-crop augmentation and
+    a small rotation. Labels keep the object's name: a tilted square is a square."""
+    if share <= 0.0:
+        return spec
+    objects = tuple(
+        replace(o, stretch=math.exp(rng.uniform(*STRETCH)),
+                tilt=0.0 if o.shape == "circle" else rng.uniform(-TILT, TILT))
+        if rng.random() < share else o
+        for o in spec.objects
+    )
+    return replace(spec, objects=objects)
+
+
 def _sample(
-    seed: int, hard_share: float = 0.5, zoom_share: float = 0.0
+    seed: int, hard_share: float = 0.5, zoom_share: float = 0.0, shape_jitter: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray, list[ObjectTruth], list[int]]:
     """One training frame: pixels at RENDER², label map, visible objects, their kinds.
+    ``shape_jitter``: share of objects stretched and turned (:func:`_jittered`).
 
     With probability ``zoom_share`` the frame is a close-up instead, as the adaptive
     answer's second look sees one: the scene rendered ``zoom`` times larger and cut to
@@ -135,6 +155,8 @@ def _sample(
         level="hard" if rng.random() < hard_share else "easy",
     )
     t = rng.uniform(0.0, 10.0)
+    if shape_jitter > 0.0:  # its own stream: the frames without jitter stay the same
+        spec = _jittered(spec, random.Random(f"jitter/{seed}"), shape_jitter)
     kinds = [KINDS.index((o.color, o.shape)) for o in spec.objects]
     if zoom_share <= 0.0 or rng.random() >= zoom_share:
         rgb, labels, truth = render_labels(spec, t, out_size=(RENDER, RENDER))
@@ -187,12 +209,12 @@ def preprocess(rgb: np.ndarray) -> torch.Tensor:
 
 
 def _render_chunk(
-    args: tuple[list[int], float, float]
+    args: tuple[list[int], float, float, float]
 ) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
-    seeds, hard_share, zoom_share = args
+    seeds, hard_share, zoom_share, shape_jitter = args
     rgbs, presents, covers = [], [], []
     for seed in seeds:
-        rgb, labels, _, kinds = _sample(seed, hard_share, zoom_share)
+        rgb, labels, _, kinds = _sample(seed, hard_share, zoom_share, shape_jitter)
         present, cover = _labels(labels, kinds)
         rgbs.append(rgb)
         presents.append(present)
@@ -201,11 +223,11 @@ def _render_chunk(
 
 
 def render_pool(size: int, seed: int, hard_share: float, workers: int = 2,
-                zoom_share: float = 0.0) -> Pool:
+                zoom_share: float = 0.0, shape_jitter: float = 0.0) -> Pool:
     """``size`` seeded training frames, rendered by ``workers`` processes (in order)."""
     base = seed * 10_000_000
-    chunks = [([base + i for i in range(a, min(a + 256, size))], hard_share, zoom_share)
-              for a in range(0, size, 256)]
+    chunks = [([base + i for i in range(a, min(a + 256, size))], hard_share, zoom_share,
+               shape_jitter) for a in range(0, size, 256)]
     if workers > 1:
         with mp.get_context("spawn").Pool(workers, torch.set_num_threads, (1,)) as procs:
             parts = procs.map(_render_chunk, chunks)
@@ -306,7 +328,8 @@ class Recipe:
     the shape of an object present in the frame (global) or the patch (patches);
     ``init``: a saved shapes-demo folder to continue from (empty: fresh weights);
     ``light_share``: share of each batch re-lit as a camera sees it (night, tint, noise,
-    blur; :mod:`pipeline.models.augment`).
+    blur; :mod:`pipeline.models.augment`); ``shape_jitter``: share of the pool's objects
+    stretched and turned (:func:`_jittered`).
     """
 
     steps: int = 11_000
@@ -320,6 +343,7 @@ class Recipe:
     zoom_share: float = 0.0
     init: str = ""
     light_share: float = 0.0
+    shape_jitter: float = 0.0
 
 
 def optimizers(model: Any, heads: Heads, lr: float) -> list[torch.optim.Optimizer]:
@@ -340,7 +364,7 @@ def train(out: Path, recipe: Recipe, *, device: str = "cpu", workers: int = 2,
     """Train from scratch with ``recipe`` and save to ``out`` (fp16 local-dir folder)."""
     start, cpu0, log = time.monotonic(), time.process_time(), []
     pool = render_pool(recipe.pool, recipe.seed, recipe.hard_share, workers,
-                       recipe.zoom_share).to(device)
+                       recipe.zoom_share, recipe.shape_jitter).to(device)
     render_s = round(time.monotonic() - start, 1)
     print(json.dumps({"pool": len(pool), "render_s": render_s}), flush=True)
     torch.manual_seed(recipe.seed)

@@ -73,7 +73,7 @@ def _geometry(
     """Centre and half-extents in output pixels (cx, cy, hx, hy)."""
     x, y = obj.centre_at(t)
     hy = obj.size * h / 2
-    hx = obj.size / aspect * w / 2
+    hx = obj.size * obj.stretch / aspect * w / 2
     return x * w, y * h, hx, hy
 
 
@@ -82,12 +82,17 @@ def _draw(
 ) -> ObjectTruth:
     h, w = labels.shape
     cx, cy, hx, hy = _geometry(obj, t, aspect, w, h)
-    box = _clip_box(cx - hx, cy - hy, cx + hx, cy + hy, w, h)
+    turn = math.radians(obj.tilt)
+    cos, sin = math.cos(turn), math.sin(turn)
+    ex, ey = abs(hx * cos) + abs(hy * sin), abs(hx * sin) + abs(hy * cos)
+    box = _clip_box(cx - ex, cy - ey, cx + ex, cy + ey, w, h)
     x0, y0, x1, y1 = box
     if x1 > x0 and y1 > y0:
-        xs = np.arange(x0, x1, dtype=np.float32) + 0.5
-        ys = np.arange(y0, y1, dtype=np.float32)[:, None] + 0.5
-        mask = _shape_mask(obj.shape, xs - cx, ys - cy, hx, hy)
+        xs = np.arange(x0, x1, dtype=np.float32) + 0.5 - cx
+        ys = np.arange(y0, y1, dtype=np.float32)[:, None] + 0.5 - cy
+        if obj.tilt:  # offsets in the shape's own (untilted) frame
+            xs, ys = xs * cos + ys * sin, ys * cos - xs * sin
+        mask = _shape_mask(obj.shape, xs, ys, hx, hy)
         rgb[y0:y1, x0:x1][mask] = COLORS[obj.color]
         labels[y0:y1, x0:x1][mask] = index
     return ObjectTruth(obj.color, obj.shape, box, (cx, cy), index)

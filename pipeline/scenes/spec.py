@@ -54,7 +54,9 @@ def caption(color: str, shape: str) -> str:
 class SceneObject:
     """One coloured shape, visible for ``t_in <= t < t_out`` along ``path``: normalised
     ``(x, y)`` points, each leg taking the same time; ``size`` is its height as a share
-    of the frame height (its width follows the frame's aspect, so circles stay round)."""
+    of the frame height (its width follows the frame's aspect, so circles stay round).
+    ``stretch`` multiplies its width and ``tilt`` turns it (degrees, clockwise): both
+    are off in every generated scene; training varies them (``train_shapes``)."""
 
     color: str
     shape: str
@@ -62,6 +64,8 @@ class SceneObject:
     path: tuple[Point, ...]
     t_in: float
     t_out: float
+    stretch: float = 1.0
+    tilt: float = 0.0
 
     def visible(self, t: float) -> bool:
         return self.t_in <= t < self.t_out
@@ -120,6 +124,7 @@ class SceneSpec:
                 o["color"], o["shape"], float(o["size"]),
                 tuple((float(x), float(y)) for x, y in o["path"]),
                 float(o["t_in"]), float(o["t_out"]),
+                float(o.get("stretch", 1.0)), float(o.get("tilt", 0.0)),
             )
             for o in d["objects"]
         )

@@ -175,6 +175,35 @@ def test_one_absent_window_beside_a_present_level_sets_where_a_state_ends() -> N
     assert decide(state, 7.0, _ev(0.27, 0.0, unit=0.08), RULE).matched  # still present
 
 
+def _answers(scores: Sequence[float], support: float = 0.0,
+             unit: float = 0.22) -> list[bool | None]:
+    state, out = BaselineState(), []
+    for i, s in enumerate(scores):
+        d = decide(state, float(i), _ev(s, support, unit), RULE)
+        state = state.observe(float(i), _ev(s, support, unit), d.verdict, RULE)
+        out.append(d.matched)
+    return out
+
+
+def test_a_state_seen_from_the_start_ends_when_its_score_stays_below_the_present_level() -> None:
+    # present from the first frame at 0.335; the asked thing leaves and a look-alike of
+    # its colour stays at -0.01: 6 spreads below the present level, but less than two of
+    # this model's wide units (0.22), and the look-alike keeps the support
+    warm = max(RULE.warmup, 1)
+    answers = _answers([0.335] * 8 + [-0.01] * 20)
+    assert all(answers[:8])
+    assert answers[8:8 + warm - 1] == [True] * (warm - 1)  # held as long as a level takes
+    assert answers[8 + warm - 1:] == [False] * (20 - warm + 1)  # then no, and it stays no
+    # a dip shorter than that is held, and the state goes on
+    short = _answers([0.335] * 8 + [-0.01] * (warm - 1) + [0.335] * 10)
+    assert all(short)
+
+
+def test_a_state_seen_from_the_start_that_dims_slowly_stays_yes() -> None:
+    # dusk from the first frame: no absent level is ever learned, the score falls 0.4
+    assert all(_answers([0.3 - 0.002 * i for i in range(200)], unit=0.1))
+
+
 def test_a_look_alike_left_in_view_ends_the_state_and_does_not_restart_it() -> None:
     # absent at -0.01, the asked thing at 0.37; when it leaves, a look-alike sharing its
     # colour stays in view at 0.08: well above the absent level's band, but nearer the

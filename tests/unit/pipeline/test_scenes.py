@@ -127,3 +127,26 @@ def test_import_does_not_pull_av_or_torch() -> None:
     code = "import sys, pipeline.scenes; print('av' in sys.modules, 'torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False False"
+
+
+def test_a_stretched_or_turned_object_keeps_its_area_and_round_trips() -> None:
+    from dataclasses import replace
+
+    from pipeline.scenes import SceneSpec
+
+    spec = scripted_scene(("red", "square"), [(0.0, 10.0)], distractors=0, seed=4,
+                          background="plain", size=(640, 640))
+    obj = spec.objects[0]
+
+    def area_and_box(**change: float) -> tuple[int, tuple[int, int, int, int]]:
+        _, labels, truth = render_labels(replace(spec, objects=(replace(obj, **change),)), 3.0)
+        return int((labels == 0).sum()), truth[0].box
+
+    upright, box = area_and_box()
+    turned, turned_box = area_and_box(tilt=30.0)
+    wide, wide_box = area_and_box(stretch=4 / 3)
+    assert abs(turned / upright - 1) < 0.03  # the same square, turned
+    assert turned_box[2] - turned_box[0] > 1.3 * (box[2] - box[0])  # its box grows
+    assert abs(wide / upright - 4 / 3) < 0.03 and wide_box[3] - wide_box[1] == box[3] - box[1]
+    changed = replace(spec, objects=(replace(obj, stretch=0.8, tilt=-12.5),))
+    assert SceneSpec.from_dict(changed.to_dict()) == changed

@@ -127,3 +127,27 @@ def test_relit_frames_keep_their_size_and_are_reproducible() -> None:
     half = photometric(pixels, 0.5, torch.Generator().manual_seed(2))
     kept = (half == pixels).flatten(1).all(dim=1).float().mean()
     assert 0.25 < kept < 0.75  # about half of the frames untouched
+
+
+def test_shape_jitter_stretches_and_turns_a_share_of_the_objects_seeded() -> None:
+    import math
+    import random
+
+    from pipeline.models.train_shapes import STRETCH, TILT, _jittered, _sample
+    from pipeline.scenes import random_scene
+
+    spec = random_scene(5, duration=10.0, size=(640, 360), level="hard")
+    assert _jittered(spec, random.Random(1), 0.0) is spec
+    every = _jittered(spec, random.Random(1), 1.0)
+    assert every == _jittered(spec, random.Random(1), 1.0)
+    for before, after in zip(spec.objects, every.objects, strict=True):
+        assert (after.color, after.shape, after.path) == (before.color, before.shape, before.path)
+        assert STRETCH[0] <= math.log(after.stretch) <= STRETCH[1]
+        assert after.tilt == 0.0 if after.shape == "circle" else abs(after.tilt) <= TILT
+    # frames drawn without jitter are the frames of before; with it, their kinds are kept
+    for s in range(6):
+        plain, jittered = _sample(s, 0.7), _sample(s, 0.7, shape_jitter=1.0)
+        assert plain[3] == jittered[3]
+        assert (plain[0] == _sample(s, 0.7, shape_jitter=0.0)[0]).all()
+    assert any((_sample(s, 0.7)[0] != _sample(s, 0.7, shape_jitter=1.0)[0]).any()
+               for s in range(6))
