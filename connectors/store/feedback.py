@@ -36,8 +36,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from connectors.store.models import AnswerRow, Base
 from connectors.store.repository import Store
 from connectors.store.tracker_states import load_saved, save_state
-from pipeline.answerers.baseline import FEEDBACK_KEEP, BaselineState, Sample
 from pipeline.answerers.corrections import Label
+from pipeline.answerers.tracker_state import FEEDBACK_KEEP, BaselineState, Sample
 from pipeline.errors import ConfigError, StoreError
 from pipeline.types import Answer
 

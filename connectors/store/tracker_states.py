@@ -30,7 +30,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from connectors.store.models import Base
 from connectors.store.repository import Store
-from pipeline.answerers.baseline import STATE_VERSION, BaselineState, Sample
+from pipeline.answerers.tracker_state import STATE_VERSION, BaselineState, Sample
 
 
 class AnswererStateRow(Base):

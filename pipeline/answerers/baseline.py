@@ -40,113 +40,31 @@ value that classifies them right.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from pipeline.answerers.corrections import Label, corrected_threshold
+from pipeline.answerers.corrections import corrected_threshold
+from pipeline.answerers.tracker_state import (
+    ABSENT,
+    BAND,
+    FEEDBACK_KEEP,
+    PRESENT,
+    STATE_VERSION,
+    BaselineState,
+    Evidence,
+    Rule,
+    Sample,
+)
+
+__all__ = [
+    "ABSENT", "BAND", "FEEDBACK_KEEP", "PRESENT", "STATE_VERSION", "BaselineState", "Decision",
+    "Evidence", "Levels", "Rule", "Sample", "decide", "levels", "recent_present", "spread",
+]
+
 
 MAD_TO_SIGMA = 1.4826
-FEEDBACK_KEEP = 64  # newest corrections kept per (question, camera)
-STATE_VERSION = 2
-ABSENT, PRESENT, BAND = 0, 1, 2
-"""Verdicts kept with each sample: judged absent (learned), present, or no-but-in-band."""
-
-
-@dataclass(frozen=True)
-class Rule:
-    """How a window is judged against the tracker (validated by the answerer)."""
-
-    horizon_s: float = 900.0
-    warmup: int = 3
-    k: float = 2.0
-    k_off: float = 1.0
-    unit_share: float = 0.25
-    gate: float = -0.75
-    gate_off: float = -1.0
-    prior_on: float = -0.25
-    prior_off: float = -1.0
-    sensitivity: float = 0.0
-    floor: float | None = None
-    sure: float = math.inf
-    max_samples: int = 1024
-    drop_share: float = 0.5
-    recent: int = 8
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """What one window shows: the question's cosine on its best frame (``score``), how
-    many spreads it stands above the question's alternatives there (``support``), and
-    that spread (``unit``: the model's own scale of cosine differences)."""
-
-    score: float
-    support: float = 0.0
-    unit: float = 0.0
-    looked: bool = False  # the support was asked of a closer look (a crop)
-
-    @property
-    def seen(self) -> str:
-        return " on a closer look" if self.looked else ""
-
-
-Sample = tuple[float, float, float, float, int]  # (window key, score, support, unit, verdict)
-
-
-@dataclass(frozen=True)
-class BaselineState:
-    """Judged windows (key = window time) and corrections of one (question, camera)."""
-
-    samples: tuple[Sample, ...] = ()
-    labels: tuple[Label, ...] = ()
-
-    def observe(self, key: float, ev: Evidence, verdict: int, rule: Rule,
-                relabel_below: float | None = None) -> BaselineState:
-        """The state with this window's evidence and verdict (replacing one at the same key);
-        ``relabel_below``: earlier present windows scoring below it were absent after all."""
-        kept = {s[0]: s for s in self.samples if s[0] > key - rule.horizon_s}
-        if relabel_below is not None:
-            kept = {k: (*s[:4], ABSENT) if s[4] == PRESENT and s[1] < relabel_below else s
-                    for k, s in kept.items()}
-        kept[key] = (key, ev.score, ev.support, ev.unit, verdict)
-        newest = [kept[k] for k in sorted(kept)][-rule.max_samples :]
-        return replace(self, samples=tuple(newest))
-
-    def with_label(self, label: Label) -> BaselineState:
-        others = [lb for lb in self.labels if lb.key != label.key]
-        return replace(self, labels=tuple(sorted([*others, label], key=lambda lb: lb.key))[
-            -FEEDBACK_KEEP:
-        ])
-
-    def before(self, key: float, rule: Rule) -> list[Sample]:
-        """Samples of the windows in the horizon strictly before ``key``."""
-        return [s for s in self.samples if key - rule.horizon_s <= s[0] < key]
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "v": STATE_VERSION,
-            "samples": [list(s) for s in self.samples],
-            "labels": [[lb.key, lb.score, lb.truth] for lb in self.labels],
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, object] | None) -> BaselineState:
-        """The saved state; one saved by an older rule (another version) starts afresh,
-        keeping its corrections."""
-        data = data or {}
-        labels = tuple(
-            Label(float(k), float(s), bool(t)) for k, s, t in data.get("labels", [])  # type: ignore[attr-defined]
-        )
-        if data.get("v") != STATE_VERSION:
-            return cls((), labels)
-        samples = tuple(
-            (float(k), float(s), float(p), float(u), int(v))
-            for k, s, p, u, v in data.get("samples", [])  # type: ignore[attr-defined]
-        )
-        return cls(tuple(sorted(samples)), labels)
-
 
 @dataclass(frozen=True)
 class Decision:

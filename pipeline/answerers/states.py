@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from pipeline.answerers.baseline import BaselineState
 from pipeline.answerers.corrections import Label
+from pipeline.answerers.tracker_state import BaselineState
 
 
 class StateProvider(Protocol):
