@@ -32,7 +32,7 @@ what is in the frame; ``--init`` continues from a saved folder; ``--zoom-share``
 that share of the pool close-ups like the second look's crops (see :func:`_sample`).
 ``--light-share`` re-lights that share of each batch as a camera sees it at dusk and
 night (:mod:`pipeline.models.augment`); ``--shape-jitter`` draws that share of the
-pool's objects stretched and turned (:func:`_jittered`). ``--device cuda`` runs recipe
+pool's objects stretched and turned (:func:`jitter_shapes`). ``--device cuda`` runs recipe
 sweeps on a GPU. How the recipe was chosen, what these options were tried for and every figure
 measured with them: ``docs/evaluation.md`` ("The shapes-demo model").
 """
@@ -120,7 +120,7 @@ def caption_texts(template: str) -> list[str]:
     return [template.format(c=c, s=s) for c, s in KINDS] + [BACKGROUND_CAPTION]
 
 
-def _jittered(spec: SceneSpec, rng: random.Random, share: float) -> SceneSpec:
+def jitter_shapes(spec: SceneSpec, rng: random.Random, share: float) -> SceneSpec:
     """``share`` of the objects drawn off their canonical form, as a camera sees them:
     the width stretched by a factor log-uniform in [3/4, 4/3] and (not circles) turned
     by up to ±15° — the aspect range of the usual random-resized-crop augmentation and
@@ -140,7 +140,7 @@ def _sample(
     seed: int, hard_share: float = 0.5, zoom_share: float = 0.0, shape_jitter: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray, list[ObjectTruth], list[int]]:
     """One training frame: pixels at RENDER², label map, visible objects, their kinds.
-    ``shape_jitter``: share of objects stretched and turned (:func:`_jittered`).
+    ``shape_jitter``: share of objects stretched and turned (:func:`jitter_shapes`).
 
     With probability ``zoom_share`` the frame is a close-up instead, as the adaptive
     answer's second look sees one: the scene rendered ``zoom`` times larger and cut to
@@ -156,7 +156,7 @@ def _sample(
     )
     t = rng.uniform(0.0, 10.0)
     if shape_jitter > 0.0:  # its own stream: the frames without jitter stay the same
-        spec = _jittered(spec, random.Random(f"jitter/{seed}"), shape_jitter)
+        spec = jitter_shapes(spec, random.Random(f"jitter/{seed}"), shape_jitter)
     kinds = [KINDS.index((o.color, o.shape)) for o in spec.objects]
     if zoom_share <= 0.0 or rng.random() >= zoom_share:
         rgb, labels, truth = render_labels(spec, t, out_size=(RENDER, RENDER))
@@ -329,7 +329,7 @@ class Recipe:
     ``init``: a saved shapes-demo folder to continue from (empty: fresh weights);
     ``light_share``: share of each batch re-lit as a camera sees it (night, tint, noise,
     blur; :mod:`pipeline.models.augment`); ``shape_jitter``: share of the pool's objects
-    stretched and turned (:func:`_jittered`).
+    stretched and turned (:func:`jitter_shapes`).
     """
 
     steps: int = 11_000

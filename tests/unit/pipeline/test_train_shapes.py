@@ -133,13 +133,13 @@ def test_shape_jitter_stretches_and_turns_a_share_of_the_objects_seeded() -> Non
     import math
     import random
 
-    from pipeline.models.train_shapes import STRETCH, TILT, _jittered, _sample
+    from pipeline.models.train_shapes import STRETCH, TILT, _sample, jitter_shapes
     from pipeline.scenes import random_scene
 
     spec = random_scene(5, duration=10.0, size=(640, 360), level="hard")
-    assert _jittered(spec, random.Random(1), 0.0) is spec
-    every = _jittered(spec, random.Random(1), 1.0)
-    assert every == _jittered(spec, random.Random(1), 1.0)
+    assert jitter_shapes(spec, random.Random(1), 0.0) is spec
+    every = jitter_shapes(spec, random.Random(1), 1.0)
+    assert every == jitter_shapes(spec, random.Random(1), 1.0)
     for before, after in zip(spec.objects, every.objects, strict=True):
         assert (after.color, after.shape, after.path) == (before.color, before.shape, before.path)
         assert STRETCH[0] <= math.log(after.stretch) <= STRETCH[1]

@@ -23,7 +23,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from pipeline.models.train_shapes import _jittered
+from pipeline.models.train_shapes import jitter_shapes
 from pipeline.scenes import render, write_clip
 from pipeline.scenes.watch import WatchScene
 from workers.bench.answers.scenes import SCENE_STRIDE, VIDEO_FPS, _watch_scene, long_watch_scene
@@ -72,7 +72,7 @@ def jittered(out: Path, level: str = "hard", count: int = 40, seed: int = 1001) 
     for n in range(count):
         scene_seed, bg = seed * SCENE_STRIDE + n, BACKGROUNDS[n % 4]
         scene = _watch_scene(scene_seed, bg, level)
-        spec = _jittered(scene.spec, random.Random(f"check/{scene_seed}"), 1.0)
+        spec = jitter_shapes(scene.spec, random.Random(f"check/{scene_seed}"), 1.0)
         path = write_clip(spec, out / f"jittered-{scene_seed}.mp4", fps=VIDEO_FPS)
         _sidecar(path, scene, bg)
 
