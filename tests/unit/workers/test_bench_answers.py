@@ -17,7 +17,7 @@ from pipeline.familyb import write_clip as write_b
 from pipeline.scenes import scripted_scene
 from pipeline.scenes import write_clip as write_a
 from pipeline.scenes.watch import watch_scene
-from workers.bench.answers.metrics import Answered, EventCounts, window_truth
+from workers.bench.answers.metrics import Answered, EventCounts, best_threshold_right, window_truth
 from workers.bench.answers.scenes import long_watch_scene
 from workers.cli.commands.bench.answers import command
 
@@ -122,6 +122,15 @@ def test_clips_are_scored_end_to_end_and_agree_with_their_dumped_windows(
         assert figs["windows"] == scored and figs["agreement"] == round(right / scored, 4)
         assert {k: figs[k] for k in EVENT_KEYS} == {k: counts.figures()[k] for k in EVENT_KEYS}
         assert figs["events"] == 2 and figs["absent_s"] == pytest.approx(2 * CLIP_S - 13)
+        per_clip = [[r for r in by[mode, c] if r["truth"] is not None] for c in ("a.mp4", "b.mp4")]
+        best = [best_threshold_right([r["score"] for r in rs], [r["truth"] for r in rs])
+                for rs in [*per_clip, per_clip[0] + per_clip[1]]]
+        assert figs["hindsight"] == {"per_clip_threshold": round((best[0] + best[1]) / scored, 4),
+                                     "one_threshold": round(best[2] / scored, 4)}
+    # the fixed mode is one threshold on the same scores: hindsight can only match or beat it
+    fixed = out["modes"]["threshold"]
+    assert fixed["hindsight"]["one_threshold"] >= fixed["agreement"]
+    assert out["hindsight"] == out["modes"]["adaptive"]["hindsight"]
 
 
 def test_a_clip_that_cannot_be_scored_is_a_shortfall_not_a_figure(

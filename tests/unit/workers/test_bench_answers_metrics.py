@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from workers.bench.answers.metrics import (
     Answered,
     EventCounts,
+    Hindsight,
     absent_seconds,
+    best_threshold_right,
     false_alerts,
     flips,
     onset_delay,
@@ -115,3 +118,37 @@ def test_delay_percentiles_and_empty_figures() -> None:
     assert empty["event_recall"] is None and empty["persistence"] is None
     assert empty["onset_delay_s"] == {"p50": None, "p95": None}
     assert empty["false_alerts_per_hour"] is None and empty["flips_per_event"] is None
+
+
+def brute_right(scores: list[float | None], truths: list[bool]) -> int:
+    """Every threshold tried: below, at and above each score."""
+    cuts = [-1e9, 1e9, *[x for x in scores if x is not None]]
+    return max(sum((sc is not None and sc >= t) == y for sc, y in zip(scores, truths,
+                                                                    strict=True))
+               for t in cuts)
+
+
+def test_best_threshold_right_is_what_the_best_single_cut_gets() -> None:
+    assert best_threshold_right([0.1, 0.2, 0.3, 0.4], [False, False, True, True]) == 4
+    assert best_threshold_right([0.4, 0.3, 0.2, 0.1], [False, False, True, True]) == 2
+    assert best_threshold_right([0.2, 0.2, 0.2], [True, False, True]) == 2  # ties cut as one
+    assert best_threshold_right([None, 0.5], [False, True]) == 2  # no score: never yes
+    assert best_threshold_right([None, 0.5], [True, True]) == 1
+    assert best_threshold_right([], []) == 0
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        n = int(rng.integers(1, 12))
+        scores = [None if rng.random() < 0.1 else round(float(rng.normal()), 1)
+                  for _ in range(n)]
+        truths = [bool(rng.random() < 0.5) for _ in range(n)]
+        assert best_threshold_right(scores, truths) == brute_right(scores, truths)
+
+
+def test_hindsight_per_clip_can_beat_one_threshold_for_the_run() -> None:
+    h = Hindsight()
+    h.add([0.1, 0.2, 0.3, 0.4], [False, False, True, True])  # the asked thing scores high
+    h.add([0.5, 0.6, 0.7, 0.8], [False, False, True, True])  # here a look-alike does too
+    figs = h.figures()
+    assert figs["per_clip_threshold"] == 1.0  # each clip's own cut
+    assert figs["one_threshold"] == 0.75  # one cut: 0.3 or 0.7, two windows wrong
+    assert Hindsight().figures() == {"per_clip_threshold": None, "one_threshold": None}

@@ -18,7 +18,13 @@ each ``matched`` yes (True), no (False) or undecided (None, never a yes).
 * ``persistence``: the share of the windows lying fully inside events of
   ≥ ``LONG_EVENT_S`` s that say yes (None when there are none);
 * ``flips_per_event``: yes→not-yes changes among the windows overlapping an event by
-  ≥ 1 s, averaged over the events that have such windows.
+  ≥ 1 s, averaged over the events that have such windows;
+* ``hindsight``: what one threshold on the window score could have agreed on, chosen
+  afterwards with the truth known — one per clip (``per_clip_threshold``) and one for the
+  whole run (``one_threshold``). Not a rule anyone can run: it bounds what any level
+  learned from the scores can reach, so a gap between it and ``agreement`` is the rule's
+  (knowing which level is the asked thing at the moment of answering), the rest the
+  model's (:class:`Hindsight`).
 
 :class:`EventCounts` adds these up over clips, so a figure is pooled over every event
 and window of a run, not averaged over clips.
@@ -172,3 +178,41 @@ class EventCounts:
 
 def _ratio(a: int, b: int) -> float | None:
     return round(a / b, 4) if b else None
+
+
+def best_threshold_right(scores: Sequence[float | None], truths: Sequence[bool]) -> int:
+    """The most windows one threshold ``score ≥ t`` gets right (no score: never yes)."""
+    both = list(zip(scores, truths, strict=True))
+    unscored_no = sum(1 for sc, t in both if sc is None and not t)
+    pairs = sorted((float(sc), bool(t)) for sc, t in both if sc is not None)
+    best = right = sum(1 for _, t in pairs if t)  # t below every score: all say yes
+    i = 0
+    while i < len(pairs):  # raise t past each distinct score in turn
+        j = i
+        while j < len(pairs) and pairs[j][0] == pairs[i][0]:
+            right += -1 if pairs[j][1] else 1
+            j += 1
+        best, i = max(best, right), j
+    return best + unscored_no
+
+
+@dataclass
+class Hindsight:
+    """Scored windows per clip, for the best agreement one threshold could have had."""
+
+    clips: list[tuple[list[float | None], list[bool]]] = field(default_factory=list)
+
+    def add(self, scores: Sequence[float | None], truths: Sequence[bool]) -> None:
+        """One clip's scored windows (truth not None). Scores are kept to 6 decimals, as
+        the window dump writes them: a cut between two scores that differ only in float
+        noise is not one a level could make."""
+        self.clips.append(([None if x is None else round(float(x), 6) for x in scores],
+                           list(truths)))
+
+    def figures(self) -> dict[str, Any]:
+        total = sum(len(t) for _, t in self.clips)
+        per_clip = sum(best_threshold_right(s, t) for s, t in self.clips)
+        every = best_threshold_right([x for s, _ in self.clips for x in s],
+                                     [x for _, t in self.clips for x in t])
+        return {"per_clip_threshold": _ratio(per_clip, total),
+                "one_threshold": _ratio(every, total)}

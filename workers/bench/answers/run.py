@@ -31,7 +31,13 @@ from pipeline.answerers.states import MemoryStates
 from pipeline.errors import ConfigError
 from pipeline.perception import Selection, SelectionConfig, select_for_queries
 from pipeline.types import EncodedFrame, StandingQuery
-from workers.bench.answers.metrics import Answered, EventCounts, Interval, window_truth
+from workers.bench.answers.metrics import (
+    Answered,
+    EventCounts,
+    Hindsight,
+    Interval,
+    window_truth,
+)
 from workers.bench.answers.scenes import SceneItem, SceneSet, Sidecar, SidecarError, read_sidecar
 from workers.bench.answers.stream import Decoded, DecodeError, sampled_frames, windows
 
@@ -124,6 +130,7 @@ class Pass:
     corrections: int = 0
     tally: Tally = field(default_factory=Tally)
     events: EventCounts = field(default_factory=EventCounts)
+    hindsight: Hindsight = field(default_factory=Hindsight)
     states: MemoryStates = field(default_factory=MemoryStates)
     rows: list[Row] = field(default_factory=list)
     left: int = 0
@@ -156,6 +163,8 @@ class Pass:
             self.tally.calibrating += r.calibrating
         self.events.add([Answered(r.start, r.end, r.matched) for r in self.rows],
                         events, duration)
+        scored = [r for r in self.rows if r.truth is not None]
+        self.hindsight.add([r.score for r in scored], [bool(r.truth) for r in scored])
 
 
 class Shortfall(RuntimeError):
@@ -260,7 +269,7 @@ def _dump(out: TextIO, item: SceneItem, passes: list[Pass]) -> None:
 
 def mode_figures(p: Pass) -> dict[str, Any]:
     """A pass's window and event figures."""
-    return {**p.tally.figures(), **p.events.figures()}
+    return {**p.tally.figures(), **p.events.figures(), "hindsight": p.hindsight.figures()}
 
 
 def _result(passes: list[Pass], encoder: Any, scenes: SceneSet, setup: Setup,
@@ -273,6 +282,7 @@ def _result(passes: list[Pass], encoder: Any, scenes: SceneSet, setup: Setup,
         "default_mode": DEFAULT_MODE,
         "agreement": default["agreement"],
         **{k: default[k] for k in events},
+        "hindsight": default["hindsight"],
         "per_background": default["per_background"],
         "modes": modes,
         "vs_threshold": _diff(default["agreement"], modes["threshold"]["agreement"]),

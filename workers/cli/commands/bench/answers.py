@@ -157,7 +157,10 @@ def _print_table(result: dict[str, Any]) -> None:
     notes = [f"events of ≥ 5 s: {first['events']}; hours without the target: "
              f"{first['absent_s'] / 3600:.3g}; windows inside events of ≥ 60 s: "
              f"{first['persistence_windows']}",
-             f"default vs threshold mode: {_signed(result['vs_threshold'])}"]
+             f"default vs threshold mode: {_signed(result['vs_threshold'])}",
+             f"hindsight (one score threshold chosen with the truth known, per clip / for "
+             f"the run): {result['hindsight']['per_clip_threshold']} / "
+             f"{result['hindsight']['one_threshold']}"]
     if "corrections" in result:
         c = result["corrections"]
         notes.append(f"after {c['per_scene']} corrections per scene: {c['agreement_before']} "
