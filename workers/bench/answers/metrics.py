@@ -6,6 +6,8 @@ each ``matched`` yes (True), no (False) or undecided (None, never a yes).
 
 * window truth: a window overlapping some event by ≥ ``MIN_OVERLAP`` s should say yes,
   one overlapping no event no; an edge window in between is not scored (None);
+* ``agreement``: the share of scored windows whose answer matches their truth, overall
+  and per background (:class:`Tally`);
 * ``event_recall``: the share of the events of ≥ ``MIN_EVENT_S`` s with at least one
   yes window overlapping them by ≥ 1 s;
 * ``onset_delay_s``: per detected event, from the end of the first window overlapping it
@@ -216,3 +218,28 @@ class Hindsight:
                                      [x for _, t in self.clips for x in t])
         return {"per_clip_threshold": _ratio(per_clip, total),
                 "one_threshold": _ratio(every, total)}
+
+
+@dataclass
+class Tally:
+    """Right / scored windows, overall and per background."""
+
+    right: int = 0
+    total: int = 0
+    per_bg: dict[str, list[int]] = field(default_factory=dict)
+    calibrating: int = 0
+
+    def add(self, background: str, ok: bool) -> None:
+        self.right += ok
+        self.total += 1
+        cell = self.per_bg.setdefault(background, [0, 0])
+        cell[0] += ok
+        cell[1] += 1
+
+    def figures(self) -> dict[str, Any]:
+        return {
+            "agreement": _ratio(self.right, self.total),
+            "per_background": {bg: _ratio(r, n) for bg, (r, n) in self.per_bg.items()},
+            "windows": self.total,
+            "calibrating_windows": self.calibrating,
+        }

@@ -36,6 +36,7 @@ from workers.bench.answers.metrics import (
     EventCounts,
     Hindsight,
     Interval,
+    Tally,
     window_truth,
 )
 from workers.bench.answers.scenes import SceneItem, SceneSet, Sidecar, SidecarError, read_sidecar
@@ -77,35 +78,6 @@ class WithoutCalibration:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._encoder, name)
-
-
-@dataclass
-class Tally:
-    """Right / scored windows, overall and per background."""
-
-    right: int = 0
-    total: int = 0
-    per_bg: dict[str, list[int]] = field(default_factory=dict)
-    calibrating: int = 0
-
-    def add(self, background: str, ok: bool) -> None:
-        self.right += ok
-        self.total += 1
-        cell = self.per_bg.setdefault(background, [0, 0])
-        cell[0] += ok
-        cell[1] += 1
-
-    def figures(self) -> dict[str, Any]:
-        return {
-            "agreement": _ratio(self.right, self.total),
-            "per_background": {bg: _ratio(r, n) for bg, (r, n) in self.per_bg.items()},
-            "windows": self.total,
-            "calibrating_windows": self.calibrating,
-        }
-
-
-def _ratio(a: int, b: int) -> float | None:
-    return round(a / b, 4) if b else None
 
 
 @dataclass(frozen=True)
