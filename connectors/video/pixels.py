@@ -40,6 +40,12 @@ def upright_pictures(frame: av.VideoFrame, rotation: int = 0,
     return rgb, thumb
 
 
+def display_degrees(frame: av.VideoFrame) -> int:
+    """Degrees (0/90/180/270) to turn ``frame`` counterclockwise upright, from the display
+    matrix its decoder attached to it (0 if none)."""
+    return (round(float(frame.rotation or 0) / 90) * 90) % 360
+
+
 def _reformatters() -> tuple[VideoReformatter, VideoReformatter]:
     """This thread's two (full-size RGB, thumbnail): each keeps its context while the
     frames keep their size, which alternating between the two sizes would not."""

@@ -18,6 +18,7 @@ import av.error
 
 from connectors.video.cutter import Cut, Cutter
 from connectors.video.packets import TimedPacket
+from connectors.video.pixels import display_degrees
 from connectors.video.settings import VideoSettings
 from pipeline.errors import ConfigError
 from pipeline.types import Segment
@@ -145,5 +146,4 @@ def display_rotation(keyframe: TimedPacket) -> int:
         return 0
     finally:
         codec.flush_buffers()
-    angle = round(frames[0].rotation) if frames else 0
-    return (round(angle / 90) * 90) % 360
+    return display_degrees(frames[0]) if frames else 0

@@ -2,8 +2,9 @@
 
 :func:`sampled_frames` decodes with PyAV one frame at a time and keeps, for each whole
 second ``s`` of stream time (from the first frame), the frame at or just after ``s``
-(at 5 fps: frame ``5·s``, as a 1-fps sampler takes it), labelled ``t = s``; a second
-the stream has no frame in is skipped. :func:`windows` encodes those frames in small
+(at 5 fps: frame ``5·s``, as a 1-fps sampler takes it), labelled ``t = s``, turned
+upright as the stream's display matrix says (phone video); a second the stream has no
+frame in is skipped. :func:`windows` encodes those frames in small
 batches with the product's engine (thumbnails included: the second look crops them)
 and yields each standing-query window ``[end - window, end)`` as soon as it is
 complete, keeping only the encoded frames that windows still due need. Nothing holds
@@ -21,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from connectors.video.pixels import display_degrees
 from pipeline.engine import encode_frames
 from pipeline.types import EncodedFrame, Frame
 
@@ -65,6 +67,9 @@ def sampled_frames(path: Path, camera: str, decoded: Decoded) -> Iterator[Frame]
                 continue
             second = math.floor(t + EPS)
             rgb = np.asarray(frame.to_ndarray(format="rgb24"), dtype=np.uint8)
+            turns = display_degrees(frame) // 90  # upright, as a player shows it
+            if turns:
+                rgb = np.ascontiguousarray(np.rot90(rgb, k=turns))
             decoded.samples += 1
             yield Frame(camera, float(second), rgb)
             second += 1
