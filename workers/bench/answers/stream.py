@@ -53,6 +53,7 @@ def sampled_frames(path: Path, camera: str, decoded: Decoded) -> Iterator[Frame]
         if not container.streams.video:
             raise DecodeError(f"{path.name}: no video stream")
         stream = container.streams.video[0]
+        stream.thread_type = "AUTO"  # frame threads: a long clip decodes on every core
         rate = stream.average_rate or stream.guessed_rate
         step = float(1 / rate) if rate else 0.0
         origin: float | None = None
