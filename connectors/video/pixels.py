@@ -35,9 +35,16 @@ def upright_pictures(frame: av.VideoFrame, rotation: int = 0,
         frame, width=size[0], height=size[1], format="rgb24", interpolation="BILINEAR"
     ).to_ndarray()
     if rotation:  # shown upright, as the source's display matrix says
-        rgb = np.ascontiguousarray(np.rot90(rgb, k=rotation // 90))
-        thumb = None if thumb is None else np.ascontiguousarray(np.rot90(thumb, k=rotation // 90))
+        rgb = turned(rgb, rotation)
+        thumb = None if thumb is None else turned(thumb, rotation)
     return rgb, thumb
+
+
+def turned(image: ImageArray, rotation: int) -> ImageArray:
+    """``image`` turned ``rotation`` degrees (a multiple of 90) counterclockwise."""
+    if not rotation:
+        return image
+    return np.ascontiguousarray(np.rot90(image, k=rotation // 90))
 
 
 def display_degrees(frame: av.VideoFrame) -> int:

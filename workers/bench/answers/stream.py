@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from connectors.video.pixels import display_degrees
+from connectors.video.pixels import display_degrees, turned
 from pipeline.engine import encode_frames
 from pipeline.types import EncodedFrame, Frame
 
@@ -67,10 +67,8 @@ def sampled_frames(path: Path, camera: str, decoded: Decoded) -> Iterator[Frame]
             if t + EPS < second:
                 continue
             second = math.floor(t + EPS)
-            rgb = np.asarray(frame.to_ndarray(format="rgb24"), dtype=np.uint8)
-            turns = display_degrees(frame) // 90  # upright, as a player shows it
-            if turns:
-                rgb = np.ascontiguousarray(np.rot90(rgb, k=turns))
+            rgb = turned(np.asarray(frame.to_ndarray(format="rgb24"), dtype=np.uint8),
+                         display_degrees(frame))  # upright, as a player shows it
             decoded.samples += 1
             yield Frame(camera, float(second), rgb)
             second += 1
