@@ -11,7 +11,9 @@ keeps, per (question, camera), the recent windows it judged and what it judged t
   support: a rise caused by some other object entering the view is not the asked
   thing); it stays yes while the score stays ``k_off`` spreads above the level and the
   support above ``gate_off``. A no window inside that band is not learned
-  (an object sliding in must not lift the absent level);
+  (an object sliding in must not lift the absent level). A score back at the level of
+  the camera's earlier present windows turns yes on ``gate_off`` too: the asked thing
+  returning is judged as it was while it stayed;
 * while a state lasts (and just after it ended) the recent **present level** counts
   too: the state ends below ``drop_share`` (a half) of the way from the absent to the
   present level, and turns yes again only above three quarters of it — when the asked
@@ -99,7 +101,8 @@ def decide(state: BaselineState, key: float, ev: Evidence, rule: Rule) -> Decisi
     present = [s[1] for s in history if s[4] == PRESENT]
     known = len(present) >= max(rule.warmup, 1)
     if len(absent) >= max(rule.warmup, 1) or (absent and known):
-        return _by_level(state, ev, absent, recent_present(history, rule), unit, was_yes, rule)
+        return _by_level(state, ev, absent, recent_present(history, rule), unit, was_yes, rule,
+                         present)
     if known:
         held = bool(history) and history[-1][4] in (PRESENT, BAND)
         return _against_present(ev, history, present, unit, held, rule)
@@ -203,13 +206,14 @@ def levels(absent: Sequence[float], present: Sequence[float], unit: float, rule:
 
 
 def _by_level(state: BaselineState, ev: Evidence, absent: list[float], present: list[float],
-              unit: float, was_yes: bool, rule: Rule) -> Decision:
+              unit: float, was_yes: bool, rule: Rule, confirmed: Sequence[float] = ()) -> Decision:
     lv = levels(absent, present, unit, rule)
     level, scale, off = lv.level, lv.scale, lv.off
     shift = rule.sensitivity
     base = off if was_yes else lv.on
     threshold = corrected_threshold(base, state.labels)
-    gate = (rule.gate_off if was_yes else rule.gate) - shift
+    back = not was_yes and _back_at_present(ev.score, confirmed, unit, rule)
+    gate = (rule.gate_off if was_yes or back else rule.gate) - shift
     floor_ok = rule.floor is None or ev.score >= rule.floor
     matched = ev.score >= threshold and ev.support >= gate and floor_ok
     verdict = PRESENT if matched else (ABSENT if ev.score < off else BAND)
@@ -221,9 +225,21 @@ def _by_level(state: BaselineState, ev: Evidence, absent: list[float], present: 
            f"(needs {gate:.2f})")
     if lv.present is not None:
         why += f"; recent present level {lv.present:.3f}"
+    if back:
+        why += "; back at the level this camera confirmed present"
     if not floor_ok:
         why += f"; below the floor {rule.floor:.3f}"
     return Decision(matched, threshold, False, level, scale, threshold != base, verdict, why)
+
+
+def _back_at_present(score: float, confirmed: Sequence[float], unit: float, rule: Rule) -> bool:
+    """Whether ``score`` is back at the level of this camera's present windows (their
+    median less one spread). Such a window turns yes on the stay-yes support: the asked
+    thing returning is judged as it was while it stayed, not as a first sighting."""
+    if len(confirmed) < max(rule.warmup, 1):
+        return False
+    scale = max(spread(confirmed), rule.unit_share * unit, 1e-6)
+    return score >= float(np.median(confirmed)) - scale
 
 
 def _by_support(ev: Evidence, was_yes: bool, rule: Rule) -> Decision:

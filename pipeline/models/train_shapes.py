@@ -32,7 +32,9 @@ what is in the frame; ``--init`` continues from a saved folder; ``--zoom-share``
 that share of the pool close-ups like the second look's crops (see :func:`_sample`).
 ``--light-share`` re-lights that share of each batch as a camera sees it at dusk and
 night (:mod:`pipeline.models.augment`); ``--shape-jitter`` draws that share of the
-pool's objects stretched and turned (:func:`jitter_shapes`). ``--device cuda`` runs recipe
+pool's objects stretched and turned (:func:`jitter_shapes`); ``--anchor`` (with ``--init``)
+keeps every present caption's cosine at least where the starting weights had it
+(:func:`_anchor`). ``--device cuda`` runs recipe
 sweeps on a GPU. How the recipe was chosen, what these options were tried for and every figure
 measured with them: ``docs/evaluation.md`` ("The shapes-demo model").
 """
@@ -296,6 +298,7 @@ def negative_weights(labels: torch.Tensor, weight: float) -> torch.Tensor | None
 def loss_fn(
     model: Any, heads: Heads, text_tokens: torch.Tensor,
     batch: tuple[torch.Tensor, ...], recipe: Recipe,
+    teacher: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """Global + patch sigmoid losses (see the module docstring)."""
     pixels, present, cover = batch
@@ -306,7 +309,28 @@ def loss_fn(
         heads.logits(g @ text.T, 0), present, weight=negative_weights(present, w))
     lp = F.binary_cross_entropy_with_logits(
         heads.logits(p @ text.T, 1), cover, weight=negative_weights(cover, w))
-    return recipe.global_weight * lg + lp
+    loss = recipe.global_weight * lg + lp
+    if teacher is not None and recipe.anchor > 0.0:
+        loss = loss + recipe.anchor * _anchor(g @ text.T, p @ text.T, teacher, present, cover)
+    return loss
+
+
+def _anchor(g_sim: torch.Tensor, p_sim: torch.Tensor, teacher: tuple[torch.Tensor, torch.Tensor],
+            present: torch.Tensor, cover: torch.Tensor) -> torch.Tensor:
+    """Mean squared shortfall of the present captions' cosines below the starting weights'
+    (global: captions present in the frame; patches: captions covering half the cell)."""
+    terms = []
+    for sim, ref, mask in ((g_sim, teacher[0], present > 0.5), (p_sim, teacher[1], cover >= 0.5)):
+        if mask.any():
+            terms.append(F.relu(ref - sim)[mask].pow(2).mean())
+    return torch.stack(terms).sum() if terms else g_sim.new_zeros(())
+
+
+def _teacher_sims(teacher: Any, text: torch.Tensor, pixels: torch.Tensor
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+    with torch.no_grad():
+        g, p = embed_images(teacher, pixels)
+        return g @ text.T, p @ text.T
 
 
 def lr_at(step: int, steps: int, base: float, warmup: int = WARMUP) -> float:
@@ -329,7 +353,10 @@ class Recipe:
     ``init``: a saved shapes-demo folder to continue from (empty: fresh weights);
     ``light_share``: share of each batch re-lit as a camera sees it (night, tint, noise,
     blur; :mod:`pipeline.models.augment`); ``shape_jitter``: share of the pool's objects
-    stretched and turned (:func:`jitter_shapes`).
+    stretched and turned (:func:`jitter_shapes`); ``anchor``: weight of a loss that keeps
+    every present caption's cosine (global and patch) at least where the ``init`` weights
+    had it, so that what further training learns against look-alikes is not paid for in
+    the asked thing's own score (:func:`_anchor`).
     """
 
     steps: int = 11_000
@@ -344,6 +371,7 @@ class Recipe:
     init: str = ""
     light_share: float = 0.0
     shape_jitter: float = 0.0
+    anchor: float = 0.0
 
 
 def optimizers(model: Any, heads: Heads, lr: float) -> list[torch.optim.Optimizer]:
@@ -373,6 +401,11 @@ def train(out: Path, recipe: Recipe, *, device: str = "cpu", workers: int = 2,
     model.train()
     tok = tokenizer()
     captions = [tok(caption_texts(t)).to(device) for t in TEMPLATES]
+    teacher = teacher_text = None
+    if recipe.anchor > 0.0 and recipe.init:
+        teacher = load(Path(recipe.init)).to(device)
+        with torch.no_grad():
+            teacher_text = [F.normalize(teacher.encode_text(c), dim=-1) for c in captions]
     opts = optimizers(model, heads, recipe.lr)
     gen = torch.Generator().manual_seed(recipe.seed)
     order = torch.empty(0, dtype=torch.long)
@@ -387,7 +420,9 @@ def train(out: Path, recipe: Recipe, *, device: str = "cpu", workers: int = 2,
                 group["lr"] = lr_at(step, recipe.steps, recipe.lr)
             opt.zero_grad(set_to_none=True)
         batch = pool_batch(pool, index.to(device), flip.to(device), recipe.light_share, gen)
-        loss = loss_fn(model, heads, captions[template], batch, recipe)
+        sims = (None if teacher is None or teacher_text is None
+                else _teacher_sims(teacher, teacher_text[template], batch[0]))
+        loss = loss_fn(model, heads, captions[template], batch, recipe, sims)
         loss.backward()  # type: ignore[no-untyped-call]
         for opt in opts:
             opt.step()

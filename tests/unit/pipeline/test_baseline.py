@@ -225,6 +225,29 @@ def test_a_look_alike_left_in_view_ends_the_state_and_does_not_restart_it() -> N
     assert all(d.matched for d in held[4:])
 
 
+def test_the_asked_thing_back_at_its_confirmed_level_turns_yes_on_the_stay_yes_support() -> None:
+    # absent at -0.56, the asked thing at 0.41 for 25 windows (its support -0.6: a
+    # near-synonym among the alternatives fits as well), absent again for 30 windows (the
+    # recent present level forgotten), then back at 0.41 with support -0.9: between the
+    # stay-yes support (-1.0) and a first sighting's (-0.75)
+    trace = [(-0.56, -3.0)] * 4 + [(0.41, 0.0)] + [(0.41, -0.6)] * 24 + [(-0.18, -1.7)] * 30
+    state, out = BaselineState(), []
+    for i, (s, p) in enumerate([*trace, *[(0.41, -0.9)] * 8]):
+        d = decide(state, float(i), _ev(s, p), RULE)
+        state = state.observe(float(i), _ev(s, p), d.verdict, RULE)
+        out.append(d)
+    answers = [d.matched for d in out]
+    assert answers[4:29] == [True] * 25 and not any(answers[29:59])
+    assert answers[59:] == [True] * 8  # the second visit is reported at once
+    assert "confirmed present" in out[59].why
+    # a first sighting at that score and support is still not enough
+    first = _feed([-0.56] * 4)
+    assert not decide(first, 10.0, _ev(0.41, -0.9), RULE).matched
+    # nor is a look-alike well below the confirmed level (0.10 against 0.41)
+    assert not decide(state.observe(67.5, _ev(-0.18, -1.7), ABSENT, RULE), 70.0,
+                      _ev(0.10, -0.9), RULE).matched
+
+
 def test_a_state_that_dims_slowly_stays_yes() -> None:
     # dusk: the present score falls by 0.4 over 200 windows, never a step
     scores = [-0.3] * 5 + [0.3 - 0.002 * i for i in range(200)]

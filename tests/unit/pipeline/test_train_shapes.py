@@ -151,3 +151,23 @@ def test_shape_jitter_stretches_and_turns_a_share_of_the_objects_seeded() -> Non
         assert (plain[0] == _sample(s, 0.7, shape_jitter=0.0)[0]).all()
     assert any((_sample(s, 0.7)[0] != _sample(s, 0.7, shape_jitter=1.0)[0]).any()
                for s in range(6))
+
+
+def test_anchor_charges_only_present_captions_scored_below_the_starting_weights() -> None:
+    import torch
+
+    from pipeline.models.train_shapes import _anchor
+
+    present = torch.tensor([[1.0, 0.0, 0.0]])
+    cover = torch.tensor([[[0.6, 0.0, 0.0], [0.2, 0.0, 0.0]]])  # half a cell or more counts
+    teacher = (torch.tensor([[0.40, 0.30, 0.10]]), torch.tensor([[[0.30, 0.2, 0.1],
+                                                                  [0.30, 0.2, 0.1]]]))
+    same = _anchor(teacher[0].clone(), teacher[1].clone(), teacher, present, cover)
+    assert float(same) == 0.0
+    # look-alike captions (absent) pushed down cost nothing; a present one scored 0.1
+    # lower costs 0.1² (global) and so does its covered patch
+    g = torch.tensor([[0.30, -0.5, -0.5]])
+    p = torch.tensor([[[0.20, -0.5, -0.5], [-0.9, -0.5, -0.5]]])
+    assert float(_anchor(g, p, teacher, present, cover)) == pytest.approx(0.02)
+    # above the starting weights: nothing to charge
+    assert float(_anchor(g + 0.2, p + 0.2, teacher, present, cover)) == 0.0
