@@ -13,7 +13,11 @@ keeps, per (question, camera), the recent windows it judged and what it judged t
   support above ``gate_off``. A no window inside that band is not learned
   (an object sliding in must not lift the absent level). A score back at the level of
   the camera's earlier present windows turns yes on ``gate_off`` too: the asked thing
-  returning is judged as it was while it stayed;
+  returning is judged as it was while it stayed. A clear drop below the absent level
+  (``k`` spreads and at least ``k`` units, as for a present state) shows the view was
+  not empty before: the absent windows above half way down to it are no longer learned
+  and the level is learned again (the asked thing in view from the first frame, taken
+  for absent while the support alone decided, no longer hides it when it comes back);
 * while a state lasts (and just after it ended) the recent **present level** counts
   too: the state ends below ``drop_share`` (a half) of the way from the absent to the
   present level, and turns yes again only above three quarters of it — when the asked
@@ -81,6 +85,7 @@ class Decision:
     verdict: int = ABSENT
     why: str = ""
     relabel_below: float | None = None
+    relabel_above: float | None = None
 
 
 def spread(values: Sequence[float]) -> float:
@@ -218,6 +223,7 @@ def _by_level(state: BaselineState, ev: Evidence, absent: list[float], present: 
     matched = ev.score >= threshold and ev.support >= gate and floor_ok
     verdict = PRESENT if matched else (ABSENT if ev.score < off else BAND)
     spreads = (ev.score - level) / scale
+    above = _not_empty_above(ev.score, absent, level, max(scale, unit), matched, rule)
     word = "yes" if matched else "no"
     why = (f"{word}: {ev.score:.3f} is {spreads:+.1f} spreads from the absent level "
            f"{level:.3f} ({'stays' if was_yes else 'turns'} yes at {threshold:.3f}); "
@@ -227,9 +233,24 @@ def _by_level(state: BaselineState, ev: Evidence, absent: list[float], present: 
         why += f"; recent present level {lv.present:.3f}"
     if back:
         why += "; back at the level this camera confirmed present"
+    if above is not None:
+        why += f"; a clear drop: the absent windows above {above:.3f} were not an empty view"
     if not floor_ok:
         why += f"; below the floor {rule.floor:.3f}"
-    return Decision(matched, threshold, False, level, scale, threshold != base, verdict, why)
+    return Decision(matched, threshold, False, level, scale, threshold != base, verdict, why,
+                    relabel_above=above)
+
+
+def _not_empty_above(score: float, absent: Sequence[float], level: float, margin: float,
+                     matched: bool, rule: Rule) -> float | None:
+    """Where the absent windows stop being an empty view, once the score has stayed a clear
+    drop (``k`` spreads, at least ``k`` units) below the absent level for ``warmup``
+    windows: half way from that level down to this window; else None."""
+    if matched or score > level - rule.k * margin:
+        return None
+    cut = (score + level) / 2
+    below = sum(1 for a in absent if a <= cut)
+    return cut if below + 1 >= max(rule.warmup, 1) else None
 
 
 def _back_at_present(score: float, confirmed: Sequence[float], unit: float, rule: Rule) -> bool:

@@ -195,8 +195,8 @@ class ClipAnswerer(Answerer):
                 ev = self.closer.evidence(query.question, _best(window, selection), ev,
                                           query_emb)
         decision = decide(state, key, ev, rule)
-        self.states.save(query.id, camera, state.observe(key, ev, decision.verdict, rule,
-                                                          decision.relabel_below))
+        self.states.save(query.id, camera, state.observe(
+            key, ev, decision.verdict, rule, decision.relabel_below, decision.relabel_above))
         return decision
 
     def evidence(self, question: str, window: Sequence[EncodedFrame], selection: Selection,

@@ -67,12 +67,18 @@ class BaselineState:
     labels: tuple[Label, ...] = ()
 
     def observe(self, key: float, ev: Evidence, verdict: int, rule: Rule,
-                relabel_below: float | None = None) -> BaselineState:
+                relabel_below: float | None = None,
+                relabel_above: float | None = None) -> BaselineState:
         """The state with this window's evidence and verdict (replacing one at the same key);
-        ``relabel_below``: earlier present windows scoring below it were absent after all."""
+        ``relabel_below``: earlier present windows scoring below it were absent after all;
+        ``relabel_above``: earlier absent windows scoring above it were not an empty view
+        (kept, no longer learned: ``BAND``)."""
         kept = {s[0]: s for s in self.samples if s[0] > key - rule.horizon_s}
         if relabel_below is not None:
             kept = {k: (*s[:4], ABSENT) if s[4] == PRESENT and s[1] < relabel_below else s
+                    for k, s in kept.items()}
+        if relabel_above is not None:
+            kept = {k: (*s[:4], BAND) if s[4] == ABSENT and s[1] > relabel_above else s
                     for k, s in kept.items()}
         kept[key] = (key, ev.score, ev.support, ev.unit, verdict)
         newest = [kept[k] for k in sorted(kept)][-rule.max_samples :]

@@ -15,6 +15,7 @@ import pytest
 from pipeline.answerers import build_answerer
 from pipeline.answerers.baseline import (
     ABSENT,
+    BAND,
     PRESENT,
     BaselineState,
     Decision,
@@ -246,6 +247,32 @@ def test_the_asked_thing_back_at_its_confirmed_level_turns_yes_on_the_stay_yes_s
     # nor is a look-alike well below the confirmed level (0.10 against 0.41)
     assert not decide(state.observe(67.5, _ev(-0.18, -1.7), ABSENT, RULE), 70.0,
                       _ev(0.10, -0.9), RULE).matched
+
+
+def _verdicts(trace: Sequence[tuple[float, float]]) -> tuple[BaselineState, list[Decision]]:
+    state, out = BaselineState(), []
+    for i, (s, p) in enumerate(trace):
+        d = decide(state, float(i), _ev(s, p), RULE)
+        state = state.observe(float(i), _ev(s, p), d.verdict, RULE, d.relabel_below,
+                              d.relabel_above)
+        out.append(d)
+    return state, out
+
+
+def test_a_clear_drop_below_the_absent_level_shows_the_view_was_not_empty() -> None:
+    # the asked thing in view from the first frame with a weak support (-0.4): taken for
+    # absent at 0.30; it leaves (-0.10, the empty view) and comes back with support +0.5
+    first = [(0.30, -0.4)] * 10
+    state, out = _verdicts([*first, *[(-0.10, -2.0)] * 6, *[(0.30, 0.5)] * 6])
+    assert not any(d.matched for d in out[:16])
+    warm = max(RULE.warmup, 1)  # the drop has lasted as long as a level takes to learn
+    assert [d.relabel_above is not None for d in out[10:16]] == [i == warm - 1 for i in range(6)]
+    assert "not an empty view" in out[10 + warm - 1].why
+    assert [d.matched for d in out[16:]] == [True] * 6  # seen when it comes back
+    assert all(s[4] == BAND for s in state.samples[:10])  # no longer learned as absent
+    # a moment of empty view shorter than a level takes to learn relabels nothing
+    _, brief = _verdicts([*first, *[(-0.10, -2.0)] * 2, *[(0.30, 0.5)] * 6])
+    assert all(d.relabel_above is None for d in brief) and not any(d.matched for d in brief)
 
 
 def test_a_state_that_dims_slowly_stays_yes() -> None:

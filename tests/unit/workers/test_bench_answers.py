@@ -18,7 +18,7 @@ from pipeline.scenes import scripted_scene
 from pipeline.scenes import write_clip as write_a
 from pipeline.scenes.watch import watch_scene
 from workers.bench.answers.metrics import Answered, EventCounts, best_threshold_right, window_truth
-from workers.bench.answers.scenes import long_watch_scene
+from workers.bench.answers.scenes import family_a, long_watch_scene, visits_scene
 from workers.cli.commands.bench.answers import command
 
 pytestmark = pytest.mark.slow
@@ -50,6 +50,26 @@ def test_long_family_a_scenes_hold_one_3_minute_event() -> None:
     later = long_watch_scene(12, "plain", "hard", from_start=False)
     assert first.visible == (0.0, 180.0) and first.spec.duration == 300.0
     assert 0 < later.visible[0] <= 120.0 and later.visible[1] - later.visible[0] == 180.0
+
+
+def test_visits_scenes_bring_the_asked_thing_back_two_to_four_times() -> None:
+    for seed in range(40):
+        spec, target, events = visits_scene(seed, "plain", "hard")
+        assert 2 <= len(events) <= 4 and spec.duration == 120.0 and events[0][0] <= 12.0
+        assert all(6.0 <= off - on <= 30.0 and off <= 118.0 for on, off in events)
+        assert all(8.0 <= b[0] - a[1] <= 30.0 for a, b in zip(events, events[1:], strict=False))
+        assert any(o.color == target[0] and o.shape == target[1] for o in spec.objects)
+    assert visits_scene(3, "noise", "easy")[2] == visits_scene(3, "noise", "easy")[2]  # seeded
+    described = family_a(1000, 2, "easy", ["plain"], visits=True).describe
+    assert described["duration_s"] == 120.0 and described["visits"] == "2-4"
+    with pytest.raises(ValueError, match="choose one"):
+        family_a(1000, 2, "easy", ["plain"], long=True, visits=True)
+
+
+@pytest.mark.parametrize("args", [["--family", "b"], ["--long"]])
+def test_visits_are_family_a_scenes_of_their_own(args: list[str]) -> None:
+    res = CliRunner().invoke(command, ["--visits", *args, "--json"])
+    assert res.exit_code == 2 and "--visits" in res.output and args[0] in res.output
 
 
 def test_json_has_every_mode_and_background_and_the_corrections() -> None:

@@ -7,7 +7,8 @@ back by :func:`read_sidecar` whatever the source.
 
 * family a (:func:`family_a`): :func:`pipeline.scenes.watch.watch_scene` scenes, 30 s
   with the object on screen for 8 s, written as H.264 at 5 fps; ``long``: 300 s with
-  one 180-s event, present from the first frame in every third scene;
+  one 180-s event, present from the first frame in every third scene; ``visits``:
+  120 s in which the object comes and goes 2–4 times (:func:`visits_scene`);
 * family b (:func:`family_b`): :func:`pipeline.familyb.family_b_scenes` (30 s / 8 s,
   or 300 s / 180 s when long), which writes its own sidecar;
 * a directory (:func:`clip_dir`): every ``*.mp4`` in it, with its sidecar.
@@ -27,9 +28,9 @@ from typing import Any
 
 from pipeline.familyb import FamilyBScene, family_b_scenes
 from pipeline.familyb import write_clip as write_b
-from pipeline.scenes import COLORS, FRAME_SIZES, SHAPES, scripted_scene
+from pipeline.scenes import COLORS, FRAME_SIZES, SHAPES, caption, scripted_scene
 from pipeline.scenes import write_clip as write_a
-from pipeline.scenes.spec import Level
+from pipeline.scenes.spec import Level, SceneSpec
 from pipeline.scenes.watch import WatchScene, watch_scene
 from workers.bench.answers.metrics import Interval
 
@@ -37,6 +38,7 @@ SCENE_STRIDE = 100_003
 VIDEO_FPS = 5
 SHORT_A = (30.0, 8.0)  # (scene duration, seconds on screen)
 LONG_A = (300.0, 180.0)
+VISITS_S, VISIT_S, AWAY_S = 120.0, (6.0, 30.0), (8.0, 30.0)  # scene; one visit; between
 
 
 class SidecarError(ValueError):
@@ -113,18 +115,28 @@ def _event(path: Path, i: int, e: Any) -> Interval:
 
 
 def family_a(seed: int, count: int, level: str, backgrounds: Sequence[str],
-             long: bool = False) -> SceneSet:
-    """Family a scenes ``seed·100003 + n``, backgrounds taken in turn."""
+             long: bool = False, visits: bool = False) -> SceneSet:
+    """Family a scenes ``seed·100003 + n``, backgrounds taken in turn (``visits``: the
+    asked thing comes and goes several times, :func:`visits_scene`)."""
+    if long and visits:
+        raise ValueError("long and visits are two kinds of scene: choose one")
     duration, visible = LONG_A if long else SHORT_A
     items = []
     for n in range(count):
         scene_seed, bg = seed * SCENE_STRIDE + n, backgrounds[n % len(backgrounds)]
-        scene = (long_watch_scene(scene_seed, bg, level, from_start=n % 3 == 0) if long
-                 else _watch_scene(scene_seed, bg, level))
-        items.append(SceneItem(f"a-{scene_seed}", bg, _writer_a(scene, scene_seed, level)))
-    return SceneSet(items, "a", long, {
-        "seed": seed, "level": level, "backgrounds": list(backgrounds),
-        "duration_s": duration, "visible_s": visible})
+        if visits:
+            spec, target, events = visits_scene(scene_seed, bg, level)
+        else:
+            scene = (long_watch_scene(scene_seed, bg, level, from_start=n % 3 == 0) if long
+                     else _watch_scene(scene_seed, bg, level))
+            spec, target, events = scene.spec, scene.target, [scene.visible]
+        items.append(SceneItem(f"a-{scene_seed}", bg,
+                               _writer_a(spec, target, events, scene_seed, level)))
+    describe: dict[str, Any] = {"seed": seed, "level": level, "backgrounds": list(backgrounds),
+                                "duration_s": duration, "visible_s": visible}
+    if visits:
+        describe.update(duration_s=VISITS_S, visible_s=None, visits="2-4")
+    return SceneSet(items, "a", long, describe)
 
 
 def _watch_scene(seed: int, background: str, level: str) -> WatchScene:
@@ -155,13 +167,36 @@ def long_watch_scene(seed: int, background: str, level: str, *,
     return WatchScene(spec, target, (start, start + visible))
 
 
-def _writer_a(scene: WatchScene, seed: int, level: str) -> Callable[[Path], Path]:
+def visits_scene(seed: int, background: str, level: str
+                 ) -> tuple[SceneSpec, tuple[str, str], list[Interval]]:
+    """A 120-s family-a scene whose asked thing comes and goes: visits of 6–30 s, the
+    first within 12 s, 8–30 s apart (2–4 in all); each one enters at an edge, crosses
+    and leaves, as in :func:`pipeline.scenes.watch.watch_scene`."""
+    rng = random.Random(f"visits/{seed}")
+    target = (rng.choice(list(COLORS)), rng.choice(SHAPES))
+    events: list[Interval] = []
+    t = rng.uniform(0.0, 12.0)
+    while len(events) < 4:
+        on, off = t, t + rng.uniform(*VISIT_S)
+        if off > VISITS_S - 2.0:
+            break
+        events.append((round(on, 3), round(off, 3)))
+        t = off + rng.uniform(*AWAY_S)  # a second visit always fits: it ends by 102 s
+    spec = scripted_scene(
+        target, events, distractors=rng.randint(1, 3), seed=seed, duration=VISITS_S,
+        size=rng.choice(FRAME_SIZES), background=background, level=_level(level),
+    )
+    return spec, target, events
+
+
+def _writer_a(spec: SceneSpec, target: tuple[str, str], events: Sequence[Interval], seed: int,
+              level: str) -> Callable[[Path], Path]:
     def write(folder: Path) -> Path:
-        path = write_a(scene.spec, folder / f"a-{seed}.mp4", fps=VIDEO_FPS)
+        path = write_a(spec, folder / f"a-{seed}.mp4", fps=VIDEO_FPS)
         path.with_suffix(".json").write_text(json.dumps({  # the public format, replacing
-            "target": scene.question, "events": [list(scene.visible)],  # the per-frame one
+            "target": caption(*target), "events": [list(e) for e in events],  # per-frame
             "family": "a", "seed": seed, "level": level,
-            "background": scene.spec.background.kind, "duration": scene.spec.duration}))
+            "background": spec.background.kind, "duration": spec.duration}))
         return path
 
     return write

@@ -57,6 +57,9 @@ def _backgrounds(value: str) -> list[str]:
 @env_option("--long", "long", is_flag=True, env="FEEDWATCH_BENCH_LONG",
             help="5-minute scenes, one 3-minute event each, present from the first frame "
             "in a third of them.")
+@env_option("--visits", "visits", is_flag=True, env="FEEDWATCH_BENCH_VISITS",
+            help="Family a: 2-minute scenes in which the asked thing comes and goes 2-4 "
+            "times (a camera it visits again).")
 @env_option("--clips", "clips", type=click.Path(exists=True, file_okay=False, path_type=Path),
             default=None, metavar="DIR", env="FEEDWATCH_BENCH_CLIPS",
             help="Score every *.mp4 of DIR, each with its truth sidecar CLIP.json: "
@@ -86,7 +89,8 @@ def _backgrounds(value: str) -> list[str]:
               help="Print one JSON object on stdout (the table goes to stderr).")
 @click.pass_context
 def command(ctx: click.Context, clip_spec: str, scenes: int, seed: int, level: str,
-            family: str, long: bool, clips: Path | None, backgrounds: str, corrections: int,
+            family: str, long: bool, visits: bool, clips: Path | None, backgrounds: str,
+            corrections: int,
             second_look: float | None, closer_look: float | None, no_calibration: bool,
             dump_windows: Path | None,
             device: str, as_json: bool) -> None:
@@ -95,12 +99,17 @@ def command(ctx: click.Context, clip_spec: str, scenes: int, seed: int, level: s
     if long and ctx.get_parameter_source("scenes") == click.core.ParameterSource.DEFAULT:
         scenes = LONG_SCENES
     if clips is not None:
-        if long or ctx.get_parameter_source("family") != click.core.ParameterSource.DEFAULT:
-            raise click.UsageError("--clips scores the given clips: drop --family and --long")
+        if (long or visits
+                or ctx.get_parameter_source("family") != click.core.ParameterSource.DEFAULT):
+            raise click.UsageError(
+                "--clips scores the given clips: drop --family, --long and --visits")
         try:
             source = clip_dir(clips)
         except SidecarError as exc:
             raise click.BadParameter(str(exc), param_hint="--clips") from exc
+    elif visits and (long or family == "b"):
+        raise click.UsageError("--visits makes family a's scenes of several visits: drop "
+                               + ("--long" if long else "--family b (one event per scene)"))
     elif family == "b":
         try:
             source = family_b(seed, scenes, level, long=long)
@@ -109,7 +118,7 @@ def command(ctx: click.Context, clip_spec: str, scenes: int, seed: int, level: s
         click.echo("note: family b is for reporting only; choose nothing on its figures",
                    err=True)
     else:
-        source = family_a(seed, scenes, level, names, long=long)
+        source = family_a(seed, scenes, level, names, long=long, visits=visits)
         if seed in TUNING_SEEDS:
             click.echo(f"note: seed {seed} is in family a's tuning range {TUNING_SEEDS.start}-"
                        f"{TUNING_SEEDS.stop - 1}; report figures from another seed", err=True)
@@ -119,7 +128,7 @@ def command(ctx: click.Context, clip_spec: str, scenes: int, seed: int, level: s
     encoder = ClipEncoder.from_spec(clip_spec, device)
     setup = Setup(corrections=corrections, second_look=second_look, closer_look=closer_look,
                   no_calibration=no_calibration)
-    label = f"bench answers ({_what(source.family, level, long)})"
+    label = f"bench answers ({_what(source.family, level, long)}{', visits' if visits else ''})"
     try:
         with contextlib.ExitStack() as stack:
             dump = stack.enter_context(dump_windows.open("w")) if dump_windows else None
