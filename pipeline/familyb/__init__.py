@@ -37,7 +37,7 @@ The sidecar's ``{"target", "events"}`` is the public truth format any clip can c
 Importing this package imports numpy and the standard library only.
 """
 
-from pipeline.familyb.build import family_b_scene, family_b_scenes
+from pipeline.familyb.build import family_b_scene, family_b_scenes, family_b_visits_scenes
 from pipeline.familyb.clip import truth, write_clip
 from pipeline.familyb.frame import iter_frames, render_frame
 from pipeline.familyb.spec import (
@@ -57,5 +57,5 @@ from pipeline.familyb.spec import (
 __all__ = [
     "BACKDROPS", "LEVELS", "PALETTE", "SHAPES", "SIZES", "Actor", "Backdrop",
     "FamilyBScene", "Lighting", "Occluder", "caption", "family_b_scene", "family_b_scenes",
-    "iter_frames", "render_frame", "truth", "write_clip",
+    "family_b_visits_scenes", "iter_frames", "render_frame", "truth", "write_clip",
 ]

@@ -75,6 +75,46 @@ def family_b_scene(scene_seed: int, index: int, level: str, long: bool) -> Famil
     )
 
 
+VISITS = (120.0, (6.0, 30.0), (8.0, 30.0), 4)  # scene; one visit; between two; at most
+
+
+def family_b_visits_scenes(seed: int, count: int, level: str) -> list[FamilyBScene]:
+    """``count`` scenes of 120 s in which the target comes and goes 2-4 times (every
+    third scene, index 0, 3, ..., from the first frame); everything else is drawn as for
+    the 30-s scenes. Scene ``i`` has the seed ``seed·1000 + i`` (drawn apart from them)."""
+    check_choice("level", level, LEVELS)
+    if not 1 <= count <= MAX_SCENES:
+        raise ConfigError("count", count, f"1 to {MAX_SCENES}")
+    if seed < 0:
+        raise ConfigError("seed", seed, "a non-negative integer")
+    return [_visits_scene(seed * MAX_SCENES + i, i, level) for i in range(count)]
+
+
+def _visits_scene(scene_seed: int, index: int, level: str) -> FamilyBScene:
+    rng = random.Random(f"familyb/{scene_seed}/visits")
+    duration, (short, longest), (gap, widest), most = VISITS
+    t = 0.0 if index % 3 == 0 else rng.uniform(0.5, 12.0)
+    events: list[tuple[float, float]] = []
+    while len(events) < most and t + short <= duration - 2.0:
+        off = min(t + rng.uniform(short, longest), duration - 2.0)
+        events.append((round(t, 2), round(off, 2)))
+        t = off + rng.uniform(gap, widest)
+    size = rng.choice(SIZES)
+    target = (rng.choice(list(PALETTE)), rng.choice(SHAPES))
+    targets = [_actor(rng, target, TARGET_HEIGHT, e, size, e[1] - e[0] > 20.0, target=True)
+               for e in events]
+    kinds = [_distractor_kind(rng, target, level) for _ in range(rng.randint(1, 3))]
+    distractors = [_actor(rng, k, DISTRACTOR_HEIGHT, _stay(rng, duration), size, True)
+                   for k in kinds]
+    return FamilyBScene(
+        seed=scene_seed, size=size, target=target, events=tuple(events), duration=duration,
+        level=level, backdrop=_backdrop(rng), lighting=_lighting(rng, duration),
+        actors=(*distractors, *targets), occluder=_occluder(rng, targets, size),
+        shake_px=round(rng.choice((0.0, 1.0, 1.0, 1.0)) * rng.uniform(0.3, 1.0) * size[1] / 160, 2),
+        noise=round(rng.uniform(1.5, 5.0), 2), crf=rng.randint(28, 32),
+    )
+
+
 def _targets(
     rng: random.Random, kind: tuple[str, str], event: tuple[float, float],
     size: tuple[int, int], long: bool,

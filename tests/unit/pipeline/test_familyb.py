@@ -19,6 +19,7 @@ from pipeline.familyb import (
     SIZES,
     FamilyBScene,
     family_b_scenes,
+    family_b_visits_scenes,
     iter_frames,
     render_frame,
     write_clip,
@@ -132,6 +133,23 @@ def test_long_scenes_a_third_present_from_the_first_frame() -> None:
             assert on > 0.0 and _target_drawn(s, 0.0) == 0
         assert _target_drawn(s, on + 90.0) > 0.5 * _area(s)
         assert _target_drawn(s, off + 1.0) == 0 or off + 1.0 >= s.duration
+
+
+def test_visits_scenes_bring_the_target_back_two_to_four_times() -> None:
+    scenes = family_b_visits_scenes(4, 9, "hard")
+    assert [s.events for s in scenes] == [s.events for s in family_b_visits_scenes(4, 9, "hard")]
+    for i, s in enumerate(scenes):
+        assert s.duration == 120.0 and 2 <= len(s.events) <= 4
+        assert (s.events[0][0] == 0.0) == (i % 3 == 0) and s.events[0][0] <= 12.0
+        assert all(off - on <= 30.0 and off <= 118.0 for on, off in s.events)
+        assert all(8.0 <= b[0] - a[1] <= 30.0 for a, b in zip(s.events, s.events[1:], strict=False))
+        assert sorted((a.t_on, a.t_off) for a in _targets(s)) == list(s.events)
+    s = _small(scenes[1])
+    for (on, off), (nxt, _) in zip(s.events, s.events[1:], strict=False):
+        assert _target_drawn(s, (on + off) / 2) > 0.5 * _area(s)  # in view in each visit
+        assert _target_drawn(s, (off + nxt) / 2) == 0  # and gone between two
+    with pytest.raises(ConfigError, match="count"):
+        family_b_visits_scenes(4, 0, "easy")
 
 
 def test_entering_targets_slide_in_from_their_edge() -> None:

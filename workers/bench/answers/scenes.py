@@ -10,7 +10,8 @@ back by :func:`read_sidecar` whatever the source.
   one 180-s event, present from the first frame in every third scene; ``visits``:
   120 s in which the object comes and goes 2–4 times (:func:`visits_scene`);
 * family b (:func:`family_b`): :func:`pipeline.familyb.family_b_scenes` (30 s / 8 s,
-  or 300 s / 180 s when long), which writes its own sidecar;
+  or 300 s / 180 s when long; ``visits``: 120 s, 2–4 visits), which writes its own
+  sidecar;
 * a directory (:func:`clip_dir`): every ``*.mp4`` in it, with its sidecar.
 
 Family clips are written into a directory the runner deletes after scoring each one.
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.familyb import FamilyBScene, family_b_scenes
+from pipeline.familyb import FamilyBScene, family_b_scenes, family_b_visits_scenes
 from pipeline.familyb import write_clip as write_b
 from pipeline.scenes import COLORS, FRAME_SIZES, SHAPES, caption, scripted_scene
 from pipeline.scenes import write_clip as write_a
@@ -202,16 +203,24 @@ def _writer_a(spec: SceneSpec, target: tuple[str, str], events: Sequence[Interva
     return write
 
 
-def family_b(seed: int, count: int, level: str, long: bool = False) -> SceneSet:
-    """Family b's scenes (for reporting only: nothing is tuned on them)."""
-    scenes = family_b_scenes(seed, count, level, long=long)
+def family_b(seed: int, count: int, level: str, long: bool = False,
+             visits: bool = False) -> SceneSet:
+    """Family b's scenes (for reporting only: nothing is tuned on them); ``visits``: its
+    120-s scenes in which the target comes and goes 2-4 times."""
+    if long and visits:
+        raise ValueError("long and visits are two kinds of scene: choose one")
+    scenes = (family_b_visits_scenes(seed, count, level) if visits
+              else family_b_scenes(seed, count, level, long=long))
     items = [SceneItem(f"b-{s.seed}", s.backdrop.kind, _writer_b(s)) for s in scenes]
     durations = {s.duration for s in scenes}
     visible = {round(off - on, 3) for s in scenes for on, off in s.events}
-    return SceneSet(items, "b", long, {
+    describe: dict[str, Any] = {
         "seed": seed, "level": level, "backgrounds": None,
         "duration_s": durations.pop() if len(durations) == 1 else None,
-        "visible_s": visible.pop() if len(visible) == 1 else None})
+        "visible_s": visible.pop() if len(visible) == 1 else None}
+    if visits:
+        describe["visits"] = "2-4"
+    return SceneSet(items, "b", long, describe)
 
 
 def _writer_b(scene: FamilyBScene) -> Callable[[Path], Path]:

@@ -58,8 +58,8 @@ def _backgrounds(value: str) -> list[str]:
             help="5-minute scenes, one 3-minute event each, present from the first frame "
             "in a third of them.")
 @env_option("--visits", "visits", is_flag=True, env="FEEDWATCH_BENCH_VISITS",
-            help="Family a: 2-minute scenes in which the asked thing comes and goes 2-4 "
-            "times (a camera it visits again).")
+            help="2-minute scenes in which the asked thing comes and goes 2-4 times (a "
+            "camera it visits again); both families.")
 @env_option("--clips", "clips", type=click.Path(exists=True, file_okay=False, path_type=Path),
             default=None, metavar="DIR", env="FEEDWATCH_BENCH_CLIPS",
             help="Score every *.mp4 of DIR, each with its truth sidecar CLIP.json: "
@@ -107,12 +107,11 @@ def command(ctx: click.Context, clip_spec: str, scenes: int, seed: int, level: s
             source = clip_dir(clips)
         except SidecarError as exc:
             raise click.BadParameter(str(exc), param_hint="--clips") from exc
-    elif visits and (long or family == "b"):
-        raise click.UsageError("--visits makes family a's scenes of several visits: drop "
-                               + ("--long" if long else "--family b (one event per scene)"))
+    elif visits and long:
+        raise click.UsageError("--visits and --long are two kinds of scene: drop one")
     elif family == "b":
         try:
-            source = family_b(seed, scenes, level, long=long)
+            source = family_b(seed, scenes, level, long=long, visits=visits)
         except ConfigError as exc:
             raise click.UsageError(f"family b: {exc}") from exc
         click.echo("note: family b is for reporting only; choose nothing on its figures",
