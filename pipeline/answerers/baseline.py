@@ -243,9 +243,10 @@ def _by_level(state: BaselineState, ev: Evidence, absent: list[float], present: 
 
 def _not_empty_above(score: float, absent: Sequence[float], level: float, margin: float,
                      matched: bool, rule: Rule) -> float | None:
-    """Where the absent windows stop being an empty view, once the score has stayed a clear
-    drop (``k`` spreads, at least ``k`` units) below the absent level for ``warmup``
-    windows: half way from that level down to this window; else None."""
+    """Where the absent windows stop being an empty view: half way from the absent level
+    down to this window's score, when that score is a clear drop (``k`` spreads, at least
+    ``k`` units) below the level and ``warmup`` absent windows, this one included, lie at
+    or below that half-way mark (a level to learn again); else None."""
     if matched or score > level - rule.k * margin:
         return None
     cut = (score + level) / 2
