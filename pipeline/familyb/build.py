@@ -45,12 +45,16 @@ def family_b_scenes(seed: int, count: int, level: str, long: bool = False) -> li
     """``count`` scenes. Not long: 30 s, one 8 s event starting anywhere (every fourth
     scene, from index 3, has the target from 0 s). Long: 300 s, one 180 s event; every
     third scene (index 0, 3, ...) has it from the first frame, the rest start so it fits."""
+    _check_set(seed, count, level)
+    return [family_b_scene(seed * MAX_SCENES + i, i, level, long) for i in range(count)]
+
+
+def _check_set(seed: int, count: int, level: str) -> None:
     check_choice("level", level, LEVELS)
     if not 1 <= count <= MAX_SCENES:
         raise ConfigError("count", count, f"1 to {MAX_SCENES}")
     if seed < 0:
         raise ConfigError("seed", seed, "a non-negative integer")
-    return [family_b_scene(seed * MAX_SCENES + i, i, level, long) for i in range(count)]
 
 
 def family_b_scene(scene_seed: int, index: int, level: str, long: bool) -> FamilyBScene:
@@ -62,12 +66,23 @@ def family_b_scene(scene_seed: int, index: int, level: str, long: bool) -> Famil
     on = 0.0 if from_start else round(rng.uniform(0.5, duration - length), 2)
     size = rng.choice(SIZES)
     target = (rng.choice(list(PALETTE)), rng.choice(SHAPES))
-    targets = _targets(rng, target, (on, round(on + length, 2)), size, long)
+    event = (on, round(on + length, 2))
+    targets = _targets(rng, target, event, size, long)
+    return _scene(rng, scene_seed, size, target, (event,), targets, duration, level, long)
+
+
+def _scene(
+    rng: random.Random, scene_seed: int, size: tuple[int, int], target: tuple[str, str],
+    events: tuple[tuple[float, float], ...], targets: list[Actor], duration: float, level: str,
+    long: bool,
+) -> FamilyBScene:
+    """The rest of a scene once its target instances are drawn: distractors, backdrop,
+    lighting, occluder, shake, noise and compression."""
     kinds = [_distractor_kind(rng, target, level) for _ in range(rng.randint(1, 3))]
     distractors = [_actor(rng, k, DISTRACTOR_HEIGHT, _stay(rng, duration), size, long)
                    for k in kinds]
     return FamilyBScene(
-        seed=scene_seed, size=size, target=target, events=((on, round(on + length, 2)),),
+        seed=scene_seed, size=size, target=target, events=events,
         duration=duration, level=level, backdrop=_backdrop(rng), lighting=_lighting(rng, duration),
         actors=(*distractors, *targets), occluder=_occluder(rng, targets, size),
         shake_px=round(rng.choice((0.0, 1.0, 1.0, 1.0)) * rng.uniform(0.3, 1.0) * size[1] / 160, 2),
@@ -82,11 +97,7 @@ def family_b_visits_scenes(seed: int, count: int, level: str) -> list[FamilyBSce
     """``count`` scenes of 120 s in which the target comes and goes 2-4 times (every
     third scene, index 0, 3, ..., from the first frame); everything else is drawn as for
     the 30-s scenes. Scene ``i`` has the seed ``seed·1000 + i`` (drawn apart from them)."""
-    check_choice("level", level, LEVELS)
-    if not 1 <= count <= MAX_SCENES:
-        raise ConfigError("count", count, f"1 to {MAX_SCENES}")
-    if seed < 0:
-        raise ConfigError("seed", seed, "a non-negative integer")
+    _check_set(seed, count, level)
     return [_visits_scene(seed * MAX_SCENES + i, i, level) for i in range(count)]
 
 
@@ -103,16 +114,7 @@ def _visits_scene(scene_seed: int, index: int, level: str) -> FamilyBScene:
     target = (rng.choice(list(PALETTE)), rng.choice(SHAPES))
     targets = [_actor(rng, target, TARGET_HEIGHT, e, size, e[1] - e[0] > 20.0, target=True)
                for e in events]
-    kinds = [_distractor_kind(rng, target, level) for _ in range(rng.randint(1, 3))]
-    distractors = [_actor(rng, k, DISTRACTOR_HEIGHT, _stay(rng, duration), size, True)
-                   for k in kinds]
-    return FamilyBScene(
-        seed=scene_seed, size=size, target=target, events=tuple(events), duration=duration,
-        level=level, backdrop=_backdrop(rng), lighting=_lighting(rng, duration),
-        actors=(*distractors, *targets), occluder=_occluder(rng, targets, size),
-        shake_px=round(rng.choice((0.0, 1.0, 1.0, 1.0)) * rng.uniform(0.3, 1.0) * size[1] / 160, 2),
-        noise=round(rng.uniform(1.5, 5.0), 2), crf=rng.randint(28, 32),
-    )
+    return _scene(rng, scene_seed, size, target, tuple(events), targets, duration, level, True)
 
 
 def _targets(

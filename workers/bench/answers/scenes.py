@@ -119,8 +119,7 @@ def family_a(seed: int, count: int, level: str, backgrounds: Sequence[str],
              long: bool = False, visits: bool = False) -> SceneSet:
     """Family a scenes ``seed·100003 + n``, backgrounds taken in turn (``visits``: the
     asked thing comes and goes several times, :func:`visits_scene`)."""
-    if long and visits:
-        raise ValueError("long and visits are two kinds of scene: choose one")
+    _one_kind(long, visits)
     duration, visible = LONG_A if long else SHORT_A
     items = []
     for n in range(count):
@@ -138,6 +137,11 @@ def family_a(seed: int, count: int, level: str, backgrounds: Sequence[str],
     if visits:
         describe.update(duration_s=VISITS_S, visible_s=None, visits="2-4")
     return SceneSet(items, "a", long, describe)
+
+
+def _one_kind(long: bool, visits: bool) -> None:
+    if long and visits:
+        raise ValueError("long and visits are two kinds of scene: choose one")
 
 
 def _watch_scene(seed: int, background: str, level: str) -> WatchScene:
@@ -207,8 +211,7 @@ def family_b(seed: int, count: int, level: str, long: bool = False,
              visits: bool = False) -> SceneSet:
     """Family b's scenes (for reporting only: nothing is tuned on them); ``visits``: its
     120-s scenes in which the target comes and goes 2-4 times."""
-    if long and visits:
-        raise ValueError("long and visits are two kinds of scene: choose one")
+    _one_kind(long, visits)
     scenes = (family_b_visits_scenes(seed, count, level) if visits
               else family_b_scenes(seed, count, level, long=long))
     items = [SceneItem(f"b-{s.seed}", s.backdrop.kind, _writer_b(s)) for s in scenes]
