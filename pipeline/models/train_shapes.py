@@ -34,7 +34,10 @@ that share of the pool close-ups like the second look's crops (see :func:`_sampl
 night (:mod:`pipeline.models.augment`); ``--shape-jitter`` draws that share of the
 pool's objects stretched and turned (:func:`jitter_shapes`); ``--anchor`` (with ``--init``)
 keeps every present caption's cosine at least where the starting weights had it
-(:func:`_anchor`). ``--device cuda`` runs recipe
+(:func:`_anchor`). ``--foreign N`` adds N captions per step that name nothing in the
+world ("a cup square", :func:`foreign_texts`), trained as absent everywhere;
+``--text-only`` freezes the image tower; ``--text-anchor`` holds the world captions'
+text embeddings near the ``--init`` weights'. ``--device cuda`` runs recipe
 sweeps on a GPU. How the recipe was chosen, what these options were tried for and every figure
 measured with them: ``docs/evaluation.md`` ("The shapes-demo model").
 """
@@ -74,6 +77,16 @@ WARMUP = 60
 ZOOM = (2.0, 8 / 3)  # close-ups: the full frame is this many RENDER sides (8/3: a 3-cell crop)
 STRETCH = (math.log(3 / 4), math.log(4 / 3))  # shape jitter: log of the width factor
 TILT = 15.0  # shape jitter: degrees either way
+FOREIGN = (
+    "orange purple pink brown black gray grey gold silver beige "
+    "rectangle star line box ball oval cross ring arrow heart diamond hexagon "
+    "car truck bus van bicycle motorcycle train boat plane person man woman child "
+    "worker dog cat bird horse door window table chair desk bag bottle cup phone "
+    "laptop screen light lamp fire smoke water tree grass road sign wall floor shelf "
+    "pallet forklift crate barrel cone helmet vest ladder"
+).split()
+"""Everyday words that name nothing in the synthetic world (``--foreign``): a caption
+with one of them in place of its colour or its shape describes no frame of the pool."""
 TEMPLATES = (
     "a {c} {s}", "a {c} {s}", "{c} {s}", "the {c} {s}", "a photo of a {c} {s}",
     "is there a {c} {s}?", "is a {c} {s} visible?", "a {c} {s} is visible",
@@ -120,6 +133,22 @@ def tokenizer() -> Any:
 
 def caption_texts(template: str) -> list[str]:
     return [template.format(c=c, s=s) for c, s in KINDS] + [BACKGROUND_CAPTION]
+
+
+def foreign_texts(template: str, n: int, rng: random.Random) -> list[str]:
+    """``n`` captions of the template naming nothing in the world: a colour–shape
+    caption with its colour or its shape (or, one in five, both) replaced by a
+    :data:`FOREIGN` word ("a cup square", "a red truck", "is there a brown circle?")."""
+    out = []
+    for _ in range(n):
+        c, s = rng.choice(KINDS)
+        roll = rng.random()
+        if roll < 0.4 or roll >= 0.8:
+            c = rng.choice(FOREIGN)
+        if roll >= 0.4:
+            s = rng.choice(FOREIGN)
+        out.append(template.format(c=c, s=s))
+    return out
 
 
 def jitter_shapes(spec: SceneSpec, rng: random.Random, share: float) -> SceneSpec:
@@ -299,20 +328,38 @@ def loss_fn(
     model: Any, heads: Heads, text_tokens: torch.Tensor,
     batch: tuple[torch.Tensor, ...], recipe: Recipe,
     teacher: tuple[torch.Tensor, torch.Tensor] | None = None,
+    teacher_text: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Global + patch sigmoid losses (see the module docstring)."""
+    """Global + patch sigmoid losses (see the module docstring); ``text_tokens`` may
+    end with foreign captions, absent from every frame."""
     pixels, present, cover = batch
     text = F.normalize(model.encode_text(text_tokens), dim=-1)
-    g, p = embed_images(model, pixels)
+    if recipe.text_only:
+        with torch.no_grad():
+            g, p = embed_images(model, pixels)
+    else:
+        g, p = embed_images(model, pixels)
     w = recipe.hard_negative_weight
+    extra = text.shape[0] - present.shape[-1]  # foreign captions: absent everywhere
     lg = F.binary_cross_entropy_with_logits(
-        heads.logits(g @ text.T, 0), present, weight=negative_weights(present, w))
+        heads.logits(g @ text.T, 0), F.pad(present, (0, extra)),
+        weight=_padded(negative_weights(present, w), extra))
     lp = F.binary_cross_entropy_with_logits(
-        heads.logits(p @ text.T, 1), cover, weight=negative_weights(cover, w))
+        heads.logits(p @ text.T, 1), F.pad(cover, (0, extra)),
+        weight=_padded(negative_weights(cover, w), extra))
     loss = recipe.global_weight * lg + lp
+    world = present.shape[-1]
     if teacher is not None and recipe.anchor > 0.0:
-        loss = loss + recipe.anchor * _anchor(g @ text.T, p @ text.T, teacher, present, cover)
+        loss = loss + recipe.anchor * _anchor(
+            g @ text[:world].T, p @ text[:world].T, teacher, present, cover)
+    if teacher_text is not None and recipe.text_anchor > 0.0:
+        drift = 1.0 - (text[:world] * teacher_text).sum(dim=-1)
+        loss = loss + recipe.text_anchor * drift.mean()
     return loss
+
+
+def _padded(weights: torch.Tensor | None, extra: int) -> torch.Tensor | None:
+    return None if weights is None or extra == 0 else F.pad(weights, (0, extra), value=1.0)
 
 
 def _anchor(g_sim: torch.Tensor, p_sim: torch.Tensor, teacher: tuple[torch.Tensor, torch.Tensor],
@@ -356,7 +403,13 @@ class Recipe:
     stretched and turned (:func:`jitter_shapes`); ``anchor``: weight of a loss that keeps
     every present caption's cosine (global and patch) at least where the ``init`` weights
     had it, so that what further training learns against look-alikes is not paid for in
-    the asked thing's own score (:func:`_anchor`).
+    the asked thing's own score (:func:`_anchor`); ``foreign``: captions per step naming
+    nothing in the world (:func:`foreign_texts`), trained as absent from every frame, so
+    the model reads an everyday word it never sees as not there, as a pretrained CLIP
+    does, instead of ignoring it ("a cup square" read as "a square");
+    ``text_only``: the image tower frozen (its embeddings, hence frame selection and the
+    RoI, stay those of ``init``); ``text_anchor``: weight of a loss on the drift of the
+    world captions' text embeddings from the ``init`` weights' (1 − cosine).
     """
 
     steps: int = 11_000
@@ -372,6 +425,9 @@ class Recipe:
     light_share: float = 0.0
     shape_jitter: float = 0.0
     anchor: float = 0.0
+    foreign: int = 0
+    text_only: bool = False
+    text_anchor: float = 0.0
 
 
 def optimizers(model: Any, heads: Heads, lr: float) -> list[torch.optim.Optimizer]:
@@ -382,7 +438,8 @@ def optimizers(model: Any, heads: Heads, lr: float) -> list[torch.optim.Optimize
     """
     model.token_embedding.sparse = True
     table = model.token_embedding.weight
-    rest = [p for p in [*model.parameters(), *heads.parameters()] if p is not table]
+    rest = [p for p in [*model.parameters(), *heads.parameters()]
+            if p is not table and p.requires_grad]
     return [torch.optim.AdamW(rest, lr=lr, weight_decay=0.05, fused=True),
             torch.optim.SparseAdam([table], lr=lr)]
 
@@ -402,10 +459,14 @@ def train(out: Path, recipe: Recipe, *, device: str = "cpu", workers: int = 2,
     tok = tokenizer()
     captions = [tok(caption_texts(t)).to(device) for t in TEMPLATES]
     teacher = teacher_text = None
-    if recipe.anchor > 0.0 and recipe.init:
+    if (recipe.anchor > 0.0 or recipe.text_anchor > 0.0) and recipe.init:
         teacher = load(Path(recipe.init)).to(device)
         with torch.no_grad():
             teacher_text = [F.normalize(teacher.encode_text(c), dim=-1) for c in captions]
+    if recipe.text_only:
+        model.visual.requires_grad_(False)
+        model.visual.eval()
+    words = random.Random(f"foreign/{recipe.seed}")
     opts = optimizers(model, heads, recipe.lr)
     gen = torch.Generator().manual_seed(recipe.seed)
     order = torch.empty(0, dtype=torch.long)
@@ -420,9 +481,14 @@ def train(out: Path, recipe: Recipe, *, device: str = "cpu", workers: int = 2,
                 group["lr"] = lr_at(step, recipe.steps, recipe.lr)
             opt.zero_grad(set_to_none=True)
         batch = pool_batch(pool, index.to(device), flip.to(device), recipe.light_share, gen)
-        sims = (None if teacher is None or teacher_text is None
+        sims = (None if teacher is None or teacher_text is None or recipe.anchor <= 0.0
                 else _teacher_sims(teacher, teacher_text[template], batch[0]))
-        loss = loss_fn(model, heads, captions[template], batch, recipe, sims)
+        tokens = captions[template]
+        if recipe.foreign > 0:
+            more = foreign_texts(TEMPLATES[template], recipe.foreign, words)
+            tokens = torch.cat([tokens, tok(more).to(device)])
+        loss = loss_fn(model, heads, tokens, batch, recipe, sims,
+                       None if teacher_text is None else teacher_text[template])
         loss.backward()  # type: ignore[no-untyped-call]
         for opt in opts:
             opt.step()
@@ -495,7 +561,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, required=True)
     base = Recipe()
     for name, value in asdict(base).items():
-        ap.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value)
+        if isinstance(value, bool):
+            ap.add_argument(f"--{name.replace('_', '-')}", action="store_true")
+        else:
+            ap.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value)
     ap.add_argument("--device", default="cpu", help="cpu or cuda (for recipe sweeps)")
     ap.add_argument("--threads", type=int, default=2, help="torch threads and render workers")
     args = ap.parse_args(argv)

@@ -171,3 +171,60 @@ def test_anchor_charges_only_present_captions_scored_below_the_starting_weights(
     assert float(_anchor(g, p, teacher, present, cover)) == pytest.approx(0.02)
     # above the starting weights: nothing to charge
     assert float(_anchor(g + 0.2, p + 0.2, teacher, present, cover)) == 0.0
+
+
+def test_foreign_captions_name_nothing_in_the_world_and_are_seeded() -> None:
+    import random
+
+    from pipeline.models.train_shapes import FOREIGN, KINDS, TEMPLATES, caption_texts, foreign_texts
+    from pipeline.scenes import COLORS, SHAPES
+
+    assert not set(FOREIGN) & (set(COLORS) | set(SHAPES)) and len(set(FOREIGN)) == len(FOREIGN)
+    world = set(caption_texts(TEMPLATES[5]))
+    texts = foreign_texts(TEMPLATES[5], 200, random.Random(3))
+    assert texts == foreign_texts(TEMPLATES[5], 200, random.Random(3))
+    assert not world & set(texts)
+    for text in texts:
+        words = text.rstrip("?").split()
+        assert text.startswith("is there a ") and any(w in FOREIGN for w in words)
+    # colour, shape and both replaced all occur
+    kept_colour = sum(any(f" {c} " in t for c in COLORS) for t in texts)
+    kept_shape = sum(any(t.endswith(f" {s}?") for s in SHAPES) for t in texts)
+    assert 40 < kept_colour < 120 and 40 < kept_shape < 120 and len(KINDS) == 21
+
+
+def test_text_only_training_keeps_the_image_tower_and_learns_foreign_captions_absent(
+    tmp_path: Path,
+) -> None:
+    import torch
+    import torch.nn.functional as F
+
+    from pipeline.models.train_shapes import (
+        FOREIGN,
+        Recipe,
+        embed_images,
+        load,
+        render_pool,
+        tokenizer,
+        train,
+    )
+
+    torch.set_num_threads(2)
+    init, out = tmp_path / "init", tmp_path / "m"
+    train(init, Recipe(steps=40, batch=32, pool=256, lr=3e-3), workers=1, log_every=20)
+    train(out, Recipe(steps=60, batch=32, pool=256, lr=3e-3, init=str(init), foreign=32,
+                      text_only=True, text_anchor=1.0, seed=1), workers=1, log_every=20)
+    before, after = load(init), load(out)
+    vb, va = before.visual.state_dict(), after.visual.state_dict()
+    assert all(torch.equal(vb[k], va[k]) for k in vb)  # image tower frozen
+    pixels = render_pool(64, 5, 0.5, workers=1).pixels
+    texts = [f"a {w} {s}" for w in FOREIGN[:20] for s in ("circle", "square")]
+    with torch.no_grad():
+        x = (pixels.float() / 255 - 0.5) / 0.25
+        g, _ = embed_images(before, x)
+
+        def mean_cos(model: object) -> float:
+            t = F.normalize(model.encode_text(tokenizer()(texts)), dim=-1)  # type: ignore[attr-defined]
+            return float((g @ t.T).mean())
+
+        assert mean_cos(after) < mean_cos(before) - 0.05
