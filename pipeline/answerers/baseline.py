@@ -67,6 +67,7 @@ from pipeline.answerers.tracker_state import (
 __all__ = [
     "ABSENT", "BAND", "FEEDBACK_KEEP", "PRESENT", "STATE_VERSION", "BaselineState", "Decision",
     "Evidence", "Levels", "Rule", "Sample", "decide", "levels", "recent_present", "spread",
+    "step",
 ]
 
 
@@ -92,6 +93,16 @@ def spread(values: Sequence[float]) -> float:
     """1.4826·MAD: a robust standard deviation."""
     arr = np.asarray(values, dtype=np.float64)
     return MAD_TO_SIGMA * float(np.median(np.abs(arr - np.median(arr))))
+
+
+def step(state: BaselineState, key: float, ev: Evidence, rule: Rule
+         ) -> tuple[Decision, BaselineState]:
+    """Decide the window at ``key`` and learn from it: the decision and the new state
+    (what the adaptive answerer does per window, and what a replay of recorded evidence
+    does)."""
+    decision = decide(state, key, ev, rule)
+    return decision, state.observe(key, ev, decision.verdict, rule, decision.relabel_below,
+                                   decision.relabel_above)
 
 
 def decide(state: BaselineState, key: float, ev: Evidence, rule: Rule) -> Decision:

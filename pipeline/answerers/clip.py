@@ -54,7 +54,7 @@ from pipeline.answerers.baseline import (
     Decision,
     Evidence,
     Rule,
-    decide,
+    step,
 )
 from pipeline.answerers.closer import CLOSER_GATE, STAY_TOP, CloserLook, was_yes
 from pipeline.answerers.corrections import corrected_threshold
@@ -194,9 +194,8 @@ class ClipAnswerer(Answerer):
             if self.closer.wanted(state, key, ev, rule):
                 ev = self.closer.evidence(query.question, _best(window, selection), ev,
                                           query_emb)
-        decision = decide(state, key, ev, rule)
-        self.states.save(query.id, camera, state.observe(
-            key, ev, decision.verdict, rule, decision.relabel_below, decision.relabel_above))
+        decision, learned = step(state, key, ev, rule)
+        self.states.save(query.id, camera, learned)
         return decision
 
     def evidence(self, question: str, window: Sequence[EncodedFrame], selection: Selection,

@@ -121,8 +121,13 @@ def test_clips_are_scored_end_to_end_and_agree_with_their_dumped_windows(
     assert out["family"] is None and out["clips_dir"] == str(clips) and out["scenes"] == 2
     assert out["no_calibration"] is True and out["video_s"] == pytest.approx(2 * CLIP_S)
     assert EVENT_KEYS <= set(out) and set(out["per_background"]) == {"noise", "unlabelled"}
-    rows = [json.loads(line) for line in dump.read_text().splitlines()]
-    assert {r["clip"] for r in rows} == {"a.mp4", "b.mp4"}
+    records = [json.loads(line) for line in dump.read_text().splitlines()]
+    rows = [r for r in records if r["record"] == "window"]
+    heads = {r["clip"]: r for r in records if r["record"] == "clip"}
+    assert {r["clip"] for r in rows} == {"a.mp4", "b.mp4"} == set(heads)
+    assert heads["b.mp4"]["events"] == [[0.0, 8.0]] and heads["a.mp4"]["duration"] == CLIP_S
+    assert heads["a.mp4"]["rules"]["threshold"] is None
+    assert all(r["support"] is not None for r in rows if r["mode"] == "adaptive")
     events = {"a.mp4": [(5.0, 10.0)], "b.mp4": [(0.0, 8.0)]}
     by = defaultdict(list)
     for r in rows:
@@ -143,7 +148,7 @@ def test_clips_are_scored_end_to_end_and_agree_with_their_dumped_windows(
         assert {k: figs[k] for k in EVENT_KEYS} == {k: counts.figures()[k] for k in EVENT_KEYS}
         assert figs["events"] == 2 and figs["absent_s"] == pytest.approx(2 * CLIP_S - 13)
         per_clip = [[r for r in by[mode, c] if r["truth"] is not None] for c in ("a.mp4", "b.mp4")]
-        best = [best_threshold_right([r["score"] for r in rs], [r["truth"] for r in rs])
+        best = [best_threshold_right([_six(r["score"]) for r in rs], [r["truth"] for r in rs])
                 for rs in [*per_clip, per_clip[0] + per_clip[1]]]
         assert figs["hindsight"] == {"per_clip_threshold": round((best[0] + best[1]) / scored, 4),
                                      "one_threshold": round(best[2] / scored, 4)}
@@ -151,6 +156,48 @@ def test_clips_are_scored_end_to_end_and_agree_with_their_dumped_windows(
     fixed = out["modes"]["threshold"]
     assert fixed["hindsight"]["one_threshold"] >= fixed["agreement"]
     assert out["hindsight"] == out["modes"]["adaptive"]["hindsight"]
+    _replays_the_dump(dump, out["modes"]["adaptive"], tmp_path)
+
+
+def _replays_the_dump(dump: Path, adaptive: dict[str, Any], tmp_path: Path) -> None:
+    """``bench replay`` gives the bench's own figures back from the dump, answers
+    every window yes with a sure level below every score, and refuses a dump whose
+    recorded answers its rule does not give back."""
+    from workers.cli.commands.bench.replay import command as replay
+
+    res = CliRunner().invoke(replay, [str(dump), "--json"])
+    assert res.exit_code == 0, res.output
+    out = last_json(res.stdout)
+    assert out["answers_changed"] == 0 and out["reproduced"] == out["windows"] == 18
+    keys = ["agreement", "windows", "calibrating_windows", *EVENT_KEYS]
+    assert {k: out["replayed"][k] for k in keys} == {k: adaptive[k] for k in keys}
+    assert out["recorded"] == out["replayed"]
+    res = CliRunner().invoke(replay, [str(dump), "--set", "sure=-5", "--json"])
+    assert res.exit_code == 0, res.output
+    yes = last_json(res.stdout)["replayed"]
+    assert yes["event_recall"] == 1.0 and yes["persistence"] is None
+    assert yes["agreement"] == round(_share_true(dump), 4)
+    lines = dump.read_text().splitlines()
+    at = next(i for i, line in enumerate(lines) if '"mode": "adaptive"' in line
+              and '"matched": false' in line)
+    lines[at] = lines[at].replace('"matched": false', '"matched": true')
+    tampered = tmp_path / "tampered.jsonl"
+    tampered.write_text("\n".join(lines) + "\n")
+    res = CliRunner().invoke(replay, [str(tampered), "--json"])
+    assert res.exit_code == 1 and res.stdout == ""
+    assert "another version of the tracker" in res.stderr and "17 of 18" in res.stderr
+
+
+def _six(score: float | None) -> float | None:
+    """The dump keeps full precision; hindsight cuts only at 6 decimals."""
+    return None if score is None else round(score, 6)
+
+
+def _share_true(dump: Path) -> float:
+    rows = [json.loads(line) for line in dump.read_text().splitlines()]
+    truths = [r["truth"] for r in rows if r["record"] == "window" and r["mode"] == "adaptive"
+              and r["truth"] is not None]
+    return sum(truths) / len(truths)
 
 
 def test_a_clip_that_cannot_be_scored_is_a_shortfall_not_a_figure(

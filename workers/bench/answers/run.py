@@ -39,6 +39,7 @@ from workers.bench.answers.metrics import (
     Tally,
     window_truth,
 )
+from workers.bench.answers.replay import rule_json
 from workers.bench.answers.scenes import SceneItem, SceneSet, Sidecar, SidecarError, read_sidecar
 from workers.bench.answers.stream import Decoded, DecodeError, sampled_frames, windows
 
@@ -91,6 +92,9 @@ class Row:
     score: float | None
     calibrating: bool
     why: str = ""
+    support: float | None = None
+    unit: float | None = None
+    key: float | None = None  # the tracker's window key (its newest frame's time)
 
 
 @dataclass
@@ -119,11 +123,14 @@ class Pass:
             self.rows.append(Row(start, end, truth, None, None, False))
             return
         result = self.answerer.answer(query, window, sel, emb)
+        camera, key = window[-1].camera, float(window[-1].t)
+        sample = next((x for x in reversed(self.states.load(query.id, camera).samples)
+                       if x[0] == key), None)  # the evidence the tracker judged and kept
         self.rows.append(Row(start, end, truth, result.matched, result.score,
-                             "calibrating" in result.text, result.why))
+                             "calibrating" in result.text, result.why,
+                             *((sample[2], sample[3], key) if sample else (None, None, None))))
         if (truth is not None and result.matched != truth and self.left > 0
                 and result.score is not None):
-            camera = window[-1].camera
             self.states.add_label(query.id, camera, Label(window[-1].t, result.score, truth))
             self.left -= 1
 
@@ -220,7 +227,7 @@ def run_bench(
         for p in passes:
             p.finish(item.background, truth.events, duration)
         if dump is not None:
-            _dump(dump, item, passes)
+            _dump(dump, item, passes, truth, duration, setup)
         video_s += duration
         tick(1.0)
     if failures:
@@ -228,15 +235,31 @@ def run_bench(
     return _result(passes, encoder, scenes, setup, video_s)
 
 
-def _dump(out: TextIO, item: SceneItem, passes: list[Pass]) -> None:
+def _dump(out: TextIO, item: SceneItem, passes: list[Pass], truth: Sidecar, duration: float,
+          setup: Setup) -> None:
+    """One ``clip`` record (truth, decoded length, each pass's tracker rule), then one
+    ``window`` record per window and pass, with the evidence the tracker judged
+    (``support``, ``unit``: adaptive passes) — what ``feedwatch bench replay`` reads."""
+    rules = {p.name: rule_json(p.answerer.rule) if p.answerer.settings.mode == DEFAULT_MODE
+             else None for p in passes}
+    out.write(json.dumps({
+        "record": "clip", "clip": item.name, "target": truth.target,
+        "background": item.background, "events": [list(e) for e in truth.events],
+        "duration": round(duration, 6), "closer_look": setup.closer_look,
+        "rules": rules}) + "\n")
     for p in passes:
         for r in p.rows:
             out.write(json.dumps({
-                "clip": item.name, "mode": p.name, "start": r.start, "end": r.end,
-                "truth": r.truth, "matched": r.matched,
-                "score": None if r.score is None else round(float(r.score), 6),
-                "why": r.why}) + "\n")
+                "record": "window", "clip": item.name, "mode": p.name, "start": r.start,
+                "end": r.end, "truth": r.truth, "matched": r.matched,
+                "score": _plain(r.score), "support": _plain(r.support), "unit": _plain(r.unit),
+                "key": r.key, "calibrating": r.calibrating, "why": r.why}) + "\n")
     out.flush()
+
+
+def _plain(value: float | None) -> float | None:
+    """Full precision: a replay must decide on exactly what the tracker saw."""
+    return None if value is None else float(value)
 
 
 def mode_figures(p: Pass) -> dict[str, Any]:

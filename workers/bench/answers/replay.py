@@ -1,0 +1,220 @@
+"""Replay a ``bench answers --dump-windows`` file through the tracker with other rule
+settings (``feedwatch bench replay``).
+
+The expensive part of ``bench answers`` is decoding and encoding frames; the tracker
+itself is a pure function of each window's evidence (score, support, unit). The dump
+keeps that evidence for every window of the default (adaptive) pass, with the clip's
+truth and the rule it was answered with, so candidate rule settings can be measured side
+by side in seconds, on exactly the same evidence. Before anything is reported, the
+recorded rule is replayed and must give every recorded answer back: a dump written by
+another version of the tracker is refused, not half-replayed.
+
+A dump made with ``--closer-look`` cannot be replayed: the crop is asked only where a
+window could turn yes, so its evidence depends on the rule.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from pipeline.answerers.baseline import BaselineState, Evidence, Rule, step
+from pipeline.errors import ConfigError
+from workers.bench.answers.metrics import Answered, EventCounts, Interval, Tally
+
+REPLAYED_MODE = "adaptive"
+"""The pass a replay reads (the default mode of ``bench answers``)."""
+RULE_FIELDS = {f.name: f for f in fields(Rule)}
+
+
+class DumpError(ValueError):
+    """The dump cannot be replayed (names the line and what is wrong)."""
+
+
+@dataclass(frozen=True)
+class Window:
+    """One recorded window of the adaptive pass."""
+
+    start: float
+    end: float
+    key: float | None
+    truth: bool | None
+    matched: bool | None
+    evidence: Evidence | None  # None: no frame in the window, nothing was judged
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One recorded clip: its truth, the rule it was answered with, its windows."""
+
+    name: str
+    background: str
+    events: tuple[Interval, ...]
+    duration: float
+    rule: Rule
+    windows: tuple[Window, ...]
+
+
+def rule_json(rule: Rule) -> dict[str, Any]:
+    """The rule as plain JSON (an infinite ``sure`` level as null)."""
+    out = asdict(rule)
+    out["sure"] = None if math.isinf(rule.sure) else rule.sure
+    return out
+
+
+def rule_from_json(data: Mapping[str, Any]) -> Rule:
+    unknown = sorted(set(data) - set(RULE_FIELDS))
+    if unknown:
+        raise DumpError(f"unknown rule field {unknown[0]!r}")
+    values = dict(data)
+    if values.get("sure", 0.0) is None:
+        values["sure"] = math.inf
+    return replace(Rule(), **values)
+
+
+def parse_sets(pairs: Iterable[str]) -> dict[str, Any]:
+    """``name=value`` pairs into rule overrides; each name must be a rule field."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or name not in RULE_FIELDS:
+            raise ConfigError("--set", pair, f"use NAME=VALUE, NAME one of "
+                              f"{', '.join(RULE_FIELDS)}")
+        out[name] = _value(name, raw.strip())
+    return out
+
+
+POSITIVE = ("horizon_s", "k", "unit_share")
+AT_LEAST_ONE = ("warmup", "recent", "max_samples")
+
+
+def _value(name: str, raw: str) -> Any:
+    field = f"--set {name}"
+    if name == "floor" and raw.lower() in ("none", "null", ""):
+        return None
+    integer = RULE_FIELDS[name].type == "int"
+    try:
+        value = int(raw) if integer else float(raw)
+    except ValueError:
+        raise ConfigError(field, raw, "an integer" if integer else "a number") from None
+    if not integer and math.isnan(value):
+        raise ConfigError(field, raw, "a number")
+    if name in AT_LEAST_ONE and value < 1:
+        raise ConfigError(field, raw, "an integer of at least 1")
+    if name in POSITIVE and value <= 0:
+        raise ConfigError(field, raw, "a number above 0")
+    return value
+
+
+def read_dump(path: Path) -> list[Clip]:
+    """The adaptive pass's clips of a ``--dump-windows`` file."""
+    heads: dict[str, dict[str, Any]] = {}
+    rows: dict[str, list[Window]] = {}
+    with path.open() as lines:
+        for n, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+                if rec.get("record") == "clip":
+                    heads[rec["clip"]] = _head(rec)
+                    rows[rec["clip"]] = []
+                elif rec.get("record") == "window":
+                    if rec["clip"] not in rows:
+                        raise DumpError(f"a window of clip {rec['clip']!r} before its clip "
+                                        "record")
+                    if rec["mode"] == REPLAYED_MODE:
+                        rows[rec["clip"]].append(_window(rec))
+                else:
+                    raise DumpError("not a record of bench answers --dump-windows "
+                                    "(no \"record\": \"clip\" or \"window\")")
+            except KeyError as exc:
+                raise DumpError(f"{path}:{n}: no {exc} field") from None
+            except (json.JSONDecodeError, TypeError, ValueError) as exc:
+                raise DumpError(f"{path}:{n}: {exc}") from None
+    if not heads:
+        raise DumpError(f"{path}: no clip records (is it a bench answers --dump-windows file?)")
+    return [Clip(name, h["background"], h["events"], h["duration"], h["rule"],
+                 tuple(rows[name])) for name, h in heads.items()]
+
+
+def _head(rec: Mapping[str, Any]) -> dict[str, Any]:
+    if rec.get("closer_look"):
+        raise DumpError(f"clip {rec['clip']!r} was answered with --closer-look "
+                        f"{rec['closer_look']}: its evidence depends on the rule, so it "
+                        "cannot be replayed")
+    rule = rec["rules"].get(REPLAYED_MODE)
+    if rule is None:
+        raise DumpError(f"clip {rec['clip']!r}: no {REPLAYED_MODE} rule recorded")
+    return {"background": str(rec["background"]), "duration": float(rec["duration"]),
+            "events": tuple((float(a), float(b)) for a, b in rec["events"]),
+            "rule": rule_from_json(rule)}
+
+
+def _window(rec: Mapping[str, Any]) -> Window:
+    score = rec["score"]
+    evidence = None
+    if score is not None:
+        if rec.get("support") is None or rec.get("unit") is None or rec.get("key") is None:
+            raise DumpError("a judged window without its support, unit and key")
+        evidence = Evidence(float(score), float(rec["support"]), float(rec["unit"]))
+    return Window(float(rec["start"]), float(rec["end"]),
+                  None if rec.get("key") is None else float(rec["key"]), rec["truth"],
+                  rec["matched"], evidence)
+
+
+def decisions(clip: Clip, rule: Rule) -> list[tuple[bool | None, bool]]:
+    """(answer, calibrating) of every window of the clip under ``rule``, from a new camera."""
+    state, out = BaselineState(), list[tuple[bool | None, bool]]()
+    for w in clip.windows:
+        if w.evidence is None or w.key is None:
+            out.append((None, False))
+            continue
+        decision, state = step(state, w.key, w.evidence, rule)
+        out.append((decision.matched, decision.calibrating))
+    return out
+
+
+def figures(clips: Sequence[Clip], answers: Sequence[Sequence[tuple[bool | None, bool]]]
+            ) -> dict[str, Any]:
+    """Window and event figures of one set of answers (as ``bench answers`` gives them)."""
+    tally, events = Tally(), EventCounts()
+    for clip, mine in zip(clips, answers, strict=True):
+        for w, (matched, calibrating) in zip(clip.windows, mine, strict=True):
+            if w.truth is not None:
+                tally.add(clip.background, matched == w.truth)
+            tally.calibrating += calibrating
+        events.add([Answered(w.start, w.end, m) for w, (m, _) in zip(clip.windows, mine,
+                                                                      strict=True)],
+                   clip.events, clip.duration)
+    return {**tally.figures(), **events.figures()}
+
+
+def replay(clips: Sequence[Clip], sets: Mapping[str, Any]) -> dict[str, Any]:
+    """The recorded rule replayed (it must give back every recorded answer) and the rule
+    with ``sets`` applied, on the same evidence: one JSON-ready dict."""
+    recorded = [decisions(c, c.rule) for c in clips]
+    differ = [(c.name, w.end) for c, mine in zip(clips, recorded, strict=True)
+              for w, (m, _) in zip(c.windows, mine, strict=True) if m != w.matched]
+    windows = sum(len(c.windows) for c in clips)
+    if differ:
+        name, end = differ[0]
+        raise DumpError(f"the recorded rule gives back {windows - len(differ)} of {windows} "
+                        f"recorded answers (first difference: {name}, window ending at "
+                        f"{end:g} s): the dump was written by another version of the tracker")
+    changed = [decisions(c, replace(c.rule, **sets)) for c in clips]
+    rules = {json.dumps(rule_json(c.rule), sort_keys=True) for c in clips}
+    return {
+        "clips": len(clips), "windows": windows, "reproduced": windows,
+        "set": dict(sets),
+        "rule": json.loads(next(iter(rules))) if len(rules) == 1 else None,
+        "recorded": figures(clips, recorded),
+        "replayed": figures(clips, changed),
+        "answers_changed": sum(a[0] != b[0] for x, y in zip(recorded, changed, strict=True)
+                               for a, b in zip(x, y, strict=True)),
+    }

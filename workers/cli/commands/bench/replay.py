@@ -1,0 +1,62 @@
+"""``feedwatch bench replay``: a ``bench answers --dump-windows`` file replayed through
+the tracker with other rule settings, beside the recorded answers (the replaying is
+:mod:`workers.bench.answers.replay`). ``--json`` prints one JSON object on stdout, last;
+the table goes to stderr."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from pipeline.errors import ConfigError
+from workers.bench._table import emit_json, print_table
+from workers.bench.answers.replay import DumpError, parse_sets, read_dump, replay
+
+COLUMNS = ("agreement", "windows", "calibrating_windows", "event_recall",
+           "false_alerts_per_hour", "persistence", "flips_per_event")
+
+
+@click.command("replay")
+@click.argument("dump", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
+              help="A tracker rule setting to replay with (repeatable): k, k_off, gate, "
+              "gate_off, prior_on, prior_off, warmup, recent, drop_share, unit_share, "
+              "sensitivity, floor, sure, horizon_s, max_samples.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON object on stdout (the table goes to stderr).")
+@click.pass_context
+def command(ctx: click.Context, dump: Path, sets: tuple[str, ...], as_json: bool) -> None:
+    """Replay the adaptive answers of a bench answers --dump-windows file with other
+    tracker settings, on exactly the recorded evidence."""
+    try:
+        overrides = parse_sets(sets)
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc), param_hint="--set") from exc
+    try:
+        result = replay(read_dump(dump), overrides)
+    except DumpError as exc:
+        click.echo(f"error: {exc}; nothing replayed", err=True)
+        ctx.exit(1)
+    result = {"dump": str(dump), **result}
+    _print_table(result)
+    if as_json:
+        emit_json(result)
+
+
+def _print_table(result: dict[str, Any]) -> None:
+    changed = ", ".join(f"{k}={v}" for k, v in result["set"].items()) or "nothing changed"
+    rows = [[name, *(result[name][c] for c in COLUMNS)]
+            for name in ("recorded", "replayed")]
+    notes = [f"replayed with: {changed}; answers changed: {result['answers_changed']} of "
+             f"{result['windows']} windows",
+             f"the recorded rule gave back all {result['reproduced']} recorded answers"]
+    with contextlib.redirect_stdout(sys.stderr):
+        print_table(f"replay — {result['dump']}, {result['clips']} clips",
+                    ["answers", *COLUMNS], rows, notes)
+
+
+__all__ = ["command"]
