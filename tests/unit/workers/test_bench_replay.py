@@ -82,6 +82,10 @@ def test_a_written_dump_reads_back_and_replays_with_a_changed_rule(tmp_path: Pat
     out = replay(back, {"sure": 0.0})  # everything yes
     assert out["recorded"]["event_recall"] == 1.0 and out["replayed"]["agreement"] < 1.0
     assert out["answers_changed"] == sum(not w.matched for w in clip.windows) > 0
+    (moved,) = out["clips_changed"]
+    assert moved["replayed"] == "#" * 30 and len(moved["truth"]) == 30
+    assert moved["truth"] == "." * 10 + "#" * 20 and moved["agreement_replayed"] == 0.6667
+    assert replay(back, {})["clips_changed"] == []
 
 
 def test_what_is_not_a_replayable_dump_is_refused_with_the_line(tmp_path: Path) -> None:

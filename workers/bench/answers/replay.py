@@ -208,6 +208,8 @@ def replay(clips: Sequence[Clip], sets: Mapping[str, Any]) -> dict[str, Any]:
                         f"recorded answers (first difference: {name}, window ending at "
                         f"{end:g} s): the dump was written by another version of the tracker")
     changed = [decisions(c, replace(c.rule, **sets)) for c in clips]
+    moved = [_clip_change(c, a, b) for c, a, b in zip(clips, recorded, changed, strict=True)
+             if a != b]
     rules = {json.dumps(rule_json(c.rule), sort_keys=True) for c in clips}
     return {
         "clips": len(clips), "windows": windows, "reproduced": windows,
@@ -217,4 +219,25 @@ def replay(clips: Sequence[Clip], sets: Mapping[str, Any]) -> dict[str, Any]:
         "replayed": figures(clips, changed),
         "answers_changed": sum(a[0] != b[0] for x, y in zip(recorded, changed, strict=True)
                                for a, b in zip(x, y, strict=True)),
+        "clips_changed": moved,
     }
+
+
+def timeline(values: Sequence[bool | None]) -> str:
+    """One character a window: ``#`` yes, ``.`` no, ``?`` not scored / no answer."""
+    return "".join("?" if v is None else "#" if v else "." for v in values)
+
+
+def _clip_change(clip: Clip, recorded: Sequence[tuple[bool | None, bool]],
+                 replayed: Sequence[tuple[bool | None, bool]]) -> dict[str, Any]:
+    """Where one clip's answers moved: its timelines and agreement both ways."""
+    def agreement(answers: Sequence[tuple[bool | None, bool]]) -> float | None:
+        scored = [m == w.truth for w, (m, _) in zip(clip.windows, answers, strict=True)
+                  if w.truth is not None]
+        return round(sum(scored) / len(scored), 4) if scored else None
+
+    return {"clip": clip.name, "background": clip.background,
+            "agreement_recorded": agreement(recorded), "agreement_replayed": agreement(replayed),
+            "truth": timeline([w.truth for w in clip.windows]),
+            "recorded": timeline([m for m, _ in recorded]),
+            "replayed": timeline([m for m, _ in replayed])}

@@ -16,6 +16,8 @@ from pipeline.errors import ConfigError
 from workers.bench._table import emit_json, print_table
 from workers.bench.answers.replay import DumpError, parse_sets, read_dump, replay
 
+SHOW = 5
+"""Clips whose timelines the table shows (the ones that lost most first)."""
 COLUMNS = ("agreement", "windows", "calibrating_windows", "event_recall",
            "false_alerts_per_hour", "persistence", "flips_per_event")
 
@@ -57,6 +59,21 @@ def _print_table(result: dict[str, Any]) -> None:
     with contextlib.redirect_stdout(sys.stderr):
         print_table(f"replay — {result['dump']}, {result['clips']} clips",
                     ["answers", *COLUMNS], rows, notes)
+    _print_timelines(result["clips_changed"])
+
+
+def _print_timelines(moved: list[dict[str, Any]]) -> None:
+    """The clips whose answers moved most, one character a window (stderr)."""
+    worst = sorted(moved, key=lambda c: (c["agreement_replayed"] or 0.0)
+                   - (c["agreement_recorded"] or 0.0))
+    for clip in worst[:SHOW]:
+        click.echo(f"{clip['clip']} ({clip['background']}): agreement "
+                   f"{clip['agreement_recorded']} -> {clip['agreement_replayed']}", err=True)
+        for name in ("truth", "recorded", "replayed"):
+            click.echo(f"  {name:<9}{clip[name]}", err=True)
+    if len(moved) > SHOW:
+        click.echo(f"... and {len(moved) - SHOW} more clips changed (all in --json "
+                   "clips_changed)", err=True)
 
 
 __all__ = ["command"]
