@@ -18,9 +18,11 @@ from workers.bench.answers.replay import (
     Window,
     decisions,
     parse_sets,
+    parse_sweep,
     read_dump,
     replay,
     rule_json,
+    sweep,
 )
 from workers.cli.commands.bench.replay import command
 
@@ -111,3 +113,28 @@ def test_what_is_not_a_replayable_dump_is_refused_with_the_line(tmp_path: Path) 
         read_dump(tmp_path / "d.jsonl")
     res = CliRunner().invoke(command, [str(tmp_path / "d.jsonl")])
     assert res.exit_code == 1 and "nothing replayed" in res.stderr
+
+
+def test_a_sweep_replays_every_combination_best_first(tmp_path: Path) -> None:
+    assert parse_sweep(["gate=-1,-0.5", "warmup=2,3,4"])[:2] == [
+        {"gate": -1.0, "warmup": 2}, {"gate": -1.0, "warmup": 3}]
+    assert len(parse_sweep(["gate=-1,-0.5", "warmup=2,3,4"])) == 6 and parse_sweep([]) == []
+    with pytest.raises(ConfigError, match="NAME=V1,V2"):
+        parse_sweep(["gate="])
+    with pytest.raises(ConfigError, match="each rule field once"):
+        parse_sweep(["gate=1", "gate=2"])
+    with pytest.raises(ConfigError, match="warmup.*an integer"):
+        parse_sweep(["warmup=2,x"])
+    with pytest.raises(ConfigError, match="at most 4096"):
+        parse_sweep([f"{n}=1,2,3,4,5" for n in ("k", "k_off", "gate", "gate_off", "prior_on",
+                                                  "prior_off")])
+    clip = _clip([0.1 + 0.001 * (i % 3) for i in range(10)] + [0.4] * 20)
+    rows = sweep([clip], {}, [{"sure": 0.0}, {"sure": 5.0}])
+    assert [r["set"] for r in rows] == [{"sure": 5.0}, {"sure": 0.0}]  # best first
+    assert rows[1]["agreement"] == 0.6667 and rows[0]["agreement"] > rows[1]["agreement"]
+    dump = _write(tmp_path / "d.jsonl", clip)
+    res = CliRunner().invoke(command, [str(dump), "--sweep", "sure=0,5", "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["sweep"] == rows and "sweep — 2 settings" in res.stderr
+    res = CliRunner().invoke(command, [str(dump), "--sweep", "gate"])
+    assert res.exit_code == 2 and "--sweep" in res.output

@@ -15,6 +15,7 @@ window could turn yes, so its evidence depends on the rule.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -193,6 +194,40 @@ def figures(clips: Sequence[Clip], answers: Sequence[Sequence[tuple[bool | None,
                                                                       strict=True)],
                    clip.events, clip.duration)
     return {**tally.figures(), **events.figures()}
+
+
+MAX_SWEEP = 4096
+"""Most rule settings one ``--sweep`` replays."""
+SWEPT = ("agreement", "event_recall", "false_alerts_per_hour", "persistence",
+         "flips_per_event")
+"""The figures a sweep reports per setting."""
+
+
+def parse_sweep(pairs: Iterable[str]) -> list[dict[str, Any]]:
+    """``name=v1,v2,...`` pairs into every combination of their values (in order)."""
+    axes: list[list[tuple[str, Any]]] = []
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        values = [v for v in raw.split(",") if v.strip()] if sep else []
+        if not values:
+            raise ConfigError("--sweep", pair, "use NAME=V1,V2,... with NAME a rule field")
+        axes.append([next(iter(parse_sets([f"{name}={v}"]).items())) for v in values])
+    if len({axis[0][0] for axis in axes}) < len(axes):
+        raise ConfigError("--sweep", " ".join(pairs), "each rule field once")
+    combos = [dict(c) for c in itertools.product(*axes)] if axes else []
+    if len(combos) > MAX_SWEEP:
+        raise ConfigError("--sweep", f"{len(combos)} combinations", f"at most {MAX_SWEEP}")
+    return combos
+
+
+def sweep(clips: Sequence[Clip], base: Mapping[str, Any],
+          combos: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Each combination (over ``base``) replayed: its figures, best agreement first."""
+    out = []
+    for combo in combos:
+        figs = figures(clips, [decisions(c, replace(c.rule, **base, **combo)) for c in clips])
+        out.append({"set": dict(combo), **{k: figs[k] for k in SWEPT}})
+    return sorted(out, key=lambda r: -(r["agreement"] or 0.0))
 
 
 def replay(clips: Sequence[Clip], sets: Mapping[str, Any]) -> dict[str, Any]:
