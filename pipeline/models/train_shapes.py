@@ -334,10 +334,7 @@ def loss_fn(
     end with foreign captions, absent from every frame."""
     pixels, present, cover = batch
     text = F.normalize(model.encode_text(text_tokens), dim=-1)
-    if recipe.text_only:
-        with torch.no_grad():
-            g, p = embed_images(model, pixels)
-    else:
+    with torch.set_grad_enabled(not recipe.text_only):  # text-only: a frozen image tower
         g, p = embed_images(model, pixels)
     w = recipe.hard_negative_weight
     extra = text.shape[0] - present.shape[-1]  # foreign captions: absent everywhere

@@ -12,18 +12,8 @@ from click.testing import CliRunner
 
 from pipeline.answerers.baseline import Evidence, Rule
 from pipeline.errors import ConfigError
-from workers.bench.answers.replay import (
-    Clip,
-    DumpError,
-    Window,
-    decisions,
-    parse_sets,
-    parse_sweep,
-    read_dump,
-    replay,
-    rule_json,
-    sweep,
-)
+from workers.bench.answers.dump import Clip, DumpError, Window, read_dump, rule_json
+from workers.bench.answers.replay import decisions, parse_sets, parse_sweep, replay, sweep
 from workers.cli.commands.bench.replay import command
 
 

@@ -1,5 +1,5 @@
-"""Replay a ``bench answers --dump-windows`` file through the tracker with other rule
-settings (``feedwatch bench replay``).
+"""Replay a ``bench answers --dump-windows`` file (:mod:`workers.bench.answers.dump`)
+through the tracker with other rule settings (``feedwatch bench replay``).
 
 The expensive part of ``bench answers`` is decoding and encoding frames; the tracker
 itself is a pure function of each window's evidence (score, support, unit). The dump
@@ -19,62 +19,16 @@ import itertools
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, fields, replace
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
-from pipeline.answerers.baseline import BaselineState, Evidence, Rule, step
+from pipeline.answerers.baseline import BaselineState, Rule, step
 from pipeline.errors import ConfigError
-from workers.bench.answers.metrics import Answered, EventCounts, Interval, Tally
+from workers.bench.answers.dump import RULE_FIELDS, Clip, DumpError, rule_json
+from workers.bench.answers.metrics import Answered, EventCounts, Tally
 
-REPLAYED_MODE = "adaptive"
-"""The pass a replay reads (the default mode of ``bench answers``)."""
-RULE_FIELDS = {f.name: f for f in fields(Rule)}
-
-
-class DumpError(ValueError):
-    """The dump cannot be replayed (names the line and what is wrong)."""
-
-
-@dataclass(frozen=True)
-class Window:
-    """One recorded window of the adaptive pass."""
-
-    start: float
-    end: float
-    key: float | None
-    truth: bool | None
-    matched: bool | None
-    evidence: Evidence | None  # None: no frame in the window, nothing was judged
-
-
-@dataclass(frozen=True)
-class Clip:
-    """One recorded clip: its truth, the rule it was answered with, its windows."""
-
-    name: str
-    background: str
-    events: tuple[Interval, ...]
-    duration: float
-    rule: Rule
-    windows: tuple[Window, ...]
-
-
-def rule_json(rule: Rule) -> dict[str, Any]:
-    """The rule as plain JSON (an infinite ``sure`` level as null)."""
-    out = asdict(rule)
-    out["sure"] = None if math.isinf(rule.sure) else rule.sure
-    return out
-
-
-def rule_from_json(data: Mapping[str, Any]) -> Rule:
-    unknown = sorted(set(data) - set(RULE_FIELDS))
-    if unknown:
-        raise DumpError(f"unknown rule field {unknown[0]!r}")
-    values = dict(data)
-    if values.get("sure", 0.0) is None:
-        values["sure"] = math.inf
-    return replace(Rule(), **values)
+__all__ = ["Clip", "DumpError", "decisions", "figures", "parse_sets", "parse_sweep", "replay",
+           "sweep", "timeline"]
 
 
 def parse_sets(pairs: Iterable[str]) -> dict[str, Any]:
@@ -110,63 +64,6 @@ def _value(name: str, raw: str) -> Any:
     if name in POSITIVE and value <= 0:
         raise ConfigError(field, raw, "a number above 0")
     return value
-
-
-def read_dump(path: Path) -> list[Clip]:
-    """The adaptive pass's clips of a ``--dump-windows`` file."""
-    heads: dict[str, dict[str, Any]] = {}
-    rows: dict[str, list[Window]] = {}
-    with path.open() as lines:
-        for n, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-                if rec.get("record") == "clip":
-                    heads[rec["clip"]] = _head(rec)
-                    rows[rec["clip"]] = []
-                elif rec.get("record") == "window":
-                    if rec["clip"] not in rows:
-                        raise DumpError(f"a window of clip {rec['clip']!r} before its clip "
-                                        "record")
-                    if rec["mode"] == REPLAYED_MODE:
-                        rows[rec["clip"]].append(_window(rec))
-                else:
-                    raise DumpError("not a record of bench answers --dump-windows "
-                                    "(no \"record\": \"clip\" or \"window\")")
-            except KeyError as exc:
-                raise DumpError(f"{path}:{n}: no {exc} field") from None
-            except (json.JSONDecodeError, TypeError, ValueError) as exc:
-                raise DumpError(f"{path}:{n}: {exc}") from None
-    if not heads:
-        raise DumpError(f"{path}: no clip records (is it a bench answers --dump-windows file?)")
-    return [Clip(name, h["background"], h["events"], h["duration"], h["rule"],
-                 tuple(rows[name])) for name, h in heads.items()]
-
-
-def _head(rec: Mapping[str, Any]) -> dict[str, Any]:
-    if rec.get("closer_look"):
-        raise DumpError(f"clip {rec['clip']!r} was answered with --closer-look "
-                        f"{rec['closer_look']}: its evidence depends on the rule, so it "
-                        "cannot be replayed")
-    rule = rec["rules"].get(REPLAYED_MODE)
-    if rule is None:
-        raise DumpError(f"clip {rec['clip']!r}: no {REPLAYED_MODE} rule recorded")
-    return {"background": str(rec["background"]), "duration": float(rec["duration"]),
-            "events": tuple((float(a), float(b)) for a, b in rec["events"]),
-            "rule": rule_from_json(rule)}
-
-
-def _window(rec: Mapping[str, Any]) -> Window:
-    score = rec["score"]
-    evidence = None
-    if score is not None:
-        if rec.get("support") is None or rec.get("unit") is None or rec.get("key") is None:
-            raise DumpError("a judged window without its support, unit and key")
-        evidence = Evidence(float(score), float(rec["support"]), float(rec["unit"]))
-    return Window(float(rec["start"]), float(rec["end"]),
-                  None if rec.get("key") is None else float(rec["key"]), rec["truth"],
-                  rec["matched"], evidence)
 
 
 def decisions(clip: Clip, rule: Rule) -> list[tuple[bool | None, bool]]:

@@ -16,7 +16,6 @@ are still scored, then :class:`Shortfall` is raised instead of a result.
 
 from __future__ import annotations
 
-import json
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from pipeline.answerers.states import MemoryStates
 from pipeline.errors import ConfigError
 from pipeline.perception import Selection, SelectionConfig, select_for_queries
 from pipeline.types import EncodedFrame, StandingQuery
+from workers.bench.answers.dump import write_clip
 from workers.bench.answers.metrics import (
     Answered,
     EventCounts,
@@ -39,8 +39,7 @@ from workers.bench.answers.metrics import (
     Tally,
     window_truth,
 )
-from workers.bench.answers.replay import rule_json
-from workers.bench.answers.scenes import SceneItem, SceneSet, Sidecar, SidecarError, read_sidecar
+from workers.bench.answers.scenes import SceneSet, Sidecar, SidecarError, read_sidecar
 from workers.bench.answers.stream import Decoded, DecodeError, sampled_frames, windows
 
 MODES = ("adaptive", "threshold", "margin")
@@ -227,39 +226,13 @@ def run_bench(
         for p in passes:
             p.finish(item.background, truth.events, duration)
         if dump is not None:
-            _dump(dump, item, passes, truth, duration, setup)
+            write_clip(dump, item.name, item.background, truth, duration,
+                       setup.closer_look, passes)
         video_s += duration
         tick(1.0)
     if failures:
         raise Shortfall(failures, total)
     return _result(passes, encoder, scenes, setup, video_s)
-
-
-def _dump(out: TextIO, item: SceneItem, passes: list[Pass], truth: Sidecar, duration: float,
-          setup: Setup) -> None:
-    """One ``clip`` record (truth, decoded length, each pass's tracker rule), then one
-    ``window`` record per window and pass, with the evidence the tracker judged
-    (``support``, ``unit``: adaptive passes) — what ``feedwatch bench replay`` reads."""
-    rules = {p.name: rule_json(p.answerer.rule) if p.answerer.settings.mode == DEFAULT_MODE
-             else None for p in passes}
-    out.write(json.dumps({
-        "record": "clip", "clip": item.name, "target": truth.target,
-        "background": item.background, "events": [list(e) for e in truth.events],
-        "duration": round(duration, 6), "closer_look": setup.closer_look,
-        "rules": rules}) + "\n")
-    for p in passes:
-        for r in p.rows:
-            out.write(json.dumps({
-                "record": "window", "clip": item.name, "mode": p.name, "start": r.start,
-                "end": r.end, "truth": r.truth, "matched": r.matched,
-                "score": _plain(r.score), "support": _plain(r.support), "unit": _plain(r.unit),
-                "key": r.key, "calibrating": r.calibrating, "why": r.why}) + "\n")
-    out.flush()
-
-
-def _plain(value: float | None) -> float | None:
-    """Full precision: a replay must decide on exactly what the tracker saw."""
-    return None if value is None else float(value)
 
 
 def mode_figures(p: Pass) -> dict[str, Any]:

@@ -14,15 +14,8 @@ import click
 
 from pipeline.errors import ConfigError
 from workers.bench._table import emit_json, print_table
-from workers.bench.answers.replay import (
-    SWEPT,
-    DumpError,
-    parse_sets,
-    parse_sweep,
-    read_dump,
-    replay,
-    sweep,
-)
+from workers.bench.answers.dump import DumpError, read_dump
+from workers.bench.answers.replay import SWEPT, parse_sets, parse_sweep, replay, sweep
 
 SHOW = 5
 SWEEP_ROWS = 20
