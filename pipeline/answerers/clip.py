@@ -56,7 +56,7 @@ from pipeline.answerers.baseline import (
     Rule,
     step,
 )
-from pipeline.answerers.closer import CLOSER_GATE, STAY_TOP, CloserLook, was_yes
+from pipeline.answerers.closer import CLOSER_GATE, STAY_TOP, CloserLook, Supports, judged, wanted
 from pipeline.answerers.corrections import corrected_threshold
 from pipeline.answerers.second_look import SecondLook, second_look_for
 from pipeline.answerers.states import MemoryStates, StateProvider
@@ -186,14 +186,12 @@ class ClipAnswerer(Answerer):
         if self.settings.mode != "adaptive":
             threshold = corrected_threshold(self.threshold, state.labels)
             return Decision(score >= threshold, threshold, calibrating=False)
-        rule = self.rule
-        if self.closer is None or was_yes(state, key, rule):  # the whole frame, ten closest
-            ev = self.evidence(query.question, window, selection, score, query_emb, STAY_TOP)
-        else:  # a window that could turn yes: the strongest rival, on a closer look
-            ev = self.evidence(query.question, window, selection, score, query_emb)
-            if self.closer.wanted(state, key, ev, rule):
-                ev = self.closer.evidence(query.question, _best(window, selection), ev,
-                                          query_emb)
+        rule, closer = self.rule, self.closer
+        stay = self.evidence(query.question, window, selection, score, query_emb, STAY_TOP)
+        ev = stay if closer is None else judged(
+            state, key, rule, stay, self.evidence(query.question, window, selection, score,
+                                                  query_emb),
+            lambda: closer.support(query.question, _best(window, selection), query_emb))
         decision, learned = step(state, key, ev, rule)
         self.states.save(query.id, camera, learned)
         return decision
@@ -209,6 +207,17 @@ class ClipAnswerer(Answerer):
                                                   float(selection.frame_scores[best]), top)
         return Evidence(score, support, unit)
 
+    def supports(self, query: StandingQuery, window: Sequence[EncodedFrame],
+                 selection: Selection, query_emb: FloatArray) -> Supports | None:
+        """All three supports the closer look may judge a window on (the crop encoded even
+        where the tracker did not ask it); None with the closer look off."""
+        if self.closer is None or not selection.indices:
+            return None
+        stay = self.evidence(query.question, window, selection, 0.0, query_emb, STAY_TOP)
+        turn = self.evidence(query.question, window, selection, 0.0, query_emb)
+        look = self.closer.support(query.question, _best(window, selection), query_emb)
+        return Supports(stay.support, turn.support, look)
+
     @property
     def looks_ahead(self) -> bool:
         return self.closer is not None
@@ -220,7 +229,7 @@ class ClipAnswerer(Answerer):
         is judged after it, against a state this one changes."""
         if self.closer is None:
             return
-        rule, wanted, seen = self.rule, [], set()
+        rule, asked, seen = self.rule, [], set()
         for query, window, selection, query_emb in items:
             if (query.id, window[-1].camera) in seen:
                 continue
@@ -231,10 +240,10 @@ class ClipAnswerer(Answerer):
                 continue
             ev = self.evidence(query.question, window, selection, score, emb)
             camera, key = window[-1].camera, float(window[-1].t)
-            if self.closer.wanted(self.states.load(query.id, camera), key, ev, rule):
-                wanted.append((_best(window, selection), query.question, emb))
-        if wanted:
-            self.closer.look.looks(wanted)
+            if wanted(self.states.load(query.id, camera), key, ev, rule):
+                asked.append((_best(window, selection), query.question, emb))
+        if asked:
+            self.closer.look.looks(asked)
 
     @property
     def rule(self) -> Rule:

@@ -167,12 +167,10 @@ def test_the_closer_looks_of_one_step_are_encoded_together_and_change_no_answer(
 
 def test_a_closer_look_is_asked_only_where_the_support_can_change_the_answer() -> None:
     from pipeline.answerers.baseline import ABSENT, PRESENT, BaselineState, Evidence, Rule
-    from pipeline.answerers.closer import LOOK_FROM
+    from pipeline.answerers.closer import LOOK_FROM, wanted
 
-    answerer = build_answerer("clip", {"closer_look": 3}, encoder=RedEncoder())
     state = BaselineState(tuple((float(k), 0.1 + 0.001 * k, -3.0, 0.02, ABSENT)
                                 for k in range(5)))
-    wanted = answerer.closer.wanted  # type: ignore[attr-defined]
     assert not wanted(state, 9.0, Evidence(0.1, 0.0, 0.02), Rule())  # at the absent level: no
     assert wanted(state, 9.0, Evidence(0.5, 0.0, 0.02), Rule())  # high: the support decides
     assert not wanted(state, 9.0, Evidence(0.5, LOOK_FROM - 0.1, 0.02), Rule())  # clearly not

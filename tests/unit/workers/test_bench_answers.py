@@ -188,6 +188,34 @@ def _replays_the_dump(dump: Path, adaptive: dict[str, Any], tmp_path: Path) -> N
     assert "another version of the tracker" in res.stderr and "17 of 18" in res.stderr
 
 
+def test_a_closer_look_dump_replays_to_the_bench_figures(clips: Path, tmp_path: Path) -> None:
+    """With the closer look, every window records all three supports (the crop encoded
+    for each), and the replay, deciding again which one each window asks, gives back
+    every answer and the bench's figures; a dump without them is refused."""
+    from workers.cli.commands.bench.replay import command as replay
+
+    dump = tmp_path / "closer.jsonl"
+    res = CliRunner().invoke(command, ["--clips", str(clips), "--json", "--device", "cpu",
+                                       "--closer-look", "3", "--dump-windows", str(dump)])
+    assert res.exit_code == 0, res.output
+    adaptive = last_json(res.stdout)["modes"]["adaptive"]
+    rows = [json.loads(line) for line in dump.read_text().splitlines()]
+    judged = [r for r in rows if r.get("mode") == "adaptive" and r["score"] is not None]
+    assert len(judged) == 18 and all(set(r["supports"]) == {"stay", "turn", "look"}
+                                     for r in judged)
+    assert any("on a closer look" in r["why"] for r in judged)  # some turns asked the crop
+    res = CliRunner().invoke(replay, [str(dump), "--json"])
+    assert res.exit_code == 0, res.output
+    out = last_json(res.stdout)
+    assert out["answers_changed"] == 0 and out["reproduced"] == 18
+    keys = ["agreement", "windows", *EVENT_KEYS]
+    assert {k: out["replayed"][k] for k in keys} == {k: adaptive[k] for k in keys}
+    bare = tmp_path / "bare.jsonl"
+    bare.write_text(dump.read_text().replace('"supports": {', '"gone": {'))
+    res = CliRunner().invoke(replay, [str(bare), "--json"])
+    assert res.exit_code == 1 and "no closer-look supports" in res.stderr
+
+
 def _six(score: float | None) -> float | None:
     """The dump keeps full precision; hindsight cuts only at 6 decimals."""
     return None if score is None else round(score, 6)

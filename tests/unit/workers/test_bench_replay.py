@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.answerers.baseline import Evidence, Rule
+from pipeline.answerers.closer import CLOSER_GATE, Supports
 from pipeline.errors import ConfigError
 from workers.bench.answers.dump import Clip, DumpError, Window, read_dump, rule_json
 from workers.bench.answers.replay import decisions, parse_sets, parse_sweep, replay, sweep
@@ -82,7 +83,7 @@ def test_a_written_dump_reads_back_and_replays_with_a_changed_rule(tmp_path: Pat
 
 def test_what_is_not_a_replayable_dump_is_refused_with_the_line(tmp_path: Path) -> None:
     clip = _clip([0.1] * 8 + [0.4] * 8)
-    with pytest.raises(DumpError, match="closer-look"):
+    with pytest.raises(DumpError, match="carry no closer-look supports"):
         read_dump(_write(tmp_path / "a.jsonl", clip, closer_look=3.0))
     bad = tmp_path / "b.jsonl"
     bad.write_text('{"clip": "x", "mode": "adaptive", "start": 0}\n')
@@ -128,3 +129,24 @@ def test_a_sweep_replays_every_combination_best_first(tmp_path: Path) -> None:
     assert json.loads(res.stdout)["sweep"] == rows and "sweep — 2 settings" in res.stderr
     res = CliRunner().invoke(command, [str(dump), "--sweep", "gate"])
     assert res.exit_code == 2 and "--sweep" in res.output
+
+
+def _closer_clip(turn: float, look: float) -> Clip:
+    """10 empty windows, then 20 with the asked thing's score; its whole frame beats the
+    alternatives (stay), its strongest rival is close (``turn``), the crop says ``look``."""
+    empty, there = Supports(-3.0, -3.0, -3.0), Supports(1.0, turn, look)
+    windows = tuple(Window(float(i), i + 4.0, i + 4.0, i >= 10, None,
+                           Evidence(0.4 if i >= 10 else 0.1 + 0.001 * (i % 3), 0.0, 0.05),
+                           there if i >= 10 else empty) for i in range(30))
+    return Clip("c", "plain", ((10.0, 30.0),), 34.0, Rule(gate=CLOSER_GATE), windows, True)
+
+
+def test_a_closer_look_dump_is_judged_on_the_support_the_rule_asks() -> None:
+    def yes(clip: Clip) -> int:
+        return sum(bool(m) for m, _ in decisions(clip, clip.rule))
+
+    assert yes(_closer_clip(turn=-1.5, look=0.0)) == 20  # the crop turns it yes; stay holds
+    assert yes(_closer_clip(turn=-1.5, look=-3.0)) == 0  # the crop refuses every turn
+    assert yes(_closer_clip(turn=-2.5, look=0.0)) == 0  # below LOOK_FROM: no crop asked
+    loose = _closer_clip(turn=-1.5, look=-3.0)
+    assert sum(bool(m) for m, _ in decisions(loose, Rule(gate=-4.0))) == 20

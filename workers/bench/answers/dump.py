@@ -5,7 +5,11 @@ Per clip, one ``clip`` record (the target, background, events, decoded length,
 ``closer_look`` and each pass's tracker rule), then one ``window`` record per window and
 pass; for the adaptive passes it carries the evidence the tracker judged and kept
 (``support``, ``unit``, the window ``key``) at full precision, so a replay decides on
-exactly what the tracker saw.
+exactly what the tracker saw. With the closer look on, the default pass's windows also
+carry all three ``supports`` it may be judged on (``stay``: the whole frame against its
+ten closest alternatives, ``turn``: against the strongest, ``look``: the crop against
+the strongest), the crop encoded for every window, so which one a replayed rule asks
+is decided again (:func:`pipeline.answerers.closer.judged`).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol, TextIO
 
 from pipeline.answerers.baseline import Evidence, Rule
+from pipeline.answerers.closer import Supports
 from workers.bench.answers.metrics import Interval
 
 REPLAYED_MODE = "adaptive"
@@ -39,6 +44,7 @@ class Window:
     truth: bool | None
     matched: bool | None
     evidence: Evidence | None  # None: no frame in the window, nothing was judged
+    supports: Supports | None = None  # the closer look's three (closer-look clips only)
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,7 @@ class Clip:
     duration: float
     rule: Rule
     windows: tuple[Window, ...]
+    closer: bool = False  # answered with the closer look: judged on ``Window.supports``
 
 
 class Truth(Protocol):
@@ -79,7 +86,8 @@ def write_clip(out: TextIO, clip: str, background: str, truth: Truth, duration: 
                 "record": "window", "clip": clip, "mode": p.name, "start": r.start,
                 "end": r.end, "truth": r.truth, "matched": r.matched,
                 "score": _plain(r.score), "support": _plain(r.support), "unit": _plain(r.unit),
-                "key": r.key, "calibrating": r.calibrating, "why": r.why}) + "\n")
+                "key": r.key, "calibrating": r.calibrating, "why": r.why,
+                "supports": None if r.supports is None else asdict(r.supports)}) + "\n")
     out.flush()
 
 
@@ -122,7 +130,7 @@ def read_dump(path: Path) -> list[Clip]:
                         raise DumpError(f"a window of clip {rec['clip']!r} before its clip "
                                         "record")
                     if rec["mode"] == REPLAYED_MODE:
-                        rows[rec["clip"]].append(_window(rec))
+                        rows[rec["clip"]].append(_window(rec, heads[rec["clip"]]["closer"]))
                 else:
                     raise DumpError("not a record of bench answers --dump-windows "
                                     "(no \"record\": \"clip\" or \"window\")")
@@ -133,29 +141,32 @@ def read_dump(path: Path) -> list[Clip]:
     if not heads:
         raise DumpError(f"{path}: no clip records (is it a bench answers --dump-windows file?)")
     return [Clip(name, h["background"], h["events"], h["duration"], h["rule"],
-                 tuple(rows[name])) for name, h in heads.items()]
+                 tuple(rows[name]), h["closer"]) for name, h in heads.items()]
 
 
 def _head(rec: Mapping[str, Any]) -> dict[str, Any]:
-    if rec.get("closer_look"):
-        raise DumpError(f"clip {rec['clip']!r} was answered with --closer-look "
-                        f"{rec['closer_look']}: its evidence depends on the rule, so it "
-                        "cannot be replayed")
     rule = rec["rules"].get(REPLAYED_MODE)
     if rule is None:
         raise DumpError(f"clip {rec['clip']!r}: no {REPLAYED_MODE} rule recorded")
     return {"background": str(rec["background"]), "duration": float(rec["duration"]),
             "events": tuple((float(a), float(b)) for a, b in rec["events"]),
-            "rule": rule_from_json(rule)}
+            "rule": rule_from_json(rule), "closer": bool(rec.get("closer_look"))}
 
 
-def _window(rec: Mapping[str, Any]) -> Window:
+def _window(rec: Mapping[str, Any], closer: bool) -> Window:
     score = rec["score"]
-    evidence = None
+    evidence = supports = None
     if score is not None:
         if rec.get("support") is None or rec.get("unit") is None or rec.get("key") is None:
             raise DumpError("a judged window without its support, unit and key")
         evidence = Evidence(float(score), float(rec["support"]), float(rec["unit"]))
+        if closer:
+            if not isinstance(rec.get("supports"), Mapping):
+                raise DumpError(f"clip {rec['clip']!r} was answered with --closer-look, but "
+                                "its windows carry no closer-look supports (written before "
+                                "bench answers recorded them): dump it again")
+            supports = Supports(**{k: float(rec["supports"][k]) for k in ("stay", "turn",
+                                                                          "look")})
     return Window(float(rec["start"]), float(rec["end"]),
                   None if rec.get("key") is None else float(rec["key"]), rec["truth"],
-                  rec["matched"], evidence)
+                  rec["matched"], evidence, supports)

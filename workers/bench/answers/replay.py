@@ -9,12 +9,14 @@ by side in seconds, on exactly the same evidence. Before anything is reported, t
 recorded rule is replayed and must give every recorded answer back: a dump written by
 another version of the tracker is refused, not half-replayed.
 
-A dump made with ``--closer-look`` cannot be replayed: the crop is asked only where a
-window could turn yes, so its evidence depends on the rule.
+A dump made with ``--closer-look`` carries all three supports a window may be judged on
+(the crop encoded for every window), and the replay decides again which one each window
+asks, as the answerer does (:func:`pipeline.answerers.closer.judged`).
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import math
@@ -23,6 +25,7 @@ from dataclasses import replace
 from typing import Any
 
 from pipeline.answerers.baseline import BaselineState, Rule, step
+from pipeline.answerers.closer import judged
 from pipeline.errors import ConfigError
 from workers.bench.answers.dump import RULE_FIELDS, Clip, DumpError, rule_json
 from workers.bench.answers.metrics import Answered, EventCounts, Tally
@@ -73,7 +76,11 @@ def decisions(clip: Clip, rule: Rule) -> list[tuple[bool | None, bool]]:
         if w.evidence is None or w.key is None:
             out.append((None, False))
             continue
-        decision, state = step(state, w.key, w.evidence, rule)
+        ev, s = w.evidence, w.supports
+        if clip.closer and s is not None:
+            ev = judged(state, w.key, rule, replace(ev, support=s.stay),
+                        replace(ev, support=s.turn), functools.partial(float, s.look))
+        decision, state = step(state, w.key, ev, rule)
         out.append((decision.matched, decision.calibrating))
     return out
 

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
 
 from pipeline.answerers import build_answerer
+from pipeline.answerers.closer import Supports
 from pipeline.answerers.corrections import Label
 from pipeline.answerers.states import MemoryStates
 from pipeline.errors import ConfigError
@@ -94,6 +95,7 @@ class Row:
     support: float | None = None
     unit: float | None = None
     key: float | None = None  # the tracker's window key (its newest frame's time)
+    supports: Supports | None = None  # with the closer look, when dumping: all three
 
 
 @dataclass
@@ -109,6 +111,8 @@ class Pass:
     states: MemoryStates = field(default_factory=MemoryStates)
     rows: list[Row] = field(default_factory=list)
     left: int = 0
+    record_supports: bool = False
+    """Record every window's three closer-look supports (a dump of the default mode)."""
 
     def begin(self) -> None:
         """A new clip: a new camera, so fresh states."""
@@ -125,9 +129,13 @@ class Pass:
         camera, key = window[-1].camera, float(window[-1].t)
         sample = next((x for x in reversed(self.states.load(query.id, camera).samples)
                        if x[0] == key), None)  # the evidence the tracker judged and kept
-        self.rows.append(Row(start, end, truth, result.matched, result.score,
-                             "calibrating" in result.text, result.why,
-                             *((sample[2], sample[3], key) if sample else (None, None, None))))
+        row = Row(start, end, truth, result.matched, result.score,
+                  "calibrating" in result.text, result.why)
+        if sample:  # the evidence the tracker judged (and, dumping, all three supports)
+            row = replace(row, support=sample[2], unit=sample[3], key=key,
+                          supports=self.answerer.supports(query, window, sel, emb)
+                          if self.record_supports else None)
+        self.rows.append(row)
         if (truth is not None and result.matched != truth and self.left > 0
                 and result.score is not None):
             self.states.add_label(query.id, camera, Label(window[-1].t, result.score, truth))
@@ -206,6 +214,8 @@ def run_bench(
     import av
 
     passes = build_passes(encoder, setup)
+    for p in passes:  # a dump lets the closer look's windows be replayed: all supports
+        p.record_supports = dump is not None and p.name == DEFAULT_MODE
     failures: list[tuple[str, str]] = []
     total = len(scenes.items)
     video_s = 0.0
