@@ -23,6 +23,7 @@ import click
 
 from pipeline.errors import ConfigError, SourceError
 from pipeline.query_rules import check_every, check_settings, check_window
+from pipeline.questions import clean_question
 from pipeline.types import StandingQuery
 from workers.cli.options import answerer_type, env_option, parse_duration, setting_option
 from workers.config import Settings, settings_from_flags
@@ -46,9 +47,16 @@ class RunArgs:
 
 
 def _questions(raw: Sequence[str]) -> tuple[str, ...]:
-    questions = tuple(" ".join(q.split()) for q in raw)
-    if not questions or any(not q for q in questions):
-        raise ConfigError("--ask", raw[0] if raw else "", "a non-empty question")
+    """Each ``--ask`` by the one rule for question text (:mod:`pipeline.questions`)."""
+    if not raw or any(not q.strip() for q in raw):
+        raise ConfigError("--ask", next((q for q in raw if not q.strip()), ""),
+                          "a non-empty question")
+    questions = []
+    for q in raw:
+        try:
+            questions.append(clean_question(q))
+        except ConfigError as exc:
+            raise ConfigError("--ask", exc.value, exc.allowed) from None
     return tuple(dict.fromkeys(questions))
 
 

@@ -91,6 +91,22 @@ def test_cli_refuses_unprintable_questions_in_one_line(
     assert "\x1b" not in err and "\x00" not in err
 
 
+@pytest.mark.parametrize("name", [*sorted(REFUSED), "too long"])
+def test_run_refuses_unprintable_or_long_asks_before_reading_video(
+    name: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """``run --ask`` follows the same rule, naming the option (no traceback)."""
+    clip = tmp_path / "c.mp4"
+    clip.write_bytes(b"")  # never opened: the question is refused first
+    text = "x" * (QUESTION_MAX + 1) if name == "too long" else REFUSED[name]
+    code = main(["run", str(clip), "--ask", "a red circle", "--ask", text,
+                 "--db", f"sqlite:///{tmp_path / 'run.db'}"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("error: --ask:") and err.count("\n") == 1, err
+    assert "\x1b" not in err and "\x00" not in err and "Traceback" not in err
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=600))
 def test_any_text_is_cleaned_or_refused_with_config_error(text: str) -> None:
