@@ -32,3 +32,5 @@ def test_state_explains_and_reset_forgets(tmp_path: Path) -> None:
     assert load_state(store, "q", "cam").samples == ()
     missing = runner.invoke(cli, ["queries", "state", "nope", "--db", url])
     assert missing.exit_code == 2 and "nope" in missing.output
+    typo = runner.invoke(cli, ["queries", "reset", "nope", "--db", url])
+    assert typo.exit_code == 2 and "no query 'nope'" in typo.output  # as the API's 404

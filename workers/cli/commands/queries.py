@@ -171,6 +171,14 @@ def list_(as_json: bool, db: str | None) -> None:
         store.close()
 
 
+def _stored(store: Any, query_id: str) -> StandingQuery:
+    """The stored query QUERY_ID, or a usage error naming the argument."""
+    query = next((q for q in store.queries() if q.id == query_id), None)
+    if query is None:
+        raise click.BadParameter(f"no query {query_id!r} in the store", param_hint="QUERY_ID")
+    return query
+
+
 @command.command("show")
 @click.argument("query_id")
 @db_option
@@ -181,10 +189,7 @@ def show(query_id: str, db: str | None) -> None:
 
     store = open_store(_settings(None, db, kafka=False).store.url)
     try:
-        found = [q for q in store.queries() if q.id == query_id]
-        if not found:
-            raise click.BadParameter(f"no query {query_id!r} in the store", param_hint="QUERY_ID")
-        click.echo(json.dumps(_with_status(store, found)[0], indent=2))
+        click.echo(json.dumps(_with_status(store, [_stored(store, query_id)])[0], indent=2))
     finally:
         store.close()
 
@@ -220,10 +225,7 @@ def state(query_id: str, camera: str | None, as_json: bool, db: str | None) -> N
 
     store = open_store(_settings(None, db, kafka=False).store.url)
     try:
-        query = next((q for q in store.queries() if q.id == query_id), None)
-        if query is None:
-            raise click.BadParameter(f"no query {query_id!r} in the store", param_hint="QUERY_ID")
-        rule = clip_rule(query.settings)
+        rule = clip_rule(_stored(store, query_id).settings)
         for t in saved_trackers(store, query_id, camera):
             view = describe(t.state, rule)
             click.echo(json.dumps({"camera": t.camera, **view.to_json()}) if as_json
@@ -242,6 +244,7 @@ def reset(query_id: str, camera: str | None, db: str | None) -> None:
 
     store = open_store(_settings(None, db, kafka=False).store.url)
     try:
+        _stored(store, query_id)  # a mistyped id is an error, as in the API (404)
         n = reset_trackers(store, query_id, camera)
     finally:
         store.close()
