@@ -157,6 +157,18 @@ def _check_size(size: tuple[int, int]) -> None:
         raise ConfigError("size", f"{w}x{h}", "even WxH from 320x240 to 1280x720")
 
 
+MAX_DURATION_S = 24 * 3600.0
+MAX_FPS = 120.0
+MAX_DISTRACTORS = 8
+
+
+def _check_timing(duration: float, fps: float) -> None:
+    if not 0 < duration <= MAX_DURATION_S:
+        raise ConfigError("duration", duration, f"seconds above 0, at most {MAX_DURATION_S:g}")
+    if not 0 < fps <= MAX_FPS:
+        raise ConfigError("fps", fps, f"frames per second above 0, at most {MAX_FPS:g}")
+
+
 def random_background(rng: random.Random, kind: str | None = None) -> Background:
     """A muted background (low saturation, so it never reads as a palette colour)."""
     kind = kind or rng.choice(BACKGROUNDS)
@@ -246,6 +258,7 @@ def random_scene(
     """
     _check("level", level, ("easy", "hard"))
     _check_target(target)
+    _check_timing(duration, fps)
     rng = random.Random(seed)
     w, h = size or rng.choice(FRAME_SIZES)
     _check_size((w, h))
@@ -284,6 +297,9 @@ def scripted_scene(
     _check("level", level, ("easy", "hard"))
     _check_target(target)
     _check_size(size)
+    _check_timing(duration, fps)
+    if not 0 <= distractors <= MAX_DISTRACTORS:
+        raise ConfigError("distractors", distractors, f"0 to {MAX_DISTRACTORS}")
     rng = random.Random(seed)
     w, h = size
     bg = random_background(rng, background)

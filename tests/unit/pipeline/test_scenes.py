@@ -118,6 +118,13 @@ def test_captions_and_bad_input() -> None:
         scripted_scene(("purple", "circle"))
     with pytest.raises(ConfigError):
         random_scene(0, level="medium")  # type: ignore[arg-type]
+    for bad, field in (({"duration": -1.0}, "duration"), ({"duration": 0.0}, "duration"),
+                       ({"fps": 0.0}, "fps"), ({"distractors": -1}, "distractors"),
+                       ({"distractors": 9}, "distractors")):
+        with pytest.raises(ConfigError, match=f"^{field}: "):
+            scripted_scene(**bad)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="^duration: "):
+        random_scene(0, duration=-5.0)
 
 
 def test_import_does_not_pull_av_or_torch() -> None:
