@@ -67,7 +67,7 @@ def _table(answers: list[Answer], ids: list[int | None]) -> Table:
 )
 @click.option(
     "--limit",
-    type=int,
+    type=click.IntRange(min=1),
     default=None,
     envvar="FEEDWATCH_ANSWERS_LIMIT",
     show_envvar=True,
