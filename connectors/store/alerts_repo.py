@@ -36,7 +36,7 @@ from connectors.store.alerts_models import (
 from connectors.store.db import store_errors
 from connectors.store.secret_box import SecretBox, is_sealed, seal, unseal
 from connectors.store.secret_rows import URL_IS_SECRET
-from pipeline.alerts.model import Condition, ConditionKind, HookPolicy, Rule
+from pipeline.alerts.model import Condition, ConditionKind, HookPolicy, Rule, check_hook_limits
 from pipeline.errors import ConfigError
 
 
@@ -155,6 +155,7 @@ class AlertStore:
         deliveries keep going to the new settings)."""
         if type not in CHANNELS:
             raise ConfigError("hook.type", type, f"one of {', '.join(sorted(CHANNELS))}")
+        check_hook_limits(cooldown_s, rate_cap, rate_period_s)
         _check_url(url, allow_private, resolve)
         sealed = seal(self.secrets, secret, "hook.secret")
         stored_url = _stored_url(self.secrets, type, url)

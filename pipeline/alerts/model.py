@@ -24,6 +24,8 @@ from pipeline.types import Answer
 _INCIDENT_NS = uuid.UUID("5d7c1f0e-59a6-4b8e-9a43-0f1c2a7e6b11")
 PATTERN_MAX = 256
 MAX_RULE_HOOKS = 32
+INT32_MAX = 2**31 - 1
+"""The largest count a SQL INTEGER column holds (window counts, rate caps)."""
 """Hooks one rule may notify (each opening is one delivery per hook)."""
 """Characters of a ``text_regex`` pattern."""
 _RE2_MEMORY = 1 << 20  # bytes one compiled pattern may take
@@ -149,9 +151,10 @@ class Rule:
     def __post_init__(self) -> None:
         for name in ("open_after", "close_after"):
             value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ConfigError(f"rule.{name}", value, "a whole number of windows >= 1")
-        if self.min_duration < 0:
+            if not isinstance(value, int) or not 1 <= value <= INT32_MAX:
+                raise ConfigError(f"rule.{name}", value,
+                                  f"a whole number of windows, 1 to {INT32_MAX}")
+        if not 0 <= self.min_duration < math.inf:
             raise ConfigError("rule.min_duration", self.min_duration, "seconds >= 0")
         if len(self.hooks) > MAX_RULE_HOOKS:
             raise ConfigError(
@@ -168,6 +171,20 @@ class HookPolicy:
     cooldown: float = 0.0
     rate_cap: int = 0
     rate_period: float = 3600.0
+
+
+def check_hook_limits(cooldown_s: float | None, rate_cap: int | None,
+                      rate_period_s: float | None) -> None:
+    """A hook's own limits (None: the deployment's defaults), checked wherever a hook is
+    registered: a negative or NaN cooldown or cap would hold back every notification."""
+    if cooldown_s is not None and not 0 <= cooldown_s < math.inf:
+        raise ConfigError("hook.cooldown_s", cooldown_s, "seconds >= 0")
+    if rate_cap is not None and (not isinstance(rate_cap, int)
+                                 or not 0 <= rate_cap <= INT32_MAX):
+        raise ConfigError("hook.rate_cap", rate_cap,
+                          f"a whole number of notifications, 0 (no cap) to {INT32_MAX}")
+    if rate_period_s is not None and not 0 < rate_period_s < math.inf:
+        raise ConfigError("hook.rate_period_s", rate_period_s, "seconds above 0")
 
 
 @dataclass(frozen=True)

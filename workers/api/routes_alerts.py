@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from connectors.store.alerts_repo import AlertStore
 from pipeline.alerts.model import (
+    INT32_MAX,
     MAX_RULE_HOOKS,
     PATTERN_MAX,
     Condition,
@@ -34,7 +35,6 @@ from workers.config import ApiSettings, HooksSettings
 router = APIRouter(prefix="/api", tags=["alerts"])
 Responses = dict[int | str, dict[str, Any]]
 Endpoint = Callable[..., Any]
-INT32_MAX = 2**31 - 1  # SQL INTEGER
 PORT = r"(:([0-9]{0,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?"
 HOOK_URL = (
     r"^[hH][tT][tT][pP][sS]?://([^@/?#\[\]\x00-\x20\x7f]+@)?[A-Za-z0-9._~!$&'()*+,;=%-]+"

@@ -145,6 +145,8 @@ def test_changed_compares_with_previous_window():
         ({"condition": Condition(ConditionKind.MATCHED), "open_after": 0}, "rule.open_after"),
         ({"close_after": -1}, "rule.close_after"),
         ({"min_duration": -1.0}, "rule.min_duration"),
+        ({"min_duration": float("nan")}, "rule.min_duration"),
+        ({"open_after": 2**31}, "rule.open_after"),  # a SQL INTEGER holds it no more
     ],
 )
 def test_bad_rules_name_the_field(kwargs, field):

@@ -130,3 +130,20 @@ def test_the_api_refuses_rules_that_could_not_run(tmp_path: Path, body: str) -> 
     else:
         assert resp.status_code == 422, resp.text
         assert stored == []
+
+
+@pytest.mark.parametrize(("limits", "field"), [
+    ({"cooldown_s": -5.0}, "hook.cooldown_s"), ({"cooldown_s": float("nan")}, "hook.cooldown_s"),
+    ({"rate_cap": -1}, "hook.rate_cap"), ({"rate_period_s": 0.0}, "hook.rate_period_s"),
+])
+def test_a_hook_whose_limits_would_hold_back_every_notification_is_refused(
+    tmp_path: Path, limits: dict[str, float], field: str, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Checked where every hook is registered (the CLI passed these to the store as given)."""
+    alerts = AlertStore(Store.from_url(f"sqlite:///{tmp_path / 'h.db'}").engine)
+    with pytest.raises(ConfigError) as info:
+        alerts.add_hook("https://hooks.example/x", resolve=lambda h, p: [PUBLIC], **limits)
+    assert info.value.field == field and alerts.hooks() == []
+    code = main(["hooks", "add", "https://hooks.example/x", "--db",
+                 f"sqlite:///{tmp_path / 'cli.db'}", "--rate-cap", "-1"])
+    assert code == 2 and capsys.readouterr().err.startswith("error: hook.rate_cap: -1")
