@@ -83,6 +83,22 @@ def parse_duration(value: str | float, field: str) -> float:
     return seconds
 
 
+class Seconds(click.ParamType):
+    """A positive, finite number of seconds (``5``, ``2.5s``, ``500ms``, ``2m``)."""
+
+    name = "seconds"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> float:
+        try:
+            return parse_duration(value, param.name if param and param.name else "seconds")
+        except ConfigError:
+            self.fail(f"{value!r}: a positive duration {DURATION_HELP}", param, ctx)
+
+
+SECONDS = Seconds()
+
+
 def parse_time(value: str, field: str) -> float:
     """Epoch seconds (or seconds from file start) from a number or an ISO-8601 UTC time."""
     try:

@@ -186,3 +186,12 @@ def test_ingest_beats_per_segment_and_counts_segments(
     assert result.exit_code == 0, result.output
     assert value("feedwatch_segments_total", camera="ingest-beat") > before
     assert beat.exists() and _healthcheck(beat) == 0
+
+
+@pytest.mark.parametrize("flag", ["--max-age", "--timeout"])
+@pytest.mark.parametrize("value", ["-1", "0", "nan", "inf"])
+def test_healthcheck_limits_are_positive_durations(flag: str, value: str, tmp_path: Path) -> None:
+    """Not a traceback from the socket layer: a usage error naming the option."""
+    res = CliRunner().invoke(cli, ["healthcheck", "--url", "http://127.0.0.1:9/health",
+                                   flag, value])
+    assert res.exit_code == 2 and flag in res.output and "positive duration" in res.output

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from workers.cli.options import setting_option
+from workers.cli.options import SECONDS, setting_option
 
 
 def check_url(url: str, timeout: float) -> str | None:
@@ -47,13 +47,13 @@ def check_heartbeat(path: Path, max_age: float) -> str | None:
 )
 @click.option(
     "--max-age",
-    type=float,
+    type=SECONDS,
     default=120.0,
     show_default=True,
     help="Oldest acceptable heartbeat, seconds.",
 )
 @click.option(
-    "--timeout", type=float, default=5.0, show_default=True, help="HTTP timeout, seconds."
+    "--timeout", type=SECONDS, default=5.0, show_default=True, help="HTTP timeout, seconds."
 )
 def command(url: str | None, heartbeat: Path | None, max_age: float, timeout: float) -> None:
     """Exit 0 when the process is healthy, 1 (with the reason) when not."""
