@@ -99,6 +99,38 @@ class Seconds(click.ParamType):
 SECONDS = Seconds()
 
 
+class Finite(click.ParamType):
+    """A finite number (no NaN, no infinity) within bounds (``above``: strictly)."""
+
+    name = "number"
+
+    def __init__(self, low: float | None = None, high: float | None = None, *,
+                 above: bool = False) -> None:
+        self.low, self.high, self.above = low, high, above
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> float:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        low_ok = self.low is None or (number > self.low if self.above else number >= self.low)
+        if not (math.isfinite(number) and low_ok and (self.high is None or number <= self.high)):
+            self.fail(f"{value!r}: {self.allowed}", param, ctx)
+        return number
+
+    @property
+    def allowed(self) -> str:
+        parts = [] if self.low is None else [f"{'above' if self.above else 'at least'} "
+                                              f"{self.low:g}"]
+        parts += [] if self.high is None else [f"at most {self.high:g}"]
+        return "a finite number" + (f" ({', '.join(parts)})" if parts else "")
+
+
+COUNT = click.IntRange(min=1)
+"""A whole number of things (cameras, events, passes), at least one."""
+
+
 def parse_time(value: str, field: str) -> float:
     """Epoch seconds (or seconds from file start) from a number or an ISO-8601 UTC time."""
     try:

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from workers.bench.alerts import MODES, AlertBench, measure
-from workers.cli.options import setting_option
+from workers.cli.options import COUNT, SECONDS, Finite, setting_option
 
 
 @click.command("alerts")
@@ -20,24 +20,24 @@ from workers.cli.options import setting_option
 @setting_option("kafka", "--kafka", "bootstrap", field="bootstrap", default=None,
                 help="Kafka bootstrap host:port (the Kafka mode; `python -m "
                 "tests.services.kafka` starts a local broker).")
-@click.option("--cameras", type=int, default=1, show_default=True, help="Synthetic cameras.")
-@click.option("--events", type=int, default=20, show_default=True,
+@click.option("--cameras", type=COUNT, default=1, show_default=True, help="Synthetic cameras.")
+@click.option("--events", type=COUNT, default=20, show_default=True,
               help="Appearances of the object per camera.")
-@click.option("--event-s", type=float, default=10.0, show_default=True,
+@click.option("--event-s", type=SECONDS, default=10.0, show_default=True,
               help="How long the object stays.")
-@click.option("--gap-s", type=float, default=20.0, show_default=True,
+@click.option("--gap-s", type=SECONDS, default=20.0, show_default=True,
               help="Seconds without it between events.")
-@click.option("--window", type=float, default=2.0, show_default=True,
+@click.option("--window", type=SECONDS, default=2.0, show_default=True,
               help="The question's window, seconds.")
-@click.option("--every", type=float, default=1.0, show_default=True,
+@click.option("--every", type=SECONDS, default=1.0, show_default=True,
               help="The question's evaluation interval, seconds.")
-@click.option("--open-after", type=int, default=1, show_default=True,
+@click.option("--open-after", type=COUNT, default=1, show_default=True,
               help="Matched windows that open an incident.")
 @click.option("--clip", "clip_spec", default="shapes-demo", show_default=True, help="CLIP spec.")
-@click.option("--threshold", type=float, default=None,
+@click.option("--threshold", type=Finite(-1.0, 1.0), default=None,
               help="Fixed score threshold for the clip answerer (embedded mode only; "
               "default: its adaptive mode).")
-@click.option("--timeout", type=float, default=60.0, show_default=True,
+@click.option("--timeout", type=SECONDS, default=60.0, show_default=True,
               help="Seconds after the stream ends to wait for the rest of the work.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (last line).")
 def command(mode: str, bootstrap: str | None, cameras: int, events: int, event_s: float,

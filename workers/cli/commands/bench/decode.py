@@ -12,20 +12,21 @@ import click
 from pipeline.errors import ConfigError
 from workers.bench._table import emit_json, hardware, print_table
 from workers.bench.decode import BASELINE, Row, bench_gop, frame_size, gop_list, make_bench_clip
+from workers.cli.options import COUNT, SECONDS, Finite
 
 
 @click.command()
 @click.option("--clip", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="Benchmark this file instead of generated clips.")
-@click.option("--seconds", type=float, default=20.0, show_default=True,
+@click.option("--seconds", type=SECONDS, default=20.0, show_default=True,
               help="Length of each generated clip.")
 @click.option("--size", default="640x360", show_default=True, help="Generated clip WxH.")
 @click.option("--gops", default="1,10", show_default=True,
               help="Keyframe intervals (s) of the generated clips, comma-separated.")
 @click.option("--bframes", type=click.IntRange(0, 4), default=0, show_default=True,
               help="B-frames between references in the generated clips (IP cameras: often 0).")
-@click.option("--sample-fps", type=float, default=1.0, show_default=True)
-@click.option("--repeat", type=int, default=3, show_default=True, help="Best of N passes.")
+@click.option("--sample-fps", type=Finite(0.0, above=True), default=1.0, show_default=True)
+@click.option("--repeat", type=COUNT, default=3, show_default=True, help="Best of N passes.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on one line.")
 def command(clip: Path | None, seconds: float, size: str, gops: str, bframes: int,
             sample_fps: float, repeat: int, as_json: bool) -> None:

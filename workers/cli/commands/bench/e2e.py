@@ -12,7 +12,7 @@ import click
 
 from pipeline.errors import ConfigError
 from workers.bench.e2e import measure
-from workers.cli.options import perception_option, setting_option
+from workers.cli.options import COUNT, SECONDS, perception_option, setting_option
 
 
 @click.command()
@@ -20,16 +20,16 @@ from workers.cli.options import perception_option, setting_option
                 help="Kafka bootstrap host:port; without it the embedded run is measured.")
 @click.option("--compare", is_flag=True,
               help="Run the embedded mode, then the Kafka mode, on the same clips; one object.")
-@click.option("--cameras", type=int, default=4, show_default=True, help="Synthetic cameras.")
-@click.option("--seconds", type=float, default=20.0, show_default=True, help="Clip length.")
-@click.option("--workers", type=int, default=1, show_default=True, help="Worker processes.")
+@click.option("--cameras", type=COUNT, default=4, show_default=True, help="Synthetic cameras.")
+@click.option("--seconds", type=SECONDS, default=20.0, show_default=True, help="Clip length.")
+@click.option("--workers", type=COUNT, default=1, show_default=True, help="Worker processes.")
 @perception_option("--clip", "clip_spec", default=None, help="CLIP spec (default shapes-demo).")
 @click.option("--burst", is_flag=True, help="Ingest as fast as possible (capacity, no latency).")
 @perception_option("--precision", type=click.Choice(["fp32", "int8"]), default="fp32",
                    show_default=True, help="Encoder precision, the same in both modes.")
 @click.option("--ingest", type=click.Choice(["one", "each"]), default="one", show_default=True,
               help="Kafka mode: one ingest process for every camera, or one per camera.")
-@click.option("--timeout", type=float, default=60.0, show_default=True,
+@click.option("--timeout", type=SECONDS, default=60.0, show_default=True,
               help="Seconds after the last segment to wait for every expected answer.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def command(bootstrap: str | None, compare: bool, cameras: int, seconds: float, workers: int,

@@ -12,7 +12,7 @@ import click
 
 from pipeline.errors import ConfigError
 from workers.bench.memory import make_clip, run_command, watch
-from workers.cli.options import perception_option
+from workers.cli.options import Finite, perception_option
 
 
 @click.command("memory")
@@ -23,7 +23,7 @@ from workers.cli.options import perception_option
 @click.option("--size", default="640x360", show_default=True, help="Clip size WxH.")
 @perception_option("--clip", "clip_spec", default="shapes-demo", show_default=True,
             help="CLIP spec.")
-@click.option("--allowance-mb", type=float, default=50.0, show_default=True,
+@click.option("--allowance-mb", type=Finite(0.0), default=50.0, show_default=True,
               help="Growth allowed from the first minute to the end.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def command(seconds: float, questions: int, size: str, clip_spec: str, allowance_mb: float,

@@ -10,6 +10,7 @@ import click
 from pipeline.errors import ConfigError
 from workers.bench._table import emit_json, hardware, hardware_line, print_table
 from workers.bench.search import CAMERAS, Scenes, fill, measure
+from workers.cli.options import COUNT
 
 
 @click.command("search")
@@ -18,7 +19,7 @@ from workers.bench.search import CAMERAS, Scenes, fill, measure
               "file); a PostgreSQL URL with pgvector benchmarks HNSW.")
 @click.option("--dim", type=int, default=512, show_default=True,
               help="Embedding size (512: ViT-B/32).")
-@click.option("--queries", type=int, default=50, show_default=True,
+@click.option("--queries", type=COUNT, default=50, show_default=True,
               help="Texts per scenario.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--reuse", is_flag=True,

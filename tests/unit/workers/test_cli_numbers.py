@@ -1,0 +1,43 @@
+"""Numeric options refuse NaN, infinities, negatives and zero counts as usage errors
+naming the option (before any service is contacted), never a traceback from deep inside
+(a negative socket timeout, an empty query set, a NaN interval written to the store)."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from workers.cli.main import cli
+from workers.cli.options import Finite
+
+BAD = [
+    (["bench", "alerts"], "--every", "nan"),
+    (["bench", "alerts"], "--window", "0"),
+    (["bench", "alerts"], "--timeout", "-1"),
+    (["bench", "alerts"], "--threshold", "nan"),
+    (["bench", "alerts"], "--open-after", "0"),
+    (["bench", "decode"], "--seconds", "-1"),
+    (["bench", "decode"], "--sample-fps", "inf"),
+    (["bench", "e2e"], "--timeout", "-1"),
+    (["bench", "memory"], "--allowance-mb", "-1"),
+    (["bench", "search", "--frames", "200"], "--queries", "0"),
+]
+
+
+@pytest.mark.parametrize(("command", "flag", "value"), BAD)
+def test_a_bad_number_is_a_usage_error_naming_the_option(
+    command: list[str], flag: str, value: str,
+) -> None:
+    res = CliRunner().invoke(cli, [*command, flag, value])
+    assert res.exit_code == 2, res.output
+    assert f"Invalid value for '{flag}'" in res.output, res.output
+    assert "Traceback" not in res.output
+
+
+def test_finite_bounds_and_what_it_says() -> None:
+    strict = Finite(0.0, above=True)
+    assert strict.convert("2.5", None, None) == 2.5
+    for bad in ("0", "nan", "-inf", "x"):
+        with pytest.raises(Exception, match="above 0"):
+            strict.convert(bad, None, None)
+    assert Finite(-1.0, 1.0).allowed == "a finite number (at least -1, at most 1)"
