@@ -78,3 +78,16 @@ def test_settings_are_frozen() -> None:
     settings = load_settings()
     with pytest.raises(ValidationError):
         settings.store.url = "sqlite:///other.db"
+
+
+def test_log_level_is_a_known_level_in_any_case(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unknown level is one line naming the setting, not a traceback from logging."""
+    from pipeline.errors import ConfigError
+    from workers.config import settings_from_flags
+
+    assert settings_from_flags(root={"log_level": " debug "}).log_level == "DEBUG"
+    monkeypatch.setenv("FEEDWATCH_LOG_LEVEL", "verbose")
+    with pytest.raises(ConfigError) as info:
+        settings_from_flags()
+    assert str(info.value) == ("log_level: 'verbose' is not allowed; one of DEBUG, INFO, "
+                               "WARNING, ERROR, CRITICAL [flag or env FEEDWATCH_LOG_LEVEL]")

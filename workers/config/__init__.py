@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings
 
 from connectors.video.settings import VideoSettings
@@ -41,12 +41,15 @@ __all__ = [
 ]
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
 class Settings(BaseSettings):
     """The root: one frozen object handed down as sub-configs."""
 
     model_config = section_config("FEEDWATCH_")
 
-    log_level: str = "INFO"
+    log_level: str = "INFO"  # DEBUG, INFO, WARNING, ERROR or CRITICAL (any case)
     heartbeat_file: str = ""
     metrics_port: int = Field(default=0, ge=0, le=65535)  # Prometheus endpoint; 0 = off
     # the address it listens on: this host only unless told (compose: 0.0.0.0, its network)
@@ -66,6 +69,14 @@ class Settings(BaseSettings):
     history: HistorySettings = Field(default_factory=HistorySettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     clips: ClipsSettings = Field(default_factory=ClipsSettings)
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"one of {', '.join(LOG_LEVELS)}")
+        return level
 
 
 SECTIONS: dict[str, type[BaseSettings]] = {
@@ -142,7 +153,8 @@ def settings_error(exc: ValidationError) -> ConfigError:
     """The first error of a settings validation as a one-line :class:`ConfigError`."""
     err = exc.errors()[0]
     loc = tuple(str(part) for part in err["loc"])
-    value, message = err.get("input"), " ".join(str(err["msg"]).split())
+    value = err.get("input")
+    message = " ".join(str(err["msg"]).split()).removeprefix("Value error, ")
     cause = (err.get("ctx") or {}).get("error")
     if not loc and isinstance(cause, ConfigError):  # a check across fields names its field
         loc, value, message = (cause.field,), cause.value, cause.allowed
