@@ -251,6 +251,8 @@ def test_a_clip_that_cannot_be_scored_is_a_shortfall_not_a_figure(
     ('{"target": "a red circle", "events": [[-1, 2]]}', "0 <= on < off"),
     ('{"target": "a red circle", "events": {"on": 1}}', "'events' must be a list"),
     ('{"target": "a red circle"', "not readable JSON"),
+    ('{"target": "a red\\u001b circle", "events": []}', "no control characters (U+001B"),
+    ('{"target": "a red circle", "events": [[4, 8], [1, 5]]}', "[1.0, 5.0] and [4.0, 8.0] overlap"),
 ])
 def test_a_bad_sidecar_is_named_before_anything_is_scored(
     tmp_path: Path, sidecar: str | None, says: str,
@@ -260,6 +262,20 @@ def test_a_bad_sidecar_is_named_before_anything_is_scored(
         (tmp_path / "cam.json").write_text(sidecar)
     res = CliRunner().invoke(command, ["--clips", str(tmp_path), "--json"])
     assert res.exit_code == 2 and says in res.output and "cam" in res.output
+
+
+def test_every_unusable_sidecar_is_named_at_once_and_a_bom_is_fine(tmp_path: Path) -> None:
+    from workers.bench.answers.scenes import SidecarError, clip_dir, read_sidecar
+
+    for name in ("a", "b", "c"):
+        (tmp_path / f"{name}.mp4").write_bytes(b"")
+    (tmp_path / "a.json").write_text('\ufeff{"target": "a red circle", "events": [[2, 4]]}',
+                                     encoding="utf-8")
+    (tmp_path / "b.json").write_text('{"target": "", "events": []}')
+    assert read_sidecar(tmp_path / "a.mp4").events == ((2.0, 4.0),)
+    with pytest.raises(SidecarError, match=r"^2 of 3 sidecars not usable: \S*/b\.json: .*; "
+                                           r"\S*/c\.mp4: no truth sidecar"):
+        clip_dir(tmp_path)
 
 
 def test_clips_exclude_the_scene_families(tmp_path: Path) -> None:

@@ -27,8 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipeline.errors import ConfigError
 from pipeline.familyb import FamilyBScene, family_b_scenes, family_b_visits_scenes
 from pipeline.familyb import write_clip as write_b
+from pipeline.questions import clean_question
 from pipeline.scenes import COLORS, FRAME_SIZES, SHAPES, caption, scripted_scene
 from pipeline.scenes import write_clip as write_a
 from pipeline.scenes.spec import Level, SceneSpec
@@ -82,7 +84,7 @@ def read_sidecar(clip: Path) -> Sidecar:
     if not path.is_file():
         raise SidecarError(f"{clip}: no truth sidecar {path.name} beside it")
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(path.read_text(encoding="utf-8-sig"))  # a BOM is fine
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise SidecarError(f"{path}: not readable JSON ({exc})") from exc
     if not isinstance(data, dict):
@@ -90,10 +92,19 @@ def read_sidecar(clip: Path) -> Sidecar:
     target = data.get("target")
     if not isinstance(target, str) or not target.strip():
         raise SidecarError(f"{path}: 'target' must be a non-empty string, got {target!r}")
+    try:
+        target = clean_question(target)  # the one rule for question text
+    except ConfigError as exc:
+        raise SidecarError(f"{path}: 'target' {exc.value!r} is not allowed: {exc.allowed}") \
+            from None
     events = data.get("events")
     if not isinstance(events, list):
         raise SidecarError(f"{path}: 'events' must be a list of [on, off] pairs")
-    pairs = [_event(path, i, e) for i, e in enumerate(events)]
+    pairs = sorted(_event(path, i, e) for i, e in enumerate(events))
+    for a, b in zip(pairs, pairs[1:], strict=False):
+        if b[0] < a[1]:
+            raise SidecarError(f"{path}: events {list(a)} and {list(b)} overlap (each event "
+                               "is one stretch of presence: join them into one)")
     duration = data.get("duration")
     if duration is not None and not (_number(duration) and duration > 0):
         raise SidecarError(f"{path}: 'duration', when given, must be a positive number")
@@ -240,15 +251,26 @@ def _given(clip: Path) -> Callable[[Path], Path]:
     return write
 
 
+MAX_NAMED = 10
+"""Unusable sidecars named in one error."""
+
+
 def clip_dir(folder: Path) -> SceneSet:
     """Every ``*.mp4`` of ``folder`` (sorted by name), each sidecar checked up front."""
     clips = sorted(p for p in folder.glob("*.mp4") if p.is_file())
     if not clips:
         raise SidecarError(f"{folder}: no *.mp4 clips in it")
-    items = []
+    items, bad = [], []
     for clip in clips:
-        truth = read_sidecar(clip)
+        try:
+            truth = read_sidecar(clip)
+        except SidecarError as exc:
+            bad.append(str(exc))
+            continue
         items.append(SceneItem(clip.name, truth.background or "unlabelled", _given(clip)))
+    if bad:  # every unusable sidecar named at once, so all can be mended in one go
+        shown = "; ".join(bad[:MAX_NAMED]) + ("; …" if len(bad) > MAX_NAMED else "")
+        raise SidecarError(f"{len(bad)} of {len(clips)} sidecars not usable: {shown}")
     return SceneSet(items, None, False, {
         "clips_dir": str(folder), "seed": None, "level": None, "backgrounds": None,
         "duration_s": None, "visible_s": None})
