@@ -38,11 +38,20 @@ def check_camera(camera: str) -> str:
     return camera
 
 
+MAX_URI = 4096
+"""Characters of a camera path or URL."""
+
+
 def parse_uri(uri: str, settings: VideoSettings) -> SourceSpec:
     """Classify ``uri``; a bad scheme or a missing file is a ``ConfigError``."""
     if not uri or not uri.strip():
         raise ConfigError("uri", uri, f"give {ALLOWED}")
-    parts = urlsplit(uri)
+    if len(uri) > MAX_URI:
+        raise ConfigError("uri", uri[:60] + "…", f"at most {MAX_URI} characters")
+    try:
+        parts = urlsplit(uri)
+    except ValueError as exc:  # e.g. an IPv6 host without its closing bracket
+        raise ConfigError("uri", uri, f"a well-formed path or URL ({exc})") from None
     scheme = parts.scheme.lower()
     if scheme in ("", "file"):
         if parts.path.startswith("/dev/video"):
@@ -51,6 +60,7 @@ def parse_uri(uri: str, settings: VideoSettings) -> SourceSpec:
     builder = _BUILDERS.get(scheme)
     if builder is None:
         raise ConfigError("uri", uri, f"unsupported scheme {scheme!r}; give {ALLOWED}")
+    check_network_uri(uri, "uri")  # a host, a port 1-65535: as the API checks a source
     return builder(uri, settings)
 
 
@@ -65,7 +75,12 @@ def _device(path: str, query: str) -> SourceSpec:
 
 
 def _local(path: str) -> SourceSpec:
-    if not Path(path).is_file():
+    try:
+        found = Path(path).is_file()
+    except OSError as exc:  # a name too long for the file system
+        raise ConfigError("uri", path[:60] + "…", f"a path this system can open ({exc.strerror})"
+                          ) from None
+    if not found:
         raise ConfigError("uri", path, "no such file (give an existing video file or a URL)")
     return SourceSpec(path, "file", path, live=False, ends=True)
 

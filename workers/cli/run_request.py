@@ -70,7 +70,7 @@ def _check_uri(uri: str) -> str:
     try:
         parse_uri(uri, VideoSettings())
     except ConfigError as exc:
-        raise ConfigError("SOURCE", uri, str(exc.allowed)) from None
+        raise ConfigError("SOURCE", exc.value, str(exc.allowed)) from None
     return uri
 
 

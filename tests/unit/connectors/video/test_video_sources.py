@@ -55,6 +55,11 @@ def test_uri_kinds_and_ffmpeg_options(clip) -> None:
     ("ftp://host/x.mp4", "unsupported scheme 'ftp'"),
     ("/no/such/file.mp4", "'/no/such/file.mp4'.*no such file"),
     ("", "uri"),
+    ("http://[::1/x", "a well-formed path or URL"),  # urlsplit's ValueError, not a traceback
+    ("rtsp://", "a network URI"),  # no host: refused here, not retried for ever
+    ("udp://0.0.0.0:abc", "a network URI"),
+    ("/" + "a" * 300 + ".mp4", "a path this system can open"),  # ENAMETOOLONG
+    ("a" * 5000, "at most 4096 characters"),
 ])
 def test_bad_uris_name_the_value(uri: str, match: str) -> None:
     with pytest.raises(ConfigError, match=match):
