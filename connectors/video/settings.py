@@ -15,7 +15,8 @@ from pipeline.errors import ConfigError
 class VideoSettings(BaseSettings):
     """Camera sources, segmenting and reconnecting (connectors.video)."""
 
-    model_config = SettingsConfigDict(env_prefix="FEEDWATCH_VIDEO_", extra="forbid", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="FEEDWATCH_VIDEO_", extra="forbid", frozen=True,
+                                      allow_inf_nan=False)
 
     segment_seconds: float = Field(2.0, description="Segment length in seconds of stream.")
     cut_mid_gop: bool = Field(

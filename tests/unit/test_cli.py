@@ -91,3 +91,16 @@ def test_log_level_is_a_known_level_in_any_case(monkeypatch: pytest.MonkeyPatch)
         settings_from_flags()
     assert str(info.value) == ("log_level: 'verbose' is not allowed; one of DEBUG, INFO, "
                                "WARNING, ERROR, CRITICAL [flag or env FEEDWATCH_LOG_LEVEL]")
+
+
+@pytest.mark.parametrize("env", ["FEEDWATCH_HOOKS_TIMEOUT_S", "FEEDWATCH_KAFKA_REQUEST_TIMEOUT_S",
+                                 "FEEDWATCH_CLIPS_MAX_S", "FEEDWATCH_VIDEO_STALL_TIMEOUT_S"])
+def test_no_setting_takes_nan_or_infinity(env: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An infinite timeout crashed where it became milliseconds: refused up front."""
+    from pipeline.errors import ConfigError
+    from workers.config import settings_from_flags
+
+    for value in ("inf", "nan"):
+        monkeypatch.setenv(env, value)
+        with pytest.raises(ConfigError, match=f"finite number .flag or env {env}"):
+            settings_from_flags()

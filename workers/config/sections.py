@@ -25,7 +25,10 @@ Count = Annotated[int, Field(ge=1)]
 
 
 def section_config(prefix: str) -> SettingsConfigDict:
-    return SettingsConfigDict(env_prefix=prefix, extra="forbid", frozen=True)
+    """Unknown keys refused, frozen, and no NaN or infinity in any number (an infinite
+    timeout or retention is a crash where it becomes milliseconds, never "no limit")."""
+    return SettingsConfigDict(env_prefix=prefix, extra="forbid", frozen=True,
+                              allow_inf_nan=False)
 
 
 class PerceptionSettings(BaseSettings):
