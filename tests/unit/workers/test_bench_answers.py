@@ -120,6 +120,7 @@ def test_clips_are_scored_end_to_end_and_agree_with_their_dumped_windows(
     out = last_json(res.stdout)
     assert out["family"] is None and out["clips_dir"] == str(clips) and out["scenes"] == 2
     assert out["no_calibration"] is True and out["video_s"] == pytest.approx(2 * CLIP_S)
+    assert out["events_past_end"] == []
     assert EVENT_KEYS <= set(out) and set(out["per_background"]) == {"noise", "unlabelled"}
     records = [json.loads(line) for line in dump.read_text().splitlines()]
     rows = [r for r in records if r["record"] == "window"]
@@ -226,6 +227,20 @@ def _share_true(dump: Path) -> float:
     truths = [r["truth"] for r in rows if r["record"] == "window" and r["mode"] == "adaptive"
               and r["truth"] is not None]
     return sum(truths) / len(truths)
+
+
+def test_events_past_the_clip_end_are_counted_to_it_and_said(clips: Path, tmp_path: Path
+                                                              ) -> None:
+    import shutil
+
+    shutil.copy(clips / "a.mp4", tmp_path / "a.mp4")
+    (tmp_path / "a.json").write_text(
+        '{"target": "a red circle", "events": [[5, 10], [11, 600], [700, 800]]}')
+    res = CliRunner().invoke(command, ["--clips", str(tmp_path), "--json", "--device", "cpu"])
+    assert res.exit_code == 0, res.output
+    assert last_json(res.stdout)["events_past_end"] == [
+        {"clip": "a.mp4", "events": 2, "latest_off_s": 800.0, "decoded_s": CLIP_S}]
+    assert "a.mp4: 2 event(s) end after the clip's 12 s (the latest at 800 s)" in res.stderr
 
 
 def test_a_clip_that_cannot_be_scored_is_a_shortfall_not_a_figure(

@@ -217,6 +217,7 @@ def run_bench(
     for p in passes:  # a dump lets the closer look's windows be replayed: all supports
         p.record_supports = dump is not None and p.name == DEFAULT_MODE
     failures: list[tuple[str, str]] = []
+    past_end: list[dict[str, Any]] = []  # sidecar events the decoded clip ends before
     total = len(scenes.items)
     video_s = 0.0
     for n, item in enumerate(scenes.items):
@@ -233,6 +234,10 @@ def run_bench(
                     OSError) as exc:
                 failures.append((item.name, f"{type(exc).__name__}: {exc}"))
                 continue
+        late = [off for _, off in truth.events if off > duration + SHORT_DECODE_S]
+        if late:  # one line a clip, however many events
+            past_end.append({"clip": item.name, "events": len(late), "latest_off_s": max(late),
+                             "decoded_s": round(duration, 3)})
         for p in passes:
             p.finish(item.background, truth.events, duration)
         if dump is not None:
@@ -242,7 +247,7 @@ def run_bench(
         tick(1.0)
     if failures:
         raise Shortfall(failures, total)
-    return _result(passes, encoder, scenes, setup, video_s)
+    return {**_result(passes, encoder, scenes, setup, video_s), "events_past_end": past_end}
 
 
 def mode_figures(p: Pass) -> dict[str, Any]:

@@ -169,6 +169,10 @@ def _print_table(result: dict[str, Any]) -> None:
              f"hindsight (one score threshold chosen with the truth known, per clip / for "
              f"the run): {result['hindsight']['per_clip_threshold']} / "
              f"{result['hindsight']['one_threshold']}"]
+    for cut in result["events_past_end"][:5]:
+        notes.append(f"warning: {cut['clip']}: {cut['events']} event(s) end after the clip's "
+                     f"{cut['decoded_s']:g} s (the latest at {cut['latest_off_s']:g} s); "
+                     "counted up to the clip's end")
     if "corrections" in result:
         c = result["corrections"]
         notes.append(f"after {c['per_scene']} corrections per scene: {c['agreement_before']} "
