@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,6 +21,10 @@ from pipeline.errors import ConfigError
 from pipeline.extensions import answerer_types
 from pipeline.perception import split_settings
 
+QUERY_ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
+QUERY_ID_RULE = "1-128 of A-Z a-z 0-9 . _ : - (starting alphanumeric)"
+"""A query id: a Kafka key, a URL path segment and a SQL key, so short and plain."""
+_QUERY_ID = re.compile(QUERY_ID)
 CAMERAS_MAX = 64
 """Camera ids one query names."""
 EVERY_MIN, EVERY_MAX = 0.2, 3600.0
@@ -46,6 +51,15 @@ def excerpt(value: object, most: int = EXCERPT) -> object:
 
 def _seconds(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def check_query_id(query_id: str, field: str = "id") -> str:
+    """A query id by :data:`QUERY_ID_RULE` (the CLI's ``--id``, a ``queries`` message)."""
+    if not isinstance(query_id, str) or not _QUERY_ID.match(query_id):
+        shown = query_id if not isinstance(query_id, str) or len(query_id) <= 60 \
+            else query_id[:60] + "…"
+        raise ConfigError(field, shown, f"use {QUERY_ID_RULE}")
+    return query_id
 
 
 def check_every(every: float, field: str = "every") -> float:

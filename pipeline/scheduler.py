@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from pipeline.errors import ConfigError
+from pipeline.query_rules import check_query_id
 from pipeline.questions import clean_question
 from pipeline.types import StandingQuery
 
@@ -50,7 +51,8 @@ class Due:
 
 
 def validate_query(query: StandingQuery) -> StandingQuery:
-    """``query`` if its timing makes sense, else a ConfigError naming the field."""
+    """``query`` if its id and timing make sense, else a ConfigError naming the field."""
+    check_query_id(query.id)
     if not query.question.strip():
         raise ConfigError("question", query.question, "a non-empty question")
     clean_question(query.question)

@@ -20,7 +20,14 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from connectors.video.uri import check_camera
 from pipeline.errors import ConfigError
-from pipeline.query_rules import CAMERAS_MAX, check_every, check_settings, check_window
+from pipeline.query_rules import (
+    CAMERAS_MAX,
+    QUERY_ID,
+    QUERY_ID_RULE,
+    check_every,
+    check_settings,
+    check_window,
+)
 from pipeline.questions import clean_question
 from pipeline.timings import EVENTS
 from pipeline.types import Answer, Evidence, Segment, StandingQuery
@@ -157,6 +164,9 @@ class QueryMessage(Versioned, QueryFields):
     Checked by the rules the API checks a new query by (:mod:`pipeline.query_rules`,
     :func:`~pipeline.questions.clean_question`, the camera-id rule), so a message the
     API would refuse is refused here and dead-lettered by its consumer."""
+
+    id: str = Field(min_length=1, max_length=128, pattern=QUERY_ID,
+                    description=f"The query's id: {QUERY_ID_RULE}.")
 
     @model_validator(mode="after")
     def _as_the_api_would(self) -> Self:

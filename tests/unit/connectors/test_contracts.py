@@ -116,3 +116,40 @@ def test_numpy_values_in_an_answer_go_out_as_json_numbers() -> None:
     got = msg.decode_answer(*msg.encode_answer(answer))
     assert got.stages == {"clip": {"matched": True, "score": 0.25, "grid": [0.0, 0.0]}}
     assert got.score == 0.5
+
+
+@pytest.mark.parametrize("bad", ["", "a/b", "../x", "q 1", "i" * 129, "-q"])
+def test_a_query_id_is_plain_everywhere_it_enters(bad: str, tmp_path: Any) -> None:
+    """A Kafka key, a URL path segment and a SQL key (String(200)): the CLI's ``--id``, the
+    scheduler and a ``queries`` message refuse the same ids, naming the rule."""
+    from pydantic import ValidationError
+
+    from connectors.bus.models import QueryMessage
+    from pipeline.errors import ConfigError
+    from pipeline.query_rules import QUERY_ID_RULE
+    from pipeline.scheduler import validate_query
+
+    with pytest.raises(ConfigError, match="A-Z a-z 0-9"):
+        validate_query(StandingQuery(bad, "a red circle"))
+    with pytest.raises(ValidationError):
+        QueryMessage.model_validate({"id": bad, "question": "x", "cameras": ["*"], "every": 1,
+                                     "window": 4, "answerer": "clip", "settings": {},
+                                     "version": 1})
+    assert QUERY_ID_RULE in printed_schema_text()
+    code = main(["queries", "add", "a red circle", "--id", bad, "--db",
+                 f"sqlite:///{tmp_path / 'q.db'}", "--kafka", "127.0.0.1:1"])
+    assert code == 2
+
+
+def printed_schema_text() -> str:
+    from connectors.bus.contracts import TOPIC_MODELS as models
+
+    return json.dumps(models["queries"].model_json_schema())
+
+
+def test_queries_add_refuses_a_camera_id_the_api_refuses(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(["queries", "add", "a red circle", "--camera", "../etc", "--db",
+                 f"sqlite:///{tmp_path / 'q.db'}", "--kafka", "127.0.0.1:1"])
+    assert code == 2 and capsys.readouterr().err.startswith("error: camera: '../etc'")

@@ -83,12 +83,14 @@ def add(
     db: str | None,
 ) -> None:
     """Subscribe QUESTION to cameras; prints the query id."""
+    from connectors.bus.models import check_cameras
     from pipeline.history.duration import parse_duration as parse_history
     from pipeline.scheduler import validate_query
 
     history = None if backfill is None else parse_history(backfill, "--backfill")
     settings = _settings(bootstrap, db, kafka=history is None)
     cams = tuple(cameras) or ("*",)
+    check_cameras(cams)  # the camera-id rule the API and the bus apply
     e, w = parse_duration(every, "--every"), parse_duration(window, "--window")
     answerer_type(answerer)
     if query_id is None:
