@@ -32,12 +32,10 @@ them right.
 from __future__ import annotations
 
 import builtins
-import math
 from collections.abc import Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import numpy as np
-from pydantic import Field, model_validator
 
 from pipeline.answerers.alternatives import Alternatives, best_frame
 from pipeline.answerers.base import (
@@ -56,67 +54,17 @@ from pipeline.answerers.baseline import (
     Rule,
     step,
 )
-from pipeline.answerers.closer import CLOSER_GATE, STAY_TOP, CloserLook, Supports, judged, wanted
+from pipeline.answerers.clip_settings import (
+    ClipSettings,
+    clip_rule,
+    rule_of,
+)
+from pipeline.answerers.closer import STAY_TOP, CloserLook, Supports, judged, wanted
 from pipeline.answerers.corrections import corrected_threshold
 from pipeline.answerers.second_look import SecondLook, second_look_for
 from pipeline.answerers.states import MemoryStates, StateProvider
 from pipeline.perception import Selection
 from pipeline.types import EncodedFrame, FloatArray, StandingQuery
-
-DEFAULT_BACKGROUNDS = ("an empty scene", "a background", "nothing in particular")
-DEFAULT_THRESHOLDS = {"threshold": 0.2, "margin": 0.5}
-
-
-class ClipSettings(AnswererSettings):
-    """Settings of the ``clip`` answerer (the adaptive ones are ignored by the fixed modes)."""
-
-    mode: Literal["adaptive", "threshold", "margin"] = "adaptive"
-    threshold: float | None = Field(default=None, ge=-1.0, le=1.0)
-    background_prompts: tuple[str, ...] = Field(default=DEFAULT_BACKGROUNDS, min_length=1)
-    logit_scale: float = Field(default=100.0, gt=0.0)
-    horizon_s: float = Field(default=900.0, gt=0.0, le=7 * 86400.0)
-    warmup: int = Field(default=3, ge=1, le=10_000)
-    sensitivity: float = Field(default=0.0, ge=-3.0, le=3.0)
-    """The operator's knob, in spreads: +1 lowers every level by one spread (yes
-    sooner), -1 raises them."""
-    k: float = Field(default=2.0, ge=0.0, le=50.0)
-    floor: float | None = Field(default=None, ge=-1.0, le=1.0)
-    sure: float | None = Field(default=None, ge=-1.0, le=1.0)
-    second_look: float = Field(default=0.0, ge=0.0, le=64.0)
-    """Span of the adaptive mode's second look in patch cells (0: off)."""
-    closer_look: float = Field(default=0.0, ge=0.0, le=64.0)
-    """Span in patch cells of the crop a window that could turn yes asks its support of,
-    against the strongest alternative (0: off, the whole frame against the ten closest)."""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _threshold_means_fixed(cls, data: Any) -> Any:
-        """A threshold given without a mode asks for the fixed ``threshold`` mode."""
-        if isinstance(data, dict) and data.get("threshold") is not None and "mode" not in data:
-            return {**data, "mode": "threshold"}
-        return data
-
-    @property
-    def effective_threshold(self) -> float:
-        """The given threshold, else the mode's default."""
-        return DEFAULT_THRESHOLDS.get(self.mode, -1.0) if self.threshold is None else self.threshold
-
-
-def rule_of(s: ClipSettings) -> Rule:
-    """The adaptive mode's tracker rule for these settings."""
-    return Rule(horizon_s=s.horizon_s, warmup=s.warmup, k=s.k, sensitivity=s.sensitivity,
-                floor=s.floor, sure=math.inf if s.sure is None else s.sure,
-                gate=CLOSER_GATE if s.closer_look else Rule.gate)
-
-
-def clip_rule(settings: dict[str, Any]) -> Rule:
-    """The tracker rule of a query's ``clip`` settings (selection keys ignored; the
-    defaults where the settings are not the clip answerer's)."""
-    known = {k: v for k, v in settings.items() if k in ClipSettings.model_fields}
-    try:
-        return rule_of(ClipSettings.model_validate(known))
-    except ValueError:
-        return Rule()
 
 
 @register

@@ -4,6 +4,7 @@ Used by tests, benchmarks, the demo and the ``shapes-demo`` CLIP's training. Imp
 this package imports numpy only; PyAV is imported when a clip is written.
 """
 
+from pipeline.scenes.builders import random_scene, scripted_scene
 from pipeline.scenes.clip import ClipTruth, FrameTruth, load_truth, sidecar_path, write_clip
 from pipeline.scenes.render import ObjectTruth, background_image, render, render_labels
 from pipeline.scenes.spec import (
@@ -18,8 +19,6 @@ from pipeline.scenes.spec import (
     SceneSpec,
     caption,
     captions,
-    random_scene,
-    scripted_scene,
 )
 
 __all__ = [

@@ -17,6 +17,7 @@ import random
 from dataclasses import dataclass
 
 from pipeline.errors import ConfigError
+from pipeline.scenes.builders import scripted_scene
 from pipeline.scenes.spec import (
     BACKGROUNDS,
     COLORS,
@@ -25,7 +26,6 @@ from pipeline.scenes.spec import (
     Level,
     SceneSpec,
     caption,
-    scripted_scene,
 )
 
 

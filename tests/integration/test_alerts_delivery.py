@@ -27,7 +27,7 @@ from connectors.store.alerts_repo import AlertStore
 from connectors.store.secret_box import SecretBox, new_key
 from pipeline.alerts.machine import AlertEngine
 from pipeline.alerts.model import EventKind, Rule
-from pipeline.scenes.spec import scripted_scene
+from pipeline.scenes.builders import scripted_scene
 from pipeline.types import Answer
 from workers.alerts.engine import AlertService
 from workers.config import HooksSettings

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from connectors.store.tracker_states import reset_trackers, saved_trackers
-from pipeline.answerers.clip import clip_rule
+from pipeline.answerers.clip_settings import clip_rule
 from pipeline.answerers.explain import TrackerView, describe
 from workers.api.auth import read_access, write_access
 from workers.api.context import ApiContext, context

@@ -222,7 +222,7 @@ def state(query_id: str, camera: str | None, as_json: bool, db: str | None) -> N
     import json
 
     from connectors.store.tracker_states import saved_trackers
-    from pipeline.answerers.clip import clip_rule
+    from pipeline.answerers.clip_settings import clip_rule
     from pipeline.answerers.explain import describe
 
     store = open_store(_settings(None, db, kafka=False).store.url)
