@@ -6,7 +6,7 @@ It lives here (not in ``workers``) because connectors must not import workers;
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pipeline.errors import ConfigError
@@ -35,6 +35,12 @@ class VideoSettings(BaseSettings):
     reconnect_max_s: float = 30.0
     reconnect_jitter: float = 0.25  # each delay cut by a random share of up to this
     max_reconnects: int = -1  # -1: keep trying forever
+
+    @model_validator(mode="after")
+    def _workable(self) -> VideoSettings:
+        """Refused where the settings are read (a flag, the environment), not first when a
+        camera opens."""
+        return check_settings(self)
 
 
 def check_settings(s: VideoSettings) -> VideoSettings:

@@ -93,6 +93,27 @@ def test_log_level_is_a_known_level_in_any_case(monkeypatch: pytest.MonkeyPatch)
                                "WARNING, ERROR, CRITICAL [flag or env FEEDWATCH_LOG_LEVEL]")
 
 
+def test_unworkable_video_settings_are_refused_where_read(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """A negative segment length or a reconnect cap under its first delay was refused only
+    when a camera opened (a traceback from ``run``): now where the settings are read."""
+    from pipeline.errors import ConfigError
+    from workers.cli.main import main
+    from workers.config import settings_from_flags
+
+    monkeypatch.setenv("FEEDWATCH_VIDEO_SEGMENT_SECONDS", "-1")
+    with pytest.raises(ConfigError) as info:
+        settings_from_flags()
+    assert str(info.value) == ("video.segment_seconds: -1.0 is not allowed; must be > 0 "
+                               "[flag or env FEEDWATCH_VIDEO_SEGMENT_SECONDS]")
+    monkeypatch.delenv("FEEDWATCH_VIDEO_SEGMENT_SECONDS")
+    monkeypatch.setenv("FEEDWATCH_VIDEO_RECONNECT_MAX_S", "0.1")
+    assert main(["run", "clip.mp4", "--ask", "a red circle"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == ("error: video.reconnect_max_s: 0.1 is not allowed; must be >= "
+                           "reconnect_initial_s [flag or env FEEDWATCH_VIDEO_RECONNECT_MAX_S]")
+
+
 @pytest.mark.parametrize("env", ["FEEDWATCH_HOOKS_TIMEOUT_S", "FEEDWATCH_KAFKA_REQUEST_TIMEOUT_S",
                                  "FEEDWATCH_CLIPS_MAX_S", "FEEDWATCH_VIDEO_STALL_TIMEOUT_S"])
 def test_no_setting_takes_nan_or_infinity(env: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -82,6 +82,15 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         click.echo(f"error: {exc}", err=True)
         return 2
+    except ValueError as exc:  # a setting read where a command builds its own section
+        from pydantic import ValidationError
+
+        if not isinstance(exc, ValidationError):
+            raise
+        from workers.config import settings_error
+
+        click.echo(f"error: {settings_error(exc)}", err=True)
+        return 2
     except FeedwatchError as exc:
         click.echo(f"error: {exc}", err=True)
         return 1

@@ -156,9 +156,10 @@ def settings_error(exc: ValidationError) -> ConfigError:
     value = err.get("input")
     message = " ".join(str(err["msg"]).split()).removeprefix("Value error, ")
     cause = (err.get("ctx") or {}).get("error")
-    if not loc and isinstance(cause, ConfigError):  # a check across fields names its field
-        loc, value, message = (cause.field,), cause.value, cause.allowed
     section = {cls.__name__: name for name, cls in SECTIONS.items()}.get(exc.title)
+    if not loc and isinstance(cause, ConfigError):  # a check across fields names its field
+        named = cause.field.removeprefix(f"{section}.") if section else cause.field
+        loc, value, message = (named,), cause.value, cause.allowed
     if section is None and loc and loc[0] in SECTIONS:
         section, loc = loc[0], loc[1:]
     cls = SECTIONS[section] if section else Settings
