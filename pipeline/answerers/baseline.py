@@ -40,18 +40,21 @@ absolute ``floor`` (required for yes) and ``sure`` (always yes) levels.
 The state is a pure function of the SET of samples it holds (window key → evidence and
 verdict), and a decision uses only samples older than its own window: a worker that
 reloads a saved state and processes some windows again decides exactly as one that
-never stopped. Corrections (labelled scores) move the score threshold to the nearest
-value that classifies them right.
+never stopped. Corrections (labelled scores) relabel the judged windows (a window
+marked wrong, and every window taken for present at no higher score, is learned absent:
+see :func:`as_labelled`), overrule the support where no level is known yet, and move the
+score threshold to the nearest value that classifies them right.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from pipeline.answerers.corrections import corrected_threshold
+from pipeline.answerers.corrections import Label, corrected_threshold
 from pipeline.answerers.tracker_state import (
     ABSENT,
     BAND,
@@ -62,12 +65,13 @@ from pipeline.answerers.tracker_state import (
     Evidence,
     Rule,
     Sample,
+    as_labelled,
 )
 
 __all__ = [
     "ABSENT", "BAND", "FEEDBACK_KEEP", "PRESENT", "STATE_VERSION", "BaselineState", "Decision",
-    "Evidence", "Levels", "Rule", "Sample", "decide", "levels", "recent_present", "spread",
-    "step",
+    "Evidence", "Levels", "Rule", "Sample", "as_labelled", "decide", "levels", "recent_present",
+    "spread", "step",
 ]
 
 
@@ -107,7 +111,7 @@ def step(state: BaselineState, key: float, ev: Evidence, rule: Rule
 
 def decide(state: BaselineState, key: float, ev: Evidence, rule: Rule) -> Decision:
     """Judge the window at ``key`` against the windows before it."""
-    history = state.before(key, rule)
+    history = as_labelled(state.before(key, rule), state.labels)
     was_yes = bool(history) and history[-1][4] == PRESENT
     if ev.score >= rule.sure:
         return Decision(True, rule.sure, False, verdict=PRESENT,
@@ -121,12 +125,13 @@ def decide(state: BaselineState, key: float, ev: Evidence, rule: Rule) -> Decisi
                          present)
     if known:
         held = bool(history) and history[-1][4] in (PRESENT, BAND)
-        return _against_present(ev, history, present, unit, held, rule)
-    return _by_support(ev, was_yes, rule)
+        return _against_present(ev, history, present, unit, held, rule, state.labels)
+    return _by_support(ev, was_yes, rule, state.labels)
 
 
 def _against_present(ev: Evidence, history: Sequence[Sample], present: list[float],
-                     unit: float, was_yes: bool, rule: Rule) -> Decision:
+                     unit: float, was_yes: bool, rule: Rule,
+                     labels: Sequence[Label] = ()) -> Decision:
     """No absent level yet, but a present one: a clear drop below it ends the state
     (learned as absent); a clear rise above it, with support, shows the earlier windows
     were not the asked thing (relabelled absent). "Clear" is a wide margin both ways (k
@@ -168,7 +173,7 @@ def _against_present(ev: Evidence, history: Sequence[Sample], present: list[floa
         why = (f"yes: {ev.score:.3f} stays at the present level {level:.3f} "
                f"({spreads:+.1f} spreads; no absent level yet)")
         return Decision(True, None, True, level, scale, verdict=PRESENT, why=why)
-    decision = _by_support(ev, was_yes, rule)
+    decision = _by_support(ev, was_yes, rule, labels)
     return decision if decision.matched else replace(decision, verdict=BAND)
 
 
@@ -275,10 +280,17 @@ def _back_at_present(score: float, confirmed: Sequence[float], unit: float, rule
     return score >= float(np.median(confirmed)) - scale
 
 
-def _by_support(ev: Evidence, was_yes: bool, rule: Rule) -> Decision:
+def _by_support(ev: Evidence, was_yes: bool, rule: Rule,
+                labels: Sequence[Label] = ()) -> Decision:
     need = (rule.prior_off if was_yes else rule.prior_on) - rule.sensitivity
     floor_ok = rule.floor is None or ev.score >= rule.floor
     matched = ev.support >= need and floor_ok
     why = (f"{'yes' if matched else 'no'} (no absent level yet): the question beats its "
            f"alternatives{ev.seen} by {ev.support:+.1f} spreads (needs {need:.2f})")
+    # corrections overrule the support where they say something of this score
+    said = corrected_threshold(-math.inf if matched else math.inf, labels)
+    if labels and (ev.score >= said) != matched:
+        matched = not matched
+        why = (f"{'yes' if matched else 'no'} (no absent level yet): corrected, "
+               f"{ev.score:.3f} is {'at or above' if matched else 'below'} {said:.3f}")
     return Decision(matched, None, True, verdict=PRESENT if matched else ABSENT, why=why)

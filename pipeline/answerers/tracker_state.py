@@ -9,6 +9,7 @@ write the state without the rule.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from pipeline.answerers.corrections import Label
@@ -116,3 +117,21 @@ class BaselineState:
             for k, s, p, u, v in data.get("samples", [])  # type: ignore[attr-defined]
         )
         return cls(tuple(sorted(samples)), labels)
+
+
+def as_labelled(history: Sequence[Sample], labels: Sequence[Label]) -> list[Sample]:
+    """The judged windows as the corrections say they were (each label in turn, newest
+    last): a window marked absent is learned absent, and so is every window taken for
+    present or held at a score no higher (what was taken for the asked thing was not);
+    a window marked present is present, and no window at a score as high or higher is
+    learned absent (kept, not learned: ``BAND``)."""
+    out = list(history)
+    for lb in sorted(labels, key=lambda lb: lb.key):
+        for i, s in enumerate(out):
+            if s[0] == lb.key:
+                out[i] = (*s[:4], PRESENT if lb.truth else ABSENT)
+            elif not lb.truth and s[4] != ABSENT and s[1] <= lb.score:
+                out[i] = (*s[:4], ABSENT)
+            elif lb.truth and s[4] == ABSENT and s[1] >= lb.score:
+                out[i] = (*s[:4], BAND)
+    return out

@@ -21,6 +21,7 @@ from pipeline.answerers.baseline import (
     Decision,
     Evidence,
     Rule,
+    as_labelled,
     decide,
 )
 from pipeline.answerers.closer import CLOSER_GATE
@@ -423,3 +424,57 @@ def test_the_alternatives_are_encoded_when_the_question_is_subscribed() -> None:
     before = len(enc.calls)
     _answer(answerer, 0.0, 0.2)
     assert len(enc.calls) == before  # the first window waits for no text encoding
+
+
+def _replay(scores: Sequence[float], supports: Sequence[float],
+            labels: dict[int, bool]) -> list[bool | None]:
+    """The tracker's answers, with the window at each key of ``labels`` corrected (marked
+    right or wrong) as soon as it was answered."""
+    state, out = BaselineState(), []
+    for i, (s, p) in enumerate(zip(scores, supports, strict=True)):
+        ev = Evidence(s, p, 0.02)
+        d = decide(state, float(i), ev, RULE)
+        state = state.observe(float(i), ev, d.verdict, RULE, d.relabel_below, d.relabel_above)
+        out.append(d.matched)
+        if i in labels:
+            state = state.with_label(Label(float(i), s, labels[i]))
+    return out
+
+
+def test_one_correction_teaches_a_look_alike_in_view_from_the_first_frame() -> None:
+    """A look-alike in view from the first frame passed the support and was taken for the
+    asked thing: one ✗ makes its windows the absent level (no further false yes), and the
+    asked thing, when it comes, is yes at once."""
+    rng = np.random.default_rng(0)
+    scores = [*(0.30 + rng.normal(0, 0.003, 12)), *(0.40 + rng.normal(0, 0.003, 8)),
+              *(0.30 + rng.normal(0, 0.003, 8))]
+    supports = [0.5] * len(scores)
+    plain = _replay(scores, supports, {})
+    corrected = _replay(scores, supports, {3: False})
+    assert all(plain[4:12])  # uncorrected, the look-alike stays yes
+    assert not any(corrected[4:12])
+    assert all(corrected[12:20]) and not any(corrected[21:])
+
+
+def test_one_correction_brings_back_a_state_taken_for_the_empty_view() -> None:
+    """An asked thing in view from the first frame whose support was too weak was taken
+    for the empty view: one ✓ on its lowest window and it is yes from then on."""
+    rng = np.random.default_rng(1)
+    scores = [*(0.31 + np.abs(rng.normal(0, 0.003, 20)))]
+    scores[4] = 0.30
+    supports = [-1.5] * len(scores)
+    assert not any(_replay(scores, supports, {}))
+    corrected = _replay(scores, supports, {4: True})
+    assert not any(corrected[:5]) and all(corrected[5:])
+
+
+def test_corrections_relabel_the_judged_windows() -> None:
+    """A ✗ makes the window and every window taken for present at no higher score absent;
+    a ✓ makes the window present and keeps windows scoring as high out of the absent level."""
+    history = [(0.0, 0.30, 0.0, 0.02, PRESENT), (1.0, 0.32, 0.0, 0.02, PRESENT),
+               (2.0, 0.29, 0.0, 0.02, BAND), (3.0, 0.35, 0.0, 0.02, ABSENT)]
+    wrong = as_labelled(history, [Label(0.0, 0.30, False)])
+    assert [s[4] for s in wrong] == [ABSENT, PRESENT, ABSENT, ABSENT]
+    right = as_labelled(history, [Label(2.0, 0.29, True)])
+    assert [s[4] for s in right] == [PRESENT, PRESENT, PRESENT, BAND]
+    assert as_labelled(history, []) == history
