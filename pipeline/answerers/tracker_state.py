@@ -122,7 +122,8 @@ class BaselineState:
 def as_labelled(history: Sequence[Sample], labels: Sequence[Label]) -> list[Sample]:
     """The judged windows as the corrections say they were (each label in turn, newest
     last): a window marked absent is learned absent, and so is every window taken for
-    present or held at a score no higher (what was taken for the asked thing was not);
+    present at a score no higher (what was taken for the asked thing was not; windows
+    held or kept out of the absent level stay so);
     a window marked present is present, and no window at a score as high or higher is
     learned absent (kept, not learned: ``BAND``)."""
     out = list(history)
@@ -130,7 +131,7 @@ def as_labelled(history: Sequence[Sample], labels: Sequence[Label]) -> list[Samp
         for i, s in enumerate(out):
             if s[0] == lb.key:
                 out[i] = (*s[:4], PRESENT if lb.truth else ABSENT)
-            elif not lb.truth and s[4] != ABSENT and s[1] <= lb.score:
+            elif not lb.truth and s[4] == PRESENT and s[1] <= lb.score:
                 out[i] = (*s[:4], ABSENT)
             elif lb.truth and s[4] == ABSENT and s[1] >= lb.score:
                 out[i] = (*s[:4], BAND)
