@@ -18,6 +18,7 @@ from pipeline.answerers.baseline import (
     BaselineState,
     Evidence,
     Rule,
+    as_labelled,
     decide,
     levels,
     recent_present,
@@ -59,16 +60,17 @@ def describe(state: BaselineState, rule: Rule) -> TrackerView:
                            why="nothing judged yet: the first answers follow the zero-shot "
                                "support until absent windows are seen",
                            corrections=len(state.labels))
-    key, score, support, unit, verdict = state.samples[-1]
-    absent = [s[1] for s in state.samples if s[4] == ABSENT]
+    samples = as_labelled(state.samples, state.labels)  # as the corrections say
+    key, score, support, unit, verdict = samples[-1]
+    absent = [s[1] for s in samples if s[4] == ABSENT]
     level = scale = on = off = None
     if len(absent) >= max(rule.warmup, 1):
-        units = [s[3] for s in state.samples]
-        lv = levels(absent, recent_present(state.samples, rule), float(np.median(units)), rule)
+        units = [s[3] for s in samples]
+        lv = levels(absent, recent_present(samples, rule), float(np.median(units)), rule)
         level, scale, on, off = lv.level, lv.scale, lv.on, lv.off
     why = decide(state, key, Evidence(score, support, unit), rule).why
     status = "present" if verdict == PRESENT else "absent"
-    return TrackerView(status=status, windows=len(state.samples), absent_windows=len(absent),
+    return TrackerView(status=status, windows=len(samples), absent_windows=len(absent),
                        absent_level=level, spread=scale, turns_yes_at=on, stays_yes_at=off,
                        last_window_end=key, last_score=score, last_support=support, why=why,
                        corrections=len(state.labels))

@@ -479,3 +479,21 @@ def test_corrections_relabel_the_judged_windows() -> None:
     right = as_labelled(history, [Label(2.0, 0.29, True)])
     assert [s[4] for s in right] == [PRESENT, PRESENT, PRESENT, BAND]
     assert as_labelled(history, []) == history
+
+
+def test_the_explained_levels_are_the_corrected_ones() -> None:
+    """What an operator reads after a ✗ is what the tracker now judges by: the windows
+    taken for present at the marked score counted as absent."""
+    from pipeline.answerers.explain import describe
+
+    state = BaselineState()
+    for i in range(6):
+        ev = Evidence(0.30 + 0.001 * i, 0.5, 0.02)
+        d = decide(state, float(i), ev, RULE)
+        state = state.observe(float(i), ev, d.verdict, RULE, d.relabel_below, d.relabel_above)
+    before = describe(state, RULE)
+    assert (before.status, before.absent_windows, before.absent_level) == ("present", 0, None)
+    after = describe(state.with_label(Label(5.0, 0.305, False)), RULE)
+    assert (after.status, after.absent_windows, after.corrections) == ("absent", 6, 1)
+    assert after.absent_level == pytest.approx(0.3025)
+    assert after.why.startswith("no:")
