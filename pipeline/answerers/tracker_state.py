@@ -12,6 +12,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from pipeline.answerers.corrections import Label
 
 FEEDBACK_KEEP = 64  # newest corrections kept per (question, camera)
@@ -126,13 +128,15 @@ def as_labelled(history: Sequence[Sample], labels: Sequence[Label]) -> list[Samp
     held or kept out of the absent level stay so);
     a window marked present is present, and no window at a score as high or higher is
     learned absent (kept, not learned: ``BAND``)."""
-    out = list(history)
-    for lb in sorted(labels, key=lambda lb: lb.key):
-        for i, s in enumerate(out):
-            if s[0] == lb.key:
-                out[i] = (*s[:4], PRESENT if lb.truth else ABSENT)
-            elif not lb.truth and s[4] == PRESENT and s[1] <= lb.score:
-                out[i] = (*s[:4], ABSENT)
-            elif lb.truth and s[4] == ABSENT and s[1] >= lb.score:
-                out[i] = (*s[:4], BAND)
-    return out
+    if not labels or not history:
+        return list(history)
+    keys = np.array([s[0] for s in history])
+    scores = np.array([s[1] for s in history])
+    verdicts = np.array([s[4] for s in history])
+    for lb in sorted(labels, key=lambda lb: lb.key):  # vectorised: one pass per label
+        if lb.truth:
+            verdicts[(verdicts == ABSENT) & (scores >= lb.score)] = BAND
+        else:
+            verdicts[(verdicts == PRESENT) & (scores <= lb.score)] = ABSENT
+        verdicts[keys == lb.key] = PRESENT if lb.truth else ABSENT
+    return [s if s[4] == v else (*s[:4], int(v)) for s, v in zip(history, verdicts, strict=True)]

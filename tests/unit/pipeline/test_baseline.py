@@ -497,3 +497,28 @@ def test_the_explained_levels_are_the_corrected_ones() -> None:
     assert (after.status, after.absent_windows, after.corrections) == ("absent", 6, 1)
     assert after.absent_level == pytest.approx(0.3025)
     assert after.why.startswith("no:")
+
+
+def test_relabelling_is_each_label_in_turn() -> None:
+    """The vectorised relabelling gives what applying the labels one by one, window by
+    window, gives (newest label last)."""
+    def one_by_one(history: list, labels: list) -> list:  # type: ignore[type-arg]
+        out = list(history)
+        for lb in sorted(labels, key=lambda lb: lb.key):
+            for i, s in enumerate(out):
+                if s[0] == lb.key:
+                    out[i] = (*s[:4], PRESENT if lb.truth else ABSENT)
+                elif not lb.truth and s[4] == PRESENT and s[1] <= lb.score:
+                    out[i] = (*s[:4], ABSENT)
+                elif lb.truth and s[4] == ABSENT and s[1] >= lb.score:
+                    out[i] = (*s[:4], BAND)
+        return out
+
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        n = int(rng.integers(1, 60))
+        history = [(float(i), round(float(rng.normal(0.3, 0.05)), 3), 0.0, 0.02,
+                    int(rng.integers(0, 3))) for i in range(n)]
+        labels = [Label(float(rng.integers(0, n + 5)), round(float(rng.normal(0.3, 0.05)), 3),
+                        bool(rng.integers(0, 2))) for _ in range(int(rng.integers(1, 8)))]
+        assert as_labelled(history, labels) == one_by_one(history, labels)
