@@ -144,20 +144,21 @@ def _against_present(ev: Evidence, history: Sequence[Sample], present: list[floa
     level = float(np.median(present))
     scale = max(spread(present), rule.unit_share * unit, 1e-6)
     spreads = (ev.score - level) / scale
-    k = rule.k - rule.sensitivity
-    if ev.score <= level - k * max(scale, unit):  # a present state moves: a wide margin
+    k, shift = rule.k, rule.sensitivity * scale  # every level lower by `sensitivity` spreads
+    if ev.score <= level - k * max(scale, unit) - shift:  # a present state moves: wide margin
         why = (f"no: {ev.score:.3f} is {spreads:+.1f} spreads below the present level "
                f"{level:.3f}")
-        return Decision(False, level - k * max(scale, unit), False, None, scale, verdict=ABSENT,
-                        why=why)
-    if ev.score >= level + k * max(scale, unit) and ev.support >= rule.gate - rule.sensitivity:
+        return Decision(False, level - k * max(scale, unit) - shift, False, None, scale,
+                        verdict=ABSENT, why=why)
+    if ev.score >= level + k * max(scale, unit) - shift and (
+            ev.support >= rule.gate - rule.sensitivity):
         why = (f"yes: {ev.score:.3f} is {spreads:+.1f} spreads above what was taken for "
                f"present ({level:.3f}); that is the absent level now")
-        return Decision(True, level + k * scale, False, level, scale, verdict=PRESENT, why=why,
-                        relabel_below=level + (rule.k_off - rule.sensitivity) * scale)
+        return Decision(True, level + k * scale - shift, False, level, scale, verdict=PRESENT,
+                        why=why, relabel_below=level + rule.k_off * scale - shift)
     recent = recent_present(history, rule)
     now = float(np.median(recent)) if len(recent) >= max(rule.warmup, 1) else level
-    dip = now - (rule.k_off - rule.sensitivity) * max(scale, unit)
+    dip = now - rule.k_off * max(scale, unit) - shift
     if was_yes and ev.score <= dip:  # a unit below the recent present level: held
         dips = _held_dips(history, dip)
         if dips + 1 >= max(rule.warmup, 1):  # as long as a level takes to learn: it left
@@ -290,7 +291,8 @@ def _by_support(ev: Evidence, was_yes: bool, rule: Rule,
     # corrections overrule the support where they say something of this score; a state
     # they made yes stays yes down to a unit below (hysteresis, as everywhere)
     said = corrected_threshold(-math.inf if matched else math.inf, labels)
-    slack = (rule.k_off - rule.sensitivity) * ev.unit if was_yes and not matched else 0.0
+    below = max(rule.k_off + rule.sensitivity * rule.unit_share, 0.0)  # sensitivity in spreads
+    slack = below * ev.unit if was_yes and not matched else 0.0
     if labels and (ev.score >= said - slack) != matched:
         matched = not matched
         why = (f"{'yes' if matched else 'no'} (no absent level yet): corrected, "

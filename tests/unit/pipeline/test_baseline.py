@@ -522,3 +522,23 @@ def test_relabelling_is_each_label_in_turn() -> None:
         labels = [Label(float(rng.integers(0, n + 5)), round(float(rng.normal(0.3, 0.05)), 3),
                         bool(rng.integers(0, 2))) for _ in range(int(rng.integers(1, 8)))]
         assert as_labelled(history, labels) == one_by_one(history, labels)
+
+
+def test_sensitivity_lowers_the_levels_below_a_present_state_too() -> None:
+    """A state present from the first frame dips by 1.1 units: at sensitivity 0 the dip
+    ends it after three windows; at +1 (every level a spread lower) it is held, at −1 it
+    ends no later. (Below a present level, the margins grew with −1 and shrank with +1.)"""
+    def dip_answers(sensitivity: float) -> list[bool | None]:
+        rule, state, out = Rule(sensitivity=sensitivity), BaselineState(), []
+        for i, s in enumerate([0.40] * 10 + [0.378] * 6):
+            ev = Evidence(s, 1.0, 0.02)
+            d = decide(state, float(i), ev, rule)
+            state = state.observe(float(i), ev, d.verdict, rule, d.relabel_below,
+                                  d.relabel_above)
+            out.append(d.matched)
+        assert all(out[:10])
+        return out[10:]
+
+    assert dip_answers(1.0) == [True] * 6
+    assert dip_answers(0.0) == [True, True, False, False, False, False]
+    assert sum(bool(a) for a in dip_answers(-1.0)) <= 2
