@@ -288,13 +288,12 @@ def _by_support(ev: Evidence, was_yes: bool, rule: Rule,
     matched = ev.support >= need and floor_ok
     why = (f"{'yes' if matched else 'no'} (no absent level yet): the question beats its "
            f"alternatives{ev.seen} by {ev.support:+.1f} spreads (needs {need:.2f})")
-    # corrections overrule the support where they say something of this score; a state
-    # they made yes stays yes down to a unit below (hysteresis, as everywhere)
-    said = corrected_threshold(-math.inf if matched else math.inf, labels)
-    below = max(rule.k_off + rule.sensitivity * rule.unit_share, 0.0)  # sensitivity in spreads
-    slack = below * ev.unit if was_yes and not matched else 0.0
-    if labels and (ev.score >= said - slack) != matched:
-        matched = not matched
-        why = (f"{'yes' if matched else 'no'} (no absent level yet): corrected, "
-               f"{ev.score:.3f} is {'at or above' if matched else 'below'} {said:.3f}")
+    if labels:  # they overrule the support where they say something of this score
+        said = corrected_threshold(-math.inf if matched else math.inf, labels)
+        below = max(rule.k_off + rule.sensitivity * rule.unit_share, 0.0)  # in spreads
+        slack = below * ev.unit if was_yes and not matched else 0.0  # hysteresis: stays yes
+        if (ev.score >= said - slack) != matched:
+            matched = not matched
+            why = (f"{'yes' if matched else 'no'} (no absent level yet): corrected, "
+                   f"{ev.score:.3f} is {'at or above' if matched else 'below'} {said:.3f}")
     return Decision(matched, None, True, verdict=PRESENT if matched else ABSENT, why=why)
