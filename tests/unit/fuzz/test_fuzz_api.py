@@ -12,6 +12,7 @@ schemathesis pytest plugin does not load under pytest 9).
 
 from __future__ import annotations
 
+import atexit
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,10 @@ SKIP_PATHS = ("/api/answers/stream",)
 
 
 def _app() -> Any:
-    db = Path(tempfile.mkdtemp(prefix="fw-fuzz-api-")) / "api.db"
+    # the schema is read at import, so the store outlives any fixture: removed at exit
+    folder = tempfile.TemporaryDirectory(prefix="fw-fuzz-api-")
+    atexit.register(folder.cleanup)
+    db = Path(folder.name) / "api.db"
     store = Store.from_url(f"sqlite:///{db}")
     store.insert_answers([answer("q-seed", "cam1", 100.0 + i) for i in range(3)])
     return create_app(api_settings(), store)

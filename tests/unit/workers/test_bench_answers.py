@@ -301,3 +301,12 @@ def test_clips_exclude_the_scene_families(tmp_path: Path) -> None:
 def test_bad_backgrounds_are_named() -> None:
     res = CliRunner().invoke(command, ["--backgrounds", "plain,lava", "--json"])
     assert res.exit_code == 2 and "lava" in res.output and "--backgrounds" in res.output
+
+
+def test_a_clip_named_in_capitals_is_scored_too(tmp_path: Path) -> None:
+    from workers.bench.answers.scenes import clip_dir
+
+    (tmp_path / "LOBBY.MP4").write_bytes(b"")
+    (tmp_path / "LOBBY.json").write_text('{"target": "a red circle", "events": []}')
+    (tmp_path / "notes.txt").write_text("not a clip")
+    assert [item.name for item in clip_dir(tmp_path).items] == ["LOBBY.MP4"]

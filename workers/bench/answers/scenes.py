@@ -256,8 +256,9 @@ MAX_NAMED = 10
 
 
 def clip_dir(folder: Path) -> SceneSet:
-    """Every ``*.mp4`` of ``folder`` (sorted by name), each sidecar checked up front."""
-    clips = sorted(p for p in folder.glob("*.mp4") if p.is_file())
+    """Every ``*.mp4`` of ``folder`` (any case of the suffix; sorted by name), each
+    sidecar checked up front."""
+    clips = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".mp4" and p.is_file())
     if not clips:
         raise SidecarError(f"{folder}: no *.mp4 clips in it")
     items, bad = [], []
