@@ -157,7 +157,27 @@ def test_clips_are_scored_end_to_end_and_agree_with_their_dumped_windows(
     fixed = out["modes"]["threshold"]
     assert fixed["hindsight"]["one_threshold"] >= fixed["agreement"]
     assert out["hindsight"] == out["modes"]["adaptive"]["hindsight"]
+    _per_clip_as_dumped(out["per_clip"], by, events)
     _replays_the_dump(dump, out["modes"]["adaptive"], tmp_path)
+
+
+def _per_clip_as_dumped(per_clip: list[dict[str, Any]], by: dict[Any, list[dict[str, Any]]],
+                        events: dict[str, list[tuple[float, float]]]) -> None:
+    """Each clip's own figures and strips are the default mode's dumped windows."""
+    assert [c["clip"] for c in per_clip] == ["a.mp4", "b.mp4"]
+    for c in per_clip:
+        mine = by["adaptive", c["clip"]]
+        assert c["answers"] == "".join(
+            "?" if r["matched"] is None else "#" if r["matched"] else "." for r in mine)
+        assert c["truth"] == "".join(
+            "?" if r["truth"] is None else "#" if r["truth"] else "." for r in mine)
+        scored = [r["matched"] == r["truth"] for r in mine if r["truth"] is not None]
+        assert c["windows"] == len(scored) and c["agreement"] == round(sum(scored) / len(scored), 4)
+        counts = EventCounts()
+        counts.add([Answered(r["start"], r["end"], r["matched"]) for r in mine],
+                   events[c["clip"]], CLIP_S)
+        assert (c["events"], c["events_detected"], c["false_alerts"]) == (
+            1, counts.detected, counts.false_alerts)
 
 
 def _replays_the_dump(dump: Path, adaptive: dict[str, Any], tmp_path: Path) -> None:

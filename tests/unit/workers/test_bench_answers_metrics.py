@@ -152,3 +152,17 @@ def test_hindsight_per_clip_can_beat_one_threshold_for_the_run() -> None:
     assert figs["per_clip_threshold"] == 1.0  # each clip's own cut
     assert figs["one_threshold"] == 0.75  # one cut: 0.3 or 0.7, two windows wrong
     assert Hindsight().figures() == {"per_clip_threshold": None, "one_threshold": None}
+
+
+def test_a_clips_own_figures_and_strips() -> None:
+    from workers.bench.answers.metrics import clip_figures
+
+    answers = said("..###.#?..")  # windows end 4..13
+    truths = [window_truth(a.start, a.end, [(5.0, 10.0)]) for a in answers]
+    out = clip_figures(answers, truths, [(5.0, 10.0)], 20.0)
+    assert out["truth"] == "..########" and out["answers"] == "..###.#?.."
+    assert out["windows"] == 10 and out["agreement"] == 0.6  # '?' counts wrong
+    edges = clip_figures(said("##"), [None, True], [(3.5, 9.0)], 10.0)
+    assert edges["truth"] == "?#" and edges["windows"] == 1
+    assert (out["events"], out["events_detected"], out["false_alerts"], out["flips"]) == (
+        1, 1, 0, 2)

@@ -178,6 +178,28 @@ class EventCounts:
         }
 
 
+def timeline(values: Sequence[bool | None]) -> str:
+    """One character a window: ``#`` yes, ``.`` no, ``?`` not scored / no answer."""
+    return "".join("?" if v is None else "#" if v else "." for v in values)
+
+
+def clip_figures(answers: Sequence[Answered], truths: Sequence[bool | None],
+                 events: Sequence[Interval], duration: float) -> dict[str, Any]:
+    """One clip's own figures, and its windows as two :func:`timeline` strips (truth: an
+    edge window is not scored, ``?``; answer: ``?`` undecided, which counts as wrong):
+    where a clip from outside was lost, at a glance."""
+    scored = [a.matched == t for a, t in zip(answers, truths, strict=True)
+              if t is not None]
+    counts = EventCounts()
+    counts.add(answers, events, duration)
+    return {
+        "agreement": _ratio(sum(scored), len(scored)), "windows": len(scored),
+        "events": counts.events, "events_detected": counts.detected,
+        "false_alerts": counts.false_alerts, "flips": counts.flips,
+        "truth": timeline(truths), "answers": timeline([a.matched for a in answers]),
+    }
+
+
 def _ratio(a: int, b: int) -> float | None:
     return round(a / b, 4) if b else None
 

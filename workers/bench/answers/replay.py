@@ -28,7 +28,7 @@ from pipeline.answerers.baseline import BaselineState, Rule, step
 from pipeline.answerers.closer import judged
 from pipeline.errors import ConfigError
 from workers.bench.answers.dump import RULE_FIELDS, Clip, DumpError, rule_json
-from workers.bench.answers.metrics import Answered, EventCounts, Tally
+from workers.bench.answers.metrics import Answered, EventCounts, Tally, timeline
 
 __all__ = ["Clip", "DumpError", "decisions", "figures", "parse_sets", "parse_sweep", "replay",
            "sweep", "timeline"]
@@ -160,11 +160,6 @@ def replay(clips: Sequence[Clip], sets: Mapping[str, Any]) -> dict[str, Any]:
                                for a, b in zip(x, y, strict=True)),
         "clips_changed": moved,
     }
-
-
-def timeline(values: Sequence[bool | None]) -> str:
-    """One character a window: ``#`` yes, ``.`` no, ``?`` not scored / no answer."""
-    return "".join("?" if v is None else "#" if v else "." for v in values)
 
 
 def _clip_change(clip: Clip, recorded: Sequence[tuple[bool | None, bool]],

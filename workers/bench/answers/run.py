@@ -38,6 +38,7 @@ from workers.bench.answers.metrics import (
     Hindsight,
     Interval,
     Tally,
+    clip_figures,
     window_truth,
 )
 from workers.bench.answers.scenes import SceneSet, Sidecar, SidecarError, read_sidecar
@@ -110,6 +111,8 @@ class Pass:
     hindsight: Hindsight = field(default_factory=Hindsight)
     states: MemoryStates = field(default_factory=MemoryStates)
     rows: list[Row] = field(default_factory=list)
+    clips: list[dict[str, Any]] = field(default_factory=list)
+    """Each clip's own figures (:func:`.metrics.clip_figures`), in order."""
     left: int = 0
     record_supports: bool = False
     """Record every window's three closer-look supports (a dump of the default mode)."""
@@ -141,14 +144,17 @@ class Pass:
             self.states.add_label(query.id, camera, Label(window[-1].t, result.score, truth))
             self.left -= 1
 
-    def finish(self, background: str, events: Sequence[Interval], duration: float) -> None:
+    def finish(self, name: str, background: str, events: Sequence[Interval],
+               duration: float) -> None:
         """The clip was read to its end: its windows count."""
         for r in self.rows:
             if r.truth is not None:
                 self.tally.add(background, r.matched == r.truth)
             self.tally.calibrating += r.calibrating
-        self.events.add([Answered(r.start, r.end, r.matched) for r in self.rows],
-                        events, duration)
+        answered = [Answered(r.start, r.end, r.matched) for r in self.rows]
+        self.events.add(answered, events, duration)
+        self.clips.append({"clip": name, "background": background, **clip_figures(
+            answered, [r.truth for r in self.rows], events, duration)})
         scored = [r for r in self.rows if r.truth is not None]
         self.hindsight.add([r.score for r in scored], [bool(r.truth) for r in scored])
 
@@ -239,7 +245,7 @@ def run_bench(
             past_end.append({"clip": item.name, "events": len(late), "latest_off_s": max(late),
                              "decoded_s": round(duration, 3)})
         for p in passes:
-            p.finish(item.background, truth.events, duration)
+            p.finish(item.name, item.background, truth.events, duration)
         if dump is not None:
             write_clip(dump, item.name, item.background, truth, duration,
                        setup.closer_look, passes)
@@ -274,6 +280,7 @@ def _result(passes: list[Pass], encoder: Any, scenes: SceneSet, setup: Setup,
         "video_s": round(video_s, 3), "window_s": setup.window, "every_s": setup.every,
         "clip": getattr(encoder, "model_id", "?"), "second_look": setup.second_look,
         "closer_look": setup.closer_look,
+        "per_clip": next(p.clips for p in passes if p.name == DEFAULT_MODE),
     }
     corrected = next((p for p in passes if p.name == CORRECTED), None)
     if corrected is not None:

@@ -187,6 +187,28 @@ def _print_table(result: dict[str, Any]) -> None:
                     ["mode", "agreement", *bgs, "windows", "calibrating", "event recall",
                      "onset p50 s", "onset p95 s", "false alerts/h", "persistence",
                      "flips/event"], rows, notes)
+        _print_worst(result["per_clip"])
+
+
+WORST = 5
+"""Clips shown with their strips: the default mode's lowest agreement first."""
+
+
+def _print_worst(clips: list[dict[str, Any]]) -> None:
+    """The clips the default mode got least right, each with its truth and answer strips
+    (one character a window), when any clip lost a window or an event."""
+    lost = [c for c in clips if (c["agreement"] is not None and c["agreement"] < 1)
+            or c["events_detected"] < c["events"] or c["false_alerts"]]
+    if not lost:
+        return
+    print(f"clips with the most windows lost (default mode; {len(lost)} of {len(clips)} lost "
+          "any; # yes . no ? not scored / undecided):")
+    for c in sorted(lost, key=lambda c: (c["agreement"] if c["agreement"] is not None
+                                         else 1.0, c["clip"]))[:WORST]:
+        print(f"  {c['clip']} ({c['background']}): agreement {c['agreement']}, events found "
+              f"{c['events_detected']} of {c['events']}, false alerts {c['false_alerts']}")
+        print(f"    truth   {c['truth']}")
+        print(f"    answers {c['answers']}")
 
 
 def _signed(value: float | None) -> str:
