@@ -2,10 +2,12 @@
 
 The ``clip`` answerer (built through the registry, used through its public
 interface) answers every window first. A window it marks matched, or leaves
-uncertain — no decision, or a score within ``band`` below the threshold it decided
-against (in its adaptive mode, that window's baseline threshold) — goes to the
-``vlm`` answerer, whose yes/no decides; the other windows are decided by CLIP
-("no") and cost no VLM call. The questions that reach the VLM on one window are
+uncertain, goes to the ``vlm`` answerer, whose yes/no decides; the other windows are
+decided by CLIP ("no") and cost no VLM call. Uncertain is: no decision; in the adaptive
+mode (the default), a no that would be yes at ``band_spreads`` more sensitivity — every
+level of the tracker that many of its own spreads lower, so the band means the same for
+any CLIP, whatever the range of its cosines; with a fixed threshold, a score within
+``band`` (a cosine) below it. The questions that reach the VLM on one window are
 generated together, as one batch over visual tokens shared per frame.
 
 A static scene costs one VLM call, not one per window: when the frames a window
@@ -62,6 +64,11 @@ class CascadeSettings(AnswererSettings):
     clip: dict[str, Any] = Field(default_factory=dict)
     vlm: dict[str, Any] = Field(default_factory=dict)
     band: float = Field(default=0.05, ge=0.0, le=2.0)
+    """A fixed-threshold CLIP stage's band: a no scoring this much below the threshold
+    goes to the VLM."""
+    band_spreads: float = Field(default=1.0, ge=0.0, le=10.0)
+    """The adaptive CLIP stage's band, in its tracker's spreads (0: the cosine ``band``
+    instead)."""
     reuse_distance: float = Field(default=0.05, ge=0.0, le=2.0)
     reuse_max_age: float = Field(default=300.0, ge=0.0)
 
@@ -90,6 +97,8 @@ class CascadeAnswerer(BatchAnswerer):
         self.settings = settings
         self.clip = clip
         self.vlm = vlm
+        if hasattr(clip, "near_spreads"):  # the adaptive stage says which no is near yes
+            clip.near_spreads = settings.band_spreads
         self.counts: Counter[tuple[str, str, str]] = Counter()  # (query, camera, windows|vlm)
         self._verdicts: dict[tuple[str, str], _Verdict] = {}
 
@@ -128,9 +137,12 @@ class CascadeAnswerer(BatchAnswerer):
             use(states)
 
     def _passes(self, gate: AnswerResult) -> bool:
-        """Matched, undecided, or a score within ``band`` below the decision threshold."""
+        """Matched, undecided, near yes by the adaptive stage's own spreads, or (a fixed
+        threshold) a score within ``band`` below it."""
         if gate.matched is not False:
             return True
+        if gate.near is not None:
+            return gate.near
         if gate.score is None or gate.threshold is None:
             return False
         return gate.score >= gate.threshold - self.settings.band
@@ -190,7 +202,9 @@ class CascadeAnswerer(BatchAnswerer):
             "score": gate.score,
             "matched": gate.matched,
             "threshold": gate.threshold,
-            "band": self.settings.band,
+            "band": self.settings.band if gate.near is None else None,
+            "band_spreads": self.settings.band_spreads if gate.near is not None else None,
+            "near": gate.near,
             "visual_tokens": gate.visual_tokens,
         }
         if verdict is None:

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -52,6 +53,7 @@ from pipeline.answerers.baseline import (
     Decision,
     Evidence,
     Rule,
+    decide,
     step,
 )
 from pipeline.answerers.clip_settings import (
@@ -85,6 +87,9 @@ class ClipAnswerer(Answerer):
         self.second_look: SecondLook | None = None
         self.closer: CloserLook | None = None
         self.alternatives = Alternatives(encoder)
+        self.near_spreads = 0.0
+        """With this > 0 (a cascade's band), each adaptive no also says whether it would
+        be yes at this many spreads more sensitivity (:attr:`AnswerResult.near`)."""
         if settings.mode == "adaptive":
             self.second_look = second_look_for(encoder, settings.second_look)
             look = (self.second_look if settings.closer_look == settings.second_look
@@ -112,7 +117,7 @@ class ClipAnswerer(Answerer):
         model_ids = {"clip": self._encoder.model_id}
         if score is None:
             return AnswerResult("unknown", None, None, selection.visual_tokens, model_ids)
-        decision = self._decide(query, window, selection, score, emb)
+        decision, near = self._decide(query, window, selection, score, emb)
         text = {True: "yes", False: "no", None: "calibrating"}[decision.matched]
         if decision.calibrating and decision.matched is not None:
             text = f"{text} (calibrating)"
@@ -124,16 +129,19 @@ class ClipAnswerer(Answerer):
             model_ids=model_ids,
             threshold=decision.threshold,
             why=decision.why,
+            near=near,
         )
 
     def _decide(self, query: StandingQuery, window: Sequence[EncodedFrame],
-                selection: Selection, score: float, query_emb: FloatArray) -> Decision:
-        """The decision for this (question, camera) window; the adaptive mode learns from it."""
+                selection: Selection, score: float, query_emb: FloatArray
+                ) -> tuple[Decision, bool | None]:
+        """The decision for this (question, camera) window (the adaptive mode learns from
+        it) and, where :attr:`near_spreads` asks, whether a no is near yes."""
         camera, key = window[-1].camera, float(window[-1].t)
         state = self.states.load(query.id, camera)
         if self.settings.mode != "adaptive":
             threshold = corrected_threshold(self.threshold, state.labels)
-            return Decision(score >= threshold, threshold, calibrating=False)
+            return Decision(score >= threshold, threshold, calibrating=False), None
         rule, closer = self.rule, self.closer
         stay = self.evidence(query.question, window, selection, score, query_emb, STAY_TOP)
         ev = stay if closer is None else judged(
@@ -142,7 +150,7 @@ class ClipAnswerer(Answerer):
             lambda: closer.support(query.question, _best(window, selection), query_emb))
         decision, learned = step(state, key, ev, rule)
         self.states.save(query.id, camera, learned)
-        return decision
+        return decision, near_yes(state, key, ev, rule, decision, self.near_spreads)
 
     def evidence(self, question: str, window: Sequence[EncodedFrame], selection: Selection,
                  score: float, query_emb: FloatArray | None = None, top: int = 1) -> Evidence:
@@ -243,6 +251,24 @@ class ClipAnswerer(Answerer):
         if self._backgrounds is None:
             self._backgrounds = self._encoder.encode_text(list(self.settings.background_prompts))
         return self._backgrounds
+
+
+def near_yes(state: BaselineState, key: float, ev: Evidence, rule: Rule, decision: Decision,
+             spreads: float) -> bool | None:
+    """Whether the window at ``key`` (decided ``decision``) is yes or near it, in the
+    tracker's own spreads (a cascade's band: no absolute cosine). A no decided by a
+    score level is near when the score is within ``spreads`` spreads below that level,
+    whatever the support said (what the support cannot tell, the VLM judges); a no
+    decided by the support alone, when it would be yes at ``spreads`` more sensitivity.
+    None when not asked."""
+    if spreads <= 0:
+        return None
+    if decision.matched:
+        return True
+    if decision.threshold is not None and decision.scale is not None:
+        return ev.score >= decision.threshold - spreads * decision.scale
+    wider = replace(rule, sensitivity=rule.sensitivity + spreads)
+    return bool(decide(state, key, ev, wider).matched)
 
 
 def _best(window: Sequence[EncodedFrame], selection: Selection) -> EncodedFrame:

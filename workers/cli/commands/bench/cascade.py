@@ -22,7 +22,12 @@ from workers.cli.commands.bench._options import bench_option, bench_perception_o
 @bench_option("--visible", type=click.FloatRange(0.05, 0.9), default=0.25,
               help="Share of the scene the object is visible.")
 @bench_option("--band", type=click.FloatRange(0, 2), default=None, show_default=False,
-              help="Cascade band below the CLIP threshold (default: the answerer's).")
+              help="A fixed-threshold CLIP stage's band below its threshold, in cosine "
+                   "(default: the answerer's).")
+@bench_option("--band-spreads", type=click.FloatRange(0, 10), default=None,
+              show_default=False,
+              help="The adaptive CLIP stage's band in its tracker's spreads (default: the "
+                   "answerer's; 0: the cosine band instead).")
 @bench_option("--reuse-distance", type=click.FloatRange(0, 2), default=None, show_default=False,
               help="Cascade reuse cosine distance (default: the answerer's).")
 @bench_perception_option("--device", default="auto", help="auto|cpu|cuda.")
@@ -34,6 +39,7 @@ def command(
     seconds: int,
     visible: float,
     band: float | None,
+    band_spreads: float | None,
     reuse_distance: float | None,
     device: str,
     as_json: bool,
@@ -46,7 +52,8 @@ def command(
     encoder = ClipEncoder.from_spec(clip_spec, device)
     adapter = load_adapter(vlm_spec, device)
     tuned = {
-        k: v for k, v in {"band": band, "reuse_distance": reuse_distance}.items() if v is not None
+        k: v for k, v in {"band": band, "band_spreads": band_spreads,
+                          "reuse_distance": reuse_distance}.items() if v is not None
     }
     with progress_bar() as progress:
         results, scenes = measure(encoder, adapter, vlm_spec, seed_values, float(seconds),
