@@ -118,6 +118,8 @@ class PerceptionApp:
             self.deadletters.publish_record(record, exc, stage="queries", camera="")
             self.query_dead_letters += 1
             metrics.DEAD_LETTERS.labels(stage="queries").inc()
+            if self.perceive is not None:
+                self.perceive.report_refused(record, exc)
             return False
 
     def start_queries(self, timeout: float | None = None) -> bool:

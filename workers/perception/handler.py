@@ -193,3 +193,12 @@ class BatchHandler:
         self.deadletters.publish_record(record, exc, stage=stage)
         self.core.perceiver.stats.dead_letters += 1
         metrics.DEAD_LETTERS.labels(stage=stage).inc()
+        if stage == "queries":
+            self.report_refused(record, exc)
+
+    def report_refused(self, record: Record, exc: BaseException) -> None:
+        """A refused ``queries`` message: its query shows failed, with why (a query the
+        store lists must not go unanswered without a word)."""
+        error = QueryError.of_refused(record.key, record.value, exc, time.time())
+        if error is not None:
+            self._report(error)

@@ -13,6 +13,7 @@ import pytest
 from connectors.bus import messages as msg
 from connectors.bus.base import Record, Topics
 from connectors.bus.deadletter import ONCE, DeadLetters
+from connectors.bus.failure_messages import QueryError, decode_query_failure
 from connectors.bus.memory import MemoryBus
 from pipeline.errors import ConfigError, MessageError
 from pipeline.perceiver import AnswererCache, build_perceiver
@@ -82,6 +83,21 @@ def test_the_consumer_dead_letters_a_refused_query_and_keeps_the_valid_one() -> 
     dead = msg.decode_deadletter(letter.key, letter.value, letter.headers)
     assert (dead.key, dead.stage) == (b"bad", "queries")
     assert "every" in dead.error_message
+    [report] = bus.messages(TOPICS.answers)  # so the stored query shows failed, and why
+    error = decode_query_failure(report.key, report.value, report.headers)
+    assert (error.query_id, error.version, error.stage) == ("bad", 1, "query-message")
+    assert "every" in error.message
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    (b"\xff", b'{"version": 1}'), (b"q", None), (b"q", b"[1]"), (b"q", b'{"version": true}'),
+    (b"q", b'{"version": 0}'), (b"", b'{"version": 1}'), (b"q" * 201, b'{"version": 1}'),
+    (b"q", b"{"),
+])
+def test_a_refused_message_reports_only_when_its_query_and_version_can_be_read(
+        key: bytes, value: bytes | None) -> None:
+    assert QueryError.of_refused(key, value, MessageError("no"), 0.0) is None
+    assert QueryError.of_refused(b"q", b'{"version": 3}', MessageError("no"), 0.0) is not None
 
 
 @pytest.mark.parametrize(

@@ -12,12 +12,14 @@ import pytest
 from connectors.bus.base import Record
 from connectors.bus.deadletter import DeadLetters
 from connectors.store import AnswerSink, Store
+from pipeline.types import StandingQuery
 from tests.unit.fakes import RecordingProducer
 from tests.unit.workers.api.scenarios import READ, ApiHarness
 from tests.unit.workers.test_query_isolation import (  # noqa: F401 - boom_registered: autouse
     BOOM,
     GOOD,
     NO_BUILD,
+    TOPICS,
     _handler,
     _records,
     boom_registered,
@@ -98,3 +100,27 @@ def test_the_cli_lists_and_shows_the_status(
     sqlite_store.upsert_query(BOOM)
     assert main(["queries", "show", "boom", *db]) == 0
     assert json.loads(capsys.readouterr().out)["status"] == "active"
+
+
+def test_a_query_whose_message_is_refused_shows_failed_with_why(
+    harness: ApiHarness, sqlite_store: Store
+) -> None:
+    """A query stored with an id made before the id rule: its message is a dead letter
+    on every worker, and the query the store lists says so instead of going silent."""
+    legacy = StandingQuery("Exit blocked?", "is the exit blocked?", ("*",), 1.0, 4.0)
+    sqlite_store.upsert_query(legacy)
+    sqlite_store.upsert_query(GOOD)
+    value = json.dumps({"schema": 1, "id": legacy.id, "version": 1, "question": legacy.question,
+                        "cameras": ["*"], "every": 1.0, "window": 4.0, "answerer": "clip",
+                        "settings": {}}).encode()
+    refused = Record(TOPICS.queries, 0, 0, legacy.id.encode(), value, [], 0.0)
+    tombstone = Record(TOPICS.queries, 0, 1, b"gone?", None, [], 0.0)
+    handler, answers, dead = _handler()
+    handler([refused, tombstone, *_records([GOOD], 3)[1:]])
+    assert [key for _, key, _, _ in dead.sent] == [b"Exit blocked?"]  # a tombstone removes
+    assert consume(sqlite_store, answers).sent == []
+    listed = {q["id"]: q for q in harness.call("GET", "/api/queries", READ).json()}
+    assert listed["good"]["status"] == "active"
+    failed = listed["Exit blocked?"]
+    assert failed["status"] == "failed" and failed["error"]["stage"] == "query-message"
+    assert failed["error"]["version"] == 1 and "id" in failed["error"]["message"]
