@@ -10,6 +10,13 @@ any CLIP, whatever the range of its cosines; with a fixed threshold, a score wit
 ``band`` (a cosine) below it. The questions that reach the VLM on one window are
 generated together, as one batch over visual tokens shared per frame.
 
+A VLM yes to a window the adaptive CLIP stage said no to is taught to its tracker
+(``teach``, on by default: the window is taken as present): a state the zero-shot
+support doubts — the asked thing in view from a camera's first frame — is then held by
+the tracker instead of learned as the camera's absent level, so the windows after it
+still reach the VLM. Only a yes teaches: a VLM's no never keeps a window from the VLM
+later, so a VLM that misses the asked thing once does not silence the stage.
+
 A static scene costs one VLM call, not one per window: when the frames a window
 selected did not change since the VLM last answered this (question, camera) — the
 same frames, or every selected frame within ``reuse_distance`` (cosine distance of
@@ -69,6 +76,9 @@ class CascadeSettings(AnswererSettings):
     band_spreads: float = Field(default=1.0, ge=0.0, le=10.0)
     """The adaptive CLIP stage's band, in its tracker's spreads (0: the cosine ``band``
     instead)."""
+    teach: bool = True
+    """A VLM yes to a window the adaptive CLIP stage said no to is taught to its tracker
+    (that window present); a VLM no teaches nothing."""
     reuse_distance: float = Field(default=0.05, ge=0.0, le=2.0)
     reuse_max_age: float = Field(default=300.0, ge=0.0)
 
@@ -128,7 +138,20 @@ class CascadeAnswerer(BatchAnswerer):
             else:
                 ask.append(i)
         verdicts.update(self._ask_vlm(ask, queries, window, selections, query_embs, camera))
-        return [self._combine(gates[i], verdicts.get(i), i in ask) for i in range(len(queries))]
+        taught = {i for i, v in verdicts.items() if self._teach(queries[i], window, gates[i], v)}
+        return [self._combine(gates[i], verdicts.get(i), i in ask, i in taught)
+                for i in range(len(queries))]
+
+    def _teach(self, query: StandingQuery, window: Window, gate: AnswerResult,
+               verdict: AnswerResult | _Verdict) -> bool:
+        """A VLM yes to a window the CLIP stage said no to (or had no answer for) is
+        taught to its tracker (``confirm``): a state the support doubted, present from a
+        camera's first frame, is then held, not learned as the absent level."""
+        said = verdict.result if isinstance(verdict, _Verdict) else verdict
+        confirm = getattr(self.clip, "confirm", None)
+        if not self.settings.teach or said.matched is not True or gate.matched is True:
+            return False
+        return bool(confirm(query, window)) if confirm is not None else False
 
     def use_states(self, states: Any) -> None:
         """Where the CLIP stage keeps its baselines (the store, in a worker)."""
@@ -196,7 +219,8 @@ class CascadeAnswerer(BatchAnswerer):
         return prev if far <= self.settings.reuse_distance else None
 
     def _combine(
-        self, gate: AnswerResult, verdict: AnswerResult | _Verdict | None, called: bool
+        self, gate: AnswerResult, verdict: AnswerResult | _Verdict | None, called: bool,
+        taught: bool = False,
     ) -> AnswerResult:
         clip_stage = {
             "score": gate.score,
@@ -205,6 +229,7 @@ class CascadeAnswerer(BatchAnswerer):
             "band": self.settings.band if gate.near is None else None,
             "band_spreads": self.settings.band_spreads if gate.near is not None else None,
             "near": gate.near,
+            "taught": taught,
             "visual_tokens": gate.visual_tokens,
         }
         if verdict is None:

@@ -152,6 +152,21 @@ class ClipAnswerer(Answerer):
         self.states.save(query.id, camera, learned)
         return decision, near_yes(state, key, ev, rule, decision, self.near_spreads)
 
+    def confirm(self, query: StandingQuery, window: Sequence[EncodedFrame]) -> bool:
+        """A VLM behind this stage said yes to the window: the tracker takes it as
+        present (not learned as the camera's absent level, and a state it holds). Only a
+        yes teaches: a VLM's no never silences the stage, so what it passes on can only
+        grow. Whether the tracker changed."""
+        if self.settings.mode != "adaptive" or not window:
+            return False
+        camera, key = window[-1].camera, float(window[-1].t)
+        state = self.states.load(query.id, camera)
+        taught = state.confirmed(key)
+        if taught is state:
+            return False
+        self.states.save(query.id, camera, taught)
+        return True
+
     def evidence(self, question: str, window: Sequence[EncodedFrame], selection: Selection,
                  score: float, query_emb: FloatArray | None = None, top: int = 1) -> Evidence:
         """The window's score with the question's zero-shot support on its whole best

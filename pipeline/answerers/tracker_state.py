@@ -87,6 +87,16 @@ class BaselineState:
         newest = [kept[k] for k in sorted(kept)][-rule.max_samples :]
         return replace(self, samples=tuple(newest))
 
+    def confirmed(self, key: float) -> BaselineState:
+        """The state with the window at ``key`` judged present (a VLM behind the tracker
+        said yes to it); itself when there is no such window or it was present already."""
+        i = next((i for i, s in enumerate(self.samples) if s[0] == key), None)
+        if i is None or self.samples[i][4] == PRESENT:
+            return self
+        samples = list(self.samples)
+        samples[i] = (*samples[i][:4], PRESENT)
+        return replace(self, samples=tuple(samples))
+
     def with_label(self, label: Label) -> BaselineState:
         others = [lb for lb in self.labels if lb.key != label.key]
         return replace(self, labels=tuple(sorted([*others, label], key=lambda lb: lb.key))[

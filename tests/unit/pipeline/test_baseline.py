@@ -542,3 +542,10 @@ def test_sensitivity_lowers_the_levels_below_a_present_state_too() -> None:
     assert dip_answers(1.0) == [True] * 6
     assert dip_answers(0.0) == [True, True, False, False, False, False]
     assert sum(bool(a) for a in dip_answers(-1.0)) <= 2
+
+
+def test_a_confirmed_window_is_present_and_nothing_else_moves() -> None:
+    state = BaselineState(((1.0, 0.1, 0.0, 0.05, ABSENT), (2.0, 0.2, 0.0, 0.05, BAND)))
+    taught = state.confirmed(2.0)
+    assert [s[4] for s in taught.samples] == [ABSENT, PRESENT]
+    assert taught.confirmed(2.0) is taught and state.confirmed(3.0) is state

@@ -67,16 +67,16 @@ class CountingVLM(Answerer):
         return AnswerResult("no", False, None, 0)
 
 
-def _frames() -> list[Frame]:
-    """40 s at 1 fps: grey with a few red specks (how many varies), the red object
-    (of varying size) in view at 14-23 s."""
+def _frames(present: range = PRESENT, seconds: int = 40) -> list[Frame]:
+    """``seconds`` s at 1 fps: grey with a few red specks (how many varies), the red
+    object (of varying size) in view in ``present`` (14-23 s)."""
     rng, out = random.Random(3), []
-    for t in range(40):
+    for t in range(seconds):
         img = np.full((48, 64, 3), 90, np.uint8)
         for _ in range(rng.randint(0, 6)):
             y, x = rng.randrange(48), rng.randrange(64)
             img[y, x] = (230, 20, 20)
-        if t in PRESENT:
+        if t in present:
             side = rng.randint(7, 11)
             img[10 : 10 + side, 20 : 20 + side] = (230, 20, 20)
         out.append(Frame("cam", float(t), img))
@@ -127,3 +127,49 @@ def test_a_wider_band_asks_about_more_windows_and_every_yes_is_asked() -> None:
     assert asked[0] < asked[2] and asked == sorted(asked)
     for decided, clip_said, _ in runs:
         assert all(d == "vlm" for d, m in zip(decided, clip_said, strict=True) if m is not False)
+
+
+class SeeingVLM(CountingVLM):
+    """Says yes exactly when a selected frame shows the red object (a VLM that is right)."""
+
+    def __init__(self, present: range) -> None:
+        super().__init__()
+        self.present = present
+
+    def answer(self, query: StandingQuery, window: Any, selection: Any,
+               query_emb: Any) -> AnswerResult:
+        self.asked += 1
+        seen = any(int(window[i].t) in self.present for i in selection.indices)
+        return AnswerResult("yes" if seen else "no", seen, None, 0)
+
+
+def _from_the_first_frame(teach: bool) -> tuple[list[bool | None], list[bool], list[bool]]:
+    """The red object in view from the first frame to 20 s: the final answers, what the
+    CLIP stage said, and which windows it was taught."""
+    encoder, present = ColourEncoder(), range(0, 20)
+    frames = encode_frames(encoder, _frames(present, 36), thumb_side=32)
+    clip = build_answerer("clip", {}, encoder=encoder)
+    cascade = CascadeAnswerer(CascadeSettings(teach=teach), clip, SeeingVLM(present))
+    emb = np.asarray(encoder.encode_text([QUERY.question]), np.float32)
+    said, clip_said, taught = [], [], []
+    for end in range(4, 37):
+        window = frames[end - 4 : end]
+        sel = select_for_queries(window, [QUERY.id], emb, SelectionConfig(k_prompt=2,
+                                                                           k_uniform=1))
+        result = cascade.answer_many([QUERY], window, sel, emb)[0]
+        said.append(result.matched)
+        clip_said.append(result.stages["clip"]["matched"] is True)
+        taught.append(result.stages["clip"]["taught"])
+    return said, clip_said, taught
+
+
+def test_a_vlm_yes_teaches_the_clip_stage_a_state_present_from_the_first_frame() -> None:
+    taught_said, taught_clip, taught = _from_the_first_frame(teach=True)
+    plain_said, plain_clip, never = _from_the_first_frame(teach=False)
+    inside = range(0, 16)  # windows ending 4..19 lie inside the presence
+    after = range(21, 33)  # windows ending 25..36 lie after it
+    assert not any(never) and any(taught)
+    assert sum(bool(taught_said[i]) for i in inside) >= 12
+    assert not any(taught_said[i] for i in after)
+    # the support doubts the asked thing: untaught, the CLIP stage never says yes itself
+    assert sum(taught_clip[i] for i in inside) > sum(plain_clip[i] for i in inside) == 0

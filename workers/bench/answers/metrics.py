@@ -200,6 +200,34 @@ def clip_figures(answers: Sequence[Answered], truths: Sequence[bool | None],
     }
 
 
+@dataclass
+class Gate:
+    """What a cascade in front of a mode would ask its VLM, over the scored windows: every
+    yes or undecided window, and every no near yes (:attr:`AnswerResult.near`). ``bound``
+    is the agreement the cascade would reach with a VLM right on every window it is
+    asked about (a no it is not asked about stays no): the most the two stages together
+    could give, as ``hindsight`` is for one score threshold — no VLM was run."""
+
+    windows: int = 0
+    asked: int = 0
+    present: int = 0
+    present_asked: int = 0
+    right: int = 0
+
+    def add(self, truth: bool, matched: bool | None, near: bool) -> None:
+        asked = matched is not False or near
+        self.windows += 1
+        self.asked += asked
+        self.present += truth
+        self.present_asked += truth and asked
+        self.right += asked or not truth
+
+    def figures(self) -> dict[str, Any]:
+        return {"asked": _ratio(self.asked, self.windows),
+                "recall": _ratio(self.present_asked, self.present),
+                "bound": _ratio(self.right, self.windows)}
+
+
 def _ratio(a: int, b: int) -> float | None:
     return round(a / b, 4) if b else None
 

@@ -10,6 +10,9 @@ Corrections: in a second pass of the default mode (run beside the others, with i
 states), the first ``corrections`` wrong answers of each clip are marked wrong by the
 user right after they are given (as a click on ✗ would).
 
+A cascade pass (:mod:`.passes`) answers as the default mode would in front of a VLM
+that is right on every window it is asked about: ``cascade_gate``, a bound.
+
 A clip that cannot be written, decoded or read to its end is a shortfall: the others
 are still scored, then :class:`Shortfall` is raised instead of a result.
 """
@@ -17,146 +20,33 @@ are still scored, then :class:`Shortfall` is raised instead of a result.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
 
-from pipeline.answerers import build_answerer
-from pipeline.answerers.closer import Supports
-from pipeline.answerers.corrections import Label
-from pipeline.answerers.states import MemoryStates
 from pipeline.errors import ConfigError
-from pipeline.perception import Selection, SelectionConfig, select_for_queries
-from pipeline.types import EncodedFrame, StandingQuery
+from pipeline.perception import select_for_queries
+from pipeline.types import StandingQuery
 from workers.bench.answers.dump import write_clip
-from workers.bench.answers.metrics import (
-    Answered,
-    EventCounts,
-    Hindsight,
-    Interval,
-    Tally,
-    clip_figures,
-    window_truth,
+from workers.bench.answers.metrics import window_truth
+from workers.bench.answers.passes import (
+    CASCADE,
+    CORRECTED,
+    DEFAULT_MODE,
+    GATE_SPREADS,
+    MODES,
+    Pass,
+    Setup,
+    build_passes,
+    mode_figures,
 )
 from workers.bench.answers.scenes import SceneSet, Sidecar, SidecarError, read_sidecar
 from workers.bench.answers.stream import Decoded, DecodeError, sampled_frames, windows
 
-MODES = ("adaptive", "threshold", "margin")
-DEFAULT_MODE = "adaptive"
-CORRECTED = f"{DEFAULT_MODE}+corrections"
-"""The corrected pass's name in ``--dump-windows``."""
 SHORT_DECODE_S = 0.5
 """A decode this much shorter than the sidecar's ``duration`` is a shortfall."""
-
-
-@dataclass(frozen=True)
-class Setup:
-    """How every clip is answered."""
-
-    window: float = 4.0
-    """Window length in seconds (the product default)."""
-    every: float = 1.0
-    """Seconds between window ends (the product default)."""
-    corrections: int = 0
-    """Wrong answers per clip the user corrects in the second pass."""
-    second_look: float | None = None
-    """The adaptive mode's second-look span in patch cells (None: the model's; 0: off)."""
-    closer_look: float | None = None
-    """The adaptive mode's closer-look span in patch cells (None: the answerer's; 0: off)."""
-    no_calibration: bool = False
-    """Ignore the model's calibration file, as for a real CLIP that ships none."""
-    selection: SelectionConfig = field(default_factory=SelectionConfig)
-
-
-class WithoutCalibration:
-    """The encoder as a CLIP without a calibration file presents itself to answerers."""
-
-    def __init__(self, encoder: Any) -> None:
-        self._encoder = encoder
-        self.calibration: dict[str, float] = {}
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._encoder, name)
-
-
-@dataclass(frozen=True)
-class Row:
-    """One window's answer as the dump records it."""
-
-    start: float
-    end: float
-    truth: bool | None
-    matched: bool | None
-    score: float | None
-    calibrating: bool
-    why: str = ""
-    support: float | None = None
-    unit: float | None = None
-    key: float | None = None  # the tracker's window key (its newest frame's time)
-    supports: Supports | None = None  # with the closer look, when dumping: all three
-
-
-@dataclass
-class Pass:
-    """One answerer's pass over every clip, with its figures."""
-
-    name: str
-    answerer: Any
-    corrections: int = 0
-    tally: Tally = field(default_factory=Tally)
-    events: EventCounts = field(default_factory=EventCounts)
-    hindsight: Hindsight = field(default_factory=Hindsight)
-    states: MemoryStates = field(default_factory=MemoryStates)
-    rows: list[Row] = field(default_factory=list)
-    clips: list[dict[str, Any]] = field(default_factory=list)
-    """Each clip's own figures (:func:`.metrics.clip_figures`), in order."""
-    left: int = 0
-    record_supports: bool = False
-    """Record every window's three closer-look supports (a dump of the default mode)."""
-
-    def begin(self) -> None:
-        """A new clip: a new camera, so fresh states."""
-        self.states = MemoryStates()
-        self.answerer.use_states(self.states)
-        self.rows, self.left = [], self.corrections
-
-    def answer(self, query: StandingQuery, window: list[EncodedFrame], sel: Selection | None,
-               emb: Any, start: float, end: float, truth: bool | None) -> None:
-        if sel is None:  # no frame in the window: nothing to answer from
-            self.rows.append(Row(start, end, truth, None, None, False))
-            return
-        result = self.answerer.answer(query, window, sel, emb)
-        camera, key = window[-1].camera, float(window[-1].t)
-        sample = next((x for x in reversed(self.states.load(query.id, camera).samples)
-                       if x[0] == key), None)  # the evidence the tracker judged and kept
-        row = Row(start, end, truth, result.matched, result.score,
-                  "calibrating" in result.text, result.why)
-        if sample:  # the evidence the tracker judged (and, dumping, all three supports)
-            row = replace(row, support=sample[2], unit=sample[3], key=key,
-                          supports=self.answerer.supports(query, window, sel, emb)
-                          if self.record_supports else None)
-        self.rows.append(row)
-        if (truth is not None and result.matched != truth and self.left > 0
-                and result.score is not None):
-            self.states.add_label(query.id, camera, Label(window[-1].t, result.score, truth))
-            self.left -= 1
-
-    def finish(self, name: str, background: str, events: Sequence[Interval],
-               duration: float) -> None:
-        """The clip was read to its end: its windows count."""
-        for r in self.rows:
-            if r.truth is not None:
-                self.tally.add(background, r.matched == r.truth)
-            self.tally.calibrating += r.calibrating
-        answered = [Answered(r.start, r.end, r.matched) for r in self.rows]
-        self.events.add(answered, events, duration)
-        self.clips.append({"clip": name, "background": background, **clip_figures(
-            answered, [r.truth for r in self.rows], events, duration)})
-        scored = [r for r in self.rows if r.truth is not None]
-        self.hindsight.add([r.score for r in scored], [bool(r.truth) for r in scored])
 
 
 class Shortfall(RuntimeError):
@@ -166,22 +56,6 @@ class Shortfall(RuntimeError):
         self.failures, self.total = failures, total
         lines = "; ".join(f"{name}: {why}" for name, why in failures)
         super().__init__(f"{len(failures)} of {total} clips not scored ({lines})")
-
-
-def build_passes(encoder: Any, setup: Setup) -> list[Pass]:
-    """One pass per mode (and the corrected pass of the default one, when asked)."""
-    look = {k: v for k, v in (("second_look", setup.second_look),
-                              ("closer_look", setup.closer_look)) if v is not None}
-    source = WithoutCalibration(encoder) if setup.no_calibration else encoder
-
-    def build(mode: str) -> Any:
-        return build_answerer("clip", {"mode": mode, **(look if mode == DEFAULT_MODE else {})},
-                              encoder=source)
-
-    passes = [Pass(m, build(m)) for m in MODES]
-    if setup.corrections:
-        passes.append(Pass(CORRECTED, build(DEFAULT_MODE), corrections=setup.corrections))
-    return passes
 
 
 def score_clip(encoder: Any, passes: list[Pass], path: Path, truth: Sidecar, setup: Setup,
@@ -256,11 +130,6 @@ def run_bench(
     return {**_result(passes, encoder, scenes, setup, video_s), "events_past_end": past_end}
 
 
-def mode_figures(p: Pass) -> dict[str, Any]:
-    """A pass's window and event figures."""
-    return {**p.tally.figures(), **p.events.figures(), "hindsight": p.hindsight.figures()}
-
-
 def _result(passes: list[Pass], encoder: Any, scenes: SceneSet, setup: Setup,
             video_s: float) -> dict[str, Any]:
     modes = {p.name: mode_figures(p) for p in passes if p.name in MODES}
@@ -272,6 +141,8 @@ def _result(passes: list[Pass], encoder: Any, scenes: SceneSet, setup: Setup,
         "agreement": default["agreement"],
         **{k: default[k] for k in events},
         "hindsight": default["hindsight"],
+        "cascade_gate": {**mode_figures(next(p for p in passes if p.name == CASCADE))[
+            "cascade_gate"], "band_spreads": GATE_SPREADS},
         "per_background": default["per_background"],
         "modes": modes,
         "vs_threshold": _diff(default["agreement"], modes["threshold"]["agreement"]),

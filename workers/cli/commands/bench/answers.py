@@ -169,6 +169,11 @@ def _print_table(result: dict[str, Any]) -> None:
              f"hindsight (one score threshold chosen with the truth known, per clip / for "
              f"the run): {result['hindsight']['per_clip_threshold']} / "
              f"{result['hindsight']['one_threshold']}"]
+    gate = result["cascade_gate"]
+    notes.append(f"a cascade in front of the default (band {gate['band_spreads']:g} spread): "
+                 f"the VLM asked about {gate['asked']} of the windows, {gate['recall']} of "
+                 f"those that should say yes; with a VLM right on each, agreement "
+                 f"{gate['bound']} (a bound: no VLM was run)")
     for cut in result["events_past_end"][:5]:
         notes.append(f"warning: {cut['clip']}: {cut['events']} event(s) end after the clip's "
                      f"{cut['decoded_s']:g} s (the latest at {cut['latest_off_s']:g} s); "
