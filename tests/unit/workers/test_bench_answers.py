@@ -91,6 +91,10 @@ def test_json_has_every_mode_and_background_and_the_corrections() -> None:
     assert out["corrections"]["agreement_before"] == out["agreement"]
     assert out["corrections"]["agreement_after"] >= out["agreement"]
     assert "agreement" in res.stderr and "event recall" in res.stderr
+    gate = out["cascade_gate"]  # the cascade pass: a bound, reported beside the modes
+    assert (gate["band_spreads"], gate["teach"]) == (1.0, True)
+    assert 0 < gate["asked"] <= 1 and gate["recall"] >= 0 and gate["bound"] >= 0
+    assert "adaptive+cascade" not in out["modes"] and "cascade in front" in res.stderr
 
 
 @pytest.fixture(scope="module")

@@ -166,3 +166,17 @@ def test_a_clips_own_figures_and_strips() -> None:
     assert edges["truth"] == "?#" and edges["windows"] == 1
     assert (out["events"], out["events_detected"], out["false_alerts"], out["flips"]) == (
         1, 1, 0, 2)
+
+
+def test_the_gate_counts_what_a_vlm_would_be_asked_and_its_bound() -> None:
+    from workers.bench.answers.metrics import Gate
+
+    gate = Gate()
+    for truth, matched, near in [(True, True, True), (True, False, True), (True, False, False),
+                                 (False, True, True), (False, False, True), (False, False, False),
+                                 (False, None, False)]:
+        gate.add(truth, matched, near)
+    # asked: yes, near or undecided (5 of 7); 2 of 3 present asked; right: every asked window
+    # and the unasked absent one (the unasked present one stays a wrong no)
+    assert gate.figures() == {"asked": round(5 / 7, 4), "recall": round(2 / 3, 4),
+                              "bound": round(6 / 7, 4)}

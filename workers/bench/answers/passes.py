@@ -57,6 +57,8 @@ class Setup:
     """The adaptive mode's closer-look span in patch cells (None: the answerer's; 0: off)."""
     no_calibration: bool = False
     """Ignore the model's calibration file, as for a real CLIP that ships none."""
+    teach: bool = True
+    """The cascade pass teaches the VLM's yes to the tracker, as the cascade does."""
     selection: SelectionConfig = field(default_factory=SelectionConfig)
 
 
@@ -108,7 +110,9 @@ class Pass:
     record_supports: bool = False
     """Record every window's three closer-look supports (a dump of the default mode)."""
     verified: bool = False
-    """The cascade pass: an asked window's truth is the VLM's verdict, a yes taught."""
+    """The cascade pass: an asked window's truth is the VLM's verdict."""
+    teach: bool = True
+    """The cascade pass: a yes is taught to the tracker (as the cascade does)."""
 
     def begin(self) -> None:
         """A new clip: a new camera, so fresh states."""
@@ -132,7 +136,8 @@ class Pass:
                           supports=self.answerer.supports(query, window, sel, emb)
                           if self.record_supports else None)
         self.rows.append(row)
-        if self.verified and truth and (result.matched is not False or result.near):
+        if (self.verified and self.teach and truth
+                and (result.matched is not False or result.near)):
             self.answerer.confirm(query, window)  # the VLM's yes, as the cascade teaches it
         if (truth is not None and result.matched != truth and self.left > 0
                 and result.score is not None):
@@ -167,7 +172,7 @@ def build_passes(encoder: Any, setup: Setup) -> list[Pass]:
                               encoder=source)
 
     passes = [Pass(m, build(m)) for m in MODES]
-    cascade = Pass(CASCADE, build(DEFAULT_MODE), verified=True)
+    cascade = Pass(CASCADE, build(DEFAULT_MODE), verified=True, teach=setup.teach)
     cascade.answerer.near_spreads = GATE_SPREADS
     passes.append(cascade)
     if setup.corrections:

@@ -142,7 +142,7 @@ def _result(passes: list[Pass], encoder: Any, scenes: SceneSet, setup: Setup,
         **{k: default[k] for k in events},
         "hindsight": default["hindsight"],
         "cascade_gate": {**mode_figures(next(p for p in passes if p.name == CASCADE))[
-            "cascade_gate"], "band_spreads": GATE_SPREADS},
+            "cascade_gate"], "band_spreads": GATE_SPREADS, "teach": setup.teach},
         "per_background": default["per_background"],
         "modes": modes,
         "vs_threshold": _diff(default["agreement"], modes["threshold"]["agreement"]),

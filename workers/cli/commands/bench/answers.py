@@ -79,6 +79,9 @@ def _backgrounds(value: str) -> list[str]:
 @env_option("--no-calibration", "no_calibration", is_flag=True,
             env="FEEDWATCH_BENCH_NO_CALIBRATION", help="Ignore the model's calibration "
             "file, as for a real CLIP that ships none.")
+@env_option("--no-teach", "no_teach", is_flag=True, env="FEEDWATCH_BENCH_NO_TEACH",
+            help="The cascade pass (cascade_gate) without the cascade's teaching: a yes the "
+            "VLM would give is not taught to the tracker.")
 @env_option("--dump-windows", "dump_windows", default=None, env="FEEDWATCH_BENCH_DUMP_WINDOWS",
             type=click.Path(dir_okay=False, writable=True, path_type=Path),
             help="Write every window's answer as JSON lines (clip, mode, start, end, truth, "
@@ -92,7 +95,7 @@ def command(ctx: click.Context, clip_spec: str, scenes: int, seed: int, level: s
             family: str, long: bool, visits: bool, clips: Path | None, backgrounds: str,
             corrections: int,
             second_look: float | None, closer_look: float | None, no_calibration: bool,
-            dump_windows: Path | None,
+            no_teach: bool, dump_windows: Path | None,
             device: str, as_json: bool) -> None:
     """Window and event agreement of the clip answerer's modes with the scenes' truth."""
     names = _backgrounds(backgrounds)
@@ -126,7 +129,7 @@ def command(ctx: click.Context, clip_spec: str, scenes: int, seed: int, level: s
 
     encoder = ClipEncoder.from_spec(clip_spec, device)
     setup = Setup(corrections=corrections, second_look=second_look, closer_look=closer_look,
-                  no_calibration=no_calibration)
+                  no_calibration=no_calibration, teach=not no_teach)
     label = f"bench answers ({_what(source.family, level, long)}{', visits' if visits else ''})"
     try:
         with contextlib.ExitStack() as stack:
@@ -170,7 +173,9 @@ def _print_table(result: dict[str, Any]) -> None:
              f"the run): {result['hindsight']['per_clip_threshold']} / "
              f"{result['hindsight']['one_threshold']}"]
     gate = result["cascade_gate"]
-    notes.append(f"a cascade in front of the default (band {gate['band_spreads']:g} spread): "
+    taught = "" if gate["teach"] else ", not taught"
+    notes.append(f"a cascade in front of the default (band {gate['band_spreads']:g} spread"
+                 f"{taught}): "
                  f"the VLM asked about {gate['asked']} of the windows, {gate['recall']} of "
                  f"those that should say yes; with a VLM right on each, agreement "
                  f"{gate['bound']} (a bound: no VLM was run)")
