@@ -4,10 +4,11 @@ The ``clip`` answerer (built through the registry, used through its public
 interface) answers every window first. A window it marks matched, or leaves
 uncertain, goes to the ``vlm`` answerer, whose yes/no decides; the other windows are
 decided by CLIP ("no") and cost no VLM call. Uncertain is: no decision; in the adaptive
-mode (the default), a no that would be yes at ``band_spreads`` more sensitivity — every
-level of the tracker that many of its own spreads lower, so the band means the same for
-any CLIP, whatever the range of its cosines; with a fixed threshold, a score within
-``band`` (a cosine) below it. The questions that reach the VLM on one window are
+mode (the default), a no whose score lies within ``band_spreads`` of the tracker's own
+spreads below the level it was decided against (whatever the support said), or, while
+the support alone decides, one that would be yes at that much more sensitivity — so the
+band means the same for any CLIP, whatever the range of its cosines; with a fixed
+threshold, a score within ``band`` (a cosine) below it. The questions that reach the VLM on one window are
 generated together, as one batch over visual tokens shared per frame.
 
 A VLM yes to a window the adaptive CLIP stage said no to is taught to its tracker
