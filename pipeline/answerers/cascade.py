@@ -8,8 +8,8 @@ mode (the default), a no whose score lies within ``band_spreads`` of the tracker
 spreads below the level it was decided against (whatever the support said), or, while
 the support alone decides, one that would be yes at that much more sensitivity — so the
 band means the same for any CLIP, whatever the range of its cosines; with a fixed
-threshold, a score within ``band`` (a cosine) below it. The questions that reach the VLM on one window are
-generated together, as one batch over visual tokens shared per frame.
+threshold, a score within ``band`` (a cosine) below it. The questions that reach the VLM
+on one window are generated together, as one batch over visual tokens shared per frame.
 
 A VLM yes to a window the adaptive CLIP stage said no to is taught to its tracker
 (``teach``, on by default: the window is taken as present): a state the zero-shot
