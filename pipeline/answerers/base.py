@@ -60,8 +60,8 @@ class AnswerResult:
     threshold: float | None = None  # the score the decision was made against, if any
     why: str = ""  # one line on why the answer is what it is (the adaptive clip mode)
     near: bool | None = None
-    """Whether a no would be yes within the asker's band in the tracker's own spreads
-    (the adaptive clip mode inside a cascade; None where not asked)."""
+    """Whether the answer is yes or a no within the asker's band of it, in the tracker's
+    own spreads (the adaptive clip mode inside a cascade; None where not asked)."""
 
 
 C = TypeVar("C", bound=BaseModel)

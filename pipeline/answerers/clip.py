@@ -88,8 +88,9 @@ class ClipAnswerer(Answerer):
         self.closer: CloserLook | None = None
         self.alternatives = Alternatives(encoder)
         self.near_spreads = 0.0
-        """With this > 0 (a cascade's band), each adaptive no also says whether it would
-        be yes at this many spreads more sensitivity (:attr:`AnswerResult.near`)."""
+        """With this > 0 (a cascade's band), each adaptive answer also says whether it is
+        yes or a no within this many spreads of it (:func:`near_yes`,
+        :attr:`AnswerResult.near`)."""
         if settings.mode == "adaptive":
             self.second_look = second_look_for(encoder, settings.second_look)
             look = (self.second_look if settings.closer_look == settings.second_look

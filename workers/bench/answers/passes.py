@@ -35,8 +35,9 @@ from workers.bench.answers.metrics import (
 MODES = ("adaptive", "threshold", "margin")
 DEFAULT_MODE = "adaptive"
 CORRECTED = f"{DEFAULT_MODE}+corrections"
-CASCADE = f"{DEFAULT_MODE}+cascade"
 """The corrected pass's name in ``--dump-windows``."""
+CASCADE = f"{DEFAULT_MODE}+cascade"
+"""The cascade pass's name (its figures are ``cascade_gate``)."""
 GATE_SPREADS = CascadeSettings().band_spreads
 """The band a cascade in front of the default mode asks its VLM within."""
 
@@ -88,7 +89,7 @@ class Row:
     unit: float | None = None
     key: float | None = None  # the tracker's window key (its newest frame's time)
     supports: Supports | None = None  # with the closer look, when dumping: all three
-    near: bool | None = None  # within a cascade's band of yes (the default mode's pass)
+    near: bool | None = None  # yes or within a cascade's band of it (the cascade pass)
 
 
 @dataclass
@@ -109,10 +110,9 @@ class Pass:
     left: int = 0
     record_supports: bool = False
     """Record every window's three closer-look supports (a dump of the default mode)."""
-    verified: bool = False
-    """The cascade pass: an asked window's truth is the VLM's verdict."""
-    teach: bool = True
-    """The cascade pass: a yes is taught to the tracker (as the cascade does)."""
+    teach: bool = False
+    """The cascade pass: where a VLM would be asked, the truth is its verdict, and a yes
+    is taught to the tracker as the cascade teaches it."""
 
     def begin(self) -> None:
         """A new clip: a new camera, so fresh states."""
@@ -136,8 +136,7 @@ class Pass:
                           supports=self.answerer.supports(query, window, sel, emb)
                           if self.record_supports else None)
         self.rows.append(row)
-        if (self.verified and self.teach and truth
-                and (result.matched is not False or result.near)):
+        if self.teach and truth and (result.matched is not False or result.near):
             self.answerer.confirm(query, window)  # the VLM's yes, as the cascade teaches it
         if (truth is not None and result.matched != truth and self.left > 0
                 and result.score is not None):
@@ -172,7 +171,7 @@ def build_passes(encoder: Any, setup: Setup) -> list[Pass]:
                               encoder=source)
 
     passes = [Pass(m, build(m)) for m in MODES]
-    cascade = Pass(CASCADE, build(DEFAULT_MODE), verified=True, teach=setup.teach)
+    cascade = Pass(CASCADE, build(DEFAULT_MODE), teach=setup.teach)
     cascade.answerer.near_spreads = GATE_SPREADS
     passes.append(cascade)
     if setup.corrections:
