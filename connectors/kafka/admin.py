@@ -1,4 +1,4 @@
-"""Topic administration: create the five topics if missing, with their settings.
+"""Topic administration: create the six topics if missing, with their settings.
 
 segments   ``partitions`` partitions, ``max.message.bytes`` = segment_max_bytes,
            time retention (segments are replayable for warm-up, not kept forever)
