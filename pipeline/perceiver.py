@@ -77,6 +77,8 @@ class PerceiverStats:
     answers: int = 0
     dead_letters: int = 0
     stream_time: dict[str, float] = field(default_factory=dict)
+    failed_queries: dict[str, str] = field(default_factory=dict)
+    """Query id → why it was set aside (its first failure): it answers no more windows."""
 
 
 @dataclass(eq=False)

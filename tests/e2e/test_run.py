@@ -136,3 +136,15 @@ def test_bad_input_one_line_exit_2(args: list[str], needle: str, clip: Path) -> 
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert len(proc.stderr.strip().splitlines()) == 1 and needle in proc.stderr
+
+
+def test_a_question_that_can_never_be_answered_fails_the_run(clip: Path, tmp_path: Path) -> None:
+    """A VLM that cannot be loaded sets its question aside: the run ends, says which
+    question and why on its last line, and exits 1 (a script sees the work was not done)."""
+    proc = feedwatch("run", str(clip), "--ask", "a red circle", "--answerer", "vlm",
+                     "--vlm", str(tmp_path / "no-such-vlm"), "--db",
+                     f"sqlite:///{tmp_path / 'f.db'}")
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: 1 of 1 questions could not be answered")
+    assert "ModelLoadError" in last and "queries show" in last

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
 import sys
 
 import click
 
 from pipeline import __version__
 from pipeline.errors import ConfigError, FeedwatchError
+
+
+_SURROGATE = re.compile("[\udc80-\udcff]")  # bytes that were not UTF-8, as Python decodes argv
 
 
 def discover(package: str) -> list[str]:
@@ -71,8 +75,14 @@ def version() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; bad input is one line on stderr and exit code 2."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    for n, arg in enumerate(args, 1):
+        if _SURROGATE.search(arg):
+            click.echo(f"error: argument {n} is not valid UTF-8 (feedwatch reads its "
+                       "arguments as UTF-8 text)", err=True)
+            return 2
     try:
-        cli.main(args=argv, prog_name="feedwatch", standalone_mode=False)
+        code = cli.main(args=args, prog_name="feedwatch", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return 130
@@ -96,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except click.exceptions.Exit as exc:
         return exc.exit_code
-    return 0
+    # a command's ``ctx.exit(N)`` comes back as N; a callback's own return value is not a code
+    return code if isinstance(code, int) and not isinstance(code, bool) else 0
 
 
 def entrypoint() -> None:

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import click
 
-from pipeline.errors import ConfigError, SourceError
+from pipeline.errors import ConfigError, FeedwatchError, SourceError
 from pipeline.query_rules import check_every, check_settings, check_window
 from pipeline.questions import clean_question
 from pipeline.types import StandingQuery
@@ -210,6 +210,11 @@ def execute(args: RunArgs, settings: Settings, hooks: Any = None) -> None:
         first = next(iter(errors.values()))
         why = str(first).splitlines()[0] if str(first) else type(first).__name__
         raise SourceError(f"{len(errors)} of {len(args.sources)} sources failed; {why}")
+    if stats.failed_queries:
+        qid, why = next(iter(stats.failed_queries.items()))
+        raise FeedwatchError(f"{len(stats.failed_queries)} of {len(queries)} questions could "
+                             f"not be answered (query {qid}: {why}); `feedwatch queries show "
+                             "ID` has the stage and the error")
 
 
 def _windows_option(flag: str, help_: str) -> Any:

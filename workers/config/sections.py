@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from pydantic import (
@@ -14,7 +15,21 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from connectors.kafka.security import KafkaSecurity
+from pipeline.errors import ConfigError
 from pipeline.perception import SelectionConfig
+
+_DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
+BOOTSTRAP_ALLOWED = "host:port[,host:port...] with a port of 1-65535"
+
+
+def bootstrap_ok(value: str) -> bool:
+    """Whether ``value`` is comma-separated ``host:port`` pairs (port 1–65535; empty: not
+    set)."""
+    for part in filter(None, (p.strip() for p in value.split(","))):
+        host, sep, port = part.rpartition(":")
+        if not (sep and host.strip("[]") and port.isdigit() and 0 < int(port) < 65536):
+            return False
+    return True
 
 HOUR = 3600.0
 DAY = 24 * HOUR
@@ -51,6 +66,13 @@ class PerceptionSettings(BaseSettings):
     """How much a Kafka worker lowers its CPU priority at start (``os.nice``): ingest, the
     broker and the API on the same host go first, so a live camera is never read late
     because the encoder holds every core; 0 keeps it. No effect on a host of its own."""
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, value: str) -> str:
+        if not _DEVICE.fullmatch(value):
+            raise ValueError("auto, cpu, cuda or cuda:N")
+        return value
 
     def selection(self) -> SelectionConfig:
         """Temporal and spatial selection, as the engine takes them."""
@@ -98,6 +120,19 @@ class KafkaSettings(BaseSettings, KafkaSecurity):
     heartbeat_interval_s: Seconds = 3.0  # keep well under session_timeout_s (about a third)
     commit_interval_s: Seconds = 1.0  # how often offsets of acknowledged records are committed
     max_poll_records: Count = 16  # records one poll returns at most
+
+    @field_validator("bootstrap")
+    @classmethod
+    def _bootstrap(cls, value: str) -> str:
+        if not bootstrap_ok(value):
+            raise ValueError(BOOTSTRAP_ALLOWED)
+        return value
+
+    def with_bootstrap(self, value: str, flag: str = "--kafka") -> KafkaSettings:
+        """These settings with another bootstrap address, checked as the field is."""
+        if not value or not bootstrap_ok(value):
+            raise ConfigError(flag, value, BOOTSTRAP_ALLOWED)
+        return self.model_copy(update={"bootstrap": value})
     # the perceive agent takes batches of up to this many records, due once the oldest has
     # waited this many seconds (since produced); their frames (any cameras) share one
     # encoder call (workers.perception.batching). The sink batches the same way.

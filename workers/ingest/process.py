@@ -40,13 +40,15 @@ FLUSH_RETRY = RetryPolicy(initial=0.2, maximum=10.0)
 def _directory_sink(value: Any, settings: Settings) -> SegmentSink:
     from connectors.video.segment_sinks import DirectorySink
 
+    if not str(value).strip():
+        raise ConfigError("--to-dir", value, "a directory path")
     return DirectorySink.from_config(value)
 
 
 def _kafka_sink(value: Any, settings: Settings) -> SegmentSink:
     from connectors.kafka import KafkaSegmentSink, ensure_topics
 
-    kafka = settings.kafka.model_copy(update={"bootstrap": value})
+    kafka = settings.kafka.with_bootstrap(value)
     ensure_topics(kafka)
     return KafkaSegmentSink.from_config(kafka)
 
@@ -61,7 +63,7 @@ def build_status(flags: dict[str, Any], settings: Settings, camera: str) -> Stat
         return None
     from connectors.kafka.status import StatusPublisher
 
-    kafka = settings.kafka.model_copy(update={"bootstrap": flags["kafka"]})
+    kafka = settings.kafka.with_bootstrap(flags["kafka"])
     return StatusPublisher.from_config(kafka, camera)
 
 
@@ -76,7 +78,7 @@ def build_statuses(
     from connectors.kafka.producer import KafkaBusProducer
     from connectors.kafka.status import StatusPublisher
 
-    kafka = settings.kafka.model_copy(update={"bootstrap": flags["kafka"]})
+    kafka = settings.kafka.with_bootstrap(flags["kafka"])
     producer = KafkaBusProducer.from_config(kafka, "feedwatch-status")
     shared = _Unclosed(producer)
     topic = status_topic_of(kafka)

@@ -145,7 +145,10 @@ class BatchHandler:
                                              topic=self.topics.queries, camera=failure.camera),
             "dead letter of a query", on=BusError, logger=log,
         )
-        self.core.perceiver.stats.dead_letters += 1
+        stats = self.core.perceiver.stats
+        stats.dead_letters += 1
+        stats.failed_queries.setdefault(
+            failure.query.id, f"{type(failure.error).__name__}: {failure.error}".splitlines()[0])
         metrics.DEAD_LETTERS.labels(stage=stage).inc()
         self._report(QueryError.of_failure(failure, time.time()))
 
