@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from connectors.store import Store
+from pipeline.types import StandingQuery
 from workers.cli.main import main
 
 
@@ -16,7 +18,11 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
     monkeypatch.delenv("FEEDWATCH_HOOKS_ALLOW_PRIVATE", raising=False)
     monkeypatch.setenv("FEEDWATCH_SECRETS_KEY", new_key())  # hook secrets are stored sealed
-    return f"sqlite:///{tmp_path / 'cli.db'}"
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    store = Store.from_url(url)
+    store.upsert_query(StandingQuery("q1", "x"))  # a rule's query must exist
+    store.close()
+    return url
 
 
 def test_hooks_add_list_remove(db: str, capsys: pytest.CaptureFixture[str]) -> None:

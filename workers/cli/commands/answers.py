@@ -4,15 +4,46 @@ says whether one was right."""
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Callable
 
 import click
+from click.core import ParameterSource
 from rich.console import Console
 from rich.table import Table
 
 from connectors.bus.models import answer_json
+from pipeline.errors import ConfigError
 from pipeline.types import Answer
 from workers.cli.options import db_option, parse_time
 from workers.config import settings_from_flags
+
+LIMIT_MAX = 1_000_000
+"""Answers one listing prints."""
+ID_MAX = 2**63 - 1
+"""The largest id a SQL BIGINT column holds."""
+
+
+def _at_most(most: int) -> Callable[[click.Context, click.Parameter, int | None], int | None]:
+    """A callback refusing a whole number above ``most`` (the option's type keeps its least),
+    before it reaches SQL, whose integers stop at 64 bits."""
+
+    def check(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
+        if value is not None and value > most:
+            raise click.BadParameter(f"{value} is above {most}, the most allowed", ctx, param)
+        return value
+
+    return check
+
+
+def finite_time(value: str, field: str) -> float:
+    """Epoch or file seconds as :func:`parse_time` reads them, refusing NaN and infinity
+    (which would silently match no window, or every one)."""
+    t = parse_time(value, field)
+    if not math.isfinite(t):
+        raise ConfigError(field, value, "a finite time: epoch seconds, file seconds or "
+                          "an ISO-8601 time with a zone")
+    return t
 
 
 def _table(answers: list[Answer], ids: list[int | None]) -> Table:
@@ -69,9 +100,10 @@ def _table(answers: list[Answer], ids: list[int | None]) -> Table:
     "--limit",
     type=click.IntRange(min=1),
     default=None,
+    callback=_at_most(LIMIT_MAX),
     envvar="FEEDWATCH_ANSWERS_LIMIT",
     show_envvar=True,
-    help="At most this many answers.",
+    help=f"At most this many answers (1 to {LIMIT_MAX:,}).",
 )
 @click.option(
     "--json",
@@ -98,6 +130,7 @@ def command(
 
     if ctx.invoked_subcommand is not None:
         return
+    t0 = None if since is None else finite_time(since, "--since")
     url = settings_from_flags(store={"url": db}).store.url
     parse_url(url, "--db")
     store = Store.from_url(url, upgrade=True)
@@ -107,7 +140,7 @@ def command(
             camera=camera,
             matched=True if matched else None,
             limit=limit,
-            since=None if since is None else parse_time(since, "--since"),
+            since=t0,
         )
         ids = answer_ids(store, found)
     finally:
@@ -119,12 +152,26 @@ def command(
         Console().print(_table(found, ids))
 
 
+def _given_db(ctx: click.Context, db: str | None) -> str | None:
+    """The ``--db`` of ``answers feedback``, or the one given to ``answers`` before it
+    (``answers --db URL feedback 1``); two different ones are refused."""
+    typed = ParameterSource.COMMANDLINE
+    group = ctx.parent
+    outer = group.params.get("db") if group and group.get_parameter_source("db") is typed else None
+    if ctx.get_parameter_source("db") is not typed or outer is None:
+        return db if outer is None else outer
+    if db != outer:
+        raise click.UsageError(f"--db given twice, {outer!r} and {db!r}: give one store")
+    return db
+
+
 @command.command("feedback")
 @db_option
-@click.argument("answer_id", type=click.IntRange(0))
+@click.argument("answer_id", type=click.IntRange(0), callback=_at_most(ID_MAX))
 @click.option("--right/--wrong", "correct", default=None,
               help="The answer was right (--right) or wrong (--wrong).")
-def feedback(db: str | None, answer_id: int, correct: bool | None) -> None:
+@click.pass_context
+def feedback(ctx: click.Context, db: str | None, answer_id: int, correct: bool | None) -> None:
     """Say whether answer ANSWER_ID (the id column of ``feedwatch answers``) was right.
 
     The verdict is stored; that question's clip decisions on that camera follow it."""
@@ -133,7 +180,7 @@ def feedback(db: str | None, answer_id: int, correct: bool | None) -> None:
 
     if correct is None:
         raise click.UsageError("say --right or --wrong")
-    url = settings_from_flags(store={"url": db}).store.url
+    url = settings_from_flags(store={"url": _given_db(ctx, db)}).store.url
     parse_url(url, "--db")
     store = Store.from_url(url, upgrade=True)
     try:

@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
+
 import click
 
+from pipeline.errors import ConfigError
 from workers.cli.options import db_option, setting_option
 from workers.config import settings_from_flags
 from workers.view import setup_logging
+
+_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+HOST_HELP = ("an IP address or a hostname to listen on, e.g. 127.0.0.1 "
+             "(every interface: 0.0.0.0) [flag or env FEEDWATCH_API_HOST]")
+
+
+def check_host(host: str) -> str:
+    """An IP literal or an RFC 1123 hostname. Never empty: uvicorn would listen on every
+    interface, which nobody asked for with a blank value."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        labels = (host[:-1] if host.endswith(".") else host).split(".")
+        if (len(host) > 253 or labels[-1].isdigit()  # all digits: a mistyped IPv4 address
+                or not all(_LABEL.fullmatch(label) for label in labels)):
+            raise ConfigError("--host", host, HOST_HELP) from None
+    return host
 
 
 @click.command()
@@ -37,6 +58,7 @@ def command(db: str | None, bootstrap: str | None, host: str | None, port: str |
     settings = settings_from_flags(
         store={"url": db}, kafka={"bootstrap": bootstrap}, api={"host": host, "port": port}
     )
+    check_host(settings.api.host)  # the flag's or the environment's, before anything opens
     import uvicorn  # noqa: PLC0415 - keep `feedwatch --help` fast
 
     from connectors.store import Store  # noqa: PLC0415

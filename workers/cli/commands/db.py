@@ -3,16 +3,60 @@ how big the store is (``stats``) and retention (``prune``)."""
 
 from __future__ import annotations
 
+import re
+
 import click
 
 from workers.cli.options import db_option, setting_option
 from workers.config import settings_from_flags
+
+RETENTION_HELP = "a duration above 0 such as 90s, 30m, 12h or 7d"
+REVISION_HELP = "head, or a revision id as `feedwatch db current` prints it"
 
 
 def _engine(db: str | None):  # type: ignore[no-untyped-def]
     from connectors.store import make_engine
 
     return make_engine(settings_from_flags(store={"url": db}).store.url)
+
+
+def _retention(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A retention flag as the settings read it, refused here with its own name (an empty
+    one too: it would silently keep the setting's default)."""
+    import math
+
+    from pipeline.errors import ConfigError
+    from pipeline.history.duration import parse_duration
+
+    if value is None:
+        return None
+    try:
+        parse_duration(value, param.name or "retention", most=math.inf)
+    except ConfigError:
+        raise click.BadParameter(f"{value!r}: {RETENTION_HELP}", ctx, param) from None
+    return value
+
+
+def _known_revision(text: str) -> bool:
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    from connectors.store.db import alembic_config
+
+    try:
+        ScriptDirectory.from_config(alembic_config()).get_revisions(text)
+    except CommandError:
+        return False
+    return True
+
+
+def _revision(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """A target Alembic knows: ``head``, ``base``, an id (or its start), or a step
+    (``+1``), refused before the store is opened."""
+    text = value.strip()
+    if not (re.fullmatch(r"[+-]\d+", text) or (text and _known_revision(text))):
+        raise click.BadParameter(f"{value!r}: {REVISION_HELP}", ctx, param)
+    return text
 
 
 @click.group("db")
@@ -22,14 +66,19 @@ def command() -> None:
 
 @command.command("upgrade")
 @db_option
-@click.option("--revision", default="head", show_default=True, help="Target revision.")
+@click.option("--revision", default="head", show_default=True, callback=_revision,
+              help="Target revision.")
 def upgrade_cmd(db: str | None, revision: str) -> None:
     """Migrate the database to the newest schema (or --revision)."""
+    from alembic.util import CommandError
+
     from connectors.store import upgrade
 
     engine = _engine(db)
     try:
         at = upgrade(engine, revision)
+    except CommandError as exc:  # e.g. a step past head, or a store newer than this version
+        raise click.ClickException(f"--revision {revision}: {exc}") from None
     finally:
         engine.dispose()
     click.echo(f"{engine.url.render_as_string()}: at revision {at}", err=True)
@@ -40,12 +89,15 @@ def upgrade_cmd(db: str | None, revision: str) -> None:
 def current_cmd(db: str | None) -> None:
     """Print the database's revision and the newest one this version ships."""
     from connectors.store import current_revision, head_revision
+    from connectors.store.db import store_errors
 
     engine = _engine(db)
     try:
-        click.echo(f"current {current_revision(engine)} head {head_revision()}")
+        with store_errors(f"reading {engine.url.render_as_string()}"):
+            at = current_revision(engine)
     finally:
         engine.dispose()
+    click.echo(f"current {at} head {head_revision()}")
 
 
 def _mb(n: float) -> str:
@@ -95,14 +147,15 @@ def stats_cmd(db: str | None, as_json: bool) -> None:
 
 @command.command("prune")
 @db_option
-@setting_option("retention", "--frames", default=None,
+@setting_option("retention", "--frames", default=None, callback=_retention,
                 help="Keep frames this long (e.g. 10m, 12h, 7d) on each camera's stream clock.")
-@setting_option("retention", "--answers", default=None,
+@setting_option("retention", "--answers", default=None, callback=_retention,
                 help="Keep answers (and their evidence) this long.")
-@setting_option("retention", "--evidence", default=None, help="Keep evidence images this long.")
-@setting_option("retention", "--rollups", default=None,
+@setting_option("retention", "--evidence", default=None, callback=_retention,
+                help="Keep evidence images this long.")
+@setting_option("retention", "--rollups", default=None, callback=_retention,
                 help="Keep answer runs and minute rollups this long [default: 400d].")
-@setting_option("retention", "--incidents", default=None,
+@setting_option("retention", "--incidents", default=None, callback=_retention,
                 help="Keep closed incidents (their clips and deliveries) this long.")
 def prune_cmd(
     db: str | None, frames: str | None, answers: str | None, evidence: str | None,

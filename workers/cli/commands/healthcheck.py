@@ -6,13 +6,43 @@ heartbeat file (touched by its main loop, see :mod:`workers.ops.heartbeat`) is f
 
 from __future__ import annotations
 
+import stat
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import click
 
 from workers.cli.options import SECONDS, setting_option
+
+URL_HELP = "an http(s) URL with a host, e.g. http://127.0.0.1:8080/health"
+
+
+class HeartbeatPath(click.Path):
+    """A file path that is not empty: ``""`` would name the working directory, which
+    always exists, so a blank setting would pass without checking anything."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("empty; the heartbeat file a worker touches", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+def _url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A health URL that can be asked at all (a usage error, not an unhealthy process)."""
+    if value is None:
+        return None
+    try:
+        parts = urllib.parse.urlsplit(value.strip())
+        host = parts.hostname
+    except ValueError:  # an unclosed [IPv6 literal
+        host = None
+    if host is None or parts.scheme not in ("http", "https"):
+        raise click.BadParameter(f"{value!r}: {URL_HELP}", ctx, param)
+    return value.strip()
 
 
 def check_url(url: str, timeout: float) -> str | None:
@@ -29,19 +59,24 @@ def check_url(url: str, timeout: float) -> str | None:
 def check_heartbeat(path: Path, max_age: float) -> str | None:
     """None when the heartbeat file was touched within ``max_age`` seconds."""
     try:
-        age = time.time() - path.stat().st_mtime
+        st = path.stat()
     except OSError as exc:
         return f"heartbeat {path}: {exc.strerror or exc}"
+    if not stat.S_ISREG(st.st_mode):
+        kind = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+        return f"heartbeat {path} is {kind}; give the file a worker touches"
+    age = time.time() - st.st_mtime
     return None if age <= max_age else f"heartbeat {path} is {age:.0f}s old (max {max_age:.0f}s)"
 
 
 @click.command()
-@click.option("--url", default=None, help="HTTP health endpoint that must answer 2xx.")
+@click.option("--url", default=None, callback=_url,
+              help="HTTP health endpoint that must answer 2xx.")
 @setting_option(
     "",
     "--heartbeat",
     field="heartbeat_file",
-    type=click.Path(path_type=Path),
+    type=HeartbeatPath(path_type=Path),
     default=None,
     help="Heartbeat file a worker touches from its main loop.",
 )
@@ -62,8 +97,8 @@ def command(url: str | None, heartbeat: Path | None, max_age: float, timeout: fl
     problems = [
         p
         for p in (
-            url and check_url(url, timeout),
-            heartbeat and check_heartbeat(heartbeat, max_age),
+            url is not None and check_url(url, timeout),
+            heartbeat is not None and check_heartbeat(heartbeat, max_age),
         )
         if p
     ]

@@ -10,14 +10,19 @@ or ``changed``, opening after ``--open-after`` windows and closing after
 from __future__ import annotations
 
 import json
+import unicodedata
 from typing import Any
 
 import click
 
 from connectors.hooks.delivery import CHANNELS
 from pipeline.errors import ConfigError
+from pipeline.questions import BIDI_CONTROLS
 from workers.cli.options import db_option, env_option, setting_option
 from workers.config import secret_box, settings_from_flags
+
+NAME_MAX = 200
+"""Characters of a hook's name (the API's limit and the column's)."""
 
 
 def parse_condition(text: str) -> Any:
@@ -35,6 +40,30 @@ def parse_condition(text: str) -> Any:
     elif text.startswith("regex:"):
         return Condition(ConditionKind.TEXT_REGEX, pattern=text[6:])
     raise ConfigError("--when", text, "matched, changed, verified, score>=NUMBER or regex:PATTERN")
+
+
+def check_name(name: str) -> str:
+    """A label people read in listings and terminals: printable, at most NAME_MAX."""
+    bad = next((ch for ch in name if unicodedata.category(ch) in ("Cc", "Cs")
+                or ch in BIDI_CONTROLS), None)
+    if bad is not None:
+        raise ConfigError("--name", name[:40], f"printable text, no control characters "
+                          f"(U+{ord(bad):04X} at position {name.index(bad)})")
+    if len(name) > NAME_MAX:
+        raise ConfigError("--name", name[:40] + "…", f"at most {NAME_MAX} characters")
+    return name
+
+
+def _check_queries(store: Any, queries: tuple[str, ...]) -> None:
+    """Rules only for stored queries (as ``queries show`` finds them): a mistyped id
+    would make a rule that never fires."""
+    from connectors.store import Store
+
+    stored = {q.id for q in Store(store.engine).queries()}
+    for query_id in queries:
+        if query_id not in stored:
+            raise click.BadParameter(f"no query {query_id!r} in the store (see `feedwatch "
+                                     "queries list`)", param_hint="--query")
 
 
 def _store(db: str | None) -> Any:
@@ -143,11 +172,16 @@ def add(
 
     if verify and when.strip() not in ("matched", "verified"):
         raise ConfigError("--verify", when, "only with --when matched (the default) or verified")
+    if secret is not None and not secret.strip():
+        raise ConfigError("--secret", "",
+                          "a non-empty HMAC secret (leave --secret out for unsigned hooks)")
+    check_name(name)
     condition = parse_condition("verified" if verify else when)
     rules = [
         Rule("", q, condition, open_after, close_after, min_duration, notify_close) for q in queries
     ]
     store, settings = _store(db)
+    _check_queries(store, queries)
     hook = store.add_hook(
         url,
         type=kind,

@@ -9,6 +9,7 @@ within a moment, without a restart.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import click
@@ -101,6 +102,7 @@ def add(
     query = validate_query(StandingQuery(qid, " ".join(question.split()), cams, e, w, answerer))
     store = open_store(settings.store.url)
     try:
+        query = versioned(store, query, backfill=history is not None)
         store.upsert_query(query)
         if history is not None:
             _backfill(store, settings, query, history)
@@ -109,6 +111,31 @@ def add(
     if settings.kafka.bootstrap:
         publish(settings, qid, query)
     click.echo(qid)
+
+
+def versioned(store: Any, query: StandingQuery, *, backfill: bool = False) -> StandingQuery:
+    """``query`` at the version the store should hold, as ``PATCH /api/queries/{id}``
+    counts them: an id already stored (or deleted) whose question, cameras, timing or
+    answerer change goes one version up, so workers and failure reports treat it as
+    new; the same query added again keeps its version. Settings the API gave it are
+    kept while the answerer stays (this command cannot set them).
+
+    A changed query is not backfilled under its old id: the stored answers of the old
+    version hold those windows and would be kept in place of the new question's."""
+    before: StandingQuery | None = next(
+        (q for q in store.queries(include_deleted=True) if q.id == query.id), None)
+    if before is None:
+        return query
+    if before.answerer == query.answerer:
+        query = replace(query, settings=before.settings)
+    if replace(query, version=before.version) == before:
+        return before
+    if backfill:
+        raise click.UsageError(
+            f"--backfill needs a new query: {query.id!r} is stored with another question or "
+            f"settings (version {before.version}), whose answers hold that history; leave out "
+            "--id (or give a new one) to backfill the changed question")
+    return replace(query, version=before.version + 1)
 
 
 def _backfill(store: Any, settings: Settings, query: StandingQuery, seconds: float) -> None:
@@ -173,6 +200,19 @@ def list_(as_json: bool, db: str | None) -> None:
         store.close()
 
 
+def _camera(camera: str | None) -> str | None:
+    """``--camera`` under the camera-id rule every other camera option follows (an empty
+    one would silently match no tracker)."""
+    from connectors.video.uri import check_camera
+
+    if camera is not None:
+        try:
+            check_camera(camera)
+        except ConfigError as exc:
+            raise ConfigError("--camera", camera, exc.allowed) from None
+    return camera
+
+
 def _stored(store: Any, query_id: str) -> StandingQuery:
     """The stored query QUERY_ID, or a usage error naming the argument."""
     query = next((q for q in store.queries() if q.id == query_id), None)
@@ -225,6 +265,7 @@ def state(query_id: str, camera: str | None, as_json: bool, db: str | None) -> N
     from pipeline.answerers.clip_settings import clip_rule
     from pipeline.answerers.explain import describe
 
+    _camera(camera)
     store = open_store(_settings(None, db, kafka=False).store.url)
     try:
         rule = clip_rule(_stored(store, query_id).settings)
@@ -244,6 +285,7 @@ def reset(query_id: str, camera: str | None, db: str | None) -> None:
     """Forget QUERY_ID's learned levels (after a camera was moved): learned afresh."""
     from connectors.store.tracker_states import reset_trackers
 
+    _camera(camera)
     store = open_store(_settings(None, db, kafka=False).store.url)
     try:
         _stored(store, query_id)  # a mistyped id is an error, as in the API (404)

@@ -15,13 +15,36 @@ from typing import TYPE_CHECKING
 import click
 
 from connectors.store.rollups.span import BUCKETS, TIME_HELP
+from pipeline.errors import ConfigError
 from workers.cli.options import db_option, env_option
 from workers.config import settings_from_flags
 
 if TYPE_CHECKING:
+    from connectors.store.rollups.reads import RollupReads
     from connectors.store.rollups.wire import Report
 
 CAP = 20_000  # buckets per row of a report (a year of hours)
+
+
+def _not_negative(value: str | None, flag: str) -> None:
+    """Stream times start at 0: a negative epoch would silently mean 0."""
+    try:
+        negative = value is not None and float(value) < 0
+    except ValueError:
+        return  # an ISO time or a duration: the range's own parser judges it
+    if negative:
+        raise ConfigError(flag, value, f"a time at or after 0: {TIME_HELP}")
+
+
+def _check_span(reads: RollupReads, since: str | None, until: str | None, tz: str) -> None:
+    """``--until`` after ``--since`` (as ``search`` wants), once both are resolved."""
+    from connectors.store.rollups.summary import resolve
+
+    if since is None or until is None:
+        return
+    start, end, _ = resolve(reads, since, until, tz, default_since=None)
+    if start is not None and end is not None and end <= start:
+        raise ConfigError("--until", until, f"a time after --since ({since})")
 
 
 @click.command("report")
@@ -52,9 +75,13 @@ def command(
 
     if as_json and as_csv:
         raise click.UsageError("choose one of --json and --csv")
+    _not_negative(since, "--since")
+    _not_negative(until, "--until")
     store = open_store(settings_from_flags(store={"url": db}).store.url)
     try:
-        out, _grid = report(RollupReads(store.engine), since=since, until=until, bucket=bucket,
+        reads = RollupReads(store.engine)
+        _check_span(reads, since, until, tz)
+        out, _grid = report(reads, since=since, until=until, bucket=bucket,
                             tz=tz, queries=queries, cameras=cameras, cap=CAP)
     finally:
         store.close()

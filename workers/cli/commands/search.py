@@ -8,10 +8,29 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from pipeline.history.moments import Moment
-from workers.cli.options import db_option, env_option, parse_time, perception_option
+from pipeline.errors import ConfigError
+from pipeline.history.moments import Moment, check_limit
+from workers.cli.commands.answers import finite_time
+from workers.cli.options import db_option, env_option, perception_option
 from workers.config import settings_from_flags
 from workers.history.search import moment_json
+
+
+def _limit(ctx: click.Context, param: click.Parameter, value: int) -> int:
+    """The API's bound on moments per search, checked before a model loads."""
+    try:
+        return check_limit(value)
+    except ConfigError as exc:
+        raise click.BadParameter(f"{value}: {exc.allowed}", ctx, param) from None
+
+
+def _span(since: str | None, until: str | None) -> tuple[float | None, float | None]:
+    """``--since`` and ``--until`` as finite seconds, ``--until`` after ``--since``."""
+    t0 = None if since is None else finite_time(since, "--since")
+    t1 = None if until is None else finite_time(until, "--until")
+    if t0 is not None and t1 is not None and t1 <= t0:
+        raise ConfigError("--until", until, f"a time after --since ({since})")
+    return t0, t1
 
 
 def _table(text: str, moments: list[Moment]) -> Table:
@@ -33,7 +52,7 @@ def _table(text: str, moments: list[Moment]) -> Table:
 @env_option("--until", env="FEEDWATCH_SEARCH_UNTIL", default=None,
             help="Only frames before T (epoch s, file seconds, or ISO-8601).")
 @env_option("--limit", env="FEEDWATCH_SEARCH_LIMIT", type=int, default=10, show_default=True,
-            help="At most this many moments.")
+            callback=_limit, help="At most this many moments (1 to 1000).")
 @perception_option("--clip", default=None,
             help="CLIP model; must be the one the index was built with [default: the index's].")
 @db_option
@@ -52,9 +71,8 @@ def command(
     from connectors.store.frames.index import FrameIndex
     from workers.history.search import Searcher
 
+    t0, t1 = _span(since, until)
     settings = settings_from_flags(store={"url": db})
-    t0 = None if since is None else parse_time(since, "--since")
-    t1 = None if until is None else parse_time(until, "--until")
     index = FrameIndex.from_url(settings.store.url)
     try:
         searcher = Searcher.load(index, clip, device=settings.perception.device)
