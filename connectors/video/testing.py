@@ -6,8 +6,10 @@ counter block), so tests and benchmarks need no external tools.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Iterator
 from fractions import Fraction
+from numbers import Integral
 from pathlib import Path
 
 import av
@@ -15,6 +17,7 @@ import numpy as np
 
 from connectors.video.base import SegmentSink, VideoSource
 from connectors.video.packets import StreamInfo, TimedPacket
+from pipeline.errors import ConfigError
 from pipeline.types import Segment
 
 
@@ -28,7 +31,9 @@ def make_clip(
     container: str | None = None,
     bframes: int = 0,
 ) -> Path:
-    """Write a synthetic H.264 clip; keyframes exactly every ``keyframe_interval_s``."""
+    """Write a synthetic H.264 clip; keyframes exactly every ``keyframe_interval_s``
+    (:class:`ConfigError` names an argument the encoder cannot take)."""
+    _check_clip_args(seconds, fps, keyframe_interval_s, size)
     path = Path(path)
     width, height = size
     gop = max(1, round(keyframe_interval_s * fps))
@@ -46,6 +51,18 @@ def make_clip(
             out.mux(stream.encode(frame))
         out.mux(stream.encode(None))
     return path
+
+
+def _check_clip_args(seconds: float, fps: int, keyframe_s: float,
+                     size: tuple[int, int]) -> None:
+    if not (math.isfinite(seconds) and seconds >= 0):
+        raise ConfigError("seconds", seconds, "a finite number of seconds, at least 0")
+    if not (isinstance(fps, Integral) and fps >= 1):
+        raise ConfigError("fps", fps, "a whole number of frames per second, at least 1")
+    if not (math.isfinite(keyframe_s) and keyframe_s > 0):
+        raise ConfigError("keyframe_interval_s", keyframe_s, "a finite number of seconds above 0")
+    if not all(isinstance(v, Integral) and v >= 2 and v % 2 == 0 for v in size):
+        raise ConfigError("size", size, "(width, height), even whole numbers (H.264 4:2:0)")
 
 
 def _picture(i: int, width: int, height: int) -> np.ndarray:

@@ -113,12 +113,21 @@ def gate_figures(gate: dict[str, int]) -> dict[str, float | None]:
     }
 
 
+MAX_SEEDS = 1000
+"""Most scenes one run makes (each is rendered and encoded up front)."""
+
+
 def seed_list(text: str) -> list[int]:
-    """``100-103`` or ``1,5,9``."""
+    """``100-103`` or ``1,5,9``: at least one seed, a range low to high."""
+    allowed = f"a range A-B with A <= B, or a comma list of integers (1 to {MAX_SEEDS} seeds)"
     try:
         if "-" in text:
             lo, hi = (int(x) for x in text.split("-", 1))
-            return list(range(lo, hi + 1))
-        return [int(x) for x in text.split(",") if x.strip()]
+            seeds = list(range(lo, hi + 1)) if hi - lo < MAX_SEEDS else []
+        else:
+            seeds = list(dict.fromkeys(int(x) for x in text.split(",") if x.strip()))
     except ValueError:
-        raise ConfigError("--seeds", text, "a range A-B or a comma list of integers") from None
+        seeds = []
+    if not 1 <= len(seeds) <= MAX_SEEDS:
+        raise ConfigError("--seeds", text, allowed)
+    return seeds

@@ -54,6 +54,10 @@ class AlertBench:
     def __post_init__(self) -> None:
         if self.cameras < 1 or self.events < 1:
             raise ConfigError("--cameras/--events", (self.cameras, self.events), ">= 1 each")
+        if not self.window >= self.every:  # the scheduler's rule, checked before any work
+            raise ConfigError("--window/--every", (self.window, self.every),
+                              "--window at least --every (each window at least as long as "
+                              "the interval between evaluations)")
         if not (self.event_s > self.window and self.gap_s > self.window):
             raise ConfigError("--event-s/--gap-s", (self.event_s, self.gap_s),
                               f"each longer than the window ({self.window} s)")

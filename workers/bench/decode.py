@@ -116,11 +116,19 @@ def bench_gop(path: Path, gop: float, sample_fps: float, repeat: int) -> list[Ro
                    "vs_keyframe_bytes": r.kb_per_segment * r.segments / kb}) for r in rows]
 
 
+MIN_SIDE, MAX_SIDE = 16, 3840
+"""Generated clips' width and height, even (H.264 4:2:0 halves both for colour)."""
+MAX_GOP_S = 3600.0
+
+
 def frame_size(value: str) -> tuple[int, int]:
+    allowed = f"WxH, e.g. 640x360: even numbers from {MIN_SIDE} to {MAX_SIDE}"
     try:
         w, h = (int(v) for v in value.lower().split("x"))
     except ValueError:
-        raise ConfigError("--size", value, "WxH, e.g. 640x360") from None
+        raise ConfigError("--size", value, allowed) from None
+    if not all(MIN_SIDE <= v <= MAX_SIDE and v % 2 == 0 for v in (w, h)):
+        raise ConfigError("--size", value, allowed)
     return w, h
 
 
@@ -129,6 +137,7 @@ def gop_list(value: str) -> list[float]:
         gops = [float(v) for v in value.split(",") if v.strip()]
     except ValueError:
         gops = []
-    if not gops or min(gops) <= 0:
-        raise ConfigError("--gops", value, "comma-separated keyframe intervals in seconds > 0")
+    if not gops or not all(0 < g <= MAX_GOP_S for g in gops):  # NaN fails the comparison
+        raise ConfigError("--gops", value, "comma-separated keyframe intervals in seconds, "
+                          f"each above 0 and at most {MAX_GOP_S:g}")
     return gops

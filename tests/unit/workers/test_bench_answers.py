@@ -259,12 +259,18 @@ def test_events_past_the_clip_end_are_counted_to_it_and_said(clips: Path, tmp_pa
 
     shutil.copy(clips / "a.mp4", tmp_path / "a.mp4")
     (tmp_path / "a.json").write_text(
-        '{"target": "a red circle", "events": [[5, 10], [11, 600], [700, 800]]}')
+        '{"target": "a red circle", "events": [[5, 10], [11, 600]]}')
     res = CliRunner().invoke(command, ["--clips", str(tmp_path), "--json", "--device", "cpu"])
     assert res.exit_code == 0, res.output
     assert last_json(res.stdout)["events_past_end"] == [
-        {"clip": "a.mp4", "events": 2, "latest_off_s": 800.0, "decoded_s": CLIP_S}]
-    assert "a.mp4: 2 event(s) end after the clip's 12 s (the latest at 800 s)" in res.stderr
+        {"clip": "a.mp4", "events": 1, "latest_off_s": 600.0, "decoded_s": CLIP_S}]
+    assert "a.mp4: 1 event(s) end after the clip's 12 s (the latest at 600 s)" in res.stderr
+    # one that starts after the clip's end cannot be scored: the clip is a shortfall
+    (tmp_path / "a.json").write_text(
+        '{"target": "a red circle", "events": [[5, 10], [700, 800]]}')
+    res = CliRunner().invoke(command, ["--clips", str(tmp_path), "--json", "--device", "cpu"])
+    assert res.exit_code == 1 and res.stdout.strip() == ""
+    assert "events[1] = [700, 800] starts after the clip's end (12 s)" in res.stderr
 
 
 def test_a_clip_that_cannot_be_scored_is_a_shortfall_not_a_figure(

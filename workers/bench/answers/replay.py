@@ -55,13 +55,16 @@ def _value(name: str, raw: str) -> Any:
     field = f"--set {name}"
     if name == "floor" and raw.lower() in ("none", "null", ""):
         return None
+    if name == "sure" and raw.lower() in ("none", "null", ""):
+        return math.inf  # no sure level: the rule's default, null in the dump
     integer = RULE_FIELDS[name].type == "int"
     try:
         value = int(raw) if integer else float(raw)
     except ValueError:
         raise ConfigError(field, raw, "an integer" if integer else "a number") from None
-    if not integer and math.isnan(value):
-        raise ConfigError(field, raw, "a number")
+    if not integer and not math.isfinite(value):
+        raise ConfigError(field, raw, "a number, finite (not nan or inf)"
+                          + ("; none: no sure level" if name == "sure" else ""))
     if name in AT_LEAST_ONE and value < 1:
         raise ConfigError(field, raw, "an integer of at least 1")
     if name in POSITIVE and value <= 0:
@@ -126,11 +129,12 @@ def parse_sweep(pairs: Iterable[str]) -> list[dict[str, Any]]:
 
 def sweep(clips: Sequence[Clip], base: Mapping[str, Any],
           combos: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Each combination (over ``base``) replayed: its figures, best agreement first."""
+    """Each combination (over ``base``: a field in both takes the combination's value)
+    replayed: its figures, best agreement first."""
     out = []
     for combo in combos:
-        figs = figures(clips, [decisions(c, replace(c.rule, **base, **combo)) for c in clips])
-        out.append({"set": dict(combo), **{k: figs[k] for k in SWEPT}})
+        figs = figures(clips, [decisions(c, replace(c.rule, **{**base, **combo})) for c in clips])
+        out.append({"set": _plain_set(combo), **{k: figs[k] for k in SWEPT}})
     return sorted(out, key=lambda r: -(r["agreement"] or 0.0))
 
 
@@ -152,7 +156,7 @@ def replay(clips: Sequence[Clip], sets: Mapping[str, Any]) -> dict[str, Any]:
     rules = {json.dumps(rule_json(c.rule), sort_keys=True) for c in clips}
     return {
         "clips": len(clips), "windows": windows, "reproduced": windows,
-        "set": dict(sets),
+        "set": _plain_set(sets),
         "rule": json.loads(next(iter(rules))) if len(rules) == 1 else None,
         "recorded": figures(clips, recorded),
         "replayed": figures(clips, changed),
@@ -160,6 +164,11 @@ def replay(clips: Sequence[Clip], sets: Mapping[str, Any]) -> dict[str, Any]:
                                for a, b in zip(x, y, strict=True)),
         "clips_changed": moved,
     }
+
+
+def _plain_set(sets: Mapping[str, Any]) -> dict[str, Any]:
+    """The overrides as plain JSON: no sure level (infinite) as null, as the dump has it."""
+    return {k: None if isinstance(v, float) and math.isinf(v) else v for k, v in sets.items()}
 
 
 def _clip_change(clip: Clip, recorded: Sequence[tuple[bool | None, bool]],

@@ -13,8 +13,10 @@ user right after they are given (as a click on ✗ would).
 A cascade pass (:mod:`.passes`) answers as the default mode would in front of a VLM
 that is right on every window it is asked about: ``cascade_gate``, a bound.
 
-A clip that cannot be written, decoded or read to its end is a shortfall: the others
-are still scored, then :class:`Shortfall` is raised instead of a result.
+A clip that cannot be written, decoded or read to its end, or whose sidecar has an
+event that starts after the decoded clip ends (its truth cannot be scored), is a
+shortfall: the others are still scored, then :class:`Shortfall` is raised instead of a
+result.
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ from workers.bench.answers.passes import (
     build_passes,
     mode_figures,
 )
-from workers.bench.answers.scenes import SceneSet, Sidecar, SidecarError, read_sidecar
+from workers.bench.answers.scenes import SceneSet
+from workers.bench.answers.sidecar import Sidecar, SidecarError, after_end, read_sidecar
 from workers.bench.answers.stream import Decoded, DecodeError, sampled_frames, windows
 
 SHORT_DECODE_S = 0.5
@@ -82,6 +85,9 @@ def score_clip(encoder: Any, passes: list[Pass], path: Path, truth: Sidecar, set
         raise DecodeError(f"{decoded.duration:.1f} s: shorter than one {setup.window:g}-s window")
     if truth.duration and decoded.duration < truth.duration - SHORT_DECODE_S:
         raise DecodeError(f"decoded {decoded.duration:.1f} s of {truth.duration:g} s")
+    if late := truth.starting_after(decoded.duration):  # its windows would all be scored "no"
+        raise SidecarError(f"{path.with_suffix('.json').name}: "
+                           f"{after_end(*late[0], decoded.duration)}")
     return decoded.duration
 
 

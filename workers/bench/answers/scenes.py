@@ -3,7 +3,7 @@
 A :class:`SceneSet` is a list of :class:`SceneItem`: each writes (or names) one MP4 clip
 whose truth sidecar ``clip.with_suffix(".json")`` holds the public format
 ``{"target": "a red circle", "events": [[on, off], ...]}`` (seconds, half-open), read
-back by :func:`read_sidecar` whatever the source.
+back by :func:`.sidecar.read_sidecar` whatever the source.
 
 * family a (:func:`family_a`): :func:`pipeline.scenes.watch.watch_scene` scenes, 30 s
   with the object on screen for 8 s, written as H.264 at 5 fps; ``long``: 300 s with
@@ -20,43 +20,26 @@ Family clips are written into a directory the runner deletes after scoring each 
 from __future__ import annotations
 
 import json
-import math
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import ConfigError
 from pipeline.familyb import FamilyBScene, family_b_scenes, family_b_visits_scenes
 from pipeline.familyb import write_clip as write_b
-from pipeline.questions import clean_question
 from pipeline.scenes import COLORS, FRAME_SIZES, SHAPES, caption, scripted_scene
 from pipeline.scenes import write_clip as write_a
 from pipeline.scenes.spec import Level, SceneSpec
 from pipeline.scenes.watch import WatchScene, watch_scene
 from workers.bench.answers.metrics import Interval
+from workers.bench.answers.sidecar import SidecarError, not_a_file, read_sidecar
 
 SCENE_STRIDE = 100_003
 VIDEO_FPS = 5
 SHORT_A = (30.0, 8.0)  # (scene duration, seconds on screen)
 LONG_A = (300.0, 180.0)
 VISITS_S, VISIT_S, AWAY_S = 120.0, (6.0, 30.0), (8.0, 30.0)  # scene; one visit; between
-
-
-class SidecarError(ValueError):
-    """A clip's truth sidecar is missing or malformed (the message names the file)."""
-
-
-@dataclass(frozen=True)
-class Sidecar:
-    """A clip's truth: the question, its events, and what else the sidecar says."""
-
-    target: str
-    events: tuple[Interval, ...]
-    duration: float | None = None
-    """The clip's length when the sidecar gives it: a shorter decode is a shortfall."""
-    background: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,54 +59,6 @@ class SceneSet:
     family: str | None
     long: bool = False
     describe: dict[str, Any] = field(default_factory=dict)
-
-
-def read_sidecar(clip: Path) -> Sidecar:
-    """The sidecar of ``clip``, checked; :class:`SidecarError` names what is wrong."""
-    path = clip.with_suffix(".json")
-    if not path.is_file():
-        raise SidecarError(f"{clip}: no truth sidecar {path.name} beside it")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))  # a BOM is fine
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SidecarError(f"{path}: not readable JSON ({exc})") from exc
-    if not isinstance(data, dict):
-        raise SidecarError(f"{path}: must be a JSON object with 'target' and 'events'")
-    target = data.get("target")
-    if not isinstance(target, str) or not target.strip():
-        raise SidecarError(f"{path}: 'target' must be a non-empty string, got {target!r}")
-    try:
-        target = clean_question(target)  # the one rule for question text
-    except ConfigError as exc:
-        raise SidecarError(f"{path}: 'target' {exc.value!r} is not allowed: {exc.allowed}") \
-            from None
-    events = data.get("events")
-    if not isinstance(events, list):
-        raise SidecarError(f"{path}: 'events' must be a list of [on, off] pairs")
-    pairs = sorted(_event(path, i, e) for i, e in enumerate(events))
-    for a, b in zip(pairs, pairs[1:], strict=False):
-        if b[0] < a[1]:
-            raise SidecarError(f"{path}: events {list(a)} and {list(b)} overlap (each event "
-                               "is one stretch of presence: join them into one)")
-    duration = data.get("duration")
-    if duration is not None and not (_number(duration) and duration > 0):
-        raise SidecarError(f"{path}: 'duration', when given, must be a positive number")
-    background = data.get("background")
-    return Sidecar(target.strip(), tuple(pairs),
-                   float(duration) if duration is not None else None,
-                   background if isinstance(background, str) else None)
-
-
-def _number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def _event(path: Path, i: int, e: Any) -> Interval:
-    if not (isinstance(e, list) and len(e) == 2 and all(_number(v) for v in e)
-            and 0 <= e[0] < e[1]):
-        raise SidecarError(f"{path}: events[{i}] = {e!r} is not a pair [on, off] of seconds "
-                           "with 0 <= on < off")
-    return (float(e[0]), float(e[1]))
 
 
 def family_a(seed: int, count: int, level: str, backgrounds: Sequence[str],
@@ -251,18 +186,35 @@ def _given(clip: Path) -> Callable[[Path], Path]:
     return write
 
 
+class UnusableClip(OSError):
+    """A ``*.mp4`` entry of a clip directory that is not a file (the message says why)."""
+
+
+def _unusable(clip: Path) -> Callable[[Path], Path]:
+    why = not_a_file(clip)
+
+    def write(folder: Path) -> Path:
+        raise UnusableClip(f"not a video file ({why})")
+
+    return write
+
+
 MAX_NAMED = 10
 """Unusable sidecars named in one error."""
 
 
 def clip_dir(folder: Path) -> SceneSet:
     """Every ``*.mp4`` of ``folder`` (any case of the suffix; sorted by name), each
-    sidecar checked up front."""
-    clips = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".mp4" and p.is_file())
+    sidecar checked up front. An entry that is not a file (a directory, a broken link)
+    is kept as a clip that cannot be scored: the run names it and reports no figures."""
+    clips = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".mp4")
     if not clips:
         raise SidecarError(f"{folder}: no *.mp4 clips in it")
     items, bad = [], []
     for clip in clips:
+        if not clip.is_file():
+            items.append(SceneItem(clip.name, "unlabelled", _unusable(clip)))
+            continue
         try:
             truth = read_sidecar(clip)
         except SidecarError as exc:

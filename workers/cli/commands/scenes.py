@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import click
@@ -20,16 +21,36 @@ def _parse_size(value: str | None) -> tuple[int, int] | None:
     return (w, h)
 
 
-def parse_script(value: str) -> tuple[tuple[str, str], list[tuple[float, float]]]:
-    """``red-circle:2-6,8-9.5`` → (("red", "circle"), [(2, 6), (8, 9.5)])."""
+CONTAINERS = (".mp4", ".m4v", ".mov", ".mkv", ".avi", ".ts")
+"""OUT's suffixes: containers that carry the H.264 the scenes are written in."""
+
+
+def check_out(out: Path) -> Path:
+    """OUT must name a video container (its sidecar is OUT with ``.json``)."""
+    if out.suffix.lower() not in CONTAINERS:
+        raise click.BadParameter(
+            f"{str(out)!r}: a video file name ending in {', '.join(CONTAINERS)}",
+            param_hint="OUT")
+    return out
+
+
+def parse_script(value: str, duration: float | None = None
+                 ) -> tuple[tuple[str, str], list[tuple[float, float]]]:
+    """``red-circle:2-6,8-9.5`` → (("red", "circle"), [(2, 6), (8, 9.5)]); with
+    ``duration``, every interval must end within the clip."""
     try:
         kind, spans = value.split(":", 1)
         color, shape = kind.split("-", 1)
         intervals = [tuple(float(x) for x in s.split("-", 1)) for s in spans.split(",")]
     except ValueError:
         raise ConfigError("--script", value, "COLOR-SHAPE:T1-T2[,T1-T2...]") from None
-    if any(len(iv) != 2 or iv[0] >= iv[1] for iv in intervals):
-        raise ConfigError("--script", value, "intervals T1-T2 with T1 < T2")
+    if any(len(iv) != 2 or not all(math.isfinite(t) for t in iv) or iv[0] >= iv[1]
+           for iv in intervals):
+        raise ConfigError("--script", value, "intervals T1-T2 of finite seconds with T1 < T2")
+    late = [iv for iv in intervals if duration is not None and iv[1] > duration]
+    if late:
+        raise ConfigError("--script", value, f"intervals within the clip: {late[0][0]:g}-"
+                          f"{late[0][1]:g} ends after --duration ({duration:g} s)")
     return (color, shape), [(a, b) for a, b in intervals]
 
 
@@ -114,9 +135,10 @@ def make(
 
     from pipeline.scenes import random_scene, scripted_scene, sidecar_path, write_clip
 
+    check_out(out)
     wh = _parse_size(size)
     if script:
-        target, visible = parse_script(script)
+        target, visible = parse_script(script, duration)
         spec = scripted_scene(
             target,
             visible,

@@ -8,6 +8,7 @@ reads ``FEEDWATCH_BENCH_<FLAG>`` (``--seeds``: ``FEEDWATCH_BENCH_SEEDS``).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,20 @@ def int_list(name: str, value: str) -> list[int]:
         raise click.BadParameter(f"{value!r}: comma-separated whole numbers >= 1",
                                  param_hint=name)
     return sorted(dict.fromkeys(out))
+
+
+def finite(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    """A click callback for a number flag: NaN passes click's ``FloatRange`` (it compares
+    false with both ends), so it is refused here, with the range the flag allows."""
+    if value is not None and not math.isfinite(value):
+        kind = param.type
+        low = getattr(kind, "min", None)
+        high = getattr(kind, "max", None)
+        allowed = ("a finite number" + (f" of at least {low:g}" if low is not None else "")
+                   + (f" {'and' if low is not None else 'of'} at most {high:g}"
+                      if high is not None else ""))
+        raise click.BadParameter(f"{value!r}: {allowed}", ctx=ctx, param=param)
+    return value
 
 
 def model_run_options(plot_help: str) -> Callable[[Any], Any]:

@@ -13,6 +13,7 @@ bar and the table go to stderr.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,8 +23,11 @@ import click
 from pipeline.errors import ConfigError
 from pipeline.scenes import BACKGROUNDS
 from workers.bench._table import emit_json, print_table, progress_bar
-from workers.bench.answers.run import Setup, Shortfall, run_bench
-from workers.bench.answers.scenes import SidecarError, clip_dir, family_a, family_b
+from workers.bench.answers.passes import Setup
+from workers.bench.answers.run import Shortfall, run_bench
+from workers.bench.answers.scenes import clip_dir, family_a, family_b
+from workers.bench.answers.sidecar import SidecarError
+from workers.cli.commands.bench._options import finite
 from workers.cli.options import env_option
 
 TUNING_SEEDS = range(1000, 2000)
@@ -71,11 +75,13 @@ def _backgrounds(value: str) -> list[str]:
             env="FEEDWATCH_BENCH_CORRECTIONS", help="Wrong answers per scene the user "
             "corrects (agreement before/after).")
 @env_option("--second-look", "second_look", type=click.FloatRange(0, 64), default=None,
-            env="FEEDWATCH_BENCH_SECOND_LOOK", help="The adaptive mode's second-look span "
-            "in patch cells (default: the model's calibrated one; 0: off).")
+            callback=finite, env="FEEDWATCH_BENCH_SECOND_LOOK",
+            help="The adaptive mode's second-look span in patch cells (default: the model's "
+            "calibrated one; 0: off).")
 @env_option("--closer-look", "closer_look", type=click.FloatRange(0, 64), default=None,
-            env="FEEDWATCH_BENCH_CLOSER_LOOK", help="The adaptive mode's closer-look span in "
-            "patch cells (default: the answerer's, off; 3: a turn to yes is asked of a crop).")
+            callback=finite, env="FEEDWATCH_BENCH_CLOSER_LOOK",
+            help="The adaptive mode's closer-look span in patch cells (default: the "
+            "answerer's, off; 3: a turn to yes is asked of a crop).")
 @env_option("--no-calibration", "no_calibration", is_flag=True,
             env="FEEDWATCH_BENCH_NO_CALIBRATION", help="Ignore the model's calibration "
             "file, as for a real CLIP that ships none.")
@@ -99,6 +105,7 @@ def command(ctx: click.Context, clip_spec: str, scenes: int, seed: int, level: s
             device: str, as_json: bool) -> None:
     """Window and event agreement of the clip answerer's modes with the scenes' truth."""
     names = _backgrounds(backgrounds)
+    _check_dump(dump_windows)
     if long and ctx.get_parameter_source("scenes") == click.core.ParameterSource.DEFAULT:
         scenes = LONG_SCENES
     if clips is not None:
@@ -143,6 +150,21 @@ def command(ctx: click.Context, clip_spec: str, scenes: int, seed: int, level: s
     _print_table(result)
     if as_json:
         emit_json(result)
+
+
+def _check_dump(path: Path | None) -> None:
+    """The dump is opened after the model loads and the clips are made: a path that
+    cannot be written is refused before any of that."""
+    if path is None:
+        return
+    folder = path.parent
+    if not folder.is_dir():
+        raise click.BadParameter(f"{str(path)!r}: its folder {str(folder)!r} does not exist "
+                                 "(give a file in an existing folder)",
+                                 param_hint="--dump-windows")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise click.BadParameter(f"{str(path)!r}: its folder {str(folder)!r} is not writable",
+                                 param_hint="--dump-windows")
 
 
 def _what(family: str | None, level: str, long: bool) -> str:

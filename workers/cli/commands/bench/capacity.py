@@ -7,9 +7,10 @@ from pathlib import Path
 
 import click
 
+from pipeline.scenes.builders import MAX_DURATION_S
 from workers.bench._table import emit_json, hardware_line, print_table, progress_bar
 from workers.bench.capacity import measure, plot
-from workers.cli.commands.bench._options import model_run_options
+from workers.cli.commands.bench._options import finite, model_run_options
 from workers.cli.options import env_option, perception_option
 
 
@@ -21,7 +22,8 @@ from workers.cli.options import env_option, perception_option
 @env_option("--start", type=click.IntRange(1), default=1, show_default=True,
             env="FEEDWATCH_BENCH_START", help="First N of the doubling.")
 @env_option("--seconds", type=click.FloatRange(2.0), default=10.0, show_default=True,
-            env="FEEDWATCH_BENCH_SECONDS", help="Video seconds per camera per trial.")
+            callback=finite, env="FEEDWATCH_BENCH_SECONDS",
+            help="Video seconds per camera per trial.")
 @env_option("--retries", type=click.IntRange(0), default=1, show_default=True,
             env="FEEDWATCH_BENCH_RETRIES", help="Re-runs of a trial that falls behind "
             "(best counts).")
@@ -31,6 +33,9 @@ def command(clip_spec: str, max_cameras: int, start: int, seconds: float, retrie
     """Largest number of 1-fps cameras processed in real time, found by search."""
     from pipeline.models.clip_encoder import ClipEncoder
 
+    if seconds > MAX_DURATION_S:  # the scene generator's limit, checked before the model
+        raise click.BadParameter(f"{seconds:g}: at most {MAX_DURATION_S:g} s",
+                                 param_hint="--seconds")
     encoder = ClipEncoder.from_spec(clip_spec, device, precision=precision)
     setup = {"clip": clip_spec, "precision": precision, "seconds": seconds,
              "max_cameras": max_cameras, "start": start, "retries": retries}

@@ -7,10 +7,11 @@ from typing import Any
 
 import click
 
+from pipeline.errors import ConfigError
 from workers.bench._cascade_run import seed_list
 from workers.bench._table import emit_json, hardware_line, print_table, progress_bar
 from workers.bench.cascade import measure, modes, summary
-from workers.cli.commands.bench._options import bench_option, bench_perception_option
+from workers.cli.commands.bench._options import bench_option, bench_perception_option, finite
 
 
 @click.command("cascade")
@@ -20,15 +21,19 @@ from workers.cli.commands.bench._options import bench_option, bench_perception_o
 @bench_option("--seeds", default="100-103", help="Scene seeds (0-99 is the tuning range).")
 @bench_option("--seconds", type=click.IntRange(8, 3600), default=40, help="Scene length.")
 @bench_option("--visible", type=click.FloatRange(0.05, 0.9), default=0.25,
+              callback=finite,
               help="Share of the scene the object is visible.")
 @bench_option("--band", type=click.FloatRange(0, 2), default=None, show_default=False,
+              callback=finite,
               help="A fixed-threshold CLIP stage's band below its threshold, in cosine "
                    "(default: the answerer's).")
 @bench_option("--band-spreads", type=click.FloatRange(0, 10), default=None,
+              callback=finite,
               show_default=False,
               help="The adaptive CLIP stage's band in its tracker's spreads (default: the "
                    "answerer's; 0: the cosine band instead).")
 @bench_option("--reuse-distance", type=click.FloatRange(0, 2), default=None, show_default=False,
+              callback=finite,
               help="Cascade reuse cosine distance (default: the answerer's).")
 @bench_perception_option("--device", default="auto", help="auto|cpu|cuda.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
@@ -45,10 +50,13 @@ def command(
     as_json: bool,
 ) -> None:
     """VLM calls per window: the VLM on every window vs the CLIP-gated cascade."""
+    try:
+        seed_values = seed_list(seeds)
+    except ConfigError as exc:
+        raise click.BadParameter(f"{seeds!r}: {exc.allowed}", param_hint="--seeds") from None
     from pipeline.answerers.vlm import load_adapter
     from pipeline.models.clip_encoder import ClipEncoder
 
-    seed_values = seed_list(seeds)
     encoder = ClipEncoder.from_spec(clip_spec, device)
     adapter = load_adapter(vlm_spec, device)
     tuned = {

@@ -33,15 +33,16 @@ def command(clip: Path | None, seconds: float, size: str, gops: str, bframes: in
     """Decoded frames per sampled frame and bytes per segment, short vs long GOPs."""
     if repeat < 1:
         raise ConfigError("--repeat", repeat, "must be >= 1")
+    wh, gop_values = frame_size(size), gop_list(gops)  # checked before any clip is made
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="fw-bench-") as tmp:
         if clip is not None:
             rows += bench_gop(clip, float("nan"), sample_fps, repeat)
         else:
-            for gop in gop_list(gops):
+            for gop in gop_values:
                 click.echo(f"bench decode: GOP {gop:g} s ...", err=True)
-                path = make_bench_clip(Path(tmp) / f"gop{gop:g}.mp4", seconds, frame_size(size),
-                                       gop, bframes=bframes)
+                path = make_bench_clip(Path(tmp) / f"gop{gop:g}.mp4", seconds, wh, gop,
+                                       bframes=bframes)
                 rows += bench_gop(path, gop, sample_fps, repeat)
     info: dict[str, object] = {
         "clip": clip.name if clip else f"generated {size}",

@@ -40,11 +40,20 @@ def command(clip_spec: str, batch_sizes: str, frames: int, device: str, threads:
     from pipeline.models.runtime import get_threads
 
     sizes = int_list("--batch-sizes", batch_sizes)
+    if sizes[-1] > frames:
+        raise click.BadParameter(f"{sizes[-1]} is larger than --frames ({frames}): a batch "
+                                 "holds at most the frames measured; raise --frames or drop "
+                                 "it", param_hint="--batch-sizes")
     thread_counts = int_list("--threads", threads) if threads else [get_threads()]
+    devices = device_list(device)
+    precisions = _precisions(precision, devices)
+    if "int8" in precisions and any(d != "cpu" for d in devices):
+        click.echo("note: int8 runs on the CPU only: not measured on "
+                   f"{','.join(d for d in devices if d != 'cpu')}", err=True)
     images = bench_frames(frames)
     with progress_bar() as progress:
-        rows = measure(clip_spec, device_list(device), sizes, thread_counts, images, repeat,
-                       progress, [p.strip() for p in precision.split(",") if p.strip()])
+        rows = measure(clip_spec, devices, sizes, thread_counts, images, repeat, progress,
+                       precisions)
     hw = hardware()
     best = max(rows, key=lambda r: r.frames_per_s)
     result = {"clip": clip_spec, "frames": frames, "frame_size": list(FRAME_SIZE),
@@ -65,3 +74,19 @@ def command(clip_spec: str, batch_sizes: str, frames: int, device: str, threads:
          f"{best.batch_size}, {best.threads} threads); "
          f"{hardware_line(hw)}"],
     )
+
+
+def _precisions(value: str, devices: list[str]) -> list[str]:
+    """The precisions to compare, checked before a model loads; int8 runs on the CPU only,
+    so at least one (device, precision) pair must run."""
+    from pipeline.models.clip_encoder import PRECISIONS
+
+    names = list(dict.fromkeys(p.strip() for p in value.split(",") if p.strip()))
+    bad = [p for p in names if p not in PRECISIONS]
+    if bad or not names:
+        raise click.BadParameter(f"{bad[0] if bad else value!r}: one of {', '.join(PRECISIONS)} "
+                                 "or a comma list of them", param_hint="--precision")
+    if names == ["int8"] and "cpu" not in devices:
+        raise click.BadParameter(f"int8 runs on the CPU only, and --device is "
+                                 f"{','.join(devices)}: add fp32 or cpu", param_hint="--precision")
+    return names

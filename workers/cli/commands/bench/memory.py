@@ -12,12 +12,13 @@ import click
 
 from pipeline.errors import ConfigError
 from workers.bench.memory import make_clip, run_command, watch
+from workers.cli.commands.bench._options import finite
 from workers.cli.options import Finite, perception_option
 
 
 @click.command("memory")
 @click.option("--seconds", type=click.FloatRange(120), default=900.0, show_default=True,
-              help="Clip length in seconds.")
+              callback=finite, help="Clip length in seconds.")
 @click.option("--questions", type=click.IntRange(1, 21), default=5, show_default=True,
               help="Standing questions (every 1 s over a 4 s window).")
 @click.option("--size", default="640x360", show_default=True, help="Clip size WxH.")
