@@ -7,7 +7,14 @@ supported; the schema comes from the Alembic migrations in ``migrations/``.
 """
 
 from connectors.store.answer_sink import AnswerSink, MemoryAnswerSink
-from connectors.store.db import current_revision, head_revision, make_engine, parse_url, upgrade
+from connectors.store.db import (
+    current_revision,
+    head_revision,
+    make_engine,
+    parse_url,
+    require_existing,
+    upgrade,
+)
 from connectors.store.repository import Store, open_store
 
 __all__ = [
@@ -19,5 +26,6 @@ __all__ = [
     "make_engine",
     "open_store",
     "parse_url",
+    "require_existing",
     "upgrade",
 ]

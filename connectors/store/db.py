@@ -64,6 +64,19 @@ def _sqlite_wal(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def require_existing(url: str, field: str = "--db") -> str:
+    """``url`` when it names a store that exists; a SQLite file that does not is refused
+    (a command that only reads would otherwise create an empty store and report nothing
+    in it, hiding a mistyped path). Other databases are checked when they are opened."""
+    parsed = parse_url(url, field)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        path = Path(parsed.database).expanduser()
+        if not path.is_file():
+            raise ConfigError(field, url, f"an existing store (no file {path}; `feedwatch run`, "
+                              "`feedwatch api` or `feedwatch db upgrade` creates one)")
+    return url
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url`` (SQLite file folders are created; in-memory SQLite is shared)."""
     parsed = parse_url(url)

@@ -19,7 +19,20 @@ from workers.cli.main import main
 
 @pytest.fixture
 def url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'fw.db'}"
+    """An empty store that exists (the reading commands refuse a path with none)."""
+    url = f"sqlite:///{tmp_path / 'fw.db'}"
+    Store.from_url(url, upgrade=True).close()
+    return url
+
+
+@pytest.mark.parametrize("argv", [["answers"], ["search", "red"], ["report"], ["queries", "list"],
+                                  ["queries", "show", "q1"], ["backfills", "list"]])
+def test_reading_commands_refuse_a_store_path_with_no_store(
+        argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "typo" / "fw.db"
+    code, err = run(capsys, *argv, "--db", f"sqlite:///{missing}")
+    assert code == 2 and "--db" in err and f"no file {missing}" in err
+    assert not missing.parent.exists()  # nothing was created in its place
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:

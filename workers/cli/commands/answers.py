@@ -125,14 +125,13 @@ def command(
     as_json: bool,
 ) -> None:
     """List stored answers, oldest window first (``answers feedback``: correct one)."""
-    from connectors.store import Store, parse_url
+    from connectors.store import Store, require_existing
     from connectors.store.feedback import answer_ids
 
     if ctx.invoked_subcommand is not None:
         return
     t0 = None if since is None else finite_time(since, "--since")
-    url = settings_from_flags(store={"url": db}).store.url
-    parse_url(url, "--db")
+    url = require_existing(settings_from_flags(store={"url": db}).store.url)
     store = Store.from_url(url, upgrade=True)
     try:
         found = store.answers(
@@ -175,13 +174,12 @@ def feedback(ctx: click.Context, db: str | None, answer_id: int, correct: bool |
     """Say whether answer ANSWER_ID (the id column of ``feedwatch answers``) was right.
 
     The verdict is stored; that question's clip decisions on that camera follow it."""
-    from connectors.store import Store, parse_url
+    from connectors.store import Store, require_existing
     from connectors.store.feedback import add_feedback
 
     if correct is None:
         raise click.UsageError("say --right or --wrong")
-    url = settings_from_flags(store={"url": _given_db(ctx, db)}).store.url
-    parse_url(url, "--db")
+    url = require_existing(settings_from_flags(store={"url": _given_db(ctx, db)}).store.url)
     store = Store.from_url(url, upgrade=True)
     try:
         fb = add_feedback(store, answer_id, correct)

@@ -25,10 +25,10 @@ json_option = click.option(
 
 @contextmanager
 def _jobs(db: str | None) -> Iterator[Any]:
-    from connectors.store import open_store
+    from connectors.store import open_store, require_existing
     from connectors.store.backfills.jobs import BackfillJobs
 
-    store = open_store(settings_from_flags(store={"url": db}).store.url)
+    store = open_store(require_existing(settings_from_flags(store={"url": db}).store.url))
     try:
         yield BackfillJobs(store.engine)
     finally:

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from connectors.store import open_store
+from connectors.store import open_store, require_existing
 from pipeline.errors import ConfigError
 from pipeline.types import StandingQuery
 from workers.cli.options import (
@@ -186,7 +186,7 @@ def list_(as_json: bool, db: str | None) -> None:
     message with status and error, one a line)."""
     import json
 
-    store = open_store(_settings(None, db, kafka=False).store.url)
+    store = open_store(require_existing(_settings(None, db, kafka=False).store.url))
     try:
         for q in _with_status(store, store.queries()):
             click.echo(
@@ -229,7 +229,7 @@ def show(query_id: str, db: str | None) -> None:
     (stage, camera, message, at, version)."""
     import json
 
-    store = open_store(_settings(None, db, kafka=False).store.url)
+    store = open_store(require_existing(_settings(None, db, kafka=False).store.url))
     try:
         click.echo(json.dumps(_with_status(store, [_stored(store, query_id)])[0], indent=2))
     finally:
@@ -266,7 +266,7 @@ def state(query_id: str, camera: str | None, as_json: bool, db: str | None) -> N
     from pipeline.answerers.explain import describe
 
     _camera(camera)
-    store = open_store(_settings(None, db, kafka=False).store.url)
+    store = open_store(require_existing(_settings(None, db, kafka=False).store.url))
     try:
         rule = clip_rule(_stored(store, query_id).settings)
         for t in saved_trackers(store, query_id, camera):
@@ -286,7 +286,7 @@ def reset(query_id: str, camera: str | None, db: str | None) -> None:
     from connectors.store.tracker_states import reset_trackers
 
     _camera(camera)
-    store = open_store(_settings(None, db, kafka=False).store.url)
+    store = open_store(require_existing(_settings(None, db, kafka=False).store.url))
     try:
         _stored(store, query_id)  # a mistyped id is an error, as in the API (404)
         n = reset_trackers(store, query_id, camera)

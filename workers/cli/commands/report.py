@@ -69,7 +69,7 @@ def command(
     png: Path | None,
 ) -> None:
     """How long each question was answered yes, per camera, over a period."""
-    from connectors.store import open_store
+    from connectors.store import open_store, require_existing
     from connectors.store.rollups.reads import RollupReads
     from connectors.store.rollups.summary import report
 
@@ -77,7 +77,7 @@ def command(
         raise click.UsageError("choose one of --json and --csv")
     _not_negative(since, "--since")
     _not_negative(until, "--until")
-    store = open_store(settings_from_flags(store={"url": db}).store.url)
+    store = open_store(require_existing(settings_from_flags(store={"url": db}).store.url))
     try:
         reads = RollupReads(store.engine)
         _check_span(reads, since, until, tz)

@@ -68,12 +68,13 @@ def command(
     as_json: bool,
 ) -> None:
     """Search stored video for TEXT; the best moments first."""
+    from connectors.store import require_existing
     from connectors.store.frames.index import FrameIndex
     from workers.history.search import Searcher
 
     t0, t1 = _span(since, until)
     settings = settings_from_flags(store={"url": db})
-    index = FrameIndex.from_url(settings.store.url)
+    index = FrameIndex.from_url(require_existing(settings.store.url))
     try:
         searcher = Searcher.load(index, clip, device=settings.perception.device)
         moments = searcher.search(text, cameras=cameras, since=t0, until=t1, limit=limit)
