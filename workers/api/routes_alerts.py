@@ -71,8 +71,10 @@ class HookCreate(StrictModel):
         description="http(s) URL; private targets need allow_private in settings",
     )
     type: Literal["webhook", "slack"] = "webhook"
-    name: str = Field("", max_length=200)
-    secret: SecretStr | None = Field(None, description="HMAC key for X-Feedwatch-Signature")
+    name: str = Field("", max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$",
+                      description="A label (no control characters).")
+    secret: SecretStr | None = Field(None, min_length=1,
+                                     description="HMAC key for X-Feedwatch-Signature")
     cooldown_s: float | None = Field(None, ge=0)
     rate_cap: int | None = Field(None, ge=0, le=INT32_MAX)
     rate_period_s: float | None = Field(None, gt=0)
