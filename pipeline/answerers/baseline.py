@@ -24,7 +24,8 @@ keeps, per (question, camera), the recent windows it judged and what it judged t
   thing leaves, a look-alike left in view sits nearer the absent level (see
   :func:`levels`);
 * before ``warmup`` absent windows are known (a new camera, or a state present from the
-  first frame) the support decides (``prior_on`` / ``prior_off``), and a state with a
+  first frame) the support decides (``prior_on`` / ``prior_off``, by default the same as
+  ``gate`` / ``gate_off``: a first sighting needs what any turn to yes needs), and a state with a
   present level is held by its score (it ends on a clear drop, or when it stays a unit
   below the recent present level for ``warmup`` windows in a row; a shorter dip is held
   and not learned); such answers are marked calibrating. Once a

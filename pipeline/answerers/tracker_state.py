@@ -33,7 +33,7 @@ class Rule:
     unit_share: float = 0.25
     gate: float = -0.75
     gate_off: float = -1.0
-    prior_on: float = -0.25
+    prior_on: float = -0.75  # = gate: a first sighting needs the support any turn to yes needs
     prior_off: float = -1.0
     sensitivity: float = 0.0
     floor: float | None = None

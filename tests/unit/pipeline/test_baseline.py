@@ -54,7 +54,7 @@ def _track(rows: Iterable[Row], rule: Rule = RULE, closer: bool = False) -> list
         if was_yes or not closer:
             ev = Evidence(ev.score, stay, ev.unit)
         d = decide(state, float(i), ev, rule)
-        state = state.observe(float(i), ev, d.verdict, rule)
+        state = state.observe(float(i), ev, d.verdict, rule, d.relabel_below, d.relabel_above)
         out.append(d.matched)
         was_yes = d.verdict == PRESENT
     return out
@@ -140,9 +140,9 @@ def test_a_persisting_state_never_becomes_its_own_baseline() -> None:
 def test_cold_start_follows_the_zero_shot_support_with_hysteresis() -> None:
     d = decide(BaselineState(), 0.0, _ev(0.0, 0.0), RULE)
     assert d.matched and d.calibrating and "no absent level yet" in d.why
-    assert not decide(BaselineState(), 0.0, _ev(0.0, -0.5), RULE).matched
+    assert not decide(BaselineState(), 0.0, _ev(0.0, -0.9), RULE).matched
     was_yes = BaselineState().observe(0.0, _ev(0.0, 0.0), PRESENT, RULE)
-    assert decide(was_yes, 1.0, _ev(0.0, -0.5), RULE).matched  # stays yes above prior_off
+    assert decide(was_yes, 1.0, _ev(0.0, -0.9), RULE).matched  # stays yes above prior_off
     assert not decide(was_yes, 1.0, _ev(0.0, -1.5), RULE).matched
 
 
@@ -261,9 +261,9 @@ def _verdicts(trace: Sequence[tuple[float, float]]) -> tuple[BaselineState, list
 
 
 def test_a_clear_drop_below_the_absent_level_shows_the_view_was_not_empty() -> None:
-    # the asked thing in view from the first frame with a weak support (-0.4): taken for
+    # the asked thing in view from the first frame with a weak support (-0.9): taken for
     # absent at 0.30; it leaves (-0.10, the empty view) and comes back with support +0.5
-    first = [(0.30, -0.4)] * 10
+    first = [(0.30, -0.9)] * 10
     state, out = _verdicts([*first, *[(-0.10, -2.0)] * 6, *[(0.30, 0.5)] * 6])
     assert not any(d.matched for d in out[:16])
     warm = max(RULE.warmup, 1)  # the drop has lasted as long as a level takes to learn
