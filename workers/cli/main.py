@@ -18,7 +18,6 @@ import click
 from pipeline import __version__
 from pipeline.errors import ConfigError, FeedwatchError
 
-
 _SURROGATE = re.compile("[\udc80-\udcff]")  # bytes that were not UTF-8, as Python decodes argv
 
 

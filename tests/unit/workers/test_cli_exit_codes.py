@@ -36,7 +36,8 @@ def test_arguments_that_are_not_utf8_are_refused_by_position(
     bad = b"\xff".decode("utf-8", "surrogateescape")  # as Python decodes such an argv
     assert main(["answers", "--question", bad]) == 2
     err = capsys.readouterr().err.strip()
-    assert err == "error: argument 3 is not valid UTF-8 (feedwatch reads its arguments as UTF-8 text)"
+    assert err == ("error: argument 3 is not valid UTF-8 (feedwatch reads its arguments as "
+                   "UTF-8 text)")
 
 
 @pytest.mark.parametrize("device", ["bogus", "", "cuda:x", "gpu"])
