@@ -26,5 +26,6 @@ def parse_duration(
             raise ConfigError(field, value, "a duration such as 90s, 30m, 2h or 1d")
         seconds = float(match.group(1)) * _UNITS[match.group(2) or "s"]
     if not (0 < seconds <= most and math.isfinite(seconds)):
-        raise ConfigError(field, value, f"a duration above 0 and at most {most:.0f}s")
+        bound = f" and at most {most:.0f}s" if math.isfinite(most) else ""
+        raise ConfigError(field, value, f"a finite duration above 0{bound}")
     return seconds

@@ -160,6 +160,8 @@ def settings_error(exc: ValidationError) -> ConfigError:
     if not loc and isinstance(cause, ConfigError):  # a check across fields names its field
         named = cause.field.removeprefix(f"{section}.") if section else cause.field
         loc, value, message = (named,), cause.value, cause.allowed
+    elif isinstance(cause, ConfigError):  # a field's own check: its rule, said once
+        message = cause.allowed
     if section is None and loc and loc[0] in SECTIONS:
         section, loc = loc[0], loc[1:]
     cls = SECTIONS[section] if section else Settings

@@ -79,3 +79,11 @@ def test_a_bad_flag_value_is_named_the_same_way(
     code, _out, err = run_cli(argv)
     assert code == 2
     assert len(err.splitlines()) == 1 and err.startswith(f"error: {field}: "), err
+
+
+def test_a_fields_own_rule_is_said_once(run_cli: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FEEDWATCH_RETENTION_FRAMES", "0s")
+    code, _, err = run_cli(["worker"])
+    assert code == 2
+    assert err.strip() == ("error: retention.frames: '0s' is not allowed; a finite duration "
+                           "above 0 [flag or env FEEDWATCH_RETENTION_FRAMES]")
