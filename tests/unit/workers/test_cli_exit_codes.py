@@ -4,6 +4,8 @@ not know, a Kafka address without a port)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 import pytest
 
@@ -70,3 +72,13 @@ def test_ingest_refuses_an_empty_directory_and_a_bad_kafka_address(
     assert "--to-dir: '' is not allowed" in capsys.readouterr().err
     assert main(["ingest", "x.mp4", "--camera", "c1", "--kafka", "host:99999"]) == 2
     assert "--kafka: 'host:99999' is not allowed" in capsys.readouterr().err
+
+
+def test_clips_needs_kafka_and_a_directory_before_the_store_opens(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "c.db"
+    assert main(["clips", "--db", f"sqlite:///{db}", "--kafka", ""]) == 2
+    assert "--kafka: '' is not allowed" in capsys.readouterr().err
+    assert main(["clips", "--db", f"sqlite:///{db}", "--kafka", "localhost:1", "--dir", ""]) == 2
+    assert "--dir: '' is not allowed" in capsys.readouterr().err
+    assert not db.exists()

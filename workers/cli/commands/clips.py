@@ -13,6 +13,7 @@ import threading
 
 import click
 
+from pipeline.errors import ConfigError
 from workers.cli.options import db_option, kafka_option, setting_option
 from workers.config import settings_from_flags
 
@@ -28,6 +29,11 @@ def command(bootstrap: str | None, db: str | None, clips_dir: str | None,
     """Cut incident clips from the Kafka segments topic."""
     settings = settings_from_flags(kafka={"bootstrap": bootstrap}, store={"url": db},
                                    clips={"dir": clips_dir}, root={"log_level": log_level})
+    if not settings.kafka.bootstrap:  # before the store is opened or migrated
+        raise ConfigError("--kafka", "", "a bootstrap address host:port (or "
+                          "FEEDWATCH_KAFKA_BOOTSTRAP)")
+    if not str(settings.clips.dir).strip():
+        raise ConfigError("--dir", settings.clips.dir, "a directory for the clips")
     from workers.incident_clips.kafka import ClipsProcess
     from workers.ops import logs
 
