@@ -148,3 +148,9 @@ def test_a_question_that_can_never_be_answered_fails_the_run(clip: Path, tmp_pat
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith("error: 1 of 1 questions could not be answered")
     assert "ModelLoadError" in last and "queries show" in last
+
+
+def test_verify_without_a_vlm_is_refused(clip: Path) -> None:
+    proc = feedwatch("run", str(clip), "--ask", "a red circle", "--verify")
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert "--verify" in proc.stderr and "vlm or cascade" in proc.stderr

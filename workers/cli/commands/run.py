@@ -169,6 +169,9 @@ def command(
         raise ConfigError(
             "--vlm", "", f"a LLaVA model directory, hub id or tiny-llava for --answerer {answerer}"
         )
+    if verify and not answerer_type(args.answerer).uses_vlm:  # nothing would ever confirm
+        raise ConfigError("--verify", True, f"--answerer vlm or cascade (a VLM confirms the "
+                          f"windows that open incidents; {args.answerer} has none)")
     setup_logging(settings.log_level)
     from workers.alerts.run import RunHooks, with_allow_private
 
