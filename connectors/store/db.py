@@ -117,7 +117,9 @@ def upgrade(engine: Engine, revision: str = "head", *, secret_box: Any = None) -
             cfg.attributes["secret_box"] = secret_box
             command.upgrade(cfg, revision)
     except SQLAlchemyError as exc:
-        raise StoreError(f"migration failed on {engine.url.render_as_string()}: {exc}") from exc
+        why = str(getattr(exc, "orig", None) or exc).splitlines()[0]  # the driver's own words
+        raise StoreError(f"migration failed on {engine.url.render_as_string()}: "
+                         f"{type(exc).__name__}: {why}") from exc
     return current_revision(engine)
 
 

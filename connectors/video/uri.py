@@ -81,7 +81,8 @@ def _local(path: str) -> SourceSpec:
         raise ConfigError("uri", path[:60] + "…", f"a path this system can open ({exc.strerror})"
                           ) from None
     if not found:
-        raise ConfigError("uri", path, "no such file (give an existing video file or a URL)")
+        what = "a directory" if Path(path).is_dir() else "no such file"
+        raise ConfigError("uri", path, f"{what} (give an existing video file or a URL)")
     return SourceSpec(path, "file", path, live=False, ends=True)
 
 

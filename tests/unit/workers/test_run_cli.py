@@ -26,6 +26,7 @@ def clip(tmp_path: Path) -> Path:
     ("args", "needle"),
     [
         (["run", "missing.mp4", "--ask", "x"], "no such file"),
+        (["run", "/", "--ask", "x"], "a directory"),
         (["run", "ftp://host/x.mp4", "--ask", "x"], "unsupported scheme"),
         (["run", "{clip}", "--ask", "  "], "--ask"),
         (["run", "{clip}"], "--ask"),
