@@ -132,11 +132,17 @@ COUNT = click.IntRange(min=1)
 
 
 def parse_time(value: str, field: str) -> float:
-    """Epoch seconds (or seconds from file start) from a number or an ISO-8601 UTC time."""
+    """Epoch seconds (or seconds from file start) from a number or an ISO-8601 UTC time;
+    NaN and infinity are refused (they would silently match no window, or every one)."""
     try:
-        return float(value)
+        number = float(value)
     except ValueError:
         pass
+    else:
+        if not math.isfinite(number):
+            raise ConfigError(field, value, "a finite time: epoch seconds, file seconds or an "
+                              "ISO-8601 time with a zone")
+        return number
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:

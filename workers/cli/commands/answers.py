@@ -4,7 +4,6 @@ says whether one was right."""
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
 
 import click
@@ -13,7 +12,6 @@ from rich.console import Console
 from rich.table import Table
 
 from connectors.bus.models import answer_json
-from pipeline.errors import ConfigError
 from pipeline.types import Answer
 from workers.cli.options import db_option, parse_time
 from workers.config import settings_from_flags
@@ -34,16 +32,6 @@ def _at_most(most: int) -> Callable[[click.Context, click.Parameter, int | None]
         return value
 
     return check
-
-
-def finite_time(value: str, field: str) -> float:
-    """Epoch or file seconds as :func:`parse_time` reads them, refusing NaN and infinity
-    (which would silently match no window, or every one)."""
-    t = parse_time(value, field)
-    if not math.isfinite(t):
-        raise ConfigError(field, value, "a finite time: epoch seconds, file seconds or "
-                          "an ISO-8601 time with a zone")
-    return t
 
 
 def _table(answers: list[Answer], ids: list[int | None]) -> Table:
@@ -130,7 +118,7 @@ def command(
 
     if ctx.invoked_subcommand is not None:
         return
-    t0 = None if since is None else finite_time(since, "--since")
+    t0 = None if since is None else parse_time(since, "--since")
     url = require_existing(settings_from_flags(store={"url": db}).store.url)
     store = Store.from_url(url, upgrade=True)
     try:

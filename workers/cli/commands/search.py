@@ -10,8 +10,7 @@ from rich.table import Table
 
 from pipeline.errors import ConfigError
 from pipeline.history.moments import Moment, check_limit
-from workers.cli.commands.answers import finite_time
-from workers.cli.options import db_option, env_option, perception_option
+from workers.cli.options import db_option, env_option, parse_time, perception_option
 from workers.config import settings_from_flags
 from workers.history.search import moment_json
 
@@ -26,8 +25,8 @@ def _limit(ctx: click.Context, param: click.Parameter, value: int) -> int:
 
 def _span(since: str | None, until: str | None) -> tuple[float | None, float | None]:
     """``--since`` and ``--until`` as finite seconds, ``--until`` after ``--since``."""
-    t0 = None if since is None else finite_time(since, "--since")
-    t1 = None if until is None else finite_time(until, "--until")
+    t0 = None if since is None else parse_time(since, "--since")
+    t1 = None if until is None else parse_time(until, "--until")
     if t0 is not None and t1 is not None and t1 <= t0:
         raise ConfigError("--until", until, f"a time after --since ({since})")
     return t0, t1
