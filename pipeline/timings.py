@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 
 EVENTS: tuple[str, ...] = (
     "filmed",  # the segment's last frame, on a stream clock that is the wall clock (live)
@@ -49,6 +50,23 @@ STAGE_NAMES: tuple[str, ...] = tuple(name for name, _, _ in STAGES)
 WALL_STREAM = 1e9
 """Stream times above this are wall-clock epoch seconds (a live camera); file times are
 seconds from the start of the file and say nothing about when a frame was filmed."""
+
+
+def when(t: float) -> str:
+    """A stream time for people: UTC ISO for wall-clock times, seconds for files."""
+    if t > WALL_STREAM:
+        return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds")
+    return f"{t:.2f}s"
+
+
+def clock(t: float, digits: int = 0) -> str:
+    """A stream time in a narrow column: ``HH:MM:SS`` UTC (``digits`` decimals) for
+    wall-clock times, ``12.5s`` style seconds for files."""
+    if t > WALL_STREAM:
+        stamp = datetime.fromtimestamp(round(t, digits), UTC)
+        text = stamp.strftime("%H:%M:%S")
+        return f"{text}.{stamp.microsecond:06d}"[: len(text) + 1 + digits] if digits else text
+    return f"{t:.{digits}f}s" if digits else f"{t:g}s"
 
 
 class Clock:

@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from pipeline.timings import WALL_STREAM, clock
 from pipeline.types import Answer
 
 MARK = {True: "[bold green]yes[/]", False: "[dim]no[/]", None: "[yellow]?[/]"}
@@ -71,7 +72,7 @@ class LiveView:
 
     def advance(self, camera: str, position: float) -> None:
         if camera in self._tasks:
-            self.progress.update(self._tasks[camera], completed=position, pos=f"{position:.1f}s")
+            self.progress.update(self._tasks[camera], completed=position, pos=clock(position, 1))
         self._refresh()
 
     def update(self, answer: Answer) -> None:
@@ -90,7 +91,7 @@ class LiveView:
             table.add_row(
                 a.question,
                 a.camera,
-                f"{a.window_start:g}–{a.window_end:g}s",
+                _window(a.window_start, a.window_end),
                 _answer(a),
                 "" if a.score is None else f"{a.score:.3f}",
                 _frames(a.frames),
@@ -100,10 +101,18 @@ class LiveView:
         return Group(table, self.progress)
 
 
+def _window(start: float, end: float) -> str:
+    """A file's window in seconds (``4–8s``), a live camera's in UTC clock time."""
+    if end > WALL_STREAM:
+        return f"{clock(start)}–{clock(end)} UTC"
+    return f"{start:g}–{end:g}s"
+
+
 def _frames(times: tuple[float, ...]) -> str:
-    if len(times) <= 2:
-        return " ".join(f"{t:.1f}" for t in times)
-    return f"{len(times)}: {times[0]:.1f}…{times[-1]:.1f}"
+    shown = [clock(t, 1) if t > WALL_STREAM else f"{t:.1f}" for t in times]
+    if len(shown) <= 2:
+        return " ".join(shown)
+    return f"{len(shown)}: {shown[0]}…{shown[-1]}"
 
 
 def _answer(a: Answer) -> str:

@@ -229,6 +229,17 @@ class AlertStore:
 
         return rule_info(self._run(work))
 
+    def query_stored(self, query_id: str) -> bool:
+        """Whether ``query_id`` is a stored (not removed) query: a rule for a mistyped
+        id would never fire."""
+        from connectors.store.models import QueryRow
+
+        def work(session: Session) -> bool:
+            row = session.get(QueryRow, query_id)
+            return row is not None and not row.deleted
+
+        return bool(self._run(work))
+
     def rules(self, query_id: str | None = None) -> list[dict[str, Any]]:
         stmt = select(AlertRuleRow).order_by(AlertRuleRow.created_at)
         if query_id is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -18,6 +19,7 @@ from connectors.video.sampling import SampleClock, keyframes_suffice
 from pipeline.errors import DecodeError
 from pipeline.types import Frame, Segment
 
+log = logging.getLogger(__name__)
 _FORMATS = {"mpegts": "mpegts", "ts": "mpegts", "mp4": "mp4", "matroska": "matroska"}
 _PROBE = {"skip_frame": "all"}  # the stream probe decodes no picture (~0.6 ms a segment)
 CAMERA_CODECS = frozenset(
@@ -35,6 +37,7 @@ class DecodeStats:
     decoded: int = 0
     sampled: int = 0
     segments: int = 0
+    corrupt: int = 0  # packets the decoder refused (skipped, as a player skips them)
 
     @property
     def per_sample(self) -> float:
@@ -99,11 +102,16 @@ def decode_segment(
     with _open(segment) as container:
         d = _demux(segment, container)
         plan = _PLANS[keyframes_only] if keyframes_only is not None else _choose(d, clock.fps)
+        stats = stats if stats is not None else DecodeStats()
+        corrupt = stats.corrupt
         try:
-            return _decode(d, clock, plan, stats if stats is not None else DecodeStats(),
-                           CACHE if carry else None)
+            frames = _decode(d, clock, plan, stats, CACHE if carry else None)
         except (av.error.FFmpegError, ValueError) as exc:
             raise DecodeError(segment.camera, segment.seq, f"decode failed: {exc}") from exc
+        if stats.corrupt > corrupt:
+            log.warning("camera %s segment %d: %d corrupt packet(s) skipped", segment.camera,
+                        segment.seq, stats.corrupt - corrupt)
+        return frames
 
 
 _PLANS = {True: "keyframes", False: "full"}
@@ -204,7 +212,7 @@ def _decode(d: _Demuxed, clock: SampleClock, plan: str, stats: DecodeStats,
     frames: list[Frame] = []
     decoded = 0
     for feed in feeds:
-        for frame in _fed(feed, d, wanted, carry):
+        for frame in _fed(feed, d, wanted, carry, stats):
             decoded += 1
             if frame.pts is None:
                 continue  # an untimed frame cannot be placed on the sampling grid
@@ -222,12 +230,17 @@ def _decode(d: _Demuxed, clock: SampleClock, plan: str, stats: DecodeStats,
 
 
 def _fed(feed: _Feed, d: _Demuxed, wanted: set[int] | None,
-         carry: CarryCache | None) -> Iterator[av.VideoFrame]:
+         carry: CarryCache | None, stats: DecodeStats) -> Iterator[av.VideoFrame]:
     """Decode a feed; drain it, or keep its decoder for the camera's next segment when
     every wanted frame is already out (draining would lose the decoder's state)."""
     due = {p.pts for p in feed.packets if wanted is not None and p.pts in wanted}
     for p in feed.packets:
-        for frame in feed.codec.decode(p):
+        try:
+            out = feed.codec.decode(p)
+        except av.error.InvalidDataError:  # a corrupt packet: skipped, as a player does
+            stats.corrupt += 1
+            continue
+        for frame in out:
             due.discard(frame.pts)
             yield frame
     if feed.keep is not None and carry is not None and not due:

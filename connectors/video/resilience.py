@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Protocol
 
+import av.error
+
 from connectors.retry import Backoff, RetryPolicy
 from connectors.video.base import SourceUnreachable, StatusObserver, StreamStalled, VideoSource
 from connectors.video.packets import TimedPacket
@@ -127,13 +129,22 @@ class LiveSegments:
         try:
             for tp in source:
                 self.meter.add(tp.t, tp.keyframe)
-                yield from self._produced(self.stage.feed(tp))
+                yield from self._produced(self._staged(self.stage.feed, tp))
                 if self.stop.is_set():
                     break
         except SourceError:
-            yield from self._produced(self.stage.flush())
+            yield from self._produced(self._staged(self.stage.flush))
             raise
-        yield from self._produced(self.stage.flush())
+        yield from self._produced(self._staged(self.stage.flush))
+
+    def _staged(self, step: Callable[..., list[Segment]], *args: TimedPacket) -> list[Segment]:
+        """A stage step; libav refusing what the source sent is a source error (a live
+        camera reconnects, a file ends with it), not a crash of the camera's thread."""
+        try:
+            return step(*args)
+        except av.error.FFmpegError as exc:
+            raise SourceError(f"camera {self.camera!r}: the stream could not be segmented: "
+                              f"{exc.strerror or exc}") from exc
 
     def _produced(self, segments: list[Segment]) -> Iterator[Segment]:
         for seg in segments:

@@ -29,13 +29,15 @@ REMUXABLE = frozenset({"h264", "hevc", "mpeg2video", "mpeg1video", "mpeg4"})
 """Video codecs MPEG-TS carries as they are; anything else needs transcode mode."""
 
 
-def mux_segment(packets: Sequence[TimedPacket]) -> bytes:
+def mux_segment(packets: Sequence[TimedPacket], refused: list[str] | None = None) -> bytes:
     """Remux packets (first one a keyframe) into a standalone MPEG-TS byte string.
 
     Timestamps are rewritten from the packets' times ``t`` (which the timeline has
     already made continuous), so a PTS discontinuity in the source cannot break a
     segment; the muxer inserts codec headers (SPS/PPS) kept out of band. Packets are
     left as they came (stream, timestamps): a GOP's packets ride in several segments.
+    A packet the muxer refuses (corrupt bytes: its NAL lengths run past its end) is
+    left out, as a player skips it, and described in ``refused`` when given.
     """
     template = packets[0].packet.stream
     tb = template.time_base or Fraction(1, 90000)
@@ -48,9 +50,14 @@ def mux_segment(packets: Sequence[TimedPacket]) -> bytes:
             kept = (packet.stream, packet.time_base, packet.pts, packet.dts)
             packet.pts, packet.dts = pts, dts
             packet.stream = stream
-            out.mux(packet)  # rebases the packet's timestamps on the stream's time base
-            packet.stream, packet.time_base = kept[0], kept[1]
-            packet.pts, packet.dts = kept[2], kept[3]
+            try:
+                out.mux(packet)  # rebases the packet's timestamps on the stream's time base
+            except av.error.FFmpegError as exc:
+                if refused is not None:
+                    refused.append(f"{tp.t:.3f}s: {exc.strerror or exc}")
+            finally:
+                packet.stream, packet.time_base = kept[0], kept[1]
+                packet.pts, packet.dts = kept[2], kept[3]
     return buf.getvalue()
 
 
@@ -113,7 +120,12 @@ class Segmenter:
         if ctx.name not in REMUXABLE:
             raise ConfigError("codec", ctx.name, f"MPEG-TS remux supports {sorted(REMUXABLE)}; "
                               "use transcode mode")
-        data = mux_segment(cut.packets)
+        refused: list[str] = []
+        data = mux_segment(cut.packets, refused)
+        if refused:
+            log.warning("camera %s: segment %d: %d of %d packets were corrupt and left out "
+                        "(the first at %s)", self.camera, self.next_seq, len(refused),
+                        len(cut.packets), refused[0])
         seg = Segment(self.camera, self.next_seq, cut.start, cut.duration, data, "mpegts",
                       ctx.name, ctx.width, ctx.height, lead=round(cut.lead, 6),
                       rotation=self._rotation_of(cut.packets[0]))

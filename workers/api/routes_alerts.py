@@ -51,8 +51,8 @@ TARGET_REFUSED: Responses = {
     }
 }
 UNKNOWN_HOOK: Responses = {
-    409: {"model": FieldErrors, "description": "A hook id is not registered, or as many "
-          "rules as allowed exist (FEEDWATCH_API_MAX_ITEMS)"}
+    409: {"model": FieldErrors, "description": "The query id is not a stored query, a hook "
+          "id is not registered, or as many rules as allowed exist (FEEDWATCH_API_MAX_ITEMS)"}
 }
 TOO_MANY_HOOKS: Responses = {
     409: {"model": FieldErrors,
@@ -221,6 +221,13 @@ async def add_rule(
             body.notify_close,
             tuple(body.hooks),
         )
+    except ConfigError as exc:
+        raise _unprocessable(exc) from None
+    if not await run_in_threadpool(alerts.query_stored, body.query_id):
+        raise field_error("query_id", body.query_id,
+                          "the id of a stored query (GET /api/queries)",
+                          code=status.HTTP_409_CONFLICT)
+    try:
         return await run_in_threadpool(alerts.add_rule, rule)
     except ConfigError as exc:
         if exc.field == "rule.hooks":

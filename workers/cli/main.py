@@ -11,7 +11,12 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
 
 import click
 
@@ -72,6 +77,28 @@ def version() -> None:
     click.echo(f"feedwatch {__version__}")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C would be: a command unwinds as on Ctrl-C (its
+    temporary folders removed, its store closed) and the process exits 143."""
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise Terminated
+
+
+@contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """SIGTERM unwinds the command (a command may install its own handler over it)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; bad input is one line on stderr and exit code 2."""
     args = sys.argv[1:] if argv is None else list(argv)
@@ -81,10 +108,17 @@ def main(argv: list[str] | None = None) -> int:
                        "arguments as UTF-8 text)", err=True)
             return 2
     try:
-        code = cli.main(args=args, prog_name="feedwatch", standalone_mode=False)
-    except click.exceptions.Abort:
+        with _sigterm_unwinds():
+            code = cli.main(args=args, prog_name="feedwatch", standalone_mode=False)
+    except click.exceptions.Abort as exc:
+        if isinstance(exc.__cause__, Terminated):
+            click.echo("terminated", err=True)
+            return 143
         click.echo("aborted", err=True)
         return 130
+    except Terminated:  # outside click's own handling (after the command returned)
+        click.echo("terminated", err=True)
+        return 143
     except click.ClickException as exc:
         exc.show()
         return 2 if isinstance(exc, click.UsageError | click.BadParameter) else exc.exit_code

@@ -207,9 +207,10 @@ def execute(args: RunArgs, settings: Settings, hooks: Any = None) -> None:
     if clips is not None:
         clips.finish(_say)
     if errors:
-        first = next(iter(errors.values()))
+        camera, first = next(iter(errors.items()))
         why = str(first).splitlines()[0] if str(first) else type(first).__name__
-        raise SourceError(f"{len(errors)} of {len(args.sources)} sources failed; {why}")
+        named = "" if repr(camera) in why else f"camera {camera!r}: "
+        raise SourceError(f"{len(errors)} of {len(args.sources)} sources failed; {named}{why}")
     if stats.failed_queries:
         qid, why = next(iter(stats.failed_queries.items()))
         raise FeedwatchError(f"{len(stats.failed_queries)} of {len(queries)} questions could "

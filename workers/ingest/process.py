@@ -16,12 +16,12 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from connectors.bus.base import Producer
 from connectors.retry import RetryPolicy
 from pipeline.errors import BackpressureError, ConfigError
+from pipeline.timings import when
 from workers.config import Settings
 from workers.ops import metrics
 from workers.ops.heartbeat import Heartbeat
@@ -114,13 +114,6 @@ def flush(sink: SegmentSink, sleep: Callable[[float], None] | None = None) -> No
     FLUSH_RETRY.retrying("flushing segments", on=BackpressureError, sleep=sleep, logger=log)(
         sink.flush
     )
-
-
-def when(t: float) -> str:
-    """A segment time for people: UTC ISO for wall-clock times, seconds for files."""
-    if t > 1e9:
-        return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds")
-    return f"{t:.2f}s"
 
 
 @dataclass(eq=False)

@@ -105,8 +105,9 @@ class EmbeddedRun:
                 if self.stop.is_set():
                     break
         except FeedwatchError as exc:
-            self.errors[camera.id] = exc
-            log.error("camera %s: %s", camera.id, exc)
+            if not (isinstance(exc, BusError) and self.stop.is_set()):  # stopping closes it
+                self.errors[camera.id] = exc
+                log.error("camera %s: %s", camera.id, exc)
         except Exception as exc:  # a dead source thread must not hang the run
             self.errors[camera.id] = exc
             log.exception("camera %s failed", camera.id)

@@ -183,10 +183,11 @@ class HostileClient:
 
     def _regex_rule(self) -> None:
         """A catastrophic pattern is refused or harmless (RE2); an over-large
-        repetition is refused. A rule that got in is removed again."""
+        repetition is refused; a pattern that compiles is then refused for its unknown
+        query (409). A rule that got in is removed again."""
         for name, pattern in (("rule_regex_catastrophic", r"^(\w+\s?)*!$"),
                               ("rule_regex_huge_repeat", "a{4294967296}")):
-            allowed = (201, 422, *STORE_DOWN)
+            allowed = (201, 409, 422, *STORE_DOWN)
             body = {"query_id": "hostile-none", "condition": "text_regex", "pattern": pattern}
             t = time.monotonic()
             r = self._http(name, allowed, "POST", "/api/rules", json=body)

@@ -73,3 +73,14 @@ def test_the_clock_measures_durations_on_the_monotonic_clock_placed_on_the_wall(
     mono = time.monotonic()
     assert abs(clock.now() - before) < 0.5
     assert clock.at(mono + 2.5) - clock.at(mono) == pytest.approx(2.5)
+
+
+def test_stream_times_read_as_utc_clock_times_for_live_cameras_and_seconds_for_files() -> None:
+    from pipeline.timings import clock, when
+
+    live = 1796672059.96  # 2026-12-07 19:34:19.96 UTC
+    assert clock(live) == "19:34:20" and clock(live, 1) == "19:34:20.0"  # rounded, carried
+    assert clock(1796672056.3, 1) == "19:34:16.3"
+    assert clock(12.5) == "12.5s" and clock(12.5, 1) == "12.5s" and clock(4.0) == "4s"
+    assert when(live).startswith("2026-12-07T19:34:19.960") and when(3.2) == "3.20s"
+

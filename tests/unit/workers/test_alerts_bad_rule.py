@@ -23,6 +23,7 @@ from pipeline.alerts import model
 from pipeline.alerts.machine import AlertEngine
 from pipeline.alerts.model import PATTERN_MAX, Condition, ConditionKind, Rule
 from pipeline.errors import ConfigError
+from pipeline.types import StandingQuery
 from tests.unit.workers.api.scenarios import WRITE, ApiHarness
 from tests.unit.workers.test_alerts_worker import PUBLIC, answers, worker
 from workers.alerts.engine import Evaluator
@@ -120,6 +121,7 @@ def test_text_regex_runs_on_re2() -> None:
 )
 def test_the_api_refuses_rules_that_could_not_run(tmp_path: Path, body: str) -> None:
     store = Store.from_url(f"sqlite:///{tmp_path / 'api.db'}")
+    store.upsert_query(StandingQuery("q1", "a red circle"))
     harness = ApiHarness(store)
     resp = harness._client.post("/api/rules", content=body, headers={
         "Authorization": f"Bearer {WRITE}", "Content-Type": "application/json"})

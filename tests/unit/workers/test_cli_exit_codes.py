@@ -82,3 +82,30 @@ def test_clips_needs_kafka_and_a_directory_before_the_store_opens(
     assert main(["clips", "--db", f"sqlite:///{db}", "--kafka", "localhost:1", "--dir", ""]) == 2
     assert "--dir: '' is not allowed" in capsys.readouterr().err
     assert not db.exists()
+
+
+def test_sigterm_unwinds_a_command_like_ctrl_c_and_exits_143(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A bench or soak stopped by SIGTERM removes its temporary folders (as on Ctrl-C)."""
+    import os
+    import signal
+    import tempfile
+    import time
+
+    made: list[str] = []
+
+    @click.command()
+    def _terminated() -> None:
+        with tempfile.TemporaryDirectory(dir=tmp_path) as tmp:
+            made.append(tmp)
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(10)  # the signal interrupts this
+            made.append("slept")
+
+    before = signal.getsignal(signal.SIGTERM)
+    monkeypatch.setitem(cli.commands, "terminated", _terminated)
+    assert main(["terminated"]) == 143
+    assert len(made) == 1 and not Path(made[0]).exists()
+    assert capsys.readouterr().err.strip().endswith("terminated")
+    assert signal.getsignal(signal.SIGTERM) == before  # handed back after the command

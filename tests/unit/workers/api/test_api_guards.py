@@ -113,8 +113,8 @@ def test_open_streams_per_token_are_bounded(sqlite_store: Store) -> None:
                 reader.close()
 
 
-def _rule(hooks: list[str]) -> dict[str, Any]:
-    return {"query_id": "q", "hooks": hooks}
+def _rule(hooks: list[str], query_id: str = "q") -> dict[str, Any]:
+    return {"query_id": query_id, "hooks": hooks}
 
 
 def test_a_rule_notifies_a_bounded_number_of_hooks(harness: ApiHarness) -> None:
@@ -147,7 +147,7 @@ def test_what_a_client_adds_is_bounded_and_so_are_its_listings(sqlite_store: Sto
     assert h.call("PUT", "/api/cameras/a", json={"source": "rtsp://cam/a"}).status_code == 200
     assert len(h.call("GET", "/api/cameras", READ).json()) == 2
 
-    first, _ = h.create("q one"), h.create("q two")
+    first, second = h.create("q one"), h.create("q two")
     _refused_at(h.call("POST", "/api/queries", json={"question": "q three"}), ["body"],
                 "standing queries")
     assert h.call("DELETE", f"/api/queries/{first['id']}").status_code == 204
@@ -159,7 +159,7 @@ def test_what_a_client_adds_is_bounded_and_so_are_its_listings(sqlite_store: Sto
     _refused_at(h.call("POST", "/api/hooks", json={"url": "http://127.0.0.1:9/x"}), ["body"],
                 "hooks")
     for _ in range(2):
-        assert h.call("POST", "/api/rules", json=_rule(hooks)).status_code == 201
-    _refused_at(h.call("POST", "/api/rules", json=_rule(hooks)), ["body"], "rules")
+        assert h.call("POST", "/api/rules", json=_rule(hooks, second["id"])).status_code == 201
+    _refused_at(h.call("POST", "/api/rules", json=_rule(hooks, second["id"])), ["body"], "rules")
     assert len(h.call("GET", "/api/rules", READ).json()) == 2
     assert len(h.call("GET", "/api/hooks", READ).json()) == 2

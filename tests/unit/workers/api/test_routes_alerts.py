@@ -11,7 +11,7 @@ from connectors.store import Store
 from connectors.store.alerts_outbox import Outbox
 from connectors.store.alerts_repo import AlertStore
 from connectors.store.secret_box import SecretBox, new_key
-from pipeline.types import Answer
+from pipeline.types import Answer, StandingQuery
 from workers.alerts.engine import Evaluator
 from workers.api import routes_alerts
 from workers.api.auth import TokenAuth
@@ -29,6 +29,8 @@ def client(sqlite_store: Store) -> TestClient:
     box = SecretBox([new_key().encode()])
     app.dependency_overrides[routes_alerts._alerts] = lambda: AlertStore(sqlite_store.engine, box)
     app.include_router(routes_alerts.router)
+    for query_id in ("q", "q1"):  # rules are for stored queries
+        sqlite_store.upsert_query(StandingQuery(query_id, "a red circle"))
     return TestClient(app)
 
 
@@ -71,6 +73,11 @@ def test_bad_input_names_the_field(client: TestClient, sqlite_store: Store) -> N
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "pattern"]
     r = client.post("/api/rules", headers=WRITE, json={"query_id": "q", "hooks": ["nope"]})
     assert r.status_code == 409 and r.json()["detail"][0]["loc"] == ["body", "hooks"]
+    r = client.post("/api/rules", headers=WRITE, json={"query_id": "qq"})  # a mistyped id
+    assert r.status_code == 409 and r.json()["detail"][0]["loc"] == ["body", "query_id"]
+    assert "stored query" in r.json()["detail"][0]["msg"]
+    sqlite_store.delete_query("q1")  # a removed query gets no new rules either
+    assert client.post("/api/rules", headers=WRITE, json={"query_id": "q1"}).status_code == 409
     client.app.state.hooks_settings = HooksSettings(allow_private=False)
     r = client.post("/api/hooks", json={"url": "http://10.0.0.1/"}, headers=WRITE)
     assert r.status_code == 403 and "ALLOW_PRIVATE" in r.text
