@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 MAX_BACKSTEP_S = 1.0
-"""PTS may step back by a few frames (B-frame reordering); more is a discontinuity."""
+"""Without DTS: PTS may step back by a few frames (B-frame reordering); more is a
+discontinuity. With DTS any step back of the decode order is one."""
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,10 @@ class TimedPacket:
 @dataclass(eq=False)
 class Timeline:
     """Turns PTS values into times; re-anchors when PTS jumps forward by more than
-    ``max_jump`` or back by more than ``MAX_BACKSTEP_S`` (``max_jump=None``: never)."""
+    ``max_jump``, or the decode order steps back: DTS lower than the previous packet's
+    (a looped or spliced stream), or without DTS, PTS back by more than
+    ``MAX_BACKSTEP_S`` (``max_jump=None``: never). A PTS far back with DTS running on is
+    a B-frame shown before a later picture (reordering across a pause), not a jump."""
 
     time_base: Fraction
     _: KW_ONLY
@@ -60,8 +64,9 @@ class Timeline:
     now: Callable[[], float] = time.time
     _last: float | None = field(default=None, init=False, repr=False)
     _step: float = field(default=0.0, init=False, repr=False)
+    _last_dts: int | None = field(default=None, init=False, repr=False)
 
-    def at(self, pts: int | None, duration: float = 0.0) -> float:
+    def at(self, pts: int | None, duration: float = 0.0, dts: int | None = None) -> float:
         """The time of a packet with this PTS (``None``: just after the previous one)."""
         if duration > 0:
             self._step = duration
@@ -72,18 +77,24 @@ class Timeline:
         if self.origin_pts is None:
             self.origin_pts = pts
         t = self._map(pts)
-        if self._jumped(t):
+        if self._jumped(t, dts):
             t = self._reanchor(pts)
+        if dts is not None:
+            self._last_dts = dts
         return self._remember(t)
 
     def _map(self, pts: int) -> float:
         assert self.anchor is not None and self.origin_pts is not None
         return self.anchor + float((pts - self.origin_pts) * self.time_base)
 
-    def _jumped(self, t: float) -> bool:
+    def _jumped(self, t: float, dts: int | None) -> bool:
         if self.max_jump is None or self._last is None:
             return False
-        return t > self._last + self.max_jump or t < self._last - MAX_BACKSTEP_S
+        if t > self._last + self.max_jump:
+            return True
+        if dts is not None and self._last_dts is not None:
+            return dts < self._last_dts
+        return t < self._last - MAX_BACKSTEP_S
 
     def _reanchor(self, pts: int) -> float:
         t = self._next_guess()

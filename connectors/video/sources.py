@@ -22,6 +22,9 @@ MAX_JUMP_S = 10.0
 UNTIMED_FORMATS = frozenset({"mpjpeg", "mjpeg", "jpeg_pipe", "image2pipe"})
 """Formats whose packets carry no real timestamps (MJPEG over HTTP multipart): a live
 source in one of them is stamped with the arrival time of each frame."""
+ELEMENTARY_FORMATS = frozenset({"h264", "hevc", "mpegvideo", "m4v"})
+"""Raw elementary streams: the demuxer's parser already hands over whole pictures, with
+no timestamps (stamped one frame interval apart), so nothing is joined."""
 
 
 def open_source(
@@ -185,6 +188,7 @@ class PyAVSource(VideoSource):
         self._sleep = sleep
         self._info = stream_info(stream)
         self._arrival = spec.live and container.format.name in UNTIMED_FORMATS
+        self._elementary = container.format.name in ELEMENTARY_FORMATS
         self._last_t: float | None = timeline.not_before
 
     @classmethod
@@ -208,7 +212,8 @@ class PyAVSource(VideoSource):
         return self._stream
 
     def __iter__(self) -> Iterator[TimedPacket]:
-        for packet in coalesce(self._read()):
+        read = self._read()
+        for packet in read if self._elementary else coalesce(read):
             yield self._timed(packet)
 
     def _read(self) -> Iterator[av.Packet]:
@@ -237,7 +242,10 @@ class PyAVSource(VideoSource):
         duration = packet_seconds(packet, self._info.time_base)
         if self._arrival:
             return self._arrived(packet, duration)
-        t = self._timeline.at(packet.pts if packet.pts is not None else packet.dts, duration)
+        stamp = _stamp(packet)
+        if stamp is None and not duration and self._info.fps > 0:
+            duration = 1.0 / self._info.fps  # untimed frames: one frame interval apart
+        t = self._timeline.at(stamp, duration, packet.dts)
         if self._pace:
             self._wait_until(t)
         return TimedPacket(packet, t, bool(packet.is_keyframe), duration, packet.size)

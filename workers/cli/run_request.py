@@ -9,6 +9,7 @@ table (stderr) or prints one JSON line per answer (stdout, nothing else).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import re
@@ -75,10 +76,17 @@ def _check_uri(uri: str) -> str:
 
 
 def _camera_name(uri: str) -> str:
+    """The camera id a SOURCE gets without --camera: its file stem (host and path of a
+    URL) in the id's characters, other ASCII marks as ``-``; where that drops letters
+    (other scripts) or length, a short digest of the original keeps two such names
+    apart (``камера.mp4`` and ``видео.mp4`` were both ``camera``)."""
     parts = urlsplit(uri)
     base = Path(parts.path).stem if parts.scheme in ("", "file") else parts.netloc + parts.path
-    name = re.sub(r"[^A-Za-z0-9._-]+", "-", base).strip("-._")[:64]
-    return name or "camera"
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", base).strip("-._")
+    if base.isascii() and 0 < len(name) <= 64:
+        return name
+    digest = hashlib.blake2s(base.encode("utf-8", "surrogatepass")).hexdigest()[:6]
+    return f"{name[:57]}-{digest}" if name else f"camera-{digest}"
 
 
 def _cameras(sources: Sequence[str], names: Sequence[str]) -> tuple[tuple[str, str], ...]:

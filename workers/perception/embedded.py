@@ -292,6 +292,13 @@ def run_embedded(
         markup=False,
         highlight=False,
     )
+    if stats.answers and new < stats.answers:
+        console.print(
+            f"{stats.answers - new} of these answers were stored already (the same camera "
+            f"name ({', '.join(c for c, _ in sources)}), question and window, as on a re-run): "
+            "the stored ones were kept; to store another video apart, give it another "
+            "--camera name",
+            markup=False, highlight=False)
     if server is not None:
         serve_until_interrupted(server, lambda m: console.print(m, markup=False, highlight=False))
     store.close()

@@ -163,3 +163,16 @@ def test_answerer_settings_reach_the_query(clip: Path, monkeypatch: pytest.Monke
     assert q.settings == {"threshold": 0.3, "mode": "margin"}
     plain = request.standing_queries(replace(seen["a"], answerer_settings=()))  # type: ignore[type-var]
     assert plain[0].id != q.id
+
+
+def test_camera_names_from_sources_keep_files_in_other_scripts_apart() -> None:
+    name = request._camera_name
+    assert name("/v/red-circle.mp4") == "red-circle" and name("with space.mp4") == "with-space"
+    assert name("rtsp://cam1:554/stream") == "cam1-554-stream"  # ASCII: as before
+    a, b = name("камера.mp4"), name("видео.mp4")  # both were "camera": a re-run of the other
+    assert a != b and a.startswith("camera-") and name("камера.mp4") == a  # and stable
+    assert name("ünï-камера.mp4").startswith("n-") and len(name("x" * 90 + ".mp4")) == 64
+    from connectors.video.uri import check_camera
+
+    for uri in ("камера.mp4", "ünï-камера.mp4", "x" * 90 + ".mp4", "---.mp4"):
+        check_camera(name(uri))

@@ -123,3 +123,33 @@ def test_repeated_parameter_sets_are_dropped_for_h264_and_hevc() -> None:
     hevc = sc + b"\x40\x01" + sc + b"\x42\x01" + sc + b"\x44\x01" + sc + b"\x26\x01"
     assert _drop_parameter_sets(hevc, "hevc") == sc + b"\x26\x01"
     assert _drop_parameter_sets(b"\x00\x00\x00\x05\x65", "h264") == b"\x00\x00\x00\x05\x65"
+
+
+def test_decode_order_stepping_back_is_a_discontinuity_whatever_its_size() -> None:
+    """A looped or spliced stream (pieces of 0.6 s whose clock restarts) steps back by
+    less than MAX_BACKSTEP_S: its DTS says so, and time keeps running forward."""
+    tl = Timeline(TB, anchor=0.0, origin_pts=0, max_jump=10.0)
+    times = [tl.at(k * 9000, 0.1, dts=k * 9000) for loop in range(3) for k in range(6)]
+    assert times == pytest.approx([i * 0.1 for i in range(18)])
+
+
+def test_a_b_frame_shown_before_a_later_picture_across_a_pause_is_not_a_jump() -> None:
+    """Decode order I(0) P(3.0) B(0.1): the B-frame's PTS is 2.9 s back, its DTS on."""
+    tl = Timeline(TB, anchor=0.0, origin_pts=0, max_jump=10.0)
+    assert tl.at(0, 0.1, dts=-9000) == 0.0
+    assert tl.at(270000, 0.1, dts=0) == pytest.approx(3.0)
+    assert tl.at(9000, 0.1, dts=9000) == pytest.approx(0.1)  # re-anchored at 3.1 before
+    without_dts = Timeline(TB, anchor=0.0, origin_pts=0, max_jump=10.0)
+    without_dts.at(0, 0.1)
+    without_dts.at(270000, 0.1)
+    assert without_dts.at(9000, 0.1) == pytest.approx(3.1)  # no DTS: taken for a jump
+
+
+def test_a_raw_elementary_stream_is_stamped_one_frame_apart(tmp_path) -> None:
+    """A raw H.264 file has no timestamps: each picture is its own packet, one frame
+    interval after the previous (they were all joined into one packet before)."""
+    raw = make_clip(tmp_path / "c.h264", seconds=2.0, fps=10, keyframe_interval_s=1.0,
+                    size=(160, 96), container="h264")
+    with open_source(str(raw), "cam") as src:
+        times = [tp.t for tp in src]
+    assert times == pytest.approx([i / 10 for i in range(20)])
