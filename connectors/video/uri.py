@@ -81,7 +81,10 @@ def _local(path: str) -> SourceSpec:
         raise ConfigError("uri", path[:60] + "…", f"a path this system can open ({exc.strerror})"
                           ) from None
     if not found:
-        what = "a directory" if Path(path).is_dir() else "no such file"
+        where = Path(path)
+        what = ("a directory" if where.is_dir() else
+                "not a regular file (a pipe, socket or device)" if where.exists() else
+                "no such file")
         raise ConfigError("uri", path, f"{what} (give an existing video file or a URL)")
     return SourceSpec(path, "file", path, live=False, ends=True)
 

@@ -150,6 +150,21 @@ def test_a_question_that_can_never_be_answered_fails_the_run(clip: Path, tmp_pat
     assert "ModelLoadError" in last and "queries show" in last
 
 
+def test_a_run_whose_every_segment_was_a_dead_letter_fails(tmp_path: Path) -> None:
+    """An 8K camera (over the decoder's pixel limit): each segment is a dead letter with
+    its reason, and a run that answered nothing says so and exits 1 (it exited 0)."""
+    from connectors.video.testing import make_clip
+
+    huge = make_clip(tmp_path / "huge.mp4", seconds=0.4, fps=5, keyframe_interval_s=0.4,
+                     size=(7680, 4320))
+    proc = feedwatch("run", str(huge), "--ask", "a red circle", "--db",
+                     f"sqlite:///{tmp_path / 'h.db'}")
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert "exceeds" in proc.stderr  # the dead letter's reason
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: nothing was answered, and 1 dead letter(s)")
+
+
 def test_verify_without_a_vlm_is_refused(clip: Path) -> None:
     proc = feedwatch("run", str(clip), "--ask", "a red circle", "--verify")
     assert proc.returncode == 2 and proc.stdout == ""

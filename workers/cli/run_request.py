@@ -224,6 +224,9 @@ def execute(args: RunArgs, settings: Settings, hooks: Any = None) -> None:
         raise FeedwatchError(f"{len(stats.failed_queries)} of {len(queries)} questions could "
                              f"not be answered (query {qid}: {why}); `feedwatch queries show "
                              "ID` has the stage and the error")
+    if stats.answers == 0 and stats.dead_letters:
+        raise FeedwatchError(f"nothing was answered, and {stats.dead_letters} dead letter(s) "
+                             "were recorded (the warnings above say why)")
 
 
 def _windows_option(flag: str, help_: str) -> Any:

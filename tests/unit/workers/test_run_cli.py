@@ -27,6 +27,7 @@ def clip(tmp_path: Path) -> Path:
     [
         (["run", "missing.mp4", "--ask", "x"], "no such file"),
         (["run", "/", "--ask", "x"], "a directory"),
+        (["run", "/dev/zero", "--ask", "x"], "not a regular file"),
         (["run", "ftp://host/x.mp4", "--ask", "x"], "unsupported scheme"),
         (["run", "{clip}", "--ask", "  "], "--ask"),
         (["run", "{clip}"], "--ask"),
