@@ -62,7 +62,7 @@ def feedwatch(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def run_clip(clip: Path, db: str) -> list[dict[str, object]]:
+def run_clip(clip: Path, db: str, said: list[str] | None = None) -> list[dict[str, object]]:
     proc = feedwatch(
         "run",
         str(clip),
@@ -81,6 +81,8 @@ def run_clip(clip: Path, db: str) -> list[dict[str, object]]:
         db,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
+    if said is not None:
+        said.append(proc.stderr)
     lines = proc.stdout.splitlines()
     answers = [json.loads(line) for line in lines]  # every stdout line is one JSON object
     assert answers and all(list(a) == FIELDS for a in answers)
@@ -109,8 +111,10 @@ def test_answers_agree_with_ground_truth_and_rerun_adds_nothing(clip: Path, tmp_
     with engine.connect() as conn:
         assert conn.execute(sa.text(count)).scalar() == len(answers)
         assert conn.execute(sa.text("select count(*) from evidence")).scalar() > 0
-    again = run_clip(clip, db)
+    said: list[str] = []
+    again = run_clip(clip, db, said)
     assert len(again) == len(answers)
+    assert f"{len(answers)} of these answers were stored already" in " ".join(said[0].split())
     with engine.connect() as conn:
         assert conn.execute(sa.text(count)).scalar() == len(answers)
     engine.dispose()
