@@ -16,9 +16,12 @@ and worker changes; in-process retries use :mod:`connectors.retry` instead.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import random
+import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import KW_ONLY, dataclass
@@ -148,9 +151,11 @@ class Sender:
 
     @classmethod
     def from_settings(cls, settings: SenderSettings, **kwargs: Any) -> Sender:
-        """A sender with the timeouts of ``HooksSettings``; redirects are not followed."""
+        """A sender with the timeouts of ``HooksSettings``; redirects are not followed, and
+        every attempt has a connection of its own (so its deadline can cut it)."""
         timeout = httpx.Timeout(settings.timeout_s, connect=min(settings.timeout_s, 5.0))
-        client = httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False)
+        client = httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False,
+                              limits=httpx.Limits(max_keepalive_connections=0))
         kwargs.setdefault("deadline_s", settings.timeout_s)
         return cls(client, allow_private=settings.allow_private, **kwargs)
 
@@ -182,16 +187,26 @@ class Sender:
         body, headers = channel.render(message, key, ts)
         url, extensions = pinned(target.url, address, headers)
         deadline = time.monotonic() + self.deadline_s
-        try:
-            with self.client.stream(
-                "POST", url, content=body, headers=headers, extensions=extensions
-            ) as response:
-                head = read_head(response, deadline)
-        except httpx.TimeoutException as exc:
-            raise DeliveryFailed(f"timeout: {type(exc).__name__}") from exc
-        except httpx.HTTPError as exc:
-            text = _scrub(_scrub(f"{type(exc).__name__}: {exc}", str(url)), target.url)
-            raise DeliveryFailed(text) from exc
+        with Cutoff(self.deadline_s) as cut:
+            try:
+                with self.client.stream(
+                    "POST", url, content=body, headers=headers,
+                    extensions={**extensions, "trace": cut.trace},
+                ) as response:
+                    try:
+                        head = read_head(response, deadline)
+                    except httpx.HTTPError:
+                        if not 200 <= response.status_code < 300:
+                            raise
+                        head = b""  # the receiver said 2xx: a reply cut short does not undo it
+            except httpx.TimeoutException as exc:
+                raise DeliveryFailed(f"timeout: {type(exc).__name__}") from exc
+            except httpx.HTTPError as exc:
+                if cut.expired:
+                    raise DeliveryFailed(f"timeout: no complete reply within "
+                                         f"{self.deadline_s:g}s") from exc
+                text = _scrub(_scrub(f"{type(exc).__name__}: {exc}", str(url)), target.url)
+                raise DeliveryFailed(text) from exc
         return _classify(response, head)
 
     def _check(self, target: HookTarget) -> str:
@@ -205,6 +220,51 @@ class Sender:
         except OSError as exc:
             host = redact_url(target.url)
             raise DeliveryFailed(f"cannot resolve {host}: {exc.strerror or exc}") from exc
+
+
+class Cutoff:
+    """Cuts an attempt's connection at its deadline. Every read has the client's timeout,
+    but a receiver that drips its status line or headers a byte at a time never trips
+    it: at the deadline the socket is shut down, and the attempt fails as a timeout.
+    The sockets come from httpcore's ``trace`` events of the attempt's own connection."""
+
+    def __init__(self, seconds: float) -> None:
+        self.expired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._cut)
+        self._timer.daemon = True
+
+    def __enter__(self) -> Cutoff:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+    def trace(self, event: str, info: dict[str, Any]) -> None:
+        if event not in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
+            return
+        stream = info.get("return_value")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if isinstance(sock, socket.socket):
+            with self._lock:
+                self._sockets.append(sock)
+                expired = self.expired
+            if expired:
+                _shut(sock)
+
+    def _cut(self) -> None:
+        with self._lock:
+            self.expired = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
 
 
 def pinned(url: str, address: str, headers: dict[str, str]) -> tuple[httpx.URL, dict[str, Any]]:

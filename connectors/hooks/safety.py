@@ -53,6 +53,11 @@ def refused_reason(ip: IpAddress) -> str | None:
 
 def split_target(url: str) -> tuple[str, int]:
     """(host, port) of an http(s) URL; anything else is refused."""
+    bad = next((ch for ch in url if ord(ch) <= 32 or ord(ch) == 127), None)
+    if bad is not None:  # a CR/LF would split the request line into headers of its own
+        raise UnsafeTargetError(redact_url(url[: url.index(bad)]) + "…",
+                                f"a URL has no spaces or control characters (U+{ord(bad):04X} "
+                                f"at position {url.index(bad)}; percent-encode it)")
     try:
         parts = urlsplit(url)
         port = parts.port

@@ -13,6 +13,7 @@ from typing import ClassVar
 
 from connectors.hooks.base import Channel, HookMessage
 from connectors.hooks.webhook import SIGNATURE_HEADER, base_headers, json_body, sign
+from pipeline.timings import WALL_STREAM
 
 
 def _esc(text: str) -> str:
@@ -21,6 +22,10 @@ def _esc(text: str) -> str:
 
 
 def _when(t: float) -> str:
+    """A live camera's window in UTC; a file's in seconds from its start (its stream
+    times are not dates: they read 1970 as one)."""
+    if t <= WALL_STREAM:
+        return f"{t:g} s into the file"
     return datetime.fromtimestamp(t, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 

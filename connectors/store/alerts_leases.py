@@ -9,6 +9,7 @@ closing is sent only after its opening is settled.
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,18 +49,29 @@ class DeliveryLeases:
 
     engine: Engine
 
-    def claim(self, limit: int, lease_s: float, now: float | None = None) -> list[Claimed]:
-        """Lease up to ``limit`` due deliveries."""
+    def claim(self, limit: int, lease_s: float, now: float | None = None, *,
+              one_per_hook: bool = False, skip_hooks: Collection[str] = ()) -> list[Claimed]:
+        """Lease up to ``limit`` due deliveries (``one_per_hook``: the most due one of
+        each hook, none of the hooks in ``skip_hooks``)."""
         now = time.time() if now is None else now
         lease = now + lease_s
         due = _due(now)
         with Session(self.engine, expire_on_commit=False) as s, s.begin():
-            ids = s.scalars(
-                select(DeliveryRow.id)
-                .where(due)
-                .order_by(DeliveryRow.next_attempt_at, DeliveryRow.id)
-                .limit(limit)
-            ).all()
+            stmt = select(DeliveryRow.id, DeliveryRow.hook_id).where(due).order_by(
+                DeliveryRow.next_attempt_at, DeliveryRow.id)
+            if skip_hooks:
+                stmt = stmt.where(DeliveryRow.hook_id.notin_(list(skip_hooks)))
+            if not one_per_hook:
+                stmt = stmt.limit(limit)
+            ids: list[int] = []
+            seen: set[str] = set()
+            for row_id, hook_id in s.execute(stmt):
+                if one_per_hook and hook_id in seen:
+                    continue
+                seen.add(hook_id)
+                ids.append(row_id)
+                if len(ids) >= limit:
+                    break
             got = [
                 i
                 for i in ids
@@ -148,6 +160,14 @@ class DeliveryLeases:
                 .where(DeliveryRow.status.in_(OPEN_STATES))
             )
             return int(s.scalar(stmt) or 0)
+
+    def settled_since(self, since: float) -> dict[str, int]:
+        """How many deliveries created since ``since`` are in each state (``delivered``,
+        ``dead``, ...): what a run reports as it ends."""
+        with Session(self.engine) as s:
+            stmt = (select(DeliveryRow.status, func.count()).where(DeliveryRow.created_at >= since)
+                    .group_by(DeliveryRow.status))
+            return {DeliveryStatus(status).value: int(n) for status, n in s.execute(stmt)}
 
     def next_due(self) -> float | None:
         """The earliest time a delivery becomes due (for the worker's sleep)."""

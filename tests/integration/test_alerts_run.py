@@ -123,3 +123,21 @@ def test_run_waits_bounded_and_says_what_remains(
     err = capsys.readouterr().err
     assert "alerts: 2 deliveries still pending after 1s" in err
     assert receiver.hits and not receiver.processed
+
+
+def test_run_says_how_many_notifications_were_given_up(
+    clip: Path,
+    tmp_path: Path,
+    colour_clip: None,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A receiver that refuses (400: final) leaves every delivery dead: the run says so
+    (it said "all notifications delivered" before)."""
+    receiver = Receiver(SECRET, lambda key, n: ("status", 400)).start()
+    try:
+        assert run(clip, tmp_path / "refused.db", receiver.url) == 0
+    finally:
+        receiver.stop()
+    err = " ".join(capsys.readouterr().err.split())
+    assert "alerts: 0 delivered; 2 dead, given up" in err, err[-1500:]
+    assert "all notifications delivered" not in err

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import KW_ONLY, dataclass, field
 
 from connectors.hooks.base import HookMessage
@@ -42,11 +43,33 @@ class DeliveryWorker:
 
     def __post_init__(self) -> None:
         self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="feedwatch-hook")
+        self._lock = threading.Lock()
+        self._sending: dict[Future[None], str] = {}  # attempts under way → their hook
 
     def run_once(self) -> int:
         """Lease up to ``concurrency`` due deliveries and send them; returns how many."""
         claimed = self.outbox.claim(self.concurrency, self.lease_s)
         list(self._pool.map(self.deliver, claimed))
+        return len(claimed)
+
+    def start_due(self, on_done: Callable[[], None] | None = None) -> int:
+        """Lease due deliveries for the free senders and start them without waiting:
+        at most one attempt per hook at a time, so a hook that hangs until its deadline
+        holds one sender and never another hook's alerts. ``on_done`` is called as each
+        attempt ends (a sender is free again); returns how many were started."""
+        with self._lock:
+            self._sending = {f: h for f, h in self._sending.items() if not f.done()}
+            free = self.concurrency - len(self._sending)
+            busy = set(self._sending.values())
+        if free <= 0:
+            return 0
+        claimed = self.outbox.claim(free, self.lease_s, one_per_hook=True, skip_hooks=busy)
+        for c in claimed:
+            future = self._pool.submit(self.deliver, c)
+            with self._lock:
+                self._sending[future] = c.hook.id if c.hook is not None else ""
+            if on_done is not None:
+                future.add_done_callback(lambda _f: on_done())
         return len(claimed)
 
     def close(self) -> None:
@@ -90,12 +113,19 @@ class DeliveryWorker:
                 rng=self.rng,
             )
         status = DeliveryStatus.PENDING if nxt is not None else DeliveryStatus.DEAD
-        error = (
-            result.error
-            if nxt is not None or not result.retryable
-            else (f"{result.error}; gave up after {c.attempts + 1} attempts")
-        )
+        error = result.error if nxt is not None or not result.retryable else self._gave_up(
+            c, result)
         self._settle(c, status, result.started_at, result.duration, result.status, error, nxt)
+
+    def _gave_up(self, c: Claimed, result: AttemptResult) -> str:
+        """Why a retryable failure is not tried again: attempts spent, or a wait (backoff
+        or the receiver's Retry-After) that would end past the delivery's max age."""
+        if c.attempts + 1 < self.policy.max_attempts and result.retry_after is not None:
+            return (f"{result.error}; the receiver asked to wait {result.retry_after:g}s "
+                    f"(Retry-After), past the max age of {self.policy.max_age:g}s: given up")
+        if c.attempts + 1 < self.policy.max_attempts:
+            return f"{result.error}; the next try would be past the max age: given up"
+        return f"{result.error}; gave up after {c.attempts + 1} attempts"
 
     def _settle(
         self,

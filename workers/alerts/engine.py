@@ -171,8 +171,8 @@ class AlertService:
 
     def _deliver_loop(self) -> None:
         while not self._stop.is_set():
-            sent = self._guard(self.worker.run_once)
-            if sent:
+            started = self._guard(lambda: self.worker.start_due(self._wake.set))
+            if started:
                 continue
             due = self._guard(self.outbox.next_due)
             wait = self.poll_s if due is None else min(max(due - time.time(), 0.01), self.poll_s)

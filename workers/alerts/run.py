@@ -11,8 +11,9 @@ earlier runs raise nothing. At the end of a file the run waits up to
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -129,16 +130,23 @@ class RunAlerts:
 
     store: Any
     service: AlertService
+    started: float = field(default_factory=time.time)
 
     def finish(self, timeout: float, say: Callable[[str], None]) -> int:
         """Drain (bounded), report, stop; returns the deliveries still pending."""
         try:
             left = self.service.drain(timeout)
+            counts = self.service.outbox.settled_since(self.started)
+            dead = counts.get("dead", 0)
+            gave_up = (f"; {dead} dead, given up (the warnings above and GET "
+                       "/api/deliveries?status=dead say why)" if dead else "")
             if left:
                 say(
                     f"alerts: {left} deliveries still pending after {timeout:g}s; "
-                    "they stay in the store (run `feedwatch alerts` to send them)"
+                    "they stay in the store (run `feedwatch alerts` to send them)" + gave_up
                 )
+            elif dead:
+                say(f"alerts: {counts.get('delivered', 0)} delivered{gave_up}")
             else:
                 say("alerts: all notifications delivered")
             return left

@@ -84,7 +84,14 @@ def test_slack_body_is_incoming_webhook_compatible():
     assert all(b["type"] in {"section", "context"} for b in data["blocks"])
     text = json.dumps(data["blocks"])
     assert "0.910" in text and "inc-1" in text and MSG.evidence_url in text
+    shown = json.dumps(data["blocks"], ensure_ascii=False)
+    assert "10 s into the file → 14 s into the file" in shown and "1970" not in shown
     assert headers["Idempotency-Key"] == "k"
+    live = HookMessage(**{**MSG.to_dict(), "window_start": 1796672056.0,
+                          "window_end": 1796672060.0})
+    live_body = json.loads(SlackChannel().render(live, "k", 1)[0])
+    assert "2026-12-07 19:34:16 UTC → 2026-12-07 19:34:20 UTC" in json.dumps(
+        live_body, ensure_ascii=False)
     closed = HookMessage(
         **{
             **MSG.to_dict(),
