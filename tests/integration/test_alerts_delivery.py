@@ -234,9 +234,9 @@ def test_killed_worker_resumes_and_sends_nothing_twice(tmp_path: Path, receiver:
     log = tmp_path / "alerts.log"
     first = run_alerts_process(db_url, env, log)
     try:
-        wait_for(lambda: len(receiver.hits) >= 3, 30, "three requests in flight")
+        wait_for(lambda: len(receiver.hits) >= 1, 30, "a request in flight")
         before = statuses(alerts)
-        assert before.get("sending", 0) >= 3 and before.get("pending", 0) >= 3, before
+        assert before == {"sending": 1, "pending": 5}, before  # one attempt per hook at a time
         assert "delivered" not in before
     finally:
         first.send_signal(signal.SIGKILL)
