@@ -49,13 +49,12 @@ class LinkSigner:
 
     def valid(self, path: str, exp: str | int | None, sig: str | None) -> bool:
         """Whether ``sig`` signs ``path`` with ``exp`` and ``exp`` has not passed."""
-        try:
-            when = int(exp) if exp is not None else -1
-        except ValueError:
-            return False
+        if isinstance(exp, str) and not (exp.isascii() and exp.isdigit()):
+            return False  # int() would take "1_0", " +10 " and other scripts' digits
+        when = int(exp) if exp is not None else -1
         if sig is None or when < self.clock():
             return False
-        return hmac.compare_digest(self._sign(path, when), sig)
+        return hmac.compare_digest(self._sign(path, when).encode(), sig.encode("utf-8", "replace"))
 
     def _sign(self, path: str, exp: int) -> str:
         mac = hmac.new(self._key, f"{path}\n{exp}".encode(), hashlib.sha256).digest()

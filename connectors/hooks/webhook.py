@@ -48,7 +48,8 @@ def verify(
         age = abs((time.time() if now is None else now) - int(timestamp))
     except ValueError:
         return False
-    return age <= tolerance and hmac.compare_digest(sign(secret, timestamp, body), signature)
+    return age <= tolerance and hmac.compare_digest(
+        sign(secret, timestamp, body).encode(), signature.encode("utf-8", "replace"))
 
 
 def json_body(data: object) -> bytes:

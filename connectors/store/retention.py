@@ -84,6 +84,8 @@ class PruneResult:
                                  "incidents": 0}
     )
     complete: bool = True  # False: the batch budget ran out with more to delete
+    clip_files: int = 0  # clip files of pruned incidents removed
+    clip_files_missing: int = 0  # ... not found where the clips folder setting says
 
     @property
     def total(self) -> int:
@@ -104,6 +106,7 @@ class Pruner:
         self.engine = engine
         self.clip_files = clip_files  # where pruned incidents' clips are removed
         self._orphans: list[str] = []
+        self._files = [0, 0]  # clip files removed, not found (this pass)
         self.policy = policy
         self.clock = clock
         self.seen: dict[str, float] = {}
@@ -138,8 +141,10 @@ class Pruner:
         """Delete what the policy says is too old; ``max_batches`` bounds the work per table
         (``raw``/``rollups``: which tables this pass covers)."""
         result = PruneResult()
+        self._files = [0, 0]
         for camera, now in sorted(self.stream_clocks(raw=raw, rollups=rollups).items()):
             self._prune_camera(camera, now, result, max_batches, raw=raw, rollups=rollups)
+        result.clip_files, result.clip_files_missing = self._files
         for table, n in result.deleted.items():
             self.totals.deleted[table] += n
         return result
@@ -192,7 +197,9 @@ class Pruner:
         self._orphans = []
         done: tuple[int, bool] = self._write(lambda conn: batch(conn, camera, cutoff))
         if self._orphans and self.clip_files is not None:  # after the commit
-            self.clip_files.remove(self._orphans)
+            gone = self.clip_files.remove(self._orphans)
+            self._files[0] += gone
+            self._files[1] += len(self._orphans) - gone
         return done
 
     def _older_rows(self, conn: Any, table: Any, col: Any, camera: str, cutoff: float) -> int:

@@ -58,14 +58,18 @@ def zone(name: str, field: str = "tz") -> ZoneInfo:
 def parse_time(value: str | float, field: str, newest: float | None, tz: ZoneInfo) -> float | None:
     """Epoch seconds of ``value``; None for a duration when nothing is stored yet."""
     text = str(value).strip()
-    if re.fullmatch(_EPOCH, text):
-        return _clamp(float(text))
     if re.fullmatch(_DURATION, text):
         seconds = float(text[:-1]) * _UNITS[text[-1]]
         return None if newest is None else _clamp(newest - seconds)
-    if re.fullmatch(_ISO, text):
-        return _clamp(_iso(text, tz))
-    raise ConfigError(field, value, TIME_HELP)
+    if re.fullmatch(_EPOCH, text):
+        t = float(text)
+    elif re.fullmatch(_ISO, text):
+        t = _iso(text, tz)
+    else:
+        raise ConfigError(field, value, TIME_HELP)
+    if t < EARLIEST:  # it would silently mean 0
+        raise ConfigError(field, value, "a time at or after 1970-01-01T00:00:00Z (epoch 0)")
+    return _clamp(t)
 
 
 def _iso(text: str, tz: ZoneInfo) -> float:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -35,6 +36,9 @@ def resolve(
     first = since if since is not None else default_since
     start = 0.0 if first is None else parse_time(first, "since", newest, zone_)
     end = newest if until is None else parse_time(until, "until", newest, zone_)
+    if since is not None and until is not None and start is not None and end is not None \
+            and end <= start:
+        raise ConfigError("until", until, f"a time after since ({since})")
     if end is not None and until is None:
         end = min(end + 1e-6, LATEST)  # the newest window's step lies before its end
     return start, end, newest
@@ -82,7 +86,9 @@ def report(
     """Matched time per question and camera (everything stored without ``since``)."""
     start, end, _ = resolve(reads, since, until, tz, default_since=None)
     if since is None:
-        start = _first(reads)
+        start = _first(reads, queries, cameras)
+    if until is None and (queries or cameras):
+        end = _last(reads, queries, cameras)
     g = _grid(start, end, bucket, tz, cap)
     per_series = reads.per_series(g)
     questions = _questions(reads, {q for q, _ in per_series})
@@ -92,7 +98,7 @@ def report(
             continue
         series.append(_series(q, questions.get(q, q), c, buckets, g))
     out = Report(since=g.starts[0] if g.starts else None, until=g.end if g.starts else None,
-                 bucket=bucket, tz=tz, series=series)
+                 bucket=bucket, tz=tz, series=series, next_since=g.next_since)
     return out, g
 
 
@@ -119,10 +125,29 @@ def _series(q: str, question: str, c: str, buckets: list[Bucket], g: Grid) -> Se
     )
 
 
-def _first(reads: RollupReads) -> float | None:
-    with reads.engine.connect() as conn:
-        value = conn.execute(sa.select(sa.func.min(MINUTES.c.minute))).scalar()
+def _first(reads: RollupReads, queries: Sequence[str] = (),
+           cameras: Sequence[str] = ()) -> float | None:
+    """The first stored minute of the selection (a file camera's clock starts at 0, a
+    live one's in 1970: a report of one starts where its own answers do)."""
+    value = _selected(reads, sa.func.min(MINUTES.c.minute), queries, cameras)
     return None if value is None else float(value)
+
+
+def _last(reads: RollupReads, queries: Sequence[str], cameras: Sequence[str]) -> float | None:
+    """The end of the selection's last stored minute."""
+    value = _selected(reads, sa.func.max(MINUTES.c.minute), queries, cameras)
+    return None if value is None else min(float(value) + 60.0, LATEST)
+
+
+def _selected(reads: RollupReads, what: Any, queries: Sequence[str],
+              cameras: Sequence[str]) -> Any:
+    stmt = sa.select(what)
+    if queries:
+        stmt = stmt.where(MINUTES.c.query_id.in_(list(queries)))
+    if cameras:
+        stmt = stmt.where(MINUTES.c.camera_id.in_(list(cameras)))
+    with reads.engine.connect() as conn:
+        return conn.execute(stmt).scalar()
 
 
 def _questions(reads: RollupReads, query_ids: set[str]) -> dict[str, str]:

@@ -112,3 +112,4 @@ class Report(Wire):
     bucket: str
     tz: str
     series: list[SeriesReport]
+    next_since: float | None = None  # set when the bucket cap cut the range short there

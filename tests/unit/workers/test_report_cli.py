@@ -16,6 +16,7 @@ from prometheus_client import REGISTRY
 
 from connectors.store import Store
 from connectors.store.rollups.reads import RollupReads
+from pipeline.errors import ConfigError
 from tests import answer_stream as truth
 from workers.cli.main import cli
 from workers.ops import metrics
@@ -52,6 +53,34 @@ def test_report_json_csv_table_and_png(tmp_path: Path) -> None:
     assert table.exit_code == 0 and "is the dock door open?" in table.stdout
     assert "1m41s" in table.stdout  # from the minute of 499 s - 2 min: 360..401 and 421..481
     assert runner.invoke(cli, ["report", "--db", url, "--since", "soon"]).exit_code != 0
+
+
+def test_a_range_the_bucket_cap_cuts_says_so_and_a_camera_reports_its_own_span(
+        tmp_path: Path) -> None:
+    """A file camera (clock from 0) beside a live one (1970 clock): everything stored is
+    more than 20,000 hour buckets, so the live camera fell off the report silently."""
+    url = _stored(tmp_path)  # live: 2023
+    store = Store.from_url(url)
+    store.insert_answers([replace(a, camera="file-cam", window_start=a.window_start - truth.T0,
+                                  window_end=a.window_end - truth.T0)
+                          for a in truth.stream()[:20]])
+    store.close()
+    runner = CliRunner()
+    out = runner.invoke(cli, ["report", "--db", url, "--json", "--bucket", "1h"])
+    assert out.exit_code == 1
+    assert "the range was cut at 20000 1h buckets" in str(out.exception)
+    body = json.loads(out.stdout.splitlines()[0])
+    assert body["next_since"] is not None and {s["camera"] for s in body["series"]} == {
+        "file-cam"}
+    live = runner.invoke(cli, ["report", "--db", url, "--json", "--camera", "cam1"])
+    assert live.exit_code == 0, live.output
+    [series] = json.loads(live.stdout)["series"]
+    assert series["matched_s"] == 331.0  # it said "series": [] before
+    early = runner.invoke(cli, ["report", "--db", url, "--since", "1970-01-01T00:00:10",
+                                "--until", "1970-01-01T00:00:12", "--tz", "Asia/Kolkata"])
+    assert isinstance(early.exception, ConfigError)  # exit 2 through main()
+    assert early.exception.field == "--since" and "at or after 1970-01-01T00:00:00Z" in str(
+        early.exception)  # it said "--until: a time after --since" before
 
 
 def test_rebuild_rollups_command_refills_them(tmp_path: Path) -> None:

@@ -186,7 +186,12 @@ def prune_cmd(
     finally:
         engine.dispose()
     deleted = ", ".join(f"{n} {table}" for table, n in result.deleted.items())
-    click.echo(f"deleted {deleted}", err=True)
+    click.echo(f"deleted {deleted}; {result.clip_files} clip files", err=True)
+    if result.clip_files_missing:
+        click.echo(f"warning: {result.clip_files_missing} clip files of pruned incidents were "
+                   f"not found in {settings.clips.dir!r}: they stay on disk (set "
+                   "FEEDWATCH_CLIPS_DIR to the clips folder the run or clips service wrote)",
+                   err=True)
 
 
 @command.command("rebuild-rollups")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import click
 
 from connectors.store.rollups.span import BUCKETS, TIME_HELP
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, FeedwatchError
 from workers.cli.options import db_option, env_option
 from workers.config import settings_from_flags
 
@@ -42,9 +42,13 @@ def _check_span(reads: RollupReads, since: str | None, until: str | None, tz: st
 
     if since is None or until is None:
         return
-    start, end, _ = resolve(reads, since, until, tz, default_since=None)
-    if start is not None and end is not None and end <= start:
-        raise ConfigError("--until", until, f"a time after --since ({since})")
+    try:
+        resolve(reads, since, until, tz, default_since=None)
+    except ConfigError as exc:  # the range's own rule, said of the flag
+        if exc.field not in ("since", "until"):
+            raise
+        allowed = str(exc.allowed).replace("since (", "--since (")
+        raise ConfigError(f"--{exc.field}", exc.value, allowed) from None
 
 
 @click.command("report")
@@ -95,6 +99,12 @@ def command(
         _csv(out)
     else:
         _table(out)
+    if out.next_since is not None:
+        raise FeedwatchError(
+            f"the range was cut at {CAP} {bucket} buckets: the report covers "
+            f"{out.since:g}..{out.next_since:g} only (file cameras count from 0, live ones "
+            "from 1970: ask for one kind with --camera, or give --since/--until or a longer "
+            "--bucket)")
 
 
 def _csv(out: Report) -> None:

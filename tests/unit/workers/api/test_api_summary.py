@@ -86,10 +86,17 @@ def test_runs_list_newest_first_with_incidents_and_pages(harness: ApiHarness) ->
 
 def test_bad_parameters_are_named(harness: ApiHarness) -> None:
     for params, field in (({"tz": "Mars/Base"}, "tz"), ({"since": "yesterday"}, "since"),
-                          ({"bucket": "2h"}, "bucket")):
+                          ({"bucket": "2h"}, "bucket"),
+                          ({"since": "7200", "until": "50"}, "until"),  # was an empty 200
+                          ({"since": "100", "until": "100"}, "until"),  # was a full minute
+                          ({"since": "-5"}, "since"),  # was read as 0
+                          ({"since": "1969-12-31T23:00:00Z"}, "since")):
         resp = harness.call("GET", "/api/answers/summary", token=READ, params=params)
         assert resp.status_code == 422, resp.text
         assert resp.json()["detail"][0]["loc"] == ["query", field]
+    resp = harness.call("GET", "/api/answers/runs", token=READ,
+                        params={"since": "1000", "until": "100"})
+    assert resp.status_code == 422 and resp.json()["detail"][0]["loc"] == ["query", "until"]
 
 
 def test_nothing_stored_is_an_empty_summary(harness: ApiHarness) -> None:

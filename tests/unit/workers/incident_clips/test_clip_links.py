@@ -98,6 +98,9 @@ def test_a_changed_expired_or_missing_signature_is_refused(folder) -> None:
     assert c.get(path).status_code == 403
     assert c.get(f"{path}?exp={exp}&sig={sig[:-2]}AA").status_code == 403
     assert c.get(f"{path}?exp={int(exp) + 1}&sig={sig}").status_code == 403
+    assert c.get(f"{path}?exp={exp}&sig=%C3%A9%C3%A9").status_code == 403  # was a 500
+    spelled = f"{exp[:3]}_{exp[3:]}"  # int() reads it as the same number
+    assert c.get(f"{path}?exp={spelled}&sig={sig}").status_code == 403
     other = clip_path("inc-2")
     assert c.get(f"{other}?exp={exp}&sig={sig}").status_code == 403  # signed for inc-1 only
     key = link_key(folder[1].engine, secrets=BOX)

@@ -126,8 +126,18 @@ def test_retention_prunes_closed_incidents_with_their_clips(
     assert w.run_once() == 5
     files = sorted(p.name for p in w.files.root.iterdir())
     assert files == ["early-close.mp4", "late-close.mp4", "open-open.mp4"]
+    elsewhere = Pruner(store.engine, RetentionPolicy(incidents=20.0),
+                       clip_files=ClipFiles(tmp_path / "not-the-clips-folder"))
+    missed = elsewhere.prune()  # a prune pointed at another folder says what it left
+    assert missed.deleted["incidents"] == 1 and (missed.clip_files, missed.clip_files_missing) == (
+        0, 1)
+    assert "early-close.mp4" in {p.name for p in w.files.root.iterdir()}
+    add_incident(store, "early", started=4.0, opened=5.0, closed=8.0)
+    assert w.run_once() == 2  # its clips are cut again
     pruner = Pruner(store.engine, RetentionPolicy(incidents=20.0), clip_files=w.files)
-    assert pruner.prune().deleted["incidents"] == 1  # closed at 8 s, clock 34 s
+    done = pruner.prune()
+    assert done.deleted["incidents"] == 1  # closed at 8 s, clock 34 s
+    assert done.clip_files >= 1 and done.clip_files_missing == 0
     assert sorted(p.name for p in w.files.root.iterdir()) == ["late-close.mp4", "open-open.mp4"]
     assert ClipStore(store.engine).clips("early") == {}
     assert set(ClipStore(store.engine).clips("late")) == {"open", "close"}
