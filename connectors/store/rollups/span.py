@@ -55,8 +55,11 @@ def zone(name: str, field: str = "tz") -> ZoneInfo:
         raise ConfigError(field, name, "an IANA time zone name such as UTC") from exc
 
 
-def parse_time(value: str | float, field: str, newest: float | None, tz: ZoneInfo) -> float | None:
-    """Epoch seconds of ``value``; None for a duration when nothing is stored yet."""
+def parse_time(value: str | float, field: str, newest: float | None, tz: ZoneInfo,
+               strict: bool = False) -> float | None:
+    """Epoch seconds of ``value``; None for a duration when nothing is stored yet. A time
+    before 1970 reads as 0 (the schema's pattern allows it), or is refused (``strict``:
+    the command line, whose user would not see it silently moved)."""
     text = str(value).strip()
     if re.fullmatch(_DURATION, text):
         seconds = float(text[:-1]) * _UNITS[text[-1]]
@@ -67,7 +70,7 @@ def parse_time(value: str | float, field: str, newest: float | None, tz: ZoneInf
         t = _iso(text, tz)
     else:
         raise ConfigError(field, value, TIME_HELP)
-    if t < EARLIEST:  # it would silently mean 0
+    if strict and t < EARLIEST:  # it would silently mean 0
         raise ConfigError(field, value, "a time at or after 1970-01-01T00:00:00Z (epoch 0)")
     return _clamp(t)
 

@@ -29,15 +29,18 @@ MAX_ID = 2**63 - 1
 def resolve(
     reads: RollupReads, since: str | None, until: str | None, tz: str,
     query_id: str | None = None, camera: str | None = None, default_since: str | None = "24h",
+    strict: bool = False,
 ) -> tuple[float | None, float | None, float | None]:
-    """(since, until, newest) in epoch s; None where nothing stored gives them a value."""
+    """(since, until, newest) in epoch s; None where nothing stored gives them a value.
+    ``strict`` (the command line) refuses a time before 1970 and an empty or reversed
+    range given both ways; the API's schema allows them, and they select nothing."""
     zone_ = zone(tz)
     newest = reads.newest(query_id, camera)
     first = since if since is not None else default_since
-    start = 0.0 if first is None else parse_time(first, "since", newest, zone_)
-    end = newest if until is None else parse_time(until, "until", newest, zone_)
-    if since is not None and until is not None and start is not None and end is not None \
-            and end <= start:
+    start = 0.0 if first is None else parse_time(first, "since", newest, zone_, strict)
+    end = newest if until is None else parse_time(until, "until", newest, zone_, strict)
+    if strict and since is not None and until is not None and start is not None \
+            and end is not None and end <= start:
         raise ConfigError("until", until, f"a time after since ({since})")
     if end is not None and until is None:
         end = min(end + 1e-6, LATEST)  # the newest window's step lies before its end
@@ -51,6 +54,8 @@ def summarize(
 ) -> Summary:
     """Buckets of matched time, windows and runs over the selection."""
     start, end, newest = resolve(reads, since, until, tz, query_id, camera)
+    if start is not None and end is not None and end <= start:
+        start = end = None  # an empty range selects nothing (it read as a whole bucket)
     g = _grid(start, end, bucket, tz, cap)
     buckets = [SummaryBucket.of(b, g) for b in reads.summary(g, query_id, camera)]
     return Summary(

@@ -40,10 +40,10 @@ def _check_span(reads: RollupReads, since: str | None, until: str | None, tz: st
     """``--until`` after ``--since`` (as ``search`` wants), once both are resolved."""
     from connectors.store.rollups.summary import resolve
 
-    if since is None or until is None:
+    if since is None and until is None:
         return
     try:
-        resolve(reads, since, until, tz, default_since=None)
+        resolve(reads, since, until, tz, default_since=None, strict=True)
     except ConfigError as exc:  # the range's own rule, said of the flag
         if exc.field not in ("since", "until"):
             raise
