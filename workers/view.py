@@ -5,6 +5,8 @@ Drawn with rich on stderr, so stdout stays free for ``--json``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.console import Console, Group
 from rich.live import Live
 from rich.markup import escape
@@ -119,3 +121,16 @@ def _answer(a: Answer) -> str:
     """The matched mark, plus the text when it says more than yes/no."""
     extra = "" if a.text.lower() in ("yes", "no", "unknown", "") else f" {escape(a.text[:120])}"
     return MARK[a.matched] + extra
+
+
+def run_summary(stats: Any, new: int, store_url: str, cameras: list[str]) -> list[str]:
+    """The lines a run ends with: what it answered and stored, and (a re-run) how many
+    of its answers the store had already."""
+    lines = [f"{stats.answers} answers on {stats.frames} frames; {new} new rows in "
+             f"{store_url}; {stats.dead_letters} dead letters"]
+    if stats.answers and new < stats.answers:
+        lines.append(
+            f"{stats.answers - new} of these answers were stored already (the same camera "
+            f"name ({', '.join(cameras)}), question and window, as on a re-run): the stored "
+            "ones were kept; to store another video apart, give it another --camera name")
+    return lines

@@ -34,6 +34,7 @@ from connectors.store.alerts_models import (
     IncidentRow,
 )
 from connectors.store.db import store_errors
+from connectors.store.models import QueryRow
 from connectors.store.secret_box import SecretBox, is_sealed, seal, unseal
 from connectors.store.secret_rows import URL_IS_SECRET
 from pipeline.alerts.model import Condition, ConditionKind, HookPolicy, Rule, check_hook_limits
@@ -230,10 +231,7 @@ class AlertStore:
         return rule_info(self._run(work))
 
     def query_stored(self, query_id: str) -> bool:
-        """Whether ``query_id`` is a stored (not removed) query: a rule for a mistyped
-        id would never fire."""
-        from connectors.store.models import QueryRow
-
+        """Whether ``query_id`` is a stored, not removed query (else a rule never fires)."""
         def work(session: Session) -> bool:
             row = session.get(QueryRow, query_id)
             return row is not None and not row.deleted

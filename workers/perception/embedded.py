@@ -235,7 +235,7 @@ def run_embedded(
     from connectors.store.feedback import StoreStates
     from workers.history.writer import build_writer
     from workers.perception.build import perceiver_from_settings
-    from workers.view import LiveView, stderr_console
+    from workers.view import LiveView, run_summary, stderr_console
 
     p = settings.perception
     store, sink = make_store_sink(settings.store.url)
@@ -286,19 +286,9 @@ def run_embedded(
     new = store.count_answers() - before
     if not console.is_terminal:
         console.line()
-    console.print(
-        f"{stats.answers} answers on {stats.frames} frames; {new} new rows in "
-        f"{store.engine.url.render_as_string()}; {stats.dead_letters} dead letters",
-        markup=False,
-        highlight=False,
-    )
-    if stats.answers and new < stats.answers:
-        console.print(
-            f"{stats.answers - new} of these answers were stored already (the same camera "
-            f"name ({', '.join(c for c, _ in sources)}), question and window, as on a re-run): "
-            "the stored ones were kept; to store another video apart, give it another "
-            "--camera name",
-            markup=False, highlight=False)
+    for line in run_summary(stats, new, store.engine.url.render_as_string(),
+                            [c for c, _ in sources]):
+        console.print(line, markup=False, highlight=False)
     if server is not None:
         serve_until_interrupted(server, lambda m: console.print(m, markup=False, highlight=False))
     store.close()
