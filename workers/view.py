@@ -127,7 +127,8 @@ def run_summary(stats: Any, new: int, store_url: str, cameras: list[str]) -> lis
     """The lines a run ends with: what it answered and stored, and (a re-run) how many
     of its answers the store had already."""
     lines = [f"{stats.answers} answers on {stats.frames} frames; {new} new rows in "
-             f"{store_url}; {stats.dead_letters} dead letters"]
+             f"{store_url}; {stats.dead_letters} dead letters"
+             + (" (feedwatch deadletters lists them)" if stats.dead_letters else "")]
     if stats.answers and new < stats.answers:
         lines.append(
             f"{stats.answers - new} of these answers were stored already (the same camera "

@@ -13,6 +13,7 @@ from typing import Protocol
 
 from connectors.bus.failure_messages import QueryError
 from connectors.store.batch import WriteBatch
+from connectors.store.dead_letters import DeadLetterLog
 from connectors.store.query_failures import QueryFailures
 from connectors.store.repository import Store
 from pipeline.errors import BackpressureError
@@ -43,6 +44,10 @@ class AnswerSink(WriteBatch[Answer]):
         """Record why queries were set aside (the workers' reports, see
         :mod:`connectors.bus.failure_messages`)."""
         QueryFailures(self.store.engine).record(errors)
+
+    def dead_letter_log(self) -> DeadLetterLog:
+        """Where the dead letters of this store's runs are kept."""
+        return DeadLetterLog(self.store.engine)
 
 
 class Sink(Protocol):

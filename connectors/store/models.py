@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Float,
     ForeignKeyConstraint,
@@ -105,6 +106,32 @@ class EvidenceRow(Base):
     t: Mapped[float] = mapped_column(Float)
     jpeg: Mapped[bytes] = mapped_column(LargeBinary)
     box: Mapped[list[float]] = mapped_column(JSON)
+
+
+class DeadLetterRow(Base):
+    """A dead letter as the sink read it off the ``deadletter`` topic: where the failed
+    record came from, why it failed, and the size of what it carried (the bytes stay on
+    the topic). Unique on its own place in that topic, so a redelivery is dropped."""
+
+    __tablename__ = "dead_letters"
+    __table_args__ = (
+        UniqueConstraint("dl_partition", "dl_offset", name="uq_dead_letters_place"),
+        Index("ix_dead_letters_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dl_partition: Mapped[int] = mapped_column(Integer)
+    dl_offset: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[float] = mapped_column(Float)
+    stage: Mapped[str] = mapped_column(String(40))
+    topic: Mapped[str] = mapped_column(String(200))
+    partition: Mapped[int] = mapped_column(Integer)
+    offset: Mapped[int] = mapped_column(BigInteger)
+    camera: Mapped[str] = mapped_column(String(200))
+    error_type: Mapped[str] = mapped_column(String(100))
+    message: Mapped[str] = mapped_column(Text)
+    key: Mapped[str] = mapped_column(String(200))
+    value_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class QueryFailureRow(Base):

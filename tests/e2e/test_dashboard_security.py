@@ -18,7 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from connectors.bus import messages as msg
 from connectors.store import Store
+from connectors.store.dead_letters import DeadLetterLog, Placed
 from connectors.store.secret_box import new_key
 from pipeline.types import Answer
 from tests.e2e.dashboard import CHROMIUM, CHROMIUM_ARGS, need_chromium, serve
@@ -52,6 +54,13 @@ def _answer(qid: str, end: float) -> Answer:
     )
 
 
+def _dead_letter() -> Placed:
+    """A dead letter whose camera and error carry markup (a hostile record's text)."""
+    m = msg.encode_deadletter((b"k", b"v", []), ValueError(ANSWER), stage="perceive",
+                              topic="feedwatch.segments", camera=MODEL, partition=0, offset=1)
+    return Placed(0, 1, T0, msg.decode_deadletter(m.key, m.value, m.headers))
+
+
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[ApiHarness, str]]:
     need_chromium()
@@ -67,6 +76,7 @@ def test_dashboard_renders_markup_as_text(served: tuple[ApiHarness, str]) -> Non
     h.store.upsert_camera("dock", "rtsp://cams/dock")
     qid = h.create(QUESTION, cameras=["dock"])["id"]
     h.store.insert_answers([_answer(qid, T0 + 4 + i) for i in range(3)])
+    DeadLetterLog(h.store.engine).record([_dead_letter()])
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
@@ -85,6 +95,10 @@ def test_dashboard_renders_markup_as_text(served: tuple[ApiHarness, str]) -> Non
             injected = "img[src=x], script:not([src]), svg[onload], iframe, b"
             assert page.locator(f"main {injected}, #app {injected}").count() == 0
             assert QUESTION in page.inner_text("body")
+            page.get_by_text(f"ValueError: {ANSWER}").wait_for(timeout=10_000)  # a dead letter
+            assert page.evaluate("window.__xss") is None
+            assert MODEL in page.inner_text("#deadletters")
+            assert page.locator(f"#deadletters {injected}").count() == 0
         finally:
             browser.close()
 

@@ -60,6 +60,7 @@ class Outcome:
     segments: dict[str, list[Segment]] = field(default_factory=dict)
     answers: list[Answer] = field(default_factory=list)
     deadletters: list[msg.DeadLetter] = field(default_factory=list)
+    stored_letters: list[Any] = field(default_factory=list)  # the sink's dead_letters rows
     clip_spec: str = ""
     timeline: list[tuple[str, float]] = field(default_factory=list)
 
@@ -212,12 +213,30 @@ def outcome(
             msg.decode_deadletter(r.key, r.value, r.headers)
             for r in read_topic(kafka_bootstrap, f"{cluster.prefix}deadletter")
         ]
+        out.stored_letters = _stored_letters(db_url, len(out.deadletters))
         timeline.append(("read back", time.time()))
         print("timeline:", [(n, round(t - timeline[0][1], 1)) for n, t in timeline])
         yield out
     finally:
         cluster.close()
         admin.dispose()
+
+
+def _stored_letters(db_url: str, want: int, timeout: float = 30.0) -> list[Any]:
+    """The sink's dead-letter rows, once it has stored ``want`` of them (or the timeout)."""
+    from connectors.store import Store
+    from connectors.store.dead_letters import DeadLetterLog
+
+    store = Store.from_url(db_url, upgrade=False)
+    try:
+        deadline = time.time() + timeout
+        while True:
+            rows = DeadLetterLog(store.engine).read(limit=1000)
+            if len(rows) >= want or time.time() > deadline:
+                return rows
+            time.sleep(0.5)
+    finally:
+        store.close()
 
 
 def _due_ends(segs: list[Segment]) -> list[float]:
@@ -314,6 +333,11 @@ def test_a_corrupt_segment_is_dead_lettered_and_the_camera_keeps_answering(
     assert junk.error_type == "MessageError" and junk.camera == camera
     injected_at = outcome.t_add  # injected right after q2 was added
     assert any(a.camera == camera and a.window_end > injected_at + 5 for a in outcome.answers)
+    # the sink kept every dead letter of the topic in the store, once
+    stored = sorted((r.topic, r.partition, r.offset, r.stage, r.camera, r.error_type)
+                    for r in outcome.stored_letters)
+    assert stored == sorted((d.topic, d.partition, d.offset, d.stage, d.camera, d.error_type)
+                            for d in outcome.deadletters)
 
 
 def test_every_sampled_frame_reaches_the_frame_index_once(outcome: Outcome) -> None:

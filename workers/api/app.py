@@ -40,6 +40,7 @@ from workers.api import (
     routes_backfills,
     routes_cameras,
     routes_clips,
+    routes_deadletters,
     routes_feedback,
     routes_history,
     routes_ops,
@@ -225,7 +226,8 @@ def create_app(
     app.state.history = history
     # summary and runs go before routes_answers, whose /api/answers/{answer_id} would take them
     routers = (routes_ops, routes_cameras, routes_queries, routes_backfills, routes_state,
-               routes_summary, routes_answers, routes_feedback, routes_history)
+               routes_summary, routes_answers, routes_feedback, routes_history,
+               routes_deadletters)
     for module in (*routers, routes_alerts, routes_clips):
         app.include_router(module.router)
     exact_openapi(app, settings.api)

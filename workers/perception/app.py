@@ -12,7 +12,9 @@ takes the perceiver and the store's sink ready (tests hand it fakes). Its parts:
   :class:`~workers.perception.ownership.PerceiveCore` — decode, one encoder call per
   batch, due windows, answers on the bus, dead letters;
 * ``answers``: the :class:`~workers.answers_consumer.AnswersConsumer` into the store,
-  retrying as the mode says (:func:`~workers.answers_consumer.store_retry`).
+  retrying as the mode says (:func:`~workers.answers_consumer.store_retry`);
+* ``dead``: the :class:`~workers.deadletters_consumer.DeadLettersConsumer`, the
+  ``deadletter`` topic into the store's ``dead_letters`` table (with the answers).
 
 Only the driver differs: the embedded loop (:mod:`workers.perception.embedded`) polls
 the in-process bus, Faust agents (:mod:`workers.perception.faust_app`) poll Kafka.
@@ -34,6 +36,7 @@ from pipeline.perceiver import Perceiver
 from pipeline.types import Answer
 from workers.answers_consumer import AnswersConsumer, store_retry
 from workers.config import Settings
+from workers.deadletters_consumer import DeadLettersConsumer
 from workers.ops import metrics
 from workers.ops.heartbeat import Heartbeat
 from workers.perception.build import perceiver_from_settings
@@ -60,6 +63,7 @@ class PerceptionApp:
     queries: CompactedFollower | None
     answers: AnswersConsumer | None  # None: a worker with only the perceive role
     deadletters: DeadLetters
+    dead: DeadLettersConsumer | None = None  # with a store-backed sink: dead letters kept
     query_dead_letters: int = field(default=0, init=False)
 
     @classmethod
@@ -90,7 +94,7 @@ class PerceptionApp:
         """The parts around a ready perceiver (None: no perceive role) and ``sink``
         (None: no answers consumer)."""
         beat = heartbeat or Heartbeat(None)
-        core = perceive = queries = answers = None
+        core = perceive = queries = answers = dead = None
         if perceiver is not None:
             core = PerceiveCore(perceiver, history)
             perceive = BatchHandler(core, producer or bus.producer(), topics, deadletters,
@@ -100,7 +104,10 @@ class PerceptionApp:
         if sink is not None:
             answers = AnswersConsumer(sink, deadletters, retry=store_retry(live),
                                       on_stored=hooks.on_stored, heartbeat=beat, stop=stop)
-        app = cls(core, perceive, queries, answers, deadletters)
+            book = getattr(sink, "dead_letter_log", None)  # None: an in-memory sink
+            if book is not None:
+                dead = DeadLettersConsumer(book(), retry=store_retry(live), stop=stop)
+        app = cls(core, perceive, queries, answers, deadletters, dead)
         if queries is not None:
             queries.on_record = app.apply_query
         return app

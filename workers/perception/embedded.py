@@ -169,9 +169,10 @@ class EmbeddedRun:
             raise BusError("the queries topic of the in-process bus could not be read")
         perceive = self.bus.consumer([self.topics.segments], "perceive")
         store = self.bus.consumer([self.topics.answers], "sink")
+        dead = self.bus.consumer([self.topics.deadletter], "deadletters")
         self._start_sources()
         try:
-            self._loop(app, perceive, store)
+            self._loop(app, perceive, store, dead)
         finally:
             self.stop.set()
             self.bus.close()  # first: the queries follower's poll returns instead of waiting out
@@ -181,7 +182,8 @@ class EmbeddedRun:
             self.perceiver.stats.dead_letters += app.dead_letters
         return self.perceiver.stats
 
-    def _loop(self, app: PerceptionApp, perceive: Consumer, store: Consumer) -> None:
+    def _loop(self, app: PerceptionApp, perceive: Consumer, store: Consumer, dead: Consumer
+              ) -> None:
         batch = max(1, len(self.cameras))
         ahead: list[Record] = []
         while not self.stop.is_set():
@@ -199,6 +201,9 @@ class EmbeddedRun:
             if stored and app.answers is not None:
                 app.answers(stored)
             store.commit()
+            if (letters := dead.poll(max_records=500)) and app.dead is not None:
+                app.dead(letters)  # after the answers: the sink's own dead letters too
+            dead.commit()
             if not records and not alive:
                 return
 

@@ -51,6 +51,9 @@ def build_worker(settings: Settings, db_url: str, role: str = "all") -> WorkerAp
                             k.perceive_batch_within_s)
     if app.answers is not None:
         worker.add_sink(app.answers, k.sink_batch_size, k.sink_batch_within_s)
+    if app.dead is not None:
+        worker.add_sink(app.dead, k.sink_batch_size, k.sink_batch_within_s,
+                        topic=topics.deadletter, name="deadletters")
     return worker
 
 

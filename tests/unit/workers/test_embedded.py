@@ -12,6 +12,7 @@ from typing import Any
 from connectors.bus import MemoryBus, Topics
 from connectors.bus import messages as msg
 from connectors.store import AnswerSink, Store
+from connectors.store.dead_letters import DeadLetterLog
 from pipeline.perceiver import AnswererCache, build_perceiver, query_id
 from pipeline.perception import SelectionConfig
 from pipeline.scheduler import Scheduler
@@ -139,11 +140,13 @@ def test_a_bad_segment_is_a_dead_letter_not_a_dead_run(tmp_path: Path) -> None:
     run, store, bus = make_run(tmp_path, uri="broken", answers=got)
     stats = run.run()
     assert stats.dead_letters == 1
-    (dl,) = [
-        msg.decode_deadletter(r.key, r.value, r.headers) for r in bus.messages(Topics().deadletter)
-    ]
+    (dl,) = [msg.decode_deadletter(*sent) for sent in bus.sent[Topics().deadletter]]
     assert (dl.camera, dl.stage, dl.error_type, dl.offset) == ("cam", "perceive", "DecodeError", 2)
     assert got and got[-1].window_end == DURATION  # later segments still answered
+    (kept,) = DeadLetterLog(store.engine).read()  # and kept in the store, where it outlives the run
+    assert (kept.camera, kept.stage, kept.error_type, kept.topic, kept.offset) == (
+        "cam", "perceive", "DecodeError", Topics().segments, 2)
+    assert kept.message == dl.error_message and kept.value_bytes == len(dl.value or b"")
 
 
 def test_query_ids_are_stable_and_distinct() -> None:
