@@ -76,6 +76,8 @@ class PerceiverStats:
     frames: int = 0
     answers: int = 0
     dead_letters: int = 0
+    unsent: int = 0
+    """Answers given but dead-lettered instead of sent (they could not be encoded)."""
     stream_time: dict[str, float] = field(default_factory=dict)
     failed_queries: dict[str, str] = field(default_factory=dict)
     """Query id → why it was set aside (its first failure): it answers no more windows."""

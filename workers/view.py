@@ -129,9 +129,10 @@ def run_summary(stats: Any, new: int, store_url: str, cameras: list[str]) -> lis
     lines = [f"{stats.answers} answers on {stats.frames} frames; {new} new rows in "
              f"{store_url}; {stats.dead_letters} dead letters"
              + (" (feedwatch deadletters lists them)" if stats.dead_letters else "")]
-    if stats.answers and new < stats.answers:
+    sent = stats.answers - getattr(stats, "unsent", 0)
+    if sent and new < sent:
         lines.append(
-            f"{stats.answers - new} of these answers were stored already (the same camera "
+            f"{sent - new} of these answers were stored already (the same camera "
             f"name ({', '.join(cameras)}), question and window, as on a re-run): the stored "
             "ones were kept; to store another video apart, give it another --camera name")
     return lines

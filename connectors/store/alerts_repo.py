@@ -230,13 +230,13 @@ class AlertStore:
 
         return rule_info(self._run(work))
 
-    def query_stored(self, query_id: str) -> bool:
-        """Whether ``query_id`` is a stored, not removed query (else a rule never fires)."""
-        def work(session: Session) -> bool:
+    def stored_answerer(self, query_id: str) -> str | None:
+        """The answerer of stored, not removed query ``query_id`` (None: a rule never fires)."""
+        def work(session: Session) -> str | None:
             row = session.get(QueryRow, query_id)
-            return row is not None and not row.deleted
+            return None if row is None or row.deleted else str(row.answerer)
 
-        return bool(self._run(work))
+        return self._run(work)
 
     def rules(self, query_id: str | None = None) -> list[dict[str, Any]]:
         stmt = select(AlertRuleRow).order_by(AlertRuleRow.created_at)

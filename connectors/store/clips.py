@@ -133,6 +133,10 @@ class ClipStore:
                          r.opened_at if phase == "open" else float(r.closed_at or r.last_hit_at),
                          r.updated_at) for r in rows]
 
+    def exists(self, incident_id: str) -> bool:
+        with store_errors("reading an incident"), Session(self.engine) as s:
+            return s.get(IncidentRow, incident_id) is not None
+
     def closed(self, incident_id: str) -> bool:
         with store_errors("reading an incident"), Session(self.engine) as s:
             row = s.get(IncidentRow, incident_id)

@@ -105,7 +105,8 @@ def add_feedback(store: Store, answer_id: int, correct: bool) -> Feedback:
                   bool(correct), time.time())
     row = {**fb.to_dict(), "camera_id": fb.camera}
     del row["camera"]
-    store._upsert(AnswerFeedbackRow.__table__, row, ("answer_id",))  # type: ignore[arg-type]
+    # a new verdict is the newest: its time too (the tracker reads the newest FEEDBACK_KEEP)
+    store._upsert(AnswerFeedbackRow.__table__, row, ("answer_id",), keep=())  # type: ignore[arg-type]
     return fb
 
 

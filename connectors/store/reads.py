@@ -159,6 +159,13 @@ class Reads:
             raise StoreError(f"query {query.id!r} vanished right after it was written")
         return saved
 
+    def replace_query(self, query: StandingQuery, expected_version: int) -> StoredQuery | None:
+        """``query`` written over version ``expected_version``; None when that version is
+        no longer the stored one (deleted or changed meanwhile)."""
+        if not self.store.replace_query(query, expected_version):
+            return None
+        return self.query(query.id)
+
     def delete_query(self, query_id: str) -> None:
         self.store.delete_query(query_id)
 

@@ -63,9 +63,11 @@ class Store:
             return sqlite.insert(table)
         raise StoreError(f"unsupported database dialect {name!r}")
 
-    def _upsert(self, table: Table, row: dict[str, Any], key: Sequence[str]) -> None:
+    def _upsert(self, table: Table, row: dict[str, Any], key: Sequence[str],
+                keep: Sequence[str] = ("created_at",)) -> None:
+        """Insert ``row`` or update the one with its ``key``, leaving ``keep`` as stored."""
         stmt = self._insert(table).values(**row)
-        changes = {k: stmt.excluded[k] for k in row if k not in key and k != "created_at"}
+        changes = {k: stmt.excluded[k] for k in row if k not in key and k not in keep}
         stmt = stmt.on_conflict_do_update(index_elements=list(key), set_=changes)
         self._write(lambda conn: conn.execute(stmt))
 
@@ -106,6 +108,20 @@ class Store:
             "deleted": False,
         }
         self._upsert(QueryRow.__table__, row, ["id"])  # type: ignore[arg-type]
+
+    def replace_query(self, query: StandingQuery, expected_version: int) -> bool:
+        """Write ``query`` over the stored, not deleted row of its id only while that row
+        still has ``expected_version`` (compare-and-set): False when it was deleted or
+        changed meanwhile, so a concurrent DELETE or PATCH is never undone."""
+        stmt = (
+            update(QueryRow)
+            .where(QueryRow.id == query.id, QueryRow.version == expected_version,
+                   QueryRow.deleted.is_(False))
+            .values(question=query.question, cameras=list(query.cameras), every=query.every,
+                    window=query.window, answerer=query.answerer,
+                    settings=dict(query.settings), version=query.version)
+        )
+        return bool(self._write(lambda conn: conn.execute(stmt).rowcount))
 
     def delete_query(self, query_id: str) -> None:
         """Mark it deleted and forget why it failed (an id used again starts clean)."""

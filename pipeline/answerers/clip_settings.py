@@ -22,7 +22,9 @@ class ClipSettings(AnswererSettings):
     mode: Literal["adaptive", "threshold", "margin"] = "adaptive"
     threshold: float | None = Field(default=None, ge=-1.0, le=1.0)
     background_prompts: tuple[str, ...] = Field(default=DEFAULT_BACKGROUNDS, min_length=1)
-    logit_scale: float = Field(default=100.0, gt=0.0)
+    logit_scale: float = Field(default=100.0, gt=0.0, le=1000.0)
+    """CLIP's own scale is at most 100; far above, cosines times it overflow the
+    float32 frames (1e308 made every margin score NaN, and every answer a dead letter)."""
     horizon_s: float = Field(default=900.0, gt=0.0, le=7 * 86400.0)
     warmup: int = Field(default=3, ge=1, le=10_000)
     sensitivity: float = Field(default=0.0, ge=-3.0, le=3.0)
@@ -58,9 +60,12 @@ def rule_of(s: ClipSettings) -> Rule:
                 gate=CLOSER_GATE if s.closer_look else Rule.gate)
 
 
-def clip_rule(settings: dict[str, Any]) -> Rule:
+def clip_rule(settings: dict[str, Any], answerer: str = "clip") -> Rule:
     """The tracker rule of a query's ``clip`` settings (selection keys ignored; the
-    defaults where the settings are not the clip answerer's)."""
+    defaults where the settings are not the clip answerer's). A ``cascade`` query keeps
+    its CLIP stage's settings under ``clip``: its trackers follow those."""
+    if answerer != "clip" and isinstance(settings.get("clip"), dict):
+        settings = settings["clip"]
     known = {k: v for k, v in settings.items() if k in ClipSettings.model_fields}
     try:
         return rule_of(ClipSettings.model_validate(known))

@@ -25,6 +25,13 @@ class ApiContext:
     notifier: AnswerNotifier
     auth: TokenAuth
     closing: threading.Event = field(default_factory=threading.Event)
+    query_locks: tuple[threading.Lock, ...] = field(
+        default_factory=lambda: tuple(threading.Lock() for _ in range(64)))
+
+    def query_lock(self, query_id: str) -> threading.Lock:
+        """One lock per query id (striped): a PATCH and a DELETE of one query in this API
+        process store and publish in turn, so the bus sees them in the store's order."""
+        return self.query_locks[hash(query_id) % len(self.query_locks)]
 
     def close_streams(self) -> None:
         """End every live stream (before a server shutdown, which would otherwise wait)."""

@@ -35,7 +35,8 @@ from workers.config import ApiSettings, HooksSettings
 router = APIRouter(prefix="/api", tags=["alerts"])
 Responses = dict[int | str, dict[str, Any]]
 Endpoint = Callable[..., Any]
-PORT = r"(:([0-9]{0,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?"
+PORT = r"(:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?"
+"""Port 1-65535 when a colon is given (":" alone, ":0" and ":0080" are refused)."""
 HOOK_URL = (
     r"^[hH][tT][tT][pP][sS]?://([^@/?#\[\]\x00-\x20\x7f]+@)?[A-Za-z0-9._~!$&'()*+,;=%-]+"
     + PORT
@@ -71,8 +72,10 @@ class HookCreate(StrictModel):
         description="http(s) URL; private targets need allow_private in settings",
     )
     type: Literal["webhook", "slack"] = "webhook"
-    name: str = Field("", max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$",
-                      description="A label (no control characters).")
+    name: str = Field("", max_length=200,
+                      pattern=r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]*$",
+                      description="A label (no control, line-separator or bidi-override "
+                      "characters).")
     secret: SecretStr | None = Field(None, min_length=1,
                                      description="HMAC key for X-Feedwatch-Signature")
     cooldown_s: float | None = Field(None, ge=0)
@@ -107,10 +110,10 @@ class RuleCreate(StrictModel):
     pattern: str | None = Field(
         None, max_length=PATTERN_MAX, description="A regular expression (text_regex)."
     )  # RE2 syntax (pipeline.alerts.model): no backreferences or lookaround
-    open_after: int = Field(1, ge=1, le=INT32_MAX)
-    close_after: int = Field(1, ge=1, le=INT32_MAX)
-    min_duration_s: float = Field(0.0, ge=0)
-    notify_close: bool = False
+    open_after: int = Field(1, ge=1, le=INT32_MAX, strict=True)  # strict: not "2", not true
+    close_after: int = Field(1, ge=1, le=INT32_MAX, strict=True)
+    min_duration_s: float = Field(0.0, ge=0, strict=True)
+    notify_close: bool = Field(False, strict=True)
     hooks: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
         default_factory=list, max_length=MAX_RULE_HOOKS,
         description=f"Ids of registered hooks (at most {MAX_RULE_HOOKS}).",
@@ -223,10 +226,15 @@ async def add_rule(
         )
     except ConfigError as exc:
         raise _unprocessable(exc) from None
-    if not await run_in_threadpool(alerts.query_stored, body.query_id):
+    answerer = await run_in_threadpool(alerts.stored_answerer, body.query_id)
+    if answerer is None:
         raise field_error("query_id", body.query_id,
                           "the id of a stored query (GET /api/queries)",
                           code=status.HTTP_409_CONFLICT)
+    if body.condition is ConditionKind.VERIFIED and answerer == "clip":  # never confirmed
+        raise field_error("condition", body.condition.value,
+                          "a condition a clip query can meet (verified needs answerer vlm "
+                          "or cascade)", code=status.HTTP_409_CONFLICT)
     try:
         return await run_in_threadpool(alerts.add_rule, rule)
     except ConfigError as exc:

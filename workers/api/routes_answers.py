@@ -48,9 +48,11 @@ def answer_out(stored: StoredAnswer) -> AnswerOut:
 def answer_filter(
     query_id: Annotated[str | None, Query(description="Only this query's answers.")] = None,
     camera: Annotated[str | None, Query(description="Only this camera's answers.")] = None,
-    since: Annotated[float | None, Query(description="Window end ≥ this UTC epoch s.")] = None,
+    since: Annotated[float | None, Query(allow_inf_nan=False,
+                                         description="Window end ≥ this UTC epoch s.")] = None,
     until: Annotated[
-        float | None, Query(description="Window end ≤ this UTC epoch s (< since: none).")
+        float | None,
+        Query(allow_inf_nan=False, description="Window end ≤ this UTC epoch s (< since: none)."),
     ] = None,
     matched: Annotated[
         bool | None, Query(description="Only matched (true) or unmatched (false).")

@@ -116,9 +116,11 @@ async def get_clip(incident_id: IncidentId,
 
 
 @router.get("/api/incidents/{incident_id}/clips", dependencies=[read_access],
-            summary="The incident's clips and signed links")
+            responses=MISSING, summary="The incident's clips and signed links")
 async def list_clips(incident_id: IncidentId,
                      access: ClipAccess = Depends(_access)) -> dict[str, Any]:
+    if not await run_in_threadpool(access.clips.exists, incident_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no incident {incident_id}")
     rows = await run_in_threadpool(access.clips.clips, incident_id)
     signer = await run_in_threadpool(access.signer_or_none)
     return {"incident_id": incident_id,

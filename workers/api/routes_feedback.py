@@ -28,7 +28,8 @@ class FeedbackIn(BaseModel):
     """Whether the answer was right."""
 
     model_config = ConfigDict(extra="forbid")
-    correct: bool = Field(description="true: the answer was right; false: it was wrong.")
+    correct: bool = Field(strict=True,  # "yes" or 1 is not a verdict
+                          description="true: the answer was right; false: it was wrong.")
 
 
 def _feedback_route(

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from pipeline.errors import ConfigError
-from pipeline.questions import QUESTION_MAX
+from pipeline.questions import QUESTION_MAX, clean_question
 from workers.api.auth import read_access
 from workers.api.schemas import ErrorBody, publish_question_pattern
 from workers.history.search import moment_json
@@ -69,15 +69,23 @@ async def search(
         ),
     ],
     camera: Annotated[list[str] | None, Query(description="Only these cameras.")] = None,
-    since: Annotated[float | None, Query(description="Frames at or after this time.")] = None,
+    since: Annotated[float | None, Query(allow_inf_nan=False,
+                                         description="Frames at or after this time.")] = None,
     until: Annotated[
-        float | None, Query(description="Frames before this time (<= since: none).")
+        float | None,
+        Query(allow_inf_nan=False, description="Frames before this time (<= since: none)."),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=100, description="At most this many moments.")] = 10,
 ) -> SearchPage:
     """Ranked moments (neighbouring frames of one camera are one hit), encoded with the
     model the index was built with."""
     service = history(request)
+    try:
+        clean_question(q)  # the question rule the schema publishes: a 422 naming q
+    except ConfigError as exc:
+        detail = [{"loc": ["query", "q"], "msg": exc.allowed, "type": "value_error",
+                   "input": q[:80]}]
+        raise HTTPException(status_code=422, detail=detail) from None
     if since is not None and until is not None and until <= since:
         return SearchPage(items=[])
     try:

@@ -151,30 +151,48 @@ def _create(
 
 
 def _update(ctx: ApiContext, query_id: str, body: QueryUpdate) -> StoredQuery:
+    with ctx.query_lock(query_id):
+        return _update_locked(ctx, query_id, body)
+
+
+def _update_locked(ctx: ApiContext, query_id: str, body: QueryUpdate) -> StoredQuery:
+    """The stored version is written over only if unchanged since read (another API
+    process may race this one too): a query deleted meanwhile is a 404, changed a 409."""
     before = _found(ctx, query_id).query
     changes = body.model_dump(exclude_none=True)
+    if not changes:  # nothing to change: no new version (it would restart runs and failures)
+        raise field_error("body", None, "at least one of question, cameras, every, window, "
+                          "answerer, settings (not null)")
     if "cameras" in changes:
         _check_cameras(ctx, changes["cameras"])
         changes["cameras"] = tuple(changes["cameras"])
     after = replace(before, **changes, version=before.version + 1)
     _check_window(after.window, after.every, "window" if "window" in changes else "every")
     _encodable(after, next(iter(changes), "settings"))
-    stored = ctx.data.save_query(after)
+    stored = ctx.data.replace_query(after, before.version)
+    if stored is None:  # deleted or changed since it was read: never undo that
+        _found(ctx, query_id)  # 404 once deleted
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            detail=f"query {query_id!r} changed meanwhile (version {before.version} was "
+            "read); read it again and retry",
+        )
     try:
         ctx.publisher.put(after)
     except BusError as exc:
-        ctx.data.save_query(before)
+        ctx.data.replace_query(before, after.version)
         raise _unavailable(exc) from exc
     return stored
 
 
 def _delete(ctx: ApiContext, query_id: str) -> None:
-    _found(ctx, query_id)
-    try:
-        ctx.publisher.delete(query_id)
-    except BusError as exc:
-        raise _unavailable(exc) from exc
-    ctx.data.delete_query(query_id)
+    with ctx.query_lock(query_id):
+        _found(ctx, query_id)
+        try:
+            ctx.publisher.delete(query_id)
+        except BusError as exc:
+            raise _unavailable(exc) from exc
+        ctx.data.delete_query(query_id)
 
 
 @router.get(

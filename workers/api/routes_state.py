@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from connectors.store.tracker_states import reset_trackers, saved_trackers
+from connectors.video.uri import CAMERA_ID
 from pipeline.answerers.clip_settings import clip_rule
 from pipeline.answerers.explain import TrackerView, describe
 from workers.api.auth import read_access, write_access
@@ -22,7 +23,7 @@ from workers.api.context import ApiContext, context
 from workers.api.schemas import ErrorBody
 
 router = APIRouter(prefix="/api/queries", tags=["queries"])
-Camera = Annotated[str | None, Query(min_length=1, max_length=200,
+Camera = Annotated[str | None, Query(pattern=CAMERA_ID,
                                      description="One camera (default: every camera).")]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "No such query"}}
@@ -56,7 +57,7 @@ def _query(ctx: ApiContext, query_id: str) -> Any:
 
 def _state(ctx: ApiContext, query_id: str, camera: str | None) -> StateOut:
     query = _query(ctx, query_id)
-    rule = clip_rule(query.settings)
+    rule = clip_rule(query.settings, query.answerer)
     trackers = [
         TrackerOut(camera=t.camera, updated_at=t.updated_at, **describe(t.state, rule).to_json())
         for t in saved_trackers(ctx.data.store, query_id, camera)
@@ -66,8 +67,13 @@ def _state(ctx: ApiContext, query_id: str, camera: str | None) -> StateOut:
 
 
 def _reset(ctx: ApiContext, query_id: str, camera: str | None) -> ResetOut:
-    _query(ctx, query_id)
-    return ResetOut(query_id=query_id, reset=reset_trackers(ctx.data.store, query_id, camera))
+    query = _query(ctx, query_id)
+    n = reset_trackers(ctx.data.store, query_id, camera)
+    if camera is not None and n == 0 and "*" not in query.cameras and camera not in query.cameras:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=[{
+            "loc": ["query", "camera"], "type": "value_error", "input": camera,
+            "msg": f"a camera of query {query_id!r}: {', '.join(query.cameras)}"}])
+    return ResetOut(query_id=query_id, reset=n)
 
 
 @router.get("/{query_id}/state", response_model=StateOut, dependencies=[read_access],

@@ -128,10 +128,12 @@ Cameras = Annotated[
     ),
 ]
 Every = Annotated[
-    float, Field(ge=EVERY_MIN, le=EVERY_MAX, description="Seconds between evaluations.")
+    float, Field(ge=EVERY_MIN, le=EVERY_MAX, strict=True,  # strict: true is not 1 s
+                 description="Seconds between evaluations.")
 ]
 Window = Annotated[
-    float, Field(ge=WINDOW_MIN, le=WINDOW_MAX, description="Seconds of video per evaluation.")
+    float, Field(ge=WINDOW_MIN, le=WINDOW_MAX, strict=True,
+                 description="Seconds of video per evaluation.")
 ]
 AnswererType = Annotated[
     str, Field(json_schema_extra=_publish_answerers, description="Answerer type.")
@@ -145,7 +147,7 @@ batch size and frame selection are the deployment's, never a query's; finite num
 nested at most ``pipeline.query_rules.SETTINGS_DEPTH`` deep, at most ``SETTINGS_BYTES`` as JSON."""
 
 
-BackfillSeconds = Annotated[float, Field(gt=0, le=MAX_BACKFILL)]
+BackfillSeconds = Annotated[float, Field(gt=0, le=MAX_BACKFILL, strict=True)]
 BackfillText = Annotated[
     str,
     Field(pattern=r"^[1-9][0-9]{0,5}[smhd]$", description="A duration: 90s, 30m, 2h, 1d."),

@@ -56,7 +56,7 @@ class PerceptionSettings(BaseSettings):
     device: str = "auto"
     precision: str = "fp32"  # int8: CPU vision MLPs quantised, ~1.5x frames/s (bench encode)
     encode_batch: Count | None = None  # frames per vision pass; None: 8 on a CPU, 64 on a GPU
-    sample_fps: float = 1.0
+    sample_fps: float = Field(default=1.0, gt=0, le=1000)  # above: t * fps overflows
     k_prompt: int = 3
     k_uniform: int = 3
     alpha: float = 0.6

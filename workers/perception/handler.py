@@ -127,6 +127,9 @@ class BatchHandler:
             on=BusError,
             logger=log,
         )
+        stats = self.core.perceiver.stats
+        stats.dead_letters += 1  # the run's summary counts it
+        stats.unsent += 1  # and does not take it for an answer stored before
         metrics.DEAD_LETTERS.labels(stage="answer").inc()
 
     def _dead_query(self, failure: QueryFailure) -> None:

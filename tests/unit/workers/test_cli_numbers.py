@@ -41,3 +41,13 @@ def test_finite_bounds_and_what_it_says() -> None:
         with pytest.raises(Exception, match="above 0"):
             strict.convert(bad, None, None)
     assert Finite(-1.0, 1.0).allowed == "a finite number (at least -1, at most 1)"
+
+
+def test_a_sampling_rate_past_what_frame_times_hold_is_refused_by_name() -> None:
+    from pydantic import ValidationError
+
+    from workers.config.sections import PerceptionSettings
+
+    with pytest.raises(ValidationError, match="sample_fps"):
+        PerceptionSettings(sample_fps=1e308)  # t·fps overflowed in every segment
+    assert PerceptionSettings(sample_fps=1000).sample_fps == 1000

@@ -245,10 +245,13 @@ def remove(query_id: str, bootstrap: str | None, db: str | None) -> None:
     settings = _settings(bootstrap, db)
     store = open_store(settings.store.url)
     try:
+        _stored(store, query_id)  # a mistyped id is an error, as in the API (404)
+        # the tombstone first, as the API does: if Kafka cannot take it, the store still
+        # lists the query the workers go on answering (no drift between the two)
+        publish(settings, query_id, None)
         store.delete_query(query_id)
     finally:
         store.close()
-    publish(settings, query_id, None)
     click.echo(f"removed {query_id}")
 
 
@@ -268,7 +271,8 @@ def state(query_id: str, camera: str | None, as_json: bool, db: str | None) -> N
     _camera(camera)
     store = open_store(require_existing(_settings(None, db, kafka=False).store.url))
     try:
-        rule = clip_rule(_stored(store, query_id).settings)
+        query = _stored(store, query_id)
+        rule = clip_rule(query.settings, query.answerer)
         for t in saved_trackers(store, query_id, camera):
             view = describe(t.state, rule)
             click.echo(json.dumps({"camera": t.camera, **view.to_json()}) if as_json

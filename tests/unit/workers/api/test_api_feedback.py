@@ -22,8 +22,11 @@ def test_feedback_needs_a_write_token_and_is_stored(harness: ApiHarness) -> None
     (stored,) = feedback_for(harness.store)
     assert (stored.answer_id, stored.correct) == (row["id"], False)
     assert harness.call("GET", path, token=READ).json()["correct"] is False
-    assert harness.call("POST", path, json={"correct": True}).json()["correct"] is True
+    changed = harness.call("POST", path, json={"correct": True}).json()
+    assert changed["correct"] is True
     assert [f.correct for f in feedback_for(harness.store)] == [True]
+    # a changed verdict is the newest one: its time too (the tracker reads the newest)
+    assert harness.call("GET", path, token=READ).json()["created_at"] == changed["created_at"]
 
 
 def test_bad_feedback_requests_say_what_is_wrong(harness: ApiHarness) -> None:

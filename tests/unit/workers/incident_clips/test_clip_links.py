@@ -114,6 +114,12 @@ def test_another_api_process_on_the_same_store_opens_the_link(folder) -> None:
     assert client(folder).get(url).status_code == 200
 
 
+def test_the_clips_of_an_incident_that_does_not_exist_are_a_404(folder) -> None:
+    got = client(folder).get("/api/incidents/inc-nope/clips",
+                             headers={"Authorization": f"Bearer {READ}"})
+    assert got.status_code == 404 and "inc-nope" in got.text and "clip_url" not in got.text
+
+
 def test_an_incident_whose_segments_were_gone_says_so(folder) -> None:
     c = client(folder)
     body = links(c, "inc-2")
