@@ -35,6 +35,9 @@ from pipeline.types import StandingQuery
 
 log = logging.getLogger(__name__)
 TIME_DECIMALS = 6  # window ends are rounded so that k·E is reproducible
+MAX_DUE_PER_ADVANCE = 20_000
+"""Windows one segment may make due for one query (a 2-s segment makes a handful; a
+header claiming hours of stream would otherwise hold the worker for all cameras)."""
 WALL_CLOCK_SLACK = 86_400.0
 """A camera whose stream origin is within a day of the wall clock runs on the wall
 clock (live or paced); only such cameras can be behind."""
@@ -160,8 +163,22 @@ class Scheduler:
         k_last = math.floor(now / query.every + 1e-9)
         if k_last < k_next:
             return []
+        if gap is not None:  # windows wholly inside the hole are counted, never listed
+            k_in = max(k_next, math.ceil((gap[0] + query.window) / query.every - 1e-9))
+            k_out = min(k_last, math.floor(gap[1] / query.every + 1e-9))
+            if k_out >= k_in:
+                self._skip_range(camera, query, k_in, k_out, "gap")
+                ranges = [range(k_next, k_in), range(k_out + 1, k_last + 1)]
+            else:
+                ranges = [range(k_next, k_last + 1)]
+        else:
+            ranges = [range(k_next, k_last + 1)]
+        if sum(len(r) for r in ranges) > MAX_DUE_PER_ADVANCE:
+            raise ConfigError(
+                "segment duration", f"{now - since:g} s of stream time at once",
+                f"at most {MAX_DUE_PER_ADVANCE} windows of query {query.id} per segment")
         self._next[(query.id, camera)] = k_last + 1
-        ends = [round(k * query.every, TIME_DECIMALS) for k in range(k_next, k_last + 1)]
+        ends = [round(k * query.every, TIME_DECIMALS) for r in ranges for k in r]
         kept = [e for e in ends if not _in_gap(e - query.window, e, gap)]
         self._skip(camera, query, ends, kept, "gap")
         if self.max_lag is not None and self._wall_clocked(camera):
@@ -178,10 +195,17 @@ class Scheduler:
             self._on_wall[camera] = abs(self._origin[camera] - self._clock()) < WALL_CLOCK_SLACK
         return self._on_wall[camera]
 
+    def _skip_range(self, camera: str, query: StandingQuery, k0: int, k1: int, why: str) -> None:
+        self.skipped[why] += k1 - k0 + 1
+        log.warning("camera %s: skipped %d window(s) of query %s ending %.3f..%.3f (%s: %s)",
+                    camera, k1 - k0 + 1, query.id, k0 * query.every, k1 * query.every, why,
+                    _REASONS[why])
+
     def _skip(
         self, camera: str, query: StandingQuery, ends: list[float], kept: list[float], why: str
     ) -> None:
-        gone = [e for e in ends if e not in set(kept)]
+        keep = set(kept)  # once: a set per element made this quadratic
+        gone = [e for e in ends if e not in keep]
         if not gone:
             return
         self.skipped[why] += len(gone)

@@ -73,7 +73,7 @@ class QueryError(Wire):
         try:
             query_id = (key or b"").decode("utf-8")
             body = json.loads(value or b"null")
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):  # deep nesting: RecursionError
             return None
         version = body.get("version") if isinstance(body, dict) else None
         if not (query_id and len(query_id) <= KEY_MAX and type(version) is int and version >= 1):

@@ -23,7 +23,8 @@ class FrameMessage(Versioned):
     """The value of a ``frames`` record (key = camera id)."""
 
     camera: Text
-    t: Finite = Field(description="Stream time of the frame (UTC epoch s; file: s from start).")
+    t: Finite = Field(ge=-1e11, le=1e11,
+                      description="Stream time of the frame (UTC epoch s; file: s from start).")
     model_id: Text = Field(description="The CLIP model that encoded the frame.")
     embedding: str = Field(description="Global embedding, base64 float16 little-endian.")
     thumb: str = Field(description="Thumbnail, base64 JPEG.")

@@ -22,8 +22,10 @@ from connectors.video.uri import check_camera
 from pipeline.errors import ConfigError
 from pipeline.query_rules import (
     CAMERAS_MAX,
+    EVERY_MAX,
     QUERY_ID,
     QUERY_ID_RULE,
+    WINDOW_MAX,
     check_every,
     check_settings,
     check_window,
@@ -33,6 +35,12 @@ from pipeline.timings import EVENTS
 from pipeline.types import Answer, Evidence, Segment, StandingQuery
 
 SCHEMA_VERSION = 1
+LATEST_TIME = 1e11
+"""Stream times on the wire lie within ±1e11 s (year 5138): a file's seconds from its
+start (a little below 0 where its first frames are stamped so) or epoch seconds."""
+SEGMENT_MAX_S = 3600.0
+"""A segment's duration or lead (ingest cuts ~2 s; a long GOP makes a few tens)."""
+Time = Annotated[float, Field(ge=-LATEST_TIME, le=LATEST_TIME, allow_inf_nan=False)]
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 Text = Annotated[str, Field(min_length=1)]
@@ -94,8 +102,8 @@ class SegmentHeader(Versioned):
 
     camera: Text
     seq: int = Field(ge=0)
-    start: Finite = Field(description="Stream time of the first frame, UTC epoch s.")
-    duration: Finite = Field(ge=0, description="Seconds.")
+    start: Time = Field(description="Stream time of the first frame, UTC epoch s.")
+    duration: Finite = Field(ge=0, le=SEGMENT_MAX_S, description="Seconds.")
     container: Text = Field(description="Container format, e.g. mpegts.")
     codec: Text = Field(description="Video codec, e.g. h264.")
     width: int = Field(default=0, ge=0)
@@ -103,6 +111,7 @@ class SegmentHeader(Versioned):
     lead: Finite = Field(
         default=0.0,
         ge=0,
+        le=SEGMENT_MAX_S,
         description="Seconds of packets carried before start (from the keyframe a mid-GOP "
         "segment needs); those frames are decoded only to reach the segment's own.",
     )
@@ -121,6 +130,14 @@ class SegmentHeader(Versioned):
         "recorded); the first event of an answer's timings.",
     )
 
+    @field_validator("camera")
+    @classmethod
+    def _camera_rule(cls, value: str) -> str:
+        try:
+            return check_camera(value)  # the rule ingest, the API and queries apply
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+
     def to_segment(self, data: bytes) -> Segment:
         return Segment(data=data, **self.fields())
 
@@ -138,7 +155,7 @@ class QueryFields(Wire):
     window: Finite = Field(gt=0, description="Seconds of video per evaluation; >= every.")
     answerer: Text = Field(description="Answerer type (clip, vlm, ...).")
     settings: dict[str, Any] = Field(description="Answerer-specific options.")
-    version: int = Field(ge=1, description="Goes up by one with every change.")
+    version: int = Field(ge=1, le=2**31 - 1, description="Goes up by one with every change.")
 
     @field_validator("question")
     @classmethod
@@ -225,16 +242,16 @@ class AnswerFields(Wire):
     query_id: Text
     question: str
     camera: Text
-    window_start: Finite
-    window_end: Finite
-    evaluated_at: Finite = Field(description="UTC epoch s.")
+    window_start: Time
+    window_end: Time
+    evaluated_at: Time = Field(description="UTC epoch s.")
     answerer: str
     text: str
     matched: bool | None = None
     score: Finite | None = None
     frames: tuple[Finite, ...] = Field(description="Times of the selected frames.")
     rois: tuple[Box, ...] = Field(description="RoI of each selected frame.")
-    visual_tokens: int = Field(ge=0, description="Visual tokens fed to the answerer.")
+    visual_tokens: int = Field(ge=0, le=2**31 - 1, description="Visual tokens fed to the answerer.")
     latency_ms: Finite
     model_ids: dict[str, str] = Field(default_factory=dict)
     stages: dict[str, Any] = Field(
@@ -244,13 +261,19 @@ class AnswerFields(Wire):
         default=False, description="Answered later over stored history, not live."
     )
     every: Finite | None = Field(
-        default=None, gt=0, description="The query's step (s) when answered: each matched "
-        "window counts as matched for [window_end - every, window_end)."
+        default=None, gt=0, le=EVERY_MAX, description="The query's step (s) when answered: "
+        "each matched window counts as matched for [window_end - every, window_end)."
     )
     query_version: int | None = Field(
         default=None, ge=1, le=2**31 - 1,
         description="The query's version when answered: a new version ends a run.",
     )
+
+    @model_validator(mode="after")
+    def _window_in_order(self) -> Self:
+        if not 0 <= self.window_end - self.window_start <= WINDOW_MAX:
+            raise ValueError(f"window_start..window_end must be 0 to {WINDOW_MAX:g} s long")
+        return self
 
 
 def answer_json(answer: Answer) -> dict[str, Any]:

@@ -147,6 +147,8 @@ def store_errors(what: str, *, detail: bool = True) -> Iterator[None]:
         kind = StoreDataError if isinstance(exc, IntegrityError | DataError) else StoreError
         text = f"{what}: {exc.__class__.__name__}" + (f": {_reason(exc)}" if detail else "")
         raise kind(text) from None
+    except OverflowError as exc:  # sqlite3: an int over 64 bits is refused before SQL
+        raise StoreDataError(f"{what}: {exc}") from None
 
 
 def _reason(exc: SQLAlchemyError) -> str:

@@ -39,6 +39,7 @@ GROUPS: Any = FrameGroupRow.__table__
 ANSWERS: Any = AnswerRow.__table__
 EVIDENCE: Any = EvidenceRow.__table__
 BatchFn = Callable[[Any, str, float], tuple[int, bool]]
+FUTURE_SLACK = 86_400.0  # s a camera's stream clock may run ahead of the wall clock
 ROLLUP_INTERVAL = 3600.0  # s between continuous prunes of the rollups (kept for months)
 
 
@@ -115,8 +116,9 @@ class Pruner:
         self.totals = PruneResult()
 
     def observe(self, camera: str, t: float) -> None:
-        """The writer saw stream time ``t`` on ``camera`` (it may not be stored yet)."""
-        if t > self.seen.get(camera, -float("inf")):
+        """The writer saw stream time ``t`` on ``camera`` (it may not be stored yet); a
+        time a day past the wall clock is a forged one, never the camera's clock."""
+        if self.seen.get(camera, -float("inf")) < t <= time.time() + FUTURE_SLACK:
             self.seen[camera] = t
 
     def maybe_prune(self, max_batches: int = 20) -> PruneResult | None:
@@ -159,13 +161,14 @@ class Pruner:
             sources.append((ANSWERS, ANSWERS.c.window_end))
         if rollups and p.rollups is not None:
             sources.append((MINUTES, MINUTES.c.last_end))
-        stmts = [sa.select(t.c.camera_id, sa.func.max(c)).group_by(t.c.camera_id)
-                 for t, c in sources]
+        ahead = time.time() + FUTURE_SLACK  # a stream time past this is forged: not a clock
+        stmts = [sa.select(t.c.camera_id, sa.func.max(c)).where(c <= ahead)
+                 .group_by(t.c.camera_id) for t, c in sources]
         if raw and p.incidents is not None:
             stmts.append(incident_retention.newest_hits())
         for stmt in stmts:
             for camera, newest in self._read(stmt):
-                if newest is not None and newest > clocks.get(camera, -float("inf")):
+                if newest is not None and clocks.get(camera, -float("inf")) < newest <= ahead:
                     clocks[camera] = float(newest)
         return clocks
 

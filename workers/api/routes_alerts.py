@@ -110,8 +110,8 @@ class RuleCreate(StrictModel):
     pattern: str | None = Field(
         None, max_length=PATTERN_MAX, description="A regular expression (text_regex)."
     )  # RE2 syntax (pipeline.alerts.model): no backreferences or lookaround
-    open_after: int = Field(1, ge=1, le=INT32_MAX, strict=True)  # strict: not "2", not true
-    close_after: int = Field(1, ge=1, le=INT32_MAX, strict=True)
+    open_after: int = Field(1, ge=1, le=INT32_MAX)
+    close_after: int = Field(1, ge=1, le=INT32_MAX)
     min_duration_s: float = Field(0.0, ge=0, strict=True)
     notify_close: bool = Field(False, strict=True)
     hooks: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(

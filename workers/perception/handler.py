@@ -22,6 +22,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass, field, replace
 
+from pydantic import ValidationError
+
 from connectors.bus import messages as msg
 from connectors.bus.base import Producer, Record, Topics
 from connectors.bus.deadletter import UNTIL_STORED, DeadLetters, camera_of
@@ -106,6 +108,9 @@ class BatchHandler:
         """The answer as a bus message; one that cannot be encoded is a dead letter."""
         try:
             return msg.encode_answer(answer)
+        except ValidationError as exc:  # name the field, not "1 validation error for ..."
+            self._dead_answer(answer, msg.refusal("answer", exc))
+            return None
         except Exception as exc:  # one bad answer never stops the worker
             self._dead_answer(answer, exc)
             return None

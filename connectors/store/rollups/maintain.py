@@ -207,8 +207,11 @@ def _query_steps(conn: Any, query_ids: set[str]) -> dict[str, float]:
     return {r.id: r.every for r in conn.execute(stmt) if _step_ok(r.every)}
 
 
+STEP_MAX = 6 * 3600.0  # pipeline.query_rules.WINDOW_MAX: a longer step is not a real one
+
+
 def _step_ok(every: float | None) -> bool:
-    return every is not None and math.isfinite(every) and every > 0
+    return every is not None and math.isfinite(every) and 0 < every <= STEP_MAX
 
 
 def _step(every: float | None, query_every: float | None, window: float) -> float:
