@@ -236,6 +236,11 @@ class Engine:
             out.update(self._answer_group(answerer, [i], batch, camera))
         return out
 
+    def set_aside(self, query: StandingQuery, stage: str, camera: str, exc: Exception) -> None:
+        """Set ``query`` aside for its version from outside the engine (its answer could
+        not be carried); reported once by :meth:`take_failures`, as any other."""
+        self._set_aside(query, stage, camera, exc)
+
     def _set_aside(self, query: StandingQuery, stage: str, camera: str, exc: Exception) -> None:
         if self._failed.get(query.id) != query.version:
             self._failed[query.id] = query.version

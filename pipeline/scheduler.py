@@ -106,6 +106,9 @@ class Scheduler:
         self._queries.pop(query_id, None)
         self._forget(query_id)
 
+    def query(self, query_id: str) -> StandingQuery | None:
+        return self._queries.get(query_id)
+
     def queries_for(self, camera: str) -> list[StandingQuery]:
         return [q for q in self._queries.values() if q.watches(camera)]
 

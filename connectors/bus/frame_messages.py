@@ -14,7 +14,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from connectors.bus.messages import Message, from_json, key_text, schema_header, to_json
-from connectors.bus.models import SCHEMA_VERSION, Finite, Text, Versioned
+from connectors.bus.models import SCHEMA_VERSION, CameraId, Finite, Text, Versioned
 from pipeline.errors import MessageError
 from pipeline.history.records import IndexedFrame
 
@@ -22,7 +22,7 @@ from pipeline.history.records import IndexedFrame
 class FrameMessage(Versioned):
     """The value of a ``frames`` record (key = camera id)."""
 
-    camera: Text
+    camera: CameraId
     t: Finite = Field(ge=-1e11, le=1e11,
                       description="Stream time of the frame (UTC epoch s; file: s from start).")
     model_id: Text = Field(description="The CLIP model that encoded the frame.")

@@ -16,7 +16,7 @@ import binascii
 from collections.abc import Sequence
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from connectors.video.uri import check_camera
 from pipeline.errors import ConfigError
@@ -43,6 +43,17 @@ SEGMENT_MAX_S = 3600.0
 Time = Annotated[float, Field(ge=-LATEST_TIME, le=LATEST_TIME, allow_inf_nan=False)]
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
+
+
+def _camera_id(value: str) -> str:
+    try:
+        return check_camera(value)  # the rule ingest, the API and queries apply
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
+
+
+CameraId = Annotated[str, AfterValidator(_camera_id)]
+"""A camera id on the wire: 1-64 of A-Z a-z 0-9 . _ - (no path, no NUL, no wildcard)."""
 Text = Annotated[str, Field(min_length=1)]
 Box = Annotated[
     tuple[Finite, Finite, Finite, Finite],
@@ -100,7 +111,7 @@ class Versioned(Wire):
 class SegmentHeader(Versioned):
     """The headers of a ``segments`` record, UTF-8 text (value: container bytes; key: camera)."""
 
-    camera: Text
+    camera: CameraId
     seq: int = Field(ge=0)
     start: Time = Field(description="Stream time of the first frame, UTC epoch s.")
     duration: Finite = Field(ge=0, le=SEGMENT_MAX_S, description="Seconds.")
@@ -129,14 +140,6 @@ class SegmentHeader(Versioned):
         description="When ingest cut the segment, UTC epoch s on its wall clock (0: not "
         "recorded); the first event of an answer's timings.",
     )
-
-    @field_validator("camera")
-    @classmethod
-    def _camera_rule(cls, value: str) -> str:
-        try:
-            return check_camera(value)  # the rule ingest, the API and queries apply
-        except ConfigError as exc:
-            raise ValueError(str(exc)) from None
 
     def to_segment(self, data: bytes) -> Segment:
         return Segment(data=data, **self.fields())
@@ -241,7 +244,7 @@ class AnswerFields(Wire):
 
     query_id: Text
     question: str
-    camera: Text
+    camera: CameraId
     window_start: Time
     window_end: Time
     evaluated_at: Time = Field(description="UTC epoch s.")

@@ -40,6 +40,10 @@ from workers.perception.ownership import BatchOutcome, PerceiveCore
 log = logging.getLogger(__name__)
 
 EncodedHook = Callable[[Mapping[str, Sequence[EncodedFrame]]], None]
+UNSENT_SET_ASIDE = 3
+"""Answers of one query in a row that cannot be encoded before the query is set aside for
+its version (one odd window is a dead letter; a setting that makes every answer unsendable
+must not log a traceback per window for ever while the query shows active)."""
 WORKER_STAGES = STAGE_NAMES[: STAGE_NAMES.index("answer_produce") + 1]
 """The stages a perceive worker sees end (the sink observes ``store`` and the total)."""
 
@@ -62,6 +66,7 @@ class BatchHandler:
     on_answers: Callable[[Sequence[Answer]], None] = _nothing
     on_segment: Callable[[Segment], None] = _nothing
     heartbeat: Heartbeat = field(default_factory=lambda: Heartbeat(None))
+    _unsent: dict[str, int] = field(default_factory=dict, init=False)  # query id: in a row
 
     def __call__(self, records: Sequence[Record],
                  consumed: Sequence[float | None] | None = None, *,
@@ -107,13 +112,15 @@ class BatchHandler:
     def _encoded(self, answer: Answer) -> msg.Message | None:
         """The answer as a bus message; one that cannot be encoded is a dead letter."""
         try:
-            return msg.encode_answer(answer)
+            message = msg.encode_answer(answer)
         except ValidationError as exc:  # name the field, not "1 validation error for ..."
             self._dead_answer(answer, msg.refusal("answer", exc))
             return None
         except Exception as exc:  # one bad answer never stops the worker
             self._dead_answer(answer, exc)
             return None
+        self._unsent.pop(answer.query_id, None)
+        return message
 
     def _dead_answer(self, answer: Answer, exc: Exception) -> None:
         log.error(
@@ -136,6 +143,13 @@ class BatchHandler:
         stats.dead_letters += 1  # the run's summary counts it
         stats.unsent += 1  # and does not take it for an answer stored before
         metrics.DEAD_LETTERS.labels(stage="answer").inc()
+        failed = self._unsent[answer.query_id] = self._unsent.get(answer.query_id, 0) + 1
+        perceiver = self.core.perceiver
+        query = perceiver.scheduler.query(answer.query_id)
+        if query is not None and failed >= UNSENT_SET_ASIDE:  # it will not be carried
+            perceiver.engine.set_aside(query, "answer", answer.camera, exc)
+            for failure in perceiver.engine.take_failures():
+                self._dead_query(failure)
 
     def _dead_query(self, failure: QueryFailure) -> None:
         """A query set aside (its answerer failed to build or to answer): one dead letter

@@ -40,6 +40,7 @@ def test_a_segment_outside_what_a_camera_sends_is_refused_by_name(header: str, r
 @pytest.mark.parametrize(("change", "field"), [
     ({"every": 1e9}, "every"), ({"window_end": 1e300, "window_start": 1e300}, "window_(start|end)"),
     ({"window_start": 101.0}, "window_start"), ({"window_start": -1e9}, "window_start"),
+    ({"camera": "c\u0000d"}, "camera"), ({"camera": "*"}, "camera"),
     ({"visual_tokens": 2**70}, "visual_tokens"),
 ])
 def test_an_answer_that_would_hold_the_sink_is_refused_by_name(

@@ -358,3 +358,27 @@ def test_a_batch_is_answered_in_steps_one_segment_per_camera_each() -> None:
     # each camera's segments stay in order; a step holds at most one segment per camera
     assert _steps(["a", "b", "a", "c", "a", "b"]) == [[0, 1, 3], [2, 5], [4]]
     assert _steps([]) == [] and _steps(["x"]) == [[0]]
+
+
+def test_a_query_whose_answers_never_encode_is_set_aside_and_reported(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from connectors.bus.failure_messages import decode_query_failure, is_query_failure
+    from workers.perception.handler import UNSENT_SET_ASIDE
+
+    core = new_core()
+    core.on_query("q1", Q)
+    producer, dl = RecordingProducer(), RecordingProducer()
+    handler = BatchHandler(core, producer, TOPICS, DeadLetters(dl, "dl"))
+
+    def never(answer: Answer) -> msg.Message:
+        raise ValueError("score: Input should be a finite number")
+
+    monkeypatch.setattr(msg, "encode_answer", never)
+    for record in RECORDS[:UNSENT_SET_ASIDE + 1]:
+        handler([record])
+    stages = [msg.decode_deadletter(k, v, h).stage for _t, k, v, h in dl.sent]
+    assert stages == ["answer"] * UNSENT_SET_ASIDE + ["query-answer"]  # then no more windows
+    (report,) = [decode_query_failure(k, v, h) for _t, k, v, h in producer.sent
+                 if is_query_failure(h)]
+    assert report.query_id == Q.id and "finite number" in report.message
