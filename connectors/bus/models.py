@@ -52,7 +52,7 @@ def _camera_id(value: str) -> str:
         raise ValueError(str(exc)) from None
 
 
-CameraId = Annotated[str, AfterValidator(_camera_id)]
+CameraId = Annotated[str, Field(min_length=1), AfterValidator(_camera_id)]
 """A camera id on the wire: 1-64 of A-Z a-z 0-9 . _ - (no path, no NUL, no wildcard)."""
 Text = Annotated[str, Field(min_length=1)]
 Box = Annotated[

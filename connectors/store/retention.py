@@ -31,6 +31,7 @@ from connectors.store.frames.schema import FrameGroupRow, FrameRow
 from connectors.store.models import AnswerRow, EvidenceRow
 from connectors.store.rollups.schema import MINUTES, RUNS
 from pipeline.errors import ConfigError, StoreError
+from pipeline.scheduler import WALL_CLOCK_SLACK
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ GROUPS: Any = FrameGroupRow.__table__
 ANSWERS: Any = AnswerRow.__table__
 EVIDENCE: Any = EvidenceRow.__table__
 BatchFn = Callable[[Any, str, float], tuple[int, bool]]
-FUTURE_SLACK = 86_400.0  # s a camera's stream clock may run ahead of the wall clock
+FUTURE_SLACK = WALL_CLOCK_SLACK  # s a camera's stream clock may run ahead of the wall clock
 ROLLUP_INTERVAL = 3600.0  # s between continuous prunes of the rollups (kept for months)
 
 

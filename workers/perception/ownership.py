@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
@@ -27,6 +28,7 @@ from connectors.bus.base import Record
 from pipeline.engine import QueryFailure
 from pipeline.errors import MessageError
 from pipeline.perceiver import Perceiver
+from pipeline.scheduler import WALL_CLOCK_SLACK
 from pipeline.timings import Clock, segment_events
 from pipeline.types import Answer, EncodedFrame, Frame, Segment, StandingQuery
 from workers.perception.prefetch import DecodeAhead, Decoded, decode_record
@@ -161,6 +163,10 @@ class PerceiveCore:
         self._last_offset[tp] = record.offset
         segment = (pre.take_segment() if pre is not None
                    else msg.decode_segment(record.key, record.value, record.headers))
+        if segment.end > time.time() + WALL_CLOCK_SLACK:  # would stop the camera till then
+            raise MessageError(f"segment message: start: {segment.start:.0f} is more than a "
+                               "day after the wall clock; a stream time is a file's seconds "
+                               "or epoch seconds up to now")
         if segment.camera not in self._partition_of:
             self._adopt(segment.camera, tp, record, segment)
         frames = pre.take_frames() if pre is not None else self.perceiver.frames_of(segment)

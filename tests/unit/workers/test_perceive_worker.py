@@ -382,3 +382,19 @@ def test_a_query_whose_answers_never_encode_is_set_aside_and_reported(
     (report,) = [decode_query_failure(k, v, h) for _t, k, v, h in producer.sent
                  if is_query_failure(h)]
     assert report.query_id == Q.id and "finite number" in report.message
+
+
+def test_a_segment_stamped_days_ahead_of_the_wall_clock_is_refused_and_the_camera_goes_on(
+) -> None:
+    """One forged stream time would move the camera's clock past every real segment."""
+    import time
+
+    core = new_core()
+    core.on_query("q1", Q)
+    ahead = Segment("cam", 99, time.time() + 3 * 86_400, 1.0, json.dumps([0.0]).encode())
+    records = [*RECORDS[:4], record(ahead, offset=4),
+               *(record(segment("cam", i), offset=i + 1) for i in range(4, 8))]
+    out = core.handle_batch(records)
+    ((bad, exc, stage),) = out.failed
+    assert bad.offset == 4 and stage == "perceive" and "wall clock" in str(exc)
+    assert max(a.window_end for a in out.answers) == 8.0  # the real segments after it count
