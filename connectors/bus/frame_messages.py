@@ -14,7 +14,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from connectors.bus.messages import Message, from_json, key_text, schema_header, to_json
-from connectors.bus.models import SCHEMA_VERSION, CameraId, Finite, Text, Versioned
+from connectors.bus.wire import SCHEMA_VERSION, CameraId, Finite, Text, Versioned
 from pipeline.errors import MessageError
 from pipeline.history.records import IndexedFrame
 
