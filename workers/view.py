@@ -129,7 +129,7 @@ def run_summary(stats: Any, new: int, store_url: str, cameras: list[str]) -> lis
     lines = [f"{stats.answers} answers on {stats.frames} frames; {new} new rows in "
              f"{store_url}; {stats.dead_letters} dead letters"
              + (" (feedwatch deadletters lists them)" if stats.dead_letters else "")]
-    sent = stats.answers - getattr(stats, "unsent", 0)
+    sent = stats.answers - stats.unsent  # an answer dead-lettered unsent was not stored
     if sent and new < sent:
         lines.append(
             f"{sent - new} of these answers were stored already (the same camera "

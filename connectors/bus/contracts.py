@@ -8,13 +8,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from connectors.bus.deadletter_models import DeadLetterHeader
-from connectors.bus.models import (
-    SCHEMA_VERSION,
-    AnswerMessage,
-    QueryMessage,
-    SegmentHeader,
-)
+from connectors.bus.models import AnswerMessage, QueryMessage, SegmentHeader
 from connectors.bus.status_messages import CameraStatusMessage
+from connectors.bus.wire import SCHEMA_VERSION
 from pipeline.errors import ConfigError
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"

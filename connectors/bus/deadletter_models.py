@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from connectors.bus.models import Versioned
+from connectors.bus.wire import Versioned
 
 ERROR_PREFIX = "error."
 

@@ -30,7 +30,7 @@ from connectors.bus.messages import (
     schema_header,
     to_json,
 )
-from connectors.bus.models import SCHEMA_VERSION, Finite, Text, Versioned, Wire
+from connectors.bus.wire import SCHEMA_VERSION, Finite, Text, Versioned, Wire
 from pipeline.engine import QueryFailure
 from pipeline.errors import MessageError
 

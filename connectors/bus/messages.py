@@ -37,13 +37,8 @@ from typing import Any, Generic, NamedTuple, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from connectors.bus.deadletter_models import ERROR_PREFIX, DeadLetter, DeadLetterHeader
-from connectors.bus.models import (
-    SCHEMA_VERSION,
-    AnswerMessage,
-    QueryMessage,
-    SegmentHeader,
-    plain,
-)
+from connectors.bus.models import AnswerMessage, QueryMessage, SegmentHeader
+from connectors.bus.wire import SCHEMA_VERSION, plain
 from pipeline.errors import MessageError
 from pipeline.types import Answer, Segment, StandingQuery
 

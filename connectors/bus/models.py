@@ -18,8 +18,7 @@ from typing import Any, Self
 
 from pydantic import Field, field_validator, model_validator
 
-from connectors.bus.wire import (  # noqa: F401 - the message types' names, as before
-    LATEST_TIME,
+from connectors.bus.wire import (
     SCHEMA_VERSION,
     SEGMENT_MAX_S,
     Box,

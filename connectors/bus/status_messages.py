@@ -3,7 +3,7 @@
 ``status`` (compacted)
     key = camera id; value = JSON :class:`CameraStatusMessage` (a :class:`CameraStatus`
     with a ``schema`` field, and a ``schema`` header, holding
-    :data:`connectors.bus.models.SCHEMA_VERSION`); ``None`` = tombstone (the camera
+    :data:`connectors.bus.wire.SCHEMA_VERSION`); ``None`` = tombstone (the camera
     is gone). Each message is a whole snapshot, never a delta, so compaction may
     keep only the newest one per camera.
 
@@ -21,7 +21,7 @@ from typing import Literal, get_args
 from pydantic import Field
 
 from connectors.bus.messages import Table
-from connectors.bus.models import SCHEMA_VERSION, Finite, Text, Versioned, Wire
+from connectors.bus.wire import SCHEMA_VERSION, Finite, Text, Versioned, Wire
 
 State = Literal["connecting", "connected", "stalled", "reconnecting", "ended"]
 STATES = frozenset(get_args(State))

@@ -329,13 +329,18 @@ def test_a_query_record_in_a_batch_applies_between_the_segments_around_it() -> N
     assert core.stats.encode_calls == 2 and not out.failed
 
 
-def test_an_answer_that_cannot_be_encoded_is_a_dead_letter_and_the_rest_go_out(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def asking_handler() -> tuple[BatchHandler, RecordingProducer, RecordingProducer]:
+    """A handler whose core asks ``Q``, with the producers of its answers and dead letters."""
     core = new_core()
     core.on_query("q1", Q)
     producer, dl = RecordingProducer(), RecordingProducer()
-    handler = BatchHandler(core, producer, TOPICS, DeadLetters(dl, "dl"))
+    return BatchHandler(core, producer, TOPICS, DeadLetters(dl, "dl")), producer, dl
+
+
+def test_an_answer_that_cannot_be_encoded_is_a_dead_letter_and_the_rest_go_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    handler, producer, dl = asking_handler()
     real = msg.encode_answer
 
     def unencodable_at_one_second(answer: Answer) -> msg.Message:
@@ -366,10 +371,7 @@ def test_a_query_whose_answers_never_encode_is_set_aside_and_reported(
     from connectors.bus.failure_messages import decode_query_failure, is_query_failure
     from workers.perception.handler import UNSENT_SET_ASIDE
 
-    core = new_core()
-    core.on_query("q1", Q)
-    producer, dl = RecordingProducer(), RecordingProducer()
-    handler = BatchHandler(core, producer, TOPICS, DeadLetters(dl, "dl"))
+    handler, producer, dl = asking_handler()
 
     def never(answer: Answer) -> msg.Message:
         raise ValueError("score: Input should be a finite number")
