@@ -35,6 +35,7 @@ from connectors.store.alerts_rows import (
     answer_of,
     answers_after,
     contiguous,
+    extend_incident,
     insert_for,
     load_states,
     message_of,
@@ -174,6 +175,8 @@ class Outbox(DeliveryLeases):
             events += len(evs)
         for (rule_id, cam), track in engine.tracks.items():
             put_state(s, "track", track_key(rule_id, cam), track_to_dict(track))
+            if track.incident is not None:
+                extend_incident(s, track.incident)
         for hook_id, hs in engine.hook_states.items():
             put_state(s, "hook", hook_id, hook_state_to_dict(hs))
         return events, enqueued, tuple(failed.items()) + tuple(engine.failed.items())

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -15,7 +15,7 @@ from connectors.hooks.base import HookMessage
 from connectors.store.alerts_models import AlertStateRow, IncidentRow
 from connectors.store.models import AnswerRow
 from connectors.store.repository import answer_from_row
-from pipeline.alerts.model import IncidentEvent, vlm_description
+from pipeline.alerts.model import Incident, IncidentEvent, vlm_description
 
 
 def rowcount(result: Any) -> int:
@@ -72,6 +72,17 @@ def put_state(s: Session, kind: str, key: str, data: dict[str, Any]) -> None:
         set_={"data": stmt.excluded.data, "version": AlertStateRow.version + 1, "updated_at": now},
     )
     s.execute(stmt)
+
+
+def extend_incident(s: Session, inc: Incident) -> None:
+    """An open incident's latest hit, kept as its hits arrive: the stored row is
+    otherwise written only when the incident opens and when it closes."""
+    s.execute(
+        update(IncidentRow)
+        .where(IncidentRow.id == inc.id, IncidentRow.closed_at.is_(None))
+        .where(IncidentRow.last_hit_at < inc.last_hit_at)
+        .values(last_hit_at=inc.last_hit_at, updated_at=time.time())
+    )
 
 
 def save_incident(s: Session, event: IncidentEvent, answer_id: int) -> None:

@@ -91,6 +91,22 @@ def test_evaluating_twice_enqueues_once_and_moves_the_cursor(store: Store) -> No
     assert [i["state"] for i in alerts.incidents()] == ["open", "closed"]
 
 
+def test_an_open_incident_keeps_its_latest_hit(store: Store) -> None:
+    alerts, _ = setup(store, close_after=3)
+    store.insert_answers(answers("0111"))
+    Evaluator(Outbox(store.engine)).run_once()
+    [opened] = alerts.incidents()
+    assert (opened["state"], opened["opened_at"], opened["last_hit_at"]) == ("open", 2.0, 4.0)
+    store.insert_answers(answers("110", start=4))
+    Evaluator(Outbox(store.engine)).run_once()
+    [still] = alerts.incidents()
+    assert (still["state"], still["last_hit_at"]) == ("open", 6.0)
+    store.insert_answers(answers("00", start=7))
+    Evaluator(Outbox(store.engine)).run_once()
+    [closed] = alerts.incidents()
+    assert (closed["state"], closed["last_hit_at"], closed["closed_at"]) == ("closed", 6.0, 9.0)
+
+
 def test_latest_cursor_skips_history(store: Store) -> None:
     alerts, _ = setup(store)
     store.insert_answers(answers("111"))
