@@ -80,8 +80,9 @@ def check_window(window: float, every: float | None = None, field: str = "window
 
 def check_settings(answerer: str, settings: Mapping[str, Any], field: str = "settings"
                    ) -> dict[str, Any]:
-    """``settings`` as the ``answerer`` type's own model validates them; ConfigError naming
-    the field (``settings.mode``) otherwise."""
+    """``settings`` as the ``answerer`` type's own model validates them, in the types it
+    reads them as (what is stored); ConfigError naming the field (``settings.mode``)
+    otherwise."""
     check_shape(settings, field)
     selection, own = split_settings(settings)
     for key in selection:
@@ -91,8 +92,7 @@ def check_settings(answerer: str, settings: Mapping[str, Any], field: str = "set
     cls = answerer_types().get(answerer)
     if cls is None:
         raise ConfigError("answerer", excerpt(answerer), f"one of {', '.join(answerer_types())}")
-    cls.settings_of(own, field)
-    return dict(settings)
+    return cls.normalized(own, field)
 
 
 def fits(answerer: str, settings: Mapping[str, Any]) -> bool:

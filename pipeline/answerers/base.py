@@ -99,6 +99,18 @@ class Answerer(ABC):
         return config
 
     @classmethod
+    def normalized(cls, settings: Mapping[str, Any], where: str = "") -> dict[str, Any]:
+        """``settings`` as validated, in the types the answerer reads (``"1"`` for a
+        number is stored as ``1.0``), only the keys given, its stages' likewise."""
+        config = cls.settings_of(settings, where)
+        dumped = config.model_dump(mode="json")
+        out = {key: dumped[key] for key in settings}
+        for name, type_ in cls.stages.items():
+            if name in out:
+                out[name] = answerer_class(type_).normalized(getattr(config, name))
+        return out
+
+    @classmethod
     @abstractmethod
     def build(cls, config: Any, *, encoder: TextEncoder, vlm_spec: str = "") -> Answerer:
         """Create the answerer from validated settings (loads models once)."""

@@ -102,18 +102,19 @@ def _unavailable(exc: BusError) -> HTTPException:
     )
 
 
-def _encodable(query: StandingQuery, field: str) -> None:
-    """The query checked and encoded as the bus carries it before anything is stored:
-    settings that are another answerer's (or stored ones the rules now refuse) are a
-    409 and leave no row."""
+def _encodable(query: StandingQuery, field: str) -> StandingQuery:
+    """The query checked and encoded as the bus carries it before anything is stored,
+    its settings in the types the answerer reads: settings that are another answerer's
+    (or stored ones the rules now refuse) are a 409 and leave no row."""
     conflict = status.HTTP_409_CONFLICT
     try:
-        check_settings(query.answerer, query.settings)
+        query = replace(query, settings=check_settings(query.answerer, query.settings))
         encode_query(query)
     except ConfigError as exc:
         raise field_error("settings", excerpt(query.settings), str(exc), code=conflict) from None
     except ValueError as exc:  # the message model refused it (a pydantic ValidationError)
         raise field_error(field, None, _first_error(exc), code=conflict) from None
+    return query
 
 
 def _first_error(exc: ValueError) -> str:
@@ -136,7 +137,7 @@ def _create(
         answerer=body.answerer,
         settings=dict(body.settings),
     )
-    _encodable(query, "settings")
+    query = _encodable(query, "settings")
     if history is not None and body.backfill:
         backfills.check(ctx.settings, history, query, body.backfill)
     stored = ctx.data.save_query(query)
@@ -168,7 +169,7 @@ def _update_locked(ctx: ApiContext, query_id: str, body: QueryUpdate) -> StoredQ
         changes["cameras"] = tuple(changes["cameras"])
     after = replace(before, **changes, version=before.version + 1)
     _check_window(after.window, after.every, "window" if "window" in changes else "every")
-    _encodable(after, next(iter(changes), "settings"))
+    after = _encodable(after, next(iter(changes), "settings"))
     stored = ctx.data.replace_query(after, before.version)
     if stored is None:  # deleted or changed since it was read: never undo that
         _found(ctx, query_id)  # 404 once deleted

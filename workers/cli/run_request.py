@@ -141,8 +141,7 @@ def answerer_settings(pairs: Sequence[str], answerer: str) -> tuple[tuple[str, A
             out[key.strip()] = json.loads(raw)
         except ValueError:
             out[key.strip()] = raw
-    check_settings(answerer_type(answerer).type, out, "--set")
-    return tuple(out.items())
+    return tuple(check_settings(answerer_type(answerer).type, out, "--set").items())
 
 
 def standing_queries(args: RunArgs, settings: dict[str, Any] | None = None) -> list[StandingQuery]:

@@ -63,6 +63,16 @@ def test_values_the_product_cannot_compute_with_are_refused_by_name(harness: Api
         assert resp.status_code == 422 and next(iter(params)) in resp.text, resp.text
 
 
+def test_settings_are_stored_in_the_types_the_answerer_reads(harness: ApiHarness) -> None:
+    made = harness.create("a red circle", settings={"sensitivity": "1"})
+    assert made["settings"] == {"sensitivity": 1.0}
+    got = harness.call("GET", f"/api/queries/{made['id']}", READ).json()
+    assert type(got["settings"]["sensitivity"]) is float
+    resp = harness.call("PATCH", f"/api/queries/{made['id']}", json={
+        "answerer": "cascade", "settings": {"clip": {"sensitivity": "-0.5"}, "band": "0.1"}})
+    assert resp.json()["settings"] == {"clip": {"sensitivity": -0.5}, "band": 0.1}, resp.text
+
+
 def test_a_cascade_querys_levels_follow_its_clip_stage() -> None:
     settings = {"clip": {"sensitivity": 2.5}}
     assert clip_rule(settings, "cascade").sensitivity == 2.5
