@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -56,7 +57,8 @@ def summarize(
     start, end, newest = resolve(reads, since, until, tz, query_id, camera)
     if start is not None and end is not None and end <= start:
         start = end = None  # an empty range selects nothing (it read as a whole bucket)
-    g = _grid(start, end, bucket, tz, cap)
+    g = _onward(reads, _grid(start, end, bucket, tz, cap), end,
+                [query_id] if query_id else [], [camera] if camera else [])
     buckets = [SummaryBucket.of(b, g) for b in reads.summary(g, query_id, camera)]
     return Summary(
         query_id=query_id, camera=camera, bucket=bucket, tz=tz,
@@ -94,7 +96,7 @@ def report(
         start = _first(reads, queries, cameras)
     if until is None and (queries or cameras):
         end = _last(reads, queries, cameras)
-    g = _grid(start, end, bucket, tz, cap)
+    g = _onward(reads, _grid(start, end, bucket, tz, cap), end, queries, cameras)
     per_series = reads.per_series(g)
     questions = _questions(reads, {q for q, _ in per_series})
     series = []
@@ -121,6 +123,18 @@ def _grid(start: float | None, end: float | None, bucket: str, tz: str, cap: int
     return grid(start, end, bucket, zone(tz), cap)
 
 
+def _onward(reads: RollupReads, g: Grid, end: float | None, queries: Sequence[str],
+            cameras: Sequence[str]) -> Grid:
+    """A capped page's ``next_since`` is None when nothing of the selection is stored
+    from there to ``end``: a range reaching far past the newest answer (``until`` a
+    year ahead) was paged through bucket by empty bucket. Pages stay contiguous."""
+    if g.next_since is None or end is None:
+        return g
+    after = [MINUTES.c.minute >= g.next_since, MINUTES.c.minute < end]
+    more = _selected(reads, sa.func.min(MINUTES.c.minute), queries, cameras, after)
+    return g if more is not None else replace(g, next_since=None)
+
+
 def _series(q: str, question: str, c: str, buckets: list[Bucket], g: Grid) -> SeriesReport:
     return SeriesReport(
         query_id=q, question=question, camera=c,
@@ -145,8 +159,8 @@ def _last(reads: RollupReads, queries: Sequence[str], cameras: Sequence[str]) ->
 
 
 def _selected(reads: RollupReads, what: Any, queries: Sequence[str],
-              cameras: Sequence[str]) -> Any:
-    stmt = sa.select(what)
+              cameras: Sequence[str], where: Sequence[Any] = ()) -> Any:
+    stmt = sa.select(what).where(*where)
     if queries:
         stmt = stmt.where(MINUTES.c.query_id.in_(list(queries)))
     if cameras:

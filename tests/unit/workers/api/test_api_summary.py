@@ -63,6 +63,14 @@ def test_the_bucket_cap_pages_a_long_range(harness: ApiHarness) -> None:
     assert sum(p["matched_s"] for p in pages) == 331.0
 
 
+def test_paging_ends_where_nothing_more_is_stored(harness: ApiHarness) -> None:
+    _store(harness.store)
+    body = harness.call("GET", "/api/answers/summary", token=READ, params={
+        "since": "10m", "until": "99999999999", "bucket": "1m"}).json()
+    assert len(body["buckets"]) == 1500 and body["next_since"] is None
+    assert body["matched_s"] == 331.0
+
+
 def test_runs_list_newest_first_with_incidents_and_pages(harness: ApiHarness) -> None:
     _store(harness.store)
     with harness.store.engine.begin() as conn:
