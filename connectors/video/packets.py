@@ -63,6 +63,7 @@ class Timeline:
     not_before: float | None = None
     now: Callable[[], float] = time.time
     _last: float | None = field(default=None, init=False, repr=False)
+    _latest: float | None = field(default=None, init=False, repr=False)  # latest shown
     _step: float = field(default=0.0, init=False, repr=False)
     _last_dts: int | None = field(default=None, init=False, repr=False)
 
@@ -103,9 +104,12 @@ class Timeline:
         return t
 
     def _next_guess(self) -> float:
-        if self._last is None:
+        """One frame after the latest picture so far (not the last in decode order: with
+        B-frames that one is shown earlier, and a re-anchor there would give the next
+        pictures times already used)."""
+        if self._latest is None:
             return self.anchor if self.anchor is not None else self._wall()
-        return self._last + self._step
+        return self._latest + self._step
 
     def _wall(self) -> float:
         """Wall clock, but never before ``not_before`` (time keeps increasing across
@@ -115,6 +119,7 @@ class Timeline:
 
     def _remember(self, t: float) -> float:
         self._last = t
+        self._latest = t if self._latest is None else max(self._latest, t)
         return t
 
 

@@ -59,6 +59,8 @@ def _fail(camera: str, spec: SourceSpec, exc: Exception, doing: str = "cannot op
     """A one-line error; transient causes become ``SourceUnreachable`` (retried)."""
     if isinstance(exc, av.error.ExitError):
         why = "timed out"
+    elif isinstance(exc, av.error.InvalidDataError) and spec.live:
+        why = "no readable video came (the server stalled, or sent no video it can read)"
     elif isinstance(exc, av.error.InvalidDataError):
         why = "not a readable video (corrupt or truncated?)"
     else:

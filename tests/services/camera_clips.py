@@ -107,6 +107,38 @@ def jumping(out: Path, *, jump: float = 3600.0, seconds: float = 4.0) -> Path:
     return out
 
 
+def stepping_back(out: Path, *, seconds: float = 5.0, bframes: int = 3) -> Path:
+    """Two MPEG-TS pieces with B-frames back to back, the second's clock 100 s behind
+    the first's (a looped or spliced stream)."""
+    ahead = ["-output_ts_offset", "100", "-f", "mpegts"]
+    first = h264(out.with_suffix(".a.ts"), seconds=seconds, bframes=bframes, extra=ahead)
+    second = h264(out.with_suffix(".b.ts"), seconds=seconds, bframes=bframes,
+                  extra=["-f", "mpegts"])
+    out.write_bytes(first.read_bytes() + second.read_bytes())
+    return out
+
+
+def raw_frames(out: Path, *, seconds: float = 3.0, fps: float = 10, pix_fmt: str = "yuyv422",
+               size: tuple[int, int] = (320, 240)) -> Path:
+    """Uncompressed frames in NUT, as a V4L2 webcam gives them (yuyv422)."""
+    return _run(_source(seconds, fps, size) + ["-c:v", "rawvideo", "-pix_fmt", pix_fmt,
+                                                "-f", "nut"], out)
+
+
+def corrupt_mjpeg(out: Path, *, seconds: float = 6.0, fps: float = 10) -> Path:
+    """MJPEG in AVI with every 397th byte of its middle fifth changed (frames there
+    damaged, the container's framing mostly intact)."""
+    import random
+
+    clip = mjpeg_avi(out.with_suffix(".clean.avi"), seconds=seconds, fps=fps)
+    data = bytearray(clip.read_bytes())
+    rng = random.Random(1)
+    for i in range(len(data) * 2 // 5, len(data) * 3 // 5, 397):
+        data[i] = rng.randrange(256)
+    out.write_bytes(bytes(data))
+    return out
+
+
 def rotated(out: Path, *, degrees: int = 90, seconds: float = 4.0,
             size: tuple[int, int] = (320, 180)) -> Path:
     """A landscape-coded clip whose display matrix says rotate (portrait phone video)."""

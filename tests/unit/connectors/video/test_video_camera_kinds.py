@@ -106,6 +106,33 @@ def test_a_timestamp_jump_keeps_time_running(tmp_path: Path) -> None:
                                                                          strict=False))
 
 
+def test_a_stream_stepping_back_past_b_frames_keeps_every_second(tmp_path: Path) -> None:
+    """Re-anchored one frame after the latest picture shown, not after the last B-frame
+    in decode order (which gave the next pictures times already used: the stream came
+    out 0.04 s short and its last window never came due)."""
+    segs, frames = run(cc.stepping_back(tmp_path / "back.ts"))
+    assert seconds(frames) == list(range(10))
+    assert segs[-1].end == pytest.approx(10.0, abs=1e-3)
+
+
+def test_raw_webcam_frames_are_transcoded(tmp_path: Path) -> None:
+    segs, frames = run(cc.raw_frames(tmp_path / "w.nut"))
+    assert {s.codec for s in segs} == {"h264"}
+    assert seconds(frames) == list(range(3)) and frames[0].rgb.shape == (240, 320, 3)
+
+
+def test_corrupt_mjpeg_frames_are_left_out_and_the_camera_goes_on(tmp_path: Path) -> None:
+    segs, frames = run(cc.corrupt_mjpeg(tmp_path / "c.avi"))
+    assert segs[-1].end > 5.5  # to the end of the 6-s file (it stopped at the bad frames)
+    assert seconds(frames)[-1] == 5 and len(frames) >= 5
+
+
+def test_a_one_pixel_wide_mjpeg_camera(tmp_path: Path) -> None:
+    segs, frames = run(cc.mjpeg_avi(tmp_path / "p.avi", seconds=3.0, size=(1, 240)))
+    assert {(s.width, s.height) for s in segs} == {(2, 240)}
+    assert seconds(frames) == list(range(3))
+
+
 @pytest.mark.parametrize("degrees", [90, 270])
 def test_rotation_metadata_gives_upright_portrait_frames(tmp_path: Path, degrees: int) -> None:
     import subprocess
@@ -151,3 +178,26 @@ def test_a_segment_just_past_a_grid_line_keeps_its_first_cell(start: float, cell
                                                                seq: int) -> None:
     frames = decode_segment(_jittered_10_fps(start, seq), 1.0, carry=False)
     assert [SampleClock(1.0).cell(f.t) for f in frames] == cells
+
+
+def test_a_stream_nothing_of_which_decodes_is_the_cameras_error(tmp_path: Path,
+                                                                monkeypatch) -> None:
+    """Refused packets are left out one by one, but two segments' time of them with no
+    frame between is the camera's error, named by libav (not an endless silence)."""
+    from connectors.video import transcode
+    from connectors.video.packets import TimedPacket
+
+    class Refusing:
+        def decode(self, packet):
+            raise av.error.InvalidDataError(1094995529, "Invalid data found")
+
+    monkeypatch.setattr(transcode, "_decoder_for", lambda source: Refusing())
+    with av.open(str(cc.mjpeg_avi(tmp_path / "m.avi", seconds=6.0))) as c:
+        stream = c.streams.video[0]
+        packets = [TimedPacket(p, i / 10, True, 0.1, p.size)
+                   for i, p in enumerate(c.demux(stream)) if p.size]
+        coder = transcode.Transcoder("cam", 2.0)
+        for tp in packets[:40]:  # 4 s of refusals: left out
+            assert coder.feed(tp) == []
+        with pytest.raises(av.error.InvalidDataError):
+            coder.feed(packets[40])

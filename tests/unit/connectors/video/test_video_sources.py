@@ -89,6 +89,14 @@ def test_corrupt_and_truncated_files_give_one_line_source_errors(clip, tmp_path)
         assert "corrupt or truncated" in msg
 
 
+def test_a_live_server_sending_nothing_readable_is_not_called_a_corrupt_file() -> None:
+    from connectors.video.sources import _fail
+
+    spec = parse_uri("rtsp://127.0.0.1:8554/cam", VideoSettings())
+    msg = str(_fail("cam", spec, av.error.InvalidDataError(1094995529, "Invalid data")))
+    assert "no readable video came" in msg and "corrupt or truncated" not in msg
+
+
 def test_truncated_transport_stream_keeps_what_decodes(clip, tmp_path) -> None:
     whole = list(segments(str(clip), "cam"))
     ts = tmp_path / "cut.ts"
