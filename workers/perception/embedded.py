@@ -14,10 +14,10 @@ call for the batch's frames, buffers, due windows, answers on the bus, dead lett
 for the bad records. When the encoder is not on the CPU (:func:`decodes_ahead`), the
 next batch, if already there, is polled with it and decoded while this one is encoded
 (:mod:`workers.perception.prefetch`); offsets are committed through the handled batch.
-The answers consumer stores the answers idempotently (retrying for a bounded budget
-when every source is a file, until stored when one is live) and hands them to
-``on_answer`` (the live table or ``--json``). The in-process bus drops what both
-groups have committed, so memory stays bounded.
+Each turn the answers consumer stores every answer on the bus, idempotently, 500 rows
+a write (retrying for a bounded budget when every source is a file, until stored when
+one is live), and hands them to ``on_answer`` (the live table or ``--json``). The bus
+drops what both groups have committed, so memory stays bounded.
 """
 
 from __future__ import annotations
@@ -82,8 +82,7 @@ class EmbeddedRun:
         self.sink = sink
         self.segments = segments
         self.topics = topics or Topics()
-        # Room for two segments per camera: a poll takes up to one per camera (_loop);
-        # three when the next batch is polled ahead of it.
+        # Room for two segments per camera (a poll takes one each), three polling ahead
         per_camera = 3 if self.look_ahead else 2
         self.bus = bus or MemoryBus(
             capacity={self.topics.segments: max(8, per_camera * len(cameras))},
@@ -197,15 +196,17 @@ class EmbeddedRun:
             if app.perceive is not None:
                 app.perceive(records, ahead=ahead)
             perceive.commit_through(records)  # after its answers are on the bus, not ahead
-            stored = store.poll(max_records=500)
-            if stored and app.answers is not None:
-                app.answers(stored)
-            store.commit()
-            if (letters := dead.poll(max_records=500)) and app.dead is not None:
-                app.dead(letters)  # after the answers: the sink's own dead letters too
-            dead.commit()
+            _drain(store, app.answers)  # a turn can make more than one write's 500
+            _drain(dead, app.dead)  # after the answers: the sink's own dead letters too
             if not records and not alive:
                 return
+
+
+def _drain(consumer: Consumer, handle: Callable[[list[Record]], Any] | None) -> None:
+    while records := consumer.poll(max_records=500):
+        if handle is not None:
+            handle(records)
+        consumer.commit()
 
 
 def decodes_ahead(perceiver: Perceiver) -> bool:
@@ -252,7 +253,6 @@ def run_embedded(
     writer = build_writer(settings, store.engine, perceiver.encoder.model_id)  # history
     console = stderr_console()
     view = LiveView(console, enabled=json_out is None or console.is_terminal)
-    before = store.count_answers()
 
     def on_answer(answer: Answer) -> None:
         view.update(answer)
@@ -288,7 +288,7 @@ def run_embedded(
     with view:
         stats = run.run()
     writer.close()
-    new = store.count_answers() - before
+    new = sink.written  # rows this run inserted (retention may have pruned some since)
     if not console.is_terminal:
         console.line()
     for line in run_summary(stats, new, store.engine.url.render_as_string(),

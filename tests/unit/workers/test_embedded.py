@@ -51,18 +51,12 @@ class TappedBus(MemoryBus):
 
 def make_run(
     tmp_path: Path, uri: str = "clip.mp4", answers: list[Answer] | None = None,
-    bus: TappedBus | None = None,
+    bus: TappedBus | None = None, questions: int = 1,
 ) -> tuple[EmbeddedRun, Store, TappedBus]:
     enc = ColourEncoder()
-    q = StandingQuery(
-        query_id("a red circle", ["cam"], 1.0, 4.0, "clip"),
-        "a red circle",
-        ("cam",),
-        1.0,
-        4.0,
-        "clip",
-        {"threshold": 0.3},
-    )
+    texts = ["a red circle"] + [f"a red circle, view {i}" for i in range(1, questions)]
+    qs = [StandingQuery(query_id(text, ["cam"], 1.0, 4.0, "clip"), text, ("cam",), 1.0, 4.0,
+                        "clip", {"threshold": 0.3}) for text in texts]
     perceiver = build_perceiver(
         enc, AnswererCache(enc), SelectionConfig(), Scheduler(), fake_decode, 1.0
     )
@@ -71,7 +65,7 @@ def make_run(
     sink = AnswerSink(store)
     run = EmbeddedRun(
         [CameraSource("cam", uri)],
-        [q],
+        qs,
         perceiver,
         sink,
         segments=fake_segments,
@@ -126,6 +120,15 @@ def test_a_file_run_ends_when_its_sources_do_without_waiting_out_a_poll(tmp_path
     assert store.count_answers() == DURATION  # every segment was handled
     assert bus.wakes == 1  # the one source woke the loop as it ended
     assert bus.waits_after_end == []  # and no poll waited once it had
+
+
+def test_a_turn_answering_more_than_one_write_holds_stores_every_answer(tmp_path: Path) -> None:
+    """300 questions: each 2-s segment makes 600 answers, more than the 500 rows of one
+    write; the run stored 500 a turn and ended with the rest left on the bus."""
+    run, store, bus = make_run(tmp_path, questions=300)
+    stats = run.run()
+    assert stats.answers == store.count_answers() == 300 * DURATION
+    assert run.sink.written == 300 * DURATION and bus.retained(Topics().answers) == 0
 
 
 def test_running_again_adds_no_rows(tmp_path: Path) -> None:
