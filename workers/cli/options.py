@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import click
 
 from connectors.bus.models import answer_json
+from connectors.bus.wire import LATEST_TIME
 from pipeline.answerers.base import Answerer
 from pipeline.errors import ConfigError
 from pipeline.types import Answer
@@ -133,23 +134,28 @@ COUNT = click.IntRange(min=1)
 
 def parse_time(value: str, field: str) -> float:
     """Epoch seconds (or seconds from file start) from a number or an ISO-8601 UTC time;
-    NaN and infinity are refused (they would silently match no window, or every one)."""
+    NaN, infinity and times past the stream-time bound (±1e11 s, as on the bus) are
+    refused (they would silently match no window, or every one, or not print)."""
     try:
         number = float(value)
     except ValueError:
         pass
     else:
-        if not math.isfinite(number):
-            raise ConfigError(field, value, "a finite time: epoch seconds, file seconds or an "
-                              "ISO-8601 time with a zone")
-        return number
+        return _bounded(number, value, field)
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise ConfigError(field, value, "epoch seconds or an ISO-8601 time with zone") from None
     if parsed.tzinfo is None:
         raise ConfigError(field, value, "an ISO-8601 time with a zone, e.g. 2026-01-01T12:00Z")
-    return parsed.timestamp()
+    return _bounded(parsed.timestamp(), value, field)
+
+
+def _bounded(t: float, value: str, field: str) -> float:
+    if not (math.isfinite(t) and abs(t) <= LATEST_TIME):
+        raise ConfigError(field, value, f"a time within ±{LATEST_TIME:.0f} s of 1970: epoch "
+                          "seconds, file seconds or an ISO-8601 time with a zone")
+    return t
 
 
 def echo_json(answer: Answer) -> None:

@@ -67,7 +67,7 @@ def parse_time(value: str | float, field: str, newest: float | None, tz: ZoneInf
     if re.fullmatch(_EPOCH, text):
         t = float(text)
     elif re.fullmatch(_ISO, text):
-        t = _iso(text, tz)
+        t = _iso(text, tz, field)
     else:
         raise ConfigError(field, value, TIME_HELP)
     if strict and t < EARLIEST:  # it would silently mean 0
@@ -75,15 +75,18 @@ def parse_time(value: str | float, field: str, newest: float | None, tz: ZoneInf
     return _clamp(t)
 
 
-def _iso(text: str, tz: ZoneInfo) -> float:
-    """ISO-8601 as epoch seconds; a day past the month's end rolls over (2026-02-30 is
-    March 2), as the published pattern cannot tell month lengths."""
+def _iso(text: str, tz: ZoneInfo, field: str) -> float:
+    """ISO-8601 as epoch seconds; a day past the month's end (2026-02-30, which the
+    published pattern cannot tell) is refused, naming the field."""
     m = _ISO_PARTS.match(text)
     assert m is not None
     year, month, day = int(m[1]), int(m[2]), int(m[3])
     clock = timedelta(hours=int(m[4] or 0), minutes=int(m[5] or 0), seconds=int(m[6] or 0),
                       microseconds=round(float(m[7] or 0) * 1e6))
-    local = datetime(year, month, 1, tzinfo=UTC) + timedelta(days=day - 1) + clock
+    try:
+        local = datetime(year, month, day, tzinfo=UTC) + clock
+    except ValueError as exc:  # day is out of range for month
+        raise ConfigError(field, text, f"a date that exists ({exc})") from None
     if m[8] is None:
         return local.replace(tzinfo=tz).timestamp()
     offset = timedelta(hours=int(m[10] or 0), minutes=int(m[11] or 0))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from workers.cli.main import cli
+from workers.cli.main import cli, main
 from workers.cli.options import Finite
 
 BAD = [
@@ -51,3 +51,30 @@ def test_a_sampling_rate_past_what_frame_times_hold_is_refused_by_name() -> None
     with pytest.raises(ValidationError, match="sample_fps"):
         PerceptionSettings(sample_fps=1e308)  # t·fps overflowed in every segment
     assert PerceptionSettings(sample_fps=1000).sample_fps == 1000
+
+
+@pytest.mark.parametrize("value", ["1e20", "-1e20", "1e300", "9999-12-31T00:00Z"])
+def test_a_time_past_the_stream_time_bound_is_refused_by_name(
+    tmp_path, capsys: pytest.CaptureFixture[str], value: str,
+) -> None:
+    """It printed a traceback (OverflowError) once the listing's dates were written."""
+    url = _store(tmp_path)
+    assert main(["deadletters", "--db", url, "--since", value]) == 2
+    err = capsys.readouterr().err
+    assert "--since" in err and "±100000000000 s" in err and "Traceback" not in err
+
+
+def test_a_date_that_does_not_exist_is_refused_not_rolled_over(
+    tmp_path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["report", "--db", _store(tmp_path), "--since", "2026-02-30"]) == 2
+    err = capsys.readouterr().err
+    assert "--since" in err and "day is out of range" in err
+
+
+def _store(tmp_path) -> str:
+    from connectors.store import Store
+
+    url = f"sqlite:///{tmp_path / 'fw.db'}"
+    Store.from_url(url, upgrade=True).close()
+    return url

@@ -123,3 +123,8 @@ def test_the_schema_documents_both_with_examples(harness: ApiHarness) -> None:
     assert params["since"]["examples"]["day"]["value"] == "24h"
     assert "Europe/Berlin" in params["tz"]["schema"]["enum"]
     assert "/api/answers/runs" in schema["paths"]
+
+
+def test_a_date_that_does_not_exist_is_a_422_naming_the_field(harness: ApiHarness) -> None:
+    resp = harness.call("GET", "/api/answers/summary", token=READ, params={"since": "2026-02-30"})
+    assert resp.status_code == 422 and "since" in resp.text and "out of range" in resp.text
