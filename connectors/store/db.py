@@ -18,6 +18,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DataError, IntegrityError, SQLAlchemyError
@@ -113,14 +114,30 @@ def upgrade(engine: Engine, revision: str = "head", *, secret_box: Any = None) -
     cfg = alembic_config()
     try:
         with engine.begin() as conn:
+            _known(conn, cfg, engine)
             cfg.attributes["connection"] = conn
             cfg.attributes["secret_box"] = secret_box
             command.upgrade(cfg, revision)
+    except CommandError as exc:  # alembic's own refusal, e.g. an unknown target revision
+        raise StoreError(f"migration failed on {engine.url.render_as_string()}: "
+                         f"{str(exc).splitlines()[0]}") from exc
     except SQLAlchemyError as exc:
         why = str(getattr(exc, "orig", None) or exc).splitlines()[0]  # the driver's own words
         raise StoreError(f"migration failed on {engine.url.render_as_string()}: "
                          f"{type(exc).__name__}: {why}") from exc
     return current_revision(engine)
+
+
+def _known(conn: Any, cfg: Config, engine: Engine) -> None:
+    """A store a newer feedwatch migrated is refused in one line (alembic would print a
+    traceback about a revision it cannot locate)."""
+    at = MigrationContext.configure(conn).get_current_revision()
+    script = ScriptDirectory.from_config(cfg)
+    if at is not None and at not in {s.revision for s in script.walk_revisions()}:
+        raise StoreError(
+            f"the store at {engine.url.render_as_string()} is at revision {at}, which this "
+            f"feedwatch does not know (its newest is {script.get_current_head()}): a newer "
+            "feedwatch migrated it; run that version, or a backup of the store from before")
 
 
 def current_revision(engine: Engine) -> str | None:

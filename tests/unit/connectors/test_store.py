@@ -61,6 +61,17 @@ def test_from_url_creates_folder_and_migrates_to_head(tmp_path: Path, store: Sto
     assert store.upgrade() == head_revision()  # idempotent
 
 
+def test_a_store_a_newer_release_migrated_is_refused_in_one_line(tmp_path: Path,
+                                                                  store: Store) -> None:
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0099_newer'"))
+    with pytest.raises(StoreError) as info:
+        Store.from_url(f"sqlite:///{tmp_path / 'sub' / 'fw.db'}", upgrade=True)
+    msg = str(info.value)
+    assert "\n" not in msg and "0099_newer" in msg and str(head_revision()) in msg
+    assert "a newer feedwatch migrated it" in msg
+
+
 def test_a_file_store_logs_ahead_and_syncs_every_commit(tmp_path: Path, store: Store) -> None:
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
