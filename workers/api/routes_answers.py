@@ -113,13 +113,16 @@ async def stream_answers(
     ctx: ApiContext = Depends(context),
 ) -> StreamingResponse:
     """Each newly stored answer that passes the filters, as ``event: answer`` with the
-    JSON of an answer. Without ``Last-Event-ID``/``after`` the stream starts now. A token
-    may hold a few streams open at once (8 by default); one more is a 429."""
+    JSON of an answer. Without ``Last-Event-ID``/``after`` the stream starts now; a
+    resume replays at most ``FEEDWATCH_API_SSE_REPLAY_MAX`` answers (1000), one from
+    further back gets ``event: gap`` first, naming the ids skipped. A token may hold a
+    few streams open at once (8 by default); one more is a 429."""
     start = after if after is not None else _event_id(last_event_id)
     if start is None:
         start = await run_in_threadpool(ctx.data.last_answer_id)
     s = ctx.settings
-    options = StreamOptions(s.sse_poll_s, s.sse_keepalive_s, ctx.closing)
+    options = StreamOptions(s.sse_poll_s, s.sse_keepalive_s, ctx.closing,
+                            replay_max=s.sse_replay_max)
     events = answer_events(ctx.data, ctx.notifier, f, start, _render, options)
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     slots: StreamSlots = request.app.state.stream_slots

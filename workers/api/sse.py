@@ -4,7 +4,10 @@ The stream polls the store for answers it has not sent yet (see :class:`SentIds`
 which works the same whether answers come from the embedded run or from Kafka sinks
 in other processes; an in-process notifier (fed by the embedded sink) only wakes it
 early. Every event carries an id, so a client that reconnects with ``Last-Event-ID``
-resumes where it stopped.
+resumes where it stopped. A resume replays at most ``replay_max`` answers: one from
+further back first gets an ``event: gap`` naming the ids it skipped (the answers list
+pages history; a stream is for what is new), so streams that are never read cannot
+keep the store and the thread pool busy replaying all of history.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from workers.ops.metrics import SSE_CLIENTS
 RETRY_MS = 2000
 BATCH = 100
 LOOKBACK_IDS = 1000
+REPLAY_MAX = 1000
 
 
 def format_event(event: str, data: str, event_id: int | None = None) -> str:
@@ -42,6 +46,7 @@ class StreamOptions:
     keepalive_s: float = 15.0
     closing: threading.Event = field(default_factory=threading.Event)
     lookback_ids: int = LOOKBACK_IDS
+    replay_max: int = REPLAY_MAX
 
 
 class SentIds:
@@ -90,10 +95,18 @@ async def answer_events(
     The event id is the newest answer id sent so far, so a client resuming with
     ``Last-Event-ID`` gets exactly what is newer.
     """
-    sent = SentIds(after_id, options.lookback_ids)
+    newest = await run_in_threadpool(data.last_answer_id)
+    skipped = newest - options.replay_max > after_id
+    start = newest - options.replay_max if skipped else after_id
+    sent = SentIds(start, options.lookback_ids)
     SSE_CLIENTS.inc()
     try:
         yield f"retry: {RETRY_MS}\n: connected\n\n"
+        if skipped:
+            gap = {"after": after_id, "resumed_after": start, "replay_max": options.replay_max,
+                   "detail": f"answers {after_id + 1}..{start} are not replayed; GET "
+                             "/api/answers pages them"}
+            yield format_event("gap", json.dumps(gap), start)
         last_sent = time.monotonic()
         while not options.closing.is_set():
             batch = await _poll(data, f, sent)

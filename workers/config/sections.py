@@ -159,6 +159,8 @@ class ApiSettings(BaseSettings):
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
     sse_poll_s: float = Field(default=1.0, gt=0, le=60)
     sse_keepalive_s: float = Field(default=15.0, gt=0, le=300)
+    # a stream resuming further back than this many answers skips to them (event: gap)
+    sse_replay_max: int = Field(default=1000, ge=0, le=100_000)
     page_max: int = Field(default=200, ge=1, le=10000)
     # Kafka mode: a camera reported connected but silent this long is shown stalled
     # (its ingest publishes a status snapshot with every segment)

@@ -15,7 +15,7 @@ from connectors.store import Store
 from pipeline.alerts.model import MAX_RULE_HOOKS, Rule
 from pipeline.errors import ConfigError
 from tests.unit.workers.api.live_scenarios import SseReader
-from tests.unit.workers.api.scenarios import READ, WRITE, ApiHarness
+from tests.unit.workers.api.scenarios import READ, WRITE, ApiHarness, answer
 from workers.api.guard import AuthThrottle, client_key, token_key
 from workers.config import HooksSettings
 
@@ -163,3 +163,27 @@ def test_what_a_client_adds_is_bounded_and_so_are_its_listings(sqlite_store: Sto
     _refused_at(h.call("POST", "/api/rules", json=_rule(hooks, second["id"])), ["body"], "rules")
     assert len(h.call("GET", "/api/rules", READ).json()) == 2
     assert len(h.call("GET", "/api/hooks", READ).json()) == 2
+
+
+def test_a_resume_from_far_back_replays_a_bounded_tail_after_a_gap(sqlite_store: Store) -> None:
+    """A stream from ``after=0`` replayed all of history, 100 answers a turn, however
+    many streams asked and whether or not they were read."""
+    h = ApiHarness(sqlite_store, api={"sse_keepalive_s": 0.2, "sse_replay_max": 10})
+    h.store.insert_answers([answer("q1", "dock", float(t)) for t in range(1, 31)])
+    with h.served() as url:
+        reader = SseReader(f"{url}/api/answers/stream?after=0", READ)
+        try:
+            events = reader.wait_for(11)
+            (gap_id, gap), *rest = events
+            assert (gap["after"], gap["resumed_after"], gap_id) == (0, 20, "20")
+            assert [e["window_end"] for _, e in rest] == [float(t) for t in range(21, 31)]
+            time.sleep(0.5)
+            assert len(reader.events) == 11
+        finally:
+            reader.close()
+        near = SseReader(f"{url}/api/answers/stream?after=25", READ)
+        try:
+            assert [e["window_end"] for _, e in near.wait_for(5)] == [26.0, 27.0, 28.0,
+                                                                     29.0, 30.0]
+        finally:
+            near.close()
