@@ -47,6 +47,8 @@ class ClipAccess:
         self.files = ClipFiles(FsPath(settings.clips.dir))
         self._settings, self._engine = settings, store.engine
         self._signer: LinkSigner | None = None
+        if settings.link_key_file and not settings.link_key.get_secret_value():
+            link_key(store.engine, key_file=settings.link_key_file)  # a named file must read
 
     @property
     def signer(self) -> LinkSigner:

@@ -120,6 +120,14 @@ def test_the_clips_of_an_incident_that_does_not_exist_are_a_404(folder) -> None:
     assert got.status_code == 404 and "inc-nope" in got.text and "clip_url" not in got.text
 
 
+def test_a_link_key_file_that_cannot_be_read_stops_the_api_at_start(folder) -> None:
+    """It started, and only the first link warned that links were off."""
+    root, store = folder
+    bad = app_settings(root).model_copy(update={"link_key_file": str(root / "missing.key")})
+    with pytest.raises(ConfigError, match="link_key_file"):
+        create_app(bad, store)
+
+
 def test_an_incident_whose_segments_were_gone_says_so(folder) -> None:
     c = client(folder)
     body = links(c, "inc-2")
