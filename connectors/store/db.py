@@ -9,6 +9,7 @@ is what the app runs on start and ``feedwatch db upgrade`` runs explicitly.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -124,8 +125,21 @@ def upgrade(engine: Engine, revision: str = "head", *, secret_box: Any = None) -
     except SQLAlchemyError as exc:
         why = str(getattr(exc, "orig", None) or exc).splitlines()[0]  # the driver's own words
         raise StoreError(f"migration failed on {engine.url.render_as_string()}: "
-                         f"{type(exc).__name__}: {why}") from exc
+                         f"{type(exc).__name__}: {why}{_read_only(engine)}") from exc
     return current_revision(engine)
+
+
+def _read_only(engine: Engine) -> str:
+    """Why a SQLite store may not open: its file or folder cannot be written here (the
+    store keeps a write-ahead log beside the file, and migrates on start)."""
+    name = engine.url.database
+    if engine.dialect.name != "sqlite" or not name or name == ":memory:":
+        return ""
+    path = Path(name)
+    if path.exists() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+        return (f" ({path} or its folder is read-only here: feedwatch writes the store "
+                "and its log beside it; copy it somewhere writable to read it)")
+    return ""
 
 
 def _known(conn: Any, cfg: Config, engine: Engine) -> None:

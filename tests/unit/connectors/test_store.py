@@ -189,3 +189,13 @@ def test_memory_sink_double_behaves_like_the_sql_sink() -> None:
     with pytest.raises(BackpressureError):
         sink.add(answer(5.0))
     assert sink.flush() == 1 and list(sink.rows) == [("q-1", "door", 4.0)]
+
+
+def test_a_store_on_a_read_only_mount_is_named_as_such(store: Store, monkeypatch) -> None:
+    """(root writes through file modes; only a read-only mount refuses it: stood in for
+    by what ``os.access`` answers there)."""
+    from connectors.store import db
+
+    assert db._read_only(store.engine) == ""
+    monkeypatch.setattr(db.os, "access", lambda path, mode: False)
+    assert "read-only here" in db._read_only(store.engine)
