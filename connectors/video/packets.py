@@ -77,6 +77,8 @@ class Timeline:
             self.anchor = self._wall()
         if self.origin_pts is None:
             self.origin_pts = pts
+            if self._latest is not None:  # untimed packets came first: go on after them
+                self.anchor = self._next_guess()
         t = self._map(pts)
         if self._jumped(t, dts):
             t = self._reanchor(pts)

@@ -22,9 +22,12 @@ MAX_JUMP_S = 10.0
 UNTIMED_FORMATS = frozenset({"mpjpeg", "mjpeg", "jpeg_pipe", "image2pipe"})
 """Formats whose packets carry no real timestamps (MJPEG over HTTP multipart): a live
 source in one of them is stamped with the arrival time of each frame."""
-ELEMENTARY_FORMATS = frozenset({"h264", "hevc", "mpegvideo", "m4v"})
-"""Raw elementary streams: the demuxer's parser already hands over whole pictures, with
-no timestamps (stamped one frame interval apart), so nothing is joined."""
+PIECEWISE_FORMATS = frozenset({"rtsp", "rtp", "sdp"})
+"""RTP depacketizers, which may hand one picture over in pieces (:func:`coalesce`). A
+container's demuxer, or a raw stream's parser, hands over whole pictures, timestamped or
+not (those untimed are stamped one frame interval apart): an MKV whose first
+seconds lost their timestamps (negative ones dropped by the muxer) had them all joined
+into one picture."""
 
 
 def open_source(
@@ -190,7 +193,7 @@ class PyAVSource(VideoSource):
         self._sleep = sleep
         self._info = stream_info(stream)
         self._arrival = spec.live and container.format.name in UNTIMED_FORMATS
-        self._elementary = container.format.name in ELEMENTARY_FORMATS
+        self._pieces = container.format.name in PIECEWISE_FORMATS
         self._last_t: float | None = timeline.not_before
 
     @classmethod
@@ -215,7 +218,7 @@ class PyAVSource(VideoSource):
 
     def __iter__(self) -> Iterator[TimedPacket]:
         read = self._read()
-        for packet in read if self._elementary else coalesce(read):
+        for packet in coalesce(read) if self._pieces else read:
             yield self._timed(packet)
 
     def _read(self) -> Iterator[av.Packet]:

@@ -118,6 +118,13 @@ def stepping_back(out: Path, *, seconds: float = 5.0, bframes: int = 3) -> Path:
     return out
 
 
+def untimed_start(out: Path, *, seconds: float = 10.0) -> Path:
+    """An MKV whose first half has no timestamps: its clock starts at minus half its
+    length, and the demuxer reads negative block times as none."""
+    return h264(out, seconds=seconds, extra=["-output_ts_offset", f"{-seconds / 2:g}",
+                                             "-avoid_negative_ts", "disabled"])
+
+
 def raw_frames(out: Path, *, seconds: float = 3.0, fps: float = 10, pix_fmt: str = "yuyv422",
                size: tuple[int, int] = (320, 240)) -> Path:
     """Uncompressed frames in NUT, as a V4L2 webcam gives them (yuyv422)."""

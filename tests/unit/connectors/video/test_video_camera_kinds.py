@@ -115,6 +115,14 @@ def test_a_stream_stepping_back_past_b_frames_keeps_every_second(tmp_path: Path)
     assert segs[-1].end == pytest.approx(10.0, abs=1e-3)
 
 
+def test_a_file_whose_first_half_has_no_timestamps_keeps_it(tmp_path: Path) -> None:
+    """Its untimed pictures were joined into one (as RTP pieces are) and the timed ones
+    started the clock again at 0: 5 s of the 10 were left."""
+    segs, frames = run(cc.untimed_start(tmp_path / "u.mkv"))
+    assert seconds(frames) == list(range(10))
+    assert segs[-1].end == pytest.approx(10.0, abs=0.05)
+
+
 def test_raw_webcam_frames_are_transcoded(tmp_path: Path) -> None:
     segs, frames = run(cc.raw_frames(tmp_path / "w.nut"))
     assert {s.codec for s in segs} == {"h264"}
