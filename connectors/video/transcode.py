@@ -80,6 +80,7 @@ class Transcoder:
         if self._decoder is not None:
             done = [s for f in self._decoder.decode(None) for s in self._encode(f)]
             self._decoder, self._source_stream = None, None
+        self._refused.clear()  # a new connection starts its own count
         if self._cur is not None:
             done.append(self._close(self._cur.last_t + 1.0 / self._fps))
         return done
