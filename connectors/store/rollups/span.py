@@ -25,12 +25,17 @@ BUCKETS = {"1m": 60, "5m": 300, "1h": 3600, "1d": 86400}
 EARLIEST, LATEST = 0.0, 1e11  # the range of stream times a summary covers (1970..5138)
 _EPOCH = r"-?\d{1,11}(?:\.\d{1,6})?"
 _DURATION = r"\d{1,7}(?:\.\d{1,3})?[smhdw]"
-_ISO = (
-    r"[1-9]\d{3}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"
+_CLOCK = (
     r"(?:[T ](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,6})?)?)?"
     r"(?:Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)?"
 )
-TIME_PATTERN = f"^(?:{_EPOCH}|{_DURATION}|{_ISO})$"
+_ISO = r"[1-9]\d{3}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])" + _CLOCK
+_MONTH_DAY = (  # the days each month has (February's 29th in every year)
+    r"(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)"
+    r"|(?:0[13578]|1[02])-31|02-29)"
+)
+TIME_PATTERN = f"^(?:{_EPOCH}|{_DURATION}|[1-9]\\d{{3}}-{_MONTH_DAY}{_CLOCK})$"
+"""What the API's schema publishes: no 30th of February, no 31st of April."""
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _ISO_PARTS = re.compile(
     r"(\d{4})-(\d\d)-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(\.\d+)?)?)?(Z|([+-])(\d\d):?(\d\d))?$"
@@ -67,7 +72,7 @@ def parse_time(value: str | float, field: str, newest: float | None, tz: ZoneInf
     if re.fullmatch(_EPOCH, text):
         t = float(text)
     elif re.fullmatch(_ISO, text):
-        t = _iso(text, tz, field)
+        t = _iso(text, tz, field, strict)
     else:
         raise ConfigError(field, value, TIME_HELP)
     if strict and t < EARLIEST:  # it would silently mean 0
@@ -75,9 +80,11 @@ def parse_time(value: str | float, field: str, newest: float | None, tz: ZoneInf
     return _clamp(t)
 
 
-def _iso(text: str, tz: ZoneInfo, field: str) -> float:
-    """ISO-8601 as epoch seconds; a day past the month's end (2026-02-30, which the
-    published pattern cannot tell) is refused, naming the field."""
+def _iso(text: str, tz: ZoneInfo, field: str, strict: bool) -> float:
+    """ISO-8601 as epoch seconds. A day past the month's end (2026-02-30) is refused,
+    naming the field; the API's pattern already refuses all but the 29th of February in
+    a common year, which rolls over to 1 March there (a schema-valid value is never a
+    422) and is refused on the command line (``strict``)."""
     m = _ISO_PARTS.match(text)
     assert m is not None
     year, month, day = int(m[1]), int(m[2]), int(m[3])
@@ -86,7 +93,9 @@ def _iso(text: str, tz: ZoneInfo, field: str) -> float:
     try:
         local = datetime(year, month, day, tzinfo=UTC) + clock
     except ValueError as exc:  # day is out of range for month
-        raise ConfigError(field, text, f"a date that exists ({exc})") from None
+        if strict:
+            raise ConfigError(field, text, f"a date that exists ({exc})") from None
+        local = datetime(year, month, 1, tzinfo=UTC) + timedelta(days=day - 1) + clock
     if m[8] is None:
         return local.replace(tzinfo=tz).timestamp()
     offset = timedelta(hours=int(m[10] or 0), minutes=int(m[11] or 0))
