@@ -114,10 +114,13 @@ class Cutter(Generic[P]):
         return done
 
     def drain(self) -> list[Cut[P]]:
-        """End of stream: whatever is buffered becomes the last segment."""
-        if not self._own:
-            return []
-        return [self._emit(self._end_guess(self._own))]
+        """End of stream (or of a connection): whatever is buffered becomes the last
+        segment, and the GOP is forgotten. A new connection's packets never join the old
+        one's GOP: they start at its own first keyframe (a connection that resumed
+        mid-GOP was muxed on the closed one's stream, and ended the camera)."""
+        done = [self._emit(self._end_guess(self._own))] if self._own else []
+        self._gop, self._prefix, self._own, self._max_t = [], [], [], -math.inf
+        return done
 
     def _clean(self, p: P) -> bool:
         return p.keyframe or (self.mid_gop and p.t > self._max_t + 1e-9)

@@ -96,6 +96,18 @@ def test_packets_before_the_first_keyframe_are_dropped() -> None:
     assert groups[0].start == 0.08
 
 
+def test_a_new_connection_resuming_mid_gop_waits_for_its_own_keyframe() -> None:
+    """Its first packets joined the closed connection's GOP, and the segment muxed on
+    that connection's closed stream ended the camera."""
+    c: Cutter[P] = Cutter(target=1.0)
+    first = [g for p in stream(5.2, kf_every=24.0) for g in c.push(p)] + c.drain()
+    assert first and c.dropped == 0
+    resumed = [P(7.2 + i / 25, i == 20) for i in range(60)]  # mid-GOP: a keyframe 0.8 s in
+    later = [g for p in resumed for g in c.push(p)] + c.drain()
+    assert c.dropped == 20
+    assert later and all(g.packets[0].keyframe and g.packets[0].t >= 8.0 for g in later)
+
+
 def test_max_size_splits_at_keyframes_before_the_limit() -> None:
     packets = stream(4.8, 0.4, size=5000)  # 0.4 s GOPs of ~53 KB (TS overhead included)
     gop_bytes = ts_size_estimate(packets[:10], 0.4)
