@@ -194,6 +194,9 @@ class PyAVSource(VideoSource):
         self._info = stream_info(stream)
         self._arrival = spec.live and container.format.name in UNTIMED_FORMATS
         self._pieces = container.format.name in PIECEWISE_FORMATS
+        # a live HLS playlist (no ENDLIST: no duration) that stops growing is a stall to
+        # reconnect through, not the end of the camera; a VOD playlist ends as a file does
+        self._ends = spec.ends and not (spec.kind == "hls" and container.duration is None)
         self._last_t: float | None = timeline.not_before
 
     @classmethod
@@ -234,7 +237,7 @@ class PyAVSource(VideoSource):
         try:
             return next(demuxed)
         except StopIteration:
-            if self.spec.ends:
+            if self._ends:
                 return None
             msg = f"camera {self.camera!r}: {self.spec.uri} closed the stream"
             raise StreamEnded(msg) from None

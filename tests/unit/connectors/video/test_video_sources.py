@@ -191,3 +191,40 @@ def test_transcode_mode_sets_keyframe_interval_to_segment_length(tmp_path) -> No
                           settings=VideoSettings(segment_seconds=1.0, transcode=True)))
     assert [round(s.duration, 2) for s in coded] == [1.0] * 4
     assert all(_frames(s)[0].key_frame for s in coded)
+
+
+@pytest.mark.parametrize("live", [True, False], ids=["live", "vod"])
+def test_a_live_hls_playlist_that_stops_growing_is_a_stall_not_the_end(tmp_path, live) -> None:
+    """A live playlist (no ENDLIST) that stopped growing ended the camera for good: its
+    publisher coming back was never seen. A VOD playlist ends as a file does."""
+    import functools
+    import http.server
+    import subprocess
+    import threading
+
+    from connectors.video.base import StreamEnded
+
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=160x90:rate=10:duration=3", "-c:v", "libx264", "-preset",
+                    "ultrafast", "-g", "10", "-f", "hls", "-hls_time", "1", "-hls_list_size", "0",
+                    *(["-hls_flags", "omit_endlist"] if live else []),
+                    str(tmp_path / "cam.m3u8")], check=True)
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(tmp_path)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/cam.m3u8"
+    try:
+        source = open_source(url, "cam", realtime=False, settings=VideoSettings(stall_timeout_s=2))
+        if live:
+            with pytest.raises(StreamEnded, match="closed the stream"):
+                list(source)
+        else:
+            assert len(list(source)) == 30
+        source.close()
+    finally:
+        server.shutdown()
