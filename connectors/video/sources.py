@@ -68,7 +68,10 @@ def _fail(camera: str, spec: SourceSpec, exc: Exception, doing: str = "cannot op
         why = "not a readable video (corrupt or truncated?)"
     else:
         why = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-    kind = SourceUnreachable if isinstance(exc, _TRANSIENT) else SourceError
+    # an RTSP server that does not answer in time reads as invalid data to the RTSP
+    # demuxer (a wrong path is a 404, refused at once): worth retrying like a timeout
+    stalled = spec.kind == "rtsp" and isinstance(exc, av.error.InvalidDataError)
+    kind = SourceUnreachable if isinstance(exc, _TRANSIENT) or stalled else SourceError
     return kind(f"camera {camera!r}: {doing} {spec.uri}: {why}")
 
 

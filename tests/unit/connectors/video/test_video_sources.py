@@ -90,11 +90,15 @@ def test_corrupt_and_truncated_files_give_one_line_source_errors(clip, tmp_path)
 
 
 def test_a_live_server_sending_nothing_readable_is_not_called_a_corrupt_file() -> None:
+    from connectors.video.base import SourceUnreachable
     from connectors.video.sources import _fail
 
-    spec = parse_uri("rtsp://127.0.0.1:8554/cam", VideoSettings())
-    msg = str(_fail("cam", spec, av.error.InvalidDataError(1094995529, "Invalid data")))
-    assert "no readable video came" in msg and "corrupt or truncated" not in msg
+    bad = av.error.InvalidDataError(1094995529, "Invalid data")
+    err = _fail("cam", parse_uri("rtsp://127.0.0.1:8554/cam", VideoSettings()), bad)
+    assert "no readable video came" in str(err) and "corrupt or truncated" not in str(err)
+    assert isinstance(err, SourceUnreachable)  # retried: an RTSP server silent at start
+    err = _fail("cam", parse_uri("http://127.0.0.1:8080/page", VideoSettings()), bad)
+    assert not isinstance(err, SourceUnreachable)  # not a video: refused at once
 
 
 def test_truncated_transport_stream_keeps_what_decodes(clip, tmp_path) -> None:
