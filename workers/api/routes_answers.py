@@ -118,12 +118,13 @@ async def stream_answers(
     further back gets ``event: gap`` first, naming the ids skipped. A token may hold a
     few streams open at once (8 by default); one more is a 429."""
     start = after if after is not None else _event_id(last_event_id)
+    resuming = start is not None
     if start is None:
         start = await run_in_threadpool(ctx.data.last_answer_id)
     s = ctx.settings
     options = StreamOptions(s.sse_poll_s, s.sse_keepalive_s, ctx.closing,
                             replay_max=s.sse_replay_max)
-    events = answer_events(ctx.data, ctx.notifier, f, start, _render, options)
+    events = answer_events(ctx.data, ctx.notifier, f, start, _render, options, resuming)
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     slots: StreamSlots = request.app.state.stream_slots
     release = slots.take(slots.key(request))  # last: nothing after it may fail and leak it

@@ -89,13 +89,15 @@ async def answer_events(
     after_id: int,
     render: Callable[[StoredAnswer], dict[str, object]],
     options: StreamOptions,
+    resuming: bool = True,
 ) -> AsyncIterator[str]:
     """Yield every answer stored after ``after_id`` that passes the filter, until closing.
 
     The event id is the newest answer id sent so far, so a client resuming with
-    ``Last-Event-ID`` gets exactly what is newer.
+    ``Last-Event-ID`` gets exactly what is newer. A stream that starts at the newest
+    answer (``resuming`` False) has nothing to replay and skips reading it again.
     """
-    newest = await run_in_threadpool(data.last_answer_id)
+    newest = await run_in_threadpool(data.last_answer_id) if resuming else after_id
     skipped = newest - options.replay_max > after_id
     start = newest - options.replay_max if skipped else after_id
     sent = SentIds(start, options.lookback_ids)
