@@ -44,6 +44,14 @@ class SourceError(MediaError):
     """A camera source could not be opened or read."""
 
 
+def camera_reason(camera: str, error: BaseException | str) -> str:
+    """What went wrong with ``camera``, without the leading ``camera '<id>': `` the video
+    sources' errors carry, so a line that names the camera names it once."""
+    text = str(error) or type(error).__name__
+    lead = f"camera {camera!r}: "
+    return text[len(lead):] if text.startswith(lead) else text
+
+
 class DecodeError(MediaError):
     """A segment could not be decoded."""
 

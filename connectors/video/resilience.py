@@ -22,7 +22,7 @@ from connectors.video.sources import open_source
 from connectors.video.status import StatusTracker, StreamMeter, StreamProfile, StreamStatus
 from connectors.video.transcode import Transcoder
 from connectors.video.uri import check_camera, parse_uri
-from pipeline.errors import SourceError
+from pipeline.errors import SourceError, camera_reason
 from pipeline.types import Segment
 
 log = logging.getLogger(__name__)
@@ -159,18 +159,19 @@ class LiveSegments:
         Before the first connection only transient failures are retried, so a wrong
         URL (404, unsupported data) fails at once instead of retrying forever."""
         transient = isinstance(exc, SourceUnreachable) or self._connected_once
+        why = camera_reason(self.camera, exc)  # the status is the camera's: named once
         if not (self.retry and transient):
-            self._end(str(exc))
+            self._end(why)
             raise exc
         if self._gave_up():
             self._end(f"gave up after {self._failures} reconnect attempts")
             raise SourceError(f"camera {self.camera!r}: gave up after {self._failures} reconnect "
-                              f"attempts; last error: {exc}") from exc
+                              f"attempts; last error: {why}") from exc
         if isinstance(exc, StreamStalled) and self.tracker.state is StreamStatus.CONNECTED:
-            self.tracker.move(StreamStatus.STALLED, str(exc))
+            self.tracker.move(StreamStatus.STALLED, why)
         self._failures += 1
         delay = self.backoff.next()
-        detail = f"attempt {self._failures} in {delay:.1f}s: {exc}"
+        detail = f"attempt {self._failures} in {delay:.1f}s: {why}"
         self.tracker.move(StreamStatus.RECONNECTING, detail)
         self.stop.wait(delay)
 

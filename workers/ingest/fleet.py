@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from connectors.retry import RetryPolicy
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, camera_reason
 from workers.config import Settings
 from workers.ingest.cameras import CameraSource
 from workers.ingest.process import IngestReporter, flush
@@ -64,7 +64,7 @@ class CameraRun:
         if self.restarts:
             line += f"; reader restarted {self.restarts} times"
         if self.error is not None:
-            line += f"; last error: {self.error}"
+            line += f"; last error: {camera_reason(self.source.id, self.error)}"
         return line
 
 
@@ -173,7 +173,8 @@ class IngestFleet:
                 return  # the source ended (a file, an HLS VOD) or was stopped
             except Exception as exc:
                 run.error = exc
-                log.error("camera %s: reader failed: %s", run.source.id, exc)
+                log.error("camera %s: reader failed: %s", run.source.id,
+                          camera_reason(run.source.id, exc))
                 if live is None or not live.retry or isinstance(exc, ConfigError):
                     run.failed = True  # a file's error, a bad URI: restarting cannot help
                     return

@@ -35,7 +35,7 @@ from connectors.bus.deadletter import ONCE, DeadLetters
 from connectors.bus.memory import MemoryBus
 from connectors.store import AnswerSink, Store
 from connectors.video.uri import file_duration, is_local
-from pipeline.errors import BusError, FeedwatchError
+from pipeline.errors import BusError, FeedwatchError, camera_reason
 from pipeline.perceiver import Perceiver, PerceiverStats
 from pipeline.types import Answer, Segment, StandingQuery
 from workers.perception.app import Hooks, PerceptionApp
@@ -106,7 +106,7 @@ class EmbeddedRun:
         except FeedwatchError as exc:
             if not (isinstance(exc, BusError) and self.stop.is_set()):  # stopping closes it
                 self.errors[camera.id] = exc
-                log.error("camera %s: %s", camera.id, exc)
+                log.error("camera %s: %s", camera.id, camera_reason(camera.id, exc))
         except Exception as exc:  # a dead source thread must not hang the run
             self.errors[camera.id] = exc
             log.exception("camera %s failed", camera.id)

@@ -159,18 +159,20 @@ def test_query_ids_are_stable_and_distinct() -> None:
     assert a != query_id("a blue circle", ["a", "b"], 1.0, 4.0, "clip")
 
 
-def test_source_failure_is_reported(tmp_path: Path) -> None:
+def test_source_failure_is_reported_naming_its_camera_once(tmp_path: Path, caplog) -> None:
     from pipeline.errors import SourceError
 
     run, _, _ = make_run(tmp_path)
 
     def failing(uri: str, camera: str, **_: Any) -> Iterator[Segment]:
-        raise SourceError("cannot open rtsp://nowhere")
+        raise SourceError("camera 'cam': cannot open rtsp://nowhere")  # as the sources word it
         yield  # pragma: no cover
 
     run.segments = failing
-    run.run()
+    with caplog.at_level("ERROR", logger="workers.perception.embedded"):
+        run.run()
     assert isinstance(run.errors["cam"], SourceError)
+    assert [r.getMessage() for r in caplog.records] == ["camera cam: cannot open rtsp://nowhere"]
 
 
 def test_two_cameras_each_get_their_own_windows(tmp_path: Path) -> None:

@@ -107,3 +107,16 @@ def test_a_failing_camera_restarts_on_its_own_while_the_others_keep_writing(
     # a segment the sink refuses is skipped, the camera goes on
     assert seqs["big"] == [1] and by["big"].skipped == 1
     assert sink.closed and sink.flushes <= len(sink.written) + 1
+
+
+def test_a_readers_error_names_its_camera_once(monkeypatch: pytest.MonkeyPatch,
+                                               caplog: pytest.LogCaptureFixture) -> None:
+    def broken(self: IngestFleet, run: object, seq: int) -> object:
+        raise SourceError("camera 'porch': /v/a.m4a has no video stream")
+
+    monkeypatch.setattr(IngestFleet, "_open", broken)
+    with caplog.at_level("ERROR", logger="workers.ingest.fleet"):
+        runs = IngestFleet([CameraSource("porch", "/v/a.m4a")], Settings(), ListSink()).run()
+    assert [r.getMessage() for r in caplog.records] == [
+        "camera porch: reader failed: /v/a.m4a has no video stream"]
+    assert runs[0].summary().count("porch") == 1

@@ -152,3 +152,12 @@ def test_stop_event_ends_the_stream() -> None:
         stop.set()
     assert len(got) <= 2
     assert events[-1].state is S.ENDED and events[-1].detail == "stopped"
+
+
+def test_a_status_detail_does_not_name_its_own_camera_again() -> None:
+    lost = SourceUnreachable("camera 'cam': cannot open rtsp://h/1: refused")
+    live, events, _ = run([lost] * 3, max_reconnects=1)
+    with pytest.raises(SourceError) as caught:
+        list(live)
+    assert events[1].detail == "attempt 1 in 0.0s: cannot open rtsp://h/1: refused"
+    assert str(caught.value).count("'cam'") == 1
