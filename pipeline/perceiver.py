@@ -20,6 +20,7 @@ from pipeline.engine import Engine, encode_frames
 from pipeline.extensions import load_entry_points
 from pipeline.perception import SelectionConfig
 from pipeline.scheduler import Due, Scheduler
+from pipeline.skips import Skip
 from pipeline.types import Answer, EncodedFrame, Frame, Segment, StandingQuery
 
 DecodeFn = Callable[[Segment, float], list[Frame]]
@@ -81,6 +82,8 @@ class PerceiverStats:
     stream_time: dict[str, float] = field(default_factory=dict)
     failed_queries: dict[str, str] = field(default_factory=dict)
     """Query id → why it was set aside (its first failure): it answers no more windows."""
+    skipped: dict[str, int] = field(default_factory=dict)
+    """Reason → (query, window)s due but skipped (:mod:`pipeline.skips`), never answered."""
 
 
 @dataclass(eq=False)
@@ -128,10 +131,13 @@ class Perceiver:
         for frame in encoded:
             buffer.add(frame)
         self.scheduler.advance(segment.camera, segment.end, since=segment.start)
+        self.scheduler.skips.drop(segment.camera)  # nor were those skipped here
 
     def on_segment(self, segment: Segment) -> list[Answer]:
-        """Everything one segment makes due, evaluated."""
-        return self.after_encode(segment, self.encode_batch([self.frames_of(segment)])[0])
+        """Everything one segment makes due, evaluated (its skipped windows taken too)."""
+        answers = self.after_encode(segment, self.encode_batch([self.frames_of(segment)])[0])
+        self.take_skips()
+        return answers
 
     def frames_of(self, segment: Segment) -> list[Frame]:
         """The segment's frames on the sampling grid (DecodeError on a bad segment)."""
@@ -168,13 +174,25 @@ class Perceiver:
                                 for d in dues])
 
     def answer(self, dues: Sequence[Due]) -> list[Answer]:
-        """Evaluate admitted windows."""
+        """Evaluate admitted windows; one without a frame is skipped as ``gap``."""
         answers: list[Answer] = []
         for due in dues:
-            answers.extend(self.engine.evaluate(due, self.buffers[due.camera].window(
-                due.start, due.end)))
+            window = self.buffers[due.camera].window(due.start, due.end)
+            if window:
+                answers.extend(self.engine.evaluate(due, window))
+            else:
+                self.scheduler.skip_empty(due)
         self.stats.answers += len(answers)
         return answers
+
+    def take_skips(self) -> list[Skip]:
+        """The skip records since the last call (one per run of windows), each logged once
+        and counted in :attr:`PerceiverStats.skipped`; take them after a batch's last
+        segment, so a hole and the empty windows at its edges are one record."""
+        skips = self.scheduler.skips.take()
+        for skip in skips:
+            self.stats.skipped[skip.reason] = self.stats.skipped.get(skip.reason, 0) + skip.windows
+        return skips
 
 
 def build_perceiver(

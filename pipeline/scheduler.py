@@ -10,10 +10,14 @@ Every window is answered exactly once, however far one call moves the clock (a
 10-s segment of a long-GOP camera makes ten 1-s windows due at once); the frames
 they need stay buffered because :meth:`Scheduler.needed_from` tells the buffer where
 the oldest pending window starts. Two stated policies skip windows, each counted in
-:attr:`Scheduler.skipped` and logged in one line per call:
+:attr:`Scheduler.skipped` and recorded in :attr:`Scheduler.skips` (one record, and one
+log line, per run of windows: :mod:`pipeline.skips`):
 
-- ``gap``: a window lying wholly inside a hole in the stream (between the end of the
-  data seen before and the start of the data just seen) has no frame to look at;
+- ``gap``: a window with no frame to look at. Those lying wholly inside a hole in the
+  stream (between the end of the data seen before and the start of the data just seen)
+  are skipped here by arithmetic, never listed; one at the edge of a hole, or inside
+  a stall within a segment, is due and found empty by its caller, who hands it back
+  (:meth:`Scheduler.skip_empty`) to be counted with its hole;
 - ``lag`` (live catch-up, off unless ``max_lag`` is set): a window that ended more
   than ``max_lag`` seconds before the wall clock. It applies only to cameras whose
   stream clock is the wall clock (live and paced sources); a file read as fast as
@@ -22,7 +26,6 @@ the oldest pending window starts. Two stated policies skip windows, each counted
 
 from __future__ import annotations
 
-import logging
 import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
@@ -31,9 +34,9 @@ from dataclasses import dataclass
 from pipeline.errors import ConfigError
 from pipeline.query_rules import check_query_id
 from pipeline.questions import clean_question
+from pipeline.skips import Skip, SkipLog
 from pipeline.types import StandingQuery
 
-log = logging.getLogger(__name__)
 TIME_DECIMALS = 6  # window ends are rounded so that k·E is reproducible
 MAX_DUE_PER_ADVANCE = 20_000
 """Windows one segment may make due for one query (a 2-s segment makes a handful; a
@@ -86,10 +89,20 @@ class Scheduler:
         self._next: dict[tuple[str, str], int] = {}
         self._on_wall: dict[str, bool] = {}
         self.max_lag, self._clock = max_lag, clock
-        self.skipped: Counter[str] = Counter()
-        """Windows skipped by policy: ``gap`` and ``lag`` (see the module doc)."""
+        self.skips = SkipLog()
         for query in queries:
             self.put(query)
+
+    @property
+    def skipped(self) -> Counter[str]:
+        """Windows skipped by policy: ``gap`` and ``lag`` (see the module doc)."""
+        return self.skips.counts
+
+    def skip_empty(self, due: Due) -> None:
+        """``due``'s window holds no frame (the edge of a hole, a stall): its queries'
+        windows are skipped as ``gap``, in the record of their hole."""
+        for query in due.queries:
+            self.skips.add(Skip(due.camera, query.id, "gap", due.end, due.end, 1), query.every)
 
     @property
     def queries(self) -> tuple[StandingQuery, ...]:
@@ -199,23 +212,16 @@ class Scheduler:
         return self._on_wall[camera]
 
     def _skip_range(self, camera: str, query: StandingQuery, k0: int, k1: int, why: str) -> None:
-        self.skipped[why] += k1 - k0 + 1
-        log.warning("camera %s: skipped %d window(s) of query %s ending %.3f..%.3f (%s: %s)",
-                    camera, k1 - k0 + 1, query.id, k0 * query.every, k1 * query.every, why,
-                    _REASONS[why])
+        first, last = round(k0 * query.every, TIME_DECIMALS), round(k1 * query.every, TIME_DECIMALS)
+        self.skips.add(Skip(camera, query.id, why, first, last, k1 - k0 + 1), query.every)
 
     def _skip(
         self, camera: str, query: StandingQuery, ends: list[float], kept: list[float], why: str
     ) -> None:
         keep = set(kept)  # once: a set per element made this quadratic
         gone = [e for e in ends if e not in keep]
-        if not gone:
-            return
-        self.skipped[why] += len(gone)
-        log.warning(
-            "camera %s: skipped %d window(s) of query %s ending %.3f..%.3f (%s: %s)",
-            camera, len(gone), query.id, gone[0], gone[-1], why, _REASONS[why],
-        )
+        if gone:
+            self.skips.add(Skip(camera, query.id, why, gone[0], gone[-1], len(gone)), query.every)
 
     def forget_camera(self, camera: str) -> None:
         """Drop ``camera``'s clock and schedule (another worker took it over)."""
@@ -228,12 +234,6 @@ class Scheduler:
     def _forget(self, query_id: str) -> None:
         for key in [k for k in self._next if k[0] == query_id]:
             del self._next[key]
-
-
-_REASONS = {
-    "gap": "no stream data inside them",
-    "lag": "ended more than max_lag before the wall clock",
-}
 
 
 def _in_gap(start: float, end: float, gap: tuple[float, float] | None) -> bool:

@@ -16,6 +16,8 @@ from rich.table import Table
 from pipeline.timings import WALL_STREAM, clock
 from pipeline.types import Answer
 
+SKIPPED = {"gap": "with no video (gap: an outage or stall of the camera)",
+           "lag": "behind the wall clock (lag: max_lag)"}
 MARK = {True: "[bold green]yes[/]", False: "[dim]no[/]", None: "[yellow]?[/]"}
 _CONSOLE: list[Console] = []
 
@@ -129,6 +131,10 @@ def run_summary(stats: Any, new: int, store_url: str, cameras: list[str]) -> lis
     lines = [f"{stats.answers} answers on {stats.frames} frames; {new} new rows in "
              f"{store_url}; {stats.dead_letters} dead letters"
              + (" (feedwatch deadletters lists them)" if stats.dead_letters else "")]
+    skipped = stats.skipped
+    if skipped:
+        why = ", ".join(f"{n} {SKIPPED.get(r, r)}" for r, n in sorted(skipped.items()))
+        lines.append(f"{sum(skipped.values())} window(s) due but skipped, not answered: {why}")
     sent = stats.answers - stats.unsent  # an answer dead-lettered unsent was not stored
     if sent and new < sent:
         lines.append(

@@ -29,6 +29,12 @@ FRAMES_ENCODED = Counter(
     "feedwatch_frames_encoded_total", "Frames passed through the CLIP image encoder.", ["camera"]
 )
 ANSWERS = Counter("feedwatch_answers_total", "Answers produced.", ["answerer", "matched"])
+WINDOWS_SKIPPED = Counter(
+    "feedwatch_windows_skipped_total",
+    "Windows due but not answered, per camera and reason (gap: no frame of the stream in "
+    "them, an outage or stall; lag: behind max_lag), counted once per query.",
+    ["camera", "reason"],
+)
 ANSWERS_STORED = Counter(
     "feedwatch_answers_stored_total", "Answers written to the SQL store (new rows only)."
 )

@@ -191,6 +191,8 @@ class BatchHandler:
         for camera, frames in outcome.encoded.items():
             metrics.FRAMES_ENCODED.labels(camera=camera).inc(len(frames))
         metrics.count_answers(outcome.answers)
+        for skip in outcome.skips:
+            metrics.WINDOWS_SKIPPED.labels(camera=skip.camera, reason=skip.reason).inc(skip.windows)
         for answer in outcome.answers:
             metrics.observe_stages(answer.timings, WORKER_STAGES)
         metrics.observe_encoder(getattr(self.core.perceiver, "encoder", None))

@@ -29,6 +29,7 @@ from pipeline.engine import QueryFailure
 from pipeline.errors import MessageError
 from pipeline.perceiver import Perceiver
 from pipeline.scheduler import WALL_CLOCK_SLACK
+from pipeline.skips import Skip
 from pipeline.timings import Clock, segment_events
 from pipeline.types import Answer, EncodedFrame, Frame, Segment, StandingQuery
 from workers.perception.prefetch import DecodeAhead, Decoded, decode_record
@@ -66,6 +67,8 @@ class BatchOutcome:
     frames: int = 0
     query_failures: list[QueryFailure] = field(default_factory=list)
     """Queries set aside since the last batch (their answerer failed): the others went on."""
+    skips: list[Skip] = field(default_factory=list)
+    """Windows due but skipped (no frame: an outage's hole and its edges), one per run."""
 
 
 Pending = list[tuple[Record, Segment, list[Frame], dict[str, float]]]
@@ -132,6 +135,7 @@ class PerceiveCore:
             self._decode_ahead.submit(ahead)  # after this batch's decodes: in record order
             self._flush(pending, out, clock)
             out.query_failures = self.perceiver.engine.take_failures()
+            out.skips = self.perceiver.take_skips()
         return out
 
     def handle(self, record: Record) -> list[Answer]:

@@ -6,6 +6,7 @@ import pytest
 
 from pipeline.errors import ConfigError
 from pipeline.scheduler import Scheduler
+from pipeline.skips import Skip
 from pipeline.types import StandingQuery
 
 
@@ -75,14 +76,36 @@ def test_a_long_segment_makes_every_window_due_once() -> None:
 def test_windows_wholly_inside_a_hole_are_skipped_counted_and_logged(caplog) -> None:
     s = Scheduler([q("a", every=1.0, window=2.0)])
     s.advance("cam", 1.0, since=0.0)
-    with caplog.at_level("WARNING", logger="pipeline.scheduler"):
-        ends = [d.end for d in s.advance("cam", 100.0, since=99.0)]
+    ends = [d.end for d in s.advance("cam", 100.0, since=99.0)]
     assert ends == [2.0, 100.0]  # [0, 2) holds data before the hole, [98, 100) after it
     assert s.skipped["gap"] == 97
+    with caplog.at_level("WARNING", logger="pipeline.skips"):
+        assert s.skips.take() == [Skip("cam", "a", "gap", 3.0, 99.0, 97)]
     assert [r.getMessage() for r in caplog.records] == [
         "camera cam: skipped 97 window(s) of query a ending 3.000..99.000 "
-        "(gap: no stream data inside them)"
+        "(gap: no frame of the stream inside them)"
     ]
+    assert s.skips.take() == []  # each record is handed over once
+
+
+def test_empty_windows_at_the_edges_of_a_hole_join_its_record() -> None:
+    s = Scheduler([q("a", every=1.0, window=1.0)])
+    s.advance("cam", 22.3, since=0.0)
+    dues = {d.end: d for d in s.advance("cam", 35.7, since=33.7)}
+    assert sorted(dues) == [23.0, 34.0, 35.0]  # 24..33 lie wholly inside the hole
+    s.skip_empty(dues[23.0])  # [22, 23) and [33, 34): stream data, but no frame in them
+    s.skip_empty(dues[34.0])
+    assert s.skips.take() == [Skip("cam", "a", "gap", 23.0, 34.0, 12)]
+    assert s.skipped["gap"] == 12
+
+
+def test_separate_holes_are_separate_records() -> None:
+    s = Scheduler([q("a", every=1.0, window=1.0)])
+    s.advance("cam", 10.0, since=0.0)
+    s.advance("cam", 30.0, since=20.0)
+    s.advance("cam", 60.0, since=50.0)
+    assert [(k.first, k.last, k.windows) for k in s.skips.take()] == [
+        (11.0, 20.0, 10), (31.0, 50.0, 20)]
 
 
 def test_live_catch_up_skips_windows_older_than_max_lag() -> None:
