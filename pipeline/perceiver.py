@@ -174,14 +174,16 @@ class Perceiver:
                                 for d in dues])
 
     def answer(self, dues: Sequence[Due]) -> list[Answer]:
-        """Evaluate admitted windows; one without a frame is skipped as ``gap``."""
+        """Evaluate admitted windows; one without a frame is skipped as ``gap`` (as
+        ``sparse`` when it is shorter than the sampling interval)."""
         answers: list[Answer] = []
         for due in dues:
             window = self.buffers[due.camera].window(due.start, due.end)
             if window:
                 answers.extend(self.engine.evaluate(due, window))
             else:
-                self.scheduler.skip_empty(due)
+                sparse = (due.end - due.start) * self.sample_fps < 1 - 1e-9
+                self.scheduler.skip_empty(due, "sparse" if sparse else "gap")
         self.stats.answers += len(answers)
         return answers
 

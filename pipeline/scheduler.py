@@ -98,11 +98,11 @@ class Scheduler:
         """Windows skipped by policy: ``gap`` and ``lag`` (see the module doc)."""
         return self.skips.counts
 
-    def skip_empty(self, due: Due) -> None:
+    def skip_empty(self, due: Due, why: str = "gap") -> None:
         """``due``'s window holds no frame (the edge of a hole, a stall): its queries'
-        windows are skipped as ``gap``, in the record of their hole."""
+        windows are skipped for ``why``, in the record of their hole."""
         for query in due.queries:
-            self.skips.add(Skip(due.camera, query.id, "gap", due.end, due.end, 1), query.every)
+            self.skips.add(Skip(due.camera, query.id, why, due.end, due.end, 1), query.every)
 
     @property
     def queries(self) -> tuple[StandingQuery, ...]:

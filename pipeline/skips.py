@@ -19,10 +19,13 @@ log = logging.getLogger(__name__)
 
 REASONS = {
     "gap": "no frame of the stream inside them",
+    "sparse": "shorter than the sampling interval, no sampled frame inside them",
     "lag": "ended more than max_lag before the wall clock",
 }
 """Why windows are skipped: ``gap`` — the stream had a hole there (an outage, a
-reconnect, a stall), so there is no video to answer from; ``lag`` — live catch-up."""
+reconnect, a stall), so there is no video to answer from; ``sparse`` — a window shorter
+than 1/sample_fps that no sampled frame fell in (the query asks finer than the camera is
+sampled); ``lag`` — live catch-up."""
 
 
 @dataclass(frozen=True)

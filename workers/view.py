@@ -17,6 +17,7 @@ from pipeline.timings import WALL_STREAM, clock
 from pipeline.types import Answer
 
 SKIPPED = {"gap": "with no video (gap: an outage or stall of the camera)",
+           "sparse": "shorter than the sampling interval (sparse: raise --sample-fps)",
            "lag": "behind the wall clock (lag: max_lag)"}
 MARK = {True: "[bold green]yes[/]", False: "[dim]no[/]", None: "[yellow]?[/]"}
 _CONSOLE: list[Console] = []

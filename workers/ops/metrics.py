@@ -32,7 +32,8 @@ ANSWERS = Counter("feedwatch_answers_total", "Answers produced.", ["answerer", "
 WINDOWS_SKIPPED = Counter(
     "feedwatch_windows_skipped_total",
     "Windows due but not answered, per camera and reason (gap: no frame of the stream in "
-    "them, an outage or stall; lag: behind max_lag), counted once per query.",
+    "them, an outage or stall; sparse: shorter than the sampling interval; lag: behind "
+    "max_lag), counted once per query.",
     ["camera", "reason"],
 )
 ANSWERS_STORED = Counter(

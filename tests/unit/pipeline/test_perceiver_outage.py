@@ -59,3 +59,14 @@ def test_a_stall_inside_one_segment_skips_its_empty_windows() -> None:
     assert len(ends) == 20 and not {13.0, 20.0} & set(ends)
     assert perceiver.scheduler.skipped["gap"] == 8  # 28 due = 20 + 8
     assert perceiver.stats.skipped == {"gap": 8}
+
+
+def test_windows_finer_than_the_sampling_are_skipped_as_sparse_not_gap() -> None:
+    encoder = ColourEncoder()
+    query = StandingQuery("q", "a red circle", ("*",), every=0.5, window=0.5)
+    engine = Engine(encoder, AnswererCache(encoder), SelectionConfig())
+    perceiver = Perceiver(encoder, engine, Scheduler([query]), _decode, sample_fps=1.0)
+    ends = [a.window_end for i in range(3) for a in perceiver.on_segment(
+        Segment("cam", i, 2.0 * i, 2.0, b""))]
+    assert ends == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]  # [k + 0.5, k + 1) holds the frame
+    assert perceiver.stats.skipped == {"sparse": 6}
