@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+from prometheus_client import REGISTRY
+
 from connectors.bus import messages as msg
 from connectors.bus.base import Record, Topics
 from connectors.bus.deadletter import DeadLetters
@@ -14,7 +16,6 @@ from pipeline.scheduler import Scheduler
 from pipeline.testing import ColourEncoder
 from pipeline.types import Frame, Segment, StandingQuery
 from tests.unit.fakes import RecordingProducer, red_frame, segment_json
-from workers.ops import metrics
 from workers.perception.handler import BatchHandler
 from workers.perception.ownership import PerceiveCore
 
@@ -33,7 +34,8 @@ def _record(camera: str, seq: int, start: float, duration: float, times: list[fl
 
 
 def _skipped(camera: str) -> float:
-    return metrics.WINDOWS_SKIPPED.labels(camera=camera, reason="gap")._value.get()
+    labels = {"camera": camera, "reason": "gap"}
+    return REGISTRY.get_sample_value("feedwatch_windows_skipped_total", labels) or 0.0
 
 
 def test_an_outage_is_answered_or_counted_skipped_window_by_window(caplog) -> None:
