@@ -72,8 +72,8 @@ class SkipLog:
         """Every record since the last call, each logged once."""
         out, self._closed = self._closed + [s for s, _ in self._open.values()], []
         self._open.clear()
-        for skip in out:
-            log.warning("%s", skip.describe())
+        for line in _lines(out):
+            log.warning("%s", line)
         return out
 
     def drop(self, camera: str) -> None:
@@ -86,6 +86,26 @@ class SkipLog:
         self._closed = [s for s in self._closed if s.camera != camera]
         self._open = {k: v for k, v in self._open.items() if k[0] != camera}
         self.counts = +self.counts
+
+
+def _lines(skips: list[Skip]) -> list[str]:
+    """One log line per camera and reason: a hole costs every query on the camera its
+    windows, so the queries are folded into the line (``K queries``) rather than one line
+    each."""
+    groups: dict[tuple[str, str], list[Skip]] = {}
+    for skip in skips:
+        groups.setdefault((skip.camera, skip.reason), []).append(skip)
+    out = []
+    for (camera, reason), group in groups.items():
+        if len(group) == 1:
+            out.append(group[0].describe())
+            continue
+        first = min(s.first for s in group)
+        last = max(s.last for s in group)
+        windows = sum(s.windows for s in group)
+        out.append(f"camera {camera}: skipped {windows} window(s) of {len(group)} queries "
+                   f"ending {first:.3f}..{last:.3f} ({reason}: {REASONS[reason]})")
+    return out
 
 
 def _touch(a: Skip, b: Skip, every: float) -> bool:

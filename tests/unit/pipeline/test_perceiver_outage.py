@@ -8,6 +8,7 @@ from pipeline.engine import Engine
 from pipeline.perceiver import AnswererCache, Perceiver
 from pipeline.perception import SelectionConfig
 from pipeline.scheduler import Scheduler
+from pipeline.skips import Skip, SkipLog
 from pipeline.testing import ColourEncoder
 from pipeline.types import Frame, Segment, StandingQuery
 
@@ -70,3 +71,17 @@ def test_windows_finer_than_the_sampling_are_skipped_as_sparse_not_gap() -> None
         Segment("cam", i, 2.0 * i, 2.0, b""))]
     assert ends == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]  # [k + 0.5, k + 1) holds the frame
     assert perceiver.stats.skipped == {"sparse": 6}
+
+
+def test_one_log_line_per_hole_whatever_the_number_of_queries(caplog) -> None:
+    """Every query on a camera loses the hole's windows: the records stay one per query,
+    the log says it once for the camera."""
+    skips = SkipLog()
+    for q in ("a", "b", "c"):
+        skips.add(Skip("cam", q, "gap", 23.0, 34.0, 12), every=1.0)
+    with caplog.at_level("WARNING", logger="pipeline.skips"):
+        records = skips.take()
+    assert len(records) == 3 and skips.counts["gap"] == 36
+    assert [r.getMessage() for r in caplog.records] == [
+        "camera cam: skipped 36 window(s) of 3 queries ending 23.000..34.000 "
+        "(gap: no frame of the stream inside them)"]
