@@ -149,7 +149,7 @@ def _embedded(bench: AlertBench, root: Path, video: Path, url: str) -> dict[str,
     """The embedded run with alerts and clips; each camera's segment spans."""
     from workers.alerts.run import RunHooks, start_for_run
     from workers.incident_clips.embedded import start_for_run as start_clips
-    from workers.perception.embedded import run_embedded
+    from workers.perception.embedded_run import run_embedded
 
     db = f"sqlite:///{root / 'embedded.db'}"
     settings = _settings(bench, db, root)

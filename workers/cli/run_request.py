@@ -187,7 +187,7 @@ def execute(args: RunArgs, settings: Settings, hooks: Any = None) -> None:
     from connectors.store import parse_url
     from workers.alerts.run import start_for_run
     from workers.incident_clips.embedded import start_for_run as start_clips
-    from workers.perception.embedded import run_embedded
+    from workers.perception.embedded_run import run_embedded
 
     parse_url(settings.store.url, "--db")
     out = click.get_text_stream("stdout")

@@ -22,27 +22,23 @@ drops what both groups have committed, so memory stays bounded.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any
 
 from connectors.bus import messages as msg
 from connectors.bus.base import Consumer, Producer, Record, Topics
 from connectors.bus.deadletter import ONCE, DeadLetters
 from connectors.bus.memory import MemoryBus
 from connectors.store import AnswerSink, Store
-from connectors.video.uri import file_duration, is_local
+from connectors.video.uri import is_local
 from pipeline.errors import BusError, FeedwatchError, camera_reason
 from pipeline.perceiver import Perceiver, PerceiverStats
 from pipeline.types import Answer, Segment, StandingQuery
 from workers.perception.app import Hooks, PerceptionApp
 from workers.perception.handler import EncodedHook
-
-if TYPE_CHECKING:
-    from workers.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +89,7 @@ class EmbeddedRun:
         self.on_encoded = on_encoded
         self.stop = threading.Event()
         self.errors: dict[str, BaseException] = {}
+        self.interrupted: KeyboardInterrupt | None = None  # Ctrl-C or SIGTERM ended run()
         self._threads: list[threading.Thread] = []
         self._lock, self._ended = threading.Lock(), 0
 
@@ -159,7 +156,9 @@ class EmbeddedRun:
 
     # -- the loop ----------------------------------------------------------------------
     def run(self) -> PerceiverStats:
-        """Run until every source has ended (files) or ``stop`` is set (live, Ctrl-C)."""
+        """Run until every source has ended (files) or ``stop`` is set. Ctrl-C (or SIGTERM)
+        ends it too, after storing the answers already on the bus; :attr:`interrupted`
+        then holds it, for the caller to finish its report and raise again."""
         producer = self.bus.producer()
         for query in self.queries:
             producer.send(self.topics.queries, *msg.encode_query(query))
@@ -172,6 +171,10 @@ class EmbeddedRun:
         self._start_sources()
         try:
             self._loop(app, perceive, store, dead)
+        except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: what is on the bus is stored
+            self.interrupted = exc
+            _drain(store, app.answers)  # a second Ctrl-C leaves these out
+            _drain(dead, app.dead)
         finally:
             self.stop.set()
             self.bus.close()  # first: the queries follower's poll returns instead of waiting out
@@ -220,81 +223,3 @@ def make_store_sink(url: str) -> tuple[Store, AnswerSink]:
     """The store (migrated to head on start) and its idempotent sink."""
     store = Store.from_url(url, upgrade=True)
     return store, AnswerSink(store)
-
-
-def run_embedded(
-    settings: Settings,
-    sources: Sequence[tuple[str, str]],
-    queries: Sequence[StandingQuery],
-    *,
-    realtime: bool = False,
-    serve: int | None = None,
-    json_out: TextIO | None = None,
-    observe: Callable[[Segment], None] | None = None,
-) -> tuple[PerceiverStats, dict[str, BaseException]]:
-    """Build the store, models and run for ``feedwatch run`` over ``sources`` (camera id,
-    URI); with ``json_out`` each answer is one JSON line there; ``observe`` sees every
-    perceived segment (the incident clips' ring). Returns stats and source errors."""
-
-    from connectors import video
-    from connectors.bus.models import answer_json
-    from connectors.store.feedback import StoreStates
-    from workers.history.writer import build_writer
-    from workers.perception.build import perceiver_from_settings
-    from workers.view import LiveView, run_summary, stderr_console
-
-    p = settings.perception
-    store, sink = make_store_sink(settings.store.url)
-    for camera, uri in sources:
-        store.upsert_camera(camera, uri)
-    for query in queries:
-        store.upsert_query(query)
-    perceiver = perceiver_from_settings(p, states=StoreStates(store))
-    writer = build_writer(settings, store.engine, perceiver.encoder.model_id)  # history
-    console = stderr_console()
-    view = LiveView(console, enabled=json_out is None or console.is_terminal)
-
-    def on_answer(answer: Answer) -> None:
-        view.update(answer)
-        if json_out is not None:
-            json_out.write(json.dumps(answer_json(answer), separators=(",", ":")) + "\n")
-            json_out.flush()
-
-    def on_segment(segment: Segment) -> None:
-        view.advance(segment.camera, segment.end)
-        if observe is not None:
-            observe(segment)
-
-    def segments(uri: str, camera: str, **kw: Any) -> Iterator[Segment]:
-        it: Iterator[Segment] = video.segments(uri, camera, realtime=realtime, **kw)
-        return it
-
-    run = EmbeddedRun(
-        [CameraSource(c, u) for c, u in sources],
-        queries,
-        perceiver,
-        sink,
-        segments=segments,
-        on_answer=on_answer,
-        on_segment=on_segment,
-        on_encoded=writer.on_encoded,
-    )
-    from workers.api.embedded import serve_beside, serve_until_interrupted
-
-    server = serve_beside(run, settings, serve)
-    for camera, uri in sources:
-        if is_local(uri) and not uri.startswith("/dev/"):
-            view.add_file(camera, file_duration(uri))
-    with view:
-        stats = run.run()
-    writer.close()
-    new = sink.written  # rows this run inserted (retention may have pruned some since)
-    if not console.is_terminal:
-        console.line()
-    for line in run_summary(stats, new, store.engine.url.render_as_string(),
-                            [c for c, _ in sources]):
-        console.print(line, markup=False, highlight=False)
-    if server is not None:
-        serve_until_interrupted(server, lambda m: console.print(m, markup=False, highlight=False))
-    store.close()
-    return stats, run.errors

@@ -206,3 +206,21 @@ def test_segments_of_several_cameras_share_one_encoder_call(tmp_path: Path) -> N
     stats = run.perceiver.stats
     assert (stats.segments, stats.frames, stats.dead_letters) == (3, 6, 1)  # bad one: alone
     assert set(stats.stream_time) == {"cam", "yard", "gate"}
+
+
+def test_ctrl_c_stores_what_was_answered_and_hands_the_interrupt_back(tmp_path: Path) -> None:
+    """Ctrl-C part-way: the run returns its stats with the interrupt noted (for the command
+    to print its summary, then exit 130), and every answer already on the bus is stored."""
+    run, store, bus = make_run(tmp_path)
+
+    def interrupt(segment: Segment) -> None:
+        if segment.seq == 3:
+            raise KeyboardInterrupt
+
+    run.on_segment = interrupt
+    stats = run.run()
+    assert isinstance(run.interrupted, KeyboardInterrupt)
+    sent = len(bus.sent[Topics().answers])
+    assert 0 < sent < DURATION
+    assert store.count_answers() == sent == stats.answers
+    assert bus.retained(Topics().answers) == 0
