@@ -91,7 +91,7 @@ def _packet(data: bytes, pts: int | None, key: bool = False, stream=None):
 def test_pieces_of_one_access_unit_are_joined_without_repeated_parameter_sets(clip) -> None:
     import av
 
-    from connectors.video.sources import coalesce
+    from connectors.video.pieces import coalesce
 
     container = av.open(str(clip))
     h264 = container.streams.video[0]
@@ -115,7 +115,7 @@ def test_pieces_of_one_access_unit_are_joined_without_repeated_parameter_sets(cl
 
 
 def test_repeated_parameter_sets_are_dropped_for_h264_and_hevc() -> None:
-    from connectors.video.sources import _drop_parameter_sets
+    from connectors.video.pieces import _drop_parameter_sets
 
     sc = b"\x00\x00\x00\x01"
     h264 = sc + b"\x67\x42" + b"\x00\x00\x01" + b"\x68\xce" + sc + b"\x65\x88"
