@@ -129,16 +129,22 @@ class PyAVSource(VideoSource):
         timeline: Timeline,
         *,
         pace: bool = False,
+        stall_s: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``pace``: release a file's packets at their times (``realtime``); ``stall_s``:
+        a read that waited that long is a stall even when it returned
+        a packet (the one FFmpeg's parser held back, handed over when the read gave up)."""
         self.camera = camera
         self.live = spec.live or pace
         self.spec = spec
         self._container = container
         self._stream = stream
         self._timeline = timeline
-        self._pace = pace
-        self._sleep = sleep
+        self._pace, self._stall_s = pace, stall_s
+        self._sleep, self._now, self._monotonic = sleep, now, monotonic
         self._info = stream_info(stream)
         self._arrival = spec.live and container.format.name in UNTIMED_FORMATS
         self._pieces = container.format.name in PIECEWISE_FORMATS
@@ -157,7 +163,8 @@ class PyAVSource(VideoSource):
         stream = _video_stream(container, camera, spec)
         timeline = _timeline(spec, stream, realtime, opened_at, not_before)
         log.info("camera %s: opened %s (%s)", camera, spec.uri, stream.codec_context.name)
-        return cls(camera, container, stream, spec, timeline, pace=realtime and not spec.live)
+        return cls(camera, container, stream, spec, timeline, pace=realtime and not spec.live,
+                   stall_s=settings.stall_timeout_s if spec.live else None)
 
     @property
     def info(self) -> StreamInfo:
@@ -175,11 +182,16 @@ class PyAVSource(VideoSource):
     def _read(self) -> Iterator[av.Packet]:
         demuxed = self._container.demux(self._stream)
         while True:
+            asked = self._monotonic()
             packet = self._next(demuxed)
             if packet is None:
                 return
+            waited = self._monotonic() - asked
             if packet.size:
                 yield packet
+            if self._stall_s is not None and waited >= self._stall_s:
+                raise StreamStalled(f"camera {self.camera!r}: no data from {self.spec.uri} "
+                                    f"for {waited:.1f} s")
 
     def _next(self, demuxed: Iterator[av.Packet]) -> av.Packet | None:
         try:
@@ -208,14 +220,14 @@ class PyAVSource(VideoSource):
 
     def _arrived(self, packet: av.Packet, duration: float) -> TimedPacket:
         """Stamp an untimed live frame with the wall clock (always increasing)."""
-        t = time.time()
+        t = self._now()
         if self._last_t is not None and t <= self._last_t:
             t = self._last_t + 1e-3
         self._last_t = t
         return TimedPacket(packet, t, bool(packet.is_keyframe), duration, packet.size)
 
     def _wait_until(self, t: float) -> None:
-        delay = t - time.time()
+        delay = t - self._now()
         if delay > 0:
             self._sleep(delay)
 
