@@ -108,13 +108,15 @@ def stream_info(stream: av.VideoStream) -> StreamInfo:
 
 
 def _timeline(spec: SourceSpec, stream: av.VideoStream, realtime: bool, opened_at: float,
-              not_before: float | None) -> Timeline:
+              not_before: float | None, camera: str) -> Timeline:
     tb = stream.time_base or Fraction(1, 90000)
     if spec.live:
         anchor = opened_at if not_before is None else max(opened_at, not_before)
-        return Timeline(tb, anchor=anchor, max_jump=MAX_JUMP_S, not_before=not_before)
+        return Timeline(tb, anchor=anchor, max_jump=MAX_JUMP_S, not_before=not_before,
+                        camera=camera)
     anchor = time.time() if realtime else 0.0
-    return Timeline(tb, anchor=anchor, origin_pts=stream.start_time, max_jump=MAX_JUMP_S)
+    return Timeline(tb, anchor=anchor, origin_pts=stream.start_time, max_jump=MAX_JUMP_S,
+                    camera=camera)
 
 
 class PyAVSource(VideoSource):
@@ -161,7 +163,7 @@ class PyAVSource(VideoSource):
         opened_at = time.time()
         container = _open_container(spec, camera, settings)
         stream = _video_stream(container, camera, spec)
-        timeline = _timeline(spec, stream, realtime, opened_at, not_before)
+        timeline = _timeline(spec, stream, realtime, opened_at, not_before, camera)
         log.info("camera %s: opened %s (%s)", camera, spec.uri, stream.codec_context.name)
         return cls(camera, container, stream, spec, timeline, pace=realtime and not spec.live,
                    stall_s=settings.stall_timeout_s if spec.live else None)
