@@ -19,6 +19,10 @@ from pipeline.errors import ConfigError, SourceError
 
 log = logging.getLogger(__name__)
 MAX_JUMP_S = 10.0
+LIVE_LEAD_S = 1.0
+"""How far a live camera's stream time may run ahead of the wall clock. Packets that
+come faster than real time (an HLS backlog, a burst, two senders on one UDP port) are
+held until they are within this of the wall clock, so no window comes due early."""
 UNTIMED_FORMATS = frozenset({"mpjpeg", "mjpeg", "jpeg_pipe", "image2pipe"})
 """Formats whose packets carry no real timestamps (MJPEG over HTTP multipart): a live
 source in one of them is stamped with the arrival time of each frame."""
@@ -107,10 +111,16 @@ def stream_info(stream: av.VideoStream) -> StreamInfo:
     )
 
 
-def _timeline(spec: SourceSpec, stream: av.VideoStream, realtime: bool, opened_at: float,
-              not_before: float | None, camera: str) -> Timeline:
+def plays_as_file(spec: SourceSpec, container: av.container.InputContainer) -> bool:
+    """A file, or a network source that says how long it is (an HLS VOD playlist, an
+    MP4 over HTTP): it is read as a file is, at file speed unless paced (``realtime``)."""
+    return not spec.live or (spec.ends and container.duration is not None)
+
+
+def _timeline(spec: SourceSpec, stream: av.VideoStream, *, as_file: bool, realtime: bool,
+              opened_at: float, not_before: float | None, camera: str) -> Timeline:
     tb = stream.time_base or Fraction(1, 90000)
-    if spec.live:
+    if not as_file:
         anchor = opened_at if not_before is None else max(opened_at, not_before)
         return Timeline(tb, anchor=anchor, max_jump=MAX_JUMP_S, not_before=not_before,
                         camera=camera)
@@ -131,22 +141,25 @@ class PyAVSource(VideoSource):
         timeline: Timeline,
         *,
         pace: bool = False,
+        lead_s: float | None = None,
         stall_s: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        """``pace``: release a file's packets at their times (``realtime``); ``stall_s``:
-        a read that waited that long is a stall even when it returned
+        """``pace``: release a file's packets at their times (``realtime``); ``lead_s``:
+        hold a live camera's packets until they are at most that far ahead of the wall
+        clock; ``stall_s``: a read that waited that long is a stall even when it returned
         a packet (the one FFmpeg's parser held back, handed over when the read gave up)."""
         self.camera = camera
-        self.live = spec.live or pace
+        self.live = lead_s is not None or pace
         self.spec = spec
         self._container = container
         self._stream = stream
         self._timeline = timeline
-        self._pace, self._stall_s = pace, stall_s
+        self._pace, self._lead_s, self._stall_s = pace, lead_s, stall_s
         self._sleep, self._now, self._monotonic = sleep, now, monotonic
+        self._held = False  # the hold has been logged (once per connection)
         self._info = stream_info(stream)
         self._arrival = spec.live and container.format.name in UNTIMED_FORMATS
         self._pieces = container.format.name in PIECEWISE_FORMATS
@@ -163,9 +176,13 @@ class PyAVSource(VideoSource):
         opened_at = time.time()
         container = _open_container(spec, camera, settings)
         stream = _video_stream(container, camera, spec)
-        timeline = _timeline(spec, stream, realtime, opened_at, not_before, camera)
-        log.info("camera %s: opened %s (%s)", camera, spec.uri, stream.codec_context.name)
-        return cls(camera, container, stream, spec, timeline, pace=realtime and not spec.live,
+        as_file = plays_as_file(spec, container)
+        timeline = _timeline(spec, stream, as_file=as_file, realtime=realtime,
+                             opened_at=opened_at, not_before=not_before, camera=camera)
+        log.info("camera %s: opened %s (%s%s)", camera, spec.uri, stream.codec_context.name,
+                 ", read as a file" if as_file and spec.live else "")
+        return cls(camera, container, stream, spec, timeline, pace=realtime and as_file,
+                   lead_s=None if as_file else LIVE_LEAD_S,
                    stall_s=settings.stall_timeout_s if spec.live else None)
 
     @property
@@ -218,6 +235,8 @@ class PyAVSource(VideoSource):
         t = self._timeline.at(stamp, duration, packet.dts)
         if self._pace:
             self._wait_until(t)
+        elif self._lead_s is not None:
+            self._hold(t, self._lead_s)
         return TimedPacket(packet, t, bool(packet.is_keyframe), duration, packet.size)
 
     def _arrived(self, packet: av.Packet, duration: float) -> TimedPacket:
@@ -232,6 +251,18 @@ class PyAVSource(VideoSource):
         delay = t - self._now()
         if delay > 0:
             self._sleep(delay)
+
+    def _hold(self, t: float, lead_s: float) -> None:
+        """Keep a live camera's time within ``lead_s`` of the wall clock."""
+        ahead = t - self._now()
+        if ahead <= lead_s:
+            return
+        if not self._held:
+            self._held = True
+            log.info("camera %s: the stream runs %.1f s ahead of the wall clock (a backlog, "
+                     "or faster than real time): its packets are held to within %.1f s",
+                     self.camera, ahead, lead_s)
+        self._sleep(ahead - lead_s)
 
     def close(self) -> None:
         self._container.close()

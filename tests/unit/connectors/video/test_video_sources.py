@@ -36,6 +36,7 @@ def test_uri_kinds_and_ffmpeg_options(clip) -> None:
     assert udp_rtsp.options["rtsp_transport"] == "udp"
     hls = parse_uri("https://cdn.example/live/index.m3u8?token=1", S)
     assert (hls.kind, hls.ends, hls.options["rw_timeout"]) == ("hls", True, "10000000")
+    assert hls.options["live_start_index"] == "-1"  # from the newest segment: no backlog
     assert parse_uri("http://cam/video.ts", S).kind == "http"
     udp = parse_uri("udp://239.0.0.1:1234", S)
     assert (udp.kind, udp.format, udp.ends) == ("udp", "mpegts", False)
