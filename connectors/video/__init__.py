@@ -15,7 +15,7 @@ _EXPORTS = {
     "SourceUnreachable": "base", "ClipError": "base",
     "Clip": "clip_cut", "cut_clip": "clip_cut", "ClipWindow": "clip_plan",
     "TimedPacket": "packets", "StreamInfo": "packets", "Timeline": "packets",
-    "open_source": "sources", "PyAVSource": "sources", "coalesce": "sources",
+    "open_source": "sources", "PyAVSource": "sources", "coalesce": "pieces",
     "Segmenter": "segmenter", "Cutter": "cutter", "Cut": "cutter", "mux_segment": "segmenter",
     "Transcoder": "transcode",
     "decode_segment": "decoder", "plan_for": "decoder",

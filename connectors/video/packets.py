@@ -23,6 +23,12 @@ log = logging.getLogger(__name__)
 MAX_BACKSTEP_S = 1.0
 """Without DTS: PTS may step back by a few frames (B-frame reordering); more is a
 discontinuity. With DTS any step back of the decode order is one."""
+JUMP_EVENT_S = 10.0
+"""Re-anchors less than this many seconds of stream time apart are one event, logged once."""
+ERRATIC_JUMPS = 5
+"""Re-anchors in one event that make its timestamps erratic (two senders on one UDP
+port, a broken encoder): a warning, repeated every ``ERRATIC_REMIND_S`` while it lasts."""
+ERRATIC_REMIND_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,37 @@ class TimedPacket:
 
 
 @dataclass(eq=False)
+class JumpLog:
+    """Reports a camera's timestamp jumps: one line per event (re-anchors closer than
+    ``JUMP_EVENT_S`` of stream time are one), naming the camera and what jumped, and a
+    warning when an event goes on jumping (``ERRATIC_JUMPS``), not a line per packet."""
+
+    camera: str = ""
+    _last: float | None = field(default=None, init=False, repr=False)
+    _count: int = field(default=0, init=False, repr=False)
+    _began: float = field(default=0.0, init=False, repr=False)
+    _warned: float | None = field(default=None, init=False, repr=False)
+
+    def jumped(self, pts: tuple[int | None, int], by: float, at: float) -> None:
+        """PTS went from ``pts[0]`` to ``pts[1]``, ``by`` seconds from the previous
+        packet's time; the timeline re-anchored at ``at``."""
+        if self._last is None or at - self._last >= JUMP_EVENT_S:
+            self._count, self._began, self._warned = 0, at, None
+            log.info("camera %s: timestamps jumped by %+.3f s (pts %s -> %s): re-anchored at "
+                     "%.3f, one frame after the latest picture", self.camera or "?", by,
+                     pts[0], pts[1], at)
+        self._last, self._count = at, self._count + 1
+        due = self._warned is None or at - self._warned >= ERRATIC_REMIND_S
+        if self._count >= ERRATIC_JUMPS and due:
+            self._warned = at
+            log.warning("camera %s: %d timestamp jumps in %.1f s of stream time: its "
+                        "timestamps go back and forth (two senders on one port? a broken "
+                        "encoder?); each jump goes on one frame after the latest picture, "
+                        "and the camera's time is held to the wall clock",
+                        self.camera or "?", self._count, at - self._began)
+
+
+@dataclass(eq=False)
 class Timeline:
     """Turns PTS values into times; re-anchors when PTS jumps forward by more than
     ``max_jump``, or the decode order steps back: DTS lower than the previous packet's
@@ -62,10 +99,16 @@ class Timeline:
     max_jump: float | None = None
     not_before: float | None = None
     now: Callable[[], float] = time.time
+    camera: str = ""  # names the camera in the log
     _last: float | None = field(default=None, init=False, repr=False)
+    _last_pts: int | None = field(default=None, init=False, repr=False)
+    _jumps: JumpLog = field(init=False, repr=False)
     _latest: float | None = field(default=None, init=False, repr=False)  # latest shown
     _step: float = field(default=0.0, init=False, repr=False)
     _last_dts: int | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._jumps = JumpLog(self.camera)
 
     def at(self, pts: int | None, duration: float = 0.0, dts: int | None = None) -> float:
         """The time of a packet with this PTS (``None``: just after the previous one)."""
@@ -81,9 +124,10 @@ class Timeline:
                 self.anchor = self._next_guess()
         t = self._map(pts)
         if self._jumped(t, dts):
-            t = self._reanchor(pts)
+            t = self._reanchor(pts, t)
         if dts is not None:
             self._last_dts = dts
+        self._last_pts = pts
         return self._remember(t)
 
     def _map(self, pts: int) -> float:
@@ -99,9 +143,9 @@ class Timeline:
             return dts < self._last_dts
         return t < self._last - MAX_BACKSTEP_S
 
-    def _reanchor(self, pts: int) -> float:
+    def _reanchor(self, pts: int, mapped: float) -> float:
         t = self._next_guess()
-        log.info("timestamp jump at pts %s: re-anchoring at %.3f", pts, t)
+        self._jumps.jumped((self._last_pts, pts), mapped - (self._last or 0.0), t)
         self.anchor, self.origin_pts = t, pts
         return t
 

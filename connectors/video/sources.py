@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import logging
-import re
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 
 import av
@@ -13,12 +12,17 @@ import av.error
 
 from connectors.video.base import SourceUnreachable, StreamEnded, StreamStalled, VideoSource
 from connectors.video.packets import StreamInfo, TimedPacket, Timeline, packet_seconds
+from connectors.video.pieces import coalesce, pts_or_dts
 from connectors.video.settings import VideoSettings, check_settings
 from connectors.video.uri import SourceSpec, check_camera, parse_uri
 from pipeline.errors import ConfigError, SourceError
 
 log = logging.getLogger(__name__)
 MAX_JUMP_S = 10.0
+LIVE_LEAD_S = 1.0
+"""How far a live camera's stream time may run ahead of the wall clock. Packets that
+come faster than real time (an HLS backlog, a burst, two senders on one UDP port) are
+held until they are within this of the wall clock, so no window comes due early."""
 UNTIMED_FORMATS = frozenset({"mpjpeg", "mjpeg", "jpeg_pipe", "image2pipe"})
 """Formats whose packets carry no real timestamps (MJPEG over HTTP multipart): a live
 source in one of them is stamped with the arrival time of each frame."""
@@ -107,69 +111,22 @@ def stream_info(stream: av.VideoStream) -> StreamInfo:
     )
 
 
-def _stamp(packet: av.Packet) -> int | None:
-    return packet.pts if packet.pts is not None else packet.dts
+def plays_as_file(spec: SourceSpec, container: av.container.InputContainer) -> bool:
+    """A file, or a network source that says how long it is (an HLS VOD playlist, an
+    MP4 over HTTP): it is read as a file is, at file speed unless paced (``realtime``)."""
+    return not spec.live or (spec.ends and container.duration is not None)
 
 
-def coalesce(packets: Iterable[av.Packet]) -> Iterator[av.Packet]:
-    """Join pieces of one access unit: RTP depacketizers may hand over a frame's
-    parameter sets or slices as separate packets with the same timestamp (or, at the
-    very start, with none). Muxed apart they would decode as two frames."""
-    held: av.Packet | None = None
-    stamped = False  # a timestamped packet has been seen
-    for packet in packets:
-        if held is not None and _same_unit(held, packet, leading=not stamped):
-            held = _join(held, packet)
-        else:
-            if held is not None:
-                yield held
-            held = packet
-        stamped = stamped or _stamp(held) is not None
-    if held is not None:
-        yield held
-
-
-def _same_unit(held: av.Packet, packet: av.Packet, *, leading: bool) -> bool:
-    if _stamp(held) is None:
-        return leading
-    return _stamp(held) == _stamp(packet)
-
-
-def _join(a: av.Packet, b: av.Packet) -> av.Packet:
-    codec = b.stream.codec_context.name if b.stream is not None else ""
-    joined = av.Packet(bytes(a) + _drop_parameter_sets(bytes(b), codec))
-    joined.pts, joined.dts = b.pts, b.dts
-    joined.duration = max(a.duration or 0, b.duration or 0)
-    joined.is_keyframe = bool(a.is_keyframe or b.is_keyframe)
-    if b.stream is not None:
-        joined.stream = b.stream  # sets the time base too
-    if b.time_base is not None:
-        joined.time_base = b.time_base
-    return joined
-
-
-_PARAMETER_SETS = {"h264": (frozenset({7, 8}), 0x1F, 0), "hevc": (frozenset({32, 33, 34}), 0x7E, 1)}
-
-
-def _drop_parameter_sets(data: bytes, codec: str) -> bytes:
-    """Remove SPS/PPS (VPS) NAL units from an Annex B piece that continues an access
-    unit: repeated mid-frame (RTP payloaders do this) they would start a new frame."""
-    if codec not in _PARAMETER_SETS or not data.startswith((b"\0\0\1", b"\0\0\0\1")):
-        return data
-    types, mask, shift = _PARAMETER_SETS[codec]
-    units = [u for u in re.split(b"\0\0\0?\1", data) if u]
-    kept = [u for u in units if (u[0] & mask) >> shift not in types]
-    return b"".join(b"\0\0\0\1" + u for u in kept)
-
-
-def _timeline(spec: SourceSpec, stream: av.VideoStream, realtime: bool, opened_at: float,
-              not_before: float | None) -> Timeline:
+def _timeline(spec: SourceSpec, stream: av.VideoStream, *, as_file: bool, realtime: bool,
+              opened_at: float, not_before: float | None, camera: str) -> Timeline:
     tb = stream.time_base or Fraction(1, 90000)
-    if spec.live:
+    if not as_file:
         anchor = opened_at if not_before is None else max(opened_at, not_before)
-        return Timeline(tb, anchor=anchor, max_jump=MAX_JUMP_S, not_before=not_before)
+        return Timeline(tb, anchor=anchor, max_jump=MAX_JUMP_S, not_before=not_before,
+                        camera=camera)
     anchor = time.time() if realtime else 0.0
-    return Timeline(tb, anchor=anchor, origin_pts=stream.start_time, max_jump=MAX_JUMP_S)
+    return Timeline(tb, anchor=anchor, origin_pts=stream.start_time, max_jump=MAX_JUMP_S,
+                    camera=camera)
 
 
 class PyAVSource(VideoSource):
@@ -184,16 +141,25 @@ class PyAVSource(VideoSource):
         timeline: Timeline,
         *,
         pace: bool = False,
+        lead_s: float | None = None,
+        stall_s: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``pace``: release a file's packets at their times (``realtime``); ``lead_s``:
+        hold a live camera's packets until they are at most that far ahead of the wall
+        clock; ``stall_s``: a read that waited that long is a stall even when it returned
+        a packet (the one FFmpeg's parser held back, handed over when the read gave up)."""
         self.camera = camera
-        self.live = spec.live or pace
+        self.live = lead_s is not None or pace
         self.spec = spec
         self._container = container
         self._stream = stream
         self._timeline = timeline
-        self._pace = pace
-        self._sleep = sleep
+        self._pace, self._lead_s, self._stall_s = pace, lead_s, stall_s
+        self._sleep, self._now, self._monotonic = sleep, now, monotonic
+        self._held = False  # the hold has been logged (once per connection)
         self._info = stream_info(stream)
         self._arrival = spec.live and container.format.name in UNTIMED_FORMATS
         self._pieces = container.format.name in PIECEWISE_FORMATS
@@ -210,9 +176,14 @@ class PyAVSource(VideoSource):
         opened_at = time.time()
         container = _open_container(spec, camera, settings)
         stream = _video_stream(container, camera, spec)
-        timeline = _timeline(spec, stream, realtime, opened_at, not_before)
-        log.info("camera %s: opened %s (%s)", camera, spec.uri, stream.codec_context.name)
-        return cls(camera, container, stream, spec, timeline, pace=realtime and not spec.live)
+        as_file = plays_as_file(spec, container)
+        timeline = _timeline(spec, stream, as_file=as_file, realtime=realtime,
+                             opened_at=opened_at, not_before=not_before, camera=camera)
+        log.info("camera %s: opened %s (%s%s)", camera, spec.uri, stream.codec_context.name,
+                 ", read as a file" if as_file and spec.live else "")
+        return cls(camera, container, stream, spec, timeline, pace=realtime and as_file,
+                   lead_s=None if as_file else LIVE_LEAD_S,
+                   stall_s=settings.stall_timeout_s if spec.live else None)
 
     @property
     def info(self) -> StreamInfo:
@@ -230,11 +201,16 @@ class PyAVSource(VideoSource):
     def _read(self) -> Iterator[av.Packet]:
         demuxed = self._container.demux(self._stream)
         while True:
+            asked = self._monotonic()
             packet = self._next(demuxed)
             if packet is None:
                 return
+            waited = self._monotonic() - asked
             if packet.size:
                 yield packet
+            if self._stall_s is not None and waited >= self._stall_s:
+                raise StreamStalled(f"camera {self.camera!r}: no data from {self.spec.uri} "
+                                    f"for {waited:.1f} s")
 
     def _next(self, demuxed: Iterator[av.Packet]) -> av.Packet | None:
         try:
@@ -253,26 +229,40 @@ class PyAVSource(VideoSource):
         duration = packet_seconds(packet, self._info.time_base)
         if self._arrival:
             return self._arrived(packet, duration)
-        stamp = _stamp(packet)
+        stamp = pts_or_dts(packet)
         if stamp is None and not duration and self._info.fps > 0:
             duration = 1.0 / self._info.fps  # untimed frames: one frame interval apart
         t = self._timeline.at(stamp, duration, packet.dts)
         if self._pace:
             self._wait_until(t)
+        elif self._lead_s is not None:
+            self._hold(t, self._lead_s)
         return TimedPacket(packet, t, bool(packet.is_keyframe), duration, packet.size)
 
     def _arrived(self, packet: av.Packet, duration: float) -> TimedPacket:
         """Stamp an untimed live frame with the wall clock (always increasing)."""
-        t = time.time()
+        t = self._now()
         if self._last_t is not None and t <= self._last_t:
             t = self._last_t + 1e-3
         self._last_t = t
         return TimedPacket(packet, t, bool(packet.is_keyframe), duration, packet.size)
 
     def _wait_until(self, t: float) -> None:
-        delay = t - time.time()
+        delay = t - self._now()
         if delay > 0:
             self._sleep(delay)
+
+    def _hold(self, t: float, lead_s: float) -> None:
+        """Keep a live camera's time within ``lead_s`` of the wall clock."""
+        ahead = t - self._now()
+        if ahead <= lead_s:
+            return
+        if not self._held:
+            self._held = True
+            log.info("camera %s: the stream runs %.1f s ahead of the wall clock (a backlog, "
+                     "or faster than real time): its packets are held to within %.1f s",
+                     self.camera, ahead, lead_s)
+        self._sleep(ahead - lead_s)
 
     def close(self) -> None:
         self._container.close()

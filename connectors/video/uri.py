@@ -101,6 +101,8 @@ def _rtsp(uri: str, s: VideoSettings) -> SourceSpec:
 def _http(uri: str, s: VideoSettings) -> SourceSpec:
     kind = "hls" if urlsplit(uri).path.lower().endswith(".m3u8") else "http"
     opts = {"rw_timeout": _us(s.stall_timeout_s)}
+    if kind == "hls":  # a live playlist from its newest segment, not three back: a backlog
+        opts["live_start_index"] = "-1"  # read at download speed would run ahead of the clock
     return SourceSpec(uri, kind, uri, live=True, ends=True, options=opts)
 
 

@@ -127,7 +127,9 @@ def test_a_frozen_server_is_detected_as_stalled_and_recovered(rtsp_server, tiny_
         frozen_at = time.time()
         assert wait_for(lambda: StreamStatus.STALLED in [e.state for e in events], 15)
         stalled = next(e for e in events if e.state is StreamStatus.STALLED)
-        assert 1.5 <= stalled.at - frozen_at <= 8, stalled.at - frozen_at
+        # one stall timeout after the last packet, not two (FFmpeg's parser hands over
+        # the picture it held when a read gives up; that read is the stall)
+        assert 1.5 <= stalled.at - frozen_at <= 3.5, stalled.at - frozen_at
         os.killpg(group, signal.SIGCONT)
         count = len(got)
         assert wait_for(lambda: len(got) >= count + 2, 40), [e.state for e in events]

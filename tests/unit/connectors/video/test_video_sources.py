@@ -36,6 +36,7 @@ def test_uri_kinds_and_ffmpeg_options(clip) -> None:
     assert udp_rtsp.options["rtsp_transport"] == "udp"
     hls = parse_uri("https://cdn.example/live/index.m3u8?token=1", S)
     assert (hls.kind, hls.ends, hls.options["rw_timeout"]) == ("hls", True, "10000000")
+    assert hls.options["live_start_index"] == "-1"  # from the newest segment: no backlog
     assert parse_uri("http://cam/video.ts", S).kind == "http"
     udp = parse_uri("udp://239.0.0.1:1234", S)
     assert (udp.kind, udp.format, udp.ends) == ("udp", "mpegts", False)
@@ -206,7 +207,7 @@ def test_a_live_hls_playlist_that_stops_growing_is_a_stall_not_the_end(tmp_path,
     import subprocess
     import threading
 
-    from connectors.video.base import StreamEnded
+    from connectors.video.base import SourceUnreachable
 
     subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i",
                     "testsrc2=size=160x90:rate=10:duration=3", "-c:v", "libx264", "-preset",
@@ -225,7 +226,7 @@ def test_a_live_hls_playlist_that_stops_growing_is_a_stall_not_the_end(tmp_path,
     try:
         source = open_source(url, "cam", realtime=False, settings=VideoSettings(stall_timeout_s=2))
         if live:
-            with pytest.raises(StreamEnded, match="closed the stream"):
+            with pytest.raises(SourceUnreachable):  # stalled (or closed): reconnected
                 list(source)
         else:
             assert len(list(source)) == 30

@@ -91,7 +91,7 @@ def _packet(data: bytes, pts: int | None, key: bool = False, stream=None):
 def test_pieces_of_one_access_unit_are_joined_without_repeated_parameter_sets(clip) -> None:
     import av
 
-    from connectors.video.sources import coalesce
+    from connectors.video.pieces import coalesce
 
     container = av.open(str(clip))
     h264 = container.streams.video[0]
@@ -115,7 +115,7 @@ def test_pieces_of_one_access_unit_are_joined_without_repeated_parameter_sets(cl
 
 
 def test_repeated_parameter_sets_are_dropped_for_h264_and_hevc() -> None:
-    from connectors.video.sources import _drop_parameter_sets
+    from connectors.video.pieces import _drop_parameter_sets
 
     sc = b"\x00\x00\x00\x01"
     h264 = sc + b"\x67\x42" + b"\x00\x00\x01" + b"\x68\xce" + sc + b"\x65\x88"
@@ -153,3 +153,22 @@ def test_a_raw_elementary_stream_is_stamped_one_frame_apart(tmp_path) -> None:
     with open_source(str(raw), "cam") as src:
         times = [tp.t for tp in src]
     assert times == pytest.approx([i / 10 for i in range(20)])
+
+
+def test_a_jump_is_logged_once_naming_the_camera_and_what_jumped(caplog) -> None:
+    """Each re-anchor was logged, as 'timestamp jump at pts N', with no camera: a
+    stream that kept jumping filled the log with one line per packet."""
+    import logging
+
+    tl = Timeline(TB, anchor=0.0, origin_pts=0, max_jump=10.0, camera="dock")
+    wrapped = 2**33 - 90000
+    runs = [0, wrapped, 0]  # 12 s each: the clock wraps, then the stream loops back to 0
+    with caplog.at_level(logging.INFO, logger="connectors.video.packets"):
+        times = [tl.at(start + k * 3600, 0.04, dts=start + k * 3600)
+                 for start in runs for k in range(300)]
+    assert times == pytest.approx([i * 0.04 for i in range(900)])
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 2, lines  # one line per jump, none per packet after it
+    assert all(line.startswith("camera dock: timestamps jumped by") for line in lines)
+    assert f"pts 1076400 -> {wrapped}" in lines[0] and "re-anchored at 12.000" in lines[0]
+    assert f"pts {wrapped + 1076400} -> 0" in lines[1]
