@@ -20,7 +20,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
@@ -29,6 +29,7 @@ from pipeline.errors import ConfigError, StoreDataError, StoreError
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
+MIGRATION_LOCK = 0x66656564  # "feed": the advisory lock that serialises migrations
 ALLOWED = "sqlite:///PATH, sqlite:// (in memory) or postgresql://USER:PASS@HOST:PORT/DB"
 
 
@@ -115,6 +116,7 @@ def upgrade(engine: Engine, revision: str = "head", *, secret_box: Any = None) -
     cfg = alembic_config()
     try:
         with engine.begin() as conn:
+            _one_at_a_time(conn)
             _known(conn, cfg, engine)
             cfg.attributes["connection"] = conn
             cfg.attributes["secret_box"] = secret_box
@@ -127,6 +129,15 @@ def upgrade(engine: Engine, revision: str = "head", *, secret_box: Any = None) -
         raise StoreError(f"migration failed on {engine.url.render_as_string()}: "
                          f"{type(exc).__name__}: {why}{_read_only(engine)}") from exc
     return current_revision(engine)
+
+
+def _one_at_a_time(conn: Any) -> None:
+    """On PostgreSQL, processes that start together on one fresh store (an API and a
+    worker) migrate one after the other: the second waits for the first's transaction
+    and then finds the store at head, instead of failing to create a table that the
+    first has just created. The lock ends with the transaction."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
 
 
 def _read_only(engine: Engine) -> str:
