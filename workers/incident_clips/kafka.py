@@ -22,7 +22,7 @@ from connectors.bus import messages as msg
 from connectors.bus.base import Consumer, Record
 from connectors.kafka import KafkaBus, topics_of
 from connectors.kafka.segment_reader import SegmentReader
-from connectors.store import Store
+from connectors.store import Store, open_store
 from connectors.store.clips import ClipFiles, ClipStore
 from connectors.store.segment_index import IndexedSegment, SegmentIndex
 from pipeline.errors import FeedwatchError, MessageError
@@ -111,7 +111,7 @@ class ClipsProcess:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ClipsProcess:
-        store = Store.from_url(settings.store.url)
+        store = open_store(settings.store.url, wait=True)
         index = SegmentIndex(store.engine)
         bus = KafkaBus(settings.kafka)
         consumer = bus.consumer([topics_of(settings.kafka).segments], INDEX_GROUP)

@@ -33,7 +33,7 @@ from connectors.bus import messages as msg
 from connectors.bus.base import Consumer, Producer, Record, Topics
 from connectors.bus.deadletter import ONCE, DeadLetters
 from connectors.bus.memory import MemoryBus
-from connectors.store import AnswerSink, Store
+from connectors.store import AnswerSink, Store, open_store
 from connectors.video.uri import file_duration, is_local
 from pipeline.errors import BusError, FeedwatchError
 from pipeline.perceiver import Perceiver, PerceiverStats
@@ -216,9 +216,9 @@ def decodes_ahead(perceiver: Perceiver) -> bool:
     return getattr(getattr(perceiver, "encoder", None), "device", "cpu") != "cpu"
 
 
-def make_store_sink(url: str) -> tuple[Store, AnswerSink]:
-    """The store (migrated to head on start) and its idempotent sink."""
-    store = Store.from_url(url, upgrade=True)
+def make_store_sink(url: str, *, wait: bool = False) -> tuple[Store, AnswerSink]:
+    """The store (migrated; ``wait``: waited for, as a service does) and its sink."""
+    store = open_store(url, wait=wait)
     return store, AnswerSink(store)
 
 
@@ -244,7 +244,8 @@ def run_embedded(
     from workers.view import LiveView, run_summary, stderr_console
 
     p = settings.perception
-    store, sink = make_store_sink(settings.store.url)
+    live = any(not is_local(uri) or uri.startswith("/dev/") for _, uri in sources)  # cameras
+    store, sink = make_store_sink(settings.store.url, wait=live)
     for camera, uri in sources:
         store.upsert_camera(camera, uri)
     for query in queries:
