@@ -6,11 +6,13 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from pipeline.answerers.base import AnswererSettings
 from pipeline.answerers.baseline import Rule
 from pipeline.answerers.closer import CLOSER_GATE
+from pipeline.errors import ConfigError
+from pipeline.questions import clean_question
 
 DEFAULT_BACKGROUNDS = ("an empty scene", "a background", "nothing in particular")
 DEFAULT_THRESHOLDS = {"threshold": 0.2, "margin": 0.5}
@@ -38,6 +40,19 @@ class ClipSettings(AnswererSettings):
     closer_look: float = Field(default=0.0, ge=0.0, le=64.0)
     """Span in patch cells of the crop a window that could turn yes asks its support of,
     against the strongest alternative (0: off, the whole frame against the ten closest)."""
+
+    @field_validator("background_prompts")
+    @classmethod
+    def _printable(cls, prompts: tuple[str, ...]) -> tuple[str, ...]:
+        """Prompts follow the question's rule: they are stored and sent like one (a NUL
+        was kept on SQLite and broke PostgreSQL; a lone surrogate made a 409)."""
+        cleaned = []
+        for i, prompt in enumerate(prompts):
+            try:
+                cleaned.append(clean_question(prompt))
+            except ConfigError as exc:
+                raise ValueError(f"background_prompts[{i}]: {exc.allowed}") from None
+        return tuple(cleaned)
 
     @model_validator(mode="before")
     @classmethod
