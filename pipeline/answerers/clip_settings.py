@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -12,10 +12,17 @@ from pipeline.answerers.base import AnswererSettings
 from pipeline.answerers.baseline import Rule
 from pipeline.answerers.closer import CLOSER_GATE
 from pipeline.errors import ConfigError
-from pipeline.questions import clean_question
+from pipeline.questions import QUESTION_MAX, clean_question, question_pattern
 
 DEFAULT_BACKGROUNDS = ("an empty scene", "a background", "nothing in particular")
 DEFAULT_THRESHOLDS = {"threshold": 0.2, "margin": 0.5}
+
+
+def _as_question(schema: dict[str, Any]) -> None:
+    schema["pattern"] = question_pattern()  # what the validator below enforces
+
+
+Prompt = Annotated[str, Field(max_length=QUESTION_MAX, json_schema_extra=_as_question)]
 
 
 class ClipSettings(AnswererSettings):
@@ -23,7 +30,7 @@ class ClipSettings(AnswererSettings):
 
     mode: Literal["adaptive", "threshold", "margin"] = "adaptive"
     threshold: float | None = Field(default=None, ge=-1.0, le=1.0)
-    background_prompts: tuple[str, ...] = Field(default=DEFAULT_BACKGROUNDS, min_length=1)
+    background_prompts: tuple[Prompt, ...] = Field(default=DEFAULT_BACKGROUNDS, min_length=1)
     logit_scale: float = Field(default=100.0, gt=0.0, le=1000.0)
     """CLIP's own scale is at most 100; far above, cosines times it overflow the
     float32 frames (1e308 made every margin score NaN, and every answer a dead letter)."""
