@@ -25,7 +25,7 @@ from connectors.kafka.segment_reader import SegmentReader
 from connectors.store import Store, open_store
 from connectors.store.clips import ClipFiles, ClipStore
 from connectors.store.segment_index import IndexedSegment, SegmentIndex
-from pipeline.errors import FeedwatchError, MessageError
+from pipeline.errors import FeedwatchError, MessageError, StoreDataError
 from pipeline.types import Segment
 from workers.config import Settings
 from workers.incident_clips.embedded import policy_of
@@ -61,10 +61,21 @@ class SegmentIndexer:
             except MessageError as exc:  # perception dead-letters it; nothing to clip
                 log.warning("segment %s[%d]@%d not indexed: %s", r.topic, r.partition, r.offset,
                             exc)
-        self.index.add(rows)
+        try:
+            self.index.add(rows)
+        except StoreDataError:  # one row the store cannot hold must not cost the others
+            for row in rows:
+                self._add_one(row)
         self.consumer.commit()
         self._prune()
         return len(records)
+
+    def _add_one(self, row: IndexedSegment) -> None:
+        try:
+            self.index.add([row])
+        except StoreDataError as exc:  # e.g. a seq past the column's integer
+            log.warning("segment %s[%d]@%d not indexed (camera %s, seq %d): %s", row.topic,
+                        row.partition, row.offset, row.camera, row.seq, exc)
 
     def _prune(self) -> None:
         now = self.clock()
