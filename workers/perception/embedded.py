@@ -34,7 +34,7 @@ from connectors.bus.base import Consumer, Producer, Record, Topics
 from connectors.bus.deadletter import ONCE, DeadLetters
 from connectors.bus.memory import MemoryBus
 from connectors.store import AnswerSink, Store, open_store
-from connectors.video.uri import file_duration, is_local
+from connectors.video.uri import file_duration, is_camera
 from pipeline.errors import BusError, FeedwatchError
 from pipeline.perceiver import Perceiver, PerceiverStats
 from pipeline.types import Answer, Segment, StandingQuery
@@ -138,7 +138,7 @@ class EmbeddedRun:
     @property
     def live(self) -> bool:
         """A camera among the sources (network or device), not only files."""
-        return any(not is_local(c.uri) or c.uri.startswith("/dev/") for c in self.cameras)
+        return any(is_camera(c.uri) for c in self.cameras)
 
     # -- the application both modes run --------------------------------------------
     def app(self, producer: Producer) -> PerceptionApp:
@@ -244,8 +244,7 @@ def run_embedded(
     from workers.view import LiveView, run_summary, stderr_console
 
     p = settings.perception
-    live = any(not is_local(uri) or uri.startswith("/dev/") for _, uri in sources)  # cameras
-    store, sink = make_store_sink(settings.store.url, wait=live)
+    store, sink = make_store_sink(settings.store.url, wait=any(is_camera(u) for _, u in sources))
     for camera, uri in sources:
         store.upsert_camera(camera, uri)
     for query in queries:
@@ -284,7 +283,7 @@ def run_embedded(
 
     server = serve_beside(run, settings, serve)
     for camera, uri in sources:
-        if is_local(uri) and not uri.startswith("/dev/"):
+        if not is_camera(uri):
             view.add_file(camera, file_duration(uri))
     with view:
         stats = run.run()
