@@ -8,6 +8,7 @@
     │   └── DecodeError      a segment cannot be decoded (names camera and seq)
     ├── MessageError         a bus message that cannot be parsed (goes to dead letter)
     ├── StoreError           the SQL store failed (unreachable, or an outage)
+    │   ├── StoreUnreachable no connection to it (refused, timed out, name not found)
     │   └── StoreDataError   it refused a value: a constraint, or data it cannot hold
     ├── BusError             the message bus (in-process or Kafka) failed
     ├── HookError            an alert delivery failed
@@ -68,6 +69,11 @@ class MessageError(FeedwatchError):
 
 class StoreError(FeedwatchError):
     """The SQL store failed. The message never holds SQL text or parameters."""
+
+
+class StoreUnreachable(StoreError):
+    """No connection to the store could be opened: the database is down, starting, or
+    elsewhere than the URL says. Long-running roles wait for it; one-shot commands fail."""
 
 
 class StoreDataError(StoreError):

@@ -136,7 +136,8 @@ def fresh_postgres_url(postgres_url: str) -> Iterator[str]:
     import sqlalchemy as sa
 
     name = f"fw_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    # pre-ping: a test may restart the server, leaving this pool a dead connection
+    admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     yield str(sa.make_url(postgres_url).set(database=name))

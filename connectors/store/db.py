@@ -20,15 +20,28 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DataError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DataError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
 from sqlalchemy.pool import StaticPool
 
-from pipeline.errors import ConfigError, StoreDataError, StoreError
+from pipeline.errors import ConfigError, StoreDataError, StoreError, StoreUnreachable
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
+MIGRATION_LOCK = 0x66656564  # "feed": the advisory lock that serialises migrations
+CONNECT_TIMEOUT_S = 10
+"""How long opening one PostgreSQL connection may take (a host that drops packets would
+otherwise hold a request, or a command, for the system's TCP timeout of minutes)."""
+_NOT_TRANSIENT = ("authentication failed", "does not exist", "no pg_hba.conf entry",
+                  "SSL", "invalid")
 ALLOWED = "sqlite:///PATH, sqlite:// (in memory) or postgresql://USER:PASS@HOST:PORT/DB"
 
 
@@ -83,7 +96,9 @@ def make_engine(url: str) -> Engine:
     """An engine for ``url`` (SQLite file folders are created; in-memory SQLite is shared)."""
     parsed = parse_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(parsed, pool_pre_ping=True)
+        own = "connect_timeout" in parsed.query  # the URL's own wins
+        timeout = {} if own else {"connect_timeout": CONNECT_TIMEOUT_S}
+        return create_engine(parsed, pool_pre_ping=True, connect_args=timeout)
     kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
     in_memory = parsed.database in (None, "", ":memory:")
     if in_memory:
@@ -114,7 +129,8 @@ def upgrade(engine: Engine, revision: str = "head", *, secret_box: Any = None) -
     environment (``FEEDWATCH_SECRETS_KEY`` / ``_FILE``)."""
     cfg = alembic_config()
     try:
-        with engine.begin() as conn:
+        with reach(engine) as conn, conn.begin():
+            _one_at_a_time(conn)
             _known(conn, cfg, engine)
             cfg.attributes["connection"] = conn
             cfg.attributes["secret_box"] = secret_box
@@ -127,6 +143,31 @@ def upgrade(engine: Engine, revision: str = "head", *, secret_box: Any = None) -
         raise StoreError(f"migration failed on {engine.url.render_as_string()}: "
                          f"{type(exc).__name__}: {why}{_read_only(engine)}") from exc
     return current_revision(engine)
+
+
+def reach(engine: Engine) -> Connection:
+    """A connection to the store, or :class:`StoreUnreachable` in one line naming the
+    URL (never its password) and what to check. A refused login or a missing database
+    is a plain :class:`StoreError`: waiting does not mend it."""
+    try:
+        return engine.connect()
+    except (OperationalError, InterfaceError) as exc:
+        why = _reason(exc)
+        where = engine.url.render_as_string(hide_password=True)
+        if any(word in why for word in _NOT_TRANSIENT):
+            raise StoreError(f"the store at {where} refused the connection: {why}; check the "
+                             "user, password and database in --db / FEEDWATCH_STORE_URL") from None
+        raise StoreUnreachable(f"cannot reach the store at {where}: {why}; is the database "
+                               "running and is --db / FEEDWATCH_STORE_URL right?") from None
+
+
+def _one_at_a_time(conn: Any) -> None:
+    """On PostgreSQL, processes that start together on one fresh store (an API and a
+    worker) migrate one after the other: the second waits for the first's transaction
+    and then finds the store at head, instead of failing to create a table that the
+    first has just created. The lock ends with the transaction."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
 
 
 def _read_only(engine: Engine) -> str:
@@ -156,7 +197,7 @@ def _known(conn: Any, cfg: Config, engine: Engine) -> None:
 
 def current_revision(engine: Engine) -> str | None:
     """The revision the database is at (``None`` for an empty database)."""
-    with engine.connect() as conn:
+    with reach(engine) as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 

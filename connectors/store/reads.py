@@ -26,7 +26,9 @@ from connectors.store.repository import Store, answer_from_row, box_of, query_fr
 from pipeline.errors import StoreError
 from pipeline.types import Answer, StandingQuery
 
-MAX_ID = 2**63 - 1  # SQL BIGINT
+MAX_ID = 2**31 - 1
+"""The largest answer id: ``answers.id`` is an INTEGER, 32 bits on PostgreSQL (a larger
+id in a path or cursor is the client's 422 naming it, not the store's refusal)."""
 CURSOR_PATTERN = r"^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?~[0-9]{1,30}$"
 LAST_ANSWERS_TTL_S = 2.0
 

@@ -27,11 +27,12 @@ from connectors.store.models import (
     QueryRow,
 )
 from connectors.store.rollups.maintain import keep_rollups, lock_series
-from pipeline.errors import StoreError
+from pipeline.errors import StoreError, StoreUnreachable
 from pipeline.types import Answer, Evidence, StandingQuery
 
 ANSWER_KEY = ("query_id", "camera_id", "window_end")
-OPEN_RETRY = RetryPolicy(initial=1.0, maximum=5.0, attempts=5)
+WAIT_FOR_STORE = RetryPolicy(initial=1.0, maximum=30.0, attempts=0)
+"""How a long-running role waits for a store it cannot reach at start: until it can."""
 
 
 class Store:
@@ -286,7 +287,13 @@ def query_from_row(q: QueryRow) -> StandingQuery:
     )
 
 
-def open_store(url: str, retry: RetryPolicy = OPEN_RETRY) -> Store:
-    """The store, migrated to head; a concurrent migration by a sibling process (several
-    workers starting at once) is retried."""
-    return retry.call(lambda: Store.from_url(url, upgrade=True), "opening the store", on=StoreError)
+def open_store(url: str, *, wait: bool = False, retry: RetryPolicy = WAIT_FOR_STORE) -> Store:
+    """The store, migrated to head. A store that cannot be reached is, with ``wait`` (the
+    long-running roles: api, worker, alerts, clips, a run on cameras), waited for under
+    ``retry``, each try logged with the URL without its password; without it (one-shot
+    commands) the first :class:`~pipeline.errors.StoreUnreachable` is raised. Other
+    errors (a refused login, a store a newer feedwatch migrated) are raised at once."""
+    if not wait:
+        return Store.from_url(url, upgrade=True)
+    return retry.call(lambda: Store.from_url(url, upgrade=True), "opening the store",
+                      on=StoreUnreachable)

@@ -114,7 +114,11 @@ def seal(box: SecretBox | None, plain: str | None, what: str) -> str | None:
         return None
     if box is None:
         raise ConfigError(what, "***", f"a secrets key to store it encrypted: {KEY_HELP}")
-    return box.seal(plain)
+    try:
+        return box.seal(plain)
+    except UnicodeEncodeError:  # a lone surrogate half (JSON "\ud800"): no UTF-8 for it
+        raise ConfigError(what, "***", "text that is valid Unicode (no lone surrogate "
+                          "halves)") from None
 
 
 def unseal(box: SecretBox | None, stored: str | None, what: str) -> str | None:

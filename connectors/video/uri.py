@@ -193,6 +193,11 @@ def is_local(uri: str) -> bool:
     return urlsplit(uri).scheme.lower() not in NETWORK_SCHEMES
 
 
+def is_camera(uri: str) -> bool:
+    """A live source (network or device), not a file: a run on one is a service."""
+    return not is_local(uri) or uri.startswith("/dev/")
+
+
 def file_duration(uri: str) -> float | None:
     """Length of a local video file in seconds (for a progress bar); None if unknown."""
     import av

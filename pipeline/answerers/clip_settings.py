@@ -4,16 +4,25 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from pipeline.answerers.base import AnswererSettings
 from pipeline.answerers.baseline import Rule
 from pipeline.answerers.closer import CLOSER_GATE
+from pipeline.errors import ConfigError
+from pipeline.questions import QUESTION_MAX, clean_question, question_pattern
 
 DEFAULT_BACKGROUNDS = ("an empty scene", "a background", "nothing in particular")
 DEFAULT_THRESHOLDS = {"threshold": 0.2, "margin": 0.5}
+
+
+def _as_question(schema: dict[str, Any]) -> None:
+    schema["pattern"] = question_pattern()  # what the validator below enforces
+
+
+Prompt = Annotated[str, Field(max_length=QUESTION_MAX, json_schema_extra=_as_question)]
 
 
 class ClipSettings(AnswererSettings):
@@ -21,7 +30,7 @@ class ClipSettings(AnswererSettings):
 
     mode: Literal["adaptive", "threshold", "margin"] = "adaptive"
     threshold: float | None = Field(default=None, ge=-1.0, le=1.0)
-    background_prompts: tuple[str, ...] = Field(default=DEFAULT_BACKGROUNDS, min_length=1)
+    background_prompts: tuple[Prompt, ...] = Field(default=DEFAULT_BACKGROUNDS, min_length=1)
     logit_scale: float = Field(default=100.0, gt=0.0, le=1000.0)
     """CLIP's own scale is at most 100; far above, cosines times it overflow the
     float32 frames (1e308 made every margin score NaN, and every answer a dead letter)."""
@@ -38,6 +47,19 @@ class ClipSettings(AnswererSettings):
     closer_look: float = Field(default=0.0, ge=0.0, le=64.0)
     """Span in patch cells of the crop a window that could turn yes asks its support of,
     against the strongest alternative (0: off, the whole frame against the ten closest)."""
+
+    @field_validator("background_prompts")
+    @classmethod
+    def _printable(cls, prompts: tuple[str, ...]) -> tuple[str, ...]:
+        """Prompts follow the question's rule: they are stored and sent like one (a NUL
+        was kept on SQLite and broke PostgreSQL; a lone surrogate made a 409)."""
+        cleaned = []
+        for i, prompt in enumerate(prompts):
+            try:
+                cleaned.append(clean_question(prompt))
+            except ConfigError as exc:
+                raise ValueError(f"background_prompts[{i}]: {exc.allowed}") from None
+        return tuple(cleaned)
 
     @model_validator(mode="before")
     @classmethod

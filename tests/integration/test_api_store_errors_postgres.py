@@ -38,7 +38,36 @@ def test_a_nul_in_a_hook_name_is_a_422_that_leaks_nothing(
     assert harness.call("GET", "/api/hooks", READ).json() == []
 
 
-def test_a_nul_in_a_filter_is_a_422(harness: ApiHarness) -> None:
-    resp = harness.call("GET", "/api/answers", READ, params={"camera": "dock\x00"})
-    assert resp.status_code == 422, resp.text
-    assert "SELECT" not in resp.text
+def test_a_nul_in_a_filter_is_a_422_naming_it(harness: ApiHarness) -> None:
+    """Before: 422 with ``loc: ["request"]`` (the store's refusal, no field named)."""
+    for path, where, name in (("/api/answers?camera=dock%00", "query", "camera"),
+                              ("/api/deadletters?stage=s%00", "query", "stage"),
+                              ("/api/queries/q%00", "path", "query_id"),
+                              ("/api/backfills/j%00", "path", "job_id")):
+        resp = harness.call("GET", path, READ)
+        assert resp.status_code == 422, resp.text
+        assert resp.json()["detail"][0]["loc"] == [where, name], path
+        assert "SELECT" not in resp.text
+
+
+def test_rule_fields_with_a_nul_are_a_422_naming_them(harness: ApiHarness) -> None:
+    query = harness.create()
+    for body, loc in (({"query_id": "q\x00"}, ["body", "query_id"]),
+                      ({"query_id": query["id"], "hooks": ["h\x00"]}, ["body", "hooks", 0]),
+                      ({"query_id": query["id"], "condition": "text_regex", "pattern": "a\x00"},
+                       ["body", "pattern"])):
+        resp = harness.call("POST", "/api/rules", json=body)
+        assert resp.status_code == 422 and resp.json()["detail"][0]["loc"] == loc, resp.text
+
+
+def test_an_answer_id_past_32_bits_is_a_422_naming_it(harness: ApiHarness) -> None:
+    """``answers.id`` is a 32-bit INTEGER on PostgreSQL; before, a larger id in a path
+    was the store's refusal (422 naming no field), and in ``after`` a stream cut short."""
+    big = 2**31
+    for path, loc in ((f"/api/answers/{big}", ["path", "answer_id"]),
+                      (f"/api/answers/{big}/feedback", ["path", "answer_id"]),
+                      (f"/api/answers/1/evidence/{big}.jpg", ["path", "index"]),
+                      (f"/api/answers/stream?after={big}", ["query", "after"])):
+        resp = harness.call("GET", path, READ)
+        assert resp.status_code == 422 and resp.json()["detail"][0]["loc"] == loc, resp.text
+    assert harness.call("GET", f"/api/answers/{big - 1}", READ).status_code == 404

@@ -18,7 +18,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
@@ -51,7 +51,7 @@ from workers.api import (
 from workers.api.auth import TokenAuth, refuse_example_tokens
 from workers.api.context import ApiContext
 from workers.api.guard import AuthThrottle, StreamSlots
-from workers.api.limits import BodyLimit, short_errors
+from workers.api.limits import BodyLimit, short_errors, storable_params
 from workers.api.live import AnswerNotifier, CameraStatusRegistry
 from workers.api.openapi import exact_openapi
 from workers.api.publish import QueryPublisher
@@ -206,6 +206,7 @@ def create_app(
         description=DESCRIPTION,
         default_response_class=SafeJSONResponse,
         lifespan=_lifespan(follower, history),
+        dependencies=[Depends(storable_params)],
     )
     app.state.auth = auth
     app.state.auth_throttle = AuthThrottle(settings.api.auth_failures, settings.api.auth_window_s)

@@ -14,6 +14,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -117,3 +119,15 @@ async def _too_large(send: Send, limit: int) -> None:
                (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": 413, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+def storable_params(request: Request) -> None:
+    """A path or query parameter with a NUL is refused naming it (422), before a route
+    compares it with stored text: PostgreSQL refuses NUL in text, and the store's
+    refusal could only say that "the request" held a value it cannot hold."""
+    for kind, params in (("path", request.path_params), ("query", request.query_params)):
+        for name, value in params.items():
+            if isinstance(value, str) and "\x00" in value:
+                raise RequestValidationError([{
+                    "loc": (kind, name), "type": "value_error", "input": value,
+                    "msg": "no NUL character (U+0000): the store cannot hold it"}])

@@ -6,8 +6,10 @@ body does not parse, 413 when it is over the body limit, 401 without a valid tok
 after too many invalid ones from the address, and 403 with a read token where the
 write scope is needed (its security scheme,
 :data:`workers.api.auth.BEARERS`), and 503 under ``/api`` when the store is
-unreachable. Settings that narrow what a request may carry (only network camera
-sources, :data:`workers.api.schemas.NETWORK_SOURCE`) narrow the schema too.
+unreachable. A path or query text parameter without a pattern of its own is stated to
+hold no NUL (:func:`workers.api.limits.storable_params` refuses it). Settings that
+narrow what a request may carry (only network camera sources,
+:data:`workers.api.schemas.NETWORK_SOURCE`) narrow the schema too.
 """
 
 from __future__ import annotations
@@ -71,6 +73,21 @@ def document_statuses(schema: dict[str, Any]) -> None:
     components.setdefault("ErrorBody", ErrorBody.model_json_schema())
 
 
+NO_NUL = "^[^\\u0000]*$"
+
+
+def no_nul_params(schema: dict[str, Any]) -> None:
+    """Every text parameter without a pattern gets :data:`NO_NUL`."""
+    for operations in schema.get("paths", {}).values():
+        for method in METHODS:
+            for param in (operations.get(method) or {}).get("parameters", []):
+                if param.get("in") not in ("path", "query"):
+                    continue
+                for option in [param.get("schema", {}), *param.get("schema", {}).get("anyOf", [])]:
+                    if option.get("type") == "string" and "pattern" not in option:
+                        option["pattern"] = NO_NUL
+
+
 def exact_openapi(app: FastAPI, settings: ApiSettings) -> None:
     """Serve the schema with the statuses and what these settings refuse written in."""
 
@@ -80,6 +97,7 @@ def exact_openapi(app: FastAPI, settings: ApiSettings) -> None:
                 title=app.title, version=app.version, description=app.description, routes=app.routes
             )
             document_statuses(schema)
+            no_nul_params(schema)
             camera_in = schema.get("components", {}).get("schemas", {}).get("CameraIn")
             if camera_in is not None and not settings.allow_local_sources:
                 camera_in["properties"]["source"]["pattern"] = NETWORK_SOURCE

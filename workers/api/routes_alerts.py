@@ -61,6 +61,10 @@ TOO_MANY_HOOKS: Responses = {
 }
 
 
+NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
+"""An id's text: no control characters (PostgreSQL refuses NUL in text)."""
+
+
 class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -104,17 +108,18 @@ def _condition_needs(schema: dict[str, Any]) -> None:
 class RuleCreate(StrictModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra=_condition_needs)
 
-    query_id: str = Field(min_length=1, max_length=200)
+    query_id: str = Field(min_length=1, max_length=200, pattern=NO_CONTROL)
     condition: ConditionKind = ConditionKind.MATCHED
     threshold: float | None = Field(None, allow_inf_nan=False)
     pattern: str | None = Field(
-        None, max_length=PATTERN_MAX, description="A regular expression (text_regex)."
+        None, max_length=PATTERN_MAX, pattern=r"^[^\x00]*$",
+        description="A regular expression (text_regex); a NUL is written \\x00.",
     )  # RE2 syntax (pipeline.alerts.model): no backreferences or lookaround
     open_after: int = Field(1, ge=1, le=INT32_MAX)
     close_after: int = Field(1, ge=1, le=INT32_MAX)
     min_duration_s: float = Field(0.0, ge=0, strict=True)
     notify_close: bool = Field(False, strict=True)
-    hooks: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+    hooks: list[Annotated[str, Field(min_length=1, max_length=200, pattern=NO_CONTROL)]] = Field(
         default_factory=list, max_length=MAX_RULE_HOOKS,
         description=f"Ids of registered hooks (at most {MAX_RULE_HOOKS}).",
     )

@@ -7,24 +7,32 @@ early. Every event carries an id, so a client that reconnects with ``Last-Event-
 resumes where it stopped. A resume replays at most ``replay_max`` answers: one from
 further back first gets an ``event: gap`` naming the ids it skipped (the answers list
 pages history; a stream is for what is new), so streams that are never read cannot
-keep the store and the thread pool busy replaying all of history.
+keep the store and the thread pool busy replaying all of history. While the store is
+unavailable a stream stays open, sends ``: store unavailable`` comments instead of
+keep-alives, and carries on where it was when the store answers again.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from starlette.concurrency import run_in_threadpool
 
 from connectors.store.reads import AnswerFilter, Reads, StoredAnswer
+from pipeline.errors import StoreError
 from workers.api.live import AnswerNotifier
 from workers.ops.metrics import SSE_CLIENTS
 
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 RETRY_MS = 2000
+UNAVAILABLE = ": store unavailable\n\n"
 BATCH = 100
 LOOKBACK_IDS = 1000
 REPLAY_MAX = 1000
@@ -77,9 +85,31 @@ class SentIds:
             self.sent = {i for i in self.sent if i > self.floor}
 
 
-async def _poll(data: Reads, f: AnswerFilter, sent: SentIds) -> list[StoredAnswer]:
-    ids = await run_in_threadpool(data.answer_ids_after, f, sent.floor)
-    return await run_in_threadpool(data.answers_by_ids, sent.unsent(ids))
+class Outage:
+    """Whether the store answered this stream's last read; logs each change once."""
+
+    def __init__(self) -> None:
+        self.down = False
+
+    async def read(self, fn: Callable[..., T], *args: object) -> T | None:
+        """``fn(*args)`` in the thread pool; ``None`` while the store is unavailable."""
+        try:
+            result = await run_in_threadpool(fn, *args)
+        except StoreError as exc:
+            if not self.down:
+                log.warning("answers stream: store unavailable, waiting for it: %s", exc)
+            self.down = True
+            return None
+        if self.down:
+            log.info("answers stream: the store answers again")
+        self.down = False
+        return result
+
+
+async def _poll(data: Reads, f: AnswerFilter, sent: SentIds,
+                outage: Outage) -> list[StoredAnswer] | None:
+    ids = await outage.read(data.answer_ids_after, f, sent.floor)
+    return None if ids is None else await outage.read(data.answers_by_ids, sent.unsent(ids))
 
 
 async def answer_events(
@@ -97,13 +127,20 @@ async def answer_events(
     ``Last-Event-ID`` gets exactly what is newer. A stream that starts at the newest
     answer (``resuming`` False) has nothing to replay and skips reading it again.
     """
-    newest = await run_in_threadpool(data.last_answer_id) if resuming else after_id
-    skipped = newest - options.replay_max > after_id
-    start = newest - options.replay_max if skipped else after_id
-    sent = SentIds(start, options.lookback_ids)
     SSE_CLIENTS.inc()
+    outage = Outage()
     try:
         yield f"retry: {RETRY_MS}\n: connected\n\n"
+        newest = await outage.read(data.last_answer_id) if resuming else after_id
+        while newest is None:  # a resume while the store is away: wait for it
+            if options.closing.is_set():
+                return
+            yield UNAVAILABLE
+            await notifier.wait(min(options.poll_s, options.keepalive_s))
+            newest = await outage.read(data.last_answer_id)
+        skipped = newest - options.replay_max > after_id
+        start = newest - options.replay_max if skipped else after_id
+        sent = SentIds(start, options.lookback_ids)
         if skipped:
             gap = {"after": after_id, "resumed_after": start, "replay_max": options.replay_max,
                    "detail": f"answers {after_id + 1}..{start} are not replayed; GET "
@@ -111,7 +148,13 @@ async def answer_events(
             yield format_event("gap", json.dumps(gap), start)
         last_sent = time.monotonic()
         while not options.closing.is_set():
-            batch = await _poll(data, f, sent)
+            batch = await _poll(data, f, sent, outage)
+            if batch is None:  # the stream stays open and goes on when the store is back
+                if time.monotonic() - last_sent >= options.keepalive_s:
+                    yield UNAVAILABLE
+                    last_sent = time.monotonic()
+                await notifier.wait(min(options.poll_s, options.keepalive_s))
+                continue
             for answer in batch:
                 sent.mark(answer.id)
                 yield format_event("answer", json.dumps(render(answer)), sent.newest)

@@ -55,10 +55,15 @@ class FrameBatchHandler:
 
     def __call__(self, records: list[Record]) -> int:
         rows: list[IndexedFrame] = []
+        placed: dict[tuple[str, float], Record] = {}
         for r in records:
             try:
                 rows.append(decode_frame(r.key, r.value, r.headers))
+                placed[(rows[-1].camera, rows[-1].t)] = r
             except MessageError as exc:
                 self.deadletters.publish_record(r, exc, stage="frames")
         self.writer.write(rows)
+        for frame, exc in self.writer.refused:  # the store cannot hold it
+            self.deadletters.publish_record(placed[(frame.camera, frame.t)], exc,
+                                            stage="frames", camera=frame.camera)
         return len(rows)

@@ -6,7 +6,9 @@ Each call converts the batch's frames to index rows (float16 embedding, JPEG
 thumbnail, pooled grid), adds them and flushes them in one transaction; a busy
 database pushes back and the rows wait for the next call (bounded: past
 ``max_pending`` the oldest batch is dropped and counted, never the run). After a
-write the pruner runs when its interval has passed, on the cameras' stream clocks.
+write the pruner runs when its interval has passed, on the cameras' stream clocks. A
+frame the store refuses (a value it cannot hold) is logged and left out; the others of
+its batch are written one by one.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from sqlalchemy import Engine
 from connectors.store.clips import ClipFiles
 from connectors.store.frames.index import FrameIndex
 from connectors.store.retention import Pruner, PruneResult, RetentionPolicy
-from pipeline.errors import BackpressureError, StoreError
+from pipeline.errors import BackpressureError, StoreDataError, StoreError
 from pipeline.history.duration import parse_duration
 from pipeline.history.records import IndexedFrame, IndexPolicy, to_indexed
 from pipeline.types import EncodedFrame
@@ -62,6 +64,9 @@ class FrameWriter:
     policy: IndexPolicy
     pruner: Pruner | None = None
     dropped: int = field(default=0, init=False)
+    refused: list[tuple[IndexedFrame, StoreDataError]] = field(default_factory=list, init=False)
+    """The frames of the last :meth:`write` the store refused (logged; the frames topic's
+    handler dead-letters their records)."""
 
     def on_encoded(self, frames: Mapping[str, Sequence[EncodedFrame]]) -> None:
         """The perception hook: one batch's encoded frames per camera."""
@@ -73,6 +78,7 @@ class FrameWriter:
 
     def write(self, rows: Sequence[IndexedFrame], stream: Iterable[tuple[str, float]] = ()) -> None:
         """Store rows (already converted, e.g. from the frames topic), then maybe prune."""
+        self.refused.clear()
         if self.index is not None and rows:
             self._add(rows)
             self._flush()
@@ -104,9 +110,15 @@ class FrameWriter:
     def _flush(self) -> None:
         assert self.index is not None
         try:
-            self.index.flush()
+            try:
+                self.index.flush()
+            except StoreDataError:  # a frame it cannot hold must not block those after it
+                self.index.flush_each()
         except (BackpressureError, StoreError) as exc:
             log.warning("frame index: write postponed: %s", str(exc).splitlines()[0])
+        for frame, exc in self.index.take_refused():
+            log.warning("frame index: frame of %s at %s refused: %s", frame.camera, frame.t, exc)
+            self.refused.append((frame, exc))
 
 
 def build_writer(settings: Settings, engine: Engine, model_id: str) -> FrameWriter:

@@ -22,10 +22,10 @@ from connectors.bus import messages as msg
 from connectors.bus.base import Consumer, Record
 from connectors.kafka import KafkaBus, topics_of
 from connectors.kafka.segment_reader import SegmentReader
-from connectors.store import Store
+from connectors.store import Store, open_store
 from connectors.store.clips import ClipFiles, ClipStore
 from connectors.store.segment_index import IndexedSegment, SegmentIndex
-from pipeline.errors import FeedwatchError, MessageError
+from pipeline.errors import FeedwatchError, MessageError, StoreDataError
 from pipeline.types import Segment
 from workers.config import Settings
 from workers.incident_clips.embedded import policy_of
@@ -61,10 +61,21 @@ class SegmentIndexer:
             except MessageError as exc:  # perception dead-letters it; nothing to clip
                 log.warning("segment %s[%d]@%d not indexed: %s", r.topic, r.partition, r.offset,
                             exc)
-        self.index.add(rows)
+        try:
+            self.index.add(rows)
+        except StoreDataError:  # one row the store cannot hold must not cost the others
+            for row in rows:
+                self._add_one(row)
         self.consumer.commit()
         self._prune()
         return len(records)
+
+    def _add_one(self, row: IndexedSegment) -> None:
+        try:
+            self.index.add([row])
+        except StoreDataError as exc:  # e.g. a seq past the column's integer
+            log.warning("segment %s[%d]@%d not indexed (camera %s, seq %d): %s", row.topic,
+                        row.partition, row.offset, row.camera, row.seq, exc)
 
     def _prune(self) -> None:
         now = self.clock()
@@ -111,7 +122,7 @@ class ClipsProcess:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ClipsProcess:
-        store = Store.from_url(settings.store.url)
+        store = open_store(settings.store.url, wait=True)
         index = SegmentIndex(store.engine)
         bus = KafkaBus(settings.kafka)
         consumer = bus.consumer([topics_of(settings.kafka).segments], INDEX_GROUP)

@@ -32,8 +32,8 @@ from connectors.bus import messages as msg
 from connectors.bus.base import Consumer, Producer, Record, Topics
 from connectors.bus.deadletter import ONCE, DeadLetters
 from connectors.bus.memory import MemoryBus
-from connectors.store import AnswerSink, Store
-from connectors.video.uri import is_local
+from connectors.store import AnswerSink, Store, open_store
+from connectors.video.uri import is_camera
 from pipeline.errors import BusError, FeedwatchError, camera_reason
 from pipeline.perceiver import Perceiver, PerceiverStats
 from pipeline.types import Answer, Segment, StandingQuery
@@ -135,7 +135,7 @@ class EmbeddedRun:
     @property
     def live(self) -> bool:
         """A camera among the sources (network or device), not only files."""
-        return any(not is_local(c.uri) or c.uri.startswith("/dev/") for c in self.cameras)
+        return any(is_camera(c.uri) for c in self.cameras)
 
     # -- the application both modes run --------------------------------------------
     def app(self, producer: Producer) -> PerceptionApp:
@@ -219,7 +219,7 @@ def decodes_ahead(perceiver: Perceiver) -> bool:
     return getattr(getattr(perceiver, "encoder", None), "device", "cpu") != "cpu"
 
 
-def make_store_sink(url: str) -> tuple[Store, AnswerSink]:
-    """The store (migrated to head on start) and its idempotent sink."""
-    store = Store.from_url(url, upgrade=True)
+def make_store_sink(url: str, *, wait: bool = False) -> tuple[Store, AnswerSink]:
+    """The store (migrated; ``wait``: waited for, as a service does) and its sink."""
+    store = open_store(url, wait=wait)
     return store, AnswerSink(store)

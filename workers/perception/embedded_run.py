@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
-from connectors.video.uri import file_duration, is_local
+from connectors.video.uri import file_duration, is_camera
 from pipeline.perceiver import PerceiverStats
 from pipeline.types import Answer, Segment, StandingQuery
 from workers.perception.embedded import CameraSource, EmbeddedRun, make_store_sink
@@ -42,7 +42,7 @@ def run_embedded(
     from workers.view import LiveView, run_summary, stderr_console
 
     p = settings.perception
-    store, sink = make_store_sink(settings.store.url)
+    store, sink = make_store_sink(settings.store.url, wait=any(is_camera(u) for _, u in sources))
     for camera, uri in sources:
         store.upsert_camera(camera, uri)
     for query in queries:
@@ -81,7 +81,7 @@ def run_embedded(
 
     server = serve_beside(run, settings, serve)
     for camera, uri in sources:
-        if is_local(uri) and not uri.startswith("/dev/"):
+        if not is_camera(uri):
             view.add_file(camera, file_duration(uri))
     with view:
         stats = run.run()

@@ -43,8 +43,8 @@ def build_worker(settings: Settings, db_url: str, role: str = "all") -> WorkerAp
     worker = WorkerApp(k, topics, app_id=app_id, datadir=datadir)
     heartbeat = Heartbeat(settings.heartbeat_file or None)
     worker.add_heartbeat(heartbeat)
-    app = perception_app(worker, settings, open_store(db_url or settings.store.url), role,
-                         heartbeat)
+    store = open_store(db_url or settings.store.url, wait=True)  # a service waits for it
+    app = perception_app(worker, settings, store, role, heartbeat)
     if app.perceive is not None:
         worker.add_queries(app.queries)
         worker.add_perceive(app.perceive, app.queries, k.perceive_batch_size,

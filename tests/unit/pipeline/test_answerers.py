@@ -93,6 +93,8 @@ def test_empty_selection_is_unknown() -> None:
         ({"mode": "vote"}, "clip.mode"),
         ({"threshold": 3}, "clip.threshold"),
         ({"background_prompts": []}, "clip.background_prompts"),
+        ({"background_prompts": ["an empty\x00 scene"]}, "clip.background_prompts"),
+        ({"background_prompts": ["a background", "\ud800"]}, "clip.background_prompts.1"),
         ({"logit_scale": 0}, "clip.logit_scale"),
         ({"treshold": 0.2}, "clip.treshold"),
     ],

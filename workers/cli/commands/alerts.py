@@ -58,12 +58,12 @@ def command(db: str | None, allow_private: bool | None, start: str, once: bool) 
     """Evaluate alert rules over stored answers and deliver hook notifications (with
     --once: exit 1 when a rule failed and was skipped)."""
     settings = settings_from_flags(store={"url": db}, hooks={"allow_private": allow_private})
-    from connectors.store import Store
+    from connectors.store import open_store
     from workers.alerts.engine import AlertService, incident_links, run_forever
     from workers.ops import logs
 
     logs.setup(settings.log_level)
-    store = Store.from_url(settings.store.url)
+    store = open_store(settings.store.url, wait=not once)  # a service waits for its database
     service = AlertService.from_settings(
         store.engine, settings.hooks, decorate=incident_links(settings, store.engine),
         secrets=secret_box(settings))

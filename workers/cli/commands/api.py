@@ -61,12 +61,12 @@ def command(db: str | None, bootstrap: str | None, host: str | None, port: str |
     check_host(settings.api.host)  # the flag's or the environment's, before anything opens
     import uvicorn  # noqa: PLC0415 - keep `feedwatch --help` fast
 
-    from connectors.store import Store  # noqa: PLC0415
+    from connectors.store import open_store  # noqa: PLC0415
     from pipeline.errors import BusError  # noqa: PLC0415
     from workers.api.app import create_app  # noqa: PLC0415
 
     setup_logging(settings.log_level)
-    store = Store.from_url(settings.store.url)
+    store = open_store(settings.store.url, wait=True)  # a service waits for its database
     bus = None
     if settings.kafka.bootstrap:
         from connectors.kafka import KafkaBus, ensure_topics  # noqa: PLC0415

@@ -83,6 +83,17 @@ def test_bad_input_names_the_field(client: TestClient, sqlite_store: Store) -> N
     assert r.status_code == 403 and "ALLOW_PRIVATE" in r.text
 
 
+def test_a_secret_that_is_not_unicode_is_a_422_naming_it(client: TestClient) -> None:
+    """Before: a lone surrogate half in the secret (JSON ``\\ud800``) was a 500."""
+    body = '{"url": "http://127.0.0.1:9/hook", "secret": "k\\ud800ey"}'
+    r = client.post("/api/hooks", content=body,
+                    headers={**WRITE, "Content-Type": "application/json"})
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"][0]["loc"] == ["body", "secret"]
+    assert "ey" not in str(r.json()["detail"][0].get("input"))  # the secret is not echoed
+    assert client.get("/api/hooks", headers=READ).json() == []
+
+
 def test_incidents_and_deliveries_are_listed(client: TestClient, sqlite_store: Store) -> None:
     hook = client.post("/api/hooks", json={"url": "http://127.0.0.1:9/h"}, headers=WRITE).json()
     client.post("/api/rules", headers=WRITE, json={"query_id": "q1", "hooks": [hook["id"]]})

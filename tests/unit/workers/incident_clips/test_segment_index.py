@@ -44,3 +44,18 @@ def test_segments_are_indexed_by_stream_time_and_found_with_their_prefix(store: 
     assert index.add([found[0]]) == 0  # a record seen again is not indexed twice
     assert index.prune(produced_before=found[0].produced_at + 1.0) == 4
     assert index.covering("cam", 0.0, 10.0) == []
+
+
+def test_a_segment_the_store_cannot_hold_costs_only_its_own_row(store: Store) -> None:
+    """Before: a record whose seq is past the column's integer (hostile, or a camera's
+    counter gone wild) made the store refuse the whole batch, and the indexer moved on:
+    no clip could be cut from the other cameras' segments of that batch."""
+    bus = MemoryBus()
+    producer = bus.producer()
+    for s in [seg(0, 0.0), seg(2**70, 2.0, camera="wild"), seg(1, 2.0)]:
+        producer.send("segments", *msg.encode_segment(s))
+    index = SegmentIndex(store.engine)
+    indexer = SegmentIndexer(bus.consumer(["segments"], "idx"), index, retention_s=60.0)
+    assert indexer.run_once(timeout=0.1) == 3
+    assert [s.seq for s in index.covering("cam", 0.0, 10.0)] == [0, 1]
+    assert index.covering("wild", 0.0, 10.0) == []
