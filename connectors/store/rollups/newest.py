@@ -12,6 +12,7 @@ newest minute cannot hold the newest end.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import sqlalchemy as sa
@@ -42,15 +43,11 @@ def newest_end(conn: Any, key: SeriesKey, most: float | None = None) -> float | 
     m = MINUTES.c
     own = [m.query_id == key[0], m.camera_id == key[1]]
     if most is not None:
-        own.append(m.minute <= most)
-    top = conn.execute(
-        sa.select(m.minute).where(*own).order_by(m.minute.desc()).limit(1)
-    ).scalar()
-    if top is None:
-        return None
+        own.append(m.minute <= math.floor(most))  # an integer: a float bound is no index bound
+    top = sa.select(m.minute).where(*own).order_by(m.minute.desc()).limit(1).scalar_subquery()
     bound = [m.last_end <= most] if most is not None else []
-    value = conn.execute(
-        sa.select(sa.func.max(m.last_end)).where(*own, m.minute >= top - REACH, *bound)
+    value = conn.execute(  # one round trip: the newest minute, then the minutes before it
+        sa.select(sa.func.max(m.last_end)).where(*own, m.minute >= top - int(REACH), *bound)
     ).scalar()
     return None if value is None else float(value)
 

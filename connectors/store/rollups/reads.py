@@ -10,6 +10,7 @@ the range), so one statement answers any bucket size in any zone.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -127,10 +128,11 @@ class RollupReads:
             sa.func.sum(m.yes_windows), sa.func.sum(m.runs_started), sa.func.max(m.max_score),
             sa.func.sum(m.score_sum), sa.func.sum(m.scored), sa.func.sum(m.backfilled),
         ).where(
-            # the series named, so the primary key's ranges are read, never the table
+            # the series named, so the primary key's ranges are read, never the table;
+            # integer bounds (PostgreSQL cannot bound a bigint index by a float)
             m.query_id.in_(sorted({k[0] for k in keys})),
             m.camera_id.in_(sorted({k[1] for k in keys})),
-            m.minute >= int(grid.starts[0]), m.minute < grid.end,
+            m.minute >= math.floor(grid.starts[0]), m.minute < math.ceil(grid.end),
         ).group_by(*per, key)
         out: dict[SeriesKey, dict[int, Any]] = defaultdict(dict)
         for r in self._rows(_where(stmt, MINUTES, query_id, camera)):
