@@ -13,6 +13,7 @@ newest minute cannot hold the newest end.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -60,6 +61,29 @@ def newest_per_series(conn: Any, keys: Any, most: float | None = None) -> dict[S
         if value is not None:
             out[key] = value
     return out
+
+
+def selected(conn: Any, queries: Sequence[str] = (), cameras: Sequence[str] = ()
+             ) -> list[SeriesKey]:
+    """The series of any of ``queries`` on any of ``cameras`` (empty: all)."""
+    found = series(conn, queries[0]) if len(queries) == 1 else series(conn)
+    return [k for k in found
+            if (not queries or k[0] in queries) and (not cameras or k[1] in cameras)]
+
+
+def edge_minute(conn: Any, keys: Sequence[SeriesKey], *, last: bool = False,
+                at_least: float | None = None, below: float | None = None) -> int | None:
+    """The first (``last``: the last) minute of ``keys`` in [at_least, below): a seek
+    per series."""
+    m = MINUTES.c
+    bounds = ([m.minute >= math.ceil(at_least)] if at_least is not None else []) + (
+        [m.minute < math.ceil(below)] if below is not None else [])
+    order = m.minute.desc() if last else m.minute
+    found = [conn.execute(sa.select(m.minute).where(
+        m.query_id == q, m.camera_id == c, *bounds).order_by(order).limit(1)).scalar()
+        for q, c in keys]
+    edges = [int(v) for v in found if v is not None]
+    return (max if last else min)(edges, default=None)
 
 
 def _has(conn: Any, query_id: str, camera: str) -> bool:

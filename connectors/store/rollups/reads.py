@@ -80,7 +80,7 @@ class RollupReads:
         with store_errors("rollup read failed", detail=False), self.engine.connect() as conn:
             return list(conn.execute(stmt))
 
-    def _seeks(self, work: Callable[[Any], Any]) -> Any:
+    def seeks(self, work: Callable[[Any], Any]) -> Any:
         """``work`` on one connection: the index seeks of :mod:`.newest`."""
         with store_errors("rollup read failed", detail=False), self.engine.connect() as conn:
             return work(conn)
@@ -90,12 +90,12 @@ class RollupReads:
         def work(conn: Any) -> float | None:
             ends = newest_per_series(conn, series(conn, query_id, camera)).values()
             return max(ends, default=None)
-        value: float | None = self._seeks(work)
+        value: float | None = self.seeks(work)
         return value
 
     def series(self) -> list[SeriesKey]:
         """Every (query, camera) with rollups."""
-        found: list[SeriesKey] = self._seeks(series)
+        found: list[SeriesKey] = self.seeks(series)
         return found
 
     def summary(
@@ -106,18 +106,25 @@ class RollupReads:
         return _fill(grid, found.get(("", ""), {}))
 
     def per_series(
-        self, grid: Grid, query_id: str | None = None, camera: str | None = None
+        self, grid: Grid, query_id: str | None = None, camera: str | None = None, *,
+        queries: Sequence[str] = (), cameras: Sequence[str] = (),
     ) -> dict[SeriesKey, list[Bucket]]:
-        """The same buckets for each (query, camera) separately."""
-        found = self._grouped(grid, query_id, camera, per_series=True)
+        """The same buckets for each (query, camera) separately (of any of ``queries`` on
+        any of ``cameras`` too, when given)."""
+        found = self._grouped(grid, query_id, camera, per_series=True,
+                              among=(queries, cameras))
         return {key: _fill(grid, rows) for key, rows in sorted(found.items())}
 
     def _grouped(
-        self, grid: Grid, query_id: str | None, camera: str | None, *, per_series: bool
+        self, grid: Grid, query_id: str | None, camera: str | None, *, per_series: bool,
+        among: tuple[Sequence[str], Sequence[str]] = ((), ()),
     ) -> dict[SeriesKey, dict[int, Any]]:
         if not grid.starts:
             return {}
-        keys: list[SeriesKey] = self._seeks(lambda conn: series(conn, query_id, camera))
+        queries, cameras = among
+        keys: list[SeriesKey] = [
+            k for k in self.seeks(lambda conn: series(conn, query_id, camera))
+            if (not queries or k[0] in queries) and (not cameras or k[1] in cameras)]
         if not keys:
             return {}
         m = MINUTES.c
@@ -182,7 +189,7 @@ class RollupReads:
         ]
 
     def _newest_per_series(self, keys: set[SeriesKey]) -> dict[SeriesKey, float]:
-        found: dict[SeriesKey, float] = self._seeks(lambda conn: newest_per_series(conn, keys))
+        found: dict[SeriesKey, float] = self.seeks(lambda conn: newest_per_series(conn, keys))
         return found
 
     def _incidents(

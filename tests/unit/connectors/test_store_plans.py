@@ -22,7 +22,7 @@ from connectors.store.models import AnswerRow
 from connectors.store.reads import AnswerFilter, Reads
 from connectors.store.retention import Pruner, RetentionPolicy
 from connectors.store.rollups.reads import RollupReads
-from connectors.store.rollups.summary import summarize
+from connectors.store.rollups.summary import report, summarize
 from pipeline.types import Answer
 
 BIG = ("answers", "answer_minutes")
@@ -81,9 +81,11 @@ def scans(engine: sa.Engine) -> Iterator[list[str]]:
 def _unbounded(plan: list[str], stmt: str) -> list[str]:
     """Plan lines that read ``answers``/``answer_minutes`` whole: a scan of the table, a
     walk of a whole index without a LIMIT to stop it, or a sort of what was read (an
-    index walked in the order asked, up to a LIMIT, reads only what it returns)."""
+    index walked in the order asked, up to a LIMIT, reads only what it returns). SQLite
+    calls ``min(minute)`` over the whole key a SEARCH of it without a constraint."""
     walks = [line for line in plan for t in BIG if line == f"SCAN {t}" or (
-        line.startswith(f"SCAN {t} ") and ("USING" not in line or " LIMIT " not in stmt))]
+        line.startswith(f"SCAN {t} ") and ("USING" not in line or " LIMIT " not in stmt))
+        or (line.startswith(f"SEARCH {t} ") and "(" not in line)]  # min() of a later column
     touches = any(f" {t}" in line for line in plan for t in BIG)
     return walks + [line for line in plan if touches and "TEMP B-TREE FOR ORDER BY" in line]
 
@@ -130,9 +132,13 @@ def test_rollup_reads_seek_the_series_and_agree_with_a_full_read(store: Store) -
         assert reads.newest("q-a", "cam-9") is None
         days = {(q, cam): summarize(reads, query_id=q, camera=cam, since="1h", bucket="5m")
                 for q, cam in ((None, None), ("q-b", None), (None, "cam-3"), ("q-b", "cam-3"))}
+        whole, _ = report(reads, queries=["q-b"], cameras=["cam-3"])  # everything stored
+        everything, _ = report(reads)
         runs = reads.runs(T0, T0 + 10_000, limit=50)
         assert runs and all(r.first_answer_id is not None for r in runs)
     assert found == []
+    assert [(s.query_id, s.camera, s.windows) for s in whole.series] == [("q-b", "cam-3", 40)]
+    assert sum(s.windows for s in everything.series) == 9 * 40 + 1
     for (q, cam), day in days.items():
         assert day.since is not None and day.until is not None
         with store.engine.connect() as conn:
