@@ -63,6 +63,8 @@ class AnswerRow(Base):
         UniqueConstraint("query_id", "camera_id", "window_end", name="uq_answers_window"),
         Index("ix_answers_camera_end", "camera_id", "window_end"),
         Index("ix_answers_evaluated", "evaluated_at"),
+        Index("ix_answers_end_id", "window_end", "id"),  # newest-first pages
+        Index("ix_answers_query_end_id", "query_id", "window_end", "id"),  # ... of a question
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

@@ -23,6 +23,7 @@ from connectors.store.db import store_errors
 from connectors.store.models import AnswerRow, EvidenceRow, QueryRow
 from connectors.store.query_failures import QueryFailures
 from connectors.store.repository import Store, answer_from_row, box_of, query_from_row
+from connectors.store.skip_scan import newest_per_key
 from pipeline.errors import StoreError
 from pipeline.types import Answer, StandingQuery
 
@@ -98,6 +99,16 @@ def decode_cursor(cursor: str) -> tuple[float, int]:
     return float(end), min(int(answer_id), MAX_ID)
 
 
+def after_cursor(end: float, last_id: int) -> ColumnElement[bool]:
+    """Rows after (window_end, id) = (end, last_id) in newest-first order. The leading
+    ``window_end <= end`` is what bounds an index range: with the OR alone a deep page
+    walked every newer row before its own."""
+    return and_(
+        AnswerRow.window_end <= end,
+        or_(AnswerRow.window_end < end, AnswerRow.id < last_id),
+    )
+
+
 class Reads:
     """The API's reads (and its few writes, through the repository) over one store."""
 
@@ -125,14 +136,13 @@ class Reads:
         return dict(self.store.cameras())
 
     def last_answer_times(self) -> dict[str, float]:
-        """Newest window end per camera; cached briefly (it scans an index of all answers)."""
+        """Newest window end per camera (two index seeks per camera); cached briefly."""
         cached_at, value = self._last_answers
         if time.monotonic() - cached_at < LAST_ANSWERS_TTL_S:
             return value
-        stmt = select(AnswerRow.camera_id, func.max(AnswerRow.window_end)).group_by(
-            AnswerRow.camera_id
-        )
-        value = {camera: float(t) for camera, t in self._rows(stmt)}
+        a = AnswerRow.__table__.c
+        with _read_errors(), self.store.engine.connect() as conn:
+            value = newest_per_key(conn, a.camera_id, a.window_end)
         self._last_answers = (time.monotonic(), value)
         return value
 
@@ -179,12 +189,7 @@ class Reads:
         stmt = f.where(select(AnswerRow))
         if cursor:
             end, last_id = decode_cursor(cursor)
-            stmt = stmt.where(
-                or_(
-                    AnswerRow.window_end < end,
-                    and_(AnswerRow.window_end == end, AnswerRow.id < last_id),
-                )
-            )
+            stmt = stmt.where(after_cursor(end, last_id))
         stmt = stmt.order_by(AnswerRow.window_end.desc(), AnswerRow.id.desc()).limit(limit + 1)
         rows = self._scalars(stmt)
         more = len(rows) > limit

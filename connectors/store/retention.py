@@ -29,7 +29,9 @@ from connectors.store.db import store_errors
 from connectors.store.frames.groups import GROUP_SECONDS
 from connectors.store.frames.schema import FrameGroupRow, FrameRow
 from connectors.store.models import AnswerRow, EvidenceRow
+from connectors.store.rollups.newest import newest_per_series, series
 from connectors.store.rollups.schema import MINUTES, RUNS
+from connectors.store.skip_scan import newest_per_key
 from pipeline.errors import ConfigError, StoreError
 from pipeline.scheduler import WALL_CLOCK_SLACK
 
@@ -157,20 +159,23 @@ class Pruner:
         and what was observed; only the tables a pass prunes are read."""
         clocks = dict(self.seen)
         p = self.policy
-        sources = [(FRAMES, FRAMES.c.t)] if raw and p.frames is not None else []
-        if raw and (p.answers is not None or p.evidence is not None):
-            sources.append((ANSWERS, ANSWERS.c.window_end))
-        if rollups and p.rollups is not None:
-            sources.append((MINUTES, MINUTES.c.last_end))
         ahead = time.time() + FUTURE_SLACK  # a stream time past this is forged: not a clock
-        stmts = [sa.select(t.c.camera_id, sa.func.max(c)).where(c <= ahead)
-                 .group_by(t.c.camera_id) for t, c in sources]
-        if raw and p.incidents is not None:
-            stmts.append(incident_retention.newest_hits())
-        for stmt in stmts:
-            for camera, newest in self._read(stmt):
-                if newest is not None and clocks.get(camera, -float("inf")) < newest <= ahead:
-                    clocks[camera] = float(newest)
+        found: list[tuple[str, float]] = []
+        with store_errors("retention read failed"), self.engine.connect() as conn:
+            # index seeks per camera (per series for the minutes), never a scan of the table
+            if raw and p.frames is not None:
+                found += newest_per_key(conn, FRAMES.c.camera_id, FRAMES.c.t, ahead).items()
+            if raw and (p.answers is not None or p.evidence is not None):
+                a = ANSWERS.c
+                found += newest_per_key(conn, a.camera_id, a.window_end, ahead).items()
+            if rollups and p.rollups is not None:
+                ends = newest_per_series(conn, series(conn), ahead)
+                found += [(camera, t) for (_, camera), t in ends.items()]
+            if raw and p.incidents is not None:
+                found += conn.execute(incident_retention.newest_hits()).all()
+        for camera, newest in found:
+            if newest is not None and clocks.get(camera, -float("inf")) < newest <= ahead:
+                clocks[camera] = float(newest)
         return clocks
 
     def _prune_camera(
@@ -256,10 +261,6 @@ class Pruner:
             where = [table.c.camera_id == camera, key.in_(keys)]
             n += int(conn.execute(sa.delete(table).where(*where)).rowcount)
         return n, n > 0
-
-    def _read(self, stmt: Any) -> list[Any]:
-        with store_errors("retention read failed"), self.engine.connect() as conn:
-            return list(conn.execute(stmt))
 
     def _write(self, work: Callable[[Any], Any]) -> Any:
         with store_errors("retention delete failed"), self.engine.begin() as conn:

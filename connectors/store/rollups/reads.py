@@ -1,16 +1,18 @@
 """Reads of the rollups: summaries in buckets, runs with their incidents.
 
 Everything comes from ``answer_minutes`` and ``answer_runs`` (indexed by query,
-camera and time), never from scanning ``answers``. A summary groups minute rows by
-their bucket's local wall-clock start, computed in SQL from the minute and the time
-zone's offset (a CASE over the offset changes inside the range), so one statement
-answers any bucket size in any zone.
+camera and time), never from scanning ``answers``; a summary reads the primary-key
+ranges of the series it covers (found by :mod:`.newest`'s seeks), never the table.
+A summary groups minute rows by their bucket's local wall-clock start, computed in
+SQL from the minute and the time zone's offset (a CASE over the offset changes inside
+the range), so one statement answers any bucket size in any zone.
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,12 +22,13 @@ from sqlalchemy import Engine
 from connectors.store.alerts_models import IncidentRow
 from connectors.store.db import store_errors
 from connectors.store.models import AnswerRow
+from connectors.store.rollups.newest import SeriesKey, newest_per_series, series
 from connectors.store.rollups.schema import MINUTES, RUNS
 from connectors.store.rollups.span import Grid, offsets
 
 INCIDENTS: Any = IncidentRow.__table__
 ANSWERS: Any = AnswerRow.__table__
-SeriesKey = tuple[str, str]
+
 
 
 @dataclass(frozen=True)
@@ -77,16 +80,23 @@ class RollupReads:
         with store_errors("rollup read failed", detail=False), self.engine.connect() as conn:
             return list(conn.execute(stmt))
 
+    def seeks(self, work: Callable[[Any], Any]) -> Any:
+        """``work`` on one connection: the index seeks of :mod:`.newest`."""
+        with store_errors("rollup read failed", detail=False), self.engine.connect() as conn:
+            return work(conn)
+
     def newest(self, query_id: str | None = None, camera: str | None = None) -> float | None:
         """The newest stored window end of the matching series (from the rollups)."""
-        stmt = _where(sa.select(sa.func.max(MINUTES.c.last_end)), MINUTES, query_id, camera)
-        value = self._rows(stmt)[0][0]
-        return None if value is None else float(value)
+        def work(conn: Any) -> float | None:
+            ends = newest_per_series(conn, series(conn, query_id, camera)).values()
+            return max(ends, default=None)
+        value: float | None = self.seeks(work)
+        return value
 
     def series(self) -> list[SeriesKey]:
         """Every (query, camera) with rollups."""
-        stmt = sa.select(MINUTES.c.query_id, MINUTES.c.camera_id).distinct()
-        return sorted((r[0], r[1]) for r in self._rows(stmt))
+        found: list[SeriesKey] = self.seeks(series)
+        return found
 
     def summary(
         self, grid: Grid, query_id: str | None = None, camera: str | None = None
@@ -96,28 +106,44 @@ class RollupReads:
         return _fill(grid, found.get(("", ""), {}))
 
     def per_series(
-        self, grid: Grid, query_id: str | None = None, camera: str | None = None
+        self, grid: Grid, query_id: str | None = None, camera: str | None = None, *,
+        queries: Sequence[str] = (), cameras: Sequence[str] = (),
     ) -> dict[SeriesKey, list[Bucket]]:
-        """The same buckets for each (query, camera) separately."""
-        found = self._grouped(grid, query_id, camera, per_series=True)
+        """The same buckets for each (query, camera) separately (of any of ``queries`` on
+        any of ``cameras`` too, when given)."""
+        found = self._grouped(grid, query_id, camera, per_series=True,
+                              among=(queries, cameras))
         return {key: _fill(grid, rows) for key, rows in sorted(found.items())}
 
     def _grouped(
-        self, grid: Grid, query_id: str | None, camera: str | None, *, per_series: bool
+        self, grid: Grid, query_id: str | None, camera: str | None, *, per_series: bool,
+        among: tuple[Sequence[str], Sequence[str]] = ((), ()),
     ) -> dict[SeriesKey, dict[int, Any]]:
         if not grid.starts:
             return {}
+        queries, cameras = among
+        keys: list[SeriesKey] = [
+            k for k in self.seeks(lambda conn: series(conn, query_id, camera))
+            if (not queries or k[0] in queries) and (not cameras or k[1] in cameras)]
+        if not keys:
+            return {}
         m = MINUTES.c
         key = _local_key(m.minute, grid)
-        series = [m.query_id, m.camera_id] if per_series else []
+        per = [m.query_id, m.camera_id] if per_series else []
         stmt = sa.select(
-            *series, key.label("k"), sa.func.sum(m.matched_s), sa.func.sum(m.windows),
+            *per, key.label("k"), sa.func.sum(m.matched_s), sa.func.sum(m.windows),
             sa.func.sum(m.yes_windows), sa.func.sum(m.runs_started), sa.func.max(m.max_score),
             sa.func.sum(m.score_sum), sa.func.sum(m.scored), sa.func.sum(m.backfilled),
-        ).where(m.minute >= int(grid.starts[0]), m.minute < grid.end).group_by(*series, key)
+        ).where(
+            # the series named, so the primary key's ranges are read, never the table;
+            # integer bounds (PostgreSQL cannot bound a bigint index by a float)
+            m.query_id.in_(sorted({k[0] for k in keys})),
+            m.camera_id.in_(sorted({k[1] for k in keys})),
+            m.minute >= math.floor(grid.starts[0]), m.minute < math.ceil(grid.end),
+        ).group_by(*per, key)
         out: dict[SeriesKey, dict[int, Any]] = defaultdict(dict)
         for r in self._rows(_where(stmt, MINUTES, query_id, camera)):
-            values = tuple(r)[len(series):]
+            values = tuple(r)[len(per):]
             out[(r[0], r[1]) if per_series else ("", "")][int(values[0])] = values[1:]
         return out
 
@@ -163,13 +189,8 @@ class RollupReads:
         ]
 
     def _newest_per_series(self, keys: set[SeriesKey]) -> dict[SeriesKey, float]:
-        m = MINUTES.c
-        stmt = (
-            sa.select(m.query_id, m.camera_id, sa.func.max(m.last_end))
-            .where(sa.tuple_(m.query_id, m.camera_id).in_(sorted(keys)))
-            .group_by(m.query_id, m.camera_id)
-        )
-        return {(r[0], r[1]): r[2] for r in self._rows(stmt) if r[2] is not None}
+        found: dict[SeriesKey, float] = self.seeks(lambda conn: newest_per_series(conn, keys))
+        return found
 
     def _incidents(
         self, keys: set[SeriesKey], lo: float, hi: float
@@ -190,9 +211,10 @@ class RollupReads:
     def _first_answers(self, rows: Sequence[Any]) -> dict[tuple[str, str, float], int]:
         a = ANSWERS.c
         wanted = sorted({(r.query_id, r.camera_id, r.first_end) for r in rows})
-        stmt = sa.select(a.id, a.query_id, a.camera_id, a.window_end).where(
-            sa.tuple_(a.query_id, a.camera_id, a.window_end).in_(wanted)
-        )
+        # one equality per answer: SQLite reads a row-value IN list by scanning the key
+        stmt = sa.select(a.id, a.query_id, a.camera_id, a.window_end).where(sa.or_(*(
+            sa.and_(a.query_id == q, a.camera_id == c, a.window_end == e) for q, c, e in wanted
+        )))
         return {(r[1], r[2], r[3]): r[0] for r in self._rows(stmt)}
 
 

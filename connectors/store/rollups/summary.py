@@ -10,13 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
 
 import sqlalchemy as sa
 
 from connectors.store.models import AnswerRow, QueryRow
+from connectors.store.rollups.newest import edge_minute, selected
 from connectors.store.rollups.reads import Bucket, RollupReads
-from connectors.store.rollups.schema import MINUTES
 from connectors.store.rollups.span import LATEST, Grid, grid, parse_time, zone
 from connectors.store.rollups.wire import Report, Run, RunPage, SeriesReport, Summary, SummaryBucket
 from pipeline.errors import ConfigError
@@ -97,7 +96,7 @@ def report(
     if until is None and (queries or cameras):
         end = _last(reads, queries, cameras)
     g = _onward(reads, _grid(start, end, bucket, tz, cap), end, queries, cameras)
-    per_series = reads.per_series(g)
+    per_series = reads.per_series(g, queries=queries, cameras=cameras)
     questions = _questions(reads, {q for q, _ in per_series})
     series = []
     for (q, c), buckets in per_series.items():
@@ -130,8 +129,8 @@ def _onward(reads: RollupReads, g: Grid, end: float | None, queries: Sequence[st
     year ahead) was paged through bucket by empty bucket. Pages stay contiguous."""
     if g.next_since is None or end is None:
         return g
-    after = [MINUTES.c.minute >= g.next_since, MINUTES.c.minute < end]
-    more = _selected(reads, sa.func.min(MINUTES.c.minute), queries, cameras, after)
+    more = reads.seeks(lambda conn: edge_minute(
+        conn, selected(conn, queries, cameras), at_least=g.next_since, below=end))
     return g if more is not None else replace(g, next_since=None)
 
 
@@ -148,25 +147,15 @@ def _first(reads: RollupReads, queries: Sequence[str] = (),
            cameras: Sequence[str] = ()) -> float | None:
     """The first stored minute of the selection (a file camera's clock starts at 0, a
     live one's in 1970: a report of one starts where its own answers do)."""
-    value = _selected(reads, sa.func.min(MINUTES.c.minute), queries, cameras)
+    value = reads.seeks(lambda conn: edge_minute(conn, selected(conn, queries, cameras)))
     return None if value is None else float(value)
 
 
 def _last(reads: RollupReads, queries: Sequence[str], cameras: Sequence[str]) -> float | None:
     """The end of the selection's last stored minute."""
-    value = _selected(reads, sa.func.max(MINUTES.c.minute), queries, cameras)
+    value = reads.seeks(lambda conn: edge_minute(
+        conn, selected(conn, queries, cameras), last=True))
     return None if value is None else min(float(value) + 60.0, LATEST)
-
-
-def _selected(reads: RollupReads, what: Any, queries: Sequence[str],
-              cameras: Sequence[str], where: Sequence[Any] = ()) -> Any:
-    stmt = sa.select(what).where(*where)
-    if queries:
-        stmt = stmt.where(MINUTES.c.query_id.in_(list(queries)))
-    if cameras:
-        stmt = stmt.where(MINUTES.c.camera_id.in_(list(cameras)))
-    with reads.engine.connect() as conn:
-        return conn.execute(stmt).scalar()
 
 
 def _questions(reads: RollupReads, query_ids: set[str]) -> dict[str, str]:
