@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from connectors.store.models import Base
+from connectors.store.models import ROW_ID, Base
 
 
 class DeliveryStatus(StrEnum):
@@ -98,7 +98,7 @@ class IncidentRow(Base):
     last_hit_at: Mapped[float] = mapped_column(Float)
     closed_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     notified: Mapped[list[str]] = mapped_column(JSON, default=list)
-    open_answer_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    open_answer_id: Mapped[int | None] = mapped_column(ROW_ID, nullable=True)
     updated_at: Mapped[float] = mapped_column(Float)
 
 
@@ -109,7 +109,7 @@ class DeliveryRow(Base):
         Index("ix_deliveries_incident", "incident_id"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(ROW_ID, primary_key=True, autoincrement=True)
     idempotency_key: Mapped[str] = mapped_column(String(250), unique=True)
     hook_id: Mapped[str] = mapped_column(String(64))
     incident_id: Mapped[str] = mapped_column(String(64))
@@ -130,9 +130,9 @@ class DeliveryAttemptRow(Base):
     __tablename__ = "delivery_attempts"
     __table_args__ = (Index("ix_delivery_attempts_delivery", "delivery_id", "attempt"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(ROW_ID, primary_key=True, autoincrement=True)
     delivery_id: Mapped[int] = mapped_column(
-        Integer, ForeignKey("deliveries.id", ondelete="CASCADE")
+        ROW_ID, ForeignKey("deliveries.id", ondelete="CASCADE")
     )
     attempt: Mapped[int] = mapped_column(Integer)
     started_at: Mapped[float] = mapped_column(Float)

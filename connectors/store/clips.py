@@ -27,7 +27,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from connectors.store.alerts_models import AlertStateRow, IncidentRow
 from connectors.store.alerts_rows import insert_for
 from connectors.store.db import store_errors
-from connectors.store.models import AnswerRow, Base, EvidenceRow
+from connectors.store.models import ROW_ID, AnswerRow, Base, EvidenceRow
 from connectors.store.secret_box import KEY_HELP, SecretBox
 from pipeline.errors import ConfigError
 
@@ -45,13 +45,13 @@ class IncidentClipRow(Base):
     camera_id: Mapped[str] = mapped_column(String(200))
     state: Mapped[str] = mapped_column(String(10))
     file: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    bytes: Mapped[int] = mapped_column(Integer, default=0)
+    bytes: Mapped[int] = mapped_column(ROW_ID, default=0)
     start: Mapped[float | None] = mapped_column(Float, nullable=True)
     duration: Mapped[float] = mapped_column(Float, default=0.0)
     event_at: Mapped[float] = mapped_column(Float, default=0.0)
     frames: Mapped[int] = mapped_column(Integer, default=0)
     codec: Mapped[str] = mapped_column(String(20), default="")
-    source_bytes: Mapped[int] = mapped_column(Integer, default=0)
+    source_bytes: Mapped[int] = mapped_column(ROW_ID, default=0)
     cpu_s: Mapped[float] = mapped_column(Float, default=0.0)
     skipped_from: Mapped[float | None] = mapped_column(Float, nullable=True)
     skipped_to: Mapped[float | None] = mapped_column(Float, nullable=True)

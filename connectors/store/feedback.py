@@ -30,10 +30,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import KW_ONLY, dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import Boolean, Float, Index, Integer, String, UniqueConstraint, select
+from sqlalchemy import Boolean, Float, Index, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from connectors.store.models import AnswerRow, Base
+from connectors.store.models import ROW_ID, AnswerRow, Base
 from connectors.store.repository import Store
 from connectors.store.tracker_states import load_saved, save_state
 from pipeline.answerers.corrections import Label
@@ -52,8 +52,8 @@ class AnswerFeedbackRow(Base):
         Index("ix_answer_feedback_query_camera", "query_id", "camera_id"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    answer_id: Mapped[int] = mapped_column(Integer)
+    id: Mapped[int] = mapped_column(ROW_ID, primary_key=True, autoincrement=True)
+    answer_id: Mapped[int] = mapped_column(ROW_ID)
     query_id: Mapped[str] = mapped_column(String(200))
     camera_id: Mapped[str] = mapped_column(String(200))
     window_end: Mapped[float] = mapped_column(Float)

@@ -29,6 +29,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+ROW_ID = BigInteger().with_variant(Integer(), "sqlite")
+"""Ids, offsets and byte counts: ``bigint`` on PostgreSQL (an ``integer`` id sequence ends
+at 2,147,483,647); ``INTEGER`` on SQLite, which holds 64 bits already and numbers rows
+only in an ``INTEGER PRIMARY KEY``."""
 
 class Base(DeclarativeBase):
     """Declarative base of every store table."""
@@ -67,7 +71,7 @@ class AnswerRow(Base):
         Index("ix_answers_query_end_id", "query_id", "window_end", "id"),  # ... of a question
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(ROW_ID, primary_key=True, autoincrement=True)
     query_id: Mapped[str] = mapped_column(String(200))
     camera_id: Mapped[str] = mapped_column(String(200))
     question: Mapped[str] = mapped_column(Text)
@@ -121,7 +125,7 @@ class DeadLetterRow(Base):
         Index("ix_dead_letters_at", "at"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(ROW_ID, primary_key=True, autoincrement=True)
     dl_partition: Mapped[int] = mapped_column(Integer)
     dl_offset: Mapped[int] = mapped_column(BigInteger)
     at: Mapped[float] = mapped_column(Float)

@@ -27,9 +27,10 @@ from connectors.store.skip_scan import newest_per_key
 from pipeline.errors import StoreError
 from pipeline.types import Answer, StandingQuery
 
-MAX_ID = 2**31 - 1
-"""The largest answer id: ``answers.id`` is an INTEGER, 32 bits on PostgreSQL (a larger
-id in a path or cursor is the client's 422 naming it, not the store's refusal)."""
+MAX_ID = 2**63 - 1
+"""The largest answer id: ``answers.id`` is a 64-bit integer (``bigint`` on PostgreSQL
+since migration 0014; a larger id in a path or cursor is the client's 422 naming it,
+not the store's refusal)."""
 CURSOR_PATTERN = r"^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?~[0-9]{1,30}$"
 LAST_ANSWERS_TTL_S = 2.0
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from connectors.store.alerts_rows import insert_for
 from connectors.store.db import store_errors
-from connectors.store.models import Base
+from connectors.store.models import ROW_ID, Base
 
 
 class SegmentIndexRow(Base):
@@ -30,9 +30,9 @@ class SegmentIndexRow(Base):
 
     topic: Mapped[str] = mapped_column(String(200), primary_key=True)
     partition: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kafka_offset: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kafka_offset: Mapped[int] = mapped_column(ROW_ID, primary_key=True)
     camera_id: Mapped[str] = mapped_column(String(200))
-    seq: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(ROW_ID)
     start_s: Mapped[float] = mapped_column(Float)
     end_s: Mapped[float] = mapped_column(Float)
     lead: Mapped[float] = mapped_column(Float, default=0.0)

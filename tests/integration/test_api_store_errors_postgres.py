@@ -60,14 +60,16 @@ def test_rule_fields_with_a_nul_are_a_422_naming_them(harness: ApiHarness) -> No
         assert resp.status_code == 422 and resp.json()["detail"][0]["loc"] == loc, resp.text
 
 
-def test_an_answer_id_past_32_bits_is_a_422_naming_it(harness: ApiHarness) -> None:
-    """``answers.id`` is a 32-bit INTEGER on PostgreSQL; before, a larger id in a path
-    was the store's refusal (422 naming no field), and in ``after`` a stream cut short."""
-    big = 2**31
+def test_an_answer_id_past_64_bits_is_a_422_naming_it(harness: ApiHarness) -> None:
+    """``answers.id`` is a 64-bit integer (migration 0014); a larger id in a path or in
+    ``after`` is the client's 422 naming it, not the store's refusal or a stream cut
+    short. An image index is 32 bits."""
+    big = 2**63
     for path, loc in ((f"/api/answers/{big}", ["path", "answer_id"]),
                       (f"/api/answers/{big}/feedback", ["path", "answer_id"]),
-                      (f"/api/answers/1/evidence/{big}.jpg", ["path", "index"]),
+                      (f"/api/answers/1/evidence/{2**31}.jpg", ["path", "index"]),
                       (f"/api/answers/stream?after={big}", ["query", "after"])):
         resp = harness.call("GET", path, READ)
         assert resp.status_code == 422 and resp.json()["detail"][0]["loc"] == loc, resp.text
+    assert harness.call("GET", f"/api/answers/{2**31}", READ).status_code == 404
     assert harness.call("GET", f"/api/answers/{big - 1}", READ).status_code == 404

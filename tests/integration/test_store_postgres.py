@@ -8,7 +8,15 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from connectors.store import AnswerSink, Store, current_revision, head_revision
+from connectors.store import (
+    AnswerSink,
+    Store,
+    current_revision,
+    head_revision,
+    make_engine,
+    upgrade,
+)
+from connectors.store.reads import Reads
 from pipeline.types import Answer, Evidence, StandingQuery
 
 pytestmark = pytest.mark.integration
@@ -124,3 +132,49 @@ def test_the_segment_index_counts_the_records_it_added(store: Store) -> None:
     later = IndexedSegment("door", 2, 2.0, 4.0, 0.0, "segments", 0, 8, 1.0)
     assert index.add([seg]) == 1
     assert index.add([seg, later]) == 1  # the record seen again is skipped
+
+
+def _column_types(engine: sa.Engine) -> dict[str, str]:
+    with engine.connect() as c:
+        rows = c.execute(sa.text(
+            "SELECT table_name || '.' || column_name, data_type FROM information_schema.columns"
+            " WHERE table_schema = current_schema()")).all()
+    return {name: kind for name, kind in rows}
+
+
+def test_ids_are_64_bit_from_migration_0014_on_and_its_data_kept(fresh_postgres_url: str
+                                                                 ) -> None:
+    """Before 0014 ``answers.id`` was a 32-bit serial: past 2,147,483,647 every answer
+    was refused (a dead letter each). A store migrated up to 0013 with an answer in it is
+    upgraded: the answer is kept, ids, offsets and clip sizes are ``bigint``, and the
+    sequence goes on past 2^31."""
+    engine = make_engine(fresh_postgres_url)
+    upgrade(engine, "0013_answer_list_indexes")
+    assert _column_types(engine)["answers.id"] == "integer"
+    before = Store(engine)
+    sink = AnswerSink(before)
+    sink.add(answer(4.0))
+    assert sink.flush() == 1
+    assert upgrade(engine) == head_revision()
+    kinds = _column_types(engine)
+    for column in ("answers.id", "answer_runs.id", "dead_letters.id", "deliveries.id",
+                   "delivery_attempts.id", "delivery_attempts.delivery_id",
+                   "answer_feedback.id", "answer_feedback.answer_id",
+                   "incidents.open_answer_id", "segment_index.kafka_offset",
+                   "segment_index.seq", "incident_clips.bytes", "incident_clips.source_bytes"):
+        assert kinds[column] == "bigint", column
+    with engine.connect() as c:  # the view over answer_runs was made again
+        assert c.execute(sa.text("SELECT count(*) FROM feedwatch_runs")).scalar_one() == 1
+    with engine.begin() as c:
+        c.execute(sa.text("SELECT setval(pg_get_serial_sequence('answers', 'id'), 3000000000)"))
+    store = Store.from_url(fresh_postgres_url)
+    sink = AnswerSink(store)
+    for end in (5.0, 6.0, 7.0):
+        sink.add(answer(end))
+    assert sink.flush() == 3
+    with engine.connect() as c:
+        ids = [row[0] for row in c.execute(sa.text("SELECT id FROM answers ORDER BY id"))]
+    assert len(ids) == 4 and ids[0] < 2**31 and ids[1] == 3_000_000_001
+    assert Reads(store).answer(ids[3]) is not None  # the API's read of one
+    store.close()
+    engine.dispose()

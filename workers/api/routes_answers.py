@@ -19,6 +19,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from connectors.store.reads import CURSOR_PATTERN, MAX_ID, AnswerFilter, StoredAnswer
+from pipeline.alerts.model import INT32_MAX
 from workers.api.auth import read_access
 from workers.api.context import ApiContext, context
 from workers.api.guard import HeldStream, StreamSlots
@@ -29,7 +30,7 @@ Responses = dict[int | str, dict[str, Any]]
 router = APIRouter(prefix="/api/answers", tags=["answers"], dependencies=[read_access])
 PAGE_LIMIT = 10000  # the largest page_max a deployment may configure
 AnswerId = Annotated[int, Path(ge=0, le=MAX_ID, description="An answer id.")]
-EvidenceIndex = Annotated[int, Path(ge=0, le=MAX_ID, description="Index of the image.")]
+EvidenceIndex = Annotated[int, Path(ge=0, le=INT32_MAX, description="Index of the image.")]
 NOT_FOUND: Responses = {
     404: {"model": ErrorBody, "description": "No such answer or evidence image"}
 }

@@ -20,16 +20,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import UserDefinedType
 
 from connectors.store.frames.codec import halfvec_literal, parse_halfvec
-from connectors.store.models import Base
-
-FRAME_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+from connectors.store.models import ROW_ID, Base
 
 
 class _Embedded:
     """The columns a frame and a camera-minute group share: whose, which model, the
     embedding (rows are read by column name, so the declared order is free)."""
 
-    id: Mapped[int] = mapped_column(FRAME_ID, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(ROW_ID, primary_key=True, autoincrement=True)
     camera_id: Mapped[str] = mapped_column(sa.String(200))
     model_id: Mapped[str] = mapped_column(sa.String(200))
     dim: Mapped[int] = mapped_column(sa.Integer)

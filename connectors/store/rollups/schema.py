@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Float, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from connectors.store.models import Base
+from connectors.store.models import ROW_ID, Base
 
 
 class RunRow(Base):
@@ -22,7 +22,7 @@ class RunRow(Base):
     __tablename__ = "answer_runs"
     __table_args__ = (Index("ix_answer_runs_series_end", "query_id", "camera_id", "run_end"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(ROW_ID, primary_key=True, autoincrement=True)
     query_id: Mapped[str] = mapped_column(String(200))
     camera_id: Mapped[str] = mapped_column(String(200))
     query_version: Mapped[int] = mapped_column(Integer)  # 0: not recorded
