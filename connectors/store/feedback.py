@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import KW_ONLY, dataclass, field, replace
 from typing import Any
 
@@ -39,7 +39,6 @@ from connectors.store.tracker_states import load_saved, save_state
 from pipeline.answerers.corrections import Label
 from pipeline.answerers.tracker_state import FEEDBACK_KEEP, BaselineState, Sample
 from pipeline.errors import ConfigError, StoreError
-from pipeline.types import Answer
 
 log = logging.getLogger(__name__)
 Key = tuple[str, str]  # (query id, camera id)
@@ -126,17 +125,6 @@ def feedback_on(store: Store, answer_id: int) -> Feedback | None:
     """The verdict given on one answer, if any."""
     rows = store._read(select(AnswerFeedbackRow).where(AnswerFeedbackRow.answer_id == answer_id))
     return _feedback(rows[0]) if rows else None
-
-
-def answer_ids(store: Store, answers: Sequence[Answer]) -> list[int | None]:
-    """The row ids of stored answers (None for one not in the store), in order."""
-    if not answers:
-        return []
-    ends = {a.window_end for a in answers}
-    stmt = select(AnswerRow.id, AnswerRow.query_id, AnswerRow.camera_id, AnswerRow.window_end)
-    rows = store._read(stmt.where(AnswerRow.window_end.in_(ends)))
-    by_key = {(q, c, e): i for i, q, c, e in rows}
-    return [by_key.get((a.query_id, a.camera, a.window_end)) for a in answers]
 
 
 def load_state(store: Store, query_id: str, camera: str) -> BaselineState:

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from alembic import command
 
 from connectors.store import Store, make_engine, upgrade
+from connectors.store.answer_listing import Listing, stored_answers
 from connectors.store.db import alembic_config
 from connectors.store.models import AnswerRow
 from connectors.store.reads import AnswerFilter, Reads
@@ -99,6 +100,14 @@ def test_answer_pages_read_an_index_in_order_at_any_depth(store: Store) -> None:
             page, cursor = reads.answers_page(f, 5, None)
             deep, _ = reads.answers_page(f, 5, cursor)
             assert page and deep
+    assert found == []
+
+
+def test_the_cli_listing_reads_an_index_in_order_page_by_page(store: Store) -> None:
+    """``feedwatch answers`` over all of history: each page an index range, no sort."""
+    with scans(store.engine) as found:
+        for listing in (Listing(), Listing(since=T0 + 100), Listing(camera="cam-2")):
+            assert len(list(stored_answers(store, listing, page=10))) > 10
     assert found == []
 
 

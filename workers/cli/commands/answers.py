@@ -4,7 +4,7 @@ says whether one was right."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import click
 from click.core import ParameterSource
@@ -34,14 +34,14 @@ def _at_most(most: int) -> Callable[[click.Context, click.Parameter, int | None]
     return check
 
 
-def _table(answers: list[Answer], ids: list[int | None]) -> Table:
-    table = Table(title=f"{len(answers)} answers")
+def _table(rows: list[tuple[int, Answer]], title: str) -> Table:
+    table = Table(title=title)
     names = ("id", "question", "camera", "window", "matched", "score", "answer", "frames", "tokens")
     for name in names:
         table.add_column(name, overflow="fold")
-    for a, answer_id in zip(answers, ids, strict=True):
+    for answer_id, a in rows:
         table.add_row(
-            "" if answer_id is None else str(answer_id),
+            str(answer_id),
             a.question,
             a.camera,
             f"{a.window_start:.1f}–{a.window_end:.1f}",
@@ -112,31 +112,43 @@ def command(
     limit: int | None,
     as_json: bool,
 ) -> None:
-    """List stored answers, oldest window first (``answers feedback``: correct one)."""
+    """List stored answers, oldest window first (``answers feedback``: correct one).
+
+    Answers are read and printed a page at a time, so a listing of all history starts at
+    once and holds one page (a table per page of more than one)."""
     from connectors.store import Store, require_existing
-    from connectors.store.feedback import answer_ids
+    from connectors.store.answer_listing import PAGE, Listing, stored_answers
 
     if ctx.invoked_subcommand is not None:
         return
     t0 = None if since is None else parse_time(since, "--since")
     url = require_existing(settings_from_flags(store={"url": db}).store.url)
     store = Store.from_url(url, upgrade=True)
+    listing = Listing(question, camera, t0, True if matched else None, limit)
     try:
-        found = store.answers(
-            question=question,
-            camera=camera,
-            matched=True if matched else None,
-            limit=limit,
-            since=t0,
-        )
-        ids = answer_ids(store, found)
+        if as_json:
+            for _, a in stored_answers(store, listing):
+                click.echo(json.dumps(answer_json(a), separators=(",", ":")))
+        else:
+            _print_tables(stored_answers(store, listing), PAGE)
     finally:
         store.close()
-    if as_json:
-        for a in found:
-            click.echo(json.dumps(answer_json(a), separators=(",", ":")))
-    else:
-        Console().print(_table(found, ids))
+
+
+def _print_tables(rows: Iterator[tuple[int, Answer]], page: int) -> None:
+    """One table of every answer when they fit a page, else a table per page."""
+    console, held, shown = Console(), [], 0
+    for row in rows:
+        held.append(row)
+        if len(held) == page:
+            console.print(_table(held, f"answers {shown + 1}–{shown + len(held)}"))
+            shown, held = shown + len(held), []
+    if held or not shown:
+        title = (f"{len(held)} answers" if not shown
+                 else f"answers {shown + 1}–{shown + len(held)}")
+        console.print(_table(held, title))
+    if shown:
+        console.print(f"{shown + len(held)} answers")
 
 
 def _given_db(ctx: click.Context, db: str | None) -> str | None:
