@@ -7,7 +7,6 @@ the runs are listed with their evidence and incident. A screenshot is saved to
 from __future__ import annotations
 
 import re
-
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
