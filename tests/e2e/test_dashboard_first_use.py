@@ -1,8 +1,9 @@
 """The dashboard as an operator first meets it, in real headless Chromium: a site of 30
 cameras and 8 questions on a phone (390 px). Only the cards on screen fetch their
 answers over time and their state (each camera of a card costs three requests; every
-card refreshing kept one idle tab at ~90 requests a second), and nothing sticks out
-past the right edge of the screen."""
+card refreshing kept one idle tab at ~90 requests a second), nothing sticks out past
+the right edge of the screen, a read token is shown no write action it cannot take, and
+an API that stops answering is named on the page with what to do."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ import pytest
 
 from connectors.store import Store
 from tests.e2e.dashboard import need_chromium, serve, signed_in
-from tests.unit.workers.api.scenarios import READ, ApiHarness
+from tests.unit.workers.api.scenarios import READ, WRITE, ApiHarness
+from workers.api import serve_in_thread
 
 pytest.importorskip("playwright.sync_api")
 PHONE = {"width": 390, "height": 844}
@@ -58,3 +60,41 @@ def test_a_phone_shows_everything_within_its_width(site: tuple[ApiHarness, str])
                            ".map((e) => `${e.tagName}.${e.className}`)")
         assert wide == []
         assert pg.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def test_a_read_token_gets_no_write_actions_and_is_told_why(
+        site: tuple[ApiHarness, str]) -> None:
+    _, url = site
+    with signed_in(url, READ, viewport=PHONE) as pg:
+        pg.locator("#access-note", has_text="can only read").wait_for(timeout=8000)
+        card = pg.locator("#queries article.card").first
+        card.wait_for()
+        assert not pg.locator("#subscribe").is_visible()
+        assert not card.locator(".unsubscribe").is_visible()
+        assert not card.locator(".feedback .wrong").is_visible()
+        pg.fill("#token", WRITE)
+        pg.click("#token-form button")
+        pg.locator("#subscribe").wait_for(state="visible", timeout=8000)
+        assert pg.inner_text("#access-note") == ""
+        assert card.locator(".unsubscribe").is_visible()
+
+
+def test_an_api_that_stops_answering_is_named_with_what_to_do(tmp_path: Path) -> None:
+    need_chromium()
+    h = ApiHarness(Store.from_url(f"sqlite:///{tmp_path / 'down.db'}"))
+    server = serve_in_thread(h.app)
+    try:
+        with signed_in(server.url, WRITE) as pg:
+            pg.locator("#live.on").wait_for(timeout=8000)
+            server.stop()
+            offline = pg.locator("#offline")
+            offline.wait_for(state="visible", timeout=8000)
+            assert "does not answer since" in offline.inner_text()
+            pg.locator("#live.off").wait_for(timeout=5000)
+            pg.fill("#subscribe input[name=question]", "is the gate open?")
+            pg.click("#subscribe button[type=submit]")
+            error = pg.locator("#subscribe-error")
+            error.filter(has_text="does not answer").wait_for(timeout=5000)
+    finally:
+        server.stop()
+        h.store.close()

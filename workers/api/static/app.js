@@ -47,7 +47,9 @@ function describeError(body, status) {
 
 async function api(path, options = {}) {
   const headers = authHeaders(options.body ? { "Content-Type": "application/json" } : {});
-  const resp = await fetch(path, { ...options, headers });
+  const resp = await fetch(path, { ...options, headers }).catch(() => {
+    throw new Error("the feedwatch API does not answer: is it running? Try again once it is");
+  });
   if (resp.status === 204) return null;
   const body = await resp.json().catch(() => null);
   if (!resp.ok) throw new Error(describeError(body, resp.status));
