@@ -98,3 +98,25 @@ def test_an_api_that_stops_answering_is_named_with_what_to_do(tmp_path: Path) ->
     finally:
         server.stop()
         h.store.close()
+
+
+def test_a_question_asked_again_names_the_one_already_there(tmp_path: Path) -> None:
+    need_chromium()
+    h = ApiHarness(Store.from_url(f"sqlite:///{tmp_path / 'dup.db'}"))
+    first = h.create("is the dock door open?", cameras=["*"], every=1, window=4)
+    server = serve_in_thread(h.app)
+    try:
+        with signed_in(server.url, WRITE) as pg:
+            pg.locator(f"article.card[data-query-id='{first['id']}']").wait_for(timeout=8000)
+            pg.fill("#subscribe input[name=question]", " Is the dock door open?")
+            pg.click("#subscribe button[type=submit]")
+            error = pg.locator("#subscribe-error", has_text="already subscribed")
+            error.wait_for(timeout=5000)
+            assert first["id"] in error.inner_text()
+            pg.fill("#subscribe input[name=every]", "2")  # another cadence is another query
+            pg.click("#subscribe button[type=submit]")
+            pg.locator("#queries article.card").nth(1).wait_for(timeout=5000)
+        assert len(h.call("GET", "/api/queries", READ).json()) == 2
+    finally:
+        server.stop()
+        h.store.close()
