@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from connectors.store import Store
-from tests.e2e.dashboard import need_chromium, serve, signed_in
+from tests.e2e.dashboard import CHROMIUM, CHROMIUM_ARGS, need_chromium, serve, signed_in
 from tests.unit.workers.api.scenarios import READ, WRITE, ApiHarness
 from workers.api import serve_in_thread
 
@@ -53,13 +53,15 @@ def test_only_the_cards_on_screen_fetch_their_charts(site: tuple[ApiHarness, str
 
 def test_a_phone_shows_everything_within_its_width(site: tuple[ApiHarness, str]) -> None:
     _, url = site
-    with signed_in(url, READ, viewport=PHONE) as pg:
+    with signed_in(url, WRITE, viewport=PHONE) as pg:
         pg.locator("#cameras li.camera").nth(CAMERAS - 1).wait_for(timeout=8000)
         wide = pg.evaluate("[...document.querySelectorAll('body *')]"
                            ".filter((e) => e.getBoundingClientRect().right > innerWidth + 1)"
                            ".map((e) => `${e.tagName}.${e.className}`)")
         assert wide == []
         assert pg.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        box = pg.locator("#camera-choices input[type=checkbox]").first.bounding_box()
+        assert box is not None and box["width"] < 30  # a checkbox, not a stretched field
 
 
 def test_a_read_token_gets_no_write_actions_and_is_told_why(
@@ -120,3 +122,24 @@ def test_a_question_asked_again_names_the_one_already_there(tmp_path: Path) -> N
     finally:
         server.stop()
         h.store.close()
+
+
+def test_a_page_opened_again_logs_no_error(site: tuple[ApiHarness, str]) -> None:
+    """With the token kept from last time, loading the page logs nothing (it logged a
+    404 for /favicon.ico on every load)."""
+    from playwright.sync_api import sync_playwright
+
+    _, url = site
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            pg = browser.new_page()
+            pg.add_init_script(f"localStorage.setItem('feedwatch.token', '{READ}')")
+            errors: list[str] = []
+            pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            pg.goto(url)
+            pg.locator("#live.on").wait_for(timeout=8000)
+            pg.wait_for_timeout(1000)
+            assert errors == []
+        finally:
+            browser.close()
