@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 
 import click
 
@@ -82,12 +83,12 @@ def command(db: str | None, bootstrap: str | None, host: str | None, port: str |
     config = uvicorn.Config(app, host=settings.api.host, port=settings.api.port,
                             log_level=settings.log_level.lower(), timeout_graceful_shutdown=5)
     try:
-        _stream_ending_server()(config).run()
+        _stream_ending_server(app.state.fw.close_streams)(config).run()
     finally:
         store.close()
 
 
-def _stream_ending_server() -> type:
+def _stream_ending_server(close_streams: Callable[[], None]) -> type:
     import uvicorn  # noqa: PLC0415
 
     class Server(uvicorn.Server):
@@ -95,7 +96,7 @@ def _stream_ending_server() -> type:
         connection, so one open dashboard kept a stopped ``feedwatch api`` running."""
 
         def handle_exit(self, sig: int, frame: object) -> None:
-            self.config.app.state.fw.close_streams()
+            close_streams()
             super().handle_exit(sig, frame)  # type: ignore[arg-type]
 
     return Server
