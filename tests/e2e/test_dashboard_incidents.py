@@ -207,3 +207,29 @@ def test_a_clip_this_browser_cannot_play_is_offered_for_download(served) -> None
                               "r.arrayBuffer(); return [r.status, r.headers.get('content-type'),"
                               " b.byteLength]; }", href)
         assert fetched == [200, "video/mp4", row.bytes]
+
+
+def test_without_a_link_key_the_page_says_so_and_requests_no_null_link(served) -> None:
+    """An API with no link key (``feedwatch run --serve`` by default) hands out no signed
+    links: the page says why the clip cannot play and offers it through the token-checked
+    route; it requested ``/null`` and blamed the browser's codec support before."""
+    store, _, files = served
+    cfg = settings().model_copy(update={"clips": ClipsSettings(dir=str(files.root))})
+    server = serve_in_thread(create_app(cfg, store))
+    try:
+        with signed_in(server.url, READ, viewport={"width": 1280, "height": 1200}) as pg:
+            asked: list[str] = []
+            pg.on("request", lambda r: asked.append(r.url))
+            item = pg.locator("#incidents li[data-incident-id='inc-h264']")
+            item.wait_for(timeout=15_000)
+            item.locator("button.inc-open").click()
+            view = pg.locator("#incident-view")
+            view.locator(".inc-no-links").wait_for(timeout=10_000)
+            assert "FEEDWATCH_LINK_KEY" in view.locator(".inc-no-links").inner_text()
+            assert "cannot play h264" not in view.inner_text()
+            with pg.expect_download(timeout=10_000) as got:
+                view.locator("button.inc-download").click()
+            assert Path(got.value.path()).read_bytes()[4:8] == b"ftyp"  # the MP4 itself
+            assert not [u for u in asked if u.endswith("/null")]
+    finally:
+        server.stop()

@@ -6,6 +6,7 @@ the runs are listed with their evidence and incident. A screenshot is saved to
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -84,3 +85,18 @@ def test_strip_week_chart_and_runs_for_a_question(served: tuple[ApiHarness, str]
         box.scroll_into_view_if_needed()
         pg.screenshot(path=str(ARTIFACT), full_page=True)
     assert ARTIFACT.stat().st_size > 10_000
+
+
+def test_run_times_name_their_zone_and_keep_their_seconds(served: tuple[ApiHarness, str]) -> None:
+    """The rest of the page shows UTC; the answers over time show the browser's zone, so
+    they name it, and a run's end keeps its seconds (a 20 s run read "06:16:44 – 06:16")."""
+    h, url = served
+    qid = _seed(h)
+    with signed_in(url, READ, viewport={"width": 1280, "height": 1100},
+                   timezone_id="Europe/Berlin") as pg:
+        run = pg.locator(f"article.card[data-query-id='{qid}'] .ot-runs li.run .when").last
+        run.wait_for(timeout=15_000)
+        start, end = run.inner_text().split(" – ")
+        clock = r"\d{2}:\d{2}:\d{2}( [AP]M)? GMT\+1$"
+        assert re.search(clock, start), start
+        assert re.search(clock, end), end

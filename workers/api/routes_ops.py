@@ -10,11 +10,13 @@ import asyncio
 import logging
 from typing import Any
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi.security import HTTPAuthorizationCredentials
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from connectors.bus.base import Bus
-from workers.api.auth import read_access
+from workers.api.auth import BEARERS, Scope, TokenAuth, read_access
 from workers.api.context import ApiContext, context
 from workers.api.schemas import Check, Health
 from workers.ops import metrics
@@ -98,3 +100,18 @@ async def ready(response: Response, ctx: ApiContext = Depends(context)) -> Healt
 async def prometheus() -> Response:
     body, content_type = metrics.render()
     return Response(body, media_type=content_type)
+
+
+class TokenScopes(BaseModel):
+    scopes: list[Scope]
+
+
+@router.get("/api/token", response_model=TokenScopes, dependencies=[read_access],
+            summary="What the presented token may do")
+async def token_scopes(
+    request: Request, creds: HTTPAuthorizationCredentials | None = Depends(BEARERS[Scope.read])
+) -> TokenScopes:
+    """The scopes of the token sent (``read``, or ``read`` and ``write``): the dashboard
+    disables its write actions for a read token instead of letting each one fail."""
+    auth: TokenAuth = request.app.state.auth
+    return TokenScopes(scopes=sorted(auth.scopes(creds.credentials if creds else None)))

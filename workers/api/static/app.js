@@ -47,7 +47,9 @@ function describeError(body, status) {
 
 async function api(path, options = {}) {
   const headers = authHeaders(options.body ? { "Content-Type": "application/json" } : {});
-  const resp = await fetch(path, { ...options, headers });
+  const resp = await fetch(path, { ...options, headers }).catch(() => {
+    throw new Error("the feedwatch API does not answer: is it running? Try again once it is");
+  });
   if (resp.status === 204) return null;
   const body = await resp.json().catch(() => null);
   if (!resp.ok) throw new Error(describeError(body, resp.status));
@@ -70,48 +72,6 @@ async function evidenceSrc(url) {
     URL.revokeObjectURL(oldObject);
   }
   return objectUrl;
-}
-
-// ---------------------------------------------------------------- cameras
-
-function streamText(stream) {
-  if (!stream) return "";
-  const parts = [stream.codec];
-  if (stream.width && stream.height) parts.push(`${stream.width}×${stream.height}`);
-  if (stream.fps) parts.push(`${stream.fps.toFixed(1)} fps`);
-  if (stream.gop_s) parts.push(`GOP ${stream.gop_s.toFixed(1)} s`);
-  return parts.join(" · ");
-}
-
-function cameraSeen(cam) {
-  if (cam.last_segment_at !== null) return `last segment ${fmtTime(cam.last_segment_at)}`;
-  if (cam.last_answer_at !== null) return `last answer ${fmtTime(cam.last_answer_at)}`;
-  return "no video seen yet";
-}
-
-function renderCameras() {
-  const list = document.getElementById("cameras");
-  const choices = document.getElementById("camera-choices");
-  const picked = new Set([...choices.querySelectorAll("input:checked")].map((c) => c.value));
-  list.replaceChildren();
-  choices.replaceChildren();
-  if (!state.cameras.length) list.append(el("li", { class: "muted", text: "no cameras yet" }));
-  for (const cam of state.cameras) {
-    list.append(el("li", { class: `camera ${cam.status}`, title: cam.detail || cam.status },
-      el("span", { class: "dot" }),
-      el("span", { class: "cam-id", text: cam.id }),
-      el("span", { class: "cam-status", text: cam.status }),
-      el("span", { class: "cam-stream muted", text: streamText(cam.stream) }),
-      el("span", { class: "muted", text: cameraSeen(cam) })));
-    const box = el("input", { type: "checkbox", name: "camera", value: cam.id });
-    box.checked = picked.has(cam.id); // a refresh keeps what the user ticked
-    choices.append(el("label", { class: "check" }, box, ` ${cam.id}`));
-  }
-}
-
-async function loadCameras() {
-  state.cameras = await api("/api/cameras");
-  renderCameras();
 }
 
 // ---------------------------------------------------------------- queries
@@ -262,84 +222,6 @@ async function unsubscribe(id) {
     showBanner("");
   } catch (err) {
     showBanner(`unsubscribe failed: ${err.message}`);
-  }
-}
-
-function subscribeBody(form) {
-  const data = new FormData(form);
-  const picked = data.getAll("camera");
-  return {
-    question: data.get("question"),
-    cameras: data.get("all") || !picked.length ? ["*"] : picked,
-    every: Number(data.get("every")),
-    window: Number(data.get("window")),
-    answerer: data.get("answerer"),
-  };
-}
-
-async function onSubscribe(event) {
-  event.preventDefault();
-  const form = event.target;
-  const error = document.getElementById("subscribe-error");
-  try {
-    const q = await api("/api/queries", { method: "POST", body: JSON.stringify(subscribeBody(form)) });
-    error.textContent = "";
-    form.elements.question.value = "";
-    await addQuery(q);
-    renderQueries();
-  } catch (err) {
-    error.textContent = err.message;
-  }
-}
-
-// ---------------------------------------------------------------- live stream
-
-function setLive(on) {
-  const badge = document.getElementById("live");
-  badge.className = on ? "live on" : "live off";
-  badge.textContent = on ? "live" : "offline";
-}
-
-function handleBlock(block) {
-  let event = "message";
-  const data = [];
-  for (const line of block.split("\n")) {
-    if (line.startsWith(":")) continue;
-    const [field, ...rest] = line.split(":");
-    const value = rest.join(":").replace(/^ /, "");
-    if (field === "event") event = value;
-    else if (field === "data") data.push(value);
-    else if (field === "id") state.lastEventId = value;
-  }
-  if (event === "answer" && data.length) onAnswer(JSON.parse(data.join("\n")));
-}
-
-async function readStream(signal) {
-  const headers = authHeaders(state.lastEventId ? { "Last-Event-ID": state.lastEventId } : {});
-  const resp = await fetch("/api/answers/stream", { headers, signal });
-  if (!resp.ok) throw new Error(`stream ${resp.status}`);
-  setLive(true);
-  const reader = resp.body.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return;
-    buffer = (buffer + value).replace(/\r\n?/g, "\n");
-    let cut;
-    while ((cut = buffer.indexOf("\n\n")) >= 0) {
-      handleBlock(buffer.slice(0, cut));
-      buffer = buffer.slice(cut + 2);
-    }
-  }
-}
-
-async function streamForever() {
-  const controller = new AbortController();
-  state.stream = controller;
-  while (!controller.signal.aborted) {
-    try { await readStream(controller.signal); } catch (_err) { /* reconnect below */ }
-    setLive(false);
-    await new Promise((resolve) => setTimeout(resolve, 2000));
   }
 }
 

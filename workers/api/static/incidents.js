@@ -93,6 +93,24 @@ function incUnplayable(box, href, codec) {
     `this browser cannot play ${codec || "this"} video`), incDownload(href, codec));
 }
 
+// Without a link key the API hands out no signed links (clip_url, snapshot_url are null):
+// say so, and offer the clip through the token-checked route instead of a "/null" player.
+function incNoLinks(box, inc, clip) {
+  const get = incNode("button", "inc-download", `download the clip (${clip.codec || "mp4"})`);
+  get.type = "button";
+  get.addEventListener("click", async () => {
+    const resp = await fetch(`/api/incidents/${encodeURIComponent(inc.id)}/clip`, { headers: incHeaders() });
+    if (!resp.ok) { incNote(`clip: ${resp.status}`); return; }
+    const a = incNode("a");
+    a.href = URL.createObjectURL(await resp.blob());
+    a.download = `incident-${inc.id}.mp4`;
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 60000);
+  });
+  box.replaceChildren(incNode("p", "inc-no-links muted", "the clip cannot play here: this API " +
+    "serves no signed links (start it with FEEDWATCH_LINK_KEY or FEEDWATCH_SECRETS_KEY set)"), get);
+}
+
 function incPlayer(box, links, clip) {
   const href = incLocal(links.clip_url);
   if (!incPlayable(clip.codec)) { incUnplayable(box, href, clip.codec); return; }
@@ -210,13 +228,16 @@ async function incOpen(inc) {
     const player = incNode("div", "inc-player");
     const snap = incNode("img", "inc-snapshot");
     snap.alt = `snapshot of incident ${inc.id}`;
-    snap.src = incLocal(links.snapshot_url);
+    snap.hidden = !links.snapshot_url;
+    if (links.snapshot_url) snap.src = incLocal(links.snapshot_url);
     snap.addEventListener("error", () => { snap.hidden = true; });
     const media = incNode("div", "inc-media");
     media.append(player, snap);
     view.replaceChildren(incHeader(inc), media, incNode("p", "inc-clip-note muted",
       incClipNote(clip)), incNode("div", "inc-answers-box"));
-    if (clip && clip.state === "ready") incPlayer(player, links, clip);
+    if (clip && clip.state === "ready") {
+      if (links.clip_url) incPlayer(player, links, clip); else incNoLinks(player, inc, clip);
+    }
     incState.clipKey = key;
   }
   await incTimeline(view.querySelector(".inc-answers-box"), inc, clip);
@@ -235,7 +256,7 @@ function incItem(inc) {
     incNode("span", `inc-state ${inc.state}`, inc.state),
     incNode("span", "muted", `${inc.camera_id} · ${incTime(inc.started_at)}`));
   btn.addEventListener("click", () => incOpen(inc).catch((e) => incNote(e.message)));
-  incLinks(inc).then((l) => { thumb.src = incLocal(l.snapshot_url); }).catch(() => {});
+  incLinks(inc).then((l) => { if (l.snapshot_url) thumb.src = incLocal(l.snapshot_url); }).catch(() => {});
   item.append(btn);
   return item;
 }

@@ -36,12 +36,13 @@ function otClock(seconds) {
   return h ? `${h}h${String(m).padStart(2, "0")}m${rest}s` : `${m}m${rest}s`;
 }
 
+// The browser's own zone (days are its days), named, since the rest of the page shows UTC;
+// the end of a run keeps its seconds, or a 20 s run read "06:16:44 – 06:16".
 function otTime(t, withDate = true) {
   if (t < 1e9) return `t=${t.toFixed(0)} s`; // a file source: seconds from its start
   const d = new Date(t * 1000);
-  const opts = withDate
-    ? { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit" }
-    : { hour: "2-digit", minute: "2-digit" };
+  const clock = { hour: "2-digit", minute: "2-digit", second: "2-digit", timeZoneName: "short" };
+  const opts = withDate ? { month: "short", day: "numeric", ...clock } : clock;
   return d.toLocaleString(undefined, { ...opts, timeZone: OT_TZ });
 }
 
@@ -184,18 +185,30 @@ async function otRender(card) {
   section.dataset.loaded = "true";
 }
 
+// Only the cards on screen (or near it) are drawn and refreshed, and nothing while the tab
+// is hidden: each camera of a card costs three requests, so refreshing every card kept a
+// page of 30 cameras x 10 questions at ~90 requests a second.
+const otShown = new Set();
+
 function otRefresh() {
-  for (const card of document.querySelectorAll("#queries article.card[data-query-id]")) {
-    otRender(card).catch(() => {});
+  if (document.hidden) return;
+  for (const card of otShown) {
+    if (card.isConnected) otRender(card).catch(() => {}); else otShown.delete(card);
   }
 }
+
+const otSeen = new IntersectionObserver((entries) => {
+  for (const e of entries) {
+    if (!e.isIntersecting) { otShown.delete(e.target); continue; }
+    otShown.add(e.target);
+    if (!e.target.querySelector("section.overtime[data-loaded]")) otRender(e.target).catch(() => {});
+  }
+}, { rootMargin: "300px 0px" });
 
 document.addEventListener("DOMContentLoaded", () => {
   const queries = document.getElementById("queries");
   new MutationObserver(() => {
-    for (const card of queries.querySelectorAll("article.card[data-query-id]")) {
-      if (!card.querySelector("section.overtime")) otRender(card).catch(() => {});
-    }
+    for (const card of queries.querySelectorAll("article.card[data-query-id]")) otSeen.observe(card);
   }).observe(queries, { childList: true });
   setInterval(otRefresh, OT_REFRESH_MS);
 });

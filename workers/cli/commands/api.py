@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 
 import click
 
@@ -79,12 +80,23 @@ def command(db: str | None, bootstrap: str | None, host: str | None, port: str |
     app = create_app(settings, store, bus)
     where = store.engine.url.render_as_string(hide_password=True)
     click.echo(f"feedwatch api on http://{settings.api.host}:{settings.api.port}/ (store {where})")
+    config = uvicorn.Config(app, host=settings.api.host, port=settings.api.port,
+                            log_level=settings.log_level.lower(), timeout_graceful_shutdown=5)
     try:
-        uvicorn.run(
-            app,
-            host=settings.api.host,
-            port=settings.api.port,
-            log_level=settings.log_level.lower(),
-        )
+        _stream_ending_server(app.state.fw.close_streams)(config).run()
     finally:
         store.close()
+
+
+def _stream_ending_server(close_streams: Callable[[], None]) -> type:
+    import uvicorn  # noqa: PLC0415
+
+    class Server(uvicorn.Server):
+        """Ends the live answer streams when told to stop: uvicorn waits for every open
+        connection, so one open dashboard kept a stopped ``feedwatch api`` running."""
+
+        def handle_exit(self, sig: int, frame: object) -> None:
+            close_streams()
+            super().handle_exit(sig, frame)  # type: ignore[arg-type]
+
+    return Server

@@ -187,3 +187,10 @@ def test_a_resume_from_far_back_replays_a_bounded_tail_after_a_gap(sqlite_store:
                                                                      29.0, 30.0]
         finally:
             near.close()
+
+
+def test_a_token_says_what_it_may_do(harness: ApiHarness) -> None:
+    """The dashboard asks before it offers write actions."""
+    assert harness.call("GET", "/api/token", token=READ).json() == {"scopes": ["read"]}
+    assert harness.call("GET", "/api/token", token=WRITE).json() == {"scopes": ["read", "write"]}
+    assert harness.call("GET", "/api/token", token="nonsense").status_code == 401
