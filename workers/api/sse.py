@@ -86,7 +86,11 @@ class SentIds:
 
 
 class Outage:
-    """Whether the store answered this stream's last read; logs each change once."""
+    """Whether the store answered this stream's last read. The log is the process's:
+    one line when the first open stream finds the store away, one when the last of
+    them finds it back (fifty open dashboards are not fifty lines an outage)."""
+
+    streams_down = 0  # open streams of this process whose last read failed
 
     def __init__(self) -> None:
         self.down = False
@@ -97,13 +101,25 @@ class Outage:
             result = await run_in_threadpool(fn, *args)
         except StoreError as exc:
             if not self.down:
-                log.warning("answers stream: store unavailable, waiting for it: %s", exc)
-            self.down = True
+                self._went(down=True, why=str(exc))
             return None
         if self.down:
-            log.info("answers stream: the store answers again")
-        self.down = False
+            self._went(down=False)
         return result
+
+    def close(self) -> None:
+        """The stream ends: it no longer counts among those waiting for the store."""
+        if self.down:
+            self.down = False
+            Outage.streams_down -= 1
+
+    def _went(self, *, down: bool, why: str = "") -> None:
+        self.down = down
+        Outage.streams_down += 1 if down else -1
+        if down and Outage.streams_down == 1:
+            log.warning("answers streams: store unavailable, waiting for it: %s", why)
+        elif not down and Outage.streams_down == 0:
+            log.info("answers streams: the store answers again")
 
 
 async def _poll(data: Reads, f: AnswerFilter, sent: SentIds,
@@ -166,4 +182,5 @@ async def answer_events(
                 last_sent = time.monotonic()
             await notifier.wait(min(options.poll_s, options.keepalive_s))
     finally:
+        outage.close()
         SSE_CLIENTS.dec()
