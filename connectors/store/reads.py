@@ -198,6 +198,22 @@ class Reads:
         next_cursor = encode_cursor(rows[-1].window_end, rows[-1].id) if more and rows else None
         return self._with_evidence(rows), next_cursor
 
+    def answers_per_camera(
+        self, query_id: str, cameras: Sequence[str], per_camera: int
+    ) -> dict[str, list[StoredAnswer]]:
+        """A question's newest ``per_camera`` answers on each of ``cameras`` (newest
+        first): one index range per camera, so a camera answering often never crowds
+        another out of the page."""
+        rows: list[AnswerRow] = []
+        for camera in cameras:
+            stmt = AnswerFilter(query_id=query_id, camera=camera).where(select(AnswerRow))
+            stmt = stmt.order_by(AnswerRow.window_end.desc(), AnswerRow.id.desc())
+            rows += self._scalars(stmt.limit(per_camera))
+        out: dict[str, list[StoredAnswer]] = {c: [] for c in cameras}
+        for stored in self._with_evidence(rows):
+            out[stored.answer.camera].append(stored)
+        return out
+
     def answer_ids_after(self, f: AnswerFilter, after_id: int, limit: int = 5000) -> list[int]:
         """Ids above ``after_id`` that pass the filter, ascending (the live stream's poll)."""
         stmt = f.where(select(AnswerRow.id)).where(AnswerRow.id > after_id)

@@ -45,6 +45,7 @@ from workers.api import (
     routes_history,
     routes_ops,
     routes_queries,
+    routes_query_cameras,
     routes_state,
     routes_summary,
 )
@@ -227,6 +228,7 @@ def create_app(
     app.state.history = history
     # summary and runs go before routes_answers, whose /api/answers/{answer_id} would take them
     routers = (routes_ops, routes_cameras, routes_queries, routes_backfills, routes_state,
+               routes_query_cameras,
                routes_summary, routes_answers, routes_feedback, routes_history,
                routes_deadletters)
     for module in (*routers, routes_alerts, routes_clips):
