@@ -3,7 +3,6 @@
 "use strict";
 
 const TOKEN_KEY = "feedwatch.token";
-const TIMELINE_MAX = 60;
 const IMAGES_MAX = 300;
 const state = { queries: new Map(), cameras: [], lastEventId: null, stream: null };
 const images = new Map(); // evidence url -> object URL (evidence never changes)
@@ -87,92 +86,7 @@ function createCard(q) {
   card.querySelector(".question").textContent = q.question;
   card.querySelector(".meta").textContent = queryMeta(q);
   card.querySelector(".unsubscribe").addEventListener("click", () => unsubscribe(q.id));
-  card.querySelector(".feedback .right").addEventListener("click", () => sendFeedback(q.id, true));
-  card.querySelector(".feedback .wrong").addEventListener("click", () => sendFeedback(q.id, false));
   return card;
-}
-
-// A verdict on the latest answer: stored, and that question's decisions on that camera follow it.
-async function sendFeedback(queryId, correct) {
-  const entry = state.queries.get(queryId);
-  const latest = entry && entry.answers[0];
-  if (!latest) return;
-  const status = entry.card.querySelector(".feedback-state");
-  try {
-    await api(`/api/answers/${latest.id}/feedback`, { method: "POST", body: JSON.stringify({ correct }) });
-    entry.verdicts = { ...(entry.verdicts || {}), [latest.id]: correct };
-    status.textContent = correct ? "marked right" : "marked wrong";
-  } catch (err) {
-    status.textContent = `feedback failed: ${err.message}`;
-  }
-}
-
-function renderLatest(entry) {
-  const card = entry.card;
-  const latest = entry.answers[0];
-  const badge = card.querySelector(".badge");
-  if (!latest) {
-    badge.className = "badge none";
-    badge.textContent = "waiting";
-    card.querySelector(".answer-text").textContent = "no answer yet";
-    card.querySelector(".answer-meta").textContent = "";
-    return;
-  }
-  const verdict = latest.matched === null ? "answer" : latest.matched ? "match" : "no match";
-  badge.className = `badge ${latest.matched === null ? "none" : latest.matched ? "yes" : "no"}`;
-  badge.textContent = verdict;
-  card.querySelector(".answer-text").textContent = latest.text;
-  const verdict0 = (entry.verdicts || {})[latest.id];
-  card.querySelector(".feedback-state").textContent =
-    verdict0 === undefined ? "" : verdict0 ? "marked right" : "marked wrong";
-  const score = latest.score === null ? "" : ` · score ${latest.score.toFixed(3)}`;
-  const stage = latest.stages && latest.stages.decided_by;
-  const decided = stage ? ` · decided by ${stage === "vlm" ? "the VLM" : "CLIP"}` : "";
-  card.querySelector(".answer-meta").textContent =
-    `${latest.camera} · window ending ${fmtTime(latest.window_end)}${score}${decided} · ${latest.visual_tokens} tokens`;
-}
-
-function renderTimeline(entry) {
-  const bar = entry.card.querySelector(".timeline");
-  const answers = entry.answers;
-  bar.replaceChildren();
-  if (!answers.length) return;
-  const t0 = Math.min(...answers.map((a) => a.window_start));
-  const t1 = Math.max(...answers.map((a) => a.window_end));
-  const span = Math.max(t1 - t0, 1e-6);
-  for (const a of answers) {
-    const cls = a.matched === null ? "none" : a.matched ? "yes" : "no";
-    bar.append(el("span", {
-      class: `win ${cls}`,
-      title: `${fmtTime(a.window_start)} – ${fmtTime(a.window_end)} · ${a.camera} · ${a.text}`,
-      style: { left: `${((a.window_start - t0) / span) * 100}%`, width: `${Math.max(((a.window_end - a.window_start) / span) * 100, 0.5)}%` },
-    }));
-  }
-  entry.card.querySelector(".t0").textContent = fmtTime(t0);
-  entry.card.querySelector(".t1").textContent = fmtTime(t1);
-}
-
-function renderEvidence(entry) {
-  const box = entry.card.querySelector(".evidence");
-  const latest = entry.answers[0];
-  box.replaceChildren();
-  if (!latest) return;
-  for (const ev of latest.evidence) {
-    const [x0, y0, x1, y1] = ev.box;
-    const img = el("img", { alt: `keyframe at ${fmtTime(ev.t)}`, class: "keyframe" });
-    const roi = el("span", {
-      class: "roi",
-      style: { left: `${x0 * 100}%`, top: `${y0 * 100}%`, width: `${(x1 - x0) * 100}%`, height: `${(y1 - y0) * 100}%` },
-    });
-    box.append(el("figure", {}, el("div", { class: "frame" }, img, roi), el("figcaption", { text: fmtTime(ev.t) })));
-    evidenceSrc(ev.url).then((src) => { img.src = src; }).catch(() => { img.alt = "evidence unavailable"; });
-  }
-}
-
-function renderEntry(entry) {
-  renderLatest(entry);
-  renderTimeline(entry);
-  renderEvidence(entry);
 }
 
 function renderQueries() {
@@ -182,29 +96,22 @@ function renderQueries() {
   for (const entry of state.queries.values()) box.append(entry.card);
 }
 
-async function addQuery(q) {
-  const entry = { query: q, answers: [], card: createCard(q) };
+// A card's rows come from one request (card.js): made now for a new subscription, else
+// when the card first comes on screen (a page of many questions fetches only those seen).
+async function addQuery(q, now = true) {
+  const entry = { query: q, cams: new Map(), card: createCard(q), loaded: false, loading: null, showAll: false };
   state.queries.set(q.id, entry);
-  const page = await api(`/api/answers?query_id=${encodeURIComponent(q.id)}&limit=${TIMELINE_MAX}`);
-  entry.answers = page.items;
-  renderEntry(entry);
+  for (const camera of q.cameras.filter((c) => c !== "*")) cameraOf(entry, camera);
+  layoutRows(entry);
+  watchCard(entry);
+  if (now) await loadCard(entry);
 }
 
 async function loadQueries() {
   const queries = await api("/api/queries");
   state.queries.clear();
-  await Promise.all(queries.map(addQuery));
+  await Promise.all(queries.map((q) => addQuery(q, false)));
   renderQueries();
-}
-
-function onAnswer(answer) {
-  const entry = state.queries.get(answer.query_id);
-  if (!entry) { refreshQueriesSoon(); return; }
-  if (entry.answers.some((a) => a.id === answer.id)) return;
-  entry.answers.unshift(answer);
-  entry.answers.sort((a, b) => b.window_end - a.window_end || b.id - a.id);
-  entry.answers.length = Math.min(entry.answers.length, TIMELINE_MAX);
-  renderEntry(entry);
 }
 
 let refreshTimer = null;
@@ -249,6 +156,7 @@ document.addEventListener("DOMContentLoaded", () => {
     start();
   });
   document.getElementById("subscribe").addEventListener("submit", onSubscribe);
+  document.querySelector("#subscribe input[name=question]").addEventListener("input", onQuestionInput);
   document.querySelector("input[name=all]").addEventListener("change", (event) => {
     if (event.target.checked) document.querySelectorAll("input[name=camera]").forEach((c) => { c.checked = false; });
   });

@@ -23,10 +23,34 @@ function sameQuery(body) {
   return [...state.queries.values()].map((e) => e.query).find((q) => key(q) === want);
 }
 
+// The API takes at most data-max characters (QUESTION_MAX): a longer question is refused
+// here, saying both numbers, instead of being cut mid-word by a maxlength.
+function questionTooLong(input) {
+  const max = Number(input.dataset.max);
+  const length = [...input.value].length; // characters, as the API counts them
+  return length > max ? `the question is ${length} characters; at most ${max} are allowed: shorten it` : "";
+}
+
+function onQuestionInput(event) {
+  const input = event.target;
+  const note = document.getElementById("question-length");
+  const refusal = questionTooLong(input);
+  note.textContent = refusal || ([...input.value].length > Number(input.dataset.max) * 0.8
+    ? `${[...input.value].length} of ${input.dataset.max} characters` : "");
+  note.classList.toggle("error", Boolean(refusal));
+  input.setCustomValidity(refusal);
+}
+
 async function onSubscribe(event) {
   event.preventDefault();
   const form = event.target;
   const error = document.getElementById("subscribe-error");
+  const refusal = questionTooLong(form.elements.question);
+  if (refusal) {
+    error.textContent = refusal;
+    form.elements.question.focus();
+    return;
+  }
   const body = subscribeBody(form);
   const twin = body.question && sameQuery(body);
   if (twin) {
@@ -37,6 +61,7 @@ async function onSubscribe(event) {
     const q = await api("/api/queries", { method: "POST", body: JSON.stringify(body) });
     error.textContent = "";
     form.elements.question.value = "";
+    document.getElementById("question-length").textContent = "";
     await addQuery(q);
     renderQueries();
   } catch (err) {
