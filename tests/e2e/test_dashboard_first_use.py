@@ -38,7 +38,8 @@ def test_only_the_cards_on_screen_fetch_their_charts(site: tuple[ApiHarness, str
     with signed_in(url, READ, viewport=PHONE) as pg:
         charts: list[str] = []
         pg.on("request", lambda r: charts.append(r.url)
-              if "/api/answers/summary" in r.url or r.url.endswith("/state") else None)
+              if "/api/answers/summary" in r.url or r.url.endswith("/state")
+              or "/cameras?" in r.url else None)
         pg.locator("#queries article.card").nth(QUESTIONS - 1).wait_for(state="attached")
         pg.wait_for_timeout(2500)
         assert charts == []  # the cards are below the cameras, off screen
@@ -49,6 +50,8 @@ def test_only_the_cards_on_screen_fetch_their_charts(site: tuple[ApiHarness, str
         loaded = pg.locator("#queries section.overtime[data-loaded]").count()
         assert 1 <= loaded < QUESTIONS  # the cards near the screen, not those below
         assert pg.locator("#queries article.card").last.locator("section.overtime").count() == 0
+        rows = [u for u in charts if "/cameras?" in u]  # one request per card's rows
+        assert 1 <= len(rows) < QUESTIONS and len(rows) == len(set(rows))
 
 
 def test_a_phone_shows_everything_within_its_width(site: tuple[ApiHarness, str]) -> None:
