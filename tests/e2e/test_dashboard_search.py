@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from connectors.store import Store
+from pipeline.questions import QUESTION_MAX
 from tests.e2e.dashboard import need_chromium, serve, signed_in
 from tests.unit.workers.api.scenarios import READ, ApiHarness
 from tests.unit.workers.api.test_api_history import index_clip
@@ -53,3 +54,21 @@ def test_search_box_shows_moments_and_the_frame_with_its_box(
         assert "score" in pg.locator("#moment-viewer p").inner_text()
         ARTIFACT.parent.mkdir(exist_ok=True)
         pg.screenshot(path=str(ARTIFACT), full_page=True)
+
+
+def test_a_search_text_longer_than_the_api_takes_is_refused_not_cut(
+    served: tuple[ApiHarness, str],
+) -> None:
+    _, url = served
+    long = ("a red circle beside the loading dock door at night " * 20)[:780]
+    with signed_in(url, READ, viewport={"width": 1280, "height": 1000}) as pg:
+        asked: list[str] = []
+        pg.on("request", lambda r: asked.append(r.url) if "/api/search" in r.url else None)
+        pg.fill("#search-form input[name=q]", long)
+        assert len(pg.input_value("#search-form input[name=q]")) == 780  # not cut
+        pg.click("#search-form button")
+        pg.locator("#search-error",
+                   has_text=f"780 characters; at most {QUESTION_MAX}").wait_for(timeout=8000)
+        assert asked == []
+    html = (Path(__file__).resolve().parents[2] / "workers/api/static/index.html").read_text()
+    assert f'name="q" required data-max="{QUESTION_MAX}"' in html

@@ -81,6 +81,13 @@ async function runSearch(event) {
   const form = event.target;
   const error = document.getElementById("search-error");
   error.textContent = "";
+  // the API takes at most data-max characters (QUESTION_MAX): say so, never cut the text
+  const length = [...form.q.value].length;
+  const max = Number(form.q.dataset.max);
+  if (length > max) {
+    error.textContent = `the search text is ${length} characters; at most ${max} are allowed: shorten it`;
+    return;
+  }
   const params = new URLSearchParams({ q: form.q.value, limit: form.limit.value || "12" });
   if (form.camera.value.trim()) params.append("camera", form.camera.value.trim());
   const resp = await fetch(`/api/search?${params}`, { headers: searchHeaders() });
