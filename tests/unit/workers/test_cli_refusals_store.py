@@ -53,11 +53,15 @@ def refused(capsys: pytest.CaptureFixture[str], *argv: str, naming: str) -> str:
 
 @pytest.fixture
 def served(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """uvicorn.run recorded instead of serving."""
+    """The server's run recorded (its host and port) instead of serving."""
     import uvicorn
 
     calls: list[dict[str, Any]] = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append(kw))
+
+    def run(server: uvicorn.Server, *args: Any, **kw: Any) -> None:
+        calls.append({"host": server.config.host, "port": server.config.port})
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
     return calls
 
 
