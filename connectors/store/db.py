@@ -129,12 +129,14 @@ def upgrade(engine: Engine, revision: str = "head", *, secret_box: Any = None) -
     environment (``FEEDWATCH_SECRETS_KEY`` / ``_FILE``)."""
     cfg = alembic_config()
     try:
-        with reach(engine) as conn, conn.begin():
+        with reach(engine) as conn, _sqlite_whole(conn), conn.begin():
             _one_at_a_time(conn)
+            _sqlite_begin(conn)
             _known(conn, cfg, engine)
             cfg.attributes["connection"] = conn
             cfg.attributes["secret_box"] = secret_box
             command.upgrade(cfg, revision)
+            _sqlite_keys_hold(conn)
     except CommandError as exc:  # alembic's own refusal, e.g. an unknown target revision
         raise StoreError(f"migration failed on {engine.url.render_as_string()}: "
                          f"{str(exc).splitlines()[0]}") from exc
@@ -168,6 +170,45 @@ def _one_at_a_time(conn: Any) -> None:
     first has just created. The lock ends with the transaction."""
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+
+
+@contextmanager
+def _sqlite_whole(conn: Connection) -> Iterator[None]:
+    """On SQLite, foreign keys are not enforced while migrations run. A migration that
+    changes a table's columns copies it to a new table and drops the old one (batch
+    mode), and with enforcement on, dropping ``answers`` deleted every ``evidence`` row
+    through its ``ON DELETE CASCADE``. The switch only takes effect outside a
+    transaction, so it is set before one begins and set back after it ends."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    conn.commit()  # ends SQLAlchemy's implicit transaction; no SQL transaction was open
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+        conn.commit()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    """On SQLite, the migrations run in one transaction that this opens: the driver
+    begins one only before a row is written, so a table a migration created stayed
+    created when a later step failed or the process was killed, the revision was not
+    recorded, and every later start failed on \"table frames already exists\"."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN")
+
+
+def _sqlite_keys_hold(conn: Connection) -> None:
+    """After migrating a SQLite store with foreign keys unenforced, every row still
+    points at a row that exists (else the transaction rolls back)."""
+    if conn.dialect.name == "sqlite":
+        broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+        if broken:
+            tables = sorted({str(row[0]) for row in broken})
+            raise StoreError(f"migration left {len(broken)} rows of {', '.join(tables)} "
+                             "pointing at rows that do not exist; nothing was changed")
 
 
 def _read_only(engine: Engine) -> str:
