@@ -32,6 +32,12 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.pool import StaticPool
 
+from connectors.store.migrating import (
+    foreign_keys_hold,
+    note_rollups,
+    sqlite_begin,
+    sqlite_unenforced,
+)
 from pipeline.errors import ConfigError, StoreDataError, StoreError, StoreUnreachable
 
 log = logging.getLogger(__name__)
@@ -129,14 +135,15 @@ def upgrade(engine: Engine, revision: str = "head", *, secret_box: Any = None) -
     environment (``FEEDWATCH_SECRETS_KEY`` / ``_FILE``)."""
     cfg = alembic_config()
     try:
-        with reach(engine) as conn, _sqlite_whole(conn), conn.begin():
+        with reach(engine) as conn, sqlite_unenforced(conn), conn.begin():
             _one_at_a_time(conn)
-            _sqlite_begin(conn)
-            _known(conn, cfg, engine)
+            sqlite_begin(conn)
+            before = _known(conn, cfg, engine)
             cfg.attributes["connection"] = conn
             cfg.attributes["secret_box"] = secret_box
             command.upgrade(cfg, revision)
-            _sqlite_keys_hold(conn)
+            foreign_keys_hold(conn)
+            note_rollups(conn, before)
     except CommandError as exc:  # alembic's own refusal, e.g. an unknown target revision
         raise StoreError(f"migration failed on {engine.url.render_as_string()}: "
                          f"{str(exc).splitlines()[0]}") from exc
@@ -172,45 +179,6 @@ def _one_at_a_time(conn: Any) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
 
 
-@contextmanager
-def _sqlite_whole(conn: Connection) -> Iterator[None]:
-    """On SQLite, foreign keys are not enforced while migrations run. A migration that
-    changes a table's columns copies it to a new table and drops the old one (batch
-    mode), and with enforcement on, dropping ``answers`` deleted every ``evidence`` row
-    through its ``ON DELETE CASCADE``. The switch only takes effect outside a
-    transaction, so it is set before one begins and set back after it ends."""
-    if conn.dialect.name != "sqlite":
-        yield
-        return
-    conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
-    conn.commit()  # ends SQLAlchemy's implicit transaction; no SQL transaction was open
-    try:
-        yield
-    finally:
-        conn.exec_driver_sql("PRAGMA foreign_keys=ON")
-        conn.commit()
-
-
-def _sqlite_begin(conn: Connection) -> None:
-    """On SQLite, the migrations run in one transaction that this opens: the driver
-    begins one only before a row is written, so a table a migration created stayed
-    created when a later step failed or the process was killed, the revision was not
-    recorded, and every later start failed on \"table frames already exists\"."""
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN")
-
-
-def _sqlite_keys_hold(conn: Connection) -> None:
-    """After migrating a SQLite store with foreign keys unenforced, every row still
-    points at a row that exists (else the transaction rolls back)."""
-    if conn.dialect.name == "sqlite":
-        broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
-        if broken:
-            tables = sorted({str(row[0]) for row in broken})
-            raise StoreError(f"migration left {len(broken)} rows of {', '.join(tables)} "
-                             "pointing at rows that do not exist; nothing was changed")
-
-
 def _read_only(engine: Engine) -> str:
     """Why a SQLite store may not open: its file or folder cannot be written here (the
     store keeps a write-ahead log beside the file, and migrates on start)."""
@@ -224,9 +192,9 @@ def _read_only(engine: Engine) -> str:
     return ""
 
 
-def _known(conn: Any, cfg: Config, engine: Engine) -> None:
-    """A store a newer feedwatch migrated is refused in one line (alembic would print a
-    traceback about a revision it cannot locate)."""
+def _known(conn: Any, cfg: Config, engine: Engine) -> str | None:
+    """The store's revision. A store a newer feedwatch migrated is refused in one line
+    (alembic would print a traceback about a revision it cannot locate)."""
     at = MigrationContext.configure(conn).get_current_revision()
     script = ScriptDirectory.from_config(cfg)
     if at is not None and at not in {s.revision for s in script.walk_revisions()}:
@@ -234,6 +202,7 @@ def _known(conn: Any, cfg: Config, engine: Engine) -> None:
             f"the store at {engine.url.render_as_string()} is at revision {at}, which this "
             f"feedwatch does not know (its newest is {script.get_current_head()}): a newer "
             "feedwatch migrated it; run that version, or a backup of the store from before")
+    return at
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -5,6 +5,7 @@ one finishes it, and an upgraded store has the schema of a fresh one."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -113,3 +114,18 @@ def shape(engine: sa.Engine) -> dict[str, object]:
             sorted((f["name"], tuple(f["constrained_columns"]), f["referred_table"],
                     str(f["options"])) for f in found.get_foreign_keys(t)),
         ) for t in found.get_table_names()} | {"views": sorted(found.get_view_names())}
+
+
+def test_an_upgrade_past_the_rollups_with_answers_says_to_rebuild_them(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    engine = old_store(tmp_path / "s.db", "0005_answer_stages")
+    with caplog.at_level(logging.WARNING, logger="connectors.store.migrating"):
+        upgrade(engine)
+    assert "feedwatch db rebuild-rollups" in caplog.text
+    assert "0005_answer_stages" in caplog.text
+    caplog.clear()
+    quiet = [old_store(tmp_path / "early.db", "0001"), make_engine(f"sqlite:///{tmp_path}/new.db")]
+    with caplog.at_level(logging.WARNING, logger="connectors.store.migrating"):
+        upgrade(quiet[0], "0005_answer_stages")  # not past the rollups yet
+        upgrade(quiet[1])  # a new store: nothing to rebuild
+    assert caplog.text == ""
