@@ -42,9 +42,12 @@ def sqlite_begin(conn: Connection) -> None:
     """On SQLite, the migrations run in one transaction that this opens: the driver
     begins one only before a row is written, so a table a migration created stayed
     created when a later step failed or the process was killed, the revision was not
-    recorded, and every later start failed on "table frames already exists"."""
+    recorded, and every later start failed on "table frames already exists".
+    ``IMMEDIATE`` takes the write lock first: processes that start together on one store
+    migrate one after the other (the next waits, then finds the store at head) instead
+    of failing on "database is locked"."""
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def foreign_keys_hold(conn: Connection) -> None:

@@ -6,6 +6,8 @@ one finishes it, and an upgraded store has the schema of a fresh one."""
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -129,3 +131,15 @@ def test_an_upgrade_past_the_rollups_with_answers_says_to_rebuild_them(
         upgrade(quiet[0], "0005_answer_stages")  # not past the rollups yet
         upgrade(quiet[1])  # a new store: nothing to rebuild
     assert caplog.text == ""
+
+
+def test_processes_starting_together_on_a_new_store_migrate_one_after_the_other(
+        tmp_path: Path) -> None:
+    """Before, all but one failed on "database is locked"."""
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    code = ("from connectors.store import make_engine, upgrade; "
+            f"print(upgrade(make_engine({url!r})))")
+    started = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    results = [p.communicate(timeout=60) + (p.returncode,) for p in started]
+    assert [(out.strip(), rc) for out, _, rc in results] == [(head_revision(), 0)] * 3, results
