@@ -32,6 +32,12 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.pool import StaticPool
 
+from connectors.store.migrating import (
+    foreign_keys_hold,
+    note_rollups,
+    sqlite_begin,
+    sqlite_unenforced,
+)
 from pipeline.errors import ConfigError, StoreDataError, StoreError, StoreUnreachable
 
 log = logging.getLogger(__name__)
@@ -129,12 +135,15 @@ def upgrade(engine: Engine, revision: str = "head", *, secret_box: Any = None) -
     environment (``FEEDWATCH_SECRETS_KEY`` / ``_FILE``)."""
     cfg = alembic_config()
     try:
-        with reach(engine) as conn, conn.begin():
+        with reach(engine) as conn, sqlite_unenforced(conn), conn.begin():
             _one_at_a_time(conn)
-            _known(conn, cfg, engine)
+            sqlite_begin(conn)
+            before = _known(conn, cfg, engine)
             cfg.attributes["connection"] = conn
             cfg.attributes["secret_box"] = secret_box
             command.upgrade(cfg, revision)
+            foreign_keys_hold(conn)
+            note_rollups(conn, before)
     except CommandError as exc:  # alembic's own refusal, e.g. an unknown target revision
         raise StoreError(f"migration failed on {engine.url.render_as_string()}: "
                          f"{str(exc).splitlines()[0]}") from exc
@@ -183,9 +192,9 @@ def _read_only(engine: Engine) -> str:
     return ""
 
 
-def _known(conn: Any, cfg: Config, engine: Engine) -> None:
-    """A store a newer feedwatch migrated is refused in one line (alembic would print a
-    traceback about a revision it cannot locate)."""
+def _known(conn: Any, cfg: Config, engine: Engine) -> str | None:
+    """The store's revision. A store a newer feedwatch migrated is refused in one line
+    (alembic would print a traceback about a revision it cannot locate)."""
     at = MigrationContext.configure(conn).get_current_revision()
     script = ScriptDirectory.from_config(cfg)
     if at is not None and at not in {s.revision for s in script.walk_revisions()}:
@@ -193,6 +202,7 @@ def _known(conn: Any, cfg: Config, engine: Engine) -> None:
             f"the store at {engine.url.render_as_string()} is at revision {at}, which this "
             f"feedwatch does not know (its newest is {script.get_current_head()}): a newer "
             "feedwatch migrated it; run that version, or a backup of the store from before")
+    return at
 
 
 def current_revision(engine: Engine) -> str | None:

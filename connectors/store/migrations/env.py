@@ -10,9 +10,12 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 import connectors.store.alerts_models  # noqa: F401  (the alert tables, on the same Base)
+import connectors.store.backfills.schema  # noqa: F401  (backfill jobs, on the same Base)
 import connectors.store.clips  # noqa: F401  (incident clips, on the same Base)
+import connectors.store.feedback  # noqa: F401  (answer feedback, on the same Base)
 import connectors.store.frames.schema  # noqa: F401  (the frame index, on the same Base)
 import connectors.store.segment_index  # noqa: F401  (where segments sit in Kafka)
+import connectors.store.tracker_states  # noqa: F401  (the clip answerer's saved trackers)
 from connectors.store.models import Base
 
 config = context.config
