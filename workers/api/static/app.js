@@ -147,6 +147,33 @@ async function start() {
   streamForever();
 }
 
+// A card section drawn only while its card is on screen (or near it), refreshed every
+// `everyMs` while it is, and never while the tab is hidden: each camera of a card costs
+// requests, so refreshing every card kept a page of 30 cameras x 10 questions at ~90
+// requests a second. `drawn(card)` says whether the section was drawn once already.
+function onScreenSection(render, drawn, everyMs) {
+  const shown = new Set();
+  const seen = new IntersectionObserver((entries) => {
+    for (const e of entries) {
+      if (!e.isIntersecting) { shown.delete(e.target); continue; }
+      shown.add(e.target);
+      if (!drawn(e.target)) render(e.target).catch(() => {});
+    }
+  }, { rootMargin: "300px 0px" });
+  document.addEventListener("DOMContentLoaded", () => {
+    const queries = document.getElementById("queries");
+    new MutationObserver(() => {
+      for (const card of queries.querySelectorAll("article.card[data-query-id]")) seen.observe(card);
+    }).observe(queries, { childList: true });
+    setInterval(() => {
+      if (document.hidden) return;
+      for (const card of shown) {
+        if (card.isConnected) render(card).catch(() => {}); else shown.delete(card);
+      }
+    }, everyMs);
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   const input = document.getElementById("token");
   input.value = token();

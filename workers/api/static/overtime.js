@@ -185,30 +185,6 @@ async function otRender(card) {
   section.dataset.loaded = "true";
 }
 
-// Only the cards on screen (or near it) are drawn and refreshed, and nothing while the tab
-// is hidden: each camera of a card costs three requests, so refreshing every card kept a
-// page of 30 cameras x 10 questions at ~90 requests a second.
-const otShown = new Set();
-
-function otRefresh() {
-  if (document.hidden) return;
-  for (const card of otShown) {
-    if (card.isConnected) otRender(card).catch(() => {}); else otShown.delete(card);
-  }
-}
-
-const otSeen = new IntersectionObserver((entries) => {
-  for (const e of entries) {
-    if (!e.isIntersecting) { otShown.delete(e.target); continue; }
-    otShown.add(e.target);
-    if (!e.target.querySelector("section.overtime[data-loaded]")) otRender(e.target).catch(() => {});
-  }
-}, { rootMargin: "300px 0px" });
-
-document.addEventListener("DOMContentLoaded", () => {
-  const queries = document.getElementById("queries");
-  new MutationObserver(() => {
-    for (const card of queries.querySelectorAll("article.card[data-query-id]")) otSeen.observe(card);
-  }).observe(queries, { childList: true });
-  setInterval(otRefresh, OT_REFRESH_MS);
-});
+// Drawn and refreshed only while the card is on screen (app.js: onScreenSection).
+onScreenSection(otRender, (card) => Boolean(card.querySelector("section.overtime[data-loaded]")),
+  OT_REFRESH_MS);

@@ -68,27 +68,4 @@ async function trRender(card) {
 }
 
 // Like the answers over time: only cards on screen are fetched, none while the tab is hidden.
-const trShown = new Set();
-
-function trRefresh() {
-  if (document.hidden) return;
-  for (const card of trShown) {
-    if (card.isConnected) trRender(card).catch(() => {}); else trShown.delete(card);
-  }
-}
-
-const trSeen = new IntersectionObserver((entries) => {
-  for (const e of entries) {
-    if (!e.isIntersecting) { trShown.delete(e.target); continue; }
-    trShown.add(e.target);
-    if (!e.target.querySelector("section.tracker")) trRender(e.target).catch(() => {});
-  }
-}, { rootMargin: "300px 0px" });
-
-document.addEventListener("DOMContentLoaded", () => {
-  const queries = document.getElementById("queries");
-  new MutationObserver(() => {
-    for (const card of queries.querySelectorAll("article.card[data-query-id]")) trSeen.observe(card);
-  }).observe(queries, { childList: true });
-  setInterval(trRefresh, TR_REFRESH_MS);
-});
+onScreenSection(trRender, (card) => Boolean(card.querySelector("section.tracker")), TR_REFRESH_MS);
