@@ -22,7 +22,7 @@ from connectors.store.models import Base
 from connectors.store.reads import Reads
 from connectors.store.secret_box import SecretBox, new_key
 from pipeline.errors import ConfigError
-from tests.unit.connectors.test_store_upgrade_path import ANSWER, EVIDENCE
+from tests.unit.connectors.test_store_upgrade_path import ANSWER, CLEAR_HOOK, EVIDENCE
 
 pytestmark = pytest.mark.integration
 
@@ -40,9 +40,7 @@ def test_a_first_revision_store_upgrades_to_head_with_every_row(
         conn.execute(sa.text(EVIDENCE), ends)
     upgrade(engine, "0002_alerts")
     with engine.begin() as conn:
-        conn.execute(sa.text("INSERT INTO hooks (id, name, type, url, secret, enabled, "
-                             "created_at) VALUES ('h1', '', 'webhook', 'http://x/', 's3', "
-                             "true, 0)"))
+        conn.execute(sa.text(CLEAR_HOOK), {"on": True})
     with pytest.raises(ConfigError, match="hook:h1"):
         upgrade(engine)
     assert current_revision(engine) == "0002_alerts"

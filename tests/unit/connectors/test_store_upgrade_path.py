@@ -26,6 +26,9 @@ ANSWER = ("INSERT INTO answers (query_id, camera_id, question, window_start, win
           "'yes', 1, 0.3, '[]', '[]', 0, 12.0, '{\"clip\": \"ViT-B-32\"}')")
 EVIDENCE = ("INSERT INTO evidence (query_id, camera_id, window_end, idx, t, jpeg, box) "
             "VALUES ('q', 'cam1', :e, 0, :e, :jpeg, '[0, 0, 1, 1]')")
+CLEAR_HOOK = ("INSERT INTO hooks (id, name, type, url, secret, enabled, created_at) VALUES "
+              "('h1', '', 'webhook', 'https://h/x', 's3cret', :on, 0)")
+"""A hook whose secret an old release stored in clear (sealed by 0008, with the key)."""
 
 
 @pytest.fixture(autouse=True)
@@ -83,9 +86,7 @@ def test_a_refused_upgrade_changes_nothing_and_the_next_one_finishes(tmp_path: P
     0003), and every later start failed on "table frames already exists"."""
     engine = old_store(tmp_path / "s.db", "0003_answer_feedback")
     with engine.begin() as conn:
-        conn.execute(sa.text("INSERT INTO hooks (id, name, type, url, secret, enabled, "
-                             "created_at) VALUES ('h1', '', 'webhook', 'https://h/x', "
-                             "'s3cret', 1, 0)"))
+        conn.execute(sa.text(CLEAR_HOOK), {"on": True})
     with pytest.raises(ConfigError, match="FEEDWATCH_SECRETS_KEY"):
         upgrade(engine)
     assert current_revision(engine) == "0003_answer_feedback"
