@@ -142,7 +142,7 @@ def upgrade(engine: Engine, revision: str = "head", *, secret_box: Any = None) -
             cfg.attributes["connection"] = conn
             cfg.attributes["secret_box"] = secret_box
             command.upgrade(cfg, revision)
-            foreign_keys_hold(conn)
+            foreign_keys_hold(conn, before)
             note_rollups(conn, before)
     except CommandError as exc:  # alembic's own refusal, e.g. an unknown target revision
         raise StoreError(f"migration failed on {engine.url.render_as_string()}: "
